@@ -1,0 +1,31 @@
+import type { EventDefinition } from './event-definition.js';
+import { ClusterDeleted, ClusterProvisioningFailed, ClusterReady, ClusterRequested, ClusterVersionChanged, NodesProvisioned } from './events/cluster.js';
+import { ClusterImported, ClusterImportRequested, ImportRejected, TunnelConnected, TunnelDisconnected } from './events/connected.js';
+import { EventRejected } from './events/rejected.js';
+import { UpgradePlanned, UpgradePlanRequested } from './events/upgrade.js';
+
+/** Every event of the bus. Adding an event means adding it here; generation and docs follow. */
+export const EVENT_CATALOGUE = [
+  ClusterRequested,
+  NodesProvisioned,
+  ClusterReady,
+  ClusterProvisioningFailed,
+  ClusterVersionChanged,
+  ClusterDeleted,
+  ClusterImportRequested,
+  ClusterImported,
+  ImportRejected,
+  TunnelConnected,
+  TunnelDisconnected,
+  UpgradePlanRequested,
+  UpgradePlanned,
+  EventRejected,
+] as const satisfies readonly EventDefinition[];
+
+export type AnyEventDefinition = (typeof EVENT_CATALOGUE)[number];
+
+const byType = new Map<string, EventDefinition>(EVENT_CATALOGUE.map((definition) => [definition.type, definition]));
+
+export function findDefinition(type: string): EventDefinition | undefined {
+  return byType.get(type);
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { defineEvent, EXTERNAL } from '../event-definition.js';
+import { ClusterModel, KubernetesVersion, Node, Reason } from './common.js';
+
+const MachineSize = z.string().min(1).max(63).describe('Machine size (flavour) name of the infrastructure provider');
+
+export const NodePoolSpec = z.object({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),
+  count: z.number().int().min(0).max(1000),
+  machineSize: MachineSize,
+  labels: z.record(z.string(), z.string()).default({}),
+  taints: z
+    .array(z.object({ key: z.string().min(1), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) }))
+    .default([]),
+});
+
+export const HostSpec = z.object({
+  address: z.string().min(1).describe('IP address or DNS name reachable over SSH'),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1),
+  sshKeyRef: z.string().min(1).describe('Reference to an SSH private key held by Flotilla (never the key itself)'),
+  role: z.enum(['control-plane', 'worker']),
+  pool: z.string().optional(),
+});
+
+export const ClusterSpec = z.object({
+  name: z.string().min(1).max(253).describe('Display name'),
+  model: z.enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane']),
+  kubernetesVersion: KubernetesVersion,
+  controlPlane: z.object({
+    count: z.union([z.literal(1), z.literal(3), z.literal(5)]),
+    machineSize: MachineSize,
+  }),
+  nodePools: z.array(NodePoolSpec).default([]),
+  nodeOs: z.enum(['microos', 'flatcar', 'fedora-coreos']).optional().describe('Immutable node OS, platform-provisioned only'),
+  network: z
+    .object({ podCidr: z.string().min(1), serviceCidr: z.string().min(1) })
+    .default({ podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' }),
+  infrastructure: z
+    .object({ provider: z.string().min(1), parameters: z.record(z.string(), z.unknown()).default({}) })
+    .optional()
+    .describe('Infrastructure provider and its parameters (platform-provisioned and hosted workers)'),
+  hosts: z.array(HostSpec).optional().describe('The machines users bring (user-provisioned)'),
+  hosted: z
+    .object({ workerModel: z.enum(['platform-provisioned', 'user-provisioned']) })
+    .optional()
+    .describe('Hosted control plane: where the workers come from'),
+});
+export type ClusterSpec = z.infer<typeof ClusterSpec>;
+
+export const ClusterRequested = defineEvent({
+  name: 'ClusterRequested',
+  topic: 'cluster.requested',
+  version: 1,
+  description: 'Someone asked for a new platform-managed cluster. The CloudEvents subject is the new cluster id.',
+  data: ClusterSpec,
+  producers: ['inventory', EXTERNAL],
+  consumers: ['provisioner', 'inventory'],
+});
+
+export const NodesProvisioned = defineEvent({
+  name: 'NodesProvisioned',
+  topic: 'cluster.nodes-provisioned',
+  version: 1,
+  description: 'Machines of a cluster came up and joined as nodes.',
+  data: z.object({
+    model: ClusterModel,
+    nodes: z.array(Node).min(1),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const ClusterReady = defineEvent({
+  name: 'ClusterReady',
+  topic: 'cluster.ready',
+  version: 1,
+  description: 'Every machine of the cluster is a Ready node and the API server answers.',
+  data: z.object({
+    model: ClusterModel,
+    kubernetesVersion: KubernetesVersion,
+    nodeCount: z.number().int().nonnegative(),
+    apiServerEndpoint: z.string().optional(),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const ClusterProvisioningFailed = defineEvent({
+  name: 'ClusterProvisioningFailed',
+  topic: 'cluster.provisioning-failed',
+  version: 1,
+  description: 'A cluster request was refused or its provisioning failed; every reason is listed.',
+  data: z.object({
+    model: ClusterModel.optional(),
+    reasons: z.array(Reason).min(1),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory'],
+});
+
+export const ClusterVersionChanged = defineEvent({
+  name: 'ClusterVersionChanged',
+  topic: 'cluster.version-changed',
+  version: 1,
+  description: 'The Kubernetes version a cluster reports changed (for connected clusters: upgraded outside the platform).',
+  data: z.object({
+    previousVersion: KubernetesVersion,
+    kubernetesVersion: KubernetesVersion,
+  }),
+  producers: ['importer', 'provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const ClusterDeleted = defineEvent({
+  name: 'ClusterDeleted',
+  topic: 'cluster.deleted',
+  version: 1,
+  description: 'A cluster was deleted and every machine of it released.',
+  data: z.object({ model: ClusterModel }),
+  producers: ['provisioner', 'importer'],
+  consumers: ['inventory', 'upgrade-planner'],
+});

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Cluster ids are lower-case DNS labels (they become Kubernetes object names). */
+export const ClusterId = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-"')
+  .describe('Cluster id: a DNS label, unique in the fleet');
+
+export const ClusterModel = z
+  .enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'])
+  .describe('How the cluster is run: see the model catalogue');
+export type ClusterModel = z.infer<typeof ClusterModel>;
+
+/** A Kubernetes version as a cluster reports it, e.g. `v1.33.4` or `v1.33.5-eks-113cf36`. */
+export const KubernetesVersion = z
+  .string()
+  .regex(/^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/, 'must look like 1.33 or v1.33.4')
+  .describe('Kubernetes version, e.g. 1.34 or v1.33.4');
+
+export const Reason = z
+  .object({
+    code: z.string().min(1).describe('Stable machine-readable code'),
+    message: z.string().min(1).describe('Human-readable explanation'),
+    field: z.string().optional().describe('Path of the offending input field, when there is one'),
+  })
+  .describe('Why something failed or was refused');
+export type Reason = z.infer<typeof Reason>;
+
+export const Node = z.object({
+  name: z.string().min(1),
+  role: z.enum(['control-plane', 'worker']),
+  pool: z.string().optional().describe('Node pool, for workers'),
+  providerId: z.string().optional().describe('Infrastructure provider id of the machine'),
+  addresses: z.array(z.string()).default([]),
+  kubeletVersion: KubernetesVersion.optional(),
+  machineSize: z.string().optional(),
+});
+export type Node = z.infer<typeof Node>;
+
+export const Capacity = z.object({
+  cpuCores: z.number().nonnegative(),
+  memoryBytes: z.number().nonnegative(),
+  pods: z.number().int().nonnegative().optional(),
+});

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { defineEvent, EXTERNAL } from '../event-definition.js';
+import { Capacity, KubernetesVersion, Reason } from './common.js';
+
+export const Distribution = z.enum(['eks', 'aks', 'gke', 'openshift', 'k3s', 'rke2', 'vanilla']);
+
+export const ClusterImportRequested = defineEvent({
+  name: 'ClusterImportRequested',
+  topic: 'cluster.import-requested',
+  version: 1,
+  description:
+    'Someone asked to bring an existing cluster under management. Credentials are never in the event: it names a credential held by the importer.',
+  data: z.object({
+    name: z.string().min(1).max(253),
+    apiServer: z.string().url().optional().describe('API server URL; omitted when a cloud provider locates the cluster'),
+    credentialRef: z.string().min(1).describe('Reference to a credential stored in the importer'),
+    provider: z.enum(['cncf', 'eks', 'aks', 'gke']).default('cncf'),
+  }),
+  producers: ['inventory', EXTERNAL],
+  consumers: ['importer', 'inventory'],
+});
+
+export const ClusterImported = defineEvent({
+  name: 'ClusterImported',
+  topic: 'cluster.imported',
+  version: 1,
+  description: 'An existing cluster passed the connectivity check and the onboarding policy and is now managed.',
+  data: z.object({
+    name: z.string().min(1),
+    distribution: Distribution,
+    kubernetesVersion: KubernetesVersion,
+    nodeCount: z.number().int().nonnegative(),
+    capacity: Capacity,
+    warnings: z.array(Reason).default([]),
+    policyRevision: z.string().optional().describe('Support-matrix revision the onboarding decision used'),
+  }),
+  producers: ['importer'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const ImportRejected = defineEvent({
+  name: 'ImportRejected',
+  topic: 'cluster.import-rejected',
+  version: 1,
+  description: 'An import was refused; every reason is listed.',
+  data: z.object({
+    name: z.string().optional(),
+    reasons: z.array(Reason).min(1),
+  }),
+  producers: ['importer'],
+  consumers: ['inventory'],
+});
+
+export const TunnelConnected = defineEvent({
+  name: 'TunnelConnected',
+  topic: 'tunnel.connected',
+  version: 1,
+  description: 'The tunnel agent of a workload cluster connected to the tunnel server.',
+  data: z.object({
+    agentId: z.string().min(1),
+    agentVersion: z.string().optional(),
+    remoteAddress: z.string().optional(),
+  }),
+  producers: ['tunnel-broker'],
+  consumers: ['inventory', 'importer'],
+});
+
+export const TunnelDisconnected = defineEvent({
+  name: 'TunnelDisconnected',
+  topic: 'tunnel.disconnected',
+  version: 1,
+  description: 'The tunnel of a workload cluster went down.',
+  data: z.object({
+    agentId: z.string().min(1),
+    reason: z.string().min(1),
+  }),
+  producers: ['tunnel-broker'],
+  consumers: ['inventory', 'importer'],
+});

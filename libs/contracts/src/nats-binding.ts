@@ -1,0 +1,107 @@
+import type { CloudEvent } from './envelope.js';
+
+/**
+ * The CloudEvents NATS protocol binding. Flotilla publishes in binary content mode: attributes
+ * as `ce-` headers, `data` as the JSON payload. Structured mode (the whole event as
+ * `application/cloudevents+json`) is accepted on the way in, for publishers that prefer it.
+ */
+export const CE_HEADER_PREFIX = 'ce-';
+export const CONTENT_TYPE_HEADER = 'content-type';
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
+/** JetStream de-duplicates on this header: Flotilla sets it to the event id. */
+export const NATS_MSG_ID_HEADER = 'Nats-Msg-Id';
+export const TRACEPARENT_HEADER = 'traceparent';
+export const TRACESTATE_HEADER = 'tracestate';
+
+/** Default cap on one event's payload; the stream's own `max_msg_size` matches it. */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
+export interface NatsMessage {
+  headers: Record<string, string>;
+  payload: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeBinary(event: CloudEvent): NatsMessage {
+  const headers: Record<string, string> = {
+    [`${CE_HEADER_PREFIX}specversion`]: event.specversion,
+    [`${CE_HEADER_PREFIX}id`]: event.id,
+    [`${CE_HEADER_PREFIX}source`]: event.source,
+    [`${CE_HEADER_PREFIX}type`]: event.type,
+    [`${CE_HEADER_PREFIX}subject`]: event.subject,
+    [`${CE_HEADER_PREFIX}time`]: event.time,
+    [CONTENT_TYPE_HEADER]: event.datacontenttype,
+    [NATS_MSG_ID_HEADER]: event.id,
+  };
+  if (event.traceparent) headers[TRACEPARENT_HEADER] = event.traceparent;
+  if (event.tracestate) headers[TRACESTATE_HEADER] = event.tracestate;
+  return { headers, payload: encoder.encode(JSON.stringify(event.data)) };
+}
+
+export type DecodeFailure = { ok: false; code: 'unparseable' | 'too-large'; reason: string; id?: string };
+export type DecodeResult = { ok: true; event: Record<string, unknown> } | DecodeFailure;
+
+/**
+ * Turns a NATS message back into CloudEvent attributes plus data. Only the envelope is checked
+ * here; attribute and data validation against the catalogue happens in `validateEvent`.
+ */
+export function decodeMessage(message: NatsMessage, maxBytes = DEFAULT_MAX_EVENT_BYTES): DecodeResult {
+  const headers = lowerCaseKeys(message.headers);
+  const id = headers[`${CE_HEADER_PREFIX}id`] ?? headers[NATS_MSG_ID_HEADER.toLowerCase()];
+  if (message.payload.byteLength > maxBytes) {
+    return failure('too-large', `payload is ${message.payload.byteLength} bytes, over the ${maxBytes}-byte limit`, id);
+  }
+  let text: string;
+  try {
+    text = decoder.decode(message.payload);
+  } catch {
+    return failure('unparseable', 'payload is not valid UTF-8', id);
+  }
+  let body: unknown;
+  try {
+    body = text.length === 0 ? undefined : JSON.parse(text);
+  } catch (error) {
+    return failure('unparseable', `payload is not valid JSON: ${(error as Error).message}`, id);
+  }
+
+  const contentType = headers[CONTENT_TYPE_HEADER] ?? '';
+  if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) {
+    if (!isRecord(body)) return failure('unparseable', 'structured-mode payload is not a JSON object', id);
+    const event: Record<string, unknown> = { ...body };
+    copyTraceHeaders(headers, event);
+    return { ok: true, event };
+  }
+
+  const event: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.startsWith(CE_HEADER_PREFIX)) event[key.slice(CE_HEADER_PREFIX.length)] = value;
+  }
+  if (event['specversion'] === undefined) {
+    return failure('unparseable', 'no CloudEvents attributes: expected ce-* headers or a structured-mode payload', id);
+  }
+  if (contentType) event['datacontenttype'] = contentType;
+  event['data'] = body;
+  copyTraceHeaders(headers, event);
+  return { ok: true, event };
+}
+
+function copyTraceHeaders(headers: Record<string, string>, event: Record<string, unknown>): void {
+  if (headers[TRACEPARENT_HEADER] && event['traceparent'] === undefined) event['traceparent'] = headers[TRACEPARENT_HEADER];
+  if (headers[TRACESTATE_HEADER] && event['tracestate'] === undefined) event['tracestate'] = headers[TRACESTATE_HEADER];
+}
+
+function failure(code: DecodeFailure['code'], reason: string, id: string | undefined): DecodeFailure {
+  return id === undefined ? { ok: false, code, reason } : { ok: false, code, reason, id };
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

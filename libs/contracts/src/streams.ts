@@ -1,0 +1,97 @@
+/**
+ * Subject naming and stream settings of the bus, in one place.
+ *
+ *   <prefix>.events.<aggregate>.<verb>.v<N>   domain events, stream <STREAM>_EVENTS
+ *   <prefix>.dlq.<consumer>                   dead letters, stream <STREAM>_DLQ
+ *
+ * The prefix defaults to `flotilla`; tests and side-by-side installations use their own so their
+ * streams never overlap.
+ */
+export const DEFAULT_SUBJECT_PREFIX = 'flotilla';
+
+export interface BusNaming {
+  /** Lower-case subject prefix, e.g. `flotilla`. */
+  prefix: string;
+}
+
+export function eventsSubject(naming: BusNaming, channel: string): string {
+  return `${naming.prefix}.events.${channel}`;
+}
+
+export function allEventsSubject(naming: BusNaming): string {
+  return `${naming.prefix}.events.>`;
+}
+
+export function deadLetterSubject(naming: BusNaming, consumer: string): string {
+  return `${naming.prefix}.dlq.${consumer}`;
+}
+
+export function streamName(naming: BusNaming, kind: 'events' | 'dlq'): string {
+  return `${naming.prefix.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${kind.toUpperCase()}`;
+}
+
+/** JetStream stream settings, in the units of the JetStream API (nanoseconds for durations). */
+export interface StreamSettings {
+  name: string;
+  subjects: string[];
+  retention: 'limits';
+  storage: 'file' | 'memory';
+  /** How long events are kept: long enough for a service that was down to catch up, and to replay. */
+  max_age_ns: number;
+  max_bytes: number;
+  max_msg_size: number;
+  /** Window within which a repeated `Nats-Msg-Id` is dropped: covers outbox relay retries. */
+  duplicate_window_ns: number;
+  /** 1 on a single server; 3 on a clustered NATS (R3). */
+  num_replicas: number;
+  discard: 'old';
+}
+
+const SECOND_NS = 1_000_000_000;
+const DAY_NS = 86_400 * SECOND_NS;
+
+export interface StreamOptions {
+  replicas?: number;
+  storage?: 'file' | 'memory';
+}
+
+export function eventsStreamSettings(naming: BusNaming, options: StreamOptions = {}): StreamSettings {
+  return {
+    name: streamName(naming, 'events'),
+    subjects: [allEventsSubject(naming)],
+    retention: 'limits',
+    storage: options.storage ?? 'file',
+    max_age_ns: 7 * DAY_NS,
+    max_bytes: 8 * 1024 ** 3,
+    max_msg_size: 1024 * 1024,
+    duplicate_window_ns: 10 * 60 * SECOND_NS,
+    num_replicas: options.replicas ?? 1,
+    discard: 'old',
+  };
+}
+
+export function deadLetterStreamSettings(naming: BusNaming, options: StreamOptions = {}): StreamSettings {
+  return {
+    name: streamName(naming, 'dlq'),
+    subjects: [`${naming.prefix}.dlq.>`],
+    retention: 'limits',
+    storage: options.storage ?? 'file',
+    max_age_ns: 30 * DAY_NS,
+    max_bytes: 1024 ** 3,
+    // A dead letter carries the original payload, which may itself be over the events limit.
+    max_msg_size: 8 * 1024 * 1024,
+    duplicate_window_ns: 10 * 60 * SECOND_NS,
+    num_replicas: options.replicas ?? 1,
+    discard: 'old',
+  };
+}
+
+/** Headers a dead letter carries besides the original message's own. */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'Flotilla-Rejection-Reason',
+  code: 'Flotilla-Rejection-Code',
+  consumer: 'Flotilla-Rejected-By',
+  originalSubject: 'Flotilla-Original-Subject',
+  originalStreamSequence: 'Flotilla-Original-Sequence',
+  deliveries: 'Flotilla-Deliveries',
+} as const;

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { findDefinition } from './catalogue.js';
+import type { CloudEvent } from './envelope.js';
+import type { EventDefinition } from './event-definition.js';
+
+const Attributes = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1),
+  source: z.string().min(1),
+  type: z.string().min(1),
+  subject: z.string().min(1),
+  time: z.iso.datetime({ offset: true }),
+  datacontenttype: z.literal('application/json').optional(),
+  traceparent: z.string().optional(),
+  tracestate: z.string().optional(),
+});
+
+export type ValidationFailure = { ok: false; code: 'schema-invalid' | 'unknown-type'; reason: string };
+export type ValidationResult = { ok: true; event: CloudEvent; definition: EventDefinition } | ValidationFailure;
+
+/**
+ * Checks decoded attributes and data against the catalogue. A failure names every bad field,
+ * e.g. `data.controlPlane.count: Invalid input`.
+ */
+export function validateEvent(raw: Record<string, unknown>): ValidationResult {
+  const attributes = Attributes.safeParse(raw);
+  if (!attributes.success) {
+    return { ok: false, code: 'schema-invalid', reason: describeIssues(attributes.error) };
+  }
+  const definition = findDefinition(attributes.data.type);
+  if (!definition) {
+    return { ok: false, code: 'unknown-type', reason: `unknown event type "${attributes.data.type}"` };
+  }
+  const data = definition.data.safeParse(raw['data']);
+  if (!data.success) {
+    return { ok: false, code: 'schema-invalid', reason: describeIssues(data.error, 'data') };
+  }
+  const event: CloudEvent = {
+    ...attributes.data,
+    datacontenttype: 'application/json',
+    data: data.data,
+  };
+  return { ok: true, event, definition };
+}
+
+/** One line per problem, each naming the field path. */
+export function describeIssues(error: z.ZodError, root?: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = [...(root ? [root] : []), ...issue.path.map(String)].join('.');
+      return `${path || '(root)'}: ${issue.message}`;
+    })
+    .join('; ');
+}

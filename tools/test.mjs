@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Runs the test suites: builds every project with tsc (decorator metadata needs it), then runs
+// the compiled specs with node's test runner. Tiers show in the file name:
+//   *.spec.ts      pure logic, no I/O
+//   *.int.spec.ts  integration against the machine's PostgreSQL and NATS
+//   *.e2e.spec.ts  services started as separate processes
+// Usage: node tools/test.mjs [project-dir ...] [--tier unit|int|e2e]
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const args = process.argv.slice(2);
+const tierIndex = args.indexOf('--tier');
+const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
+const projects = args.length > 0 ? args : ['libs', 'services'].flatMap((dir) => listDirs(join(root, dir)));
+
+run('npx', ['tsc', '-b', ...projects.map((p) => join(resolve(root, p), 'tsconfig.json'))]);
+
+const files = projects.flatMap((p) => findSpecs(join(resolve(root, p), 'dist'))).filter((file) => matchesTier(file, tier));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+run(process.execPath, [
+  '--enable-source-maps',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  '--test-reporter=spec',
+  ...files.map((f) => relative(root, f)),
+]);
+
+function matchesTier(file, wanted) {
+  const kind = file.endsWith('.e2e.spec.js') ? 'e2e' : file.endsWith('.int.spec.js') ? 'int' : 'unit';
+  return wanted === undefined || wanted === kind;
+}
+
+function findSpecs(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : findSpecs(path);
+    return name.endsWith('.spec.js') ? [path] : [];
+  });
+}
+
+function listDirs(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => join(dir, name))
+    .filter((path) => existsSync(join(path, 'tsconfig.json')))
+    .map((path) => relative(root, path));
+}
+
+function run(command, commandArgs) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
