@@ -1,0 +1,45 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/**
+ * One NATS connection per process. It reconnects forever: a NATS outage makes the service not
+ * ready, never dead.
+ */
+export class BusConnection {
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+  ) {
+    void this.watchStatus();
+  }
+
+  private connected = true;
+
+  static async open(url: string, name: string): Promise<BusConnection> {
+    const nc = await connect({
+      servers: url.split(',').map((server) => server.trim()),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+      waitOnFirstConnect: false,
+    });
+    return new BusConnection(nc, jetstream(nc), await jetstreamManager(nc));
+  }
+
+  /** False while the connection is down or closed. */
+  get isConnected(): boolean {
+    return this.connected && !this.nc.isClosed();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'staleConnection') this.connected = false;
+      if (status.type === 'reconnect') this.connected = true;
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (!this.nc.isClosed() && !this.nc.isDraining()) await this.nc.drain();
+  }
+}

@@ -1,0 +1,291 @@
+import {
+  decodeMessage,
+  eventsSubject,
+  streamName,
+  validateEvent,
+  type CloudEvent,
+  type EventDefinition,
+} from '@flotilla/contracts';
+import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { context, trace } from '@opentelemetry/api';
+import type { DataSource } from 'typeorm';
+import type { DeadLetters } from '../dead-letter.js';
+import { describeError, isPermanent } from '../errors.js';
+import { claimInbox } from '../inbox/inbox-store.js';
+import type { MessagingMetrics } from '../metrics.js';
+import type { BusOptions } from '../options.js';
+import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
+import { decideOnFailure } from '../retry-policy.js';
+import { durableName, ensureConsumer } from '../topology.js';
+import { endWithError, extractTraceContext, startProcessSpan, startSettleSpan } from '../tracing.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+
+/** What a handler receives besides the event. */
+export interface DeliveredEvent {
+  event: CloudEvent;
+  definition: EventDefinition;
+  message: JsMsg;
+  consumer: string;
+}
+
+export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;
+
+export interface ConsumerLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Fault injection points, for tests that kill a process at the worst moment. */
+export interface ConsumerFaults {
+  afterCommit?: () => void | Promise<void>;
+}
+
+export interface ConsumerDependencies {
+  faults?: ConsumerFaults;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  dataSource: DataSource;
+  unitOfWork: UnitOfWork;
+  deadLetters: DeadLetters;
+  metrics: MessagingMetrics;
+  options: BusOptions;
+  logger: ConsumerLogger;
+}
+
+interface Item extends DeliveredEvent {
+  headers: Record<string, string>;
+}
+
+type BatchOutcome = { ok: true; duplicates: number } | { ok: false; item: Item; error: unknown };
+
+/**
+ * One durable pull consumer: a subject filter handled by one handler, shared by every replica of
+ * the service. Messages are buffered as they arrive and handled in batches, one PostgreSQL
+ * transaction per batch (inbox claims, state changes and outbox rows together), then acked. When
+ * a handler fails inside a batch, the batch is rolled back and its messages are retried one
+ * transaction each, so one bad message never holds back the rest.
+ */
+export class EventConsumer {
+  readonly durable: string;
+  readonly filterSubject: string;
+  private readonly stream: string;
+  private consumer: Consumer | undefined;
+  private messages: ConsumerMessages | undefined;
+  private buffer: JsMsg[] = [];
+  private draining: Promise<void> | undefined;
+  private stopped = false;
+  private pendingTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: ConsumerDependencies,
+    readonly pattern: string,
+    private readonly handler: EventHandler,
+  ) {
+    this.durable = durableName(deps.options.service, pattern);
+    this.filterSubject = eventsSubject(deps.options, pattern);
+    this.stream = streamName(deps.options, 'events');
+  }
+
+  async start(): Promise<void> {
+    const { js, jsm, options } = this.deps;
+    await ensureConsumer(jsm, { stream: this.stream, durable: this.durable, filterSubject: this.filterSubject }, options);
+    this.consumer = await js.consumers.get(this.stream, this.durable);
+    this.messages = await this.consumer.consume({
+      max_messages: options.batchSize * 2,
+      callback: (message) => this.enqueue(message),
+    });
+    this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
+    this.pendingTimer.unref();
+  }
+
+  /** Stops pulling, finishes the batch in hand, and hands buffered messages back to the stream. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pendingTimer);
+    this.messages?.stop();
+    await this.draining;
+    for (const message of this.buffer.splice(0)) message.nak();
+  }
+
+  private enqueue(message: JsMsg): void {
+    if (this.stopped) {
+      message.nak();
+      return;
+    }
+    this.buffer.push(message);
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0 && !this.stopped) {
+      const batch = this.buffer.splice(0, this.deps.options.batchSize);
+      try {
+        await this.processBatch(batch);
+      } catch (error) {
+        // Only infrastructure failures (database or NATS down) get here; redeliver later.
+        this.deps.logger.error('batch failed; messages will be redelivered', { consumer: this.durable, error: describeError(error) });
+        for (const message of batch) message.nak(this.deps.options.retry.baseDelayMs);
+        await new Promise((resolve) => setTimeout(resolve, this.deps.options.retry.baseDelayMs));
+      }
+    }
+  }
+
+  private async processBatch(batch: JsMsg[]): Promise<void> {
+    const items: Item[] = [];
+    for (const message of batch) {
+      const item = await this.admit(message);
+      if (item) items.push(item);
+    }
+    if (items.length === 0) return;
+
+    const started = performance.now();
+    const outcome = await this.handleInTransaction(items);
+    if (outcome.ok) {
+      this.settle(items, outcome.duplicates);
+    } else if (items.length === 1) {
+      await this.handleFailure(outcome.item, outcome.error);
+    } else {
+      // Isolate the failure: each message on its own.
+      for (const item of items) {
+        const single = await this.handleInTransaction([item]);
+        if (single.ok) this.settle([item], single.duplicates);
+        else await this.handleFailure(item, single.error);
+      }
+    }
+    this.deps.metrics.handlerSeconds.observe({ consumer: this.durable }, (performance.now() - started) / 1000);
+    this.deps.metrics.batchSize.observe({ consumer: this.durable }, items.length);
+  }
+
+  /** Decodes and validates; a message that can never be handled is dead-lettered here. */
+  private async admit(message: JsMsg): Promise<Item | undefined> {
+    const headers: Record<string, string> = {};
+    for (const [key, values] of message.headers ?? []) if (values[0] !== undefined) headers[key] = values[0];
+    const decoded = decodeMessage({ headers, payload: message.data }, this.deps.options.maxEventBytes);
+    if (!decoded.ok) {
+      await this.reject(message, { code: decoded.code, reason: decoded.reason, ...(decoded.id === undefined ? {} : { eventId: decoded.id }) });
+      return undefined;
+    }
+    const validated = validateEvent(decoded.event);
+    const eventId = typeof decoded.event['id'] === 'string' ? decoded.event['id'] : undefined;
+    const eventType = typeof decoded.event['type'] === 'string' ? decoded.event['type'] : undefined;
+    const eventSubject = typeof decoded.event['subject'] === 'string' ? decoded.event['subject'] : undefined;
+    const known = { ...(eventId === undefined ? {} : { eventId }), ...(eventType === undefined ? {} : { eventType }), ...(eventSubject === undefined ? {} : { eventSubject }) };
+    if (!validated.ok) {
+      await this.reject(message, { code: validated.code, reason: validated.reason, ...known });
+      return undefined;
+    }
+    const expectedSubject = eventsSubject(this.deps.options, validated.definition.channel);
+    if (message.subject !== expectedSubject) {
+      await this.reject(message, { code: 'schema-invalid', reason: `type ${validated.event.type} must be published on ${expectedSubject}, not ${message.subject}`, ...known });
+      return undefined;
+    }
+    return { event: validated.event, definition: validated.definition, message, consumer: this.durable, headers };
+  }
+
+  private async reject(message: JsMsg, rejection: Parameters<DeadLetters['reject']>[2]): Promise<void> {
+    this.deps.logger.warn('event dead-lettered', { consumer: this.durable, code: rejection.code, reason: rejection.reason, eventId: rejection.eventId, subject: message.subject });
+    await this.deps.deadLetters.reject(message, this.durable, rejection);
+    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'dead-lettered' });
+  }
+
+  private async handleInTransaction(items: Item[]): Promise<BatchOutcome> {
+    const { dataSource, unitOfWork } = this.deps;
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    let current: Item | undefined;
+    try {
+      await runner.startTransaction();
+      const unique = [...new Set(items.map((item) => item.event.id))];
+      const fresh = await claimInbox(runner, this.durable, unique);
+      const outbox: OutboxRow[] = [];
+      let duplicates = 0;
+      for (const item of items) {
+        if (!fresh.delete(item.event.id)) {
+          duplicates += 1;
+          continue;
+        }
+        current = item;
+        const pending: OutboxRow[] = [];
+        const span = startProcessSpan({
+          destination: item.message.subject,
+          messageId: item.event.id,
+          consumerGroup: this.durable,
+          deliveryCount: item.message.info.deliveryCount,
+          eventType: item.event.type,
+          eventSubject: item.event.subject,
+          parent: extractTraceContext(item.headers, context.active()),
+        });
+        try {
+          await context.with(trace.setSpan(context.active(), span), () => unitOfWork.withRunner(runner, pending, () => this.handler(item)));
+          span.end();
+        } catch (error) {
+          endWithError(span, error);
+          throw error;
+        }
+        outbox.push(...pending);
+      }
+      current = undefined;
+      await insertOutboxRows(runner, outbox);
+      await runner.commitTransaction();
+      if (outbox.length > 0) unitOfWork.notifyCommitted();
+      await this.deps.faults?.afterCommit?.();
+      return { ok: true, duplicates };
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (current) return { ok: false, item: current, error };
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private settle(items: Item[], duplicates: number): void {
+    for (const item of items) {
+      const span = startSettleSpan('ack', item.message.subject, item.event.id, this.durable, extractTraceContext(item.headers, context.active()));
+      item.message.ack();
+      span.end();
+    }
+    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'handled' }, items.length - duplicates);
+    if (duplicates > 0) this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'duplicate' }, duplicates);
+  }
+
+  private async handleFailure(item: Item, error: unknown): Promise<void> {
+    const { options } = this.deps;
+    const decision = decideOnFailure({
+      permanent: isPermanent(error),
+      deliveryCount: item.message.info.deliveryCount,
+      maxDeliver: options.maxDeliver,
+      policy: options.retry,
+    });
+    switch (decision.action) {
+      case 'retry': {
+        this.deps.logger.warn('handler failed; will retry', {
+          consumer: this.durable,
+          eventId: item.event.id,
+          delivery: item.message.info.deliveryCount,
+          delayMs: decision.delayMs,
+          error: describeError(error),
+        });
+        item.message.nak(decision.delayMs);
+        this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'retried' });
+        return;
+      }
+      case 'dead-letter': {
+        const reason = decision.code === 'max-deliveries-exceeded' ? `gave up after ${item.message.info.deliveryCount} deliveries: ${describeError(error)}` : describeError(error);
+        await this.reject(item.message, { code: decision.code, reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
+        return;
+      }
+    }
+  }
+
+  private async reportPending(): Promise<void> {
+    try {
+      const info = await this.consumer?.info(true);
+      if (info) this.deps.metrics.consumerPending.set({ consumer: this.durable }, info.num_pending + info.num_ack_pending);
+    } catch {
+      // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import {
+  createEvent,
+  deadLetterSubject,
+  DEAD_LETTER_HEADERS,
+  EventRejected,
+  eventsSubject,
+  serviceSource,
+  NATS_MSG_ID_HEADER,
+  type RejectionCode,
+} from '@flotilla/contracts';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { MessagingMetrics } from './metrics.js';
+import type { BusOptions } from './options.js';
+import { publishEvent } from './publisher.js';
+
+export interface Rejection {
+  code: RejectionCode;
+  reason: string;
+  /** What is known of the event: its id and type, when the envelope could be read. */
+  eventId?: string;
+  eventType?: string;
+  eventSubject?: string;
+}
+
+/**
+ * Moves a message that can never succeed out of the way: a copy with its headers and the reason
+ * goes to the dead-letter stream, an EventRejected tells the publisher, and the original is
+ * terminated so it is never redelivered. Both publishes carry ids derived from the original's
+ * stream position, so a crash midway repeats them harmlessly.
+ */
+export class DeadLetters {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly options: Pick<BusOptions, 'prefix' | 'service'>,
+    private readonly metrics: MessagingMetrics,
+  ) {}
+
+  async reject(message: JsMsg, consumer: string, rejection: Rejection): Promise<void> {
+    const position = `${message.info.stream}:${message.info.streamSequence}`;
+    const dlqSubject = deadLetterSubject(this.options, consumer);
+    const reason = truncate(rejection.reason, 4000);
+
+    const copy = natsHeaders();
+    for (const [key, values] of message.headers ?? []) {
+      if (key === NATS_MSG_ID_HEADER) continue;
+      for (const value of values) copy.append(key, value);
+    }
+    copy.set(DEAD_LETTER_HEADERS.reason, headerSafe(reason));
+    copy.set(DEAD_LETTER_HEADERS.code, rejection.code);
+    copy.set(DEAD_LETTER_HEADERS.consumer, consumer);
+    copy.set(DEAD_LETTER_HEADERS.originalSubject, message.subject);
+    copy.set(DEAD_LETTER_HEADERS.originalStreamSequence, String(message.info.streamSequence));
+    copy.set(DEAD_LETTER_HEADERS.deliveries, String(message.info.deliveryCount));
+    await this.js.publish(dlqSubject, message.data, { msgID: `dlq:${consumer}:${position}`, headers: copy });
+
+    // An EventRejected about an EventRejected would feed on itself.
+    if (rejection.eventType !== EventRejected.type) {
+      const notice = createEvent(
+        EventRejected,
+        { id: deterministicUuid(`rejected:${consumer}:${position}`), subject: rejection.eventSubject ?? 'unknown', source: serviceSource(this.options.service) },
+        {
+          rejectedEventId: rejection.eventId ?? position,
+          ...(rejection.eventType === undefined ? {} : { rejectedType: rejection.eventType }),
+          code: rejection.code,
+          reason,
+          consumer,
+          deadLetterSubject: dlqSubject,
+        },
+      );
+      await publishEvent(this.js, eventsSubject(this.options, EventRejected.channel), notice);
+      this.metrics.published.inc({ source: 'direct' });
+    }
+    message.term(truncate(`${rejection.code}: ${reason}`, 200));
+    this.metrics.deadLettered.inc({ consumer, code: rejection.code });
+  }
+}
+
+/** A UUID-shaped id that is the same every time for the same input. */
+export function deterministicUuid(input: string): string {
+  const hex = createHash('sha256').update(input).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** NATS headers are single-line. */
+function headerSafe(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}

@@ -1,0 +1,39 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The inbox and outbox tables, in the service's own schema (the connection's search_path).
+ * Services list this migration before their own.
+ */
+export class MessagingTables1732300000000 implements MigrationInterface {
+  name = 'MessagingTables1732300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE inbox (
+        consumer     text        NOT NULL,
+        event_id     text        NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX inbox_processed_at ON inbox (processed_at)`);
+    await queryRunner.query(`
+      CREATE TABLE outbox (
+        seq          bigserial   PRIMARY KEY,
+        event_id     text        NOT NULL UNIQUE,
+        subject      text        NOT NULL,
+        headers      jsonb       NOT NULL,
+        payload      text        NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz,
+        attempts     integer     NOT NULL DEFAULT 0,
+        last_error   text
+      )`);
+    // The relay only ever scans unpublished rows: keep that index small.
+    await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE outbox`);
+    await queryRunner.query(`DROP TABLE inbox`);
+  }
+}

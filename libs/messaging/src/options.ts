@@ -1,0 +1,39 @@
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_SUBJECT_PREFIX, type BusNaming } from '@flotilla/contracts';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** How a service talks to the bus. Every field but `service` has a production default. */
+export interface BusOptions extends BusNaming {
+  /** The service name: it names durable consumers (shared by every replica) and the event `source`. */
+  service: string;
+  natsUrl: string;
+  /** Stream replicas: 1 on a single server, 3 on a clustered NATS. */
+  replicas: number;
+  /** Messages handled in one PostgreSQL transaction at most. */
+  batchSize: number;
+  /** Deliveries before a message that keeps failing is dead-lettered. */
+  maxDeliver: number;
+  /** How long JetStream waits for an ack before redelivering. */
+  ackWaitMs: number;
+  retry: RetryPolicy;
+  maxEventBytes: number;
+  /** Outbox rows published per relay round. */
+  relayBatchSize: number;
+  /** How often the relay looks for rows committed by other replicas or left by a crash. */
+  relayPollMs: number;
+}
+
+export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'service'>): BusOptions {
+  return {
+    prefix: DEFAULT_SUBJECT_PREFIX,
+    natsUrl: 'nats://127.0.0.1:4222',
+    replicas: 1,
+    batchSize: 100,
+    maxDeliver: 8,
+    ackWaitMs: 30_000,
+    retry: { baseDelayMs: 500, maxDelayMs: 60_000 },
+    maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
+    relayBatchSize: 500,
+    relayPollMs: 1_000,
+    ...overrides,
+  };
+}

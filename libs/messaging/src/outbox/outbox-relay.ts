@@ -1,0 +1,154 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { DataSource } from 'typeorm';
+import { describeError } from '../errors.js';
+import type { MessagingMetrics } from '../metrics.js';
+import type { BusOptions } from '../options.js';
+import { publishEncoded } from '../publisher.js';
+import { countUnpublished, lockUnpublished, markFailed, markPublished, prunePublished } from './outbox-store.js';
+
+export interface RelayLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+const PUBLISHED_RETENTION_MS = 60 * 60 * 1000;
+
+/**
+ * Publishes committed outbox rows. Each round locks a batch (other replicas skip it), publishes
+ * the whole batch pipelined, waits for every JetStream ack, and marks the acked rows published in
+ * the same transaction. Killed after publishing and before marking, the rows are published again
+ * with the same `Nats-Msg-Id` and JetStream drops the duplicates.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private pendingWake = false;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly js: JetStreamClient,
+    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs'>,
+    private readonly metrics: MessagingMetrics,
+    private readonly logger: RelayLogger,
+    /** Fault injection, for tests that kill the relay between publish and mark-published. */
+    private readonly faults: { afterPublish?: () => void | Promise<void> } = {},
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something was committed: publish it now rather than at the next poll. */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops after publishing what is already committed (bounded by `timeoutMs`). */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        if ((await this.publishRound()) === 0) break;
+      } catch (error) {
+        this.logger.warn('outbox flush failed during shutdown', { error: describeError(error) });
+        break;
+      }
+    }
+  }
+
+  /** One round: returns the number of rows published. */
+  async publishRound(): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const rows = await lockUnpublished(runner, this.options.relayBatchSize);
+      if (rows.length === 0) {
+        await runner.commitTransaction();
+        return 0;
+      }
+      const results = await Promise.allSettled(rows.map((row) => publishEncoded(this.js, { ...row })));
+      const published: string[] = [];
+      const failed: string[] = [];
+      let firstError: unknown;
+      results.forEach((result, index) => {
+        const seq = rows[index]!.seq;
+        if (result.status === 'fulfilled') published.push(seq);
+        else {
+          failed.push(seq);
+          firstError ??= result.reason;
+        }
+      });
+      await this.faults.afterPublish?.();
+      await markPublished(runner, published);
+      await markFailed(runner, failed, describeError(firstError));
+      await runner.commitTransaction();
+      this.metrics.published.inc({ source: 'outbox' }, published.length);
+      if (failed.length > 0) throw new Error(`${failed.length} of ${rows.length} outbox rows not acknowledged: ${describeError(firstError)}`);
+      return published.length;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async backlog(): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const count = await countUnpublished(runner);
+      this.metrics.outboxBacklog.set(count);
+      return count;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.pendingWake = false;
+      let published = 0;
+      try {
+        published = await this.publishRound();
+        failures = 0;
+        await this.pruneNowAndThen();
+      } catch (error) {
+        failures += 1;
+        this.logger.warn('outbox relay round failed; will retry', { error: describeError(error), failures });
+      }
+      if (!this.running) break;
+      if (published > 0 && failures === 0) continue;
+      const delay = failures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) : this.options.relayPollMs;
+      if (failures === 0 && this.pendingWake) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async pruneNowAndThen(): Promise<void> {
+    if (Date.now() - this.lastPrune < 60_000) return;
+    this.lastPrune = Date.now();
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await prunePublished(runner, PUBLISHED_RETENTION_MS);
+    } finally {
+      await runner.release();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { QueryRunner } from 'typeorm';
+
+/** An event ready to publish, as the binding encodes it. */
+export interface OutboxRow {
+  eventId: string;
+  subject: string;
+  headers: Record<string, string>;
+  payload: string;
+}
+
+export interface StoredOutboxRow extends OutboxRow {
+  seq: string;
+}
+
+/** Writes rows in the caller's transaction: one statement whatever the count. */
+export async function insertOutboxRows(runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await runner.query(
+    `INSERT INTO outbox (event_id, subject, headers, payload)
+     SELECT event_id, subject, headers, payload
+       FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)`,
+    [JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })))],
+  );
+}
+
+/** Locks the oldest unpublished rows; other relays skip them instead of publishing them twice. */
+export async function lockUnpublished(runner: QueryRunner, limit: number): Promise<StoredOutboxRow[]> {
+  const rows = (await runner.query(
+    `SELECT seq::text AS seq, event_id, subject, headers, payload
+       FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+  )) as { seq: string; event_id: string; subject: string; headers: Record<string, string>; payload: string }[];
+  return rows.map((row) => ({ seq: row.seq, eventId: row.event_id, subject: row.subject, headers: row.headers, payload: row.payload }));
+}
+
+export async function markPublished(runner: QueryRunner, seqs: readonly string[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await runner.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE seq = ANY($1::bigint[])`, [seqs]);
+}
+
+export async function markFailed(runner: QueryRunner, seqs: readonly string[], error: string): Promise<void> {
+  if (seqs.length === 0) return;
+  await runner.query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])`, [seqs, error.slice(0, 2000)]);
+}
+
+export async function countUnpublished(runner: QueryRunner): Promise<number> {
+  const rows = (await runner.query(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`)) as { n: number }[];
+  return rows[0]?.n ?? 0;
+}
+
+export async function prunePublished(runner: QueryRunner, olderThanMs: number): Promise<void> {
+  await runner.query(`DELETE FROM outbox WHERE published_at < now() - ($1::bigint * interval '1 millisecond')`, [olderThanMs]);
+}

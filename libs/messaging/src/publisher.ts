@@ -1,0 +1,43 @@
+import { encodeBinary, NATS_MSG_ID_HEADER, type CloudEvent } from '@flotilla/contracts';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { context, trace } from '@opentelemetry/api';
+import { endWithError, extractTraceContext, injectTraceContext, startSendSpan } from './tracing.js';
+
+/**
+ * Publishes one already-encoded message and waits for JetStream's ack. The message id doubles as
+ * `Nats-Msg-Id`, so a retry within the duplicate window is dropped by the server.
+ * A `send` span (child of the trace context in `headers`) is created and propagated.
+ */
+export async function publishEncoded(
+  js: JetStreamClient,
+  message: { subject: string; eventId: string; headers: Record<string, string>; payload: Uint8Array | string },
+): Promise<PubAck> {
+  const parent = extractTraceContext(message.headers, context.active());
+  const span = startSendSpan(message.subject, message.eventId, parent);
+  const outgoing = natsHeaders();
+  for (const [key, value] of Object.entries(message.headers)) {
+    if (key !== NATS_MSG_ID_HEADER && key !== 'traceparent' && key !== 'tracestate') outgoing.set(key, value);
+  }
+  for (const [key, value] of Object.entries(injectTraceContext(trace.setSpan(parent, span)))) outgoing.set(key, value);
+  try {
+    const ack = await js.publish(message.subject, message.payload, { msgID: message.eventId, headers: outgoing });
+    span.setAttribute('messaging.nats.stream_sequence', ack.seq);
+    if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true);
+    span.end();
+    return ack;
+  } catch (error) {
+    endWithError(span, error);
+    throw error;
+  }
+}
+
+/**
+ * Publishes a CloudEvent straight to the bus, outside any transaction. Services use the outbox
+ * (`UnitOfWork.emit`) for events tied to a state change; this is for events that are not
+ * (dead-letter notices) and for outside publishers and tests.
+ */
+export async function publishEvent(js: JetStreamClient, subject: string, event: CloudEvent): Promise<PubAck> {
+  const encoded = encodeBinary(event);
+  return publishEncoded(js, { subject, eventId: event.id, headers: encoded.headers, payload: encoded.payload });
+}

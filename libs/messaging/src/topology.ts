@@ -1,0 +1,102 @@
+import { deadLetterStreamSettings, eventsStreamSettings, type StreamSettings } from '@flotilla/contracts';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { BusOptions } from './options.js';
+
+const MS_NS = 1_000_000;
+
+function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { name: string } {
+  return {
+    name: settings.name,
+    subjects: settings.subjects,
+    retention: RetentionPolicy.Limits,
+    storage: settings.storage === 'memory' ? StorageType.Memory : StorageType.File,
+    max_age: settings.max_age_ns,
+    max_bytes: settings.max_bytes,
+    max_msg_size: settings.max_msg_size,
+    duplicate_window: settings.duplicate_window_ns,
+    num_replicas: settings.num_replicas,
+    discard: DiscardPolicy.Old,
+  };
+}
+
+/** Creates the events and dead-letter streams, or brings their settings up to date. Idempotent. */
+export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
+  for (const settings of [eventsStreamSettings(options, { replicas: options.replicas }), deadLetterStreamSettings(options, { replicas: options.replicas })]) {
+    const config = toStreamConfig(settings);
+    try {
+      await jsm.streams.info(config.name);
+      const { name, ...update } = config;
+      await jsm.streams.update(name, update);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      try {
+        await jsm.streams.add(config);
+      } catch (addError) {
+        // Another replica created it between our lookup and our add.
+        if (!isAlreadyInUse(addError)) throw addError;
+      }
+    }
+  }
+}
+
+export interface ConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubject: string;
+}
+
+/**
+ * A durable pull consumer shared by every replica of a service. Explicit acks; JetStream stops
+ * redelivering after `max_deliver`, which is one more than we use, so our own dead-lettering on
+ * the last delivery always runs first.
+ */
+export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, options: BusOptions): Promise<void> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: spec.durable,
+    filter_subject: spec.filterSubject,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: options.ackWaitMs * MS_NS,
+    max_deliver: options.maxDeliver + 1,
+    max_ack_pending: Math.max(1000, options.batchSize * 20),
+  };
+  try {
+    await jsm.consumers.info(spec.stream, spec.durable);
+    await jsm.consumers.update(spec.stream, spec.durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+      max_ack_pending: config.max_ack_pending,
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    try {
+      await jsm.consumers.add(spec.stream, config);
+    } catch (addError) {
+      if (!isAlreadyInUse(addError)) throw addError;
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.status === 404;
+}
+
+function isAlreadyInUse(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === 10058 || error.code === 10148 || error.code === 10013);
+}
+
+/** Durable names cannot contain `.`, `*` or `>`. */
+export function durableName(service: string, pattern: string): string {
+  const suffix = pattern === '>' ? 'all' : pattern.replace(/\.>$/, '.all').replace(/[.*>]/g, '_');
+  return `${service}__${suffix}`;
+}

@@ -1,0 +1,107 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  createEvent,
+  encodeBinary,
+  eventsSubject,
+  serviceSource,
+  NATS_MSG_ID_HEADER,
+  type EventData,
+  type EventDefinition,
+  type EventOf,
+} from '@flotilla/contracts';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { BusOptions } from './options.js';
+import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
+import { injectTraceContext } from './tracing.js';
+
+interface Scope {
+  runner: QueryRunner;
+  pending: OutboxRow[];
+}
+
+export interface EmitOptions {
+  /** Defaults to a random UUID; pass a deterministic one to make a retried emit idempotent. */
+  id?: string;
+  time?: Date;
+}
+
+/**
+ * The transaction a handler or request runs in. State changes made through `manager` and events
+ * passed to `emit` commit together or not at all: emitted events become outbox rows in the same
+ * PostgreSQL transaction, and the relay publishes them after commit.
+ */
+export class UnitOfWork {
+  private readonly storage = new AsyncLocalStorage<Scope>();
+  private readonly committedListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: Pick<BusOptions, 'service' | 'prefix'>,
+  ) {}
+
+  /** The current transaction's entity manager, or the plain one outside a transaction. */
+  get manager(): EntityManager {
+    return this.storage.getStore()?.runner.manager ?? this.dataSource.manager;
+  }
+
+  get inTransaction(): boolean {
+    return this.storage.getStore() !== undefined;
+  }
+
+  /** Called after every commit that wrote outbox rows (the relay wakes up). */
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  /** Runs `work` in a transaction; nested calls join the outer one. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work();
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    const scope: Scope = { runner, pending: [] };
+    try {
+      const result = await this.storage.run(scope, work);
+      await insertOutboxRows(runner, scope.pending);
+      await runner.commitTransaction();
+      if (scope.pending.length > 0) this.notifyCommitted();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Records an event to publish when the current transaction commits. The trace context active
+   * now travels with it, so the trace continues through the relay to every consumer.
+   */
+  emit<D extends EventDefinition>(definition: D, subject: string, data: EventData<D>, options: EmitOptions = {}): EventOf<D> {
+    const scope = this.storage.getStore();
+    if (!scope) {
+      throw new Error(`emit(${definition.name}) outside a transaction: call it from a handler or inside unitOfWork.run()`);
+    }
+    const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...options }, data);
+    const trace = injectTraceContext();
+    const encoded = encodeBinary({ ...event, ...trace });
+    const { [NATS_MSG_ID_HEADER]: _msgId, ...headers } = encoded.headers;
+    scope.pending.push({
+      eventId: event.id,
+      subject: eventsSubject(this.options, definition.channel),
+      headers,
+      payload: new TextDecoder().decode(encoded.payload),
+    });
+    return event;
+  }
+
+  /** For the consumer: runs one handler against a transaction the consumer owns. */
+  async withRunner<T>(runner: QueryRunner, pending: OutboxRow[], work: () => Promise<T>): Promise<T> {
+    return this.storage.run({ runner, pending }, work);
+  }
+
+  notifyCommitted(): void {
+    for (const listener of this.committedListeners) listener();
+  }
+}
