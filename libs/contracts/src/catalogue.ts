@@ -1,6 +1,23 @@
 import type { EventDefinition } from './event-definition.js';
-import { ClusterDeleted, ClusterProvisioningFailed, ClusterReady, ClusterRequested, ClusterVersionChanged, NodesProvisioned } from './events/cluster.js';
-import { ClusterImported, ClusterImportRequested, ImportRejected, TunnelConnected, TunnelDisconnected } from './events/connected.js';
+import {
+  ClusterDeleted,
+  ClusterProvisioningFailed,
+  ClusterReady,
+  ClusterRequested,
+  ClusterUpgraded,
+  ClusterVersionChanged,
+  MachineReplaced,
+  NodesProvisioned,
+} from './events/cluster.js';
+import {
+  ClusterImported,
+  ClusterImportRequested,
+  ClusterReachable,
+  ClusterUnreachable,
+  ImportRejected,
+  TunnelConnected,
+  TunnelDisconnected,
+} from './events/connected.js';
 import { EventRejected } from './events/rejected.js';
 import { UpgradePlanned, UpgradePlanRequested } from './events/upgrade.js';
 
@@ -10,11 +27,15 @@ export const EVENT_CATALOGUE = [
   NodesProvisioned,
   ClusterReady,
   ClusterProvisioningFailed,
+  MachineReplaced,
+  ClusterUpgraded,
   ClusterVersionChanged,
   ClusterDeleted,
   ClusterImportRequested,
   ClusterImported,
   ImportRejected,
+  ClusterUnreachable,
+  ClusterReachable,
   TunnelConnected,
   TunnelDisconnected,
   UpgradePlanRequested,

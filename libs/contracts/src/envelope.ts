@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { EventData, EventDefinition } from './event-definition.js';
+import { Timestamp } from './events/common.js';
 
 /**
  * A CloudEvents 1.0 event as Flotilla carries it. `subject` is the cluster id the event is about
@@ -17,6 +19,28 @@ export interface CloudEvent<TType extends string = string, TData = unknown> {
   traceparent?: string;
   tracestate?: string;
 }
+
+/**
+ * The CloudEvents context attributes Flotilla accepts, as a schema: `validateEvent` checks them
+ * and the JSON Schema and AsyncAPI headers are generated from it, so the three cannot drift.
+ */
+export const CloudEventAttributes = z.object({
+  specversion: z.literal('1.0').describe('CloudEvents specification version'),
+  id: z
+    .string()
+    .min(1)
+    .describe('Unique per source; a retry of the same event keeps it. Also the Nats-Msg-Id JetStream de-duplicates on'),
+  source: z.string().min(1).describe('Who emitted the event, e.g. /flotilla/provisioner'),
+  type: z.string().min(1).describe('Versioned event type, e.g. io.flotilla.cluster.requested.v1'),
+  subject: z
+    .string()
+    .min(1)
+    .describe('What the event is about: the cluster id, unless the event says otherwise (e.g. the plan id)'),
+  time: Timestamp.describe('When it happened, RFC 3339 with offset'),
+  datacontenttype: z.literal('application/json').optional().describe('Always application/json: data is a JSON value'),
+  traceparent: z.string().optional().describe('W3C Trace Context traceparent (CloudEvents distributed-tracing extension)'),
+  tracestate: z.string().optional().describe('W3C Trace Context tracestate'),
+});
 
 export type EventOf<D extends EventDefinition> = CloudEvent<D['type'], EventData<D>>;
 

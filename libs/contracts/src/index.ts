@@ -9,3 +9,6 @@ export * from './events/cluster.js';
 export * from './events/connected.js';
 export * from './events/upgrade.js';
 export * from './events/rejected.js';
+export * from './json-schema.js';
+export * from './compat/schema-compat.js';
+export * from './policy/index.js';

@@ -13,7 +13,11 @@ export const NATS_MSG_ID_HEADER = 'Nats-Msg-Id';
 export const TRACEPARENT_HEADER = 'traceparent';
 export const TRACESTATE_HEADER = 'tracestate';
 
-/** Default cap on one event's payload; the stream's own `max_msg_size` matches it. */
+/**
+ * Default cap on one event's payload that consumers enforce (code `too-large`). The events stream
+ * accepts larger messages on purpose: an oversized event is stored, then dead-lettered with its
+ * reason and an EventRejected, instead of failing the publisher's outbox relay forever.
+ */
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
 
 export interface NatsMessage {
@@ -67,7 +71,8 @@ export function decodeMessage(message: NatsMessage, maxBytes = DEFAULT_MAX_EVENT
   }
 
   const contentType = headers[CONTENT_TYPE_HEADER] ?? '';
-  if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) {
+  // Media types are case-insensitive and may carry parameters (`; charset=utf-8`).
+  if (contentType.toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE)) {
     if (!isRecord(body)) return failure('unparseable', 'structured-mode payload is not a JSON object', id);
     const event: Record<string, unknown> = { ...body };
     copyTraceHeaders(headers, event);

@@ -1,19 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { findDefinition } from './catalogue.js';
-import type { CloudEvent } from './envelope.js';
+import { CloudEventAttributes, type CloudEvent } from './envelope.js';
 import type { EventDefinition } from './event-definition.js';
-
-const Attributes = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1),
-  source: z.string().min(1),
-  type: z.string().min(1),
-  subject: z.string().min(1),
-  time: z.iso.datetime({ offset: true }),
-  datacontenttype: z.literal('application/json').optional(),
-  traceparent: z.string().optional(),
-  tracestate: z.string().optional(),
-});
 
 export type ValidationFailure = { ok: false; code: 'schema-invalid' | 'unknown-type'; reason: string };
 export type ValidationResult = { ok: true; event: CloudEvent; definition: EventDefinition } | ValidationFailure;
@@ -23,7 +11,7 @@ export type ValidationResult = { ok: true; event: CloudEvent; definition: EventD
  * e.g. `data.controlPlane.count: Invalid input`.
  */
 export function validateEvent(raw: Record<string, unknown>): ValidationResult {
-  const attributes = Attributes.safeParse(raw);
+  const attributes = CloudEventAttributes.safeParse(raw);
   if (!attributes.success) {
     return { ok: false, code: 'schema-invalid', reason: describeIssues(attributes.error) };
   }

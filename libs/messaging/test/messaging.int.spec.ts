@@ -2,39 +2,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   ClusterRequested,
-  createEvent,
   DEAD_LETTER_HEADERS,
   EventRejected,
   eventsSubject,
   NodesProvisioned,
   streamName,
-  type ClusterSpec,
 } from '@flotilla/contracts';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
-import { BusConnection, busOptions, publishEvent, type BusOptions } from '../src/index.js';
+import { BusConnection, busOptions, type BusOptions } from '../src/index.js';
 import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { closeLedgerApp, MIGRATIONS, startLedgerApp } from './support/test-app.js';
 import { readStream } from './support/streams.js';
-
-export function clusterSpec(name: string): ClusterSpec {
-  return {
-    name,
-    model: 'platform-provisioned',
-    kubernetesVersion: '1.34',
-    controlPlane: { count: 1, machineSize: 'small' },
-    nodePools: [],
-    network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
-  };
-}
-
-export async function requestCluster(bus: BusConnection, options: BusOptions, id: string, name = id): Promise<void> {
-  const event = createEvent(ClusterRequested, { subject: id, source: '/tests/outside-publisher' }, clusterSpec(name));
-  await publishEvent(bus.js, eventsSubject(options, ClusterRequested.channel), event);
-}
+import { clusterSpec, requestCluster } from './support/requests.js';
 
 async function count(dataSource: DataSource, table: string): Promise<Record<string, number>> {
-  const rows = (await dataSource.query(`SELECT cluster_id, times FROM ${table}`)) as { cluster_id: string; times: number }[];
+  const rows = await dataSource.query<{ cluster_id: string; times: number }[]>(`SELECT cluster_id, times FROM ${table}`);
   return Object.fromEntries(rows.map((row) => [row.cluster_id, row.times]));
 }
 
@@ -65,7 +48,7 @@ describe('messaging runtime on real NATS JetStream and PostgreSQL', () => {
       const seen = await eventually(async () => ((await count(probe, 'nodes_seen'))['alpha'] ? count(probe, 'nodes_seen') : undefined));
       assert.equal(seen['alpha'], 1);
       assert.equal((await count(probe, 'requests_handled'))['alpha'], 1);
-      const outbox = (await probe.query(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`)) as { n: number }[];
+      const outbox = await probe.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`);
       assert.equal(outbox[0]?.n, 0, 'outbox drained');
       const derived = await readStream(bus.jsm, streamName(options, 'events'), eventsSubject(options, NodesProvisioned.channel));
       assert.equal(derived.length, 1);
@@ -81,7 +64,7 @@ describe('messaging runtime on real NATS JetStream and PostgreSQL', () => {
     try {
       await requestCluster(bus, options, 'beta', 'fail-once-beta');
       await eventually(async () => (await count(probe, 'requests_handled'))['beta']);
-      const rows = (await probe.query(`SELECT times, deliveries FROM requests_handled WHERE cluster_id = 'beta'`)) as { times: number; deliveries: number }[];
+      const rows = await probe.query<{ times: number; deliveries: number }[]>(`SELECT times, deliveries FROM requests_handled WHERE cluster_id = 'beta'`);
       assert.deepEqual(rows[0], { times: 1, deliveries: 2 });
     } finally {
       await closeLedgerApp(app);
@@ -147,10 +130,10 @@ describe('messaging runtime on real NATS JetStream and PostgreSQL', () => {
       const ids = Array.from({ length: 200 }, (_, i) => `shared-${i}`);
       await Promise.all(ids.map((id) => requestCluster(bus, shared, id)));
       await eventually(async () => {
-        const rows = (await probe.query(`SELECT count(*)::int AS n FROM nodes_seen WHERE cluster_id LIKE 'shared-%'`)) as { n: number }[];
+        const rows = await probe.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM nodes_seen WHERE cluster_id LIKE 'shared-%'`);
         return rows[0]?.n === ids.length ? true : undefined;
       }, 20_000, 'all 200 handled');
-      const rows = (await probe.query(`SELECT replica, count(*)::int AS n, max(times) AS most FROM requests_handled WHERE cluster_id LIKE 'shared-%' GROUP BY replica`)) as { replica: string; n: number; most: number }[];
+      const rows = await probe.query<{ replica: string; n: number; most: number }[]>(`SELECT replica, count(*)::int AS n, max(times) AS most FROM requests_handled WHERE cluster_id LIKE 'shared-%' GROUP BY replica`);
       assert.equal(rows.reduce((sum, row) => sum + row.n, 0), ids.length);
       assert.ok(rows.every((row) => row.most === 1), 'no event handled twice');
       assert.equal(rows.length, 2, `both replicas took work: ${JSON.stringify(rows)}`);

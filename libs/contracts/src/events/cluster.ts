@@ -121,3 +121,52 @@ export const ClusterDeleted = defineEvent({
   producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner'],
 });
+
+/** One machine as the infrastructure knows it. */
+export const MachineRef = z.object({
+  name: z.string().min(1).describe('Machine name, which is also its Kubernetes node name'),
+  providerId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Infrastructure provider id of the machine (the node\'s spec.providerID), absent when the provider has none'),
+});
+
+export const MachineReplaced = defineEvent({
+  name: 'MachineReplaced',
+  topic: 'cluster.machine-replaced',
+  version: 1,
+  description:
+    'A machine of a platform-managed cluster was replaced by a new one: the new machine joined as a Ready node and the old one was drained and released.',
+  data: z.object({
+    model: ClusterModel,
+    role: z.enum(['control-plane', 'worker']),
+    pool: z.string().optional().describe('Node pool, for workers'),
+    oldMachine: MachineRef.describe('The machine that was removed'),
+    newMachine: MachineRef.describe('The machine that took its place'),
+    reason: z
+      .enum(['unhealthy', 'upgrade', 'spec-changed', 'requested'])
+      .describe(
+        'Why: unhealthy = failed its health check; upgrade = rolled to a new Kubernetes version or OS image; spec-changed = machine size or pool settings changed; requested = an operator asked',
+      ),
+    message: z.string().optional().describe('Human-readable detail, e.g. which health check failed'),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory'],
+});
+
+export const ClusterUpgraded = defineEvent({
+  name: 'ClusterUpgraded',
+  topic: 'cluster.upgraded',
+  version: 1,
+  description:
+    'The platform upgraded a cluster it manages by one step: the control plane and every node now run the target Kubernetes version.',
+  data: z.object({
+    model: ClusterModel,
+    fromVersion: KubernetesVersion.describe('Kubernetes version before the upgrade'),
+    toVersion: KubernetesVersion.describe('Kubernetes version the whole cluster runs now'),
+    planId: z.string().min(1).optional().describe('The upgrade plan this step belongs to, when it came from one'),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});

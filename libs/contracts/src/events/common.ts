@@ -19,6 +19,9 @@ export const KubernetesVersion = z
   .regex(/^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/, 'must look like 1.33 or v1.33.4')
   .describe('Kubernetes version, e.g. 1.34 or v1.33.4');
 
+/** An instant as RFC 3339 with an offset, e.g. `2025-06-01T12:00:00Z`: what `Date#toISOString` gives. */
+export const Timestamp = z.iso.datetime({ offset: true }).describe('RFC 3339 timestamp with offset, e.g. 2025-06-01T12:00:00Z');
+
 export const Reason = z
   .object({
     code: z.string().min(1).describe('Stable machine-readable code'),

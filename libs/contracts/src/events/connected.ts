@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, EXTERNAL } from '../event-definition.js';
-import { Capacity, KubernetesVersion, Reason } from './common.js';
+import { Capacity, KubernetesVersion, Reason, Timestamp } from './common.js';
 
 export const Distribution = z.enum(['eks', 'aks', 'gke', 'openshift', 'k3s', 'rke2', 'vanilla']);
 
@@ -76,4 +76,30 @@ export const TunnelDisconnected = defineEvent({
   }),
   producers: ['tunnel-broker'],
   consumers: ['inventory', 'importer'],
+});
+
+export const ClusterUnreachable = defineEvent({
+  name: 'ClusterUnreachable',
+  topic: 'cluster.unreachable',
+  version: 1,
+  description:
+    'A connected cluster stopped answering: its API server (directly or through its tunnel) failed the importer\'s checks for longer than the grace period.',
+  data: z.object({
+    reason: Reason.describe('Why the last check failed, e.g. code "tunnel-down" or "api-timeout"'),
+    since: Timestamp.describe('When the first failed check of this outage happened'),
+  }),
+  producers: ['importer'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const ClusterReachable = defineEvent({
+  name: 'ClusterReachable',
+  topic: 'cluster.reachable',
+  version: 1,
+  description: 'A connected cluster that was unreachable answers again.',
+  data: z.object({
+    since: Timestamp.describe('When the first successful check after the outage happened'),
+  }),
+  producers: ['importer'],
+  consumers: ['inventory', 'upgrade-planner'],
 });

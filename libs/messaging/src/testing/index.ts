@@ -54,8 +54,22 @@ export interface TestSchema {
  */
 export async function createTestSchema(migrations: (new () => MigrationInterface)[], prefix = 't'): Promise<TestSchema> {
   await ensureDatabase(TEST_DATABASE);
-  const url = databaseUrl(TEST_DATABASE);
   const schema = `${prefix}_${randomSuffix()}`;
+  const created = attachTestSchema(schema, migrations);
+  const setup = new DataSource(created.dataSourceOptions());
+  await setup.initialize();
+  try {
+    await setup.query(`CREATE SCHEMA "${schema}"`);
+    await setup.runMigrations({ transaction: 'each' });
+  } finally {
+    await setup.destroy();
+  }
+  return created;
+}
+
+/** A schema another process created (a test's child process uses the parent's). */
+export function attachTestSchema(schema: string, migrations: (new () => MigrationInterface)[] = []): TestSchema {
+  const url = databaseUrl(TEST_DATABASE);
   const options = (extra: Partial<DataSourceOptions> = {}): DataSourceOptions =>
     ({
       type: 'postgres',
@@ -66,14 +80,6 @@ export async function createTestSchema(migrations: (new () => MigrationInterface
       migrationsTableName: 'migrations',
       ...extra,
     }) as DataSourceOptions;
-  const setup = new DataSource(options());
-  await setup.initialize();
-  try {
-    await setup.query(`CREATE SCHEMA "${schema}"`);
-    await setup.runMigrations({ transaction: 'each' });
-  } finally {
-    await setup.destroy();
-  }
   return {
     url,
     schema,
@@ -108,7 +114,7 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
