@@ -1,4 +1,5 @@
 import type { EventDefinition } from './event-definition.js';
+import type { CloudEvent, EventOf } from './envelope.js';
 import {
   ClusterDeleted,
   ClusterProvisioningFailed,
@@ -49,4 +50,18 @@ const byType = new Map<string, EventDefinition>(EVENT_CATALOGUE.map((definition)
 
 export function findDefinition(type: string): EventDefinition | undefined {
   return byType.get(type);
+}
+
+/**
+ * A validated event tagged with its definition's name: a discriminated union, so consumers can
+ * `switch (known.name)` and have the compiler check that every event is considered.
+ */
+export type KnownEvent = {
+  [D in AnyEventDefinition as D['name']]: { name: D['name']; event: EventOf<D> };
+}[AnyEventDefinition['name']];
+
+/** Tags an event (already validated against the catalogue) with its definition's name. */
+export function classify(event: CloudEvent): KnownEvent | undefined {
+  const definition = byType.get(event.type) as AnyEventDefinition | undefined;
+  return definition ? ({ name: definition.name, event } as KnownEvent) : undefined;
 }

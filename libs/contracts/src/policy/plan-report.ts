@@ -1,0 +1,127 @@
+import type { ClusterUpgradePlan, PlanStep, UpgradePlan } from './planner.js';
+import type { NodePoolMove } from './skew.js';
+
+/**
+ * What changed between two revisions of a plan (after the fleet or the matrix changed), one
+ * sentence per change, plan-level changes first, then clusters by id.
+ */
+export function diffPlans(previous: UpgradePlan, next: UpgradePlan): string[] {
+  const changes: string[] = [];
+  if (previous.fromRelease !== next.fromRelease || previous.toRelease !== next.toRelease) {
+    changes.push(`upgrade changed from ${previous.fromRelease} -> ${previous.toRelease} to ${next.fromRelease} -> ${next.toRelease}`);
+  }
+  if (previous.policyRevision !== next.policyRevision) {
+    changes.push(`support matrix revision changed from ${previous.policyRevision} to ${next.policyRevision}`);
+  }
+  if (previous.gate !== next.gate) changes.push(`upgrade gate changed from ${previous.gate ?? 'none'} to ${next.gate ?? 'none'}`);
+  if (previous.accepted.join() !== next.accepted.join()) {
+    changes.push(`accepted Kubernetes versions changed from ${list(previous.accepted)} to ${list(next.accepted)}`);
+  }
+  if (previous.maxConcurrency !== next.maxConcurrency) {
+    changes.push(`maximum concurrency changed from ${previous.maxConcurrency} to ${next.maxConcurrency}`);
+  }
+  if (previous.satisfiable !== next.satisfiable) {
+    changes.push(next.satisfiable ? 'plan became satisfiable' : `plan became unsatisfiable: ${next.issues.map((i) => i.reason).join('; ')}`);
+  }
+
+  const before = new Map<string, ClusterUpgradePlan>();
+  for (const cluster of previous.clusters) before.set(cluster.clusterId, cluster);
+  const seen = new Set<string>();
+  const clusterChanges: { id: string; text: string }[] = [];
+  for (const cluster of next.clusters) {
+    seen.add(cluster.clusterId);
+    const old = before.get(cluster.clusterId);
+    if (!old) {
+      clusterChanges.push({ id: cluster.clusterId, text: `cluster ${cluster.clusterId} added: ${summarise(cluster)}` });
+      continue;
+    }
+    const fields = clusterFieldChanges(old, cluster);
+    if (fields.length > 0) clusterChanges.push({ id: cluster.clusterId, text: `cluster ${cluster.clusterId}: ${fields.join('; ')}` });
+  }
+  for (const cluster of previous.clusters) {
+    if (!seen.has(cluster.clusterId)) clusterChanges.push({ id: cluster.clusterId, text: `cluster ${cluster.clusterId} removed (was ${summarise(cluster)})` });
+  }
+  clusterChanges.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const change of clusterChanges) changes.push(change.text);
+  return changes;
+}
+
+function clusterFieldChanges(old: ClusterUpgradePlan, next: ClusterUpgradePlan): string[] {
+  const fields: string[] = [];
+  if (old.currentVersion !== next.currentVersion) fields.push(`version ${old.currentVersion} -> ${next.currentVersion}`);
+  if (old.model !== next.model) fields.push(`model ${old.model} -> ${next.model}`);
+  if (old.action !== next.action) fields.push(`action ${old.action} -> ${next.action}`);
+  if (old.target !== next.target) fields.push(`target ${old.target ?? '-'} -> ${next.target ?? '-'}`);
+  // Paths contain arrows themselves, so they read "now X (was Y)" rather than "Y -> X".
+  if (old.path.join() !== next.path.join()) fields.push(`path now ${path(next.path)} (was ${path(old.path)})`);
+  if (movesText(old.nodePoolMoves) !== movesText(next.nodePoolMoves)) {
+    fields.push(`node pools to move first now ${movesText(next.nodePoolMoves) || 'none'} (was ${movesText(old.nodePoolMoves) || 'none'})`);
+  }
+  if (old.wave !== next.wave) fields.push(`wave ${old.wave ?? '-'} -> ${next.wave ?? '-'}`);
+  if (old.code !== next.code || old.reason !== next.reason) fields.push(`reason now: ${next.reason}`);
+  return fields;
+}
+
+function summarise(cluster: ClusterUpgradePlan): string {
+  const route = cluster.path.length > 0 ? ` ${path(cluster.path)}` : '';
+  return `${cluster.action}${route}`;
+}
+
+function movesText(moves: readonly NodePoolMove[]): string {
+  return moves.map((m) => `${m.pool} to ${m.to} before ${m.beforeControlPlane}`).join(', ');
+}
+
+function path(minors: readonly string[]): string {
+  return minors.length > 0 ? minors.join(' -> ') : '-';
+}
+
+function list(minors: readonly string[]): string {
+  return minors.length > 0 ? minors.join(', ') : 'none';
+}
+
+const COLUMNS = ['CLUSTER', 'MODEL', 'CURRENT', 'TARGET', 'PATH', 'ACTION', 'REASON'] as const;
+
+/** A text report in the spirit of `clusterctl upgrade plan`: a header, one row per cluster, the order. */
+export function renderPlanTable(plan: UpgradePlan): string {
+  const rows: string[][] = plan.clusters.map((c) => [
+    c.clusterId,
+    c.model,
+    c.currentVersion,
+    c.target ?? '-',
+    path(c.path),
+    c.wave === null ? c.action : `${c.action} (wave ${c.wave})`,
+    c.nodePoolMoves.length > 0 ? `${c.reason}; move node pools first: ${movesText(c.nodePoolMoves)}` : c.reason,
+  ]);
+  const widths = COLUMNS.map((title, i) => rows.reduce((max, row) => Math.max(max, row[i]!.length), title.length));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+
+  const out: string[] = [
+    `Global cluster upgrade ${plan.fromRelease} -> ${plan.toRelease}`,
+    `Support matrix revision: ${plan.policyRevision}`,
+    `Gate: ${plan.gate ?? '-'}; accepted Kubernetes versions: ${list(plan.accepted)}`,
+    `Satisfiable: ${plan.satisfiable ? 'yes' : 'no'}`,
+    ...plan.issues.map((issue) => `  - ${issue.reason}${issue.clusterIds.length > 0 ? `: ${issue.clusterIds.join(', ')}` : ''}`),
+    '',
+    line(COLUMNS),
+    ...rows.map(line),
+    '',
+    'Order:',
+    ...(plan.steps.length > 0 ? plan.steps.map(describeStep) : ['  (nothing can be ordered)']),
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+function describeStep(step: PlanStep): string {
+  switch (step.type) {
+    case 'workload-wave':
+      return `  ${step.phase} wave ${step.wave}: ${step.clusterIds.join(', ')}`;
+    case 'global-upgrade':
+      return `  global cluster ${step.fromRelease} -> ${step.toRelease}${
+        step.awaitingProvider.length > 0 ? ` once providers have upgraded: ${step.awaitingProvider.join(', ')}` : ''
+      }`;
+  }
+}
