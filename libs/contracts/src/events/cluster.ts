@@ -28,7 +28,7 @@ export const ClusterSpec = z.object({
   model: z.enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane']),
   kubernetesVersion: KubernetesVersion,
   controlPlane: z.object({
-    count: z.union([z.literal(1), z.literal(3), z.literal(5)]),
+    count: z.union([z.literal(1), z.literal(3), z.literal(5)], { error: 'must be 1, 3 or 5 (an odd number keeps etcd quorum)' }),
     machineSize: MachineSize,
   }),
   nodePools: z.array(NodePoolSpec).default([]),

@@ -1,0 +1,60 @@
+import { DEFAULT_SUBJECT_PREFIX } from '@flotilla/contracts';
+import { z } from 'zod';
+
+/** A configuration problem: names the variable, so start-up stops with something to act on. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return value.split(',').every((part) => protocols.includes(new URL(part.trim()).protocol));
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join(' or ')} URL`);
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Variables every service reads. */
+export const CommonConfig = z.object({
+  NATS_URL: url(['nats:', 'tls:']).default('nats://127.0.0.1:4222'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/flotilla'),
+  BUS_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _')
+    .default(DEFAULT_SUBJECT_PREFIX),
+  BUS_REPLICAS: integer(1, 5).default(1),
+  BUS_BATCH_SIZE: integer(1, 1000).default(100),
+  BUS_MAX_DELIVER: integer(1, 100).default(8),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(20_000),
+});
+export type CommonConfig = z.infer<typeof CommonConfig>;
+
+/**
+ * Parses the environment against a schema. Every problem is reported at once, each naming its
+ * variable: `PORT: must be at most 65535 (got "99999")`.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  // An empty variable means "not set": defaults apply.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.map(String).join('.');
+      const raw = env[name];
+      return `${name}: ${issue.message}${raw === undefined || raw === '' ? ' (not set)' : ` (got ${JSON.stringify(raw)})`}`;
+    }),
+  );
+}
+
+/** The common variables plus the HTTP port, whose default differs per service. */
+export function serviceConfigSchema<E extends z.ZodRawShape>(defaultPort: number, extra: E) {
+  return CommonConfig.extend({ PORT: integer(1, 65535).default(defaultPort), ...extra });
+}

@@ -1,0 +1,80 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { MessagingTables1732300000000 } from '@flotilla/messaging';
+import pg from 'pg';
+import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
+
+export interface DatabaseOptions {
+  url: string;
+  /** The service's own schema: nothing else reads or writes it. */
+  schema: string;
+  /** The service's migrations; the messaging tables (inbox, outbox) come first automatically. */
+  migrations: (new () => MigrationInterface)[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: (Function | EntitySchema)[];
+  poolSize?: number;
+}
+
+export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: options.url,
+    schema: options.schema,
+    entities: options.entities,
+    migrations: [MessagingTables1732300000000, ...options.migrations],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema.
+    extra: { options: `-c search_path=${options.schema}`, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 },
+  };
+}
+
+/** Creates the schema if it is missing and applies pending migrations. Safe to run on every start. */
+export async function migrate(options: DatabaseOptions): Promise<string[]> {
+  const client = new pg.Client({ connectionString: options.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+  } finally {
+    await client.end();
+  }
+  const dataSource = new DataSource(dataSourceOptions(options));
+  await dataSource.initialize();
+  try {
+    // One transaction per migration; concurrent replicas serialise on an advisory lock.
+    await dataSource.query(`SELECT pg_advisory_lock(hashtext($1))`, [`flotilla-migrate-${options.schema}`]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/** The service's DataSource, migrated, available to every module. */
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(options: DatabaseOptions): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        {
+          provide: DataSource,
+          useFactory: async () => {
+            await migrate(options);
+            return new DataSource(dataSourceOptions(options)).initialize();
+          },
+        },
+        DataSourceCloser,
+      ],
+      exports: [DataSource],
+    };
+  }
+}

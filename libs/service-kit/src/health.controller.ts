@@ -1,0 +1,59 @@
+import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import { BusConnection, OutboxRelay } from '@flotilla/messaging';
+/** The one thing readiness needs from the HTTP response. */
+interface StatusSettable {
+  status(code: number): unknown;
+}
+import { register } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Liveness, readiness and Prometheus metrics: the same three endpoints on every service. */
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(BusConnection) private readonly bus: BusConnection,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+  ) {}
+
+  /** The process is alive and serving HTTP. */
+  @Get('healthz')
+  healthz(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready only while both PostgreSQL and NATS answer; recovers by itself when they return. */
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) response: StatusSettable): Promise<{ status: 'ready' | 'not-ready'; checks: Record<string, string> }> {
+    const checks: Record<string, string> = {};
+    try {
+      await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      checks['postgres'] = 'ok';
+    } catch (error) {
+      checks['postgres'] = `unreachable: ${(error as Error).message}`;
+    }
+    checks['nats'] = this.bus.isConnected ? 'ok' : 'unreachable';
+    const ready = Object.values(checks).every((check) => check === 'ok');
+    response.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    return { status: ready ? 'ready' : 'not-ready', checks };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', register.contentType)
+  async metrics(): Promise<string> {
+    // The backlog is a query: refresh it only when someone scrapes.
+    await this.relay.backlog().catch(() => undefined);
+    return register.metrics();
+  }
+}

@@ -1,0 +1,47 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { busOptions, MessagingModule } from '@flotilla/messaging';
+import type { ServiceName } from '@flotilla/contracts';
+import type { CommonConfig } from './config.js';
+import { DatabaseModule, type DatabaseOptions } from './database.js';
+import { HealthController } from './health.controller.js';
+
+export interface ServiceKitOptions {
+  service: ServiceName;
+  config: CommonConfig;
+  migrations: DatabaseOptions['migrations'];
+  entities: DatabaseOptions['entities'];
+}
+
+/** PostgreSQL schema of a service: its name with `-` as `_`. */
+export function schemaOf(service: ServiceName): string {
+  return service.replace(/-/g, '_');
+}
+
+/**
+ * What every service imports: its database (own schema, migrated on start), the bus, and the
+ * health and metrics endpoints.
+ */
+@Global()
+@Module({})
+export class ServiceKitModule {
+  static forRoot(options: ServiceKitOptions): DynamicModule {
+    const { config } = options;
+    return {
+      module: ServiceKitModule,
+      imports: [
+        DatabaseModule.forRoot({ url: config.DATABASE_URL, schema: schemaOf(options.service), migrations: options.migrations, entities: options.entities }),
+        MessagingModule.forRoot(
+          busOptions({
+            service: options.service,
+            natsUrl: config.NATS_URL,
+            prefix: config.BUS_PREFIX,
+            replicas: config.BUS_REPLICAS,
+            batchSize: config.BUS_BATCH_SIZE,
+            maxDeliver: config.BUS_MAX_DELIVER,
+          }),
+        ),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

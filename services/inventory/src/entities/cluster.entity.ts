@@ -1,0 +1,53 @@
+import type { ClusterModel, Node, Reason } from '@flotilla/contracts';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { ClusterStatus } from '../domain/cluster-view.js';
+
+@Entity({ name: 'clusters' })
+@Index(['model', 'status'])
+@Index(['status'])
+export class ClusterEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text', { nullable: true })
+  name!: string | null;
+
+  @Column('text', { nullable: true })
+  model!: ClusterModel | null;
+
+  @Column('text')
+  status!: ClusterStatus;
+
+  @Column('text', { name: 'kubernetes_version', nullable: true })
+  kubernetesVersion!: string | null;
+
+  @Column('text', { nullable: true })
+  distribution!: string | null;
+
+  @Column('jsonb')
+  nodes!: Node[];
+
+  @Column('integer', { name: 'node_count' })
+  nodeCount!: number;
+
+  @Column('jsonb')
+  reasons!: Reason[];
+
+  @Column('jsonb')
+  warnings!: Reason[];
+
+  @Column('boolean', { nullable: true })
+  reachable!: boolean | null;
+
+  @Column('text', { nullable: true })
+  tunnel!: 'connected' | 'disconnected' | null;
+
+  @Column('timestamptz', { name: 'last_event_time' })
+  lastEventTime!: Date;
+
+  @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at', default: () => 'now()' })
+  updatedAt!: Date;
+}
