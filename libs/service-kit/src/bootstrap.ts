@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { startEventConsumers } from '@flotilla/messaging';
@@ -15,6 +17,13 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   configureHttp?: (app: INestApplication, config: z.infer<S>) => void | Promise<void>;
 }
 
+export interface RunOptions {
+  /** Where configuration comes from (tests pass their own). */
+  env?: NodeJS.ProcessEnv;
+  /** Stop gracefully on SIGTERM/SIGINT and exit; off for services started inside a test. */
+  handleSignals?: boolean;
+}
+
 export interface RunningService {
   app: INestApplication;
   url: string;
@@ -26,12 +35,13 @@ export interface RunningService {
  * telemetry, JSON logs, migrations, event consumers, HTTP; stops gracefully on SIGTERM/SIGINT:
  * no more pulls, in-flight batches finished, outbox flushed, connections drained, spans flushed.
  */
-export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<RunningService> {
+export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>, options: RunOptions = {}): Promise<RunningService> {
+  const handleSignals = options.handleSignals ?? true;
   let config: z.infer<S> & CommonConfig & { PORT: number };
   try {
-    config = loadConfig(definition.config) as z.infer<S> & CommonConfig & { PORT: number };
+    config = loadConfig(definition.config, options.env) as z.infer<S> & CommonConfig & { PORT: number };
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError && handleSignals) {
       process.stderr.write(`${definition.name}: ${error.message}\n`);
       process.exit(78); // EX_CONFIG
     }
@@ -44,7 +54,8 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   await definition.configureHttp?.(app, config);
   await startEventConsumers(app);
   await app.listen(config.PORT, '0.0.0.0');
-  const url = `http://127.0.0.1:${config.PORT}`;
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
   logger.info({ url, bus: config.BUS_PREFIX }, `${definition.name} listening`);
 
   let stopping: Promise<void> | undefined;
@@ -60,7 +71,7 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
       clearTimeout(force);
     })());
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of handleSignals ? (['SIGTERM', 'SIGINT'] as const) : []) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down');
       stop().then(

@@ -24,6 +24,11 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 export const CommonConfig = z.object({
   NATS_URL: url(['nats:', 'tls:']).default('nats://127.0.0.1:4222'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/flotilla'),
+  /** The service's own schema; defaults to the service name. Tests give each run its own. */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+    .optional(),
   BUS_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _')
@@ -56,5 +61,5 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
 
 /** The common variables plus the HTTP port, whose default differs per service. */
 export function serviceConfigSchema<E extends z.ZodRawShape>(defaultPort: number, extra: E) {
-  return CommonConfig.extend({ PORT: integer(1, 65535).default(defaultPort), ...extra });
+  return CommonConfig.extend({ PORT: integer(0, 65535).default(defaultPort), ...extra });
 }

@@ -29,7 +29,7 @@ export class ServiceKitModule {
     return {
       module: ServiceKitModule,
       imports: [
-        DatabaseModule.forRoot({ url: config.DATABASE_URL, schema: schemaOf(options.service), migrations: options.migrations, entities: options.entities }),
+        DatabaseModule.forRoot({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA ?? schemaOf(options.service), migrations: options.migrations, entities: options.entities }),
         MessagingModule.forRoot(
           busOptions({
             service: options.service,
