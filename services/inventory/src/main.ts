@@ -1,17 +1,4 @@
 import { runService } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { InventoryConfig } from './config.js';
-import { InventoryModule } from './inventory.module.js';
+import { inventoryService } from './service.js';
 
-await runService({
-  name: 'inventory',
-  config: InventoryConfig,
-  module: (config) => InventoryModule.register(config),
-  configureHttp: (app) => {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle('Flotilla inventory').setDescription('The fleet read model and the operators\' API').setVersion('1').build(),
-    );
-    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
-  },
-});
+await runService(inventoryService);

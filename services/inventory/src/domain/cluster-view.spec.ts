@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ClusterImported,
+  ClusterProvisioningFailed,
+  ClusterReady,
+  ClusterRequested,
+  EventRejected,
+  NodesProvisioned,
+  createEvent,
+  type CloudEvent,
+} from '@flotilla/contracts';
+import { evolve, summarise, type ClusterView } from './cluster-view.js';
+
+const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 12, 0, second));
+const meta = (second: number) => ({ subject: 'prod-1', source: '/tests', time: at(second) });
+
+const requested = createEvent(ClusterRequested, meta(0), {
+  name: 'prod',
+  model: 'platform-provisioned',
+  kubernetesVersion: '1.34',
+  controlPlane: { count: 1, machineSize: 'small' },
+  nodePools: [],
+  network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
+});
+const nodes = createEvent(NodesProvisioned, meta(1), {
+  model: 'platform-provisioned',
+  nodes: [{ name: 'prod-1-cp-0', role: 'control-plane', addresses: ['10.0.0.1'] }],
+});
+const ready = createEvent(ClusterReady, meta(2), { model: 'platform-provisioned', kubernetesVersion: 'v1.34.1', nodeCount: 1 });
+
+function replay(events: CloudEvent[]): ClusterView | undefined {
+  return events.reduce<ClusterView | undefined>((view, event) => evolve(view, event) ?? view, undefined);
+}
+
+describe('fleet projection (evolve)', () => {
+  it('given a request, then nodes, then ready: the cluster is Running with its nodes', () => {
+    const view = replay([requested, nodes, ready]);
+    assert.equal(view?.status, 'Running');
+    assert.equal(view?.name, 'prod');
+    assert.equal(view?.kubernetesVersion, 'v1.34.1');
+    assert.deepEqual(view?.nodes.map((node) => node.name), ['prod-1-cp-0']);
+  });
+
+  it('given events out of order: a late NodesProvisioned does not take a Running cluster back', () => {
+    const view = replay([ready, requested, nodes]);
+    assert.equal(view?.status, 'Running');
+    assert.equal(view?.name, 'prod');
+    assert.equal(view?.nodes.length, 1);
+  });
+
+  it('given a failure: the cluster is Failed with every reason', () => {
+    const failed = createEvent(ClusterProvisioningFailed, meta(3), {
+      reasons: [
+        { code: 'version-not-creatable', message: '1.30 cannot be created on 4.3', field: 'kubernetesVersion' },
+        { code: 'cidr-overlap', message: 'pod and service CIDRs overlap', field: 'network' },
+      ],
+    });
+    const view = replay([requested, failed]);
+    assert.equal(view?.status, 'Failed');
+    assert.equal(view?.reasons.length, 2);
+  });
+
+  it('given an import: a connected cluster with distribution and warnings', () => {
+    const imported = createEvent(ClusterImported, meta(0), {
+      name: 'eks-a',
+      distribution: 'eks',
+      kubernetesVersion: 'v1.31.5-eks-113cf36',
+      nodeCount: 3,
+      capacity: { cpuCores: 12, memoryBytes: 48e9 },
+      warnings: [{ code: 'not-validated', message: '1.31 is in range but not validated' }],
+    });
+    const view = replay([imported]);
+    assert.equal(view?.model, 'connected');
+    assert.equal(view?.distribution, 'eks');
+    assert.equal(view?.status, 'Running');
+    assert.equal(view?.warnings.length, 1);
+  });
+
+  it('an EventRejected changes no cluster but has a history line', () => {
+    const rejected = createEvent(EventRejected, meta(5), {
+      rejectedEventId: 'x',
+      code: 'schema-invalid',
+      reason: 'data.name: Required',
+      consumer: 'provisioner__cluster_requested_v1',
+      deadLetterSubject: 'flotilla.dlq.provisioner__cluster_requested_v1',
+    });
+    assert.equal(evolve(replay([requested]), rejected), undefined);
+    assert.equal(summarise(rejected), 'EventRejected: schema-invalid: data.name: Required');
+  });
+});
