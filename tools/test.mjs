@@ -4,6 +4,9 @@
 //   *.spec.ts      pure logic, no I/O
 //   *.int.spec.ts  integration against the machine's PostgreSQL and NATS
 //   *.e2e.spec.ts  services started as separate processes
+//   tools/test/*.spec.mjs  the launcher and repository checks (plain JS)
+// With no project named, the whole suite runs after the static checks: generated contract
+// files up to date, then type-checked lint.
 // Usage: node tools/test.mjs [project-dir ...] [--tier unit|int|e2e]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -14,11 +17,17 @@ const root = resolve(fileURLToPath(import.meta.url), '../..');
 const args = process.argv.slice(2);
 const tierIndex = args.indexOf('--tier');
 const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
-const projects = args.length > 0 ? args : ['libs', 'services'].flatMap((dir) => listDirs(join(root, dir)));
+const whole = args.length === 0;
+const projects = whole ? [...['libs', 'services'].flatMap((dir) => listDirs(join(root, dir))), 'e2e'] : args;
 
 run('npx', ['tsc', '-b', ...projects.map((p) => join(resolve(root, p), 'tsconfig.json'))]);
+if (whole) {
+  run(process.execPath, ['libs/contracts/dist/scripts/generate.js', '--check']);
+  run('npx', ['eslint', '.']);
+}
 
-const files = projects.flatMap((p) => findSpecs(join(resolve(root, p), 'dist'))).filter((file) => matchesTier(file, tier));
+const toolSpecs = whole && tier === undefined ? findSpecs(join(root, 'tools', 'test'), '.spec.mjs') : [];
+const files = [...toolSpecs, ...projects.flatMap((p) => findSpecs(join(resolve(root, p), 'dist'))).filter((file) => matchesTier(file, tier))];
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
@@ -37,12 +46,12 @@ function matchesTier(file, wanted) {
   return wanted === undefined || wanted === kind;
 }
 
-function findSpecs(dir) {
+function findSpecs(dir, suffix = '.spec.js') {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : findSpecs(path);
-    return name.endsWith('.spec.js') ? [path] : [];
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : findSpecs(path, suffix);
+    return name.endsWith(suffix) ? [path] : [];
   });
 }
 

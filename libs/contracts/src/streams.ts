@@ -48,10 +48,17 @@ export interface StreamSettings {
 }
 
 const SECOND_NS = 1_000_000_000;
+export const DEFAULT_EVENTS_MAX_BYTES = 1024 ** 3;
 const DAY_NS = 86_400 * SECOND_NS;
 
 export interface StreamOptions {
   replicas?: number;
+  /**
+   * Size cap of the events stream. JetStream reserves a file stream's max_bytes on the server
+   * up front, so the default is modest; size it to the fleet (the dead-letter stream gets a
+   * quarter).
+   */
+  maxBytes?: number;
   storage?: 'file' | 'memory';
 }
 
@@ -62,7 +69,7 @@ export function eventsStreamSettings(naming: BusNaming, options: StreamOptions =
     retention: 'limits',
     storage: options.storage ?? 'file',
     max_age_ns: 7 * DAY_NS,
-    max_bytes: 8 * 1024 ** 3,
+    max_bytes: options.maxBytes ?? DEFAULT_EVENTS_MAX_BYTES,
     max_msg_size: 1024 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,
     num_replicas: options.replicas ?? 1,
@@ -77,7 +84,7 @@ export function deadLetterStreamSettings(naming: BusNaming, options: StreamOptio
     retention: 'limits',
     storage: options.storage ?? 'file',
     max_age_ns: 30 * DAY_NS,
-    max_bytes: 1024 ** 3,
+    max_bytes: Math.max(16 * 1024 ** 2, Math.floor((options.maxBytes ?? DEFAULT_EVENTS_MAX_BYTES) / 4)),
     // A dead letter carries the original payload, which may itself be over the events limit.
     max_msg_size: 8 * 1024 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_SUBJECT_PREFIX, type BusNaming } from '@flotilla/contracts';
+import { DEFAULT_EVENTS_MAX_BYTES, DEFAULT_MAX_EVENT_BYTES, DEFAULT_SUBJECT_PREFIX, type BusNaming } from '@flotilla/contracts';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** How a service talks to the bus. Every field but `service` has a production default. */
@@ -8,6 +8,8 @@ export interface BusOptions extends BusNaming {
   natsUrl: string;
   /** Stream replicas: 1 on a single server, 3 on a clustered NATS. */
   replicas: number;
+  /** Size cap of the events stream (JetStream reserves it on the server). */
+  streamMaxBytes: number;
   /** Messages handled in one PostgreSQL transaction at most. */
   batchSize: number;
   /** Deliveries before a message that keeps failing is dead-lettered. */
@@ -27,6 +29,7 @@ export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'se
     prefix: DEFAULT_SUBJECT_PREFIX,
     natsUrl: 'nats://127.0.0.1:4222',
     replicas: 1,
+    streamMaxBytes: DEFAULT_EVENTS_MAX_BYTES,
     batchSize: 100,
     maxDeliver: 8,
     ackWaitMs: 30_000,

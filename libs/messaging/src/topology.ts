@@ -31,7 +31,8 @@ function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { nam
 
 /** Creates the events and dead-letter streams, or brings their settings up to date. Idempotent. */
 export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
-  for (const settings of [eventsStreamSettings(options, { replicas: options.replicas }), deadLetterStreamSettings(options, { replicas: options.replicas })]) {
+  const sizing = { replicas: options.replicas, maxBytes: options.streamMaxBytes };
+  for (const settings of [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)]) {
     const config = toStreamConfig(settings);
     try {
       await jsm.streams.info(config.name);

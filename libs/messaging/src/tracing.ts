@@ -92,6 +92,21 @@ export function startProcessSpan(input: {
   return tracer.startSpan(`process ${input.destination}`, { kind: SpanKind.CONSUMER, attributes }, input.parent);
 }
 
+export function startBatchProcessSpan(input: { destination: string; consumerGroup: string; links: Context[] }): Span {
+  return tracer.startSpan(`process ${input.destination}`, {
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      [MessagingAttributes.system]: 'nats',
+      [MessagingAttributes.destination]: input.destination,
+      [MessagingAttributes.operationType]: 'process',
+      [MessagingAttributes.operationName]: 'process',
+      [MessagingAttributes.consumerGroup]: input.consumerGroup,
+      [MessagingAttributes.batchCount]: input.links.length,
+    },
+    links: input.links.map((ctx) => trace.getSpanContext(ctx)).filter((spanContext) => spanContext !== undefined).map((spanContext) => ({ context: spanContext })),
+  });
+}
+
 export function startSettleSpan(operation: 'ack' | 'nak' | 'term', destination: string, messageId: string, consumerGroup: string, parent: Context): Span {
   return tracer.startSpan(
     `${operation} ${destination}`,

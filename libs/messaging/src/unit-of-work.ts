@@ -5,6 +5,7 @@ import {
   eventsSubject,
   serviceSource,
   NATS_MSG_ID_HEADER,
+  type CloudEvent,
   type EventData,
   type EventDefinition,
   type EventOf,
@@ -23,6 +24,8 @@ export interface EmitOptions {
   /** Defaults to a random UUID; pass a deterministic one to make a retried emit idempotent. */
   id?: string;
   time?: Date;
+  /** The event this one follows from: its trace continues (batch handlers need this). */
+  causedBy?: CloudEvent;
 }
 
 /**
@@ -83,8 +86,9 @@ export class UnitOfWork {
     if (!scope) {
       throw new Error(`emit(${definition.name}) outside a transaction: call it from a handler or inside unitOfWork.run()`);
     }
-    const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...options }, data);
-    const trace = injectTraceContext();
+    const { causedBy, ...meta } = options;
+    const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...meta }, data);
+    const trace = causedBy?.traceparent ? { traceparent: causedBy.traceparent, ...(causedBy.tracestate ? { tracestate: causedBy.tracestate } : {}) } : injectTraceContext();
     const encoded = encodeBinary({ ...event, ...trace });
     const { [NATS_MSG_ID_HEADER]: _msgId, ...headers } = encoded.headers;
     scope.pending.push({

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { NodesProvisioned, eventsSubject, streamName } from '@flotilla/contracts';
 import { DataSource } from 'typeorm';
 import { BusConnection, busOptions, MessagingMetrics, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { requestCluster } from './support/requests.js';
 import { readStream } from './support/streams.js';
 import { closeLedgerApp, MIGRATIONS, startLedgerApp } from './support/test-app.js';
@@ -53,7 +53,7 @@ describe('crash safety (a service SIGKILLed at the worst moment)', () => {
     await bus.drain();
   });
 
-  const optionsFor = (prefix: string): BusOptions => busOptions({ service: 'ledger', prefix, natsUrl: TEST_NATS_URL, ackWaitMs: 1_500, relayPollMs: 200 });
+  const optionsFor = (prefix: string): BusOptions => busOptions({ service: 'ledger', prefix, natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES, ackWaitMs: 1_500, relayPollMs: 200 });
 
   it('a handler killed between commit and ack does not apply its effect twice', async () => {
     const options = optionsFor(testBusPrefix());

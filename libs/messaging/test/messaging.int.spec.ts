@@ -11,7 +11,7 @@ import {
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { BusConnection, busOptions, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { closeLedgerApp, MIGRATIONS, startLedgerApp } from './support/test-app.js';
 import { readStream } from './support/streams.js';
 import { clusterSpec, requestCluster } from './support/requests.js';
@@ -31,7 +31,7 @@ describe('messaging runtime on real NATS JetStream and PostgreSQL', () => {
     bus = await BusConnection.open(TEST_NATS_URL, 'messaging-int-test');
     schema = await createTestSchema(MIGRATIONS);
     probe = await new DataSource(schema.dataSourceOptions()).initialize();
-    options = busOptions({ service: 'ledger', prefix: testBusPrefix(), natsUrl: TEST_NATS_URL, maxDeliver: 3, retry: { baseDelayMs: 50, maxDelayMs: 200 }, relayPollMs: 200 });
+    options = busOptions({ service: 'ledger', prefix: testBusPrefix(), natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES, maxDeliver: 3, retry: { baseDelayMs: 50, maxDelayMs: 200 }, relayPollMs: 200 });
   });
 
   after(async () => {

@@ -35,6 +35,8 @@ export const CommonConfig = z.object({
     .default(DEFAULT_SUBJECT_PREFIX),
   BUS_REPLICAS: integer(1, 5).default(1),
   BUS_BATCH_SIZE: integer(1, 1000).default(100),
+  /** Size cap of the events stream; JetStream reserves it on the server. */
+  BUS_STREAM_MAX_BYTES: integer(16 * 1024 ** 2, 2 ** 50).default(1024 ** 3),
   BUS_MAX_DELIVER: integer(1, 100).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(20_000),

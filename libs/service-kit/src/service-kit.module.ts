@@ -36,6 +36,7 @@ export class ServiceKitModule {
             natsUrl: config.NATS_URL,
             prefix: config.BUS_PREFIX,
             replicas: config.BUS_REPLICAS,
+            streamMaxBytes: config.BUS_STREAM_MAX_BYTES,
             batchSize: config.BUS_BATCH_SIZE,
             maxDeliver: config.BUS_MAX_DELIVER,
           }),

@@ -1,5 +1,6 @@
 import type { CloudEvent } from '@flotilla/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
+import type { DeliveredEvent } from '../consumer/event-consumer.js';
 import { BaseRpcContext } from '@nestjs/microservices';
 
 /** The `@Ctx()` of an `@EventPattern` handler on the JetStream transport. */
@@ -19,5 +20,12 @@ export class JetStreamContext extends BaseRpcContext<[JsMsg, CloudEvent, string]
 
   getDeliveryCount(): number {
     return this.args[0].info.deliveryCount;
+  }
+}
+
+/** The `@Ctx()` of an `@OnEventBatch` handler: every delivered message of the batch. */
+export class JetStreamBatchContext extends BaseRpcContext<[DeliveredEvent[]]> {
+  getDeliveries(): DeliveredEvent[] {
+    return this.args[0];
   }
 }

@@ -1,10 +1,10 @@
 import type { CloudEvent, EventDefinition, EventOf } from '@flotilla/contracts';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { EventConsumer, type ConsumerDependencies } from '../consumer/event-consumer.js';
+import { EventConsumer, type ConsumerDependencies, type Handling } from '../consumer/event-consumer.js';
 import type { OutboxRelay } from '../outbox/outbox-relay.js';
 import { ensureStreams } from '../topology.js';
-import { JetStreamContext } from './jetstream.context.js';
+import { JetStreamBatchContext, JetStreamContext } from './jetstream.context.js';
 
 /** Subscribes a handler to every event of the bus. */
 export const ALL_EVENTS = '>';
@@ -30,10 +30,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       await ensureStreams(this.deps.jsm, this.deps.options);
       for (const [pattern, handler] of this.getHandlers()) {
         if (!handler.isEventHandler) throw new Error(`@MessagePattern('${pattern}') is not supported on the event bus: use @EventPattern`);
-        const consumer = new EventConsumer(this.deps, pattern, async ({ event, message, consumer: group }) => {
-          const result: unknown = await handler(event, new JetStreamContext([message, event, group]));
+        const settle = async (result: unknown): Promise<void> => {
           if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-        });
+        };
+        const handling: Handling =
+          handler.extras?.['batch'] === true
+            ? { kind: 'batch', handle: async (batch) => settle(await handler(batch.map((delivered) => delivered.event), new JetStreamBatchContext([batch]))) }
+            : { kind: 'single', handle: async ({ event, message, consumer: group }) => settle(await handler(event, new JetStreamContext([message, event, group]))) };
+        const consumer = new EventConsumer(this.deps, pattern, handling);
         await consumer.start();
         this.consumers.push(consumer);
       }
@@ -72,6 +76,21 @@ type HandlerDecorator<TEvent> = <THandler extends (event: TEvent, ...rest: never
  */
 export function OnEvent<D extends EventDefinition>(definition: D): HandlerDecorator<EventOf<D>> {
   return EventPattern(definition.channel) as unknown as HandlerDecorator<EventOf<D>>;
+}
+
+type BatchHandlerDecorator<TEvent> = <THandler extends (events: TEvent[], ...rest: never[]) => unknown>(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<THandler>,
+) => void;
+
+/**
+ * A handler that takes a whole batch (every new event of one transaction) in one call, for logic
+ * that can be set-based. Emit derived events with `{ causedBy: event }` so each continues its
+ * own trace. Redelivered duplicates are already filtered out.
+ */
+export function OnEventBatch<D extends EventDefinition>(definition: D): BatchHandlerDecorator<EventOf<D>> {
+  return EventPattern(definition.channel, { batch: true }) as unknown as BatchHandlerDecorator<EventOf<D>>;
 }
 
 /** `@EventPattern(ALL_EVENTS)`: every event of the bus (read models, audit). */

@@ -13,6 +13,9 @@ export function randomSuffix(): string {
   return randomBytes(5).toString('hex');
 }
 
+/** Streams of tests are small: JetStream reserves their size on the server. */
+export const TEST_STREAM_MAX_BYTES = 64 * 1024 ** 2;
+
 /** A bus prefix of its own, so a test's streams never meet another's. */
 export function testBusPrefix(): string {
   return `t${randomSuffix()}`;

@@ -1,4 +1,4 @@
-import { ensureDatabase, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL, databaseUrl } from '@flotilla/messaging/testing';
+import { databaseUrl, ensureDatabase, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
 import pg from 'pg';
 import type { z } from 'zod';
 import { runService, type RunningService, type ServiceDefinition } from '../bootstrap.js';
@@ -27,6 +27,7 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
     NATS_URL: TEST_NATS_URL,
     BUS_PREFIX: testBusPrefix(),
     PORT: '0',
+    BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
     LOG_LEVEL: 'warn',
     ...env,
   };

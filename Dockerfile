@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# One Dockerfile for every Flotilla service. The image holds the whole built workspace; the
+# SERVICE build argument picks the service it runs (FLOTILLA_SERVICE overrides it at run time):
+#   docker build --build-arg SERVICE=inventory -t flotilla/inventory .
+#   docker run -e DATABASE_URL=... -e NATS_URL=... -p 8080:8080 flotilla/inventory
+# Stages: base -> manifests (package files only) -> deps (npm ci) -> build (tsc -b, then prune to
+# production dependencies) -> runtime (non-root).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS base
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+# Just the package manifests, in their directories, so `npm ci` reruns only when one changes
+# (COPY --from is cached by content). Found with find, so a new workspace needs no edit here.
+FROM base AS manifests
+COPY . /src
+RUN cd /src \
+ && find . -name node_modules -prune -o -type f \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
+    | tar -cf - -T - | tar -xf - -C /app
+
+FROM base AS deps
+COPY --from=manifests /app/ ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+
+FROM deps AS build
+COPY . .
+# The root tsconfig references every project; services are named as well in case one is not yet.
+RUN npx tsc -b tsconfig.json $(ls services/*/tsconfig.json 2>/dev/null) \
+ && npm prune --omit=dev \
+ && find libs services -name node_modules -prune -o -type f \
+      \( -name '*.tsbuildinfo' -o -name '*.spec.js' -o -name '*.spec.js.map' -o -name '*.spec.d.ts' -o -name '*.spec.d.ts.map' \) \
+      -exec rm -f {} +
+
+FROM base AS runtime
+ARG SERVICE
+ENV NODE_ENV=production \
+    FLOTILLA_SERVICE=${SERVICE}
+# Files stay owned by root: the service can read its code but not change it.
+COPY --from=build /app/ ./
+RUN if [ -z "$SERVICE" ]; then \
+      echo 'build with --build-arg SERVICE=<inventory|provisioner|importer|upgrade-planner|tunnel-broker>' >&2; exit 1; \
+    fi \
+ && if [ ! -f "services/$SERVICE/dist/src/main.js" ]; then \
+      echo "services/$SERVICE/dist/src/main.js was not built" >&2; exit 1; \
+    fi
+USER node
+# exec: node becomes the container's main process and gets SIGTERM from `docker stop` directly.
+CMD ["sh", "-c", "exec node --enable-source-maps --import @flotilla/telemetry/register \"services/$FLOTILLA_SERVICE/dist/src/main.js\""]

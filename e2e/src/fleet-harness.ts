@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { ServiceName } from '@flotilla/contracts';
+import { BusConnection } from '@flotilla/messaging';
+import { databaseUrl, deleteTestStreams, ensureDatabase, eventually, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
+import pg from 'pg';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** One service running as its own OS process. */
+export class ServiceProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<unknown> | undefined;
+  readonly output: string[] = [];
+
+  constructor(
+    readonly name: ServiceName,
+    readonly replica: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const entry = `${root}services/${this.name}/dist/src/main.js`;
+    const child = spawn(process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', entry], {
+      cwd: root,
+      env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: this.name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = once(child, 'exit');
+    const keep = (chunk: Buffer) => {
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
+      if (this.output.length > 2000) this.output.splice(0, this.output.length - 2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output.slice(-20).join('\n')}`);
+        const response = await fetch(`${this.url}/readyz`).catch(() => undefined);
+        return response?.ok ? true : undefined;
+      },
+      30_000,
+      `${this.name}/${this.replica} to be ready`,
+    );
+  }
+
+  /** SIGKILL: no shutdown hooks, no flush, like a node dying. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM and wait for the graceful shutdown; resolves the exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    await this.exited;
+    return this.child.exitCode;
+  }
+}
+
+export interface FleetOptions {
+  services: ServiceName[];
+  /** Extra environment for every service (e.g. OTLP endpoint, simulated boot time). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The five services as separate processes against the machine's NATS and PostgreSQL, each run
+ * of the test with its own database and stream names.
+ */
+export class Fleet {
+  readonly prefix = `e${randomSuffix()}`;
+  readonly database = `flotilla_e2e_${randomSuffix()}`;
+  readonly processes: ServiceProcess[] = [];
+  bus!: BusConnection;
+  db!: pg.Pool;
+
+  constructor(private readonly options: FleetOptions) {}
+
+  get databaseUrl(): string {
+    return databaseUrl(this.database, TEST_SERVER_URL);
+  }
+
+  async start(): Promise<void> {
+    await ensureDatabase(this.database);
+    this.db = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
+    this.bus = await BusConnection.open(TEST_NATS_URL, 'e2e-test');
+    for (const name of this.options.services) await this.add(name);
+  }
+
+  /** Starts (another replica of) a service. */
+  async add(name: ServiceName, replica = 'a'): Promise<ServiceProcess> {
+    const service = new ServiceProcess(name, replica, await freePort(), {
+      DATABASE_URL: this.databaseUrl,
+      NATS_URL: TEST_NATS_URL,
+      BUS_PREFIX: this.prefix,
+      BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
+      LOG_LEVEL: 'warn',
+      ...this.options.env,
+    });
+    await service.start();
+    this.processes.push(service);
+    return service;
+  }
+
+  service(name: ServiceName, replica = 'a'): ServiceProcess {
+    const found = this.processes.find((p) => p.name === name && p.replica === replica);
+    if (!found) throw new Error(`no ${name}/${replica} in this fleet`);
+    return found;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await deleteTestStreams(this.bus.jsm, this.prefix);
+    await this.bus.drain();
+    await this.db.end();
+    const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+}

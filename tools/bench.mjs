@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Runs benchmarks: builds what each needs with tsc (decorator metadata needs it, so never
+// tsx/esbuild), then runs its compiled script with node. Results go to bench/results/<name>.json.
+// Usage: node tools/bench.mjs                 list the benchmarks
+//        node tools/bench.mjs <name> [...]    build and run them, in order (`all` for every one)
+// Each benchmark reads its own BENCH_* variables (see its script's header).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const resultsDir = join(root, 'bench/results');
+
+/**
+ * name -> what to build (tsconfig paths for `tsc -b`) and the compiled script to run.
+ * Add a benchmark here; its script writes bench/results/<name>.json (BENCH_RESULTS_DIR).
+ */
+const BENCHMARKS = {
+  messaging: {
+    description: 'runtime handler path (inbox + state + outbox + relay) vs a raw JetStream pipeline: events/s, ratio, p50/p99 latency',
+    build: ['libs/messaging/bench/tsconfig.json'],
+    script: 'libs/messaging/dist/bench/messaging.bench.js',
+  },
+};
+
+const names = process.argv.slice(2);
+if (names.length === 0 || names.includes('--help') || names.includes('-h')) {
+  console.log('usage: npm run bench -- <name> [...]   (or `all`)\n\navailable benchmarks:');
+  const width = Math.max(...Object.keys(BENCHMARKS).map((name) => name.length));
+  for (const [name, bench] of Object.entries(BENCHMARKS)) console.log(`  ${name.padEnd(width)}  ${bench.description}`);
+  process.exit(0);
+}
+
+const selected = names.includes('all') ? Object.keys(BENCHMARKS) : names;
+const unknown = selected.filter((name) => !Object.hasOwn(BENCHMARKS, name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; available: ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
+
+const builds = [...new Set(selected.flatMap((name) => BENCHMARKS[name].build))];
+run('npx', ['tsc', '-b', ...builds.map((path) => join(root, path))]);
+
+mkdirSync(resultsDir, { recursive: true });
+let failed = 0;
+for (const name of selected) {
+  console.error(`\n== bench ${name}`);
+  const status = run(process.execPath, ['--enable-source-maps', join(root, BENCHMARKS[name].script)], { BENCH_RESULTS_DIR: resultsDir }, false);
+  if (status !== 0) {
+    console.error(`bench ${name} failed (exit ${status})`);
+    failed += 1;
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
+
+function run(command, args, env = {}, exitOnFailure = true) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const status = result.status ?? 1;
+  if (status !== 0 && exitOnFailure) process.exit(status);
+  return status;
+}

@@ -1,0 +1,118 @@
+// What the launcher tells people: where traces go, the URLs once everything is ready, and how to
+// get NATS or PostgreSQL when neither answers nor can be started. Pure functions of their input.
+import { redactUrl } from './env.mjs';
+
+export const JAEGER_UI = 'http://localhost:16686';
+export const LOCAL_COLLECTOR = { host: '127.0.0.1', port: 4318, url: 'http://localhost:4318' };
+
+const HOW_TO_GET_TRACES = [
+  'to see traces: docker compose up -d jaeger (or any OTLP/HTTP collector on :4318),',
+  `then OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm start and open ${JAEGER_UI}`,
+];
+
+/**
+ * How the services' traces are configured. `mode`:
+ * - `disabled` / `off` / `console`: as the OTEL_* variables say;
+ * - `explicit`: an OTLP endpoint was given;
+ * - `probe`: nothing said; the caller checks whether a collector listens on localhost:4318 and
+ *   calls `traceSetup(env, { collectorFound })` again.
+ */
+export function traceMode(env) {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return 'disabled';
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  if (exporters.includes('none')) return 'off';
+  if (exporters.length > 0 && !exporters.includes('otlp')) return exporters.includes('console') ? 'console' : 'explicit';
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()) return 'explicit';
+  return 'probe';
+}
+
+/**
+ * The environment added to every service for tracing, and the lines for the summary. Without a
+ * configured endpoint and with no collector on localhost:4318, tracing is turned off
+ * (OTEL_TRACES_EXPORTER=none) rather than failing exports in the background.
+ */
+export function traceSetup(env, { collectorFound = false } = {}) {
+  const mode = traceMode(env);
+  switch (mode) {
+    case 'disabled':
+      return { env: {}, lines: ['off (OTEL_SDK_DISABLED=true)', ...HOW_TO_GET_TRACES] };
+    case 'off':
+      return { env: {}, lines: ['off (OTEL_TRACES_EXPORTER=none)', ...HOW_TO_GET_TRACES] };
+    case 'console':
+      return { env: {}, lines: ["printed in each service's output (OTEL_TRACES_EXPORTER=console)"] };
+    case 'explicit': {
+      const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || LOCAL_COLLECTOR.url;
+      return { env: {}, lines: [`${JAEGER_UI} (Jaeger UI, when the collector at ${redactUrl(endpoint)} is Jaeger)`] };
+    }
+    case 'probe':
+      return collectorFound
+        ? {
+            env: { OTEL_EXPORTER_OTLP_ENDPOINT: LOCAL_COLLECTOR.url },
+            lines: [`${JAEGER_UI} (Jaeger UI; spans go to the collector found on ${LOCAL_COLLECTOR.url})`],
+          }
+        : { env: { OTEL_TRACES_EXPORTER: 'none' }, lines: [`off (no OTLP collector answers on ${LOCAL_COLLECTOR.url})`, ...HOW_TO_GET_TRACES] };
+    default:
+      throw new Error(`unhandled trace mode ${String(mode)}`);
+  }
+}
+
+/** `host` as it goes in a URL people click: 127.0.0.1 stays, IPv6 gets brackets. */
+function urlHost(host) {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The block printed once every service is ready. `traces` are the lines of traceSetup; `infra` entries: { name, url, origin } where
+ * origin says who runs it ('already running' or 'started by npm start, data in .data/nats').
+ */
+export function formatSummary({ services, traces = [], infra = [], host = 'localhost' }) {
+  const rows = [];
+  const inventory = services.find((s) => s.name === 'inventory');
+  if (inventory) {
+    const base = `http://${urlHost(host)}:${inventory.port}`;
+    rows.push(['API', `${base}/api/v1/clusters`]);
+    rows.push(['API docs', `${base}/api/docs`]);
+  }
+  const nameWidth = Math.max(...services.map((s) => s.name.length));
+  services.forEach((s, i) => rows.push([i === 0 ? 'metrics' : '', `${s.name.padEnd(nameWidth)}  http://${urlHost(host)}:${s.port}/metrics`]));
+  traces.forEach((line, i) => rows.push([i === 0 ? 'traces' : '', line]));
+  for (const item of infra) rows.push([item.name, `${redactUrl(item.url)} (${item.origin})`]);
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  const plural = services.length === 1 ? 'service' : 'services';
+  return [
+    `Flotilla is up: ${services.length} ${plural} ready.`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
+    'Ctrl-C stops everything.',
+  ].join('\n');
+}
+
+/**
+ * Why NATS or PostgreSQL cannot be used and what to do. `kind` is 'nats' or 'postgres'; `reason`
+ * is 'not-installed' (nothing answers, nothing to start), 'remote' (nothing answers at an address
+ * that is not this machine) or the error of a server that answers but fails the check.
+ */
+export function missingMessage(kind, { url, reason }) {
+  const what = kind === 'nats' ? 'NATS (with JetStream)' : 'PostgreSQL';
+  const variable = kind === 'nats' ? 'NATS_URL' : 'DATABASE_URL';
+  const pkg = kind === 'nats' ? 'nats-server' : 'postgresql';
+  const started = kind === 'nats' ? 'nats-server -js with its data in .data/nats' : 'initdb + postgres with its data in .data/postgres';
+  const compose = '  - or run the whole system in containers: docker compose up --build';
+  if (reason !== 'not-installed' && reason !== 'remote') {
+    const check =
+      kind === 'nats'
+        ? '  - check NATS_URL; the server must run with JetStream enabled (nats-server -js)'
+        : '  - check DATABASE_URL: user, password, host, port (the database itself is created when missing)';
+    return [`${what} at ${redactUrl(url)} answers but cannot be used: ${reason}.`, 'Any of these fixes it:', check, `  - point ${variable} at another server`, compose].join('\n');
+  }
+  const why =
+    reason === 'not-installed'
+      ? `nothing answers at ${redactUrl(url)} and no ${kind === 'nats' ? 'nats-server' : 'PostgreSQL server (postgres + initdb)'} is installed`
+      : `nothing answers at ${redactUrl(url)}, and npm start only starts ${what} itself for an address on this machine`;
+  return [
+    `Cannot use ${what}: ${why}.`,
+    'Any of these fixes it:',
+    `  - install it: sudo apt-get install ${pkg}   (npm start then runs ${started})`,
+    `  - start your own and point ${variable} at it`,
+    compose,
+  ].join('\n');
+}

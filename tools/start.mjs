@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// `npm start`: the whole of Flotilla on this machine. Builds the workspace, finds (or starts)
+// NATS with JetStream and PostgreSQL, creates the database, runs the five services as separate
+// processes with their output prefixed, waits until each one is ready and prints where to look.
+// Ctrl-C (or SIGTERM) stops the services, then whatever it started itself.
+//
+// Usage: npm start [-- [--no-build] [service ...]]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { portVariable, redactUrl, resolveSettings, SERVICES, serviceEnv } from './start-lib/env.mjs';
+import { describeExit, ensureNats, ensurePostgres, LaunchError, tcpAnswers, waitFor, workspaceRequire } from './start-lib/infra.mjs';
+import { formatPrefix, useColour } from './start-lib/lines.mjs';
+import { createLauncher, killNow, stopProcess } from './start-lib/processes.mjs';
+import { formatSummary, LOCAL_COLLECTOR, traceMode, traceSetup } from './start-lib/summary.mjs';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const dataRoot = join(root, '.data');
+const READY_TIMEOUT_MS = Number(process.env.FLOTILLA_READY_TIMEOUT_MS) || 120_000;
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm start [-- [--no-build] [service ...]]
+
+Runs ${SERVICES.map((s) => s.name).join(', ')} (or the ones named) against
+NATS_URL (default nats://127.0.0.1:4222) and DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/flotilla), starting nats-server / PostgreSQL under .data/
+when nothing answers there. Per-service ports: INVENTORY_PORT, PROVISIONER_PORT, ...;
+FLOTILLA_READY_TIMEOUT_MS (default 120000) bounds the wait for every /readyz.`);
+  process.exit(0);
+}
+const build = !args.includes('--no-build');
+const names = args.filter((a) => !a.startsWith('-'));
+
+const colour = useColour(process.stdout, process.env);
+const width = Math.max(...[...SERVICES.map((s) => s.name), 'postgres', 'nats', 'start'].map((n) => n.length));
+const ownPrefix = formatPrefix('start', { width, colour: colour ? 1 : undefined });
+const log = (message) => process.stdout.write(message.split('\n').map((line) => `${ownPrefix}${line}\n`).join(''));
+const fail = (message) => process.stderr.write(message.split('\n').map((line) => `${ownPrefix}${line}\n`).join(''));
+
+const { launch, handles } = createLauncher({ cwd: root, env: process.env, width, colour });
+const infra = []; // handles of what we started ourselves, in start order
+const services = []; // { service, handle }
+let stopping; // the shutdown under way
+
+/** Stops the services, then what we started ourselves, and exits with `code`. Runs once. */
+function shutdown(code, reason) {
+  stopping ??= (async () => {
+    if (reason) (code === 0 ? log : fail)(reason);
+    await Promise.all(services.map(({ handle }) => stopProcess(handle)));
+    for (const handle of [...infra].reverse()) {
+      if (!handle.exited) log(`stopping ${handle.label}`);
+      await stopProcess(handle);
+    }
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (stopping) {
+      // A second Ctrl-C: no more waiting.
+      fail(`${signal} again: killing everything`);
+      for (const handle of handles) killNow(handle);
+      process.exit(130);
+    }
+    void shutdown(0, `${signal}: stopping`);
+  });
+}
+// Last resort if the launcher itself dies: leave no orphans behind.
+process.on('exit', () => {
+  for (const handle of handles) killNow(handle);
+});
+
+try {
+  await main();
+} catch (error) {
+  await shutdown(1, error instanceof LaunchError ? error.message : (error?.stack ?? String(error)));
+}
+
+async function main() {
+  let settings;
+  try {
+    settings = resolveSettings(process.env, names);
+  } catch (error) {
+    throw new LaunchError(error.message);
+  }
+
+  // 1. The services exist and are built.
+  const missing = settings.services.filter((s) => !existsSync(join(root, 'services', s.name, 'package.json')));
+  if (missing.length > 0) {
+    throw new LaunchError(
+      `not in this checkout yet: ${missing.map((s) => `services/${s.name}`).join(', ')}. ` +
+        `Name the services to run instead, e.g. npm start -- ${settings.services.filter((s) => !missing.includes(s)).map((s) => s.name).join(' ') || 'inventory'}`,
+    );
+  }
+  if (build) buildWorkspace(settings.services);
+  const unbuilt = settings.services.filter((s) => !existsSync(entryPoint(s)));
+  if (unbuilt.length > 0) {
+    throw new LaunchError(`no entry point ${unbuilt.map((s) => relative(root, entryPoint(s))).join(', ')} (a service compiles src/main.ts to dist/src/main.js)`);
+  }
+
+  // 2. Their ports are free.
+  for (const s of settings.services) {
+    if (await tcpAnswers('127.0.0.1', s.port, 500)) {
+      throw new LaunchError(`port ${s.port} for ${s.name} is already in use (another npm start?). Stop that, or set ${portVariable(s.name)}.`);
+    }
+  }
+
+  // 3. NATS and PostgreSQL.
+  const requireFn = workspaceRequire(root);
+  const context = { settings, requireFn, dataRoot, log, launch: (...a) => track(launch(...a)) };
+  const nats = await ensureNats(context);
+  log(`NATS ${redactUrl(settings.natsUrl)}: JetStream ok (${nats.origin})`);
+  const postgres = await ensurePostgres(context);
+  log(`PostgreSQL ${redactUrl(settings.databaseUrl)}: SELECT 1 ok (${postgres.origin})`);
+
+  // 4. Traces.
+  const collectorFound = traceMode(process.env) === 'probe' && (await tcpAnswers(LOCAL_COLLECTOR.host, LOCAL_COLLECTOR.port, 500));
+  const traces = traceSetup(process.env, { collectorFound });
+
+  // 5. The services.
+  const started = Date.now();
+  for (const service of settings.services) {
+    const env = serviceEnv(process.env, settings, service, traces.env);
+    const handle = launch(service.name, process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', relative(root, entryPoint(service))], {
+      env,
+      // A service drains for up to SHUTDOWN_TIMEOUT_MS (20 s by default) after SIGTERM.
+      stopTimeoutMs: (Number(env.SHUTDOWN_TIMEOUT_MS) || 20_000) + 5_000,
+    });
+    services.push({ service, handle });
+    void handle.exit.then((exit) => {
+      if (!stopping) void shutdown(1, `${service.name} exited unexpectedly (${describeExit(exit)}); stopping everything`);
+    });
+  }
+  log(`started ${settings.services.map((s) => s.name).join(', ')}; waiting for /readyz`);
+  await Promise.all(
+    services.map(async ({ service, handle }) => {
+      await waitFor(`${service.name} (http://127.0.0.1:${service.port}/readyz)`, handle, () => isReady(service.port), READY_TIMEOUT_MS);
+      log(`${service.name} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }),
+  );
+  if (stopping) return;
+
+  log(
+    formatSummary({
+      services: settings.services,
+      traces: traces.lines,
+      infra: [
+        { name: 'NATS', url: settings.natsUrl, origin: nats.origin },
+        { name: 'PostgreSQL', url: settings.databaseUrl, origin: postgres.origin },
+      ],
+    }),
+  );
+}
+
+function track(handle) {
+  infra.push(handle);
+  void handle.exit.then((exit) => {
+    // Past start-up, losing NATS or PostgreSQL that we run is fatal for the session.
+    if (!stopping && services.length > 0) void shutdown(1, `${handle.label} exited unexpectedly (${describeExit(exit)}); stopping everything`);
+  });
+  return handle;
+}
+
+function entryPoint(service) {
+  return join(root, 'services', service.name, 'dist', 'src', 'main.js');
+}
+
+function buildWorkspace(selected) {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) throw new LaunchError('TypeScript is not installed: run npm ci first');
+  // The root tsconfig references every project; naming the services too builds one that is not
+  // referenced yet. tsc -b is incremental: up-to-date projects are skipped.
+  const projects = ['tsconfig.json', ...selected.map((s) => `services/${s.name}/tsconfig.json`).filter((p) => existsSync(join(root, p)))];
+  log(`building: tsc -b ${projects.join(' ')}`);
+  const result = spawnSync(process.execPath, [tsc, '-b', ...projects], { cwd: root, stdio: 'inherit' });
+  if (result.signal) throw new LaunchError(`the build was interrupted (${result.signal})`);
+  if (result.status !== 0) throw new LaunchError(`the build failed (tsc exit ${result.status}); fix the errors above`);
+}
+
+async function isReady(port) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,243 @@
+// Checks docker-compose.yml and the Dockerfile without Docker: the YAML parses, every reference
+// resolves (depends_on targets, build targets = Dockerfile stages, named volumes), every service
+// is health-checked or waits on healthy ones, ports are well-formed, and each Flotilla service
+// gets the variables of the service contract. When a compose CLI is installed, `config -q` too.
+// Run: node --test tools/test/
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { SERVICES } from '../start-lib/env.mjs';
+
+const root = resolve(fileURLToPath(import.meta.url), '../../..');
+const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+const compose = YAML.parse(composeText, { merge: true });
+const services = compose.services ?? {};
+const flotilla = SERVICES.map((s) => s.name);
+
+/** The Dockerfile as instructions ({ keyword, args, stage }), continuation lines joined. */
+function parseDockerfile(text) {
+  const logical = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const instructions = [];
+  let stage;
+  for (const line of logical) {
+    const [, keyword, args] = /^(\S+)\s*(.*)$/.exec(line);
+    const upper = keyword.toUpperCase();
+    if (upper === 'FROM') {
+      const match = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      assert.ok(match, `cannot read FROM ${args}`);
+      stage = { image: match[1], name: match[2], instructions: [] };
+      instructions.push({ keyword: upper, args, stage });
+      continue;
+    }
+    const instruction = { keyword: upper, args, stage };
+    instructions.push(instruction);
+    stage?.instructions.push(instruction);
+  }
+  const stages = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.stage);
+  return { instructions, stages };
+}
+
+const dockerfilePath = join(root, 'Dockerfile');
+const dockerfile = existsSync(dockerfilePath) ? parseDockerfile(readFileSync(dockerfilePath, 'utf8')) : undefined;
+const stageNames = new Set((dockerfile?.stages ?? []).map((s) => s.name).filter(Boolean));
+
+const dependsOn = (service) => {
+  const deps = service.depends_on ?? {};
+  return Array.isArray(deps) ? Object.fromEntries(deps.map((name) => [name, { condition: 'service_started' }])) : deps;
+};
+const environment = (service) => {
+  const env = service.environment ?? {};
+  if (!Array.isArray(env)) return env;
+  return Object.fromEntries(env.map((entry) => [entry.split('=')[0], entry.includes('=') ? entry.slice(entry.indexOf('=') + 1) : undefined]));
+};
+/** Short syntax "[ip:]host[-range]:container[-range][/proto]" or "container", or the long syntax. */
+function parsePort(entry) {
+  if (typeof entry === 'object' && entry !== null) return { published: entry.published === undefined ? undefined : Number(entry.published), target: Number(entry.target) };
+  const match = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):)?(?:(\d+)(?:-\d+)?:)?(\d+)(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/i.exec(String(entry));
+  if (!match) return undefined;
+  return { published: match[1] === undefined ? undefined : Number(match[1]), target: Number(match[2]) };
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid YAML, compose-spec shaped (no version key) and has the infrastructure and the five services', () => {
+    const document = YAML.parseDocument(composeText, { merge: true });
+    assert.deepEqual(document.errors, []);
+    assert.deepEqual(document.warnings, []);
+    assert.equal(compose.version, undefined, 'the compose spec has no version key');
+    for (const key of Object.keys(compose)) {
+      assert.ok(['services', 'volumes', 'networks', 'configs', 'secrets', 'name', 'include'].includes(key) || key.startsWith('x-'), `unknown top-level key ${key}`);
+    }
+    assert.deepEqual(Object.keys(services).sort(), ['jaeger', 'nats', 'postgres', ...flotilla].sort());
+  });
+
+  it('gives every service an image or a build, and builds Flotilla services from the Dockerfile with SERVICE', () => {
+    for (const [name, service] of Object.entries(services)) {
+      assert.ok(service.image || service.build, `${name} has neither image nor build`);
+    }
+    for (const name of flotilla) {
+      const build = services[name].build;
+      assert.equal(typeof build, 'object', `${name} is built with options`);
+      const context = resolve(root, build.context ?? '.');
+      assert.ok(statSync(context).isDirectory(), `${name}: build context ${context} exists`);
+      assert.ok(existsSync(join(context, build.dockerfile ?? 'Dockerfile')), `${name}: its Dockerfile exists`);
+      assert.ok(stageNames.has(build.target), `${name}: build target ${build.target} is a Dockerfile stage (${[...stageNames].join(', ')})`);
+      const args = Array.isArray(build.args) ? Object.fromEntries(build.args.map((a) => a.split('='))) : build.args;
+      assert.equal(args?.SERVICE, name, `${name}: built with SERVICE=${name}`);
+    }
+  });
+
+  it('only depends on services that exist, with known conditions', () => {
+    const conditions = ['service_started', 'service_healthy', 'service_completed_successfully'];
+    for (const [name, service] of Object.entries(services)) {
+      for (const [target, options] of Object.entries(dependsOn(service))) {
+        assert.ok(services[target], `${name} depends on ${target}, which is not a service`);
+        assert.notEqual(target, name, `${name} depends on itself`);
+        assert.ok(conditions.includes(options?.condition ?? 'service_started'), `${name} -> ${target}: condition ${options?.condition}`);
+        if (options?.condition === 'service_healthy') assert.ok(services[target].healthcheck?.test, `${name} waits for ${target} to be healthy, but ${target} has no healthcheck`);
+      }
+    }
+  });
+
+  it('health-checks every service, or has it wait for healthy ones', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const test = service.healthcheck?.test;
+      if (test !== undefined && service.healthcheck?.disable !== true) {
+        assert.ok(Array.isArray(test) ? ['CMD', 'CMD-SHELL'].includes(test[0]) && test.length > 1 : typeof test === 'string', `${name}: healthcheck test is CMD/CMD-SHELL`);
+        continue;
+      }
+      const deps = Object.values(dependsOn(service));
+      assert.ok(deps.length > 0 && deps.every((d) => d.condition === 'service_healthy'), `${name} has no healthcheck and does not wait for healthy services`);
+    }
+    for (const name of flotilla) {
+      const deps = dependsOn(services[name]);
+      assert.equal(deps.nats?.condition, 'service_healthy', `${name} waits for a healthy NATS`);
+      assert.equal(deps.postgres?.condition, 'service_healthy', `${name} waits for a healthy PostgreSQL`);
+      assert.match(JSON.stringify(services[name].healthcheck.test), /\/readyz/, `${name} is healthy when /readyz says so`);
+    }
+  });
+
+  it('publishes well-formed, distinct ports: the API on 8080, Jaeger UI and OTLP/HTTP', () => {
+    const published = new Map();
+    for (const [name, service] of Object.entries(services)) {
+      for (const entry of service.ports ?? []) {
+        const port = parsePort(entry);
+        assert.ok(port, `${name}: port ${JSON.stringify(entry)} is not well-formed`);
+        for (const value of [port.published, port.target].filter((v) => v !== undefined)) {
+          assert.ok(Number.isInteger(value) && value >= 1 && value <= 65535, `${name}: ${value} is not a TCP port`);
+        }
+        if (port.published !== undefined) {
+          assert.ok(!published.has(port.published), `host port ${port.published} is published by ${published.get(port.published)} and ${name}`);
+          published.set(port.published, name);
+        }
+      }
+    }
+    assert.equal(published.get(8080), 'inventory');
+    assert.equal(published.get(16686), 'jaeger');
+    assert.equal(published.get(4318), 'jaeger');
+  });
+
+  it('gives each Flotilla service the contract variables, pointing at the compose hosts', () => {
+    for (const { name, port } of SERVICES) {
+      const env = environment(services[name]);
+      for (const variable of Object.keys(env)) assert.match(variable, /^[A-Za-z_][A-Za-z0-9_]*$/, `${name}: ${variable} is not a variable name`);
+      for (const variable of ['NATS_URL', 'DATABASE_URL', 'PORT', 'BUS_PREFIX', 'FLOTILLA_SERVICE', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+        assert.ok(env[variable] !== undefined && String(env[variable]) !== '', `${name}: ${variable} is set`);
+      }
+      assert.equal(env.FLOTILLA_SERVICE, name);
+      assert.equal(String(env.PORT), String(port), `${name} listens on its default port`);
+      assert.equal(new URL(env.NATS_URL).hostname, 'nats');
+      const database = new URL(env.DATABASE_URL);
+      assert.equal(database.hostname, 'postgres');
+      assert.equal(database.pathname, `/${environment(services.postgres).POSTGRES_DB}`, 'the database compose creates');
+      assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318');
+    }
+    for (const [name, service] of Object.entries(services)) {
+      for (const variable of Object.keys(environment(service))) assert.match(variable, /^[A-Za-z_][A-Za-z0-9_]*$/, `${name}: ${variable}`);
+    }
+  });
+
+  it('runs NATS with JetStream on a volume, PostgreSQL 15 with an auth setting, Jaeger with OTLP', () => {
+    assert.match(services.nats.image, /^nats:2\.9/);
+    assert.ok([].concat(services.nats.command).join(' ').split(/\s+/).some((arg) => arg === '-js' || arg === '--jetstream'), 'NATS runs with -js');
+    assert.ok(services.nats.volumes?.length > 0, 'NATS keeps its store on a volume');
+    assert.match(services.postgres.image, /^postgres:15/);
+    const pg = environment(services.postgres);
+    assert.ok(pg.POSTGRES_HOST_AUTH_METHOD || pg.POSTGRES_PASSWORD, 'PostgreSQL has trust auth or a password');
+    assert.match(services.jaeger.image, /^jaegertracing\/all-in-one:/);
+    const declared = Object.keys(compose.volumes ?? {});
+    for (const [name, service] of Object.entries(services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = typeof volume === 'string' ? volume.split(':')[0] : volume.source;
+        if (source && !source.startsWith('.') && !source.startsWith('/') && !source.startsWith('~')) {
+          assert.ok(declared.includes(source), `${name} uses volume ${source}, which is not declared`);
+        }
+      }
+    }
+  });
+
+  const cli = [
+    ['docker', ['compose', 'version']],
+    ['docker-compose', ['version']],
+  ].find(([command, args]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0);
+  it('passes `compose config -q`', { skip: !cli && 'no compose CLI here' }, () => {
+    const [command] = cli;
+    const args = command === 'docker' ? ['compose', 'config', '-q'] : ['config', '-q'];
+    const result = spawnSync(command, args, { cwd: root, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('exists, is multi-stage on node:20-bookworm-slim, and every stage it refers to is defined earlier', () => {
+    assert.ok(dockerfile, 'Dockerfile exists');
+    const stages = dockerfile.stages;
+    assert.ok(stages.length >= 3, 'multi-stage');
+    const args = Object.fromEntries(
+      dockerfile.instructions.filter((i) => i.keyword === 'ARG' && i.stage === undefined).map((i) => i.args.split('=')),
+    );
+    const defined = new Set();
+    for (const stage of stages) {
+      const image = stage.image.replace(/^\$\{?(\w+)\}?$/, (_, name) => args[name] ?? `$${name}`);
+      assert.ok(defined.has(image) || /^[\w.\-/]+(:[\w.\-]+)?(@sha256:[0-9a-f]+)?$/.test(image), `FROM ${stage.image}: neither an earlier stage nor an image`);
+      if (!defined.has(image)) assert.equal(image, 'node:20-bookworm-slim', 'every stage starts from node:20-bookworm-slim');
+      for (const instruction of stage.instructions) {
+        const from = /--from=(\S+)/.exec(instruction.args)?.[1];
+        if (from) assert.ok(defined.has(from), `${instruction.keyword} --from=${from} in stage ${stage.name}: no earlier stage of that name`);
+      }
+      if (stage.name) defined.add(stage.name);
+    }
+  });
+
+  it('installs with npm ci, builds with tsc -b and prunes to production dependencies', () => {
+    const runs = dockerfile.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    assert.ok(runs.some((r) => /\bnpm ci\b/.test(r)), 'npm ci');
+    assert.ok(runs.some((r) => /\btsc -b\b/.test(r)), 'tsc -b');
+    assert.ok(runs.some((r) => /npm prune --omit=dev/.test(r)), 'npm prune --omit=dev');
+  });
+
+  it('runs the chosen service as a non-root user with the telemetry register hook', () => {
+    const runtime = dockerfile.stages.at(-1);
+    const final = (keyword) => runtime.instructions.filter((i) => i.keyword === keyword);
+    assert.ok(final('ARG').some((i) => /^SERVICE\b/.test(i.args)), 'ARG SERVICE');
+    assert.ok(final('ENV').some((i) => /FLOTILLA_SERVICE=\$\{?SERVICE\}?/.test(i.args)), 'ENV FLOTILLA_SERVICE=${SERVICE}');
+    const user = final('USER').at(-1)?.args;
+    assert.ok(user && !/^(root|0)(:|$)/.test(user), `runs as a non-root user (USER ${user})`);
+    const cmd = final('CMD').at(-1)?.args ?? '';
+    assert.match(cmd, /--import @flotilla\/telemetry\/register/);
+    assert.match(cmd, /services\/\$\{?FLOTILLA_SERVICE\}?\/dist\/src\/main\.js/);
+    assert.match(cmd, /--enable-source-maps/);
+  });
+
+  it('leaves dependencies, build output and local data out of the build context', () => {
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const pattern of ['**/node_modules', '**/dist', '.data', '.git']) assert.ok(ignored.includes(pattern), `.dockerignore has ${pattern}`);
+  });
+});

@@ -1,0 +1,350 @@
+// Unit tests of the launcher's pure helpers (tools/start-lib). Run: node --test tools/test/
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { findExecutable, findNatsServer, findPostgres, postgresCandidateDirs, postgresMajor, sortVersionsDesc } from '../start-lib/binaries.mjs';
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_NATS_URL,
+  isLoopback,
+  parseDatabaseUrl,
+  parseNatsUrl,
+  portVariable,
+  quoteIdentifier,
+  redactUrl,
+  resolveSettings,
+  schemaName,
+  selectServices,
+  serviceEnv,
+  SERVICES,
+  withDatabase,
+} from '../start-lib/env.mjs';
+import { colourFor, createLineSplitter, formatPrefix, pipePrefixed, prefixLines, useColour } from '../start-lib/lines.mjs';
+import { ancestors, canTraverse, findPasswdEntry, firstUntraversable, userNameOf } from '../start-lib/posix.mjs';
+import { formatSummary, missingMessage, traceMode, traceSetup } from '../start-lib/summary.mjs';
+import { PassThrough } from 'node:stream';
+
+describe('settings from the environment', () => {
+  it('defaults to the machine NATS and PostgreSQL, the flotilla prefix and the five services on 8080-8084', () => {
+    const settings = resolveSettings({});
+    assert.equal(settings.natsUrl, DEFAULT_NATS_URL);
+    assert.equal(settings.databaseUrl, DEFAULT_DATABASE_URL);
+    assert.equal(settings.natsFromEnv, false);
+    assert.equal(settings.databaseFromEnv, false);
+    assert.deepEqual(settings.nats, [{ host: '127.0.0.1', port: 4222 }]);
+    assert.deepEqual(settings.database, { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'flotilla' });
+    assert.equal(settings.busPrefix, 'flotilla');
+    assert.equal(settings.logLevel, undefined);
+    assert.deepEqual(
+      settings.services.map((s) => [s.name, s.port, s.schema]),
+      [
+        ['inventory', 8080, 'inventory'],
+        ['provisioner', 8081, 'provisioner'],
+        ['importer', 8082, 'importer'],
+        ['upgrade-planner', 8083, 'upgrade_planner'],
+        ['tunnel-broker', 8084, 'tunnel_broker'],
+      ],
+    );
+  });
+
+  it('takes NATS_URL, DATABASE_URL, BUS_PREFIX, LOG_LEVEL and per-service ports; blank means unset', () => {
+    const settings = resolveSettings({
+      NATS_URL: 'nats://bus:4333',
+      DATABASE_URL: 'postgresql://app:secret@db.internal:6543/fleet',
+      BUS_PREFIX: 'dev',
+      LOG_LEVEL: 'debug',
+      UPGRADE_PLANNER_PORT: '9093',
+      INVENTORY_PORT: ' ',
+    });
+    assert.equal(settings.natsFromEnv, true);
+    assert.deepEqual(settings.nats, [{ host: 'bus', port: 4333 }]);
+    assert.deepEqual(settings.database, { host: 'db.internal', port: 6543, user: 'app', database: 'fleet' });
+    assert.equal(settings.busPrefix, 'dev');
+    assert.equal(settings.logLevel, 'debug');
+    assert.equal(settings.services.find((s) => s.name === 'upgrade-planner').port, 9093);
+    assert.equal(settings.services.find((s) => s.name === 'inventory').port, 8080);
+    assert.equal(resolveSettings({ NATS_URL: '' }).natsUrl, DEFAULT_NATS_URL);
+  });
+
+  it('refuses bad ports and two services on one port', () => {
+    assert.throws(() => resolveSettings({ IMPORTER_PORT: '70000' }), /IMPORTER_PORT=70000 is not a TCP port/);
+    assert.throws(() => resolveSettings({ IMPORTER_PORT: 'http' }), /not a TCP port/);
+    assert.throws(() => resolveSettings({ IMPORTER_PORT: '8080' }), /inventory and importer|importer and inventory/);
+  });
+
+  it('selects services by name, in start order, and names unknown ones', () => {
+    assert.deepEqual(
+      selectServices(['tunnel-broker', 'inventory']).map((s) => s.name),
+      ['inventory', 'tunnel-broker'],
+    );
+    assert.equal(selectServices([]).length, 5);
+    assert.throws(() => selectServices(['inventory', 'billing']), /unknown service billing: choose from inventory, provisioner/);
+  });
+
+  it('names port variables and schemas after the service', () => {
+    assert.equal(portVariable('upgrade-planner'), 'UPGRADE_PLANNER_PORT');
+    assert.equal(schemaName('tunnel-broker'), 'tunnel_broker');
+    assert.deepEqual(
+      SERVICES.map((s) => s.name),
+      ['inventory', 'provisioner', 'importer', 'upgrade-planner', 'tunnel-broker'],
+    );
+  });
+
+  it('parses NATS server lists, with or without scheme and port', () => {
+    assert.deepEqual(parseNatsUrl('nats://a:1, b ,tls://[::1]:5'), [
+      { host: 'a', port: 1 },
+      { host: 'b', port: 4222 },
+      { host: '::1', port: 5 },
+    ]);
+    assert.throws(() => parseNatsUrl(' , '), /NATS_URL is empty/);
+  });
+
+  it('parses database URLs and says what is wrong with bad ones', () => {
+    assert.deepEqual(parseDatabaseUrl('postgres://localhost/x%20y'), { host: 'localhost', port: 5432, user: 'postgres', database: 'x y' });
+    assert.throws(() => parseDatabaseUrl('mysql://h/db'), /must start with postgres:\/\//);
+    assert.throws(() => parseDatabaseUrl('postgres://h:5432'), /names no database/);
+    assert.throws(() => parseDatabaseUrl('not a url'), /not a URL/);
+  });
+
+  it('switches databases, redacts passwords, quotes identifiers, knows loopback', () => {
+    assert.equal(withDatabase('postgres://u:p@h:1/app?sslmode=disable', 'postgres'), 'postgres://u:p@h:1/postgres?sslmode=disable');
+    assert.equal(redactUrl('postgres://u:s3cret@h/db'), 'postgres://u:***@h/db');
+    assert.equal(redactUrl('postgres://u@h/db'), 'postgres://u@h/db');
+    assert.equal(quoteIdentifier('we"ird'), '"we""ird"');
+    for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(host), true, host);
+    for (const host of ['db', '10.0.0.1', '0.0.0.0', '127.0.0.1.example']) assert.equal(isLoopback(host), false, host);
+  });
+
+  it("gives each service the contract's variables over the launcher's own environment", () => {
+    const settings = resolveSettings({ LOG_LEVEL: 'warn' }, ['upgrade-planner']);
+    const base = { PATH: '/bin', PORT: '3000', INVENTORY_PORT: '9999', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', NATS_URL: 'ignored' };
+    const env = serviceEnv(base, settings, settings.services[0], { OTEL_TRACES_EXPORTER: 'none' });
+    assert.equal(env.FLOTILLA_SERVICE, 'upgrade-planner');
+    assert.equal(env.PORT, '8083');
+    assert.equal(env.NATS_URL, DEFAULT_NATS_URL);
+    assert.equal(env.DATABASE_URL, DEFAULT_DATABASE_URL);
+    assert.equal(env.BUS_PREFIX, 'flotilla');
+    assert.equal(env.LOG_LEVEL, 'warn');
+    assert.equal(env.PATH, '/bin');
+    assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://c:4318');
+    assert.equal(env.OTEL_TRACES_EXPORTER, 'none');
+    assert.equal(env.INVENTORY_PORT, undefined);
+    assert.equal(base.PORT, '3000', 'the base environment is not modified');
+  });
+});
+
+describe('finding nats-server and PostgreSQL', () => {
+  const fakeFs = (executables, dirs = {}) => ({
+    isExecutable: (path) => executables.includes(path),
+    listDir: (dir) => dirs[dir] ?? [],
+  });
+
+  it('finds an executable in the first directory that has it', () => {
+    const fs = fakeFs(['/b/tool', '/c/tool']);
+    assert.equal(findExecutable('tool', ['/a', '/b', '/c'], fs), '/b/tool');
+    assert.equal(findExecutable('other', ['/a', '/b'], fs), undefined);
+  });
+
+  it('looks for nats-server on PATH, then in the sbin directories (Debian puts it in /usr/sbin)', () => {
+    assert.equal(findNatsServer({ pathEnv: '/usr/bin:/bin', fs: fakeFs(['/usr/sbin/nats-server']) }), '/usr/sbin/nats-server');
+    assert.equal(findNatsServer({ pathEnv: '/opt/nats:/usr/bin', fs: fakeFs(['/usr/sbin/nats-server', '/opt/nats/nats-server']) }), '/opt/nats/nats-server');
+    assert.equal(findNatsServer({ pathEnv: '/usr/bin', fs: fakeFs([]) }), undefined);
+  });
+
+  it('orders versions newest first', () => {
+    assert.deepEqual(sortVersionsDesc(['9.6', '15', '16', '13', '9.5']), ['16', '15', '13', '9.6', '9.5']);
+  });
+
+  it('searches PATH, then Debian, Red Hat and Homebrew directories, newest first', () => {
+    const fs = fakeFs([], {
+      '/usr/lib/postgresql': ['13', '15', 'README'],
+      '/usr': ['bin', 'pgsql-16'],
+      '/opt/homebrew/opt': ['postgresql@14', 'node'],
+    });
+    assert.deepEqual(postgresCandidateDirs({ pathEnv: '/usr/local/bin', fs }), [
+      '/usr/local/bin',
+      '/usr/lib/postgresql/15/bin',
+      '/usr/lib/postgresql/13/bin',
+      '/usr/pgsql-16/bin',
+      '/opt/homebrew/opt/postgresql@14/bin',
+    ]);
+  });
+
+  it('takes postgres and initdb from one directory, which Debian keeps off PATH', () => {
+    const dirs = { '/usr/lib/postgresql': ['15', '16'] };
+    // 16 has only the client tools installed: skipped.
+    const fs = fakeFs(['/usr/lib/postgresql/16/bin/postgres', '/usr/lib/postgresql/15/bin/postgres', '/usr/lib/postgresql/15/bin/initdb', '/usr/lib/postgresql/15/bin/pg_ctl'], dirs);
+    assert.deepEqual(findPostgres({ pathEnv: '/usr/bin', fs }), {
+      dir: '/usr/lib/postgresql/15/bin',
+      postgres: '/usr/lib/postgresql/15/bin/postgres',
+      initdb: '/usr/lib/postgresql/15/bin/initdb',
+      pgCtl: '/usr/lib/postgresql/15/bin/pg_ctl',
+    });
+    assert.equal(findPostgres({ pathEnv: '/usr/bin', fs: fakeFs(['/usr/bin/postgres']) }), undefined);
+  });
+
+  it('reads the major version from postgres --version', () => {
+    assert.equal(postgresMajor('postgres (PostgreSQL) 15.8 (Debian 15.8-0+deb12u1)'), '15');
+    assert.equal(postgresMajor('postgres (PostgreSQL) 9.6.24'), '9.6');
+    assert.equal(postgresMajor('something else'), undefined);
+  });
+});
+
+describe('prefixed output', () => {
+  it('splits chunks into lines, whatever the chunk boundaries', () => {
+    const splitter = createLineSplitter();
+    assert.deepEqual(splitter.push('one\ntw'), ['one']);
+    assert.deepEqual(splitter.push('o\r\nthree\n\nfo'), ['two', 'three', '']);
+    assert.deepEqual(splitter.end(), ['fo']);
+    assert.deepEqual(splitter.end(), []);
+  });
+
+  it('keeps a multi-byte character split across chunks', () => {
+    const bytes = Buffer.from('état ✓\n');
+    const splitter = createLineSplitter();
+    const cut = bytes.indexOf(0xe2) + 1; // inside the three bytes of ✓
+    assert.deepEqual(splitter.push(bytes.subarray(0, cut)), []);
+    assert.deepEqual(splitter.push(bytes.subarray(cut)), ['état ✓']);
+  });
+
+  it('pads the label, colours it only when asked, and prefixes every line', () => {
+    assert.equal(formatPrefix('nats', { width: 8 }), 'nats     │ ');
+    assert.equal(formatPrefix('nats', { width: 8, colour: 36 }), '\x1b[36mnats     │ \x1b[0m');
+    assert.equal(prefixLines(['a', 'b'], '> '), '> a\n> b\n');
+    assert.notEqual(colourFor(0), colourFor(1));
+    assert.equal(colourFor(3, { dim: true }), colourFor(0, { dim: true }));
+  });
+
+  it('colours a TTY unless NO_COLOR; FORCE_COLOR decides when set', () => {
+    assert.equal(useColour({ isTTY: true }, {}), true);
+    assert.equal(useColour({ isTTY: false }, {}), false);
+    assert.equal(useColour({ isTTY: true }, { NO_COLOR: '1' }), false);
+    assert.equal(useColour({ isTTY: false }, { FORCE_COLOR: '1' }), true);
+    assert.equal(useColour({ isTTY: true }, { FORCE_COLOR: '0' }), false);
+  });
+
+  it('pipes a stream with the prefix, hiding lines it is told to and showing every line to onLine', async () => {
+    const stream = new PassThrough();
+    let written = '';
+    const seen = [];
+    pipePrefixed(stream, 'pg │ ', (text) => (written += text), { onLine: (line) => seen.push(line), hide: (line) => line.includes('LOG:') });
+    stream.write('LOG:  starting\nFATAL:  bad');
+    stream.end('\nlast');
+    await new Promise((resolve) => stream.on('end', resolve));
+    assert.equal(written, 'pg │ FATAL:  bad\npg │ last\n');
+    assert.deepEqual(seen, ['LOG:  starting', 'FATAL:  bad', 'last']);
+  });
+});
+
+describe('traces', () => {
+  it('follows the OTEL_* variables when they say something', () => {
+    assert.equal(traceMode({}), 'probe');
+    assert.equal(traceMode({ OTEL_SDK_DISABLED: 'TRUE' }), 'disabled');
+    assert.equal(traceMode({ OTEL_TRACES_EXPORTER: 'none' }), 'off');
+    assert.equal(traceMode({ OTEL_TRACES_EXPORTER: 'console' }), 'console');
+    assert.equal(traceMode({ OTEL_TRACES_EXPORTER: 'otlp' }), 'probe');
+    assert.equal(traceMode({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' }), 'explicit');
+    assert.equal(traceMode({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/v1/traces' }), 'explicit');
+  });
+
+  it('points at Jaeger when an endpoint is set and adds nothing to the environment', () => {
+    const setup = traceSetup({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318' });
+    assert.deepEqual(setup.env, {});
+    assert.match(setup.lines[0], /^http:\/\/localhost:16686 \(Jaeger UI, when the collector at http:\/\/localhost:4318 is Jaeger\)$/);
+  });
+
+  it('uses a collector found on localhost:4318, and otherwise turns exporting off and says how to get traces', () => {
+    const found = traceSetup({}, { collectorFound: true });
+    assert.deepEqual(found.env, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318' });
+    assert.match(found.lines[0], /16686/);
+    const none = traceSetup({}, { collectorFound: false });
+    assert.deepEqual(none.env, { OTEL_TRACES_EXPORTER: 'none' });
+    assert.match(none.lines.join(' '), /off .*docker compose up -d jaeger.*OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/localhost:4318 npm start/);
+  });
+
+  it('says so when tracing is off or printed', () => {
+    assert.match(traceSetup({ OTEL_SDK_DISABLED: 'true' }).lines[0], /off \(OTEL_SDK_DISABLED=true\)/);
+    assert.match(traceSetup({ OTEL_TRACES_EXPORTER: 'none' }).lines[0], /off \(OTEL_TRACES_EXPORTER=none\)/);
+    assert.match(traceSetup({ OTEL_TRACES_EXPORTER: 'console' }).lines[0], /printed/);
+  });
+});
+
+describe('the summary', () => {
+  const services = resolveSettings({}).services;
+
+  it('lists the API, its docs, every metrics URL, traces and where NATS and PostgreSQL come from', () => {
+    const text = formatSummary({
+      services,
+      traces: ['off', 'hint'],
+      infra: [
+        { name: 'NATS', url: 'nats://127.0.0.1:4222', origin: 'already running' },
+        { name: 'PostgreSQL', url: 'postgres://u:pw@127.0.0.1:5432/flotilla', origin: 'started by npm start, data in .data/postgres' },
+      ],
+    });
+    const lines = text.split('\n');
+    assert.equal(lines[0], 'Flotilla is up: 5 services ready.');
+    assert.match(text, /API {9}http:\/\/localhost:8080\/api\/v1\/clusters/);
+    assert.match(text, /API docs {4}http:\/\/localhost:8080\/api\/docs/);
+    for (const s of services) assert.match(text, new RegExp(`${s.name} +http://localhost:${s.port}/metrics`));
+    assert.match(text, /traces {6}off\n {14}hint/);
+    assert.match(text, /PostgreSQL  postgres:\/\/u:\*\*\*@127\.0\.0\.1:5432\/flotilla \(started by npm start, data in \.data\/postgres\)/);
+    assert.doesNotMatch(text, /pw/);
+    assert.equal(lines.at(-1), 'Ctrl-C stops everything.');
+  });
+
+  it('leaves out the API without inventory', () => {
+    const text = formatSummary({ services: services.filter((s) => s.name === 'importer'), traces: ['off'] });
+    assert.doesNotMatch(text, /API/);
+    assert.match(text, /1 service ready/);
+    assert.match(text, /metrics {2}importer {2}http:\/\/localhost:8082\/metrics/);
+  });
+});
+
+describe('how to get NATS or PostgreSQL', () => {
+  it('says how to install, configure or containerise what is missing', () => {
+    const nats = missingMessage('nats', { url: 'nats://127.0.0.1:4222', reason: 'not-installed' });
+    assert.match(nats, /nothing answers at nats:\/\/127\.0\.0\.1:4222 and no nats-server is installed/);
+    assert.match(nats, /apt-get install nats-server/);
+    assert.match(nats, /NATS_URL/);
+    assert.match(nats, /docker compose up/);
+    const pg = missingMessage('postgres', { url: 'postgres://u:pw@127.0.0.1:5432/db', reason: 'not-installed' });
+    assert.match(pg, /apt-get install postgresql/);
+    assert.match(pg, /DATABASE_URL/);
+    assert.doesNotMatch(pg, /pw/);
+  });
+
+  it('explains that only a local address is started, and passes on the error of a server that fails', () => {
+    assert.match(missingMessage('postgres', { url: 'postgres://db/x', reason: 'remote' }), /only starts PostgreSQL itself for an address on this machine/);
+    const failing = missingMessage('postgres', { url: 'postgres://nobody@127.0.0.1/x', reason: 'role "nobody" does not exist' });
+    assert.match(failing, /answers but cannot be used: role "nobody" does not exist/);
+    assert.match(failing, /check DATABASE_URL/);
+    assert.doesNotMatch(failing, /apt-get/);
+    assert.match(missingMessage('nats', { url: 'nats://x', reason: 'JetStream is not enabled' }), /nats-server -js/);
+  });
+});
+
+describe('running PostgreSQL as another user', () => {
+  const passwd = 'root:x:0:0:root:/root:/bin/bash\npostgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n';
+
+  it('reads users from /etc/passwd', () => {
+    assert.deepEqual(findPasswdEntry(passwd, 'postgres'), { name: 'postgres', uid: 101, gid: 104, home: '/var/lib/postgresql' });
+    assert.equal(findPasswdEntry(passwd, 'nobody'), undefined);
+    assert.equal(userNameOf(passwd, 101), 'postgres');
+    assert.equal(userNameOf(passwd, 5), undefined);
+  });
+
+  it('checks that every directory down to the data directory can be entered', () => {
+    const user = { uid: 101, groups: [104] };
+    assert.equal(canTraverse({ mode: 0o40755, uid: 0, gid: 0 }, user), true);
+    assert.equal(canTraverse({ mode: 0o40700, uid: 0, gid: 0 }, user), false);
+    assert.equal(canTraverse({ mode: 0o40710, uid: 0, gid: 104 }, user), true);
+    assert.equal(canTraverse({ mode: 0o40607, uid: 101, gid: 0 }, user), false, 'the owner bits decide for the owner');
+    assert.deepEqual(ancestors('/root/src/flotilla/.data/postgres'), ['/', '/root', '/root/src', '/root/src/flotilla', '/root/src/flotilla/.data', '/root/src/flotilla/.data/postgres']);
+    const chain = [
+      { path: '/', stat: { mode: 0o755, uid: 0, gid: 0 } },
+      { path: '/root', stat: { mode: 0o700, uid: 0, gid: 0 } },
+      { path: '/root/x', stat: { mode: 0o755, uid: 0, gid: 0 } },
+    ];
+    assert.equal(firstUntraversable(chain, user), '/root');
+    assert.equal(firstUntraversable(chain.slice(0, 1), user), undefined);
+  });
+});
