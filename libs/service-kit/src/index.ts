@@ -4,3 +4,5 @@ export * from './health.controller.js';
 export * from './service-kit.module.js';
 export * from './bootstrap.js';
 export * from './validation.js';
+export * from './clock.js';
+export * from './periodic-task.js';

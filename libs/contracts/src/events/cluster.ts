@@ -119,7 +119,7 @@ export const ClusterDeleted = defineEvent({
   description: 'A cluster was deleted and every machine of it released.',
   data: z.object({ model: ClusterModel }),
   producers: ['provisioner', 'importer'],
-  consumers: ['inventory', 'upgrade-planner'],
+  consumers: ['inventory', 'upgrade-planner', 'importer', 'tunnel-broker'],
 });
 
 /** One machine as the infrastructure knows it. */

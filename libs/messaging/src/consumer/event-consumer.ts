@@ -309,7 +309,10 @@ export class EventConsumer {
         return;
       }
       case 'dead-letter': {
-        const reason = decision.code === 'max-deliveries-exceeded' ? `gave up after ${item.message.info.deliveryCount} deliveries: ${describeError(error)}` : describeError(error);
+        // A PermanentError's own code (e.g. `already-imported`) leads the reason, so the
+        // publisher learns which refusal it was.
+        const detail = isPermanent(error) && error.code !== 'handler-rejected' ? `${error.code}: ${describeError(error)}` : describeError(error);
+        const reason = decision.code === 'max-deliveries-exceeded' ? `gave up after ${item.message.info.deliveryCount} deliveries: ${detail}` : detail;
         await this.reject(item.message, { code: decision.code, reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
         return;
       }

@@ -89,3 +89,18 @@ describe('fleet projection (evolve)', () => {
     assert.equal(summarise(rejected), 'EventRejected: schema-invalid: data.name: Required');
   });
 });
+
+describe('connected clusters imported again', () => {
+  it('given a rejected import, a new request and a successful import make it Running', async () => {
+    const { ClusterImportRequested, ImportRejected } = await import('@flotilla/contracts');
+    const asked = createEvent(ClusterImportRequested, meta(0), { name: 'edge', credentialRef: 'cred-1', provider: 'cncf', apiServer: 'https://edge.example:6443' });
+    const refused = createEvent(ImportRejected, meta(1), { reasons: [{ code: 'credential-not-found', message: 'credential "cred-1" not found' }] });
+    const again = createEvent(ClusterImportRequested, meta(2), { name: 'edge', credentialRef: 'cred-2', provider: 'cncf', apiServer: 'https://edge.example:6443' });
+    const imported = createEvent(ClusterImported, meta(3), { name: 'edge', distribution: 'k3s', kubernetesVersion: 'v1.30.4+k3s1', nodeCount: 1, capacity: { cpuCores: 2, memoryBytes: 4e9 }, warnings: [] });
+    assert.equal(replay([asked, refused])?.status, 'Rejected');
+    assert.equal(replay([asked, refused, again])?.status, 'Importing');
+    const view = replay([asked, refused, again, imported]);
+    assert.equal(view?.status, 'Running');
+    assert.deepEqual(view?.reasons, []);
+  });
+});

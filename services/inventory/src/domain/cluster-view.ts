@@ -29,6 +29,10 @@ function advance(current: ClusterStatus, next: ClusterStatus): ClusterStatus {
   return PROGRESS[next] >= PROGRESS[current] ? next : current;
 }
 
+function reimportable(status: ClusterStatus): boolean {
+  return status === 'Rejected' || status === 'Deleted';
+}
+
 function empty(id: string, time: string): ClusterView {
   return { id, name: null, model: null, status: 'Pending', kubernetesVersion: null, distribution: null, nodes: [], reasons: [], warnings: [], reachable: null, tunnel: null, lastEventTime: time };
 }
@@ -70,10 +74,12 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
     case 'ClusterDeleted':
       return { ...next, status: 'Deleted', nodes: [] };
     case 'ClusterImportRequested':
-      return { ...next, name: known.event.data.name, model: 'connected', status: advance(next.status, 'Importing') };
+      // A rejected or deleted connected cluster may be imported again.
+      return { ...next, name: known.event.data.name, model: 'connected', reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
     case 'ClusterImported': {
       const { data } = known.event;
-      return { ...next, name: data.name, model: 'connected', kubernetesVersion: data.kubernetesVersion, distribution: data.distribution, warnings: data.warnings, reachable: true, status: advance(next.status, 'Running') };
+      const status = next.status === 'Deleted' ? 'Deleted' : 'Running';
+      return { ...next, name: data.name, model: 'connected', kubernetesVersion: data.kubernetesVersion, distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status };
     }
     case 'ImportRejected':
       return { ...next, model: next.model ?? 'connected', status: advance(next.status, 'Rejected'), reasons: known.event.data.reasons };

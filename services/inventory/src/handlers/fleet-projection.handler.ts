@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { OnAnyEvent } from '@flotilla/messaging';
-import type { CloudEvent } from '@flotilla/contracts';
+import { EventRejected, type CloudEvent } from '@flotilla/contracts';
 import { trace } from '@opentelemetry/api';
 import { evolve, summarise } from '../domain/cluster-view.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
@@ -16,7 +16,8 @@ export class FleetProjectionHandler {
     const current = await this.clusters.findForUpdate(event.subject);
     const next = evolve(current, event);
     if (next) await this.clusters.save(next);
-    if (next || current) {
+    // Rejections are kept even for ids no cluster has: operators look for them by subject.
+    if (next || current || event.type === EventRejected.type) {
       await this.clusters.appendHistory({
         eventId: event.id,
         clusterId: event.subject,

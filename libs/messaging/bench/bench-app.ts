@@ -1,0 +1,85 @@
+import 'reflect-metadata';
+import { ClusterRequested, NodesProvisioned, type EventOf } from '@flotilla/contracts';
+import { Controller, Global, Inject, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Payload } from '@nestjs/microservices';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { MessagingModule, MessagingTables1732300000000, OnEvent, OnEventBatch, UnitOfWork, type BusOptions } from '../src/index.js';
+import type { TestSchema } from '../src/testing/index.js';
+
+/** The benchmark service's own state: one row per cluster. */
+export class BenchTables1732300000100 implements MigrationInterface {
+  name = 'BenchTables1732300000100';
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`CREATE TABLE bench_clusters (cluster_id text PRIMARY KEY, state text NOT NULL, revision integer NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+  }
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`DROP TABLE bench_clusters`);
+  }
+}
+
+export const BENCH_MIGRATIONS = [MessagingTables1732300000000, BenchTables1732300000100];
+
+function nodesOf(event: EventOf<typeof ClusterRequested>) {
+  return { model: event.data.model, nodes: [{ name: `${event.subject}-cp-0`, role: 'control-plane' as const, addresses: [] }] };
+}
+
+/** A typical thin handler: one state change and one emitted event, in the consumer's transaction. */
+@Controller()
+class SingleHandlers {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  @OnEvent(ClusterRequested)
+  async onClusterRequested(@Payload() event: EventOf<typeof ClusterRequested>): Promise<void> {
+    await this.unitOfWork.manager.query(
+      `INSERT INTO bench_clusters (cluster_id, state, revision) VALUES ($1, 'provisioning', 1)
+       ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + 1, updated_at = now()`,
+      [event.subject],
+    );
+    this.unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event));
+  }
+}
+
+/** The same work set-based: one statement for the whole batch, one event emitted per event. */
+@Controller()
+class BatchHandlers {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  @OnEventBatch(ClusterRequested)
+  async onClusterRequested(@Payload() events: EventOf<typeof ClusterRequested>[]): Promise<void> {
+    // Grouped, so two events about one cluster in a batch are one row change (ON CONFLICT may
+    // touch a row only once per statement).
+    await this.unitOfWork.manager.query(
+      `INSERT INTO bench_clusters (cluster_id, state, revision)
+       SELECT id, 'provisioning', count(*) FROM unnest($1::text[]) AS id GROUP BY id
+       ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + excluded.revision, updated_at = now()`,
+      [events.map((event) => event.subject)],
+    );
+    for (const event of events) this.unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event), { causedBy: event });
+  }
+}
+
+export type HandlerMode = 'single' | 'batch';
+
+/** Creates and initialises the app; the consumers start with `startEventConsumers`. */
+export async function createBenchApp(schema: TestSchema, bus: BusOptions, mode: HandlerMode): Promise<INestApplication> {
+  @Global()
+  @Module({
+    providers: [{ provide: DataSource, useFactory: async () => new DataSource(schema.dataSourceOptions()).initialize() }],
+    exports: [DataSource],
+  })
+  class DatabaseModule {}
+
+  @Module({ imports: [DatabaseModule, MessagingModule.forRoot(bus)], controllers: [mode === 'batch' ? BatchHandlers : SingleHandlers] })
+  class BenchModule {}
+
+  const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+  await app.init();
+  return app;
+}
+
+export async function closeBenchApp(app: INestApplication): Promise<void> {
+  const dataSource = app.get(DataSource);
+  await app.close();
+  if (dataSource.isInitialized) await dataSource.destroy();
+}

@@ -1,0 +1,429 @@
+// Throughput and latency of the messaging runtime against a raw JetStream pipeline, on this
+// machine's NATS and PostgreSQL. Run with `npm run bench -- messaging` (tools/bench.mjs builds it).
+//
+//   (a) raw:     durable pull consumer -> publish one derived message (awaiting its ack) -> ack
+//   (b) handler: EventConsumer (decode, validate, inbox, one row upserted, one outbox row, commit,
+//                ack) -> OutboxRelay publishes the derived event; an @OnEvent handler
+//   (c) batch:   the same work in an @OnEventBatch handler (one set-based upsert per batch)
+//
+// Throughput: N source events are preloaded, then the clock runs from starting the consumer until
+// a separate observer (an ordered consumer on the derived subject) has seen all N derived events.
+// Rounds alternate the paths and the medians are reported, so that drift on a shared machine
+// affects every path alike. `ratio` is (b)/(a), the figure with the target.
+// Latency: events are published at a steady rate below capacity (open loop) and each is timed
+// from its publish to the observer seeing its derived event; a preloaded backlog would only
+// measure queueing.
+//
+// Environment: BENCH_MESSAGES (20000), BENCH_ROUNDS (3), BENCH_WARMUP (2000), BENCH_BATCH_SIZE
+// (runtime default), BENCH_BATCH_HANDLER (1; 0 skips path c), BENCH_LATENCY_MESSAGES (5000),
+// BENCH_LATENCY_RATE (events/s; default a third of the measured (b) throughput),
+// BENCH_TIMEOUT_MS (300000), BENCH_RESULTS_DIR (<repo>/bench/results), TEST_NATS_URL,
+// TEST_DATABASE_URL.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterRequested, createEvent, eventsSubject, NodesProvisioned, streamName, type ClusterSpec } from '@flotilla/contracts';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { INestApplication } from '@nestjs/common';
+import { register } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { BusConnection, busOptions, durableName, ensureConsumer, ensureStreams, startEventConsumers, type BusOptions } from '../src/index.js';
+import { createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, type TestSchema } from '../src/testing/index.js';
+import { BENCH_MIGRATIONS, closeBenchApp, createBenchApp, type HandlerMode } from './bench-app.js';
+import { RawPipeline } from './raw-pipeline.js';
+import {
+  cpuPercent,
+  cpuSnapshot,
+  DerivedObserver,
+  envNumber,
+  latencySummary,
+  now,
+  packageVersion,
+  publishAll,
+  publishPaced,
+  toWire,
+  type WireMessage,
+} from './support.js';
+
+const MESSAGES = envNumber('BENCH_MESSAGES', 20_000);
+const ROUNDS = envNumber('BENCH_ROUNDS', 3);
+const WARMUP = envNumber('BENCH_WARMUP', 2_000);
+const LATENCY_MESSAGES = envNumber('BENCH_LATENCY_MESSAGES', 5_000);
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 300_000);
+const WITH_BATCH = process.env['BENCH_BATCH_HANDLER'] !== '0';
+const TARGET_RATIO = 0.5;
+const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../../../../bench/results/', import.meta.url));
+
+const BATCH_SIZE = envNumber('BENCH_BATCH_SIZE', busOptions({ service: 'bench' }).batchSize);
+// JetStream reserves a file stream's max_bytes up front: size the streams to what a run writes
+// (source + derived events of every phase, ~1 KiB each with headers, with room to spare).
+const STREAM_BYTES = Math.max(64 * 1024 ** 2, 2 * 1024 * 2 * (MESSAGES * ROUNDS + WARMUP + LATENCY_MESSAGES));
+const base = `bench${randomSuffix()}`;
+const benchOptions = (service: string, suffix: string): BusOptions =>
+  busOptions({ service, prefix: `${base}${suffix}`, natsUrl: TEST_NATS_URL, batchSize: BATCH_SIZE, streamMaxBytes: STREAM_BYTES });
+
+type Keyed = WireMessage & { key: string };
+
+function spec(name: string): ClusterSpec {
+  return {
+    name,
+    model: 'platform-provisioned',
+    kubernetesVersion: '1.34',
+    controlPlane: { count: 3, machineSize: 'medium' },
+    nodePools: [{ name: 'workers', count: 3, machineSize: 'large', labels: { tier: 'bench' }, taints: [] }],
+    network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
+  };
+}
+
+/** Source events of one phase, built ahead of time so publishing measures only publishing. */
+function sourceEvents(phase: string, count: number): Keyed[] {
+  return Array.from({ length: count }, (_, index) => {
+    const key = `${phase}-${index}`;
+    return { key, ...toWire(createEvent(ClusterRequested, { subject: key, source: '/bench/outside-publisher' }, spec(key))) };
+  });
+}
+
+const cleanups: (() => unknown)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
+    }
+  }
+}
+process.once('SIGINT', () => {
+  console.error('interrupted: cleaning up');
+  void cleanUp().finally(() => process.exit(130));
+});
+
+type Cpu = ReturnType<typeof cpuPercent>;
+
+interface Drain {
+  perSecond: number;
+  seconds: number;
+  cpu: Cpu;
+  meanBatch: number;
+  transactions?: number;
+  transactionSeconds?: number;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** One path under test: its streams, source and derived subjects, and an observer of the latter. */
+interface Path {
+  readonly name: string;
+  readonly source: string;
+  readonly observer: DerivedObserver;
+  /** Gets ready to consume, untimed (creates the app). */
+  prepare(): Promise<void>;
+  /** Starts consuming (timed from here). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): Promise<Omit<Drain, 'perSecond' | 'seconds' | 'cpu'>>;
+}
+
+async function observe(js: JetStreamClient, options: BusOptions): Promise<DerivedObserver> {
+  const observer = new DerivedObserver(js, streamName(options, 'events'), eventsSubject(options, NodesProvisioned.channel));
+  await observer.start();
+  cleanups.push(() => observer.stop());
+  return observer;
+}
+
+async function rawPath(bus: BusConnection): Promise<Path> {
+  const options = benchOptions('rawbench', 'r');
+  cleanups.push(() => deleteTestStreams(bus.jsm, options.prefix));
+  await ensureStreams(bus.jsm, options);
+  const stream = streamName(options, 'events');
+  const source = eventsSubject(options, ClusterRequested.channel);
+  const durable = durableName(options.service, ClusterRequested.channel);
+  await ensureConsumer(bus.jsm, { stream, durable, filterSubject: source }, options);
+  const observer = await observe(bus.js, options);
+  const pipeline = new RawPipeline(bus.js, stream, durable, eventsSubject(options, NodesProvisioned.channel), BATCH_SIZE);
+  cleanups.push(() => pipeline.stop());
+  return {
+    name: 'raw',
+    source,
+    observer,
+    prepare: async () => {
+      pipeline.batchSizes.length = 0;
+    },
+    start: () => pipeline.start(),
+    stop: () => pipeline.stop(),
+    stats: async () => ({ meanBatch: mean(pipeline.batchSizes) }),
+  };
+}
+
+interface HistogramTotals {
+  sum: number;
+  count: number;
+}
+
+async function histogram(name: string, consumer: string): Promise<HistogramTotals> {
+  const metric = register.getSingleMetric(name);
+  if (!metric) return { sum: 0, count: 0 };
+  const { values } = await metric.get();
+  const pick = (suffix: string) =>
+    values.filter((v) => v.labels['consumer'] === consumer && (v as { metricName?: string }).metricName === `${name}${suffix}`).reduce((sum, v) => sum + v.value, 0);
+  return { sum: pick('_sum'), count: pick('_count') };
+}
+
+async function handlerPath(bus: BusConnection, schema: TestSchema, mode: HandlerMode): Promise<Path> {
+  const options = benchOptions(mode === 'batch' ? 'benchbatch' : 'bench', mode === 'batch' ? 'b' : 'h');
+  cleanups.push(() => deleteTestStreams(bus.jsm, options.prefix));
+  await ensureStreams(bus.jsm, options);
+  const consumer = durableName(options.service, ClusterRequested.channel);
+  const observer = await observe(bus.js, options);
+  let app: INestApplication | undefined;
+  cleanups.push(() => (app ? closeBenchApp(app) : undefined));
+  let before = { batches: { sum: 0, count: 0 }, tx: { sum: 0, count: 0 } };
+  return {
+    name: mode,
+    source: eventsSubject(options, ClusterRequested.channel),
+    observer,
+    // The app is created before the clock starts; only starting its consumers is timed.
+    prepare: async () => {
+      app = await createBenchApp(schema, options, mode);
+      before = { batches: await histogram('flotilla_event_batch_size', consumer), tx: await histogram('flotilla_event_handler_duration_seconds', consumer) };
+    },
+    start: async () => {
+      if (!app) throw new Error('prepare() first');
+      await startEventConsumers(app);
+    },
+    stop: async () => {
+      if (app) await closeBenchApp(app);
+      app = undefined;
+    },
+    stats: async () => {
+      const batches = await histogram('flotilla_event_batch_size', consumer);
+      const tx = await histogram('flotilla_event_handler_duration_seconds', consumer);
+      const transactions = batches.count - before.batches.count;
+      return {
+        meanBatch: transactions > 0 ? (batches.sum - before.batches.sum) / transactions : Number.NaN,
+        transactions,
+        transactionSeconds: tx.sum - before.tx.sum,
+      };
+    },
+  };
+}
+
+/** Preloads N source events with the path stopped, then times the drain. */
+async function drain(js: JetStreamClient, path: Path, phase: string): Promise<Drain> {
+  path.observer.reset();
+  await publishAll(js, path.source, MESSAGES, indexed(sourceEvents(phase, MESSAGES)));
+  await path.prepare();
+  const from = cpuSnapshot();
+  const started = now();
+  await path.start();
+  const ended = await path.observer.waitFor(MESSAGES, TIMEOUT_MS);
+  const cpu = cpuPercent(from, cpuSnapshot());
+  const stats = await path.stats();
+  await path.stop();
+  const seconds = (ended - started) / 1_000;
+  return { perSecond: MESSAGES / seconds, seconds, cpu, ...stats };
+}
+
+async function warmUp(js: JetStreamClient, path: Path): Promise<void> {
+  await path.prepare();
+  await path.start();
+  path.observer.reset();
+  await publishAll(js, path.source, WARMUP, indexed(sourceEvents(`${path.name}-warmup`, WARMUP)));
+  await path.observer.waitFor(WARMUP, TIMEOUT_MS);
+  await path.stop();
+}
+
+async function latency(js: JetStreamClient, path: Path, ratePerSecond: number): Promise<Latency> {
+  const events = sourceEvents(`${path.name}-latency`, LATENCY_MESSAGES);
+  await path.prepare();
+  await path.start();
+  path.observer.reset();
+  await publishPaced(js, path.source, LATENCY_MESSAGES, ratePerSecond, (i) => events[i]!, path.observer.sentAt);
+  await path.observer.waitFor(LATENCY_MESSAGES, TIMEOUT_MS);
+  await path.stop();
+  return latencySummary(path.observer.latencies);
+}
+
+async function main(): Promise<void> {
+  const bus = await BusConnection.open(TEST_NATS_URL, 'messaging-bench');
+  cleanups.push(() => bus.drain());
+  const { js } = bus;
+  log(`messaging benchmark: ${MESSAGES} messages x ${ROUNDS} rounds (warm-up ${WARMUP}), batch ${BATCH_SIZE}, prefix ${base}`);
+
+  const schema = await createTestSchema(BENCH_MIGRATIONS, 'bench');
+  cleanups.push(() => schema.drop());
+  const paths = [await rawPath(bus), await handlerPath(bus, schema, 'single'), ...(WITH_BATCH ? [await handlerPath(bus, schema, 'batch')] : [])];
+
+  log('warm-up');
+  for (const path of paths) await warmUp(js, path);
+
+  const rounds: Record<string, Drain>[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results: Record<string, Drain> = {};
+    for (const path of paths) results[path.name] = await drain(js, path, `${path.name}-${round}`);
+    rounds.push(results);
+    log(`round ${round}: ${Object.entries(results).map(([name, d]) => describeDrain(name, d)).join('; ')}`);
+  }
+
+  const probe = await new DataSource(schema.dataSourceOptions()).initialize();
+  const counts = await probe.query<{ mode: string; n: number }[]>(`SELECT split_part(cluster_id, '-', 1) AS mode, count(*)::int AS n FROM bench_clusters GROUP BY 1`);
+  const [versionRow] = await probe.query<{ server_version: string }[]>('SHOW server_version');
+  await probe.destroy();
+  for (const path of paths.filter((p) => p.name !== 'raw')) {
+    const rows = counts.find((c) => c.mode === path.name)?.n ?? 0;
+    const expected = MESSAGES * ROUNDS + WARMUP;
+    if (rows !== expected) throw new Error(`${path.name}: expected ${expected} state rows, found ${rows}`);
+  }
+
+  const medianOf = (name: string) => median(rounds.map((r) => r[name]?.perSecond ?? Number.NaN));
+  const raw = medianOf('raw');
+  const single = medianOf('single');
+  const batch = WITH_BATCH ? medianOf('batch') : undefined;
+
+  const latencyRate = envNumber('BENCH_LATENCY_RATE', Math.max(100, Math.round(single / 3)));
+  log(`latency: ${LATENCY_MESSAGES} events at ${latencyRate}/s on each path`);
+  const latencies: Record<string, Latency> = {};
+  for (const path of paths) latencies[path.name] = await latency(js, path, latencyRate);
+
+  const result = {
+    benchmark: 'messaging',
+    timestamp: new Date().toISOString(),
+    messages: MESSAGES,
+    rounds_count: ROUNDS,
+    warmup_messages: WARMUP,
+    batch_size: BATCH_SIZE,
+    relay_batch_size: busOptions({ service: 'bench' }).relayBatchSize,
+    raw_pipeline_per_s: Math.round(raw),
+    handler_path_per_s: Math.round(single),
+    ratio: round(single / raw, 3),
+    target_ratio: TARGET_RATIO,
+    p50_ms: round(latencies['single']!.p50, 2),
+    p99_ms: round(latencies['single']!.p99, 2),
+    max_ms: round(latencies['single']!.max, 2),
+    raw_p50_ms: round(latencies['raw']!.p50, 2),
+    raw_p99_ms: round(latencies['raw']!.p99, 2),
+    ...(batch === undefined
+      ? {}
+      : {
+          batch_handler_path_per_s: Math.round(batch),
+          batch_ratio: round(batch / raw, 3),
+          batch_p50_ms: round(latencies['batch']!.p50, 2),
+          batch_p99_ms: round(latencies['batch']!.p99, 2),
+        }),
+    latency_messages: LATENCY_MESSAGES,
+    latency_rate_per_s: latencyRate,
+    latency_method: 'open-loop publishing at latency_rate_per_s; source publish -> derived event seen by an ordered consumer',
+    throughput_method: 'N source events preloaded, clock from consumer start to the N-th derived event seen; median of rounds alternating the paths',
+    rounds: rounds.map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([name, d]) => [
+          name,
+          {
+            per_s: Math.round(d.perSecond),
+            seconds: round(d.seconds, 3),
+            mean_batch_size: round(d.meanBatch, 1),
+            ...(d.transactions === undefined ? {} : { transactions: d.transactions, transaction_seconds: round(d.transactionSeconds ?? Number.NaN, 3) }),
+            cpu_pct_of_one_core: d.cpu,
+          },
+        ]),
+      ),
+    ),
+    node: process.version,
+    nats_server: bus.nc.info?.version ?? 'unknown',
+    nats_client: `@nats-io/jetstream ${packageVersion('@nats-io/jetstream')}, @nats-io/transport-node ${packageVersion('@nats-io/transport-node')}`,
+    postgres: versionRow?.server_version ?? 'unknown',
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+  };
+
+  printTable(result, rounds, latencies);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, 'messaging.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  log(`written ${file}`);
+}
+
+function describeDrain(name: string, d: Drain): string {
+  const tx = d.transactions === undefined ? '' : `, ${d.transactions} tx, ${round(d.transactionSeconds ?? Number.NaN, 2)} s in tx`;
+  return `${name} ${rate(d.perSecond)}/s (batch ${round(d.meanBatch, 1)}${tx}, CPU node ${d.cpu.node}% pg ${d.cpu.postgres}% nats ${d.cpu.nats}%)`;
+}
+
+function indexed(messages: WireMessage[]): (index: number) => WireMessage {
+  return (index) => messages[index]!;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function rate(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+const LABELS: Record<string, string> = {
+  raw: '(a) raw JetStream pipeline',
+  single: '(b) handler: inbox+row+outbox+relay',
+  batch: '(c) batch handler (@OnEventBatch)',
+};
+
+function printTable(
+  r: { raw_pipeline_per_s: number; ratio: number; messages: number; batch_size: number; latency_rate_per_s: number; nats_server: string; node: string; postgres: string },
+  rounds: Record<string, Drain>[],
+  latencies: Record<string, Latency>,
+): void {
+  const names = Object.keys(latencies);
+  const rows = [
+    ['path', 'events/s', 'vs raw', 'p50 ms', 'p99 ms', 'rounds (events/s)'],
+    ...names.map((name) => {
+      const perSecond = median(rounds.map((x) => x[name]?.perSecond ?? Number.NaN));
+      return [
+        LABELS[name] ?? name,
+        rate(perSecond),
+        (perSecond / r.raw_pipeline_per_s).toFixed(3),
+        latencies[name]!.p50.toFixed(2),
+        latencies[name]!.p99.toFixed(2),
+        rounds.map((x) => rate(x[name]?.perSecond ?? Number.NaN)).join(' '),
+      ];
+    }),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const line = (row: string[]) => row.map((cell, column) => (column === 0 || column === row.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  console.log('');
+  console.log(`messaging benchmark: ${r.messages} messages, batch ${r.batch_size}, NATS ${r.nats_server}, PostgreSQL ${r.postgres}, node ${r.node}`);
+  console.log(line(rows[0]!));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) console.log(line(row));
+  console.log('');
+  console.log(`ratio (b)/(a): ${r.ratio.toFixed(3)} (target >= ${TARGET_RATIO})${r.ratio >= TARGET_RATIO ? '' : '  BELOW TARGET'}`);
+  console.log(`throughput: median of ${rounds.length} rounds; latency: open loop at ${r.latency_rate_per_s} events/s`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error('benchmark failed:', error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,26 @@
+import { defaultSupportMatrix } from '@flotilla/contracts';
+import { serviceConfigSchema } from '@flotilla/service-kit';
+import { z } from 'zod';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const releases = [...defaultSupportMatrix.releases.values()].sort((a, b) => a.order - b.order).map((policy) => policy.release);
+
+export const ImporterConfig = serviceConfigSchema(8082, {
+  /** The platform release the global cluster runs: its third-party range decides onboarding. */
+  PLATFORM_RELEASE: z
+    .string()
+    .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of the support matrix (${releases.join(', ')})`)
+    .default(releases.at(-1) ?? '4.3'),
+  /** How often the import worker looks for requests to check when it has nothing to do. */
+  IMPORT_POLL_INTERVAL_MS: integer(10, 600_000).default(1_000),
+  /** Connectivity checks one replica runs at once. */
+  IMPORT_CHECK_CONCURRENCY: integer(1, 100).default(4),
+  /** A check with no answer by then is rejected with probe-timeout. */
+  IMPORT_PROBE_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+  /** A check still unfinished after this long is presumed abandoned (its replica died) and taken over. */
+  IMPORT_CHECK_LEASE_MS: integer(1_000, 3_600_000).default(120_000),
+}).refine((config) => config.IMPORT_CHECK_LEASE_MS > config.IMPORT_PROBE_TIMEOUT_MS, {
+  path: ['IMPORT_CHECK_LEASE_MS'],
+  message: 'must be longer than IMPORT_PROBE_TIMEOUT_MS, or a check still running would be taken over',
+});
+export type ImporterConfig = z.infer<typeof ImporterConfig>;

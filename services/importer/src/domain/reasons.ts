@@ -1,0 +1,61 @@
+import type { Reason } from '@flotilla/contracts';
+
+/**
+ * Why the importer refuses an import or reports a check failure. Policy refusals keep the
+ * version policy's own codes (`onboard-out-of-range`, `version-invalid`...); these are the rest.
+ */
+export const IMPORT_REASON_CODES = [
+  // the request itself
+  'api-server-required',
+  'credential-not-found',
+  'credential-expired',
+  'credential-kind-mismatch',
+  // the connectivity check (what a ClusterProbe may answer)
+  'probe-unavailable',
+  'probe-timeout',
+  'probe-failed',
+  'api-server-unreachable',
+  'tls-verification-failed',
+  'unauthorized',
+  'forbidden',
+  'not-kubernetes',
+] as const;
+export type ImportReasonCode = (typeof IMPORT_REASON_CODES)[number];
+
+/** Warnings attached to an accepted import. */
+export const IMPORT_WARNING_CODES = ['credential-expires'] as const;
+export type ImportWarningCode = (typeof IMPORT_WARNING_CODES)[number];
+
+/** A short title per code: the `message` of a reason adds the specifics. */
+export function describeImportReason(code: ImportReasonCode): string {
+  switch (code) {
+    case 'api-server-required':
+      return 'An API server address is required';
+    case 'credential-not-found':
+      return 'No credential with that reference is stored';
+    case 'credential-expired':
+      return 'The credential has expired';
+    case 'credential-kind-mismatch':
+      return 'The credential cannot be used for this provider';
+    case 'probe-unavailable':
+      return 'Connectivity checks are not available';
+    case 'probe-timeout':
+      return 'The connectivity check took too long';
+    case 'probe-failed':
+      return 'The connectivity check failed unexpectedly';
+    case 'api-server-unreachable':
+      return 'The API server did not answer';
+    case 'tls-verification-failed':
+      return "The API server's certificate could not be verified";
+    case 'unauthorized':
+      return 'The API server refused the credential';
+    case 'forbidden':
+      return 'The credential lacks cluster-admin rights';
+    case 'not-kubernetes':
+      return 'The address does not serve a Kubernetes API';
+  }
+}
+
+export function importReason(code: ImportReasonCode, detail: string, field?: string): Reason {
+  return { code, message: `${describeImportReason(code)}: ${detail}`, ...(field === undefined ? {} : { field }) };
+}

@@ -1,0 +1,47 @@
+import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { CONNECTED_CLUSTER_STATES, type ConnectedCluster } from '../domain/connected-cluster.js';
+import type { TunnelLink } from '../domain/tunnel-link.js';
+import { ClusterTunnelRepository } from '../repositories/cluster-tunnel.repository.js';
+import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
+import { ListConnectedClustersQuery } from './import-requests.js';
+
+export type ConnectedClusterResource = Omit<ConnectedCluster, 'deletedAt'> & { tunnel: Omit<TunnelLink, 'clusterId'> | null };
+
+function toResource(cluster: ConnectedCluster, tunnel: TunnelLink | undefined): ConnectedClusterResource {
+  const { deletedAt: _deletedAt, ...rest } = cluster;
+  const link = tunnel ? (({ clusterId: _clusterId, ...state }) => state)(tunnel) : null;
+  return { ...rest, tunnel: link };
+}
+
+@ApiTags('connected-clusters')
+@Controller('api/v1/connected-clusters')
+export class ConnectedClustersController {
+  constructor(
+    @Inject(ConnectedClusterRepository) private readonly clusters: ConnectedClusterRepository,
+    @Inject(ClusterTunnelRepository) private readonly tunnels: ClusterTunnelRepository,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Connected clusters with their import state and tunnel, a page at a time' })
+  @ApiQuery({ name: 'state', required: false, enum: CONNECTED_CLUSTER_STATES })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  async list(@Query(new ZodValidationPipe(ListConnectedClustersQuery)) query: ListConnectedClustersQuery): Promise<{ items: ConnectedClusterResource[]; total: number; nextCursor: string | null }> {
+    const page = await this.clusters.list(query.state, query.limit, query.cursor);
+    const tunnels = await this.tunnels.findMany(page.items.map((cluster) => cluster.id));
+    return { ...page, items: page.items.map((cluster) => toResource(cluster, tunnels.get(cluster.id))) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One connected cluster: state, reasons or warnings, last version, tunnel' })
+  @ApiParam({ name: 'id' })
+  @ApiResponse({ status: 404, description: 'No such connected cluster (or it was deleted)' })
+  async get(@Param('id') id: string): Promise<ConnectedClusterResource> {
+    const cluster = await this.clusters.find(id);
+    if (!cluster || cluster.deletedAt !== null) throw new NotFoundException(`connected cluster "${id}" not found`);
+    const tunnels = await this.tunnels.findMany([id]);
+    return toResource(cluster, tunnels.get(id));
+  }
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { ClusterId, ClusterImportRequested } from '@flotilla/contracts';
+import { z } from 'zod';
+import { CONNECTED_CLUSTER_STATES } from '../domain/connected-cluster.js';
+
+/**
+ * POST /api/v1/imports: the ClusterImportRequested data with an optional id, checked harder than
+ * the event (explicit provider, an https API server, and one for every CNCF cluster).
+ */
+export const CreateImportBody = ClusterImportRequested.data
+  .extend({
+    id: ClusterId.optional(),
+    apiServer: z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL of the API server' })
+      .optional()
+      .describe('API server URL; omitted only for a cloud provider that locates the cluster'),
+    provider: z.enum(['cncf', 'eks', 'aks', 'gke']),
+  })
+  .superRefine((body, context) => {
+    if (body.provider === 'cncf' && body.apiServer === undefined) {
+      context.addIssue({ code: 'custom', path: ['apiServer'], message: 'required for a cncf cluster: the importer reaches it at this address' });
+    }
+  });
+export type CreateImportBody = z.infer<typeof CreateImportBody>;
+
+export const ListConnectedClustersQuery = z.object({
+  state: z.enum(CONNECTED_CLUSTER_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).optional().describe('nextCursor of the previous page'),
+});
+export type ListConnectedClustersQuery = z.infer<typeof ListConnectedClustersQuery>;
+
+/** A DNS-label id from a display name, with a random suffix so two "prod" clusters can coexist. */
+export function clusterIdFor(name: string): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'cluster';
+  return `${base}-${randomBytes(3).toString('hex')}`;
+}

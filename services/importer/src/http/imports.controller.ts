@@ -1,0 +1,43 @@
+import { Body, ConflictException, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ClusterImportRequested } from '@flotilla/contracts';
+import { UnitOfWork } from '@flotilla/messaging';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { z } from 'zod';
+import { isActive } from '../domain/connected-cluster.js';
+import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
+import { clusterIdFor, CreateImportBody } from './import-requests.js';
+
+const bodySchema = z.toJSONSchema(CreateImportBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+
+@ApiTags('imports')
+@Controller('api/v1/imports')
+export class ImportsController {
+  constructor(
+    @Inject(ConnectedClusterRepository) private readonly clusters: ConnectedClusterRepository,
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+  ) {}
+
+  /**
+   * Validates and emits ClusterImportRequested through the outbox. The importer's own handler
+   * records and judges it like a request from anyone else on the bus: one path for all.
+   */
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Ask to bring an existing cluster under management' })
+  @ApiBody({ schema: bodySchema })
+  @ApiResponse({ status: 202, description: 'Accepted: follow it at href (Requested, then Imported or Rejected)' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 409, description: 'That id is already imported or being imported' })
+  async create(@Body(new ZodValidationPipe(CreateImportBody)) body: CreateImportBody): Promise<{ id: string; href: string }> {
+    const { id: requestedId, ...data } = body;
+    const id = requestedId ?? clusterIdFor(data.name);
+    await this.unitOfWork.run(async () => {
+      const current = await this.clusters.find(id);
+      // A best-effort early answer; the handler is the authority (it dead-letters a duplicate that races past this).
+      if (isActive(current)) throw new ConflictException(`connected cluster "${id}" is already ${current.state}`);
+      this.unitOfWork.emit(ClusterImportRequested, id, data);
+    });
+    return { id, href: `/api/v1/connected-clusters/${id}` };
+  }
+}

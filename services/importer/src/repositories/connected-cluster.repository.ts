@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import type { ConnectedCluster, ConnectedClusterState } from '../domain/connected-cluster.js';
+import { ConnectedClusterEntity } from '../entities/connected-cluster.entity.js';
+
+export interface ConnectedClusterPage {
+  items: ConnectedCluster[];
+  total: number;
+  nextCursor: string | null;
+}
+
+/** Connected clusters in PostgreSQL. Joins the caller's transaction when there is one. */
+@Injectable()
+export class ConnectedClusterRepository {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  private get clusters() {
+    return this.unitOfWork.manager.getRepository(ConnectedClusterEntity);
+  }
+
+  /**
+   * Reads a cluster and holds it until the transaction ends. The advisory lock covers ids with no
+   * row yet, so two first requests for one id cannot both believe it is free.
+   */
+  async findForUpdate(id: string): Promise<ConnectedCluster | undefined> {
+    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('importer.cluster'), hashtext($1))`, [id]);
+    const entity = await this.clusters.createQueryBuilder('c').setLock('pessimistic_write').where('c.id = :id', { id }).getOne();
+    return entity ? toView(entity) : undefined;
+  }
+
+  async find(id: string): Promise<ConnectedCluster | undefined> {
+    const entity = await this.clusters.findOneBy({ id });
+    return entity ? toView(entity) : undefined;
+  }
+
+  async save(cluster: ConnectedCluster): Promise<void> {
+    await this.clusters.upsert({ ...toEntity(cluster), updatedAt: new Date() }, ['id']);
+  }
+
+  /**
+   * Takes clusters waiting for a connectivity check, and checks whose worker vanished (lease run
+   * out). SKIP LOCKED: replicas take disjoint sets and never wait on each other.
+   */
+  async claimPending(limit: number, staleBefore: Date): Promise<ConnectedCluster[]> {
+    const entities = await this.clusters
+      .createQueryBuilder('c')
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .where('c.deleted_at IS NULL')
+      .andWhere(`(c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < :staleBefore))`, { staleBefore })
+      .orderBy('c.requested_at', 'ASC')
+      .limit(limit)
+      .getMany();
+    return entities.map(toView);
+  }
+
+  /** Keyset pagination by id, deleted clusters left out. */
+  async list(state: ConnectedClusterState | undefined, limit: number, after: string | undefined): Promise<ConnectedClusterPage> {
+    const query = this.clusters.createQueryBuilder('c').where('c.deleted_at IS NULL');
+    if (state) query.andWhere('c.state = :state', { state });
+    const total = await query.clone().getCount();
+    if (after) query.andWhere('c.id > :after', { after });
+    const entities = await query.orderBy('c.id', 'ASC').limit(limit + 1).getMany();
+    const items = entities.slice(0, limit).map(toView);
+    return { items, total, nextCursor: entities.length > limit ? (items.at(-1)?.id ?? null) : null };
+  }
+}
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+const date = (value: string | null) => (value === null ? null : new Date(value));
+
+function toView(entity: ConnectedClusterEntity): ConnectedCluster {
+  return {
+    id: entity.id,
+    name: entity.name,
+    provider: entity.provider,
+    apiServer: entity.apiServer,
+    credentialRef: entity.credentialRef,
+    state: entity.state,
+    attempt: entity.attempt,
+    requestEventId: entity.requestEventId,
+    kubernetesVersion: entity.kubernetesVersion,
+    distribution: entity.distribution as ConnectedCluster['distribution'],
+    nodeCount: entity.nodeCount,
+    reasons: entity.reasons,
+    warnings: entity.warnings,
+    policyRevision: entity.policyRevision,
+    requestedAt: entity.requestedAt.toISOString(),
+    checkStartedAt: iso(entity.checkStartedAt),
+    importedAt: iso(entity.importedAt),
+    deletedAt: iso(entity.deletedAt),
+    lastEventTime: entity.lastEventTime.toISOString(),
+  };
+}
+
+function toEntity(view: ConnectedCluster): Partial<ConnectedClusterEntity> {
+  return {
+    ...view,
+    requestedAt: new Date(view.requestedAt),
+    checkStartedAt: date(view.checkStartedAt),
+    importedAt: date(view.importedAt),
+    deletedAt: date(view.deletedAt),
+    lastEventTime: new Date(view.lastEventTime),
+  };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@flotilla/service-kit';
+import { tunnelBrokerService } from './service.js';
+
+await runService(tunnelBrokerService);
