@@ -72,7 +72,9 @@ export class DeadLetters {
       await publishEvent(this.js, eventsSubject(this.options, EventRejected.channel), notice);
       this.metrics.published.inc({ source: 'direct' });
     }
-    message.term(truncate(`${rejection.code}: ${reason}`, 200));
+    // No reason argument: NATS 2.9 leaves a message terminated with a reason ack-pending (it comes
+    // back after ack_wait); the reason travels in the dead letter's headers instead.
+    message.term();
     this.metrics.deadLettered.inc({ consumer, code: rejection.code });
   }
 }

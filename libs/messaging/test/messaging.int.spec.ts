@@ -114,6 +114,12 @@ describe('messaging runtime on real NATS JetStream and PostgreSQL', () => {
       assert.equal(byOriginal.get('bad-schema')?.code, 'schema-invalid');
       assert.equal(byOriginal.get('rejected')?.reason, 'this cluster can never be provisioned');
 
+      // Terminated for good: nothing left waiting for an ack, so nothing comes back after ack_wait.
+      await eventually(async () => {
+        const info = await bus.jsm.consumers.info(streamName(options, 'events'), 'ledger__cluster_requested_v1');
+        return info.num_ack_pending === 0 ? true : undefined;
+      }, 10_000, 'no dead-lettered message left ack-pending');
+
       // The consumer kept going after all that.
       await eventually(async () => (await count(probe, 'requests_handled'))['after-the-storm']);
       assert.equal((await count(probe, 'requests_handled'))['hopeless'], undefined);

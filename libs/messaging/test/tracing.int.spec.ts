@@ -1,23 +1,42 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterRequested, createEvent, eventsSubject, NodesProvisioned, streamName } from '@flotilla/contracts';
+import { ClusterRequested, createEvent, eventsSubject, NodesProvisioned, streamName, type EventOf } from '@flotilla/contracts';
 import { useInMemorySpans, type InMemorySpans } from '@flotilla/telemetry/testing';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import type { INestApplication } from '@nestjs/common';
+import { Controller, Global, Inject, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
 import type { BusConnection, BusOptions } from '../src/index.js';
 import type { TestSchema } from '../src/testing/index.js';
 
-// The code under test is imported only once the in-memory provider is installed. The lib's tracer
-// is a module-level `trace.getTracer()` (a ProxyTracer bound to the API's proxy provider of the
-// moment); useInMemorySpans() calls `trace.disable()`, which swaps that proxy provider for a new
-// one, so a tracer obtained earlier would stay a no-op forever. Production is unaffected: the
-// register entry point installs the SDK before the service's first import.
+// The code under test is imported only once the in-memory provider is installed, and one provider
+// serves the whole file. The lib's tracer is a module-level `trace.getTracer()`: a ProxyTracer
+// bound to the API's proxy provider of the moment, which keeps the first real tracer it resolves.
+// useInMemorySpans() calls `trace.disable()`, which swaps the proxy provider, so a tracer obtained
+// before it stays a no-op, and one resolved against an earlier in-memory provider keeps exporting
+// there. Production is unaffected: the register entry point installs the SDK before the first import.
 let lib: typeof import('../src/index.js');
 let testing: typeof import('../src/testing/index.js');
 let requests: typeof import('./support/requests.js');
 let streams: typeof import('./support/streams.js');
 let ledger: typeof import('./support/test-app.js');
+let memory: InMemorySpans;
+
+before(async () => {
+  memory = useInMemorySpans({ serviceName: 'messaging-tracing-test' });
+  [lib, testing, requests, streams, ledger] = await Promise.all([
+    import('../src/index.js'),
+    import('../src/testing/index.js'),
+    import('./support/requests.js'),
+    import('./support/streams.js'),
+    import('./support/test-app.js'),
+  ]);
+});
+
+after(async () => {
+  await memory.shutdown();
+});
 
 type RecordedSpan = ReturnType<InMemorySpans['spans']>[number];
 
@@ -30,7 +49,6 @@ function describeSpans(spans: RecordedSpan[]): string {
 }
 
 describe('trace context across publish -> outbox -> relay -> consume', () => {
-  let memory: InMemorySpans;
   let bus: BusConnection;
   let schema: TestSchema;
   let probe: DataSource;
@@ -38,14 +56,6 @@ describe('trace context across publish -> outbox -> relay -> consume', () => {
   let app: INestApplication;
 
   before(async () => {
-    memory = useInMemorySpans({ serviceName: 'messaging-tracing-test' });
-    [lib, testing, requests, streams, ledger] = await Promise.all([
-      import('../src/index.js'),
-      import('../src/testing/index.js'),
-      import('./support/requests.js'),
-      import('./support/streams.js'),
-      import('./support/test-app.js'),
-    ]);
     const { BusConnection, busOptions } = lib;
     const { createTestSchema, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix } = testing;
     bus = await BusConnection.open(TEST_NATS_URL, 'tracing-int-test');
@@ -62,7 +72,6 @@ describe('trace context across publish -> outbox -> relay -> consume', () => {
     await probe.destroy();
     await schema.drop();
     await bus.drain();
-    await memory.shutdown();
   });
 
   it('links root, send, process, relay send and process in one trace, with messaging attributes', async () => {
@@ -180,5 +189,140 @@ describe('trace context across publish -> outbox -> relay -> consume', () => {
     assert.equal(send.parentSpanContext, undefined, 'the send span is the root');
     const traceIds = new Set(spans.map((span) => span.spanContext().traceId));
     assert.deepEqual([...traceIds], [send.spanContext().traceId], 'every span of the chain in the trace the publisher started');
+  });
+});
+
+/**
+ * A ledger whose ClusterRequested handler takes whole batches (@OnEventBatch) and emits each
+ * derived event with `causedBy`. Built after the lib is imported (its decorators come from it).
+ */
+async function startBatchLedgerApp(schema: TestSchema, bus: BusOptions): Promise<INestApplication> {
+  const { MessagingModule, OnEvent, OnEventBatch, UnitOfWork, startEventConsumers } = lib;
+
+  @Controller()
+  class BatchLedgerHandlers {
+    constructor(@Inject(UnitOfWork) private readonly unitOfWork: InstanceType<typeof UnitOfWork>) {}
+
+    @OnEventBatch(ClusterRequested)
+    async onClusterRequested(@Payload() events: EventOf<typeof ClusterRequested>[]): Promise<void> {
+      await this.unitOfWork.manager.query(
+        `INSERT INTO requests_handled (cluster_id, times, deliveries, replica) SELECT id, 1, 1, 'batch' FROM unnest($1::text[]) AS id ON CONFLICT DO NOTHING`,
+        [events.map((event) => event.subject)],
+      );
+      for (const event of events) {
+        this.unitOfWork.emit(NodesProvisioned, event.subject, { model: event.data.model, nodes: [{ name: `${event.subject}-cp-0`, role: 'control-plane', addresses: [] }] }, { causedBy: event });
+      }
+    }
+
+    @OnEvent(NodesProvisioned)
+    async onNodesProvisioned(@Payload() event: EventOf<typeof NodesProvisioned>): Promise<void> {
+      await this.unitOfWork.manager.query(`INSERT INTO nodes_seen (cluster_id, times) VALUES ($1, 1) ON CONFLICT DO NOTHING`, [event.subject]);
+    }
+  }
+
+  @Global()
+  @Module({ providers: [{ provide: DataSource, useFactory: async () => new DataSource(schema.dataSourceOptions()).initialize() }], exports: [DataSource] })
+  class DatabaseModule {}
+
+  @Module({ imports: [DatabaseModule, MessagingModule.forRoot(bus)], controllers: [BatchLedgerHandlers] })
+  class BatchLedgerModule {}
+
+  const app = await NestFactory.create(BatchLedgerModule, { logger: ['error'] });
+  await app.init();
+  await startEventConsumers(app);
+  return app;
+}
+
+describe('trace context through a batch handler (@OnEventBatch, emit with causedBy)', () => {
+  let bus: BusConnection;
+  let schema: TestSchema;
+  let probe: DataSource;
+  let options: BusOptions;
+
+  before(async () => {
+    memory.reset();
+    bus = await lib.BusConnection.open(testing.TEST_NATS_URL, 'batch-tracing-int-test');
+    schema = await testing.createTestSchema(ledger.MIGRATIONS);
+    probe = await new DataSource(schema.dataSourceOptions()).initialize();
+    options = lib.busOptions({ service: 'ledger', prefix: testing.testBusPrefix(), natsUrl: testing.TEST_NATS_URL, streamMaxBytes: testing.TEST_STREAM_MAX_BYTES, relayPollMs: 200 });
+  });
+
+  after(async () => {
+    await testing.deleteTestStreams(bus.jsm, options.prefix);
+    await probe.destroy();
+    await schema.drop();
+    await bus.drain();
+  });
+
+  it('links the batch process span to every message, and each derived event continues its own trace', async () => {
+    const requestedSubject = eventsSubject(options, ClusterRequested.channel);
+    const derivedSubject = eventsSubject(options, NodesProvisioned.channel);
+    const group = lib.durableName('ledger', ClusterRequested.channel);
+    const ids = ['batch-a', 'batch-b', 'batch-c'];
+
+    // Published before the consumer starts, each by its own outside request, so they are
+    // handled in batches (how they are split between batches is up to the consumer).
+    await lib.ensureStreams(bus.jsm, options);
+    const tracer = trace.getTracer('tracing-int-test');
+    const published = new Map<string, EventOf<typeof ClusterRequested>>();
+    for (const id of ids) {
+      const event = createEvent(ClusterRequested, { subject: id, source: '/tests/outside-publisher' }, requests.clusterSpec(id));
+      const root = tracer.startSpan(`outside request ${id}`);
+      await context.with(trace.setSpan(context.active(), root), () => lib.publishEvent(bus.js, requestedSubject, event));
+      root.end();
+      published.set(id, event);
+    }
+
+    const app = await startBatchLedgerApp(schema, options);
+    try {
+      await testing.eventually(async () => {
+        const rows = await probe.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM nodes_seen WHERE cluster_id LIKE 'batch-%'`);
+        return rows[0]?.n === ids.length ? true : undefined;
+      }, 10_000, 'every derived event handled');
+      const settledDerived = (spans: RecordedSpan[]) => spans.filter((span) => span.attributes[lib.MessagingAttributes.operationType] === 'settle' && span.attributes[lib.MessagingAttributes.destination] === derivedSubject);
+      const spans = await testing.eventually(() => (settledDerived(memory.spans()).length === ids.length ? memory.spans() : undefined), 5_000, 'the settle spans of the derived events');
+      const derived = new Map((await streams.readStream(bus.jsm, streamName(options, 'events'), derivedSubject)).map((message) => [message.headers['ce-subject'], message]));
+      const batchSpans = spans.filter((span) => span.attributes[lib.MessagingAttributes.operationType] === 'process' && span.attributes[lib.MessagingAttributes.destination] === requestedSubject);
+      assert.ok(batchSpans.length >= 1 && batchSpans.length <= ids.length, `one process span per batch:\n  ${describeSpans(spans)}`);
+
+      let linked = 0;
+      for (const span of batchSpans) {
+        assert.equal(span.kind, SpanKind.CONSUMER);
+        assert.equal(span.attributes[lib.MessagingAttributes.system], 'nats');
+        assert.equal(span.attributes[lib.MessagingAttributes.consumerGroup], group);
+        assert.equal(span.attributes[lib.MessagingAttributes.batchCount], span.links.length, 'message count = links');
+        assert.equal(span.parentSpanContext, undefined, 'a batch process span starts its own trace and links the messages');
+        linked += span.links.length;
+      }
+      assert.equal(linked, ids.length, 'every message linked from exactly one batch span');
+
+      for (const id of ids) {
+        const event = published.get(id)!;
+        const root = spans.find((span) => span.name === `outside request ${id}`);
+        assert.ok(root, `root span of ${id}`);
+        const traceId = root.spanContext().traceId;
+        const send = spans.find((span) => span.attributes[lib.MessagingAttributes.operationType] === 'send' && span.attributes[lib.MessagingAttributes.messageId] === event.id);
+        assert.ok(send, `publisher send span of ${id}`);
+        assert.equal(send.parentSpanContext?.spanId, root.spanContext().spanId);
+        const batch = batchSpans.find((span) => span.links.some((link) => link.context.spanId === send.spanContext().spanId && link.context.traceId === traceId));
+        assert.ok(batch, `a batch process span links ${id}'s send span`);
+
+        const derivedMessage = derived.get(id);
+        assert.ok(derivedMessage, `derived event of ${id} in the stream`);
+        const derivedId = derivedMessage.headers['ce-id'];
+        const relaySend = spans.find((span) => span.attributes[lib.MessagingAttributes.operationType] === 'send' && span.attributes[lib.MessagingAttributes.messageId] === derivedId);
+        assert.ok(relaySend, `relay send span of ${id}'s derived event`);
+        assert.equal(relaySend.spanContext().traceId, traceId, `${id}: the derived event continues the trace of the event that caused it`);
+        assert.equal(relaySend.parentSpanContext?.spanId, send.spanContext().spanId, `${id}: causedBy makes the relay send a child of the causing message's context`);
+        const derivedProcess = spans.find((span) => span.attributes[lib.MessagingAttributes.operationType] === 'process' && span.attributes[lib.MessagingAttributes.messageId] === derivedId);
+        assert.ok(derivedProcess, `process span of ${id}'s derived event`);
+        assert.equal(derivedProcess.spanContext().traceId, traceId);
+        assert.equal(derivedProcess.parentSpanContext?.spanId, relaySend.spanContext().spanId);
+        const settle = spans.find((span) => span.attributes[lib.MessagingAttributes.operationType] === 'settle' && span.attributes[lib.MessagingAttributes.messageId] === event.id);
+        assert.equal(settle?.parentSpanContext?.spanId, send.spanContext().spanId, `${id}: the ack belongs to the message's own context`);
+      }
+    } finally {
+      await ledger.closeLedgerApp(app);
+    }
   });
 });

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { ConfigError, loadConfig, serviceConfigSchema } from './config.js';
+
+describe('service configuration', () => {
+  const schema = serviceConfigSchema(8080, { PLATFORM_RELEASE: z.string().regex(/^\d+\.\d+$/).default('4.3') });
+
+  it('applies defaults when nothing is set (empty counts as unset)', () => {
+    const config = loadConfig(schema, { PORT: '' });
+    assert.equal(config.PORT, 8080);
+    assert.equal(config.NATS_URL, 'nats://127.0.0.1:4222');
+    assert.equal(config.BUS_PREFIX, 'flotilla');
+    assert.equal(config.PLATFORM_RELEASE, '4.3');
+  });
+
+  it('reports every bad variable at once, each by name with the value given', () => {
+    assert.throws(
+      () => loadConfig(schema, { PORT: '99999', NATS_URL: 'http://nats', DATABASE_URL: 'not a url', BUS_PREFIX: 'Bad-Prefix', PLATFORM_RELEASE: 'latest' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const names = error.problems.map((problem) => problem.split(':')[0]).sort();
+        assert.deepEqual(names, ['BUS_PREFIX', 'DATABASE_URL', 'NATS_URL', 'PLATFORM_RELEASE', 'PORT']);
+        assert.match(error.message, /PORT: .*\(got "99999"\)/);
+        return true;
+      },
+    );
+  });
+
+  it('accepts several NATS servers', () => {
+    assert.equal(loadConfig(schema, { NATS_URL: 'nats://a:4222, nats://b:4222' }).NATS_URL, 'nats://a:4222, nats://b:4222');
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { eventually } from '@flotilla/messaging/testing';
+import { serviceConfigSchema } from '../src/config.js';
+import { ServiceKitModule } from '../src/service-kit.module.js';
+import { startTestService, type TestService } from '../src/testing/index.js';
+
+const NATS_SERVER = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** A nats-server of the test's own, so it can be stopped and started again. */
+class OwnNats {
+  private process: ChildProcess | undefined;
+  private readonly store = mkdtempSync(join(tmpdir(), 'flotilla-nats-'));
+  constructor(readonly port: number) {}
+  async start(): Promise<void> {
+    this.process = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], { stdio: 'ignore' });
+    await eventually(async () => new Promise<true | undefined>((resolve) => {
+      const socket = tcpConnect(this.port, '127.0.0.1', () => { socket.end(); resolve(true); }).on('error', () => resolve(undefined));
+    }), 10_000, 'nats-server to listen');
+  }
+  async stop(): Promise<void> {
+    if (!this.process || this.process.exitCode !== null) return;
+    this.process.kill('SIGTERM');
+    await once(this.process, 'exit');
+  }
+  cleanUp(): void {
+    rmSync(this.store, { recursive: true, force: true });
+  }
+}
+
+/** A TCP proxy in front of PostgreSQL that the test can cut, as a network partition would. */
+class Cuttable {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  constructor(readonly port: number, private readonly target: number) {}
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = tcpConnect(this.target, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket)).on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    }).listen(this.port, '127.0.0.1');
+    await once(this.server, 'listening');
+  }
+  async cut(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+@Module({})
+class EmptyServiceModule {
+  static register(config: ReturnType<typeof EmptyConfig.parse>): DynamicModule {
+    return { module: EmptyServiceModule, imports: [ServiceKitModule.forRoot({ service: 'tunnel-broker', config, migrations: [], entities: [] })] };
+  }
+}
+const EmptyConfig = serviceConfigSchema(0, {});
+
+describe('readiness follows PostgreSQL and NATS, without a restart', { timeout: 120_000 }, () => {
+  let nats: OwnNats;
+  let postgres: Cuttable;
+  let service: TestService;
+
+  before(async () => {
+    nats = new OwnNats(await freePort());
+    await nats.start();
+    postgres = new Cuttable(await freePort(), 5432);
+    await postgres.open();
+    service = await startTestService(
+      { name: 'tunnel-broker', config: EmptyConfig, module: (config) => EmptyServiceModule.register(config) },
+      { NATS_URL: `nats://127.0.0.1:${nats.port}`, DATABASE_URL: `postgres://postgres@127.0.0.1:${postgres.port}/flotilla_test` },
+    );
+  });
+
+  after(async () => {
+    await postgres.open().catch(() => undefined);
+    await nats.start().catch(() => undefined);
+    await service?.dispose();
+    await postgres.cut();
+    await nats.stop();
+    nats.cleanUp();
+  });
+
+  const readiness = async () => {
+    const response = await fetch(`${service.url}/readyz`);
+    return { status: response.status, body: (await response.json()) as { checks: Record<string, string> } };
+  };
+
+  it('is ready with both up', async () => {
+    assert.equal((await readiness()).status, 200);
+    assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
+  });
+
+  it('is not ready while NATS is down, and ready again when it returns', async () => {
+    await nats.stop();
+    const down = await eventually(async () => { const r = await readiness(); return r.status === 503 ? r : undefined; }, 15_000, 'readyz 503');
+    assert.equal(down.body.checks['nats'], 'unreachable');
+    assert.equal(down.body.checks['postgres'], 'ok');
+    assert.equal((await fetch(`${service.url}/healthz`)).status, 200, 'still alive');
+    await nats.start();
+    await eventually(async () => ((await readiness()).status === 200 ? true : undefined), 20_000, 'readyz 200 after NATS returns');
+  });
+
+  it('is not ready while PostgreSQL is unreachable, and ready again when it returns', async () => {
+    await postgres.cut();
+    const down = await eventually(async () => { const r = await readiness(); return r.status === 503 ? r : undefined; }, 15_000, 'readyz 503');
+    assert.match(down.body.checks['postgres'] ?? '', /unreachable/);
+    await postgres.open();
+    await eventually(async () => ((await readiness()).status === 200 ? true : undefined), 20_000, 'readyz 200 after PostgreSQL returns');
+  });
+});

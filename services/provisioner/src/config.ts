@@ -1,0 +1,42 @@
+import { defaultSupportMatrix } from '@flotilla/contracts';
+import { serviceConfigSchema } from '@flotilla/service-kit';
+import { z } from 'zod';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const knownReleases = [...defaultSupportMatrix.releases.keys()];
+
+export const ProvisionerConfig = serviceConfigSchema(8081, {
+  /** The platform release this installation runs: requests are judged by its support-matrix row. */
+  PLATFORM_RELEASE: z
+    .string()
+    .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of support matrix ${defaultSupportMatrix.revision} (${knownReleases.join(', ')})`)
+    .default('4.3'),
+  /** Which infrastructure provider creates machines. Only the simulated one exists so far. */
+  INFRA_PROVIDER: z.enum(['simulated']).default('simulated'),
+  /** Machines claimed per reconcile round (one claim query, one write transaction). */
+  RECONCILE_BATCH_SIZE: integer(1, 10_000).default(500),
+  /** Provider calls in flight at once, per replica. */
+  PROVIDER_CONCURRENCY: integer(1, 1_000).default(32),
+  /** How long to sleep when a round found nothing to do. */
+  RECONCILE_IDLE_MS: integer(10, 60_000).default(200),
+  /** How soon to look again at a machine still coming up (when the provider gives no hint). */
+  MACHINE_POLL_MS: integer(10, 600_000).default(1_000),
+  /** A claim lasts this long: after a crash, another replica takes the machine over when it ends. */
+  MACHINE_LEASE_MS: integer(100, 3_600_000).default(30_000),
+  /** A machine must be Running this long after provisioning starts, or the cluster fails. */
+  MACHINE_TIMEOUT_MS: integer(1_000, 86_400_000).default(15 * 60_000),
+  /** Provider calls that throw are retried with backoff; after this many in a row the machine fails. */
+  PROVIDER_MAX_ERRORS: integer(1, 100).default(5),
+  /** Simulated provider: how long a machine takes to come up. */
+  SIM_BOOT_MS: integer(0, 3_600_000).default(1_500),
+  /** Simulated provider: share of machines that fail to boot, 0..1. */
+  SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Simulated provider: share of API calls that throw (a cloud's 503s), 0..1; they are retried. */
+  SIM_API_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Simulated provider: which machines and calls fail is a function of this seed and the machine name. */
+  SIM_SEED: z.string().min(1).default('flotilla'),
+});
+export type ProvisionerConfig = z.infer<typeof ProvisionerConfig>;
+
+/** Injection token of the parsed configuration. */
+export const PROVISIONER_CONFIG = Symbol('PROVISIONER_CONFIG');

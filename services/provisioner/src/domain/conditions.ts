@@ -1,0 +1,29 @@
+/**
+ * Conditions in the style of Kubernetes and Cluster API: one entry per type, a status, a
+ * CamelCase reason and a message. The transition time moves only when the status changes, so it
+ * says how long something has been true (or false).
+ */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message?: string;
+  lastTransitionTime: string;
+}
+
+export type ConditionUpdate = Omit<Condition, 'lastTransitionTime'>;
+
+export function setCondition(conditions: readonly Condition[], update: ConditionUpdate, at: string): Condition[] {
+  const current = conditions.find((condition) => condition.type === update.type);
+  const next: Condition = { ...update, lastTransitionTime: current && current.status === update.status ? current.lastTransitionTime : at };
+  if (next.message === undefined) delete next.message;
+  return current ? conditions.map((condition) => (condition.type === update.type ? next : condition)) : [...conditions, next];
+}
+
+export function setConditions(conditions: readonly Condition[], updates: readonly ConditionUpdate[], at: string): Condition[] {
+  return updates.reduce<Condition[]>((all, update) => setCondition(all, update, at), [...conditions]);
+}
+
+export function findCondition(conditions: readonly Condition[], type: string): Condition | undefined {
+  return conditions.find((condition) => condition.type === type);
+}

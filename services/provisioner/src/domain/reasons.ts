@@ -1,0 +1,127 @@
+import type { CreateDecision, Reason } from '@flotilla/contracts';
+
+/** The version policy's refusals, passed through under their own stable codes. */
+export type VersionRefusalCode = Exclude<CreateDecision['code'], 'creation-supported'>;
+
+/** Everything the provisioner can refuse or fail a cluster for; each code is a stable name users see. */
+export const REASON_CODES = [
+  'cluster-id-invalid',
+  // the version policy (canCreate on the platform release)
+  'release-unknown',
+  'version-invalid',
+  'version-prerelease',
+  'creation-unsupported',
+  // network
+  'cidr-invalid',
+  'cidr-host-bits-set',
+  'cidr-family-mismatch',
+  'cidr-overlap',
+  'service-cidr-too-large',
+  'pod-cidr-too-small',
+  // shape of the cluster
+  'node-pool-duplicate',
+  'machine-name-conflict',
+  'machine-name-too-long',
+  'workers-required',
+  'node-os-unsupported',
+  'node-os-not-allowed',
+  'infrastructure-provider-unavailable',
+  'infrastructure-not-allowed',
+  // the machines users bring
+  'hosts-required',
+  'hosts-not-allowed',
+  'host-duplicate',
+  'host-in-cluster-network',
+  'host-role-not-allowed',
+  'host-pool-unknown',
+  'control-plane-hosts-mismatch',
+  'node-pool-hosts-mismatch',
+  // hosted control plane
+  'hosted-required',
+  'hosted-not-allowed',
+  // provisioning
+  'machine-failed',
+  'machine-timeout',
+  'provider-error',
+] as const satisfies readonly string[];
+
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** A Reason whose code the compiler checks. */
+export interface ProvisionerReason extends Reason {
+  code: ReasonCode;
+}
+
+export function reason(code: ReasonCode, message: string, field?: string): ProvisionerReason {
+  return field === undefined ? { code, message } : { code, message, field };
+}
+
+/** Short title of a code (README, logs); the reason's message carries the specifics. */
+export function describeReasonCode(code: ReasonCode): string {
+  switch (code) {
+    case 'cluster-id-invalid':
+      return 'The cluster id (event subject) is not a DNS label';
+    case 'release-unknown':
+      return 'The configured platform release is not in the support matrix';
+    case 'version-invalid':
+      return 'Not a Kubernetes version';
+    case 'version-prerelease':
+      return 'Pre-release Kubernetes build';
+    case 'creation-unsupported':
+      return 'The platform release does not create clusters on this Kubernetes version';
+    case 'cidr-invalid':
+      return 'Not a CIDR';
+    case 'cidr-host-bits-set':
+      return 'CIDR has host bits set';
+    case 'cidr-family-mismatch':
+      return 'Pod and service CIDRs are of different IP families';
+    case 'cidr-overlap':
+      return 'Pod and service CIDRs overlap';
+    case 'service-cidr-too-large':
+      return 'Service CIDR larger than the API server accepts';
+    case 'pod-cidr-too-small':
+      return 'Pod CIDR cannot give every node its range';
+    case 'node-pool-duplicate':
+      return 'Two node pools share a name';
+    case 'machine-name-conflict':
+      return 'Two machines would get the same name';
+    case 'machine-name-too-long':
+      return 'A machine name would exceed 253 characters';
+    case 'workers-required':
+      return 'A hosted control plane needs at least one worker';
+    case 'node-os-unsupported':
+      return 'Node OS not supported for platform-provisioned machines';
+    case 'node-os-not-allowed':
+      return 'Node OS is the user\'s on machines they bring';
+    case 'infrastructure-provider-unavailable':
+      return 'No such infrastructure provider here';
+    case 'infrastructure-not-allowed':
+      return 'Infrastructure settings on machines users bring';
+    case 'hosts-required':
+      return 'The machines users bring are missing';
+    case 'hosts-not-allowed':
+      return 'Hosts given for platform-provisioned machines';
+    case 'host-duplicate':
+      return 'A host appears twice';
+    case 'host-in-cluster-network':
+      return 'A host address lies inside the pod or service CIDR';
+    case 'host-role-not-allowed':
+      return 'Control-plane host for a hosted control plane';
+    case 'host-pool-unknown':
+      return 'A host names a node pool that is not declared';
+    case 'control-plane-hosts-mismatch':
+      return 'Control-plane hosts differ from the control-plane count';
+    case 'node-pool-hosts-mismatch':
+      return 'Node pool count differs from its hosts';
+    case 'hosted-required':
+      return 'A hosted control plane needs its `hosted` settings';
+    case 'hosted-not-allowed':
+      return '`hosted` settings on a cluster that is not hosted';
+    case 'machine-failed':
+      return 'A machine failed to come up';
+    case 'machine-timeout':
+      return 'A machine did not come up in time';
+    case 'provider-error':
+      return 'The infrastructure provider kept failing';
+  }
+}

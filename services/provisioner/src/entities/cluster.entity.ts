@@ -1,0 +1,40 @@
+import type { ClusterSpec, Reason } from '@flotilla/contracts';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { Condition } from '../domain/conditions.js';
+import type { ClusterPhase } from '../domain/cluster.js';
+
+@Entity({ name: 'clusters' })
+export class ClusterEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  model!: ClusterSpec['model'];
+
+  @Column('text')
+  release!: string;
+
+  @Column('jsonb')
+  spec!: ClusterSpec;
+
+  @Column('text')
+  phase!: ClusterPhase;
+
+  @Column('jsonb')
+  conditions!: Condition[];
+
+  @Column('jsonb', { name: 'failure_reasons' })
+  failureReasons!: Reason[];
+
+  @Column('timestamptz', { name: 'requested_at' })
+  requestedAt!: Date;
+
+  @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at', default: () => 'now()' })
+  updatedAt!: Date;
+}

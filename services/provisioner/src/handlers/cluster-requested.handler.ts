@@ -1,0 +1,50 @@
+import { Controller, Inject, Logger } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { ClusterRequested, type EventOf } from '@flotilla/contracts';
+import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
+import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
+import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from '../infrastructure/provider.js';
+import { ClusterRepository } from '../repositories/cluster.repository.js';
+import { IntegrationEvents } from '../repositories/integration-events.js';
+
+/**
+ * A cluster request, from the inventory API or anyone on the bus. Records the cluster and its
+ * Pending machines (or its refusal, with every reason) in the batch's transaction; the machines
+ * themselves are made by the reconciler, never here: a batch holds one transaction open.
+ */
+@Controller()
+export class ClusterRequestedHandler {
+  private readonly logger = new Logger(ClusterRequestedHandler.name);
+
+  constructor(
+    @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
+    @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
+    @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
+    @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+  ) {}
+
+  @OnEvent(ClusterRequested)
+  async onRequested(@Payload() event: EventOf<typeof ClusterRequested>, @Ctx() ctx: JetStreamContext): Promise<void> {
+    const clusterId = event.subject;
+    // No lock: an existing cluster is never changed here, and a new one is claimed by its insert.
+    const current = await this.clusters.find(clusterId);
+    let events: ClusterEvent[];
+    try {
+      events = decide({ type: 'RequestCluster', clusterId, spec: event.data, release: this.config.PLATFORM_RELEASE, providers: [this.provider.name], at: event.time }, current);
+    } catch (error) {
+      // A second, different request for an existing cluster: dead-lettered, and the publisher
+      // hears of it through EventRejected. The cluster itself is left alone.
+      if (error instanceof ProvisionerError) throw new PermanentError(error.message, error.code);
+      throw error;
+    }
+    if (events.length === 0) {
+      this.logger.log({ msg: 'cluster already requested; nothing to do', clusterId, eventId: event.id, delivery: ctx.getDeliveryCount() });
+      return;
+    }
+    const next = events.reduce<ClusterState | undefined>(evolve, current);
+    // Two requests for a new id in flight at once: the loser retries and then sees the winner's.
+    if (next && !(await this.clusters.insert(next))) throw new Error(`cluster "${clusterId}" was created concurrently; retrying`);
+    this.integration.publish(events);
+  }
+}

@@ -1,0 +1,207 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import { In } from 'typeorm';
+import { needsReconcile, type ClusterState, type MachineState } from '../domain/cluster.js';
+import { ClusterEntity } from '../entities/cluster.entity.js';
+import { MachineEntity } from '../entities/machine.entity.js';
+
+/** The reconciler's bookkeeping for a machine it claimed, written with the machine's new state. */
+export interface ClaimRelease {
+  owner: string;
+  /** When to look again, if the machine still has work. */
+  nextReconcileAt: Date;
+  providerErrors: number;
+  lastError: string | null;
+}
+
+export interface MachineQueueView {
+  nextReconcileAt: string | null;
+  claimedBy: string | null;
+  claims: number;
+  providerErrors: number;
+  lastError: string | null;
+}
+
+export interface MachineWrite {
+  clusterId: string;
+  machine: MachineState;
+  /** Whether the machine is still in the reconciler's queue. */
+  active: boolean;
+  /** Set for machines this replica claimed: hands them back (if the claim is still ours). */
+  release?: ClaimRelease;
+}
+
+/**
+ * Clusters and their machines in PostgreSQL. Every method joins the caller's transaction; writes
+ * are one statement per batch whatever its size, so a reconcile round of hundreds of machines
+ * costs a handful of round trips.
+ */
+@Injectable()
+export class ClusterRepository {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  async find(id: string): Promise<ClusterState | undefined> {
+    const manager = this.unitOfWork.manager;
+    const entity = await manager.getRepository(ClusterEntity).findOneBy({ id });
+    if (!entity) return undefined;
+    const machines = await manager.getRepository(MachineEntity).find({ where: { clusterId: id }, order: { ordinal: 'ASC' } });
+    return toState(entity, machines);
+  }
+
+  /**
+   * Loads clusters and locks their rows until the transaction ends. Decisions about one cluster
+   * (is every machine Running yet?) then serialise across replicas, and a second lock holder
+   * sees the first one's committed machines. Locks are taken in id order: no deadlocks.
+   */
+  async lockMany(ids: readonly string[]): Promise<Map<string, ClusterState>> {
+    if (ids.length === 0) return new Map();
+    const manager = this.unitOfWork.manager;
+    const clusters = await manager
+      .getRepository(ClusterEntity)
+      .createQueryBuilder('c')
+      .setLock('pessimistic_write')
+      .where('c.id IN (:...ids)', { ids: [...ids] })
+      .orderBy('c.id', 'ASC')
+      .getMany();
+    const machines = clusters.length === 0 ? [] : await manager.getRepository(MachineEntity).find({ where: { clusterId: In(clusters.map((c) => c.id)) }, order: { clusterId: 'ASC', ordinal: 'ASC' } });
+    const byCluster = new Map<string, MachineEntity[]>();
+    for (const machine of machines) {
+      const list = byCluster.get(machine.clusterId) ?? [];
+      list.push(machine);
+      byCluster.set(machine.clusterId, list);
+    }
+    return new Map(clusters.map((cluster) => [cluster.id, toState(cluster, byCluster.get(cluster.id) ?? [])]));
+  }
+
+  /** The reconciler's bookkeeping of a cluster's machines, for operators. */
+  async queueOf(id: string): Promise<Map<string, MachineQueueView>> {
+    const rows = await this.unitOfWork.manager.getRepository(MachineEntity).find({
+      where: { clusterId: id },
+      select: { name: true, nextReconcileAt: true, claimedBy: true, claims: true, providerErrors: true, lastError: true },
+    });
+    return new Map(
+      rows.map((row) => [
+        row.name,
+        { nextReconcileAt: row.nextReconcileAt?.toISOString() ?? null, claimedBy: row.claimedBy, claims: row.claims, providerErrors: row.providerErrors, lastError: row.lastError },
+      ]),
+    );
+  }
+
+  /**
+   * Inserts a new cluster and its machines (queued for the reconciler). False when another
+   * transaction inserted the same id first.
+   */
+  async insert(state: ClusterState): Promise<boolean> {
+    const manager = this.unitOfWork.manager;
+    const inserted = await manager.query<unknown[]>(
+      `INSERT INTO clusters (id, name, model, release, spec, phase, conditions, failure_reasons, requested_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [state.id, state.name, state.model, state.release, JSON.stringify(state.spec), state.phase, JSON.stringify(state.conditions), JSON.stringify(state.failureReasons), state.requestedAt],
+    );
+    if (inserted.length === 0) return false;
+    if (state.machines.length === 0) return true;
+    await manager.query(
+      `INSERT INTO machines (cluster_id, name, ordinal, role, pool, machine_size, host, phase, provider_id, addresses, kubelet_version, failure_reason, deadline, conditions, next_reconcile_at)
+       SELECT $1, r.name, r.ordinal, r.role, r.pool, r.machine_size, r.host, r.phase, r.provider_id, r.addresses, r.kubelet_version, r.failure_reason, r.deadline, r.conditions,
+              CASE WHEN r.active THEN now() END
+         FROM jsonb_to_recordset($2::jsonb) AS r(name text, ordinal int, role text, pool text, machine_size text, host jsonb, phase text, provider_id text,
+                                                 addresses jsonb, kubelet_version text, failure_reason jsonb, deadline timestamptz, conditions jsonb, active boolean)`,
+      [state.id, JSON.stringify(state.machines.map((machine, ordinal) => ({ ...machineColumns(machine), ordinal, role: machine.role, pool: machine.pool, machine_size: machine.machineSize, host: machine.host, active: needsReconcile(state, machine) })))],
+    );
+    return true;
+  }
+
+  /** Writes the new state of clusters (phase, conditions, reasons). */
+  async updateClusters(states: readonly ClusterState[]): Promise<void> {
+    if (states.length === 0) return;
+    await this.unitOfWork.manager.query(
+      `UPDATE clusters c SET phase = r.phase, conditions = r.conditions, failure_reasons = r.failure_reasons, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, phase text, conditions jsonb, failure_reasons jsonb)
+        WHERE c.id = r.id`,
+      [JSON.stringify(states.map((state) => ({ id: state.id, phase: state.phase, conditions: state.conditions, failure_reasons: state.failureReasons })))],
+    );
+  }
+
+  /**
+   * Writes machines' new state. A machine leaves the queue when it has no work left; a claimed
+   * machine goes back into it at its next time, unless its claim expired and another replica
+   * holds it now (that replica's bookkeeping wins).
+   */
+  async updateMachines(writes: readonly MachineWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.unitOfWork.manager.query(
+      `UPDATE machines m SET
+              phase = r.phase, provider_id = r.provider_id, addresses = r.addresses, kubelet_version = r.kubelet_version,
+              failure_reason = r.failure_reason, deadline = r.deadline, conditions = r.conditions,
+              next_reconcile_at = CASE WHEN NOT r.active THEN NULL
+                                       WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.next_reconcile_at
+                                       ELSE m.next_reconcile_at END,
+              provider_errors = CASE WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.provider_errors ELSE m.provider_errors END,
+              last_error = CASE WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.last_error ELSE m.last_error END,
+              updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(cluster_id text, name text, phase text, provider_id text, addresses jsonb, kubelet_version text,
+                                                 failure_reason jsonb, deadline timestamptz, conditions jsonb, active boolean, owner text,
+                                                 next_reconcile_at timestamptz, provider_errors int, last_error text)
+        WHERE m.cluster_id = r.cluster_id AND m.name = r.name`,
+      [
+        JSON.stringify(
+          writes.map((write) => ({
+            cluster_id: write.clusterId,
+            ...machineColumns(write.machine),
+            active: write.active,
+            owner: write.release?.owner ?? null,
+            next_reconcile_at: write.release?.nextReconcileAt.toISOString() ?? null,
+            provider_errors: write.release?.providerErrors ?? 0,
+            last_error: write.release?.lastError ?? null,
+          })),
+        ),
+      ],
+    );
+  }
+}
+
+function machineColumns(machine: MachineState) {
+  return {
+    name: machine.name,
+    phase: machine.phase,
+    provider_id: machine.providerId,
+    addresses: machine.addresses,
+    kubelet_version: machine.kubeletVersion,
+    failure_reason: machine.failureReason,
+    deadline: machine.deadline,
+    conditions: machine.conditions,
+  };
+}
+
+function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterState {
+  return {
+    id: cluster.id,
+    name: cluster.name,
+    model: cluster.model,
+    spec: cluster.spec,
+    release: cluster.release,
+    phase: cluster.phase,
+    conditions: cluster.conditions,
+    failureReasons: cluster.failureReasons,
+    requestedAt: cluster.requestedAt.toISOString(),
+    machines: machines.map(toMachine),
+  };
+}
+
+function toMachine(entity: MachineEntity): MachineState {
+  return {
+    name: entity.name,
+    role: entity.role,
+    pool: entity.pool,
+    machineSize: entity.machineSize,
+    host: entity.host,
+    phase: entity.phase,
+    providerId: entity.providerId,
+    addresses: entity.addresses,
+    kubeletVersion: entity.kubeletVersion,
+    failureReason: entity.failureReason,
+    deadline: entity.deadline?.toISOString() ?? null,
+    conditions: entity.conditions,
+  };
+}

@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import type { MachinePhase } from '../domain/cluster.js';
+import type { HostRef, MachineRole } from '../domain/machine-plan.js';
+
+/** A machine the reconciler claimed, with what it needs from its cluster to work on it. */
+export interface ClaimedMachine {
+  clusterId: string;
+  name: string;
+  role: MachineRole;
+  pool: string | null;
+  machineSize: string | null;
+  host: HostRef | null;
+  phase: MachinePhase;
+  providerId: string | null;
+  addresses: string[];
+  /** How many times it was claimed, this claim included: above 1, a provider may already have it. */
+  claims: number;
+  providerErrors: number;
+  kubernetesVersion: string;
+  nodeOs: string | null;
+  parameters: Record<string, unknown>;
+}
+
+interface ClaimRow {
+  cluster_id: string;
+  name: string;
+  role: MachineRole;
+  pool: string | null;
+  machine_size: string | null;
+  host: HostRef | null;
+  phase: MachinePhase;
+  provider_id: string | null;
+  addresses: string[];
+  claims: number;
+  provider_errors: number;
+  kubernetes_version: string;
+  node_os: string | null;
+  parameters: Record<string, unknown> | null;
+}
+
+/**
+ * The reconciler's work queue: machines whose `next_reconcile_at` has come. A claim moves that
+ * time one lease ahead, so the machine is nobody else's until the claimer writes it back, or,
+ * if the claimer dies, until the lease runs out and another replica takes it.
+ */
+@Injectable()
+export class MachineQueue {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  /**
+   * Claims up to `limit` due machines in one statement. SKIP LOCKED: replicas claiming at the
+   * same moment take different machines instead of waiting for each other.
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedMachine[]> {
+    const rows = await this.unitOfWork.manager.query<ClaimRow[]>(
+      // As a CTE: TypeORM hands back UPDATE ... RETURNING as [rows, count], a SELECT as rows.
+      `WITH claimed AS (
+         UPDATE machines m
+            SET next_reconcile_at = now() + $3::int * interval '1 millisecond', claimed_by = $1, claims = m.claims + 1
+           FROM (SELECT cluster_id, name FROM machines
+                  WHERE next_reconcile_at <= now()
+                  ORDER BY next_reconcile_at
+                  LIMIT $2
+                  FOR UPDATE SKIP LOCKED) due,
+                clusters c
+          WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
+        RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
+                  c.spec->>'kubernetesVersion' AS kubernetes_version, c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters)
+       SELECT * FROM claimed`,
+      [owner, limit, leaseMs],
+    );
+    return rows.map((row) => ({
+      clusterId: row.cluster_id,
+      name: row.name,
+      role: row.role,
+      pool: row.pool,
+      machineSize: row.machine_size,
+      host: row.host,
+      phase: row.phase,
+      providerId: row.provider_id,
+      addresses: row.addresses,
+      claims: row.claims,
+      providerErrors: row.provider_errors,
+      kubernetesVersion: row.kubernetes_version,
+      nodeOs: row.node_os,
+      parameters: row.parameters ?? {},
+    }));
+  }
+
+  /** Hands claims back untouched (shutting down before working on them): due again at once. */
+  async release(owner: string, machines: readonly { clusterId: string; name: string }[]): Promise<void> {
+    if (machines.length === 0) return;
+    await this.unitOfWork.manager.query(
+      `UPDATE machines m SET next_reconcile_at = now()
+         FROM jsonb_to_recordset($2::jsonb) AS r(cluster_id text, name text)
+        WHERE m.cluster_id = r.cluster_id AND m.name = r.name AND m.claimed_by = $1 AND m.next_reconcile_at IS NOT NULL`,
+      [owner, JSON.stringify(machines.map((machine) => ({ cluster_id: machine.clusterId, name: machine.name })))],
+    );
+  }
+}

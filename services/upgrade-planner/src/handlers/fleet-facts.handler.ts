@@ -1,0 +1,69 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import {
+  ClusterDeleted,
+  ClusterImported,
+  ClusterReady,
+  ClusterUpgraded,
+  ClusterVersionChanged,
+  MachineReplaced,
+  NodesProvisioned,
+  type CloudEvent,
+  type EventOf,
+} from '@flotilla/contracts';
+import { OnEvent } from '@flotilla/messaging';
+import { evolve } from '../domain/fleet-entry.js';
+import { RecomputeScheduler } from '../planning/recompute.scheduler.js';
+import { FleetRepository } from '../repositories/fleet.repository.js';
+
+/** Keeps the planner's own view of the fleet from the facts other services publish. */
+@Controller()
+export class FleetFactsHandler {
+  constructor(
+    @Inject(FleetRepository) private readonly fleet: FleetRepository,
+    @Inject(RecomputeScheduler) private readonly scheduler: RecomputeScheduler,
+  ) {}
+
+  @OnEvent(NodesProvisioned)
+  nodesProvisioned(@Payload() event: EventOf<typeof NodesProvisioned>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterReady)
+  clusterReady(@Payload() event: EventOf<typeof ClusterReady>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterImported)
+  clusterImported(@Payload() event: EventOf<typeof ClusterImported>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterVersionChanged)
+  clusterVersionChanged(@Payload() event: EventOf<typeof ClusterVersionChanged>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterUpgraded)
+  clusterUpgraded(@Payload() event: EventOf<typeof ClusterUpgraded>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(MachineReplaced)
+  machineReplaced(@Payload() event: EventOf<typeof MachineReplaced>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterDeleted)
+  clusterDeleted(@Payload() event: EventOf<typeof ClusterDeleted>): Promise<void> {
+    return this.record(event);
+  }
+
+  private async record(event: CloudEvent): Promise<void> {
+    const current = await this.fleet.lockOrCreate(event.subject, event.time);
+    const next = evolve(current, event);
+    if (next === current) return;
+    await this.fleet.save(next);
+    this.scheduler.fleetChanged();
+  }
+}

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { Body, Controller, Get, HttpCode, HttpException, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { z } from 'zod';
+import { httpStatusOf, PlannerError } from '../domain/errors.js';
+import { PlanService, type PlanListItem, type PlanView } from '../planning/plan.service.js';
+import type { RevisionSummary } from '../repositories/plan.repository.js';
+import { CreatePlanBody, RevisionQuery } from './requests.js';
+
+/** The one thing the table needs from the HTTP response. */
+interface HeaderSettable {
+  setHeader(name: string, value: string): unknown;
+}
+
+const bodySchema = z.toJSONSchema(CreatePlanBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+
+/** Turns a planner failure into its HTTP status, with the code in the body. */
+async function answer<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof PlannerError) {
+      const status = httpStatusOf(error.code);
+      throw new HttpException({ statusCode: status, code: error.code, message: error.message }, status);
+    }
+    throw error;
+  }
+}
+
+@ApiTags('upgrade-plans')
+@Controller('api/v1/upgrade-plans')
+export class UpgradePlansController {
+  constructor(@Inject(PlanService) private readonly plans: PlanService) {}
+
+  /**
+   * Plans synchronously: planning even 100,000 clusters takes a fraction of a second, so the
+   * caller gets the plan (revision 1) at once. UpgradePlanned is emitted in the same transaction.
+   */
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Plan upgrading the global cluster from one platform release to another' })
+  @ApiBody({ schema: bodySchema })
+  @ApiResponse({ status: 201, description: 'The plan, revision 1; open: recomputed when the fleet or the support matrix changes' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  async create(@Body(new ZodValidationPipe(CreatePlanBody)) body: CreatePlanBody): Promise<PlanView> {
+    const id = `plan-${randomBytes(5).toString('hex')}`;
+    return answer(this.plans.request(id, body, 'http').then(() => this.plans.view(id)));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every plan, newest first' })
+  async list(): Promise<{ items: PlanListItem[] }> {
+    return { items: await this.plans.list() };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A plan revision (the current one unless ?revision=) as JSON' })
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'revision', required: false, schema: { type: 'integer', minimum: 1 } })
+  @ApiResponse({ status: 404, description: 'No such plan or revision' })
+  async get(@Param('id') id: string, @Query(new ZodValidationPipe(RevisionQuery)) query: RevisionQuery): Promise<PlanView> {
+    return answer(this.plans.view(id, query.revision));
+  }
+
+  @Get(':id/table')
+  @ApiOperation({ summary: 'A plan revision as a table like `clusterctl upgrade plan`: cluster, model, current, target, path, action, reason' })
+  @ApiProduces('text/plain')
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'revision', required: false, schema: { type: 'integer', minimum: 1 } })
+  @ApiResponse({ status: 404, description: 'No such plan or revision' })
+  async table(@Param('id') id: string, @Query(new ZodValidationPipe(RevisionQuery)) query: RevisionQuery, @Res({ passthrough: true }) response: HeaderSettable): Promise<string> {
+    const text = await answer(this.plans.table(id, query.revision));
+    // Set here rather than with @Header: a 404 stays JSON.
+    response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    return text;
+  }
+
+  @Get(':id/revisions')
+  @ApiOperation({ summary: 'Every revision of a plan, oldest first: trigger, matrix revision, summary and changes' })
+  @ApiParam({ name: 'id' })
+  @ApiResponse({ status: 404, description: 'No such plan' })
+  async revisions(@Param('id') id: string): Promise<{ id: string; revisions: RevisionSummary[] }> {
+    return { id, revisions: await answer(this.plans.revisions(id)) };
+  }
+
+  @Post(':id/close')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Close a plan: it keeps its revisions and is no longer recomputed (a new request for the id reopens it)' })
+  @ApiParam({ name: 'id' })
+  @ApiResponse({ status: 404, description: 'No such plan' })
+  async close(@Param('id') id: string): Promise<PlanListItem> {
+    return answer(this.plans.close(id));
+  }
+}
