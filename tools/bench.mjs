@@ -22,6 +22,11 @@ const BENCHMARKS = {
     build: ['libs/messaging/bench/tsconfig.json'],
     script: 'libs/messaging/dist/bench/messaging.bench.js',
   },
+  'upgrade-planner': {
+    description: 'plans a 100,000-cluster mixed fleet as the service does (fleet view -> planner input -> plan): plan_ms, peak_rss_mb',
+    build: ['services/upgrade-planner/tsconfig.bench.json'],
+    script: 'services/upgrade-planner/dist/bench/upgrade-planner.bench.js',
+  },
 };
 
 const names = process.argv.slice(2);

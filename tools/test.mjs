@@ -14,6 +14,8 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
+// A test file that never exits (an open handle) must fail the run, not hang CI.
+const RUN_TIMEOUT_MS = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 45 * 60 * 1000);
 const args = process.argv.slice(2);
 const tierIndex = args.indexOf('--tier');
 const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
@@ -64,6 +66,7 @@ function listDirs(dir) {
 }
 
 function run(command, commandArgs) {
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  if (result.error) console.error(`${command} ${commandArgs[0] ?? ''}: ${result.error.message}`);
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -108,6 +108,8 @@ interface Drain {
   meanBatch: number;
   transactions?: number;
   transactionSeconds?: number;
+  /** Until the consumer had handled all N (the rest of `seconds` is the relay catching up). */
+  handledSeconds?: number;
 }
 
 interface Latency {
@@ -126,7 +128,7 @@ interface Path {
   /** Starts consuming (timed from here). */
   start(): Promise<void>;
   stop(): Promise<void>;
-  stats(): Promise<Omit<Drain, 'perSecond' | 'seconds' | 'cpu'>>;
+  stats(started: number): Promise<Omit<Drain, 'perSecond' | 'seconds' | 'cpu'>>;
 }
 
 async function observe(js: JetStreamClient, options: BusOptions): Promise<DerivedObserver> {
@@ -174,6 +176,24 @@ async function histogram(name: string, consumer: string): Promise<HistogramTotal
   return { sum: pick('_sum'), count: pick('_count') };
 }
 
+async function handledCount(consumer: string): Promise<number> {
+  const metric = register.getSingleMetric('flotilla_events_consumed_total');
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => v.labels['consumer'] === consumer && v.labels['outcome'] === 'handled').reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Polls the consumer's handled counter and notes when it has grown by `count`. */
+function watchHandled(consumer: string, from: number, count: number): { at: () => number | undefined; stop: () => void } {
+  let at: number | undefined;
+  const timer = setInterval(() => {
+    void handledCount(consumer).then((n) => {
+      if (at === undefined && n - from >= count) at = now();
+    });
+  }, 10);
+  return { at: () => at, stop: () => clearInterval(timer) };
+}
+
 async function handlerPath(bus: BusConnection, schema: TestSchema, mode: HandlerMode): Promise<Path> {
   const options = benchOptions(mode === 'batch' ? 'benchbatch' : 'bench', mode === 'batch' ? 'b' : 'h');
   cleanups.push(() => deleteTestStreams(bus.jsm, options.prefix));
@@ -182,7 +202,8 @@ async function handlerPath(bus: BusConnection, schema: TestSchema, mode: Handler
   const observer = await observe(bus.js, options);
   let app: INestApplication | undefined;
   cleanups.push(() => (app ? closeBenchApp(app) : undefined));
-  let before = { batches: { sum: 0, count: 0 }, tx: { sum: 0, count: 0 } };
+  let before = { batches: { sum: 0, count: 0 }, tx: { sum: 0, count: 0 }, handled: 0 };
+  let watch: ReturnType<typeof watchHandled> | undefined;
   return {
     name: mode,
     source: eventsSubject(options, ClusterRequested.channel),
@@ -190,17 +211,24 @@ async function handlerPath(bus: BusConnection, schema: TestSchema, mode: Handler
     // The app is created before the clock starts; only starting its consumers is timed.
     prepare: async () => {
       app = await createBenchApp(schema, options, mode);
-      before = { batches: await histogram('flotilla_event_batch_size', consumer), tx: await histogram('flotilla_event_handler_duration_seconds', consumer) };
+      before = {
+        batches: await histogram('flotilla_event_batch_size', consumer),
+        tx: await histogram('flotilla_event_handler_duration_seconds', consumer),
+        handled: await handledCount(consumer),
+      };
     },
     start: async () => {
       if (!app) throw new Error('prepare() first');
+      watch = watchHandled(consumer, before.handled, MESSAGES);
       await startEventConsumers(app);
     },
     stop: async () => {
+      watch?.stop();
       if (app) await closeBenchApp(app);
       app = undefined;
     },
-    stats: async () => {
+    stats: async (started) => {
+      const handledAt = watch?.at();
       const batches = await histogram('flotilla_event_batch_size', consumer);
       const tx = await histogram('flotilla_event_handler_duration_seconds', consumer);
       const transactions = batches.count - before.batches.count;
@@ -208,6 +236,7 @@ async function handlerPath(bus: BusConnection, schema: TestSchema, mode: Handler
         meanBatch: transactions > 0 ? (batches.sum - before.batches.sum) / transactions : Number.NaN,
         transactions,
         transactionSeconds: tx.sum - before.tx.sum,
+        ...(handledAt === undefined ? {} : { handledSeconds: (handledAt - started) / 1_000 }),
       };
     },
   };
@@ -223,7 +252,7 @@ async function drain(js: JetStreamClient, path: Path, phase: string): Promise<Dr
   await path.start();
   const ended = await path.observer.waitFor(MESSAGES, TIMEOUT_MS);
   const cpu = cpuPercent(from, cpuSnapshot());
-  const stats = await path.stats();
+  const stats = await path.stats(started);
   await path.stop();
   const seconds = (ended - started) / 1_000;
   return { perSecond: MESSAGES / seconds, seconds, cpu, ...stats };
@@ -328,6 +357,7 @@ async function main(): Promise<void> {
             seconds: round(d.seconds, 3),
             mean_batch_size: round(d.meanBatch, 1),
             ...(d.transactions === undefined ? {} : { transactions: d.transactions, transaction_seconds: round(d.transactionSeconds ?? Number.NaN, 3) }),
+            ...(d.handledSeconds === undefined ? {} : { handled_seconds: round(d.handledSeconds, 3) }),
             cpu_pct_of_one_core: d.cpu,
           },
         ]),
@@ -351,7 +381,8 @@ async function main(): Promise<void> {
 
 function describeDrain(name: string, d: Drain): string {
   const tx = d.transactions === undefined ? '' : `, ${d.transactions} tx, ${round(d.transactionSeconds ?? Number.NaN, 2)} s in tx`;
-  return `${name} ${rate(d.perSecond)}/s (batch ${round(d.meanBatch, 1)}${tx}, CPU node ${d.cpu.node}% pg ${d.cpu.postgres}% nats ${d.cpu.nats}%)`;
+  const handled = d.handledSeconds === undefined ? '' : `, all handled at ${round(d.handledSeconds, 2)} s of ${round(d.seconds, 2)} s`;
+  return `${name} ${rate(d.perSecond)}/s (batch ${round(d.meanBatch, 1)}${tx}${handled}, CPU node ${d.cpu.node}% pg ${d.cpu.postgres}% nats ${d.cpu.nats}%)`;
 }
 
 function indexed(messages: WireMessage[]): (index: number) => WireMessage {

@@ -23,6 +23,8 @@ export class BusConnection {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
       waitOnFirstConnect: false,
+      // Async stack traces cost an Error object per publish; profiles showed ~13% of CPU.
+      noAsyncTraces: true,
     });
     return new BusConnection(nc, jetstream(nc), await jetstreamManager(nc));
   }

@@ -57,9 +57,10 @@ export interface ConsumerSpec {
 }
 
 /**
- * A durable pull consumer shared by every replica of a service. Explicit acks; JetStream stops
- * redelivering after `max_deliver`, which is one more than we use, so our own dead-lettering on
- * the last delivery always runs first.
+ * A durable pull consumer shared by every replica of a service. Explicit acks. The server never
+ * gives up on a message (`max_deliver` -1): giving up is the consumer's decision, which
+ * dead-letters a failing event on its `maxDeliver`-th delivery, so nothing silently disappears
+ * after an outage.
  */
 export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, options: BusOptions): Promise<void> {
   const config: Partial<ConsumerConfig> = {
@@ -68,7 +69,7 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec, 
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: options.ackWaitMs * MS_NS,
-    max_deliver: options.maxDeliver + 1,
+    max_deliver: -1,
     max_ack_pending: Math.max(1000, options.batchSize * 20),
   };
   try {

@@ -8,6 +8,7 @@ import {
   type Span,
   type TextMapGetter,
   type TextMapSetter,
+  type Tracer,
 } from '@opentelemetry/api';
 
 /**
@@ -15,7 +16,11 @@ import {
  * message headers, `send` spans when publishing, `process` spans around handlers, `settle` spans
  * for acks.
  */
-export const tracer = trace.getTracer('@flotilla/messaging');
+export function tracer(): Tracer {
+  // Looked up on every use, not once at import: a tracer taken before a provider is installed
+  // (tests install theirs after importing) would stay a no-op.
+  return trace.getTracer('@flotilla/messaging');
+}
 
 export const MessagingAttributes = {
   system: 'messaging.system',
@@ -53,7 +58,7 @@ export function extractTraceContext(headers: Record<string, string>, parent: Con
 }
 
 export function startSendSpan(destination: string, messageId: string, parent: Context): Span {
-  return tracer.startSpan(
+  return tracer().startSpan(
     `send ${destination}`,
     {
       kind: SpanKind.PRODUCER,
@@ -89,11 +94,11 @@ export function startProcessSpan(input: {
   };
   if (input.eventType) attributes[MessagingAttributes.cloudEventType] = input.eventType;
   if (input.eventSubject) attributes[MessagingAttributes.cloudEventSubject] = input.eventSubject;
-  return tracer.startSpan(`process ${input.destination}`, { kind: SpanKind.CONSUMER, attributes }, input.parent);
+  return tracer().startSpan(`process ${input.destination}`, { kind: SpanKind.CONSUMER, attributes }, input.parent);
 }
 
 export function startBatchProcessSpan(input: { destination: string; consumerGroup: string; links: Context[] }): Span {
-  return tracer.startSpan(`process ${input.destination}`, {
+  return tracer().startSpan(`process ${input.destination}`, {
     kind: SpanKind.CONSUMER,
     attributes: {
       [MessagingAttributes.system]: 'nats',
@@ -108,7 +113,7 @@ export function startBatchProcessSpan(input: { destination: string; consumerGrou
 }
 
 export function startSettleSpan(operation: 'ack' | 'nak' | 'term', destination: string, messageId: string, consumerGroup: string, parent: Context): Span {
-  return tracer.startSpan(
+  return tracer().startSpan(
     `${operation} ${destination}`,
     {
       kind: SpanKind.CLIENT,

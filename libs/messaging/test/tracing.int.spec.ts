@@ -11,11 +11,9 @@ import type { BusConnection, BusOptions } from '../src/index.js';
 import type { TestSchema } from '../src/testing/index.js';
 
 // The code under test is imported only once the in-memory provider is installed, and one provider
-// serves the whole file. The lib's tracer is a module-level `trace.getTracer()`: a ProxyTracer
-// bound to the API's proxy provider of the moment, which keeps the first real tracer it resolves.
-// useInMemorySpans() calls `trace.disable()`, which swaps the proxy provider, so a tracer obtained
-// before it stays a no-op, and one resolved against an earlier in-memory provider keeps exporting
-// there. Production is unaffected: the register entry point installs the SDK before the first import.
+// serves the whole file: OpenTelemetry's ProxyTracer keeps the first real tracer it resolves, and
+// useInMemorySpans() swaps the API's proxy provider (`trace.disable()`), so a tracer taken at
+// import time, or resolved against an earlier in-memory provider, would not record into this one.
 let lib: typeof import('../src/index.js');
 let testing: typeof import('../src/testing/index.js');
 let requests: typeof import('./support/requests.js');

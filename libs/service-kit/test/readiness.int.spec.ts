@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { eventually } from '@flotilla/messaging/testing';
+import { eventually, TcpProxy } from '@flotilla/messaging/testing';
 import { serviceConfigSchema } from '../src/config.js';
 import { ServiceKitModule } from '../src/service-kit.module.js';
 import { startTestService, type TestService } from '../src/testing/index.js';
@@ -28,40 +28,19 @@ class OwnNats {
   private readonly store = mkdtempSync(join(tmpdir(), 'flotilla-nats-'));
   constructor(readonly port: number) {}
   async start(): Promise<void> {
+    if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
     this.process = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], { stdio: 'ignore' });
     await eventually(async () => new Promise<true | undefined>((resolve) => {
       const socket = tcpConnect(this.port, '127.0.0.1', () => { socket.end(); resolve(true); }).on('error', () => resolve(undefined));
     }), 10_000, 'nats-server to listen');
   }
   async stop(): Promise<void> {
-    if (!this.process || this.process.exitCode !== null) return;
+    if (!this.process || this.process.exitCode !== null || this.process.signalCode !== null) return;
     this.process.kill('SIGTERM');
     await once(this.process, 'exit');
   }
   cleanUp(): void {
     rmSync(this.store, { recursive: true, force: true });
-  }
-}
-
-/** A TCP proxy in front of PostgreSQL that the test can cut, as a network partition would. */
-class Cuttable {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number, private readonly target: number) {}
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = tcpConnect(this.target, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket)).on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    }).listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-  }
-  async cut(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
   }
 }
 
@@ -75,14 +54,14 @@ const EmptyConfig = serviceConfigSchema(0, {});
 
 describe('readiness follows PostgreSQL and NATS, without a restart', { timeout: 120_000 }, () => {
   let nats: OwnNats;
-  let postgres: Cuttable;
+  let postgres: TcpProxy;
   let service: TestService;
 
   before(async () => {
     nats = new OwnNats(await freePort());
     await nats.start();
-    postgres = new Cuttable(await freePort(), 5432);
-    await postgres.open();
+    // PostgreSQL behind a proxy the test can cut, as a network partition would.
+    postgres = await TcpProxy.start(5432);
     service = await startTestService(
       { name: 'tunnel-broker', config: EmptyConfig, module: (config) => EmptyServiceModule.register(config) },
       { NATS_URL: `nats://127.0.0.1:${nats.port}`, DATABASE_URL: `postgres://postgres@127.0.0.1:${postgres.port}/flotilla_test` },
@@ -90,8 +69,9 @@ describe('readiness follows PostgreSQL and NATS, without a restart', { timeout: 
   });
 
   after(async () => {
-    await postgres.open().catch(() => undefined);
-    await nats.start().catch(() => undefined);
+    // Whatever a failed test left cut is restored, so the service can stop cleanly.
+    await postgres.open();
+    await nats.start();
     await service?.dispose();
     await postgres.cut();
     await nats.stop();

@@ -15,7 +15,7 @@ import { claimInbox } from '../inbox/inbox-store.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
-import { decideOnFailure } from '../retry-policy.js';
+import { decideOnFailure, nakDelayMs } from '../retry-policy.js';
 import { durableName, ensureConsumer } from '../topology.js';
 import { endWithError, extractTraceContext, startBatchProcessSpan, startProcessSpan, startSettleSpan } from '../tracing.js';
 import type { UnitOfWork } from '../unit-of-work.js';
@@ -82,6 +82,7 @@ export class EventConsumer {
   private draining: Promise<void> | undefined;
   private stopped = false;
   private pendingTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: ConsumerDependencies,
@@ -103,12 +104,15 @@ export class EventConsumer {
     });
     this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
     this.pendingTimer.unref();
+    this.keepAliveTimer = setInterval(() => this.keepBufferAlive(), Math.max(1_000, options.ackWaitMs / 3));
+    this.keepAliveTimer.unref();
   }
 
   /** Stops pulling, finishes the batch in hand, and hands buffered messages back to the stream. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pendingTimer);
+    clearInterval(this.keepAliveTimer);
     this.messages?.stop();
     await this.draining;
     for (const message of this.buffer.splice(0)) message.nak();
@@ -128,15 +132,37 @@ export class EventConsumer {
   private async drain(): Promise<void> {
     while (this.buffer.length > 0 && !this.stopped) {
       const batch = this.buffer.splice(0, this.deps.options.batchSize);
+      await this.processUntilDone(batch);
+    }
+  }
+
+  /**
+   * Infrastructure failures (PostgreSQL or NATS unreachable) are not the messages' fault: the
+   * batch is kept, its ack deadline extended, and retried with backoff for as long as the outage
+   * lasts, instead of spending the messages' deliveries.
+   */
+  private async processUntilDone(batch: JsMsg[]): Promise<void> {
+    const { options, logger } = this.deps;
+    for (let failures = 1; ; failures++) {
       try {
         await this.processBatch(batch);
+        return;
       } catch (error) {
-        // Only infrastructure failures (database or NATS down) get here; redeliver later.
-        this.deps.logger.error('batch failed; messages will be redelivered', { consumer: this.durable, error: describeError(error) });
-        for (const message of batch) message.nak(this.deps.options.retry.baseDelayMs);
-        await new Promise((resolve) => setTimeout(resolve, this.deps.options.retry.baseDelayMs));
+        if (this.stopped) {
+          for (const message of batch) message.nak();
+          return;
+        }
+        const delayMs = Math.min(nakDelayMs(failures, options.retry), options.ackWaitMs / 3);
+        logger.error('batch failed on infrastructure; retrying', { consumer: this.durable, error: describeError(error), failures, delayMs });
+        for (const message of batch) message.working();
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
+  }
+
+  /** Buffered messages waiting their turn must not be redelivered meanwhile. */
+  private keepBufferAlive(): void {
+    for (const message of this.buffer) message.working();
   }
 
   private async processBatch(batch: JsMsg[]): Promise<void> {
@@ -228,6 +254,9 @@ export class EventConsumer {
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       if (current) return { ok: false, item: current, error };
+      // A data or constraint error at commit time is some message's fault, not an outage:
+      // isolate the messages one by one to find it.
+      if (isDataError(error)) return { ok: false, item: items[0]!, error };
       throw error;
     } finally {
       await runner.release();
@@ -327,4 +356,10 @@ export class EventConsumer {
       // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
     }
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation). */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -12,13 +12,14 @@ export interface StoredOutboxRow extends OutboxRow {
   seq: string;
 }
 
-/** Writes rows in the caller's transaction: one statement whatever the count. */
+/** Writes rows in the caller's transaction: one statement whatever the count. An event id already there is skipped, so an emit with a fixed id is idempotent. */
 export async function insertOutboxRows(runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   await runner.query(
     `INSERT INTO outbox (event_id, subject, headers, payload)
      SELECT event_id, subject, headers, payload
-       FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)`,
+       FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)
+     ON CONFLICT (event_id) DO NOTHING`,
     [JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })))],
   );
 }

@@ -122,3 +122,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+export * from './tcp-proxy.js';
