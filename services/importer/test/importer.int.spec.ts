@@ -12,14 +12,13 @@ import {
   type EventData,
 } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
-import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { DataSource } from 'typeorm';
 import type { ImporterConfig } from '../src/config.js';
 import type { ConnectedClusterResource } from '../src/http/connected-clusters.controller.js';
 import { ImporterModule } from '../src/importer.module.js';
 import { importerService } from '../src/service.js';
-import { eventsOf } from './support/bus.js';
 import { ScriptedClusterProbe } from './support/scripted-probe.js';
 
 const FAST = { IMPORT_POLL_INTERVAL_MS: '50' };

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClusterDeleted, createEvent, eventsSubject, TunnelConnected, TunnelDisconnected } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
-import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import type { TunnelSession } from '../src/domain/tunnel-session.js';
 import type { OpenedSession } from '../src/http/tunnels.controller.js';
 import { tunnelBrokerService } from '../src/service.js';
-import { eventsOf } from './support/bus.js';
 
 // Short enough to watch a session time out, long enough for a loaded CI machine to keep one alive.
 const TIMING = { TUNNEL_HEARTBEAT_TIMEOUT_MS: '1000', TUNNEL_HEARTBEAT_INTERVAL_MS: '200', TUNNEL_SWEEP_INTERVAL_MS: '50' };

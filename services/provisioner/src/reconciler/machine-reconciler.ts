@@ -1,3 +1,4 @@
+import { PeriodicTask } from '@flotilla/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
@@ -35,9 +36,8 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   /** Who holds a claim: unique per process, so a restarted process never mistakes old claims for its own. */
   readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
   private readonly logger = new Logger(MachineReconciler.name);
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly task: PeriodicTask;
+  private stopping = false;
 
   constructor(
     @Inject(MachineQueue) private readonly queue: MachineQueue,
@@ -47,45 +47,20 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(NODE_BOOTSTRAPPER) private readonly bootstrapper: NodeBootstrapper,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
-  ) {}
+  ) {
+    // A full round means more may be due right now: the task goes straight on while rounds claim work.
+    this.task = new PeriodicTask('machine reconciler', config.RECONCILE_IDLE_MS, () => this.reconcileOnce(), this.logger);
+  }
 
   onApplicationBootstrap(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.stopping = false;
+    this.task.start();
   }
 
   /** Before the bus and the database close: the round in hand finishes and is recorded. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.reconcileOnce();
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        this.logger.warn({ msg: 'reconcile round failed; will retry', error: describeError(error), failures });
-      }
-      if (!this.running) break;
-      // A full round means more may be due right now.
-      if (claimed > 0 && failures === 0) continue;
-      const delay = failures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) : this.config.RECONCILE_IDLE_MS;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
-    }
+    this.stopping = true;
+    await this.task.stop();
   }
 
   /** One round; returns how many machines it claimed. */
@@ -93,7 +68,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     const claimed = await this.queue.claim(this.owner, this.config.RECONCILE_BATCH_SIZE, this.config.MACHINE_LEASE_MS);
     if (claimed.length === 0) return 0;
     try {
-      const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => !this.running);
+      const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => this.stopping);
       const worked = claimed.flatMap((machine, index) => {
         const outcome = outcomes[index];
         return outcome ? [{ machine, outcome }] : [];

@@ -1,5 +1,5 @@
 import { eventsSubject, streamName, type EventData, type EventDefinition } from '@flotilla/contracts';
-import type { BusConnection } from '@flotilla/messaging';
+import type { BusConnection } from '../connection.js';
 
 export interface SeenEvent<D extends EventDefinition> {
   id: string;
