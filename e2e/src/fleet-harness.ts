@@ -7,7 +7,7 @@ import { BusConnection } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, eventually, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
 import pg from 'pg';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
