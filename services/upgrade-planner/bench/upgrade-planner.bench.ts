@@ -155,7 +155,7 @@ function measure(): Measurement {
       // A recompute: the same, the changes against the previous revision, and the event.
       started = performance.now();
       const revision = planRevision({ fleet: snapshot.clusters(), parameters, matrix: defaultSupportMatrix, previous });
-      const draft = toUpgradePlannedData(revision.plan, revision.changes, { maxBytes: 200_000, planHref: '/api/v1/upgrade-plans/bench' });
+      const draft = toUpgradePlannedData({ ...revision, revision: run + 2 }, { maxBytes: 200_000, planHref: '/api/v1/upgrade-plans/bench' });
       recomputeTimes.push(performance.now() - started);
       previous = revision.plan;
       eventListed = draft.listedClusters;

@@ -61,6 +61,9 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     assert.equal(event.data.toRelease, '4.3');
     assert.equal(event.data.policyRevision, defaultSupportMatrix.revision);
     assert.equal(event.data.satisfiable, true);
+    assert.equal(event.data.revision, 1);
+    assert.equal(event.data.clusterCount, 5);
+    assert.deepEqual(event.data.issues, []);
     assert.deepEqual(event.data.changes, []);
     const byId = Object.fromEntries(event.data.clusters.map((c) => [c.clusterId, c]));
     assert.deepEqual(Object.keys(byId), ['cncf-1', 'eks-1', 'hcp-1', 'pp-1', 'up-1'], 'every live cluster, the deleted one left out');
@@ -74,8 +77,31 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
         'up-1': ['user-provisioned', 'v1.31.2', 'may-upgrade-after', '1.31 -> 1.32 -> 1.33 -> 1.34'],
       },
     );
-    assert.match(byId['pp-1']!.reason, /move node pools first: workers to 1\.30 before 1\.31/);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(byId).map(([id, c]) => [id, [c.target, c.code]])),
+      {
+        'cncf-1': ['1.34', 'on-target'],
+        'eks-1': ['1.31', 'outside-compatible-range'],
+        'hcp-1': ['1.34', 'optional-upgrade-after'],
+        'pp-1': ['1.31', 'outside-compatible-range'],
+        'up-1': ['1.34', 'optional-upgrade-after'],
+      },
+    );
+    // pp-1's workers on 1.27 would be four minors behind an API server on 1.31: they move first.
+    assert.deepEqual(
+      byId['pp-1']!.nodePoolMoves.map((m) => [m.pool, m.fromVersion, m.to, m.beforeControlPlane]),
+      [['workers', 'v1.27.3', '1.30', '1.31']],
+    );
+    assert.match(byId['pp-1']!.nodePoolMoves[0]!.reason, /kubelet 1\.27 would be 4 minors behind API server 1\.31/);
+    assert.doesNotMatch(byId['pp-1']!.reason, /move node pools first/, 'the moves have their own field now');
+    // (up-1 is left out: its nodes' versions depend on whether ClusterUpgraded or NodesProvisioned reached the view first.)
+    assert.deepEqual(['cncf-1', 'eks-1', 'hcp-1'].map((id) => byId[id]!.nodePoolMoves), [[], [], []]);
     assert.equal(byId['pp-1']!.wave, 1);
+    assert.deepEqual(event.data.steps, [
+      { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] },
+      { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
+      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['up-1', 'hcp-1'] },
+    ]);
     assert.deepEqual(planned.invalid, [], 'every UpgradePlanned validates against the contract');
 
     const stored = await plan('plan-bus');
@@ -88,7 +114,9 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   it('the same request again answers with the current revision and makes no new one', async () => {
     const before = planned.about('plan-bus').length;
     await requestPlan('plan-bus', { fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 2 });
-    await eventually(() => (planned.about('plan-bus').length > before ? true : undefined));
+    const answer = await eventually(() => planned.about('plan-bus')[before]);
+    assert.equal(answer.data.revision, 1, 'the answer names the current revision');
+    assert.deepEqual(answer.data.changes, []);
     assert.equal((await plan('plan-bus')).currentRevision, 1);
   });
 
@@ -138,7 +166,10 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     assert.ok(body.clusters.every((c) => c.action === 'blocked'));
     const event = await planned.waitFor(body.id);
     assert.equal(event.data.satisfiable, false);
-    assert.ok(event.data.clusters.every((c) => c.action === 'blocked' && c.reason.length > 0));
+    assert.deepEqual(event.data.issues.map((i) => [i.code, i.clusterIds]), [['upgrade-path-unsupported', []]]);
+    assert.match(event.data.issues[0]!.reason, /4\.0/);
+    assert.deepEqual(event.data.steps, []);
+    assert.ok(event.data.clusters.every((c) => c.action === 'blocked' && c.code === 'upgrade-path-unsupported' && c.target === null && c.reason.length > 0));
     const text = await (await api(`/api/v1/upgrade-plans/${body.id}/table`)).text();
     assert.match(text, /^Satisfiable: no$/m);
     assert.match(text, /^ {2}- .*4\.0.*$/m);
@@ -151,6 +182,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
       "cluster eks-1: version v1.30.9-eks-113cf36 -> v1.31.4-eks-0a1b2c3; action provider-action-required -> none; path now - (was 1.30 -> 1.31); reason now: Kubernetes 1.31 is accepted by 4.3; later upgrades are the provider's to make",
     ]);
     assert.equal(event.data.clusters.find((c) => c.clusterId === 'eks-1')?.action, 'none');
+    assert.equal(event.data.revision, 2, 'a recompute announces the next revision');
     const stored = await plan('plan-bus');
     assert.equal(stored.revision, 2);
     assert.equal(stored.trigger, 'fleet-changed');
@@ -183,6 +215,9 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     );
     const revisions = settled.currentRevision - before;
     assert.ok(revisions >= 1 && revisions <= 15, `${revisions} revisions for 400 facts`);
+    await planned.waitFor('plan-bus', (e) => e.data.revision === settled.currentRevision);
+    const announced = new Set(planned.about('plan-bus').map((e) => e.data.revision));
+    assert.deepEqual([...announced].sort((x, y) => x! - y!), Array.from({ length: settled.currentRevision }, (_, i) => i + 1), 'each revision announced, numbered one after another');
     const history = (await (await api('/api/v1/upgrade-plans/plan-bus/revisions')).json()) as { revisions: { revision: number; trigger: string; changes: string[] }[] };
     const added = history.revisions.filter((r) => r.revision > before).flatMap((r) => r.changes.filter((line) => /^cluster burst-\d{3} added: may-upgrade-after 1\.33 -> 1\.34$/.test(line)));
     assert.equal(new Set(added).size, 200, 'each new cluster announced as added exactly once across the revisions');

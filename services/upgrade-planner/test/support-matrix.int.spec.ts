@@ -143,6 +143,8 @@ describe('upgrade planner: support-matrix revisions at run time', () => {
     ]);
     const stored = (await (await api(`/api/v1/upgrade-plans/${planId}`)).json()) as { revision: number; trigger: string; policyRevision: string; matrixSequence: number };
     assert.equal(stored.revision, 2);
+    assert.equal(event.data.revision, 2, 'the event names the revision it announces');
+    assert.equal(event.data.clusters.find((c) => c.clusterId === 'hcp-1')?.target, '1.35');
     assert.equal(stored.trigger, 'matrix-changed');
     assert.equal(stored.policyRevision, 'test-135');
     assert.equal(stored.matrixSequence, body.sequence);

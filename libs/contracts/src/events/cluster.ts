@@ -130,6 +130,7 @@ export const MachineRef = z.object({
     .min(1)
     .optional()
     .describe('Infrastructure provider id of the machine (the node\'s spec.providerID), absent when the provider has none'),
+  kubeletVersion: KubernetesVersion.optional().describe('Kubelet version the machine runs, when known'),
 });
 
 export const MachineReplaced = defineEvent({
@@ -152,7 +153,7 @@ export const MachineReplaced = defineEvent({
     message: z.string().optional().describe('Human-readable detail, e.g. which health check failed'),
   }),
   producers: ['provisioner'],
-  consumers: ['inventory'],
+  consumers: ['inventory', 'upgrade-planner'],
 });
 
 export const ClusterUpgraded = defineEvent({

@@ -20,6 +20,61 @@ export const UpgradePlanRequested = defineEvent({
 
 export const ClusterAction = z.enum(['none', 'upgrade-before-global', 'may-upgrade-after', 'provider-action-required', 'blocked']);
 
+/** A Kubernetes minor as the planner writes it: major.minor, no patch, no `v`. */
+const KubernetesMinorText = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/, 'must be a Kubernetes minor like 1.34')
+  .describe('Kubernetes minor, e.g. 1.34');
+
+const PlannedClusterIds = z.array(z.string().min(1));
+
+export const PlannedNodePoolMove = z
+  .object({
+    pool: z.string().min(1).describe('Node pool name (control-plane machines form the pool "control-plane")'),
+    fromVersion: KubernetesVersion.describe('Kubelet version the pool runs now, as reported'),
+    to: KubernetesMinorText.describe('Minor the pool moves to: the control plane\'s minor at that point'),
+    beforeControlPlane: KubernetesMinorText.describe('The control-plane minor whose step needs this move first'),
+    reason: z.string().describe('Why the pool must move, e.g. which skew it would break'),
+  })
+  .describe('A node pool to upgrade before a control-plane step that would otherwise put its kubelets out of skew');
+
+export const PlannedIssue = z
+  .object({
+    code: z.string().min(1).describe('Stable machine-readable code, e.g. upgrade-path-unsupported or older-than-supported-path'),
+    reason: z.string().describe('Human-readable explanation'),
+    clusterIds: PlannedClusterIds.describe(
+      'Workload clusters to blame, sorted by id; empty when no cluster is (e.g. an unsupported release path). May list fewer than clusterCount when the event would exceed the size limit',
+    ),
+    clusterCount: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('How many clusters the issue concerns; more than clusterIds lists when the event would exceed the size limit'),
+  })
+  .describe('Why the plan cannot be carried out; cluster problems are grouped by code');
+
+export const PlannedStep = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('workload-wave'),
+        phase: z.enum(['pre-global', 'post-global']).describe('pre-global: before the global upgrade, required; post-global: after it, optional'),
+        wave: z.number().int().min(1).describe('1-based wave number within its phase'),
+        clusterIds: PlannedClusterIds.describe('Workload clusters upgraded together in this wave'),
+      })
+      .describe('A wave of workload-cluster upgrades'),
+    z
+      .object({
+        type: z.literal('global-upgrade'),
+        fromRelease: PlatformRelease,
+        toRelease: PlatformRelease,
+        awaitingProvider: PlannedClusterIds.describe('Connected clusters whose providers must upgrade them before this step can start'),
+      })
+      .describe('The upgrade of the global cluster itself'),
+  ])
+  .describe('One step of the plan, in order');
+
 export const UpgradePlanned = defineEvent({
   name: 'UpgradePlanned',
   topic: 'upgrade.planned',
@@ -28,19 +83,44 @@ export const UpgradePlanned = defineEvent({
   data: z.object({
     fromRelease: PlatformRelease,
     toRelease: PlatformRelease,
-    policyRevision: z.string().min(1),
-    satisfiable: z.boolean(),
-    clusters: z.array(
-      z.object({
-        clusterId: z.string().min(1),
-        model: ClusterModel,
-        currentVersion: KubernetesVersion,
-        action: ClusterAction,
-        path: z.array(KubernetesVersion).describe('Kubernetes minors one at a time, e.g. 1.29 -> 1.30 -> 1.31'),
-        wave: z.number().int().nonnegative().optional(),
-        reason: z.string(),
-      }),
-    ),
+    policyRevision: z.string().min(1).describe('Support-matrix revision the plan was decided under'),
+    revision: z.number().int().min(1).optional().describe('The plan revision this event describes: 1 when the plan is made, one more each time it changes'),
+    satisfiable: z.boolean().describe('False when an issue stops the plan; issues say why'),
+    clusterCount: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Workload clusters in the whole plan. clusters lists fewer when the event would exceed the size limit (those needing action first); the upgrade planner\'s API serves the whole revision',
+      ),
+    issues: z.array(PlannedIssue).default([]).describe('Why the plan cannot be carried out; empty when satisfiable'),
+    clusters: z
+      .array(
+        z.object({
+          clusterId: z.string().min(1),
+          model: ClusterModel,
+          currentVersion: KubernetesVersion.describe('API server version as reported'),
+          target: KubernetesMinorText.nullable()
+            .optional()
+            .describe('Minor the cluster runs once its path is done (its current minor when the path is empty); null when blocked'),
+          action: ClusterAction.describe(
+            'none: nothing to do; upgrade-before-global: must upgrade before the global cluster; may-upgrade-after: may upgrade once it is done; provider-action-required: a connected cluster its provider must upgrade first; blocked: see code and reason',
+          ),
+          path: z.array(KubernetesVersion).describe('Kubernetes minors one at a time, e.g. 1.29 -> 1.30 -> 1.31'),
+          nodePoolMoves: z.array(PlannedNodePoolMove).default([]).describe('Node pools to move, in order, before the control-plane steps of path'),
+          wave: z.number().int().nonnegative().optional().describe('1-based wave within its phase (the action tells which); absent when it is in no wave'),
+          code: z.string().min(1).optional().describe('Stable machine-readable code of the decision, e.g. below-latest-compatible'),
+          reason: z.string().describe('Human-readable explanation of the decision'),
+        }),
+      )
+      .describe('Workload clusters sorted by id; fewer than clusterCount when the event would exceed the size limit'),
+    steps: z
+      .array(PlannedStep)
+      .optional()
+      .describe(
+        'Pre-global waves, the global upgrade, post-global waves (only the pre-global waves when not satisfiable). Absent when it would not fit the size limit: each cluster\'s action and wave say the same',
+      ),
     changes: z.array(z.string()).default([]).describe('What changed against the previous revision of this plan'),
   }),
   producers: ['upgrade-planner'],

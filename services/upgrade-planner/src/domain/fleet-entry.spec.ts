@@ -127,6 +127,29 @@ describe('fleet view (evolve)', () => {
     assert.deepEqual(cluster?.nodePools, [{ name: 'control-plane', version: 'v1.30.4' }]);
   });
 
+  it('MachineReplaced with the new kubelet version: the new machine runs that version, whatever the reason', () => {
+    const replacement = (second: number, reason: 'upgrade' | 'unhealthy', oldName: string, newName: string, kubeletVersion: string) =>
+      createEvent(MachineReplaced, meta(second), {
+        model: 'platform-provisioned',
+        role: 'worker',
+        pool: 'workers',
+        oldMachine: { name: oldName },
+        newMachine: { name: newName, kubeletVersion },
+        reason,
+      });
+    const upgraded = replay([nodes, ready(2, 'v1.30.4'), replacement(5, 'upgrade', 'pp-1-w-0', 'pp-1-w-1', 'v1.30.4')]);
+    assert.deepEqual(liveNodes(upgraded), [
+      { name: 'pp-1-cp-0', kubeletVersion: 'v1.30.4' },
+      { name: 'pp-1-w-1', kubeletVersion: 'v1.30.4' },
+    ]);
+    assert.deepEqual(toFleetCluster(upgraded)?.nodePools, [
+      { name: 'control-plane', version: 'v1.30.4' },
+      { name: 'workers', version: 'v1.30.4' },
+    ]);
+    const healed = replay([replacement(7, 'unhealthy', 'pp-1-w-1', 'pp-1-w-2', 'v1.30.5')], upgraded);
+    assert.deepEqual(liveNodes(healed).at(-1), { name: 'pp-1-w-2', kubeletVersion: 'v1.30.5' }, 'the event wins over the old machine\'s version');
+  });
+
   it('ClusterDeleted: out of the plannable fleet; later-arriving older facts do not resurrect it', () => {
     const entry = replay([nodes, ready(2, 'v1.30.4'), deleted(9), versionChanged(4, 'v1.30.4', 'v1.31.0'), nodes]);
     assert.equal(entry.deletedAt, at(9).toISOString());

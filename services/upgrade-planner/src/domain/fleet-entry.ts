@@ -109,9 +109,9 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
         name: data.newMachine.name,
         role: data.role,
         pool: data.pool ?? old?.pool ?? null,
-        // The event does not carry the new kubelet's version. A like-for-like replacement runs what
-        // the old machine ran; a machine rolled for an upgrade runs something we have not been told.
-        kubeletVersion: data.reason === 'upgrade' ? null : (old?.kubeletVersion ?? null),
+        // The new kubelet's version when the event says. Otherwise a like-for-like replacement runs
+        // what the old machine ran; a machine rolled for an upgrade runs something we have not been told.
+        kubeletVersion: data.newMachine.kubeletVersion ?? (data.reason === 'upgrade' ? null : (old?.kubeletVersion ?? null)),
         time,
         removed: false,
       });

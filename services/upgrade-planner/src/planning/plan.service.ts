@@ -94,7 +94,7 @@ export class PlanService {
       if (existing.status === 'closed') changes.unshift('plan reopened');
       if (changes.length === 0) {
         // Nothing to revise, but whoever asked gets an answer: the current revision again.
-        this.announce(id, previous, []);
+        this.announce(id, head.revision, previous, []);
         return head.revision;
       }
       await this.commit(id, head.revision + 1, 're-requested', plan, changes, matrix, parameters);
@@ -231,7 +231,7 @@ export class PlanService {
   }
 
   private async commit(id: string, revision: number, trigger: RevisionTrigger, plan: UpgradePlan, changes: string[], matrix: MatrixInForce, parameters?: PlanParameters): Promise<void> {
-    const eventId = this.announce(id, plan, changes);
+    const eventId = this.announce(id, revision, plan, changes);
     await this.plans.addRevision(id, {
       revision,
       trigger,
@@ -247,11 +247,11 @@ export class PlanService {
     this.remember(id, { revision, eventId, plan, fleetGeneration: this.fleet.generation, matrixSequence: matrix.sequence });
   }
 
-  /** Emits UpgradePlanned (an outbox row in the current transaction); returns its id. */
-  private announce(id: string, plan: UpgradePlan, changes: readonly string[]): string {
-    const draft = toUpgradePlannedData(plan, changes, { maxBytes: this.config.PLAN_EVENT_MAX_BYTES, planHref: planHref(id) });
+  /** Emits UpgradePlanned for a revision (an outbox row in the current transaction); returns its id. */
+  private announce(id: string, revision: number, plan: UpgradePlan, changes: readonly string[]): string {
+    const draft = toUpgradePlannedData({ plan, revision, changes }, { maxBytes: this.config.PLAN_EVENT_MAX_BYTES, planHref: planHref(id) });
     if (draft.listedClusters < draft.totalClusters) {
-      this.logger.warn({ msg: 'UpgradePlanned lists part of the plan (event size limit)', planId: id, listed: draft.listedClusters, total: draft.totalClusters });
+      this.logger.warn({ msg: 'UpgradePlanned lists part of the plan (event size limit)', planId: id, revision, listed: draft.listedClusters, total: draft.totalClusters });
     }
     return this.unitOfWork.emit(UpgradePlanned, id, draft.data).id;
   }
