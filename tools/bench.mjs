@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const resultsDir = join(root, 'bench/results');
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench/results');
 
 /**
  * name -> what to build (tsconfig paths for `tsc -b`) and the compiled script to run.
