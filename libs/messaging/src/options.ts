@@ -22,6 +22,11 @@ export interface BusOptions extends BusNaming {
   relayBatchSize: number;
   /** How often the relay looks for rows committed by other replicas or left by a crash. */
   relayPollMs: number;
+  /**
+   * Rows younger than this are left to the process that committed them, which publishes them
+   * straight after commit; older unpublished rows were left by a crash or a failed publish.
+   */
+  relayGraceMs: number;
 }
 
 export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'service'>): BusOptions {
@@ -37,6 +42,7 @@ export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'se
     maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
     relayBatchSize: 500,
     relayPollMs: 1_000,
+    relayGraceMs: 5_000,
     ...overrides,
   };
 }

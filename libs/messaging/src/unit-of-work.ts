@@ -35,7 +35,7 @@ export interface EmitOptions {
  */
 export class UnitOfWork {
   private readonly storage = new AsyncLocalStorage<Scope>();
-  private readonly committedListeners: (() => void)[] = [];
+  private readonly committedListeners: ((rows: readonly OutboxRow[]) => void)[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -51,8 +51,8 @@ export class UnitOfWork {
     return this.storage.getStore() !== undefined;
   }
 
-  /** Called after every commit that wrote outbox rows (the relay wakes up). */
-  onCommitted(listener: () => void): void {
+  /** Called after every commit that wrote outbox rows, with those rows (the relay publishes them). */
+  onCommitted(listener: (rows: readonly OutboxRow[]) => void): void {
     this.committedListeners.push(listener);
   }
 
@@ -67,7 +67,7 @@ export class UnitOfWork {
       const result = await this.storage.run(scope, work);
       await insertOutboxRows(runner, scope.pending);
       await runner.commitTransaction();
-      if (scope.pending.length > 0) this.notifyCommitted();
+      if (scope.pending.length > 0) this.notifyCommitted(scope.pending);
       return result;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
@@ -105,7 +105,7 @@ export class UnitOfWork {
     return this.storage.run({ runner, pending }, work);
   }
 
-  notifyCommitted(): void {
-    for (const listener of this.committedListeners) listener();
+  notifyCommitted(rows: readonly OutboxRow[]): void {
+    for (const listener of this.committedListeners) listener(rows);
   }
 }

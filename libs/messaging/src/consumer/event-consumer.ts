@@ -248,7 +248,7 @@ export class EventConsumer {
       current = undefined;
       await insertOutboxRows(runner, outbox);
       await runner.commitTransaction();
-      if (outbox.length > 0) unitOfWork.notifyCommitted();
+      if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
       await this.deps.faults?.afterCommit?.();
       return { ok: true, duplicates };
     } catch (error) {

@@ -48,7 +48,7 @@ export class MessagingModule {
           inject: [DataSource, BusConnection, MessagingMetrics, UnitOfWork],
           useFactory: (dataSource: DataSource, connection: BusConnection, metrics: MessagingMetrics, unitOfWork: UnitOfWork) => {
             const relay = new OutboxRelay(dataSource, connection.js, options, metrics, structuredLogger(new Logger('OutboxRelay')), faults.relay);
-            unitOfWork.onCommitted(() => relay.wake());
+            unitOfWork.onCommitted((rows) => relay.publishCommitted(rows));
             return relay;
           },
         },

@@ -4,7 +4,7 @@ import { describeError } from '../errors.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { publishEncoded } from '../publisher.js';
-import { countUnpublished, lockUnpublished, markFailed, markPublished, prunePublished } from './outbox-store.js';
+import { countUnpublished, lockUnpublished, markFailed, markPublished, markPublishedByEventId, prunePublished, type OutboxRow } from './outbox-store.js';
 
 export interface RelayLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -13,10 +13,14 @@ export interface RelayLogger {
 const PUBLISHED_RETENTION_MS = 60 * 60 * 1000;
 
 /**
- * Publishes committed outbox rows. Each round locks a batch (other replicas skip it), publishes
- * the whole batch pipelined, waits for every JetStream ack, and marks the acked rows published in
- * the same transaction. Killed after publishing and before marking, the rows are published again
- * with the same `Nats-Msg-Id` and JetStream drops the duplicates.
+ * Publishes committed outbox rows, two ways:
+ * - fast path: rows a transaction of this process just committed are published at once, pipelined,
+ *   each ack awaited, then marked published;
+ * - recovery: a polling round locks rows older than `relayGraceMs` (left by a crash, a failed
+ *   publish or a replica that died), publishes them and marks them in the same transaction;
+ *   other replicas skip locked rows.
+ * Killed after publishing and before marking, rows are published again with the same
+ * `Nats-Msg-Id` and JetStream drops the duplicates.
  */
 export class OutboxRelay {
   private running = false;
@@ -24,11 +28,13 @@ export class OutboxRelay {
   private wakeUp: (() => void) | undefined;
   private pendingWake = false;
   private lastPrune = 0;
+  private fresh: OutboxRow[] = [];
+  private fastLane: Promise<void> | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly js: JetStreamClient,
-    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs'>,
+    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs'>,
     private readonly metrics: MessagingMetrics,
     private readonly logger: RelayLogger,
     /** Fault injection, for tests that kill the relay between publish and mark-published. */
@@ -47,16 +53,29 @@ export class OutboxRelay {
     this.wakeUp?.();
   }
 
+  /** Rows this process just committed: publish them now, without waiting for a polling round. */
+  publishCommitted(rows: readonly OutboxRow[]): void {
+    if (!this.running) {
+      this.wake();
+      return;
+    }
+    this.fresh.push(...rows);
+    this.fastLane ??= this.publishFresh().finally(() => {
+      this.fastLane = undefined;
+    });
+  }
+
   /** Stops after publishing what is already committed (bounded by `timeoutMs`). */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.wakeUp?.();
     await this.loop;
+    await this.fastLane;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        if ((await this.publishRound()) === 0) break;
+        if ((await this.publishRound(0)) === 0) break;
       } catch (error) {
         this.logger.warn('outbox flush failed during shutdown', { error: describeError(error) });
         break;
@@ -64,13 +83,36 @@ export class OutboxRelay {
     }
   }
 
-  /** One round: returns the number of rows published. */
-  async publishRound(): Promise<number> {
+  private async publishFresh(): Promise<void> {
+    while (this.fresh.length > 0) {
+      const rows = this.fresh.splice(0, this.options.relayBatchSize);
+      const results = await Promise.allSettled(rows.map((row) => publishEncoded(this.js, row)));
+      const published = rows.filter((_, index) => results[index]!.status === 'fulfilled').map((row) => row.eventId);
+      await this.faults.afterPublish?.();
+      this.metrics.published.inc({ source: 'outbox' }, published.length);
+      if (published.length < rows.length) {
+        const failure = results.find((result) => result.status === 'rejected');
+        this.logger.warn('outbox publish failed; the recovery round retries it', { failed: rows.length - published.length, error: describeError(failure?.reason) });
+      }
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        await markPublishedByEventId(runner, published);
+      } catch (error) {
+        // Published but not marked: the recovery round publishes them again, and JetStream drops the copies.
+        this.logger.warn('could not mark published outbox rows', { error: describeError(error) });
+      } finally {
+        await runner.release();
+      }
+    }
+  }
+
+  /** One recovery round over rows at least `minAgeMs` old: returns the number published. */
+  async publishRound(minAgeMs = this.options.relayGraceMs): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
-      const rows = await lockUnpublished(runner, this.options.relayBatchSize);
+      const rows = await lockUnpublished(runner, this.options.relayBatchSize, minAgeMs);
       if (rows.length === 0) {
         await runner.commitTransaction();
         return 0;

@@ -25,11 +25,13 @@ export async function insertOutboxRows(runner: QueryRunner, rows: readonly Outbo
 }
 
 /** Locks the oldest unpublished rows; other relays skip them instead of publishing them twice. */
-export async function lockUnpublished(runner: QueryRunner, limit: number): Promise<StoredOutboxRow[]> {
+export async function lockUnpublished(runner: QueryRunner, limit: number, minAgeMs = 0): Promise<StoredOutboxRow[]> {
   const rows = (await runner.query(
     `SELECT seq::text AS seq, event_id, subject, headers, payload
-       FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-    [limit],
+       FROM outbox
+      WHERE published_at IS NULL AND created_at <= now() - ($2::bigint * interval '1 millisecond')
+      ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit, minAgeMs],
   )) as { seq: string; event_id: string; subject: string; headers: Record<string, string>; payload: string }[];
   return rows.map((row) => ({ seq: row.seq, eventId: row.event_id, subject: row.subject, headers: row.headers, payload: row.payload }));
 }
@@ -37,6 +39,12 @@ export async function lockUnpublished(runner: QueryRunner, limit: number): Promi
 export async function markPublished(runner: QueryRunner, seqs: readonly string[]): Promise<void> {
   if (seqs.length === 0) return;
   await runner.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE seq = ANY($1::bigint[])`, [seqs]);
+}
+
+/** Marks rows published by event id, outside any other transaction (the fast path after commit). */
+export async function markPublishedByEventId(runner: QueryRunner, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await runner.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE event_id = ANY($1::text[]) AND published_at IS NULL`, [eventIds]);
 }
 
 export async function markFailed(runner: QueryRunner, seqs: readonly string[], error: string): Promise<void> {
