@@ -29,6 +29,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeBinary(event: CloudEvent): NatsMessage {
+  return { headers: binaryHeaders(event), payload: encoder.encode(JSON.stringify(event.data)) };
+}
+
+/** The binary-mode headers of an event: its attributes as `ce-` headers, plus `Nats-Msg-Id`. */
+export function binaryHeaders(event: CloudEvent): Record<string, string> {
   const headers: Record<string, string> = {
     [`${CE_HEADER_PREFIX}specversion`]: event.specversion,
     [`${CE_HEADER_PREFIX}id`]: event.id,
@@ -41,7 +46,7 @@ export function encodeBinary(event: CloudEvent): NatsMessage {
   };
   if (event.traceparent) headers[TRACEPARENT_HEADER] = event.traceparent;
   if (event.tracestate) headers[TRACESTATE_HEADER] = event.tracestate;
-  return { headers, payload: encoder.encode(JSON.stringify(event.data)) };
+  return headers;
 }
 
 export type DecodeFailure = { ok: false; code: 'unparseable' | 'too-large'; reason: string; id?: string };

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
+  binaryHeaders,
   createEvent,
-  encodeBinary,
   eventsSubject,
   serviceSource,
   NATS_MSG_ID_HEADER,
@@ -89,13 +89,13 @@ export class UnitOfWork {
     const { causedBy, ...meta } = options;
     const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...meta }, data);
     const trace = causedBy?.traceparent ? { traceparent: causedBy.traceparent, ...(causedBy.tracestate ? { tracestate: causedBy.tracestate } : {}) } : injectTraceContext();
-    const encoded = encodeBinary({ ...event, ...trace });
-    const { [NATS_MSG_ID_HEADER]: _msgId, ...headers } = encoded.headers;
+    // The relay sets Nats-Msg-Id from the row's event id.
+    const { [NATS_MSG_ID_HEADER]: _msgId, ...headers } = binaryHeaders({ ...event, ...trace });
     scope.pending.push({
       eventId: event.id,
       subject: eventsSubject(this.options, definition.channel),
       headers,
-      payload: new TextDecoder().decode(encoded.payload),
+      payload: JSON.stringify(event.data),
     });
     return event;
   }

@@ -2,25 +2,17 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { eventually, TcpProxy } from '@flotilla/messaging/testing';
+import { eventually, freePort, TcpProxy } from '@flotilla/messaging/testing';
 import { serviceConfigSchema } from '../src/config.js';
 import { ServiceKitModule } from '../src/service-kit.module.js';
 import { startTestService, type TestService } from '../src/testing/index.js';
 
 const NATS_SERVER = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 /** A nats-server of the test's own, so it can be stopped and started again. */
 class OwnNats {

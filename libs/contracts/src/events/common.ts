@@ -8,6 +8,16 @@ export const ClusterId = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-"')
   .describe('Cluster id: a DNS label, unique in the fleet');
 
+/**
+ * A new cluster id from a display name: the name as a DNS label plus a random suffix, so two
+ * clusters called "prod" can coexist.
+ */
+export function clusterIdFor(name: string): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '') || 'cluster';
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(3)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${base}-${suffix}`;
+}
+
 export const ClusterModel = z
   .enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'])
   .describe('How the cluster is run: see the model catalogue');

@@ -143,9 +143,12 @@ export class EventConsumer {
    */
   private async processUntilDone(batch: JsMsg[]): Promise<void> {
     const { options, logger } = this.deps;
+    // Admitted once: a retry must not dead-letter (and count) the same bad message again.
+    let items: Item[] | undefined;
     for (let failures = 1; ; failures++) {
       try {
-        await this.processBatch(batch);
+        items ??= await this.admitAll(batch);
+        await this.handleItems(items);
         return;
       } catch (error) {
         if (this.stopped) {
@@ -165,12 +168,16 @@ export class EventConsumer {
     for (const message of this.buffer) message.working();
   }
 
-  private async processBatch(batch: JsMsg[]): Promise<void> {
+  private async admitAll(batch: JsMsg[]): Promise<Item[]> {
     const items: Item[] = [];
     for (const message of batch) {
       const item = await this.admit(message);
       if (item) items.push(item);
     }
+    return items;
+  }
+
+  private async handleItems(items: Item[]): Promise<void> {
     if (items.length === 0) return;
 
     const started = performance.now();

@@ -1,6 +1,15 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 /**
  * A TCP proxy a test can cut and restore, as a network partition would: put it between a
  * service and PostgreSQL (or NATS) to take the dependency away without stopping it for others.
@@ -16,11 +25,7 @@ export class TcpProxy {
   ) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
-    const probe = createServer().listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const { port } = probe.address() as { port: number };
-    await new Promise((resolve) => probe.close(resolve));
-    const proxy = new TcpProxy(port, targetPort);
+    const proxy = new TcpProxy(await freePort(), targetPort);
     await proxy.open();
     return proxy;
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ClusterId, ClusterImportRequested } from '@flotilla/contracts';
 import { z } from 'zod';
 import { CONNECTED_CLUSTER_STATES } from '../domain/connected-cluster.js';
@@ -30,8 +29,3 @@ export const ListConnectedClustersQuery = z.object({
 });
 export type ListConnectedClustersQuery = z.infer<typeof ListConnectedClustersQuery>;
 
-/** A DNS-label id from a display name, with a random suffix so two "prod" clusters can coexist. */
-export function clusterIdFor(name: string): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'cluster';
-  return `${base}-${randomBytes(3).toString('hex')}`;
-}

@@ -1,12 +1,12 @@
 import { Body, ConflictException, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ClusterImportRequested } from '@flotilla/contracts';
+import { clusterIdFor, ClusterImportRequested } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { isActive } from '../domain/connected-cluster.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
-import { clusterIdFor, CreateImportBody } from './import-requests.js';
+import { CreateImportBody } from './import-requests.js';
 
 const bodySchema = z.toJSONSchema(CreateImportBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ClusterId, ClusterModel, ClusterSpec } from '@flotilla/contracts';
 import { z } from 'zod';
 import { CLUSTER_STATUSES } from '../domain/cluster-view.js';
@@ -15,8 +14,3 @@ export const ListClustersQuery = z.object({
 });
 export type ListClustersQuery = z.infer<typeof ListClustersQuery>;
 
-/** A DNS-label id from a display name, with a random suffix so two "prod" clusters can coexist. */
-export function clusterIdFor(name: string): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'cluster';
-  return `${base}-${randomBytes(3).toString('hex')}`;
-}

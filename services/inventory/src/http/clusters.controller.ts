@@ -1,13 +1,13 @@
 import { Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ClusterRequested } from '@flotilla/contracts';
+import { clusterIdFor, ClusterRequested } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CLUSTER_STATUSES, type ClusterView } from '../domain/cluster-view.js';
 import type { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, type ClusterPage } from '../repositories/cluster.repository.js';
-import { clusterIdFor, CreateClusterBody, ListClustersQuery } from './cluster-requests.js';
+import { CreateClusterBody, ListClustersQuery } from './cluster-requests.js';
 
 const bodySchema = z.toJSONSchema(CreateClusterBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
