@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSystemPackages } from './system-packages.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 // A test file that never exits (an open handle) must fail the run, not hang CI.
@@ -22,6 +23,8 @@ const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
 const whole = args.length === 0;
 const projects = whole ? [...['libs', 'services'].flatMap((dir) => listDirs(join(root, dir))), 'e2e'] : args;
 
+// Debian packages some suites use (an SSH server), installed once on a fresh machine.
+ensureSystemPackages();
 run('npx', ['tsc', '-b', ...projects.map((p) => join(resolve(root, p), 'tsconfig.json'))]);
 if (whole) {
   run(process.execPath, ['libs/contracts/dist/scripts/generate.js', '--check']);

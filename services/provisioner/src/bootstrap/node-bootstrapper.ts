@@ -1,25 +1,49 @@
+import type { ClusterSpec } from '@flotilla/contracts';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
-/** A machine whose infrastructure is up, to be turned into a Kubernetes node. */
-export interface JoinRequest {
+/** A machine and its node, as a bootstrapper sees it. */
+export interface NodeRef {
   clusterId: string;
   name: string;
   role: MachineRole;
+  pool: string | null;
   providerId: string;
   addresses: string[];
-  kubernetesVersion: string;
+  /** Machines users bring: where to SSH to. Null for platform-provisioned machines. */
   host: HostRef | null;
+  /** The cluster's spec: network ranges, control-plane count, pools' labels and taints. */
+  spec: ClusterSpec;
+}
+
+/** A machine whose infrastructure is up, to be turned into a Kubernetes node. */
+export interface JoinRequest extends NodeRef {
+  kubernetesVersion: string;
+}
+
+/** One upgrade step of one node (kubeadm: `upgrade apply` on the first control-plane node, `upgrade node` elsewhere). */
+export interface UpgradeRequest extends NodeRef {
+  fromVersion: string;
+  toVersion: string;
+  /** The first control-plane node of the cluster: it upgrades the control plane itself. */
+  first: boolean;
 }
 
 export type JoinResult = { state: 'joining' } | { state: 'joined'; kubeletVersion: string } | { state: 'failed'; message: string };
 
 /**
- * Turns a provisioned machine into a node (Cluster API's bootstrap provider). The slot for the
- * SSH installer on users' hosts and for checking an Ignition-booted node registered. Called
- * outside any transaction, repeatedly until it answers joined or failed; it must be idempotent.
+ * Turns a provisioned machine into a node and looks after it (Cluster API's bootstrap provider):
+ * the SSH installer on users' hosts, or checking that an Ignition-booted node registered. Called
+ * outside any transaction, repeatedly until it answers joined or failed: every method must be
+ * idempotent.
  */
 export interface NodeBootstrapper {
   joinNode(request: JoinRequest): Promise<JoinResult>;
+  /** Whether the node is Ready now (machine health checks). */
+  nodeReady(node: NodeRef): Promise<boolean>;
+  /** Upgrades the node in place (machines users bring; platform machines are replaced instead). */
+  upgradeNode(request: UpgradeRequest): Promise<JoinResult>;
+  /** Takes the node out of its cluster (drain, reset) before its machine is released. */
+  removeNode(node: NodeRef): Promise<void>;
 }
 
 export const NODE_BOOTSTRAPPER = Symbol('NODE_BOOTSTRAPPER');

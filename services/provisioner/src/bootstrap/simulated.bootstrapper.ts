@@ -1,5 +1,5 @@
 import { parseKubernetesVersion } from '@flotilla/contracts';
-import type { JoinRequest, JoinResult, NodeBootstrapper } from './node-bootstrapper.js';
+import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, UpgradeRequest } from './node-bootstrapper.js';
 
 /**
  * The simulated machines boot an image with the kubelet in it: the node joins as soon as the
@@ -9,6 +9,16 @@ export class SimulatedBootstrapper implements NodeBootstrapper {
   async joinNode(request: JoinRequest): Promise<JoinResult> {
     return { state: 'joined', kubeletVersion: kubeletVersionFor(request.kubernetesVersion) };
   }
+
+  async nodeReady(_node: NodeRef): Promise<boolean> {
+    return true;
+  }
+
+  async upgradeNode(request: UpgradeRequest): Promise<JoinResult> {
+    return { state: 'joined', kubeletVersion: kubeletVersionFor(request.toVersion) };
+  }
+
+  async removeNode(_node: NodeRef): Promise<void> {}
 }
 
 export function kubeletVersionFor(requested: string): string {

@@ -145,10 +145,12 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         clusterId: machine.clusterId,
         name: machine.name,
         role: machine.role,
+        pool: machine.pool,
         providerId: providerId ?? '',
         addresses,
         kubernetesVersion: machine.kubernetesVersion,
         host: machine.host,
+        spec: machine.spec,
       });
       switch (join.state) {
         case 'joining':

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
+import type { ClusterSpec } from '@flotilla/contracts';
 import type { MachinePhase } from '../domain/cluster.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
@@ -20,6 +21,7 @@ export interface ClaimedMachine {
   kubernetesVersion: string;
   nodeOs: string | null;
   parameters: Record<string, unknown>;
+  spec: ClusterSpec;
 }
 
 interface ClaimRow {
@@ -37,6 +39,7 @@ interface ClaimRow {
   kubernetes_version: string;
   node_os: string | null;
   parameters: Record<string, unknown> | null;
+  spec: ClusterSpec;
 }
 
 /**
@@ -66,7 +69,7 @@ export class MachineQueue {
                 clusters c
           WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
         RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
-                  c.spec->>'kubernetesVersion' AS kubernetes_version, c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters)
+                  c.spec->>'kubernetesVersion' AS kubernetes_version, c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters, c.spec AS spec)
        SELECT * FROM claimed`,
       [owner, limit, leaseMs],
     );
@@ -85,6 +88,7 @@ export class MachineQueue {
       kubernetesVersion: row.kubernetes_version,
       nodeOs: row.node_os,
       parameters: row.parameters ?? {},
+      spec: row.spec,
     }));
   }
 

@@ -1,0 +1,37 @@
+import type { ClusterSpec } from '@flotilla/contracts';
+
+/** Control-plane sizes, chosen by the hosted cluster's worker count. */
+export type ControlPlaneSize = 'small' | 'medium' | 'large';
+
+/** Where a hosted control plane runs and what to apply there. */
+export interface HostedControlPlane {
+  clusterId: string;
+  managementCluster: string;
+  size: ControlPlaneSize;
+  /** Namespace of the management cluster the control plane's pods run in. */
+  namespace: string;
+  /** The API server endpoint workers join (host:port). */
+  endpoint: string;
+  /** The object to apply on the management cluster (Kamaji's TenantControlPlane shape). */
+  manifest: Record<string, unknown>;
+}
+
+export type PlacementFailureCode = 'no-management-cluster' | 'management-capacity-exhausted';
+
+export type PlacementResult =
+  | { ok: true; placement: HostedControlPlane }
+  | { ok: false; code: PlacementFailureCode; message: string };
+
+/**
+ * Places hosted control planes on registered management clusters. Both methods join the
+ * caller's transaction (UnitOfWork), so a reservation commits or rolls back with the cluster it
+ * is for. Both are idempotent per cluster id.
+ */
+export interface ControlPlanePlacement {
+  /** Reserves room for the cluster's control plane, or says why there is none (never over-commits). */
+  reserve(clusterId: string, spec: ClusterSpec): Promise<PlacementResult>;
+  /** Frees what the cluster holds (deleted, or failed). */
+  release(clusterId: string): Promise<void>;
+}
+
+export const CONTROL_PLANE_PLACEMENT = Symbol('CONTROL_PLANE_PLACEMENT');
