@@ -15,6 +15,17 @@ export const ClusterImportRequested = defineEvent({
     apiServer: z.string().url().optional().describe('API server URL; omitted when a cloud provider locates the cluster'),
     credentialRef: z.string().min(1).describe('Reference to a credential stored in the importer'),
     provider: z.enum(['cncf', 'eks', 'aks', 'gke']).default('cncf'),
+    cloud: z
+      .object({
+        clusterName: z.string().min(1).describe('The cluster\'s name at the cloud provider'),
+        region: z.string().min(1).optional().describe('EKS: AWS region, e.g. eu-west-1'),
+        subscriptionId: z.string().min(1).optional().describe('AKS: Azure subscription id'),
+        resourceGroup: z.string().min(1).optional().describe('AKS: resource group of the managed cluster'),
+        projectId: z.string().min(1).optional().describe('GKE: Google Cloud project id'),
+        location: z.string().min(1).optional().describe('GKE: zone or region, e.g. europe-west1'),
+      })
+      .optional()
+      .describe('Where a cloud provider (eks, aks, gke) finds the cluster; the credential is the cloud account'),
   }),
   producers: ['inventory', EXTERNAL],
   consumers: ['importer', 'inventory'],
