@@ -27,6 +27,20 @@ describe('service configuration', () => {
     );
   });
 
+  it('never repeats the value of a sensitive variable', () => {
+    const secretive = serviceConfigSchema(8080, { SECRETS_KEYS: z.string().regex(/^\w+:[A-Za-z0-9+/=]{44}$/) });
+    assert.throws(
+      () => loadConfig(secretive, { SECRETS_KEYS: 'k1:hunter2-not-base64', DATABASE_URL: 'postgres://app:s3cret@db' + ' bad' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /SECRETS_KEYS: .*\(value not shown\)/);
+        assert.match(error.message, /DATABASE_URL: .*\(value not shown\)/);
+        assert.doesNotMatch(error.message, /hunter2|s3cret/);
+        return true;
+      },
+    );
+  });
+
   it('accepts several NATS servers', () => {
     assert.equal(loadConfig(schema, { NATS_URL: 'nats://a:4222, nats://b:4222' }).NATS_URL, 'nats://a:4222, nats://b:4222');
   });

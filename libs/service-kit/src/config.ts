@@ -43,9 +43,12 @@ export const CommonConfig = z.object({
 });
 export type CommonConfig = z.infer<typeof CommonConfig>;
 
+/** Variables whose values must never be echoed: keys, passwords, and URLs that may carry one. */
+const SENSITIVE = /KEYS?$|SECRET|TOKEN|PASSWORD|CREDENTIAL|_URL$/;
+
 /**
  * Parses the environment against a schema. Every problem is reported at once, each naming its
- * variable: `PORT: must be at most 65535 (got "99999")`.
+ * variable: `PORT: must be at most 65535 (got "99999")`. Sensitive values are never repeated.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   // An empty variable means "not set": defaults apply.
@@ -56,7 +59,8 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
     result.error.issues.map((issue) => {
       const name = issue.path.map(String).join('.');
       const raw = env[name];
-      return `${name}: ${issue.message}${raw === undefined || raw === '' ? ' (not set)' : ` (got ${JSON.stringify(raw)})`}`;
+      if (raw === undefined || raw === '') return `${name}: ${issue.message} (not set)`;
+      return SENSITIVE.test(name) ? `${name}: ${issue.message} (value not shown)` : `${name}: ${issue.message} (got ${JSON.stringify(raw)})`;
     }),
   );
 }

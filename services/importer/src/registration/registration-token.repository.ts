@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import type { Registration } from './registration.js';
+import { RegistrationTokenEntity } from './registration-token.entity.js';
+
+/** Registrations in the importer's `registration_tokens` table; joins the caller's transaction. */
+@Injectable()
+export class RegistrationTokenRepository {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  private get tokens() {
+    return this.unitOfWork.manager.getRepository(RegistrationTokenEntity);
+  }
+
+  async insert(registration: Registration): Promise<void> {
+    await this.tokens.insert(toEntity(registration));
+  }
+
+  async find(id: string): Promise<Registration | undefined> {
+    const entity = await this.tokens.findOneBy({ id });
+    return entity ? toRegistration(entity) : undefined;
+  }
+
+  /** Reads and locks a registration until the transaction ends: concurrent redeems and revokes queue here. */
+  async findForUpdate(where: { id: string } | { tokenHash: string }): Promise<Registration | undefined> {
+    const entity = await this.tokens.createQueryBuilder('registration').setLock('pessimistic_write').where(where).getOne();
+    return entity ? toRegistration(entity) : undefined;
+  }
+
+  async save(registration: Registration): Promise<void> {
+    const { id, ...rest } = toEntity(registration);
+    await this.tokens.update({ id }, rest);
+  }
+}
+
+function toEntity(registration: Registration): RegistrationTokenEntity {
+  const date = (value: string | null) => (value === null ? null : new Date(value));
+  return {
+    ...registration,
+    createdAt: new Date(registration.createdAt),
+    expiresAt: new Date(registration.expiresAt),
+    revokedAt: date(registration.revokedAt),
+    usedAt: date(registration.usedAt),
+  };
+}
+
+function toRegistration(entity: RegistrationTokenEntity): Registration {
+  return {
+    id: entity.id,
+    clusterId: entity.clusterId,
+    clusterName: entity.clusterName,
+    tunnelUrl: entity.tunnelUrl,
+    tokenHash: entity.tokenHash,
+    createdAt: entity.createdAt.toISOString(),
+    expiresAt: entity.expiresAt.toISOString(),
+    revokedAt: entity.revokedAt?.toISOString() ?? null,
+    usedAt: entity.usedAt?.toISOString() ?? null,
+  };
+}
