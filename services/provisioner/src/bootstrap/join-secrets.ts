@@ -1,0 +1,107 @@
+import { createHash, randomBytes, randomInt, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { z } from 'zod';
+
+/**
+ * What a machine needs to become a node of one cluster, and nothing of any other cluster:
+ * - `bootstrapToken`: a kubeadm bootstrap token (`<id>.<secret>`), created by `kubeadm init` on the
+ *   first control-plane node and used by every other node to join;
+ * - `certificateKey`: the key `kubeadm init --upload-certs` encrypts the control-plane
+ *   certificates with, so further control-plane nodes can fetch them (`--certificate-key`);
+ * - `ca`: the cluster CA, made here rather than by kubeadm so that its hash is known before the
+ *   first node boots (kubeadm uses `/etc/kubernetes/pki/ca.{crt,key}` when they exist);
+ * - `caCertHash`: what `kubeadm join --discovery-token-ca-cert-hash` expects.
+ * All of it is secret except `caCertHash` and the CA certificate.
+ */
+export interface JoinSecrets {
+  clusterId: string;
+  bootstrapToken: string;
+  certificateKey: string;
+  ca: { certificatePem: string; privateKeyPem: string };
+  caCertHash: string;
+}
+
+export const BOOTSTRAP_TOKEN_PATTERN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+export const CERTIFICATE_KEY_PATTERN = /^[0-9a-f]{64}$/;
+export const CA_CERT_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/** The stored form, checked when read back so a damaged or foreign record is never used. */
+export const JoinSecretsSchema = z.object({
+  clusterId: z.string().min(1),
+  bootstrapToken: z.string().regex(BOOTSTRAP_TOKEN_PATTERN, 'must be a kubeadm bootstrap token'),
+  certificateKey: z.string().regex(CERTIFICATE_KEY_PATTERN, 'must be 64 hex characters'),
+  ca: z.object({
+    certificatePem: z.string().startsWith('-----BEGIN CERTIFICATE-----'),
+    privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
+  }),
+  caCertHash: z.string().regex(CA_CERT_HASH_PATTERN, 'must be sha256:<64 hex>'),
+});
+
+/** kubeadm's CA lasts ten years; so does this one. */
+const CA_VALIDITY_YEARS = 10;
+/** ECDSA P-256: kubeadm reads such keys (PKCS#8), and they are quick to make. */
+const CA_KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export async function generateJoinSecrets(clusterId: string, now: Date = new Date()): Promise<JoinSecrets> {
+  if (clusterId.length === 0) throw new Error('clusterId must not be empty');
+  const ca = await generateClusterCa(clusterId, now);
+  return {
+    clusterId,
+    bootstrapToken: `${randomToken(6)}.${randomToken(16)}`,
+    certificateKey: randomBytes(32).toString('hex'),
+    ca,
+    caCertHash: caCertHashOf(ca.certificatePem),
+  };
+}
+
+/**
+ * `sha256:` and the hex SHA-256 of the CA's DER SubjectPublicKeyInfo: the public-key pin
+ * `kubeadm join --discovery-token-ca-cert-hash` checks the cluster-info CA against.
+ */
+export function caCertHashOf(certificatePem: string): string {
+  const certificate = new x509.X509Certificate(certificatePem);
+  const spki = Buffer.from(certificate.publicKey.rawData);
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/** The bootstrap token's public half, the name of its Secret in kube-system (`bootstrap-token-<id>`). */
+export function bootstrapTokenId(token: string): string {
+  return token.slice(0, token.indexOf('.'));
+}
+
+function randomToken(length: number): string {
+  let token = '';
+  // randomInt draws without modulo bias.
+  for (let index = 0; index < length; index++) token += TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)];
+  return token;
+}
+
+async function generateClusterCa(clusterId: string, now: Date): Promise<JoinSecrets['ca']> {
+  const crypto = webcrypto;
+  const keys = await crypto.subtle.generateKey(CA_KEY_ALGORITHM, true, ['sign', 'verify']);
+  const notAfter = new Date(now);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_VALIDITY_YEARS);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+      // kubeadm names its CA "kubernetes"; the unit says which cluster it belongs to.
+      name: [{ CN: ['kubernetes'] }, { OU: [`flotilla cluster ${clusterId}`] }],
+      notBefore: new Date(now.getTime() - 5 * 60_000),
+      notAfter,
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return {
+    certificatePem: certificate.toString('pem') + '\n',
+    privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
+  };
+}
