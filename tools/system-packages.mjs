@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 export const TEST_PACKAGES = {
   // A real SSH server for the user-provisioned hosts tests (started on a loopback port).
   'openssh-server': '/usr/sbin/sshd',
+  // `systemctl --root` enables units in the rendered MicroOS first-boot script's test.
+  systemd: '/usr/bin/systemctl',
 };
 
 export function ensureSystemPackages(packages = TEST_PACKAGES) {
