@@ -1,0 +1,94 @@
+import type { DataSource } from 'typeorm';
+import type { MachineRole } from '../domain/machine-plan.js';
+import type { HostFacts } from './facts.js';
+import { HostCheckEntity, HostFactsEntity, HostKeyEntity, HostStepEntity } from './host-checks.entity.js';
+import type { HostReport } from './preflight.js';
+import type { HostKeyPins } from './ssh-session.js';
+
+export interface RecordedFacts {
+  machine: string;
+  role: MachineRole;
+  address: string;
+  facts: HostFacts;
+}
+
+/**
+ * What the SSH installer learnt and did on users' hosts. Written straight through the DataSource,
+ * outside the reconciler's transactions, like anything done on the hosts themselves: a record is
+ * never rolled back while its effect on the host stays.
+ */
+export class HostRecords implements HostKeyPins {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async facts(clusterId: string): Promise<RecordedFacts[]> {
+    const rows = await this.dataSource.getRepository(HostFactsEntity).find({ where: { clusterId }, order: { machine: 'ASC' } });
+    return rows.map((row) => ({ machine: row.machine, role: row.role, address: row.address, facts: row.facts }));
+  }
+
+  async factsRows(clusterId: string): Promise<HostFactsEntity[]> {
+    return this.dataSource.getRepository(HostFactsEntity).find({ where: { clusterId }, order: { machine: 'ASC' } });
+  }
+
+  async saveFacts(clusterId: string, recorded: RecordedFacts): Promise<void> {
+    await this.dataSource
+      .getRepository(HostFactsEntity)
+      .upsert({ clusterId, machine: recorded.machine, role: recorded.role, address: recorded.address, facts: recorded.facts, gatheredAt: new Date() }, ['clusterId', 'machine']);
+  }
+
+  async saveChecks(clusterId: string, reports: readonly HostReport[]): Promise<void> {
+    const rows = reports.flatMap((report) =>
+      report.checks.map((check) => ({ clusterId, machine: report.machine, check: check.check, status: check.status, message: check.message, observed: check.observed, checkedAt: new Date() })),
+    );
+    if (rows.length > 0) await this.dataSource.getRepository(HostCheckEntity).upsert(rows, ['clusterId', 'machine', 'check']);
+  }
+
+  async checks(clusterId: string): Promise<HostCheckEntity[]> {
+    return this.dataSource.getRepository(HostCheckEntity).find({ where: { clusterId }, order: { machine: 'ASC' } });
+  }
+
+  async steps(clusterId: string, machine?: string): Promise<HostStepEntity[]> {
+    return this.dataSource.getRepository(HostStepEntity).find({ where: machine ? { clusterId, machine } : { clusterId }, order: { machine: 'ASC', ordinal: 'ASC' } });
+  }
+
+  async step(clusterId: string, machine: string, step: string): Promise<HostStepEntity | null> {
+    return this.dataSource.getRepository(HostStepEntity).findOneBy({ clusterId, machine, step });
+  }
+
+  /** Marks a step started (again, when a former attempt did not succeed). */
+  async stepStarted(clusterId: string, machine: string, step: string, command: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO host_steps (cluster_id, machine, step, ordinal, command, exit_code, output, started_at, finished_at)
+       VALUES ($1, $2, $3, (SELECT COALESCE(MAX(ordinal), 0) + 1 FROM host_steps WHERE cluster_id = $1 AND machine = $2), $4, NULL, '', now(), NULL)
+       ON CONFLICT (cluster_id, machine, step) DO UPDATE
+         SET command = EXCLUDED.command, exit_code = NULL, output = '', started_at = now(), finished_at = NULL,
+             ordinal = (SELECT MAX(ordinal) + 1 FROM host_steps WHERE cluster_id = $1 AND machine = $2)`,
+      [clusterId, machine, step, command],
+    );
+  }
+
+  async stepFinished(clusterId: string, machine: string, step: string, exitCode: number, output: string): Promise<void> {
+    await this.dataSource.getRepository(HostStepEntity).update({ clusterId, machine, step }, { exitCode, output, finishedAt: new Date() });
+  }
+
+  /** After a node was removed: forget how it was installed, so the same machine could join afresh. */
+  async forgetInstall(clusterId: string, machine: string, keepPrefix: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM host_steps WHERE cluster_id = $1 AND machine = $2 AND NOT starts_with(step, $3)`, [clusterId, machine, keepPrefix]);
+    await this.dataSource.query(`DELETE FROM host_facts WHERE cluster_id = $1 AND machine = $2`, [clusterId, machine]);
+    await this.dataSource.query(`DELETE FROM host_checks WHERE cluster_id = $1 AND machine = $2`, [clusterId, machine]);
+  }
+
+  async pinned(address: string, port: number): Promise<string | null> {
+    return (await this.dataSource.getRepository(HostKeyEntity).findOneBy({ address, port }))?.fingerprint ?? null;
+  }
+
+  async pin(address: string, port: number, fingerprint: string): Promise<string> {
+    await this.dataSource.query(`INSERT INTO host_keys (address, port, fingerprint) VALUES ($1, $2, $3) ON CONFLICT (address, port) DO NOTHING`, [address, port, fingerprint]);
+    return (await this.pinned(address, port)) ?? fingerprint;
+  }
+
+  /** Removes a host's pin, for an operator who knows the host was reinstalled. */
+  async unpin(address: string, port: number): Promise<boolean> {
+    const result = await this.dataSource.getRepository(HostKeyEntity).delete({ address, port });
+    return (result.affected ?? 0) > 0;
+  }
+}

@@ -1,0 +1,79 @@
+import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseIntPipe } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { MachineRole } from '../domain/machine-plan.js';
+import type { HostFacts } from './facts.js';
+import { HostRecords } from './host-records.js';
+import type { CheckName, CheckStatus } from './preflight.js';
+
+export interface HostCheckView {
+  check: CheckName;
+  status: CheckStatus;
+  message: string;
+  observed: string;
+  checkedAt: string;
+}
+
+export interface HostStepView {
+  step: string;
+  command: string;
+  /** Null while the step runs (or when it was interrupted). */
+  exitCode: number | null;
+  /** Trimmed, with secrets masked. */
+  output: string;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface HostView {
+  machine: string;
+  role: MachineRole | null;
+  address: string | null;
+  facts: HostFacts | null;
+  gatheredAt: string | null;
+  checks: HostCheckView[];
+  steps: HostStepView[];
+}
+
+/** For operators: what the installer found and did on each of a cluster's hosts. */
+@ApiTags('provisioner')
+@Controller('api/v1/provisioner')
+export class HostsController {
+  constructor(@Inject(HostRecords) private readonly records: HostRecords) {}
+
+  @Get('clusters/:id/hosts')
+  @ApiOperation({ summary: 'Every host of a user-provisioned cluster: facts, preflight checks and install steps' })
+  @ApiParam({ name: 'id' })
+  @ApiResponse({ status: 404, description: 'Nothing was recorded for this cluster yet' })
+  async hosts(@Param('id') clusterId: string): Promise<{ clusterId: string; hosts: HostView[] }> {
+    const [facts, checks, steps] = await Promise.all([this.records.factsRows(clusterId), this.records.checks(clusterId), this.records.steps(clusterId)]);
+    const machines = [...new Set([...facts.map((row) => row.machine), ...checks.map((row) => row.machine), ...steps.map((row) => row.machine)])].sort();
+    if (machines.length === 0) throw new NotFoundException(`no hosts recorded for cluster "${clusterId}"`);
+    return {
+      clusterId,
+      hosts: machines.map((machine) => {
+        const gathered = facts.find((row) => row.machine === machine);
+        return {
+          machine,
+          role: gathered?.role ?? null,
+          address: gathered?.address ?? null,
+          facts: gathered?.facts ?? null,
+          gatheredAt: gathered?.gatheredAt.toISOString() ?? null,
+          checks: checks
+            .filter((row) => row.machine === machine)
+            .map((row) => ({ check: row.check, status: row.status, message: row.message, observed: row.observed, checkedAt: row.checkedAt.toISOString() })),
+          steps: steps
+            .filter((row) => row.machine === machine)
+            .map((row) => ({ step: row.step, command: row.command, exitCode: row.exitCode, output: row.output, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null })),
+        };
+      }),
+    };
+  }
+
+  @Delete('host-keys/:address/:port')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Forget the pinned host key of a host (after a reinstall): the next key seen is pinned' })
+  @ApiResponse({ status: 404, description: 'No key pinned for this host' })
+  async unpin(@Param('address') address: string, @Param('port', ParseIntPipe) port: number): Promise<void> {
+    if (!(await this.records.unpin(address, port))) throw new NotFoundException(`no host key pinned for ${address}:${port}`);
+  }
+}

@@ -1,0 +1,26 @@
+import { Logger, type Provider } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import { SecretStore } from '@flotilla/secrets';
+import { DataSource } from 'typeorm';
+import { HostChecks1732300003000 } from './1732300003000-host-checks.js';
+import { HOST_ENTITIES } from './host-checks.entity.js';
+import { HostRecords } from './host-records.js';
+import { HostsController } from './hosts.controller.js';
+import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
+import { SshKeysController } from './ssh-keys.controller.js';
+import { SshKeys } from './ssh-keys.js';
+import { SshBootstrapper } from './ssh.bootstrapper.js';
+
+/** What the provisioner module adds for users' hosts: tables, controllers and providers (JoinSecretsRepository and SecretStore come from the module). */
+export const hostsMigrations = [HostChecks1732300003000];
+export const hostsEntities = HOST_ENTITIES;
+export const hostsControllers = [SshKeysController, HostsController];
+export const hostsProviders: Provider[] = [
+  { provide: HostRecords, inject: [DataSource], useFactory: (dataSource: DataSource) => new HostRecords(dataSource) },
+  { provide: SshKeys, inject: [UnitOfWork, SecretStore], useFactory: (unitOfWork: UnitOfWork, store: SecretStore) => new SshKeys(unitOfWork, store) },
+  {
+    provide: SshBootstrapper,
+    inject: [SshKeys, HostRecords, JoinSecretsRepository],
+    useFactory: (keys: SshKeys, records: HostRecords, joinSecrets: JoinSecretsRepository) => new SshBootstrapper(keys, records, joinSecrets, new Logger(SshBootstrapper.name)),
+  },
+];

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import type { JoinRequest } from '../../src/bootstrap/node-bootstrapper.js';
+import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
+import type { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
+import { SshError } from '../../src/hosts/ssh-errors.js';
+import { healthyFacts, TestSshd, type Invocation } from '../support/sshd.js';
+import { clusterId, HostsContext, joinRequests, userClusterSpec } from './support.js';
+
+const calls = (sshd: TestSshd, tool?: string): Invocation[] => sshd.invocations().filter((call) => tool === undefined || call.tool === tool);
+const argvOf = (sshd: TestSshd, tool?: string): string[][] => calls(sshd, tool).map((call) => [call.tool, ...call.argv]);
+
+async function registerKey(context: HostsContext, sshd: TestSshd, name: string): Promise<string> {
+  const registered = await context.keys.register(name, sshd.userPrivateKey);
+  assert.ok(registered.ok, registered.ok ? '' : registered.message);
+  return registered.key.ref;
+}
+
+describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
+  let context: HostsContext;
+  let bootstrapper: SshBootstrapper;
+  const hosts: TestSshd[] = [];
+
+  before(async () => {
+    context = await HostsContext.create();
+    bootstrapper = context.bootstrapper();
+  });
+
+  after(async () => {
+    for (const host of hosts) await host.stop();
+    await context.dispose();
+  });
+
+  describe('a cluster of three control-plane hosts and one worker', () => {
+    const id = clusterId();
+    let cp0: TestSshd, cp1: TestSshd, cp2: TestSshd, worker: TestSshd;
+    let requests: Map<string, JoinRequest>;
+    const request = (name: string): JoinRequest => requests.get(`${id}-${name}`)!;
+
+    before(async () => {
+      [cp0, cp1, cp2, worker] = await Promise.all([TestSshd.start({ address: '127.0.0.11' }), TestSshd.start({ address: '127.0.0.12' }), TestSshd.start({ address: '127.0.0.13' }), TestSshd.start({ address: '127.0.0.14' })]);
+      hosts.push(cp0, cp1, cp2, worker);
+      // One key for all four hosts: every test host authorises its own, so each gets its own ref.
+      const refs = await Promise.all([cp0, cp1, cp2, worker].map((sshd, index) => registerKey(context, sshd, `${id}-${index}`)));
+      const spec = userClusterSpec([
+        { sshd: cp0, role: 'control-plane', keyRef: refs[0]! },
+        { sshd: cp1, role: 'control-plane', keyRef: refs[1]! },
+        { sshd: cp2, role: 'control-plane', keyRef: refs[2]! },
+        { sshd: worker, role: 'worker', keyRef: refs[3]! },
+      ]);
+      requests = joinRequests(id, spec);
+    });
+
+    it('waits while other hosts\' facts are missing, and installs nothing before preflight ran on every host', async () => {
+      assert.deepEqual(await bootstrapper.joinNode(request('workers-0')), { state: 'joining' });
+      assert.deepEqual(await bootstrapper.joinNode(request('cp-1')), { state: 'joining' });
+      assert.deepEqual(await bootstrapper.joinNode(request('cp-2')), { state: 'joining' });
+      assert.deepEqual(await bootstrapper.joinNode(request('workers-0')), { state: 'joining' });
+      assert.equal((await context.records.facts(id)).length, 3);
+      assert.deepEqual(await context.records.checks(id), []);
+      for (const host of [cp1, cp2, worker]) assert.deepEqual(calls(host), []);
+    });
+
+    it('initialises the first control plane with the rendered config and the cluster CA', async () => {
+      assert.deepEqual(await bootstrapper.joinNode(request('cp-0')), { state: 'joined', kubeletVersion: 'v1.34.2' });
+      const checks = await context.records.checks(id);
+      assert.equal(checks.length, 4 * 8);
+      assert.deepEqual(checks.filter((check) => check.status !== 'pass'), []);
+      assert.deepEqual(argvOf(cp0), [
+        ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs'],
+        ['kubelet', '--version'],
+      ]);
+      const secrets = await context.joinSecrets.forCluster(id);
+      assert.equal(cp0.kubernetesFile('pki/ca.crt'), secrets.ca.certificatePem);
+      assert.equal(cp0.kubernetesFile('pki/ca.key'), secrets.ca.privateKeyPem);
+      const documents = cp0.kubernetesFile('kubeadm-config.yaml')!.split(/^---$/m).map((text) => parse(text) as Record<string, unknown>);
+      assert.deepEqual(documents.map((document) => document['kind']), ['InitConfiguration', 'ClusterConfiguration']);
+      assert.equal((documents[1] as { controlPlaneEndpoint: string }).controlPlaneEndpoint, `${cp0.address}:6443`);
+    });
+
+    it('then joins the other control planes with the certificate key and the worker plainly', async () => {
+      for (const name of ['cp-1', 'cp-2', 'workers-0']) assert.deepEqual(await bootstrapper.joinNode(request(name)), { state: 'joined', kubeletVersion: 'v1.34.2' });
+      const secrets = await context.joinSecrets.forCluster(id);
+      for (const host of [cp1, cp2, worker]) {
+        assert.deepEqual(argvOf(host), [
+          ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH],
+          ['kubelet', '--version'],
+        ]);
+        const join = parse(host.kubernetesFile('kubeadm-config.yaml')!) as { kind: string; discovery: { bootstrapToken: { apiServerEndpoint: string; token: string; caCertHashes: string[] } }; controlPlane?: { certificateKey: string } };
+        assert.equal(join.kind, 'JoinConfiguration');
+        assert.deepEqual(join.discovery.bootstrapToken, { apiServerEndpoint: `${cp0.address}:6443`, token: secrets.bootstrapToken, caCertHashes: [secrets.caCertHash] });
+        assert.equal(join.controlPlane?.certificateKey, host === worker ? undefined : secrets.certificateKey);
+        // Only the first control plane holds the CA key.
+        assert.equal(host.kubernetesFile('pki/ca.key'), undefined);
+      }
+    });
+
+    it('is idempotent: asking again after success runs nothing on any host', async () => {
+      const before = [cp0, cp1, cp2, worker].map((host) => host.invocations().length);
+      const stepsBefore = await context.records.steps(id);
+      for (const name of ['cp-0', 'cp-1', 'cp-2', 'workers-0']) assert.deepEqual(await bootstrapper.joinNode(request(name)), { state: 'joined', kubeletVersion: 'v1.34.2' });
+      assert.deepEqual([cp0, cp1, cp2, worker].map((host) => host.invocations().length), before);
+      assert.deepEqual(await context.records.steps(id), stepsBefore);
+    });
+
+    it('records each step per host, with secrets masked; no secret in records, checks or logs', async () => {
+      const steps = await context.records.steps(id, `${id}-cp-0`);
+      assert.deepEqual(
+        steps.map((step) => [step.step, step.exitCode]),
+        [
+          ['write-kubeadm-config', 0],
+          ['write-cluster-ca', 0],
+          ['write-cluster-ca-key', 0],
+          ['kubeadm-init', 0],
+          ['kubelet-version', 0],
+        ],
+      );
+      const init = steps.find((step) => step.step === 'kubeadm-init')!;
+      assert.equal(init.command, `test -f /etc/kubernetes/kubelet.conf || kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs`);
+      // The stand-in prints the join commands as kubeadm does: the token and certificate key are masked.
+      assert.match(init.output, /kubeadm join 127\.0\.0\.1:6443 --token \*\*\* --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key \*\*\*/);
+
+      const secrets = await context.joinSecrets.forCluster(id);
+      const everything = JSON.stringify({ steps: await context.records.steps(id), checks: await context.records.checks(id), facts: await context.records.facts(id), logs: context.logs });
+      for (const secret of [secrets.bootstrapToken, secrets.certificateKey, secrets.ca.privateKeyPem.split('\n')[1]!, cp0.userPrivateKey.split('\n')[1]!]) {
+        assert.ok(!everything.includes(secret), 'a secret was recorded or logged');
+      }
+      // The private keys are sealed at rest, not stored in the clear.
+      const stored = await context.dataSource.query<{ ciphertext: Buffer }[]>(`SELECT ciphertext FROM secrets`);
+      assert.ok(stored.length >= 4 && stored.every((row) => !row.ciphertext.toString('latin1').includes('OPENSSH')));
+    });
+
+    it('reads readiness from the first control plane with kubectl', async () => {
+      assert.equal(await bootstrapper.nodeReady(request('workers-0')), true);
+      assert.deepEqual(argvOf(cp0, 'kubectl').at(-1), ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'node', `${id}-workers-0`, '-o', 'json']);
+      cp0.setNodeReady(false);
+      assert.equal(await bootstrapper.nodeReady(request('workers-0')), false);
+      cp0.setNodeReady(true);
+    });
+
+    it('upgrades: kubeadm upgrade apply on the first control plane, upgrade node elsewhere, then the kubelet', async () => {
+      const upgrade = (name: string, first: boolean) => bootstrapper.upgradeNode({ ...request(name), fromVersion: '1.34', toVersion: '1.35', first });
+      assert.deepEqual(await upgrade('cp-0', true), { state: 'joined', kubeletVersion: 'v1.35.0' });
+      assert.deepEqual(await upgrade('workers-0', false), { state: 'joined', kubeletVersion: 'v1.35.0' });
+      const tail = (host: TestSshd) => argvOf(host).slice(2);
+      assert.deepEqual(tail(cp0).filter(([tool]) => tool !== 'kubectl'), [
+        ['kubeadm', 'upgrade', 'apply', 'v1.35.0', '-y'],
+        ['apt-get', 'install', '-y', '--allow-change-held-packages', 'kubelet=1.35.0-*', 'kubectl=1.35.0-*'],
+        ['systemctl', 'daemon-reload'],
+        ['systemctl', 'restart', 'kubelet'],
+        ['kubelet', '--version'],
+      ]);
+      assert.deepEqual(tail(worker), [
+        ['kubeadm', 'upgrade', 'node'],
+        ['apt-get', 'install', '-y', '--allow-change-held-packages', 'kubelet=1.35.0-*', 'kubectl=1.35.0-*'],
+        ['systemctl', 'daemon-reload'],
+        ['systemctl', 'restart', 'kubelet'],
+        ['kubelet', '--version'],
+      ]);
+      // Again: already done, nothing runs.
+      const count = worker.invocations().length;
+      assert.deepEqual(await upgrade('workers-0', false), { state: 'joined', kubeletVersion: 'v1.35.0' });
+      assert.equal(worker.invocations().length, count);
+    });
+
+    it('removes a node: drain and delete from the first control plane, kubeadm reset on the host', async () => {
+      const cpBefore = cp0.invocations().length;
+      const workerBefore = worker.invocations().length;
+      await bootstrapper.removeNode(request('workers-0'));
+      assert.deepEqual(argvOf(cp0).slice(cpBefore), [
+        ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'drain', `${id}-workers-0`, '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=300s'],
+        ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'delete', 'node', `${id}-workers-0`, '--ignore-not-found'],
+      ]);
+      assert.deepEqual(argvOf(worker).slice(workerBefore), [['kubeadm', 'reset', '-f']]);
+      const steps = (await context.records.steps(id, `${id}-workers-0`)).map((step) => step.step);
+      assert.deepEqual(steps, ['remove/drain', 'remove/delete-node', 'remove/kubeadm-reset']);
+    });
+  });
+
+  describe('preflight failures', () => {
+    it('lists every failed check of every host and installs nothing', async () => {
+      const id = clusterId();
+      const cp = await TestSshd.start({ address: '127.0.0.21', facts: healthyFacts('twin', { ipForward: '0', memoryMb: 1024, swapMb: 2048, listeningPorts: [6443] }) });
+      const worker = await TestSshd.start({ address: '127.0.0.22', facts: healthyFacts('twin', { runtimeSockets: [], osId: 'ubuntu', osVersion: '20.04' }) });
+      hosts.push(cp, worker);
+      const spec = userClusterSpec([
+        { sshd: cp, role: 'control-plane', keyRef: await registerKey(context, cp, `${id}-cp`) },
+        { sshd: worker, role: 'worker', keyRef: await registerKey(context, worker, `${id}-w`) },
+      ]);
+      const requests = joinRequests(id, spec);
+      assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-cp-0`)!), { state: 'joining' });
+      const result = await bootstrapper.joinNode(requests.get(`${id}-workers-0`)!);
+      assert.equal(result.state, 'failed');
+      const message = result.state === 'failed' ? result.message : '';
+      assert.equal(
+        message,
+        `preflight failed: ${id}-cp-0: memory: a control-plane host needs at least 1700 MB of memory, it has 1024 MB; ports: port 6443 already in use; ip-forward: net.ipv4.ip_forward must be 1, it is 0; hostname-unique: hostname "twin" is also the hostname of ${id}-workers-0` +
+          ` | ${id}-workers-0: container-runtime: no container runtime socket (/run/containerd/containerd.sock or /var/run/crio/crio.sock): install and start containerd or CRI-O; hostname-unique: hostname "twin" is also the hostname of ${id}-cp-0; os-supported: ubuntu 20.04 is not supported (supported: ubuntu 22.04/24.04, debian 12, rhel 8/9, rocky 8/9, almalinux 8/9, sles 15, opensuse-leap 15, fedora)`,
+      );
+      // The first control plane answers the same, and nothing was installed anywhere.
+      assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-cp-0`)!), { state: 'failed', message });
+      assert.deepEqual(calls(cp), []);
+      assert.deepEqual(calls(worker), []);
+      assert.deepEqual(await context.records.steps(id), []);
+      const swap = (await context.records.checks(id)).find((check) => check.machine === `${id}-cp-0` && check.check === 'swap')!;
+      assert.deepEqual([swap.status, swap.observed], ['warn', '2048 MB']);
+    });
+  });
+
+  describe('reaching the host', () => {
+    let sshd: TestSshd;
+    before(async () => {
+      sshd = await TestSshd.start({ address: '127.0.0.31' });
+      hosts.push(sshd);
+    });
+    const single = (keyRef: string, port = sshd.port): JoinRequest => {
+      const id = clusterId();
+      const spec = userClusterSpec([{ sshd: { address: sshd.address, port }, role: 'control-plane', keyRef }]);
+      return joinRequests(id, spec).get(`${id}-cp-0`)!;
+    };
+
+    it('fails on an SSH key reference nobody registered', async () => {
+      assert.deepEqual(await bootstrapper.joinNode(single('sshkey-nobody')), { state: 'failed', message: `root@127.0.0.31:${sshd.port}: the SSH key reference is not registered (no SSH key "sshkey-nobody")` });
+    });
+
+    it('fails when the host refuses the key', async () => {
+      const other = await TestSshd.start({ address: '127.0.0.32' });
+      hosts.push(other);
+      const wrongRef = await registerKey(context, other, `wrong-${clusterId()}`);
+      const result = await bootstrapper.joinNode(single(wrongRef));
+      assert.deepEqual(result, { state: 'failed', message: `root@127.0.0.31:${sshd.port}: the host refused the SSH key (publickey authentication was refused)` });
+      assert.ok(!context.logs.join('\n').includes(other.userPrivateKey.split('\n')[1]!));
+    });
+
+    it('throws a transient error the reconciler retries when the host cannot be reached', async () => {
+      const ref = await registerKey(context, sshd, `reach-${clusterId()}`);
+      const closedPort = sshd.port + 1;
+      const request = single(ref, closedPort);
+      await assert.rejects(bootstrapper.joinNode(request), (error: unknown) => error instanceof SshError && error.transient && error.message === `root@127.0.0.31:${closedPort}: the host cannot be reached (connection refused)`);
+    });
+
+    it('fails with the step\'s output when kubeadm init fails, and the other hosts keep waiting', async () => {
+      const workerHost = await TestSshd.start({ address: '127.0.0.33' });
+      hosts.push(workerHost);
+      const id = clusterId();
+      const spec = userClusterSpec([
+        { sshd, role: 'control-plane', keyRef: await registerKey(context, sshd, `${id}-cp`) },
+        { sshd: workerHost, role: 'worker', keyRef: await registerKey(context, workerHost, `${id}-w`) },
+      ]);
+      const requests = joinRequests(id, spec);
+      sshd.failNext('kubeadm', 'init');
+      assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-workers-0`)!), { state: 'joining' });
+      const result = await bootstrapper.joinNode(requests.get(`${id}-cp-0`)!);
+      assert.deepEqual(result, { state: 'failed', message: `${id}-cp-0: step kubeadm-init failed (exit 1): error execution phase: kubeadm init failed on purpose` });
+      assert.equal((await context.records.step(id, `${id}-cp-0`, 'kubeadm-init'))?.exitCode, 1);
+      // Preflight passed on both, but the first control plane is not initialised: the worker waits.
+      assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-workers-0`)!), { state: 'joining' });
+      assert.deepEqual(calls(workerHost), []);
+    });
+  });
+});

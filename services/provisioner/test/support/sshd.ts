@@ -1,0 +1,292 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@flotilla/messaging/testing';
+
+/** What a fake host's probes show (its /proc and /etc under the preflight root). */
+export interface FakeFacts {
+  hostname: string;
+  cpus: number;
+  memoryMb: number;
+  swapMb: number;
+  ipForward: string;
+  osId: string;
+  osVersion: string;
+  runtimeSockets: string[];
+  listeningPorts: number[];
+}
+
+export function healthyFacts(hostname: string, overrides: Partial<FakeFacts> = {}): FakeFacts {
+  return {
+    hostname,
+    cpus: 2,
+    memoryMb: 4096,
+    swapMb: 0,
+    ipForward: '1',
+    osId: 'ubuntu',
+    osVersion: '24.04',
+    runtimeSockets: ['/run/containerd/containerd.sock'],
+    listeningPorts: [],
+    ...overrides,
+  };
+}
+
+export interface TestSshdOptions {
+  /** A loopback address of its own (127.0.0.x), so each test host has its own pinned host key. */
+  address?: string;
+  /** Fake probe points for preflight; 'real' gathers this machine's own facts. */
+  facts?: FakeFacts | 'real';
+  /** What the stand-in kubelet reports before any upgrade. */
+  kubeletVersion?: string;
+  /** A fixed port (to bring a host back at the same place); a free one otherwise. */
+  port?: number;
+}
+
+/** One call of a stand-in command, as it recorded itself. */
+export interface Invocation {
+  tool: string;
+  argv: string[];
+  stdin: string;
+}
+
+/**
+ * Stand-ins for what cannot run here (kubeadm, kubectl, kubelet, systemctl, package managers).
+ * Each records its argv and stdin in the host's log and answers like the real tool. Files under
+ * `$STATE` steer them: `fail-<tool>-<subcommand>` makes that call fail, `kubelet-version` is what
+ * the kubelet reports (the package managers change it), `node-ready` is the Ready status kubectl shows.
+ */
+function standInScript(tool: string, log: string, state: string): string {
+  return `#!/bin/sh
+STATE='${state}'
+stdin=""
+if [ ! -t 0 ]; then stdin=$(base64 -w0); fi
+{ printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } >> '${log}'
+if [ -f "$STATE/fail-${tool}-$1" ]; then echo "error execution phase: ${tool} $1 failed on purpose" >&2; exit 1; fi
+${standInBody(tool)}
+`;
+}
+
+function standInBody(tool: string): string {
+  switch (tool) {
+    case 'kubeadm':
+      return `case "$1" in
+  init)
+    config=""; while [ $# -gt 0 ]; do [ "$1" = --config ] && config="$2"; shift; done
+    token=$(sed -n 's/^[ -]*token: *"\\{0,1\\}\\([a-z0-9.]*\\)"\\{0,1\\}$/\\1/p' "$config" | head -n 1)
+    key=$(sed -n 's/^ *certificateKey: *"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}$/\\1/p' "$config" | head -n 1)
+    echo "[init] Using Kubernetes version: $(cat "$STATE/kubelet-version")"
+    echo "Your Kubernetes control-plane has initialized successfully!"
+    echo "You can now join any number of control-plane nodes by running the following command on each as root:"
+    echo "  kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key $key"
+    echo "Then you can join any number of worker nodes by running the following on each as root:"
+    echo "kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000" ;;
+  join) echo "This node has joined the cluster" ;;
+  upgrade) echo "[upgrade/successful] SUCCESS! upgrade $2 done" ;;
+  reset) echo "[reset] Deleted contents of the etcd data directory" ;;
+esac`;
+    case 'kubelet':
+      return `echo "Kubernetes $(cat "$STATE/kubelet-version")"`;
+    case 'kubectl':
+      return `for arg in "$@"; do case "$arg" in get) verb=get ;; drain) verb=drain ;; delete) verb=delete ;; esac; done
+name=""; prev=""; for arg in "$@"; do [ "$prev" = node ] && name="$arg"; [ "$prev" = drain ] && name="$arg"; prev="$arg"; done
+case "$verb" in
+  get) printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"conditions":[{"type":"MemoryPressure","status":"False"},{"type":"Ready","status":"%s"}]}}\\n' "$name" "$(cat "$STATE/node-ready")" ;;
+  drain) echo "node/$name drained" ;;
+  delete) echo "node \\"$name\\" deleted" ;;
+esac`;
+    case 'apt-get':
+    case 'dnf':
+    case 'zypper':
+      return `for arg in "$@"; do case "$arg" in kubelet=*|kubelet-[0-9]*) version=$(echo "$arg" | sed 's/^kubelet[=-]\\([0-9.]*\\).*/\\1/'); echo "v$version" > "$STATE/kubelet-version" ;; esac; done
+echo "Setting up kubelet ($(cat "$STATE/kubelet-version"))"`;
+    default:
+      return 'exit 0';
+  }
+}
+
+const STAND_INS = ['kubeadm', 'kubectl', 'kubelet', 'systemctl', 'apt-get', 'dnf', 'zypper'];
+
+function procNetTcp(ports: readonly number[]): string {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  return header + ports.map((port, index) => `   ${index}: 00000000:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${1000 + index} 1\n`).join('');
+}
+
+/**
+ * A real OpenSSH server for tests, on a loopback address and free port, with its own host key,
+ * an authorised user key (root, publickey only), its own mount namespace where /etc/kubernetes
+ * is a directory of its own (so several test hosts on one machine never share files), and
+ * stand-in Kubernetes tools first on PATH.
+ */
+export class TestSshd {
+  private readonly sockets: Server[] = [];
+
+  private process: ChildProcess | null = null;
+
+  private constructor(
+    readonly address: string,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  static async start(options: TestSshdOptions = {}): Promise<TestSshd> {
+    const address = options.address ?? '127.0.0.1';
+    const port = options.port ?? (await freePort());
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-sshd-'));
+    const bin = join(dir, 'bin');
+    const state = join(dir, 'state');
+    const root = join(dir, 'root');
+    const kubernetes = join(dir, 'etc-kubernetes');
+    for (const directory of [bin, state, root, kubernetes]) mkdirSync(directory, { recursive: true });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', join(dir, 'host_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-user', '-f', join(dir, 'user_key')]);
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'user_key.pub')));
+    writeFileSync(join(state, 'kubelet-version'), `${options.kubeletVersion ?? 'v1.34.2'}\n`);
+    writeFileSync(join(state, 'node-ready'), 'True\n');
+    writeFileSync(join(dir, 'calls.log'), '');
+    for (const tool of STAND_INS) {
+      writeFileSync(join(bin, tool), standInScript(tool, join(dir, 'calls.log'), state));
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const environment = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`];
+    const facts = options.facts ?? healthyFacts(`host-${address.replace(/\./g, '-')}`);
+    const sshd = new TestSshd(address, port, dir);
+    if (facts !== 'real') {
+      await sshd.writeFacts(facts);
+      environment.push(`FLOTILLA_PREFLIGHT_ROOT=${root}`);
+    }
+    writeFileSync(
+      join(dir, 'sshd_config'),
+      [
+        `Port ${port}`,
+        `ListenAddress ${address}`,
+        `HostKey ${join(dir, 'host_key')}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'StrictModes no',
+        'UsePAM no',
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        `SetEnv ${environment.join(' ')}`,
+        '',
+      ].join('\n'),
+    );
+    // sshd insists on its privilege separation directory.
+    mkdirSync('/run/sshd', { recursive: true });
+    mkdirSync('/etc/kubernetes', { recursive: true });
+    const child = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" /etc/kubernetes && exec /usr/sbin/sshd -D -e -f "$1"`, kubernetes, join(dir, 'sshd_config')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    sshd.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => {
+        child.kill('SIGTERM');
+        reject(new Error(`sshd did not start: ${stderr}`));
+      }, 10_000);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('Server listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd exited with ${code}: ${stderr}`));
+      });
+    });
+    child.stderr.resume();
+    return sshd;
+  }
+
+  /** The user key's private half (OpenSSH format), as an operator would register it. */
+  get userPrivateKey(): string {
+    return readFileSync(join(this.dir, 'user_key'), 'utf8');
+  }
+
+  /** The host key's fingerprint as `ssh-keygen -l` prints it. */
+  get hostKeyFingerprint(): string {
+    return execFileSync('ssh-keygen', ['-l', '-f', join(this.dir, 'host_key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+  }
+
+  get userKeyFingerprint(): string {
+    return execFileSync('ssh-keygen', ['-l', '-f', join(this.dir, 'user_key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+  }
+
+  /** Gives the host a new host key (as a reinstall would); takes effect for new connections. */
+  rotateHostKey(): void {
+    rmSync(join(this.dir, 'host_key'));
+    rmSync(join(this.dir, 'host_key.pub'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', join(this.dir, 'host_key')]);
+  }
+
+  /** Replaces the fake /proc and /etc the preflight probes read. */
+  async writeFacts(facts: FakeFacts): Promise<void> {
+    const root = join(this.dir, 'root');
+    rmSync(root, { recursive: true, force: true });
+    for (const server of this.sockets.splice(0)) await new Promise((resolve) => server.close(resolve));
+    const write = (path: string, content: string): void => {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), content);
+    };
+    write('proc/sys/kernel/hostname', `${facts.hostname}\n`);
+    write('proc/cpuinfo', Array.from({ length: facts.cpus }, (_, index) => `processor\t: ${index}\nmodel name\t: test\n\n`).join(''));
+    write('proc/meminfo', `MemTotal:       ${facts.memoryMb * 1024} kB\nMemFree:        1024 kB\n`);
+    write('proc/swaps', `Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n${facts.swapMb > 0 ? `/swapfile                               file\t\t${facts.swapMb * 1024}\t\t0\t\t-2\n` : ''}`);
+    write('proc/sys/net/ipv4/ip_forward', `${facts.ipForward}\n`);
+    write('proc/net/tcp', procNetTcp(facts.listeningPorts));
+    write('proc/net/tcp6', procNetTcp([]));
+    write('etc/os-release', `NAME="Test"\nID=${facts.osId}\nVERSION_ID="${facts.osVersion}"\n`);
+    // Real sockets: the probe asks for a socket (test -S), not just a file.
+    for (const socket of facts.runtimeSockets) {
+      mkdirSync(join(root, socket, '..'), { recursive: true });
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(join(root, socket), resolve));
+      this.sockets.push(server);
+    }
+  }
+
+  /** Makes a stand-in call fail, e.g. ('kubeadm', 'join'). */
+  failNext(tool: string, subcommand: string): void {
+    writeFileSync(join(this.dir, 'state', `fail-${tool}-${subcommand}`), '');
+  }
+
+  setNodeReady(ready: boolean): void {
+    writeFileSync(join(this.dir, 'state', 'node-ready'), ready ? 'True\n' : 'False\n');
+  }
+
+  /** Every stand-in call so far, in order. */
+  invocations(): Invocation[] {
+    return readFileSync(join(this.dir, 'calls.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => {
+        const fields = line.split('\t');
+        const stdin = fields.pop()!.slice(1);
+        const [tool, ...argv] = fields;
+        return { tool: tool!, argv: argv.map((arg) => Buffer.from(arg, 'base64').toString('utf8')), stdin: Buffer.from(stdin, 'base64').toString('utf8') };
+      });
+  }
+
+  /** A file as this host sees it under /etc/kubernetes. */
+  kubernetesFile(path: string): string | undefined {
+    const file = join(this.dir, 'etc-kubernetes', path);
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    for (const server of this.sockets.splice(0)) await new Promise((resolve) => server.close(resolve));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
