@@ -101,11 +101,21 @@ describe('kubeadm configuration', () => {
     assert.deepEqual(gpu.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: 'fd00::20' }]);
   });
 
+  it('lets a host known by name advertise the default route, and a worker without a pool join bare', () => {
+    const byName = parse(renderKubeadmConfig({ ...base, node: { ...base.node, address: 'cp-0.example.internal' } }));
+    const init = byName.find((doc) => doc.kind === 'InitConfiguration') as InitConfiguration;
+    assert.equal(init.localAPIEndpoint, undefined);
+    assert.deepEqual(init.nodeRegistration.kubeletExtraArgs, []);
+    const bare = parseJoin(renderKubeadmConfig({ ...base, node: { name: 'c1-worker-0', role: 'worker', pool: null, first: false, address: '10.0.0.30' } }));
+    assert.deepEqual(bare.nodeRegistration.taints, []);
+    assert.deepEqual(bare.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '10.0.0.30' }]);
+  });
+
   it('refuses bad input with an error naming the field, never the secrets', () => {
     const cases: [Partial<KubeadmConfigInput>, string, string][] = [
       [{ clusterId: 'c2' }, 'cluster-id-mismatch', 'secrets.clusterId'],
       [{ node: { ...base.node, name: 'C1_cp' } }, 'node-name-invalid', 'node.name'],
-      [{ node: { ...base.node, address: 'not-an-ip' } }, 'node-address-invalid', 'node.address'],
+      [{ node: { ...base.node, address: 'not an address!' } }, 'node-address-invalid', 'node.address'],
       [{ node: { ...base.node, role: 'worker', pool: 'general' } }, 'node-role-invalid', 'node.first'],
       [{ node: { ...base.node, role: 'worker', pool: 'missing', first: false } }, 'node-pool-unknown', 'node.pool'],
       [{ controlPlaneEndpoint: 'https://api:6443' }, 'control-plane-endpoint-invalid', 'controlPlaneEndpoint'],

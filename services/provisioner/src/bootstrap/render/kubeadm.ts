@@ -101,8 +101,9 @@ export function kubeadmDocuments(input: KubeadmConfigInput): KubeadmDocument[] {
   const { clusterId, spec, node, secrets } = input;
   if (secrets.clusterId !== clusterId) throw new BootstrapDataError('cluster-id-mismatch', 'secrets.clusterId');
   checkNodeName(node.name, 'node.name');
-  if (node.address !== null && isIP(node.address) === 0) throw new BootstrapDataError('node-address-invalid', 'node.address', quote(node.address));
-  const localAPIEndpoint = node.address === null ? {} : { localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT } };
+  if (node.address !== null && isIP(node.address) === 0 && !DNS_NAME.test(node.address)) throw new BootstrapDataError('node-address-invalid', 'node.address', quote(node.address));
+  // kubeadm advertises an IP only; for a host known by name it takes the default route's address.
+  const localAPIEndpoint = node.address === null || isIP(node.address) === 0 ? {} : { localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT } };
   const endpoint = parseEndpoint(input.controlPlaneEndpoint);
   const kubernetesVersion = kubeadmVersion(spec.kubernetesVersion);
   if (node.first && node.role !== 'control-plane') throw new BootstrapDataError('node-role-invalid', 'node.first');
@@ -164,9 +165,11 @@ export function kubeadmVersion(requested: string): string {
 }
 
 function registrationFor(spec: ClusterSpec, node: KubeadmNode): NodeRegistration {
-  const kubeletExtraArgs: { name: string; value: string }[] = node.address === null ? [] : [{ name: 'node-ip', value: node.address }];
+  const kubeletExtraArgs: { name: string; value: string }[] = node.address === null || isIP(node.address) === 0 ? [] : [{ name: 'node-ip', value: node.address }];
   let taints: NodeRegistration['taints'];
-  if (node.role === 'worker') {
+  // A worker host listed without a pool joins with no pool labels and no taints.
+  if (node.role === 'worker' && node.pool === null) taints = [];
+  else if (node.role === 'worker') {
     const index = spec.nodePools.findIndex((pool) => pool.name === node.pool);
     const pool = spec.nodePools[index];
     if (!pool) throw new BootstrapDataError('node-pool-unknown', 'node.pool', quote(node.pool ?? 'null'));
@@ -184,6 +187,8 @@ function registrationFor(spec: ClusterSpec, node: KubeadmNode): NodeRegistration
   return { name: node.name, criSocket: CRI_SOCKET, kubeletExtraArgs, ...(taints ? { taints } : {}) };
 }
 
+/** A DNS host name (RFC 1123): labels of letters, digits and '-', dot-separated. */
+const DNS_NAME = /^(?=.{1,253}$)[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
