@@ -11,6 +11,8 @@ export const TEST_PACKAGES = {
   'openssh-server': '/usr/sbin/sshd',
   // `systemctl --root` enables units in the rendered MicroOS first-boot script's test.
   systemd: '/usr/bin/systemctl',
+  // Test certificate authorities for the stand-in cloud APIs.
+  openssl: '/usr/bin/openssl',
 };
 
 export function ensureSystemPackages(packages = TEST_PACKAGES) {

@@ -1,0 +1,88 @@
+import { Controller, Get, HttpException, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { z } from 'zod';
+import { CloudAccess } from './cloud-access.js';
+import { CLOUD_PROVIDERS, type CloudCluster } from './cloud-provider.js';
+import { CloudError, type CloudErrorCode } from './errors.js';
+import type { RevealableSecret } from './secret.js';
+
+/** Where the controller opens a stored cloud account; bound to the secret store. */
+export interface CloudAccountSecrets {
+  /** The secret stored under `ref`, or undefined when there is none. */
+  reveal(ref: string): Promise<RevealableSecret | undefined>;
+}
+export const CLOUD_ACCOUNT_SECRETS = Symbol('CloudAccountSecrets');
+
+const name = z.string().trim().min(1).max(256);
+export const ListCloudClustersQuery = z
+  .object({
+    provider: z.enum(CLOUD_PROVIDERS),
+    region: name.optional().describe('eks: AWS region'),
+    subscriptionId: name.optional().describe('aks: Azure subscription id'),
+    resourceGroup: name.optional().describe('aks: only this resource group'),
+    projectId: name.optional().describe('gke: Google Cloud project id'),
+    location: name.optional().describe('gke: only this zone or region'),
+  })
+  .superRefine((query, context) => {
+    const need = { eks: 'region', aks: 'subscriptionId', gke: 'projectId' } as const;
+    const field = need[query.provider];
+    if (query[field] === undefined) context.addIssue({ code: 'custom', path: [field], message: `required for ${query.provider}` });
+  });
+export type ListCloudClustersQuery = z.infer<typeof ListCloudClustersQuery>;
+
+/** How a cloud failure reads over HTTP: problems with the stored account are 422, the cloud's own trouble 502/503. */
+export function httpStatusForCloudError(code: CloudErrorCode): number {
+  switch (code) {
+    case 'cloud-location-invalid':
+      return 400;
+    case 'cloud-cluster-not-found':
+      return 404;
+    case 'cloud-account-invalid':
+    case 'cloud-auth-failed':
+    case 'cloud-access-denied':
+      return 422;
+    case 'cloud-throttled':
+      return 503;
+    case 'cloud-unreachable':
+    case 'cloud-response-invalid':
+    case 'cloud-failed':
+      return 502;
+  }
+}
+
+@ApiTags('cloud-accounts')
+@Controller('api/v1/cloud-accounts')
+export class CloudAccountsController {
+  constructor(
+    @Inject(CloudAccess) private readonly clouds: CloudAccess,
+    @Inject(CLOUD_ACCOUNT_SECRETS) private readonly secrets: CloudAccountSecrets,
+  ) {}
+
+  @Get(':credentialRef/clusters')
+  @ApiOperation({ summary: 'Clusters a stored cloud account can import, with version and node groups' })
+  @ApiParam({ name: 'credentialRef', description: 'A stored cloud-account credential' })
+  @ApiQuery({ name: 'provider', enum: CLOUD_PROVIDERS })
+  @ApiQuery({ name: 'region', required: false, description: 'eks: required' })
+  @ApiQuery({ name: 'subscriptionId', required: false, description: 'aks: required' })
+  @ApiQuery({ name: 'resourceGroup', required: false, description: 'aks: only this resource group' })
+  @ApiQuery({ name: 'projectId', required: false, description: 'gke: required' })
+  @ApiQuery({ name: 'location', required: false, description: 'gke: only this zone or region (default: all)' })
+  @ApiResponse({ status: 400, description: 'A required location field is missing: it is named' })
+  @ApiResponse({ status: 404, description: 'No credential with that reference' })
+  @ApiResponse({ status: 422, description: 'The stored account is invalid, or the cloud refused it (code cloud-account-invalid, cloud-auth-failed, cloud-access-denied)' })
+  @ApiResponse({ status: 502, description: 'The cloud did not answer or answered something unusable' })
+  @ApiResponse({ status: 503, description: 'The cloud is throttling: try again later' })
+  async list(@Param('credentialRef') credentialRef: string, @Query(new ZodValidationPipe(ListCloudClustersQuery)) query: ListCloudClustersQuery): Promise<{ items: CloudCluster[] }> {
+    const secret = await this.secrets.reveal(credentialRef);
+    if (secret === undefined) throw new NotFoundException(`credential "${credentialRef}" not found`);
+    const { provider, ...location } = query;
+    try {
+      return { items: await this.clouds.list(provider, secret, location) };
+    } catch (error) {
+      if (!(error instanceof CloudError)) throw error;
+      const status = httpStatusForCloudError(error.code);
+      throw new HttpException({ statusCode: status, code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) }, status);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CLOUD_ERROR_CODES, CloudError, cloudErrorCodeFor, describeCloudError, isTransientCloudError } from './errors.js';
+
+describe('cloud error reasons', () => {
+  it('reads the provider code first, then the HTTP status, then the network error', () => {
+    const cases: [Parameters<typeof cloudErrorCodeFor>[0], string][] = [
+      [{ status: 404, code: 'ResourceNotFoundException' }, 'cloud-cluster-not-found'],
+      [{ status: 404, code: 'ResourceNotFound' }, 'cloud-cluster-not-found'],
+      [{ code: 'NOT_FOUND' }, 'cloud-cluster-not-found'],
+      [{ status: 403, code: 'UnrecognizedClientException' }, 'cloud-auth-failed'],
+      [{ status: 403, code: 'InvalidSignatureException' }, 'cloud-auth-failed'],
+      [{ status: 401, code: 'InvalidAuthenticationTokenAudience' }, 'cloud-auth-failed'],
+      [{ status: 400, code: 'invalid_grant' }, 'cloud-auth-failed'],
+      [{ code: 'UNAUTHENTICATED' }, 'cloud-auth-failed'],
+      [{ status: 403, code: 'AccessDeniedException' }, 'cloud-access-denied'],
+      [{ status: 403, code: 'AuthorizationFailed' }, 'cloud-access-denied'],
+      [{ code: 'PERMISSION_DENIED' }, 'cloud-access-denied'],
+      [{ status: 429, code: 'ThrottlingException' }, 'cloud-throttled'],
+      [{ code: 'RESOURCE_EXHAUSTED' }, 'cloud-throttled'],
+      [{ networkCode: 'ECONNREFUSED' }, 'cloud-unreachable'],
+      [{ networkCode: 'ENOTFOUND' }, 'cloud-unreachable'],
+      [{ code: 'UNAVAILABLE' }, 'cloud-unreachable'],
+      [{ status: 401 }, 'cloud-auth-failed'],
+      [{ status: 403 }, 'cloud-access-denied'],
+      [{ status: 404 }, 'cloud-cluster-not-found'],
+      [{ status: 429 }, 'cloud-throttled'],
+      [{ status: 503 }, 'cloud-unreachable'],
+      [{ status: 500 }, 'cloud-failed'],
+      [{}, 'cloud-failed'],
+    ];
+    for (const [facts, expected] of cases) assert.equal(cloudErrorCodeFor(facts), expected, JSON.stringify(facts));
+  });
+
+  it('has a title for every code and says which are worth retrying', () => {
+    for (const code of CLOUD_ERROR_CODES) assert.ok(describeCloudError(code).length > 10, code);
+    assert.deepEqual(CLOUD_ERROR_CODES.filter(isTransientCloudError), ['cloud-throttled', 'cloud-unreachable', 'cloud-failed']);
+  });
+
+  it('puts the title before the detail and keeps the field', () => {
+    const error = new CloudError('cloud-location-invalid', 'region is required for eks', 'region');
+    assert.equal(error.message, 'The cloud location is incomplete: region is required for eks');
+    assert.equal(error.field, 'region');
+  });
+});

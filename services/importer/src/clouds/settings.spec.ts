@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CloudConfigVariables, cloudSettingsFrom, PUBLIC_CLOUD_SETTINGS } from './settings.js';
+
+describe('cloud settings', () => {
+  it('defaults to the public clouds', () => {
+    assert.deepEqual(cloudSettingsFrom(CloudConfigVariables.parse({})), PUBLIC_CLOUD_SETTINGS);
+  });
+
+  it('takes sovereign endpoints, deriving the ARM scope from the ARM endpoint', () => {
+    const settings = cloudSettingsFrom(
+      CloudConfigVariables.parse({
+        CLOUD_AZURE_ARM_ENDPOINT: 'https://management.chinacloudapi.cn/',
+        CLOUD_AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn',
+        CLOUD_EKS_ENDPOINT: 'https://eks.{region}.amazonaws.com.cn',
+        CLOUD_MAX_ATTEMPTS: '5',
+      }),
+    );
+    assert.equal(settings.aks.endpoint, 'https://management.chinacloudapi.cn');
+    assert.equal(settings.aks.credentialScope, 'https://management.chinacloudapi.cn/.default');
+    assert.equal(settings.eks.endpoint, 'https://eks.{region}.amazonaws.com.cn');
+    assert.equal(settings.maxAttempts, 5);
+  });
+
+  it('refuses a plain-http endpoint, naming the variable', () => {
+    const result = CloudConfigVariables.safeParse({ CLOUD_GKE_API_ENDPOINT: 'http://container.googleapis.com' });
+    assert.equal(result.success, false);
+    assert.deepEqual(result.error?.issues.map((issue) => issue.path.join('.')), ['CLOUD_GKE_API_ENDPOINT']);
+  });
+});

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { z } from 'zod';
+
+/**
+ * Where the cloud APIs are and how hard to try. The defaults are the public clouds; overrides
+ * serve sovereign clouds (Azure China, AWS GovCloud...), private endpoints, and tests.
+ * `{region}` in an AWS endpoint is replaced by the region of the call.
+ */
+export interface CloudSettings {
+  eks: {
+    /** EKS API, e.g. `https://eks.{region}.amazonaws.com`; absent: the SDK's own endpoint for the region. */
+    endpoint?: string;
+    /** STS host the EKS token is presigned for; absent: `https://sts.{region}.amazonaws.com` (`.com.cn` in China). */
+    stsEndpoint?: string;
+  };
+  aks: {
+    /** Azure Resource Manager. */
+    endpoint: string;
+    /** Entra ID (Azure AD) authority. */
+    authorityHost: string;
+    /** Scope of ARM tokens; by default `<endpoint>/.default`. */
+    credentialScope: string;
+  };
+  gke: {
+    /** Google Kubernetes Engine API (REST). */
+    apiEndpoint: string;
+    /** OAuth 2.0 token endpoint the service account's assertion is exchanged at. */
+    tokenUri: string;
+  };
+  /** Extra CA certificates (PEM) to trust besides the public ones: TLS-inspecting proxies, private endpoints. */
+  extraCaCertificatesPem: string | null;
+  /** One call to a cloud API, retries included, gives up after this long. */
+  requestTimeoutMs: number;
+  /** Attempts per call (1: no retry). */
+  maxAttempts: number;
+}
+
+export const PUBLIC_CLOUD_SETTINGS: CloudSettings = {
+  eks: {},
+  aks: {
+    endpoint: 'https://management.azure.com',
+    authorityHost: 'https://login.microsoftonline.com',
+    credentialScope: 'https://management.azure.com/.default',
+  },
+  gke: { apiEndpoint: 'https://container.googleapis.com', tokenUri: 'https://oauth2.googleapis.com/token' },
+  extraCaCertificatesPem: null,
+  requestTimeoutMs: 20_000,
+  maxAttempts: 3,
+};
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+const awsEndpoint = z
+  .string()
+  .refine((value) => z.url({ protocol: /^https$/ }).safeParse(value.replaceAll('{region}', 'region')).success, 'must be an https:// URL ({region} allowed)');
+
+/** The environment variables of the cloud settings, to merge into a service's config schema. */
+export const CloudConfigVariables = z.object({
+  CLOUD_EKS_ENDPOINT: awsEndpoint.optional(),
+  CLOUD_AWS_STS_ENDPOINT: awsEndpoint.optional(),
+  CLOUD_AZURE_ARM_ENDPOINT: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.aks.endpoint),
+  CLOUD_AZURE_AUTHORITY_HOST: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.aks.authorityHost),
+  CLOUD_AZURE_ARM_SCOPE: z.string().min(1).optional(),
+  CLOUD_GKE_API_ENDPOINT: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.gke.apiEndpoint),
+  CLOUD_GCP_TOKEN_URI: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.gke.tokenUri),
+  CLOUD_CA_FILE: z.string().min(1).optional(),
+  CLOUD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(PUBLIC_CLOUD_SETTINGS.requestTimeoutMs),
+  CLOUD_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(PUBLIC_CLOUD_SETTINGS.maxAttempts),
+});
+export type CloudConfigVariables = z.infer<typeof CloudConfigVariables>;
+
+const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '');
+
+/** Settings from the parsed variables. Reads CLOUD_CA_FILE, so call it once at start. */
+export function cloudSettingsFrom(variables: CloudConfigVariables): CloudSettings {
+  const armEndpoint = withoutTrailingSlash(variables.CLOUD_AZURE_ARM_ENDPOINT);
+  return {
+    eks: {
+      ...(variables.CLOUD_EKS_ENDPOINT === undefined ? {} : { endpoint: withoutTrailingSlash(variables.CLOUD_EKS_ENDPOINT) }),
+      ...(variables.CLOUD_AWS_STS_ENDPOINT === undefined ? {} : { stsEndpoint: withoutTrailingSlash(variables.CLOUD_AWS_STS_ENDPOINT) }),
+    },
+    aks: {
+      endpoint: armEndpoint,
+      authorityHost: withoutTrailingSlash(variables.CLOUD_AZURE_AUTHORITY_HOST),
+      credentialScope: variables.CLOUD_AZURE_ARM_SCOPE ?? `${armEndpoint}/.default`,
+    },
+    gke: { apiEndpoint: withoutTrailingSlash(variables.CLOUD_GKE_API_ENDPOINT), tokenUri: variables.CLOUD_GCP_TOKEN_URI },
+    extraCaCertificatesPem: variables.CLOUD_CA_FILE === undefined ? null : readFileSync(variables.CLOUD_CA_FILE, 'utf8'),
+    requestTimeoutMs: variables.CLOUD_REQUEST_TIMEOUT_MS,
+    maxAttempts: variables.CLOUD_MAX_ATTEMPTS,
+  };
+}
+
+/**
+ * The CA list for a TLS client: Node's public roots plus the extra ones. Undefined when there
+ * are none, so the SDKs keep their defaults (`ca` replaces the roots instead of adding to them).
+ */
+export function trustedCas(settings: CloudSettings): string[] | undefined {
+  return settings.extraCaCertificatesPem === null ? undefined : [...rootCertificates, settings.extraCaCertificatesPem];
+}
