@@ -2,13 +2,18 @@ import type { EventDefinition } from './event-definition.js';
 import type { CloudEvent, EventOf } from './envelope.js';
 import {
   ClusterDeleted,
+  ClusterDeletionRequested,
   ClusterProvisioningFailed,
   ClusterReady,
   ClusterRequested,
   ClusterUpgraded,
   ClusterVersionChanged,
   MachineReplaced,
+  NodePoolScaled,
+  NodePoolScaleRequested,
   NodesProvisioned,
+  UpgradeStepApproved,
+  UpgradeStepFailed,
 } from './events/cluster.js';
 import {
   ClusterImported,
@@ -32,6 +37,11 @@ export const EVENT_CATALOGUE = [
   ClusterUpgraded,
   ClusterVersionChanged,
   ClusterDeleted,
+  NodePoolScaleRequested,
+  NodePoolScaled,
+  ClusterDeletionRequested,
+  UpgradeStepApproved,
+  UpgradeStepFailed,
   ClusterImportRequested,
   ClusterImported,
   ImportRejected,

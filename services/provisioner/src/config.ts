@@ -1,16 +1,25 @@
 import { defaultSupportMatrix } from '@flotilla/contracts';
+import { SecretsConfig } from '@flotilla/secrets';
 import { serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
+import type { MaxUnhealthy } from './domain/cluster.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const knownReleases = [...defaultSupportMatrix.releases.keys()];
 
 export const ProvisionerConfig = serviceConfigSchema(8081, {
+  /** Key-encryption keys for SSH keys and clusters' join secrets (see @flotilla/secrets). */
+  ...SecretsConfig,
   /** The platform release this installation runs: requests are judged by its support-matrix row. */
   PLATFORM_RELEASE: z
     .string()
     .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of support matrix ${defaultSupportMatrix.revision} (${knownReleases.join(', ')})`)
     .default('4.3'),
+  /** DNS domain of clusters' API endpoints: `api.<cluster>.<domain>:6443` unless a request names its own. */
+  CONTROL_PLANE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a DNS domain such as clusters.example.com')
+    .default('clusters.flotilla.internal'),
   /** Which infrastructure provider creates machines. Only the simulated one exists so far. */
   INFRA_PROVIDER: z.enum(['simulated']).default('simulated'),
   /** Machines claimed per reconcile round (one claim query, one write transaction). */
@@ -27,12 +36,30 @@ export const ProvisionerConfig = serviceConfigSchema(8081, {
   MACHINE_TIMEOUT_MS: integer(1_000, 86_400_000).default(15 * 60_000),
   /** Provider calls that throw are retried with backoff; after this many in a row the machine fails. */
   PROVIDER_MAX_ERRORS: integer(1, 100).default(5),
+  /** Machine health check: how often a Running machine's node is looked at. */
+  MHC_CHECK_INTERVAL_MS: integer(100, 3_600_000).default(30_000),
+  /** Machine health check: a machine made once the cluster runs (scale-up, replacement) must be a node within this. */
+  MHC_NODE_STARTUP_TIMEOUT_MS: integer(1_000, 86_400_000).default(10 * 60_000),
+  /** Machine health check: a node not Ready for this long is replaced. */
+  MHC_UNHEALTHY_TIMEOUT_MS: integer(0, 86_400_000).default(5 * 60_000),
+  /**
+   * Machine health check: when more machines of a cluster than this are unhealthy, none is
+   * replaced (a network outage is not fixed by replacing every machine). A count ("2") or a
+   * share of the cluster's machines ("40%", rounded down), like Cluster API's maxUnhealthy.
+   */
+  MHC_MAX_UNHEALTHY: z
+    .string()
+    .regex(/^(\d+|\d+(\.\d+)?%)$/, 'must be a count such as 2 or a percentage such as 40%')
+    .transform((text): MaxUnhealthy => (text.endsWith('%') ? { kind: 'percent', value: Math.min(100, Number(text.slice(0, -1))) } : { kind: 'count', value: Number(text) }))
+    .default({ kind: 'percent', value: 40 }),
   /** Simulated provider: how long a machine takes to come up. */
   SIM_BOOT_MS: integer(0, 3_600_000).default(1_500),
   /** Simulated provider: share of machines that fail to boot, 0..1. */
   SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Simulated provider: share of API calls that throw (a cloud's 503s), 0..1; they are retried. */
   SIM_API_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Simulated provider: share of nodes that are never Ready once joined (machine health checks replace them), 0..1. */
+  SIM_UNHEALTHY_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Simulated provider: which machines and calls fail is a function of this seed and the machine name. */
   SIM_SEED: z.string().min(1).default('flotilla'),
 });

@@ -1,17 +1,27 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { ServiceKitModule } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
-import { NODE_BOOTSTRAPPER } from './bootstrap/node-bootstrapper.js';
-import { SimulatedBootstrapper } from './bootstrap/simulated.bootstrapper.js';
+import { JoinSecretsRepository } from './bootstrap/join-secrets.repository.js';
+import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from './bootstrap/node-bootstrapper.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from './config.js';
 import { ClusterEntity } from './entities/cluster.entity.js';
 import { MachineEntity } from './entities/machine.entity.js';
+import { ClusterLifecycleHandler } from './handlers/cluster-lifecycle.handler.js';
 import { ClusterRequestedHandler } from './handlers/cluster-requested.handler.js';
+import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from './hosted/control-plane-placement.js';
+import { hostedControllers, hostedEntities, hostedMigrations, hostedProviders } from './hosted/index.js';
+import { hostsControllers, hostsEntities, hostsMigrations, hostsProviders } from './hosts/hosts.providers.js';
+import { SshBootstrapper } from './hosts/ssh.bootstrapper.js';
 import { ProvisionerClustersController } from './http/clusters.controller.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from './infrastructure/provider.js';
+import { SimulatedNodeHealth } from './infrastructure/simulated/simulated-node-health.js';
 import { SimulatedProvider } from './infrastructure/simulated/simulated.provider.js';
 import { ProvisionerTables1732300002000 } from './migrations/1732300002000-provisioner-tables.js';
 import { SimulatedCloud1732300002100 } from './migrations/1732300002100-simulated-cloud.js';
+import { SimBootstrapData1732300003500 } from './migrations/1732300003500-sim-bootstrap-data.js';
+import { ClusterLifecycle1732300007000 } from './migrations/1732300007000-cluster-lifecycle.js';
+import { SimulatedNodeHealth1732300007100 } from './migrations/1732300007100-simulated-node-health.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -24,24 +34,66 @@ function infrastructureProvider(config: ProvisionerConfig, dataSource: DataSourc
   }
 }
 
+function nodeBootstrapper(config: ProvisionerConfig, dataSource: DataSource): NodeBootstrapper {
+  switch (config.INFRA_PROVIDER) {
+    case 'simulated':
+      return new SimulatedNodeHealth(dataSource, { seed: config.SIM_SEED, unhealthyRate: config.SIM_UNHEALTHY_RATE });
+  }
+}
+
+/** Machines users bring are looked after over SSH; the platform's machines by their provider's bootstrap. */
+export function byMachineSource(hosts: NodeBootstrapper, platform: NodeBootstrapper): NodeBootstrapper {
+  const pick = (node: { host: unknown }) => (node.host ? hosts : platform);
+  return {
+    joinNode: (request) => pick(request).joinNode(request),
+    nodeReady: (node) => pick(node).nodeReady(node),
+    upgradeNode: (request) => pick(request).upgradeNode(request),
+    removeNode: (node) => pick(node).removeNode(node),
+  };
+}
+
+/** Implementations of the ports that others provide; the defaults above when absent. */
+export interface ProvisionerPorts {
+  placement?: ControlPlanePlacement;
+  bootstrapper?: NodeBootstrapper;
+}
+
 @Module({})
 export class ProvisionerModule {
-  static register(config: ProvisionerConfig): DynamicModule {
+  static register(config: ProvisionerConfig, ports: ProvisionerPorts = {}): DynamicModule {
     return {
       module: ProvisionerModule,
       imports: [
         ServiceKitModule.forRoot({
           service: 'provisioner',
           config,
-          migrations: [ProvisionerTables1732300002000, SimulatedCloud1732300002100],
-          entities: [ClusterEntity, MachineEntity],
+          migrations: [
+            ProvisionerTables1732300002000,
+            SimulatedCloud1732300002100,
+            ...hostsMigrations,
+            ...hostedMigrations,
+            SimBootstrapData1732300003500,
+            ...secretsMigrations,
+            ClusterLifecycle1732300007000,
+            SimulatedNodeHealth1732300007100,
+          ],
+          entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),
+        SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
       ],
-      controllers: [ClusterRequestedHandler, ProvisionerClustersController],
+      controllers: [ClusterRequestedHandler, ClusterLifecycleHandler, ProvisionerClustersController, ...hostsControllers, ...hostedControllers],
       providers: [
         { provide: PROVISIONER_CONFIG, useValue: config },
         { provide: INFRASTRUCTURE_PROVIDER, inject: [DataSource], useFactory: (dataSource: DataSource) => infrastructureProvider(config, dataSource) },
-        { provide: NODE_BOOTSTRAPPER, useFactory: () => new SimulatedBootstrapper() },
+        {
+          provide: NODE_BOOTSTRAPPER,
+          inject: [DataSource, SshBootstrapper],
+          useFactory: (dataSource: DataSource, ssh: SshBootstrapper) => ports.bootstrapper ?? byMachineSource(ssh, nodeBootstrapper(config, dataSource)),
+        },
+        // Management clusters registered over HTTP host the control planes, unless a test brings its own placement.
+        ...(ports.placement ? [...hostedProviders, { provide: CONTROL_PLANE_PLACEMENT, useValue: ports.placement }] : hostedProviders),
+        JoinSecretsRepository,
+        ...hostsProviders,
         ClusterRepository,
         MachineQueue,
         IntegrationEvents,

@@ -171,3 +171,86 @@ export const ClusterUpgraded = defineEvent({
   producers: ['provisioner'],
   consumers: ['inventory', 'upgrade-planner'],
 });
+
+// ---- lifecycle commands and their results (the provisioner acts on them) -------------------------
+
+export const NodePoolScaleRequested = defineEvent({
+  name: 'NodePoolScaleRequested',
+  topic: 'cluster.node-pool-scale-requested',
+  version: 1,
+  description:
+    'Someone asked to change the number of machines of one node pool of a platform-managed cluster. The CloudEvents subject is the cluster id. Scaling down removes the newest machines of the pool.',
+  data: z.object({
+    pool: z.string().min(1).describe('Name of the node pool, as in the cluster request'),
+    count: z.number().int().min(0).max(1000).describe('Machines the pool should have'),
+    hosts: z
+      .array(HostSpec)
+      .optional()
+      .describe('Pools on machines users bring, scaling up only: the hosts to add, exactly `count` minus the current size, each with role worker and this pool'),
+  }),
+  producers: ['inventory', EXTERNAL],
+  consumers: ['provisioner', 'inventory'],
+});
+
+export const ClusterDeletionRequested = defineEvent({
+  name: 'ClusterDeletionRequested',
+  topic: 'cluster.deletion-requested',
+  version: 1,
+  description:
+    'Someone asked to delete a platform-managed cluster: every machine is drained and released, then ClusterDeleted follows. The CloudEvents subject is the cluster id.',
+  data: z.object({
+    reason: z.string().max(1000).optional().describe('Why, for the cluster\'s history'),
+  }),
+  producers: ['inventory', EXTERNAL],
+  consumers: ['provisioner', 'inventory'],
+});
+
+export const UpgradeStepApproved = defineEvent({
+  name: 'UpgradeStepApproved',
+  topic: 'cluster.upgrade-step-approved',
+  version: 1,
+  description:
+    'An operator (or an outside service) approved one step of an upgrade plan for one cluster: the provisioner moves the control plane, then every node, to the target version. The CloudEvents subject is the cluster id.',
+  data: z.object({
+    planId: z.string().min(1).describe('The upgrade plan the step belongs to (UpgradePlanned subject)'),
+    toVersion: KubernetesVersion.describe('Kubernetes version the cluster moves to: one minor at most above what it runs'),
+  }),
+  producers: ['inventory', EXTERNAL],
+  consumers: ['provisioner', 'inventory'],
+});
+
+export const UpgradeStepFailed = defineEvent({
+  name: 'UpgradeStepFailed',
+  topic: 'cluster.upgrade-step-failed',
+  version: 1,
+  description:
+    'An approved upgrade step was refused (the version policy does not allow it, or the cluster cannot be upgraded now) or could not be completed; every reason is listed. Nodes already moved stay on the new version.',
+  data: z.object({
+    model: ClusterModel,
+    planId: z.string().min(1),
+    fromVersion: KubernetesVersion.describe('Kubernetes version the cluster ran when the step was approved'),
+    toVersion: KubernetesVersion,
+    reasons: z.array(Reason).min(1),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const NodePoolScaled = defineEvent({
+  name: 'NodePoolScaled',
+  topic: 'cluster.node-pool-scaled',
+  version: 1,
+  description:
+    'A node pool of a platform-managed cluster changed size: new machines joined as nodes (also announced by NodesProvisioned) and removed ones were drained and released.',
+  data: z.object({
+    model: ClusterModel,
+    pool: z.string().min(1),
+    from: z.number().int().nonnegative().describe('Nodes of the pool before'),
+    to: z.number().int().nonnegative().describe('Nodes of the pool now (less than asked for when a new machine failed)'),
+    requested: z.number().int().nonnegative().describe('The count that was asked for'),
+    nodes: z.array(Node).describe('Every node of the pool now'),
+    removed: z.array(z.string().min(1)).describe('Names of the nodes that were removed'),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory', 'upgrade-planner'],
+});

@@ -1,4 +1,5 @@
 import { databaseUrl, ensureDatabase, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { z } from 'zod';
 import { runService, type RunningService, type ServiceDefinition } from '../bootstrap.js';
@@ -29,6 +30,8 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
     PORT: '0',
     BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
     LOG_LEVEL: 'warn',
+    // A throwaway key-encryption key for services that keep secrets (ignored by the others).
+    SECRETS_KEYS: `test:${randomBytes(32).toString('base64')}`,
     ...env,
   };
   const running = await runService(definition, { env: resolved, handleSignals: false });

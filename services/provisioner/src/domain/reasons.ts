@@ -39,10 +39,22 @@ export const REASON_CODES = [
   // hosted control plane
   'hosted-required',
   'hosted-not-allowed',
+  // hosted control plane placement (ControlPlanePlacement.reserve)
+  'no-management-cluster',
+  'management-capacity-exhausted',
   // provisioning
   'machine-failed',
   'machine-timeout',
   'provider-error',
+  // upgrade steps: the cluster's state, then the version policy (skew and compatibility)
+  'cluster-not-running',
+  'cluster-busy',
+  'major-version-mismatch',
+  'control-plane-skips-minor',
+  'control-plane-downgrade',
+  'incompatible',
+  'kubelet-too-old',
+  'kubelet-newer-than-api-server',
 ] as const satisfies readonly string[];
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -123,5 +135,25 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'A machine did not come up in time';
     case 'provider-error':
       return 'The infrastructure provider kept failing';
+    case 'no-management-cluster':
+      return 'No management cluster is registered to host the control plane';
+    case 'management-capacity-exhausted':
+      return 'The management clusters have no room for another control plane';
+    case 'cluster-not-running':
+      return 'The cluster is not Running';
+    case 'cluster-busy':
+      return 'Another operation is in progress on the cluster';
+    case 'major-version-mismatch':
+      return 'The step changes the Kubernetes major version';
+    case 'control-plane-skips-minor':
+      return 'The control plane must move one minor at a time';
+    case 'control-plane-downgrade':
+      return 'The control plane cannot go back a minor';
+    case 'incompatible':
+      return 'The target version is not compatible with the platform release';
+    case 'kubelet-too-old':
+      return 'A node would fall too far behind the API server';
+    case 'kubelet-newer-than-api-server':
+      return 'A node would be newer than the API server';
   }
 }

@@ -47,7 +47,7 @@ describe('cluster request validation', () => {
       {
         ...platform,
         kubernetesVersion: '1.30',
-        nodeOs: 'flatcar',
+        nodeOs: 'ubuntu' as ClusterSpec['nodeOs'],
         nodePools: [
           { name: 'general', count: 2, machineSize: 'm', labels: {}, taints: [] },
           { name: 'general', count: 1, machineSize: 'm', labels: {}, taints: [] },
@@ -91,7 +91,8 @@ describe('cluster request validation', () => {
     ['machine-name-conflict', { ...platform, nodePools: [{ name: 'cp', count: 1, machineSize: 'm', labels: {}, taints: [] }] }, 'nodePools.0.name'],
     ['machine-name-too-long', { ...platform, nodePools: [{ name: 'p'.repeat(250), count: 1, machineSize: 'm', labels: {}, taints: [] }] }, 'nodePools.0.name'],
     ['workers-required', { ...hosted, nodePools: [] }, 'nodePools'],
-    ['node-os-unsupported', { ...platform, nodeOs: 'fedora-coreos' }, 'nodeOs'],
+    // The schema allows only the three families; a spec that bypassed it is still refused.
+    ['node-os-unsupported', { ...platform, nodeOs: 'ubuntu' as ClusterSpec['nodeOs'] }, 'nodeOs'],
     ['node-os-not-allowed', { ...userProvisioned, nodeOs: 'microos' }, 'nodeOs'],
     ['infrastructure-provider-unavailable', { ...platform, infrastructure: { provider: 'aws', parameters: {} } }, 'infrastructure.provider'],
     ['infrastructure-not-allowed', { ...userProvisioned, infrastructure: { provider: 'simulated', parameters: {} } }, 'infrastructure'],
@@ -120,8 +121,28 @@ describe('cluster request validation', () => {
 
   it('has a case above for every refusal code (machine failures come later, from the reconciler)', () => {
     const covered = new Set(cases.map(([code]) => code));
-    const provisioning: ReasonCode[] = ['machine-failed', 'machine-timeout', 'provider-error'];
+    const provisioning: ReasonCode[] = [
+      'machine-failed',
+      'machine-timeout',
+      'provider-error',
+      // placement and upgrade steps: decided elsewhere (cluster.spec.ts)
+      'no-management-cluster',
+      'management-capacity-exhausted',
+      'cluster-not-running',
+      'cluster-busy',
+      'major-version-mismatch',
+      'control-plane-skips-minor',
+      'control-plane-downgrade',
+      'incompatible',
+      'kubelet-too-old',
+      'kubelet-newer-than-api-server',
+    ];
     assert.deepEqual(REASON_CODES.filter((code) => !covered.has(code) && !provisioning.includes(code)), []);
+  });
+
+  it('platform machines run MicroOS, Flatcar or Fedora CoreOS', () => {
+    for (const nodeOs of ['microos', 'flatcar', 'fedora-coreos'] as const) assert.deepEqual(codes({ ...platform, nodeOs }), []);
+    assert.deepEqual(codes({ ...platform, nodeOs: undefined }), [], 'none named: MicroOS');
   });
 
   it('a user-provisioned request with no hosts at all names only what is missing', () => {

@@ -3,8 +3,11 @@ import { canonical, contains, hasHostBits, overlaps, parseCidr, parseIp, subnetC
 import { controlPlaneIsHosted, machineSource, planMachines } from './machine-plan.js';
 import { reason, type ProvisionerReason } from './reasons.js';
 
-/** The immutable node OS the platform manages today ("currently, the platform supports MicroOS"). */
-export const SUPPORTED_NODE_OS: readonly string[] = ['microos'];
+/** The immutable node OS families the platform manages on its machines. */
+export const SUPPORTED_NODE_OS: readonly string[] = ['microos', 'flatcar', 'fedora-coreos'];
+
+/** What platform machines run when a request names no node OS. */
+export const DEFAULT_NODE_OS = 'microos';
 
 /** kube-apiserver refuses service ranges with more host bits than this (2^20 addresses). */
 const MAX_SERVICE_HOST_BITS = 20;

@@ -1,7 +1,7 @@
 import type { ClusterSpec, Reason } from '@flotilla/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Condition } from '../domain/conditions.js';
-import type { ClusterPhase } from '../domain/cluster.js';
+import type { ClusterOperation, ClusterPhase } from '../domain/cluster.js';
 
 @Entity({ name: 'clusters' })
 export class ClusterEntity {
@@ -20,8 +20,16 @@ export class ClusterEntity {
   @Column('jsonb')
   spec!: ClusterSpec;
 
+  /** The version the cluster is on (the requested one until an upgrade step completes). */
+  @Column('text', { name: 'kubernetes_version' })
+  kubernetesVersion!: string;
+
   @Column('text')
   phase!: ClusterPhase;
+
+  /** Scale, upgrade or delete in progress. */
+  @Column('jsonb', { nullable: true })
+  operation!: ClusterOperation | null;
 
   @Column('jsonb')
   conditions!: Condition[];

@@ -1,7 +1,7 @@
 import type { Reason } from '@flotilla/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Condition } from '../domain/conditions.js';
-import type { MachinePhase } from '../domain/cluster.js';
+import type { MachinePhase, MachineRemoval, MachineState } from '../domain/cluster.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
 /** A machine of a cluster: its lifecycle state, and the reconciler's bookkeeping about it. */
@@ -37,6 +37,23 @@ export class MachineEntity {
 
   @Column('jsonb')
   addresses!: string[];
+
+  /** The version it is made and joined on. */
+  @Column('text', { name: 'kubernetes_version' })
+  kubernetesVersion!: string;
+
+  @Column('jsonb', { nullable: true })
+  replaces!: MachineState['replaces'];
+
+  /** Why it is being released (phase Deleting). */
+  @Column('jsonb', { nullable: true })
+  removal!: MachineRemoval | null;
+
+  @Column('timestamptz', { name: 'unhealthy_since', nullable: true })
+  unhealthySince!: Date | null;
+
+  @Column('jsonb', { nullable: true })
+  upgrade!: MachineState['upgrade'];
 
   @Column('text', { name: 'kubelet_version', nullable: true })
   kubeletVersion!: string | null;

@@ -3,7 +3,9 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { controlPlaneIsHosted } from '../domain/machine-plan.js';
+import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from '../infrastructure/provider.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';
@@ -11,7 +13,8 @@ import { IntegrationEvents } from '../repositories/integration-events.js';
 /**
  * A cluster request, from the inventory API or anyone on the bus. Records the cluster and its
  * Pending machines (or its refusal, with every reason) in the batch's transaction; the machines
- * themselves are made by the reconciler, never here: a batch holds one transaction open.
+ * themselves are made by the reconciler, never here: a batch holds one transaction open. A
+ * hosted control plane is placed here too: no room in a management cluster refuses the request.
  */
 @Controller()
 export class ClusterRequestedHandler {
@@ -22,6 +25,7 @@ export class ClusterRequestedHandler {
     @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+    @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
   ) {}
 
   @OnEvent(ClusterRequested)
@@ -42,9 +46,16 @@ export class ClusterRequestedHandler {
       this.logger.log({ msg: 'cluster already requested; nothing to do', clusterId, eventId: event.id, delivery: ctx.getDeliveryCount() });
       return;
     }
+    const accepted = events[0];
+    if (accepted?.type === 'ClusterAccepted' && controlPlaneIsHosted(accepted.spec)) {
+      // Room for the control plane in a management cluster, reserved in this transaction: it
+      // commits with the cluster, or neither does.
+      const placed = await this.placement.reserve(clusterId, accepted.spec);
+      if (!placed.ok) events = [refuseForPlacement(accepted, placed.code, placed.message)];
+    }
     const next = events.reduce<ClusterState | undefined>(evolve, current);
     // Two requests for a new id in flight at once: the loser retries and then sees the winner's.
     if (next && !(await this.clusters.insert(next))) throw new Error(`cluster "${clusterId}" was created concurrently; retrying`);
-    this.integration.publish(events);
+    await this.integration.publish(events);
   }
 }

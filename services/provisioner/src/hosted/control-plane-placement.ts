@@ -35,3 +35,11 @@ export interface ControlPlanePlacement {
 }
 
 export const CONTROL_PLANE_PLACEMENT = Symbol('CONTROL_PLANE_PLACEMENT');
+
+/** For bootstrappers of a hosted cluster's workers: the API server endpoint they join. */
+export interface ControlPlaneEndpoints {
+  /** `<cluster id>.<ingress domain>:6443` once the control plane is placed; undefined before. */
+  joinEndpoint(clusterId: string): Promise<string | undefined>;
+}
+
+export const CONTROL_PLANE_ENDPOINTS = Symbol('CONTROL_PLANE_ENDPOINTS');

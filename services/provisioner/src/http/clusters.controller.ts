@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Reason } from '@flotilla/contracts';
-import type { ClusterPhase, MachinePhase } from '../domain/cluster.js';
+import type { ClusterOperation, ClusterPhase, MachinePhase, MachineRemoval, MachineState } from '../domain/cluster.js';
 import type { Condition } from '../domain/conditions.js';
 import type { MachineRole } from '../domain/machine-plan.js';
 import { ClusterRepository, type MachineQueueView } from '../repositories/cluster.repository.js';
@@ -16,10 +16,20 @@ export interface MachineView {
   phase: MachinePhase;
   providerId: string | null;
   addresses: string[];
+  /** The version it is made and joined on. */
+  kubernetesVersion: string;
   kubeletVersion: string | null;
   failureReason: Reason | null;
   deadline: string | null;
   conditions: Condition[];
+  /** A replacement: the machine it takes the place of, and why. */
+  replaces: MachineState['replaces'];
+  /** While Deleting: why it is being released. */
+  removal: MachineRemoval | null;
+  /** Since when its node has not been Ready. */
+  unhealthySince: string | null;
+  /** An in-place upgrade in progress (users' hosts). */
+  upgrade: MachineState['upgrade'];
   reconcile: MachineQueueView | null;
 }
 
@@ -27,9 +37,13 @@ export interface ProvisionerClusterView {
   id: string;
   name: string;
   model: string;
+  /** The version the cluster is on (the requested one until an upgrade step completes). */
   kubernetesVersion: string;
+  requestedVersion: string;
   release: string;
   phase: ClusterPhase;
+  /** Scale, upgrade or deletion in progress; null when none. */
+  operation: ClusterOperation | null;
   conditions: Condition[];
   failureReasons: Reason[];
   requestedAt: string;
@@ -43,7 +57,7 @@ export class ProvisionerClustersController {
   constructor(@Inject(ClusterRepository) private readonly clusters: ClusterRepository) {}
 
   @Get(':id')
-  @ApiOperation({ summary: 'A cluster\'s phase and conditions, and every machine with its phase, provider id and reconcile bookkeeping' })
+  @ApiOperation({ summary: 'A cluster\'s phase, operation in progress and conditions, and every machine with its phase, provider id and reconcile bookkeeping' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'The provisioner has no such cluster' })
   async get(@Param('id') id: string): Promise<ProvisionerClusterView> {
@@ -54,9 +68,11 @@ export class ProvisionerClustersController {
       id: cluster.id,
       name: cluster.name,
       model: cluster.model,
-      kubernetesVersion: cluster.spec.kubernetesVersion,
+      kubernetesVersion: cluster.kubernetesVersion,
+      requestedVersion: cluster.spec.kubernetesVersion,
       release: cluster.release,
       phase: cluster.phase,
+      operation: cluster.operation,
       conditions: cluster.conditions,
       failureReasons: cluster.failureReasons,
       requestedAt: cluster.requestedAt,
@@ -69,10 +85,15 @@ export class ProvisionerClustersController {
         phase: machine.phase,
         providerId: machine.providerId,
         addresses: machine.addresses,
+        kubernetesVersion: machine.kubernetesVersion,
         kubeletVersion: machine.kubeletVersion,
         failureReason: machine.failureReason,
         deadline: machine.deadline,
         conditions: machine.conditions,
+        replaces: machine.replaces,
+        removal: machine.removal,
+        unhealthySince: machine.unhealthySince,
+        upgrade: machine.upgrade,
         reconcile: queue.get(machine.name) ?? null,
       })),
     };

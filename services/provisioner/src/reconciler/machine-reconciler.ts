@@ -3,14 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { describeError, UnitOfWork } from '@flotilla/messaging';
+import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
+import { BootstrapDataError, NODE_OSES, renderBootstrapData, type BootstrapData, type NodeOs } from '../bootstrap/render/index.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, needsReconcile, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster.js';
+import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
-import { ClusterRepository, type MachineWrite } from '../repositories/cluster.repository.js';
+import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';
 import { MachineQueue, type ClaimedMachine } from '../repositories/machine-queue.repository.js';
 import { mapWithConcurrency } from './concurrency.js';
+import { changesBetween, type ClaimOutcome } from './machine-writes.js';
 
 /** What working on one machine showed, in order, plus the bookkeeping for its next turn. */
 interface Outcome {
@@ -26,9 +29,10 @@ const MAX_BACKOFF_MS = 60_000;
 /**
  * The machine controller. Each round claims a batch of due machines (SKIP LOCKED, so replicas
  * share the work), drives each one as far as it goes at the provider and the node bootstrap
- * (bounded concurrency, outside any transaction), then records every observation in ONE
- * transaction: state changes, the machines' next turn, and the bus events of clusters that
- * became Running or Failed. A crash at any point loses nothing: claims expire, and creating a
+ * (bounded concurrency, outside any transaction): creates it and joins its node, checks a
+ * Running node's health, upgrades a user's host in place, or drains and releases a machine on
+ * its way out. Then it records every observation in ONE transaction: state changes, the
+ * machines' next turn, new and released machines, and the bus events that follow. A crash at any point loses nothing: claims expire, and creating a
  * machine is idempotent by name, so the next claimer adopts what was made.
  */
 @Injectable()
@@ -46,6 +50,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(NODE_BOOTSTRAPPER) private readonly bootstrapper: NodeBootstrapper,
+    @Inject(JoinSecretsRepository) private readonly joinSecrets: JoinSecretsRepository,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
   ) {
     // A full round means more may be due right now: the task goes straight on while rounds claim work.
@@ -87,8 +92,15 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     return claimed.length;
   }
 
-  /** Takes one machine as far as it goes now: create or adopt, wait for it, join it as a node. */
+  /** Takes one machine as far as its work goes now. */
   private async drive(machine: ClaimedMachine): Promise<Outcome> {
+    if (machine.phase === 'Deleting') return this.remove(machine);
+    if (machine.phase === 'Running') return machine.upgrade ? this.upgrade(machine, machine.upgrade) : this.checkHealth(machine);
+    return this.provision(machine);
+  }
+
+  /** Create or adopt the machine, wait for it, join it as a node. */
+  private async provision(machine: ClaimedMachine): Promise<Outcome> {
     const observations: MachineObservation[] = [];
     const outcome = (retryInMs: number): Outcome => ({ observations, retryInMs, providerErrors: 0, lastError: null });
     const ref = { clusterId: machine.clusterId, name: machine.name, providerId: machine.providerId };
@@ -100,17 +112,25 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
           // it. Adopt it rather than asking for another.
           if (machine.claims > 1 || machine.providerId) infrastructure = await this.provider.getMachine(ref);
           if (infrastructure) this.logger.log({ msg: 'adopted existing machine', clusterId: machine.clusterId, machine: machine.name, providerId: infrastructure.providerId });
-          infrastructure ??= await this.provider.createMachine({
-            clusterId: machine.clusterId,
-            name: machine.name,
-            role: machine.role,
-            pool: machine.pool,
-            machineSize: machine.machineSize,
-            kubernetesVersion: machine.kubernetesVersion,
-            nodeOs: machine.nodeOs,
-            host: machine.host,
-            parameters: machine.parameters,
-          });
+          if (!infrastructure) {
+            const bootstrap = await this.bootstrapDataFor(machine);
+            if (!bootstrap.ok) {
+              observations.push({ kind: 'failed', code: 'machine-failed', message: bootstrap.message });
+              return outcome(0);
+            }
+            infrastructure = await this.provider.createMachine({
+              clusterId: machine.clusterId,
+              name: machine.name,
+              role: machine.role,
+              pool: machine.pool,
+              machineSize: machine.machineSize,
+              kubernetesVersion: machine.kubernetesVersion,
+              nodeOs: machine.nodeOs,
+              host: machine.host,
+              parameters: machine.parameters,
+              ...(bootstrap.data ? { bootstrapData: bootstrap.data } : {}),
+            });
+          }
           break;
         case 'Provisioning':
           infrastructure = await this.provider.getMachine(ref);
@@ -120,10 +140,10 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
           }
           break;
         case 'Provisioned':
-          break;
         case 'Running':
+        case 'Deleting':
         case 'Failed':
-          return outcome(0);
+          break;
       }
       let providerId = machine.providerId;
       let addresses = machine.addresses;
@@ -141,17 +161,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
             break;
         }
       }
-      const join = await this.bootstrapper.joinNode({
-        clusterId: machine.clusterId,
-        name: machine.name,
-        role: machine.role,
-        pool: machine.pool,
-        providerId: providerId ?? '',
-        addresses,
-        kubernetesVersion: machine.kubernetesVersion,
-        host: machine.host,
-        spec: machine.spec,
-      });
+      const join = await this.bootstrapper.joinNode({ ...this.nodeRef(machine), providerId: providerId ?? '', addresses, kubernetesVersion: machine.kubernetesVersion });
       switch (join.state) {
         case 'joining':
           observations.push({ kind: 'node-joining' });
@@ -165,13 +175,105 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       }
     } catch (error) {
       // Transient until proven otherwise; a provider that keeps failing fails the machine.
-      const providerErrors = machine.providerErrors + 1;
-      const lastError = describeError(error);
-      if (providerErrors >= this.config.PROVIDER_MAX_ERRORS) {
-        observations.push({ kind: 'failed', code: 'provider-error', message: `${providerErrors} calls to provider ${this.provider.name} failed in a row; last: ${lastError}` });
+      return this.failedCall(machine, error, observations, (providerErrors, lastError) => ({
+        kind: 'failed',
+        code: 'provider-error',
+        message: `${providerErrors} calls to provider ${this.provider.name} failed in a row; last: ${lastError}`,
+      }));
+    }
+  }
+
+  /** Machine health check: is the node Ready? */
+  private async checkHealth(machine: ClaimedMachine): Promise<Outcome> {
+    const observations: MachineObservation[] = [];
+    // Only a Running cluster's nodes are checked (and remediated).
+    if (machine.clusterPhase !== 'Running') return { observations, retryInMs: this.config.MHC_CHECK_INTERVAL_MS, providerErrors: 0, lastError: null };
+    try {
+      const ready = await this.bootstrapper.nodeReady(this.nodeRef(machine));
+      observations.push(ready ? { kind: 'node-ready' } : { kind: 'node-not-ready', message: `node ${machine.name} is not Ready` });
+      return { observations, retryInMs: this.config.MHC_CHECK_INTERVAL_MS, providerErrors: 0, lastError: null };
+    } catch (error) {
+      // A node nobody can reach is not Ready either.
+      return this.failedCall(machine, error, observations, (providerErrors, lastError) => ({ kind: 'node-not-ready', message: `${providerErrors} health checks failed in a row; last: ${lastError}` }));
+    }
+  }
+
+  /** In-place upgrade of a user's host (kubeadm upgrade). */
+  private async upgrade(machine: ClaimedMachine, upgrade: NonNullable<ClaimedMachine['upgrade']>): Promise<Outcome> {
+    const observations: MachineObservation[] = [];
+    const outcome = (retryInMs: number): Outcome => ({ observations, retryInMs, providerErrors: 0, lastError: null });
+    try {
+      const result = await this.bootstrapper.upgradeNode({ ...this.nodeRef(machine), fromVersion: machine.kubernetesVersion, toVersion: upgrade.toVersion, first: upgrade.first });
+      switch (result.state) {
+        case 'joining':
+          observations.push({ kind: 'node-upgrading' });
+          return outcome(this.config.MACHINE_POLL_MS);
+        case 'joined':
+          observations.push({ kind: 'node-upgraded', kubeletVersion: result.kubeletVersion });
+          return outcome(0);
+        case 'failed':
+          observations.push({ kind: 'upgrade-failed', message: result.message });
+          return outcome(0);
       }
-      this.logger.warn({ msg: 'provider call failed', clusterId: machine.clusterId, machine: machine.name, providerErrors, error: lastError });
-      return { observations, retryInMs: Math.min(MAX_BACKOFF_MS, this.config.MACHINE_POLL_MS * 2 ** (providerErrors - 1)), providerErrors, lastError };
+    } catch (error) {
+      return this.failedCall(machine, error, observations, (providerErrors, lastError) => ({ kind: 'upgrade-failed', message: `${providerErrors} attempts failed in a row; last: ${lastError}` }));
+    }
+  }
+
+  /** Drain and reset the node, then release the machine (a machine already gone is released). */
+  private async remove(machine: ClaimedMachine): Promise<Outcome> {
+    const observations: MachineObservation[] = [];
+    try {
+      await this.bootstrapper.removeNode(this.nodeRef(machine));
+      await this.provider.deleteMachine({ clusterId: machine.clusterId, name: machine.name, providerId: machine.providerId });
+      observations.push({ kind: 'machine-deleted' });
+      return { observations, retryInMs: 0, providerErrors: 0, lastError: null };
+    } catch (error) {
+      // Releasing never gives up: a leaked machine costs money. It backs off instead.
+      return this.failedCall(machine, error, observations, () => undefined);
+    }
+  }
+
+  private nodeRef(machine: ClaimedMachine) {
+    return { clusterId: machine.clusterId, name: machine.name, role: machine.role, pool: machine.pool, providerId: machine.providerId ?? '', addresses: machine.addresses, host: machine.host, spec: machine.spec };
+  }
+
+  /** A call that threw: retried with backoff; after PROVIDER_MAX_ERRORS in a row, `giveUp` says what that means. */
+  private failedCall(machine: ClaimedMachine, error: unknown, observations: MachineObservation[], giveUp: (providerErrors: number, lastError: string) => MachineObservation | undefined): Outcome {
+    const providerErrors = machine.providerErrors + 1;
+    const lastError = describeError(error);
+    if (providerErrors >= this.config.PROVIDER_MAX_ERRORS) {
+      const observation = giveUp(providerErrors, lastError);
+      if (observation) observations.push(observation);
+    }
+    this.logger.warn({ msg: 'provider call failed', clusterId: machine.clusterId, machine: machine.name, phase: machine.phase, providerErrors, error: lastError });
+    return { observations, retryInMs: Math.min(MAX_BACKOFF_MS, this.config.MACHINE_POLL_MS * 2 ** (providerErrors - 1)), providerErrors, lastError };
+  }
+
+  /**
+   * The first-boot data of a platform machine: its OS configures itself and runs kubeadm from
+   * it. Machines users bring get none (they are installed over SSH), nor do the workers of a
+   * hosted control plane, which join the tenant control plane with the placement's material.
+   * Bad input (a label kubeadm refuses) fails the machine; a database error is retried.
+   */
+  private async bootstrapDataFor(machine: ClaimedMachine): Promise<{ ok: true; data: BootstrapData | null } | { ok: false; message: string }> {
+    const { spec } = machine;
+    if (machine.host !== null || spec.model === 'hosted-control-plane') return { ok: true, data: null };
+    const nodeOs = (NODE_OSES as readonly string[]).includes(machine.nodeOs ?? '') ? (machine.nodeOs as NodeOs) : 'microos';
+    try {
+      const secrets = await this.joinSecrets.forCluster(machine.clusterId);
+      const data = renderBootstrapData({
+        clusterId: machine.clusterId,
+        spec: { ...spec, kubernetesVersion: machine.kubernetesVersion },
+        node: { name: machine.name, role: machine.role, pool: machine.pool, first: machine.name === `${machine.clusterId}-cp-0`, address: null },
+        controlPlaneEndpoint: controlPlaneEndpoint(machine.clusterId, machine.parameters, this.config.CONTROL_PLANE_DOMAIN),
+        secrets,
+        nodeOs,
+      });
+      return { ok: true, data };
+    } catch (error) {
+      if (error instanceof BootstrapDataError || error instanceof JoinSecretsCorruptError) return { ok: false, message: `bootstrap data: ${error.message}` };
+      throw error;
     }
   }
 
@@ -188,45 +290,81 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         if (!state) continue;
         for (const observation of outcome.observations) {
           try {
-            const events = decide({ type: 'ObserveMachine', clusterId: machine.clusterId, machine: machine.name, observation, timeoutMs: this.config.MACHINE_TIMEOUT_MS, at: at.toISOString() }, state);
+            const events = decide(
+              {
+                type: 'ObserveMachine',
+                clusterId: machine.clusterId,
+                machine: machine.name,
+                observation,
+                timeoutMs: this.config.MACHINE_TIMEOUT_MS,
+                startupTimeoutMs: this.config.MHC_NODE_STARTUP_TIMEOUT_MS,
+                health: { unhealthyTimeoutMs: this.config.MHC_UNHEALTHY_TIMEOUT_MS, maxUnhealthy: this.config.MHC_MAX_UNHEALTHY },
+                at: at.toISOString(),
+              },
+              state,
+            );
             state = events.reduce<ClusterState>(evolve, state);
             emitted.push(...events);
           } catch (error) {
             if (!(error instanceof ProvisionerError)) throw error;
+            // A machine released meanwhile, say: what was seen of it no longer matters.
             this.logger.warn({ msg: 'observation does not fit the cluster; ignored', clusterId: machine.clusterId, machine: machine.name, code: error.code, error: error.message });
           }
         }
         after.set(machine.clusterId, state);
       }
 
-      const claimed = new Map(worked.map((item) => [`${item.machine.clusterId}/${item.machine.name}`, item.outcome]));
-      const writes: MachineWrite[] = [];
-      for (const [id, state] of after) {
-        const previous = before.get(id)!;
-        state.machines.forEach((machine, index) => {
-          const old = previous.machines[index]!;
-          const active = needsReconcile(state, machine);
-          const outcome = claimed.get(`${id}/${machine.name}`);
-          if (!outcome && machine === old && active === needsReconcile(previous, old)) return;
-          writes.push({
-            clusterId: id,
-            machine,
-            active,
-            ...(outcome
-              ? { release: { owner: this.owner, nextReconcileAt: new Date(at.getTime() + outcome.retryInMs), providerErrors: outcome.providerErrors, lastError: outcome.lastError } }
-              : {}),
-          });
-        });
-      }
-      await this.clusters.updateClusters([...after.values()].filter((state) => state !== before.get(state.id)));
-      await this.clusters.updateMachines(writes);
-      this.integration.publish(emitted);
-      for (const event of emitted) {
-        if (event.type === 'ClusterRunning') this.logger.log({ msg: 'cluster running', clusterId: event.clusterId, nodes: event.nodes.length });
-        if (event.type === 'ClusterFailed') this.logger.warn({ msg: 'cluster failed', clusterId: event.clusterId, reasons: event.reasons });
-      }
+      const claimed = new Map<string, ClaimOutcome>(
+        worked.map(({ machine, outcome }) => [`${machine.clusterId}/${machine.name}`, { owner: this.owner, retryInMs: outcome.retryInMs, providerErrors: outcome.providerErrors, lastError: outcome.lastError }]),
+      );
+      await this.clusters.saveChanges(changesBetween(before, after, at, this.config.MHC_CHECK_INTERVAL_MS, claimed));
+      await this.integration.publish(emitted);
+      for (const event of emitted) logEvent(this.logger, event);
     });
   }
+}
+
+/** The lifecycle's milestones in the log; machine-by-machine progress is on the HTTP API. */
+export function logEvent(logger: Logger, event: ClusterEvent): void {
+  switch (event.type) {
+    case 'ClusterRunning':
+      logger.log({ msg: 'cluster running', clusterId: event.clusterId, nodes: event.nodes.length });
+      break;
+    case 'ClusterFailed':
+      logger.warn({ msg: 'cluster failed', clusterId: event.clusterId, reasons: event.reasons });
+      break;
+    case 'MachineReplaced':
+      logger.log({ msg: 'machine replaced', clusterId: event.clusterId, oldMachine: event.oldMachine.name, newMachine: event.newMachine.name, reason: event.reason });
+      break;
+    case 'RemediationBlocked':
+      logger.warn({ msg: 'too many unhealthy machines: no remediation', clusterId: event.clusterId, unhealthy: event.unhealthy, total: event.total, allowed: event.allowed });
+      break;
+    case 'NodePoolScaled':
+      logger.log({ msg: 'node pool scaled', clusterId: event.clusterId, pool: event.pool, from: event.from, to: event.to });
+      break;
+    case 'ClusterUpgraded':
+      logger.log({ msg: 'cluster upgraded', clusterId: event.clusterId, fromVersion: event.fromVersion, toVersion: event.toVersion, planId: event.planId });
+      break;
+    case 'UpgradeStepRejected':
+    case 'UpgradeFailed':
+      logger.warn({ msg: event.type === 'UpgradeFailed' ? 'upgrade failed' : 'upgrade step refused', clusterId: event.clusterId, toVersion: event.toVersion, reasons: event.reasons });
+      break;
+    case 'ClusterDeleted':
+      logger.log({ msg: 'cluster deleted', clusterId: event.clusterId });
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Where nodes reach the API server: `infrastructure.parameters.controlPlaneEndpoint` when the
+ * request names one (a load balancer or VIP of the user's), else the cluster's name under the
+ * platform's DNS domain, which the provider's load balancer answers.
+ */
+export function controlPlaneEndpoint(clusterId: string, parameters: Record<string, unknown>, domain: string): string {
+  const given = parameters['controlPlaneEndpoint'];
+  return typeof given === 'string' && given.length > 0 ? given : `api.${clusterId}.${domain}:6443`;
 }
 
 function clamp(value: number, min: number, max: number): number {

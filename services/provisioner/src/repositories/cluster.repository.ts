@@ -29,6 +29,14 @@ export interface MachineWrite {
   active: boolean;
   /** Set for machines this replica claimed: hands them back (if the claim is still ours). */
   release?: ClaimRelease;
+  /** Set when the machine has new work: due by then at the latest (unless its claimer says otherwise). */
+  dueAt?: Date;
+}
+
+/** A machine new to the table, and when it is first due (null: no work). */
+export interface MachineInsert {
+  machine: MachineState;
+  dueAt: Date | null;
 }
 
 /**
@@ -94,55 +102,116 @@ export class ClusterRepository {
   async insert(state: ClusterState): Promise<boolean> {
     const manager = this.unitOfWork.manager;
     const inserted = await manager.query<unknown[]>(
-      `INSERT INTO clusters (id, name, model, release, spec, phase, conditions, failure_reasons, requested_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [state.id, state.name, state.model, state.release, JSON.stringify(state.spec), state.phase, JSON.stringify(state.conditions), JSON.stringify(state.failureReasons), state.requestedAt],
+      [
+        state.id,
+        state.name,
+        state.model,
+        state.release,
+        JSON.stringify(state.spec),
+        state.kubernetesVersion,
+        state.phase,
+        JSON.stringify(state.conditions),
+        JSON.stringify(state.failureReasons),
+        state.operation === null ? null : JSON.stringify(state.operation),
+        state.requestedAt,
+      ],
     );
     if (inserted.length === 0) return false;
-    if (state.machines.length === 0) return true;
-    await manager.query(
-      `INSERT INTO machines (cluster_id, name, ordinal, role, pool, machine_size, host, phase, provider_id, addresses, kubelet_version, failure_reason, deadline, conditions, next_reconcile_at)
-       SELECT $1, r.name, r.ordinal, r.role, r.pool, r.machine_size, r.host, r.phase, r.provider_id, r.addresses, r.kubelet_version, r.failure_reason, r.deadline, r.conditions,
-              CASE WHEN r.active THEN now() END
-         FROM jsonb_to_recordset($2::jsonb) AS r(name text, ordinal int, role text, pool text, machine_size text, host jsonb, phase text, provider_id text,
-                                                 addresses jsonb, kubelet_version text, failure_reason jsonb, deadline timestamptz, conditions jsonb, active boolean)`,
-      [state.id, JSON.stringify(state.machines.map((machine, ordinal) => ({ ...machineColumns(machine), ordinal, role: machine.role, pool: machine.pool, machine_size: machine.machineSize, host: machine.host, active: needsReconcile(state, machine) })))],
+    await this.insertMachines(
+      state.id,
+      state.machines.map((machine) => ({ machine, dueAt: needsReconcile(state, machine) ? new Date() : null })),
     );
     return true;
   }
 
-  /** Writes the new state of clusters (phase, conditions, reasons). */
+  /** Adds machines to a cluster, after the ones it has (ordinals go on from the highest). */
+  async insertMachines(clusterId: string, machines: readonly MachineInsert[]): Promise<void> {
+    if (machines.length === 0) return;
+    await this.unitOfWork.manager.query(
+      `INSERT INTO machines (cluster_id, name, ordinal, role, pool, machine_size, host, phase, provider_id, addresses, kubernetes_version, kubelet_version, failure_reason,
+                             deadline, conditions, replaces, removal, unhealthy_since, upgrade, next_reconcile_at)
+       SELECT $1, r.name, COALESCE((SELECT max(ordinal) + 1 FROM machines WHERE cluster_id = $1), 0) + r.position, r.role, r.pool, r.machine_size, r.host, r.phase,
+              r.provider_id, r.addresses, r.kubernetes_version, r.kubelet_version, r.failure_reason, r.deadline, r.conditions, r.replaces, r.removal, r.unhealthy_since,
+              r.upgrade, r.due_at
+         FROM jsonb_to_recordset($2::jsonb) AS r(name text, position int, role text, pool text, machine_size text, host jsonb, phase text, provider_id text,
+                                                 addresses jsonb, kubernetes_version text, kubelet_version text, failure_reason jsonb, deadline timestamptz,
+                                                 conditions jsonb, replaces jsonb, removal jsonb, unhealthy_since timestamptz, upgrade jsonb, due_at timestamptz)`,
+      [
+        clusterId,
+        JSON.stringify(
+          machines.map(({ machine, dueAt }, position) => ({
+            ...machineColumns(machine),
+            position,
+            role: machine.role,
+            pool: machine.pool,
+            machine_size: machine.machineSize,
+            host: machine.host,
+            due_at: dueAt?.toISOString() ?? null,
+          })),
+        ),
+      ],
+    );
+  }
+
+  /** Removes machines whose release at the provider is done. */
+  async deleteMachines(machines: readonly { clusterId: string; name: string }[]): Promise<void> {
+    if (machines.length === 0) return;
+    await this.unitOfWork.manager.query(
+      `DELETE FROM machines m USING jsonb_to_recordset($1::jsonb) AS r(cluster_id text, name text) WHERE m.cluster_id = r.cluster_id AND m.name = r.name`,
+      [JSON.stringify(machines.map((machine) => ({ cluster_id: machine.clusterId, name: machine.name })))],
+    );
+  }
+
+  /** Writes what a decision changed: clusters, new machines, released machines, changed machines. */
+  async saveChanges(changes: { clusters: readonly ClusterState[]; inserts: readonly { clusterId: string; machines: readonly MachineInsert[] }[]; deletes: readonly { clusterId: string; name: string }[]; writes: readonly MachineWrite[] }): Promise<void> {
+    await this.updateClusters(changes.clusters);
+    for (const { clusterId, machines } of changes.inserts) await this.insertMachines(clusterId, machines);
+    await this.deleteMachines(changes.deletes);
+    await this.updateMachines(changes.writes);
+  }
+
+  /** Writes the new state of clusters (version, phase, conditions, reasons, operation). */
   async updateClusters(states: readonly ClusterState[]): Promise<void> {
     if (states.length === 0) return;
     await this.unitOfWork.manager.query(
-      `UPDATE clusters c SET phase = r.phase, conditions = r.conditions, failure_reasons = r.failure_reasons, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(id text, phase text, conditions jsonb, failure_reasons jsonb)
+      `UPDATE clusters c SET kubernetes_version = r.kubernetes_version, phase = r.phase, conditions = r.conditions, failure_reasons = r.failure_reasons,
+              operation = r.operation, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, kubernetes_version text, phase text, conditions jsonb, failure_reasons jsonb, operation jsonb)
         WHERE c.id = r.id`,
-      [JSON.stringify(states.map((state) => ({ id: state.id, phase: state.phase, conditions: state.conditions, failure_reasons: state.failureReasons })))],
+      [
+        JSON.stringify(
+          states.map((state) => ({ id: state.id, kubernetes_version: state.kubernetesVersion, phase: state.phase, conditions: state.conditions, failure_reasons: state.failureReasons, operation: state.operation })),
+        ),
+      ],
     );
   }
 
   /**
    * Writes machines' new state. A machine leaves the queue when it has no work left; a claimed
    * machine goes back into it at its next time, unless its claim expired and another replica
-   * holds it now (that replica's bookkeeping wins).
+   * holds it now (that replica's bookkeeping wins). A machine given new work by someone else
+   * (released because its replacement runs, say) is due by `dueAt` at the latest.
    */
   async updateMachines(writes: readonly MachineWrite[]): Promise<void> {
     if (writes.length === 0) return;
     await this.unitOfWork.manager.query(
       `UPDATE machines m SET
-              phase = r.phase, provider_id = r.provider_id, addresses = r.addresses, kubelet_version = r.kubelet_version,
+              phase = r.phase, provider_id = r.provider_id, addresses = r.addresses, kubernetes_version = r.kubernetes_version, kubelet_version = r.kubelet_version,
               failure_reason = r.failure_reason, deadline = r.deadline, conditions = r.conditions,
+              replaces = r.replaces, removal = r.removal, unhealthy_since = r.unhealthy_since, upgrade = r.upgrade,
               next_reconcile_at = CASE WHEN NOT r.active THEN NULL
                                        WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.next_reconcile_at
+                                       WHEN r.due_at IS NOT NULL THEN LEAST(COALESCE(m.next_reconcile_at, r.due_at), r.due_at)
                                        ELSE m.next_reconcile_at END,
               provider_errors = CASE WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.provider_errors ELSE m.provider_errors END,
               last_error = CASE WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.last_error ELSE m.last_error END,
               updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(cluster_id text, name text, phase text, provider_id text, addresses jsonb, kubelet_version text,
-                                                 failure_reason jsonb, deadline timestamptz, conditions jsonb, active boolean, owner text,
-                                                 next_reconcile_at timestamptz, provider_errors int, last_error text)
+         FROM jsonb_to_recordset($1::jsonb) AS r(cluster_id text, name text, phase text, provider_id text, addresses jsonb, kubernetes_version text, kubelet_version text,
+                                                 failure_reason jsonb, deadline timestamptz, conditions jsonb, replaces jsonb, removal jsonb, unhealthy_since timestamptz,
+                                                 upgrade jsonb, active boolean, owner text, next_reconcile_at timestamptz, due_at timestamptz, provider_errors int, last_error text)
         WHERE m.cluster_id = r.cluster_id AND m.name = r.name`,
       [
         JSON.stringify(
@@ -152,6 +221,7 @@ export class ClusterRepository {
             active: write.active,
             owner: write.release?.owner ?? null,
             next_reconcile_at: write.release?.nextReconcileAt.toISOString() ?? null,
+            due_at: write.dueAt?.toISOString() ?? null,
             provider_errors: write.release?.providerErrors ?? 0,
             last_error: write.release?.lastError ?? null,
           })),
@@ -167,10 +237,15 @@ function machineColumns(machine: MachineState) {
     phase: machine.phase,
     provider_id: machine.providerId,
     addresses: machine.addresses,
+    kubernetes_version: machine.kubernetesVersion,
     kubelet_version: machine.kubeletVersion,
     failure_reason: machine.failureReason,
     deadline: machine.deadline,
     conditions: machine.conditions,
+    replaces: machine.replaces,
+    removal: machine.removal,
+    unhealthy_since: machine.unhealthySince,
+    upgrade: machine.upgrade,
   };
 }
 
@@ -181,9 +256,11 @@ function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterStat
     model: cluster.model,
     spec: cluster.spec,
     release: cluster.release,
+    kubernetesVersion: cluster.kubernetesVersion,
     phase: cluster.phase,
     conditions: cluster.conditions,
     failureReasons: cluster.failureReasons,
+    operation: cluster.operation,
     requestedAt: cluster.requestedAt.toISOString(),
     machines: machines.map(toMachine),
   };
@@ -199,9 +276,14 @@ function toMachine(entity: MachineEntity): MachineState {
     phase: entity.phase,
     providerId: entity.providerId,
     addresses: entity.addresses,
+    kubernetesVersion: entity.kubernetesVersion,
     kubeletVersion: entity.kubeletVersion,
     failureReason: entity.failureReason,
     deadline: entity.deadline?.toISOString() ?? null,
     conditions: entity.conditions,
+    replaces: entity.replaces,
+    removal: entity.removal,
+    unhealthySince: entity.unhealthySince?.toISOString() ?? null,
+    upgrade: entity.upgrade,
   };
 }

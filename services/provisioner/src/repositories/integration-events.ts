@@ -1,17 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClusterProvisioningFailed, ClusterReady, NodesProvisioned } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { ClusterEvent } from '../domain/cluster.js';
+import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 
 /**
  * The provisioner's face on the bus: which of its own events the rest of the platform hears
- * about. Emitted through the outbox, so they commit with the state change that caused them.
+ * about. Emitted through the outbox, so they commit with the state change that caused them. A
+ * hosted control plane's placement is freed in the same transaction when its cluster fails or
+ * is deleted.
  */
 @Injectable()
 export class IntegrationEvents {
-  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+  constructor(
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
+  ) {}
 
-  publish(events: readonly ClusterEvent[]): void {
+  async publish(events: readonly ClusterEvent[]): Promise<void> {
     for (const event of events) {
       switch (event.type) {
         case 'ClusterRejected':
@@ -19,10 +25,38 @@ export class IntegrationEvents {
           break;
         case 'ClusterFailed':
           this.unitOfWork.emit(ClusterProvisioningFailed, event.clusterId, { model: event.model, reasons: event.reasons });
+          if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
           break;
         case 'ClusterRunning':
           this.unitOfWork.emit(NodesProvisioned, event.clusterId, { model: event.model, nodes: event.nodes });
           this.unitOfWork.emit(ClusterReady, event.clusterId, { model: event.model, kubernetesVersion: event.kubernetesVersion, nodeCount: event.nodes.length });
+          break;
+        case 'NodesJoined':
+          this.unitOfWork.emit(NodesProvisioned, event.clusterId, { model: event.model, nodes: event.nodes });
+          break;
+        case 'MachineReplaced':
+          this.unitOfWork.emit(MachineReplaced, event.clusterId, {
+            model: event.model,
+            role: event.role,
+            ...(event.pool === null ? {} : { pool: event.pool }),
+            oldMachine: machineRef(event.oldMachine),
+            newMachine: machineRef(event.newMachine),
+            reason: event.reason,
+          });
+          break;
+        case 'NodePoolScaled':
+          this.unitOfWork.emit(NodePoolScaled, event.clusterId, { model: event.model, pool: event.pool, from: event.from, to: event.to, requested: event.requested, nodes: event.nodes, removed: event.removed });
+          break;
+        case 'ClusterUpgraded':
+          this.unitOfWork.emit(ClusterUpgraded, event.clusterId, { model: event.model, fromVersion: event.fromVersion, toVersion: event.toVersion, planId: event.planId });
+          break;
+        case 'UpgradeStepRejected':
+        case 'UpgradeFailed':
+          this.unitOfWork.emit(UpgradeStepFailed, event.clusterId, { model: event.model, planId: event.planId, fromVersion: event.fromVersion, toVersion: event.toVersion, reasons: event.reasons });
+          break;
+        case 'ClusterDeleted':
+          this.unitOfWork.emit(ClusterDeleted, event.clusterId, { model: event.model });
+          if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
           break;
         // Progress inside the provisioner: operators follow it on the HTTP API.
         case 'ClusterAccepted':
@@ -31,8 +65,29 @@ export class IntegrationEvents {
         case 'MachineRunning':
         case 'MachineFailed':
         case 'ClusterInfrastructureReady':
+        case 'MachinesAdded':
+        case 'MachineRemovalStarted':
+        case 'MachineDeleted':
+        case 'MachineUnhealthy':
+        case 'MachineHealthy':
+        case 'RemediationBlocked':
+        case 'RemediationAllowed':
+        case 'NodePoolScalingStarted':
+        case 'UpgradeStarted':
+        case 'MachineUpgradeStarted':
+        case 'MachineUpgraded':
+        case 'ClusterDeletionStarted':
           break;
       }
     }
   }
+}
+
+
+function machineRef(machine: { name: string; providerId: string | null; kubeletVersion: string | null }) {
+  return {
+    name: machine.name,
+    ...(machine.providerId === null ? {} : { providerId: machine.providerId }),
+    ...(machine.kubeletVersion === null ? {} : { kubeletVersion: machine.kubeletVersion }),
+  };
 }

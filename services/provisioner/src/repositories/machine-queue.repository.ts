@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { ClusterSpec } from '@flotilla/contracts';
-import type { MachinePhase } from '../domain/cluster.js';
+import type { ClusterPhase, MachinePhase, MachineState } from '../domain/cluster.js';
+import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
 /** A machine the reconciler claimed, with what it needs from its cluster to work on it. */
@@ -18,10 +19,15 @@ export interface ClaimedMachine {
   /** How many times it was claimed, this claim included: above 1, a provider may already have it. */
   claims: number;
   providerErrors: number;
+  /** The version this machine is made and joined on. */
   kubernetesVersion: string;
+  /** Platform machines: the immutable OS image family (MicroOS unless the request names another). */
   nodeOs: string | null;
   parameters: Record<string, unknown>;
   spec: ClusterSpec;
+  clusterPhase: ClusterPhase;
+  /** An in-place upgrade asked of its node. */
+  upgrade: MachineState['upgrade'];
 }
 
 interface ClaimRow {
@@ -40,6 +46,8 @@ interface ClaimRow {
   node_os: string | null;
   parameters: Record<string, unknown> | null;
   spec: ClusterSpec;
+  cluster_phase: ClusterPhase;
+  upgrade: MachineState['upgrade'];
 }
 
 /**
@@ -69,7 +77,8 @@ export class MachineQueue {
                 clusters c
           WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
         RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
-                  c.spec->>'kubernetesVersion' AS kubernetes_version, c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters, c.spec AS spec)
+                  m.kubernetes_version, m.upgrade, c.phase AS cluster_phase,
+                  c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters, c.spec AS spec)
        SELECT * FROM claimed`,
       [owner, limit, leaseMs],
     );
@@ -86,9 +95,11 @@ export class MachineQueue {
       claims: row.claims,
       providerErrors: row.provider_errors,
       kubernetesVersion: row.kubernetes_version,
-      nodeOs: row.node_os,
+      nodeOs: row.host ? null : (row.node_os ?? DEFAULT_NODE_OS),
       parameters: row.parameters ?? {},
       spec: row.spec,
+      clusterPhase: row.cluster_phase,
+      upgrade: row.upgrade,
     }));
   }
 

@@ -1,4 +1,4 @@
-import { ClusterRequested, createEvent, decodeMessage, eventsSubject, streamName, validateEvent, type ClusterSpec, type CloudEvent, type EventDefinition, type EventOf } from '@flotilla/contracts';
+import { ClusterRequested, createEvent, decodeMessage, eventsSubject, streamName, validateEvent, type ClusterSpec, type CloudEvent, type EventData, type EventDefinition, type EventOf } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { TEST_NATS_URL, deleteTestStreams, eventually } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -32,8 +32,8 @@ export class Harness {
     readonly db: DataSource,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<Harness> {
-    const service = await startTestService(provisionerService, { SIM_BOOT_MS: '50', RECONCILE_IDLE_MS: '20', MACHINE_POLL_MS: '50', ...env });
+  static async start(env: Record<string, string> = {}, definition: typeof provisionerService = provisionerService): Promise<Harness> {
+    const service = await startTestService(definition, { SIM_BOOT_MS: '50', RECONCILE_IDLE_MS: '20', MACHINE_POLL_MS: '50', ...env });
     const bus = await BusConnection.open(TEST_NATS_URL, 'provisioner-test');
     const db = await new DataSource({
       type: 'postgres',
@@ -55,6 +55,13 @@ export class Harness {
   async request(clusterId: string, spec: ClusterSpec = clusterSpec(), id?: string): Promise<EventOf<typeof ClusterRequested>> {
     const event = requestEvent(clusterId, spec, id);
     await publishEvent(this.bus.js, eventsSubject({ prefix: this.prefix }, ClusterRequested.channel), event);
+    return event;
+  }
+
+  /** Publishes any event about a cluster, as the inventory or an outside service would. */
+  async publish<D extends EventDefinition>(definition: D, clusterId: string, data: EventData<D>): Promise<EventOf<D>> {
+    const event = createEvent(definition, { subject: clusterId, source: '/tests/provisioner' }, data);
+    await publishEvent(this.bus.js, eventsSubject({ prefix: this.prefix }, definition.channel), event);
     return event;
   }
 

@@ -29,7 +29,7 @@ export function describeBootstrapDataErrorCode(code: BootstrapDataErrorCode): st
     case 'control-plane-endpoint-invalid':
       return 'the control-plane endpoint is not host[:port]';
     case 'kubernetes-version-unsupported':
-      return 'kubeadm configuration v1beta4 needs Kubernetes 1.31 or newer';
+      return 'kubeadm configuration files need Kubernetes 1.22 or newer';
     case 'label-invalid':
       return 'not a valid Kubernetes label';
     case 'label-restricted':

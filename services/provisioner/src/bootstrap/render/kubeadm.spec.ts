@@ -111,6 +111,14 @@ describe('kubeadm configuration', () => {
     assert.deepEqual(bare.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '10.0.0.30' }]);
   });
 
+  it('writes v1beta3, kubelet flags as a map, for kubeadm before 1.31', () => {
+    const documents = parseAllDocuments(renderKubeadmConfig({ ...base, spec: { ...testSpec, kubernetesVersion: '1.30' }, node: { ...base.node, address: '10.0.0.10' } })).map((document) => document.toJS() as Record<string, unknown>);
+    assert.deepEqual(documents.map((document) => document['apiVersion']), ['kubeadm.k8s.io/v1beta3', 'kubeadm.k8s.io/v1beta3']);
+    const init = documents.find((document) => document['kind'] === 'InitConfiguration')!;
+    assert.deepEqual((init['nodeRegistration'] as { kubeletExtraArgs: unknown }).kubeletExtraArgs, { 'node-ip': '10.0.0.10' });
+    assert.equal(documents.find((document) => document['kind'] === 'ClusterConfiguration')!['kubernetesVersion'], 'v1.30.0');
+  });
+
   it('refuses bad input with an error naming the field, never the secrets', () => {
     const cases: [Partial<KubeadmConfigInput>, string, string][] = [
       [{ clusterId: 'c2' }, 'cluster-id-mismatch', 'secrets.clusterId'],
@@ -120,7 +128,7 @@ describe('kubeadm configuration', () => {
       [{ node: { ...base.node, role: 'worker', pool: 'missing', first: false } }, 'node-pool-unknown', 'node.pool'],
       [{ controlPlaneEndpoint: 'https://api:6443' }, 'control-plane-endpoint-invalid', 'controlPlaneEndpoint'],
       [{ controlPlaneEndpoint: 'api:99999' }, 'control-plane-endpoint-invalid', 'controlPlaneEndpoint'],
-      [{ spec: { ...testSpec, kubernetesVersion: '1.30' } }, 'kubernetes-version-unsupported', 'spec.kubernetesVersion'],
+      [{ spec: { ...testSpec, kubernetesVersion: '1.21' } }, 'kubernetes-version-unsupported', 'spec.kubernetesVersion'],
       [{ spec: withLabels({ 'bad key': 'x' }), node: worker() }, 'label-invalid', 'spec.nodePools[0].labels["bad key"]'],
       [{ spec: withLabels({ ok: 'a,b=c' }), node: worker() }, 'label-invalid', 'spec.nodePools[0].labels["ok"]'],
       [{ spec: withLabels({ 'node-role.kubernetes.io/control-plane': '' }), node: worker() }, 'label-restricted', 'spec.nodePools[0].labels["node-role.kubernetes.io/control-plane"]'],

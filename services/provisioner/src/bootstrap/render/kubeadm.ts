@@ -91,9 +91,29 @@ export type KubeadmDocument = InitConfiguration | ClusterConfiguration | JoinCon
  * control-plane nodes, the certificate key: write it 0600.
  */
 export function renderKubeadmConfig(input: KubeadmConfigInput): string {
+  const legacy = minorOf(kubeadmVersion(input.spec.kubernetesVersion)) < FIRST_V1BETA4_MINOR;
   return kubeadmDocuments(input)
-    .map((document) => stringify(document, { lineWidth: 0 }))
+    .map((document) => stringify(legacy ? toV1beta3(document) : document, { lineWidth: 0 }))
     .join('---\n');
+}
+
+/** kubeadm reads v1beta4 from 1.31; before, v1beta3 (from 1.22). */
+const FIRST_V1BETA4_MINOR = 31;
+const FIRST_V1BETA3_MINOR = 22;
+export const KUBEADM_V1BETA3 = 'kubeadm.k8s.io/v1beta3';
+
+function minorOf(version: string): number {
+  return Number(version.split('.')[1]);
+}
+
+/** The same document for kubeadm 1.22-1.30: v1beta3 differs only in taking kubelet flags as a map. */
+export function toV1beta3(document: KubeadmDocument): Record<string, unknown> {
+  const converted: Record<string, unknown> = { ...document, apiVersion: KUBEADM_V1BETA3 };
+  if ('nodeRegistration' in document) {
+    const { kubeletExtraArgs, ...rest } = document.nodeRegistration;
+    converted['nodeRegistration'] = { ...rest, kubeletExtraArgs: Object.fromEntries(kubeletExtraArgs.map(({ name, value }) => [name, value])) };
+  }
+  return converted;
 }
 
 /** The documents, before they are written as YAML. */
@@ -154,13 +174,13 @@ export function kubeadmDocuments(input: KubeadmConfigInput): KubeadmDocument[] {
 
 /**
  * `v<major>.<minor>.<patch>` for ClusterConfiguration (a bare minor means its .0; kubeadm would
- * otherwise resolve a label over the network). v1beta4 exists from kubeadm 1.31.
+ * otherwise resolve a label over the network). Configuration files are read from kubeadm 1.22.
  */
 export function kubeadmVersion(requested: string): string {
   const parsed = parseKubernetesVersion(requested);
   if (!parsed.ok) throw new BootstrapDataError('kubernetes-version-unsupported', 'spec.kubernetesVersion', quote(requested));
   const { major, minor, patch } = parsed.version;
-  if (major !== 1 || minor < 31) throw new BootstrapDataError('kubernetes-version-unsupported', 'spec.kubernetesVersion', quote(requested));
+  if (major !== 1 || minor < FIRST_V1BETA3_MINOR) throw new BootstrapDataError('kubernetes-version-unsupported', 'spec.kubernetesVersion', quote(requested));
   return `v${major}.${minor}.${patch ?? 0}`;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { InfrastructureProvider, MachineRef, MachineSpec, ProviderMachine, ProviderMachineStatus } from '../provider.js';
 import { simulatedFailure } from './simulation.js';
@@ -10,6 +11,13 @@ export interface SimulationSettings {
   /** Share of API calls that fail (a cloud's 503s and throttling), 0..1: the caller retries. */
   apiErrorRate: number;
   seed: string;
+}
+
+/** What the simulated cloud kept of a machine's first-boot data: never the data itself. */
+export interface ReceivedBootstrapData {
+  format: string;
+  sha256: string;
+  bytes: number;
 }
 
 /** A transient provider error, like a cloud API's 503. */
@@ -53,17 +61,32 @@ export class SimulatedProvider implements InfrastructureProvider {
     const error = this.apiError('create', spec);
     if (error?.when === 'before') throw error.error;
     const fails = simulatedFailure(this.settings.seed, spec.clusterId, spec.name, this.settings.failureRate);
-    // One statement: a create racing another for the same name returns the winner's machine.
+    // One statement: a create racing another for the same name returns the winner's machine,
+    // which keeps the bootstrap data it was created with. The bootstrap columns are named only
+    // when there is data, so callers that pass none need nothing of their migration.
+    const bootstrap = spec.bootstrapData
+      ? { format: spec.bootstrapData.format, sha256: createHash('sha256').update(spec.bootstrapData.content).digest('hex'), bytes: Buffer.byteLength(spec.bootstrapData.content) }
+      : undefined;
     const rows = await this.dataSource.query<SimMachineRow[]>(
       `WITH n AS (SELECT nextval('sim_machine_seq') AS seq)
-       INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at)
+       INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${bootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes' : ''})
        SELECT 'simulated:///' || $1 || '/m-' || n.seq, $1, $2, $3, $4,
               COALESCE($5::jsonb, jsonb_build_array(host($6::inet + n.seq))), $7,
-              clock_timestamp() + $8::int * interval '1 millisecond'
+              clock_timestamp() + $8::int * interval '1 millisecond'${bootstrap ? ', $9, $10, $11::int' : ''}
          FROM n
        ON CONFLICT (cluster_id, name) DO UPDATE SET create_calls = sim_machines.create_calls + 1
        RETURNING ${COLUMNS}`,
-      [spec.clusterId, spec.name, spec.role, spec.machineSize, spec.host ? JSON.stringify([spec.host.address]) : null, MACHINE_NETWORK, fails, this.settings.bootMs],
+      [
+        spec.clusterId,
+        spec.name,
+        spec.role,
+        spec.machineSize,
+        spec.host ? JSON.stringify([spec.host.address]) : null,
+        MACHINE_NETWORK,
+        fails,
+        this.settings.bootMs,
+        ...(bootstrap ? [bootstrap.format, bootstrap.sha256, bootstrap.bytes] : []),
+      ],
     );
     // The machine exists, but the caller never hears so: it must find it by name next time.
     if (error) throw error.error;
@@ -93,6 +116,16 @@ export class SimulatedProvider implements InfrastructureProvider {
   async listMachines(clusterId: string): Promise<ProviderMachine[]> {
     const rows = await this.dataSource.query<SimMachineRow[]>(`SELECT ${COLUMNS} FROM sim_machines WHERE cluster_id = $1 ORDER BY name`, [clusterId]);
     return rows.map(toMachine);
+  }
+
+  /** What the machine was given to boot with, as the cloud recorded it (for tests and diagnostics). */
+  async receivedBootstrapData(ref: MachineRef): Promise<ReceivedBootstrapData | undefined> {
+    const rows = await this.dataSource.query<{ format: string | null; sha256: string | null; bytes: number | null }[]>(
+      `SELECT bootstrap_format AS format, bootstrap_sha256 AS sha256, bootstrap_bytes AS bytes FROM sim_machines WHERE cluster_id = $1 AND name = $2`,
+      [ref.clusterId, ref.name],
+    );
+    const row = rows[0];
+    return row?.format && row.sha256 && row.bytes !== null ? { format: row.format, sha256: row.sha256, bytes: row.bytes } : undefined;
   }
 
   /**

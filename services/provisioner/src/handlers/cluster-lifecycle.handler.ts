@@ -1,0 +1,72 @@
+import { Controller, Inject, Logger } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { ClusterDeletionRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventOf } from '@flotilla/contracts';
+import { OnEvent, PermanentError } from '@flotilla/messaging';
+import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
+import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { changesBetween } from '../reconciler/machine-writes.js';
+import { logEvent } from '../reconciler/machine-reconciler.js';
+import { ClusterRepository } from '../repositories/cluster.repository.js';
+import { IntegrationEvents } from '../repositories/integration-events.js';
+
+/**
+ * Requests about an existing cluster: scale a node pool, delete the cluster, take an approved
+ * upgrade step. Each locks the cluster, decides, and records the new machines (queued for the
+ * reconciler), the machines to release and the operation in the batch's transaction; the
+ * reconciler does the work at the provider. A request that can never apply (unknown cluster or
+ * pool, a busy cluster, hosts that do not match `count`) is dead-lettered with its reason and
+ * the publisher hears of it through EventRejected; an upgrade step the version policy refuses is
+ * answered with UpgradeStepFailed.
+ */
+@Controller()
+export class ClusterLifecycleHandler {
+  private readonly logger = new Logger(ClusterLifecycleHandler.name);
+
+  constructor(
+    @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
+    @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
+    @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+  ) {}
+
+  @OnEvent(NodePoolScaleRequested)
+  async onScale(@Payload() event: EventOf<typeof NodePoolScaleRequested>): Promise<void> {
+    const { pool, count, hosts } = event.data;
+    await this.handle({ type: 'ScaleNodePool', clusterId: event.subject, pool, count, ...(hosts ? { hosts } : {}), at: new Date().toISOString() });
+  }
+
+  @OnEvent(ClusterDeletionRequested)
+  async onDeletion(@Payload() event: EventOf<typeof ClusterDeletionRequested>): Promise<void> {
+    await this.handle({ type: 'RequestDeletion', clusterId: event.subject, ...(event.data.reason === undefined ? {} : { reason: event.data.reason }), at: new Date().toISOString() });
+  }
+
+  @OnEvent(UpgradeStepApproved)
+  async onUpgradeStep(@Payload() event: EventOf<typeof UpgradeStepApproved>): Promise<void> {
+    const { planId, toVersion } = event.data;
+    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release: this.config.PLATFORM_RELEASE, at: new Date().toISOString() });
+  }
+
+  private async handle(command: Exclude<ClusterCommand, { type: 'RequestCluster' | 'ObserveMachine' }>): Promise<void> {
+    const { clusterId } = command;
+    // Locked: the reconciler records observations about the same cluster under the same lock.
+    const before = await this.clusters.lockMany([clusterId]);
+    const state = before.get(clusterId);
+    let events: ClusterEvent[];
+    try {
+      events = decide(command, state);
+    } catch (error) {
+      if (error instanceof ProvisionerError) {
+        this.logger.warn({ msg: 'request refused', clusterId, command: command.type, code: error.code, error: error.message });
+        throw new PermanentError(error.field ? `${error.field}: ${error.message}` : error.message, error.code);
+      }
+      throw error;
+    }
+    if (events.length === 0 || !state) {
+      this.logger.log({ msg: 'nothing to do', clusterId, command: command.type });
+      return;
+    }
+    const after = events.reduce<ClusterState>(evolve, state);
+    await this.clusters.saveChanges(changesBetween(before, new Map([[clusterId, after]]), new Date(command.at), this.config.MHC_CHECK_INTERVAL_MS));
+    await this.integration.publish(events);
+    for (const event of events) logEvent(this.logger, event);
+  }
+}

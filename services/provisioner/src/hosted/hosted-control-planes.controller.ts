@@ -1,0 +1,39 @@
+import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ClusterId } from '@flotilla/contracts';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { z } from 'zod';
+import { HostedControlPlanePlacement, type PlacedControlPlane } from './hosted-control-plane-placement.js';
+import { ManagementClusterRegistry } from './management-cluster-registry.js';
+import type { SavingsReport } from './savings.js';
+
+const ClusterPath = z.object({ clusterId: ClusterId });
+type ClusterPath = z.infer<typeof ClusterPath>;
+
+/** For operators: where a hosted control plane runs, what to apply there, and what hosting saves. */
+@ApiTags('hosted control planes')
+@Controller('api/v1/hosted-control-planes')
+export class HostedControlPlanesController {
+  constructor(
+    @Inject(HostedControlPlanePlacement) private readonly placement: HostedControlPlanePlacement,
+    @Inject(ManagementClusterRegistry) private readonly registry: ManagementClusterRegistry,
+  ) {}
+
+  // Declared before ':clusterId' so "savings" is never read as a cluster id.
+  @Get('savings')
+  @ApiOperation({ summary: 'Resources saved against dedicated control-plane machines: per control plane, per management cluster and in total, with utilisation' })
+  async savings(): Promise<SavingsReport> {
+    return this.registry.savings();
+  }
+
+  @Get(':clusterId')
+  @ApiOperation({ summary: "A hosted cluster's control-plane placement and the TenantControlPlane to apply on its management cluster" })
+  @ApiParam({ name: 'clusterId' })
+  @ApiResponse({ status: 400, description: 'The cluster id is not a DNS label' })
+  @ApiResponse({ status: 404, description: 'No control plane is placed for that cluster' })
+  async get(@Param(new ZodValidationPipe(ClusterPath)) path: ClusterPath): Promise<PlacedControlPlane> {
+    const placed = await this.placement.find(path.clusterId);
+    if (!placed) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no hosted control plane is placed for cluster "${path.clusterId}"` });
+    return placed;
+  }
+}
