@@ -9,6 +9,7 @@ import {
   ClusterVersionChanged,
   createEvent,
   MachineReplaced,
+  NodePoolScaled,
   NodesProvisioned,
   type CloudEvent,
 } from '@flotilla/contracts';
@@ -95,6 +96,24 @@ describe('fleet view (evolve)', () => {
     assert.deepEqual(liveNodes(entry), [
       { name: 'pp-1-cp-0', kubeletVersion: 'v1.31.2' },
       { name: 'pp-1-w-0', kubeletVersion: 'v1.31.2' },
+    ]);
+  });
+
+  it('NodePoolScaled: removed nodes leave the view, new ones join it, and a late listing does not bring a removed one back', () => {
+    const grown = provisioned(3, [{ name: 'pp-1-w-1', role: 'worker', pool: 'workers', kubeletVersion: 'v1.27.3' }]);
+    const shrunk = createEvent(NodePoolScaled, meta(5), {
+      model: 'platform-provisioned',
+      pool: 'workers',
+      from: 2,
+      to: 1,
+      requested: 1,
+      nodes: [{ name: 'pp-1-w-1', role: 'worker', pool: 'workers', addresses: [] }],
+      removed: ['pp-1-w-0'],
+    });
+    const entry = replay([nodes, ready(2, 'v1.30.4'), grown, shrunk, nodes]);
+    assert.deepEqual(liveNodes(entry), [
+      { name: 'pp-1-cp-0', kubeletVersion: 'v1.30.4' },
+      { name: 'pp-1-w-1', kubeletVersion: 'v1.27.3' },
     ]);
   });
 

@@ -38,7 +38,7 @@ export interface FleetEntry {
 }
 
 /** Facts this projection reads; everything else leaves an entry as it is. */
-export const FLEET_FACT_NAMES = ['NodesProvisioned', 'ClusterReady', 'ClusterImported', 'ClusterVersionChanged', 'ClusterUpgraded', 'MachineReplaced', 'ClusterDeleted'] as const;
+export const FLEET_FACT_NAMES = ['NodesProvisioned', 'ClusterReady', 'ClusterImported', 'ClusterVersionChanged', 'ClusterUpgraded', 'MachineReplaced', 'NodePoolScaled', 'ClusterDeleted'] as const;
 
 export function emptyEntry(id: string, time: string): FleetEntry {
   return { id, model: null, distribution: null, controlPlaneVersion: null, versionTime: null, nodes: [], deletedAt: null, lastEventTime: normalise(time) };
@@ -115,6 +115,20 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
         time,
         removed: false,
       });
+      return { ...next, model: next.model ?? data.model, nodes };
+    }
+    case 'NodePoolScaled': {
+      // The pool's node set now: removed nodes go, listed ones are (still) there.
+      const { data } = known.event;
+      let nodes = next.nodes;
+      for (const name of data.removed) {
+        const old = nodes.find((n) => n.name === name);
+        nodes = upsertNode(nodes, { name, role: old?.role ?? 'worker', pool: old?.pool ?? data.pool, kubeletVersion: old?.kubeletVersion ?? null, time, removed: true });
+      }
+      for (const node of data.nodes) {
+        const previous = nodes.find((n) => n.name === node.name);
+        nodes = upsertNode(nodes, { name: node.name, role: node.role, pool: node.pool ?? data.pool, kubeletVersion: node.kubeletVersion ?? previous?.kubeletVersion ?? null, time, removed: false });
+      }
       return { ...next, model: next.model ?? data.model, nodes };
     }
     case 'ClusterDeleted':

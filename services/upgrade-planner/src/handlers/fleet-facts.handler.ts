@@ -7,6 +7,7 @@ import {
   ClusterUpgraded,
   ClusterVersionChanged,
   MachineReplaced,
+  NodePoolScaled,
   NodesProvisioned,
   type CloudEvent,
   type EventOf,
@@ -51,6 +52,11 @@ export class FleetFactsHandler {
 
   @OnEvent(MachineReplaced)
   machineReplaced(@Payload() event: EventOf<typeof MachineReplaced>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(NodePoolScaled)
+  nodePoolScaled(@Payload() event: EventOf<typeof NodePoolScaled>): Promise<void> {
     return this.record(event);
   }
 
