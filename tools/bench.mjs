@@ -22,10 +22,20 @@ const BENCHMARKS = {
     build: ['libs/messaging/bench/tsconfig.json'],
     script: 'libs/messaging/dist/bench/messaging.bench.js',
   },
+  'import-sync': {
+    description: 'one full sync of 1,000 connected clusters on stand-in HTTPS API servers (20-80 ms latency): seconds_per_full_sync, peak_rss_mb',
+    build: ['services/importer/tsconfig.bench.json'],
+    script: 'services/importer/dist/bench/import-sync.bench.js',
+  },
   'upgrade-planner': {
     description: 'plans a 100,000-cluster mixed fleet as the service does (fleet view -> planner input -> plan): plan_ms, peak_rss_mb',
     build: ['services/upgrade-planner/tsconfig.bench.json'],
     script: 'services/upgrade-planner/dist/bench/upgrade-planner.bench.js',
+  },
+  provisioning: {
+    description: '1,000 clusters of 13 machines (simulated provider, zero boot), provisioner and inventory as processes, until the inventory shows all Running: seconds_to_all_running, machines_per_s, per-service peak RSS',
+    build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],
+    script: 'services/provisioner/dist/bench/provisioning.bench.js',
   },
 };
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { portVariable, redactUrl, resolveSettings, SERVICES, serviceEnv } from './start-lib/env.mjs';
-import { describeExit, ensureNats, ensurePostgres, LaunchError, tcpAnswers, waitFor, workspaceRequire } from './start-lib/infra.mjs';
+import { describeExit, ensureNats, ensurePostgres, LaunchError, localSecretsKeys, tcpAnswers, waitFor, workspaceRequire } from './start-lib/infra.mjs';
 import { formatPrefix, useColour } from './start-lib/lines.mjs';
 import { createLauncher, killNow, stopProcess } from './start-lib/processes.mjs';
 import { formatSummary, LOCAL_COLLECTOR, traceMode, traceSetup } from './start-lib/summary.mjs';
@@ -116,6 +116,11 @@ async function main() {
   log(`NATS ${redactUrl(settings.natsUrl)}: JetStream ok (${nats.origin})`);
   const postgres = await ensurePostgres(context);
   log(`PostgreSQL ${redactUrl(settings.databaseUrl)}: SELECT 1 ok (${postgres.origin})`);
+
+  // Secrets (SSH keys, cluster credentials) are sealed under these keys; never printed.
+  const secrets = localSecretsKeys(process.env, dataRoot);
+  settings.secretsKeys = secrets.keys;
+  log(`secrets: key-encryption keys from ${secrets.origin}`);
 
   // 4. Traces.
   const collectorFound = traceMode(process.env) === 'probe' && (await tcpAnswers(LOCAL_COLLECTOR.host, LOCAL_COLLECTOR.port, 500));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,8 @@ export interface FleetOptions {
  */
 export class Fleet {
   readonly prefix = `e${randomSuffix()}`;
+  /** One throwaway key-encryption key for every service of the fleet. */
+  private readonly secretsKeys = `e2e:${randomBytes(32).toString('base64')}`;
   readonly database = `flotilla_e2e_${randomSuffix()}`;
   readonly processes: ServiceProcess[] = [];
   bus!: BusConnection;
@@ -104,6 +107,7 @@ export class Fleet {
       BUS_PREFIX: this.prefix,
       BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
       LOG_LEVEL: 'warn',
+      SECRETS_KEYS: this.secretsKeys,
       ...this.options.env,
     });
     await service.start();

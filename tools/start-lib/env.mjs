@@ -154,6 +154,8 @@ export function serviceEnv(baseEnv, settings, service, extra = {}) {
     DATABASE_URL: settings.databaseUrl,
     BUS_PREFIX: settings.busPrefix,
   });
+  if (settings.secretsKeys !== undefined) env.SECRETS_KEYS = settings.secretsKeys;
   if (settings.logLevel !== undefined) env.LOG_LEVEL = settings.logLevel;
   return env;
 }
+

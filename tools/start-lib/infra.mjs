@@ -2,7 +2,8 @@
 // are installed, run them with their data under .data/. Everything here touches the machine; the
 // decisions it relies on are in the pure modules next to it.
 import { execFileSync } from 'node:child_process';
-import { chownSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -354,4 +355,19 @@ export function describeExit({ code, signal }) {
 export function reasonOf(error) {
   if (error instanceof AggregateError && error.errors?.length) return error.errors.map(reasonOf).join('; ');
   return String(error?.message || error?.code || error);
+}
+
+/**
+ * The key-encryption keys of a local run: SECRETS_KEYS when set, else a key made on first start
+ * and kept (0600) under the data folder, so secrets stored by one run open in the next.
+ */
+export function localSecretsKeys(env, dataRoot) {
+  const given = typeof env.SECRETS_KEYS === 'string' && env.SECRETS_KEYS.trim() !== '' ? env.SECRETS_KEYS.trim() : undefined;
+  if (given !== undefined) return { keys: given, origin: 'SECRETS_KEYS' };
+  const file = join(dataRoot, 'secrets-keys');
+  if (existsSync(file)) return { keys: readFileSync(file, 'utf8').trim(), origin: file };
+  mkdirSync(dataRoot, { recursive: true });
+  const keys = `local-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`;
+  writeFileSync(file, `${keys}\n`, { mode: 0o600 });
+  return { keys, origin: `${file} (new)` };
 }
