@@ -1,11 +1,15 @@
 import { defaultSupportMatrix } from '@flotilla/contracts';
+import { SecretsConfig } from '@flotilla/secrets';
 import { serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
+import { CloudConfigVariables } from './clouds/settings.js';
+import { RegistrationConfig } from './registration/index.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const releases = [...defaultSupportMatrix.releases.values()].sort((a, b) => a.order - b.order).map((policy) => policy.release);
 
 export const ImporterConfig = serviceConfigSchema(8082, {
+  ...RegistrationConfig,
   /** The platform release the global cluster runs: its third-party range decides onboarding. */
   PLATFORM_RELEASE: z
     .string()
@@ -19,8 +23,25 @@ export const ImporterConfig = serviceConfigSchema(8082, {
   IMPORT_PROBE_TIMEOUT_MS: integer(100, 600_000).default(30_000),
   /** A check still unfinished after this long is presumed abandoned (its replica died) and taken over. */
   IMPORT_CHECK_LEASE_MS: integer(1_000, 3_600_000).default(120_000),
+  /** How often each managed cluster's version and health are re-read. */
+  SYNC_INTERVAL_MS: integer(50, 86_400_000).default(300_000),
+  /** Re-checks one replica runs at once. */
+  SYNC_CONCURRENCY: integer(1, 1_000).default(50),
+  /** A re-check with no answer by then counts as a failure. */
+  SYNC_CHECK_TIMEOUT_MS: integer(50, 600_000).default(15_000),
+  /** Failing clusters are re-checked at doubling intervals up to this. */
+  SYNC_MAX_BACKOFF_MS: integer(50, 86_400_000).default(3_600_000),
+  /** Failed re-checks in a row before a cluster is declared Unreachable. */
+  SYNC_UNREACHABLE_AFTER_FAILURES: integer(1, 100).default(2),
+  /** The key-encryption keys that seal credentials: `id:BASE64_KEY[,id:BASE64_KEY...]`, the first wraps new secrets. */
+  ...SecretsConfig,
+  /** Where the EKS, AKS and GKE APIs are (defaults: the public clouds); see src/clouds/settings.ts. */
+  ...CloudConfigVariables.shape,
 }).refine((config) => config.IMPORT_CHECK_LEASE_MS > config.IMPORT_PROBE_TIMEOUT_MS, {
   path: ['IMPORT_CHECK_LEASE_MS'],
   message: 'must be longer than IMPORT_PROBE_TIMEOUT_MS, or a check still running would be taken over',
+}).refine((config) => config.SYNC_MAX_BACKOFF_MS >= config.SYNC_INTERVAL_MS, {
+  path: ['SYNC_MAX_BACKOFF_MS'],
+  message: 'must be at least SYNC_INTERVAL_MS',
 });
 export type ImporterConfig = z.infer<typeof ImporterConfig>;

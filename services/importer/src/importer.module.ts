@@ -1,11 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { defaultSupportMatrix } from '@flotilla/contracts';
+import { secretsEntities, secretsMigrations, SecretsModule } from '@flotilla/secrets';
 import { Clock, ServiceKitModule } from '@flotilla/service-kit';
 import type { ImporterConfig } from './config.js';
+import { CloudAccess as CloudProviders } from './clouds/cloud-access.js';
+import { CLOUD_ACCOUNT_SECRETS, CloudAccountsController } from './clouds/cloud-accounts.controller.js';
+import { cloudSettingsFrom, type CloudSettings } from './clouds/settings.js';
+import { CLOUD_ACCESS, ClusterEndpoints, SdkCloudAccess, type CloudAccess } from './connectivity/cluster-access.js';
 import { CLUSTER_PROBE, type ClusterProbe } from './connectivity/cluster-probe.js';
-import { UnavailableClusterProbe } from './connectivity/unavailable-cluster-probe.js';
+import { KubernetesClusterProbe } from './connectivity/kubernetes-cluster-probe.js';
 import { CREDENTIAL_STORE } from './credentials/credential-store.js';
-import { TableCredentialStore } from './credentials/table-credential-store.js';
+import { CloudAccountSecretsFromCredentials, SecretCredentialStore } from './credentials/secret-credential-store.js';
 import type { OnboardingPolicy } from './domain/connected-cluster.js';
 import { ClusterTunnelEntity } from './entities/cluster-tunnel.entity.js';
 import { ConnectedClusterEntity } from './entities/connected-cluster.entity.js';
@@ -13,15 +18,23 @@ import { CredentialEntity } from './entities/credential.entity.js';
 import { ImportRequestsHandler } from './handlers/import-requests.handler.js';
 import { TunnelEventsHandler } from './handlers/tunnel-events.handler.js';
 import { ConnectedClustersController } from './http/connected-clusters.controller.js';
+import { CredentialsController } from './http/credentials.controller.js';
 import { ImportsController } from './http/imports.controller.js';
 import { ImporterTables1732300002000 } from './migrations/1732300002000-importer-tables.js';
+import { CredentialsAndSync1732300006000 } from './migrations/1732300006000-credentials-and-sync.js';
+import { registrationControllers, registrationEntities, registrationMigrations, registrationProviders, registrationSettings } from './registration/index.js';
 import { ClusterTunnelRepository } from './repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from './repositories/connected-cluster.repository.js';
 import { IMPORT_WORKER_SETTINGS, ImportWorker, ONBOARDING_POLICY, type ImportWorkerSettings } from './workers/import-worker.js';
+import { SYNC_WORKER_SETTINGS, SyncWorker, type SyncWorkerSettings } from './workers/sync-worker.js';
 
 export interface ImporterModuleOverrides {
-  /** Another ClusterProbe (tests use a scripted one to reach the import path end to end). */
+  /** Another ClusterProbe instead of the one over @kubernetes/client-node. */
   probe?: ClusterProbe;
+  /** Another way to reach EKS/AKS/GKE clusters than their SDKs. */
+  cloudAccess?: CloudAccess;
+  /** Where the cloud APIs are, instead of the CLOUD_* variables (tests point them at stand-ins). */
+  cloudSettings?: CloudSettings;
 }
 
 @Module({})
@@ -33,6 +46,17 @@ export class ImporterModule {
       concurrency: config.IMPORT_CHECK_CONCURRENCY,
       probeTimeoutMs: config.IMPORT_PROBE_TIMEOUT_MS,
       checkLeaseMs: config.IMPORT_CHECK_LEASE_MS,
+      firstSyncAfterMs: config.SYNC_INTERVAL_MS,
+    };
+    const sync: SyncWorkerSettings = {
+      intervalMs: config.SYNC_INTERVAL_MS,
+      maxBackoffMs: config.SYNC_MAX_BACKOFF_MS,
+      unreachableAfterFailures: config.SYNC_UNREACHABLE_AFTER_FAILURES,
+      concurrency: config.SYNC_CONCURRENCY,
+      checkTimeoutMs: config.SYNC_CHECK_TIMEOUT_MS,
+      // A claim outlives the check's timeout, so a live check is never taken over.
+      leaseMs: config.SYNC_CHECK_TIMEOUT_MS * 2 + 5_000,
+      pollIntervalMs: Math.min(config.IMPORT_POLL_INTERVAL_MS, config.SYNC_INTERVAL_MS),
     };
     return {
       module: ImporterModule,
@@ -40,21 +64,32 @@ export class ImporterModule {
         ServiceKitModule.forRoot({
           service: 'importer',
           config,
-          migrations: [ImporterTables1732300002000],
-          entities: [ConnectedClusterEntity, ClusterTunnelEntity, CredentialEntity],
+          migrations: [ImporterTables1732300002000, ...secretsMigrations, CredentialsAndSync1732300006000, ...registrationMigrations],
+          entities: [ConnectedClusterEntity, ClusterTunnelEntity, CredentialEntity, ...secretsEntities, ...registrationEntities],
         }),
+        SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
       ],
-      controllers: [ImportRequestsHandler, TunnelEventsHandler, ConnectedClustersController, ImportsController],
+      controllers: [ImportRequestsHandler, TunnelEventsHandler, ConnectedClustersController, ImportsController, CredentialsController, CloudAccountsController, ...registrationControllers],
       providers: [
         Clock,
+        ...registrationProviders(registrationSettings(config)),
         ConnectedClusterRepository,
         ClusterTunnelRepository,
-        { provide: CREDENTIAL_STORE, useClass: TableCredentialStore },
-        // The real check over @kubernetes/client-node replaces this binding when it exists.
-        { provide: CLUSTER_PROBE, useValue: overrides.probe ?? new UnavailableClusterProbe() },
+        SecretCredentialStore,
+        { provide: CREDENTIAL_STORE, useExisting: SecretCredentialStore },
+        ClusterEndpoints,
+        // EKS/AKS/GKE through their SDKs: endpoint, CA and a short-lived token for the probe.
+        { provide: CloudProviders, useValue: CloudProviders.fromSettings(overrides.cloudSettings ?? cloudSettingsFrom(config)) },
+        overrides.cloudAccess
+          ? { provide: CLOUD_ACCESS, useValue: overrides.cloudAccess }
+          : { provide: CLOUD_ACCESS, useFactory: (clouds: CloudProviders) => new SdkCloudAccess(clouds), inject: [CloudProviders] },
+        { provide: CLOUD_ACCOUNT_SECRETS, useFactory: (credentials: SecretCredentialStore) => new CloudAccountSecretsFromCredentials(credentials), inject: [SecretCredentialStore] },
+        overrides.probe ? { provide: CLUSTER_PROBE, useValue: overrides.probe } : { provide: CLUSTER_PROBE, useClass: KubernetesClusterProbe },
         { provide: ONBOARDING_POLICY, useValue: policy },
         { provide: IMPORT_WORKER_SETTINGS, useValue: worker },
+        { provide: SYNC_WORKER_SETTINGS, useValue: sync },
         ImportWorker,
+        SyncWorker,
       ],
     };
   }

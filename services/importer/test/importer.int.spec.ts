@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  ClusterDeleted,
-  ClusterImported,
-  ClusterImportRequested,
-  createEvent,
-  EventRejected,
-  eventsSubject,
-  ImportRejected,
-  TunnelConnected,
-  type EventData,
-} from '@flotilla/contracts';
+import { ClusterDeleted, ClusterImported, ClusterImportRequested, createEvent, EventRejected, eventsSubject, ImportRejected, TunnelConnected, type EventData } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
-import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { deleteTestStreams, eventsOf, eventually, freePort, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
-import { DataSource } from 'typeorm';
-import type { ImporterConfig } from '../src/config.js';
-import type { ConnectedClusterResource } from '../src/http/connected-clusters.controller.js';
-import { ImporterModule } from '../src/importer.module.js';
+import { stringify } from 'yaml';
+import type { CredentialDescription } from '../src/credentials/credential-store.js';
 import { importerService } from '../src/service.js';
-import { ScriptedClusterProbe } from './support/scripted-probe.js';
+import { aksCluster, eksCluster, gkeCluster, k3sCluster, kubeadmCluster } from './support/cluster-fixtures.js';
+import { FakeApiServer, type FakeCluster } from './support/fake-apiserver.js';
+import { importerClient, importerTestEnv, waitForEvents } from './support/importer-client.js';
+import { createTestPki, serviceAccountJwt, type TestPki } from './support/pki.js';
 
-const FAST = { IMPORT_POLL_INTERVAL_MS: '50' };
 const external = (subject: string) => ({ subject, source: '/another-platform-service' });
 const importRequest = (data: Partial<EventData<typeof ClusterImportRequested>> = {}) => ({
   name: 'edge',
@@ -31,29 +21,19 @@ const importRequest = (data: Partial<EventData<typeof ClusterImportRequested>> =
   ...data,
 });
 
-function client(service: TestService) {
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
-  return {
-    api,
-    post: (body: unknown) => api('/api/v1/imports', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    cluster: async (id: string) => {
-      const response = await api(`/api/v1/connected-clusters/${id}`);
-      return response.status === 200 ? ((await response.json()) as ConnectedClusterResource) : undefined;
-    },
-  };
-}
-
-describe('importer on real NATS and PostgreSQL (shipped wiring: credential table, no probe)', () => {
+describe('importer on real NATS and PostgreSQL: requests, credentials API', () => {
   let service: TestService;
   let bus: BusConnection;
   let prefix: string;
-  let http: ReturnType<typeof client>;
+  let http: ReturnType<typeof importerClient>;
+  let pki: TestPki;
 
   before(async () => {
-    service = await startTestService(importerService, FAST);
+    pki = createTestPki();
+    service = await startTestService(importerService, importerTestEnv());
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-int-test');
-    http = client(service);
+    http = importerClient(service);
   });
 
   after(async () => {
@@ -66,10 +46,7 @@ describe('importer on real NATS and PostgreSQL (shipped wiring: credential table
     const request = createEvent(ClusterImportRequested, external('edge-unknown-cred'), importRequest({ credentialRef: 'no-such-secret' }));
     await publishEvent(bus.js, eventsSubject({ prefix }, ClusterImportRequested.channel), request);
 
-    const [rejected] = await eventually(async () => {
-      const seen = await eventsOf(bus, prefix, ImportRejected, 'edge-unknown-cred');
-      return seen.length > 0 ? seen : undefined;
-    });
+    const [rejected] = await waitForEvents(bus, prefix, ImportRejected, 'edge-unknown-cred');
     assert.equal(rejected?.source, '/flotilla/importer');
     assert.deepEqual(rejected?.data.reasons.map((reason) => reason.code), ['credential-not-found']);
     assert.match(rejected?.data.reasons[0]?.message ?? '', /"no-such-secret"/);
@@ -78,137 +55,281 @@ describe('importer on real NATS and PostgreSQL (shipped wiring: credential table
     const cluster = await http.cluster('edge-unknown-cred');
     assert.equal(cluster?.state, 'Rejected');
     assert.equal(cluster?.requestEventId, request.id);
-    assert.deepEqual(cluster?.reasons.map((reason) => reason.code), ['credential-not-found']);
     assert.equal(cluster?.tunnel, null);
   });
 
-  it('POST answers 400 naming every bad field', async () => {
+  it('POST /imports answers 400 naming every bad field', async () => {
     const response = await http.post({ id: 'Not A Label', name: '', apiServer: 'http://plain.example', provider: 'k8s' });
     assert.equal(response.status, 400);
     const body = (await response.json()) as { errors: { field: string }[] };
     assert.deepEqual(body.errors.map((error) => error.field).sort(), ['apiServer', 'credentialRef', 'id', 'name', 'provider']);
-
-    const noApiServer = await http.post({ name: 'edge', credentialRef: 'x', provider: 'cncf' });
-    assert.equal(noApiServer.status, 400);
-    assert.deepEqual(((await noApiServer.json()) as { errors: { field: string }[] }).errors.map((error) => error.field), ['apiServer']);
   });
 
-  it('POST emits ClusterImportRequested (202), which the importer then judges like any other request', async () => {
+  it('POST /imports emits ClusterImportRequested (202), which the importer then judges like any other request', async () => {
     const response = await http.post({ id: 'edge-posted', ...importRequest({ credentialRef: 'never-registered' }) });
     assert.equal(response.status, 202);
-    assert.deepEqual(await response.json(), { id: 'edge-posted', href: '/api/v1/connected-clusters/edge-posted' });
-
-    const [requested] = await eventually(async () => {
-      const seen = await eventsOf(bus, prefix, ClusterImportRequested, 'edge-posted');
-      return seen.length > 0 ? seen : undefined;
-    });
-    assert.equal(requested?.source, '/flotilla/importer');
+    const [requested] = await waitForEvents(bus, prefix, ClusterImportRequested, 'edge-posted');
     assert.equal(requested?.data.credentialRef, 'never-registered');
-    const cluster = await eventually(async () => ((await http.cluster('edge-posted'))?.state === 'Rejected' ? http.cluster('edge-posted') : undefined));
-    assert.equal(cluster?.reasons[0]?.code, 'credential-not-found');
+    assert.equal((await http.settled('edge-posted', ['Rejected'])).reasons[0]?.code, 'credential-not-found');
   });
 
-  it('a known credential goes to the worker, which refuses honestly: no connectivity check exists yet', async () => {
-    await service.app.get(DataSource).query(`INSERT INTO credentials (ref, kind) VALUES ('edge-known', 'bearer-token')`);
-    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterImportRequested.channel), createEvent(ClusterImportRequested, external('edge-known-cred'), importRequest({ credentialRef: 'edge-known' })));
+  it('registers a bearer token: 201 with its description, never the token; GET lists and describes; 409 on the same ref', async () => {
+    const token = serviceAccountJwt(new Date(Date.now() + 30 * 86_400_000));
+    const described = await http.register({ ref: 'edge-token', kind: 'bearer-token', token, caCertificatePem: pki.caCertificatePem });
+    assert.equal(described.kind, 'bearer-token');
+    assert.equal(described.source, 'token');
+    assert.equal(described.metadata.caCertificate, 'stored');
+    assert.ok(described.expiresAt, 'the JWT exp sets the expiry');
+    assert.ok(Math.abs(Date.parse(described.expiresAt) - (Date.now() + 30 * 86_400_000)) < 5_000);
+    assert.ok(!JSON.stringify(described).includes(token));
 
-    const [rejected] = await eventually(async () => {
-      const seen = await eventsOf(bus, prefix, ImportRejected, 'edge-known-cred');
-      return seen.length > 0 ? seen : undefined;
+    const list = (await (await http.api('/api/v1/credentials')).json()) as { items: CredentialDescription[] };
+    assert.ok(list.items.some((item) => item.ref === 'edge-token'));
+    assert.ok(!JSON.stringify(list).includes(token));
+    assert.equal(((await (await http.api('/api/v1/credentials/edge-token')).json()) as CredentialDescription).ref, 'edge-token');
+    assert.equal((await http.api('/api/v1/credentials/nope')).status, 404);
+    const again = await http.registerRaw({ ref: 'edge-token', kind: 'bearer-token', token: 'other' });
+    assert.equal(again.status, 409);
+  });
+
+  it('registers a client certificate (expiry from the certificate) and a cloud account; refuses what does not fit, naming the field', async () => {
+    const certificate = await http.register({ ref: 'edge-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: pki.caCertificatePem });
+    assert.equal(certificate.kind, 'client-certificate');
+    assert.match(certificate.metadata.subject ?? '', /CN=admin/);
+    assert.ok(certificate.expiresAt);
+
+    const aws = await http.register({ ref: 'aws-prod', kind: 'cloud-account', provider: 'eks', account: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } });
+    assert.deepEqual([aws.kind, aws.metadata.provider], ['cloud-account', 'eks']);
+
+    const other = createTestPki('another-cluster');
+    const cases: [unknown, string][] = [
+      [{ ref: 'Bad Ref', kind: 'bearer-token', token: 'abc' }, 'ref'],
+      [{ ref: 'x', kind: 'password', token: 'abc' }, 'kind'],
+      [{ ref: 'x', kind: 'bearer-token', token: 'two words' }, 'token'],
+      [{ ref: 'x', kind: 'bearer-token', token: serviceAccountJwt(new Date(Date.now() - 60_000)) }, 'token'],
+      [{ ref: 'x', kind: 'bearer-token', token: 'abc', caCertificatePem: 'not a certificate' }, 'caCertificatePem'],
+      [{ ref: 'x', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: other.clientKeyPem }, 'privateKeyPem'],
+      [{ ref: 'x', kind: 'client-certificate', certificatePem: 'garbage', privateKeyPem: pki.clientKeyPem }, 'certificatePem'],
+      [{ ref: 'x', kind: 'cloud-account', provider: 'eks', account: { accessKeyId: 'lowercase-is-wrong', secretAccessKey: 's3cr3t-value' } }, 'account.accessKeyId'],
+      [{ ref: 'x', kind: 'kubeconfig', kubeconfig: 'clusters: [ {' }, 'kubeconfig'],
+    ];
+    for (const [body, field] of cases) {
+      const response = await http.registerRaw(body);
+      const answer = (await response.json()) as { errors: { field: string; message: string }[] };
+      assert.equal(response.status, 400, JSON.stringify(body).slice(0, 80));
+      assert.deepEqual(answer.errors.map((error) => error.field), [field], JSON.stringify(answer));
+      assert.ok(!JSON.stringify(answer).includes('s3cr3t-value') && !JSON.stringify(answer).includes('two words'), 'a 400 never repeats a value');
+    }
+  });
+
+  it('a kubeconfig is taken apart: the chosen context is stored as what it holds; a missing context is named with the ones there are', async () => {
+    const kubeconfig = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'staging',
+      clusters: [
+        { name: 'prod', cluster: { server: 'https://prod.example:6443', 'certificate-authority-data': Buffer.from(pki.caCertificatePem).toString('base64') } },
+        { name: 'staging', cluster: { server: 'https://staging.example:6443', 'insecure-skip-tls-verify': true } },
+      ],
+      users: [
+        { name: 'prod-admin', user: { 'client-certificate-data': Buffer.from(pki.clientCertificatePem).toString('base64'), 'client-key-data': Buffer.from(pki.clientKeyPem).toString('base64') } },
+        { name: 'staging-sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubelogin' } } },
+      ],
+      contexts: [
+        { name: 'prod', context: { cluster: 'prod', user: 'prod-admin' } },
+        { name: 'staging', context: { cluster: 'staging', user: 'staging-sso' } },
+      ],
     });
-    assert.deepEqual(rejected?.data.reasons.map((reason) => reason.code), ['probe-unavailable']);
-    assert.match(rejected?.data.reasons[0]?.message ?? '', /not implemented/);
-    const cluster = await http.cluster('edge-known-cred');
-    assert.equal(cluster?.state, 'Rejected');
-    assert.ok(cluster?.checkStartedAt, 'it went through Checking');
+    const prod = await http.register({ ref: 'prod-kubeconfig', kind: 'kubeconfig', kubeconfig, context: 'prod' });
+    assert.deepEqual([prod.kind, prod.source, prod.metadata.apiServer, prod.metadata.context], ['client-certificate', 'kubeconfig', 'https://prod.example:6443', 'prod']);
+
+    const refusals: [Record<string, unknown>, string, RegExp][] = [
+      [{ context: 'nope' }, 'context', /no context "nope" \(it has: prod, staging\)/],
+      [{}, 'kubeconfig', /cluster "staging" sets insecure-skip-tls-verify/],
+    ];
+    for (const [extra, field, message] of refusals) {
+      const response = await http.registerRaw({ ref: 'k', kind: 'kubeconfig', kubeconfig, ...extra });
+      const answer = (await response.json()) as { errors: { field: string; message: string }[] };
+      assert.equal(response.status, 400);
+      assert.equal(answer.errors[0]?.field, field);
+      assert.match(answer.errors[0]?.message ?? '', message);
+      assert.ok(!JSON.stringify(answer).includes(Buffer.from(pki.clientKeyPem).toString('base64').slice(0, 40)));
+    }
   });
 
-  it('lists connected clusters, filtered by state; unknown ids are 404; bad queries 400', async () => {
-    const page = (await (await http.api('/api/v1/connected-clusters?state=Rejected&limit=2')).json()) as { items: ConnectedClusterResource[]; total: number; nextCursor: string | null };
-    assert.equal(page.items.length, 2);
-    assert.ok(page.total >= 3);
-    assert.ok(page.items.every((item) => item.state === 'Rejected'));
-    assert.ok(page.nextCursor);
-    assert.equal((await http.api('/api/v1/connected-clusters/nope')).status, 404);
-    assert.equal((await http.api('/api/v1/connected-clusters?state=Sleeping')).status, 400);
+  it('DELETE removes a credential and its secret; refused while an imported cluster uses it', async () => {
+    await http.register({ ref: 'short-lived', kind: 'bearer-token', token: 'abcdef.0123456789abcdef' });
+    assert.equal((await http.api('/api/v1/credentials/short-lived', { method: 'DELETE' })).status, 204);
+    assert.equal((await http.api('/api/v1/credentials/short-lived')).status, 404);
+    assert.equal((await http.api('/api/v1/credentials/short-lived', { method: 'DELETE' })).status, 404);
   });
 
   it('serves health, readiness and the OpenAPI document', async () => {
     assert.equal((await http.api('/readyz')).status, 200);
     const openapi = (await (await http.api('/api/docs/openapi.json')).json()) as { paths: Record<string, unknown> };
-    for (const path of ['/api/v1/imports', '/api/v1/connected-clusters', '/api/v1/connected-clusters/{id}']) assert.ok(openapi.paths[path], path);
+    for (const path of ['/api/v1/imports', '/api/v1/connected-clusters', '/api/v1/connected-clusters/{id}', '/api/v1/credentials', '/api/v1/credentials/{ref}']) assert.ok(openapi.paths[path], path);
   });
 });
 
-describe('importer import path with a scripted probe standing in for the Kubernetes API', () => {
-  const probe = new ScriptedClusterProbe({
-    'edge-ok': {
-      ok: true,
-      report: { version: 'v1.31.5-eks-113cf36', distribution: 'eks', nodes: [{ name: 'ip-10-0-0-1', role: 'worker', cpuCores: 4, memoryBytes: 16e9 }] },
-    },
-    'edge-old': { ok: true, report: { version: 'v1.18.20', distribution: 'vanilla', nodes: [] } },
-  });
+describe('importer connectivity check against stand-in Kubernetes API servers', () => {
+  const pki = createTestPki();
+  const tokens = { eks: 'eks-admin-token-7f3a', gke: 'gke-admin-token-91bc', aks: 'aks-admin-token-22de', k3s: 'K10c9a8b7::server:5e4d', viewer: 'viewer-token-0000' };
+  const jwt = serviceAccountJwt(new Date(Date.now() + 10 * 86_400_000));
+  const clusters = new Map<string, FakeCluster>([
+    ['/eks', { ...eksCluster(3), tokens: { [tokens.eks]: 'admin', [tokens.viewer]: 'viewer-without-nodes' } }],
+    ['/gke', { ...gkeCluster(4), tokens: { [tokens.gke]: 'admin', [jwt]: 'admin' } }],
+    ['/aks', { ...aksCluster(3), tokens: { [tokens.aks]: 'admin' }, notReady: true }],
+    ['/k3s', { ...k3sCluster(2), clientCommonNames: ['admin'] }],
+    ['/kubeadm', { ...kubeadmCluster(3), clientCommonNames: ['admin'] }],
+    ['/old', { ...kubeadmCluster(1, 'v1.18.20'), clientCommonNames: ['admin'] }],
+    ['/web', { ...kubeadmCluster(0), serves: 'web-page' }],
+  ]);
+  let apiServer: FakeApiServer;
+  let slowServer: FakeApiServer;
   let service: TestService;
   let bus: BusConnection;
   let prefix: string;
-  let http: ReturnType<typeof client>;
+  let http: ReturnType<typeof importerClient>;
 
   before(async () => {
-    service = await startTestService({ ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { probe }) }, FAST);
+    apiServer = await FakeApiServer.start({ pki, clusters });
+    slowServer = await FakeApiServer.start({ pki, clusters: new Map([['', { ...eksCluster(1), tokens: { [tokens.eks]: 'admin' } }]]), latencyMs: [3_000, 3_000] });
+    service = await startTestService(importerService, importerTestEnv({ IMPORT_PROBE_TIMEOUT_MS: '1000', SYNC_INTERVAL_MS: '3600000' }));
     prefix = service.env['BUS_PREFIX']!;
-    bus = await BusConnection.open(TEST_NATS_URL, 'importer-int-test-scripted');
-    http = client(service);
-    await service.app.get(DataSource).query(`INSERT INTO credentials (ref, kind, expires_at) VALUES ('edge-admin', 'bearer-token', now() + interval '30 days')`);
+    bus = await BusConnection.open(TEST_NATS_URL, 'importer-int-test-probe');
+    http = importerClient(service);
+    const ca = pki.caCertificatePem;
+    for (const [ref, token] of Object.entries(tokens)) await http.register({ ref: `${ref}-token`, kind: 'bearer-token', token, caCertificatePem: ca });
+    await http.register({ ref: 'jwt-token', kind: 'bearer-token', token: jwt, caCertificatePem: ca });
+    await http.register({ ref: 'admin-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: ca });
+    await http.register({ ref: 'wrong-ca', kind: 'bearer-token', token: tokens.eks, caCertificatePem: createTestPki('someone-else').caCertificatePem });
+    await http.register({ ref: 'wrong-token', kind: 'bearer-token', token: 'not-a-token-this-cluster-knows', caCertificatePem: ca });
   });
 
   after(async () => {
     await service.dispose();
+    await apiServer.stop();
+    await slowServer.stop();
     await deleteTestStreams(bus.jsm, prefix);
     await bus.drain();
   });
 
-  it('a cluster in the third-party range is imported, with warnings; a second import of it is refused', async () => {
-    assert.equal((await http.post({ id: 'edge-ok', ...importRequest({ provider: 'eks' }) })).status, 202);
-    const [imported] = await eventually(async () => {
-      const seen = await eventsOf(bus, prefix, ClusterImported, 'edge-ok');
-      return seen.length > 0 ? seen : undefined;
-    });
-    assert.equal(imported?.data.kubernetesVersion, 'v1.31.5-eks-113cf36');
-    assert.equal(imported?.data.distribution, 'eks');
-    assert.deepEqual(imported?.data.warnings.map((warning) => warning.code).sort(), ['credential-expires', 'onboard-unvalidated']);
-    assert.equal(probe.asked.find((target) => target.clusterId === 'edge-ok')?.apiServer, 'https://edge.example:6443');
+  const importCluster = async (id: string, path: string, credentialRef: string, server = apiServer) => {
+    const response = await http.post({ id, name: id, apiServer: server.url(path), credentialRef, provider: 'cncf' });
+    assert.equal(response.status, 202);
+    return http.settled(id);
+  };
 
-    const cluster = await eventually(async () => ((await http.cluster('edge-ok'))?.state === 'Imported' ? http.cluster('edge-ok') : undefined));
-    assert.equal(cluster?.kubernetesVersion, 'v1.31.5-eks-113cf36');
-    assert.equal(cluster?.nodeCount, 1);
-
-    assert.equal((await http.post({ id: 'edge-ok', ...importRequest() })).status, 409);
-    // Past the API, straight on the bus: dead-lettered with the reason, the cluster untouched.
-    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterImportRequested.channel), createEvent(ClusterImportRequested, external('edge-ok'), importRequest()));
-    const [refused] = await eventually(async () => {
-      const seen = await eventsOf(bus, prefix, EventRejected, 'edge-ok');
-      return seen.length > 0 ? seen : undefined;
+  const distributions: [string, string, string, string, number, number][] = [
+    ['eks', '/eks', 'eks-token', 'v1.31.5-eks-8cce635', 3, 12],
+    ['gke', '/gke', 'gke-token', 'v1.30.8-gke.1051000', 4, 16],
+    ['aks', '/aks', 'aks-token', 'v1.30.7', 3, 12],
+    ['k3s', '/k3s', 'admin-cert', 'v1.30.8+k3s1', 2, 4],
+    ['vanilla', '/kubeadm', 'admin-cert', 'v1.31.4', 6, 60],
+  ];
+  for (const [distribution, path, credentialRef, version, nodes, cpu] of distributions) {
+    it(`imports a ${distribution} cluster with its facts (${credentialRef}); ClusterImported on the bus`, async () => {
+      const id = `probe-${distribution}`;
+      const cluster = await importCluster(id, path, credentialRef);
+      assert.equal(cluster.state, 'Imported', JSON.stringify(cluster.reasons));
+      assert.deepEqual([cluster.distribution, cluster.kubernetesVersion, cluster.nodeCount], [distribution, version, nodes]);
+      const [imported] = await waitForEvents(bus, prefix, ClusterImported, id);
+      assert.equal(imported?.data.distribution, distribution);
+      assert.equal(imported?.data.kubernetesVersion, version);
+      assert.equal(imported?.data.nodeCount, nodes);
+      assert.equal(imported?.data.capacity.cpuCores, cpu);
+      assert.ok((imported?.data.capacity.memoryBytes ?? 0) > nodes * 3e9);
+      assert.ok(imported?.data.warnings.some((warning) => warning.code === 'onboard-unvalidated'));
     });
+  }
+
+  it('an AKS cluster whose /readyz fails is imported with the api-server-not-ready warning', async () => {
+    const cluster = await http.cluster('probe-aks');
+    assert.ok(cluster?.warnings.some((warning) => warning.code === 'api-server-not-ready'));
+    assert.ok(!cluster?.warnings.some((warning) => warning.code === 'credential-expires'), 'an opaque token has no expiry');
+  });
+
+  it('a JWT token with an expiry: imported with a warning saying when management stops working', async () => {
+    const cluster = await importCluster('probe-jwt', '/gke', 'jwt-token');
+    assert.equal(cluster.state, 'Imported');
+    const warning = cluster.warnings.find((candidate) => candidate.code === 'credential-expires');
+    assert.ok(warning, JSON.stringify(cluster.warnings));
+    const [imported] = await waitForEvents(bus, prefix, ClusterImported, 'probe-jwt');
+    assert.ok(imported?.data.warnings.some((candidate) => candidate.code === 'credential-expires'));
+    const expiry = ((await (await http.api('/api/v1/credentials/jwt-token')).json()) as CredentialDescription).expiresAt;
+    assert.ok(expiry && warning.message.includes(expiry) && /management of probe-jwt stops working/.test(warning.message), warning.message);
+  });
+
+  it('a kubeconfig registered with a context selection imports the cluster it points to', async () => {
+    const kubeconfig = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'eks',
+      clusters: [
+        { name: 'eks', cluster: { server: apiServer.url('/eks'), 'certificate-authority-data': Buffer.from(pki.caCertificatePem).toString('base64') } },
+        { name: 'lab', cluster: { server: apiServer.url('/kubeadm'), 'certificate-authority-data': Buffer.from(pki.caCertificatePem).toString('base64') } },
+      ],
+      users: [
+        { name: 'eks-viewer', user: { token: tokens.viewer } },
+        { name: 'kubernetes-admin', user: { 'client-certificate-data': Buffer.from(pki.clientCertificatePem).toString('base64'), 'client-key-data': Buffer.from(pki.clientKeyPem).toString('base64') } },
+      ],
+      contexts: [
+        { name: 'eks', context: { cluster: 'eks', user: 'eks-viewer' } },
+        { name: 'kubernetes-admin@lab', context: { cluster: 'lab', user: 'kubernetes-admin' } },
+      ],
+    });
+    const credential = await http.register({ ref: 'lab-kubeconfig', kind: 'kubeconfig', kubeconfig, context: 'kubernetes-admin@lab' });
+    assert.equal(credential.metadata.apiServer, apiServer.url('/kubeadm'));
+    const response = await http.post({ id: 'probe-kubeconfig', name: 'lab', apiServer: credential.metadata.apiServer, credentialRef: 'lab-kubeconfig', provider: 'cncf' });
+    assert.equal(response.status, 202);
+    const cluster = await http.settled('probe-kubeconfig');
+    assert.deepEqual([cluster.state, cluster.distribution, cluster.nodeCount], ['Imported', 'vanilla', 6]);
+
+    // The current context (a viewer token) may not list nodes.
+    const current = await http.register({ ref: 'eks-kubeconfig', kind: 'kubeconfig', kubeconfig });
+    assert.deepEqual([current.kind, current.metadata.context], ['bearer-token', 'eks']);
+    const viewer = await importCluster('probe-forbidden', '/eks', 'eks-kubeconfig');
+    assert.deepEqual(viewer.reasons.map((reason) => reason.code), ['forbidden']);
+    assert.match(viewer.reasons[0]?.message ?? '', /may not list nodes/);
+  });
+
+  const failures: [string, () => Promise<{ path: string; credentialRef: string; server?: FakeApiServer; apiServer?: string }>, string, RegExp][] = [
+    ['a CA that did not sign the server certificate', async () => ({ path: '/eks', credentialRef: 'wrong-ca' }), 'tls-verification-failed', /not signed by the CA stored with the credential/],
+    ['a token the cluster does not know', async () => ({ path: '/eks', credentialRef: 'wrong-token' }), 'unauthorized', /401 Unauthorized/],
+    ['nothing listening at the address', async () => ({ path: '', credentialRef: 'eks-token', apiServer: `https://127.0.0.1:${await freePort()}` }), 'api-server-unreachable', /connection was refused/],
+    ['an API server slower than the probe timeout', async () => ({ path: '', credentialRef: 'eks-token', server: slowServer }), 'probe-timeout', /within 1000 ms|in time/],
+    ['a web server instead of Kubernetes', async () => ({ path: '/web', credentialRef: 'admin-cert' }), 'not-kubernetes', /does not serve a Kubernetes API/],
+    ['a version outside the onboarding range (1.18)', async () => ({ path: '/old', credentialRef: 'admin-cert' }), 'onboard-out-of-range', /1\.18\.20/],
+  ];
+  failures.forEach(([name, target, code, message], index) => {
+    it(`${name}: ImportRejected ${code}`, async () => {
+      const { path, credentialRef, server, apiServer: address } = await target();
+      const id = `probe-fail-${index}`;
+      const response = await http.post({ id, name: id, apiServer: address ?? (server ?? apiServer).url(path), credentialRef, provider: 'cncf' });
+      assert.equal(response.status, 202);
+      const cluster = await http.settled(id);
+      assert.equal(cluster.state, 'Rejected');
+      assert.deepEqual(cluster.reasons.map((reason) => reason.code), [code]);
+      assert.match(cluster.reasons[0]?.message ?? '', message);
+      const [rejected] = await waitForEvents(bus, prefix, ImportRejected, id);
+      assert.equal(rejected?.data.reasons[0]?.code, code);
+    });
+  });
+
+  it('a second import of an imported cluster is refused; the tunnel is followed; a deleted cluster is forgotten and its credential may go', async () => {
+    assert.equal((await http.post({ id: 'probe-eks', name: 'again', apiServer: apiServer.url('/eks'), credentialRef: 'eks-token', provider: 'cncf' })).status, 409);
+    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterImportRequested.channel), createEvent(ClusterImportRequested, external('probe-eks'), importRequest({ credentialRef: 'eks-token' })));
+    const [refused] = await waitForEvents(bus, prefix, EventRejected, 'probe-eks');
     assert.match(refused?.data.reason ?? '', /already-imported/);
-    assert.equal((await http.cluster('edge-ok'))?.state, 'Imported');
-  });
 
-  it('a cluster outside the range is rejected by the onboarding policy, the reason naming its version', async () => {
-    assert.equal((await http.post({ id: 'edge-old', ...importRequest() })).status, 202);
-    const cluster = await eventually(async () => ((await http.cluster('edge-old'))?.state === 'Rejected' ? http.cluster('edge-old') : undefined));
-    assert.equal(cluster?.reasons[0]?.code, 'onboard-out-of-range');
-    const [rejected] = await eventsOf(bus, prefix, ImportRejected, 'edge-old');
-    assert.match(rejected?.data.reasons[0]?.message ?? '', /1\.18\.20/);
-  });
+    await publishEvent(bus.js, eventsSubject({ prefix }, TunnelConnected.channel), createEvent(TunnelConnected, { subject: 'probe-eks', source: '/flotilla/tunnel-broker' }, { agentId: 'agent-1' }));
+    await eventually(async () => ((await http.cluster('probe-eks'))?.tunnel?.agentId === 'agent-1' ? true : undefined));
 
-  it('follows the tunnel of a cluster, and forgets a deleted cluster', async () => {
-    await publishEvent(bus.js, eventsSubject({ prefix }, TunnelConnected.channel), createEvent(TunnelConnected, { subject: 'edge-ok', source: '/flotilla/tunnel-broker' }, { agentId: 'agent-1', agentVersion: '0.1.0' }));
-    const linked = await eventually(async () => ((await http.cluster('edge-ok'))?.tunnel?.state === 'connected' ? http.cluster('edge-ok') : undefined));
-    assert.equal(linked?.tunnel?.agentId, 'agent-1');
-
-    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterDeleted.channel), createEvent(ClusterDeleted, external('edge-ok'), { model: 'connected' }));
-    await eventually(async () => ((await http.api('/api/v1/connected-clusters/edge-ok')).status === 404 ? true : undefined));
-    // Deleted, the id is free again.
-    assert.equal((await http.post({ id: 'edge-ok', ...importRequest() })).status, 202);
+    assert.equal((await http.api('/api/v1/credentials/eks-token', { method: 'DELETE' })).status, 409);
+    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterDeleted.channel), createEvent(ClusterDeleted, external('probe-eks'), { model: 'connected' }));
+    await eventually(async () => ((await http.api('/api/v1/connected-clusters/probe-eks')).status === 404 ? true : undefined));
+    // probe-forbidden, probe-fail-* used other credentials; eks-token is free once probe-eks is gone.
+    assert.equal((await http.api('/api/v1/credentials/eks-token', { method: 'DELETE' })).status, 204);
+    assert.equal((await eventsOf(bus, prefix, ClusterImported, 'probe-eks')).length, 1);
   });
 });

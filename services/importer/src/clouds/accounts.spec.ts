@@ -4,7 +4,7 @@ import { cloudClusterRefFor, cloudLocationFor, parseCloudAccount } from './accou
 import { CloudError } from './errors.js';
 import { Secret } from './secret.js';
 
-const secret = (value: unknown) => Secret.fromString(typeof value === 'string' ? value : JSON.stringify(value));
+const secret = (value: unknown) => new Secret(typeof value === 'string' ? value : JSON.stringify(value));
 
 function thrown(run: () => unknown): CloudError {
   try {
@@ -61,8 +61,8 @@ describe('cloud accounts', () => {
 
   it('keeps a secret out of strings, JSON and inspection', async () => {
     const { inspect } = await import('node:util');
-    const value = Secret.fromString('hunter2');
-    assert.equal(`${String(value)}|${JSON.stringify({ value })}|${inspect(value)}`, '[redacted]|{"value":"[redacted]"}|Secret([redacted])');
+    const value = new Secret('hunter2');
+    assert.equal(`${String(value)}|${JSON.stringify({ value })}|${inspect(value)}`, '[redacted]|{"value":"[redacted]"}|[redacted]');
     assert.equal(value.revealString(), 'hunter2');
     assert.equal(value.reveal().toString('utf8'), 'hunter2');
   });

@@ -1,7 +1,9 @@
-import type { Distribution } from '@flotilla/contracts';
-import type { z } from 'zod';
+import type { EventData, ClusterImportRequested } from '@flotilla/contracts';
 import type { StoredCredential } from '../credentials/credential-store.js';
 import type { ImportReasonCode } from '../domain/reasons.js';
+import type { Distribution } from './distribution.js';
+
+export type CloudLocation = NonNullable<EventData<typeof ClusterImportRequested>['cloud']>;
 
 /** The cluster a connectivity check is about, and how to authenticate to it. */
 export interface ProbeTarget {
@@ -9,6 +11,8 @@ export interface ProbeTarget {
   provider: 'cncf' | 'eks' | 'aks' | 'gke';
   /** Absent for cloud providers that locate the cluster themselves. */
   apiServer: string | null;
+  /** Where a cloud provider finds the cluster (with a cloud-account credential). */
+  cloud: CloudLocation | null;
   credential: StoredCredential;
 }
 
@@ -18,20 +22,42 @@ export interface ProbedNode {
   kubeletVersion?: string;
   cpuCores: number;
   memoryBytes: number;
+  pods?: number;
 }
 
 /** What a successful check found: enough for the onboarding policy and ClusterImported. */
 export interface ProbeReport {
   /** The API server's gitVersion, e.g. `v1.31.5-eks-113cf36`. */
   version: string;
-  distribution: z.infer<typeof Distribution>;
+  distribution: Distribution;
   nodes: ProbedNode[];
+  /** /readyz answered 200. A cluster that answers but is not ready is imported with a warning. */
+  ready?: boolean;
+  /** When the credential used stops working (a token's exp), when known. */
+  credentialExpiresAt?: string | null;
+}
+
+/** What a periodic re-check found: the version and health only (no node listing). */
+export interface HealthReport {
+  version: string;
+  ready: boolean;
 }
 
 /** The failures a probe reports (it answers them; it does not throw them). */
 export type ProbeFailureCode = Extract<
   ImportReasonCode,
-  'probe-unavailable' | 'api-server-unreachable' | 'tls-verification-failed' | 'unauthorized' | 'forbidden' | 'not-kubernetes'
+  | 'probe-timeout'
+  | 'api-server-unreachable'
+  | 'tls-verification-failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-kubernetes'
+  | 'api-server-error'
+  | 'api-server-required'
+  | 'credential-not-found'
+  | 'credential-kind-mismatch'
+  | 'cloud-location-required'
+  | 'cloud-access-failed'
 >;
 
 export interface ProbeFailure {
@@ -40,14 +66,18 @@ export interface ProbeFailure {
 }
 
 export type ProbeOutcome = { ok: true; report: ProbeReport } | { ok: false; failures: ProbeFailure[] };
+export type HealthOutcome = { ok: true; report: HealthReport } | { ok: false; failures: ProbeFailure[] };
 
 /**
  * The connectivity check: reaches the API server, reads its version and nodes and detects the
- * distribution. Slow network I/O, so it runs in the import worker, never in an event handler.
+ * distribution. Slow network I/O, so it runs in workers, never in an event handler.
  * `signal` aborts it (timeout, shutdown).
  */
 export interface ClusterProbe {
+  /** The import check: version, nodes (count, capacity, distribution), readiness. */
   probe(target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome>;
+  /** The periodic re-check: version and readiness only. */
+  health(target: ProbeTarget, signal: AbortSignal): Promise<HealthOutcome>;
 }
 
 /** Injection token of the ClusterProbe implementation. */

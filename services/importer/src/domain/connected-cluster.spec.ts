@@ -125,9 +125,19 @@ describe('import request (decide)', () => {
     assert.deepEqual(decision.rejection.reasons.map((reason) => reason.code), ['api-server-required', 'credential-expired', 'credential-kind-mismatch']);
   });
 
-  it('a cloud provider may leave the API server out', () => {
+  it('a cloud provider may leave the API server out, given where the provider finds the cluster', () => {
     const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null };
-    assert.deepEqual(decideImportRequest(undefined, request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws' }), cloud, at(0)), { kind: 'accepted' });
+    const location = { clusterName: 'prod', region: 'eu-west-1' };
+    assert.deepEqual(decideImportRequest(undefined, request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws', cloud: location }), cloud, at(0)), { kind: 'accepted' });
+    const recorded = replay([request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws', cloud: location })]);
+    assert.deepEqual(recorded?.cloud, location);
+  });
+
+  it('a cloud account without a cloud location: cloud-location-required, naming the field', () => {
+    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null };
+    const decision = decideImportRequest(undefined, request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws' }), cloud, at(0));
+    assert.ok(decision.kind === 'accepted' && decision.rejection);
+    assert.deepEqual(decision.rejection.reasons.map((reason) => [reason.code, reason.field]), [['cloud-location-required', 'cloud']]);
   });
 
   it('refuses a second request while one is in progress or the cluster is imported', () => {
@@ -177,6 +187,13 @@ describe('connectivity check outcome (decide)', () => {
     const decision = decideCheckOutcome(checking(), { ok: true, report }, expiring, policy);
     assert.ok(decision.kind === 'imported');
     assert.ok(decision.data.warnings.some((warning) => warning.code === 'credential-expires' && warning.message.includes(at(3600).toISOString())));
+  });
+
+  it('a cluster that answers but is not ready: imported with a warning; node pods add up to the capacity', () => {
+    const decision = decideCheckOutcome(checking(), { ok: true, report: { ...report, ready: false, nodes: report.nodes.map((node) => ({ ...node, pods: 110 })) } }, token, policy);
+    assert.ok(decision.kind === 'imported');
+    assert.ok(decision.data.warnings.some((warning) => warning.code === 'api-server-not-ready'));
+    assert.equal(decision.data.capacity.pods, 220);
   });
 
   it('a failed probe: rejected with each failure as a reason', () => {

@@ -12,7 +12,7 @@ import {
   type SupportMatrix,
 } from '@flotilla/contracts';
 import type { z } from 'zod';
-import type { ProbeOutcome } from '../connectivity/cluster-probe.js';
+import type { CloudLocation, ProbeOutcome } from '../connectivity/cluster-probe.js';
 import type { StoredCredential } from '../credentials/credential-store.js';
 import { importReason, type ImportWarningCode } from './reasons.js';
 
@@ -26,6 +26,8 @@ export interface ConnectedCluster {
   name: string;
   provider: Provider;
   apiServer: string | null;
+  /** Where a cloud provider finds the cluster, for clusters imported with a cloud account. */
+  cloud: CloudLocation | null;
   credentialRef: string;
   state: ConnectedClusterState;
   /** Counts accepted requests: a check that finishes for an older attempt is dropped. */
@@ -96,6 +98,11 @@ export function evolve(cluster: ConnectedCluster | undefined, event: CloudEvent)
     case 'ClusterUpgraded':
     case 'TunnelConnected':
     case 'TunnelDisconnected':
+    case 'NodePoolScaleRequested':
+    case 'NodePoolScaled':
+    case 'ClusterDeletionRequested':
+    case 'UpgradeStepApproved':
+    case 'UpgradeStepFailed':
     case 'UpgradePlanRequested':
     case 'UpgradePlanned':
     case 'EventRejected':
@@ -111,6 +118,7 @@ export function recordRequest(cluster: ConnectedCluster | undefined, event: Even
     name: data.name,
     provider: data.provider,
     apiServer: data.apiServer ?? null,
+    cloud: data.cloud ?? null,
     credentialRef: data.credentialRef,
     state: 'Requested',
     attempt: (cluster?.attempt ?? 0) + 1,
@@ -172,6 +180,9 @@ export function decideImportRequest(
     if (credential.kind === 'cloud-account' && data.provider === 'cncf') {
       reasons.push(importReason('credential-kind-mismatch', `credential "${credential.ref}" is a cloud account, which cannot authenticate to a CNCF cluster's API server`, 'credentialRef'));
     }
+    if (credential.kind === 'cloud-account' && data.provider !== 'cncf' && !data.cloud) {
+      reasons.push(importReason('cloud-location-required', `credential "${credential.ref}" is a cloud account: the ${data.provider} cluster is found by its name and location at the provider`, 'cloud'));
+    }
   }
   return reasons.length > 0 ? { kind: 'accepted', rejection: { name: data.name, reasons } } : { kind: 'accepted' };
 }
@@ -207,9 +218,12 @@ export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutc
   if (credential.expiresAt !== null) {
     warnings.push({
       code: 'credential-expires' satisfies ImportWarningCode,
-      message: `credential "${credential.ref}" expires at ${credential.expiresAt}: the cluster becomes unreachable then unless the credential is renewed`,
+      message: `credential "${credential.ref}" expires at ${credential.expiresAt}: management of ${cluster.name} stops working then unless the credential is renewed`,
       field: 'credentialRef',
     });
+  }
+  if (report.ready === false) {
+    warnings.push({ code: 'api-server-not-ready' satisfies ImportWarningCode, message: `the API server of ${cluster.name} answers but /readyz reports it not ready` });
   }
   return {
     kind: 'imported',
@@ -221,6 +235,7 @@ export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutc
       capacity: {
         cpuCores: report.nodes.reduce((sum, node) => sum + node.cpuCores, 0),
         memoryBytes: report.nodes.reduce((sum, node) => sum + node.memoryBytes, 0),
+        ...(report.nodes.some((node) => node.pods !== undefined) ? { pods: report.nodes.reduce((sum, node) => sum + (node.pods ?? 0), 0) } : {}),
       },
       warnings,
       policyRevision: onboard.policyRevision,

@@ -19,11 +19,14 @@ export const IMPORT_REASON_CODES = [
   'unauthorized',
   'forbidden',
   'not-kubernetes',
+  'api-server-error',
+  'cloud-location-required',
+  'cloud-access-failed',
 ] as const;
 export type ImportReasonCode = (typeof IMPORT_REASON_CODES)[number];
 
 /** Warnings attached to an accepted import. */
-export const IMPORT_WARNING_CODES = ['credential-expires'] as const;
+export const IMPORT_WARNING_CODES = ['credential-expires', 'api-server-not-ready'] as const;
 export type ImportWarningCode = (typeof IMPORT_WARNING_CODES)[number];
 
 /** A short title per code: the `message` of a reason adds the specifics. */
@@ -53,6 +56,12 @@ export function describeImportReason(code: ImportReasonCode): string {
       return 'The credential lacks cluster-admin rights';
     case 'not-kubernetes':
       return 'The address does not serve a Kubernetes API';
+    case 'api-server-error':
+      return 'The API server answered with an error';
+    case 'cloud-location-required':
+      return 'The cloud location of the cluster is required';
+    case 'cloud-access-failed':
+      return 'The cloud provider did not give access to the cluster';
   }
 }
 

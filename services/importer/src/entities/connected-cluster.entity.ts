@@ -1,5 +1,6 @@
 import type { Reason } from '@flotilla/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { CloudLocation } from '../connectivity/cluster-probe.js';
 import type { ConnectedClusterState, Provider } from '../domain/connected-cluster.js';
 
 @Entity({ name: 'connected_clusters' })
@@ -15,6 +16,9 @@ export class ConnectedClusterEntity {
 
   @Column('text', { name: 'api_server', nullable: true })
   apiServer!: string | null;
+
+  @Column('jsonb', { nullable: true })
+  cloud!: CloudLocation | null;
 
   @Column('text', { name: 'credential_ref' })
   credentialRef!: string;
@@ -60,6 +64,22 @@ export class ConnectedClusterEntity {
 
   @Column('timestamptz', { name: 'last_event_time' })
   lastEventTime!: Date;
+
+  // The sync worker's schedule (not part of the domain view; see ConnectedClusterRepository).
+  @Column('timestamptz', { name: 'next_sync_at', nullable: true })
+  nextSyncAt!: Date | null;
+
+  @Column('timestamptz', { name: 'sync_claimed_at', nullable: true })
+  syncClaimedAt!: Date | null;
+
+  @Column('integer', { name: 'sync_failures', default: 0 })
+  syncFailures!: number;
+
+  @Column('timestamptz', { name: 'unreachable_since', nullable: true })
+  unreachableSince!: Date | null;
+
+  @Column('timestamptz', { name: 'last_synced_at', nullable: true })
+  lastSyncedAt!: Date | null;
 
   @Column('timestamptz', { name: 'updated_at', default: () => 'now()' })
   updatedAt!: Date;

@@ -1,9 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { CredentialKind } from '../credentials/credential-store.js';
+import type { CredentialKind, CredentialMetadata, CredentialSource } from '../credentials/credential-store.js';
 
 /**
- * A credential the importer holds. Only what can be known without opening it: the encrypted
- * secret gets its columns with credential registration, which is also the only writer.
+ * A credential the importer holds: only what can be known without opening it. The secret itself
+ * is sealed in the `secrets` table (`@flotilla/secrets`) under `credential/<ref>`.
  */
 @Entity({ name: 'credentials' })
 export class CredentialEntity {
@@ -12,6 +12,12 @@ export class CredentialEntity {
 
   @Column('text')
   kind!: CredentialKind;
+
+  @Column('text')
+  source!: CredentialSource;
+
+  @Column('jsonb')
+  metadata!: CredentialMetadata;
 
   @Column('timestamptz', { name: 'expires_at', nullable: true })
   expiresAt!: Date | null;

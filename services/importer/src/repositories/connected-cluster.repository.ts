@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
+import type { SyncState } from '../domain/cluster-sync.js';
 import type { ConnectedCluster, ConnectedClusterState } from '../domain/connected-cluster.js';
 import { ConnectedClusterEntity } from '../entities/connected-cluster.entity.js';
+
+/** A managed cluster taken by one sync worker for one re-check. */
+export interface SyncClaim {
+  cluster: ConnectedCluster;
+  sync: SyncState;
+  /** Identifies this claim: a result is recorded only if the cluster still carries it. */
+  claimedAt: Date;
+}
 
 export interface ConnectedClusterPage {
   items: ConnectedCluster[];
@@ -54,6 +63,62 @@ export class ConnectedClusterRepository {
     return entities.map(toView);
   }
 
+  /**
+   * Takes managed clusters due for a re-check. The claim is a lease: next_sync_at moves to the
+   * end of it, so a replica that dies mid-check leaves the cluster to be taken again then. SKIP
+   * LOCKED: replicas take disjoint sets and never wait on each other.
+   */
+  async claimDueForSync(limit: number, now: Date, leaseMs: number): Promise<SyncClaim[]> {
+    return this.unitOfWork.run(async () => {
+      const entities = await this.clusters
+        .createQueryBuilder('c')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where('c.deleted_at IS NULL')
+        .andWhere(`c.state IN ('Imported', 'Unreachable')`)
+        .andWhere('(c.next_sync_at IS NULL OR c.next_sync_at <= :now)', { now })
+        .orderBy('c.next_sync_at', 'ASC', 'NULLS FIRST')
+        .limit(limit)
+        .getMany();
+      if (entities.length === 0) return [];
+      await this.clusters
+        .createQueryBuilder()
+        .update()
+        .set({ syncClaimedAt: now, nextSyncAt: new Date(now.getTime() + leaseMs) })
+        .whereInIds(entities.map((entity) => entity.id))
+        .execute();
+      return entities.map((entity) => ({
+        cluster: toView(entity),
+        sync: { failures: entity.syncFailures, unreachableSince: iso(entity.unreachableSince) },
+        claimedAt: now,
+      }));
+    });
+  }
+
+  /** The sync state of a cluster locked by findForUpdate, with the claim it carries. */
+  async syncOf(id: string): Promise<{ sync: SyncState; claimedAt: Date | null } | undefined> {
+    const entity = await this.clusters.findOneBy({ id });
+    return entity ? { sync: { failures: entity.syncFailures, unreachableSince: iso(entity.unreachableSince) }, claimedAt: entity.syncClaimedAt } : undefined;
+  }
+
+  /** Records a re-check: the new sync state and when the next one is due; the claim is released. */
+  async recordSync(id: string, sync: SyncState, nextSyncAt: Date, at: Date): Promise<void> {
+    await this.clusters.update(
+      { id },
+      { syncFailures: sync.failures, unreachableSince: date(sync.unreachableSince), nextSyncAt, lastSyncedAt: at, syncClaimedAt: null },
+    );
+  }
+
+  /** Gives a claim back unchecked (shutdown): due again at once, for another replica. */
+  async releaseSync(id: string, claimedAt: Date): Promise<void> {
+    await this.clusters.update({ id, syncClaimedAt: claimedAt }, { syncClaimedAt: null, nextSyncAt: null });
+  }
+
+  /** A freshly imported cluster: its re-checks start from a clean slate. */
+  async scheduleSync(id: string, nextSyncAt: Date): Promise<void> {
+    await this.clusters.update({ id }, { syncFailures: 0, unreachableSince: null, nextSyncAt, syncClaimedAt: null, lastSyncedAt: null });
+  }
+
   /** Keyset pagination by id, deleted clusters left out. */
   async list(state: ConnectedClusterState | undefined, limit: number, after: string | undefined): Promise<ConnectedClusterPage> {
     const query = this.clusters.createQueryBuilder('c').where('c.deleted_at IS NULL');
@@ -75,6 +140,7 @@ function toView(entity: ConnectedClusterEntity): ConnectedCluster {
     name: entity.name,
     provider: entity.provider,
     apiServer: entity.apiServer,
+    cloud: entity.cloud,
     credentialRef: entity.credentialRef,
     state: entity.state,
     attempt: entity.attempt,

@@ -22,6 +22,8 @@ export interface ImportWorkerSettings {
   probeTimeoutMs: number;
   /** A check older than this is presumed abandoned (its replica died) and taken over. */
   checkLeaseMs: number;
+  /** An imported cluster's first periodic re-check is due this long after the import. */
+  firstSyncAfterMs: number;
 }
 
 export const IMPORT_WORKER_SETTINGS = Symbol('ImportWorkerSettings');
@@ -97,15 +99,18 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log({ msg: 'check result dropped: the cluster changed meanwhile', clusterId: claimed.id, attempt: claimed.attempt });
         return;
       }
-      await this.clusters.save(change(current));
+      const next = change(current);
+      await this.clusters.save(next);
+      if (next.state === 'Imported') await this.clusters.scheduleSync(next.id, new Date(this.clock.now().getTime() + this.settings.firstSyncAfterMs));
     });
   }
+
 
   /** The probe, bounded by the timeout and by shutdown; a probe that throws is a failed check. */
   private async runProbe(cluster: ConnectedCluster, credential: StoredCredential, stopping: AbortSignal): Promise<CheckOutcome> {
     const timeout = AbortSignal.timeout(this.settings.probeTimeoutMs);
     const signal = AbortSignal.any([timeout, stopping]);
-    const target = { clusterId: cluster.id, provider: cluster.provider, apiServer: cluster.apiServer, credential };
+    const target = { clusterId: cluster.id, provider: cluster.provider, apiServer: cluster.apiServer, cloud: cluster.cloud, credential };
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<'aborted'>((resolve) => {
       onAbort = () => resolve('aborted');

@@ -16,7 +16,7 @@ class MapSecrets implements CloudAccountSecrets {
   constructor(private readonly secrets: Map<string, string>) {}
   async reveal(ref: string): Promise<Secret | undefined> {
     const value = this.secrets.get(ref);
-    return value === undefined ? undefined : Secret.fromString(value);
+    return value === undefined ? undefined : new Secret(value);
   }
 }
 

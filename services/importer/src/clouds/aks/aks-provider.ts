@@ -66,9 +66,9 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
     let auth: ClusterAuth;
     let expiresAt: string | null = null;
     if (parsed.token !== null) {
-      auth = { kind: 'bearer-token', token: Secret.fromString(parsed.token) };
+      auth = { kind: 'bearer-token', token: new Secret(parsed.token) };
     } else if (parsed.clientCertificatePem !== null && parsed.clientKeyPem !== null) {
-      auth = { kind: 'client-certificate', certificatePem: parsed.clientCertificatePem, privateKey: Secret.fromString(parsed.clientKeyPem) };
+      auth = { kind: 'client-certificate', certificatePem: parsed.clientCertificatePem, privateKey: new Secret(parsed.clientKeyPem) };
     } else if (parsed.exec !== null) {
       const scope = `${parsed.exec.serverId ?? AKS_AAD_SERVER_APP_ID}/.default`;
       let token;
@@ -77,7 +77,7 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
       } catch (error) {
         throw aksError(error, `Entra ID token for the API server of "${ref.clusterName}"`);
       }
-      auth = { kind: 'bearer-token', token: Secret.fromString(token.token) };
+      auth = { kind: 'bearer-token', token: new Secret(token.token) };
       expiresAt = new Date(token.expiresOnTimestamp).toISOString();
     } else {
       throw new CloudError('cloud-response-invalid', `the kubeconfig of AKS cluster "${ref.clusterName}" has no token, client certificate or exec plugin`);

@@ -65,7 +65,7 @@ export class EksProvider implements CloudProvider<AwsAccount, EksLocation, EksRe
       return {
         apiServer: described.endpoint,
         caCertificatePem: eksCaCertificatePem(cluster),
-        auth: { kind: 'bearer-token', token: Secret.fromString(token) },
+        auth: { kind: 'bearer-token', token: new Secret(token) },
         expiresAt: expiresAt.toISOString(),
         cloudVersion: described.version,
         nodeGroups: described.nodeGroups,

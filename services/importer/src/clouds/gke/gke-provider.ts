@@ -64,7 +64,7 @@ export class GkeProvider implements CloudProvider<GcpAccount, GkeLocation, GkeRe
     return {
       apiServer: described.endpoint,
       caCertificatePem,
-      auth: { kind: 'bearer-token', token: Secret.fromString(token) },
+      auth: { kind: 'bearer-token', token: new Secret(token) },
       expiresAt: typeof expiry === 'number' ? new Date(expiry).toISOString() : null,
       cloudVersion: described.version,
       nodeGroups: described.nodeGroups,

@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Secret } from '@flotilla/secrets';
+import type { CloudAccess as CloudProviders } from '../clouds/cloud-access.js';
+import type { ClusterApiAccess } from '../clouds/cloud-provider.js';
+import { CREDENTIAL_STORE, type CloudAccountProvider, type CredentialStore } from '../credentials/credential-store.js';
+import type { CloudLocation, ProbeFailure, ProbeTarget } from './cluster-probe.js';
+
+/** Anything that gives its value only when asked (`Secret` of @flotilla/secrets, or of the cloud code). */
+export interface Revealable {
+  revealString(): string;
+}
+
+/** Where a cluster's API server is and how to authenticate to it: all the Kubernetes client needs. */
+export interface ClusterEndpoint {
+  apiServer: string;
+  /** PEM of the CA that signed the API server certificate; null: the system roots. */
+  caCertificatePem: string | null;
+  auth: { kind: 'bearer-token'; token: Revealable } | { kind: 'client-certificate'; certificatePem: string; privateKey: Revealable };
+  /** When this authentication stops working, when known. */
+  expiresAt: string | null;
+  /** The credential it comes from, for messages. */
+  credentialRef: string;
+}
+
+/** A cloud cluster to reach: its provider, where it is, and the stored cloud account (JSON). */
+export interface CloudAccessRequest {
+  provider: CloudAccountProvider;
+  cloud: CloudLocation;
+  account: Secret;
+}
+
+/**
+ * Access to the API server of an EKS, AKS or GKE cluster through the provider's SDK: endpoint,
+ * CA and a short-lived token (`ClusterApiAccess`). Throws a CloudError when the provider refuses.
+ */
+export interface CloudAccess {
+  apiAccess(request: CloudAccessRequest, signal: AbortSignal): Promise<ClusterApiAccess>;
+}
+
+/** Injection token of the CloudAccess implementation (the cloud providers' code). */
+export const CLOUD_ACCESS = Symbol('CloudAccess');
+
+/** The providers' SDK door (`src/clouds`) as the probe's CloudAccess. */
+export class SdkCloudAccess implements CloudAccess {
+  constructor(private readonly clouds: CloudProviders) {}
+
+  apiAccess(request: CloudAccessRequest, signal: AbortSignal): Promise<ClusterApiAccess> {
+    return this.clouds.access(request.provider, request.account, request.cloud, signal);
+  }
+}
+
+export type EndpointOutcome = { ok: true; endpoint: ClusterEndpoint } | { ok: false; failures: ProbeFailure[] };
+
+const fail = (code: ProbeFailure['code'], message: string): EndpointOutcome => ({ ok: false, failures: [{ code, message }] });
+
+/**
+ * Turns a probe target into an endpoint: a CNCF cluster's address with the opened credential, or
+ * what the cloud provider gives for a cloud account. The only place a credential is opened.
+ */
+@Injectable()
+export class ClusterEndpoints {
+  constructor(
+    @Inject(CREDENTIAL_STORE) private readonly credentials: CredentialStore,
+    @Inject(CLOUD_ACCESS) private readonly cloudAccess: CloudAccess,
+  ) {}
+
+  async resolve(target: ProbeTarget, signal: AbortSignal): Promise<EndpointOutcome> {
+    const ref = target.credential.ref;
+    const material = await this.credentials.open(ref);
+    if (!material) return fail('credential-not-found', `credentialRef "${ref}" names no credential held by the importer (deleted since the request?)`);
+    switch (material.kind) {
+      case 'bearer-token':
+      case 'client-certificate': {
+        if (!target.apiServer) return fail('api-server-required', `${target.clusterId} has no API server address, and credential "${ref}" is not a cloud account that could locate it`);
+        const auth = material.kind === 'bearer-token' ? { kind: material.kind, token: material.token } : { kind: material.kind, certificatePem: material.certificatePem, privateKey: material.privateKey };
+        return { ok: true, endpoint: { apiServer: target.apiServer, caCertificatePem: material.caCertificatePem, auth, expiresAt: target.credential.expiresAt, credentialRef: ref } };
+      }
+      case 'cloud-account': {
+        if (target.provider === 'cncf') return fail('credential-kind-mismatch', `credential "${ref}" is a cloud account, which cannot authenticate to a CNCF cluster's API server`);
+        if (material.provider !== target.provider) return fail('credential-kind-mismatch', `credential "${ref}" is a ${material.provider} account; ${target.clusterId} is a ${target.provider} cluster`);
+        if (!target.cloud) return fail('cloud-location-required', `a ${target.provider} cluster imported with a cloud account needs "cloud" (its name and where it is)`);
+        try {
+          const access = await this.cloudAccess.apiAccess({ provider: material.provider, cloud: target.cloud, account: material.account }, signal);
+          return { ok: true, endpoint: { apiServer: access.apiServer, caCertificatePem: access.caCertificatePem, auth: access.auth, expiresAt: access.expiresAt, credentialRef: ref } };
+        } catch (error) {
+          if (signal.aborted) throw error;
+          // CloudError messages name the provider, the call and the resource, never a credential.
+          const message = error instanceof Error && error.name === 'CloudError' ? error.message : `the ${target.provider} API call failed unexpectedly (${error instanceof Error ? error.name : 'unknown error'})`;
+          return fail('cloud-access-failed', message);
+        }
+      }
+    }
+  }
+}

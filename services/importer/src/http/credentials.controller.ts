@@ -1,0 +1,78 @@
+import { BadRequestException, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Clock, ZodValidationPipe } from '@flotilla/service-kit';
+import { UnitOfWork } from '@flotilla/messaging';
+import { z } from 'zod';
+import type { CredentialDescription } from '../credentials/credential-store.js';
+import { prepareCredential, RegisterCredentialBody } from '../credentials/registration.js';
+import { SecretCredentialStore } from '../credentials/secret-credential-store.js';
+
+const bodySchema = z.toJSONSchema(RegisterCredentialBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+const validation = new ZodValidationPipe(RegisterCredentialBody);
+
+/**
+ * Credentials the importer uses to reach clusters. Answers describe a credential (kind, expiry,
+ * the server of a kubeconfig); no answer ever carries the secret.
+ */
+@ApiTags('credentials')
+@Controller('api/v1/credentials')
+export class CredentialsController {
+  constructor(
+    @Inject(SecretCredentialStore) private readonly credentials: SecretCredentialStore,
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register a credential: a bearer token, a client certificate, a kubeconfig context or a cloud account' })
+  @ApiBody({ schema: bodySchema })
+  @ApiResponse({ status: 201, description: 'Stored, encrypted: its description (never the secret)' })
+  @ApiResponse({ status: 400, description: 'Invalid: every bad field is named (values are never repeated)' })
+  @ApiResponse({ status: 409, description: 'A credential with that ref exists' })
+  // The raw request, not @Body(): Nest's default exception logging never sees an unvalidated secret.
+  async register(@Req() request: { body: unknown }): Promise<CredentialDescription> {
+    const body = validation.transform(request.body);
+    const prepared = prepareCredential(body, this.clock.now());
+    if (!prepared.ok) {
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: prepared.errors.map((problem) => `${problem.field}: ${problem.message}`), errors: prepared.errors });
+    }
+    if (!(await this.credentials.register(prepared.credential))) throw new ConflictException(`credential "${body.ref}" already exists: delete it first to replace it`);
+    const described = await this.credentials.describe(body.ref);
+    if (!described) throw new NotFoundException(`credential "${body.ref}" not found`);
+    return described;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every credential, described' })
+  async list(): Promise<{ items: CredentialDescription[] }> {
+    return { items: await this.credentials.list() };
+  }
+
+  @Get(':ref')
+  @ApiOperation({ summary: 'One credential, described: kind, how it was given, expiry, metadata' })
+  @ApiParam({ name: 'ref' })
+  @ApiResponse({ status: 404, description: 'No such credential' })
+  async get(@Param('ref') ref: string): Promise<CredentialDescription> {
+    const described = await this.credentials.describe(ref);
+    if (!described) throw new NotFoundException(`credential "${ref}" not found`);
+    return described;
+  }
+
+  @Delete(':ref')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a credential and its secret; refused while a connected cluster uses it' })
+  @ApiParam({ name: 'ref' })
+  @ApiResponse({ status: 404, description: 'No such credential' })
+  @ApiResponse({ status: 409, description: 'Connected clusters still use it (they are named)' })
+  async delete(@Param('ref') ref: string): Promise<void> {
+    await this.unitOfWork.run(async () => {
+      const users: { id: string }[] = await this.unitOfWork.manager.query(
+        `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND deleted_at IS NULL AND state <> 'Rejected' ORDER BY id LIMIT 10`,
+        [ref],
+      );
+      if (users.length > 0) throw new ConflictException(`credential "${ref}" is used by connected cluster(s) ${users.map((user) => user.id).join(', ')}: delete them first`);
+      if (!(await this.credentials.delete(ref))) throw new NotFoundException(`credential "${ref}" not found`);
+    });
+  }
+}
