@@ -33,7 +33,12 @@ export async function migrate(options: DatabaseOptions): Promise<string[]> {
   const client = new pg.Client({ connectionString: options.url });
   await client.connect();
   try {
+    // Replicas starting together: IF NOT EXISTS still races in the catalogue, so the creation is
+    // serialised on a transaction-scoped advisory lock (released at commit).
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`flotilla-schema-${options.schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+    await client.query('COMMIT');
   } finally {
     await client.end();
   }

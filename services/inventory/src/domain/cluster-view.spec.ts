@@ -104,3 +104,32 @@ describe('connected clusters imported again', () => {
     assert.deepEqual(view?.reasons, []);
   });
 });
+
+describe('node pools scaled', () => {
+  it('given a pool scaled down and up: removed nodes go, the pool nodes are merged in', async () => {
+    const { NodePoolScaled } = await import('@flotilla/contracts');
+    const twoWorkers = createEvent(NodesProvisioned, meta(1), {
+      model: 'platform-provisioned',
+      nodes: [
+        { name: 'prod-1-cp-0', role: 'control-plane', addresses: ['10.0.0.1'] },
+        { name: 'prod-1-w-0', role: 'worker', pool: 'w', addresses: ['10.0.0.2'] },
+        { name: 'prod-1-w-1', role: 'worker', pool: 'w', addresses: ['10.0.0.3'] },
+      ],
+    });
+    const scaled = createEvent(NodePoolScaled, meta(3), {
+      model: 'platform-provisioned',
+      pool: 'w',
+      from: 2,
+      to: 2,
+      requested: 2,
+      nodes: [
+        { name: 'prod-1-w-0', role: 'worker', pool: 'w', addresses: ['10.0.0.2'] },
+        { name: 'prod-1-w-2', role: 'worker', pool: 'w', addresses: ['10.0.0.4'] },
+      ],
+      removed: ['prod-1-w-1'],
+    });
+    const view = replay([requested, twoWorkers, ready, scaled]);
+    assert.deepEqual(view?.nodes.map((node) => node.name), ['prod-1-cp-0', 'prod-1-w-0', 'prod-1-w-2']);
+    assert.equal(view?.status, 'Running');
+  });
+});

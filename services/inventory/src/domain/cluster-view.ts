@@ -91,6 +91,16 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return view ? { ...next, tunnel: 'connected' } : undefined;
     case 'TunnelDisconnected':
       return view ? { ...next, tunnel: 'disconnected' } : undefined;
+    case 'NodePoolScaled': {
+      const { data } = known.event;
+      const removed = new Set(data.removed);
+      return { ...next, nodes: mergeNodes(next.nodes.filter((node) => !removed.has(node.name)), data.nodes) };
+    }
+    // Requests and plans: the history shows them; the outcome events change the cluster.
+    case 'NodePoolScaleRequested':
+    case 'ClusterDeletionRequested':
+    case 'UpgradeStepApproved':
+    case 'UpgradeStepFailed':
     case 'UpgradePlanRequested':
     case 'UpgradePlanned':
     case 'EventRejected':

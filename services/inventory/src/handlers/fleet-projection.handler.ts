@@ -1,32 +1,41 @@
 import { Controller, Inject } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
-import { OnAnyEvent } from '@flotilla/messaging';
-import { EventRejected, type CloudEvent } from '@flotilla/contracts';
-import { trace } from '@opentelemetry/api';
-import { evolve, summarise } from '../domain/cluster-view.js';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { ALL_EVENTS } from '@flotilla/messaging';
+import type { CloudEvent } from '@flotilla/contracts';
+import { projectBatch } from '../domain/fleet-projection.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 
-/** Projects every domain event into the fleet read model and the cluster's history. */
+/**
+ * Projects every domain event into the fleet read model and the clusters' history. The inventory
+ * hears every event of the platform, so it takes them a batch (one transaction) at a time: the
+ * clusters of the batch are locked and read in one statement, projected in memory, and written
+ * back in a handful of statements however many events the batch holds.
+ */
 @Controller()
 export class FleetProjectionHandler {
   constructor(@Inject(ClusterRepository) private readonly clusters: ClusterRepository) {}
 
-  @OnAnyEvent()
-  async project(@Payload() event: CloudEvent): Promise<void> {
-    const current = await this.clusters.findForUpdate(event.subject);
-    const next = evolve(current, event);
-    if (next) await this.clusters.save(next);
-    // Rejections are kept even for ids no cluster has: operators look for them by subject.
-    if (next || current || event.type === EventRejected.type) {
-      await this.clusters.appendHistory({
-        eventId: event.id,
-        clusterId: event.subject,
-        type: event.type,
-        source: event.source,
-        time: new Date(event.time),
-        traceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
-        summary: summarise(event),
-      });
+  // `@OnAnyEvent()` taking the whole batch: every event of the bus, a transaction's worth at once.
+  @EventPattern(ALL_EVENTS, { batch: true })
+  async project(@Payload() events: CloudEvent[]): Promise<void> {
+    const current = await this.clusters.lockMany([...new Set(events.map((event) => event.subject))]);
+    const { views, history } = projectBatch(current, events);
+    const created = [...views.values()].filter((view) => !current.has(view.id));
+    const updated = [...views.values()].filter((view) => current.has(view.id));
+    const inserted = await this.clusters.insertMany(created);
+    const raced = new Set(created.filter((view) => !inserted.has(view.id)).map((view) => view.id));
+    if (raced.size > 0) {
+      // Another replica created these clusters while this batch was being projected: project
+      // their events again, onto what it committed.
+      const again = projectBatch(
+        await this.clusters.lockMany([...raced]),
+        events.filter((event) => raced.has(event.subject)),
+      );
+      updated.push(...again.views.values());
+      const recorded = new Set(history.map((entry) => entry.eventId));
+      history.push(...again.history.filter((entry) => !recorded.has(entry.eventId)));
     }
+    await this.clusters.updateMany(updated);
+    await this.clusters.appendHistory(history);
   }
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { describeError, UnitOfWork } from '@flotilla/messaging';
+import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
 import { BootstrapDataError, NODE_OSES, renderBootstrapData, type BootstrapData, type NodeOs } from '../bootstrap/render/index.js';
@@ -42,6 +43,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger(MachineReconciler.name);
   private readonly task: PeriodicTask;
   private stopping = false;
+  private readonly joinSecretsOfRound = new Map<string, Promise<JoinSecrets>>();
 
   constructor(
     @Inject(MachineQueue) private readonly queue: MachineQueue,
@@ -72,6 +74,8 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   async reconcileOnce(): Promise<number> {
     const claimed = await this.queue.claim(this.owner, this.config.RECONCILE_BATCH_SIZE, this.config.MACHINE_LEASE_MS);
     if (claimed.length === 0) return 0;
+    // The machines of a cluster in one round share one read of its join secrets.
+    this.joinSecretsOfRound.clear();
     try {
       const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => this.stopping);
       const worked = claimed.flatMap((machine, index) => {
@@ -261,7 +265,14 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     if (machine.host !== null || spec.model === 'hosted-control-plane') return { ok: true, data: null };
     const nodeOs = (NODE_OSES as readonly string[]).includes(machine.nodeOs ?? '') ? (machine.nodeOs as NodeOs) : 'microos';
     try {
-      const secrets = await this.joinSecrets.forCluster(machine.clusterId);
+      let pending = this.joinSecretsOfRound.get(machine.clusterId);
+      if (!pending) {
+        pending = this.joinSecrets.forCluster(machine.clusterId);
+        this.joinSecretsOfRound.set(machine.clusterId, pending);
+        // A failed read is not remembered: the next machine of the cluster tries again.
+        pending.catch(() => this.joinSecretsOfRound.delete(machine.clusterId));
+      }
+      const secrets = await pending;
       const data = renderBootstrapData({
         clusterId: machine.clusterId,
         spec: { ...spec, kubernetesVersion: machine.kubernetesVersion },
