@@ -1,4 +1,4 @@
-import { ClusterId, ClusterModel, ClusterSpec } from '@flotilla/contracts';
+import { ClusterDeletionRequested, ClusterId, ClusterModel, ClusterSpec, NodePoolScaleRequested, UpgradeStepApproved } from '@flotilla/contracts';
 import { z } from 'zod';
 import { CLUSTER_STATUSES } from '../domain/cluster-view.js';
 
@@ -14,3 +14,24 @@ export const ListClustersQuery = z.object({
 });
 export type ListClustersQuery = z.infer<typeof ListClustersQuery>;
 
+
+/** POST /api/v1/clusters/:id/node-pools/:pool/scale: the pool comes from the path. */
+export const ScaleNodePoolBody = NodePoolScaleRequested.data.omit({ pool: true });
+export type ScaleNodePoolBody = z.infer<typeof ScaleNodePoolBody>;
+
+/** DELETE /api/v1/clusters/:id: the reason, in the body or the query (the body wins). */
+export const DeleteClusterBody = ClusterDeletionRequested.data.optional();
+export type DeleteClusterBody = z.infer<typeof DeleteClusterBody>;
+export const DeleteClusterQuery = ClusterDeletionRequested.data;
+export type DeleteClusterQuery = z.infer<typeof DeleteClusterQuery>;
+
+/** POST /api/v1/clusters/:id/upgrades: one approved step of an upgrade plan. */
+export const ApproveUpgradeStepBody = UpgradeStepApproved.data;
+export type ApproveUpgradeStepBody = z.infer<typeof ApproveUpgradeStepBody>;
+
+/** What the operators' commands about a cluster answer: the event that carries the request. */
+export interface CommandAccepted {
+  eventId: string;
+  clusterId: string;
+  href: string;
+}

@@ -1,15 +1,25 @@
-import { Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { clusterIdFor, ClusterRequested } from '@flotilla/contracts';
+import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CLUSTER_STATUSES, type ClusterView } from '../domain/cluster-view.js';
-import type { ClusterEventEntity } from '../entities/cluster-event.entity.js';
+import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, type ClusterPage } from '../repositories/cluster.repository.js';
-import { CreateClusterBody, ListClustersQuery } from './cluster-requests.js';
+import { refuseCommand, refusalMessage } from './cluster-commands.js';
+import {
+  ApproveUpgradeStepBody,
+  CreateClusterBody,
+  DeleteClusterBody,
+  DeleteClusterQuery,
+  ListClustersQuery,
+  ScaleNodePoolBody,
+  type CommandAccepted,
+} from './cluster-requests.js';
 
-const bodySchema = z.toJSONSchema(CreateClusterBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+const openApiSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+const bodySchema = openApiSchema(CreateClusterBody);
 
 @ApiTags('clusters')
 @Controller('api/v1/clusters')
@@ -74,5 +84,68 @@ export class ClustersController {
       this.unitOfWork.emit(ClusterRequested, id, spec);
     });
     return { id, status: 'Pending', href: `/api/v1/clusters/${id}` };
+  }
+
+  @Post(':id/node-pools/:pool/scale')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Scale one node pool of a platform-managed cluster (NodePoolScaleRequested)' })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'pool', description: 'Name of the node pool, as in the cluster request' })
+  @ApiBody({ schema: openApiSchema(ScaleNodePoolBody) })
+  @ApiResponse({ status: 202, description: 'Accepted: the provisioner scales the pool, or refuses on the bus (EventRejected)' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  async scale(@Param('id') id: string, @Param('pool') pool: string, @Body(new ZodValidationPipe(ScaleNodePoolBody)) body: ScaleNodePoolBody): Promise<CommandAccepted> {
+    return this.command(id, NodePoolScaleRequested, { pool, ...body });
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Delete a platform-managed cluster (ClusterDeletionRequested): every machine is drained and released' })
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'reason', required: false, description: "Why, for the cluster's history (or `reason` in the body)" })
+  @ApiBody({ schema: openApiSchema(DeleteClusterQuery), required: false })
+  @ApiResponse({ status: 202, description: 'Accepted: ClusterDeleted follows when the last machine is released' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  async delete(
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(DeleteClusterBody)) body: DeleteClusterBody,
+    @Query(new ZodValidationPipe(DeleteClusterQuery)) query: DeleteClusterQuery,
+  ): Promise<CommandAccepted> {
+    const reason = body?.reason ?? query.reason;
+    return this.command(id, ClusterDeletionRequested, reason === undefined ? {} : { reason });
+  }
+
+  @Post(':id/upgrades')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Approve one step of an upgrade plan for a cluster (UpgradeStepApproved)' })
+  @ApiParam({ name: 'id' })
+  @ApiBody({ schema: openApiSchema(ApproveUpgradeStepBody) })
+  @ApiResponse({ status: 202, description: 'Accepted: ClusterUpgraded follows, or UpgradeStepFailed with every reason' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  async approveUpgradeStep(@Param('id') id: string, @Body(new ZodValidationPipe(ApproveUpgradeStepBody)) body: ApproveUpgradeStepBody): Promise<CommandAccepted> {
+    return this.command(id, UpgradeStepApproved, body);
+  }
+
+  /**
+   * Emits a command about a known cluster through the outbox, unless the read model shows the
+   * cluster gone or going; the provisioner decides the rest and answers on the bus.
+   */
+  private async command<D extends EventDefinition>(id: string, definition: D, data: EventData<D>): Promise<CommandAccepted> {
+    const event = await this.unitOfWork.run(async () => {
+      const cluster = await this.clusters.find(id);
+      if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
+      // The history holds the inventory's own deletion request once it has been projected.
+      const deletionRequested = await this.clusters.hasEvent(id, ClusterDeletionRequested.type);
+      const refusal = refuseCommand(cluster.status, deletionRequested);
+      if (refusal) throw new ConflictException(refusalMessage(id, refusal));
+      return this.unitOfWork.emit(definition, id, data);
+    });
+    return { eventId: event.id, clusterId: id, href: `/api/v1/clusters/${id}` };
   }
 }

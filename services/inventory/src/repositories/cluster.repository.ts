@@ -103,6 +103,11 @@ export class ClusterRepository {
     );
   }
 
+  /** Whether the cluster's history holds an event of this CloudEvents type. */
+  async hasEvent(clusterId: string, type: string): Promise<boolean> {
+    return this.unitOfWork.manager.getRepository(ClusterEventEntity).existsBy({ clusterId, type });
+  }
+
   async history(clusterId: string, limit = 200): Promise<ClusterEventEntity[]> {
     return this.unitOfWork.manager.getRepository(ClusterEventEntity).find({ where: { clusterId }, order: { time: 'ASC' }, take: limit });
   }
