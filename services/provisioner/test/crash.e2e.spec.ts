@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +22,8 @@ describe('the provisioner process killed with SIGKILL mid-provisioning', () => {
     LOG_LEVEL: 'warn',
     OTEL_SDK_DISABLED: 'true',
     BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
+    // Both processes open the join secrets the first one sealed.
+    SECRETS_KEYS: `crash:${randomBytes(32).toString('base64')}`,
     SIM_BOOT_MS: '1500',
     // A killed process's claims run out quickly, so the next one takes its machines over.
     MACHINE_LEASE_MS: '1000',
