@@ -15,7 +15,7 @@
 // measure queueing.
 //
 // Environment: BENCH_MESSAGES (20000), BENCH_ROUNDS (3), BENCH_WARMUP (2000), BENCH_BATCH_SIZE
-// (runtime default), BENCH_BATCH_HANDLER (1; 0 skips path c), BENCH_LATENCY_MESSAGES (5000),
+// (runtime default), BENCH_LANES (runtime default), BENCH_BATCH_HANDLER (1; 0 skips path c), BENCH_LATENCY_MESSAGES (5000),
 // BENCH_LATENCY_RATE (events/s; default a third of the measured (b) throughput),
 // BENCH_TIMEOUT_MS (300000), BENCH_RESULTS_DIR (<repo>/bench/results), TEST_NATS_URL,
 // TEST_DATABASE_URL.
@@ -56,12 +56,13 @@ const TARGET_RATIO = 0.5;
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../../../../bench/results/', import.meta.url));
 
 const BATCH_SIZE = envNumber('BENCH_BATCH_SIZE', busOptions({ service: 'bench' }).batchSize);
+const LANES = envNumber('BENCH_LANES', busOptions({ service: 'bench' }).lanes);
 // JetStream reserves a file stream's max_bytes up front: size the streams to what a run writes
 // (source + derived events of every phase, ~1 KiB each with headers, with room to spare).
 const STREAM_BYTES = Math.max(64 * 1024 ** 2, 2 * 1024 * 2 * (MESSAGES * ROUNDS + WARMUP + LATENCY_MESSAGES));
 const base = `bench${randomSuffix()}`;
 const benchOptions = (service: string, suffix: string): BusOptions =>
-  busOptions({ service, prefix: `${base}${suffix}`, natsUrl: TEST_NATS_URL, batchSize: BATCH_SIZE, streamMaxBytes: STREAM_BYTES });
+  busOptions({ service, prefix: `${base}${suffix}`, natsUrl: TEST_NATS_URL, batchSize: BATCH_SIZE, lanes: LANES, streamMaxBytes: STREAM_BYTES });
 
 type Keyed = WireMessage & { key: string };
 
@@ -282,7 +283,7 @@ async function main(): Promise<void> {
   const bus = await BusConnection.open(TEST_NATS_URL, 'messaging-bench');
   cleanups.push(() => bus.drain());
   const { js } = bus;
-  log(`messaging benchmark: ${MESSAGES} messages x ${ROUNDS} rounds (warm-up ${WARMUP}), batch ${BATCH_SIZE}, prefix ${base}`);
+  log(`messaging benchmark: ${MESSAGES} messages x ${ROUNDS} rounds (warm-up ${WARMUP}), batch ${BATCH_SIZE}, ${LANES} lanes, prefix ${base}`);
 
   const schema = await createTestSchema(BENCH_MIGRATIONS, 'bench');
   cleanups.push(() => schema.drop());
@@ -326,6 +327,7 @@ async function main(): Promise<void> {
     rounds_count: ROUNDS,
     warmup_messages: WARMUP,
     batch_size: BATCH_SIZE,
+    lanes: LANES,
     relay_batch_size: busOptions({ service: 'bench' }).relayBatchSize,
     raw_pipeline_per_s: Math.round(raw),
     handler_path_per_s: Math.round(single),

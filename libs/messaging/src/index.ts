@@ -17,3 +17,4 @@ export * from './nest/jetstream.context.js';
 export * from './nest/jetstream.server.js';
 export * from './nest/rethrow-rpc-errors.filter.js';
 export * from './nest/messaging.module.js';
+export * from './consumer/lanes.js';

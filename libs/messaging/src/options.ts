@@ -12,6 +12,18 @@ export interface BusOptions extends BusNaming {
   streamMaxBytes: number;
   /** Messages handled in one PostgreSQL transaction at most. */
   batchSize: number;
+  /**
+   * Transactions (batches) one consumer runs at once when a backlog waits. Events about one
+   * subject are never in two of them, so they are still handled in stream order; events about
+   * different subjects are handled in parallel, as separate replicas would.
+   */
+  lanes: number;
+  /**
+   * Consumer transactions a process runs at once, over all its consumers: each holds a pooled
+   * connection, so keep it below the pool size (10 by default) to leave room for the outbox relay
+   * and HTTP requests.
+   */
+  maxConcurrentBatches: number;
   /** Deliveries before a message that keeps failing is dead-lettered. */
   maxDeliver: number;
   /** How long JetStream waits for an ack before redelivering. */
@@ -36,6 +48,8 @@ export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'se
     replicas: 1,
     streamMaxBytes: DEFAULT_EVENTS_MAX_BYTES,
     batchSize: 100,
+    lanes: 4,
+    maxConcurrentBatches: 6,
     maxDeliver: 8,
     ackWaitMs: 30_000,
     retry: { baseDelayMs: 500, maxDelayMs: 60_000 },

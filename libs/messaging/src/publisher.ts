@@ -17,9 +17,10 @@ export async function publishEncoded(
   const span = startSendSpan(message.subject, message.eventId, parent);
   const outgoing = natsHeaders();
   for (const [key, value] of Object.entries(message.headers)) {
-    if (key !== NATS_MSG_ID_HEADER && key !== 'traceparent' && key !== 'tracestate') outgoing.set(key, value);
+    // append, not set: the headers are fresh and the keys distinct, so there is nothing to replace.
+    if (key !== NATS_MSG_ID_HEADER && key !== 'traceparent' && key !== 'tracestate') outgoing.append(key, value);
   }
-  for (const [key, value] of Object.entries(injectTraceContext(trace.setSpan(parent, span)))) outgoing.set(key, value);
+  for (const [key, value] of Object.entries(injectTraceContext(trace.setSpan(parent, span)))) outgoing.append(key, value);
   try {
     const ack = await js.publish(message.subject, message.payload, { msgID: message.eventId, headers: outgoing });
     span.setAttribute('messaging.nats.stream_sequence', ack.seq);

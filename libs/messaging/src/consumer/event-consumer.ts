@@ -12,6 +12,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import type { DeadLetters } from '../dead-letter.js';
 import { describeError, isPermanent } from '../errors.js';
 import { claimInbox } from '../inbox/inbox-store.js';
+import { Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
@@ -57,6 +58,8 @@ export interface ConsumerDependencies {
   metrics: MessagingMetrics;
   options: BusOptions;
   logger: ConsumerLogger;
+  /** Shared by every consumer of the process (see `BusOptions.maxConcurrentBatches`); one of its own if absent. */
+  transactionSlots?: TransactionSlots;
 }
 
 interface Item extends DeliveredEvent {
@@ -78,8 +81,9 @@ export class EventConsumer {
   private readonly stream: string;
   private consumer: Consumer | undefined;
   private messages: ConsumerMessages | undefined;
-  private buffer: JsMsg[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly lanes: Lanes<JsMsg>;
+  private readonly running = new Set<Promise<void>>();
+  private readonly slots: TransactionSlots;
   private stopped = false;
   private pendingTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -92,6 +96,8 @@ export class EventConsumer {
     this.durable = durableName(deps.options.service, pattern);
     this.filterSubject = eventsSubject(deps.options, pattern);
     this.stream = streamName(deps.options, 'events');
+    this.slots = deps.transactionSlots ?? new TransactionSlots(Math.max(1, deps.options.lanes));
+    this.lanes = new Lanes(deps.options.batchSize, Math.max(1, deps.options.lanes));
   }
 
   async start(): Promise<void> {
@@ -99,7 +105,8 @@ export class EventConsumer {
     await ensureConsumer(jsm, { stream: this.stream, durable: this.durable, filterSubject: this.filterSubject }, options);
     this.consumer = await js.consumers.get(this.stream, this.durable);
     this.messages = await this.consumer.consume({
-      max_messages: options.batchSize * 2,
+      // Enough for every lane to have a batch in hand and the next one waiting.
+      max_messages: options.batchSize * (Math.max(1, options.lanes) + 1),
       callback: (message) => this.enqueue(message),
     });
     this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
@@ -114,8 +121,8 @@ export class EventConsumer {
     clearInterval(this.pendingTimer);
     clearInterval(this.keepAliveTimer);
     this.messages?.stop();
-    await this.draining;
-    for (const message of this.buffer.splice(0)) message.nak();
+    while (this.running.size > 0) await Promise.all(this.running);
+    for (const message of this.lanes.takeAll()) message.nak();
   }
 
   private enqueue(message: JsMsg): void {
@@ -123,16 +130,23 @@ export class EventConsumer {
       message.nak();
       return;
     }
-    this.buffer.push(message);
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    this.lanes.push(message, orderingKey(message));
+    this.startBatches();
   }
 
-  private async drain(): Promise<void> {
-    while (this.buffer.length > 0 && !this.stopped) {
-      const batch = this.buffer.splice(0, this.deps.options.batchSize);
-      await this.processUntilDone(batch);
+  /** Starts every batch the lanes allow now; each finished batch looks for the next. */
+  private startBatches(): void {
+    while (!this.stopped) {
+      const taken = this.lanes.next();
+      if (!taken) return;
+      const run = this.processUntilDone(taken.items)
+        .catch((error: unknown) => this.deps.logger.error('batch failed unexpectedly', { consumer: this.durable, error: describeError(error) }))
+        .finally(() => {
+          this.lanes.done(taken);
+          this.running.delete(run);
+          if (!this.stopped) this.startBatches();
+        });
+      this.running.add(run);
     }
   }
 
@@ -148,7 +162,8 @@ export class EventConsumer {
     for (let failures = 1; ; failures++) {
       try {
         items ??= await this.admitAll(batch);
-        await this.handleItems(items);
+        const admitted = items;
+        await this.slots.run(() => this.handleItems(admitted));
         return;
       } catch (error) {
         if (this.stopped) {
@@ -165,7 +180,7 @@ export class EventConsumer {
 
   /** Buffered messages waiting their turn must not be redelivered meanwhile. */
   private keepBufferAlive(): void {
-    for (const message of this.buffer) message.working();
+    for (const message of this.lanes.items()) message.working();
   }
 
   private async admitAll(batch: JsMsg[]): Promise<Item[]> {
@@ -237,7 +252,8 @@ export class EventConsumer {
     let current: Item | undefined;
     try {
       await runner.startTransaction();
-      const unique = [...new Set(items.map((item) => item.event.id))];
+      // Sorted: lanes claiming overlapping ids lock them in the same order, so they cannot deadlock.
+      const unique = [...new Set(items.map((item) => item.event.id))].sort();
       const fresh = await claimInbox(runner, this.durable, unique);
       const outbox: OutboxRow[] = [];
       const freshItems: Item[] = [];

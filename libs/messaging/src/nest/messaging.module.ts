@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, type DynamicModule, type INestApplicati
 import { DataSource } from 'typeorm';
 import { BusConnection } from '../connection.js';
 import type { ConsumerFaults, ConsumerLogger } from '../consumer/event-consumer.js';
+import { TransactionSlots } from '../consumer/lanes.js';
 import { DeadLetters } from '../dead-letter.js';
 import { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
@@ -62,7 +63,18 @@ export class MessagingModule {
           inject: [BusConnection, DataSource, UnitOfWork, DeadLetters, MessagingMetrics, OutboxRelay],
           useFactory: (connection: BusConnection, dataSource: DataSource, unitOfWork: UnitOfWork, deadLetters: DeadLetters, metrics: MessagingMetrics, relay: OutboxRelay) =>
             new JetStreamServer(
-              { js: connection.js, jsm: connection.jsm, dataSource, unitOfWork, deadLetters, metrics, options, logger: structuredLogger(new Logger('EventConsumer')), ...(faults.consumer ? { faults: faults.consumer } : {}) },
+              {
+                js: connection.js,
+                jsm: connection.jsm,
+                dataSource,
+                unitOfWork,
+                deadLetters,
+                metrics,
+                options,
+                logger: structuredLogger(new Logger('EventConsumer')),
+                transactionSlots: new TransactionSlots(options.maxConcurrentBatches),
+                ...(faults.consumer ? { faults: faults.consumer } : {}),
+              },
               relay,
             ),
         },

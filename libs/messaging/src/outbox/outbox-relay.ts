@@ -60,8 +60,14 @@ export class OutboxRelay {
       return;
     }
     this.fresh.push(...rows);
+    this.startFastLane();
+  }
+
+  private startFastLane(): void {
     this.fastLane ??= this.publishFresh().finally(() => {
       this.fastLane = undefined;
+      // Rows committed while the lane was finishing its last mark.
+      if (this.running && this.fresh.length > 0) this.startFastLane();
     });
   }
 
@@ -71,7 +77,7 @@ export class OutboxRelay {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
-    await this.fastLane;
+    while (this.fastLane) await this.fastLane;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
@@ -84,7 +90,13 @@ export class OutboxRelay {
   }
 
   private async publishFresh(): Promise<void> {
-    while (this.fresh.length > 0) {
+    // Rows are marked while the next ones are published: the mark is off the publishing path.
+    let marking: Promise<void> = Promise.resolve();
+    for (;;) {
+      if (this.fresh.length === 0) {
+        await marking;
+        if (this.fresh.length === 0) return;
+      }
       const rows = this.fresh.splice(0, this.options.relayBatchSize);
       const results = await Promise.allSettled(rows.map((row) => publishEncoded(this.js, row)));
       const published = rows.filter((_, index) => results[index]!.status === 'fulfilled').map((row) => row.eventId);
@@ -94,15 +106,21 @@ export class OutboxRelay {
         const failure = results.find((result) => result.status === 'rejected');
         this.logger.warn('outbox publish failed; the recovery round retries it', { failed: rows.length - published.length, error: describeError(failure?.reason) });
       }
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        await markPublishedByEventId(runner, published);
-      } catch (error) {
-        // Published but not marked: the recovery round publishes them again, and JetStream drops the copies.
-        this.logger.warn('could not mark published outbox rows', { error: describeError(error) });
-      } finally {
-        await runner.release();
-      }
+      await marking;
+      marking = this.markFreshPublished(published);
+    }
+  }
+
+  private async markFreshPublished(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await markPublishedByEventId(runner, eventIds);
+    } catch (error) {
+      // Published but not marked: the recovery round publishes them again, and JetStream drops the copies.
+      this.logger.warn('could not mark published outbox rows', { error: describeError(error) });
+    } finally {
+      await runner.release();
     }
   }
 

@@ -1,0 +1,121 @@
+import { CE_HEADER_PREFIX } from '@flotilla/contracts';
+import { Match, type MsgHdrs } from '@nats-io/transport-node';
+
+const SUBJECT_HEADER = `${CE_HEADER_PREFIX}subject`;
+
+/** What orders a message among others: its CloudEvents subject (the cluster id), '' if absent. */
+export function orderingKey(message: { headers?: MsgHdrs | undefined }): string {
+  return message.headers?.get(SUBJECT_HEADER, Match.IgnoreCase) ?? '';
+}
+
+/** A batch handed out by `Lanes.next()`, to give back with `Lanes.done()` once settled. */
+export interface LaneBatch<T> {
+  items: T[];
+  keys: ReadonlySet<string>;
+}
+
+/**
+ * Forms the batches of one consumer and decides how many run at once (up to `lanes`).
+ * - One batch runs whenever messages wait; another starts beside it only when a full batch
+ *   waits: under light load messages gather while a transaction runs (fewer, larger
+ *   transactions), under a backlog up to `lanes` transactions overlap.
+ * - Messages with one ordering key (subject) are never in two running batches, and stay in
+ *   arrival order: events about one cluster are handled one after the other, in stream order.
+ */
+export class Lanes<T> {
+  private waiting: { item: T; key: string }[] = [];
+  private readonly busyKeys = new Set<string>();
+  private running = 0;
+  /** After a scan found too few free messages for a full batch: at least how many more it takes. */
+  private shortBy = 0;
+
+  constructor(
+    private readonly batchSize: number,
+    private readonly lanes: number,
+  ) {}
+
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  push(item: T, key: string): void {
+    this.waiting.push({ item, key });
+    if (this.shortBy > 0) this.shortBy -= 1;
+  }
+
+  /** The next batch to start now, if the rules above allow one. */
+  next(): LaneBatch<T> | undefined {
+    if (this.waiting.length === 0 || this.running >= this.lanes) return undefined;
+    // Beside a running batch, only a full one is worth its own transaction.
+    if (this.running > 0 && (this.waiting.length < this.batchSize || this.shortBy > 0)) return undefined;
+    const items: T[] = [];
+    const keys = new Set<string>();
+    const kept: { item: T; key: string }[] = [];
+    const keptKeys = new Set<string>();
+    for (const entry of this.waiting) {
+      // A key whose earlier message stays behind must stay behind too, or order would break.
+      if (items.length < this.batchSize && !this.busyKeys.has(entry.key) && !keptKeys.has(entry.key)) {
+        items.push(entry.item);
+        keys.add(entry.key);
+      } else {
+        kept.push(entry);
+        keptKeys.add(entry.key);
+      }
+    }
+    if (items.length === 0 || (this.running > 0 && items.length < this.batchSize)) {
+      // Saves rescanning a long queue of busy subjects on every arrival.
+      this.shortBy = this.running > 0 ? this.batchSize - items.length : 0;
+      return undefined;
+    }
+    this.waiting = kept;
+    for (const key of keys) this.busyKeys.add(key);
+    this.running += 1;
+    return { items, keys };
+  }
+
+  done(batch: LaneBatch<T>): void {
+    for (const key of batch.keys) this.busyKeys.delete(key);
+    this.running -= 1;
+    this.shortBy = 0;
+  }
+
+  /** Every waiting item, in arrival order. */
+  *items(): Iterable<T> {
+    for (const entry of this.waiting) yield entry.item;
+  }
+
+  /** Removes and returns every waiting item (to hand them back on shutdown). */
+  takeAll(): T[] {
+    return this.waiting.splice(0).map((entry) => entry.item);
+  }
+}
+
+/**
+ * Caps the transactions all consumers of a process run at once, so that lanes of many consumers
+ * never take every pooled connection (the relay and HTTP requests need some too).
+ */
+export class TransactionSlots {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`maxConcurrentBatches must be a positive integer, not ${size}`);
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inUse < this.size) this.inUse += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, if any.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inUse -= 1;
+    }
+  }
+}
