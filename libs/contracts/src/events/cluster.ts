@@ -19,6 +19,11 @@ export const HostSpec = z.object({
   port: z.number().int().min(1).max(65535).default(22),
   user: z.string().min(1),
   sshKeyRef: z.string().min(1).describe('Reference to an SSH private key held by Flotilla (never the key itself)'),
+  hostKeyFingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be an OpenSSH SHA256 fingerprint, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s')
+    .optional()
+    .describe('The host key the host must present (ssh-keygen -lf); without it the first key seen is pinned'),
   role: z.enum(['control-plane', 'worker']),
   pool: z.string().optional(),
 });

@@ -52,6 +52,12 @@ describe('machine plan', () => {
     );
   });
 
+  it('a host\'s expected host key travels with its machine', () => {
+    const fingerprint = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+    const spec: ClusterSpec = { ...base, model: 'user-provisioned', nodePools: [], hosts: [{ ...host('10.0.0.1', 'control-plane'), hostKeyFingerprint: fingerprint }] };
+    assert.deepEqual(planMachines('c', spec).map((machine) => machine.host?.hostKeyFingerprint), [fingerprint]);
+  });
+
   it('hosted control plane: workers only, from pools or from hosts', () => {
     const fromPools = planMachines('c1', { ...base, model: 'hosted-control-plane', hosted: { workerModel: 'platform-provisioned' } });
     assert.deepEqual(fromPools.map((machine) => machine.name), ['c1-general-0', 'c1-general-1', 'c1-gpu-0']);

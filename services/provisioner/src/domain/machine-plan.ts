@@ -8,6 +8,8 @@ export interface HostRef {
   port: number;
   user: string;
   sshKeyRef: string;
+  /** The host key it must present; absent: the first one seen is pinned. */
+  hostKeyFingerprint?: string;
 }
 
 /** One machine the cluster needs, before any provider has seen it. */
@@ -72,7 +74,7 @@ export function planMachines(clusterId: string, spec: ClusterSpec): PlannedMachi
       role: host.role,
       pool: host.role === 'worker' ? (host.pool ?? null) : null,
       machineSize: null,
-      host: { address: host.address, port: host.port, user: host.user, sshKeyRef: host.sshKeyRef },
+      host: { address: host.address, port: host.port, user: host.user, sshKeyRef: host.sshKeyRef, ...(host.hostKeyFingerprint ? { hostKeyFingerprint: host.hostKeyFingerprint } : {}) },
     });
   }
   return machines;

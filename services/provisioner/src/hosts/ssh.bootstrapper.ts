@@ -34,10 +34,8 @@ interface FirstControlPlane {
 class StepFailed extends Error {}
 
 /** Hosts may carry the fingerprint their key must have (otherwise the first key seen is pinned). */
-type HostWithExpectedKey = HostRef & { hostKeyFingerprint?: string | null };
-
 function targetOf(host: HostRef): SshTarget {
-  return { address: host.address, port: host.port, user: host.user, expectedHostKey: (host as HostWithExpectedKey).hostKeyFingerprint ?? null };
+  return { address: host.address, port: host.port, user: host.user, expectedHostKey: host.hostKeyFingerprint ?? null };
 }
 
 /** `Kubernetes v1.34.2` → `v1.34.2`. */
