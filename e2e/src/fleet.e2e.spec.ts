@@ -88,6 +88,36 @@ describe('the five services as separate processes', { timeout: 300_000 }, () => 
     assert.ok(published.some((name) => name.startsWith('send ')), `the publisher's send span is on the same trace: ${JSON.stringify(spans.spans().map((span) => [span.name, span.spanContext().traceId]))} vs ${traceId}`);
   });
 
+  it('an operator grows a pool and deletes the cluster through the inventory API; the planner follows the node set', async () => {
+    const api = inventory().url;
+    const post = async (path: string, body: unknown, method = 'POST') =>
+      fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = (await (await post('/api/v1/clusters', spec('ops', 1))).json()) as { id: string };
+    const id = created.id;
+    await eventually(async () => ((await cluster(id)).status === 'Running' ? true : undefined), 30_000, `${id} Running`);
+
+    assert.equal((await post(`/api/v1/clusters/${id}/node-pools/workers/scale`, { count: 3 })).status, 202);
+    await eventually(async () => ((await cluster(id)).nodes?.length === 4 ? true : undefined), 30_000, `${id} with 4 nodes`);
+    await eventually(
+      async () => {
+        const { rows } = await fleet.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM upgrade_planner.fleet_clusters, jsonb_array_elements(nodes) AS node WHERE id = $1 AND NOT coalesce((node->>'removed')::boolean, false)`, [id]);
+        return rows[0]?.n === 4 ? true : undefined;
+      },
+      20_000,
+      'the planner sees 4 nodes',
+    );
+
+    assert.equal((await post(`/api/v1/clusters/${id}`, { reason: 'end of the test' }, 'DELETE')).status, 202);
+    const deleted = await eventually(async () => {
+      const current = await cluster(id);
+      return current.status === 'Deleted' ? current : undefined;
+    }, 30_000, `${id} Deleted`);
+    const types = deleted.history?.map((entry) => entry.type) ?? [];
+    assert.ok(types.includes('io.flotilla.cluster.node-pool-scaled.v1') && types.includes('io.flotilla.cluster.deleted.v1'), types.join(', '));
+    const { rows } = await fleet.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioner.sim_machines WHERE cluster_id = $1`, [id]);
+    assert.equal(rows[0]?.n, 0, 'every machine released');
+  });
+
   it('a provisioner SIGKILLed with 200 requests in flight: every cluster Running exactly once, no machine created twice, outboxes empty', async () => {
     const ids = Array.from({ length: 200 }, (_, i) => `crash-${i}`);
     await Promise.all(ids.map((id) => request(id, 1)));
