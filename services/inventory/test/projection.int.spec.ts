@@ -133,9 +133,10 @@ describe('fleet projection in batches, by two replicas', () => {
         backendOfA(row!.pid);
         await held;
       });
-      // ...while replica B, which cannot see that row yet, projects ClusterReady as a new cluster.
-      const b = unitOfWork.run(() => handler.project([ready]));
+      // ...while replica B, which cannot see that row yet, projects ClusterReady as a new cluster
+      // (started once A's insert is in, so it is B that waits for A, never the other way round).
       const pid = await pidOfA;
+      const b = unitOfWork.run(() => handler.project([ready]));
       await eventually(async () => {
         const [row] = await db.query<{ waiting: number }[]>(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]);
         return row!.waiting > 0 ? true : undefined;
