@@ -23,7 +23,8 @@ export function schemaName(service) {
   return service.replaceAll('-', '_');
 }
 
-const nonEmpty = (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+/** A variable's trimmed value, or undefined when it is unset or blank. */
+export const nonEmpty = (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
 
 /**
  * Which services to run: the names given on the command line (`npm start -- inventory importer`),

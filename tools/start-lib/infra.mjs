@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { findNatsServer, findPostgres, postgresMajor } from './binaries.mjs';
-import { isLoopback, quoteIdentifier, redactUrl, withDatabase } from './env.mjs';
+import { isLoopback, nonEmpty, quoteIdentifier, redactUrl, withDatabase } from './env.mjs';
 import { ancestors, canTraverse, findPasswdEntry, firstUntraversable, userNameOf } from './posix.mjs';
 import { missingMessage } from './summary.mjs';
 
@@ -362,7 +362,7 @@ export function reasonOf(error) {
  * and kept (0600) under the data folder, so secrets stored by one run open in the next.
  */
 export function localSecretsKeys(env, dataRoot) {
-  const given = typeof env.SECRETS_KEYS === 'string' && env.SECRETS_KEYS.trim() !== '' ? env.SECRETS_KEYS.trim() : undefined;
+  const given = nonEmpty(env.SECRETS_KEYS);
   if (given !== undefined) return { keys: given, origin: 'SECRETS_KEYS' };
   const file = join(dataRoot, 'secrets-keys');
   if (existsSync(file)) return { keys: readFileSync(file, 'utf8').trim(), origin: file };

@@ -348,3 +348,22 @@ describe('running PostgreSQL as another user', () => {
     assert.equal(firstUntraversable(chain.slice(0, 1), user), undefined);
   });
 });
+
+describe('key-encryption keys of a local run', () => {
+  it('takes SECRETS_KEYS when set, else makes one key (0600) and reuses it on the next start', async () => {
+    const { localSecretsKeys } = await import('../start-lib/infra.mjs');
+    const { mkdtempSync, statSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-keys-'));
+    try {
+      assert.deepEqual(localSecretsKeys({ SECRETS_KEYS: ' k1:abc ' }, dir), { keys: 'k1:abc', origin: 'SECRETS_KEYS' });
+      const first = localSecretsKeys({}, join(dir, 'data'));
+      assert.match(first.keys, /^local-\d{4}-\d{2}-\d{2}:[A-Za-z0-9+/]{43}=$/);
+      assert.equal(statSync(join(dir, 'data', 'secrets-keys')).mode & 0o777, 0o600);
+      assert.equal(localSecretsKeys({ SECRETS_KEYS: '' }, join(dir, 'data')).keys, first.keys);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

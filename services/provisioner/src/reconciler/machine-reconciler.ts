@@ -6,7 +6,8 @@ import { describeError, UnitOfWork } from '@flotilla/messaging';
 import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
-import { BootstrapDataError, NODE_OSES, renderBootstrapData, type BootstrapData, type NodeOs } from '../bootstrap/render/index.js';
+import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
+import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../bootstrap/render/index.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
 import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
@@ -263,7 +264,6 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private async bootstrapDataFor(machine: ClaimedMachine): Promise<{ ok: true; data: BootstrapData | null } | { ok: false; message: string }> {
     const { spec } = machine;
     if (machine.host !== null || spec.model === 'hosted-control-plane') return { ok: true, data: null };
-    const nodeOs = (NODE_OSES as readonly string[]).includes(machine.nodeOs ?? '') ? (machine.nodeOs as NodeOs) : 'microos';
     try {
       let pending = this.joinSecretsOfRound.get(machine.clusterId);
       if (!pending) {
@@ -279,7 +279,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         node: { name: machine.name, role: machine.role, pool: machine.pool, first: machine.name === `${machine.clusterId}-cp-0`, address: null },
         controlPlaneEndpoint: controlPlaneEndpoint(machine.clusterId, machine.parameters, this.config.CONTROL_PLANE_DOMAIN),
         secrets,
-        nodeOs,
+        nodeOs: spec.nodeOs ?? DEFAULT_NODE_OS,
       });
       return { ok: true, data };
     } catch (error) {

@@ -43,8 +43,6 @@ interface ClaimRow {
   claims: number;
   provider_errors: number;
   kubernetes_version: string;
-  node_os: string | null;
-  parameters: Record<string, unknown> | null;
   spec: ClusterSpec;
   cluster_phase: ClusterPhase;
   upgrade: MachineState['upgrade'];
@@ -78,7 +76,7 @@ export class MachineQueue {
           WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
         RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
                   m.kubernetes_version, m.upgrade, c.phase AS cluster_phase,
-                  c.spec->>'nodeOs' AS node_os, c.spec->'infrastructure'->'parameters' AS parameters, c.spec AS spec)
+                  c.spec AS spec)
        SELECT * FROM claimed`,
       [owner, limit, leaseMs],
     );
@@ -95,8 +93,8 @@ export class MachineQueue {
       claims: row.claims,
       providerErrors: row.provider_errors,
       kubernetesVersion: row.kubernetes_version,
-      nodeOs: row.host ? null : (row.node_os ?? DEFAULT_NODE_OS),
-      parameters: row.parameters ?? {},
+      nodeOs: row.host ? null : (row.spec.nodeOs ?? DEFAULT_NODE_OS),
+      parameters: row.spec.infrastructure?.parameters ?? {},
       spec: row.spec,
       clusterPhase: row.cluster_phase,
       upgrade: row.upgrade,
