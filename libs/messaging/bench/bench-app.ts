@@ -25,18 +25,34 @@ function nodesOf(event: EventOf<typeof ClusterRequested>) {
 }
 
 /** A typical thin handler: one state change and one emitted event, in the consumer's transaction. */
+async function handleOne(unitOfWork: UnitOfWork, event: EventOf<typeof ClusterRequested>): Promise<void> {
+  await unitOfWork.manager.query(
+    `INSERT INTO bench_clusters (cluster_id, state, revision) VALUES ($1, 'provisioning', 1)
+     ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + 1, updated_at = now()`,
+    [event.subject],
+  );
+  unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event));
+}
+
+/** One event at a time, the default. */
 @Controller()
-class SingleHandlers {
+class SequentialHandlers {
   constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
 
   @OnEvent(ClusterRequested)
   async onClusterRequested(@Payload() event: EventOf<typeof ClusterRequested>): Promise<void> {
-    await this.unitOfWork.manager.query(
-      `INSERT INTO bench_clusters (cluster_id, state, revision) VALUES ($1, 'provisioning', 1)
-       ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + 1, updated_at = now()`,
-      [event.subject],
-    );
-    this.unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event));
+    await handleOne(this.unitOfWork, event);
+  }
+}
+
+/** The same handler, declared to touch only its own cluster's row: subjects run side by side. */
+@Controller()
+class BySubjectHandlers {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  @OnEvent(ClusterRequested, { concurrency: 'by-subject' })
+  async onClusterRequested(@Payload() event: EventOf<typeof ClusterRequested>): Promise<void> {
+    await handleOne(this.unitOfWork, event);
   }
 }
 
@@ -59,7 +75,9 @@ class BatchHandlers {
   }
 }
 
-export type HandlerMode = 'single' | 'batch';
+export type HandlerMode = 'batch' | 'by-subject' | 'sequential';
+
+const HANDLERS = { batch: BatchHandlers, 'by-subject': BySubjectHandlers, sequential: SequentialHandlers } as const;
 
 /** Creates and initialises the app; the consumers start with `startEventConsumers`. */
 export async function createBenchApp(schema: TestSchema, bus: BusOptions, mode: HandlerMode): Promise<INestApplication> {
@@ -70,7 +88,7 @@ export async function createBenchApp(schema: TestSchema, bus: BusOptions, mode: 
   })
   class DatabaseModule {}
 
-  @Module({ imports: [DatabaseModule, MessagingModule.forRoot(bus)], controllers: [mode === 'batch' ? BatchHandlers : SingleHandlers] })
+  @Module({ imports: [DatabaseModule, MessagingModule.forRoot(bus)], controllers: [HANDLERS[mode]] })
   class BenchModule {}
 
   const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });

@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
-import { Controller, Global, Inject, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { BusConnection, busOptions, ensureStreams, MessagingModule, MessagingTables1732300000000, OnEvent, startEventConsumers, UnitOfWork, type BusOptions } from '../src/index.js';
+import { BusConnection, busOptions, ensureStreams, MessagingTables1732300000000, OnEvent, UnitOfWork, type BusOptions } from '../src/index.js';
 import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { requestCluster } from './support/requests.js';
 
 class HandledTables1732300000002 implements MigrationInterface {
@@ -41,20 +41,6 @@ class RecordingHandlers {
   }
 }
 
-async function startApp(schema: TestSchema, bus: BusOptions): Promise<INestApplication> {
-  @Global()
-  @Module({ providers: [{ provide: DataSource, useFactory: async () => new DataSource(schema.dataSourceOptions()).initialize() }], exports: [DataSource] })
-  class DatabaseModule {}
-
-  @Module({ imports: [DatabaseModule, MessagingModule.forRoot(bus)], controllers: [RecordingHandlers] })
-  class AppModule {}
-
-  const app = await NestFactory.create(AppModule, { logger: ['error'] });
-  await app.init();
-  await startEventConsumers(app);
-  return app;
-}
-
 describe('a consumer with several lanes', { timeout: 60_000 }, () => {
   let bus: BusConnection;
   let schema: TestSchema;
@@ -83,7 +69,7 @@ describe('a consumer with several lanes', { timeout: 60_000 }, () => {
     await ensureStreams(bus.jsm, options);
     for (let n = 0; n < perSubject; n++) await Promise.all(subjects.map((subject) => requestCluster(bus, options, subject, `${subject}-${n}`)));
 
-    const app = await startApp(schema, options);
+    const app = await startHandlerApp(schema, options, [RecordingHandlers]);
     try {
       const total = subjects.length * perSubject;
       await eventually(async () => {
@@ -97,9 +83,7 @@ describe('a consumer with several lanes', { timeout: 60_000 }, () => {
       }
       assert.ok(inFlight.most > 1, `handlers of different lanes overlapped (at most ${inFlight.most} at once)`);
     } finally {
-      const dataSource = app.get(DataSource);
-      await app.close();
-      await dataSource.destroy();
+      await closeHandlerApp(app);
     }
   });
 });

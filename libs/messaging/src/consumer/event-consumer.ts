@@ -12,10 +12,11 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import type { DeadLetters } from '../dead-letter.js';
 import { describeError, isPermanent } from '../errors.js';
 import { claimInbox } from '../inbox/inbox-store.js';
-import { Lanes, orderingKey, TransactionSlots } from './lanes.js';
+import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
+import { withPipelinedConnection } from './pipelining.js';
 import { decideOnFailure, nakDelayMs } from '../retry-policy.js';
 import { durableName, ensureConsumer } from '../topology.js';
 import { endWithError, extractTraceContext, startBatchProcessSpan, startProcessSpan, startSettleSpan } from '../tracing.js';
@@ -33,10 +34,20 @@ export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;
 export type BatchEventHandler = (delivered: DeliveredEvent[]) => Promise<void>;
 
 /**
+ * How a handler's events of one batch run in its transaction:
+ * - `sequential`: one after another (the default; any handler is safe so);
+ * - `by-subject`: events about different subjects side by side, each subject's in stream order,
+ *   their statements sharing round trips to PostgreSQL. Handlers sharing a transaction do not
+ *   isolate each other, so this is for handlers that touch their own subject's rows only: a
+ *   read-then-write of a row shared by subjects (a capacity count) could lose an update.
+ */
+export type HandlerConcurrency = 'sequential' | 'by-subject';
+
+/**
  * A handler takes events one at a time, or, where its logic allows set-based SQL, a whole batch
  * in one call: one statement for a hundred events instead of a hundred statements.
  */
-export type Handling = { kind: 'single'; handle: EventHandler } | { kind: 'batch'; handle: BatchEventHandler };
+export type Handling = { kind: 'single'; handle: EventHandler; concurrency?: HandlerConcurrency } | { kind: 'batch'; handle: BatchEventHandler };
 
 export interface ConsumerLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -62,9 +73,14 @@ export interface ConsumerDependencies {
   transactionSlots?: TransactionSlots;
 }
 
-interface Item extends DeliveredEvent {
+/** A message as it waits for its batch: headers read once, and the subject that orders it. */
+interface Received {
+  message: JsMsg;
   headers: Record<string, string>;
+  key: string;
 }
+
+interface Item extends DeliveredEvent, Received {}
 
 type BatchOutcome = { ok: true; duplicates: number } | { ok: false; item: Item; error: unknown };
 
@@ -81,7 +97,7 @@ export class EventConsumer {
   private readonly stream: string;
   private consumer: Consumer | undefined;
   private messages: ConsumerMessages | undefined;
-  private readonly lanes: Lanes<JsMsg>;
+  private readonly lanes: Lanes<Received>;
   private readonly running = new Set<Promise<void>>();
   private readonly slots: TransactionSlots;
   private stopped = false;
@@ -122,7 +138,7 @@ export class EventConsumer {
     clearInterval(this.keepAliveTimer);
     this.messages?.stop();
     while (this.running.size > 0) await Promise.all(this.running);
-    for (const message of this.lanes.takeAll()) message.nak();
+    for (const { message } of this.lanes.takeAll()) message.nak();
   }
 
   private enqueue(message: JsMsg): void {
@@ -130,7 +146,9 @@ export class EventConsumer {
       message.nak();
       return;
     }
-    this.lanes.push(message, orderingKey(message));
+    const headers = headerRecord(message);
+    const key = orderingKey(headers);
+    this.lanes.push({ message, headers, key }, key);
     this.startBatches();
   }
 
@@ -155,7 +173,7 @@ export class EventConsumer {
    * batch is kept, its ack deadline extended, and retried with backoff for as long as the outage
    * lasts, instead of spending the messages' deliveries.
    */
-  private async processUntilDone(batch: JsMsg[]): Promise<void> {
+  private async processUntilDone(batch: Received[]): Promise<void> {
     const { options, logger } = this.deps;
     // Admitted once: a retry must not dead-letter (and count) the same bad message again.
     let items: Item[] | undefined;
@@ -167,12 +185,12 @@ export class EventConsumer {
         return;
       } catch (error) {
         if (this.stopped) {
-          for (const message of batch) message.nak();
+          for (const { message } of batch) message.nak();
           return;
         }
         const delayMs = Math.min(nakDelayMs(failures, options.retry), options.ackWaitMs / 3);
         logger.error('batch failed on infrastructure; retrying', { consumer: this.durable, error: describeError(error), failures, delayMs });
-        for (const message of batch) message.working();
+        for (const { message } of batch) message.working();
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
@@ -180,13 +198,13 @@ export class EventConsumer {
 
   /** Buffered messages waiting their turn must not be redelivered meanwhile. */
   private keepBufferAlive(): void {
-    for (const message of this.lanes.items()) message.working();
+    for (const { message } of this.lanes.items()) message.working();
   }
 
-  private async admitAll(batch: JsMsg[]): Promise<Item[]> {
+  private async admitAll(batch: Received[]): Promise<Item[]> {
     const items: Item[] = [];
-    for (const message of batch) {
-      const item = await this.admit(message);
+    for (const received of batch) {
+      const item = await this.admit(received);
       if (item) items.push(item);
     }
     return items;
@@ -214,9 +232,8 @@ export class EventConsumer {
   }
 
   /** Decodes and validates; a message that can never be handled is dead-lettered here. */
-  private async admit(message: JsMsg): Promise<Item | undefined> {
-    const headers: Record<string, string> = {};
-    for (const [key, values] of message.headers ?? []) if (values[0] !== undefined) headers[key] = values[0];
+  private async admit(received: Received): Promise<Item | undefined> {
+    const { message, headers } = received;
     const decoded = decodeMessage({ headers, payload: message.data }, this.deps.options.maxEventBytes);
     if (!decoded.ok) {
       await this.reject(message, { code: decoded.code, reason: decoded.reason, ...(decoded.id === undefined ? {} : { eventId: decoded.id }) });
@@ -236,7 +253,7 @@ export class EventConsumer {
       await this.reject(message, { code: 'schema-invalid', reason: `type ${validated.event.type} must be published on ${expectedSubject}, not ${message.subject}`, ...known });
       return undefined;
     }
-    return { event: validated.event, definition: validated.definition, message, consumer: this.durable, headers };
+    return { ...received, event: validated.event, definition: validated.definition, consumer: this.durable };
   }
 
   private async reject(message: JsMsg, rejection: Parameters<DeadLetters['reject']>[2]): Promise<void> {
@@ -248,35 +265,23 @@ export class EventConsumer {
   private async handleInTransaction(items: Item[]): Promise<BatchOutcome> {
     const { dataSource, unitOfWork } = this.deps;
     const runner = dataSource.createQueryRunner();
-    await runner.connect();
-    let current: Item | undefined;
     try {
-      await runner.startTransaction();
-      // Sorted: lanes claiming overlapping ids lock them in the same order, so they cannot deadlock.
-      const unique = [...new Set(items.map((item) => item.event.id))].sort();
-      const fresh = await claimInbox(runner, this.durable, unique);
-      const outbox: OutboxRow[] = [];
-      const freshItems: Item[] = [];
-      for (const item of items) if (fresh.delete(item.event.id)) freshItems.push(item);
-      const duplicates = items.length - freshItems.length;
-      if (this.handling.kind === 'batch') {
-        current = freshItems[0];
-        if (freshItems.length > 0) await this.runBatchHandler(runner, freshItems, this.handling.handle, outbox);
-      } else {
-        for (const item of freshItems) {
-          current = item;
-          await this.runSingleHandler(runner, item, this.handling.handle, outbox);
-        }
-      }
-      current = undefined;
-      await insertOutboxRows(runner, outbox);
-      await runner.commitTransaction();
-      if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
-      await this.deps.faults?.afterCommit?.();
-      return { ok: true, duplicates };
+      return await withPipelinedConnection(runner, async () => {
+        await runner.startTransaction();
+        // Sorted: lanes claiming overlapping ids lock them in the same order, so they cannot deadlock.
+        const unique = [...new Set(items.map((item) => item.event.id))].sort();
+        const fresh = await claimInbox(runner, this.durable, unique);
+        const freshItems = items.filter((item) => fresh.delete(item.event.id));
+        const outbox = await this.runHandlers(runner, freshItems);
+        await insertOutboxRows(runner, outbox);
+        await runner.commitTransaction();
+        if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
+        await this.deps.faults?.afterCommit?.();
+        return { ok: true, duplicates: items.length - freshItems.length };
+      });
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      if (current) return { ok: false, item: current, error };
+      if (error instanceof HandlerFailed) return { ok: false, item: error.item, error: error.cause };
       // A data or constraint error at commit time is some message's fault, not an outage:
       // isolate the messages one by one to find it.
       if (isDataError(error)) return { ok: false, item: items[0]!, error };
@@ -284,6 +289,54 @@ export class EventConsumer {
     } finally {
       await runner.release();
     }
+  }
+
+  /** Runs the handler over the batch's new events; returns the rows they emitted, in event order. */
+  private async runHandlers(runner: QueryRunner, items: Item[]): Promise<OutboxRow[]> {
+    const outbox: OutboxRow[] = [];
+    if (items.length === 0) return outbox;
+    const { handling } = this;
+    if (handling.kind === 'batch') {
+      await this.runBatchHandler(runner, items, handling.handle, outbox).catch((error: unknown) => {
+        throw new HandlerFailed(items[0]!, error);
+      });
+    } else if (handling.concurrency === 'by-subject' && items.length > 1) {
+      await this.runSingleHandlersBySubject(runner, items, handling.handle, outbox);
+    } else {
+      for (const item of items) {
+        await this.runSingleHandler(runner, item, handling.handle, outbox).catch((error: unknown) => {
+          throw new HandlerFailed(item, error);
+        });
+      }
+    }
+    return outbox;
+  }
+
+  /**
+   * Events about different subjects side by side, each subject's in stream order. The first
+   * failure fails the batch once every handler has settled, so none is left mid-statement.
+   */
+  private async runSingleHandlersBySubject(runner: QueryRunner, items: Item[], handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
+    const emitted = new Map<Item, OutboxRow[]>();
+    const chains = new Map<string, Promise<void>>();
+    let failure: HandlerFailed | undefined;
+    for (const item of items) {
+      const { key } = item;
+      const run = async (): Promise<void> => {
+        if (failure) return;
+        const rows: OutboxRow[] = [];
+        try {
+          await this.runSingleHandler(runner, item, handle, rows);
+          emitted.set(item, rows);
+        } catch (error) {
+          failure ??= new HandlerFailed(item, error);
+        }
+      };
+      chains.set(key, (chains.get(key) ?? Promise.resolve()).then(run));
+    }
+    await Promise.all(chains.values());
+    if (failure) throw failure;
+    for (const item of items) outbox.push(...(emitted.get(item) ?? []));
   }
 
   private async runSingleHandler(runner: QueryRunner, item: Item, handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
@@ -378,6 +431,16 @@ export class EventConsumer {
     } catch {
       // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
     }
+  }
+}
+
+/** A handler failed on this event (the batch's other events are not to blame). */
+class HandlerFailed extends Error {
+  constructor(
+    readonly item: Item,
+    override readonly cause: unknown,
+  ) {
+    super(`handler failed on event ${item.event.id}`);
   }
 }
 

@@ -1,15 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { Lanes, orderingKey, TransactionSlots } from './lanes.js';
+import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 
 describe('orderingKey', () => {
   it('is the ce-subject header, whatever its case, or empty without one', () => {
     const headers = natsHeaders();
     headers.set('Ce-Subject', 'cluster-42');
-    assert.equal(orderingKey({ headers }), 'cluster-42');
-    assert.equal(orderingKey({ headers: natsHeaders() }), '');
-    assert.equal(orderingKey({ headers: undefined }), '');
+    assert.equal(orderingKey(headerRecord({ headers })), 'cluster-42');
+    assert.equal(orderingKey(headerRecord({ headers: natsHeaders() })), '');
+    assert.equal(orderingKey(headerRecord({ headers: undefined })), '');
+  });
+});
+
+describe('headerRecord', () => {
+  it('keeps the first value of each header under its lower-case name', () => {
+    const headers = natsHeaders();
+    headers.append('Ce-Id', 'first');
+    headers.append('Ce-Id', 'second');
+    headers.set('traceparent', '00-abc-def-01');
+    assert.deepEqual(headerRecord({ headers }), { 'ce-id': 'first', traceparent: '00-abc-def-01' });
   });
 });
 

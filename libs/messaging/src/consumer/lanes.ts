@@ -1,11 +1,18 @@
 import { CE_HEADER_PREFIX } from '@flotilla/contracts';
-import { Match, type MsgHdrs } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 
 const SUBJECT_HEADER = `${CE_HEADER_PREFIX}subject`;
 
+/** A message's headers, read once, first value of each, names in lower case (they are case-insensitive). */
+export function headerRecord(message: { headers?: MsgHdrs | undefined }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, values] of message.headers ?? []) if (values[0] !== undefined) headers[key.toLowerCase()] ??= values[0];
+  return headers;
+}
+
 /** What orders a message among others: its CloudEvents subject (the cluster id), '' if absent. */
-export function orderingKey(message: { headers?: MsgHdrs | undefined }): string {
-  return message.headers?.get(SUBJECT_HEADER, Match.IgnoreCase) ?? '';
+export function orderingKey(headers: Record<string, string>): string {
+  return headers[SUBJECT_HEADER] ?? '';
 }
 
 /** A batch handed out by `Lanes.next()`, to give back with `Lanes.done()` once settled. */

@@ -1,7 +1,7 @@
 import type { CloudEvent, EventDefinition, EventOf } from '@flotilla/contracts';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { EventConsumer, type ConsumerDependencies, type Handling } from '../consumer/event-consumer.js';
+import { EventConsumer, type ConsumerDependencies, type HandlerConcurrency, type Handling } from '../consumer/event-consumer.js';
 import type { OutboxRelay } from '../outbox/outbox-relay.js';
 import { ensureStreams } from '../topology.js';
 import { JetStreamBatchContext, JetStreamContext } from './jetstream.context.js';
@@ -36,7 +36,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const handling: Handling =
           handler.extras?.['batch'] === true
             ? { kind: 'batch', handle: async (batch) => settle(await handler(batch.map((delivered) => delivered.event), new JetStreamBatchContext([batch]))) }
-            : { kind: 'single', handle: async ({ event, message, consumer: group }) => settle(await handler(event, new JetStreamContext([message, event, group]))) };
+            : {
+                kind: 'single',
+                handle: async ({ event, message, consumer: group }) => settle(await handler(event, new JetStreamContext([message, event, group]))),
+                concurrency: concurrencyOf(pattern, handler.extras),
+              };
         const consumer = new EventConsumer(this.deps, pattern, handling);
         await consumer.start();
         this.consumers.push(consumer);
@@ -70,12 +74,33 @@ type HandlerDecorator<TEvent> = <THandler extends (event: TEvent, ...rest: never
   descriptor: TypedPropertyDescriptor<THandler>,
 ) => void;
 
+export interface OnEventOptions {
+  /**
+   * `'by-subject'` lets the events of one batch about different subjects (clusters) run side by
+   * side in the batch's transaction, each subject's still in stream order; their statements share
+   * round trips to PostgreSQL, several times the throughput of `'sequential'` (the default). Only
+   * for handlers that touch their own subject's rows: handlers sharing a transaction do not
+   * isolate each other. See `HandlerConcurrency`.
+   */
+  concurrency?: HandlerConcurrency;
+}
+
+const CONCURRENCIES: readonly HandlerConcurrency[] = ['sequential', 'by-subject'];
+
+function concurrencyOf(pattern: string, extras: Record<string, unknown> | undefined): HandlerConcurrency {
+  const value = extras?.['concurrency'] ?? 'sequential';
+  if (!CONCURRENCIES.includes(value as HandlerConcurrency)) {
+    throw new Error(`@OnEvent('${pattern}'): concurrency must be one of ${CONCURRENCIES.join(', ')}, not ${JSON.stringify(value)}`);
+  }
+  return value as HandlerConcurrency;
+}
+
 /**
  * `@EventPattern(definition.channel)` with the payload type checked against the contract:
  * `@OnEvent(ClusterRequested) onRequested(@Payload() event: EventOf<typeof ClusterRequested>)`.
  */
-export function OnEvent<D extends EventDefinition>(definition: D): HandlerDecorator<EventOf<D>> {
-  return EventPattern(definition.channel) as unknown as HandlerDecorator<EventOf<D>>;
+export function OnEvent<D extends EventDefinition>(definition: D, options: OnEventOptions = {}): HandlerDecorator<EventOf<D>> {
+  return EventPattern(definition.channel, options.concurrency ? { concurrency: options.concurrency } : undefined);
 }
 
 type BatchHandlerDecorator<TEvent> = <THandler extends (events: TEvent[], ...rest: never[]) => unknown>(

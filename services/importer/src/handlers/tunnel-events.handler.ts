@@ -13,12 +13,13 @@ import { ClusterTunnelRepository } from '../repositories/cluster-tunnel.reposito
 export class TunnelEventsHandler {
   constructor(@Inject(ClusterTunnelRepository) private readonly tunnels: ClusterTunnelRepository) {}
 
-  @OnEvent(TunnelConnected)
+  // Each event changes its own cluster's tunnel row only.
+  @OnEvent(TunnelConnected, { concurrency: 'by-subject' })
   async onConnected(@Payload() event: EventOf<typeof TunnelConnected>): Promise<void> {
     await this.apply(event);
   }
 
-  @OnEvent(TunnelDisconnected)
+  @OnEvent(TunnelDisconnected, { concurrency: 'by-subject' })
   async onDisconnected(@Payload() event: EventOf<typeof TunnelDisconnected>): Promise<void> {
     await this.apply(event);
   }

@@ -17,6 +17,9 @@ import { evolve } from '../domain/fleet-entry.js';
 import { RecomputeScheduler } from '../planning/recompute.scheduler.js';
 import { FleetRepository } from '../repositories/fleet.repository.js';
 
+/** Each fact changes its own cluster's row only, so clusters are recorded side by side. */
+const BY_CLUSTER = { concurrency: 'by-subject' } as const;
+
 /** Keeps the planner's own view of the fleet from the facts other services publish. */
 @Controller()
 export class FleetFactsHandler {
@@ -25,42 +28,42 @@ export class FleetFactsHandler {
     @Inject(RecomputeScheduler) private readonly scheduler: RecomputeScheduler,
   ) {}
 
-  @OnEvent(NodesProvisioned)
+  @OnEvent(NodesProvisioned, BY_CLUSTER)
   nodesProvisioned(@Payload() event: EventOf<typeof NodesProvisioned>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(ClusterReady)
+  @OnEvent(ClusterReady, BY_CLUSTER)
   clusterReady(@Payload() event: EventOf<typeof ClusterReady>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(ClusterImported)
+  @OnEvent(ClusterImported, BY_CLUSTER)
   clusterImported(@Payload() event: EventOf<typeof ClusterImported>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(ClusterVersionChanged)
+  @OnEvent(ClusterVersionChanged, BY_CLUSTER)
   clusterVersionChanged(@Payload() event: EventOf<typeof ClusterVersionChanged>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(ClusterUpgraded)
+  @OnEvent(ClusterUpgraded, BY_CLUSTER)
   clusterUpgraded(@Payload() event: EventOf<typeof ClusterUpgraded>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(MachineReplaced)
+  @OnEvent(MachineReplaced, BY_CLUSTER)
   machineReplaced(@Payload() event: EventOf<typeof MachineReplaced>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(NodePoolScaled)
+  @OnEvent(NodePoolScaled, BY_CLUSTER)
   nodePoolScaled(@Payload() event: EventOf<typeof NodePoolScaled>): Promise<void> {
     return this.record(event);
   }
 
-  @OnEvent(ClusterDeleted)
+  @OnEvent(ClusterDeleted, BY_CLUSTER)
   clusterDeleted(@Payload() event: EventOf<typeof ClusterDeleted>): Promise<void> {
     return this.record(event);
   }
