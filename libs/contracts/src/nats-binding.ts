@@ -34,6 +34,13 @@ export function encodeBinary(event: CloudEvent): NatsMessage {
 
 /** The binary-mode headers of an event: its attributes as `ce-` headers, plus `Nats-Msg-Id`. */
 export function binaryHeaders(event: CloudEvent): Record<string, string> {
+  const headers = attributeHeaders(event);
+  headers[NATS_MSG_ID_HEADER] = event.id;
+  return headers;
+}
+
+/** An event's attributes as binary-mode headers: `ce-*`, content type and trace context. */
+export function attributeHeaders(event: CloudEvent): Record<string, string> {
   const headers: Record<string, string> = {
     [`${CE_HEADER_PREFIX}specversion`]: event.specversion,
     [`${CE_HEADER_PREFIX}id`]: event.id,
@@ -42,7 +49,6 @@ export function binaryHeaders(event: CloudEvent): Record<string, string> {
     [`${CE_HEADER_PREFIX}subject`]: event.subject,
     [`${CE_HEADER_PREFIX}time`]: event.time,
     [CONTENT_TYPE_HEADER]: event.datacontenttype,
-    [NATS_MSG_ID_HEADER]: event.id,
   };
   if (event.traceparent) headers[TRACEPARENT_HEADER] = event.traceparent;
   if (event.tracestate) headers[TRACESTATE_HEADER] = event.tracestate;

@@ -1,10 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  binaryHeaders,
+  attributeHeaders,
   createEvent,
   eventsSubject,
   serviceSource,
-  NATS_MSG_ID_HEADER,
   type CloudEvent,
   type EventData,
   type EventDefinition,
@@ -88,13 +87,14 @@ export class UnitOfWork {
     }
     const { causedBy, ...meta } = options;
     const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...meta }, data);
-    const trace = causedBy?.traceparent ? { traceparent: causedBy.traceparent, ...(causedBy.tracestate ? { tracestate: causedBy.tracestate } : {}) } : injectTraceContext();
-    // The relay sets Nats-Msg-Id from the row's event id.
-    const { [NATS_MSG_ID_HEADER]: _msgId, ...headers } = binaryHeaders({ ...event, ...trace });
+    const { traceparent, tracestate } = causedBy?.traceparent ? causedBy : injectTraceContext();
+    if (traceparent) event.traceparent = traceparent;
+    if (tracestate) event.tracestate = tracestate;
     scope.pending.push({
       eventId: event.id,
       subject: eventsSubject(this.options, definition.channel),
-      headers,
+      // Without Nats-Msg-Id: the relay sets it from the row's event id.
+      headers: attributeHeaders(event),
       payload: JSON.stringify(event.data),
     });
     return event;

@@ -39,7 +39,8 @@ export type BatchEventHandler = (delivered: DeliveredEvent[]) => Promise<void>;
  * - `by-subject`: events about different subjects side by side, each subject's in stream order,
  *   their statements sharing round trips to PostgreSQL. Handlers sharing a transaction do not
  *   isolate each other, so this is for handlers that touch their own subject's rows only: a
- *   read-then-write of a row shared by subjects (a capacity count) could lose an update.
+ *   read-then-write of a row shared by subjects (a capacity count) could lose an update. Nor may
+ *   they open nested transactions (savepoints), which would interleave.
  */
 export type HandlerConcurrency = 'sequential' | 'by-subject';
 
@@ -82,6 +83,8 @@ interface Received {
 
 interface Item extends DeliveredEvent, Received {}
 
+type Rejection = Parameters<DeadLetters['reject']>[2];
+
 type BatchOutcome = { ok: true; duplicates: number } | { ok: false; item: Item; error: unknown };
 
 /**
@@ -100,6 +103,7 @@ export class EventConsumer {
   private readonly lanes: Lanes<Received>;
   private readonly running = new Set<Promise<void>>();
   private readonly slots: TransactionSlots;
+  private readonly subjects = new Map<string, string>();
   private stopped = false;
   private pendingTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -204,8 +208,9 @@ export class EventConsumer {
   private async admitAll(batch: Received[]): Promise<Item[]> {
     const items: Item[] = [];
     for (const received of batch) {
-      const item = await this.admit(received);
-      if (item) items.push(item);
+      const admitted = this.admit(received);
+      if ('event' in admitted) items.push(admitted);
+      else await this.reject(received.message, admitted);
     }
     return items;
   }
@@ -231,32 +236,31 @@ export class EventConsumer {
     this.deps.metrics.batchSize.observe({ consumer: this.durable }, items.length);
   }
 
-  /** Decodes and validates; a message that can never be handled is dead-lettered here. */
-  private async admit(received: Received): Promise<Item | undefined> {
-    const { message, headers } = received;
+  /** Decodes and validates: the event to handle, or why the message can never be handled. */
+  private admit(received: Received): Item | Rejection {
+    const { message, headers, key } = received;
     const decoded = decodeMessage({ headers, payload: message.data }, this.deps.options.maxEventBytes);
-    if (!decoded.ok) {
-      await this.reject(message, { code: decoded.code, reason: decoded.reason, ...(decoded.id === undefined ? {} : { eventId: decoded.id }) });
-      return undefined;
-    }
+    if (!decoded.ok) return { code: decoded.code, reason: decoded.reason, ...(decoded.id === undefined ? {} : { eventId: decoded.id }) };
     const validated = validateEvent(decoded.event);
-    const eventId = typeof decoded.event['id'] === 'string' ? decoded.event['id'] : undefined;
-    const eventType = typeof decoded.event['type'] === 'string' ? decoded.event['type'] : undefined;
-    const eventSubject = typeof decoded.event['subject'] === 'string' ? decoded.event['subject'] : undefined;
-    const known = { ...(eventId === undefined ? {} : { eventId }), ...(eventType === undefined ? {} : { eventType }), ...(eventSubject === undefined ? {} : { eventSubject }) };
-    if (!validated.ok) {
-      await this.reject(message, { code: validated.code, reason: validated.reason, ...known });
-      return undefined;
-    }
-    const expectedSubject = eventsSubject(this.deps.options, validated.definition.channel);
+    if (!validated.ok) return { code: validated.code, reason: validated.reason, ...knownAttributes(decoded.event) };
+    const expectedSubject = this.subjectOf(validated.definition);
     if (message.subject !== expectedSubject) {
-      await this.reject(message, { code: 'schema-invalid', reason: `type ${validated.event.type} must be published on ${expectedSubject}, not ${message.subject}`, ...known });
-      return undefined;
+      return { code: 'schema-invalid', reason: `type ${validated.event.type} must be published on ${expectedSubject}, not ${message.subject}`, ...knownAttributes(decoded.event) };
     }
-    return { ...received, event: validated.event, definition: validated.definition, consumer: this.durable };
+    return { message, headers, key, event: validated.event, definition: validated.definition, consumer: this.durable };
   }
 
-  private async reject(message: JsMsg, rejection: Parameters<DeadLetters['reject']>[2]): Promise<void> {
+  /** The subject an event type is published on (asked for every message: kept). */
+  private subjectOf(definition: EventDefinition): string {
+    let subject = this.subjects.get(definition.channel);
+    if (subject === undefined) {
+      subject = eventsSubject(this.deps.options, definition.channel);
+      this.subjects.set(definition.channel, subject);
+    }
+    return subject;
+  }
+
+  private async reject(message: JsMsg, rejection: Rejection): Promise<void> {
     this.deps.logger.warn('event dead-lettered', { consumer: this.durable, code: rejection.code, reason: rejection.reason, eventId: rejection.eventId, subject: message.subject });
     await this.deps.deadLetters.reject(message, this.durable, rejection);
     this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'dead-lettered' });
@@ -432,6 +436,15 @@ export class EventConsumer {
       // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
     }
   }
+}
+
+/** The attributes a rejected event did carry, for its dead letter and EventRejected. */
+function knownAttributes(event: Record<string, unknown>): Pick<Rejection, 'eventId' | 'eventType' | 'eventSubject'> {
+  const known: Pick<Rejection, 'eventId' | 'eventType' | 'eventSubject'> = {};
+  if (typeof event['id'] === 'string') known.eventId = event['id'];
+  if (typeof event['type'] === 'string') known.eventType = event['type'];
+  if (typeof event['subject'] === 'string') known.eventSubject = event['subject'];
+  return known;
 }
 
 /** A handler failed on this event (the batch's other events are not to blame). */

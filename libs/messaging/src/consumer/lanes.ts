@@ -63,9 +63,12 @@ export class Lanes<T> {
     const keys = new Set<string>();
     const kept: { item: T; key: string }[] = [];
     const keptKeys = new Set<string>();
-    for (const entry of this.waiting) {
+    let scanned = 0;
+    // Scanned only until the batch is full: the rest stays as it is.
+    for (; scanned < this.waiting.length && items.length < this.batchSize; scanned++) {
+      const entry = this.waiting[scanned]!;
       // A key whose earlier message stays behind must stay behind too, or order would break.
-      if (items.length < this.batchSize && !this.busyKeys.has(entry.key) && !keptKeys.has(entry.key)) {
+      if (!this.busyKeys.has(entry.key) && !keptKeys.has(entry.key)) {
         items.push(entry.item);
         keys.add(entry.key);
       } else {
@@ -78,7 +81,7 @@ export class Lanes<T> {
       this.shortBy = this.running > 0 ? this.batchSize - items.length : 0;
       return undefined;
     }
-    this.waiting = kept;
+    this.waiting = scanned === this.waiting.length ? kept : kept.concat(this.waiting.slice(scanned));
     for (const key of keys) this.busyKeys.add(key);
     this.running += 1;
     return { items, keys };
