@@ -42,13 +42,13 @@ export function binaryHeaders(event: CloudEvent): Record<string, string> {
 /** An event's attributes as binary-mode headers: `ce-*`, content type and trace context. */
 export function attributeHeaders(event: CloudEvent): Record<string, string> {
   const headers: Record<string, string> = {
-    [`${CE_HEADER_PREFIX}specversion`]: event.specversion,
-    [`${CE_HEADER_PREFIX}id`]: event.id,
-    [`${CE_HEADER_PREFIX}source`]: event.source,
-    [`${CE_HEADER_PREFIX}type`]: event.type,
-    [`${CE_HEADER_PREFIX}subject`]: event.subject,
-    [`${CE_HEADER_PREFIX}time`]: event.time,
-    [CONTENT_TYPE_HEADER]: event.datacontenttype,
+    'ce-specversion': event.specversion,
+    'ce-id': event.id,
+    'ce-source': event.source,
+    'ce-type': event.type,
+    'ce-subject': event.subject,
+    'ce-time': event.time,
+    'content-type': event.datacontenttype,
   };
   if (event.traceparent) headers[TRACEPARENT_HEADER] = event.traceparent;
   if (event.tracestate) headers[TRACESTATE_HEADER] = event.tracestate;
@@ -112,9 +112,12 @@ function failure(code: DecodeFailure['code'], reason: string, id: string | undef
   return id === undefined ? { ok: false, code, reason } : { ok: false, code, reason, id };
 }
 
+/** Header names are case-insensitive; the copy is made only when some name is not in lower case. */
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  const keys = Object.keys(headers);
+  if (keys.every((key) => !/[A-Z]/.test(key))) return headers;
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+  for (const key of keys) out[key.toLowerCase()] = headers[key]!;
   return out;
 }
 
