@@ -29,8 +29,9 @@ const inFlight = { now: 0, most: 0 };
 const failedOnce = new Set<string>();
 
 /**
- * `fail-once-*` fails its first attempt, `reject-*` fails for good; every other event records its
- * handling order, counts its effect and emits NodesProvisioned.
+ * `fail-once-*` fails its first attempt, `reject-*` fails for good, `nested-*` writes its effect
+ * in a nested transaction, `slow-*` waits a little first; every event records its handling
+ * order, counts its effect and emits NodesProvisioned.
  */
 @Controller()
 class BySubjectHandlers {
@@ -45,17 +46,28 @@ class BySubjectHandlers {
     try {
       // Two statements, so that handlers of other subjects get in between.
       await manager.query(`INSERT INTO handled (cluster_id, name) VALUES ($1, $2)`, [event.subject, name]);
+      // Some finish after the others: emitted events must still keep event order, and statements
+      // issued after another handler failed must not escape the transaction.
+      if (event.subject === 'side-0' || name.startsWith('slow-')) await manager.query(`SELECT pg_sleep(0.005)`);
       if (name.startsWith('fail-once') && !failedOnce.has(name)) {
         failedOnce.add(name);
         throw new Error('transient: first attempt fails');
       }
       if (name.startsWith('reject')) throw new PermanentError('never');
-      await manager.query(`INSERT INTO effects (name, times) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET times = effects.times + 1`, [name]);
+      const countEffect = `INSERT INTO effects (name, times) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET times = effects.times + 1`;
+      if (name.startsWith('nested')) await manager.transaction((nested) => nested.query(countEffect, [name]));
+      else await manager.query(countEffect, [name]);
       this.unitOfWork.emit(NodesProvisioned, event.subject, { model: 'platform-provisioned', nodes: [{ name: `${name}-node`, role: 'worker', addresses: [] }] });
     } finally {
       inFlight.now -= 1;
     }
   }
+}
+
+@Controller()
+class SequentialHandlers {
+  @OnEvent(ClusterRequested)
+  async onClusterRequested(): Promise<void> {}
 }
 
 @Controller()
@@ -86,49 +98,78 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
     await bus.drain();
   });
 
-  it('runs subjects side by side in one transaction, each subject in order, each effect once, emitted events in event order', async () => {
+  async function effectsCounted(count: number): Promise<void> {
+    await eventually(async () => {
+      const rows = await probe.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM effects`);
+      return rows[0]?.n === count ? true : undefined;
+    }, 30_000, `${count} effects`);
+  }
+
+  /** The node names of the NodesProvisioned events published so far, in stream order. */
+  async function derivedEvents(count: number): Promise<(string | undefined)[]> {
+    const messages = await eventually(async () => {
+      const read = await readStream(bus.jsm, streamName(options, 'events'), eventsSubject(options, NodesProvisioned.channel));
+      return read.length >= count ? read : undefined;
+    }, 15_000, `${count} derived events`);
+    return messages.map((m) => m.json<{ nodes: { name: string }[] }>().nodes[0]?.name);
+  }
+
+  it('runs subjects side by side in one transaction, each subject in order, emitted events in event order, pipelined', async () => {
     const subjects = Array.from({ length: 6 }, (_, i) => `side-${i}`);
     const perSubject = 8;
-    // Interleaved and published before the app starts: the first batch holds every subject.
+    // Interleaved and published before the app starts: batches hold every subject.
     for (let n = 0; n < perSubject; n++) await Promise.all(subjects.map((subject) => requestCluster(bus, options, subject, `${subject}-${n}`)));
-    const mixed = ['fail-once-a', 'reject-b'];
-    for (const name of mixed) await requestCluster(bus, options, name);
+    // Were the handlers' statements queued behind each other instead of pipelined, pg would warn.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
 
     const app = await startHandlerApp(schema, options, [BySubjectHandlers]);
     try {
-      const expected = subjects.length * perSubject + 1; // and fail-once-a after its retry
-      await eventually(async () => {
-        const rows = await probe.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM effects`);
-        return rows[0]?.n === expected ? true : undefined;
-      }, 30_000, `${expected} effects`);
-
+      const total = subjects.length * perSubject;
+      await effectsCounted(total);
       const handled = await probe.query<{ cluster_id: string; name: string }[]>(`SELECT cluster_id, name FROM handled ORDER BY seq`);
       for (const subject of subjects) {
         const names = handled.filter((row) => row.cluster_id === subject).map((row) => row.name);
         assert.deepEqual(names, Array.from({ length: perSubject }, (_, n) => `${subject}-${n}`), `events about ${subject} handled in order, once`);
       }
       assert.ok(inFlight.most > 1, `handlers overlapped within a batch (at most ${inFlight.most} at once)`);
+      assert.deepEqual(warnings.filter((message) => /already executing a query/.test(message)), [], 'statements were pipelined, not queued');
 
-      const effects = await probe.query<{ name: string; times: number }[]>(`SELECT name, times FROM effects`);
-      assert.ok(effects.every((row) => row.times === 1), 'no effect applied twice, also after the failed batch was retried event by event');
-      assert.ok(effects.some((row) => row.name === 'fail-once-a'), 'the transient failure was retried and handled');
-      assert.ok(!effects.some((row) => row.name === 'reject-b'), 'the permanent failure has no effect');
+      const derived = await derivedEvents(total);
+      const published = Array.from({ length: perSubject }, (_, n) => subjects.map((subject) => `${subject}-${n}-node`)).flat();
+      assert.deepEqual(derived, published, 'derived events leave in the order of the events that caused them');
+    } finally {
+      process.off('warning', onWarning);
+      await closeHandlerApp(app);
+    }
+  });
 
-      // The derived events of each subject leave in the order of the events that caused them.
-      const derived = await eventually(async () => {
-        const messages = await readStream(bus.jsm, streamName(options, 'events'), eventsSubject(options, NodesProvisioned.channel));
-        return messages.length === expected ? messages : undefined;
-      }, 15_000, 'every derived event published');
-      for (const subject of subjects) {
-        const nodes = derived.filter((m) => m.headers['ce-subject'] === subject).map((m) => m.json<{ nodes: { name: string }[] }>().nodes[0]?.name);
-        assert.deepEqual(nodes, Array.from({ length: perSubject }, (_, n) => `${subject}-${n}-node`));
-      }
+  it('applies each effect once when a failure or a nested transaction sends a batch back event by event', async () => {
+    await probe.query(`TRUNCATE handled, effects`);
+    const names = ['slow-0', 'slow-1', 'fail-once-a', 'slow-2', 'nested-c', 'reject-b', 'slow-3', 'slow-4'];
+    // Published before the app starts: after the first, they are handled in one batch.
+    for (const name of names) await requestCluster(bus, options, name);
+
+    const app = await startHandlerApp(schema, options, [BySubjectHandlers]);
+    try {
+      await effectsCounted(names.length - 1);
+      const effects = await probe.query<{ name: string; times: number }[]>(`SELECT name, times FROM effects ORDER BY name`);
+      assert.deepEqual(
+        effects,
+        names.filter((name) => name !== 'reject-b').sort().map((name) => ({ name, times: 1 })),
+        'every effect once, none of the permanent failure; the nested transaction ran on its own',
+      );
     } finally {
       await closeHandlerApp(app);
     }
   });
 
-  it('refuses an unknown concurrency at start, naming it', async () => {
+  it('refuses an unknown concurrency at start, naming it, and handlers of one event type that disagree on it', async () => {
     await assert.rejects(startHandlerApp(schema, { ...options, service: 'misconfigured' }, [MisconfiguredHandlers]), /concurrency must be one of sequential, by-subject, not "all-at-once"/);
+    await assert.rejects(
+      startHandlerApp(schema, { ...options, service: 'disagreeing' }, [BySubjectHandlers, SequentialHandlers]),
+      /the handlers of 'cluster\.requested\.v1' must agree on concurrency, not "by-subject" and "the default"/,
+    );
   });
 });

@@ -77,6 +77,55 @@ describe('a pipelined connection', { timeout: 30_000 }, () => {
     }
   });
 
+  it('waits for statements a failed transaction left running, so that the pooled connection answers the next ones rightly', async () => {
+    const runner = dataSource.createQueryRunner();
+    let client: PgClient | undefined;
+    try {
+      await assert.rejects(
+        withPipelinedConnection(runner, async () => {
+          client = pgClientOf(runner);
+          await runner.startTransaction();
+          // Not awaited, as by a careless handler, and still running when this fails.
+          void runner.query(`SELECT pg_sleep(0.2)`).catch(() => undefined);
+          void runner.query(`SELECT 'late' AS answer`).catch(() => undefined);
+          throw new Error('handler failed');
+        }),
+        /handler failed/,
+      );
+      assert.equal(client?.pipeline, false);
+      await runner.rollbackTransaction();
+      assert.deepEqual(await runner.query(`SELECT 'mine' AS answer`), [{ answer: 'mine' }]);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it('drops, never pools, a connection that still owes answers after the wait', async () => {
+    const runner = dataSource.createQueryRunner();
+    let client: PgClient | undefined;
+    try {
+      await withPipelinedConnection(
+        runner,
+        async () => {
+          client = pgClientOf(runner);
+          void runner.query(`SELECT pg_sleep(5)`).catch(() => undefined);
+        },
+        { settleTimeoutMs: 100 },
+      );
+    } finally {
+      await runner.release();
+    }
+    // Every pooled connection the pool hands out now is a working one, and not that one.
+    const next = dataSource.createQueryRunner();
+    try {
+      await next.connect();
+      assert.notEqual(pgClientOf(next), client);
+      assert.deepEqual(await next.query(`SELECT 1 AS one`), [{ one: 1 }]);
+    } finally {
+      await next.release();
+    }
+  });
+
   it('fails the statements behind a failed one in the same transaction, and the connection stays usable', async () => {
     const runner = dataSource.createQueryRunner();
     try {

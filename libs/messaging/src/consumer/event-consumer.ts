@@ -39,8 +39,9 @@ export type BatchEventHandler = (delivered: DeliveredEvent[]) => Promise<void>;
  * - `by-subject`: events about different subjects side by side, each subject's in stream order,
  *   their statements sharing round trips to PostgreSQL. Handlers sharing a transaction do not
  *   isolate each other, so this is for handlers that touch their own subject's rows only: a
- *   read-then-write of a row shared by subjects (a capacity count) could lose an update. Nor may
- *   they open nested transactions (savepoints), which would interleave.
+ *   read-then-write of a row shared by subjects (a capacity count) could lose an update. A
+ *   nested transaction (savepoint) fails there and runs when the batch is retried event by event;
+ *   cursors and query streams are refused on the pipelined connection.
  */
 export type HandlerConcurrency = 'sequential' | 'by-subject';
 
@@ -269,8 +270,10 @@ export class EventConsumer {
   private async handleInTransaction(items: Item[]): Promise<BatchOutcome> {
     const { dataSource, unitOfWork } = this.deps;
     const runner = dataSource.createQueryRunner();
+    // Only handlers running side by side have statements to send together.
+    const connection = this.sideBySide(items) ? withPipelinedConnection : async <T>(_: QueryRunner, work: () => Promise<T>) => work();
     try {
-      return await withPipelinedConnection(runner, async () => {
+      return await connection(runner, async () => {
         await runner.startTransaction();
         // Sorted: lanes claiming overlapping ids lock them in the same order, so they cannot deadlock.
         const unique = [...new Set(items.map((item) => item.event.id))].sort();
@@ -304,7 +307,7 @@ export class EventConsumer {
       await this.runBatchHandler(runner, items, handling.handle, outbox).catch((error: unknown) => {
         throw new HandlerFailed(items[0]!, error);
       });
-    } else if (handling.concurrency === 'by-subject' && items.length > 1) {
+    } else if (this.sideBySide(items)) {
       await this.runSingleHandlersBySubject(runner, items, handling.handle, outbox);
     } else {
       for (const item of items) {
@@ -314,6 +317,10 @@ export class EventConsumer {
       }
     }
     return outbox;
+  }
+
+  private sideBySide(items: readonly Item[]): boolean {
+    return this.handling.kind === 'single' && this.handling.concurrency === 'by-subject' && items.length > 1;
   }
 
   /**
@@ -338,7 +345,7 @@ export class EventConsumer {
       };
       chains.set(key, (chains.get(key) ?? Promise.resolve()).then(run));
     }
-    await Promise.all(chains.values());
+    await withTransactionControlKept(runner, () => Promise.all(chains.values()));
     if (failure) throw failure;
     for (const item of items) outbox.push(...(emitted.get(item) ?? []));
   }
@@ -435,6 +442,29 @@ export class EventConsumer {
     } catch {
       // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
     }
+  }
+}
+
+/**
+ * Handlers sharing one transaction must leave its control to the consumer: a nested transaction's
+ * savepoints would interleave with the others', and a commit or rollback would end the
+ * transaction under them (their next statements would then commit on their own). A handler that
+ * tries fails here, with this reason, and runs when the batch is retried event by event.
+ */
+async function withTransactionControlKept<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+  const controls = ['startTransaction', 'commitTransaction', 'rollbackTransaction'] as const;
+  const own = controls.map((name) => Object.getOwnPropertyDescriptor(runner, name));
+  for (const name of controls) {
+    runner[name] = () => Promise.reject(new Error(`a handler with concurrency 'by-subject' cannot control the shared transaction (${name}): nested transactions are for sequential handlers`));
+  }
+  try {
+    return await work();
+  } finally {
+    controls.forEach((name, index) => {
+      const descriptor = own[index];
+      if (descriptor) Object.defineProperty(runner, name, descriptor);
+      else delete (runner as Partial<QueryRunner>)[name];
+    });
   }
 }
 

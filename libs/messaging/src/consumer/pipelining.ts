@@ -3,7 +3,12 @@ import type { QueryRunner } from 'typeorm';
 /** What this needs of node-postgres' client; `pipeline` is its documented client option. */
 interface PgClient {
   pipeline: boolean;
-  connection?: { stream?: { cork?: () => void; uncork?: () => void } };
+  connection?: { stream?: { cork?: () => void; uncork?: () => void; destroy?: (error: Error) => void } };
+}
+
+export interface PipeliningOptions {
+  /** How long statements left running by `work` get to be answered before the connection is dropped. */
+  settleTimeoutMs?: number;
 }
 
 /**
@@ -15,10 +20,12 @@ interface PgClient {
  * writes. Statements still run in the order they were issued, and when one fails the ones behind
  * it in the same transaction fail too, as they would have one by one.
  *
- * `work` must not leave a statement running when it settles: the connection returns to its
- * one-at-a-time mode then, and the pool hands it to others.
+ * pg refuses cursors and query streams in pipeline mode. Before the connection goes back to its
+ * one-at-a-time mode, every statement issued through the runner must have been answered (pg
+ * would otherwise hand a late answer to the next statement): ones `work` left running are waited
+ * for, and a connection that still owes answers after that is dropped, never pooled.
  */
-export async function withPipelinedConnection<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+export async function withPipelinedConnection<T>(runner: QueryRunner, work: () => Promise<T>, { settleTimeoutMs = 10_000 }: PipeliningOptions = {}): Promise<T> {
   await runner.connect();
   const client = (runner as unknown as { databaseConnection?: PgClient }).databaseConnection;
   const stream = client?.connection?.stream;
@@ -29,6 +36,7 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
   // The runner's own `query`, if something set one; normally it is its class's method.
   const ownQuery = Object.getOwnPropertyDescriptor(runner, 'query');
   const query = runner.query.bind(runner);
+  const running = new Set<Promise<unknown>>();
   let corked = false;
   const flush = (): void => {
     if (!corked) return;
@@ -42,16 +50,35 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
       // After every promise continuation of this turn: their statements join this write.
       setImmediate(flush);
     }
-    return query(...args);
+    const statement = query(...args);
+    running.add(statement);
+    const settled = (): void => void running.delete(statement);
+    void statement.then(settled, settled);
+    return statement;
   }) as QueryRunner['query'];
   client.pipeline = true;
   try {
     return await work();
   } finally {
-    client.pipeline = false;
     if (ownQuery) Object.defineProperty(runner, 'query', ownQuery);
     else delete (runner as Partial<QueryRunner>).query;
     // A flush may still be due: leave the socket as it was found.
     flush();
+    if (running.size > 0 && !(await settleWithin(running, settleTimeoutMs))) {
+      stream.destroy?.(new Error('statements on a pipelined connection were left unanswered; the connection is dropped'));
+    }
+    client.pipeline = false;
+  }
+}
+
+async function settleWithin(statements: Set<Promise<unknown>>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(statements).then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
