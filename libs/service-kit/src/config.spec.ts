@@ -27,6 +27,20 @@ describe('service configuration', () => {
     );
   });
 
+  it('sizes the bus consumers against the connection pool, naming the variable that does not fit', () => {
+    const config = loadConfig(schema, {});
+    assert.deepEqual([config.DATABASE_POOL_SIZE, config.BUS_LANES, config.BUS_MAX_CONCURRENT_BATCHES], [10, 4, 6]);
+    assert.equal(loadConfig(schema, { DATABASE_POOL_SIZE: '40', BUS_MAX_CONCURRENT_BATCHES: '32' }).BUS_MAX_CONCURRENT_BATCHES, 32);
+    assert.throws(
+      () => loadConfig(schema, { BUS_MAX_CONCURRENT_BATCHES: '10' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, ['BUS_MAX_CONCURRENT_BATCHES: must be below DATABASE_POOL_SIZE (10): the outbox relay and HTTP requests need connections too (got "10")']);
+        return true;
+      },
+    );
+  });
+
   it('never repeats the value of a sensitive variable', () => {
     const secretive = serviceConfigSchema(8080, { SECRETS_KEYS: z.string().regex(/^\w+:[A-Za-z0-9+/=]{44}$/) });
     assert.throws(

@@ -29,12 +29,18 @@ export const CommonConfig = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
     .optional(),
+  /** PostgreSQL connections per replica: consumer transactions, the outbox relay and HTTP requests share them. */
+  DATABASE_POOL_SIZE: integer(2, 200).default(10),
   BUS_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _')
     .default(DEFAULT_SUBJECT_PREFIX),
   BUS_REPLICAS: integer(1, 5).default(1),
   BUS_BATCH_SIZE: integer(1, 1000).default(100),
+  /** Transactions one consumer runs at once when a backlog waits (events of one cluster never in two). */
+  BUS_LANES: integer(1, 64).default(4),
+  /** Consumer transactions a replica runs at once, over all its consumers: below DATABASE_POOL_SIZE. */
+  BUS_MAX_CONCURRENT_BATCHES: integer(1, 199).default(6),
   /** Size cap of the events stream; JetStream reserves it on the server. */
   BUS_STREAM_MAX_BYTES: integer(16 * 1024 ** 2, 2 ** 50).default(1024 ** 3),
   BUS_MAX_DELIVER: integer(1, 100).default(8),
@@ -67,5 +73,14 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
 
 /** The common variables plus the HTTP port, whose default differs per service. */
 export function serviceConfigSchema<E extends z.ZodRawShape>(defaultPort: number, extra: E) {
-  return CommonConfig.extend({ PORT: integer(0, 65535).default(defaultPort), ...extra });
+  return CommonConfig.extend({ PORT: integer(0, 65535).default(defaultPort), ...extra }).superRefine((config, context) => {
+    const { BUS_MAX_CONCURRENT_BATCHES: batches, DATABASE_POOL_SIZE: poolSize } = config as CommonConfig;
+    if (batches >= poolSize) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BUS_MAX_CONCURRENT_BATCHES'],
+        message: `must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too`,
+      });
+    }
+  });
 }

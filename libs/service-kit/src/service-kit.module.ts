@@ -29,7 +29,13 @@ export class ServiceKitModule {
     return {
       module: ServiceKitModule,
       imports: [
-        DatabaseModule.forRoot({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA ?? schemaOf(options.service), migrations: options.migrations, entities: options.entities }),
+        DatabaseModule.forRoot({
+          url: config.DATABASE_URL,
+          schema: config.DATABASE_SCHEMA ?? schemaOf(options.service),
+          poolSize: config.DATABASE_POOL_SIZE,
+          migrations: options.migrations,
+          entities: options.entities,
+        }),
         MessagingModule.forRoot(
           busOptions({
             service: options.service,
@@ -38,6 +44,8 @@ export class ServiceKitModule {
             replicas: config.BUS_REPLICAS,
             streamMaxBytes: config.BUS_STREAM_MAX_BYTES,
             batchSize: config.BUS_BATCH_SIZE,
+            lanes: config.BUS_LANES,
+            maxConcurrentBatches: config.BUS_MAX_CONCURRENT_BATCHES,
             maxDeliver: config.BUS_MAX_DELIVER,
           }),
         ),
