@@ -60,27 +60,31 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
   // An empty variable means "not set": defaults apply.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = schema.safeParse(present);
-  if (result.success) return result.data;
+  const problems = result.success ? acrossVariables(result.data) : result.error.issues.map((issue) => ({ name: issue.path.map(String).join('.'), message: issue.message }));
+  if (result.success && problems.length === 0) return result.data;
   throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const name = issue.path.map(String).join('.');
+    problems.map(({ name, message }) => {
       const raw = env[name];
-      if (raw === undefined || raw === '') return `${name}: ${issue.message} (not set)`;
-      return SENSITIVE.test(name) ? `${name}: ${issue.message} (value not shown)` : `${name}: ${issue.message} (got ${JSON.stringify(raw)})`;
+      if (raw === undefined || raw === '') return `${name}: ${message} (not set)`;
+      return SENSITIVE.test(name) ? `${name}: ${message} (value not shown)` : `${name}: ${message} (got ${JSON.stringify(raw)})`;
     }),
   );
 }
 
+/**
+ * Rules between common variables, checked once each is valid on its own. Kept out of the schema:
+ * a refined zod object can no longer be picked from or extended.
+ */
+function acrossVariables(config: Record<string, unknown>): { name: string; message: string }[] {
+  const batches = config['BUS_MAX_CONCURRENT_BATCHES'];
+  const poolSize = config['DATABASE_POOL_SIZE'];
+  if (typeof batches === 'number' && typeof poolSize === 'number' && batches >= poolSize) {
+    return [{ name: 'BUS_MAX_CONCURRENT_BATCHES', message: `must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too` }];
+  }
+  return [];
+}
+
 /** The common variables plus the HTTP port, whose default differs per service. */
 export function serviceConfigSchema<E extends z.ZodRawShape>(defaultPort: number, extra: E) {
-  return CommonConfig.extend({ PORT: integer(0, 65535).default(defaultPort), ...extra }).superRefine((config, context) => {
-    const { BUS_MAX_CONCURRENT_BATCHES: batches, DATABASE_POOL_SIZE: poolSize } = config as CommonConfig;
-    if (batches >= poolSize) {
-      context.addIssue({
-        code: 'custom',
-        path: ['BUS_MAX_CONCURRENT_BATCHES'],
-        message: `must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too`,
-      });
-    }
-  });
+  return CommonConfig.extend({ PORT: integer(0, 65535).default(defaultPort), ...extra });
 }
