@@ -95,10 +95,6 @@ export class Fleet {
   async start(): Promise<void> {
     await ensureDatabase(this.database);
     this.db = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
-    // `end()` does not wait for the pool's connections to finish closing, and `stop()` then drops
-    // the database WITH (FORCE): a connection still closing is terminated by the server, and the
-    // pool reports it as an error event that would otherwise crash the test process.
-    this.db.on('error', () => undefined);
     this.bus = await BusConnection.open(TEST_NATS_URL, 'e2e-test');
     for (const name of this.options.services) await this.add(name);
   }
@@ -129,6 +125,10 @@ export class Fleet {
     await Promise.all(this.processes.map((p) => p.stop()));
     await deleteTestStreams(this.bus.jsm, this.prefix);
     await this.bus.drain();
+    // `end()` does not wait for the pool's connections to finish closing, and the database is
+    // dropped WITH (FORCE) next: a connection still closing is terminated by the server, and the
+    // pool reports it as an error event that would otherwise crash the test process.
+    this.db.on('error', () => undefined);
     await this.db.end();
     const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
     await admin.connect();

@@ -11,7 +11,7 @@ import {
 } from '@flotilla/contracts';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { BusOptions } from './options.js';
-import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
+import { ABORTED_BY_A_CAUGHT_ERROR, insertOutboxRows, sqlState, TRANSACTION_ABORTED, type OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
 interface Scope {
@@ -64,7 +64,9 @@ export class UnitOfWork {
     const scope: Scope = { runner, pending: [] };
     try {
       const result = await this.storage.run(scope, work);
-      await insertOutboxRows(runner, scope.pending);
+      await insertOutboxRows(runner, scope.pending).catch((error: unknown) => {
+        throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
+      });
       await runner.commitTransaction();
       if (scope.pending.length > 0) this.notifyCommitted(scope.pending);
       return result;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterRequested, eventsSubject, NodesProvisioned, streamName, type EventOf } from '@flotilla/contracts';
+import { ClusterRequested, DEAD_LETTER_HEADERS, eventsSubject, NodesProvisioned, streamName, type EventOf } from '@flotilla/contracts';
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
@@ -9,7 +9,7 @@ import { BusConnection, busOptions, ensureStreams, MessagingTables1732300000000,
 import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { requestCluster } from './support/requests.js';
-import { readStream } from './support/streams.js';
+import { readStream, type ReadMessage } from './support/streams.js';
 
 class HandledTables1732300000003 implements MigrationInterface {
   name = 'HandledTables1732300000003';
@@ -30,8 +30,9 @@ const failedOnce = new Set<string>();
 
 /**
  * `fail-once-*` fails its first attempt, `reject-*` fails for good, `nested-*` writes its effect
- * in a nested transaction, `slow-*` waits a little first; every event records its handling
- * order, counts its effect and emits NodesProvisioned.
+ * in a nested transaction, `swallow-tx-*` too but catches its failure, `swallow-sql-*` catches a
+ * database error and returns, `slow-*` waits a little first; every other event records its
+ * handling order, counts its effect and emits NodesProvisioned.
  */
 @Controller()
 class BySubjectHandlers {
@@ -55,7 +56,14 @@ class BySubjectHandlers {
       }
       if (name.startsWith('reject')) throw new PermanentError('never');
       const countEffect = `INSERT INTO effects (name, times) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET times = effects.times + 1`;
+      if (name.startsWith('swallow-sql')) {
+        // Catches a database error and carries on: the transaction is aborted all the same.
+        await manager.query(`SELECT 1 / 0`).catch(() => undefined);
+        return;
+      }
       if (name.startsWith('nested')) await manager.transaction((nested) => nested.query(countEffect, [name]));
+      // The savepoint idiom: a failed nested transaction is caught and the handler carries on.
+      else if (name.startsWith('swallow-tx')) await manager.transaction((nested) => nested.query(countEffect, [name])).catch(() => undefined);
       else await manager.query(countEffect, [name]);
       this.unitOfWork.emit(NodesProvisioned, event.subject, { model: 'platform-provisioned', nodes: [{ name: `${name}-node`, role: 'worker', addresses: [] }] });
     } finally {
@@ -145,21 +153,30 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
     }
   });
 
-  it('applies each effect once when a failure or a nested transaction sends a batch back event by event', async () => {
+  it('applies each effect once when failures or nested transactions send a batch back event by event', async () => {
     await probe.query(`TRUNCATE handled, effects`);
-    const names = ['slow-0', 'slow-1', 'fail-once-a', 'slow-2', 'nested-c', 'reject-b', 'slow-3', 'slow-4'];
+    const names = ['slow-0', 'slow-1', 'fail-once-a', 'slow-2', 'nested-c', 'reject-b', 'swallow-tx-d', 'slow-3', 'swallow-sql-e', 'slow-4'];
+    const noEffect = ['reject-b', 'swallow-sql-e'];
     // Published before the app starts: after the first, they are handled in one batch.
     for (const name of names) await requestCluster(bus, options, name);
 
     const app = await startHandlerApp(schema, options, [BySubjectHandlers]);
     try {
-      await effectsCounted(names.length - 1);
+      await effectsCounted(names.length - noEffect.length);
       const effects = await probe.query<{ name: string; times: number }[]>(`SELECT name, times FROM effects ORDER BY name`);
       assert.deepEqual(
         effects,
-        names.filter((name) => name !== 'reject-b').sort().map((name) => ({ name, times: 1 })),
-        'every effect once, none of the permanent failure; the nested transaction ran on its own',
+        names.filter((name) => !noEffect.includes(name)).sort().map((name) => ({ name, times: 1 })),
+        'every effect once, none of the failures; the nested transactions ran on their own',
       );
+      // Neither failure was acked as if handled: both are dead letters, with their reasons.
+      const deadLetters = await eventually(async () => {
+        const messages = await readStream(bus.jsm, streamName(options, 'dlq')).catch((): ReadMessage[] => []);
+        return messages.length >= noEffect.length ? messages : undefined;
+      }, 15_000, 'two dead letters');
+      const reasons = Object.fromEntries(deadLetters.map((m) => [m.headers['ce-subject'] ?? '?', m.headers[DEAD_LETTER_HEADERS.reason] ?? '']));
+      assert.deepEqual(Object.keys(reasons).sort(), noEffect);
+      assert.match(reasons['swallow-sql-e'] ?? '', /a database error was caught and the work went on/);
     } finally {
       await closeHandlerApp(app);
     }
@@ -169,7 +186,7 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
     await assert.rejects(startHandlerApp(schema, { ...options, service: 'misconfigured' }, [MisconfiguredHandlers]), /concurrency must be one of sequential, by-subject, not "all-at-once"/);
     await assert.rejects(
       startHandlerApp(schema, { ...options, service: 'disagreeing' }, [BySubjectHandlers, SequentialHandlers]),
-      /the handlers of 'cluster\.requested\.v1' must agree on concurrency, not "by-subject" and "the default"/,
+      /the handlers of 'cluster\.requested\.v1' must agree on concurrency, not "by-subject" and "sequential"/,
     );
   });
 });

@@ -35,7 +35,17 @@ describe('service configuration', () => {
       () => loadConfig(schema, { BUS_MAX_CONCURRENT_BATCHES: '10' }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.deepEqual(error.problems, ['BUS_MAX_CONCURRENT_BATCHES: must be below DATABASE_POOL_SIZE (10): the outbox relay and HTTP requests need connections too (got "10")']);
+        assert.deepEqual(error.problems, ['BUS_MAX_CONCURRENT_BATCHES: 10 must be below DATABASE_POOL_SIZE (10): the outbox relay and HTTP requests need connections too (got "10")']);
+        return true;
+      },
+    );
+    // With other problems too, and with the default concurrency against a small pool.
+    assert.throws(
+      () => loadConfig(schema, { PORT: 'x', DATABASE_POOL_SIZE: '4' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.map((problem) => problem.split(':')[0]), ['PORT', 'BUS_MAX_CONCURRENT_BATCHES']);
+        assert.match(error.message, /BUS_MAX_CONCURRENT_BATCHES: 6 must be below DATABASE_POOL_SIZE \(4\).*\(not set\)/);
         return true;
       },
     );

@@ -60,7 +60,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
   // An empty variable means "not set": defaults apply.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = schema.safeParse(present);
-  const problems = result.success ? acrossVariables(result.data) : result.error.issues.map((issue) => ({ name: issue.path.map(String).join('.'), message: issue.message }));
+  const problems = [...(result.success ? [] : result.error.issues.map((issue) => ({ name: issue.path.map(String).join('.'), message: issue.message }))), ...acrossVariables(present)];
   if (result.success && problems.length === 0) return result.data;
   throw new ConfigError(
     problems.map(({ name, message }) => {
@@ -71,15 +71,17 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
   );
 }
 
+const PoolSizing = CommonConfig.pick({ BUS_MAX_CONCURRENT_BATCHES: true, DATABASE_POOL_SIZE: true });
+
 /**
- * Rules between common variables, checked once each is valid on its own. Kept out of the schema:
- * a refined zod object can no longer be picked from or extended.
+ * Rules between common variables, checked whenever both are valid on their own (defaults
+ * included). Kept out of the schemas: a refined zod object can no longer be picked from.
  */
-function acrossVariables(config: Record<string, unknown>): { name: string; message: string }[] {
-  const batches = config['BUS_MAX_CONCURRENT_BATCHES'];
-  const poolSize = config['DATABASE_POOL_SIZE'];
-  if (typeof batches === 'number' && typeof poolSize === 'number' && batches >= poolSize) {
-    return [{ name: 'BUS_MAX_CONCURRENT_BATCHES', message: `must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too` }];
+function acrossVariables(present: Record<string, unknown>): { name: string; message: string }[] {
+  const sizing = PoolSizing.safeParse(present);
+  if (sizing.success && sizing.data.BUS_MAX_CONCURRENT_BATCHES >= sizing.data.DATABASE_POOL_SIZE) {
+    const { BUS_MAX_CONCURRENT_BATCHES: batches, DATABASE_POOL_SIZE: poolSize } = sizing.data;
+    return [{ name: 'BUS_MAX_CONCURRENT_BATCHES', message: `${batches} must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too` }];
   }
   return [];
 }

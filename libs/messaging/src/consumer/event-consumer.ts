@@ -15,7 +15,7 @@ import { claimInbox } from '../inbox/inbox-store.js';
 import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
-import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
+import { ABORTED_BY_A_CAUGHT_ERROR, insertOutboxRows, sqlState, TRANSACTION_ABORTED, type OutboxRow } from '../outbox/outbox-store.js';
 import { withPipelinedConnection } from './pipelining.js';
 import { decideOnFailure, nakDelayMs } from '../retry-policy.js';
 import { durableName, ensureConsumer } from '../topology.js';
@@ -280,7 +280,13 @@ export class EventConsumer {
         const fresh = await claimInbox(runner, this.durable, unique);
         const freshItems = items.filter((item) => fresh.delete(item.event.id));
         const outbox = await this.runHandlers(runner, freshItems);
-        await insertOutboxRows(runner, outbox);
+        await insertOutboxRows(runner, outbox).catch((error: unknown) => {
+          // The insert runs even when empty, to find this out: a handler caught a database error
+          // and went on, so the transaction is aborted and a commit would quietly roll the batch
+          // back while its events were acked.
+          if (sqlState(error) === TRANSACTION_ABORTED && freshItems.length > 0) throw new HandlerFailed(freshItems[0]!, new Error(ABORTED_BY_A_CAUGHT_ERROR));
+          throw error;
+        });
         await runner.commitTransaction();
         if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
         await this.deps.faults?.afterCommit?.();
@@ -345,8 +351,10 @@ export class EventConsumer {
       };
       chains.set(key, (chains.get(key) ?? Promise.resolve()).then(run));
     }
-    await withTransactionControlKept(runner, () => Promise.all(chains.values()));
+    const refused = await withTransactionControlKept(runner, () => Promise.all(chains.values()));
     if (failure) throw failure;
+    // Refused even if the handler caught it: its work is not done, so every event runs on its own.
+    if (refused) throw new HandlerFailed(items[0]!, refused);
     for (const item of items) outbox.push(...(emitted.get(item) ?? []));
   }
 
@@ -446,19 +454,27 @@ export class EventConsumer {
 }
 
 /**
- * Handlers sharing one transaction must leave its control to the consumer: a nested transaction's
- * savepoints would interleave with the others', and a commit or rollback would end the
- * transaction under them (their next statements would then commit on their own). A handler that
- * tries fails here, with this reason, and runs when the batch is retried event by event.
+ * Handlers sharing one transaction must leave its control and its connection to the consumer: a
+ * nested transaction's savepoints would interleave with the others', a commit or rollback would
+ * end the transaction under them (their next statements would then commit on their own), and a
+ * release would hand the connection to someone else mid-transaction. Such a call is refused; the
+ * first refusal is returned, and the batch is then retried event by event, where nested
+ * transactions work.
  */
-async function withTransactionControlKept<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
-  const controls = ['startTransaction', 'commitTransaction', 'rollbackTransaction'] as const;
+async function withTransactionControlKept(runner: QueryRunner, work: () => Promise<unknown>): Promise<Error | undefined> {
+  const controls = ['startTransaction', 'commitTransaction', 'rollbackTransaction', 'release'] as const;
   const own = controls.map((name) => Object.getOwnPropertyDescriptor(runner, name));
+  let refused: Error | undefined;
   for (const name of controls) {
-    runner[name] = () => Promise.reject(new Error(`a handler with concurrency 'by-subject' cannot control the shared transaction (${name}): nested transactions are for sequential handlers`));
+    runner[name] = () => {
+      const error = new Error(`a handler with concurrency 'by-subject' cannot ${name === 'release' ? 'release the shared connection' : `control the shared transaction (${name})`}: nested transactions are for sequential handlers`);
+      refused ??= error;
+      return Promise.reject(error);
+    };
   }
   try {
-    return await work();
+    await work();
+    return refused;
   } finally {
     controls.forEach((name, index) => {
       const descriptor = own[index];
@@ -489,6 +505,6 @@ class HandlerFailed extends Error {
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation). */
 function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  const code = sqlState(error);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }

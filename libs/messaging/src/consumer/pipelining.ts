@@ -23,7 +23,9 @@ export interface PipeliningOptions {
  * pg refuses cursors and query streams in pipeline mode. Before the connection goes back to its
  * one-at-a-time mode, every statement issued through the runner must have been answered (pg
  * would otherwise hand a late answer to the next statement): ones `work` left running are waited
- * for, and a connection that still owes answers after that is dropped, never pooled.
+ * for, and a connection that still owes answers after that is dropped, never pooled. A statement
+ * issued once `work` has settled (by code that was not awaited) is refused: it would run outside
+ * the transaction.
  */
 export async function withPipelinedConnection<T>(runner: QueryRunner, work: () => Promise<T>, { settleTimeoutMs = 10_000 }: PipeliningOptions = {}): Promise<T> {
   await runner.connect();
@@ -37,6 +39,7 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
   const ownQuery = Object.getOwnPropertyDescriptor(runner, 'query');
   const query = runner.query.bind(runner);
   const running = new Set<Promise<unknown>>();
+  let ended = false;
   let corked = false;
   const flush = (): void => {
     if (!corked) return;
@@ -44,6 +47,7 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
     uncork();
   };
   runner.query = ((...args: Parameters<QueryRunner['query']>) => {
+    if (ended) return Promise.reject(new Error('a statement was issued after its transaction ended (by code that was not awaited); it is refused'));
     if (!corked) {
       corked = true;
       cork();
@@ -60,14 +64,18 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
   try {
     return await work();
   } finally {
-    if (ownQuery) Object.defineProperty(runner, 'query', ownQuery);
-    else delete (runner as Partial<QueryRunner>).query;
+    ended = true;
     // A flush may still be due: leave the socket as it was found.
     flush();
     if (running.size > 0 && !(await settleWithin(running, settleTimeoutMs))) {
-      stream.destroy?.(new Error('statements on a pipelined connection were left unanswered; the connection is dropped'));
+      const error = new Error('statements on a pipelined connection were left unanswered; the connection is dropped');
+      stream.destroy?.(error);
+      // Given back with an error, the pool discards it instead of lending it again.
+      await (runner as unknown as { releasePostgresConnection?: (error: Error) => Promise<void> }).releasePostgresConnection?.(error);
     }
     client.pipeline = false;
+    if (ownQuery) Object.defineProperty(runner, 'query', ownQuery);
+    else delete (runner as Partial<QueryRunner>).query;
   }
 }
 

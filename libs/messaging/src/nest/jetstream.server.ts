@@ -34,7 +34,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
         };
         const handling: Handling =
-          agreedExtra(pattern, handler, 'batch') === true
+          agreedExtra(pattern, handler, 'batch', (value) => value === true)
             ? { kind: 'batch', handle: async (batch) => settle(await handler(batch.map((delivered) => delivered.event), new JetStreamBatchContext([batch]))) }
             : {
                 kind: 'single',
@@ -92,21 +92,20 @@ const CONCURRENCIES: readonly HandlerConcurrency[] = ['sequential', 'by-subject'
  * Several methods may handle one event type; Nest calls them in turn on each event, so they
  * must agree on how events are handed to them.
  */
-function agreedExtra(pattern: string, handler: MessageHandler, name: string): unknown {
-  const values = new Set<unknown>();
-  for (let next: MessageHandler | undefined = handler; next; next = next.next as MessageHandler | undefined) values.add(next.extras?.[name]);
-  if (values.size > 1) {
-    throw new Error(`the handlers of '${pattern}' must agree on ${name}, not ${[...values].map((value) => JSON.stringify(value ?? 'the default')).join(' and ')}`);
-  }
-  return values.values().next().value;
+function agreedExtra<T>(pattern: string, handler: MessageHandler, name: string, read: (value: unknown) => T): T {
+  const values = new Set<T>();
+  for (let next: MessageHandler | undefined = handler; next; next = next.next as MessageHandler | undefined) values.add(read(next.extras?.[name]));
+  if (values.size > 1) throw new Error(`the handlers of '${pattern}' must agree on ${name}, not ${[...values].map((value) => JSON.stringify(value)).join(' and ')}`);
+  return values.values().next().value as T;
 }
 
 function concurrencyOf(pattern: string, handler: MessageHandler): HandlerConcurrency {
-  const value = agreedExtra(pattern, handler, 'concurrency') ?? 'sequential';
-  if (!CONCURRENCIES.includes(value as HandlerConcurrency)) {
-    throw new Error(`@OnEvent('${pattern}'): concurrency must be one of ${CONCURRENCIES.join(', ')}, not ${JSON.stringify(value)}`);
-  }
-  return value as HandlerConcurrency;
+  return agreedExtra(pattern, handler, 'concurrency', (value = 'sequential') => {
+    if (!CONCURRENCIES.includes(value as HandlerConcurrency)) {
+      throw new Error(`@OnEvent('${pattern}'): concurrency must be one of ${CONCURRENCIES.join(', ')}, not ${JSON.stringify(value)}`);
+    }
+    return value as HandlerConcurrency;
+  });
 }
 
 /**

@@ -12,9 +12,13 @@ export interface StoredOutboxRow extends OutboxRow {
   seq: string;
 }
 
-/** Writes rows in the caller's transaction: one statement whatever the count. An event id already there is skipped, so an emit with a fixed id is idempotent. */
+/**
+ * Writes rows in the caller's transaction: one statement whatever the count. An event id already
+ * there is skipped, so an emit with a fixed id is idempotent. Run even with no rows, just before
+ * the commit: it fails (SQLSTATE 25P02) when a database error caught by application code left the
+ * transaction aborted, which the commit itself would not say (it quietly rolls back).
+ */
 export async function insertOutboxRows(runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
-  if (rows.length === 0) return;
   await runner.query(
     `INSERT INTO outbox (event_id, subject, headers, payload)
      SELECT event_id, subject, headers, payload
@@ -60,3 +64,14 @@ export async function countUnpublished(runner: QueryRunner): Promise<number> {
 export async function prunePublished(runner: QueryRunner, olderThanMs: number): Promise<void> {
   await runner.query(`DELETE FROM outbox WHERE published_at < now() - ($1::bigint * interval '1 millisecond')`, [olderThanMs]);
 }
+
+/** The SQLSTATE of a database error (TypeORM wraps the driver's), if it is one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } } | undefined)?.driverError?.code ?? (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** `in_failed_sql_transaction`: a statement sent after an error aborted the transaction. */
+export const TRANSACTION_ABORTED = '25P02';
+
+export const ABORTED_BY_A_CAUGHT_ERROR = 'a database error was caught and the work went on, but it had aborted the transaction: nothing of it is kept';
