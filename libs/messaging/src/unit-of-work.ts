@@ -64,9 +64,11 @@ export class UnitOfWork {
     const scope: Scope = { runner, pending: [] };
     try {
       const result = await this.storage.run(scope, work);
-      await insertOutboxRows(runner, scope.pending).catch((error: unknown) => {
-        throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
-      });
+      if (scope.pending.length > 0) {
+        await insertOutboxRows(runner, scope.pending).catch((error: unknown) => {
+          throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
+        });
+      }
       await runner.commitTransaction();
       if (scope.pending.length > 0) this.notifyCommitted(scope.pending);
       return result;

@@ -14,9 +14,9 @@ export interface StoredOutboxRow extends OutboxRow {
 
 /**
  * Writes rows in the caller's transaction: one statement whatever the count. An event id already
- * there is skipped, so an emit with a fixed id is idempotent. Run even with no rows, just before
- * the commit: it fails (SQLSTATE 25P02) when a database error caught by application code left the
- * transaction aborted, which the commit itself would not say (it quietly rolls back).
+ * there is skipped, so an emit with a fixed id is idempotent. The statement runs even with no rows:
+ * just before a commit, it fails (SQLSTATE 25P02) when a database error caught by application
+ * code left the transaction aborted, which the commit itself would not say (it quietly rolls back).
  */
 export async function insertOutboxRows(runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
   await runner.query(
