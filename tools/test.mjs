@@ -23,8 +23,15 @@ const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
 const whole = args.length === 0;
 const projects = whole ? [...['libs', 'services'].flatMap((dir) => listDirs(join(root, dir))), 'e2e'] : args;
 
-// Debian packages some suites use (an SSH server), installed once on a fresh machine.
-ensureSystemPackages();
+// Debian packages the integration suites use (an SSH server), installed once on a fresh machine.
+if (tier !== 'unit') {
+  try {
+    ensureSystemPackages();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+}
 run('npx', ['tsc', '-b', ...projects.map((p) => join(resolve(root, p), 'tsconfig.json'))]);
 if (whole) {
   run(process.execPath, ['libs/contracts/dist/scripts/generate.js', '--check']);

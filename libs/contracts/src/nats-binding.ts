@@ -39,16 +39,26 @@ export function binaryHeaders(event: CloudEvent): Record<string, string> {
   return headers;
 }
 
+/** The `ce-` header of each attribute, built once (they name every published event's headers). */
+const CE = {
+  specversion: `${CE_HEADER_PREFIX}specversion`,
+  id: `${CE_HEADER_PREFIX}id`,
+  source: `${CE_HEADER_PREFIX}source`,
+  type: `${CE_HEADER_PREFIX}type`,
+  subject: `${CE_HEADER_PREFIX}subject`,
+  time: `${CE_HEADER_PREFIX}time`,
+} as const;
+
 /** An event's attributes as binary-mode headers: `ce-*`, content type and trace context. */
 export function attributeHeaders(event: CloudEvent): Record<string, string> {
   const headers: Record<string, string> = {
-    'ce-specversion': event.specversion,
-    'ce-id': event.id,
-    'ce-source': event.source,
-    'ce-type': event.type,
-    'ce-subject': event.subject,
-    'ce-time': event.time,
-    'content-type': event.datacontenttype,
+    [CE.specversion]: event.specversion,
+    [CE.id]: event.id,
+    [CE.source]: event.source,
+    [CE.type]: event.type,
+    [CE.subject]: event.subject,
+    [CE.time]: event.time,
+    [CONTENT_TYPE_HEADER]: event.datacontenttype,
   };
   if (event.traceparent) headers[TRACEPARENT_HEADER] = event.traceparent;
   if (event.tracestate) headers[TRACESTATE_HEADER] = event.tracestate;
@@ -64,7 +74,7 @@ export type DecodeResult = { ok: true; event: Record<string, unknown> } | Decode
  */
 export function decodeMessage(message: NatsMessage, maxBytes = DEFAULT_MAX_EVENT_BYTES): DecodeResult {
   const headers = lowerCaseKeys(message.headers);
-  const id = headers[`${CE_HEADER_PREFIX}id`] ?? headers[NATS_MSG_ID_HEADER.toLowerCase()];
+  const id = headers[CE.id] ?? headers[NATS_MSG_ID_HEADER.toLowerCase()];
   if (message.payload.byteLength > maxBytes) {
     return failure('too-large', `payload is ${message.payload.byteLength} bytes, over the ${maxBytes}-byte limit`, id);
   }

@@ -31,10 +31,11 @@ import { fileURLToPath } from 'node:url';
 import { ClusterRequested, createEvent, eventsSubject, NodesProvisioned, streamName, type ClusterSpec } from '@flotilla/contracts';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { INestApplication } from '@nestjs/common';
+import pg from 'pg';
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BusConnection, busOptions, durableName, ensureConsumer, ensureStreams, startEventConsumers, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, type TestSchema } from '../src/testing/index.js';
+import { createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
 import { BENCH_MIGRATIONS, closeBenchApp, createBenchApp, type HandlerMode } from './bench-app.js';
 import { RawPipeline } from './raw-pipeline.js';
 import {
@@ -272,11 +273,12 @@ async function withProbe<T>(schema: TestSchema, read: (probe: DataSource) => Pro
 }
 
 async function postgresVersion(): Promise<string> {
-  const schema = await createTestSchema([], 'benchversion');
+  const client = new pg.Client({ connectionString: TEST_SERVER_URL });
+  await client.connect();
   try {
-    return await withProbe(schema, async (probe) => (await probe.query<{ server_version: string }[]>('SHOW server_version'))[0]?.server_version ?? 'unknown');
+    return (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown';
   } finally {
-    await schema.drop();
+    await client.end();
   }
 }
 

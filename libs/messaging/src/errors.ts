@@ -26,3 +26,14 @@ export function describeError(error: unknown): string {
     return String(error);
   }
 }
+
+/** The SQLSTATE of a database error (TypeORM wraps the driver's), if it is one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } } | undefined)?.driverError?.code ?? (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** `in_failed_sql_transaction`: a statement sent after an error aborted the transaction. */
+export const TRANSACTION_ABORTED = '25P02';
+
+export const ABORTED_BY_A_CAUGHT_ERROR = 'a database error was caught and the work went on, but it had aborted the transaction: nothing of it is kept';

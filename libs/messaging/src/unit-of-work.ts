@@ -11,7 +11,8 @@ import {
 } from '@flotilla/contracts';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { BusOptions } from './options.js';
-import { ABORTED_BY_A_CAUGHT_ERROR, insertOutboxRows, sqlState, TRANSACTION_ABORTED, type OutboxRow } from './outbox/outbox-store.js';
+import { ABORTED_BY_A_CAUGHT_ERROR, sqlState, TRANSACTION_ABORTED } from './errors.js';
+import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
 interface Scope {

@@ -22,21 +22,3 @@ export class SecretsError extends Error {
     super(message);
   }
 }
-
-/** One sentence per code, for logs and operators. */
-export function describeSecretsError(code: SecretsErrorCode): string {
-  switch (code) {
-    case 'invalid-key-ring':
-      return 'SECRETS_KEYS is missing or malformed';
-    case 'unknown-kek':
-      return 'the secret was wrapped by a key-encryption key that is no longer configured in SECRETS_KEYS';
-    case 'unwrap-failed':
-      return 'the data key did not unwrap: the wrapped key was altered or the configured key under that id is not the one that wrapped it';
-    case 'decrypt-failed':
-      return 'the ciphertext did not authenticate: it was altered, or it belongs to another secret';
-    case 'malformed':
-      return 'the sealed secret is not in a format this library writes';
-    case 'invalid-input':
-      return 'the reference, kind or metadata given to the store is not valid';
-  }
-}

@@ -70,21 +70,6 @@ export class KeyRing {
     return material.get(this)?.has(id) ?? false;
   }
 
-  /** A ring with the same keys and `id` as primary (keys kept in the same order otherwise). */
-  withPrimary(id: string): KeyRing {
-    const keys = material.get(this);
-    const key = keys?.get(id);
-    if (!keys || !key) throw ringError(`has no key id "${id}"`);
-    return new KeyRing(new Map([[id, key], ...[...keys].filter(([other]) => other !== id)]));
-  }
-
-  /** A ring without `id` (what the configuration looks like once rotation away from it is done). */
-  without(id: string): KeyRing {
-    const keys = material.get(this);
-    if (!keys) throw ringError('is not initialised');
-    return new KeyRing(new Map([...keys].filter(([other]) => other !== id)));
-  }
-
   toString(): string {
     return `KeyRing(primary=${this.primaryId}, ids=${this.ids.join(',')})`;
   }

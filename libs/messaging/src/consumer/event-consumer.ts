@@ -10,12 +10,13 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsM
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { DeadLetters } from '../dead-letter.js';
-import { describeError, isPermanent } from '../errors.js';
+import { ABORTED_BY_A_CAUGHT_ERROR, describeError, isPermanent, sqlState, TRANSACTION_ABORTED } from '../errors.js';
 import { claimInbox } from '../inbox/inbox-store.js';
 import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
-import { ABORTED_BY_A_CAUGHT_ERROR, insertOutboxRows, sqlState, TRANSACTION_ABORTED, type OutboxRow } from '../outbox/outbox-store.js';
+import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
+import { override } from './overrides.js';
 import { withPipelinedConnection } from './pipelining.js';
 import { decideOnFailure, nakDelayMs } from '../retry-policy.js';
 import { durableName, ensureConsumer } from '../topology.js';
@@ -462,25 +463,23 @@ export class EventConsumer {
  * transactions work.
  */
 async function withTransactionControlKept(runner: QueryRunner, work: () => Promise<unknown>): Promise<Error | undefined> {
-  const controls = ['startTransaction', 'commitTransaction', 'rollbackTransaction', 'release'] as const;
-  const own = controls.map((name) => Object.getOwnPropertyDescriptor(runner, name));
   let refused: Error | undefined;
-  for (const name of controls) {
-    runner[name] = () => {
-      const error = new Error(`a handler with concurrency 'by-subject' cannot ${name === 'release' ? 'release the shared connection' : `control the shared transaction (${name})`}: nested transactions are for sequential handlers`);
-      refused ??= error;
-      return Promise.reject(error);
-    };
-  }
+  const refuse = (what: string) => () => {
+    const error = new Error(`a handler with concurrency 'by-subject' cannot ${what}: nested transactions are for sequential handlers`);
+    refused ??= error;
+    return Promise.reject(error);
+  };
+  const restore = override(runner, {
+    startTransaction: refuse('control the shared transaction (startTransaction)'),
+    commitTransaction: refuse('control the shared transaction (commitTransaction)'),
+    rollbackTransaction: refuse('control the shared transaction (rollbackTransaction)'),
+    release: refuse('release the shared connection'),
+  });
   try {
     await work();
     return refused;
   } finally {
-    controls.forEach((name, index) => {
-      const descriptor = own[index];
-      if (descriptor) Object.defineProperty(runner, name, descriptor);
-      else delete (runner as Partial<QueryRunner>)[name];
-    });
+    restore();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { QueryRunner } from 'typeorm';
+import { override } from './overrides.js';
 
 /** What this needs of node-postgres' client; `pipeline` is its documented client option. */
 interface PgClient {
@@ -35,8 +36,6 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
   const cork = stream.cork.bind(stream);
   const uncork = stream.uncork.bind(stream);
 
-  // The runner's own `query`, if something set one; normally it is its class's method.
-  const ownQuery = Object.getOwnPropertyDescriptor(runner, 'query');
   const query = runner.query.bind(runner);
   const running = new Set<Promise<unknown>>();
   let ended = false;
@@ -46,7 +45,7 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
     corked = false;
     uncork();
   };
-  runner.query = ((...args: Parameters<QueryRunner['query']>) => {
+  const issue = (...args: Parameters<QueryRunner['query']>): Promise<unknown> => {
     if (ended) return Promise.reject(new Error('a statement was issued after its transaction ended (by code that was not awaited); it is refused'));
     if (!corked) {
       corked = true;
@@ -59,7 +58,8 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
     const settled = (): void => void running.delete(statement);
     void statement.then(settled, settled);
     return statement;
-  }) as QueryRunner['query'];
+  };
+  const restore = override(runner, { query: issue as QueryRunner['query'] });
   client.pipeline = true;
   try {
     return await work();
@@ -74,8 +74,7 @@ export async function withPipelinedConnection<T>(runner: QueryRunner, work: () =
       await (runner as unknown as { releasePostgresConnection?: (error: Error) => Promise<void> }).releasePostgresConnection?.(error);
     }
     client.pipeline = false;
-    if (ownQuery) Object.defineProperty(runner, 'query', ownQuery);
-    else delete (runner as Partial<QueryRunner>).query;
+    restore();
   }
 }
 

@@ -165,7 +165,7 @@ class KubernetesClient {
   /** /readyz answered 200. Its body lists the failing checks otherwise; a 404 (very old servers) falls back to /healthz. */
   async ready(): Promise<boolean> {
     const status = await this.step('read /readyz', () => this.get('/readyz'));
-    if (status === 404) return (await this.step('read /readyz', () => this.get('/healthz'))) === 200;
+    if (status === 404) return (await this.step('read /healthz', () => this.get('/healthz'))) === 200;
     return status === 200;
   }
 

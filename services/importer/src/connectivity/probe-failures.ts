@@ -1,7 +1,7 @@
 import type { ProbeFailure } from './cluster-probe.js';
 
 /** What the probe was doing when it failed, for messages. */
-export type ProbeStep = 'read the version' | 'list nodes' | 'read /readyz';
+export type ProbeStep = 'read the version' | 'list nodes' | 'read /readyz' | 'read /healthz';
 
 /** What is known of an error thrown by the Kubernetes client or Node's TLS/network stack. */
 export interface ErrorFacts {

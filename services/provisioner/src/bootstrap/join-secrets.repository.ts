@@ -62,7 +62,7 @@ export class JoinSecretsRepository {
     return result.data;
   }
 
-  /** When the cluster is deleted. */
+  /** When the cluster is deleted (in its transaction). */
   async delete(clusterId: string): Promise<boolean> {
     return this.store.delete(joinSecretsRef(clusterId));
   }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parseKubernetesVersion, type ClusterSpec } from '@flotilla/contracts';
 import { cpuQuantity, memoryQuantity, type ControlPlaneSizing, type Resources } from './sizing.js';
+import { API_SERVER_PORT } from '../bootstrap/render/kubeadm.js';
 
-/** The port the hosted API server listens on, and workers join. */
-export const API_SERVER_PORT = 6443;
 /** The konnectivity server's port (Kamaji's default): workers' agents dial out to it. */
 export const KONNECTIVITY_PORT = 8132;
 

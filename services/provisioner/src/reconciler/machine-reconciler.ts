@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { describeError, UnitOfWork } from '@flotilla/messaging';
 import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
+import { API_SERVER_PORT } from '../bootstrap/render/kubeadm.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
 import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
 import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../bootstrap/render/index.js';
@@ -375,7 +376,7 @@ export function logEvent(logger: Logger, event: ClusterEvent): void {
  */
 export function controlPlaneEndpoint(clusterId: string, parameters: Record<string, unknown>, domain: string): string {
   const given = parameters['controlPlaneEndpoint'];
-  return typeof given === 'string' && given.length > 0 ? given : `api.${clusterId}.${domain}:6443`;
+  return typeof given === 'string' && given.length > 0 ? given : `api.${clusterId}.${domain}:${API_SERVER_PORT}`;
 }
 
 function clamp(value: number, min: number, max: number): number {

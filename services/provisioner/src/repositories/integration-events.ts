@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClusterDeleted, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
+import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import type { ClusterEvent } from '../domain/cluster.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 
@@ -8,13 +9,14 @@ import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/c
  * The provisioner's face on the bus: which of its own events the rest of the platform hears
  * about. Emitted through the outbox, so they commit with the state change that caused them. A
  * hosted control plane's placement is freed in the same transaction when its cluster fails or
- * is deleted.
+ * is deleted, and a deleted cluster's join secrets are deleted with it.
  */
 @Injectable()
 export class IntegrationEvents {
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
+    @Inject(JoinSecretsRepository) private readonly joinSecrets: JoinSecretsRepository,
   ) {}
 
   async publish(events: readonly ClusterEvent[]): Promise<void> {
@@ -56,6 +58,8 @@ export class IntegrationEvents {
           break;
         case 'ClusterDeleted':
           this.unitOfWork.emit(ClusterDeleted, event.clusterId, { model: event.model });
+          // No node will join it again: its sealed CA key and tokens go with it.
+          await this.joinSecrets.delete(event.clusterId);
           if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
           break;
         // Progress inside the provisioner: operators follow it on the HTTP API.
