@@ -89,6 +89,7 @@ describe('provisioner lifecycle: scale and delete', () => {
       assert.deepEqual(deleted.data, { model: 'platform-provisioned' });
       assert.deepEqual(await cloudNames(h, 'deleted-1'), []);
       assert.deepEqual(await h.query(`SELECT name FROM machines WHERE cluster_id = 'deleted-1'`), []);
+      assert.deepEqual(await h.query(`SELECT ref FROM secrets WHERE ref = 'cluster/deleted-1/join'`), [], 'its join secrets went with it');
       const after = await view(h, 'deleted-1');
       assert.deepEqual([after.phase, after.machines], ['Deleted', []]);
       await new Promise((resolve) => setTimeout(resolve, 300));
