@@ -3,6 +3,8 @@
  *
  *   <prefix>.events.<aggregate>.<verb>.v<N>   domain events, stream <STREAM>_EVENTS
  *   <prefix>.dlq.<consumer>                   dead letters, stream <STREAM>_DLQ
+ *   <prefix>.audit.<service>                  audit records of each service's API, stream <STREAM>_AUDIT
+ *   KV bucket <prefix>_auth                   the token issuer's public keys (`jwks`) and revocations (`revoked.<jti>`)
  *
  * The prefix defaults to `flotilla`; tests and side-by-side installations use their own so their
  * streams never overlap.
@@ -26,7 +28,29 @@ export function deadLetterSubject(naming: BusNaming, consumer: string): string {
   return `${naming.prefix}.dlq.${consumer}`;
 }
 
-export function streamName(naming: BusNaming, kind: 'events' | 'dlq'): string {
+/** Where a service publishes the audit records of its API (a SIEM may subscribe to `<prefix>.audit.>`). */
+export function auditSubject(naming: BusNaming, service: string): string {
+  return `${naming.prefix}.audit.${service}`;
+}
+
+export function allAuditSubject(naming: BusNaming): string {
+  return `${naming.prefix}.audit.>`;
+}
+
+/**
+ * The key-value bucket of API authentication: the issuer's public keys under `jwks`, revoked
+ * token ids under `revoked.<jti>`. Only the inventory (the token issuer) writes it.
+ */
+export function authBucketName(naming: BusNaming): string {
+  return `${naming.prefix}_auth`;
+}
+
+export const AUTH_BUCKET_KEYS = {
+  jwks: 'jwks',
+  revokedPrefix: 'revoked.',
+} as const;
+
+export function streamName(naming: BusNaming, kind: 'events' | 'dlq' | 'audit'): string {
   return `${naming.prefix.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${kind.toUpperCase()}`;
 }
 
@@ -87,6 +111,22 @@ export function deadLetterStreamSettings(naming: BusNaming, options: StreamOptio
     max_bytes: Math.max(16 * 1024 ** 2, Math.floor((options.maxBytes ?? DEFAULT_EVENTS_MAX_BYTES) / 4)),
     // A dead letter carries the original payload, which may itself be over the events limit.
     max_msg_size: 8 * 1024 * 1024,
+    duplicate_window_ns: 10 * 60 * SECOND_NS,
+    num_replicas: options.replicas ?? 1,
+    discard: 'old',
+  };
+}
+
+/** The audit stream: records are small and kept 90 days; a SIEM may also keep its own copy. */
+export function auditStreamSettings(naming: BusNaming, options: StreamOptions = {}): StreamSettings {
+  return {
+    name: streamName(naming, 'audit'),
+    subjects: [allAuditSubject(naming)],
+    retention: 'limits',
+    storage: options.storage ?? 'file',
+    max_age_ns: 90 * DAY_NS,
+    max_bytes: Math.max(16 * 1024 ** 2, Math.floor((options.maxBytes ?? DEFAULT_EVENTS_MAX_BYTES) / 4)),
+    max_msg_size: 64 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,
     num_replicas: options.replicas ?? 1,
     discard: 'old',

@@ -1,4 +1,4 @@
-import { deadLetterStreamSettings, eventsStreamSettings, type StreamSettings } from '@flotilla/contracts';
+import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, type StreamSettings } from '@flotilla/contracts';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -29,10 +29,10 @@ function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { nam
   };
 }
 
-/** Creates the events and dead-letter streams, or brings their settings up to date. Idempotent. */
+/** Creates the events, dead-letter and audit streams, or brings their settings up to date. Idempotent. */
 export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
   const sizing = { replicas: options.replicas, maxBytes: options.streamMaxBytes };
-  for (const settings of [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)]) {
+  for (const settings of [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing), auditStreamSettings(options, sizing)]) {
     const config = toStreamConfig(settings);
     try {
       await jsm.streams.info(config.name);
