@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AuditTrail } from '@flotilla/auth';
 import { startEventConsumers } from '@flotilla/messaging';
 import type { ServiceName } from '@flotilla/contracts';
 import { createLogger, PinoNestLogger, startTelemetry } from '@flotilla/telemetry';
@@ -51,6 +52,8 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   const telemetry = await startTelemetry({ serviceName: definition.name });
   const logger = createLogger({ name: definition.name, level: config.LOG_LEVEL });
   const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false });
+  // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
+  app.use(app.get(AuditTrail).middleware());
   await definition.configureHttp?.(app, config);
   await startEventConsumers(app);
   await app.listen(config.PORT, '0.0.0.0');

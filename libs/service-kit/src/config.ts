@@ -1,3 +1,5 @@
+import { authConfigProblems, AuthConfig } from '@flotilla/auth';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_SUBJECT_PREFIX } from '@flotilla/contracts';
 import { z } from 'zod';
 
@@ -23,6 +25,10 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 /** Variables every service reads. */
 export const CommonConfig = z.object({
   NATS_URL: url(['nats:', 'tls:']).default('nats://127.0.0.1:4222'),
+  /** The service's NATS user and password (deploy/nats/flotilla-nats.conf has one per service); the password or a file holding it. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_PASSWORD_FILE: z.string().min(1).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/flotilla'),
   /** The service's own schema; defaults to the service name. Tests give each run its own. */
   DATABASE_SCHEMA: z
@@ -46,6 +52,7 @@ export const CommonConfig = z.object({
   BUS_MAX_DELIVER: integer(1, 100).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(20_000),
+  ...AuthConfig.shape,
 });
 export type CommonConfig = z.infer<typeof CommonConfig>;
 
@@ -78,12 +85,27 @@ const PoolSizing = CommonConfig.pick({ BUS_MAX_CONCURRENT_BATCHES: true, DATABAS
  * included). Kept out of the schemas: a refined zod object can no longer be picked from.
  */
 function acrossVariables(present: Record<string, unknown>): { name: string; message: string }[] {
+  const auth = AuthConfig.safeParse(present);
+  return [...(auth.success ? authConfigProblems(auth.data) : []), ...poolProblems(present)];
+}
+
+function poolProblems(present: Record<string, unknown>): { name: string; message: string }[] {
   const sizing = PoolSizing.safeParse(present);
   if (sizing.success && sizing.data.BUS_MAX_CONCURRENT_BATCHES >= sizing.data.DATABASE_POOL_SIZE) {
     const { BUS_MAX_CONCURRENT_BATCHES: batches, DATABASE_POOL_SIZE: poolSize } = sizing.data;
     return [{ name: 'BUS_MAX_CONCURRENT_BATCHES', message: `${batches} must be below DATABASE_POOL_SIZE (${poolSize}): the outbox relay and HTTP requests need connections too` }];
   }
   return [];
+}
+
+/** NATS_PASSWORD, or the content of NATS_PASSWORD_FILE (a mounted secret) without its final newline. */
+export function natsPassword(config: Pick<CommonConfig, 'NATS_PASSWORD' | 'NATS_PASSWORD_FILE'>): string | undefined {
+  if (config.NATS_PASSWORD !== undefined || config.NATS_PASSWORD_FILE === undefined) return config.NATS_PASSWORD;
+  try {
+    return readFileSync(config.NATS_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError([`NATS_PASSWORD_FILE: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
 }
 
 /** The common variables plus the HTTP port, whose default differs per service. */

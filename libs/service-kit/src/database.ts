@@ -1,4 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { AuditTables1732300007000 } from '@flotilla/auth';
 import { MessagingTables1732300000000 } from '@flotilla/messaging';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
@@ -7,7 +8,7 @@ export interface DatabaseOptions {
   url: string;
   /** The service's own schema: nothing else reads or writes it. */
   schema: string;
-  /** The service's migrations; the messaging tables (inbox, outbox) come first automatically. */
+  /** The service's migrations; the messaging tables (inbox, outbox) and the audit table come first automatically. */
   migrations: (new () => MigrationInterface)[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: (Function | EntitySchema)[];
@@ -20,7 +21,7 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     url: options.url,
     schema: options.schema,
     entities: options.entities,
-    migrations: [MessagingTables1732300000000, ...options.migrations],
+    migrations: [MessagingTables1732300000000, AuditTables1732300007000, ...options.migrations],
     migrationsTableName: 'migrations',
     synchronize: false,
     // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema.

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Public } from '@flotilla/auth';
 import { BusConnection, OutboxRelay } from '@flotilla/messaging';
 /** The one thing readiness needs from the HTTP response. */
 interface StatusSettable {
@@ -20,6 +21,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /** Liveness, readiness and Prometheus metrics: the same three endpoints on every service. */
 @Controller()
+@Public('probes and metrics, on the service port only: the entry point does not route them')
 export class HealthController {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,

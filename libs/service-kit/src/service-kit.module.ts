@@ -1,7 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { AuthModule } from '@flotilla/auth';
 import { busOptions, MessagingModule } from '@flotilla/messaging';
 import type { ServiceName } from '@flotilla/contracts';
-import type { CommonConfig } from './config.js';
+import { natsPassword, type CommonConfig } from './config.js';
 import { DatabaseModule, type DatabaseOptions } from './database.js';
 import { HealthController } from './health.controller.js';
 
@@ -18,8 +19,8 @@ export function schemaOf(service: ServiceName): string {
 }
 
 /**
- * What every service imports: its database (own schema, migrated on start), the bus, and the
- * health and metrics endpoints.
+ * What every service imports: its database (own schema, migrated on start), the bus, the
+ * authentication and audit of its routes, and the health and metrics endpoints.
  */
 @Global()
 @Module({})
@@ -40,6 +41,8 @@ export class ServiceKitModule {
           busOptions({
             service: options.service,
             natsUrl: config.NATS_URL,
+            natsUser: config.NATS_USER,
+            natsPassword: natsPassword(config),
             prefix: config.BUS_PREFIX,
             replicas: config.BUS_REPLICAS,
             streamMaxBytes: config.BUS_STREAM_MAX_BYTES,
@@ -49,6 +52,7 @@ export class ServiceKitModule {
             maxDeliver: config.BUS_MAX_DELIVER,
           }),
         ),
+        AuthModule.forRoot({ service: options.service, naming: { prefix: config.BUS_PREFIX }, config, replicas: config.BUS_REPLICAS }),
       ],
       controllers: [HealthController],
     };

@@ -1,5 +1,8 @@
 import { databaseUrl, ensureDatabase, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
 import { randomBytes } from 'node:crypto';
+import type { Role } from '@flotilla/auth';
+import { TestTokenIssuer, type TestTokenOptions } from '@flotilla/auth/testing';
+import { BusConnection } from '@flotilla/messaging';
 import pg from 'pg';
 import type { z } from 'zod';
 import { runService, type RunningService, type ServiceDefinition } from '../bootstrap.js';
@@ -11,6 +14,31 @@ export interface TestService extends RunningService {
   env: Record<string, string>;
   /** Stops the service and, unless another replica still uses them, drops its schema. */
   dispose(options?: { keepSchema?: boolean }): Promise<void>;
+  /** Issues tokens the service accepts (its bus prefix's authentication bucket knows the key). */
+  issuer: TestTokenIssuer;
+  /** An admin token, for tests about something else than access. */
+  adminToken: string;
+  /** `{ authorization: 'Bearer …' }` for a token of that role (admin by default). */
+  auth(role?: Role, options?: TestTokenOptions): Promise<Record<string, string>>;
+}
+
+const issuers = new Map<string, Promise<TestTokenIssuer>>();
+
+/** One test issuer per bus prefix and process: replicas and neighbours share it. */
+export function testIssuer(prefix: string, natsUrl = TEST_NATS_URL): Promise<TestTokenIssuer> {
+  let issuer = issuers.get(prefix);
+  if (!issuer) {
+    issuer = (async () => {
+      const bus = await BusConnection.open(natsUrl, 'test-token-issuer');
+      try {
+        return await TestTokenIssuer.publish(bus.nc, prefix);
+      } finally {
+        await bus.drain();
+      }
+    })();
+    issuers.set(prefix, issuer);
+  }
+  return issuer;
 }
 
 /**
@@ -34,10 +62,16 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
     SECRETS_KEYS: `test:${randomBytes(32).toString('base64')}`,
     ...env,
   };
+  // Published before the service starts, so its first request already knows the key.
+  const issuer = await testIssuer(resolved['BUS_PREFIX']!, resolved['NATS_URL']);
   const running = await runService(definition, { env: resolved, handleSignals: false });
+  const adminToken = await issuer.token('admin');
   return {
     ...running,
     env: resolved,
+    issuer,
+    adminToken,
+    auth: async (role = 'admin', options = {}) => ({ authorization: `Bearer ${role === 'admin' && Object.keys(options).length === 0 ? adminToken : await issuer.token(role, options)}` }),
     dispose: async (options = {}) => {
       await running.stop();
       if (options.keepSchema) return;
@@ -51,3 +85,4 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
     },
   };
 }
+export * from './route-access.js';

@@ -1,4 +1,5 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
@@ -30,6 +31,7 @@ export class ClustersController {
   ) {}
 
   @Get()
+  @Access('viewer', { scoped: true })
   @ApiOperation({ summary: 'List the fleet, filtered by model and status, a page at a time' })
   @ApiQuery({ name: 'model', required: false, enum: ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'] })
   @ApiQuery({ name: 'status', required: false, enum: CLUSTER_STATUSES })
@@ -40,6 +42,7 @@ export class ClustersController {
   }
 
   @Get(':id')
+  @Access('viewer', { scoped: true })
   @ApiOperation({ summary: 'One cluster: its state, nodes and the history of events about it (with their trace ids)' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
@@ -55,6 +58,7 @@ export class ClustersController {
    * it from there. The cluster appears at once as Pending, and its id can never be taken twice.
    */
   @Post()
+  @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Request a new platform-managed cluster' })
   @ApiBody({ schema: bodySchema })
@@ -87,6 +91,7 @@ export class ClustersController {
   }
 
   @Post(':id/node-pools/:pool/scale')
+  @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Scale one node pool of a platform-managed cluster (NodePoolScaleRequested)' })
   @ApiParam({ name: 'id' })
@@ -101,6 +106,7 @@ export class ClustersController {
   }
 
   @Delete(':id')
+  @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Delete a platform-managed cluster (ClusterDeletionRequested): every machine is drained and released' })
   @ApiParam({ name: 'id' })
@@ -120,6 +126,7 @@ export class ClustersController {
   }
 
   @Post(':id/upgrades')
+  @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Approve one step of an upgrade plan for a cluster (UpgradeStepApproved)' })
   @ApiParam({ name: 'id' })

@@ -1,0 +1,104 @@
+import { AUTH_BUCKET_KEYS, authBucketName, type BusNaming } from '@flotilla/contracts';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { BusConnection } from '@flotilla/messaging';
+import type { JWK } from 'jose';
+
+/** A public key as published: a JWK, and until when tokens it signed may still be presented. */
+export type PublishedKey = JWK & { kid: string; retiresAt?: string };
+
+export interface Jwks {
+  keys: PublishedKey[];
+}
+
+/** What a watcher learns, in the order the bucket stored it. */
+export type AuthChange = { kind: 'jwks'; jwks: Jwks } | { kind: 'revoked'; tokenId: string; expiresAt: number } | { kind: 'unrevoked'; tokenId: string };
+
+const MAX_CAS_ATTEMPTS = 20;
+
+/**
+ * The authentication key-value bucket (`<prefix>_auth`): the issuer's public keys under `jwks`
+ * and revoked token ids under `revoked.<jti>`. Every service watches it, so no service reads the
+ * issuer's database and a revocation reaches every replica as soon as NATS delivers it.
+ */
+export class AuthBucket {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: BusConnection['nc'], naming: BusNaming, replicas = 1): Promise<AuthBucket> {
+    // `create` opens the bucket when it exists: every service may be first to start.
+    const kv = await new Kvm(nc).create(authBucketName(naming), { history: 1, replicas });
+    return new AuthBucket(kv);
+  }
+
+  async jwks(): Promise<{ jwks: Jwks; revision: number }> {
+    const entry = await this.kv.get(AUTH_BUCKET_KEYS.jwks);
+    if (!entry || entry.operation !== 'PUT') return { jwks: { keys: [] }, revision: 0 };
+    return { jwks: entry.json<Jwks>(), revision: entry.revision };
+  }
+
+  /**
+   * Changes the published key set with a compare-and-set, so issuers (or test issuers) adding
+   * keys at the same time never drop each other's.
+   */
+  async updateJwks(change: (current: Jwks) => Jwks): Promise<Jwks> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const { jwks, revision } = await this.jwks();
+      const next = change(jwks);
+      try {
+        if (revision === 0) await this.kv.create(AUTH_BUCKET_KEYS.jwks, JSON.stringify(next));
+        else await this.kv.update(AUTH_BUCKET_KEYS.jwks, JSON.stringify(next), revision);
+        return next;
+      } catch {
+        // Someone else wrote first: read again.
+      }
+    }
+    throw new Error(`could not update ${AUTH_BUCKET_KEYS.jwks} in the authentication bucket: too many concurrent writers`);
+  }
+
+  async revoke(tokenId: string, expiresAt: Date): Promise<void> {
+    await this.kv.put(`${AUTH_BUCKET_KEYS.revokedPrefix}${tokenId}`, JSON.stringify({ expiresAt: expiresAt.toISOString() }));
+  }
+
+  /** Forgets a revocation once its token has expired anyway. */
+  async forgetRevocation(tokenId: string): Promise<void> {
+    await this.kv.purge(`${AUTH_BUCKET_KEYS.revokedPrefix}${tokenId}`);
+  }
+
+  /** Revoked token ids with their expiry, for pruning. */
+  async revocations(): Promise<{ tokenId: string; expiresAt: number }[]> {
+    const found: { tokenId: string; expiresAt: number }[] = [];
+    for await (const key of await this.kv.keys(`${AUTH_BUCKET_KEYS.revokedPrefix}>`)) {
+      const entry = await this.kv.get(key);
+      if (entry?.operation === 'PUT') found.push({ tokenId: key.slice(AUTH_BUCKET_KEYS.revokedPrefix.length), expiresAt: Date.parse(entry.json<{ expiresAt: string }>().expiresAt) });
+    }
+    return found;
+  }
+
+  /**
+   * Calls `onChange` for every current entry, then for every change. Resolves once the current
+   * entries have been delivered.
+   */
+  async watch(onChange: (change: AuthChange) => void): Promise<{ stop(): void }> {
+    const status = await this.kv.status();
+    let initialised!: () => void;
+    const ready = new Promise<void>((resolve) => (initialised = resolve));
+    if (status.values === 0) initialised();
+    const watcher = await this.kv.watch({ key: '>' });
+    void (async () => {
+      for await (const entry of watcher) {
+        const change = toChange(entry);
+        if (change) onChange(change);
+        if (entry.delta === 0) initialised();
+      }
+    })();
+    await ready;
+    return { stop: () => watcher.stop() };
+  }
+}
+
+function toChange(entry: KvWatchEntry): AuthChange | undefined {
+  if (entry.key === AUTH_BUCKET_KEYS.jwks) return entry.operation === 'PUT' ? { kind: 'jwks', jwks: entry.json<Jwks>() } : { kind: 'jwks', jwks: { keys: [] } };
+  if (!entry.key.startsWith(AUTH_BUCKET_KEYS.revokedPrefix)) return undefined;
+  const tokenId = entry.key.slice(AUTH_BUCKET_KEYS.revokedPrefix.length);
+  if (entry.operation !== 'PUT') return { kind: 'unrevoked', tokenId };
+  return { kind: 'revoked', tokenId, expiresAt: Date.parse(entry.json<{ expiresAt: string }>().expiresAt) };
+}
