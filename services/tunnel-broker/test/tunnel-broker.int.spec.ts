@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClusterDeleted, createEvent, eventsSubject, TunnelConnected, TunnelDisconnected } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import type { Role } from '@flotilla/auth';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import type { TunnelSession } from '../src/domain/tunnel-session.js';
 import type { OpenedSession } from '../src/http/tunnels.controller.js';
@@ -12,8 +13,10 @@ import { tunnelBrokerService } from '../src/service.js';
 const TIMING = { TUNNEL_HEARTBEAT_TIMEOUT_MS: '1000', TUNNEL_HEARTBEAT_INTERVAL_MS: '200', TUNNEL_SWEEP_INTERVAL_MS: '50' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An agent (operator token, until agents get their own certificates) and a viewer listing sessions. */
 function agent(service: TestService) {
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
+  const api = async (path: string, init: RequestInit = {}, role: Role = 'operator') =>
+    fetch(`${service.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(await service.auth(role)) } });
   const json = { 'content-type': 'application/json' };
   return {
     api,
@@ -26,7 +29,7 @@ function agent(service: TestService) {
     },
     beat: (session: OpenedSession) => api(session.heartbeatUrl, { method: 'POST' }),
     close: (clusterId: string, sessionId: string) => api(`/api/v1/tunnels/${clusterId}/sessions/${sessionId}`, { method: 'DELETE' }),
-    sessions: async (clusterId: string) => ((await (await api(`/api/v1/tunnels?clusterId=${clusterId}`)).json()) as { items: TunnelSession[] }).items,
+    sessions: async (clusterId: string) => ((await (await api(`/api/v1/tunnels?clusterId=${clusterId}`, {}, 'viewer')).json()) as { items: TunnelSession[] }).items,
   };
 }
 
@@ -129,15 +132,15 @@ describe('tunnel broker on real NATS and PostgreSQL', () => {
     const sessionId = await client.api('/api/v1/tunnels/edge-1/sessions/not-a-uuid/heartbeat', { method: 'POST' });
     assert.equal(sessionId.status, 400);
     assert.deepEqual(((await sessionId.json()) as { errors: { field: string }[] }).errors.map((error) => error.field), ['sessionId']);
-    assert.equal((await client.api('/api/v1/tunnels?state=Sleeping')).status, 400);
+    assert.equal((await client.api('/api/v1/tunnels?state=Sleeping', {}, 'viewer')).status, 400);
   });
 
   it('lists sessions by state, and serves its OpenAPI document', async () => {
     const session = await client.opened('edge-listed');
-    const active = (await (await client.api('/api/v1/tunnels?state=Active')).json()) as { items: TunnelSession[]; total: number };
+    const active = (await (await client.api('/api/v1/tunnels?state=Active', {}, 'viewer')).json()) as { items: TunnelSession[]; total: number };
     assert.ok(active.items.every((item) => item.state === 'Active'));
     assert.ok(active.items.some((item) => item.id === session.sessionId));
-    const expired = (await (await client.api('/api/v1/tunnels?state=Expired')).json()) as { items: TunnelSession[] };
+    const expired = (await (await client.api('/api/v1/tunnels?state=Expired', {}, 'viewer')).json()) as { items: TunnelSession[] };
     assert.ok(expired.items.some((item) => item.clusterId === 'edge-heartbeat'));
     const openapi = (await (await client.api('/api/docs/openapi.json')).json()) as { paths: Record<string, unknown> };
     for (const path of ['/api/v1/tunnels', '/api/v1/tunnels/{clusterId}/sessions', '/api/v1/tunnels/{clusterId}/sessions/{sessionId}/heartbeat']) assert.ok(openapi.paths[path], path);

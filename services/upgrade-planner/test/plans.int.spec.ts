@@ -3,9 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { createEvent, defaultSupportMatrix, eventsSubject, UpgradePlanned, UpgradePlanRequested } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import type { Role } from '@flotilla/auth';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { upgradePlannerService } from '../src/service.js';
-import { EventLog, facts, fleetShows, json, MIXED_FLEET_VERSIONS, mixedFleetFacts, publishAll } from './support.js';
+import { call, EventLog, facts, fleetShows, json, MIXED_FLEET_VERSIONS, mixedFleetFacts, publishAll } from './support.js';
 
 interface PlanBody {
   id: string;
@@ -35,7 +36,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     bus = await BusConnection.open(TEST_NATS_URL, 'upgrade-planner-int-test');
     planned = await EventLog.open(bus, prefix, UpgradePlanned);
     await publishAll(bus, prefix, mixedFleetFacts());
-    await fleetShows(service.url, MIXED_FLEET_VERSIONS);
+    await fleetShows(service, MIXED_FLEET_VERSIONS);
   });
 
   after(async () => {
@@ -48,7 +49,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     }
   });
 
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
+  const api = (path: string, init?: RequestInit, role?: Role) => call(service, path, init, role);
   const plan = async (id: string, query = ''): Promise<PlanBody> => (await (await api(`/api/v1/upgrade-plans/${id}${query}`)).json()) as PlanBody;
   const requestPlan = (id: string, data: { fromRelease: string; toRelease: string; maxConcurrency: number }) =>
     publishEvent(bus.js, eventsSubject({ prefix }, UpgradePlanRequested.channel), createEvent(UpgradePlanRequested, { subject: id, source: '/tests/operator' }, data));
@@ -121,7 +122,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   });
 
   it('POST plans synchronously (201 with the plan), GET serves it as JSON and as a table', async () => {
-    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 5 }));
+    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 5 }), 'operator');
     assert.equal(response.status, 201);
     const created = (await response.json()) as PlanBody;
     assert.match(created.id, /^plan-[0-9a-f]{10}$/);
@@ -147,7 +148,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   });
 
   it('POST refuses a bad request naming every field; unknown plans and revisions are 404', async () => {
-    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: 'four', toRelease: '4.3', maxConcurrency: 0 }));
+    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: 'four', toRelease: '4.3', maxConcurrency: 0 }), 'operator');
     assert.equal(response.status, 400);
     const body = (await response.json()) as { errors: { field: string }[] };
     assert.deepEqual(body.errors.map((e) => e.field).sort(), ['fromRelease', 'maxConcurrency']);
@@ -157,7 +158,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   });
 
   it('a plan that cannot be satisfied says why', async () => {
-    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.0', toRelease: '4.2', maxConcurrency: 5 }));
+    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.0', toRelease: '4.2', maxConcurrency: 5 }), 'operator');
     assert.equal(response.status, 201);
     const body = (await response.json()) as PlanBody;
     assert.equal(body.satisfiable, false);
@@ -192,8 +193,8 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   });
 
   it('hundreds of facts in a burst give a handful of revisions, not one per event; a closed plan is left alone', async () => {
-    const closed = (await (await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 5 }))).json()) as PlanBody;
-    const close = await api(`/api/v1/upgrade-plans/${closed.id}/close`, { method: 'POST' });
+    const closed = (await (await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 5 }), 'operator')).json()) as PlanBody;
+    const close = await api(`/api/v1/upgrade-plans/${closed.id}/close`, { method: 'POST' }, 'operator');
     assert.equal(close.status, 200);
     assert.equal(((await close.json()) as { status: string }).status, 'closed');
 

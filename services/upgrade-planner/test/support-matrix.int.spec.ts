@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { defaultSupportMatrix, SUPPORT_MATRIX_DOCUMENT, UpgradePlanned, type SupportMatrixDocument } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import type { Role } from '@flotilla/auth';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { upgradePlannerService } from '../src/service.js';
-import { EventLog, facts, fleetShows, json, publishAll } from './support.js';
+import { call, EventLog, facts, fleetShows, json, publishAll } from './support.js';
 
 interface MatrixBody {
   revision: string;
@@ -64,7 +65,7 @@ describe('upgrade planner: support-matrix revisions at run time', () => {
       facts.ready('hcp-1', 'hosted-control-plane', 'v1.33.1'),
       facts.imported('cncf-1', 'vanilla', 'v1.34.1'),
     ]);
-    await fleetShows(service.url, { 'cncf-1': 'v1.34.1', 'hcp-1': 'v1.33.1' });
+    await fleetShows(service, { 'cncf-1': 'v1.34.1', 'hcp-1': 'v1.33.1' });
   });
 
   after(async () => {
@@ -78,9 +79,9 @@ describe('upgrade planner: support-matrix revisions at run time', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
+  const api = (path: string, init?: RequestInit, role?: Role) => call(service, path, init, role);
   const matrix = async (): Promise<MatrixBody> => (await (await api('/api/v1/support-matrix')).json()) as MatrixBody;
-  const put = (document: unknown) => api('/api/v1/support-matrix', json(document, 'PUT'));
+  const put = (document: unknown) => api('/api/v1/support-matrix', json(document, 'PUT'), 'admin');
 
   it('starts with the shipped matrix, and a plan records its revision', async () => {
     const current = await matrix();
@@ -89,7 +90,7 @@ describe('upgrade planner: support-matrix revisions at run time', () => {
     assert.equal(current.bucket, `${prefix}_support_matrix`);
     assert.deepEqual(current.document, SUPPORT_MATRIX_DOCUMENT);
 
-    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 10 }));
+    const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 10 }), 'operator');
     const body = (await response.json()) as { id: string; policyRevision: string; clusters: { clusterId: string; target: string }[] };
     planId = body.id;
     assert.equal(body.policyRevision, defaultSupportMatrix.revision);
@@ -196,7 +197,7 @@ describe('upgrade planner: support-matrix revisions at run time', () => {
   it('a replica started now replays the bucket and holds the same revision', async () => {
     const replica = await startTestService(upgradePlannerService, { BUS_PREFIX: prefix, DATABASE_SCHEMA: service.env['DATABASE_SCHEMA']! });
     try {
-      const body = (await (await fetch(`${replica.url}/api/v1/support-matrix`)).json()) as MatrixBody;
+      const body = (await (await call(replica, '/api/v1/support-matrix')).json()) as MatrixBody;
       assert.equal(body.revision, 'cli-1');
       assert.equal(body.source, 'bucket');
       assert.deepEqual(body.document, (await matrix()).document);

@@ -14,8 +14,10 @@ import {
   type EventDefinition,
   type EventOf,
 } from '@flotilla/contracts';
+import type { Role } from '@flotilla/auth';
 import { publishEvent, type BusConnection } from '@flotilla/messaging';
 import { eventually } from '@flotilla/messaging/testing';
+import type { TestService } from '@flotilla/service-kit/testing';
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 
 /** Every event of one type on the bus, decoded and validated as consumers do. */
@@ -132,11 +134,19 @@ export async function publishAll(bus: BusConnection, prefix: string, events: Clo
   }
 }
 
+/**
+ * A request to the service with a token of `role`: viewer reads, operator asks for and closes
+ * plans, admin replaces the support matrix.
+ */
+export async function call(service: Pick<TestService, 'url' | 'auth'>, path: string, init: RequestInit = {}, role: Role = 'viewer'): Promise<Response> {
+  return fetch(`${service.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(await service.auth(role)) } });
+}
+
 /** Waits until the planner's fleet view holds exactly these control-plane versions. */
-export async function fleetShows(url: string, expected: Record<string, string>, timeoutMs = 15_000): Promise<void> {
+export async function fleetShows(service: Pick<TestService, 'url' | 'auth'>, expected: Record<string, string>, timeoutMs = 15_000): Promise<void> {
   await eventually(
     async () => {
-      const body = (await (await fetch(`${url}/api/v1/fleet?limit=1000`)).json()) as { items: { id: string; controlPlaneVersion: string }[] };
+      const body = (await (await call(service, '/api/v1/fleet?limit=1000')).json()) as { items: { id: string; controlPlaneVersion: string }[] };
       const actual = body.items.map((c) => `${c.id}=${c.controlPlaneVersion}`).sort();
       const wanted = Object.entries(expected).map(([id, version]) => `${id}=${version}`).sort();
       return actual.join() === wanted.join() ? true : undefined;

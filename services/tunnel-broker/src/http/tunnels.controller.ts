@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, GoneException, HttpCode, Inject, Ip, NotFoundException, Param, Post, Query, type HttpException } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -39,8 +40,9 @@ function refusalError(refusal: SessionRefusal, path: SessionPath, timing: Sessio
 }
 
 /**
- * The agents' side of the tunnel server: open a session, keep it alive, close it. Agents are not
- * authenticated yet: the one-time registration token comes with the importer's register mode.
+ * The agents' side of the tunnel server: open a session, keep it alive, close it. Agents call
+ * with an operator token for now; they are to get their own certificates, and the session routes
+ * a narrower credential, later.
  */
 @ApiTags('tunnels')
 @Controller('api/v1/tunnels')
@@ -52,6 +54,7 @@ export class TunnelsController {
   ) {}
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'Tunnel sessions, filtered by cluster and state, a page at a time' })
   @ApiQuery({ name: 'clusterId', required: false })
   @ApiQuery({ name: 'state', required: false, enum: SESSION_STATES })
@@ -62,6 +65,7 @@ export class TunnelsController {
   }
 
   @Post(':clusterId/sessions')
+  @Access('operator')
   @ApiOperation({ summary: "An agent opens a session for its cluster; the cluster's first one connects it (TunnelConnected)" })
   @ApiParam({ name: 'clusterId' })
   @ApiBody({ schema: openBodySchema })
@@ -85,6 +89,7 @@ export class TunnelsController {
   }
 
   @Post(':clusterId/sessions/:sessionId/heartbeat')
+  @Access('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Keeps a session alive until expiresAt' })
   @ApiParam({ name: 'clusterId' })
@@ -98,6 +103,7 @@ export class TunnelsController {
   }
 
   @Delete(':clusterId/sessions/:sessionId')
+  @Access('operator')
   @HttpCode(204)
   @ApiOperation({ summary: "Closes a session; the cluster's last one disconnects it (TunnelDisconnected, reason agent-closed)" })
   @ApiParam({ name: 'clusterId' })

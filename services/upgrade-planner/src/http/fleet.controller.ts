@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FleetCluster } from '@flotilla/contracts';
 import { ZodValidationPipe } from '@flotilla/service-kit';
@@ -17,6 +18,7 @@ export class FleetController {
   ) {}
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'The plannable clusters (planner input), sorted by id, a page at a time' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
@@ -29,6 +31,7 @@ export class FleetController {
   }
 
   @Get(':id')
+  @Access('viewer')
   @ApiOperation({ summary: 'One cluster as the facts describe it (nodes, deletion) and as the planner sees it' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No fact about this cluster' })

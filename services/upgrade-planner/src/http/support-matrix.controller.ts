@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Inject, Put } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SupportMatrixDocument } from '@flotilla/contracts';
 import { z } from 'zod';
@@ -25,6 +26,7 @@ export class SupportMatrixController {
   constructor(@Inject(SupportMatrixStore) private readonly store: SupportMatrixStore) {}
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'The support-matrix revision in force, with the document' })
   get(): SupportMatrixView {
     return this.view();
@@ -35,6 +37,7 @@ export class SupportMatrixController {
    * there without a restart, and open plans are recomputed against it.
    */
   @Put()
+  @Access('admin')
   @ApiOperation({ summary: 'Publish a new support-matrix revision' })
   @ApiBody({ schema: documentSchema })
   @ApiResponse({ status: 200, description: 'In force (unchanged: true when it was already)' })

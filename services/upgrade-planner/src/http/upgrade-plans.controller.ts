@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, HttpException, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -38,6 +39,7 @@ export class UpgradePlansController {
    * caller gets the plan (revision 1) at once. UpgradePlanned is emitted in the same transaction.
    */
   @Post()
+  @Access('operator')
   @HttpCode(201)
   @ApiOperation({ summary: 'Plan upgrading the global cluster from one platform release to another' })
   @ApiBody({ schema: bodySchema })
@@ -49,12 +51,14 @@ export class UpgradePlansController {
   }
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'Every plan, newest first' })
   async list(): Promise<{ items: PlanListItem[] }> {
     return { items: await this.plans.list() };
   }
 
   @Get(':id')
+  @Access('viewer')
   @ApiOperation({ summary: 'A plan revision (the current one unless ?revision=) as JSON' })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'revision', required: false, schema: { type: 'integer', minimum: 1 } })
@@ -64,6 +68,7 @@ export class UpgradePlansController {
   }
 
   @Get(':id/table')
+  @Access('viewer')
   @ApiOperation({ summary: 'A plan revision as a table like `clusterctl upgrade plan`: cluster, model, current, target, path, action, reason' })
   @ApiProduces('text/plain')
   @ApiParam({ name: 'id' })
@@ -77,6 +82,7 @@ export class UpgradePlansController {
   }
 
   @Get(':id/revisions')
+  @Access('viewer')
   @ApiOperation({ summary: 'Every revision of a plan, oldest first: trigger, matrix revision, summary and changes' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such plan' })
@@ -85,6 +91,7 @@ export class UpgradePlansController {
   }
 
   @Post(':id/close')
+  @Access('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Close a plan: it keeps its revisions and is no longer recomputed (a new request for the id reopens it)' })
   @ApiParam({ name: 'id' })
