@@ -1,21 +1,35 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { ServiceKitModule } from '@flotilla/service-kit';
+import { AUDIT_NAMING, FleetAuditConsumer } from './audit/fleet-audit.consumer.js';
+import { AuditController } from './audit/audit.controller.js';
 import type { InventoryConfig } from './config.js';
 import { ClusterEventEntity } from './entities/cluster-event.entity.js';
 import { ClusterEntity } from './entities/cluster.entity.js';
 import { FleetProjectionHandler } from './handlers/fleet-projection.handler.js';
 import { ClustersController } from './http/clusters.controller.js';
 import { InventoryTables1732300001000 } from './migrations/1732300001000-inventory-tables.js';
+import { ClusterLabelsTokensAudit1732300007100 } from './migrations/1732300007100-cluster-labels-tokens-audit.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
+import { TokenIssuer } from './tokens/token-issuer.js';
+import { TokensController } from './tokens/tokens.controller.js';
 
 @Module({})
 export class InventoryModule {
   static register(config: InventoryConfig): DynamicModule {
     return {
       module: InventoryModule,
-      imports: [ServiceKitModule.forRoot({ service: 'inventory', config, migrations: [InventoryTables1732300001000], entities: [ClusterEntity, ClusterEventEntity] })],
-      controllers: [FleetProjectionHandler, ClustersController],
-      providers: [ClusterRepository],
+      imports: [
+        ServiceKitModule.forRoot({
+          service: 'inventory',
+          config,
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100],
+          entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
+        }),
+        SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
+      ],
+      controllers: [FleetProjectionHandler, ClustersController, TokensController, AuditController],
+      providers: [ClusterRepository, TokenIssuer, FleetAuditConsumer, { provide: AUDIT_NAMING, useValue: { prefix: config.BUS_PREFIX } }],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { BusNaming } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { DataSource } from 'typeorm';
@@ -10,6 +10,7 @@ import type { AuthConfig } from '../config.js';
 import { OidcVerifier } from '../verification/oidc-verifier.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
 import { AuthGuard } from './auth.guard.js';
+import { RefusalInterceptor } from './refusal.interceptor.js';
 
 export interface AuthModuleOptions {
   service: string;
@@ -75,6 +76,7 @@ export class AuthModule {
           useFactory: (dataSource: DataSource, bus: BusConnection) => new AuditTrail(dataSource, bus, options.service, options.naming),
         },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: RefusalInterceptor },
       ],
       exports: [AuthBucket, TokenVerifier, AuditTrail],
     };

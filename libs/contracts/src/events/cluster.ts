@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, EXTERNAL } from '../event-definition.js';
-import { ClusterModel, KubernetesVersion, Node, Reason } from './common.js';
+import { ClusterLabels, ClusterModel, KubernetesVersion, Node, Reason } from './common.js';
 
 const MachineSize = z.string().min(1).max(63).describe('Machine size (flavour) name of the infrastructure provider');
 
@@ -30,6 +30,7 @@ export const HostSpec = z.object({
 
 export const ClusterSpec = z.object({
   name: z.string().min(1).max(253).describe('Display name'),
+  labels: ClusterLabels.optional(),
   model: z.enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane']),
   kubernetesVersion: KubernetesVersion,
   controlPlane: z.object({
@@ -113,7 +114,7 @@ export const ClusterVersionChanged = defineEvent({
     previousVersion: KubernetesVersion,
     kubernetesVersion: KubernetesVersion,
   }),
-  producers: ['importer', 'provisioner'],
+  producers: ['importer'],
   consumers: ['inventory', 'upgrade-planner'],
 });
 
@@ -123,7 +124,7 @@ export const ClusterDeleted = defineEvent({
   version: 1,
   description: 'A cluster was deleted and every machine of it released.',
   data: z.object({ model: ClusterModel }),
-  producers: ['provisioner', 'importer'],
+  producers: ['provisioner'],
   consumers: ['inventory', 'upgrade-planner', 'importer', 'tunnel-broker'],
 });
 
@@ -238,7 +239,7 @@ export const UpgradeStepFailed = defineEvent({
     reasons: z.array(Reason).min(1),
   }),
   producers: ['provisioner'],
-  consumers: ['inventory', 'upgrade-planner'],
+  consumers: ['inventory'],
 });
 
 export const NodePoolScaled = defineEvent({

@@ -57,3 +57,8 @@ export const Capacity = z.object({
   memoryBytes: z.number().nonnegative(),
   pods: z.number().int().nonnegative().optional(),
 });
+
+/** Labels of a cluster: what label-scoped tokens and OIDC groups are limited by. */
+export const ClusterLabels = z
+  .record(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$/, 'must be a label key'), z.string().max(63))
+  .describe('Labels of the cluster (team=a, env=prod): access can be limited to clusters carrying given labels');

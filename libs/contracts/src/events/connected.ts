@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, EXTERNAL } from '../event-definition.js';
-import { Capacity, KubernetesVersion, Reason, Timestamp } from './common.js';
+import { Capacity, ClusterLabels, KubernetesVersion, Reason, Timestamp } from './common.js';
 
 export const Distribution = z.enum(['eks', 'aks', 'gke', 'openshift', 'k3s', 'rke2', 'vanilla']);
 
@@ -14,6 +14,7 @@ export const ClusterImportRequested = defineEvent({
     name: z.string().min(1).max(253),
     apiServer: z.string().url().optional().describe('API server URL; omitted when a cloud provider locates the cluster'),
     credentialRef: z.string().min(1).describe('Reference to a credential stored in the importer'),
+    labels: ClusterLabels.optional(),
     provider: z.enum(['cncf', 'eks', 'aks', 'gke']).default('cncf'),
     cloud: z
       .object({
@@ -27,7 +28,7 @@ export const ClusterImportRequested = defineEvent({
       .optional()
       .describe('Where a cloud provider (eks, aks, gke) finds the cluster; the credential is the cloud account'),
   }),
-  producers: ['inventory', EXTERNAL],
+  producers: ['importer', EXTERNAL],
   consumers: ['importer', 'inventory'],
 });
 
@@ -100,7 +101,7 @@ export const ClusterUnreachable = defineEvent({
     since: Timestamp.describe('When the first failed check of this outage happened'),
   }),
   producers: ['importer'],
-  consumers: ['inventory', 'upgrade-planner'],
+  consumers: ['inventory'],
 });
 
 export const ClusterReachable = defineEvent({
@@ -112,5 +113,5 @@ export const ClusterReachable = defineEvent({
     since: Timestamp.describe('When the first successful check after the outage happened'),
   }),
   producers: ['importer'],
-  consumers: ['inventory', 'upgrade-planner'],
+  consumers: ['inventory'],
 });

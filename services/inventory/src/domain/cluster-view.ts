@@ -8,6 +8,8 @@ export interface ClusterView {
   id: string;
   name: string | null;
   model: ClusterModel | null;
+  /** The labels it was requested or imported with: what label-scoped callers are limited by. */
+  labels: Record<string, string>;
   status: ClusterStatus;
   kubernetesVersion: string | null;
   distribution: string | null;
@@ -34,7 +36,7 @@ function reimportable(status: ClusterStatus): boolean {
 }
 
 function empty(id: string, time: string): ClusterView {
-  return { id, name: null, model: null, status: 'Pending', kubernetesVersion: null, distribution: null, nodes: [], reasons: [], warnings: [], reachable: null, tunnel: null, lastEventTime: time };
+  return { id, name: null, model: null, labels: {}, status: 'Pending', kubernetesVersion: null, distribution: null, nodes: [], reasons: [], warnings: [], reachable: null, tunnel: null, lastEventTime: time };
 }
 
 function mergeNodes(current: Node[], incoming: Node[]): Node[] {
@@ -55,7 +57,7 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
   switch (known.name) {
     case 'ClusterRequested': {
       const { data } = known.event;
-      return { ...next, name: data.name, model: data.model, kubernetesVersion: next.kubernetesVersion ?? data.kubernetesVersion, status: advance(next.status, 'Pending') };
+      return { ...next, name: data.name, model: data.model, labels: data.labels ?? next.labels, kubernetesVersion: next.kubernetesVersion ?? data.kubernetesVersion, status: advance(next.status, 'Pending') };
     }
     case 'NodesProvisioned':
       return { ...next, model: next.model ?? known.event.data.model, nodes: mergeNodes(next.nodes, known.event.data.nodes), status: advance(next.status, 'Provisioning') };
@@ -75,7 +77,7 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return { ...next, status: 'Deleted', nodes: [] };
     case 'ClusterImportRequested':
       // A rejected or deleted connected cluster may be imported again.
-      return { ...next, name: known.event.data.name, model: 'connected', reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
+      return { ...next, name: known.event.data.name, model: 'connected', labels: known.event.data.labels ?? next.labels, reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
     case 'ClusterImported': {
       const { data } = known.event;
       const status = next.status === 'Deleted' ? 'Deleted' : 'Running';

@@ -15,6 +15,9 @@ export class ClusterEntity {
   @Column('text', { nullable: true })
   model!: ClusterModel | null;
 
+  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  labels!: Record<string, string>;
+
   @Column('text')
   status!: ClusterStatus;
 

@@ -1,6 +1,6 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import { Access } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ZodValidationPipe } from '@flotilla/service-kit';
@@ -23,6 +23,7 @@ const openApiSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input
 const bodySchema = openApiSchema(CreateClusterBody);
 
 @ApiTags('clusters')
+@ApiBearerAuth()
 @Controller('api/v1/clusters')
 export class ClustersController {
   constructor(
@@ -37,8 +38,10 @@ export class ClustersController {
   @ApiQuery({ name: 'status', required: false, enum: CLUSTER_STATUSES })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  async list(@Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
-    return this.clusters.list({ ...(query.model ? { model: query.model } : {}), ...(query.status ? { status: query.status } : {}) }, query.limit, query.cursor);
+  async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
+    // A label-scoped caller sees only the clusters of its scope, in the items and in the total.
+    const filter = { ...(query.model ? { model: query.model } : {}), ...(query.status ? { status: query.status } : {}), ...(caller.scope ? { labels: caller.scope.labels } : {}) };
+    return this.clusters.list(filter, query.limit, query.cursor);
   }
 
   @Get(':id')
@@ -46,9 +49,10 @@ export class ClustersController {
   @ApiOperation({ summary: 'One cluster: its state, nodes and the history of events about it (with their trace ids)' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
-  async get(@Param('id') id: string): Promise<ClusterView & { history: Omit<ClusterEventEntity, 'clusterId'>[] }> {
+  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<ClusterView & { history: Omit<ClusterEventEntity, 'clusterId'>[] }> {
     const cluster = await this.clusters.find(id);
     if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
+    if (!inScope(caller, cluster.labels)) forbidOutOfScope(caller, id);
     const history = (await this.clusters.history(id)).map(({ clusterId: _clusterId, ...entry }) => entry);
     return { ...cluster, history };
   }
@@ -65,15 +69,23 @@ export class ClustersController {
   @ApiResponse({ status: 202, description: 'Accepted: provisioning follows asynchronously' })
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
   @ApiResponse({ status: 409, description: 'A cluster with that id exists' })
-  async create(@Body(new ZodValidationPipe(CreateClusterBody)) body: CreateClusterBody): Promise<{ id: string; status: 'Pending'; href: string }> {
+  async create(
+    @Caller() caller: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Body(new ZodValidationPipe(CreateClusterBody)) body: CreateClusterBody,
+  ): Promise<{ id: string; status: 'Pending'; href: string }> {
     const { id: requestedId, ...spec } = body;
     const id = requestedId ?? clusterIdFor(spec.name);
+    noteAuditTarget(request, id);
+    // A label-scoped caller creates clusters inside its scope only: the labels must say so.
+    if (!inScope(caller, spec.labels)) forbidOutOfScope(caller, id);
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
       const created = await this.clusters.insertIfAbsent({
         id,
         name: spec.name,
         model: spec.model,
+        labels: spec.labels ?? {},
         status: 'Pending',
         kubernetesVersion: spec.kubernetesVersion,
         distribution: null,
@@ -101,8 +113,13 @@ export class ClustersController {
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
   @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
-  async scale(@Param('id') id: string, @Param('pool') pool: string, @Body(new ZodValidationPipe(ScaleNodePoolBody)) body: ScaleNodePoolBody): Promise<CommandAccepted> {
-    return this.command(id, NodePoolScaleRequested, { pool, ...body });
+  async scale(
+    @Caller() caller: Principal,
+    @Param('id') id: string,
+    @Param('pool') pool: string,
+    @Body(new ZodValidationPipe(ScaleNodePoolBody)) body: ScaleNodePoolBody,
+  ): Promise<CommandAccepted> {
+    return this.command(caller, id, NodePoolScaleRequested, { pool, ...body });
   }
 
   @Delete(':id')
@@ -117,12 +134,13 @@ export class ClustersController {
   @ApiResponse({ status: 404, description: 'No such cluster' })
   @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
   async delete(
+    @Caller() caller: Principal,
     @Param('id') id: string,
     @Body(new ZodValidationPipe(DeleteClusterBody)) body: DeleteClusterBody,
     @Query(new ZodValidationPipe(DeleteClusterQuery)) query: DeleteClusterQuery,
   ): Promise<CommandAccepted> {
     const reason = body?.reason ?? query.reason;
-    return this.command(id, ClusterDeletionRequested, reason === undefined ? {} : { reason });
+    return this.command(caller, id, ClusterDeletionRequested, reason === undefined ? {} : { reason });
   }
 
   @Post(':id/upgrades')
@@ -135,18 +153,19 @@ export class ClustersController {
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
   @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
-  async approveUpgradeStep(@Param('id') id: string, @Body(new ZodValidationPipe(ApproveUpgradeStepBody)) body: ApproveUpgradeStepBody): Promise<CommandAccepted> {
-    return this.command(id, UpgradeStepApproved, body);
+  async approveUpgradeStep(@Caller() caller: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(ApproveUpgradeStepBody)) body: ApproveUpgradeStepBody): Promise<CommandAccepted> {
+    return this.command(caller, id, UpgradeStepApproved, body);
   }
 
   /**
    * Emits a command about a known cluster through the outbox, unless the read model shows the
    * cluster gone or going; the provisioner decides the rest and answers on the bus.
    */
-  private async command<D extends EventDefinition>(id: string, definition: D, data: EventData<D>): Promise<CommandAccepted> {
+  private async command<D extends EventDefinition>(caller: Principal, id: string, definition: D, data: EventData<D>): Promise<CommandAccepted> {
     const event = await this.unitOfWork.run(async () => {
       const cluster = await this.clusters.find(id);
       if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
+      if (!inScope(caller, cluster.labels)) forbidOutOfScope(caller, id);
       // The history holds the inventory's own deletion request once it has been projected.
       const deletionRequested = await this.clusters.hasEvent(id, ClusterDeletionRequested.type);
       const refusal = refuseCommand(cluster.status, deletionRequested);

@@ -9,6 +9,8 @@ import { ClusterEntity } from '../entities/cluster.entity.js';
 export interface ClusterFilter {
   model?: ClusterModel;
   status?: ClusterStatus;
+  /** Only clusters carrying every one of these labels (a label-scoped caller's view). */
+  labels?: Record<string, string>;
 }
 
 export interface ClusterPage {
@@ -55,8 +57,8 @@ export class ClusterRepository {
   async insertMany(views: readonly ClusterView[]): Promise<Set<string>> {
     if (views.length === 0) return new Set();
     const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
-      `INSERT INTO clusters (id, name, model, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, last_event_time)
-       SELECT r.id, r.name, r.model, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.last_event_time
+      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, last_event_time)
+       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.last_event_time
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         ORDER BY r.id
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -70,7 +72,7 @@ export class ClusterRepository {
     if (views.length === 0) return;
     await this.unitOfWork.manager.query(
       `UPDATE clusters c
-          SET name = r.name, model = r.model, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
+          SET name = r.name, model = r.model, labels = r.labels, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
               nodes = r.nodes, node_count = jsonb_array_length(r.nodes), reasons = r.reasons, warnings = r.warnings, reachable = r.reachable,
               tunnel = r.tunnel, last_event_time = r.last_event_time, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
@@ -117,6 +119,7 @@ export class ClusterRepository {
     const query = this.clusters.createQueryBuilder('c');
     if (filter.model) query.andWhere('c.model = :model', { model: filter.model });
     if (filter.status) query.andWhere('c.status = :status', { status: filter.status });
+    if (filter.labels) query.andWhere('c.labels @> :labels::jsonb', { labels: JSON.stringify(filter.labels) });
     const total = await query.clone().getCount();
     if (after) query.andWhere('c.id > :after', { after });
     const entities = await query.orderBy('c.id', 'ASC').take(limit + 1).getMany();
@@ -126,14 +129,15 @@ export class ClusterRepository {
 }
 
 /** The columns of a view, as the projection's statements read and write them. */
-const COLUMNS = 'id, name, model, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, last_event_time';
+const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, last_event_time';
 const RECORD =
-  'id text, name text, model text, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, last_event_time timestamptz';
+  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, last_event_time timestamptz';
 
 interface ClusterRow {
   id: string;
   name: string | null;
   model: ClusterModel | null;
+  labels: Record<string, string>;
   status: ClusterStatus;
   kubernetes_version: string | null;
   distribution: string | null;
@@ -150,6 +154,7 @@ function rowToView(row: ClusterRow): ClusterView {
     id: row.id,
     name: row.name,
     model: row.model,
+    labels: row.labels,
     status: row.status,
     kubernetesVersion: row.kubernetes_version,
     distribution: row.distribution,
@@ -171,6 +176,7 @@ function toRecords(views: readonly ClusterView[]): string {
         id: view.id,
         name: view.name,
         model: view.model,
+        labels: view.labels,
         status: view.status,
         kubernetes_version: view.kubernetesVersion,
         distribution: view.distribution,
@@ -189,6 +195,7 @@ function toView(entity: ClusterEntity): ClusterView {
     id: entity.id,
     name: entity.name,
     model: entity.model,
+    labels: entity.labels,
     status: entity.status,
     kubernetesVersion: entity.kubernetesVersion,
     distribution: entity.distribution,
@@ -206,6 +213,7 @@ function toEntity(view: ClusterView): Partial<ClusterEntity> {
     id: view.id,
     name: view.name,
     model: view.model,
+    labels: view.labels,
     status: view.status,
     kubernetesVersion: view.kubernetesVersion,
     distribution: view.distribution,

@@ -1,0 +1,57 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Access } from '@flotilla/auth';
+import type { AuditRecord } from '@flotilla/contracts';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+
+const ListAuditQuery = z.strictObject({
+  subject: z.string().min(1).optional(),
+  service: z.string().min(1).optional(),
+  clusterId: z.string().min(1).optional(),
+  result: z.enum(['ok', 'refused', 'failed']).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+type ListAuditQuery = z.infer<typeof ListAuditQuery>;
+
+/** The fleet's audit trail: every change and refusal of every service, newest first. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('api/v1/audit')
+export class AuditController {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  @Get()
+  @Access('admin')
+  @ApiOperation({ summary: 'Audit records of every service, newest first; `until` the oldest time seen pages back' })
+  @ApiQuery({ name: 'subject', required: false })
+  @ApiQuery({ name: 'service', required: false })
+  @ApiQuery({ name: 'clusterId', required: false })
+  @ApiQuery({ name: 'result', required: false, enum: ['ok', 'refused', 'failed'] })
+  @ApiQuery({ name: 'since', required: false, description: 'ISO time, inclusive' })
+  @ApiQuery({ name: 'until', required: false, description: 'ISO time, exclusive' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
+  async list(@Query(new ZodValidationPipe(ListAuditQuery)) query: ListAuditQuery): Promise<{ items: AuditRecord[] }> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql.replace('?', `$${values.length}`));
+    };
+    if (query.subject) add('subject = ?', query.subject);
+    if (query.service) add('service = ?', query.service);
+    if (query.clusterId) add('cluster_id = ?', query.clusterId);
+    if (query.result) add('result = ?', query.result);
+    if (query.since) add('time >= ?', query.since);
+    if (query.until) add('time < ?', query.until);
+    values.push(query.limit);
+    const rows = await this.dataSource.query<{ record: AuditRecord }[]>(
+      `SELECT record FROM fleet_audit ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY time DESC, id LIMIT $${values.length}`,
+      values,
+    );
+    return { items: rows.map((row) => row.record) };
+  }
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { AuthBucket, generateSigningKey, signToken, type PublishedKey, type Role, type SigningKey } from '@flotilla/auth';
+import { UnitOfWork } from '@flotilla/messaging';
+import { SecretStore } from '@flotilla/secrets';
+import type { JWK } from 'jose';
+import { MAX_TOKEN_LIFETIME_MS, type TokenDescription } from './token-requests.js';
+
+const KEY_SECRET_KIND = 'token-signing-key';
+const keyRef = (kid: string) => `${KEY_SECRET_KIND}/${kid}`;
+
+interface TokenRow {
+  id: string;
+  subject: string;
+  role: Role;
+  scope: { labels: Record<string, string> } | null;
+  description: string | null;
+  key_id: string;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+}
+
+interface KeyRow {
+  kid: string;
+  public_jwk: JWK;
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+export interface IssueRequest {
+  subject: string;
+  role: Role;
+  scope?: { labels: Record<string, string> } | undefined;
+  lifetimeMs: number;
+  description?: string | undefined;
+}
+
+/**
+ * Flotilla's token issuer. Its Ed25519 signing key is sealed in the inventory's secrets; the
+ * public keys go to the authentication bucket, where every service reads them. Tokens are
+ * recorded here without the token itself, and revoked by an entry in the bucket, so a revoked
+ * token stops working on every service as soon as the entry arrives. Rotating the key keeps the
+ * old public key published until the last token it signed has expired.
+ */
+@Injectable()
+export class TokenIssuer implements OnApplicationBootstrap {
+  private readonly logger = new Logger('TokenIssuer');
+
+  constructor(
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(SecretStore) private readonly secrets: SecretStore,
+    @Inject(AuthBucket) private readonly bucket: AuthBucket,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.unitOfWork.run(async () => {
+      await this.lock();
+      if ((await this.activeKey()) === undefined) await this.createKey();
+    });
+    await this.publishKeys();
+  }
+
+  async issue(request: IssueRequest, createdBy: string): Promise<{ token: string; description: TokenDescription }> {
+    return this.unitOfWork.run(async () => {
+      const key = await this.signingKey();
+      const id = randomUUID();
+      const expiresAt = new Date(Date.now() + request.lifetimeMs);
+      const { token } = await signToken(key, { subject: request.subject, role: request.role, expiresAt, tokenId: id, ...(request.scope ? { scope: request.scope } : {}) });
+      const [row] = await this.unitOfWork.manager.query<TokenRow[]>(
+        `INSERT INTO api_tokens (id, subject, role, scope, description, key_id, created_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [id, request.subject, request.role, request.scope ? JSON.stringify(request.scope) : null, request.description ?? null, key.kid, createdBy, expiresAt],
+      );
+      return { token, description: describe(row!) };
+    });
+  }
+
+  async list(includeExpired: boolean): Promise<TokenDescription[]> {
+    const rows = await this.unitOfWork.manager.query<TokenRow[]>(`SELECT * FROM api_tokens ${includeExpired ? '' : 'WHERE expires_at > now()'} ORDER BY created_at DESC`);
+    return rows.map(describe);
+  }
+
+  async find(id: string): Promise<TokenDescription | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    const [row] = await this.unitOfWork.manager.query<TokenRow[]>(`SELECT * FROM api_tokens WHERE id = $1`, [id]);
+    return row ? describe(row) : undefined;
+  }
+
+  /** Revokes a token everywhere; revoking twice changes nothing. Undefined if there is no such token. */
+  async revoke(id: string, by: string): Promise<TokenDescription | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    // An UPDATE answers [rows, affected count].
+    const [[row]] = await this.unitOfWork.manager.query<[TokenRow[], number]>(
+      `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $2) WHERE id = $1 RETURNING *`,
+      [id, by],
+    );
+    if (!row) return undefined;
+    // After the commit: a failure here leaves the row revoked, and revoking again publishes it.
+    await this.bucket.revoke(id, row.expires_at);
+    return describe(row);
+  }
+
+  /** A new signing key signs from now on; the old one stays published until its tokens expire. */
+  async rotate(): Promise<{ kid: string }> {
+    const kid = await this.unitOfWork.run(async () => {
+      await this.lock();
+      await this.unitOfWork.manager.query(`UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`);
+      return (await this.createKey()).kid;
+    });
+    await this.publishKeys();
+    this.logger.log({ msg: 'token signing key rotated', kid });
+    return { kid };
+  }
+
+  async keys(): Promise<{ kid: string; createdAt: string; retiredAt: string | null }[]> {
+    const rows = await this.unitOfWork.manager.query<KeyRow[]>(`SELECT * FROM signing_keys ORDER BY created_at DESC`);
+    return rows.map((row) => ({ kid: row.kid, createdAt: row.created_at.toISOString(), retiredAt: row.retired_at?.toISOString() ?? null }));
+  }
+
+  /**
+   * Publishes this issuer's public keys: the active one, and retired ones until the last token
+   * they signed expires. Keys of other issuers sharing the bucket are left as they are.
+   */
+  async publishKeys(): Promise<void> {
+    const rows = await this.unitOfWork.manager.query<(KeyRow & { last_expiry: Date | null })[]>(
+      `SELECT k.*, (SELECT max(expires_at) FROM api_tokens t WHERE t.key_id = k.kid) AS last_expiry FROM signing_keys k`,
+    );
+    const ours = new Set(rows.map((row) => row.kid));
+    const published: PublishedKey[] = rows
+      .filter((row) => !row.retired_at || (row.last_expiry !== null && row.last_expiry > new Date()))
+      .map((row) => ({ ...row.public_jwk, kid: row.kid, ...(row.retired_at ? { retiresAt: new Date(Math.min(row.last_expiry!.getTime(), row.retired_at.getTime() + MAX_TOKEN_LIFETIME_MS)).toISOString() } : {}) }));
+    await this.bucket.updateJwks((jwks) => ({ keys: [...jwks.keys.filter((key) => !ours.has(key.kid)), ...published] }));
+  }
+
+  private async signingKey(): Promise<SigningKey> {
+    const active = await this.activeKey();
+    if (!active) throw new Error('no active token signing key');
+    const secret = await this.secrets.reveal(keyRef(active.kid));
+    if (!secret) throw new Error(`token signing key ${active.kid} is missing from the secrets`);
+    return { kid: active.kid, privateJwk: JSON.parse(secret.revealString()) as JWK, publicJwk: active.public_jwk };
+  }
+
+  private async activeKey(): Promise<KeyRow | undefined> {
+    const [row] = await this.unitOfWork.manager.query<KeyRow[]>(`SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`);
+    return row;
+  }
+
+  private async createKey(): Promise<SigningKey> {
+    const key = await generateSigningKey();
+    await this.secrets.put(keyRef(key.kid), KEY_SECRET_KIND, JSON.stringify(key.privateJwk));
+    await this.unitOfWork.manager.query(`INSERT INTO signing_keys (kid, public_jwk) VALUES ($1, $2)`, [key.kid, JSON.stringify(key.publicJwk)]);
+    return key;
+  }
+
+  /** Replicas starting together make one key, not one each. */
+  private async lock(): Promise<void> {
+    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('flotilla-token-signing-key'))`);
+  }
+}
+
+function describe(row: TokenRow): TokenDescription {
+  return {
+    id: row.id,
+    subject: row.subject,
+    role: row.role,
+    scope: row.scope,
+    description: row.description,
+    keyId: row.key_id,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+    expiresAt: row.expires_at.toISOString(),
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    revokedBy: row.revoked_by ?? null,
+  };
+}
