@@ -30,7 +30,7 @@ describe("inventory: operators' commands about a cluster, on real NATS and Postg
   });
 
   const api = (path: string, method: string, body?: unknown) =>
-    fetch(`${service.url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${service.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const createCluster = async (id: string) => {
     const spec = { id, name: id, model: 'platform-provisioned', kubernetesVersion: '1.33', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [{ name: 'workers', count: 2, machineSize: 'small' }] };
     assert.equal((await api('/api/v1/clusters', 'POST', spec)).status, 202);

@@ -23,7 +23,7 @@ describe('inventory service on real NATS and PostgreSQL', () => {
     await bus.drain();
   });
 
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
+  const api = (path: string, init: RequestInit = {}) => fetch(`${service.url}${path}`, { ...init, headers: { authorization: `Bearer ${service.adminToken}`, ...(init.headers as Record<string, string> | undefined) } });
   const post = (body: unknown) => api('/api/v1/clusters', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const valid = { name: 'prod', model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 3, machineSize: 'large' } };
 
