@@ -74,8 +74,8 @@ try {
         const index = start + offset;
         const response = await fetch(`${service.url}/api/v1/credentials`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ ref: `${id(index)}-admin`, kind: 'bearer-token', token: token(index), caCertificatePem: pki.caCertificatePem }),
+          headers: { 'content-type': 'application/json', ...(await service.auth()) },
+          body: JSON.stringify({ ref: `${id(index)}-admin`, kind: 'bearer-token', token: token(index), server: serverOf(index).url(`/clusters/${id(index)}`), caCertificatePem: pki.caCertificatePem }),
         });
         if (response.status !== 201) throw new Error(`credential ${index}: ${response.status} ${await response.text()}`);
       }),

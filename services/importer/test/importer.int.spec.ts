@@ -75,10 +75,11 @@ describe('importer on real NATS and PostgreSQL: requests, credentials API', () =
 
   it('registers a bearer token: 201 with its description, never the token; GET lists and describes; 409 on the same ref', async () => {
     const token = serviceAccountJwt(new Date(Date.now() + 30 * 86_400_000));
-    const described = await http.register({ ref: 'edge-token', kind: 'bearer-token', token, caCertificatePem: pki.caCertificatePem });
+    const described = await http.register({ ref: 'edge-token', kind: 'bearer-token', token, server: 'https://Edge.example:6443/', caCertificatePem: pki.caCertificatePem });
     assert.equal(described.kind, 'bearer-token');
     assert.equal(described.source, 'token');
     assert.equal(described.metadata.caCertificate, 'stored');
+    assert.equal(described.binding?.apiServer, 'https://edge.example:6443', 'bound to the server it names, normalised');
     assert.ok(described.expiresAt, 'the JWT exp sets the expiry');
     assert.ok(Math.abs(Date.parse(described.expiresAt) - (Date.now() + 30 * 86_400_000)) < 5_000);
     assert.ok(!JSON.stringify(described).includes(token));
@@ -88,12 +89,12 @@ describe('importer on real NATS and PostgreSQL: requests, credentials API', () =
     assert.ok(!JSON.stringify(list).includes(token));
     assert.equal(((await (await http.api('/api/v1/credentials/edge-token')).json()) as CredentialDescription).ref, 'edge-token');
     assert.equal((await http.api('/api/v1/credentials/nope')).status, 404);
-    const again = await http.registerRaw({ ref: 'edge-token', kind: 'bearer-token', token: 'other' });
+    const again = await http.registerRaw({ ref: 'edge-token', kind: 'bearer-token', token: 'other', server: 'https://edge.example:6443' });
     assert.equal(again.status, 409);
   });
 
   it('registers a client certificate (expiry from the certificate) and a cloud account; refuses what does not fit, naming the field', async () => {
-    const certificate = await http.register({ ref: 'edge-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: pki.caCertificatePem });
+    const certificate = await http.register({ ref: 'edge-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: 'https://edge.example:6443', caCertificatePem: pki.caCertificatePem });
     assert.equal(certificate.kind, 'client-certificate');
     assert.match(certificate.metadata.subject ?? '', /CN=admin/);
     assert.ok(certificate.expiresAt);
@@ -103,13 +104,15 @@ describe('importer on real NATS and PostgreSQL: requests, credentials API', () =
 
     const other = createTestPki('another-cluster');
     const cases: [unknown, string][] = [
-      [{ ref: 'Bad Ref', kind: 'bearer-token', token: 'abc' }, 'ref'],
+      [{ ref: 'Bad Ref', kind: 'bearer-token', token: 'abc', server: 'https://edge.example:6443' }, 'ref'],
       [{ ref: 'x', kind: 'password', token: 'abc' }, 'kind'],
-      [{ ref: 'x', kind: 'bearer-token', token: 'two words' }, 'token'],
-      [{ ref: 'x', kind: 'bearer-token', token: serviceAccountJwt(new Date(Date.now() - 60_000)) }, 'token'],
-      [{ ref: 'x', kind: 'bearer-token', token: 'abc', caCertificatePem: 'not a certificate' }, 'caCertificatePem'],
-      [{ ref: 'x', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: other.clientKeyPem }, 'privateKeyPem'],
-      [{ ref: 'x', kind: 'client-certificate', certificatePem: 'garbage', privateKeyPem: pki.clientKeyPem }, 'certificatePem'],
+      [{ ref: 'x', kind: 'bearer-token', token: 'two words', server: 'https://edge.example:6443' }, 'token'],
+      [{ ref: 'x', kind: 'bearer-token', token: serviceAccountJwt(new Date(Date.now() - 60_000)), server: 'https://edge.example:6443' }, 'token'],
+      [{ ref: 'x', kind: 'bearer-token', token: 'abc', server: 'https://edge.example:6443', caCertificatePem: 'not a certificate' }, 'caCertificatePem'],
+      [{ ref: 'x', kind: 'bearer-token', token: 's3cr3t-value' }, 'server'],
+      [{ ref: 'x', kind: 'bearer-token', token: 's3cr3t-value', server: 'http://edge.example:6443' }, 'server'],
+      [{ ref: 'x', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: other.clientKeyPem, server: 'https://edge.example:6443' }, 'privateKeyPem'],
+      [{ ref: 'x', kind: 'client-certificate', certificatePem: 'garbage', privateKeyPem: pki.clientKeyPem, server: 'https://edge.example:6443' }, 'certificatePem'],
       [{ ref: 'x', kind: 'cloud-account', provider: 'eks', account: { accessKeyId: 'lowercase-is-wrong', secretAccessKey: 's3cr3t-value' } }, 'account.accessKeyId'],
       [{ ref: 'x', kind: 'kubeconfig', kubeconfig: 'clusters: [ {' }, 'kubeconfig'],
     ];
@@ -158,7 +161,7 @@ describe('importer on real NATS and PostgreSQL: requests, credentials API', () =
   });
 
   it('DELETE removes a credential and its secret; refused while an imported cluster uses it', async () => {
-    await http.register({ ref: 'short-lived', kind: 'bearer-token', token: 'abcdef.0123456789abcdef' });
+    await http.register({ ref: 'short-lived', kind: 'bearer-token', token: 'abcdef.0123456789abcdef', server: 'https://edge.example:6443' });
     assert.equal((await http.api('/api/v1/credentials/short-lived', { method: 'DELETE' })).status, 204);
     assert.equal((await http.api('/api/v1/credentials/short-lived')).status, 404);
     assert.equal((await http.api('/api/v1/credentials/short-lived', { method: 'DELETE' })).status, 404);
@@ -199,11 +202,15 @@ describe('importer connectivity check against stand-in Kubernetes API servers', 
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-int-test-probe');
     http = importerClient(service);
     const ca = pki.caCertificatePem;
-    for (const [ref, token] of Object.entries(tokens)) await http.register({ ref: `${ref}-token`, kind: 'bearer-token', token, caCertificatePem: ca });
-    await http.register({ ref: 'jwt-token', kind: 'bearer-token', token: jwt, caCertificatePem: ca });
-    await http.register({ ref: 'admin-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: ca });
-    await http.register({ ref: 'wrong-ca', kind: 'bearer-token', token: tokens.eks, caCertificatePem: createTestPki('someone-else').caCertificatePem });
-    await http.register({ ref: 'wrong-token', kind: 'bearer-token', token: 'not-a-token-this-cluster-knows', caCertificatePem: ca });
+    // Each credential is bound to the one cluster it is used for.
+    for (const [ref, token] of Object.entries(tokens)) await http.register({ ref: `${ref}-token`, kind: 'bearer-token', token, server: apiServer.url(`/${ref}`), caCertificatePem: ca });
+    await http.register({ ref: 'slow-token', kind: 'bearer-token', token: tokens.eks, server: slowServer.url(), caCertificatePem: ca });
+    await http.register({ ref: 'jwt-token', kind: 'bearer-token', token: jwt, server: apiServer.url('/gke'), caCertificatePem: ca });
+    for (const path of ['k3s', 'kubeadm', 'old', 'web']) {
+      await http.register({ ref: `${path}-cert`, kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: apiServer.url(`/${path}`), caCertificatePem: ca });
+    }
+    await http.register({ ref: 'wrong-ca', kind: 'bearer-token', token: tokens.eks, server: apiServer.url('/eks'), caCertificatePem: createTestPki('someone-else').caCertificatePem });
+    await http.register({ ref: 'wrong-token', kind: 'bearer-token', token: 'not-a-token-this-cluster-knows', server: apiServer.url('/eks'), caCertificatePem: ca });
   });
 
   after(async () => {
@@ -224,8 +231,8 @@ describe('importer connectivity check against stand-in Kubernetes API servers', 
     ['eks', '/eks', 'eks-token', 'v1.31.5-eks-8cce635', 3, 12],
     ['gke', '/gke', 'gke-token', 'v1.30.8-gke.1051000', 4, 16],
     ['aks', '/aks', 'aks-token', 'v1.30.7', 3, 12],
-    ['k3s', '/k3s', 'admin-cert', 'v1.30.8+k3s1', 2, 4],
-    ['vanilla', '/kubeadm', 'admin-cert', 'v1.31.4', 6, 60],
+    ['k3s', '/k3s', 'k3s-cert', 'v1.30.8+k3s1', 2, 4],
+    ['vanilla', '/kubeadm', 'kubeadm-cert', 'v1.31.4', 6, 60],
   ];
   for (const [distribution, path, credentialRef, version, nodes, cpu] of distributions) {
     it(`imports a ${distribution} cluster with its facts (${credentialRef}); ClusterImported on the bus`, async () => {
@@ -296,10 +303,19 @@ describe('importer connectivity check against stand-in Kubernetes API servers', 
   const failures: [string, () => Promise<{ path: string; credentialRef: string; server?: FakeApiServer; apiServer?: string }>, string, RegExp][] = [
     ['a CA that did not sign the server certificate', async () => ({ path: '/eks', credentialRef: 'wrong-ca' }), 'tls-verification-failed', /not signed by the CA stored with the credential/],
     ['a token the cluster does not know', async () => ({ path: '/eks', credentialRef: 'wrong-token' }), 'unauthorized', /401 Unauthorized/],
-    ['nothing listening at the address', async () => ({ path: '', credentialRef: 'eks-token', apiServer: `https://127.0.0.1:${await freePort()}` }), 'api-server-unreachable', /connection was refused/],
-    ['an API server slower than the probe timeout', async () => ({ path: '', credentialRef: 'eks-token', server: slowServer }), 'probe-timeout', /within 1000 ms|in time/],
-    ['a web server instead of Kubernetes', async () => ({ path: '/web', credentialRef: 'admin-cert' }), 'not-kubernetes', /does not serve a Kubernetes API/],
-    ['a version outside the onboarding range (1.18)', async () => ({ path: '/old', credentialRef: 'admin-cert' }), 'onboard-out-of-range', /1\.18\.20/],
+    [
+      'nothing listening at the address',
+      async () => {
+        const nowhere = `https://127.0.0.1:${await freePort()}`;
+        await http.register({ ref: 'nowhere-token', kind: 'bearer-token', token: tokens.eks, server: nowhere, caCertificatePem: pki.caCertificatePem });
+        return { path: '', credentialRef: 'nowhere-token', apiServer: nowhere };
+      },
+      'api-server-unreachable',
+      /connection was refused/,
+    ],
+    ['an API server slower than the probe timeout', async () => ({ path: '', credentialRef: 'slow-token', server: slowServer }), 'probe-timeout', /within 1000 ms|in time/],
+    ['a web server instead of Kubernetes', async () => ({ path: '/web', credentialRef: 'web-cert' }), 'not-kubernetes', /does not serve a Kubernetes API/],
+    ['a version outside the onboarding range (1.18)', async () => ({ path: '/old', credentialRef: 'old-cert' }), 'onboard-out-of-range', /1\.18\.20/],
   ];
   failures.forEach(([name, target, code, message], index) => {
     it(`${name}: ImportRejected ${code}`, async () => {

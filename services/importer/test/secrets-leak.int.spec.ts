@@ -113,17 +113,17 @@ describe('secrets stay secret: database, logs, bus events and API answers', () =
     const ca = pki.caCertificatePem;
     const labeled = kubeconfig.replace('https://127.0.0.1:1/placeholder', apiServer.url('/lab'));
     const registrations = [
-      { ref: 'leak-token', kind: 'bearer-token', token, caCertificatePem: ca },
-      { ref: 'leak-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: ca },
+      { ref: 'leak-token', kind: 'bearer-token', token, server: apiServer.url('/lab'), caCertificatePem: ca },
+      { ref: 'leak-cert', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: apiServer.url('/lab'), caCertificatePem: ca },
       { ref: 'leak-kubeconfig', kind: 'kubeconfig', kubeconfig: labeled },
       { ref: 'leak-kubeconfig-cert', kind: 'kubeconfig', kubeconfig: labeled, context: 'lab-cert' },
-      { ref: 'leak-wrong', kind: 'bearer-token', token: wrongToken, caCertificatePem: ca },
+      { ref: 'leak-wrong', kind: 'bearer-token', token: wrongToken, server: apiServer.url('/lab'), caCertificatePem: ca },
       { ref: 'leak-aws', kind: 'cloud-account', provider: 'eks', account: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: awsSecret } },
     ];
     for (const body of registrations) assert.equal((await call('POST', '/api/v1/credentials', body)).status, 201, body.ref);
     // Refused registrations carrying secrets: the key of another certificate, a kubeconfig context that is not there.
     const refused = [
-      { ref: 'leak-bad', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: other.clientKeyPem },
+      { ref: 'leak-bad', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: other.clientKeyPem, server: apiServer.url('/lab') },
       { ref: 'leak-bad', kind: 'kubeconfig', kubeconfig: labeled, context: 'nope' },
     ];
     for (const body of refused) assert.equal((await call('POST', '/api/v1/credentials', body)).status, 400);

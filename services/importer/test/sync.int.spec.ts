@@ -37,7 +37,7 @@ describe('keeping connected clusters current (sync loop, two replicas)', () => {
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-sync-test');
     http = importerClient(service);
-    await http.register({ ref: 'lab-admin', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, caCertificatePem: pki.caCertificatePem });
+    await http.register({ ref: 'lab-admin', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: apiServer.url('/lab'), caCertificatePem: pki.caCertificatePem });
     assert.equal((await http.post({ id: 'sync-lab', name: 'lab', apiServer: apiServer.url('/lab'), credentialRef: 'lab-admin', provider: 'cncf' })).status, 202);
     assert.equal((await http.settled('sync-lab')).state, 'Imported');
   });

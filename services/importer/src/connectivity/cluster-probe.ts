@@ -56,6 +56,9 @@ export type ProbeFailureCode = Extract<
   | 'api-server-required'
   | 'credential-not-found'
   | 'credential-kind-mismatch'
+  | 'credential-unbound'
+  | 'credential-server-mismatch'
+  | 'credential-ca-mismatch'
   | 'cloud-location-required'
   | 'cloud-access-failed'
 >;

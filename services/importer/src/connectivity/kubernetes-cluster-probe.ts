@@ -1,9 +1,10 @@
-import { Agent, request, type RequestOptions } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import { CoreV1Api, KubeConfig, Observable, VersionApi, type ConfigurationOptions, type RequestContext, type V1Node } from '@kubernetes/client-node';
 import { KubernetesVersion } from '@flotilla/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { ClusterEndpoints, type ClusterEndpoint } from './cluster-access.js';
 import type { ClusterProbe, HealthOutcome, ProbedNode, ProbeFailure, ProbeOutcome, ProbeTarget } from './cluster-probe.js';
+import { assertBound, BoundAgent, bindingErrorIn } from './credential-guard.js';
 import { detectDistribution, nodeRole } from './distribution.js';
 import { errorFacts, probeFailureOf, type ProbeStep } from './probe-failures.js';
 import { parseQuantity } from './quantity.js';
@@ -39,8 +40,9 @@ class StepFailed extends Error {
 
 /** Version, nodes and readiness of the cluster at `endpoint`. */
 export async function inspectCluster(endpoint: ClusterEndpoint, signal: AbortSignal): Promise<ProbeOutcome> {
-  const client = await KubernetesClient.open(endpoint, signal);
+  let client: KubernetesClient | undefined;
   try {
+    client = await KubernetesClient.open(endpoint, signal);
     const version = await client.version();
     const nodes = await client.nodes();
     const ready = await client.ready();
@@ -55,25 +57,32 @@ export async function inspectCluster(endpoint: ClusterEndpoint, signal: AbortSig
       },
     };
   } catch (error) {
-    if (error instanceof StepFailed) return { ok: false, failures: [error.failure] };
-    throw error;
+    return failed(error);
   } finally {
-    client.close();
+    client?.close();
   }
 }
 
 /** Version and readiness only: the periodic re-check. */
 export async function checkHealth(endpoint: ClusterEndpoint, signal: AbortSignal): Promise<HealthOutcome> {
-  const client = await KubernetesClient.open(endpoint, signal);
+  let client: KubernetesClient | undefined;
   try {
+    client = await KubernetesClient.open(endpoint, signal);
     const version = await client.version();
     return { ok: true, report: { version, ready: await client.ready() } };
   } catch (error) {
-    if (error instanceof StepFailed) return { ok: false, failures: [error.failure] };
-    throw error;
+    return failed(error);
   } finally {
-    client.close();
+    client?.close();
   }
+}
+
+/** A step's failure or a refusal of the credential guard, as the probe answers it; anything else is thrown on. */
+function failed(error: unknown): { ok: false; failures: ProbeFailure[] } {
+  if (error instanceof StepFailed) return { ok: false, failures: [error.failure] };
+  const refused = bindingErrorIn(error);
+  if (refused) return { ok: false, failures: [{ code: refused.code, message: refused.message }] };
+  throw error;
 }
 
 function probedNode(node: V1Node): ProbedNode {
@@ -94,17 +103,20 @@ function probedNode(node: V1Node): ProbedNode {
  * One cluster, one check: a KubeConfig built from the endpoint, every call bound to `signal`.
  * The client would open a new TLS connection per call; one keep-alive agent with the same TLS
  * settings (from the KubeConfig) carries every call of the check instead, then is closed.
+ * The only place the importer builds a client for a cluster: it refuses (CredentialBindingError)
+ * an endpoint that is not the one its credential is bound to, and its agent connects nowhere else.
  */
 class KubernetesClient {
   private readonly config = new KubeConfig();
   private readonly options: ConfigurationOptions;
-  private agent: Agent | undefined;
+  private agent: BoundAgent | undefined;
   private headers: RequestOptions['headers'];
 
   private constructor(
     private readonly endpoint: ClusterEndpoint,
     private readonly signal: AbortSignal,
   ) {
+    assertBound(endpoint);
     const { auth } = endpoint;
     const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
     this.config.loadFromClusterAndUser(
@@ -132,7 +144,7 @@ class KubernetesClient {
     const client = new KubernetesClient(endpoint, signal);
     const tls: RequestOptions = {};
     await client.config.applyToHTTPSOptions(tls);
-    client.agent = new Agent({ keepAlive: true, maxSockets: 1, ca: tls.ca, cert: tls.cert, key: tls.key });
+    client.agent = new BoundAgent(endpoint.boundTo, endpoint.credentialRef, { keepAlive: true, maxSockets: 1, ca: tls.ca, cert: tls.cert, key: tls.key });
     client.headers = tls.headers;
     return client;
   }
@@ -187,6 +199,7 @@ class KubernetesClient {
     try {
       return await call();
     } catch (error) {
+      if (bindingErrorIn(error)) throw error;
       const facts = errorFacts(error);
       // A 200 that is not JSON (a web page at that address) fails in the client's deserializer.
       if (step === 'read the version' && facts.status === undefined && facts.code === undefined && facts.name === undefined) {

@@ -1,4 +1,5 @@
 import type { Secret } from '@flotilla/secrets';
+import type { CredentialBinding } from './binding.js';
 
 /** How a stored credential authenticates: a token or client certificate for the API server, or a cloud account. */
 export const CREDENTIAL_KINDS = ['bearer-token', 'client-certificate', 'cloud-account'] as const;
@@ -17,6 +18,11 @@ export interface StoredCredential {
   kind: CredentialKind;
   /** A token's `exp` or a client certificate's notAfter: the cluster becomes unreachable then. */
   expiresAt: string | null;
+  /**
+   * Tokens and client certificates: the API server (and CA) they are bound to. Null for cloud
+   * accounts, and for a credential registered before credentials named their server (used nowhere).
+   */
+  binding: CredentialBinding | null;
 }
 
 /** Plain-text facts about a credential, shown by the API: never any part of the secret. */
@@ -31,18 +37,23 @@ export interface CredentialMetadata {
   provider?: CloudAccountProvider;
   /** Whether a CA certificate to verify the API server is stored with it (else the system roots are used). */
   caCertificate?: 'stored' | 'system-roots';
+  /** Tokens and client certificates: what they are bound to (shown as the description's `binding`). */
+  binding?: CredentialBinding;
 }
 
 export interface CredentialDescription extends StoredCredential {
   source: CredentialSource;
-  metadata: CredentialMetadata;
+  metadata: Omit<CredentialMetadata, 'binding'>;
   createdAt: string;
 }
 
-/** The opened secret of a credential: lives in memory only while a check uses it. */
+/**
+ * The opened secret of a credential: lives in memory only while a check uses it. A token's or
+ * certificate's `binding` is read from the sealed document, not from the plain-text row.
+ */
 export type CredentialMaterial =
-  | { kind: 'bearer-token'; token: Secret; caCertificatePem: string | null }
-  | { kind: 'client-certificate'; certificatePem: string; privateKey: Secret; caCertificatePem: string | null }
+  | { kind: 'bearer-token'; token: Secret; caCertificatePem: string | null; binding: CredentialBinding | null }
+  | { kind: 'client-certificate'; certificatePem: string; privateKey: Secret; caCertificatePem: string | null; binding: CredentialBinding | null }
   | { kind: 'cloud-account'; provider: CloudAccountProvider; account: Secret };
 
 /** Where credentials named by `credentialRef` live. Joins the caller's transaction when there is one. */

@@ -24,26 +24,47 @@ const kubeconfig = (user: Record<string, unknown>, cluster: Record<string, unkno
 describe('prepareCredential', () => {
   it('a JWT bearer token: expiry from exp, the token sealed, never in metadata', () => {
     const token = jwt(Math.floor(now.getTime() / 1000) + 3600);
-    const preparation = prepare({ ref: 'edge', kind: 'bearer-token', token });
+    const preparation = prepare({ ref: 'edge', kind: 'bearer-token', token, server: 'https://Edge.Example:6443/' });
     assert.ok(preparation.ok);
     assert.equal(preparation.credential.expiresAt?.toISOString(), new Date(now.getTime() + 3_600_000).toISOString());
     assert.equal(preparation.credential.metadata.caCertificate, 'system-roots');
-    assert.deepEqual(payloadOf(preparation), { kind: 'bearer-token', token, caCertificatePem: null });
+    assert.deepEqual(preparation.credential.metadata.binding, { apiServer: 'https://edge.example:6443', caFingerprints: [] });
+    assert.deepEqual(payloadOf(preparation), { kind: 'bearer-token', token, server: 'https://edge.example:6443', caCertificatePem: null });
     assert.ok(!JSON.stringify(preparation.credential).includes(token), 'the prepared credential shows no token');
   });
 
   it('an expired JWT is refused, naming the field', () => {
-    const preparation = prepare({ ref: 'edge', kind: 'bearer-token', token: jwt(Math.floor(now.getTime() / 1000) - 1) });
+    const preparation = prepare({ ref: 'edge', kind: 'bearer-token', token: jwt(Math.floor(now.getTime() / 1000) - 1), server: 'https://edge.example:6443' });
     assert.ok(!preparation.ok);
     assert.equal(preparation.errors[0]?.field, 'token');
     assert.match(preparation.errors[0]?.message ?? '', /expired at 2026-11-23T11:59:59/);
   });
 
-  it('a kubeconfig with a token user: stored as bearer-token with the server and context', () => {
+  it('a kubeconfig with a token user: stored as bearer-token with the server and context, bound to that server', () => {
     const preparation = prepare({ ref: 'edge', kind: 'kubeconfig', kubeconfig: kubeconfig({ token: 'opaque-token-1234' }) });
     assert.ok(preparation.ok);
-    assert.deepEqual([preparation.credential.kind, preparation.credential.source, preparation.credential.metadata], ['bearer-token', 'kubeconfig', { apiServer: 'https://edge.example:6443', context: 'edge', caCertificate: 'system-roots' }]);
-    assert.equal(payloadOf(preparation).kind, 'bearer-token');
+    assert.deepEqual(
+      [preparation.credential.kind, preparation.credential.source, preparation.credential.metadata],
+      ['bearer-token', 'kubeconfig', { apiServer: 'https://edge.example:6443', context: 'edge', caCertificate: 'system-roots', binding: { apiServer: 'https://edge.example:6443', caFingerprints: [] } }],
+    );
+    const payload = payloadOf(preparation);
+    assert.ok(payload.kind === 'bearer-token');
+    assert.equal(payload.server, 'https://edge.example:6443');
+  });
+
+  it('a token or client certificate must name its server: missing or not https, refused naming "server"', () => {
+    const missing = RegisterCredentialBody.safeParse({ ref: 'edge', kind: 'bearer-token', token: 'opaque-token-1234' });
+    assert.ok(!missing.success);
+    assert.deepEqual(missing.error.issues.map((issue) => [issue.path.join('.'), /is required/.test(issue.message)]), [['server', true]]);
+    const certificate = RegisterCredentialBody.safeParse({ ref: 'edge', kind: 'client-certificate', certificatePem: 'x', privateKeyPem: 'y' });
+    assert.ok(!certificate.success);
+    assert.deepEqual(certificate.error.issues.map((issue) => issue.path.join('.')), ['server']);
+    for (const server of ['http://edge.example:6443', 'edge.example', 'https://admin:pw@edge.example']) {
+      const preparation = prepare({ ref: 'edge', kind: 'bearer-token', token: 'opaque-token-1234', server });
+      assert.ok(!preparation.ok, server);
+      assert.equal(preparation.errors[0]?.field, 'server', server);
+      assert.ok(!(preparation.errors[0]?.message ?? '').includes('pw'), 'the value is not repeated');
+    }
   });
 
   const refusals: [string, string, RegExp][] = [

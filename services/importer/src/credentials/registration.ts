@@ -4,6 +4,7 @@ import { Secret } from '@flotilla/secrets';
 import type { FieldProblem } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { AwsAccount, AzureAccount, GcpAccount } from '../clouds/accounts.js';
+import { bindingOf, normaliseApiServer } from './binding.js';
 import { CLOUD_ACCOUNT_PROVIDERS, type CloudAccountProvider, type CredentialKind, type CredentialMetadata, type CredentialSource } from './credential-store.js';
 import { jwtExpiry } from './jwt.js';
 
@@ -14,6 +15,11 @@ export const CredentialRef = z
 const MAX_PEM = 64 * 1024;
 const pem = (what: string) => z.string().min(1, `must be a PEM ${what}`).max(MAX_PEM, `must be at most ${MAX_PEM} characters`);
 const caCertificatePem = pem('CA certificate (or bundle)').optional().describe('CA that signed the API server certificate; absent: the system roots');
+const server = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required: the https:// URL of the API server this credential is for (it is sent nowhere else)' : 'must be a string') })
+  .min(1, 'must be the https:// URL of the API server this credential is for')
+  .max(2048, 'must be at most 2048 characters')
+  .describe('API server this credential is bound to: imports naming another address are refused');
 
 /**
  * POST /api/v1/credentials. A kubeconfig is taken apart here: the chosen context's server, CA and
@@ -27,6 +33,7 @@ export const RegisterCredentialBody = z.discriminatedUnion(
       ref: CredentialRef,
       kind: z.literal('bearer-token'),
       token: z.string().min(1, 'is required').max(16_384, 'must be at most 16384 characters').regex(/^\S+$/, 'must be a single token, without spaces or line breaks'),
+      server,
       caCertificatePem,
     }),
     z.object({
@@ -34,6 +41,7 @@ export const RegisterCredentialBody = z.discriminatedUnion(
       kind: z.literal('client-certificate'),
       certificatePem: pem('certificate'),
       privateKeyPem: pem('private key'),
+      server,
       caCertificatePem,
     }),
     z.object({
@@ -65,10 +73,13 @@ export interface PreparedCredential {
   secret: Secret;
 }
 
-/** The sealed JSON document of each kind (what CredentialStore.open reads back). */
+/**
+ * The sealed JSON document of each kind (what CredentialStore.open reads back). `server` is the
+ * binding; documents sealed before bindings have none (and are sent nowhere).
+ */
 export type CredentialPayload =
-  | { kind: 'bearer-token'; token: string; caCertificatePem: string | null }
-  | { kind: 'client-certificate'; certificatePem: string; privateKeyPem: string; caCertificatePem: string | null }
+  | { kind: 'bearer-token'; token: string; server?: string; caCertificatePem: string | null }
+  | { kind: 'client-certificate'; certificatePem: string; privateKeyPem: string; server?: string; caCertificatePem: string | null }
   | { kind: 'cloud-account'; provider: CloudAccountProvider; account: Record<string, unknown> };
 
 export type Preparation = { ok: true; credential: PreparedCredential } | { ok: false; errors: FieldProblem[] };
@@ -95,9 +106,19 @@ export function prepareCredential(body: RegisterCredentialBody, now: Date): Prep
 function prepare(body: RegisterCredentialBody, now: Date): PreparedCredential {
   switch (body.kind) {
     case 'bearer-token':
-      return fromToken(body.ref, 'token', body.token, body.caCertificatePem ?? null, { token: 'token', ca: 'caCertificatePem' }, {}, now);
+      return fromToken(body.ref, 'token', body.token, boundServer(body.server, 'server'), body.caCertificatePem ?? null, { token: 'token', ca: 'caCertificatePem' }, {}, now);
     case 'client-certificate':
-      return fromClientCertificate(body.ref, 'client-certificate', body.certificatePem, body.privateKeyPem, body.caCertificatePem ?? null, { certificate: 'certificatePem', key: 'privateKeyPem', ca: 'caCertificatePem' }, {}, now);
+      return fromClientCertificate(
+        body.ref,
+        'client-certificate',
+        body.certificatePem,
+        body.privateKeyPem,
+        boundServer(body.server, 'server'),
+        body.caCertificatePem ?? null,
+        { certificate: 'certificatePem', key: 'privateKeyPem', ca: 'caCertificatePem' },
+        {},
+        now,
+      );
     case 'kubeconfig':
       return fromKubeconfig(body.ref, body.kubeconfig, body.context, now);
     case 'cloud-account':
@@ -105,12 +126,26 @@ function prepare(body: RegisterCredentialBody, now: Date): PreparedCredential {
   }
 }
 
-function fromToken(ref: string, source: CredentialSource, token: string, ca: string | null, fields: { token: string; ca: string }, metadata: CredentialMetadata, now: Date): PreparedCredential {
+/** The normalised API server a token or certificate is bound to. */
+function boundServer(text: string, field: string, subject?: string): string {
+  const normalised = normaliseApiServer(text);
+  if (!normalised.ok) throw new Invalid(field, subject === undefined ? normalised.problem : `${subject} ${normalised.problem}`);
+  return normalised.url;
+}
+
+/** What the description shows of a token's or certificate's binding (the server, the CA's fingerprints). */
+function bindingMetadata(server: string, ca: string | null): CredentialMetadata {
+  const binding = bindingOf(server, ca);
+  if (!binding) throw new Error('boundServer gives a normalised server');
+  return { caCertificate: ca === null ? 'system-roots' : 'stored', binding };
+}
+
+function fromToken(ref: string, source: CredentialSource, token: string, server: string, ca: string | null, fields: { token: string; ca: string }, metadata: CredentialMetadata, now: Date): PreparedCredential {
   const expiresAt = jwtExpiry(token) ?? null;
   if (expiresAt && expiresAt.getTime() <= now.getTime()) throw new Invalid(fields.token, `the token expired at ${expiresAt.toISOString()}`);
   if (ca !== null) checkCa(ca, fields.ca);
-  const payload: CredentialPayload = { kind: 'bearer-token', token, caCertificatePem: ca };
-  return { ref, kind: 'bearer-token', source, expiresAt, metadata: { ...metadata, caCertificate: ca === null ? 'system-roots' : 'stored' }, secret: new Secret(JSON.stringify(payload)) };
+  const payload: CredentialPayload = { kind: 'bearer-token', token, server, caCertificatePem: ca };
+  return { ref, kind: 'bearer-token', source, expiresAt, metadata: { ...metadata, ...bindingMetadata(server, ca) }, secret: new Secret(JSON.stringify(payload)) };
 }
 
 function fromClientCertificate(
@@ -118,6 +153,7 @@ function fromClientCertificate(
   source: CredentialSource,
   certificatePem: string,
   privateKeyPem: string,
+  server: string,
   ca: string | null,
   fields: { certificate: string; key: string; ca: string },
   metadata: CredentialMetadata,
@@ -134,13 +170,13 @@ function fromClientCertificate(
   const expiresAt = new Date(certificate.validTo);
   if (expiresAt.getTime() <= now.getTime()) throw new Invalid(fields.certificate, `the certificate expired at ${expiresAt.toISOString()}`);
   if (ca !== null) checkCa(ca, fields.ca);
-  const payload: CredentialPayload = { kind: 'client-certificate', certificatePem, privateKeyPem, caCertificatePem: ca };
+  const payload: CredentialPayload = { kind: 'client-certificate', certificatePem, privateKeyPem, server, caCertificatePem: ca };
   return {
     ref,
     kind: 'client-certificate',
     source,
     expiresAt,
-    metadata: { ...metadata, subject: certificate.subject.split('\n').join(', '), caCertificate: ca === null ? 'system-roots' : 'stored' },
+    metadata: { ...metadata, subject: certificate.subject.split('\n').join(', '), ...bindingMetadata(server, ca) },
     secret: new Secret(JSON.stringify(payload)),
   };
 }
@@ -171,17 +207,19 @@ function fromKubeconfig(ref: string, text: string, requestedContext: string | un
   if (cluster.caFile) throw new Invalid('kubeconfig', `${clusterField} points to a certificate-authority file, which the importer cannot read: embed it as certificate-authority-data (kubectl config view --raw --flatten)`);
   if (cluster.proxyUrl) throw new Invalid('kubeconfig', `${clusterField} sets proxy-url, which the importer does not support`);
   const ca = cluster.caData ? decodeBase64(cluster.caData, 'kubeconfig', `${clusterField} certificate-authority-data`) : null;
-  const metadata: CredentialMetadata = { apiServer: cluster.server, context: contextName };
+  // The credential is bound to this context's server and CA: it is sent nowhere else.
+  const server = boundServer(cluster.server, 'kubeconfig', `${clusterField}: its server`);
+  const metadata: CredentialMetadata = { apiServer: server, context: contextName };
   const fields = { token: 'kubeconfig', ca: 'kubeconfig' };
   if (user.exec) throw new Invalid('kubeconfig', `${userField} uses an exec plugin, which the importer does not run: give a service-account token or a client certificate`);
   if (user.authProvider) throw new Invalid('kubeconfig', `${userField} uses an auth-provider, which the importer does not run: give a service-account token or a client certificate`);
-  if (user.token) return fromToken(ref, 'kubeconfig', user.token, ca, fields, metadata, now);
+  if (user.token) return fromToken(ref, 'kubeconfig', user.token, server, ca, fields, metadata, now);
   if (user.certData || user.keyData) {
     if (!user.certData) throw new Invalid('kubeconfig', `${userField} has client-key-data but no client-certificate-data`);
     if (!user.keyData) throw new Invalid('kubeconfig', `${userField} has client-certificate-data but no client-key-data`);
     const certificate = decodeBase64(user.certData, 'kubeconfig', `${userField} client-certificate-data`);
     const key = decodeBase64(user.keyData, 'kubeconfig', `${userField} client-key-data`);
-    return fromClientCertificate(ref, 'kubeconfig', certificate, key, ca, { certificate: 'kubeconfig', key: 'kubeconfig', ca: 'kubeconfig' }, metadata, now);
+    return fromClientCertificate(ref, 'kubeconfig', certificate, key, server, ca, { certificate: 'kubeconfig', key: 'kubeconfig', ca: 'kubeconfig' }, metadata, now);
   }
   if (user.certFile || user.keyFile) throw new Invalid('kubeconfig', `${userField} points to certificate files, which the importer cannot read: embed them (kubectl config view --raw --flatten)`);
   if (user.username) throw new Invalid('kubeconfig', `${userField} uses basic authentication, which Kubernetes no longer supports: give a token or a client certificate`);

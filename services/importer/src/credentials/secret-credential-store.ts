@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { Secret, SecretStore } from '@flotilla/secrets';
 import { CredentialEntity } from '../entities/credential.entity.js';
+import { bindingOf, type CredentialBinding } from './binding.js';
 import type { CredentialDescription, CredentialMaterial, CredentialStore, StoredCredential } from './credential-store.js';
 import type { CredentialPayload, PreparedCredential } from './registration.js';
 
@@ -26,7 +27,7 @@ export class SecretCredentialStore implements CredentialStore {
 
   async find(ref: string): Promise<StoredCredential | undefined> {
     const entity = await this.credentials.findOneBy({ ref });
-    return entity ? { ref: entity.ref, kind: entity.kind, expiresAt: entity.expiresAt?.toISOString() ?? null } : undefined;
+    return entity ? { ref: entity.ref, kind: entity.kind, expiresAt: entity.expiresAt?.toISOString() ?? null, binding: entity.metadata.binding ?? null } : undefined;
   }
 
   async describe(ref: string): Promise<CredentialDescription | undefined> {
@@ -65,9 +66,9 @@ export class SecretCredentialStore implements CredentialStore {
     const payload = JSON.parse(secret.revealString()) as CredentialPayload;
     switch (payload.kind) {
       case 'bearer-token':
-        return { kind: 'bearer-token', token: new Secret(payload.token), caCertificatePem: payload.caCertificatePem };
+        return { kind: 'bearer-token', token: new Secret(payload.token), caCertificatePem: payload.caCertificatePem, binding: sealedBinding(payload) };
       case 'client-certificate':
-        return { kind: 'client-certificate', certificatePem: payload.certificatePem, privateKey: new Secret(payload.privateKeyPem), caCertificatePem: payload.caCertificatePem };
+        return { kind: 'client-certificate', certificatePem: payload.certificatePem, privateKey: new Secret(payload.privateKeyPem), caCertificatePem: payload.caCertificatePem, binding: sealedBinding(payload) };
       case 'cloud-account':
         return { kind: 'cloud-account', provider: payload.provider, account: new Secret(JSON.stringify(payload.account)) };
     }
@@ -84,13 +85,20 @@ export class CloudAccountSecretsFromCredentials {
   }
 }
 
+/** The binding sealed with the secret (the server and the CA it is opened with); none in documents sealed before bindings. */
+function sealedBinding(payload: { server?: string; caCertificatePem: string | null }): CredentialBinding | null {
+  return payload.server === undefined ? null : (bindingOf(payload.server, payload.caCertificatePem) ?? null);
+}
+
 function describe(entity: CredentialEntity): CredentialDescription {
+  const { binding, ...metadata } = entity.metadata;
   return {
     ref: entity.ref,
     kind: entity.kind,
     source: entity.source,
     expiresAt: entity.expiresAt?.toISOString() ?? null,
-    metadata: entity.metadata,
+    binding: binding ?? null,
+    metadata,
     createdAt: entity.createdAt.toISOString(),
   };
 }

@@ -16,7 +16,7 @@ import {
 } from '@flotilla/contracts';
 import type { ProbeReport } from '../connectivity/cluster-probe.js';
 import type { StoredCredential } from '../credentials/credential-store.js';
-import { beginCheck, decideCheckOutcome, decideImportRequest, evolve, type ConnectedCluster } from './connected-cluster.js';
+import { beginCheck, bindingReason, decideCheckOutcome, decideImportRequest, evolve, type ConnectedCluster } from './connected-cluster.js';
 
 const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 12, 0, second));
 const meta = (second: number, subject = 'edge-1') => ({ subject, source: '/tests', time: at(second) });
@@ -24,7 +24,7 @@ const policy = { release: '4.3', matrix: defaultSupportMatrix };
 
 const request = (second = 0, data: Partial<EventData<typeof ClusterImportRequested>> = {}) =>
   createEvent(ClusterImportRequested, meta(second), { name: 'edge', apiServer: 'https://edge.example:6443', credentialRef: 'edge-admin', provider: 'cncf', ...data });
-const token: StoredCredential = { ref: 'edge-admin', kind: 'bearer-token', expiresAt: null };
+const token: StoredCredential = { ref: 'edge-admin', kind: 'bearer-token', expiresAt: null, binding: { apiServer: 'https://edge.example:6443', caFingerprints: [] } };
 const report: ProbeReport = {
   version: 'v1.31.5',
   distribution: 'vanilla',
@@ -119,14 +119,14 @@ describe('import request (decide)', () => {
   });
 
   it('lists every problem: no API server for a CNCF cluster, an expired cloud-account credential', () => {
-    const expired: StoredCredential = { ref: 'edge-admin', kind: 'cloud-account', expiresAt: at(0).toISOString() };
+    const expired: StoredCredential = { ref: 'edge-admin', kind: 'cloud-account', expiresAt: at(0).toISOString(), binding: null };
     const decision = decideImportRequest(undefined, request(5, { apiServer: undefined }), expired, at(5));
     assert.ok(decision.kind === 'accepted' && decision.rejection);
     assert.deepEqual(decision.rejection.reasons.map((reason) => reason.code), ['api-server-required', 'credential-expired', 'credential-kind-mismatch']);
   });
 
   it('a cloud provider may leave the API server out, given where the provider finds the cluster', () => {
-    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null };
+    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null, binding: null };
     const location = { clusterName: 'prod', region: 'eu-west-1' };
     assert.deepEqual(decideImportRequest(undefined, request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws', cloud: location }), cloud, at(0)), { kind: 'accepted' });
     const recorded = replay([request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws', cloud: location })]);
@@ -134,10 +134,36 @@ describe('import request (decide)', () => {
   });
 
   it('a cloud account without a cloud location: cloud-location-required, naming the field', () => {
-    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null };
+    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null, binding: null };
     const decision = decideImportRequest(undefined, request(0, { provider: 'eks', apiServer: undefined, credentialRef: 'aws' }), cloud, at(0));
     assert.ok(decision.kind === 'accepted' && decision.rejection);
     assert.deepEqual(decision.rejection.reasons.map((reason) => [reason.code, reason.field]), [['cloud-location-required', 'cloud']]);
+  });
+
+  it('a token bound to another server: rejected at once with credential-server-mismatch on apiServer; spellings of the bound one pass', () => {
+    const decision = decideImportRequest(undefined, request(0, { apiServer: 'https://attacker.example:6443' }), token, at(0));
+    assert.ok(decision.kind === 'accepted' && decision.rejection);
+    assert.deepEqual(decision.rejection.reasons.map((reason) => [reason.code, reason.field]), [['credential-server-mismatch', 'apiServer']]);
+    assert.match(decision.rejection.reasons[0]?.message ?? '', /bound to https:\/\/edge\.example:6443 and is never sent to https:\/\/attacker\.example:6443/);
+    for (const apiServer of ['https://EDGE.example:6443/', 'https://edge.example:6443//']) {
+      assert.deepEqual(decideImportRequest(undefined, request(0, { apiServer }), token, at(0)), { kind: 'accepted' }, apiServer);
+    }
+  });
+
+  it('a token registered before bindings (none stored): credential-unbound, naming credentialRef', () => {
+    const legacy: StoredCredential = { ...token, binding: null };
+    const decision = decideImportRequest(undefined, request(), legacy, at(0));
+    assert.ok(decision.kind === 'accepted' && decision.rejection);
+    assert.deepEqual(decision.rejection.reasons.map((reason) => [reason.code, reason.field]), [['credential-unbound', 'credentialRef']]);
+  });
+
+  it('bindingReason: none for a cloud account or a bound credential without an address; a reason otherwise', () => {
+    const cloud: StoredCredential = { ref: 'aws', kind: 'cloud-account', expiresAt: null, binding: null };
+    assert.equal(bindingReason(cloud, 'https://anywhere.example'), undefined);
+    assert.equal(bindingReason(token, undefined), undefined);
+    assert.equal(bindingReason(token, 'https://edge.example:6443'), undefined);
+    assert.equal(bindingReason(token, 'https://edge.example')?.code, 'credential-server-mismatch');
+    assert.equal(bindingReason({ ...token, binding: null }, undefined)?.code, 'credential-unbound');
   });
 
   it('refuses a second request while one is in progress or the cluster is imported', () => {

@@ -13,6 +13,7 @@ import {
 } from '@flotilla/contracts';
 import type { z } from 'zod';
 import type { CloudLocation, ProbeOutcome } from '../connectivity/cluster-probe.js';
+import { checkBinding } from '../credentials/binding.js';
 import type { StoredCredential } from '../credentials/credential-store.js';
 import { importReason, type ImportWarningCode } from './reasons.js';
 
@@ -183,8 +184,21 @@ export function decideImportRequest(
     if (credential.kind === 'cloud-account' && data.provider !== 'cncf' && !data.cloud) {
       reasons.push(importReason('cloud-location-required', `credential "${credential.ref}" is a cloud account: the ${data.provider} cluster is found by its name and location at the provider`, 'cloud'));
     }
+    const binding = bindingReason(credential, data.apiServer);
+    if (binding) reasons.push(binding);
   }
   return reasons.length > 0 ? { kind: 'accepted', rejection: { name: data.name, reasons } } : { kind: 'accepted' };
+}
+
+/**
+ * Why a token or certificate credential may not be used at `apiServer`: it is bound to another
+ * server, or to none. Undefined when it may (or when the credential is a cloud account).
+ */
+export function bindingReason(credential: StoredCredential, apiServer: string | undefined): Reason | undefined {
+  if (credential.kind === 'cloud-account') return undefined;
+  if (apiServer === undefined && credential.binding !== null) return undefined;
+  const check = checkBinding(credential.ref, credential.binding, { apiServer: apiServer ?? '' });
+  return check.ok ? undefined : importReason(check.code, check.message, check.field);
 }
 
 export interface OnboardingPolicy {

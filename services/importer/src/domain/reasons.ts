@@ -10,6 +10,9 @@ export const IMPORT_REASON_CODES = [
   'credential-not-found',
   'credential-expired',
   'credential-kind-mismatch',
+  'credential-unbound',
+  'credential-server-mismatch',
+  'credential-ca-mismatch',
   // the connectivity check (what a ClusterProbe may answer)
   'probe-unavailable',
   'probe-timeout',
@@ -40,6 +43,12 @@ export function describeImportReason(code: ImportReasonCode): string {
       return 'The credential has expired';
     case 'credential-kind-mismatch':
       return 'The credential cannot be used for this provider';
+    case 'credential-unbound':
+      return 'The credential is bound to no API server';
+    case 'credential-server-mismatch':
+      return 'The credential is bound to another API server';
+    case 'credential-ca-mismatch':
+      return 'The credential is bound to another CA';
     case 'probe-unavailable':
       return 'Connectivity checks are not available';
     case 'probe-timeout':

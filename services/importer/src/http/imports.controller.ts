@@ -1,10 +1,11 @@
-import { Body, ConflictException, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { clusterIdFor, ClusterImportRequested } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { isActive } from '../domain/connected-cluster.js';
+import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
+import { bindingReason, isActive } from '../domain/connected-cluster.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 import { CreateImportBody } from './import-requests.js';
 
@@ -16,6 +17,7 @@ export class ImportsController {
   constructor(
     @Inject(ConnectedClusterRepository) private readonly clusters: ConnectedClusterRepository,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(CREDENTIAL_STORE) private readonly credentials: CredentialStore,
   ) {}
 
   /**
@@ -27,7 +29,7 @@ export class ImportsController {
   @ApiOperation({ summary: 'Ask to bring an existing cluster under management' })
   @ApiBody({ schema: bodySchema })
   @ApiResponse({ status: 202, description: 'Accepted: follow it at href (Requested, then Imported or Rejected)' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named (an apiServer the credential is not bound to included)' })
   @ApiResponse({ status: 409, description: 'That id is already imported or being imported' })
   async create(@Body(new ZodValidationPipe(CreateImportBody)) body: CreateImportBody): Promise<{ id: string; href: string }> {
     const { id: requestedId, ...data } = body;
@@ -36,6 +38,10 @@ export class ImportsController {
       const current = await this.clusters.find(id);
       // A best-effort early answer; the handler is the authority (it dead-letters a duplicate that races past this).
       if (isActive(current)) throw new ConflictException(`connected cluster "${id}" is already ${current.state}`);
+      // A credential goes only to the server it is bound to: refused here when it can be told at once (the handler checks again).
+      const credential = await this.credentials.find(data.credentialRef);
+      const refusal = credential && bindingReason(credential, data.apiServer);
+      if (refusal) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: [`${refusal.field}: ${refusal.message}`], errors: [refusal] });
       this.unitOfWork.emit(ClusterImportRequested, id, data);
     });
     return { id, href: `/api/v1/connected-clusters/${id}` };

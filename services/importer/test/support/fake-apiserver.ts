@@ -46,6 +46,8 @@ export class FakeApiServer {
   readonly requests = new Map<string, number>();
   /** TLS connections accepted. */
   connections = 0;
+  /** Requests that carried an Authorization header (a token was sent here). */
+  authorizedRequests = 0;
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private port = 0;
@@ -119,6 +121,7 @@ export class FakeApiServer {
     const cluster = match === undefined ? undefined : this.options.clusters.get(match);
     const path = (match ? url.pathname.slice(match.length) : url.pathname).replace(/\/+$/, '') || '/';
     this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+    if (request.headers.authorization !== undefined) this.authorizedRequests += 1;
     const json = (code: number, body: unknown) => {
       response.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
       response.end(JSON.stringify(body));
