@@ -90,3 +90,4 @@ export function declaredRoutes(app: INestApplication): DeclaredRoute[] {
 export function samplePath(route: Pick<DeclaredRoute, 'path'>, values: Record<string, string> = {}): string {
   return route.path.replace(/:([A-Za-z0-9_]+)/g, (_match, name: string) => encodeURIComponent(values[name] ?? `sample-${name}`));
 }
+export * from './oidc-standin.js';

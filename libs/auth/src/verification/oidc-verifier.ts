@@ -14,6 +14,8 @@ export interface OidcOptions {
   ca?: string;
   clockToleranceS: number;
   timeoutMs?: number;
+  /** The least time between two JWKS fetches, however many unknown key ids arrive (default 30 s). */
+  refetchCooldownMs?: number;
 }
 
 type FetchLike = (url: string, options: { headers: Headers | Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
@@ -89,7 +91,7 @@ export class OidcVerifier {
     }
     if (discovery.issuer !== this.options.issuer) throw new AuthenticationError(`the OIDC discovery document names issuer ${JSON.stringify(discovery.issuer)}, not ${this.options.issuer}`);
     if (typeof discovery.jwks_uri !== 'string' || !discovery.jwks_uri.startsWith('https://')) throw new AuthenticationError('the OIDC discovery document has no https jwks_uri');
-    this.keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: this.fetch, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    this.keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: this.fetch, cooldownDuration: this.options.refetchCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
     return this.keys;
   }
 }

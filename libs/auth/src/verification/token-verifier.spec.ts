@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { generateSigningKey, signToken, type SigningKey } from '../tokens.js';
+import type { PublishedKey } from '../auth-bucket.js';
+import { TokenVerifier } from './token-verifier.js';
+
+const HOUR = 3_600_000;
+const published = (key: SigningKey, retiresAt?: Date): PublishedKey => ({ ...(key.publicJwk as PublishedKey), ...(retiresAt ? { retiresAt: retiresAt.toISOString() } : {}) });
+const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+async function verifierWith(keys: PublishedKey[], now = () => Date.now()): Promise<TokenVerifier> {
+  const verifier = new TokenVerifier({ clockToleranceS: 0, now });
+  verifier.apply({ kind: 'jwks', jwks: { keys } });
+  return verifier;
+}
+
+describe('TokenVerifier (Flotilla tokens)', async () => {
+  const key = await generateSigningKey();
+  const other = await generateSigningKey();
+  const token = (options: { role?: string; expiresInMs?: number; tokenId?: string; scope?: object; with?: SigningKey } = {}) =>
+    signToken(options.with ?? key, { subject: 'alice', role: (options.role ?? 'operator') as 'operator', expiresAt: new Date(Date.now() + (options.expiresInMs ?? HOUR)), ...(options.tokenId ? { tokenId: options.tokenId } : {}), ...(options.scope ? { scope: options.scope as never } : {}) }).then((signed) => signed.token);
+
+  it('accepts a token signed by a published key and says who it belongs to', async () => {
+    const verifier = await verifierWith([published(key)]);
+    const principal = await verifier.authenticate(`Bearer ${await token({ tokenId: 't-1', scope: { labels: { team: 'a' } } })}`);
+    assert.deepEqual(principal, { subject: 'alice', role: 'operator', issuer: 'flotilla', tokenId: 't-1', scope: { labels: { team: 'a' } } });
+  });
+
+  it('refuses, with a reason, what must not pass', async () => {
+    const verifier = await verifierWith([published(key)]);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: 'flotilla', aud: 'flotilla-api', sub: 'mallory', jti: 'x', role: 'admin', iat: now, exp: now + 3600 };
+    const cases: [string, string | undefined, RegExp][] = [
+      ['no header', undefined, /no bearer token/],
+      ['basic auth', 'Basic YWxpY2U6c2VjcmV0', /must be "Bearer <token>"/],
+      ['garbage', 'Bearer not-a-jwt', /malformed token/],
+      ['expired', `Bearer ${await token({ expiresInMs: -HOUR })}`, /token expired/],
+      ['unknown key', `Bearer ${await token({ with: other })}`, /unknown key/],
+      ['alg none', `Bearer ${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`, /algorithm not allowed|malformed/],
+      ['another issuer', `Bearer ${encode({ alg: 'EdDSA', kid: key.kid })}.${encode({ ...claims, iss: 'https://elsewhere' })}.c2ln`, /issuer "https:\/\/elsewhere" are not accepted/],
+      ['a role that does not exist', `Bearer ${await token({ role: 'root' })}`, /"role" must be viewer, operator or admin/],
+      ['a malformed scope', `Bearer ${await token({ scope: { labels: { team: 7 } } })}`, /"scope" must be/],
+    ];
+    for (const [what, header, reason] of cases) {
+      await assert.rejects(verifier.authenticate(header), (error: Error) => error.name === 'AuthenticationError' && reason.test(error.message), what);
+    }
+  });
+
+  it('refuses a tampered token', async () => {
+    const verifier = await verifierWith([published(key)]);
+    const [header, , signature] = (await token()).split('.');
+    const forged = `${header}.${encode({ iss: 'flotilla', aud: 'flotilla-api', sub: 'alice', jti: 'y', role: 'admin', exp: Math.floor(Date.now() / 1000) + 60 })}.${signature}`;
+    await assert.rejects(verifier.verify(forged), /signature does not verify/);
+  });
+
+  it('checks revocation on every request, even for a token it verified before', async () => {
+    const verifier = await verifierWith([published(key)]);
+    const signed = await token({ tokenId: 'leaver' });
+    await verifier.verify(signed);
+    verifier.apply({ kind: 'revoked', tokenId: 'leaver', expiresAt: Date.now() + HOUR });
+    await assert.rejects(verifier.verify(signed), /token revoked/);
+    verifier.apply({ kind: 'unrevoked', tokenId: 'leaver' });
+    assert.equal((await verifier.verify(signed)).subject, 'alice');
+  });
+
+  it('forgets what a withdrawn key signed, and a retired key stops verifying at its date', async () => {
+    let now = Date.now();
+    const verifier = await verifierWith([published(key), published(other, new Date(now + HOUR))], () => now);
+    const mine = await token();
+    const theirs = await token({ with: other, expiresInMs: 3 * HOUR });
+    await verifier.verify(mine);
+    await verifier.verify(theirs);
+    verifier.apply({ kind: 'jwks', jwks: { keys: [published(other, new Date(now + HOUR))] } });
+    await assert.rejects(verifier.verify(mine), /unknown key/);
+    now += 2 * HOUR;
+    verifier.apply({ kind: 'jwks', jwks: { keys: [published(other, new Date(now - HOUR))] } });
+    await assert.rejects(verifier.verify(theirs), /unknown key/);
+  });
+});
