@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: the whole of Flotilla on this machine. Builds the workspace, finds (or starts)
 // NATS with JetStream and PostgreSQL, creates the database, runs the five services as separate
-// processes with their output prefixed, waits until each one is ready and prints where to look.
-// Ctrl-C (or SIGTERM) stops the services, then whatever it started itself.
+// processes with their output prefixed, waits until each one is ready, then serves every API on
+// one HTTPS address (FLOTILLA_PORT, routes in deploy/routes.mjs; a development CA under .data/tls),
+// makes an admin token when there is none and prints where to look.
+// Ctrl-C (or SIGTERM) stops the entry point and the services, then whatever it started itself.
 //
 // Usage: npm start [-- [--no-build] [service ...]]
 import { spawnSync } from 'node:child_process';
@@ -11,9 +13,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { portVariable, redactUrl, resolveSettings, SERVICES, serviceEnv } from './start-lib/env.mjs';
 import { describeExit, ensureNats, ensurePostgres, LaunchError, localSecretsKeys, tcpAnswers, waitFor, workspaceRequire } from './start-lib/infra.mjs';
+import { adminTokenUsage, ensureAdminToken } from './start-lib/admin-token.mjs';
+import { createGateway } from './start-lib/gateway.mjs';
 import { formatPrefix, useColour } from './start-lib/lines.mjs';
 import { createLauncher, killNow, stopProcess } from './start-lib/processes.mjs';
-import { formatSummary, LOCAL_COLLECTOR, traceMode, traceSetup } from './start-lib/summary.mjs';
+import { entryUrl, formatSummary, LOCAL_COLLECTOR, traceMode, traceSetup } from './start-lib/summary.mjs';
+import { resolveTls } from './start-lib/tls.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const dataRoot = join(root, '.data');
@@ -26,8 +31,11 @@ if (args.includes('--help') || args.includes('-h')) {
 Runs ${SERVICES.map((s) => s.name).join(', ')} (or the ones named) against
 NATS_URL (default nats://127.0.0.1:4222) and DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/flotilla), starting nats-server / PostgreSQL under .data/
-when nothing answers there. Per-service ports: INVENTORY_PORT, PROVISIONER_PORT, ...;
-FLOTILLA_READY_TIMEOUT_MS (default 120000) bounds the wait for every /readyz.`);
+when nothing answers there. Every API on one address: https://localhost:FLOTILLA_PORT
+(default 8443) with a development CA made under .data/tls, or FLOTILLA_TLS_CERT_FILE and
+FLOTILLA_TLS_KEY_FILE; FLOTILLA_TLS=off for plain HTTP. Per-service ports (health, metrics):
+INVENTORY_PORT, PROVISIONER_PORT, ...; FLOTILLA_READY_TIMEOUT_MS (default 120000) bounds the
+wait for every /readyz. An admin token is kept in .data/admin-token.`);
   process.exit(0);
 }
 const build = !args.includes('--no-build');
@@ -42,12 +50,14 @@ const fail = (message) => process.stderr.write(message.split('\n').map((line) =>
 const { launch, handles } = createLauncher({ cwd: root, env: process.env, width, colour });
 const infra = []; // handles of what we started ourselves, in start order
 const services = []; // { service, handle }
+let gateway; // the one entry point, once the services are ready
 let stopping; // the shutdown under way
 
 /** Stops the services, then what we started ourselves, and exits with `code`. Runs once. */
 function shutdown(code, reason) {
   stopping ??= (async () => {
     if (reason) (code === 0 ? log : fail)(reason);
+    await gateway?.close();
     await Promise.all(services.map(({ handle }) => stopProcess(handle)));
     for (const handle of [...infra].reverse()) {
       if (!handle.exited) log(`stopping ${handle.label}`);
@@ -102,11 +112,14 @@ async function main() {
     throw new LaunchError(`no entry point ${unbuilt.map((s) => relative(root, entryPoint(s))).join(', ')} (a service compiles src/main.ts to dist/src/main.js)`);
   }
 
-  // 2. Their ports are free.
+  // 2. Their ports, and the entry point's, are free.
   for (const s of settings.services) {
     if (await tcpAnswers('127.0.0.1', s.port, 500)) {
       throw new LaunchError(`port ${s.port} for ${s.name} is already in use (another npm start?). Stop that, or set ${portVariable(s.name)}.`);
     }
+  }
+  if (await tcpAnswers('127.0.0.1', settings.gateway.port, 500)) {
+    throw new LaunchError(`port ${settings.gateway.port} for the entry point is already in use (another npm start?). Stop that, or set FLOTILLA_PORT.`);
   }
 
   // 3. NATS and PostgreSQL.
@@ -122,14 +135,27 @@ async function main() {
   settings.secretsKeys = secrets.keys;
   log(`secrets: key-encryption keys from ${secrets.origin}`);
 
+  // The entry point's certificate: the files given, or the development CA under .data/tls.
+  let tls;
+  if (settings.gateway.tls) {
+    try {
+      tls = await resolveTls(process.env, join(dataRoot, 'tls'));
+    } catch (error) {
+      throw new LaunchError(`TLS: ${error.message}`);
+    }
+    log(`TLS: ${tls.caFile ? `development CA ${relative(root, tls.caFile)} (${tls.origin})` : tls.origin}`);
+  }
+
   // 4. Traces.
   const collectorFound = traceMode(process.env) === 'probe' && (await tcpAnswers(LOCAL_COLLECTOR.host, LOCAL_COLLECTOR.port, 500));
   const traces = traceSetup(process.env, { collectorFound });
 
   // 5. The services.
   const started = Date.now();
+  const envs = new Map();
   for (const service of settings.services) {
     const env = serviceEnv(process.env, settings, service, traces.env);
+    envs.set(service.name, env);
     const handle = launch(service.name, process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', relative(root, entryPoint(service))], {
       env,
       // A service drains for up to SHUTDOWN_TIMEOUT_MS (20 s by default) after SIGTERM.
@@ -149,9 +175,28 @@ async function main() {
   );
   if (stopping) return;
 
+  // 6. One address for every API.
+  gateway = createGateway({
+    targets: Object.fromEntries(settings.services.map((s) => [s.name, `http://127.0.0.1:${s.port}`])),
+    tls: tls && { cert: tls.cert, key: tls.key },
+    notRunningHint: 'not started by this npm start (it runs only the services named after --)',
+  });
+  try {
+    await gateway.listen(settings.gateway.port);
+  } catch (error) {
+    throw new LaunchError(`the entry point cannot listen on port ${settings.gateway.port}: ${error.message}. Set FLOTILLA_PORT.`);
+  }
+  const url = entryUrl({ port: settings.gateway.port, tls: tls !== undefined });
+
+  // 7. An admin token, made by the inventory's token CLI with the inventory's environment.
+  const adminToken = envs.has('inventory') ? await adminTokenLines(envs.get('inventory'), url, tls?.caFile) : [];
+  if (stopping) return;
+
   log(
     formatSummary({
       services: settings.services,
+      entry: { url, tls: tls && { caFile: tls.caFile && relative(root, tls.caFile), origin: tls.origin } },
+      adminToken,
       traces: traces.lines,
       infra: [
         { name: 'NATS', url: settings.natsUrl, origin: nats.origin },
@@ -159,6 +204,26 @@ async function main() {
       ],
     }),
   );
+}
+
+/** Keeps .data/admin-token good and says how to use it; a token that cannot be made is a warning, not a failure. */
+async function adminTokenLines(env, url, caFile) {
+  const result = await ensureAdminToken({ root, dataRoot, env });
+  const usage = adminTokenUsage({ file: result.file, root, baseUrl: url, caFile });
+  const path = relative(root, result.file);
+  switch (result.status) {
+    case 'kept':
+      return [`${path} (kept; made again once it expires)`, ...usage];
+    case 'created':
+      log(`admin token: ${result.reason === 'missing' ? 'made' : `made again (the old one was ${result.reason})`}, in ${path} (0600)`);
+      return [`${path} (new)`, ...usage];
+    case 'no-cli':
+    case 'failed':
+      fail(`warning: no admin token (${path} is ${result.reason}): ${result.message}`);
+      return [`none: ${result.message}`];
+    default:
+      throw new Error(`unhandled admin token status ${String(result.status)}`);
+  }
 }
 
 function track(handle) {

@@ -12,6 +12,8 @@ export const SERVICES = Object.freeze([
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/flotilla';
 export const DEFAULT_BUS_PREFIX = 'flotilla';
+/** The one address operators use: npm start's gateway (FLOTILLA_PORT). */
+export const DEFAULT_GATEWAY_PORT = 8443;
 
 /** `upgrade-planner` -> `UPGRADE_PLANNER_PORT`: overrides one service's port. */
 export function portVariable(service) {
@@ -47,7 +49,11 @@ export function resolveSettings(env, names = []) {
     const port = raw === undefined ? service.port : parsePort(raw, variable);
     return { name: service.name, port, schema: schemaName(service.name) };
   });
-  const ports = new Map();
+  const gatewayRaw = nonEmpty(env.FLOTILLA_PORT);
+  const gatewayPort = gatewayRaw === undefined ? DEFAULT_GATEWAY_PORT : parsePort(gatewayRaw, 'FLOTILLA_PORT');
+  const tlsSetting = (nonEmpty(env.FLOTILLA_TLS) ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(tlsSetting)) throw new Error(`FLOTILLA_TLS=${env.FLOTILLA_TLS}: use on (the default) or off`);
+  const ports = new Map([[gatewayPort, 'the entry point (FLOTILLA_PORT)']]);
   for (const s of services) {
     if (ports.has(s.port)) throw new Error(`${s.name} and ${ports.get(s.port)} would both listen on port ${s.port}`);
     ports.set(s.port, s.name);
@@ -63,6 +69,7 @@ export function resolveSettings(env, names = []) {
     database: parseDatabaseUrl(databaseUrl),
     busPrefix: nonEmpty(env.BUS_PREFIX) ?? DEFAULT_BUS_PREFIX,
     logLevel: nonEmpty(env.LOG_LEVEL),
+    gateway: { port: gatewayPort, tls: tlsSetting === 'on' },
     services,
   };
 }

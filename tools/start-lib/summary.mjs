@@ -1,5 +1,6 @@
-// What the launcher tells people: where traces go, the URLs once everything is ready, and how to
-// get NATS or PostgreSQL when neither answers nor can be started. Pure functions of their input.
+// What the launcher tells people: where traces go, the one address (and the CA and admin token to
+// use it) once everything is ready, and how to get NATS or PostgreSQL when neither answers nor can
+// be started. Pure functions of their input.
 import { redactUrl } from './env.mjs';
 
 export const JAEGER_UI = 'http://localhost:16686';
@@ -61,18 +62,27 @@ function urlHost(host) {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** The entry point's base URL: `https://localhost:8443`. */
+export function entryUrl({ port, tls = true, host = 'localhost' }) {
+  return `${tls ? 'https' : 'http'}://${urlHost(host)}:${port}`;
+}
+
 /**
- * The block printed once every service is ready. `traces` are the lines of traceSetup; `infra` entries: { name, url, origin } where
- * origin says who runs it ('already running' or 'started by npm start, data in .data/nats').
+ * The block printed once every service is ready. `entry`: { url, tls: { caFile?, origin } } of the
+ * one address operators use; `adminToken`: the lines about the admin token; `traces` are the lines
+ * of traceSetup; `infra` entries: { name, url, origin } where origin says who runs it ('already
+ * running' or 'started by npm start, data in .data/nats'). Each service's own port is listed for
+ * /metrics (and /healthz, /readyz); its API is reached through the entry point only.
  */
-export function formatSummary({ services, traces = [], infra = [], host = 'localhost' }) {
+export function formatSummary({ services, entry, adminToken = [], traces = [], infra = [], host = 'localhost' }) {
   const rows = [];
-  const inventory = services.find((s) => s.name === 'inventory');
-  if (inventory) {
-    const base = `http://${urlHost(host)}:${inventory.port}`;
-    rows.push(['API', `${base}/api/v1/clusters`]);
-    rows.push(['API docs', `${base}/api/docs`]);
+  if (entry) {
+    rows.push(['API', `${entry.url}/api/v1/... (every service, one address; routes in deploy/routes.mjs)`]);
+    rows.push(['API docs', `${entry.url}/api/docs`]);
+    if (entry.tls?.caFile) rows.push(['TLS', `${entry.tls.caFile} is the CA to trust (${entry.tls.origin}): curl --cacert, or import it in a browser`]);
+    else if (entry.tls) rows.push(['TLS', `certificate from ${entry.tls.origin}`]);
   }
+  adminToken.forEach((line, i) => rows.push([i === 0 ? 'admin token' : '', line]));
   const nameWidth = Math.max(...services.map((s) => s.name.length));
   services.forEach((s, i) => rows.push([i === 0 ? 'metrics' : '', `${s.name.padEnd(nameWidth)}  http://${urlHost(host)}:${s.port}/metrics`]));
   traces.forEach((line, i) => rows.push([i === 0 ? 'traces' : '', line]));
@@ -80,8 +90,8 @@ export function formatSummary({ services, traces = [], infra = [], host = 'local
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const plural = services.length === 1 ? 'service' : 'services';
   return [
-    `Flotilla is up: ${services.length} ${plural} ready.`,
-    ...rows.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
+    `Flotilla is up at ${entry?.url ?? 'the services\' own ports'}: ${services.length} ${plural} ready.`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`.trimEnd()),
     'Ctrl-C stops everything.',
   ].join('\n');
 }

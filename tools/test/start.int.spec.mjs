@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findNatsServer, findPostgres } from '../start-lib/binaries.mjs';
 import { tcpAnswers } from '../start-lib/infra.mjs';
+import https from 'node:https';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../..');
 const requireFromLibs = createRequire(join(repo, 'libs/messaging/package.json'));
@@ -37,6 +38,14 @@ server.listen(Number(process.env.PORT), () => {
 process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(() => process.exit(0)); });
 `;
 
+// The inventory's token CLI: records how it was called, prints a token valid for an hour.
+const FAKE_TOKEN_CLI = `
+import { writeFileSync } from 'node:fs';
+writeFileSync('token-cli-call.json', JSON.stringify({ args: process.argv.slice(2), DATABASE_URL: process.env.DATABASE_URL, FLOTILLA_SERVICE: process.env.FLOTILLA_SERVICE }));
+const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+console.log([part({ alg: 'EdDSA' }), part({ sub: 'local-admin', exp: Math.floor(Date.now() / 1000) + 3600 }), 'sig'].join('.'));
+`;
+
 /** The directory of an installed package, found from its entry point. */
 function packageDir(name) {
   let dir = dirname(requireFromLibs.resolve(name));
@@ -44,15 +53,16 @@ function packageDir(name) {
   return dir;
 }
 
-/** A checkout with tools/start.mjs, the clients it loads, a no-op telemetry register and fake services. */
-function fakeCheckout(services) {
+/** A checkout with tools/start.mjs, the route table, the packages it loads, a no-op telemetry register and fake services (and the token CLI). */
+function fakeCheckout(services, { tokenCli = false } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'flotilla-start-'));
   roots.push(root);
   chmodSync(root, 0o755); // the postgres user must be able to enter it when we run as root
   cpSync(join(repo, 'tools/start.mjs'), join(root, 'tools/start.mjs'));
   cpSync(join(repo, 'tools/start-lib'), join(root, 'tools/start-lib'), { recursive: true });
+  cpSync(join(repo, 'deploy/routes.mjs'), join(root, 'deploy/routes.mjs'));
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fake', private: true, type: 'module' }));
-  for (const name of ['pg', '@nats-io/transport-node', '@nats-io/jetstream']) {
+  for (const name of ['pg', '@nats-io/transport-node', '@nats-io/jetstream', 'http-proxy-3', '@peculiar/x509', 'reflect-metadata']) {
     mkdirSync(dirname(join(root, 'node_modules', name)), { recursive: true });
     symlinkSync(packageDir(name), join(root, 'node_modules', name));
   }
@@ -65,6 +75,10 @@ function fakeCheckout(services) {
     writeFileSync(join(root, 'services', name, 'package.json'), JSON.stringify({ name: `@fake/${name}`, type: 'module' }));
     writeFileSync(join(root, 'services', name, 'dist/src/main.js'), FAKE_SERVICE);
   }
+  if (tokenCli) {
+    mkdirSync(join(root, 'services/inventory/dist/src/cli'), { recursive: true });
+    writeFileSync(join(root, 'services/inventory/dist/src/cli/tokens.js'), FAKE_TOKEN_CLI);
+  }
   return root;
 }
 
@@ -74,6 +88,19 @@ async function freePort() {
   const { port } = server.address();
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** GET over HTTPS, trusting only `ca`. */
+function httpsGet(url, ca) {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      })
+      .on('error', reject);
+  });
 }
 
 /** Runs `node tools/start.mjs` in `root`; `until(regex)` waits for it in stdout + stderr. */
@@ -131,12 +158,13 @@ const machineInfra = (await tcpAnswers('127.0.0.1', 4222)) && (await tcpAnswers(
 
 describe('npm start as a process', { timeout: 120_000 }, () => {
   it('runs the named services against the machine NATS and PostgreSQL, creates the database, and stops on SIGTERM', { skip: !machineInfra && 'no NATS/PostgreSQL on 127.0.0.1' }, async () => {
-    const root = fakeCheckout(['inventory', 'importer']);
-    const [inventoryPort, importerPort] = [await freePort(), await freePort()];
+    const root = fakeCheckout(['inventory', 'importer'], { tokenCli: true });
+    const [inventoryPort, importerPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
     const database = `flotilla_start_test_${process.pid}`;
     const launcher = runLauncher(root, ['inventory', 'importer'], {
       INVENTORY_PORT: String(inventoryPort),
       IMPORTER_PORT: String(importerPort),
+      FLOTILLA_PORT: String(gatewayPort),
       DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
       BUS_PREFIX: 'starttest',
     });
@@ -144,9 +172,28 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
       const output = await launcher.until(/Ctrl-C stops everything\./);
       assert.match(output, /NATS nats:\/\/127\.0\.0\.1:4222: JetStream ok \(already running\)/);
       assert.match(output, new RegExp(`created database ${database}`));
-      assert.match(output, /Flotilla is up: 2 services ready\./);
-      assert.match(output, new RegExp(`API +http://localhost:${inventoryPort}/api/v1/clusters`));
+      assert.match(output, new RegExp(`Flotilla is up at https://localhost:${gatewayPort}: 2 services ready\\.`));
+      assert.match(output, new RegExp(`API +https://localhost:${gatewayPort}/api/v1/`));
       assert.match(output, new RegExp(`importer +http://localhost:${importerPort}/metrics`));
+      assert.match(output, /TLS: development CA \.data\/tls\/ca\.crt \(new\)/);
+
+      // The one address: HTTPS under the development CA, routed by path to each service.
+      const ca = readFileSync(join(root, '.data/tls/ca.crt'));
+      assert.deepEqual(await httpsGet(`https://localhost:${gatewayPort}/api/v1/clusters?limit=1`, ca), { status: 200, text: '/api/v1/clusters?limit=1' });
+      assert.deepEqual(await httpsGet(`https://127.0.0.1:${gatewayPort}/api/v1/imports/i-1`, ca), { status: 200, text: '/api/v1/imports/i-1' });
+      const notRunning = await httpsGet(`https://localhost:${gatewayPort}/api/v1/tunnels`, ca);
+      assert.equal(notRunning.status, 503);
+      assert.equal(JSON.parse(notRunning.text).service, 'tunnel-broker');
+
+      // The admin token, made by the inventory's CLI with the inventory's environment.
+      assert.match(output, /admin token: made, in \.data\/admin-token \(0600\)/);
+      assert.match(output, new RegExp(`curl --cacert \\.data/tls/ca\\.crt -H "Authorization: Bearer \\$FLOTILLA_TOKEN" https://localhost:${gatewayPort}/api/v1/clusters`));
+      assert.equal(statSync(join(root, '.data/admin-token')).mode & 0o777, 0o600);
+      assert.deepEqual(JSON.parse(readFileSync(join(root, 'token-cli-call.json'), 'utf8')), {
+        args: ['create', '--subject', 'local-admin', '--role', 'admin', '--expires-in', '90d'],
+        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+        FLOTILLA_SERVICE: 'inventory',
+      });
       const envLine = /^inventory +│ env (.*)$/m.exec(output);
       assert.ok(envLine, 'inventory output is prefixed with its name');
       const env = JSON.parse(envLine[1]);
@@ -169,6 +216,7 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
       assert.match(launcher.output(), /^inventory +│ got SIGTERM$/m);
       assert.match(launcher.output(), /^importer +│ got SIGTERM$/m);
       assert.equal(await tcpAnswers('127.0.0.1', inventoryPort), false);
+      assert.equal(await tcpAnswers('127.0.0.1', gatewayPort), false, 'the entry point is closed too');
     } finally {
       await stop(launcher);
       await pgQuery('postgres://postgres@127.0.0.1:5432/postgres', `DROP DATABASE IF EXISTS ${database}`).catch(() => {});
@@ -180,6 +228,7 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
     const launcher = runLauncher(root, ['inventory', 'importer'], {
       INVENTORY_PORT: String(await freePort()),
       IMPORTER_PORT: String(await freePort()),
+      FLOTILLA_PORT: String(await freePort()),
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
       FAKE_CRASH: 'importer',
     });
@@ -209,9 +258,11 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/flotilla`,
       INVENTORY_PORT: String(inventoryPort),
+      FLOTILLA_PORT: String(await freePort()),
     });
     try {
       const output = await launcher.until(/Ctrl-C stops everything\./, 60_000);
+      assert.match(output, /warning: no admin token \(\.data\/admin-token is missing\): services\/inventory\/dist\/src\/cli\/tokens\.js is not built/);
       assert.match(output, /starting .*nats-server with JetStream \(store: \.data\/nats\)/);
       assert.match(output, /initialising a PostgreSQL \S+ cluster in \.data\/postgres/);
       assert.match(output, /created database flotilla/);

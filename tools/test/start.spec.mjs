@@ -20,7 +20,7 @@ import {
 } from '../start-lib/env.mjs';
 import { colourFor, createLineSplitter, formatPrefix, pipePrefixed, prefixLines, useColour } from '../start-lib/lines.mjs';
 import { ancestors, canTraverse, findPasswdEntry, firstUntraversable, userNameOf } from '../start-lib/posix.mjs';
-import { formatSummary, missingMessage, traceMode, traceSetup } from '../start-lib/summary.mjs';
+import { entryUrl, formatSummary, missingMessage, traceMode, traceSetup } from '../start-lib/summary.mjs';
 import { PassThrough } from 'node:stream';
 
 describe('settings from the environment', () => {
@@ -34,6 +34,7 @@ describe('settings from the environment', () => {
     assert.deepEqual(settings.database, { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'flotilla' });
     assert.equal(settings.busPrefix, 'flotilla');
     assert.equal(settings.logLevel, undefined);
+    assert.deepEqual(settings.gateway, { port: 8443, tls: true });
     assert.deepEqual(
       settings.services.map((s) => [s.name, s.port, s.schema]),
       [
@@ -69,6 +70,14 @@ describe('settings from the environment', () => {
     assert.throws(() => resolveSettings({ IMPORTER_PORT: '70000' }), /IMPORTER_PORT=70000 is not a TCP port/);
     assert.throws(() => resolveSettings({ IMPORTER_PORT: 'http' }), /not a TCP port/);
     assert.throws(() => resolveSettings({ IMPORTER_PORT: '8080' }), /inventory and importer|importer and inventory/);
+    assert.throws(() => resolveSettings({ FLOTILLA_PORT: '8082' }), /importer and the entry point \(FLOTILLA_PORT\) would both listen on port 8082/);
+    assert.throws(() => resolveSettings({ FLOTILLA_PORT: '0' }), /FLOTILLA_PORT=0 is not a TCP port/);
+  });
+
+  it('takes the entry point port from FLOTILLA_PORT and plain HTTP from FLOTILLA_TLS=off', () => {
+    assert.deepEqual(resolveSettings({ FLOTILLA_PORT: '9443' }).gateway, { port: 9443, tls: true });
+    assert.deepEqual(resolveSettings({ FLOTILLA_TLS: 'OFF' }).gateway, { port: 8443, tls: false });
+    assert.throws(() => resolveSettings({ FLOTILLA_TLS: 'maybe' }), /FLOTILLA_TLS=maybe: use on \(the default\) or off/);
   });
 
   it('selects services by name, in start order, and names unknown ones', () => {
@@ -271,9 +280,14 @@ describe('traces', () => {
 describe('the summary', () => {
   const services = resolveSettings({}).services;
 
-  it('lists the API, its docs, every metrics URL, traces and where NATS and PostgreSQL come from', () => {
+  it('lists the one address, its docs, the CA, the admin token, every metrics URL, traces and where NATS and PostgreSQL come from', () => {
+    const url = entryUrl({ port: 8443 });
+    assert.equal(url, 'https://localhost:8443');
+    assert.equal(entryUrl({ port: 80, tls: false, host: '::1' }), 'http://[::1]:80');
     const text = formatSummary({
       services,
+      entry: { url, tls: { caFile: '.data/tls/ca.crt', origin: 'new' } },
+      adminToken: ['.data/admin-token (new)', 'export FLOTILLA_TOKEN=$(cat .data/admin-token)'],
       traces: ['off', 'hint'],
       infra: [
         { name: 'NATS', url: 'nats://127.0.0.1:4222', origin: 'already running' },
@@ -281,21 +295,28 @@ describe('the summary', () => {
       ],
     });
     const lines = text.split('\n');
-    assert.equal(lines[0], 'Flotilla is up: 5 services ready.');
-    assert.match(text, /API {9}http:\/\/localhost:8080\/api\/v1\/clusters/);
-    assert.match(text, /API docs {4}http:\/\/localhost:8080\/api\/docs/);
+    assert.equal(lines[0], 'Flotilla is up at https://localhost:8443: 5 services ready.');
+    assert.match(text, /API {10}https:\/\/localhost:8443\/api\/v1\/\.\.\. \(every service, one address/);
+    assert.match(text, /API docs {5}https:\/\/localhost:8443\/api\/docs/);
+    assert.match(text, /TLS {10}\.data\/tls\/ca\.crt is the CA to trust \(new\)/);
+    assert.match(text, /admin token {2}\.data\/admin-token \(new\)\n {15}export FLOTILLA_TOKEN=\$\(cat \.data\/admin-token\)/);
     for (const s of services) assert.match(text, new RegExp(`${s.name} +http://localhost:${s.port}/metrics`));
-    assert.match(text, /traces {6}off\n {14}hint/);
-    assert.match(text, /PostgreSQL  postgres:\/\/u:\*\*\*@127\.0\.0\.1:5432\/flotilla \(started by npm start, data in \.data\/postgres\)/);
+    assert.match(text, /traces {7}off\n {15}hint/);
+    assert.match(text, /PostgreSQL   postgres:\/\/u:\*\*\*@127\.0\.0\.1:5432\/flotilla \(started by npm start, data in \.data\/postgres\)/);
     assert.doesNotMatch(text, /pw/);
     assert.equal(lines.at(-1), 'Ctrl-C stops everything.');
   });
 
-  it('leaves out the API without inventory', () => {
-    const text = formatSummary({ services: services.filter((s) => s.name === 'importer'), traces: ['off'] });
-    assert.doesNotMatch(text, /API/);
+  it('names given certificate files instead of a CA, and leaves out the admin token without inventory', () => {
+    const text = formatSummary({
+      services: services.filter((s) => s.name === 'importer'),
+      entry: { url: 'https://localhost:9443', tls: { origin: 'FLOTILLA_TLS_CERT_FILE and FLOTILLA_TLS_KEY_FILE' } },
+      traces: ['off'],
+    });
+    assert.match(text, /TLS {7}certificate from FLOTILLA_TLS_CERT_FILE and FLOTILLA_TLS_KEY_FILE/);
+    assert.doesNotMatch(text, /admin token/);
     assert.match(text, /1 service ready/);
-    assert.match(text, /metrics {2}importer {2}http:\/\/localhost:8082\/metrics/);
+    assert.match(text, /metrics {3}importer {2}http:\/\/localhost:8082\/metrics/);
   });
 });
 
