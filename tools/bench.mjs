@@ -32,6 +32,11 @@ const BENCHMARKS = {
     build: ['services/upgrade-planner/tsconfig.bench.json'],
     script: 'services/upgrade-planner/dist/bench/upgrade-planner.bench.js',
   },
+  auth: {
+    description: 'what token verification adds to a request: a @Public and an @Access route of one service, alternating; added p50/p99 (warm and cold tokens) and the verifier alone',
+    build: ['libs/service-kit/bench/tsconfig.json'],
+    script: 'libs/service-kit/dist/bench/auth.bench.js',
+  },
   provisioning: {
     description: '1,000 clusters of 13 machines (simulated provider, zero boot), provisioner and inventory as processes, until the inventory shows all Running: seconds_to_all_running, machines_per_s, per-service peak RSS',
     build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],
