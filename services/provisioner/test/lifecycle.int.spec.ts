@@ -224,22 +224,21 @@ describe('provisioner lifecycle: hosted control planes', () => {
   it('placed on a registered management cluster when there is room, refused when full, and released when deleted', async () => {
     const h = await Harness.start();
     try {
-      const register = await fetch(`${h.service.url}/api/v1/management-clusters`, {
+      const register = await h.api('/api/v1/management-clusters', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'mgmt-1', apiEndpoint: 'https://mgmt-1.example.com:6443', ingressDomain: 'hcp.example.com', capacity: { cpuMillicores: 64_000, memoryBytes: 256 * 2 ** 30, maxControlPlanes: 1 } }),
       });
       assert.equal(register.status, 201);
       await h.request('hosted-1', hosted);
       await h.waitFor(ClusterReady, 'hosted-1', WAIT_MS);
-      const placed = (await (await fetch(`${h.service.url}/api/v1/hosted-control-planes/hosted-1`)).json()) as { managementCluster: string; manifest: { kind: string } };
+      const placed = (await (await h.api('/api/v1/hosted-control-planes/hosted-1')).json()) as { managementCluster: string; manifest: { kind: string } };
       assert.deepEqual([placed.managementCluster, placed.manifest.kind], ['mgmt-1', 'TenantControlPlane']);
       await h.request('hosted-2', hosted);
       const full = await h.waitFor(ClusterProvisioningFailed, 'hosted-2', WAIT_MS);
       assert.deepEqual(full.data.reasons.map((reason) => reason.code), ['management-capacity-exhausted']);
       await h.publish(ClusterDeletionRequested, 'hosted-1', {});
       await h.waitFor(ClusterDeleted, 'hosted-1', WAIT_MS);
-      assert.equal((await fetch(`${h.service.url}/api/v1/hosted-control-planes/hosted-1`)).status, 404);
+      assert.equal((await h.api('/api/v1/hosted-control-planes/hosted-1')).status, 404);
     } finally {
       await h.dispose();
     }

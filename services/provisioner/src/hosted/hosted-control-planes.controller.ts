@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClusterId } from '@flotilla/contracts';
 import { ZodValidationPipe } from '@flotilla/service-kit';
@@ -21,12 +22,14 @@ export class HostedControlPlanesController {
 
   // Declared before ':clusterId' so "savings" is never read as a cluster id.
   @Get('savings')
+  @Access('viewer')
   @ApiOperation({ summary: 'Resources saved against dedicated control-plane machines: per control plane, per management cluster and in total, with utilisation' })
   async savings(): Promise<SavingsReport> {
     return this.registry.savings();
   }
 
   @Get(':clusterId')
+  @Access('viewer')
   @ApiOperation({ summary: "A hosted cluster's control-plane placement and the TenantControlPlane to apply on its management cluster" })
   @ApiParam({ name: 'clusterId' })
   @ApiResponse({ status: 400, description: 'The cluster id is not a DNS label' })

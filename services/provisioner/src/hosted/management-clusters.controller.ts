@@ -1,4 +1,5 @@
 import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Patch, Post } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -15,6 +16,7 @@ export class ManagementClustersController {
   constructor(@Inject(ManagementClusterRegistry) private readonly registry: ManagementClusterRegistry) {}
 
   @Post()
+  @Access('admin')
   @ApiOperation({ summary: 'Registers a management cluster and the capacity hosted control planes may take of it' })
   @ApiBody({ schema: registerSchema })
   @ApiResponse({ status: 201, description: 'Registered' })
@@ -27,12 +29,14 @@ export class ManagementClustersController {
   }
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'Every management cluster with its capacity, what is used and free, and the control planes on it' })
   async list(): Promise<ManagementClusterView[]> {
     return this.registry.list();
   }
 
   @Patch(':name')
+  @Access('admin')
   @ApiOperation({ summary: 'Cordons or uncordons a management cluster, changes its capacity (never below what is reserved) or replaces its labels' })
   @ApiParam({ name: 'name' })
   @ApiBody({ schema: updateSchema })

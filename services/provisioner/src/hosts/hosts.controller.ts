@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseIntPipe } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { MachineRole } from '../domain/machine-plan.js';
 import type { HostFacts } from './facts.js';
@@ -41,6 +42,7 @@ export class HostsController {
   constructor(@Inject(HostRecords) private readonly records: HostRecords) {}
 
   @Get('clusters/:id/hosts')
+  @Access('viewer')
   @ApiOperation({ summary: 'Every host of a user-provisioned cluster: facts, preflight checks and install steps' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'Nothing was recorded for this cluster yet' })
@@ -70,6 +72,7 @@ export class HostsController {
   }
 
   @Delete('host-keys/:address/:port')
+  @Access('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Forget the pinned host key of a host (after a reinstall): the next key seen is pinned' })
   @ApiResponse({ status: 404, description: 'No key pinned for this host' })

@@ -1,4 +1,5 @@
 import { Logger, type Provider } from '@nestjs/common';
+import { AuditTrail } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
 import { DataSource } from 'typeorm';
@@ -20,7 +21,7 @@ export const hostsProviders: Provider[] = [
   { provide: SshKeys, inject: [UnitOfWork, SecretStore], useFactory: (unitOfWork: UnitOfWork, store: SecretStore) => new SshKeys(unitOfWork, store) },
   {
     provide: SshBootstrapper,
-    inject: [SshKeys, HostRecords, JoinSecretsRepository],
-    useFactory: (keys: SshKeys, records: HostRecords, joinSecrets: JoinSecretsRepository) => new SshBootstrapper(keys, records, joinSecrets, new Logger(SshBootstrapper.name)),
+    inject: [SshKeys, HostRecords, JoinSecretsRepository, AuditTrail],
+    useFactory: (keys: SshKeys, records: HostRecords, joinSecrets: JoinSecretsRepository, audit: AuditTrail) => new SshBootstrapper(keys, records, joinSecrets, audit, new Logger(SshBootstrapper.name)),
   },
 ];

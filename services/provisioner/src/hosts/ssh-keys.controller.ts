@@ -1,4 +1,5 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, BadRequestException } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -18,6 +19,7 @@ export class SshKeysController {
   constructor(@Inject(SshKeys) private readonly keys: SshKeys) {}
 
   @Post()
+  @Access('admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Register an SSH private key (OpenSSH or PEM, unencrypted); hosts refer to it by the returned ref' })
   @ApiResponse({ status: 201, description: 'ref, name, type and the SHA256 fingerprint of the public key' })
@@ -33,12 +35,14 @@ export class SshKeysController {
   }
 
   @Get()
+  @Access('admin')
   @ApiOperation({ summary: 'Registered SSH keys: ref, name, type, fingerprint (never the key)' })
   async list(): Promise<SshKeyView[]> {
     return this.keys.list();
   }
 
   @Delete(':ref')
+  @Access('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Forget an SSH key' })
   @ApiParam({ name: 'ref' })

@@ -12,6 +12,7 @@ import { BootstrapDataError } from '../bootstrap/render/errors.js';
 import { describePreflightFailures, evaluatePreflight } from './preflight.js';
 import { SshError } from './ssh-errors.js';
 import type { SshKeySource } from './ssh-keys.js';
+import type { CredentialUse } from '@flotilla/auth';
 import { DEFAULT_SSH_TIMEOUTS, SshSession, describeTarget, type SshTarget, type SshTimeouts } from './ssh-session.js';
 
 const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
@@ -58,6 +59,11 @@ export function kubeletPackageCommand(facts: HostFacts | null, version: string):
   }
 }
 
+/** Where each use of a stored SSH key is recorded (the service's audit trail). */
+export interface CredentialUseRecorder {
+  recordUse(use: CredentialUse): Promise<void>;
+}
+
 /**
  * Installs Kubernetes with kubeadm on machines users bring, over SSH. Every call is idempotent:
  * facts are gathered once per host, each step is recorded (command, exit code, masked output)
@@ -70,6 +76,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     private readonly keys: SshKeySource,
     private readonly records: HostRecords,
     private readonly joinSecrets: JoinSecretsSource,
+    private readonly audit: CredentialUseRecorder,
     private readonly logger: Pick<LoggerService, 'log' | 'warn'>,
     private readonly timeouts: SshTimeouts = DEFAULT_SSH_TIMEOUTS,
   ) {}
@@ -85,7 +92,7 @@ export class SshBootstrapper implements NodeBootstrapper {
   async nodeReady(node: NodeRef): Promise<boolean> {
     const first = this.firstControlPlane(node);
     if (!first) return false;
-    const result = await this.withSession(first.host, (session) =>
+    const result = await this.withSession(node.clusterId, first.host, (session) =>
       session.run(asRoot(first.host.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
     );
     if (result.exitCode !== 0) return false;
@@ -109,14 +116,14 @@ export class SshBootstrapper implements NodeBootstrapper {
     const host = this.hostOf(node);
     const first = this.firstControlPlane(node);
     if (first && (await this.initSucceeded(node.clusterId, first.machine))) {
-      await this.withSession(first.host, async (session) => {
+      await this.withSession(node.clusterId, first.host, async (session) => {
         const drain = await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}drain`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} drain ${shellQuote(node.name)} --ignore-daemonsets --delete-emptydir-data --force --timeout=300s`, { rerun: true, allowFailure: true });
         // A node already gone from the API is drained.
         if (drain.exitCode !== 0 && !/not ?found/i.test(drain.output)) throw new StepFailed(`${node.name}: drain failed (exit ${drain.exitCode}): ${lastLine(drain.output)}`);
         await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}delete-node`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} delete node ${shellQuote(node.name)} --ignore-not-found`, { rerun: true });
       });
     }
-    await this.withSession(host, async (session) => {
+    await this.withSession(node.clusterId, host, async (session) => {
       await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}kubeadm-reset`, 'kubeadm reset -f', { rerun: true });
     });
     await this.records.forgetInstall(node.clusterId, node.name, REMOVE_PREFIX);
@@ -132,7 +139,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     // 1. Facts of this host, once.
     let recorded = await this.records.facts(clusterId);
     if (!recorded.some((entry) => entry.machine === name)) {
-      const result = await this.withSession(host, (session) => session.run('sh -s', FACTS_SCRIPT));
+      const result = await this.withSession(clusterId, host, (session) => session.run('sh -s', FACTS_SCRIPT));
       await this.records.saveFacts(clusterId, { machine: name, role: request.role, address: host.address, facts: parseFacts(result.output) });
       recorded = await this.records.facts(clusterId);
     }
@@ -161,7 +168,7 @@ export class SshBootstrapper implements NodeBootstrapper {
       controlPlaneEndpoint: `${first.host.address}:${API_SERVER_PORT}`,
       secrets,
     });
-    const version = await this.withSession(host, async (session) => {
+    const version = await this.withSession(clusterId, host, async (session) => {
       const run = (step: string, script: string, stdin?: string) => this.runStep(session, clusterId, name, step, script, { stdin, mask });
       await run('write-kubeadm-config', uploadScript(KUBEADM_CONFIG_PATH, '600'), Buffer.from(config).toString('base64'));
       if (action === 'init') {
@@ -190,7 +197,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     if (done?.exitCode === 0 && parseKubeletVersion(done.output) === target) return { state: 'joined', kubeletVersion: target };
 
     const facts = (await this.records.facts(clusterId)).find((entry) => entry.machine === name)?.facts ?? null;
-    const version = await this.withSession(host, async (session) => {
+    const version = await this.withSession(clusterId, host, async (session) => {
       const run = (step: string, script: string) => this.runStep(session, clusterId, name, `${prefix}${step}`, script);
       await run('kubeadm-upgrade', request.first ? `kubeadm upgrade apply ${target} -y` : 'kubeadm upgrade node');
       await run('kubelet-package', kubeletPackageCommand(facts, target));
@@ -226,11 +233,21 @@ export class SshBootstrapper implements NodeBootstrapper {
     return { exitCode: result.exitCode, output };
   }
 
-  private async withSession<T>(host: HostRef, work: (session: SshSession) => Promise<T>): Promise<T> {
+  /** The one place a stored SSH key is opened: every use is audited (the key ref and host, never the key). */
+  private async withSession<T>(clusterId: string, host: HostRef, work: (session: SshSession) => Promise<T>): Promise<T> {
     const target = targetOf(host);
-    const key = await this.keys.privateKey(host.sshKeyRef);
-    if (!key) throw new SshError('key-unknown', describeTarget(target), `no SSH key "${host.sshKeyRef}"`);
-    const session = await SshSession.connect(target, key, this.records, this.timeouts);
+    const key = `SSH key "${host.sshKeyRef}"`;
+    let session: SshSession;
+    try {
+      const privateKey = await this.keys.privateKey(host.sshKeyRef);
+      if (!privateKey) throw new SshError('key-unknown', describeTarget(target), `no SSH key "${host.sshKeyRef}"`);
+      session = await SshSession.connect(target, privateKey, this.records, this.timeouts);
+    } catch (error) {
+      // SshError messages name the host and what failed, never key material.
+      await this.audit.recordUse({ what: 'ssh-key', clusterId, ok: false, reason: `${key}: ${error instanceof SshError ? error.message : `no session to ${describeTarget(target)}`}` });
+      throw error;
+    }
+    await this.audit.recordUse({ what: 'ssh-key', clusterId, ok: true, reason: `${key} for ${describeTarget(target)}` });
     try {
       return await work(session);
     } finally {

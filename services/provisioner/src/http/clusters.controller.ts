@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Reason } from '@flotilla/contracts';
 import type { ClusterOperation, ClusterPhase, MachinePhase, MachineRemoval, MachineState } from '../domain/cluster.js';
@@ -57,6 +58,7 @@ export class ProvisionerClustersController {
   constructor(@Inject(ClusterRepository) private readonly clusters: ClusterRepository) {}
 
   @Get(':id')
+  @Access('viewer')
   @ApiOperation({ summary: 'A cluster\'s phase, operation in progress and conditions, and every machine with its phase, provider id and reconcile bookkeeping' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'The provisioner has no such cluster' })

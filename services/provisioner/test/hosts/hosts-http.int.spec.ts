@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Global, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AuditTrail } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { databaseUrl, ensureDatabase, randomSuffix } from '@flotilla/messaging/testing';
 import { KeyRing, SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
@@ -20,8 +21,12 @@ import { clusterId, joinRequests, userClusterSpec } from './support.js';
 
 @Global()
 @Module({
-  providers: [{ provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' }) }],
-  exports: [UnitOfWork],
+  providers: [
+    { provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' }) },
+    // The service's audit trail (and its guard) come with the service kit, which this app leaves out.
+    { provide: AuditTrail, useValue: { recordUse: async () => undefined } },
+  ],
+  exports: [UnitOfWork, AuditTrail],
 })
 class UnitOfWorkModule {}
 

@@ -122,9 +122,17 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.match(init.output, /kubeadm join 127\.0\.0\.1:6443 --token \*\*\* --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key \*\*\*/);
 
       const secrets = await context.joinSecrets.forCluster(id);
-      const everything = JSON.stringify({ steps: await context.records.steps(id), checks: await context.records.checks(id), facts: await context.records.facts(id), logs: context.logs });
+      const everything = JSON.stringify({ steps: await context.records.steps(id), checks: await context.records.checks(id), facts: await context.records.facts(id), logs: context.logs, uses: context.uses });
       for (const secret of [secrets.bootstrapToken, secrets.certificateKey, secrets.ca.privateKeyPem.split('\n')[1]!, cp0.userPrivateKey.split('\n')[1]!]) {
         assert.ok(!everything.includes(secret), 'a secret was recorded or logged');
+      }
+      // Every session opened with a stored key is audited: which key, for which host, never the key.
+      const uses = context.uses.filter((use) => use.clusterId === id);
+      assert.ok(uses.length >= 2, `${uses.length} audited SSH key uses`);
+      for (const use of uses) {
+        assert.equal(use.what, 'ssh-key');
+        assert.equal(use.ok, true);
+        assert.match(use.reason ?? '', /^SSH key "sshkey-[^"]+" for \S+@127\.0\.0\.\d+:\d+$/);
       }
       // The private keys are sealed at rest, not stored in the clear.
       const stored = await context.dataSource.query<{ ciphertext: Buffer }[]>(`SELECT ciphertext FROM secrets`);
@@ -228,8 +236,14 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       const other = await TestSshd.start({ address: '127.0.0.32' });
       hosts.push(other);
       const wrongRef = await registerKey(context, other, `wrong-${clusterId()}`);
-      const result = await bootstrapper.joinNode(single(wrongRef));
+      const refused = single(wrongRef);
+      const result = await bootstrapper.joinNode(refused);
       assert.deepEqual(result, { state: 'failed', message: `root@127.0.0.31:${sshd.port}: the host refused the SSH key (publickey authentication was refused)` });
+      // The failed use is audited too.
+      assert.deepEqual(
+        context.uses.filter((use) => use.clusterId === refused.clusterId),
+        [{ what: 'ssh-key', clusterId: refused.clusterId, ok: false, reason: `SSH key "${wrongRef}": root@127.0.0.31:${sshd.port}: the host refused the SSH key (publickey authentication was refused)` }],
+      );
       assert.ok(!context.logs.join('\n').includes(other.userPrivateKey.split('\n')[1]!));
     });
 

@@ -1,3 +1,4 @@
+import type { CredentialUse } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, randomSuffix, type TestSchema } from '@flotilla/messaging/testing';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
@@ -16,6 +17,8 @@ import type { TestSshd } from '../support/sshd.js';
 /** Everything the SSH installer needs, on a migrated schema of its own: real PostgreSQL, real secret store. */
 export class HostsContext {
   readonly logs: string[] = [];
+  /** Every use of a stored SSH key the installer reported (the service's audit trail stores them). */
+  readonly uses: CredentialUse[] = [];
 
   private constructor(
     readonly schema: TestSchema,
@@ -36,7 +39,8 @@ export class HostsContext {
 
   bootstrapper(timeouts = { connectMs: 5_000, commandMs: 30_000 }): SshBootstrapper {
     const logger = { log: (message: unknown) => void this.logs.push(String(message)), warn: (message: unknown) => void this.logs.push(String(message)) };
-    return new SshBootstrapper(this.keys, this.records, this.joinSecrets, logger, timeouts);
+    const audit = { recordUse: async (use: CredentialUse) => void this.uses.push(use) };
+    return new SshBootstrapper(this.keys, this.records, this.joinSecrets, audit, logger, timeouts);
   }
 
   async dispose(): Promise<void> {

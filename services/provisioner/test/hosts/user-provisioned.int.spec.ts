@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, UpgradeStepApproved, type ClusterSpec } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, UpgradeStepApproved, type AuditRecord, type ClusterSpec } from '@flotilla/contracts';
 import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import { Harness } from '../support/harness.js';
 import { healthyFacts, TestSshd } from '../support/sshd.js';
@@ -25,14 +25,14 @@ const EVERY_CHECK_PASSED = ['container-runtime:pass', 'cpu:pass', 'hostname-uniq
 const kubeadmCalls = (sshd: TestSshd): string[][] => sshd.invocations().filter((call) => call.tool === 'kubeadm').map((call) => call.argv);
 
 async function registerKey(h: Harness, sshd: TestSshd, name: string): Promise<string> {
-  const response = await fetch(`${h.service.url}/api/v1/ssh-keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, privateKey: sshd.userPrivateKey }) });
+  const response = await h.api('/api/v1/ssh-keys', { method: 'POST', body: JSON.stringify({ name, privateKey: sshd.userPrivateKey }) });
   const text = await response.text();
   assert.equal(response.status, 201, text);
   return (JSON.parse(text) as { ref: string }).ref;
 }
 
 async function hostsOf(h: Harness, id: string): Promise<HostsView> {
-  const response = await fetch(`${h.service.url}/api/v1/provisioner/clusters/${id}/hosts`);
+  const response = await h.api(`/api/v1/provisioner/clusters/${id}/hosts`);
   const text = await response.text();
   assert.equal(response.status, 200, text);
   return JSON.parse(text) as HostsView;
@@ -64,10 +64,11 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     const id = clusterId();
     const [cp, worker] = await Promise.all([TestSshd.start({ address: '127.0.0.51', kubeletVersion: 'v1.30.4' }), TestSshd.start({ address: '127.0.0.52', kubeletVersion: 'v1.30.4' })]);
     hosts.push(cp, worker);
+    const [cpKey, workerKey] = [await registerKey(h, cp, `${id}-cp`), await registerKey(h, worker, `${id}-worker`)];
     const spec: ClusterSpec = {
       ...userClusterSpec([
-        { sshd: cp, role: 'control-plane', keyRef: await registerKey(h, cp, `${id}-cp`) },
-        { sshd: worker, role: 'worker', keyRef: await registerKey(h, worker, `${id}-worker`) },
+        { sshd: cp, role: 'control-plane', keyRef: cpKey },
+        { sshd: worker, role: 'worker', keyRef: workerKey },
       ]),
       kubernetesVersion: '1.30',
     };
@@ -96,6 +97,13 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     );
     assert.deepEqual(installed.hosts.find((host) => host.machine === workerMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`), ['write-kubeadm-config:0', 'kubeadm-join:0', 'kubelet-version:0']);
     assert.ok(finishedStep(installed, cpMachine, 'kubeadm-init').finishedAt <= finishedStep(installed, workerMachine, 'kubeadm-join').startedAt, 'the worker joined after init finished');
+
+    // Every SSH session opened with a stored key is in the service's audit trail: the key ref and host, never the key.
+    const uses = (await h.query<{ record: AuditRecord }>(`SELECT record FROM audit_records WHERE record->>'route' = 'ssh-key' AND record->>'clusterId' = $1`, [id])).map((row) => row.record);
+    assert.ok(uses.length >= 2, `${uses.length} audited SSH key uses`);
+    for (const use of uses) assert.deepEqual([use.method, use.result, use.service], ['USE', 'ok', 'provisioner']);
+    assert.deepEqual(new Set(uses.map((use) => /^SSH key "([^"]+)" for /.exec(use.reason ?? '')?.[1])), new Set([cpKey, workerKey]));
+    for (const secret of [cp.userPrivateKey, worker.userPrivateKey].map((key) => key.split('\n')[1]!)) assert.ok(!JSON.stringify(uses).includes(secret), 'no key material in the audit trail');
 
     // Upgrade in place: 1.30 → 1.31.
     await h.publish(UpgradeStepApproved, id, { planId: 'plan-ssh-1', toVersion: '1.31' });

@@ -96,8 +96,13 @@ export class Harness {
     return this.db.query<T[]>(sql, parameters);
   }
 
+  /** Calls the provisioner's API as an admin (replicas share the bus prefix, so the token works on any of them). */
+  async api(path: string, init: RequestInit = {}, url = this.service.url): Promise<Response> {
+    return fetch(`${url}${path}`, { ...init, headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(await this.service.auth()), ...(init.headers as Record<string, string> | undefined) } });
+  }
+
   async getCluster(id: string, url = this.service.url): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${url}/api/v1/provisioner/clusters/${id}`);
+    const response = await this.api(`/api/v1/provisioner/clusters/${id}`, {}, url);
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
