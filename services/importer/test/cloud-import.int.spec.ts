@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterImported } from '@flotilla/contracts';
+import { ClusterImported, type AuditRecord } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import pg from 'pg';
 import type { ImporterConfig } from '../src/config.js';
 import { ImporterModule } from '../src/importer.module.js';
 import { importerService } from '../src/service.js';
@@ -85,5 +86,26 @@ describe('importing an EKS cluster through its cloud account (SDK -> endpoint, C
     assert.equal((await http.post({ id: 'nowhere', name: 'nowhere', credentialRef: 'aws-shop', provider: 'eks' })).status, 202);
     const cluster = await http.settled('nowhere');
     assert.deepEqual(cluster.reasons.map((reason) => [reason.code, reason.field]), [['cloud-location-required', 'cloud']]);
+  });
+
+  it('every use of the stored account is in the audit trail: who, for which cluster, the outcome; never the account', async () => {
+    const client = new pg.Client({ connectionString: service.env['DATABASE_URL'] });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ record: AuditRecord }>(`SELECT record FROM "${service.env['DATABASE_SCHEMA']}".audit_records WHERE record->>'route' = 'cloud-account' ORDER BY time`);
+      const uses = rows.map(({ record }) => record);
+      assert.ok(uses.every((use) => use.method === 'USE' && use.service === 'importer'));
+      // The listing, by the admin who asked.
+      assert.ok(uses.some((use) => use.subject === 'test-admin' && use.clusterId === undefined && use.result === 'ok' && use.reason === 'cloud account "aws-shop": list eks clusters'), JSON.stringify(uses));
+      // The import (and any sync since), and the cluster the account cannot find.
+      assert.ok(uses.some((use) => use.clusterId === 'shop' && use.result === 'ok' && use.reason === 'cloud account "aws-shop": eks API access to shop'), JSON.stringify(uses));
+      assert.ok(uses.some((use) => use.clusterId === 'ghost' && use.result === 'failed' && /^cloud account "aws-shop": .*ghost/.test(use.reason ?? '')), JSON.stringify(uses));
+      // No location: the account was never used.
+      assert.ok(!uses.some((use) => use.clusterId === 'nowhere'));
+      const everything = JSON.stringify(uses);
+      assert.ok(!everything.includes(awsKey.secretAccessKey) && !everything.includes(awsKey.accessKeyId), 'no part of the account in the audit trail');
+    } finally {
+      await client.end();
+    }
   });
 });

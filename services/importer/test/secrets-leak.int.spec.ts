@@ -7,6 +7,7 @@ import { streamName } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, eventually, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES, testBusPrefix } from '@flotilla/messaging/testing';
 import { KeyRing } from '@flotilla/secrets';
+import { testIssuer } from '@flotilla/service-kit/testing';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { kubeadmCluster } from './support/cluster-fixtures.js';
@@ -61,9 +62,11 @@ describe('secrets stay secret: database, logs, bus events and API answers', () =
   const schema = `importer_leak_${randomSuffix()}`;
   const prefix = testBusPrefix();
   const databaseUrlForTest = databaseUrl(DATABASE, TEST_SERVER_URL);
+  /** An admin token for the bus prefix, whose key is published before the process starts. */
+  let authorization = '';
 
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', authorization }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await response.text();
     answers.push(text);
     return { status: response.status, text };
@@ -72,6 +75,7 @@ describe('secrets stay secret: database, logs, bus events and API answers', () =
   before(async () => {
     apiServer = await FakeApiServer.start({ pki, clusters: new Map([['/lab', { ...kubeadmCluster(2), tokens: { [token]: 'admin', [kubeconfigToken]: 'admin' }, clientCommonNames: ['admin'] }]]) });
     await ensureDatabase(DATABASE);
+    authorization = `Bearer ${await (await testIssuer(prefix)).token('admin')}`;
     child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,

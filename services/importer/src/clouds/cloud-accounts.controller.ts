@@ -1,4 +1,5 @@
-import { Controller, Get, HttpException, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, HttpException, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
+import { Access, AuditTrail, type AuthenticatedRequest } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -57,9 +58,12 @@ export class CloudAccountsController {
   constructor(
     @Inject(CloudAccess) private readonly clouds: CloudAccess,
     @Inject(CLOUD_ACCOUNT_SECRETS) private readonly secrets: CloudAccountSecrets,
+    @Inject(AuditTrail) private readonly audit: Pick<AuditTrail, 'recordUse'>,
   ) {}
 
+  /** Opens a stored cloud account for a cloud API call: admins only, and every use is audited. */
   @Get(':credentialRef/clusters')
+  @Access('admin')
   @ApiOperation({ summary: 'Clusters a stored cloud account can import, with version and node groups' })
   @ApiParam({ name: 'credentialRef', description: 'A stored cloud-account credential' })
   @ApiQuery({ name: 'provider', enum: CLOUD_PROVIDERS })
@@ -73,13 +77,23 @@ export class CloudAccountsController {
   @ApiResponse({ status: 422, description: 'The stored account is invalid, or the cloud refused it (code cloud-account-invalid, cloud-auth-failed, cloud-access-denied)' })
   @ApiResponse({ status: 502, description: 'The cloud did not answer or answered something unusable' })
   @ApiResponse({ status: 503, description: 'The cloud is throttling: try again later' })
-  async list(@Param('credentialRef') credentialRef: string, @Query(new ZodValidationPipe(ListCloudClustersQuery)) query: ListCloudClustersQuery): Promise<{ items: CloudCluster[] }> {
+  async list(
+    @Param('credentialRef') credentialRef: string,
+    @Query(new ZodValidationPipe(ListCloudClustersQuery)) query: ListCloudClustersQuery,
+    @Req() request: Pick<AuthenticatedRequest, 'principal'>,
+  ): Promise<{ items: CloudCluster[] }> {
     const secret = await this.secrets.reveal(credentialRef);
     if (secret === undefined) throw new NotFoundException(`credential "${credentialRef}" not found`);
     const { provider, ...location } = query;
+    const use = { what: 'cloud-account', ...(request.principal ? { subject: request.principal.subject } : {}) };
+    const listing = `cloud account "${credentialRef}": list ${provider} clusters`;
     try {
-      return { items: await this.clouds.list(provider, secret, location) };
+      const items = await this.clouds.list(provider, secret, location);
+      await this.audit.recordUse({ ...use, ok: true, reason: listing });
+      return { items };
     } catch (error) {
+      // CloudError messages name the provider, the call and the resource, never the account's secret.
+      await this.audit.recordUse({ ...use, ok: false, reason: `${listing}: ${error instanceof CloudError ? error.message : 'unexpected error'}` });
       if (!(error instanceof CloudError)) throw error;
       const status = httpStatusForCloudError(error.code);
       throw new HttpException({ statusCode: status, code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) }, status);

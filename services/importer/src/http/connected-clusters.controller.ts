@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { CONNECTED_CLUSTER_STATES, type ConnectedCluster } from '../domain/connected-cluster.js';
@@ -24,6 +25,7 @@ export class ConnectedClustersController {
   ) {}
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'Connected clusters with their import state and tunnel, a page at a time' })
   @ApiQuery({ name: 'state', required: false, enum: CONNECTED_CLUSTER_STATES })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
@@ -35,6 +37,7 @@ export class ConnectedClustersController {
   }
 
   @Get(':id')
+  @Access('viewer')
   @ApiOperation({ summary: 'One connected cluster: state, reasons or warnings, last version, tunnel' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such connected cluster (or it was deleted)' })

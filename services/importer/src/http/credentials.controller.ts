@@ -1,4 +1,5 @@
 import { BadRequestException, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Clock, ZodValidationPipe } from '@flotilla/service-kit';
 import { UnitOfWork } from '@flotilla/messaging';
@@ -12,7 +13,8 @@ const validation = new ZodValidationPipe(RegisterCredentialBody);
 
 /**
  * Credentials the importer uses to reach clusters. Answers describe a credential (kind, expiry,
- * the server of a kubeconfig); no answer ever carries the secret.
+ * the server of a kubeconfig); no answer ever carries the secret. Every route is for admins,
+ * listing and describing included.
  */
 @ApiTags('credentials')
 @Controller('api/v1/credentials')
@@ -24,6 +26,7 @@ export class CredentialsController {
   ) {}
 
   @Post()
+  @Access('admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a credential: a bearer token, a client certificate, a kubeconfig context or a cloud account' })
   @ApiBody({ schema: bodySchema })
@@ -44,12 +47,14 @@ export class CredentialsController {
   }
 
   @Get()
+  @Access('admin')
   @ApiOperation({ summary: 'Every credential, described' })
   async list(): Promise<{ items: CredentialDescription[] }> {
     return { items: await this.credentials.list() };
   }
 
   @Get(':ref')
+  @Access('admin')
   @ApiOperation({ summary: 'One credential, described: kind, how it was given, expiry, metadata' })
   @ApiParam({ name: 'ref' })
   @ApiResponse({ status: 404, description: 'No such credential' })
@@ -60,6 +65,7 @@ export class CredentialsController {
   }
 
   @Delete(':ref')
+  @Access('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a credential and its secret; refused while a connected cluster uses it' })
   @ApiParam({ name: 'ref' })

@@ -1,4 +1,5 @@
-import { BadRequestException, Body, ConflictException, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { clusterIdFor, ClusterImportRequested } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
@@ -22,18 +23,24 @@ export class ImportsController {
 
   /**
    * Validates and emits ClusterImportRequested through the outbox. The importer's own handler
-   * records and judges it like a request from anyone else on the bus: one path for all.
+   * records and judges it like a request from anyone else on the bus: one path for all. A caller
+   * whose token is limited to clusters with given labels imports only clusters carrying them.
    */
   @Post()
+  @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Ask to bring an existing cluster under management' })
   @ApiBody({ schema: bodySchema })
   @ApiResponse({ status: 202, description: 'Accepted: follow it at href (Requested, then Imported or Rejected)' })
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named (an apiServer the credential is not bound to included)' })
+  @ApiResponse({ status: 403, description: "The caller's label scope does not cover the labels of the cluster (a scoped caller must give labels)" })
   @ApiResponse({ status: 409, description: 'That id is already imported or being imported' })
-  async create(@Body(new ZodValidationPipe(CreateImportBody)) body: CreateImportBody): Promise<{ id: string; href: string }> {
+  async create(@Body(new ZodValidationPipe(CreateImportBody)) body: CreateImportBody, @Caller() caller?: Principal, @Req() request?: AuthenticatedRequest): Promise<{ id: string; href: string }> {
     const { id: requestedId, ...data } = body;
     const id = requestedId ?? clusterIdFor(data.name);
+    // Over HTTP the guard always names the caller (@Caller refuses otherwise); code in the service itself calls without one.
+    if (request) noteAuditTarget(request, id);
+    if (caller && !inScope(caller, data.labels)) forbidOutOfScope(caller, id);
     await this.unitOfWork.run(async () => {
       const current = await this.clusters.find(id);
       // A best-effort early answer; the handler is the authority (it dead-letters a duplicate that races past this).

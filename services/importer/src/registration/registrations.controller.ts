@@ -1,4 +1,5 @@
 import { BadRequestException, Body, ConflictException, Controller, Delete, Get, GoneException, Header, HttpCode, Inject, NotFoundException, Param, Post, type HttpException } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
@@ -38,6 +39,7 @@ export class RegistrationsController {
   constructor(@Inject(RegistrationService) private readonly registrations: RegistrationService) {}
 
   @Post()
+  @Access('operator')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Register a cluster the global side cannot reach: a one-time token and the agent manifest to apply there' })
   @ApiBody({ schema: createSchema })
@@ -61,6 +63,7 @@ export class RegistrationsController {
   }
 
   @Get(':id')
+  @Access('viewer')
   @ApiOperation({ summary: 'A registration: status (pending, used, expired, revoked) and times, never the token' })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such registration' })
@@ -71,6 +74,7 @@ export class RegistrationsController {
   }
 
   @Delete(':id')
+  @Access('operator')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a registration: its token can no longer be redeemed (revoking twice is harmless)' })
   @ApiParam({ name: 'id' })
@@ -87,8 +91,12 @@ export class RegistrationsController {
     }
   }
 
-  /** For the tunnel broker when an agent presents its token: accepted once. */
+  /**
+   * For the tunnel broker when an agent presents its token: accepted once. Operators only until
+   * agents authenticate with certificates of their own.
+   */
   @Post('redemptions')
+  @Access('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Redeem a registration token (once): answers the cluster it registers' })
   @ApiBody({ schema: redeemSchema })

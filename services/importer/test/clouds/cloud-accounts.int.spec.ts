@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AuditTrail, type CredentialUse } from '@flotilla/auth';
 import { CLOUD_ACCOUNT_SECRETS, cloudAccessProviders, CloudAccountsController, Secret, type CloudAccountSecrets } from '../../src/clouds/index.js';
 import { eksClusterBody, eksNodegroupBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
@@ -24,6 +25,8 @@ describe('GET /api/v1/cloud-accounts/:credentialRef/clusters', () => {
   let standin: EksStandin;
   let app: INestApplication;
   let base: string;
+  /** What the controller reported to the audit trail (the service's trail stores it: see cloud-import.int.spec). */
+  const uses: CredentialUse[] = [];
 
   before(async () => {
     standin = await EksStandin.start();
@@ -34,7 +37,7 @@ describe('GET /api/v1/cloud-accounts/:credentialRef/clusters', () => {
       ['aws-wrong', JSON.stringify({ ...awsKey, secretAccessKey: 'a-wrong-secret-access-key' })],
       ['api-token', 'eyJhbGciOiJSUzI1NiJ9.not-a-cloud-account'],
     ]);
-    @Module({ controllers: [CloudAccountsController], providers: [...cloudAccessProviders(standinSettings({ eks: standin.url })), { provide: CLOUD_ACCOUNT_SECRETS, useValue: new MapSecrets(secrets) }] })
+    @Module({ controllers: [CloudAccountsController], providers: [...cloudAccessProviders(standinSettings({ eks: standin.url })), { provide: CLOUD_ACCOUNT_SECRETS, useValue: new MapSecrets(secrets) }, { provide: AuditTrail, useValue: { recordUse: async (use: CredentialUse) => void uses.push(use) } }] })
     class TestModule {}
     app = await NestFactory.create(TestModule, { logger: false });
     await app.listen(0, '127.0.0.1');
@@ -88,5 +91,20 @@ describe('GET /api/v1/cloud-accounts/:credentialRef/clusters', () => {
     assert.equal(notAnAccount.status, 422);
     assert.equal(notAnAccount.body['code'], 'cloud-account-invalid');
     assert.ok(!JSON.stringify(notAnAccount.body).includes('not-a-cloud-account'));
+  });
+
+  it('reports every use of a stored account, failed ones included, without the secret', async () => {
+    uses.length = 0;
+    assert.equal((await get('/aws-prod/clusters?provider=eks&region=eu-central-1')).status, 200);
+    assert.equal((await get('/aws-wrong/clusters?provider=eks&region=eu-central-1')).status, 422);
+    assert.equal((await get('/nobody/clusters?provider=eks&region=eu-central-1')).status, 404);
+    assert.deepEqual(
+      uses.map((use) => [use.what, use.ok, use.reason?.split(':')[0]]),
+      [
+        ['cloud-account', true, 'cloud account "aws-prod"'],
+        ['cloud-account', false, 'cloud account "aws-wrong"'],
+      ],
+    );
+    assert.ok(!JSON.stringify(uses).includes(awsKey.secretAccessKey) && !JSON.stringify(uses).includes('a-wrong-secret-access-key'));
   });
 });

@@ -9,13 +9,15 @@ import type { ConnectedClusterResource } from '../../src/http/connected-clusters
 /** What every test service needs besides the test kit's defaults: fast polling and a fresh key ring. */
 export const importerTestEnv = (extra: Record<string, string> = {}) => ({ IMPORT_POLL_INTERVAL_MS: '50', SECRETS_KEYS: KeyRing.generateConfigValue(['test-1']), ...extra });
 
-/** The importer's HTTP API as a test uses it. */
+/** The importer's HTTP API as a test uses it: as an admin, unless the call passes its own authorization. */
 export function importerClient(service: TestService) {
-  const api = (path: string, init?: RequestInit) => fetch(`${service.url}${path}`, init);
-  const send = (method: string, path: string, body: unknown) => api(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${service.url}${path}`, { ...init, headers: { authorization: `Bearer ${service.adminToken}`, ...(init.headers as Record<string, string> | undefined) } });
+  const send = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => api(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return {
     api,
-    post: (body: unknown) => send('POST', '/api/v1/imports', body),
+    /** POST /api/v1/imports; `headers` to call as someone else (`await service.auth(role, options)`). */
+    post: (body: unknown, headers?: Record<string, string>) => send('POST', '/api/v1/imports', body, headers),
     registerRaw: (body: unknown) => send('POST', '/api/v1/credentials', body),
     /** Registers a credential and insists on 201. */
     register: async (body: Record<string, unknown>): Promise<CredentialDescription> => {
