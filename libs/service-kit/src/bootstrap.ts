@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
@@ -31,6 +32,19 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The certificate and key to serve HTTPS with, when configured; unreadable files stop start-up naming the variable. */
+function tlsFiles(config: CommonConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) return undefined;
+  const read = (name: 'TLS_CERT_FILE' | 'TLS_KEY_FILE') => {
+    try {
+      return readFileSync(config[name]!);
+    } catch (error) {
+      throw new ConfigError([`${name}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+  };
+  return { cert: read('TLS_CERT_FILE'), key: read('TLS_KEY_FILE') };
+}
+
 /**
  * Starts a service: validated configuration (a bad variable stops start-up naming it),
  * telemetry, JSON logs, migrations, event consumers, HTTP; stops gracefully on SIGTERM/SIGINT:
@@ -39,8 +53,10 @@ export interface RunningService {
 export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>, options: RunOptions = {}): Promise<RunningService> {
   const handleSignals = options.handleSignals ?? true;
   let config: z.infer<S> & CommonConfig & { PORT: number };
+  let httpsOptions: { cert: Buffer; key: Buffer } | undefined;
   try {
     config = loadConfig(definition.config, options.env) as z.infer<S> & CommonConfig & { PORT: number };
+    httpsOptions = tlsFiles(config);
   } catch (error) {
     if (error instanceof ConfigError && handleSignals) {
       process.stderr.write(`${definition.name}: ${error.message}\n`);
@@ -51,14 +67,14 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
 
   const telemetry = await startTelemetry({ serviceName: definition.name });
   const logger = createLogger({ name: definition.name, level: config.LOG_LEVEL });
-  const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
   // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
   app.use(app.get(AuditTrail).middleware());
   await definition.configureHttp?.(app, config);
   await startEventConsumers(app);
   await app.listen(config.PORT, '0.0.0.0');
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
-  const url = `http://127.0.0.1:${address.port}`;
+  const url = `${httpsOptions ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   logger.info({ url, bus: config.BUS_PREFIX }, `${definition.name} listening`);
 
   let stopping: Promise<void> | undefined;

@@ -52,6 +52,9 @@ export const CommonConfig = z.object({
   BUS_MAX_DELIVER: integer(1, 100).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(20_000),
+  /** PEM certificate chain and key: the service then serves HTTPS on PORT (where its port crosses a network). */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
   ...AuthConfig.shape,
 });
 export type CommonConfig = z.infer<typeof CommonConfig>;
@@ -86,7 +89,8 @@ const PoolSizing = CommonConfig.pick({ BUS_MAX_CONCURRENT_BATCHES: true, DATABAS
  */
 function acrossVariables(present: Record<string, unknown>): { name: string; message: string }[] {
   const auth = AuthConfig.safeParse(present);
-  return [...(auth.success ? authConfigProblems(auth.data) : []), ...poolProblems(present)];
+  const tls = Boolean(present['TLS_CERT_FILE']) === Boolean(present['TLS_KEY_FILE']) ? [] : [{ name: present['TLS_CERT_FILE'] ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', message: 'TLS_CERT_FILE and TLS_KEY_FILE go together' }];
+  return [...(auth.success ? authConfigProblems(auth.data) : []), ...tls, ...poolProblems(present)];
 }
 
 function poolProblems(present: Record<string, unknown>): { name: string; message: string }[] {
