@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { AuthBucket } from '@flotilla/auth';
 import { allAuditSubject, streamName, type AuditRecord } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import pg from 'pg';
 import { inventoryService } from '../src/service.js';
+import { TokenIssuer } from '../src/tokens/token-issuer.js';
 
 describe('inventory: tokens, label scopes and the audit trail', () => {
   let inventory: TestService;
@@ -96,6 +98,14 @@ describe('inventory: tokens, label scopes and the audit trail', () => {
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get('www-authenticate') ?? '', /token revoked/);
     assert.equal((await call(inventory, '/api/v1/tokens/00000000-0000-4000-8000-000000000000', admin, { method: 'DELETE' })).status, 404);
+
+    // Once the token has expired anyway, its revocation is forgotten; not before.
+    const issuer = inventory.app.get(TokenIssuer);
+    assert.equal(await issuer.tidy(), 0);
+    const bucket = inventory.app.get(AuthBucket);
+    assert.ok((await bucket.revocations()).some((revocation) => revocation.tokenId === id));
+    assert.ok((await issuer.tidy(Date.now() + 2 * 3_600_000)) >= 1);
+    assert.ok(!(await bucket.revocations()).some((revocation) => revocation.tokenId === id));
   });
 
   it('rotates the signing key without breaking the tokens already issued', async () => {

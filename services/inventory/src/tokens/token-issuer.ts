@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuthBucket, generateSigningKey, signToken, type PublishedKey, type Role, type SigningKey } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
@@ -7,7 +7,11 @@ import type { JWK } from 'jose';
 import { MAX_TOKEN_LIFETIME_MS, type TokenDescription } from './token-requests.js';
 
 const KEY_SECRET_KIND = 'token-signing-key';
+/** How often revocations of expired tokens are forgotten and retired keys withdrawn. */
+const TIDY_INTERVAL_MS = 3_600_000;
 const keyRef = (kid: string) => `${KEY_SECRET_KIND}/${kid}`;
+/** Beyond any clock tolerance a service may be configured with. */
+const MAX_CLOCK_SKEW_MS = 300_000;
 
 interface TokenRow {
   id: string;
@@ -46,8 +50,9 @@ export interface IssueRequest {
  * old public key published until the last token it signed has expired.
  */
 @Injectable()
-export class TokenIssuer implements OnApplicationBootstrap {
+export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TokenIssuer');
+  private tidying?: NodeJS.Timeout;
 
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -61,6 +66,28 @@ export class TokenIssuer implements OnApplicationBootstrap {
       if ((await this.activeKey()) === undefined) await this.createKey();
     });
     await this.publishKeys();
+    this.tidying = setInterval(() => void this.tidy().catch((error: unknown) => this.logger.warn({ msg: 'revocations not tidied', err: error })), TIDY_INTERVAL_MS);
+    this.tidying.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.tidying);
+  }
+
+  /**
+   * Forgets revocations of tokens that have expired anyway (they would otherwise pile up in
+   * every service's memory), and withdraws retired keys whose last token has expired.
+   */
+  async tidy(now = Date.now()): Promise<number> {
+    let forgotten = 0;
+    for (const { tokenId, expiresAt } of await this.bucket.revocations()) {
+      if (expiresAt + MAX_CLOCK_SKEW_MS < now) {
+        await this.bucket.forgetRevocation(tokenId);
+        forgotten++;
+      }
+    }
+    await this.publishKeys();
+    return forgotten;
   }
 
   async issue(request: IssueRequest, createdBy: string): Promise<{ token: string; description: TokenDescription }> {
