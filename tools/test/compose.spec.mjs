@@ -11,10 +11,13 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { SERVICES } from '../start-lib/env.mjs';
+import { ROUTES } from '../../deploy/routes.mjs';
+import { GENERATED } from '../generate-deploy.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-const compose = YAML.parse(composeText, { merge: true });
+// As compose reads it: `${NAME:-default}` with its default (nothing here sets those variables).
+const compose = YAML.parse(composeText.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1'), { merge: true });
 const services = compose.services ?? {};
 const flotilla = SERVICES.map((s) => s.name);
 
@@ -75,7 +78,7 @@ describe('docker-compose.yml', () => {
     for (const key of Object.keys(compose)) {
       assert.ok(['services', 'volumes', 'networks', 'configs', 'secrets', 'name', 'include'].includes(key) || key.startsWith('x-'), `unknown top-level key ${key}`);
     }
-    assert.deepEqual(Object.keys(services).sort(), ['jaeger', 'nats', 'postgres', ...flotilla].sort());
+    assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'nats', 'postgres', ...flotilla].sort());
   });
 
   it('gives every service an image or a build, and builds Flotilla services from the Dockerfile with SERVICE', () => {
@@ -124,7 +127,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes well-formed, distinct ports: the API on 8080, Jaeger UI and OTLP/HTTP', () => {
+  it('publishes well-formed, distinct ports: the one entry point on 8443, Jaeger UI and OTLP/HTTP; no service directly', () => {
     const published = new Map();
     for (const [name, service] of Object.entries(services)) {
       for (const entry of service.ports ?? []) {
@@ -139,7 +142,8 @@ describe('docker-compose.yml', () => {
         }
       }
     }
-    assert.equal(published.get(8080), 'inventory');
+    assert.equal(published.get(8443), 'gateway');
+    for (const name of flotilla) assert.equal(services[name].ports, undefined, `${name} is reached through the gateway only`);
     assert.equal(published.get(16686), 'jaeger');
     assert.equal(published.get(4318), 'jaeger');
   });
@@ -183,15 +187,75 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('fronts the services with nginx, configured from the route table, HTTPS with certificates from files', () => {
+    const gateway = services.gateway;
+    assert.match(gateway.image, /^nginx:\d+\.\d+/);
+    assert.ok(composeText.includes('"${FLOTILLA_PORT:-8443}:8443"'), 'the published port follows FLOTILLA_PORT');
+    const mounts = Object.fromEntries(gateway.volumes.map((v) => v.split(':')).map(([source, target]) => [target, source]));
+    assert.equal(mounts['/etc/nginx/conf.d/default.conf'], './deploy/nginx/flotilla.conf');
+    assert.equal(mounts['/etc/nginx/tls/tls.crt'], './.data/tls/server.crt');
+    assert.equal(mounts['/etc/nginx/tls/tls.key'], './.data/tls/server.key');
+    assert.ok(composeText.includes('${FLOTILLA_TLS_CERT_FILE:-') && composeText.includes('${FLOTILLA_TLS_KEY_FILE:-'), 'FLOTILLA_TLS_CERT_FILE and FLOTILLA_TLS_KEY_FILE name other files');
+    for (const name of flotilla) assert.ok(dependsOn(gateway)[name], `the gateway starts after ${name}`);
+    const conf = readFileSync(join(root, 'deploy/nginx/flotilla.conf'), 'utf8');
+    assert.match(conf, /listen 8443 ssl;/);
+    assert.match(conf, /ssl_certificate \/etc\/nginx\/tls\/tls\.crt;/);
+    assert.match(conf, /proxy_set_header Upgrade \$http_upgrade;/);
+    // Every route of the table, and nothing else, goes to its service's compose host and port.
+    const routed = [...conf.matchAll(/location = (\S+) \{\s*set \$service (\S+);\s*set \$upstream (\S+):(\d+);/g)].map(([, prefix, service, host, port]) => ({ prefix, service, host, port: Number(port) }));
+    assert.deepEqual(
+      routed.sort((a, b) => a.prefix.localeCompare(b.prefix)),
+      ROUTES.map(({ prefix, service }) => ({ prefix, service, host: service, port: SERVICES.find((s) => s.name === service).port })).sort((a, b) => a.prefix.localeCompare(b.prefix)),
+    );
+  });
+
+  it('has its generated entry-point files up to date with the route table (node tools/generate-deploy.mjs)', () => {
+    for (const [path, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(root, path), 'utf8'), make(), `${path} is stale: run node tools/generate-deploy.mjs`);
+    const ingress = YAML.parse(readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8'));
+    assert.equal(ingress.apiVersion, 'networking.k8s.io/v1');
+    assert.equal(ingress.kind, 'Ingress');
+    const paths = ingress.spec.rules.flatMap((rule) => rule.http.paths);
+    assert.deepEqual(
+      paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]).sort(),
+      ROUTES.map(({ prefix, service }) => [prefix, 'Prefix', service, SERVICES.find((s) => s.name === service).port]).sort(),
+    );
+  });
+
+  it('runs NATS with the configuration generated from the catalogue, each service as its own user', () => {
+    const command = [].concat(services.nats.command);
+    const configPath = command[command.indexOf('-c') + 1];
+    assert.ok(command.includes('-c') && configPath, 'NATS runs with -c <configuration>');
+    const mount = (services.nats.volumes ?? []).map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target])).find(([, target]) => target === configPath);
+    assert.deepEqual(mount?.[0], './deploy/nats/flotilla-nats.conf', 'the generated configuration is mounted');
+    const config = readFileSync(join(root, 'deploy/nats/flotilla-nats.conf'), 'utf8');
+    const users = [...config.matchAll(/user: "([^"]+)"\s+password: (\S+)/g)].map(([, user, password]) => ({ user, password }));
+    assert.ok(users.length > flotilla.length, 'a user per service, and outside publishers');
+    const natsEnv = environment(services.nats);
+    for (const { user, password } of users) {
+      // Never a password in the repository: each is a variable nats-server reads at start.
+      const variable = /^\$(FLOTILLA_NATS_[A-Z0-9_]+_PASSWORD)$/.exec(password)?.[1];
+      assert.ok(variable, `${user}: the password is a $FLOTILLA_NATS_..._PASSWORD reference, not a value`);
+      assert.match(String(natsEnv[variable]), new RegExp(`^\\$\\{${variable}:\\?`), `nats gets ${variable} from whoever runs compose, required`);
+    }
+    for (const name of flotilla) {
+      const env = environment(services[name]);
+      const { password } = users.find((user) => user.user === name) ?? {};
+      assert.ok(password, `the configuration has a user ${name}`);
+      assert.equal(env.NATS_USER, name, `${name} connects as its own user`);
+      assert.match(String(env.NATS_PASSWORD), new RegExp(`^\\$\\{${password.slice(1)}:\\?`), `${name} gets the password its user has`);
+    }
+  });
+
   const cli = [
     ['docker', ['compose', 'version']],
     ['docker-compose', ['version']],
   ].find(([command, args]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0);
   it('passes `compose config -q`', { skip: !cli && 'no compose CLI here' }, () => {
     const [command] = cli;
+    const natsPasswords = Object.fromEntries([...readFileSync(join(root, 'deploy/nats/flotilla-nats.conf'), 'utf8').matchAll(/\$(FLOTILLA_NATS_\w+_PASSWORD)/g)].map(([, name]) => [name, 'pexample']));
     const args = command === 'docker' ? ['compose', 'config', '-q'] : ['config', '-q'];
     // The one variable compose requires from whoever runs it.
-    const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, FLOTILLA_SECRETS_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' } });
+    const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, FLOTILLA_SECRETS_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', ...natsPasswords } });
     assert.equal(result.status, 0, result.stderr);
   });
 });
