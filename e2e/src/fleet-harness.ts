@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { Role } from '@flotilla/auth';
+import { TestTokenIssuer } from '@flotilla/auth/testing';
 import type { ServiceName } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, eventually, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
@@ -85,6 +87,8 @@ export class Fleet {
   readonly processes: ServiceProcess[] = [];
   bus!: BusConnection;
   db!: pg.Pool;
+  /** Issues tokens every service of the fleet accepts (its key is in the prefix's authentication bucket). */
+  issuer!: TestTokenIssuer;
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -96,7 +100,14 @@ export class Fleet {
     await ensureDatabase(this.database);
     this.db = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
     this.bus = await BusConnection.open(TEST_NATS_URL, 'e2e-test');
+    // Published before any service starts, so each one knows the key from its first request.
+    this.issuer = await TestTokenIssuer.publish(this.bus.nc, this.prefix);
     for (const name of this.options.services) await this.add(name);
+  }
+
+  /** `{ authorization: 'Bearer …' }` with a token of that role, for calling any service of the fleet. */
+  async auth(role: Role): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.issuer.token(role, { subject: `e2e-${role}` })}` };
   }
 
   /** Starts (another replica of) a service. */

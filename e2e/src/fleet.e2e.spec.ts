@@ -53,7 +53,7 @@ describe('the five services as separate processes', { timeout: 300_000 }, () => 
   });
 
   const inventory = () => fleet.service('inventory');
-  const cluster = async (id: string): Promise<ClusterBody> => (await fetch(`${inventory().url}/api/v1/clusters/${id}`)).json() as Promise<ClusterBody>;
+  const cluster = async (id: string): Promise<ClusterBody> => (await fetch(`${inventory().url}/api/v1/clusters/${id}`, { headers: await fleet.auth('viewer') })).json() as Promise<ClusterBody>;
   const request = async (id: string, workers = 1): Promise<void> => {
     await publishEvent(fleet.bus.js, eventsSubject({ prefix: fleet.prefix }, ClusterRequested.channel), createEvent(ClusterRequested, { subject: id, source: '/another-platform-service' }, spec(id, workers)));
   };
@@ -88,10 +88,24 @@ describe('the five services as separate processes', { timeout: 300_000 }, () => 
     assert.ok(published.some((name) => name.startsWith('send ')), `the publisher's send span is on the same trace: ${JSON.stringify(spans.spans().map((span) => [span.name, span.spanContext().traceId]))} vs ${traceId}`);
   });
 
+  it('every process verifies tokens itself: no token is 401, a viewer token reads', async () => {
+    for (const [name, path] of [
+      ['inventory', '/api/v1/clusters'],
+      ['upgrade-planner', '/api/v1/upgrade-plans'],
+      ['tunnel-broker', '/api/v1/tunnels'],
+    ] as const) {
+      const url = `${fleet.service(name).url}${path}`;
+      const anonymous = await fetch(url);
+      assert.equal(anonymous.status, 401, `${name} without a token`);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer /, `${name}: challenge`);
+      assert.equal((await fetch(url, { headers: await fleet.auth('viewer') })).status, 200, `${name} as viewer`);
+    }
+  });
+
   it('an operator grows a pool and deletes the cluster through the inventory API; the planner follows the node set', async () => {
     const api = inventory().url;
     const post = async (path: string, body: unknown, method = 'POST') =>
-      fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${api}${path}`, { method, headers: { 'content-type': 'application/json', ...(await fleet.auth('operator')) }, body: JSON.stringify(body) });
     const created = (await (await post('/api/v1/clusters', spec('ops', 1))).json()) as { id: string };
     const id = created.id;
     await eventually(async () => ((await cluster(id)).status === 'Running' ? true : undefined), 30_000, `${id} Running`);
