@@ -50,6 +50,36 @@ export const AUTH_BUCKET_KEYS = {
   revokedPrefix: 'revoked.',
 } as const;
 
+/** The key-value bucket of the version policy's support matrix; only the upgrade planner writes it. */
+export function supportMatrixBucketName(naming: BusNaming): string {
+  return `${naming.prefix}_support_matrix`;
+}
+
+/** The stream behind a key-value bucket (the KV convention): `KV_<bucket>`. */
+export function bucketStreamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/**
+ * The durable consumer of a service's handlers of one pattern (a channel, or `>` for every
+ * event), shared by every replica. Durable names cannot contain `.`, `*` or `>`.
+ */
+export function durableName(service: string, pattern: string): string {
+  const suffix = pattern === '>' ? 'all' : pattern.replace(/\.>$/, '.all').replace(/[.*>]/g, '_');
+  return `${service}__${suffix}`;
+}
+
+/** The inventory's durable consumer of the audit stream (the fleet-wide audit list). */
+export const INVENTORY_AUDIT_DURABLE = 'inventory-audit';
+
+/**
+ * Where a service's NATS replies arrive (`<inbox prefix>.<random>`): one prefix per service, so
+ * a service may subscribe to its own replies and nobody else's.
+ */
+export function serviceInboxPrefix(service: string): string {
+  return `_INBOX_${service}`;
+}
+
 export function streamName(naming: BusNaming, kind: 'events' | 'dlq' | 'audit'): string {
   return `${naming.prefix.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${kind.toUpperCase()}`;
 }

@@ -1,6 +1,17 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
+export interface BusCredentials {
+  /** The service's NATS user (the generated nats-server configuration has one per service). */
+  user?: string;
+  password?: string;
+  /**
+   * Where replies arrive (`<inboxPrefix>.<random>`). A service gets its own (`_INBOX_<service>`)
+   * so its permissions let it receive its replies and nobody else's.
+   */
+  inboxPrefix?: string;
+}
+
 /**
  * One NATS connection per process. It reconnects forever: a NATS outage makes the service not
  * ready, never dead.
@@ -16,10 +27,13 @@ export class BusConnection {
 
   private connected = true;
 
-  static async open(url: string, name: string): Promise<BusConnection> {
+  static async open(url: string, name: string, credentials: BusCredentials = {}): Promise<BusConnection> {
     const nc = await connect({
       servers: url.split(',').map((server) => server.trim()),
       name,
+      ...(credentials.user === undefined ? {} : { user: credentials.user }),
+      ...(credentials.password === undefined ? {} : { pass: credentials.password }),
+      ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: credentials.inboxPrefix }),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
       waitOnFirstConnect: false,

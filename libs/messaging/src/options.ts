@@ -6,6 +6,9 @@ export interface BusOptions extends BusNaming {
   /** The service name: it names durable consumers (shared by every replica) and the event `source`. */
   service: string;
   natsUrl: string;
+  /** The service's NATS user and password, when the server requires them. */
+  natsUser?: string;
+  natsPassword?: string;
   /** Stream replicas: 1 on a single server, 3 on a clustered NATS. */
   replicas: number;
   /** Size cap of the events stream (JetStream reserves it on the server). */

@@ -1,4 +1,7 @@
 import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, type StreamSettings } from '@flotilla/contracts';
+
+// Consumer naming is part of the contract: the NATS permissions generated from the catalogue name the durables.
+export { durableName } from '@flotilla/contracts';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -95,10 +98,4 @@ function isNotFound(error: unknown): boolean {
 
 function isAlreadyInUse(error: unknown): boolean {
   return error instanceof JetStreamApiError && (error.code === 10058 || error.code === 10148 || error.code === 10013);
-}
-
-/** Durable names cannot contain `.`, `*` or `>`. */
-export function durableName(service: string, pattern: string): string {
-  const suffix = pattern === '>' ? 'all' : pattern.replace(/\.>$/, '.all').replace(/[.*>]/g, '_');
-  return `${service}__${suffix}`;
 }

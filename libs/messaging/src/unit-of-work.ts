@@ -3,6 +3,7 @@ import {
   attributeHeaders,
   createEvent,
   eventsSubject,
+  isService,
   serviceSource,
   type CloudEvent,
   type EventData,
@@ -26,6 +27,20 @@ export interface EmitOptions {
   time?: Date;
   /** The event this one follows from: its trace continues (batch handlers need this). */
   causedBy?: CloudEvent;
+}
+
+/**
+ * A Flotilla service emits only what the catalogue lists it as producing: the NATS permissions
+ * generated from the catalogue would refuse anything else at publish time, after commit, where
+ * the outbox row would be stuck. Other processes (tests, outside tools) are not checked here.
+ */
+export function assertProducer(service: string, definition: EventDefinition): void {
+  if (isService(service) && !(definition.producers as readonly string[]).includes(service)) {
+    throw new Error(
+      `${service} may not emit ${definition.name}: the event catalogue (libs/contracts) lists its producers as ${definition.producers.join(', ')}. ` +
+        `Declare ${service} among them if it should, and regenerate (npm run generate).`,
+    );
+  }
 }
 
 /**
@@ -86,6 +101,7 @@ export class UnitOfWork {
    * now travels with it, so the trace continues through the relay to every consumer.
    */
   emit<D extends EventDefinition>(definition: D, subject: string, data: EventData<D>, options: EmitOptions = {}): EventOf<D> {
+    assertProducer(this.options.service, definition);
     const scope = this.storage.getStore();
     if (!scope) {
       throw new Error(`emit(${definition.name}) outside a transaction: call it from a handler or inside unitOfWork.run()`);

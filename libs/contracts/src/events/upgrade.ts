@@ -14,8 +14,8 @@ export const UpgradePlanRequested = defineEvent({
     toRelease: PlatformRelease,
     maxConcurrency: z.number().int().min(1).max(1000).default(10),
   }),
-  producers: ['inventory', EXTERNAL],
-  consumers: ['upgrade-planner'],
+  producers: [EXTERNAL],
+  consumers: ['upgrade-planner', 'inventory'],
 });
 
 export const ClusterAction = z.enum(['none', 'upgrade-before-global', 'may-upgrade-after', 'provider-action-required', 'blocked']);
@@ -124,5 +124,5 @@ export const UpgradePlanned = defineEvent({
     changes: z.array(z.string()).default([]).describe('What changed against the previous revision of this plan'),
   }),
   producers: ['upgrade-planner'],
-  consumers: ['inventory', 'provisioner'],
+  consumers: ['inventory'],
 });

@@ -1,4 +1,5 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
+import { serviceInboxPrefix } from '@flotilla/contracts';
 import { DataSource } from 'typeorm';
 import { BusConnection } from '../connection.js';
 import type { ConsumerFaults, ConsumerLogger } from '../consumer/event-consumer.js';
@@ -41,7 +42,11 @@ export class MessagingModule {
       module: MessagingModule,
       providers: [
         { provide: BUS_OPTIONS, useValue: options },
-        { provide: BusConnection, useFactory: () => BusConnection.open(options.natsUrl, options.service) },
+        {
+          provide: BusConnection,
+          useFactory: () =>
+            BusConnection.open(options.natsUrl, options.service, { user: options.natsUser, password: options.natsPassword, inboxPrefix: serviceInboxPrefix(options.service) }),
+        },
         { provide: MessagingMetrics, useFactory: () => new MessagingMetrics() },
         { provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, options) },
         {

@@ -1,0 +1,161 @@
+/**
+ * NATS users and their permissions, derived from the catalogue: each service may publish only
+ * the events it produces, its own dead letters and audit records, and reach the JetStream API
+ * only for the streams and durable consumers it uses. Rendered as a nats-server configuration
+ * (`deploy/nats/flotilla-nats.conf`); passwords are `$VARIABLE` references, never values.
+ */
+import { consumerDurables, producedBy } from './catalogue.js';
+import { SERVICES, type EventDefinition, type ServiceName } from './event-definition.js';
+import { ClusterRequested } from './events/cluster.js';
+import {
+  auditSubject,
+  authBucketName,
+  bucketStreamName,
+  deadLetterSubject,
+  eventsSubject,
+  INVENTORY_AUDIT_DURABLE,
+  serviceInboxPrefix,
+  streamName,
+  supportMatrixBucketName,
+  type BusNaming,
+} from './streams.js';
+
+export interface NatsUser {
+  user: string;
+  /** The environment variable nats-server reads the password from. */
+  passwordVariable: string;
+  publish: string[];
+  subscribe: string[];
+}
+
+/** The example user of an outside platform service (it requests clusters, nothing else). */
+export const OUTSIDE_PUBLISHER = 'outside-publisher';
+
+/** The token issuer writes the authentication bucket; every service reads it. */
+const AUTH_BUCKET_WRITER: ServiceName = 'inventory';
+const SUPPORT_MATRIX_WRITER: ServiceName = 'upgrade-planner';
+
+/** `FLOTILLA_NATS_<USER>_PASSWORD`, e.g. `FLOTILLA_NATS_UPGRADE_PLANNER_PASSWORD`. */
+export function natsPasswordVariable(user: string): string {
+  return `FLOTILLA_NATS_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
+}
+
+const API = '$JS.API';
+
+/** Creating (or updating) a stream and reading its state: every service ensures the bus's streams. */
+function streamAdmin(stream: string): string[] {
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.CREATE.${stream}`, `${API}.STREAM.UPDATE.${stream}`];
+}
+
+/** One named durable pull consumer: create or update it, read its state, pull and ack. */
+function durableConsumer(stream: string, durable: string): string[] {
+  return [
+    `${API}.CONSUMER.INFO.${stream}.${durable}`,
+    `${API}.CONSUMER.CREATE.${stream}.${durable}`,
+    `${API}.CONSUMER.CREATE.${stream}.${durable}.>`,
+    `${API}.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
+    `${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+    `$JS.ACK.${stream}.${durable}.>`,
+  ];
+}
+
+/**
+ * Reading a key-value bucket: its state, single entries (direct or through the API) and
+ * watchers, which are ephemeral ordered consumers with generated names (and flow control).
+ */
+function bucketReader(bucket: string): string[] {
+  const stream = bucketStreamName(bucket);
+  return [
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+    `${API}.CONSUMER.CREATE.${stream}`,
+    `${API}.CONSUMER.CREATE.${stream}.>`,
+    `${API}.CONSUMER.INFO.${stream}.*`,
+    `${API}.CONSUMER.DELETE.${stream}.*`,
+    `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+function bucketWriter(bucket: string): string[] {
+  return [...streamAdmin(bucketStreamName(bucket)), `$KV.${bucket}.>`];
+}
+
+export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUser {
+  const events = streamName(naming, 'events');
+  const durables = consumerDurables(service);
+  const auth = authBucketName(naming);
+  const matrix = supportMatrixBucketName(naming);
+  const publish = [
+    ...producedBy(service).map((definition) => eventsSubject(naming, definition.channel)),
+    ...durables.map((durable) => deadLetterSubject(naming, durable)),
+    auditSubject(naming, service),
+    `${API}.INFO`,
+    ...(['events', 'dlq', 'audit'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind))),
+    ...durables.flatMap((durable) => durableConsumer(events, durable)),
+    ...(service === 'inventory' ? durableConsumer(streamName(naming, 'audit'), INVENTORY_AUDIT_DURABLE) : []),
+    ...bucketReader(auth),
+    // Every service opens the authentication bucket by creating it when missing (any may start
+    // first); only the issuer may write its keys.
+    ...(service === AUTH_BUCKET_WRITER ? bucketWriter(auth) : [`${API}.STREAM.CREATE.${bucketStreamName(auth)}`]),
+    ...bucketReader(matrix),
+    ...(service === SUPPORT_MATRIX_WRITER ? bucketWriter(matrix) : []),
+  ];
+  return { user: service, passwordVariable: natsPasswordVariable(service), publish: [...new Set(publish)], subscribe: [`${serviceInboxPrefix(service)}.>`] };
+}
+
+/**
+ * A publisher outside Flotilla, allowed to publish the given events (each must list `external`
+ * among its producers) and to receive JetStream's acks in its own inbox (`_INBOX_<user>`).
+ */
+export function outsidePublisherUser(naming: BusNaming, user: string, events: readonly EventDefinition[]): NatsUser {
+  for (const definition of events) {
+    if (!definition.producers.includes('external')) throw new Error(`${definition.name} is not published from outside Flotilla (its producers: ${definition.producers.join(', ')})`);
+  }
+  return {
+    user,
+    passwordVariable: natsPasswordVariable(user),
+    // JetStream clients read the account's JetStream status when they start.
+    publish: [...events.map((definition) => eventsSubject(naming, definition.channel)), `${API}.INFO`],
+    subscribe: [`${serviceInboxPrefix(user)}.>`],
+  };
+}
+
+/** The five services and the example outside publisher. */
+export function natsUsers(naming: BusNaming): NatsUser[] {
+  return [...SERVICES.map((service) => serviceNatsUser(naming, service)), outsidePublisherUser(naming, OUTSIDE_PUBLISHER, [ClusterRequested])];
+}
+
+export interface NatsConfigOptions {
+  /** Users besides the generated ones (tests add an administrator). */
+  extraUsers?: readonly NatsUser[];
+  /** Comment lines at the top. */
+  header?: readonly string[];
+}
+
+const quote = (value: string): string => JSON.stringify(value);
+const list = (values: readonly string[], indent: string): string => `[\n${values.map((value) => `${indent}  ${quote(value)}`).join(',\n')}\n${indent}]`;
+
+/**
+ * The nats-server configuration: JetStream on, and the users with their permissions. Each
+ * password is read from its environment variable when the server starts; a missing variable
+ * stops the server, so no user is ever left without a password.
+ */
+export function renderNatsConfig(naming: BusNaming, options: NatsConfigOptions = {}): string {
+  const users = [...natsUsers(naming), ...(options.extraUsers ?? [])].map((user) =>
+    [
+      '    {',
+      `      user: ${quote(user.user)}`,
+      `      password: $${user.passwordVariable}`,
+      '      permissions: {',
+      `        publish: { allow: ${list(user.publish, '        ')} }`,
+      `        subscribe: { allow: ${list(user.subscribe, '        ')} }`,
+      '      }',
+      '    }',
+    ].join('\n'),
+  );
+  const header = (options.header ?? []).map((line) => `# ${line}`.trimEnd());
+  return [...header, ...(header.length > 0 ? [''] : []), 'jetstream: enabled', '', 'authorization {', '  users = [', users.join(',\n'), '  ]', '}', ''].join('\n');
+}

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClusterReady, EventRejected, ImportRejected } from '@flotilla/contracts';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { OutboxRow } from './outbox/outbox-store.js';
+import { UnitOfWork } from './unit-of-work.js';
+
+// emit() only records rows in the transaction's scope: no database is touched.
+async function emitIn(service: string, emit: (unitOfWork: UnitOfWork) => void): Promise<OutboxRow[]> {
+  const unitOfWork = new UnitOfWork({} as DataSource, { service, prefix: 't' });
+  const pending: OutboxRow[] = [];
+  await unitOfWork.withRunner({} as QueryRunner, pending, () => Promise.resolve(emit(unitOfWork)));
+  return pending;
+}
+
+describe('UnitOfWork.emit and the catalogue', () => {
+  it('emits what the catalogue lists the service as producing', async () => {
+    const rows = await emitIn('importer', (unitOfWork) => {
+      unitOfWork.emit(ImportRejected, 'c-1', { reasons: [{ code: 'unreachable', message: 'no answer' }] });
+    });
+    assert.deepEqual(
+      rows.map((row) => row.subject),
+      ['t.events.cluster.import-rejected.v1'],
+    );
+  });
+
+  it("refuses an event the service is not declared to produce, naming the event's producers", async () => {
+    await assert.rejects(
+      emitIn('importer', (unitOfWork) => unitOfWork.emit(ClusterReady, 'c-1', { model: 'platform-provisioned', kubernetesVersion: '1.31.2', nodeCount: 1 })),
+      /importer may not emit ClusterReady: the event catalogue \(libs\/contracts\) lists its producers as provisioner/,
+    );
+  });
+
+  it('lets every service emit EventRejected, and leaves processes that are not Flotilla services unchecked', async () => {
+    const notice = { rejectedEventId: 'x', code: 'unparseable', reason: 'bad', consumer: 'c', deadLetterSubject: 't.dlq.c' } as const;
+    assert.equal((await emitIn('tunnel-broker', (unitOfWork) => unitOfWork.emit(EventRejected, 'unknown', notice))).length, 1);
+    assert.equal((await emitIn('ledger', (unitOfWork) => unitOfWork.emit(ClusterReady, 'c-1', { model: 'platform-provisioned', kubernetesVersion: '1.31.2', nodeCount: 1 }))).length, 1);
+  });
+});
