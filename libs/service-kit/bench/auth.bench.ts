@@ -57,7 +57,7 @@ const benchService: ServiceDefinition<typeof BenchConfig> = { name: 'inventory',
 
 /** Times every call of the guard in the running service (the benchmark's own wrapper). */
 const guardTimes: number[] = [];
-const canActivate = AuthGuard.prototype.canActivate;
+const canActivate = Object.getOwnPropertyDescriptor(AuthGuard.prototype, 'canActivate')!.value as (this: AuthGuard, ...args: Parameters<AuthGuard['canActivate']>) => Promise<boolean>;
 AuthGuard.prototype.canActivate = async function timed(this: AuthGuard, ...args: Parameters<AuthGuard['canActivate']>) {
   const started = process.hrtime.bigint();
   try {

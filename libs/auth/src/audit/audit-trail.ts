@@ -74,7 +74,7 @@ export class AuditTrail implements OnModuleDestroy {
   /** A use of a stored credential by the service itself, audited like a request. */
   recordUse(use: CredentialUse): Promise<void> {
     return this.record({
-      principal: use.subject ? ({ subject: use.subject } as Principal) : undefined,
+      principal: use.subject ? ({ subject: use.subject }) : undefined,
       method: 'USE',
       route: use.what,
       clusterId: use.clusterId,

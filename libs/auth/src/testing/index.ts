@@ -78,7 +78,7 @@ export function declaredRoutes(app: INestApplication): DeclaredRoute[] {
         if (path === undefined || method === undefined) continue; // not an HTTP route (bus handlers)
         for (const one of Array.isArray(path) ? path : [path]) {
           const full = `/${[prefix, one].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '').join('/')}`;
-          routes.push({ controller: controller.name, handler: name, method: RequestMethod[method], path: full, rule: accessRuleOf(reflector, { getHandler: () => handler as never, getClass: () => controller as never }) });
+          routes.push({ controller: controller.name, handler: name, method: RequestMethod[method], path: full, rule: accessRuleOf(reflector, { getHandler: () => handler, getClass: () => controller as never }) });
         }
       }
     }

@@ -44,8 +44,9 @@ export class OidcStandIn {
 
   static async start(): Promise<OidcStandIn> {
     const tls = selfSignedCertificate();
-    let standIn!: OidcStandIn;
+    const self: { standIn?: OidcStandIn } = {};
     const server = createServer(tls, (request, response) => {
+      const standIn = self.standIn!;
       const issuer = standIn.issuer;
       if (request.url === '/.well-known/openid-configuration') {
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/keys`, id_token_signing_alg_values_supported: ['RS256'] }));
@@ -56,7 +57,8 @@ export class OidcStandIn {
         response.writeHead(404).end();
       }
     });
-    standIn = new OidcStandIn(server, tls.cert);
+    const standIn = new OidcStandIn(server, tls.cert);
+    self.standIn = standIn;
     await standIn.rotate();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return standIn;

@@ -109,12 +109,12 @@ export class TokenVerifier {
 
 /** Keys whose retirement date has passed no longer verify anything. */
 function usableKeys(jwks: Jwks, now: number): Jwks {
-  return { keys: jwks.keys.filter((key) => !key.retiresAt || Date.parse(key.retiresAt) > now).map(({ retiresAt: _retiresAt, ...key }) => ({ ...key })) as Jwks['keys'] };
+  return { keys: jwks.keys.filter((key) => !key.retiresAt || Date.parse(key.retiresAt) > now).map(({ retiresAt: _retiresAt, ...key }) => ({ ...key })) };
 }
 
 function scopeOf(claim: unknown): LabelScope | undefined {
   if (claim === undefined) return undefined;
-  const labels = (claim as { labels?: unknown } | null)?.labels;
+  const labels: unknown = claim !== null && typeof claim === 'object' ? (claim as Record<string, unknown>)['labels'] : undefined;
   const valid = labels !== null && typeof labels === 'object' && Object.values(labels).every((value) => typeof value === 'string') && Object.keys(labels).length > 0;
   if (!valid) throw new AuthenticationError('token claim "scope" must be { labels: { key: value, ... } }');
   return { labels: labels as Record<string, string> };
