@@ -189,7 +189,8 @@ async function main() {
   const url = entryUrl({ port: settings.gateway.port, tls: tls !== undefined });
 
   // 7. An admin token, made by the inventory's token CLI with the inventory's environment.
-  const adminToken = envs.has('inventory') ? await adminTokenLines(envs.get('inventory'), url, tls?.caFile) : [];
+  const inventory = settings.services.find((s) => s.name === 'inventory');
+  const adminToken = inventory ? await adminTokenLines(envs.get('inventory'), url, tls?.caFile, `http://127.0.0.1:${inventory.port}`) : [];
   if (stopping) return;
 
   log(
@@ -207,8 +208,13 @@ async function main() {
 }
 
 /** Keeps .data/admin-token good and says how to use it; a token that cannot be made is a warning, not a failure. */
-async function adminTokenLines(env, url, caFile) {
-  const result = await ensureAdminToken({ root, dataRoot, env });
+async function adminTokenLines(env, url, caFile, inventoryUrl) {
+  // A kept token the inventory refuses (a reset database, another key ring, a revocation) is made again.
+  const accepts = async (token) => {
+    const response = await fetch(`${inventoryUrl}/api/v1/tokens?expired=false`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    return response?.status !== 401 && response?.status !== 403;
+  };
+  const result = await ensureAdminToken({ root, dataRoot, env, accepts });
   const usage = adminTokenUsage({ file: result.file, root, baseUrl: url, caFile });
   const path = relative(root, result.file);
   switch (result.status) {

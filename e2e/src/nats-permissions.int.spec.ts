@@ -35,7 +35,7 @@ import {
 } from '@flotilla/contracts';
 import { importerService } from '@flotilla/importer/dist/src/service.js';
 import { inventoryService } from '@flotilla/inventory/dist/src/service.js';
-import { BusConnection, busOptions, ensureStreams, publishEvent } from '@flotilla/messaging';
+import { BusConnection, busOptions, ensureAuditStream, ensureStreams, publishEvent } from '@flotilla/messaging';
 import { eventually, freePort, testBusPrefix, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
 import { provisionerService } from '@flotilla/provisioner/dist/src/service.js';
 import type { ServiceDefinition } from '@flotilla/service-kit';
@@ -148,7 +148,10 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
   before(async () => {
     await nats.start();
     admin = await BusConnection.open(nats.url, ADMIN, { user: ADMIN, password: nats.passwords.get(ADMIN)! });
-    await ensureStreams(admin.jsm, busOptions({ service: ADMIN, prefix, natsUrl: nats.url, streamMaxBytes: TEST_STREAM_MAX_BYTES }));
+    const options = busOptions({ service: ADMIN, prefix, natsUrl: nats.url, streamMaxBytes: TEST_STREAM_MAX_BYTES });
+    await ensureStreams(admin.jsm, options);
+    // The inventory makes the audit stream when it starts; the first tests run before it does.
+    await ensureAuditStream(admin.jsm, options);
   });
 
   after(async () => {
@@ -170,6 +173,13 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
     await refused('provisioner', deadLetterSubject({ prefix }, durableName('importer', ClusterDeleted.channel)));
     await publish('inventory', auditSubject({ prefix }, 'inventory'));
     await refused('inventory', auditSubject({ prefix }, 'provisioner'));
+  });
+
+  it('lets only the inventory, which reads it, change the audit stream', async () => {
+    const audit = streamName({ prefix }, 'audit');
+    await assert.rejects((await as('provisioner')).jsm.streams.update(audit, { max_age: 1_000_000_000 }), /Permissions Violation|timeout/i);
+    const info = await (await as('inventory')).jsm.streams.update(audit, { max_age: 90 * 86_400 * 1_000_000_000 });
+    assert.equal(info.config.name, audit);
   });
 
   it('lets the outside publisher publish ClusterRequested and nothing else', async () => {

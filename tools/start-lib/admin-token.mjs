@@ -30,15 +30,19 @@ export function adminTokenStale(file, now = Date.now()) {
 }
 
 /**
- * Makes sure `dataRoot/admin-token` holds a token that has not expired, running
+ * Makes sure `dataRoot/admin-token` holds a token that has not expired and that the inventory
+ * still accepts (`accepts(token)`: false after a database reset, a new key ring, a revocation), running
  * `node <cli> create --subject local-admin --role admin --expires-in 90d` with `env` (the
  * inventory's environment) when it does not. Never throws: returns
  * { status: 'kept' | 'created' | 'no-cli' | 'failed', file, reason?, message? }.
  */
-export async function ensureAdminToken({ root, dataRoot, env, cli = join(root, 'services/inventory/dist/src/cli/tokens.js'), now = Date.now(), timeoutMs = 60_000 }) {
+export async function ensureAdminToken({ root, dataRoot, env, cli = join(root, 'services/inventory/dist/src/cli/tokens.js'), now = Date.now(), timeoutMs = 60_000, accepts = async () => true }) {
   const file = join(dataRoot, 'admin-token');
-  const reason = adminTokenStale(file, now);
-  if (reason === undefined) return { status: 'kept', file };
+  let reason = adminTokenStale(file, now);
+  if (reason === undefined) {
+    if (await accepts(readFileSync(file, 'utf8').trim())) return { status: 'kept', file };
+    reason = 'refused';
+  }
   if (!existsSync(cli)) return { status: 'no-cli', file, reason, message: `${relative(root, cli)} is not built (the inventory's token CLI)` };
   const args = [cli, 'create', '--subject', ADMIN_SUBJECT, '--role', 'admin', '--expires-in', ADMIN_TOKEN_LIFETIME];
   const result = await new Promise((resolve) => {

@@ -270,6 +270,18 @@ describe('the admin token of a local run', () => {
     assert.equal(cli.calls().length, 1, 'a good token is not made again');
   });
 
+  it('makes a token again that the inventory no longer accepts', async () => {
+    const dir = tempDir();
+    const cli = fakeCli(dir);
+    const file = join(dir, 'admin-token');
+    writeFileSync(file, jwt({ sub: 'local-admin', exp: Math.floor(Date.now() / 1000) + 3600 }), { mode: 0o600 });
+    const seen = [];
+    const result = await ensureAdminToken({ root: dir, dataRoot: dir, env, cli: cli.file, accepts: async (token) => (seen.push(token), false) });
+    assert.deepEqual([result.status, result.reason], ['created', 'refused']);
+    assert.equal(seen.length, 1, 'the kept token was tried');
+    assert.equal(cli.calls().length, 1);
+  });
+
   it('makes an expired token again', async () => {
     const dir = tempDir();
     const cli = fakeCli(dir);

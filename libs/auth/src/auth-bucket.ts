@@ -1,6 +1,7 @@
 import { AUTH_BUCKET_KEYS, authBucketName, type BusNaming } from '@flotilla/contracts';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { BusConnection } from '@flotilla/messaging';
+import { Logger } from '@nestjs/common';
 import type { JWK } from 'jose';
 
 /** A public key as published: a JWK, and until when tokens it signed may still be presented. */
@@ -14,6 +15,14 @@ export interface Jwks {
 export type AuthChange = { kind: 'jwks'; jwks: Jwks } | { kind: 'revoked'; tokenId: string; expiresAt: number } | { kind: 'unrevoked'; tokenId: string };
 
 const MAX_CAS_ATTEMPTS = 20;
+/** JetStream's "wrong last sequence": someone else wrote the key first. */
+const WRONG_LAST_SEQUENCE = 10071;
+const REWATCH_DELAY_MS = 1_000;
+
+function isRevisionConflict(error: unknown): boolean {
+  const apiError = (error as { api_error?: { err_code?: number } } | null)?.api_error;
+  return apiError?.err_code === WRONG_LAST_SEQUENCE || /wrong last sequence|key exists/i.test((error as Error | null)?.message ?? '');
+}
 
 /**
  * The authentication key-value bucket (`<prefix>_auth`): the issuer's public keys under `jwks`
@@ -21,6 +30,8 @@ const MAX_CAS_ATTEMPTS = 20;
  * issuer's database and a revocation reaches every replica as soon as NATS delivers it.
  */
 export class AuthBucket {
+  private readonly logger = new Logger('AuthBucket');
+
   private constructor(private readonly kv: KV) {}
 
   static async open(nc: BusConnection['nc'], naming: BusNaming, replicas = 1): Promise<AuthBucket> {
@@ -43,12 +54,14 @@ export class AuthBucket {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const { jwks, revision } = await this.jwks();
       const next = change(jwks);
+      if (revision !== 0 && JSON.stringify(next) === JSON.stringify(jwks)) return jwks; // nothing to write: no watcher is woken
       try {
         if (revision === 0) await this.kv.create(AUTH_BUCKET_KEYS.jwks, JSON.stringify(next));
         else await this.kv.update(AUTH_BUCKET_KEYS.jwks, JSON.stringify(next), revision);
         return next;
-      } catch {
-        // Someone else wrote first: read again.
+      } catch (error) {
+        // Someone else wrote first: read again. Anything else (no permission, no server) is real.
+        if (!isRevisionConflict(error)) throw error;
       }
     }
     throw new Error(`could not update ${AUTH_BUCKET_KEYS.jwks} in the authentication bucket: too many concurrent writers`);
@@ -82,16 +95,45 @@ export class AuthBucket {
     let initialised!: () => void;
     const ready = new Promise<void>((resolve) => (initialised = resolve));
     if (status.values === 0) initialised();
-    const watcher = await this.kv.watch({ key: '>' });
-    void (async () => {
-      for await (const entry of watcher) {
-        const change = toChange(entry);
-        if (change) onChange(change);
-        if (entry.delta === 0) initialised();
+    let stopped = false;
+    let lastRevision = 0;
+    let watcher = await this.kv.watch({ key: '>' });
+    const follow = async (): Promise<void> => {
+      // A watch can end under us (the client gives up re-creating its consumer after a long
+      // outage); it is opened again where it stopped, for as long as the service runs.
+      while (!stopped) {
+        try {
+          for await (const entry of watcher) {
+            lastRevision = entry.revision;
+            try {
+              const change = toChange(entry);
+              if (change) onChange(change);
+            } catch (error) {
+              this.logger.error({ msg: 'unreadable entry in the authentication bucket: ignored', key: entry.key, revision: entry.revision, err: error });
+            }
+            if (entry.delta === 0) initialised();
+          }
+        } catch (error) {
+          this.logger.warn({ msg: 'authentication bucket watch failed', err: error });
+        }
+        if (stopped) return;
+        this.logger.warn({ msg: 'authentication bucket watch ended; watching again', resumeFromRevision: lastRevision + 1 });
+        await new Promise((resolve) => setTimeout(resolve, REWATCH_DELAY_MS));
+        try {
+          watcher = await this.kv.watch({ key: '>', ...(lastRevision > 0 ? { resumeFromRevision: lastRevision + 1 } : {}) });
+        } catch (error) {
+          this.logger.warn({ msg: 'authentication bucket watch could not be opened again', err: error });
+        }
       }
-    })();
+    };
+    void follow();
     await ready;
-    return { stop: () => watcher.stop() };
+    return {
+      stop: () => {
+        stopped = true;
+        watcher.stop();
+      },
+    };
   }
 }
 

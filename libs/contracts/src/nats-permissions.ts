@@ -33,6 +33,8 @@ export const OUTSIDE_PUBLISHER = 'outside-publisher';
 
 /** The token issuer writes the authentication bucket; every service reads it. */
 const AUTH_BUCKET_WRITER: ServiceName = 'inventory';
+/** The audit stream is made and sized by the one service that reads it; the others only publish to it. */
+const AUDIT_STREAM_OWNER: ServiceName = 'inventory';
 const SUPPORT_MATRIX_WRITER: ServiceName = 'upgrade-planner';
 
 /** `FLOTILLA_NATS_<USER>_PASSWORD`, e.g. `FLOTILLA_NATS_UPGRADE_PLANNER_PASSWORD`. */
@@ -93,7 +95,8 @@ export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUs
     ...durables.map((durable) => deadLetterSubject(naming, durable)),
     auditSubject(naming, service),
     `${API}.INFO`,
-    ...(['events', 'dlq', 'audit'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind))),
+    ...(['events', 'dlq'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind))),
+    ...(service === AUDIT_STREAM_OWNER ? streamAdmin(streamName(naming, 'audit')) : []),
     ...durables.flatMap((durable) => durableConsumer(events, durable)),
     ...(service === 'inventory' ? durableConsumer(streamName(naming, 'audit'), INVENTORY_AUDIT_DURABLE) : []),
     ...bucketReader(auth),

@@ -32,10 +32,23 @@ function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { nam
   };
 }
 
-/** Creates the events, dead-letter and audit streams, or brings their settings up to date. Idempotent. */
+/** Creates the events and dead-letter streams, or brings their settings up to date. Idempotent. */
 export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
   const sizing = { replicas: options.replicas, maxBytes: options.streamMaxBytes };
-  for (const settings of [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing), auditStreamSettings(options, sizing)]) {
+  await ensureStreamSettings(jsm, [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)]);
+}
+
+/**
+ * Creates the audit stream, or brings its settings up to date: the job of the service that reads
+ * it (the inventory). Services that only publish records cannot change it; until it exists their
+ * records wait in their own tables.
+ */
+export async function ensureAuditStream(jsm: JetStreamManager, options: Pick<BusOptions, 'prefix' | 'replicas' | 'streamMaxBytes'>): Promise<void> {
+  await ensureStreamSettings(jsm, [auditStreamSettings(options, { replicas: options.replicas, maxBytes: options.streamMaxBytes })]);
+}
+
+async function ensureStreamSettings(jsm: JetStreamManager, all: StreamSettings[]): Promise<void> {
+  for (const settings of all) {
     const config = toStreamConfig(settings);
     try {
       await jsm.streams.info(config.name);

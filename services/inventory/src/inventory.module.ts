@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { ServiceKitModule } from '@flotilla/service-kit';
-import { AUDIT_NAMING, FleetAuditConsumer } from './audit/fleet-audit.consumer.js';
+import { AUDIT_STREAM_OPTIONS, FleetAuditConsumer } from './audit/fleet-audit.consumer.js';
 import { AuditController } from './audit/audit.controller.js';
 import type { InventoryConfig } from './config.js';
 import { ClusterEventEntity } from './entities/cluster-event.entity.js';
@@ -29,7 +29,7 @@ export class InventoryModule {
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
       ],
       controllers: [FleetProjectionHandler, ClustersController, TokensController, AuditController],
-      providers: [ClusterRepository, TokenIssuer, FleetAuditConsumer, { provide: AUDIT_NAMING, useValue: { prefix: config.BUS_PREFIX } }],
+      providers: [ClusterRepository, TokenIssuer, FleetAuditConsumer, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
     };
   }
 }

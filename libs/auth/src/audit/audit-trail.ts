@@ -22,6 +22,9 @@ export interface CredentialUse {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REPUBLISH_INTERVAL_MS = 5_000;
 const REPUBLISH_BATCH = 200;
+/** As long as the audit stream keeps them; the fleet's copy in the inventory follows the same rule. */
+export const AUDIT_RETENTION_DAYS = 90;
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
  * Records every change made through a service's API and every refusal: in the service's own
@@ -33,6 +36,7 @@ export class AuditTrail implements OnModuleDestroy {
   private readonly logger = new Logger('AuditTrail');
   private readonly subject: string;
   private readonly timer: NodeJS.Timeout;
+  private readonly pruning: NodeJS.Timeout;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
@@ -44,17 +48,27 @@ export class AuditTrail implements OnModuleDestroy {
     this.subject = auditSubject(naming, service);
     this.timer = setInterval(() => void this.republish().catch((error: unknown) => this.logger.warn({ msg: 'audit records not republished', err: error })), REPUBLISH_INTERVAL_MS);
     this.timer.unref();
+    this.pruning = setInterval(() => void this.prune().catch((error: unknown) => this.logger.warn({ msg: 'audit records not pruned', err: error })), PRUNE_INTERVAL_MS);
+    this.pruning.unref();
+  }
+
+  /** Forgets records older than the retention, published or not. */
+  async prune(olderThanDays = AUDIT_RETENTION_DAYS): Promise<number> {
+    const [, count] = await this.dataSource.query<[unknown[], number]>(`DELETE FROM audit_records WHERE time < now() - make_interval(days => $1)`, [olderThanDays]);
+    return count;
   }
 
   /** Express middleware: looks at every response as it finishes. */
   middleware(): (request: IncomingMessage, response: ServerResponse, next: () => void) => void {
     return (request, response, next) => {
       const traceId = trace.getActiveSpan()?.spanContext().traceId;
-      response.on('finish', () => {
+      // 'close', not 'finish': a caller that hangs up before the answer still made its change.
+      response.on('close', () => {
         const req = request as IncomingMessage & AuthenticatedRequest;
         const refused = response.statusCode === 401 || response.statusCode === 403;
         if (SAFE_METHODS.has(req.method) && !refused) return;
         const note = req.audit ?? {};
+        const hungUp = response.writableFinished ? undefined : 'the caller closed the connection before the answer';
         this.track(
           this.record({
             principal: note.principal ?? req.principal,
@@ -62,7 +76,7 @@ export class AuditTrail implements OnModuleDestroy {
             route: note.route ?? (req.originalUrl ?? req.url).split('?')[0]!,
             clusterId: note.clusterId,
             status: response.statusCode,
-            reason: note.refusal ?? (response.statusCode >= 400 ? `HTTP ${response.statusCode}` : undefined),
+            reason: note.refusal ?? hungUp ?? (response.statusCode >= 400 ? `HTTP ${response.statusCode}` : undefined),
             traceId,
           }),
         );
@@ -74,7 +88,8 @@ export class AuditTrail implements OnModuleDestroy {
   /** A use of a stored credential by the service itself, audited like a request. */
   recordUse(use: CredentialUse): Promise<void> {
     return this.record({
-      principal: use.subject ? ({ subject: use.subject }) : undefined,
+      // Work the service does on its own behalf is recorded as the service's.
+      principal: { subject: use.subject ?? `service:${this.service}` },
       method: 'USE',
       route: use.what,
       clusterId: use.clusterId,
@@ -145,6 +160,7 @@ export class AuditTrail implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pruning);
     await this.settled();
   }
 }

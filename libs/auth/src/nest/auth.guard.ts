@@ -46,7 +46,7 @@ export class AuthGuard implements CanActivate {
       const reason = error instanceof AuthenticationError ? error.message : 'token could not be verified';
       request.audit.refusal = reason;
       // RFC 6750: no error code when no credentials were sent at all.
-      const challenge = firstHeader(request.headers['authorization']) ? `Bearer realm="${REALM}", error="invalid_token", error_description="${reason.replace(/"/g, "'")}"` : `Bearer realm="${REALM}"`;
+      const challenge = firstHeader(request.headers['authorization']) ? `Bearer realm="${REALM}", error="invalid_token", error_description="${headerSafe(reason)}"` : `Bearer realm="${REALM}"`;
       response.setHeader('WWW-Authenticate', challenge);
       throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: reason });
     }
@@ -65,6 +65,11 @@ export class AuthGuard implements CanActivate {
     request.audit = { ...request.audit, refusal: message };
     throw new ForbiddenException({ statusCode: 403, error: 'Forbidden', message, ...detail });
   }
+}
+
+/** RFC 6750's error_description allows printable ASCII but `"` and `\`; a header must never throw. */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?').slice(0, 200);
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

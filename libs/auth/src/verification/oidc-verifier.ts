@@ -43,7 +43,9 @@ function fetchTrusting(ca: string | undefined, timeoutMs: number): FetchLike {
  * Groups from `groupsClaim` map to a role and, optionally, a label scope.
  */
 export class OidcVerifier {
-  private keys?: ReturnType<typeof createRemoteJWKSet>;
+  private keys?: Promise<ReturnType<typeof createRemoteJWKSet>>;
+  /** After a failed discovery, callers are refused at once until then (no outbound call per request). */
+  private retryDiscoveryAt = 0;
   private readonly fetch: FetchLike;
 
   constructor(private readonly options: OidcOptions) {
@@ -78,8 +80,20 @@ export class OidcVerifier {
     };
   }
 
-  private async jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  /** One discovery at a time; a failure is remembered for the cooldown. */
+  private jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.keys) return this.keys;
+    if (Date.now() < this.retryDiscoveryAt) return Promise.reject(new AuthenticationError('the OIDC issuer could not be reached recently; try again shortly'));
+    const discovering = this.discover();
+    this.keys = discovering;
+    discovering.catch(() => {
+      this.keys = undefined;
+      this.retryDiscoveryAt = Date.now() + (this.options.refetchCooldownMs ?? 30_000);
+    });
+    return discovering;
+  }
+
+  private async discover(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     const base = this.options.issuer.replace(/\/$/, '');
     let discovery: { issuer?: unknown; jwks_uri?: unknown };
     try {
@@ -91,8 +105,7 @@ export class OidcVerifier {
     }
     if (discovery.issuer !== this.options.issuer) throw new AuthenticationError(`the OIDC discovery document names issuer ${JSON.stringify(discovery.issuer)}, not ${this.options.issuer}`);
     if (typeof discovery.jwks_uri !== 'string' || !discovery.jwks_uri.startsWith('https://')) throw new AuthenticationError('the OIDC discovery document has no https jwks_uri');
-    this.keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: this.fetch, cooldownDuration: this.options.refetchCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
-    return this.keys;
+    return createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: this.fetch, cooldownDuration: this.options.refetchCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
   }
 }
 

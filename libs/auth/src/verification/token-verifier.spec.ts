@@ -37,7 +37,7 @@ describe('TokenVerifier (Flotilla tokens)', async () => {
       ['expired', `Bearer ${await token({ expiresInMs: -HOUR })}`, /token expired/],
       ['unknown key', `Bearer ${await token({ with: other })}`, /unknown key/],
       ['alg none', `Bearer ${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`, /algorithm not allowed|malformed/],
-      ['another issuer', `Bearer ${encode({ alg: 'EdDSA', kid: key.kid })}.${encode({ ...claims, iss: 'https://elsewhere' })}.c2ln`, /issuer "https:\/\/elsewhere" are not accepted/],
+      ['another issuer', `Bearer ${encode({ alg: 'EdDSA', kid: key.kid })}.${encode({ ...claims, iss: 'https://elsewhere' })}.c2ln`, /tokens of this issuer are not accepted/],
       ['a role that does not exist', `Bearer ${await token({ role: 'root' })}`, /"role" must be viewer, operator or admin/],
       ['a malformed scope', `Bearer ${await token({ scope: { labels: { team: 7 } } })}`, /"scope" must be/],
     ];
@@ -72,8 +72,8 @@ describe('TokenVerifier (Flotilla tokens)', async () => {
     await verifier.verify(theirs);
     verifier.apply({ kind: 'jwks', jwks: { keys: [published(other, new Date(now + HOUR))] } });
     await assert.rejects(verifier.verify(mine), /unknown key/);
+    // The retirement date passes with no change to the bucket: the remembered token is refused too.
     now += 2 * HOUR;
-    verifier.apply({ kind: 'jwks', jwks: { keys: [published(other, new Date(now - HOUR))] } });
-    await assert.rejects(verifier.verify(theirs), /unknown key/);
+    await assert.rejects(verifier.verify(theirs), /retired key/);
   });
 });

@@ -9,7 +9,7 @@ import type { OidcVerifier } from './oidc-verifier.js';
 /** Verified tokens kept at most; a full cache is emptied (tokens are re-verified, not trusted). */
 const CACHE_LIMIT = 10_000;
 
-type Verified = Principal & { expiresAt: number };
+type Verified = Principal & { expiresAt: number; keyId?: string };
 
 /**
  * Establishes who a bearer token belongs to. Flotilla tokens are checked against the public keys
@@ -19,6 +19,8 @@ type Verified = Principal & { expiresAt: number };
  */
 export class TokenVerifier {
   private keys: ReturnType<typeof createLocalJWKSet> = createLocalJWKSet({ keys: [] });
+  /** When each retired key stops verifying: checked on every request, cached tokens included. */
+  private readonly retirements = new Map<string, number>();
   private readonly revoked = new Map<string, number>();
   private readonly verified = new Map<string, Verified>();
 
@@ -31,6 +33,8 @@ export class TokenVerifier {
     switch (change.kind) {
       case 'jwks':
         this.keys = createLocalJWKSet(usableKeys(change.jwks, this.now()));
+        this.retirements.clear();
+        for (const key of change.jwks.keys) if (key.retiresAt) this.retirements.set(key.kid, Date.parse(key.retiresAt));
         // A key taken away must take its tokens with it.
         this.verified.clear();
         return;
@@ -70,7 +74,8 @@ export class TokenVerifier {
     let principal: Verified;
     if (issuer === FLOTILLA_ISSUER) principal = await this.verifyFlotilla(token);
     else if (this.options.oidc && issuer === this.options.oidc.issuer) principal = await this.options.oidc.verify(token);
-    else throw new AuthenticationError(`tokens of issuer ${JSON.stringify(issuer ?? null)} are not accepted`);
+    // The unverified issuer is not repeated: it is the caller's text.
+    else throw new AuthenticationError('tokens of this issuer are not accepted');
 
     if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
     this.verified.set(token, principal);
@@ -79,14 +84,17 @@ export class TokenVerifier {
 
   private unlessRevoked(principal: Verified): Principal {
     if (principal.tokenId !== undefined && this.revoked.has(principal.tokenId)) throw new AuthenticationError('token revoked');
-    const { expiresAt: _expiresAt, ...rest } = principal;
+    const retiresAt = principal.keyId === undefined ? undefined : this.retirements.get(principal.keyId);
+    if (retiresAt !== undefined && retiresAt <= this.now()) throw new AuthenticationError('token signed by a retired key');
+    const { expiresAt: _expiresAt, keyId: _keyId, ...rest } = principal;
     return rest;
   }
 
   private async verifyFlotilla(token: string): Promise<Verified> {
     let payload: JWTPayload;
+    let keyId: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, this.keys, {
+      ({ payload, protectedHeader: { kid: keyId } } = await jwtVerify(token, this.keys, {
         issuer: FLOTILLA_ISSUER,
         audience: FLOTILLA_AUDIENCE,
         algorithms: [TOKEN_ALGORITHM],
@@ -99,7 +107,7 @@ export class TokenVerifier {
     }
     if (!isRole(payload['role'])) throw new AuthenticationError('token claim "role" must be viewer, operator or admin');
     const scope = scopeOf(payload['scope']);
-    return { subject: payload.sub!, role: payload['role'], issuer: FLOTILLA_ISSUER, tokenId: payload.jti!, ...(scope ? { scope } : {}), expiresAt: payload.exp! * 1000 };
+    return { subject: payload.sub!, role: payload['role'], issuer: FLOTILLA_ISSUER, tokenId: payload.jti!, ...(scope ? { scope } : {}), expiresAt: payload.exp! * 1000, ...(keyId ? { keyId } : {}) };
   }
 
   private now(): number {

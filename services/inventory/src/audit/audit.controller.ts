@@ -13,6 +13,18 @@ const ListAuditQuery = z.strictObject({
   result: z.enum(['ok', 'refused', 'failed']).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .transform((text, context) => {
+      const [time, id] = Buffer.from(text, 'base64url').toString().split('|');
+      if (!time || !id || Number.isNaN(Date.parse(time)) || !/^[0-9a-f-]{36}$/.test(id)) {
+        context.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
+        return z.NEVER;
+      }
+      return { time, id };
+    })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 type ListAuditQuery = z.infer<typeof ListAuditQuery>;
@@ -26,7 +38,7 @@ export class AuditController {
 
   @Get()
   @Access('admin')
-  @ApiOperation({ summary: 'Audit records of every service, newest first; `until` the oldest time seen pages back' })
+  @ApiOperation({ summary: 'Audit records of every service, newest first, a page at a time (`cursor`: the nextCursor of the previous page)' })
   @ApiQuery({ name: 'subject', required: false })
   @ApiQuery({ name: 'service', required: false })
   @ApiQuery({ name: 'clusterId', required: false })
@@ -34,7 +46,8 @@ export class AuditController {
   @ApiQuery({ name: 'since', required: false, description: 'ISO time, inclusive' })
   @ApiQuery({ name: 'until', required: false, description: 'ISO time, exclusive' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  async list(@Query(new ZodValidationPipe(ListAuditQuery)) query: ListAuditQuery): Promise<{ items: AuditRecord[] }> {
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  async list(@Query(new ZodValidationPipe(ListAuditQuery)) query: ListAuditQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
     const conditions: string[] = [];
     const values: unknown[] = [];
     const add = (sql: string, value: unknown) => {
@@ -47,11 +60,19 @@ export class AuditController {
     if (query.result) add('result = ?', query.result);
     if (query.since) add('time >= ?', query.since);
     if (query.until) add('time < ?', query.until);
-    values.push(query.limit);
-    const rows = await this.dataSource.query<{ record: AuditRecord }[]>(
-      `SELECT record FROM fleet_audit ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY time DESC, id LIMIT $${values.length}`,
+    if (query.cursor) {
+      // Keyset on (time, id): records sharing a millisecond are neither skipped nor repeated.
+      values.push(query.cursor.time, query.cursor.id);
+      conditions.push(`(time, id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+    }
+    values.push(query.limit + 1);
+    const rows = await this.dataSource.query<{ id: string; time: Date; record: AuditRecord }[]>(
+      `SELECT id, time, record FROM fleet_audit ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY time DESC, id DESC LIMIT $${values.length}`,
       values,
     );
-    return { items: rows.map((row) => row.record) };
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > query.limit && last ? Buffer.from(`${last.time.toISOString()}|${last.id}`).toString('base64url') : null;
+    return { items: page.map((row) => row.record), nextCursor };
   }
 }

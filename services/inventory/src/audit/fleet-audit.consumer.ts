@@ -1,12 +1,17 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { allAuditSubject, AuditRecord, streamName, type BusNaming } from '@flotilla/contracts';
-import { BusConnection } from '@flotilla/messaging';
+import { allAuditSubject, AuditRecord, INVENTORY_AUDIT_DURABLE, streamName } from '@flotilla/contracts';
+import { AUDIT_RETENTION_DAYS } from '@flotilla/auth';
+import { BusConnection, ensureAuditStream } from '@flotilla/messaging';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
 
-export const AUDIT_NAMING = Symbol('AuditNaming');
-/** The durable consumer every inventory replica shares. */
-export const FLEET_AUDIT_DURABLE = 'inventory-audit';
+export const AUDIT_STREAM_OPTIONS = Symbol('AuditStreamOptions');
+
+export interface AuditStreamOptions {
+  prefix: string;
+  replicas: number;
+  streamMaxBytes: number;
+}
 
 /**
  * Gathers every service's audit records (`<prefix>.audit.>`) into the inventory's `fleet_audit`
@@ -17,24 +22,29 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger('FleetAuditConsumer');
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
+  private pruning?: NodeJS.Timeout;
 
   constructor(
     @Inject(BusConnection) private readonly bus: BusConnection,
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(AUDIT_NAMING) private readonly naming: BusNaming,
+    @Inject(AUDIT_STREAM_OPTIONS) private readonly options: AuditStreamOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const stream = streamName(this.naming, 'audit');
+    // The inventory reads the audit stream, so it makes it: the other services may only publish.
+    await ensureAuditStream(this.bus.jsm, this.options);
+    const stream = streamName(this.options, 'audit');
     try {
-      await this.bus.jsm.consumers.info(stream, FLEET_AUDIT_DURABLE);
+      await this.bus.jsm.consumers.info(stream, INVENTORY_AUDIT_DURABLE);
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
-      await this.bus.jsm.consumers.add(stream, { durable_name: FLEET_AUDIT_DURABLE, filter_subject: allAuditSubject(this.naming), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+      await this.bus.jsm.consumers.add(stream, { durable_name: INVENTORY_AUDIT_DURABLE, filter_subject: allAuditSubject(this.options), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
     }
-    const consumer = await this.bus.js.consumers.get(stream, FLEET_AUDIT_DURABLE);
+    const consumer = await this.bus.js.consumers.get(stream, INVENTORY_AUDIT_DURABLE);
     this.messages = await consumer.consume({ max_messages: 200 });
     this.loop = this.run(this.messages);
+    this.pruning = setInterval(() => void this.prune().catch((error: unknown) => this.logger.warn({ msg: 'fleet audit not pruned', err: error })), 3_600_000);
+    this.pruning.unref();
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -58,13 +68,26 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
       this.logger.warn({ msg: 'not an audit record', subject: message.subject, sequence: message.seq });
       return;
     }
+    // The subject is what the bus's permissions vouch for: a service publishes only on its own.
+    const service = message.subject.split('.').at(-1);
+    if (record.service !== service) {
+      this.logger.warn({ msg: 'audit record claims another service than its subject; not stored', subject: message.subject, claimed: record.service, sequence: message.seq });
+      return;
+    }
     await this.dataSource.query(
       `INSERT INTO fleet_audit (id, time, service, subject, cluster_id, result, record) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
       [record.id, record.time, record.service, record.subject, record.clusterId ?? null, record.result, JSON.stringify(record)],
     );
   }
 
+  /** Forgets records beyond the audit retention, as the stream does. */
+  async prune(olderThanDays = AUDIT_RETENTION_DAYS): Promise<number> {
+    const [, count] = await this.dataSource.query<[unknown[], number]>(`DELETE FROM fleet_audit WHERE time < now() - make_interval(days => $1)`, [olderThanDays]);
+    return count;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.pruning);
     this.messages?.stop();
     await this.loop;
   }

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { isRole } from '@flotilla/auth';
+import { AuditTrail, isRole } from '@flotilla/auth';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { ConfigError, loadConfig, ServiceKitModule } from '@flotilla/service-kit';
 import { InventoryConfig } from '../config.js';
@@ -75,10 +75,14 @@ try {
 
 const app = await NestFactory.createApplicationContext(TokenCliModule.register(config), { logger: false, abortOnError: false });
 try {
-  const { token } = await app.get(TokenIssuer).issue(
+  const { token, description } = await app.get(TokenIssuer).issue(
     { subject: values.subject, role: values.role, lifetimeMs: lifetime.data, ...(Object.keys(labels).length ? { scope: { labels } } : {}), description: values.description ?? 'issued with the tokens command' },
     'tokens-command',
   );
+  // Not through the API, so recorded here: who got which token, never the token.
+  const audit = app.get(AuditTrail);
+  await audit.recordUse({ what: 'token-signing-key', subject: 'tokens-command', ok: true, reason: `issued token ${description.id} to ${description.subject} as ${description.role}` });
+  await audit.settled();
   process.stdout.write(`${token}\n`);
 } catch (error) {
   process.stderr.write(`tokens: ${(error as Error).message}\n`);

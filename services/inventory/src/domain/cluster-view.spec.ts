@@ -105,6 +105,23 @@ describe('connected clusters imported again', () => {
   });
 });
 
+describe('labels, which scoped access follows', () => {
+  it('an import request naming an existing cluster changes nothing about it', async () => {
+    const { ClusterImportRequested } = await import('@flotilla/contracts');
+    const teamB = createEvent(ClusterRequested, meta(0), { ...requested.data, labels: { team: 'b' } });
+    const takeover = createEvent(ClusterImportRequested, meta(4), { name: 'mine now', credentialRef: 'c', provider: 'cncf', apiServer: 'https://x.example', labels: { team: 'a' } });
+    const running = replay([teamB, ready]);
+    assert.deepEqual(running?.labels, { team: 'b' });
+    assert.equal(evolve(running, takeover), undefined);
+  });
+
+  it('a second ClusterRequested for a known id does not relabel it', () => {
+    const first = createEvent(ClusterRequested, meta(0), { ...requested.data, labels: { team: 'b' } });
+    const second = createEvent(ClusterRequested, meta(1), { ...requested.data, labels: { team: 'a' } });
+    assert.deepEqual(replay([first, second])?.labels, { team: 'b' });
+  });
+});
+
 describe('node pools scaled', () => {
   it('given a pool scaled down and up: removed nodes go, the pool nodes are merged in', async () => {
     const { NodePoolScaled } = await import('@flotilla/contracts');

@@ -57,7 +57,7 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
   switch (known.name) {
     case 'ClusterRequested': {
       const { data } = known.event;
-      return { ...next, name: data.name, model: data.model, labels: data.labels ?? next.labels, kubernetesVersion: next.kubernetesVersion ?? data.kubernetesVersion, status: advance(next.status, 'Pending') };
+      return { ...next, name: data.name, model: data.model, labels: view ? next.labels : (data.labels ?? {}), kubernetesVersion: next.kubernetesVersion ?? data.kubernetesVersion, status: advance(next.status, 'Pending') };
     }
     case 'NodesProvisioned':
       return { ...next, model: next.model ?? known.event.data.model, nodes: mergeNodes(next.nodes, known.event.data.nodes), status: advance(next.status, 'Provisioning') };
@@ -75,9 +75,14 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return { ...next, kubernetesVersion: known.event.data.kubernetesVersion };
     case 'ClusterDeleted':
       return { ...next, status: 'Deleted', nodes: [] };
-    case 'ClusterImportRequested':
-      // A rejected or deleted connected cluster may be imported again.
-      return { ...next, name: known.event.data.name, model: 'connected', labels: known.event.data.labels ?? next.labels, reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
+    case 'ClusterImportRequested': {
+      // A rejected or deleted connected cluster may be imported again. A request naming any other
+      // existing cluster changes nothing (least of all its labels, which scoped access follows):
+      // the history shows it, and the importer refuses it.
+      const fresh = !view || (view.model === 'connected' && reimportable(view.status));
+      if (!fresh) return undefined;
+      return { ...next, name: known.event.data.name, model: 'connected', labels: known.event.data.labels ?? {}, reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
+    }
     case 'ClusterImported': {
       const { data } = known.event;
       const status = next.status === 'Deleted' ? 'Deleted' : 'Running';

@@ -28,8 +28,9 @@ export class ClusterLabelsTokensAudit1732300007100 implements MigrationInterface
       CREATE TABLE signing_keys (
         kid        text        PRIMARY KEY,
         public_jwk jsonb       NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        retired_at timestamptz
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        retired_at   timestamptz,
+        withdrawn_at timestamptz
       )`);
     await queryRunner.query(`
       CREATE TABLE fleet_audit (

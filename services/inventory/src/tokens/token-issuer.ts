@@ -12,6 +12,7 @@ const TIDY_INTERVAL_MS = 3_600_000;
 const keyRef = (kid: string) => `${KEY_SECRET_KIND}/${kid}`;
 /** Beyond any clock tolerance a service may be configured with. */
 const MAX_CLOCK_SKEW_MS = 300_000;
+const KEY_LOCK = 'flotilla-token-signing-key';
 
 interface TokenRow {
   id: string;
@@ -32,6 +33,18 @@ interface KeyRow {
   public_jwk: JWK;
   created_at: Date;
   retired_at: Date | null;
+  withdrawn_at: Date | null;
+}
+
+export interface SigningKeyDescription {
+  kid: string;
+  createdAt: string;
+  retiredAt: string | null;
+  withdrawnAt: string | null;
+}
+
+function describeKey(row: KeyRow): SigningKeyDescription {
+  return { kid: row.kid, createdAt: row.created_at.toISOString(), retiredAt: row.retired_at?.toISOString() ?? null, withdrawnAt: row.withdrawn_at?.toISOString() ?? null };
 }
 
 export interface IssueRequest {
@@ -92,6 +105,9 @@ export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdow
 
   async issue(request: IssueRequest, createdBy: string): Promise<{ token: string; description: TokenDescription }> {
     return this.unitOfWork.run(async () => {
+      // Shared with other issuers, exclusive against a rotation: a token is never signed by a key
+      // being retired while its expiry is not yet counted.
+      await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock_shared(hashtext('${KEY_LOCK}'))`);
       const key = await this.signingKey();
       const id = randomUUID();
       const expiresAt = new Date(Date.now() + request.lifetimeMs);
@@ -142,9 +158,27 @@ export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdow
     return { kid };
   }
 
-  async keys(): Promise<{ kid: string; createdAt: string; retiredAt: string | null }[]> {
+  async keys(): Promise<SigningKeyDescription[]> {
     const rows = await this.unitOfWork.manager.query<KeyRow[]>(`SELECT * FROM signing_keys ORDER BY created_at DESC`);
-    return rows.map((row) => ({ kid: row.kid, createdAt: row.created_at.toISOString(), retiredAt: row.retired_at?.toISOString() ?? null }));
+    return rows.map(describeKey);
+  }
+
+  /**
+   * Withdraws a retired key at once: every token it signed stops working on every service. The
+   * answer to a key that may have leaked (rotate first, so that new tokens have a key).
+   */
+  async withdraw(kid: string): Promise<SigningKeyDescription | 'active' | undefined> {
+    const outcome = await this.unitOfWork.run(async () => {
+      await this.lock();
+      const [row] = await this.unitOfWork.manager.query<KeyRow[]>(`SELECT * FROM signing_keys WHERE kid = $1 FOR UPDATE`, [kid]);
+      if (!row) return undefined;
+      if (!row.retired_at) return 'active' as const;
+      const [[withdrawn]] = await this.unitOfWork.manager.query<[KeyRow[], number]>(`UPDATE signing_keys SET withdrawn_at = coalesce(withdrawn_at, now()) WHERE kid = $1 RETURNING *`, [kid]);
+      await this.secrets.delete(keyRef(kid));
+      return describeKey(withdrawn!);
+    });
+    if (outcome !== undefined && outcome !== 'active') await this.publishKeys();
+    return outcome;
   }
 
   /**
@@ -153,9 +187,11 @@ export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdow
    */
   async publishKeys(): Promise<void> {
     const rows = await this.unitOfWork.manager.query<(KeyRow & { last_expiry: Date | null })[]>(
-      `SELECT k.*, (SELECT max(expires_at) FROM api_tokens t WHERE t.key_id = k.kid) AS last_expiry FROM signing_keys k`,
+      `SELECT k.*, (SELECT max(expires_at) FROM api_tokens t WHERE t.key_id = k.kid) AS last_expiry FROM signing_keys k WHERE k.withdrawn_at IS NULL`,
     );
-    const ours = new Set(rows.map((row) => row.kid));
+    // Withdrawn keys are ours too: they must leave the published set.
+    const withdrawn = await this.unitOfWork.manager.query<{ kid: string }[]>(`SELECT kid FROM signing_keys WHERE withdrawn_at IS NOT NULL`);
+    const ours = new Set([...rows, ...withdrawn].map((row) => row.kid));
     const published: PublishedKey[] = rows
       .filter((row) => !row.retired_at || (row.last_expiry !== null && row.last_expiry > new Date()))
       .map((row) => ({ ...row.public_jwk, kid: row.kid, ...(row.retired_at ? { retiresAt: new Date(Math.min(row.last_expiry!.getTime(), row.retired_at.getTime() + MAX_TOKEN_LIFETIME_MS)).toISOString() } : {}) }));
@@ -184,7 +220,7 @@ export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Replicas starting together make one key, not one each. */
   private async lock(): Promise<void> {
-    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('flotilla-token-signing-key'))`);
+    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('${KEY_LOCK}'))`);
   }
 }
 

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access, Caller, type Principal } from '@flotilla/auth';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CreateTokenBody, type TokenDescription } from './token-requests.js';
-import { TokenIssuer } from './token-issuer.js';
+import { TokenIssuer, type SigningKeyDescription } from './token-issuer.js';
 
 const ListTokensQuery = z.object({ expired: z.enum(['true', 'false']).default('false') });
 
@@ -36,7 +36,7 @@ export class TokensController {
 
   @Get('signing-keys')
   @ApiOperation({ summary: 'The issuer signing keys: the active one and retired ones' })
-  async keys(): Promise<{ items: { kid: string; createdAt: string; retiredAt: string | null }[] }> {
+  async keys(): Promise<{ items: SigningKeyDescription[] }> {
     return { items: await this.issuer.keys() };
   }
 
@@ -45,6 +45,18 @@ export class TokensController {
   @ApiOperation({ summary: 'Rotate the signing key: new tokens are signed with a new key; tokens already issued keep working until they expire' })
   async rotate(): Promise<{ kid: string }> {
     return this.issuer.rotate();
+  }
+
+  @Delete('signing-keys/:kid')
+  @ApiOperation({ summary: 'Withdraw a retired signing key at once: every token it signed stops working (a key that may have leaked; rotate first)' })
+  @ApiParam({ name: 'kid' })
+  @ApiResponse({ status: 404, description: 'No such key' })
+  @ApiResponse({ status: 409, description: 'The key still signs new tokens: rotate first' })
+  async withdraw(@Param('kid') kid: string): Promise<SigningKeyDescription> {
+    const outcome = await this.issuer.withdraw(kid);
+    if (outcome === undefined) throw new NotFoundException(`signing key "${kid}" not found`);
+    if (outcome === 'active') throw new ConflictException(`signing key "${kid}" still signs new tokens: rotate first (POST /api/v1/tokens/signing-keys)`);
+    return outcome;
   }
 
   @Get(':id')

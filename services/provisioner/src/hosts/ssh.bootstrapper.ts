@@ -92,8 +92,12 @@ export class SshBootstrapper implements NodeBootstrapper {
   async nodeReady(node: NodeRef): Promise<boolean> {
     const first = this.firstControlPlane(node);
     if (!first) return false;
-    const result = await this.withSession(node.clusterId, first.host, (session) =>
-      session.run(asRoot(first.host.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
+    // A health check reads, every few seconds per node: only a failed use is worth a record.
+    const result = await this.withSession(
+      node.clusterId,
+      first.host,
+      (session) => session.run(asRoot(first.host.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
+      'failures',
     );
     if (result.exitCode !== 0) return false;
     try {
@@ -233,8 +237,11 @@ export class SshBootstrapper implements NodeBootstrapper {
     return { exitCode: result.exitCode, output };
   }
 
-  /** The one place a stored SSH key is opened: every use is audited (the key ref and host, never the key). */
-  private async withSession<T>(clusterId: string, host: HostRef, work: (session: SshSession) => Promise<T>): Promise<T> {
+  /**
+   * The one place a stored SSH key is opened: every use is audited (the key ref and host, never
+   * the key), except the successful ones of read-only checks (`audit: 'failures'`).
+   */
+  private async withSession<T>(clusterId: string, host: HostRef, work: (session: SshSession) => Promise<T>, audit: 'every-use' | 'failures' = 'every-use'): Promise<T> {
     const target = targetOf(host);
     const key = `SSH key "${host.sshKeyRef}"`;
     let session: SshSession;
@@ -247,7 +254,7 @@ export class SshBootstrapper implements NodeBootstrapper {
       await this.audit.recordUse({ what: 'ssh-key', clusterId, ok: false, reason: `${key}: ${error instanceof SshError ? error.message : `no session to ${describeTarget(target)}`}` });
       throw error;
     }
-    await this.audit.recordUse({ what: 'ssh-key', clusterId, ok: true, reason: `${key} for ${describeTarget(target)}` });
+    if (audit === 'every-use') await this.audit.recordUse({ what: 'ssh-key', clusterId, ok: true, reason: `${key} for ${describeTarget(target)}` });
     try {
       return await work(session);
     } finally {
