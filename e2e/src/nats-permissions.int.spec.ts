@@ -175,11 +175,14 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
     await refused('inventory', auditSubject({ prefix }, 'provisioner'));
   });
 
-  it('lets only the inventory, which reads it, change the audit stream', async () => {
-    const audit = streamName({ prefix }, 'audit');
-    await assert.rejects((await as('provisioner')).jsm.streams.update(audit, { max_age: 1_000_000_000 }), /Permissions Violation|timeout/i);
-    const info = await (await as('inventory')).jsm.streams.update(audit, { max_age: 90 * 86_400 * 1_000_000_000 });
-    assert.equal(info.config.name, audit);
+  it('lets only the inventory, the streams\' owner, change the streams', async () => {
+    for (const kind of ['audit', 'events', 'dlq'] as const) {
+      const stream = streamName({ prefix }, kind);
+      const { config } = await admin.jsm.streams.info(stream);
+      await assert.rejects((await as('provisioner')).jsm.streams.update(stream, { max_age: 1_000_000_000 }), /Permissions Violation|timeout/i, `provisioner updating ${stream}`);
+      const info = await (await as('inventory')).jsm.streams.update(stream, { max_age: config.max_age });
+      assert.equal(info.config.name, stream);
+    }
   });
 
   it('lets the outside publisher publish ClusterRequested and nothing else', async () => {

@@ -15,6 +15,7 @@ import {
   eventsSubject,
   INVENTORY_AUDIT_DURABLE,
   serviceInboxPrefix,
+  STREAM_OWNER,
   streamName,
   supportMatrixBucketName,
   type BusNaming,
@@ -33,8 +34,6 @@ export const OUTSIDE_PUBLISHER = 'outside-publisher';
 
 /** The token issuer writes the authentication bucket; every service reads it. */
 const AUTH_BUCKET_WRITER: ServiceName = 'inventory';
-/** The audit stream is made and sized by the one service that reads it; the others only publish to it. */
-const AUDIT_STREAM_OWNER: ServiceName = 'inventory';
 const SUPPORT_MATRIX_WRITER: ServiceName = 'upgrade-planner';
 
 /** `FLOTILLA_NATS_<USER>_PASSWORD`, e.g. `FLOTILLA_NATS_UPGRADE_PLANNER_PASSWORD`. */
@@ -44,9 +43,9 @@ export function natsPasswordVariable(user: string): string {
 
 const API = '$JS.API';
 
-/** Creating (or updating) a stream and reading its state: every service ensures the bus's streams. */
-function streamAdmin(stream: string): string[] {
-  return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.CREATE.${stream}`, `${API}.STREAM.UPDATE.${stream}`];
+/** Creating a missing stream and reading its state; changing it is for its owner (`update`). */
+function streamAdmin(stream: string, update: boolean): string[] {
+  return [`${API}.STREAM.INFO.${stream}`, `${API}.STREAM.CREATE.${stream}`, ...(update ? [`${API}.STREAM.UPDATE.${stream}`] : [])];
 }
 
 /** One named durable pull consumer: create or update it, read its state, pull and ack. */
@@ -82,7 +81,7 @@ function bucketReader(bucket: string): string[] {
 }
 
 function bucketWriter(bucket: string): string[] {
-  return [...streamAdmin(bucketStreamName(bucket)), `$KV.${bucket}.>`];
+  return [...streamAdmin(bucketStreamName(bucket), true), `$KV.${bucket}.>`];
 }
 
 export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUser {
@@ -95,8 +94,8 @@ export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUs
     ...durables.map((durable) => deadLetterSubject(naming, durable)),
     auditSubject(naming, service),
     `${API}.INFO`,
-    ...(['events', 'dlq'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind))),
-    ...(service === AUDIT_STREAM_OWNER ? streamAdmin(streamName(naming, 'audit')) : []),
+    ...(['events', 'dlq'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind), service === STREAM_OWNER)),
+    ...(service === STREAM_OWNER ? streamAdmin(streamName(naming, 'audit'), true) : []),
     ...durables.flatMap((durable) => durableConsumer(events, durable)),
     ...(service === 'inventory' ? durableConsumer(streamName(naming, 'audit'), INVENTORY_AUDIT_DURABLE) : []),
     ...bucketReader(auth),

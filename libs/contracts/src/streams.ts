@@ -55,6 +55,16 @@ export function supportMatrixBucketName(naming: BusNaming): string {
   return `${naming.prefix}_support_matrix`;
 }
 
+/**
+ * Keys of the support-matrix bucket: the matrix revisions under `matrix` (JSON, SupportMatrixDocument)
+ * and the platform release the global cluster runs under `platform-release` (JSON, `{ "release": "4.3" }`).
+ * Every service judges against both; only the upgrade planner writes them.
+ */
+export const SUPPORT_MATRIX_BUCKET_KEYS = {
+  matrix: 'matrix',
+  platformRelease: 'platform-release',
+} as const;
+
 /** The stream behind a key-value bucket (the KV convention): `KV_<bucket>`. */
 export function bucketStreamName(bucket: string): string {
   return `KV_${bucket}`;
@@ -71,6 +81,13 @@ export function durableName(service: string, pattern: string): string {
 
 /** The inventory's durable consumer of the audit stream (the fleet-wide audit list). */
 export const INVENTORY_AUDIT_DURABLE = 'inventory-audit';
+
+/**
+ * The service that brings the bus's streams up to date (sizes, ages, replicas) and makes the
+ * audit stream. Any service creates the events and dead-letter streams when they are missing,
+ * since any may start first, but none other may change them.
+ */
+export const STREAM_OWNER = 'inventory';
 
 /**
  * Where a service's NATS replies arrive (`<inbox prefix>.<random>`): one prefix per service, so

@@ -1,4 +1,4 @@
-import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, type StreamSettings } from '@flotilla/contracts';
+import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, STREAM_OWNER, type StreamSettings } from '@flotilla/contracts';
 
 // Consumer naming is part of the contract: the NATS permissions generated from the catalogue name the durables.
 export { durableName } from '@flotilla/contracts';
@@ -32,10 +32,13 @@ function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { nam
   };
 }
 
-/** Creates the events and dead-letter streams, or brings their settings up to date. Idempotent. */
+/**
+ * Creates the events and dead-letter streams when they are missing; the stream owner (the
+ * inventory) also brings existing ones up to date. Idempotent.
+ */
 export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
   const sizing = { replicas: options.replicas, maxBytes: options.streamMaxBytes };
-  await ensureStreamSettings(jsm, [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)]);
+  await ensureStreamSettings(jsm, [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)], options.service === STREAM_OWNER);
 }
 
 /**
@@ -44,14 +47,15 @@ export async function ensureStreams(jsm: JetStreamManager, options: BusOptions):
  * records wait in their own tables.
  */
 export async function ensureAuditStream(jsm: JetStreamManager, options: Pick<BusOptions, 'prefix' | 'replicas' | 'streamMaxBytes'>): Promise<void> {
-  await ensureStreamSettings(jsm, [auditStreamSettings(options, { replicas: options.replicas, maxBytes: options.streamMaxBytes })]);
+  await ensureStreamSettings(jsm, [auditStreamSettings(options, { replicas: options.replicas, maxBytes: options.streamMaxBytes })], true);
 }
 
-async function ensureStreamSettings(jsm: JetStreamManager, all: StreamSettings[]): Promise<void> {
+async function ensureStreamSettings(jsm: JetStreamManager, all: StreamSettings[], mayUpdate: boolean): Promise<void> {
   for (const settings of all) {
     const config = toStreamConfig(settings);
     try {
       await jsm.streams.info(config.name);
+      if (!mayUpdate) continue;
       const { name, ...update } = config;
       await jsm.streams.update(name, update);
     } catch (error) {
