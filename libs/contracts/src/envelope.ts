@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { EventData, EventDefinition } from './event-definition.js';
-import { Timestamp } from './events/common.js';
+import { ClusterId, Timestamp } from './events/common.js';
+import { PlanId } from './events/upgrade.js';
+import { jsonMediaTypeProblem } from './media-type.js';
 
 /**
  * A CloudEvents 1.0 event as Flotilla carries it. `subject` is the cluster id the event is about
@@ -37,10 +39,33 @@ export const CloudEventAttributes = z.object({
     .min(1)
     .describe('What the event is about: the cluster id, unless the event says otherwise (e.g. the plan id)'),
   time: Timestamp.describe('When it happened, RFC 3339 with offset'),
-  datacontenttype: z.literal('application/json').optional().describe('Always application/json: data is a JSON value'),
+  // Any case and parameters (RFC 9110), as the official SDKs send it: `application/json; charset=utf-8`.
+  datacontenttype: z
+    .string()
+    .superRefine((value, context) => {
+      const problem = jsonMediaTypeProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe('application/json, in any case and with any parameters but a charset other than utf-8: data is a JSON value'),
   traceparent: z.string().optional().describe('W3C Trace Context traceparent (CloudEvents distributed-tracing extension)'),
   tracestate: z.string().optional().describe('W3C Trace Context tracestate'),
 });
+
+/**
+ * What the `subject` of an event of this definition must be: a cluster id unless the definition
+ * says otherwise (plan events name the plan; EventRejected repeats whatever it rejected).
+ */
+export function subjectSchema(definition: Pick<EventDefinition, 'subject'>): z.ZodType<string> {
+  switch (definition.subject ?? 'cluster') {
+    case 'cluster':
+      return ClusterId;
+    case 'plan':
+      return PlanId;
+    case 'any':
+      return CloudEventAttributes.shape.subject;
+  }
+}
 
 export type EventOf<D extends EventDefinition> = CloudEvent<D['type'], EventData<D>>;
 

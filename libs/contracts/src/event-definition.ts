@@ -9,6 +9,14 @@ export const EXTERNAL = 'external' as const;
 export type Party = ServiceName | typeof EXTERNAL;
 
 /**
+ * What the CloudEvents `subject` of an event names, checked by `validateEvent`: a cluster id
+ * (`ClusterId`, the default), an upgrade plan id (`PlanId`), or anything non-empty (EventRejected
+ * repeats the subject of whatever it rejected).
+ */
+export const SUBJECT_KINDS = ['cluster', 'plan', 'any'] as const;
+export type SubjectKind = (typeof SUBJECT_KINDS)[number];
+
+/**
  * One event of the bus, defined once. Its schema is the single source of truth: the TypeScript
  * type, the JSON Schema file and the AsyncAPI message are all derived from it.
  */
@@ -25,6 +33,8 @@ export interface EventDefinition<TName extends string = string, TData extends z.
   /** Who may emit it and who reads it: documentation, and the AsyncAPI operations. */
   readonly producers: readonly Party[];
   readonly consumers: readonly Party[];
+  /** What the CloudEvents `subject` names; absent means a cluster id. */
+  readonly subject?: SubjectKind;
 }
 
 export interface EventSpec<TName extends string, TData extends z.ZodType> {
@@ -36,6 +46,8 @@ export interface EventSpec<TName extends string, TData extends z.ZodType> {
   data: TData;
   producers: readonly Party[];
   consumers: readonly Party[];
+  /** What the CloudEvents `subject` names; a cluster id unless said otherwise. */
+  subject?: SubjectKind;
 }
 
 export const CLOUDEVENT_TYPE_PREFIX = 'io.flotilla.';
@@ -56,6 +68,7 @@ export function defineEvent<TName extends string, TData extends z.ZodType>(
     data: spec.data,
     producers: spec.producers,
     consumers: spec.consumers,
+    subject: spec.subject ?? 'cluster',
   });
 }
 

@@ -1,6 +1,7 @@
 export * from './event-definition.js';
 export * from './envelope.js';
 export * from './nats-binding.js';
+export * from './media-type.js';
 export * from './streams.js';
 export * from './catalogue.js';
 export * from './nats-permissions.js';

@@ -31,14 +31,30 @@ export function eventDataJsonSchema(definition: EventDefinition, target: JsonSch
 
 /** The attributes of one event type (its `type` fixed), without `data`. */
 export function eventAttributesJsonSchema(definition: EventDefinition, target: JsonSchemaTarget = 'draft-2020-12'): Record<string, unknown> {
-  return toJsonSchema(CloudEventAttributes.extend({ type: z.literal(definition.type).describe('The event type') }), target);
+  return toJsonSchema(CloudEventAttributes.extend({ type: z.literal(definition.type).describe('The event type'), subject: subjectAttribute(definition) }), target);
 }
 
 function eventSchema(definition: EventDefinition): z.ZodType {
   return CloudEventAttributes.extend({
     type: z.literal(definition.type).describe('The event type'),
+    subject: subjectAttribute(definition),
     data: definition.data,
   });
+}
+
+const SUBJECT_RULES = {
+  cluster: 'The cluster id: a DNS label (lower-case letters, digits and "-", at most 63). Consumers dead-letter any other subject',
+  plan: 'The plan id: 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit. Consumers dead-letter any other subject',
+  any: 'The subject of the rejected event, or "unknown"',
+} as const;
+
+/**
+ * The subject as the schema files show it: described per event type. The rule itself is checked
+ * by `validateEvent`; the released schemas did not carry it, and tightening them would read as a
+ * breaking change to the compatibility guard.
+ */
+function subjectAttribute(definition: EventDefinition): z.ZodType {
+  return CloudEventAttributes.shape.subject.describe(SUBJECT_RULES[definition.subject ?? 'cluster']);
 }
 
 function toJsonSchema(schema: z.ZodType, target: JsonSchemaTarget): Record<string, unknown> {

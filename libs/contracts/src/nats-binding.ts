@@ -1,9 +1,12 @@
 import type { CloudEvent } from './envelope.js';
+import { isJsonMediaType, isStructuredMediaType } from './media-type.js';
 
 /**
  * The CloudEvents NATS protocol binding. Flotilla publishes in binary content mode: attributes
  * as `ce-` headers, `data` as the JSON payload. Structured mode (the whole event as
- * `application/cloudevents+json`) is accepted on the way in, for publishers that prefer it.
+ * `application/cloudevents+json`, or with no headers at all, as the NATS binding's first version
+ * and clients without header support send it) is accepted on the way in, for publishers that
+ * prefer it. Media types are matched as RFC 9110 says: any case, with parameters.
  */
 export const CE_HEADER_PREFIX = 'ce-';
 export const CONTENT_TYPE_HEADER = 'content-type';
@@ -65,7 +68,8 @@ export function attributeHeaders(event: CloudEvent): Record<string, string> {
   return headers;
 }
 
-export type DecodeFailure = { ok: false; code: 'unparseable' | 'too-large'; reason: string; id?: string };
+/** A message that cannot be decoded; `id`, `type` and `subject` are what its headers told, if anything. */
+export type DecodeFailure = { ok: false; code: 'unparseable' | 'too-large'; reason: string; id?: string; type?: string; subject?: string };
 export type DecodeResult = { ok: true; event: Record<string, unknown> } | DecodeFailure;
 
 /**
@@ -74,7 +78,7 @@ export type DecodeResult = { ok: true; event: Record<string, unknown> } | Decode
  */
 export function decodeMessage(message: NatsMessage, maxBytes = DEFAULT_MAX_EVENT_BYTES): DecodeResult {
   const headers = lowerCaseKeys(message.headers);
-  const id = headers[CE.id] ?? headers[NATS_MSG_ID_HEADER.toLowerCase()];
+  const id: Known = { id: headers[CE.id] ?? headers[NATS_MSG_ID_HEADER.toLowerCase()], type: headers[CE.type], subject: headers[CE.subject] };
   if (message.payload.byteLength > maxBytes) {
     return failure('too-large', `payload is ${message.payload.byteLength} bytes, over the ${maxBytes}-byte limit`, id);
   }
@@ -92,8 +96,13 @@ export function decodeMessage(message: NatsMessage, maxBytes = DEFAULT_MAX_EVENT
   }
 
   const contentType = headers[CONTENT_TYPE_HEADER] ?? '';
-  // Media types are case-insensitive and may carry parameters (`; charset=utf-8`).
-  if (contentType.toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE)) {
+  // Media types are case-insensitive and may carry parameters (`; charset=utf-8`). Without ce-
+  // headers, a JSON object carrying `specversion` with no content type (or a JSON one) is a
+  // structured event too: clients without header support send it so.
+  const structured =
+    isStructuredMediaType(contentType) ||
+    (headers[CE.specversion] === undefined && (contentType === '' || isJsonMediaType(contentType)) && isRecord(body) && body['specversion'] !== undefined);
+  if (structured) {
     if (!isRecord(body)) return failure('unparseable', 'structured-mode payload is not a JSON object', id);
     const event: Record<string, unknown> = { ...body };
     copyTraceHeaders(headers, event);
@@ -118,8 +127,18 @@ function copyTraceHeaders(headers: Record<string, string>, event: Record<string,
   if (headers[TRACESTATE_HEADER] && event['tracestate'] === undefined) event['tracestate'] = headers[TRACESTATE_HEADER];
 }
 
-function failure(code: DecodeFailure['code'], reason: string, id: string | undefined): DecodeFailure {
-  return id === undefined ? { ok: false, code, reason } : { ok: false, code, reason, id };
+interface Known {
+  id: string | undefined;
+  type: string | undefined;
+  subject: string | undefined;
+}
+
+function failure(code: DecodeFailure['code'], reason: string, known: Known): DecodeFailure {
+  const result: DecodeFailure = { ok: false, code, reason };
+  if (known.id !== undefined) result.id = known.id;
+  if (known.type !== undefined) result.type = known.type;
+  if (known.subject !== undefined) result.subject = known.subject;
+  return result;
 }
 
 /** Header names are case-insensitive; the copy is made only when some name is not in lower case. */

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { findDefinition } from './catalogue.js';
-import { CloudEventAttributes, type CloudEvent } from './envelope.js';
+import { CloudEventAttributes, subjectSchema, type CloudEvent } from './envelope.js';
 import type { EventDefinition } from './event-definition.js';
+import { decodeMessage, DEFAULT_MAX_EVENT_BYTES, type NatsMessage } from './nats-binding.js';
+import { eventsSubject } from './streams.js';
 
 export type ValidationFailure = { ok: false; code: 'schema-invalid' | 'unknown-type'; reason: string };
 export type ValidationResult = { ok: true; event: CloudEvent; definition: EventDefinition } | ValidationFailure;
@@ -19,6 +21,10 @@ export function validateEvent(raw: Record<string, unknown>): ValidationResult {
   if (!definition) {
     return { ok: false, code: 'unknown-type', reason: `unknown event type "${attributes.data.type}"` };
   }
+  const subject = subjectSchema(definition).safeParse(attributes.data.subject);
+  if (!subject.success) {
+    return { ok: false, code: 'schema-invalid', reason: describeIssues(subject.error, 'subject') };
+  }
   const data = definition.data.safeParse(raw['data']);
   if (!data.success) {
     return { ok: false, code: 'schema-invalid', reason: describeIssues(data.error, 'data') };
@@ -29,6 +35,65 @@ export function validateEvent(raw: Record<string, unknown>): ValidationResult {
     data: data.data,
   };
   return { ok: true, event, definition };
+}
+
+export interface AdmissionOptions {
+  /** Payload cap (code `too-large`); `DEFAULT_MAX_EVENT_BYTES` if absent. */
+  maxBytes?: number;
+  /** The bus prefix: when given with the message's NATS subject, the event must be on its type's subject. */
+  prefix?: string;
+}
+
+/** A message as a consumer receives it: headers, payload and, when known, the NATS subject it came on. */
+export interface ReceivedMessage extends NatsMessage {
+  natsSubject?: string;
+}
+
+export type AdmissionFailure = {
+  ok: false;
+  code: 'unparseable' | 'too-large' | 'unknown-type' | 'schema-invalid';
+  reason: string;
+  /** What could be read of the refused event, for its dead letter and EventRejected. */
+  id?: string;
+  type?: string;
+  subject?: string;
+};
+export type AdmissionResult = { ok: true; event: CloudEvent; definition: EventDefinition } | AdmissionFailure;
+
+/**
+ * THE envelope check: every consumer of the bus admits a message with this function and nothing
+ * else, so what one service refuses no service handles. It decodes the NATS message (binary or
+ * structured mode, media types as RFC 9110 writes them), checks the CloudEvents attributes (ids,
+ * the subject as its type requires: a cluster id unless the type says otherwise, the content
+ * type), the data against the catalogue, and that the event came on its type's NATS subject.
+ * A refusal names the field and carries the id, type and subject when they could be read.
+ */
+export function admitMessage(message: ReceivedMessage, options: AdmissionOptions = {}): AdmissionResult {
+  const decoded = decodeMessage(message, options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  if (!decoded.ok) return decoded;
+  const validated = validateEvent(decoded.event);
+  if (!validated.ok) return { ...validated, ...readableAttributes(decoded.event) };
+  if (options.prefix !== undefined && message.natsSubject !== undefined) {
+    const expected = eventsSubject({ prefix: options.prefix }, validated.definition.channel);
+    if (message.natsSubject !== expected) {
+      return {
+        ok: false,
+        code: 'schema-invalid',
+        reason: `type ${validated.event.type} must be published on ${expected}, not ${message.natsSubject}`,
+        ...readableAttributes(decoded.event),
+      };
+    }
+  }
+  return validated;
+}
+
+/** The attributes a refused event did carry, as far as they are strings. */
+function readableAttributes(event: Record<string, unknown>): Pick<AdmissionFailure, 'id' | 'type' | 'subject'> {
+  const known: Pick<AdmissionFailure, 'id' | 'type' | 'subject'> = {};
+  if (typeof event['id'] === 'string' && event['id'] !== '') known.id = event['id'];
+  if (typeof event['type'] === 'string' && event['type'] !== '') known.type = event['type'];
+  if (typeof event['subject'] === 'string' && event['subject'] !== '') known.subject = event['subject'];
+  return known;
 }
 
 /** One line per problem, each naming the field path. */

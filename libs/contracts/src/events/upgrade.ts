@@ -4,11 +4,18 @@ import { ClusterModel, KubernetesVersion } from './common.js';
 
 export const PlatformRelease = z.string().regex(/^\d+\.\d+$/, 'must be a platform release like 4.3');
 
+/** Upgrade plan ids (the subject of plan events): the planner makes `plan-<hex>`; others may use a UUID. */
+export const PlanId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a plan id: 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .describe('Upgrade plan id');
+
 export const UpgradePlanRequested = defineEvent({
   name: 'UpgradePlanRequested',
   topic: 'upgrade.plan-requested',
   version: 1,
   description: 'Plan upgrading the global cluster from one platform release to another. The subject is the plan id.',
+  subject: 'plan',
   data: z.object({
     fromRelease: PlatformRelease,
     toRelease: PlatformRelease,
@@ -80,6 +87,7 @@ export const UpgradePlanned = defineEvent({
   topic: 'upgrade.planned',
   version: 1,
   description: 'A global upgrade plan was computed (or recomputed). The subject is the plan id.',
+  subject: 'plan',
   data: z.object({
     fromRelease: PlatformRelease,
     toRelease: PlatformRelease,
