@@ -20,6 +20,11 @@ export {
   ExtendCapability,
   parseSupportMatrix,
   serializeSupportMatrix,
+  factProvenance,
+  releaseProvenance,
+  MATRIX_FACTS,
+  MatrixFact,
+  type FactProvenance,
   type SupportMatrix,
   type ReleasePolicy,
   type VersionBound,
@@ -60,8 +65,13 @@ export {
   type NodePoolMove,
   type NodePoolMovesResult,
 } from './skew.js';
+export { resolveUpgradeRoute, type UpgradeRoute, type RouteResult, type RouteProblem, type RouteProblemCode } from './route.js';
+export { ViolationJudge, type PolicyViolation, type RepairMove, type ViolationCode } from './violations.js';
 export {
   planGlobalUpgrade,
+  FleetPlanner,
+  type ClusterStep,
+  type PlanViolationGroup,
   type PlanGlobalUpgradeInput,
   type UpgradePlan,
   type ClusterUpgradePlan,

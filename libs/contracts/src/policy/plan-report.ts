@@ -58,8 +58,15 @@ function clusterFieldChanges(old: ClusterUpgradePlan, next: ClusterUpgradePlan):
     fields.push(`node pools to move first now ${movesText(next.nodePoolMoves) || 'none'} (was ${movesText(old.nodePoolMoves) || 'none'})`);
   }
   if (old.wave !== next.wave) fields.push(`wave ${old.wave ?? '-'} -> ${next.wave ?? '-'}`);
+  if (violationsText(old) !== violationsText(next)) fields.push(`breaks today now ${violationsText(next) || 'nothing'} (was ${violationsText(old) || 'nothing'})`);
   if (old.code !== next.code || old.reason !== next.reason) fields.push(`reason now: ${next.reason}`);
   return fields;
+}
+
+function violationsText(cluster: ClusterUpgradePlan): string {
+  // Revisions stored before violations were planned have none.
+  const violations: ClusterUpgradePlan['violations'] | undefined = cluster.violations;
+  return (violations ?? []).map((v) => (v.pool === null ? v.code : `${v.code} (${v.pool})`)).join(', ');
 }
 
 function summarise(cluster: ClusterUpgradePlan): string {
@@ -103,6 +110,7 @@ export function renderPlanTable(plan: UpgradePlan): string {
     `Global cluster upgrade ${plan.fromRelease} -> ${plan.toRelease}`,
     `Support matrix revision: ${plan.policyRevision}`,
     `Gate: ${plan.gate ?? '-'}; accepted Kubernetes versions: ${list(plan.accepted)}`,
+    ...violationLines(plan),
     `Satisfiable: ${plan.satisfiable ? 'yes' : 'no'}`,
     ...plan.issues.map((issue) => `  - ${issue.reason}${issue.clusterIds.length > 0 ? `: ${issue.clusterIds.join(', ')}` : ''}`),
     '',
@@ -115,10 +123,24 @@ export function renderPlanTable(plan: UpgradePlan): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What the fleet already breaks, first: one line per cluster and violation, with its repair. */
+function violationLines(plan: UpgradePlan): string[] {
+  const violations: UpgradePlan['violations'] | undefined = plan.violations;
+  if (violations === undefined || violations.length === 0) return [];
+  const lines = ['Already breaking the policy (repair first):'];
+  for (const cluster of plan.clusters) {
+    for (const violation of cluster.violations) {
+      const repair = violation.repair.length > 0 ? `; repair: ${violation.repair.map((m) => m.reason).join(', then ')}` : '; no repair in the support matrix';
+      lines.push(`  - ${cluster.clusterId}: ${violation.reason}${repair}`);
+    }
+  }
+  return lines;
+}
+
 function describeStep(step: PlanStep): string {
   switch (step.type) {
     case 'workload-wave':
-      return `  ${step.phase} wave ${step.wave}: ${step.clusterIds.join(', ')}`;
+      return `  ${step.phase} wave ${step.wave} (global cluster on ${step.globalRelease}): ${step.clusterIds.join(', ')}`;
     case 'global-upgrade':
       return `  global cluster ${step.fromRelease} -> ${step.toRelease}${
         step.awaitingProvider.length > 0 ? ` once providers have upgraded: ${step.awaitingProvider.join(', ')}` : ''

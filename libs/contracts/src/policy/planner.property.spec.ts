@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FleetCluster } from './fleet.js';
-import { planGlobalUpgrade, type PlanGlobalUpgradeInput, type UpgradePlan } from './planner.js';
+import { FleetPlanner, planGlobalUpgrade, type PlanGlobalUpgradeInput, type UpgradePlan } from './planner.js';
 import { SUPPORT_MATRIX_DOCUMENT, defaultSupportMatrix as matrix } from './support-matrix.data.js';
 import { compareMinors, formatMinor, parseKubernetesVersion, parseMinor, type KubernetesMinor } from './version.js';
 
 // Every documented upgrade edge of the shipped matrix.
-const EDGES: [string, string][] = SUPPORT_MATRIX_DOCUMENT.releases.flatMap((r) => r.upgradeFrom.map((from): [string, string] => [from, r.release]));
+const EDGES: [string, string][] = [
+  ...SUPPORT_MATRIX_DOCUMENT.releases.flatMap((r) => r.upgradeFrom.map((from): [string, string] => [from, r.release])),
+  // Routes of several global upgrades.
+  ['3.16', '4.3'],
+  ['3.18', '4.2'],
+  ['4.0', '4.2'],
+];
 
 const SUFFIXES = ['', '', '-eks-113cf36', '-gke.1234000', '+k3s1', '+rke2r1', '-aliyun.1', '-gs.1'];
 
@@ -101,14 +107,48 @@ describe('planGlobalUpgrade properties', () => {
 
   it('under a 4.2-and-earlier target every pre-global path ends on the latest compatible version', () => {
     property((input, plan) => {
-      if (matrix.releases.get(input.toRelease)!.entry.upgradeGate !== 'latest-compatible-first') return;
+      if (matrix.releases.get(input.toRelease)!.entry.upgradeGate !== 'latest-compatible-first' || plan.route.length !== 2) return;
       const latest = latestCompatible(input.fromRelease, input.toRelease);
       for (const cluster of plan.clusters) {
         if (cluster.action === 'upgrade-before-global' || cluster.action === 'provider-action-required') {
-          assert.equal(cluster.path.at(-1), latest, `${input.fromRelease} -> ${input.toRelease}: ${cluster.clusterId}`);
+          const before = cluster.steps.filter((step) => step.beforeGlobal === input.toRelease);
+          assert.equal(before.at(-1)?.to, latest, `${input.fromRelease} -> ${input.toRelease}: ${cluster.clusterId}`);
         }
       }
     });
+  });
+
+  it('every step is allowed by the release the global cluster is on when it is taken', () => {
+    property((_input, plan) => {
+      for (const cluster of plan.clusters) {
+        assert.deepEqual([cluster.path[0], ...cluster.steps.map((s) => s.to)].slice(0, cluster.path.length), [...cluster.path]);
+        // A connected cluster's provider may have to move it from below any range (its steps are the provider's).
+        if (cluster.model === 'connected') continue;
+        for (const step of cluster.steps) {
+          assert.ok(matrix.releases.get(step.release)!.entry.compatible.includes(step.to), `${cluster.clusterId}: ${step.from} -> ${step.to} under ${step.release}`);
+        }
+      }
+    });
+  });
+
+  it('updating a plan one cluster at a time gives what planning the changed fleet gives', () => {
+    fc.assert(
+      fc.property(inputArb, fc.nat(), (input, pick) => {
+        const unique = [...new Map(input.fleet.map((c) => [c.id, c])).values()];
+        if (unique.length === 0) return;
+        const planner = new FleetPlanner(input);
+        const first = planner.plan(unique);
+        const snapshot = structuredClone(first);
+        const changed = { ...unique[pick % unique.length]!, controlPlaneVersion: unique[(pick + 1) % unique.length]!.controlPlaneVersion };
+        const added = { ...changed, id: `${changed.id}-new` };
+        const fleet = unique.map((c) => (c.id === changed.id ? changed : c));
+        assert.deepStrictEqual(planner.update([changed]), planGlobalUpgrade({ ...input, fleet }));
+        assert.deepStrictEqual(planner.update([added]), planGlobalUpgrade({ ...input, fleet: [...fleet, added] }));
+        assert.deepStrictEqual(planner.update([], [changed.id]), planGlobalUpgrade({ ...input, fleet: [...fleet, added].filter((c) => c.id !== changed.id) }));
+        assert.deepStrictEqual(first, snapshot, 'a plan handed out never changes');
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('planning the same input twice, in any fleet order, gives the same plan', () => {
@@ -154,23 +194,27 @@ describe('planGlobalUpgrade properties', () => {
     });
   });
 
-  it('waves respect maxConcurrency and put every scheduled cluster in exactly one wave of its phase', () => {
+  it('waves respect maxConcurrency and put every scheduled cluster in at most one wave per phase, global upgrades in route order', () => {
     property((input, plan) => {
-      const globalAt = plan.steps.findIndex((s) => s.type === 'global-upgrade');
-      assert.equal(globalAt >= 0, plan.satisfiable);
-      const seen = new Map<string, string>();
+      const globals = plan.steps.filter((s) => s.type === 'global-upgrade');
+      assert.deepEqual(globals.map((s) => s.fromRelease), plan.satisfiable ? plan.route.slice(0, -1) : []);
+      const lastGlobal = plan.steps.findLastIndex((s) => s.type === 'global-upgrade');
+      const seen = new Map<string, string[]>();
       plan.steps.forEach((step, index) => {
         if (step.type !== 'workload-wave') return;
         assert.ok(step.clusterIds.length >= 1 && step.clusterIds.length <= input.maxConcurrency);
-        assert.equal(step.phase, globalAt < 0 || index < globalAt ? 'pre-global' : 'post-global');
+        assert.equal(step.phase, lastGlobal < 0 || index < lastGlobal ? 'pre-global' : 'post-global');
         for (const id of step.clusterIds) {
-          assert.ok(!seen.has(id), `${id} scheduled twice`);
-          seen.set(id, `${step.phase}#${step.wave}`);
+          const waves = seen.get(id) ?? [];
+          assert.ok(!waves.includes(`${step.phase}#${step.wave}`), `${id} scheduled twice`);
+          seen.set(id, [...waves, `${step.phase}#${step.wave}`]);
         }
       });
       for (const cluster of plan.clusters) {
-        if (cluster.action === 'upgrade-before-global') assert.equal(seen.get(cluster.clusterId), `pre-global#${cluster.wave}`);
-        else if (cluster.action === 'may-upgrade-after' && plan.satisfiable) assert.equal(seen.get(cluster.clusterId), `post-global#${cluster.wave}`);
+        // Unsatisfiable: only the waves before the first global upgrade are listed; later ones cannot happen yet.
+        if (cluster.action === 'upgrade-before-global' && !seen.has(cluster.clusterId)) assert.ok(!plan.satisfiable && cluster.wave === null && cluster.steps[0]!.release !== input.fromRelease);
+        else if (cluster.action === 'upgrade-before-global') assert.equal(seen.get(cluster.clusterId)?.[0], `pre-global#${cluster.wave}`);
+        else if (cluster.action === 'may-upgrade-after' && plan.satisfiable) assert.deepEqual(seen.get(cluster.clusterId), [`post-global#${cluster.wave}`]);
         else assert.equal(seen.has(cluster.clusterId), false);
       }
       assert.equal(plan.satisfiable, plan.clusters.every((c) => c.action !== 'blocked'));

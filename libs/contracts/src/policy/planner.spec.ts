@@ -39,25 +39,30 @@ describe('planGlobalUpgrade: 4.3 and later (within the compatible range)', () =>
     assert.deepEqual(rows(result), [
       ['eks-130', 'provider-action-required', '1.30>1.31', '1.31', null, 'outside-compatible-range'],
       ['gke-133', 'none', '', '1.33', null, 'provider-managed'],
-      ['hcp-130', 'upgrade-before-global', '1.30>1.31', '1.31', 1, 'outside-compatible-range'],
-      ['on-130', 'upgrade-before-global', '1.30>1.31', '1.31', 1, 'outside-compatible-range'],
+      ['hcp-130', 'upgrade-before-global', '1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
+      ['on-130', 'upgrade-before-global', '1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
       ['on-131', 'may-upgrade-after', '1.31>1.32>1.33>1.34', '1.34', 1, 'optional-upgrade-after'],
       ['on-132', 'may-upgrade-after', '1.32>1.33>1.34', '1.34', 1, 'optional-upgrade-after'],
       ['on-134', 'none', '', '1.34', null, 'on-target'],
     ]);
     assert.deepEqual(result.steps, [
-      { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['hcp-130', 'on-130'] },
+      { type: 'workload-wave', phase: 'pre-global', wave: 1, globalRelease: '4.2', clusterIds: ['hcp-130', 'on-130'] },
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-130'] },
-      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['on-131', 'on-132'] },
+      { type: 'workload-wave', phase: 'post-global', wave: 1, globalRelease: '4.3', clusterIds: ['hcp-130', 'on-130', 'on-131', 'on-132'] },
     ]);
+    assert.deepEqual(result.route, ['4.2', '4.3']);
+    assert.deepEqual(
+      result.clusters.find((c) => c.clusterId === 'on-130')!.steps.map((s) => `${s.from}>${s.to}@${s.release}/${s.beforeGlobal ?? 'after'}`),
+      ['1.30>1.31@4.2/4.3', '1.31>1.32@4.3/after', '1.32>1.33@4.3/after', '1.33>1.34@4.3/after'],
+    );
     assert.deepEqual(result.summary, { none: 2, 'upgrade-before-global': 2, 'may-upgrade-after': 2, 'provider-action-required': 1, blocked: 0 });
   });
 
   it('walks clusters from 4.0 one minor at a time', () => {
     const result = plan([cluster('a', 'v1.28.15'), cluster('b', 'v1.29.2')], '4.0', '4.3');
     assert.deepEqual(rows(result), [
-      ['a', 'upgrade-before-global', '1.28>1.29>1.30>1.31', '1.31', 1, 'outside-compatible-range'],
-      ['b', 'upgrade-before-global', '1.29>1.30>1.31', '1.31', 1, 'outside-compatible-range'],
+      ['a', 'upgrade-before-global', '1.28>1.29>1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
+      ['b', 'upgrade-before-global', '1.29>1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
     ]);
   });
 
@@ -95,15 +100,18 @@ describe('planGlobalUpgrade: 4.3 and later (within the compatible range)', () =>
 });
 
 describe('planGlobalUpgrade: 4.2 and earlier (latest compatible first)', () => {
-  const table: { from: string; to: string; version: string; path: string[] }[] = [
-    { from: '4.0', to: '4.1', version: 'v1.29.4', path: ['1.29', '1.30', '1.31'] },
-    { from: '4.0', to: '4.1', version: 'v1.28.4', path: ['1.28', '1.29', '1.30', '1.31'] },
-    { from: '4.1', to: '4.2', version: 'v1.30.4', path: ['1.30', '1.31', '1.32'] },
-    { from: '3.18', to: '4.0', version: 'v1.28.4', path: ['1.28', '1.29', '1.30'] },
-    { from: '3.16', to: '3.18', version: 'v1.26.4', path: ['1.26', '1.27', '1.28'] },
+  // Given the global cluster on `from` and a cluster on `version`, when planning `from -> to`,
+  // then the cluster walks to the gate minor before the global upgrade and on to `to`'s newest creation minor after it.
+  const table: { from: string; to: string; version: string; pre: string[]; post: string[] }[] = [
+    { from: '4.0', to: '4.1', version: 'v1.29.4', pre: ['1.29', '1.30', '1.31'], post: ['1.32'] },
+    { from: '4.0', to: '4.1', version: 'v1.28.4', pre: ['1.28', '1.29', '1.30', '1.31'], post: ['1.32'] },
+    { from: '4.1', to: '4.2', version: 'v1.30.4', pre: ['1.30', '1.31', '1.32'], post: ['1.33'] },
+    { from: '3.18', to: '4.0', version: 'v1.28.4', pre: ['1.28', '1.29', '1.30'], post: ['1.31'] },
+    { from: '3.16', to: '3.18', version: 'v1.26.4', pre: ['1.26', '1.27', '1.28'], post: ['1.29', '1.30'] },
   ];
-  for (const { from, to, version, path } of table) {
-    it(`${from} -> ${to}: ${version} goes to ${path[path.length - 1]!} before the global cluster`, () => {
+  for (const { from, to, version, pre, post } of table) {
+    const path = [...pre, ...post];
+    it(`${from} -> ${to}: ${version} goes to ${pre[pre.length - 1]!} before the global cluster, then to ${post[post.length - 1]!}`, () => {
       const result = plan([cluster('a', version)], from, to);
       assert.equal(result.satisfiable, true);
       assert.equal(result.gate, 'latest-compatible-first');
@@ -111,6 +119,10 @@ describe('planGlobalUpgrade: 4.2 and earlier (latest compatible first)', () => {
       assert.equal(only!.action, 'upgrade-before-global');
       assert.equal(only!.code, 'below-latest-compatible');
       assert.deepEqual(only!.path, path);
+      assert.deepEqual(
+        only!.steps.map((s) => [s.to, s.release, s.beforeGlobal]),
+        [...pre.slice(1).map((m) => [m, from, to]), ...post.map((m) => [m, to, null])],
+      );
     });
   }
 
@@ -124,10 +136,14 @@ describe('planGlobalUpgrade: node pools and skew', () => {
   it('moves a lagging pool before the step that would leave it out of skew', () => {
     const result = plan([cluster('a', 'v1.28.3', { nodePools: [{ name: 'old', version: 'v1.25.16' }, { name: 'new', version: 'v1.28.3' }] })], '4.0', '4.3');
     const [only] = result.clusters;
-    assert.deepEqual(only!.path, ['1.28', '1.29', '1.30', '1.31']);
+    assert.deepEqual(only!.path, ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34']);
     assert.deepEqual(
       only!.nodePoolMoves.map((m) => [m.pool, m.fromVersion, m.to, m.beforeControlPlane]),
-      [['old', 'v1.25.16', '1.28', '1.29']],
+      [
+        ['old', 'v1.25.16', '1.28', '1.29'],
+        ['old', 'v1.25.16', '1.31', '1.32'],
+        ['new', 'v1.28.3', '1.31', '1.32'],
+      ],
     );
   });
 
@@ -156,7 +172,7 @@ describe('planGlobalUpgrade: ordering', () => {
     const result = plan(fleet, '4.0', '4.3', 2);
     assert.deepEqual(
       result.steps.map((s) => (s.type === 'workload-wave' ? `${s.phase}#${s.wave}:${s.clusterIds.join(',')}` : 'global')),
-      ['pre-global#1:a,d', 'pre-global#2:c,b', 'pre-global#3:e', 'global'],
+      ['pre-global#1:a,d', 'pre-global#2:c,b', 'pre-global#3:e', 'global', 'post-global#1:a,b', 'post-global#2:c,d', 'post-global#3:e'],
     );
     assert.deepEqual(
       result.clusters.map((c) => [c.clusterId, c.wave]),
@@ -177,8 +193,14 @@ describe('planGlobalUpgrade: ordering', () => {
 });
 
 describe('planGlobalUpgrade: unsatisfiable inputs', () => {
-  it('an unsupported path (3.x -> 4.3) blocks every cluster with the path reason', () => {
-    const result = plan([cluster('a', 'v1.30.0'), cluster('b', 'v1.34.0')], '3.18', '4.3');
+  it('a release no supported path reaches blocks every cluster with the path reason', () => {
+    const doc = structuredClone(SUPPORT_MATRIX_DOCUMENT);
+    doc.revision = 'no-path';
+    doc.releases.find((r) => r.release === '4.3')!.upgradeFrom = ['4.2'];
+    doc.releases.find((r) => r.release === '4.2')!.upgradeFrom = [];
+    const parsed = parseSupportMatrix(doc);
+    assert.ok(parsed.ok);
+    const result = planGlobalUpgrade({ fleet: [cluster('a', 'v1.30.0'), cluster('b', 'v1.34.0')], fromRelease: '4.0', toRelease: '4.3', matrix: parsed.matrix, maxConcurrency: 10 });
     assert.equal(result.satisfiable, false);
     assert.equal(result.gate, null);
     assert.deepEqual(result.issues.map((i) => i.code), ['upgrade-path-unsupported']);
@@ -198,7 +220,7 @@ describe('planGlobalUpgrade: unsatisfiable inputs', () => {
       ['a', 'blocked', 'duplicate-cluster-id'],
       ['b', 'may-upgrade-after', 'optional-upgrade-after'],
     ]);
-    assert.deepEqual(result.issues.map((i) => [i.code, i.clusterIds]), [['duplicate-cluster-id', ['a', 'a']]]);
+    assert.deepEqual(result.issues.map((i) => [i.code, i.clusterIds]), [['duplicate-cluster-id', ['a']]]);
   });
 
   it('a workload cluster ahead of the global cluster', () => {
@@ -226,7 +248,7 @@ describe('diffPlans', () => {
     const after = plan([cluster('a', 'v1.31.2'), cluster('b', 'v1.31.0'), cluster('new', 'v1.29.0')], '4.2', '4.3');
     assert.deepEqual(diffPlans(before, after), [
       'plan became unsatisfiable: 1 workload cluster(s) blocked: Older than any supported upgrade path',
-      'cluster a: version v1.30.0 -> v1.31.2; action upgrade-before-global -> may-upgrade-after; target 1.31 -> 1.34; path now 1.31 -> 1.32 -> 1.33 -> 1.34 (was 1.30 -> 1.31); wave 1 -> -; reason now: Kubernetes 1.31 is accepted by 4.3; the cluster may upgrade to 1.34 once the global cluster is on 4.3',
+      'cluster a: version v1.30.0 -> v1.31.2; action upgrade-before-global -> may-upgrade-after; path now 1.31 -> 1.32 -> 1.33 -> 1.34 (was 1.30 -> 1.31 -> 1.32 -> 1.33 -> 1.34); node pools to move first now none (was workers to 1.33 before 1.34); wave 1 -> -; reason now: Kubernetes 1.31 is accepted by 4.3; the cluster may upgrade to 1.34 once the global cluster is on 4.3',
       // Nothing is scheduled after a global upgrade that cannot happen.
       'cluster b: wave 1 -> -',
       'cluster gone removed (was none)',
@@ -247,7 +269,7 @@ describe('diffPlans', () => {
     const changes = diffPlans(before, after);
     assert.equal(changes[0], 'support matrix revision changed from 2025-11-23.1 to 2025-12-01.1');
     assert.equal(changes[1], 'accepted Kubernetes versions changed from 1.31, 1.32, 1.33, 1.34 to 1.32, 1.33, 1.34');
-    assert.match(changes[2]!, /^cluster a: action may-upgrade-after -> upgrade-before-global; target 1\.34 -> 1\.32/);
+    assert.match(changes[2]!, /^cluster a: action may-upgrade-after -> upgrade-before-global; reason now: Kubernetes 1\.31 is outside 4\.3's compatible versions .*it must reach 1\.32 before the global upgrade/);
   });
 
   it('is empty for the same plan', () => {
@@ -267,11 +289,11 @@ describe('renderPlanTable', () => {
     const header = lines.find((l) => l.startsWith('CLUSTER'))!;
     assert.match(header, /^CLUSTER\s+MODEL\s+CURRENT\s+TARGET\s+PATH\s+ACTION\s+REASON$/);
     const web = lines.find((l) => l.startsWith('web '))!;
-    assert.match(web, /^web\s+platform-provisioned\s+v1\.30\.4\s+1\.31\s+1\.30 -> 1\.31\s+upgrade-before-global \(wave 1\)\s+Kubernetes 1\.30 is outside/);
+    assert.match(web, /^web\s+platform-provisioned\s+v1\.30\.4\s+1\.34\s+1\.30 -> 1\.31 -> 1\.32 -> 1\.33 -> 1\.34\s+upgrade-before-global \(wave 1\)\s+Kubernetes 1\.30 is outside/);
     assert.ok(lines.some((l) => /^eks-prod\s+connected\s+v1\.33\.5-eks-113cf36\s+1\.33\s+-\s+none\s/.test(l)));
     // Columns line up: every row starts its MODEL column where the header does.
     const modelColumn = header.indexOf('MODEL');
     assert.equal(web.indexOf('platform-provisioned'), modelColumn);
-    assert.ok(text.includes('  pre-global wave 1: web\n  global cluster 4.2 -> 4.3'));
+    assert.ok(text.includes('  pre-global wave 1 (global cluster on 4.2): web\n  global cluster 4.2 -> 4.3'), text);
   });
 });

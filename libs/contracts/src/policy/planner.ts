@@ -4,8 +4,10 @@ import type { ClusterAction } from '../events/upgrade.js';
 import { describePolicyCode, type PolicyCode } from './codes.js';
 import type { FleetCluster, FleetNodePool } from './fleet.js';
 import { releaseOrder, type SupportMatrix, type UpgradeGateKind } from './matrix.js';
-import { describeGateFailure, gatePosition, prereleaseReason, resolveUpgradeRequirement, type UpgradeRequirement } from './rules.js';
+import { resolveUpgradeRoute, type RouteResult, type UpgradeRoute } from './route.js';
+import { describeGateFailure, gatePosition, prereleaseReason } from './rules.js';
 import { PLAIN_MOVE_TEXT, kubeletWithinSkew, movesForStep, type MoveText, type NodePoolMove } from './skew.js';
+import { NO_VIOLATIONS, ViolationJudge, type PolicyViolation, type ViolationCode } from './violations.js';
 import { compareMinors, formatMinor, minorKey, minorRange, parseKubernetesVersion, parseMinor, type KubernetesMinor, type ParsedKubernetesVersion } from './version.js';
 
 /** The actions of the UpgradePlanned event. */
@@ -33,6 +35,16 @@ export type ClusterPlanCode = Extract<
   | 'upgrade-path-downgrade'
 >;
 
+/** One control-plane step of a cluster: which release allows it and which global upgrade it comes before. */
+export interface ClusterStep {
+  readonly from: string;
+  readonly to: string;
+  /** The release the global cluster is on while the step is taken; `to` is compatible with it. */
+  readonly release: string;
+  /** The global upgrade (its target release) the step must be done before; null: after the last one, optional. */
+  readonly beforeGlobal: string | null;
+}
+
 export interface ClusterUpgradePlan {
   readonly clusterId: string;
   readonly model: ClusterModel;
@@ -44,12 +56,16 @@ export interface ClusterUpgradePlan {
   readonly action: ClusterUpgradeAction;
   /** Control-plane minors one at a time, starting at the current minor, e.g. ['1.29', '1.30', '1.31']; [] when none. */
   readonly path: readonly string[];
+  /** The steps of `path`, each with the release that allows it and the global upgrade it precedes. */
+  readonly steps: readonly ClusterStep[];
   /** Node pools to move before the control-plane step that would put them out of skew. */
   readonly nodePoolMoves: readonly NodePoolMove[];
-  /** 1-based wave within its phase: pre-global for 'upgrade-before-global', post-global for 'may-upgrade-after'. */
+  /** 1-based wave within its phase: pre-global for 'upgrade-before-global' (its first), post-global for 'may-upgrade-after'. */
   readonly wave: number | null;
   readonly code: ClusterPlanCode;
   readonly reason: string;
+  /** What the cluster already breaks today (against the global cluster's current release), with the moves that repair it. */
+  readonly violations: readonly PolicyViolation[];
 }
 
 export type PlanIssueCode = Extract<
@@ -64,8 +80,23 @@ export interface PlanIssue {
   readonly clusterIds: readonly string[];
 }
 
+/** Clusters that already break the policy today, grouped by code; each cluster's `violations` has the detail and repair. */
+export interface PlanViolationGroup {
+  readonly code: ViolationCode;
+  readonly reason: string;
+  readonly clusterIds: readonly string[];
+}
+
 export type PlanStep =
-  | { readonly type: 'workload-wave'; readonly phase: 'pre-global' | 'post-global'; readonly wave: number; readonly clusterIds: readonly string[] }
+  | {
+      readonly type: 'workload-wave';
+      readonly phase: 'pre-global' | 'post-global';
+      /** Numbered across the whole phase, also when several global upgrades split it. */
+      readonly wave: number;
+      /** The release the global cluster is on during the wave. */
+      readonly globalRelease: string;
+      readonly clusterIds: readonly string[];
+    }
   | {
       readonly type: 'global-upgrade';
       readonly fromRelease: string;
@@ -77,16 +108,21 @@ export type PlanStep =
 export interface UpgradePlan {
   readonly fromRelease: string;
   readonly toRelease: string;
+  /** The releases the global cluster goes through, fromRelease first; [fromRelease, toRelease] for a direct upgrade, [] when there is no route. */
+  readonly route: readonly string[];
   readonly policyRevision: string;
+  /** The gate of the last global upgrade. */
   readonly gate: UpgradeGateKind | null;
-  /** Minors that satisfy the target's gate, oldest first. */
+  /** Minors that satisfy the last global upgrade's gate, oldest first. */
   readonly accepted: readonly string[];
   readonly maxConcurrency: number;
+  /** What the fleet already breaks today: listed first, whatever was asked. */
+  readonly violations: readonly PlanViolationGroup[];
   readonly satisfiable: boolean;
   readonly issues: readonly PlanIssue[];
   /** Sorted by cluster id. */
   readonly clusters: readonly ClusterUpgradePlan[];
-  /** Pre-global waves, the global upgrade, post-global waves; only the pre-global waves when not satisfiable. */
+  /** For each global upgrade its pre-global waves then itself, then the post-global waves; only the first pre-global waves when not satisfiable. */
   readonly steps: readonly PlanStep[];
   readonly summary: Readonly<Record<ClusterUpgradeAction, number>>;
 }
@@ -97,13 +133,17 @@ export interface PlanGlobalUpgradeInput {
   readonly toRelease: string;
   readonly matrix: SupportMatrix;
   readonly maxConcurrency: number;
+  /** Releases the global cluster must pass through; by default the route with the fewest global upgrades. */
+  readonly via?: readonly string[];
 }
 
-/** Plans are built once and get their wave in place, instead of being copied for it. */
+/** Plans are built once; a wave change copies the plan rather than changing one a previous plan holds. */
 type PlanDraft = { -readonly [K in keyof ClusterUpgradePlan]: ClusterUpgradePlan[K] };
 
 const NO_PATH: readonly string[] = Object.freeze([]);
+const NO_STEPS: readonly ClusterStep[] = Object.freeze([]);
 const NO_MOVES: readonly NodePoolMove[] = Object.freeze([]);
+const NO_SEGMENTS: readonly number[] = Object.freeze([]);
 
 /** What every cluster on one control-plane minor gets; computed once per minor and model class. */
 interface Outcome {
@@ -113,6 +153,9 @@ interface Outcome {
   readonly target: string | null;
   readonly path: readonly string[];
   readonly pathMinors: readonly KubernetesMinor[];
+  readonly steps: readonly ClusterStep[];
+  /** Steps per phase: one count per global upgrade (before it), then after the last. */
+  readonly segments: readonly number[];
 }
 
 /**
@@ -120,32 +163,219 @@ interface Outcome {
  * Pure and deterministic: the same input gives a deeply equal plan.
  */
 export function planGlobalUpgrade(input: PlanGlobalUpgradeInput): UpgradePlan {
-  const { fleet, fromRelease, toRelease, matrix, maxConcurrency } = input;
-  const order = sortedIndexes(fleet);
-  const resolved = resolveUpgradeRequirement(fromRelease, toRelease, matrix);
-  const issues: PlanIssue[] = [];
-  const concurrencyValid = Number.isInteger(maxConcurrency) && maxConcurrency >= 1;
-  if (!resolved.ok) issues.push({ code: resolved.decision.code, reason: resolved.decision.reason, clusterIds: [] });
-  if (!concurrencyValid) {
-    issues.push({ code: 'concurrency-invalid', reason: `maxConcurrency must be a whole number of at least 1, got ${String(maxConcurrency)}`, clusterIds: [] });
+  return new FleetPlanner(input).plan(input.fleet);
+}
+
+/**
+ * A plan kept up to date: `plan` plans a whole fleet, `update` re-plans only the clusters that
+ * changed and redoes the fleet-wide parts (waves, issues, summary), so one changed fact costs
+ * a fraction of a full plan. `update` gives what `planGlobalUpgrade` would give for the fleet as
+ * changed (ids are unique in it). Plans it returned earlier are never modified.
+ */
+export class FleetPlanner {
+  private readonly route: RouteResult;
+  private readonly planner: ClusterPlanner | undefined;
+  private readonly judge: ViolationJudge;
+  private readonly concurrencyValid: boolean;
+  private ids: string[] = [];
+  private drafts: ClusterUpgradePlan[] = [];
+  private segments: (readonly number[])[] = [];
+
+  constructor(private readonly parameters: Omit<PlanGlobalUpgradeInput, 'fleet'>) {
+    const { fromRelease, toRelease, matrix, maxConcurrency, via } = parameters;
+    this.route = resolveUpgradeRoute(fromRelease, toRelease, matrix, via);
+    this.planner = this.route.ok ? new ClusterPlanner(this.route.route) : undefined;
+    this.judge = new ViolationJudge(matrix, fromRelease);
+    this.concurrencyValid = Number.isInteger(maxConcurrency) && maxConcurrency >= 1;
   }
 
-  const clusters: PlanDraft[] = new Array<PlanDraft>(order.length);
-  if (!resolved.ok) {
-    const { code, reason } = resolved.decision;
-    for (let i = 0; i < order.length; i++) clusters[i] = blockedPlan(fleet[order[i]!]!, code, reason);
-    return finish(input, null, [], clusters, issues, concurrencyValid);
+  plan(fleet: readonly FleetCluster[]): UpgradePlan {
+    const order = sortedIndexes(fleet);
+    const count = order.length;
+    this.ids = new Array<string>(count);
+    this.drafts = new Array<ClusterUpgradePlan>(count);
+    this.segments = new Array<readonly number[]>(count);
+    for (let i = 0; i < count; i++) {
+      const cluster = fleet[order[i]!]!;
+      const duplicate = (i > 0 && fleet[order[i - 1]!]!.id === cluster.id) || (i + 1 < count && fleet[order[i + 1]!]!.id === cluster.id);
+      this.ids[i] = cluster.id;
+      this.place(i, cluster, duplicate);
+    }
+    return this.finish();
   }
 
-  const planner = new ClusterPlanner(resolved.requirement);
-  for (let i = 0; i < order.length; i++) {
-    const cluster = fleet[order[i]!]!;
-    const duplicate = (i > 0 && fleet[order[i - 1]!]!.id === cluster.id) || (i + 1 < order.length && fleet[order[i + 1]!]!.id === cluster.id);
-    clusters[i] = duplicate
-      ? blockedPlan(cluster, 'duplicate-cluster-id', `cluster id "${cluster.id}" appears more than once in the fleet`)
-      : planner.plan(cluster);
+  /** Re-plans the clusters given (added or changed) and drops the ids removed. */
+  update(changed: readonly FleetCluster[], removed: readonly string[] = []): UpgradePlan {
+    // These arrays are this planner's own: plans get a copy of the clusters (see finish).
+    for (const id of removed) {
+      const at = lowerBound(this.ids, id);
+      if (this.ids[at] !== id) continue;
+      this.ids.splice(at, 1);
+      this.drafts.splice(at, 1);
+      this.segments.splice(at, 1);
+    }
+    for (const cluster of changed) {
+      let at = lowerBound(this.ids, cluster.id);
+      if (this.ids[at] !== cluster.id) {
+        this.ids.splice(at, 0, cluster.id);
+        this.drafts.splice(at, 0, undefined as unknown as ClusterUpgradePlan);
+        this.segments.splice(at, 0, NO_SEGMENTS);
+      }
+      at = lowerBound(this.ids, cluster.id);
+      this.place(at, cluster, false);
+    }
+    return this.finish();
   }
-  return finish(input, resolved.requirement.gate, resolved.requirement.accepted, clusters, issues, concurrencyValid);
+
+  private place(index: number, cluster: FleetCluster, duplicate: boolean): void {
+    let draft: PlanDraft;
+    let segments = NO_SEGMENTS;
+    if (!this.route.ok) {
+      draft = blockedPlan(cluster, this.route.problem.code, this.route.problem.reason);
+    } else if (duplicate) {
+      draft = blockedPlan(cluster, 'duplicate-cluster-id', `cluster id "${cluster.id}" appears more than once in the fleet`);
+    } else {
+      const planned = this.planner!.plan(cluster);
+      draft = planned.draft;
+      segments = planned.segments;
+    }
+    draft.violations = this.judge.judge(cluster);
+    this.drafts[index] = draft;
+    this.segments[index] = segments;
+  }
+
+  private finish(): UpgradePlan {
+    const { fromRelease, toRelease, matrix, maxConcurrency } = this.parameters;
+    const clusters = this.drafts;
+    const route = this.route.ok ? this.route.route : undefined;
+    const hops = route?.hops.length ?? 0;
+    const issues: PlanIssue[] = [];
+    if (!this.route.ok) issues.push({ code: this.route.problem.code, reason: this.route.problem.reason, clusterIds: [] });
+    if (!this.concurrencyValid) {
+      issues.push({ code: 'concurrency-invalid', reason: `maxConcurrency must be a whole number of at least 1, got ${String(maxConcurrency)}`, clusterIds: [] });
+    }
+    const summary: Record<ClusterUpgradeAction, number> = { none: 0, 'upgrade-before-global': 0, 'may-upgrade-after': 0, 'provider-action-required': 0, blocked: 0 };
+    const blockedByCode = new Map<ClusterPlanCode, string[]>();
+    const violating = new Map<ViolationCode, string[]>();
+    for (const cluster of clusters) {
+      summary[cluster.action]++;
+      if (cluster.action === 'blocked') group(blockedByCode, cluster.code, cluster.clusterId);
+      for (let v = 0; v < cluster.violations.length; v++) {
+        const code = cluster.violations[v]!.code;
+        group(violating, code, cluster.clusterId);
+      }
+    }
+    const violations: PlanViolationGroup[] = [];
+    for (const code of VIOLATION_ORDER) {
+      const clusterIds = violating.get(code);
+      if (clusterIds) violations.push({ code, reason: `${clusterIds.length} workload cluster(s) already break the policy: ${describePolicyCode(code)}`, clusterIds });
+    }
+    // Path problems already explain why every cluster is blocked; repeating them per cluster adds nothing.
+    if (route) {
+      for (const [code, clusterIds] of blockedByCode) {
+        issues.push({ code, reason: `${clusterIds.length} workload cluster(s) blocked: ${describePolicyCode(code)}`, clusterIds });
+      }
+    }
+    const satisfiable = issues.length === 0;
+    const steps: PlanStep[] = [];
+    const waveOf = new Int32Array(clusters.length);
+    if (this.concurrencyValid && route) {
+      let wave = 0;
+      for (let h = 0; h < hops && (h === 0 || satisfiable); h++) {
+        const hop = route.hops[h]!;
+        for (const clusterIds of this.waves(h, PRE_GLOBAL, waveOf, wave)) {
+          steps.push({ type: 'workload-wave', phase: 'pre-global', wave: ++wave, globalRelease: hop.fromRelease, clusterIds });
+        }
+        if (!satisfiable) break;
+        const awaitingProvider: string[] = [];
+        for (let i = 0; i < clusters.length; i++) {
+          if (clusters[i]!.action === 'provider-action-required' && (this.segments[i]![h] ?? 0) > 0) awaitingProvider.push(clusters[i]!.clusterId);
+        }
+        steps.push({ type: 'global-upgrade', fromRelease: hop.fromRelease, toRelease: hop.toRelease, awaitingProvider });
+      }
+      if (satisfiable) {
+        let wave = 0;
+        for (const clusterIds of this.waves(hops, POST_GLOBAL, waveOf, 0)) {
+          steps.push({ type: 'workload-wave', phase: 'post-global', wave: ++wave, globalRelease: toRelease, clusterIds });
+        }
+      }
+    }
+    // A cluster's wave is its first; copy only the plans whose wave changed.
+    for (let i = 0; i < clusters.length; i++) {
+      const wave = waveOf[i]! === 0 ? null : waveOf[i]!;
+      if (clusters[i]!.wave !== wave) clusters[i] = { ...clusters[i]!, wave };
+    }
+    const last = route?.hops[hops - 1];
+    return {
+      fromRelease,
+      toRelease,
+      route: route?.releases ?? NO_PATH,
+      policyRevision: matrix.revision,
+      gate: last?.gate ?? null,
+      accepted: last?.accepted ?? NO_PATH,
+      maxConcurrency,
+      violations,
+      satisfiable,
+      issues,
+      clusters: clusters.slice(),
+      steps,
+      summary,
+    };
+  }
+
+  /**
+   * Batches of at most maxConcurrency clusters of one phase. Clusters with the most steps in it go
+   * first and together, so no short upgrade waits in a wave for a long one; ties by cluster id.
+   * Records each cluster's first wave in `waveOf` (numbered from `offset`).
+   */
+  private waves(phase: number, actions: ReadonlySet<ClusterUpgradeAction>, waveOf: Int32Array, offset: number): string[][] {
+    const size = this.parameters.maxConcurrency;
+    const clusters = this.drafts;
+    const byLength: number[][] = [];
+    for (let i = 0; i < clusters.length; i++) {
+      const length = this.segments[i]![phase] ?? 0;
+      if (length > 0 && actions.has(clusters[i]!.action)) (byLength[length] ??= []).push(i);
+    }
+    const waves: string[][] = [];
+    let current: string[] = [];
+    for (let length = byLength.length - 1; length > 0; length--) {
+      for (const index of byLength[length] ?? []) {
+        if (current.length === size) {
+          waves.push(current);
+          current = [];
+        }
+        current.push(clusters[index]!.clusterId);
+        if (waveOf[index] === 0) waveOf[index] = offset + waves.length + 1;
+      }
+    }
+    if (current.length > 0) waves.push(current);
+    return waves;
+  }
+}
+
+const PRE_GLOBAL: ReadonlySet<ClusterUpgradeAction> = new Set(['upgrade-before-global']);
+const POST_GLOBAL: ReadonlySet<ClusterUpgradeAction> = new Set(['upgrade-before-global', 'may-upgrade-after']);
+const VIOLATION_ORDER: readonly ViolationCode[] = ['workload-ahead-of-global', 'incompatible', 'onboard-out-of-range', 'kubelet-newer-than-api-server', 'kubelet-too-old'];
+
+/** Adds an id to its group once, even when several pools of a cluster break the same rule. */
+function group<K>(map: Map<K, string[]>, key: K, id: string): void {
+  const ids = map.get(key);
+  if (ids) {
+    if (ids[ids.length - 1] !== id) ids.push(id);
+  }
+  else map.set(key, [id]);
+}
+
+/** First position whose id is not below `id` in a sorted list. */
+function lowerBound(ids: readonly string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ids[middle]! < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Per-plan caches: versions repeat across a fleet, so each string is parsed once. */
@@ -155,32 +385,39 @@ class ClusterPlanner {
   private readonly connectedOutcomes = new Map<number, Outcome>();
   private readonly fromOrder: number;
 
-  constructor(private readonly requirement: UpgradeRequirement) {
-    this.fromOrder = requirement.from.order;
+  constructor(private readonly route: UpgradeRoute) {
+    this.fromOrder = route.hops[0]!.from.order;
   }
 
-  plan(cluster: FleetCluster): PlanDraft {
-    const { requirement } = this;
+  plan(cluster: FleetCluster): { draft: PlanDraft; segments: readonly number[] } {
+    const draft = this.draft(cluster);
+    return { draft: draft.plan, segments: draft.outcome?.segments ?? NO_SEGMENTS };
+  }
+
+  private draft(cluster: FleetCluster): { plan: PlanDraft; outcome?: Outcome } {
+    const { route } = this;
     if (cluster.platformRelease !== undefined) {
       const workloadOrder = releaseOrder(cluster.platformRelease);
       if (Number.isNaN(workloadOrder)) {
-        return blockedPlan(cluster, 'release-unknown', `platform release "${cluster.platformRelease}" of the cluster is not a release like 4.3`);
+        return { plan: blockedPlan(cluster, 'release-unknown', `platform release "${cluster.platformRelease}" of the cluster is not a release like 4.3`) };
       }
       if (workloadOrder > this.fromOrder) {
-        return blockedPlan(
-          cluster,
-          'workload-ahead-of-global',
-          `the cluster reports platform release ${cluster.platformRelease}, ahead of the global cluster's ${requirement.fromRelease}: the global cluster is always upgraded first`,
-        );
+        return {
+          plan: blockedPlan(
+            cluster,
+            'workload-ahead-of-global',
+            `the cluster reports platform release ${cluster.platformRelease}, ahead of the global cluster's ${route.fromRelease}: the global cluster is always upgraded first`,
+          ),
+        };
       }
     }
     const version = this.parse(cluster.controlPlaneVersion);
-    if (typeof version === 'string') return blockedPlan(cluster, 'version-invalid', version);
-    if (version.prerelease !== undefined) return blockedPlan(cluster, 'version-prerelease', prereleaseReason(version));
+    if (typeof version === 'string') return { plan: blockedPlan(cluster, 'version-invalid', version) };
+    if (version.prerelease !== undefined) return { plan: blockedPlan(cluster, 'version-prerelease', prereleaseReason(version)) };
 
     const connected = cluster.model === 'connected';
     const outcome = this.outcome(version, connected);
-    if (outcome.pathMinors.length === 0) return fromOutcome(cluster, outcome, NO_MOVES, null);
+    if (outcome.pathMinors.length === 0) return { plan: fromOutcome(cluster, outcome, NO_MOVES), outcome };
 
     // The cluster has control-plane steps to take: its kubelets decide whether they can be taken.
     const required = outcome.action !== 'may-upgrade-after';
@@ -189,28 +426,32 @@ class ClusterPlanner {
     for (const pool of cluster.nodePools) {
       const parsed = this.parse(pool.version);
       if (typeof parsed === 'string') {
-        return poolProblem(cluster, outcome, required, 'node-pool-version-invalid', `node pool ${pool.name}: ${parsed}`);
+        return { plan: poolProblem(cluster, outcome, required, 'node-pool-version-invalid', `node pool ${pool.name}: ${parsed}`) };
       }
       if (!newest || compareMinors(parsed, newest) > 0) newest = parsed;
       if (!oldest || compareMinors(parsed, oldest) < 0) oldest = parsed;
     }
     if (oldest && newest && (oldest.major !== version.major || newest.major !== version.major)) {
-      return poolProblem(cluster, outcome, required, 'node-pool-version-invalid', `a node pool runs a different Kubernetes major version from the API server ${cluster.controlPlaneVersion}`);
+      return {
+        plan: poolProblem(cluster, outcome, required, 'node-pool-version-invalid', `a node pool runs a different Kubernetes major version from the API server ${cluster.controlPlaneVersion}`),
+      };
     }
     if (newest && compareMinors(newest, version) > 0) {
       const pool = cluster.nodePools.find((p) => this.parse(p.version) === newest)!;
-      return poolProblem(
-        cluster,
-        outcome,
-        required,
-        'kubelet-newer-than-api-server',
-        `node pool ${pool.name} runs ${pool.version}, newer than the API server ${cluster.controlPlaneVersion}: a kubelet must never be newer; fix the pool before planning control-plane steps`,
-      );
+      return {
+        plan: poolProblem(
+          cluster,
+          outcome,
+          required,
+          'kubelet-newer-than-api-server',
+          `node pool ${pool.name} runs ${pool.version}, newer than the API server ${cluster.controlPlaneVersion}: a kubelet must never be newer; fix the pool before planning control-plane steps`,
+        ),
+      };
     }
     const finalMinor = outcome.pathMinors[outcome.pathMinors.length - 1]!;
     // The oldest kubelet is the only one that can fall out of skew; usually none does.
-    if (!oldest || kubeletWithinSkew(finalMinor, oldest)) return fromOutcome(cluster, outcome, NO_MOVES, null);
-    return fromOutcome(cluster, outcome, this.walkPools(cluster.nodePools, outcome.pathMinors), null);
+    if (!oldest || kubeletWithinSkew(finalMinor, oldest)) return { plan: fromOutcome(cluster, outcome, NO_MOVES), outcome };
+    return { plan: fromOutcome(cluster, outcome, this.walkPools(cluster.nodePools, outcome.pathMinors)), outcome };
   }
 
   private walkPools(pools: readonly FleetNodePool[], path: readonly KubernetesMinor[]): NodePoolMove[] {
@@ -259,71 +500,111 @@ class ClusterPlanner {
     const key = minorKey(version);
     let outcome = cache.get(key);
     if (!outcome) {
-      outcome = decideOutcome({ major: version.major, minor: version.minor }, connected, this.requirement);
+      outcome = decideOutcome({ major: version.major, minor: version.minor }, connected, this.route);
       cache.set(key, outcome);
     }
     return outcome;
   }
 }
 
-function decideOutcome(version: KubernetesMinor, connected: boolean, requirement: UpgradeRequirement): Outcome {
-  const { from, to, fromRelease, toRelease } = requirement;
+/**
+ * Where one control-plane minor goes along the route: before each global upgrade, up to what its
+ * gate accepts (the smallest change that clears it), then on to the last release's newest
+ * creation minor after the last one (optional). Connected clusters' moves are their providers'.
+ */
+function decideOutcome(version: KubernetesMinor, connected: boolean, route: UpgradeRoute): Outcome {
+  const { hops, fromRelease, toRelease } = route;
+  const first = hops[0]!;
+  const last = hops[hops.length - 1]!;
   const minor = formatMinor(version);
-  if (version.major !== to.newestCompatible.major) {
+  if (version.major !== last.to.newestCompatible.major) {
     return stay('blocked', 'major-version-mismatch', `Kubernetes ${minor} is a different major version from everything ${toRelease} supports`, null);
   }
-  const position = gatePosition(version, requirement);
-  if (position === 'above') return stay('blocked', 'newer-than-target', describeGateFailure(version, 'above', requirement).reason, null);
-  if (position === 'accepted') {
-    const newest = to.newestCreation;
+  const steps: ClusterStep[] = [];
+  const segments = new Array<number>(hops.length + 1).fill(0);
+  let at = version;
+  let failure: { code: 'below-latest-compatible' | 'outside-compatible-range'; reason: string } | undefined;
+  for (let h = 0; h < hops.length; h++) {
+    const hop = hops[h]!;
+    const position = gatePosition(at, hop);
+    if (position === 'above') return stay('blocked', 'newer-than-target', describeGateFailure(at, 'above', hop).reason, null);
+    if (position === 'accepted') continue;
+    if (!connected && h === 0 && compareMinors(at, first.from.oldestCompatible) < 0) {
+      return stay(
+        'blocked',
+        'older-than-supported-path',
+        `Kubernetes ${minor} is older than ${fromRelease} supports (${first.from.entry.compatible.join(', ')}), so no supported path reaches ${hop.toRelease}'s accepted versions (${hop.accepted.join(', ')})`,
+        null,
+      );
+    }
+    failure ??= describeGateFailure(at, 'below', hop);
+    segments[h] = addSteps(steps, at, hop.oldestAccepted, hop.fromRelease, hop.toRelease);
+    at = hop.oldestAccepted;
+  }
+  const newest = last.to.newestCreation;
+  if (failure) {
     if (connected) {
-      return compareMinors(version, newest) >= 0
-        ? stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease}`, minor)
-        : stay('none', 'provider-managed', `Kubernetes ${minor} is accepted by ${toRelease}; later upgrades are the provider's to make`, minor);
+      return walk(
+        'provider-action-required',
+        failure.code,
+        `${failure.reason}. The platform does not manage this cluster's Kubernetes: its provider must upgrade it to ${formatMinor(at)}`,
+        version,
+        steps,
+        segments,
+      );
     }
-    if (compareMinors(version, newest) >= 0) {
-      return stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease} and is its newest version for new clusters`, minor);
+    let reason = failure.reason;
+    if (compareMinors(at, newest) < 0) {
+      segments[hops.length] = addSteps(steps, at, newest, toRelease, null);
+      reason += `; afterwards it may go on to ${formatMinor(newest)} once the global cluster is on ${toRelease}`;
     }
-    return walk(
-      'may-upgrade-after',
-      'optional-upgrade-after',
-      `Kubernetes ${minor} is accepted by ${toRelease}; the cluster may upgrade to ${formatMinor(newest)} once the global cluster is on ${toRelease}`,
-      version,
-      newest,
-    );
+    return walk('upgrade-before-global', failure.code, reason, version, steps, segments);
   }
-  const failure = describeGateFailure(version, 'below', requirement);
-  const goal = requirement.oldestAccepted;
   if (connected) {
-    return walk(
-      'provider-action-required',
-      failure.code,
-      `${failure.reason}. The platform does not manage this cluster's Kubernetes: its provider must upgrade it to ${formatMinor(goal)}`,
-      version,
-      goal,
-    );
+    return compareMinors(version, newest) >= 0
+      ? stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease}`, minor)
+      : stay('none', 'provider-managed', `Kubernetes ${minor} is accepted by ${toRelease}; later upgrades are the provider's to make`, minor);
   }
-  if (compareMinors(version, from.oldestCompatible) < 0) {
-    return stay(
-      'blocked',
-      'older-than-supported-path',
-      `Kubernetes ${minor} is older than ${fromRelease} supports (${from.entry.compatible.join(', ')}), so no supported path reaches ${toRelease}'s accepted versions (${requirement.accepted.join(', ')})`,
-      null,
-    );
+  if (compareMinors(version, newest) >= 0) {
+    return stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease} and is its newest version for new clusters`, minor);
   }
-  return walk('upgrade-before-global', failure.code, failure.reason, version, goal);
+  segments[hops.length] = addSteps(steps, version, newest, toRelease, null);
+  return walk(
+    'may-upgrade-after',
+    'optional-upgrade-after',
+    `Kubernetes ${minor} is accepted by ${toRelease}; the cluster may upgrade to ${formatMinor(newest)} once the global cluster is on ${toRelease}`,
+    version,
+    steps,
+    segments,
+  );
+}
+
+/** Appends the one-minor steps from -> to, taken while the global cluster is on `release`; returns how many. */
+function addSteps(out: ClusterStep[], from: KubernetesMinor, to: KubernetesMinor, release: string, beforeGlobal: string | null): number {
+  const minors = minorRange(from, to);
+  for (let i = 0; i + 1 < minors.length; i++) out.push(Object.freeze({ from: minors[i]!, to: minors[i + 1]!, release, beforeGlobal }));
+  return minors.length - 1;
 }
 
 function stay(action: ClusterUpgradeAction, code: ClusterPlanCode, reason: string, target: string | null): Outcome {
-  return { action, code, reason, target, path: NO_PATH, pathMinors: [] };
+  return { action, code, reason, target, path: NO_PATH, pathMinors: [], steps: NO_STEPS, segments: NO_SEGMENTS };
 }
 
-function walk(action: ClusterUpgradeAction, code: ClusterPlanCode, reason: string, from: KubernetesMinor, to: KubernetesMinor): Outcome {
-  const path = Object.freeze(minorRange(from, to));
-  return { action, code, reason, target: formatMinor(to), path, pathMinors: path.map((m) => parseMinor(m)!) };
+function walk(action: ClusterUpgradeAction, code: ClusterPlanCode, reason: string, from: KubernetesMinor, steps: ClusterStep[], segments: number[]): Outcome {
+  const path = Object.freeze([formatMinor(from), ...steps.map((step) => step.to)]);
+  return {
+    action,
+    code,
+    reason,
+    target: path[path.length - 1]!,
+    path,
+    pathMinors: path.map((m) => parseMinor(m)!),
+    steps: Object.freeze(steps),
+    segments: Object.freeze(segments),
+  };
 }
 
-function fromOutcome(cluster: FleetCluster, outcome: Outcome, nodePoolMoves: readonly NodePoolMove[], wave: number | null): PlanDraft {
+function fromOutcome(cluster: FleetCluster, outcome: Outcome, nodePoolMoves: readonly NodePoolMove[]): PlanDraft {
   return {
     clusterId: cluster.id,
     model: cluster.model,
@@ -332,10 +613,12 @@ function fromOutcome(cluster: FleetCluster, outcome: Outcome, nodePoolMoves: rea
     target: outcome.target,
     action: outcome.action,
     path: outcome.path,
+    steps: outcome.steps,
     nodePoolMoves,
-    wave,
+    wave: null,
     code: outcome.code,
     reason: outcome.reason,
+    violations: NO_VIOLATIONS,
   };
 }
 
@@ -343,92 +626,11 @@ function fromOutcome(cluster: FleetCluster, outcome: Outcome, nodePoolMoves: rea
 function poolProblem(cluster: FleetCluster, outcome: Outcome, required: boolean, code: ClusterPlanCode, reason: string): PlanDraft {
   if (required) return blockedPlan(cluster, code, reason);
   const current = formatMinor(outcome.pathMinors[0]!);
-  return fromOutcome(cluster, { action: 'none', code, reason: `optional upgrade not planned: ${reason}`, target: current, path: NO_PATH, pathMinors: [] }, NO_MOVES, null);
+  return fromOutcome(cluster, { ...stay('none', code, `optional upgrade not planned: ${reason}`, current) }, NO_MOVES);
 }
 
 function blockedPlan(cluster: FleetCluster, code: ClusterPlanCode, reason: string): PlanDraft {
-  return fromOutcome(cluster, { action: 'blocked', code, reason, target: null, path: NO_PATH, pathMinors: [] }, NO_MOVES, null);
-}
-
-function finish(
-  input: PlanGlobalUpgradeInput,
-  gate: UpgradeGateKind | null,
-  accepted: readonly string[],
-  clusters: PlanDraft[],
-  issues: PlanIssue[],
-  concurrencyValid: boolean,
-): UpgradePlan {
-  const summary: Record<ClusterUpgradeAction, number> = { none: 0, 'upgrade-before-global': 0, 'may-upgrade-after': 0, 'provider-action-required': 0, blocked: 0 };
-  const blockedByCode = new Map<ClusterPlanCode, string[]>();
-  const awaitingProvider: string[] = [];
-  for (const cluster of clusters) {
-    summary[cluster.action]++;
-    if (cluster.action === 'blocked') {
-      const ids = blockedByCode.get(cluster.code);
-      if (ids) ids.push(cluster.clusterId);
-      else blockedByCode.set(cluster.code, [cluster.clusterId]);
-    } else if (cluster.action === 'provider-action-required') {
-      awaitingProvider.push(cluster.clusterId);
-    }
-  }
-  // Path problems already explain why every cluster is blocked; repeating them per cluster adds nothing.
-  if (gate !== null) {
-    for (const [code, clusterIds] of blockedByCode) {
-      issues.push({ code, reason: `${clusterIds.length} workload cluster(s) blocked: ${describePolicyCode(code)}`, clusterIds });
-    }
-  }
-  const satisfiable = issues.length === 0;
-  const steps: PlanStep[] = [];
-  if (concurrencyValid && gate !== null) {
-    const pre = assignWaves(clusters, 'upgrade-before-global', input.maxConcurrency);
-    for (let w = 0; w < pre.length; w++) steps.push({ type: 'workload-wave', phase: 'pre-global', wave: w + 1, clusterIds: pre[w]! });
-    if (satisfiable) {
-      steps.push({ type: 'global-upgrade', fromRelease: input.fromRelease, toRelease: input.toRelease, awaitingProvider });
-      const post = assignWaves(clusters, 'may-upgrade-after', input.maxConcurrency);
-      for (let w = 0; w < post.length; w++) steps.push({ type: 'workload-wave', phase: 'post-global', wave: w + 1, clusterIds: post[w]! });
-    }
-  }
-  return {
-    fromRelease: input.fromRelease,
-    toRelease: input.toRelease,
-    policyRevision: input.matrix.revision,
-    gate,
-    accepted,
-    maxConcurrency: input.maxConcurrency,
-    satisfiable,
-    issues,
-    clusters,
-    steps,
-    summary,
-  };
-}
-
-/**
- * Batches of at most `size` clusters. Clusters with the longest paths go first and together, so
- * no short upgrade waits in a wave for a long one; ties by cluster id. Sets each cluster's wave.
- */
-function assignWaves(clusters: PlanDraft[], action: 'upgrade-before-global' | 'may-upgrade-after', size: number): string[][] {
-  const byLength: number[][] = [];
-  for (let i = 0; i < clusters.length; i++) {
-    const cluster = clusters[i]!;
-    if (cluster.action !== action) continue;
-    (byLength[cluster.path.length] ??= []).push(i);
-  }
-  const waves: string[][] = [];
-  let current: string[] = [];
-  for (let length = byLength.length - 1; length >= 0; length--) {
-    for (const index of byLength[length] ?? []) {
-      if (current.length === size) {
-        waves.push(current);
-        current = [];
-      }
-      const cluster = clusters[index]!;
-      current.push(cluster.clusterId);
-      cluster.wave = waves.length + 1;
-    }
-  }
-  if (current.length > 0) waves.push(current);
-  return waves;
+  return fromOutcome(cluster, stay('blocked', code, reason, null), NO_MOVES);
 }
 
 /**
