@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_SETTINGS } from './agent-link.js';
+import { clusterIdOf } from './identity.js';
+
+export interface AgentListenerOptions {
+  /** The broker's own certificate and key, and the CA agents' certificates must be signed by. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
+  /** Last word on a verified certificate (revoked, cluster removed): a reason refuses it. */
+  refuse?: (clusterId: string, certificate: { serialNumber: string; fingerprint256: string }) => string | undefined | Promise<string | undefined>;
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+}
+
+export interface AgentSession {
+  clusterId: string;
+  session: ClientHttp2Session;
+  remoteAddress: string | undefined;
+  connectedAt: Date;
+}
+
+export type AgentListenerEvent =
+  | { kind: 'connected'; clusterId: string; remoteAddress: string | undefined }
+  | { kind: 'disconnected'; clusterId: string; reason: string }
+  | { kind: 'refused'; clusterId: string | undefined; remoteAddress: string | undefined; reason: string };
+
+/**
+ * The broker's end of the tunnel: a TLS server that admits agents by their client certificate
+ * (signed by the broker's CA, naming one cluster) and becomes the HTTP/2 client on each agent's
+ * connection. One live session per cluster: a newer one replaces the older (a restarted agent).
+ */
+export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }> {
+  private readonly server: Server;
+  private readonly sessions = new Map<string, AgentSession>();
+
+  constructor(private readonly options: AgentListenerOptions) {
+    super();
+    this.server = createServer({ cert: options.cert, key: options.key, ca: options.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN] }, (socket) => void this.admit(socket));
+    // A handshake that fails (no certificate, another CA) never reaches admit().
+    this.server.on('tlsClientError', (error, socket) => this.emit('change', { kind: 'refused', clusterId: undefined, remoteAddress: socket.remoteAddress, reason: error.message }));
+  }
+
+  async listen(port = 0, host = '0.0.0.0'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The live session of a cluster's agent on this broker, if any. */
+  session(clusterId: string): AgentSession | undefined {
+    const found = this.sessions.get(clusterId);
+    return found && !found.session.closed && !found.session.destroyed ? found : undefined;
+  }
+
+  get clusterIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Drops a cluster's agent (its cluster was removed, its credential revoked). */
+  disconnect(clusterId: string, reason: string): void {
+    const found = this.sessions.get(clusterId);
+    if (!found) return;
+    this.sessions.delete(clusterId);
+    found.session.destroy();
+    this.emit('change', { kind: 'disconnected', clusterId, reason });
+  }
+
+  async close(): Promise<void> {
+    for (const clusterId of [...this.sessions.keys()]) this.disconnect(clusterId, 'broker-stopping');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async admit(socket: TLSSocket): Promise<void> {
+    const certificate = socket.getPeerCertificate();
+    const clusterId = clusterIdOf(certificate);
+    const refusal = clusterId === undefined ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: certificate.serialNumber, fingerprint256: certificate.fingerprint256 });
+    if (clusterId === undefined || refusal) {
+      this.emit('change', { kind: 'refused', clusterId, remoteAddress: socket.remoteAddress, reason: refusal ?? 'the certificate names no cluster' });
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const session = http2Connect(`http://${clusterId}.agents`, { createConnection: () => socket, settings: TUNNEL_SETTINGS });
+    session.on('error', () => undefined); // 'close' follows
+    session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
+    const entry: AgentSession = { clusterId, session, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
+    const previous = this.sessions.get(clusterId);
+    this.sessions.set(clusterId, entry);
+    if (previous) previous.session.destroy();
+    else this.emit('change', { kind: 'connected', clusterId, remoteAddress: socket.remoteAddress });
+    this.keepAlive(entry);
+    session.once('close', () => {
+      if (this.sessions.get(clusterId) !== entry) return; // replaced, or dropped on purpose
+      this.sessions.delete(clusterId);
+      this.emit('change', { kind: 'disconnected', clusterId, reason: 'the connection closed' });
+    });
+  }
+
+  private keepAlive(entry: AgentSession): void {
+    const every = this.options.keepaliveMs ?? 10_000;
+    const timeout = this.options.keepaliveTimeoutMs ?? 5_000;
+    const timer = setInterval(() => pingOrDrop(entry.session, timeout), every);
+    timer.unref();
+    entry.session.once('close', () => clearInterval(timer));
+  }
+}

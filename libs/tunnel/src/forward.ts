@@ -1,0 +1,61 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { constants, type ClientHttp2Session } from 'node:http2';
+import { forwardableHeaders } from './headers.js';
+
+export interface ForwardOptions {
+  /** The path on the agent's side (the request's own by default). */
+  path?: string;
+  /** Headers the broker adds (the caller's identity), after dropping `drop`-ped ones. */
+  headers?: OutgoingHttpHeaders;
+  /** Request headers never forwarded (e.g. a caller's own `impersonate-*`, its `authorization`). */
+  drop?: (name: string) => boolean;
+}
+
+export interface ForwardResult {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/**
+ * Forwards one HTTP request to an agent as one HTTP/2 stream and the answer back, streaming both
+ * ways: backpressure from a slow caller pauses only this stream (its window), never the others.
+ * A caller who goes away cancels the stream.
+ */
+export function forwardRequest(session: ClientHttp2Session, request: IncomingMessage, response: ServerResponse, options: ForwardOptions = {}): Promise<ForwardResult> {
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    const bodiless = request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE' ? request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined : false;
+    const stream = session.request(
+      { ':method': request.method ?? 'GET', ':path': options.path ?? request.url ?? '/', ...forwardableHeaders(request.headers, options.drop), ...options.headers },
+      { endStream: bodiless },
+    );
+    if (!bodiless) {
+      request.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+      request.pipe(stream);
+    }
+    const finish = (status: number) => resolve({ status, bytesIn, bytesOut });
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status'] ?? 502);
+      response.writeHead(status, forwardableHeaders(headers));
+      response.flushHeaders();
+      stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+      stream.pipe(response);
+      stream.once('end', () => finish(status));
+    });
+    stream.once('error', (error: Error) => {
+      if (!response.headersSent) {
+        response.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 502, error: 'Bad Gateway', message: `the cluster's agent did not answer: ${error.message}` }));
+        finish(502);
+      } else {
+        response.destroy(error);
+        finish(response.statusCode);
+      }
+    });
+    response.once('close', () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      if (!response.writableFinished) finish(response.statusCode);
+    });
+  });
+}

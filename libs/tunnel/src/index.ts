@@ -1,0 +1,6 @@
+export * from './identity.js';
+export * from './backoff.js';
+export * from './headers.js';
+export * from './agent-link.js';
+export * from './agent-listener.js';
+export * from './forward.js';
