@@ -4,3 +4,4 @@ export * from './headers.js';
 export * from './agent-link.js';
 export * from './agent-listener.js';
 export * from './forward.js';
+export * from './kubernetes-forwarder.js';
