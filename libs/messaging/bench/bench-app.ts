@@ -4,7 +4,7 @@ import { Controller, Global, Inject, Module, type INestApplication } from '@nest
 import { NestFactory } from '@nestjs/core';
 import { Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { MessagingModule, MessagingTables1732300000000, OnEvent, OnEventBatch, UnitOfWork, type BusOptions } from '../src/index.js';
+import { MESSAGING_MIGRATIONS, MessagingModule, OnEvent, OnEventBatch, UnitOfWork, type BusOptions } from '../src/index.js';
 import type { TestSchema } from '../src/testing/index.js';
 
 /** The benchmark service's own state: one row per cluster. */
@@ -18,7 +18,7 @@ export class BenchTables1732300000100 implements MigrationInterface {
   }
 }
 
-export const BENCH_MIGRATIONS = [MessagingTables1732300000000, BenchTables1732300000100];
+export const BENCH_MIGRATIONS = [...MESSAGING_MIGRATIONS, BenchTables1732300000100];
 
 function nodesOf(event: EventOf<typeof ClusterRequested>) {
   return { model: event.data.model, nodes: [{ name: `${event.subject}-cp-0`, role: 'control-plane' as const, addresses: [] }] };

@@ -18,7 +18,7 @@ import { publishEvent } from './publisher.js';
 export interface Rejection {
   code: RejectionCode;
   reason: string;
-  /** What is known of the event: its id and type, when the envelope could be read. */
+  /** What is known of the event: its id, type and subject, when they could be read. */
   eventId?: string;
   eventType?: string;
   eventSubject?: string;
@@ -59,10 +59,11 @@ export class DeadLetters {
     if (rejection.eventType !== EventRejected.type) {
       const notice = createEvent(
         EventRejected,
-        { id: deterministicUuid(`rejected:${consumer}:${position}`), subject: rejection.eventSubject ?? 'unknown', source: serviceSource(this.options.service) },
+        { id: deterministicUuid(`rejected:${consumer}:${position}`), subject: noticeSubject(rejection.eventSubject), source: serviceSource(this.options.service) },
         {
           rejectedEventId: rejection.eventId ?? position,
-          ...(rejection.eventType === undefined ? {} : { rejectedType: rejection.eventType }),
+          ...(rejection.eventType === undefined ? {} : { rejectedType: truncate(rejection.eventType, 512) }),
+          ...(rejection.eventSubject === undefined ? {} : { rejectedSubject: truncate(rejection.eventSubject, 512) }),
           code: rejection.code,
           reason,
           consumer,
@@ -77,6 +78,14 @@ export class DeadLetters {
     message.term();
     this.metrics.deadLettered.inc({ consumer, code: rejection.code });
   }
+}
+
+/**
+ * The subject of an EventRejected: the rejected event's, so operators find it under the cluster,
+ * unless it cannot travel as a header (`rejectedSubject` in the data still holds it).
+ */
+function noticeSubject(subject: string | undefined): string {
+  return subject !== undefined && subject.length > 0 && subject.length <= 253 && !/[\x00-\x1f\x7f]/.test(subject) ? subject : 'unknown';
 }
 
 /** A UUID-shaped id that is the same every time for the same input. */

@@ -37,3 +37,23 @@ export class MessagingTables1732300000000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE inbox`);
   }
 }
+
+/**
+ * A digest of each claimed event (type, source, subject, data), so the same id arriving with
+ * another payload is refused as a conflict instead of dropped as a duplicate. Rows claimed before
+ * it have none and are taken as duplicates.
+ */
+export class InboxDigests1732300000050 implements MigrationInterface {
+  name = 'InboxDigests1732300000050';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE inbox ADD COLUMN digest text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE inbox DROP COLUMN digest`);
+  }
+}
+
+/** Every migration of the messaging tables, in order: services list them before their own. */
+export const MESSAGING_MIGRATIONS = [MessagingTables1732300000000, InboxDigests1732300000050];

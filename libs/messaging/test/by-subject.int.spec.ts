@@ -5,7 +5,7 @@ import { ClusterRequested, DEAD_LETTER_HEADERS, eventsSubject, NodesProvisioned,
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { BusConnection, busOptions, ensureStreams, MessagingTables1732300000000, OnEvent, PermanentError, UnitOfWork, type BusOptions } from '../src/index.js';
+import { BusConnection, busOptions, ensureStreams, MESSAGING_MIGRATIONS, OnEvent, PermanentError, UnitOfWork, type BusOptions } from '../src/index.js';
 import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { requestCluster } from './support/requests.js';
@@ -92,7 +92,7 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
 
   before(async () => {
     bus = await BusConnection.open(TEST_NATS_URL, 'by-subject-int-test');
-    schema = await createTestSchema([MessagingTables1732300000000, HandledTables1732300000003]);
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, HandledTables1732300000003]);
     probe = await new DataSource(schema.dataSourceOptions()).initialize();
     // One lane: any overlap of handlers happens inside one batch's transaction.
     options = busOptions({ service: 'bysubject', prefix: testBusPrefix(), natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES, lanes: 1, batchSize: 60, maxDeliver: 3, retry: { baseDelayMs: 50, maxDelayMs: 200 } });

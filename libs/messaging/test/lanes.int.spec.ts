@@ -5,7 +5,7 @@ import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { BusConnection, busOptions, ensureStreams, MessagingTables1732300000000, OnEvent, UnitOfWork, type BusOptions } from '../src/index.js';
+import { BusConnection, busOptions, ensureStreams, MESSAGING_MIGRATIONS, OnEvent, UnitOfWork, type BusOptions } from '../src/index.js';
 import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { requestCluster } from './support/requests.js';
@@ -49,7 +49,7 @@ describe('a consumer with several lanes', { timeout: 60_000 }, () => {
 
   before(async () => {
     bus = await BusConnection.open(TEST_NATS_URL, 'lanes-int-test');
-    schema = await createTestSchema([MessagingTables1732300000000, HandledTables1732300000002]);
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, HandledTables1732300000002]);
     probe = await new DataSource(schema.dataSourceOptions()).initialize();
     // Small batches, so that each lane runs several transactions in turn.
     options = busOptions({ service: 'lanes', prefix: testBusPrefix(), natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES, lanes: 4, batchSize: 10 });

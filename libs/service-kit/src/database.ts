@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { AuditTables1732300007000 } from '@flotilla/auth';
-import { MessagingTables1732300000000 } from '@flotilla/messaging';
+import { MESSAGING_MIGRATIONS } from '@flotilla/messaging';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
 
@@ -21,7 +21,7 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     url: options.url,
     schema: options.schema,
     entities: options.entities,
-    migrations: [MessagingTables1732300000000, AuditTables1732300007000, ...options.migrations],
+    migrations: [...MESSAGING_MIGRATIONS, AuditTables1732300007000, ...options.migrations],
     migrationsTableName: 'migrations',
     synchronize: false,
     // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema.

@@ -1,17 +1,10 @@
-import {
-  decodeMessage,
-  eventsSubject,
-  streamName,
-  validateEvent,
-  type CloudEvent,
-  type EventDefinition,
-} from '@flotilla/contracts';
+import { admitMessage, eventsSubject, streamName, type CloudEvent, type EventDefinition } from '@flotilla/contracts';
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { DeadLetters } from '../dead-letter.js';
 import { ABORTED_BY_A_CAUGHT_ERROR, describeError, isPermanent, sqlState, TRANSACTION_ABORTED } from '../errors.js';
-import { claimInbox } from '../inbox/inbox-store.js';
+import { claimInbox, eventDigest } from '../inbox/inbox-store.js';
 import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
@@ -83,11 +76,21 @@ interface Received {
   key: string;
 }
 
-interface Item extends DeliveredEvent, Received {}
+interface Item extends DeliveredEvent, Received {
+  /** What makes a redelivery the same event (`eventDigest`). */
+  digest: string;
+}
 
 type Rejection = Parameters<DeadLetters['reject']>[2];
 
-type BatchOutcome = { ok: true; duplicates: number } | { ok: false; item: Item; error: unknown };
+/** A committed batch: how many were duplicates, and which reused an id with another payload. */
+type BatchOutcome = { ok: true; duplicates: number; conflicts: Conflict[] } | { ok: false; item: Item; error: unknown };
+
+interface Conflict {
+  item: Item;
+  /** The digest the id was first claimed with (null: claimed before digests were kept). */
+  claimed: string;
+}
 
 /**
  * One durable pull consumer: a subject filter handled by one handler, shared by every replica of
@@ -105,7 +108,6 @@ export class EventConsumer {
   private readonly lanes: Lanes<Received>;
   private readonly running = new Set<Promise<void>>();
   private readonly slots: TransactionSlots;
-  private readonly subjects = new Map<string, string>();
   private stopped = false;
   private pendingTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -223,14 +225,14 @@ export class EventConsumer {
     const started = performance.now();
     const outcome = await this.handleInTransaction(items);
     if (outcome.ok) {
-      this.settle(items, outcome.duplicates);
+      await this.settle(items, outcome);
     } else if (items.length === 1) {
       await this.handleFailure(outcome.item, outcome.error);
     } else {
       // Isolate the failure: each message on its own.
       for (const item of items) {
         const single = await this.handleInTransaction([item]);
-        if (single.ok) this.settle([item], single.duplicates);
+        if (single.ok) await this.settle([item], single);
         else await this.handleFailure(item, single.error);
       }
     }
@@ -238,28 +240,23 @@ export class EventConsumer {
     this.deps.metrics.batchSize.observe({ consumer: this.durable }, items.length);
   }
 
-  /** Decodes and validates: the event to handle, or why the message can never be handled. */
+  /**
+   * The envelope check every consumer shares (`admitMessage` from the contracts): the event to
+   * handle, or why the message can never be handled.
+   */
   private admit(received: Received): Item | Rejection {
     const { message, headers, key } = received;
-    const decoded = decodeMessage({ headers, payload: message.data }, this.deps.options.maxEventBytes);
-    if (!decoded.ok) return { code: decoded.code, reason: decoded.reason, ...(decoded.id === undefined ? {} : { eventId: decoded.id }) };
-    const validated = validateEvent(decoded.event);
-    if (!validated.ok) return { code: validated.code, reason: validated.reason, ...knownAttributes(decoded.event) };
-    const expectedSubject = this.subjectOf(validated.definition);
-    if (message.subject !== expectedSubject) {
-      return { code: 'schema-invalid', reason: `type ${validated.event.type} must be published on ${expectedSubject}, not ${message.subject}`, ...knownAttributes(decoded.event) };
+    const { maxEventBytes, prefix } = this.deps.options;
+    const admitted = admitMessage({ headers, payload: message.data, natsSubject: message.subject }, { maxBytes: maxEventBytes, prefix });
+    if (!admitted.ok) {
+      const rejection: Rejection = { code: admitted.code, reason: admitted.reason };
+      if (admitted.id !== undefined) rejection.eventId = admitted.id;
+      if (admitted.type !== undefined) rejection.eventType = admitted.type;
+      if (admitted.subject !== undefined) rejection.eventSubject = admitted.subject;
+      return rejection;
     }
-    return { message, headers, key, event: validated.event, definition: validated.definition, consumer: this.durable };
-  }
-
-  /** The subject an event type is published on (asked for every message: kept). */
-  private subjectOf(definition: EventDefinition): string {
-    let subject = this.subjects.get(definition.channel);
-    if (subject === undefined) {
-      subject = eventsSubject(this.deps.options, definition.channel);
-      this.subjects.set(definition.channel, subject);
-    }
-    return subject;
+    const { event, definition } = admitted;
+    return { message, headers, key, event, definition, consumer: this.durable, digest: eventDigest(event) };
   }
 
   private async reject(message: JsMsg, rejection: Rejection): Promise<void> {
@@ -277,9 +274,12 @@ export class EventConsumer {
       return await connection(runner, async () => {
         await runner.startTransaction();
         // Sorted: lanes claiming overlapping ids lock them in the same order, so they cannot deadlock.
-        const unique = [...new Set(items.map((item) => item.event.id))].sort();
-        const fresh = await claimInbox(runner, this.durable, unique);
-        const freshItems = items.filter((item) => fresh.delete(item.event.id));
+        const first = new Map<string, Item>();
+        for (const item of items) if (!first.has(item.event.id)) first.set(item.event.id, item);
+        const entries = [...first.values()].map((item) => ({ id: item.event.id, digest: item.digest })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const claim = await claimInbox(runner, this.durable, entries);
+        const freshItems = items.filter((item) => claim.fresh.delete(item.event.id));
+        const conflicts = this.conflicts(items, new Set(freshItems), first, claim.seen);
         const outbox = await this.runHandlers(runner, freshItems);
         await insertOutboxRows(runner, outbox).catch((error: unknown) => {
           // The insert runs even when empty, to find this out: a handler caught a database error
@@ -291,7 +291,7 @@ export class EventConsumer {
         await runner.commitTransaction();
         if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
         await this.deps.faults?.afterCommit?.();
-        return { ok: true, duplicates: items.length - freshItems.length };
+        return { ok: true, duplicates: items.length - freshItems.length - conflicts.length, conflicts };
       });
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
@@ -306,6 +306,21 @@ export class EventConsumer {
   }
 
   /** Runs the handler over the batch's new events; returns the rows they emitted, in event order. */
+  /**
+   * Deliveries that reuse an id with another payload: unlike the event first claimed under the id
+   * (before, or earlier in this batch). Never handled, never taken as duplicates.
+   */
+  private conflicts(items: readonly Item[], handled: ReadonlySet<Item>, first: ReadonlyMap<string, Item>, seen: ReadonlyMap<string, string | null>): Conflict[] {
+    const conflicts: Conflict[] = [];
+    for (const item of items) {
+      if (handled.has(item)) continue;
+      const id = item.event.id;
+      const claimed = seen.has(id) ? seen.get(id) : first.get(id)!.digest;
+      if (claimed !== null && claimed !== undefined && claimed !== item.digest) conflicts.push({ item, claimed });
+    }
+    return conflicts;
+  }
+
   private async runHandlers(runner: QueryRunner, items: Item[]): Promise<OutboxRow[]> {
     const outbox: OutboxRow[] = [];
     if (items.length === 0) return outbox;
@@ -402,14 +417,24 @@ export class EventConsumer {
     outbox.push(...pending);
   }
 
-  private settle(items: Item[], duplicates: number): void {
+  /** Acks what the batch handled or found duplicated; dead-letters deliveries that reused an id. */
+  private async settle(items: Item[], outcome: { duplicates: number; conflicts: Conflict[] }): Promise<void> {
+    const { duplicates, conflicts } = outcome;
+    const conflicting = new Set(conflicts.map((conflict) => conflict.item));
     for (const item of items) {
+      if (conflicting.has(item)) continue;
       const span = startSettleSpan('ack', item.message.subject, item.event.id, this.durable, extractTraceContext(item.headers, context.active()));
       item.message.ack();
       span.end();
     }
-    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'handled' }, items.length - duplicates);
+    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'handled' }, items.length - duplicates - conflicts.length);
     if (duplicates > 0) this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'duplicate' }, duplicates);
+    for (const { item, claimed } of conflicts) {
+      const reason =
+        `event id ${item.event.id} was already taken by an event with another payload (type, source, subject or data differ; ` +
+        `digest ${claimed.slice(0, 12)}, this one ${item.digest.slice(0, 12)}): a different event needs its own id`;
+      await this.reject(item.message, { code: 'id-conflict', reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
+    }
   }
 
   private async handleFailure(item: Item, error: unknown): Promise<void> {
@@ -481,15 +506,6 @@ async function withTransactionControlKept(runner: QueryRunner, work: () => Promi
   } finally {
     restore();
   }
-}
-
-/** The attributes a rejected event did carry, for its dead letter and EventRejected. */
-function knownAttributes(event: Record<string, unknown>): Pick<Rejection, 'eventId' | 'eventType' | 'eventSubject'> {
-  const known: Pick<Rejection, 'eventId' | 'eventType' | 'eventSubject'> = {};
-  if (typeof event['id'] === 'string') known.eventId = event['id'];
-  if (typeof event['type'] === 'string') known.eventType = event['type'];
-  if (typeof event['subject'] === 'string') known.eventSubject = event['subject'];
-  return known;
 }
 
 /** A handler failed on this event (the batch's other events are not to blame). */

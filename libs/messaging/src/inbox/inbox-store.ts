@@ -1,17 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { CloudEvent } from '@flotilla/contracts';
 import type { QueryRunner } from 'typeorm';
 
+/** An event id to claim, with the digest of what the event says (`eventDigest`). */
+export interface InboxEntry {
+  id: string;
+  digest: string;
+}
+
+export interface InboxClaim {
+  /** Ids this transaction claimed: their events are new. */
+  fresh: Set<string>;
+  /** The stored digest of every id claimed before (null for rows older than digests). */
+  seen: Map<string, string | null>;
+}
+
 /**
- * Claims event ids for a consumer inside the caller's transaction and returns the ids that were
- * new. An id already claimed by a committed transaction is a duplicate delivery; one claimed by a
- * transaction still in flight makes this wait for it, so two replicas never both apply an effect.
+ * Claims event ids for a consumer inside the caller's transaction. An id already claimed by a
+ * committed transaction is a duplicate delivery, or a conflict when its stored digest differs;
+ * one claimed by a transaction still in flight makes this wait for it, so two replicas never both
+ * apply an effect. The stored digests are read only when some id was not new (a second round
+ * trip, in a fresh snapshot, so a claim that committed while this one waited is seen).
  */
-export async function claimInbox(runner: QueryRunner, consumer: string, eventIds: readonly string[]): Promise<Set<string>> {
-  if (eventIds.length === 0) return new Set();
+export async function claimInbox(runner: QueryRunner, consumer: string, entries: readonly InboxEntry[]): Promise<InboxClaim> {
+  const claim: InboxClaim = { fresh: new Set(), seen: new Map() };
+  if (entries.length === 0) return claim;
   const rows = (await runner.query(
-    `INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id`,
-    [consumer, eventIds],
+    `INSERT INTO inbox (consumer, event_id, digest) SELECT $1, id, digest FROM unnest($2::text[], $3::text[]) AS claimed(id, digest)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, entries.map((entry) => entry.id), entries.map((entry) => entry.digest)],
   )) as { event_id: string }[];
-  return new Set(rows.map((row) => row.event_id));
+  for (const row of rows) claim.fresh.add(row.event_id);
+  if (claim.fresh.size < entries.length) {
+    const known = entries.filter((entry) => !claim.fresh.has(entry.id)).map((entry) => entry.id);
+    const stored = (await runner.query(`SELECT event_id, digest FROM inbox WHERE consumer = $1 AND event_id = ANY($2::text[])`, [consumer, known])) as {
+      event_id: string;
+      digest: string | null;
+    }[];
+    for (const row of stored) claim.seen.set(row.event_id, row.digest);
+  }
+  return claim;
+}
+
+/**
+ * What makes two deliveries with one id the same event: type, source, subject and data (keys in
+ * any order). Time and trace context are left out: a retry may carry another trace.
+ */
+export function eventDigest(event: Pick<CloudEvent, 'type' | 'source' | 'subject' | 'data'>): string {
+  return createHash('sha256')
+    .update(canonicalJson([event.type, event.source, event.subject, event.data]))
+    .digest('base64url');
+}
+
+/** JSON with object keys sorted, so the same value always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Forgets processed ids older than the stream keeps messages: they can no longer be redelivered. */

@@ -8,7 +8,7 @@ import {
   BusConnection,
   JetStreamContext,
   MessagingModule,
-  MessagingTables1732300000000,
+  MESSAGING_MIGRATIONS,
   OnEvent,
   PermanentError,
   startEventConsumers,
@@ -31,7 +31,7 @@ export class LedgerTables1732300000001 implements MigrationInterface {
   }
 }
 
-export const MIGRATIONS = [MessagingTables1732300000000, LedgerTables1732300000001];
+export const MIGRATIONS = [...MESSAGING_MIGRATIONS, LedgerTables1732300000001];
 export const REPLICA = Symbol('REPLICA');
 
 /**
