@@ -37,6 +37,11 @@ const BENCHMARKS = {
     build: ['libs/service-kit/bench/tsconfig.json'],
     script: 'libs/service-kit/dist/bench/auth.bench.js',
   },
+  tunnel: {
+    description: 'the tunnel on loopback: a large response direct and through the tunnel (ratio), added p50/p99 of small requests, p99 beside a stalled stream, broker memory per idle agent and the time for 10,000 agents to reconnect',
+    build: ['libs/tunnel/bench/tsconfig.json'],
+    script: 'libs/tunnel/dist/bench/tunnel.bench.js',
+  },
   provisioning: {
     description: '1,000 clusters of 13 machines (simulated provider, zero boot), provisioner and inventory as processes, until the inventory shows all Running: seconds_to_all_running, machines_per_s, per-service peak RSS',
     build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],

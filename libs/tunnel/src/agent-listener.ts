@@ -44,10 +44,11 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     this.server.on('tlsClientError', (error, socket) => this.emit('change', { kind: 'refused', clusterId: undefined, remoteAddress: socket.remoteAddress, reason: error.message }));
   }
 
-  async listen(port = 0, host = '0.0.0.0'): Promise<number> {
+  /** `backlog`: connections the kernel queues before accept (thousands of agents come back at once after a restart). */
+  async listen(port = 0, host = '0.0.0.0', backlog = 4096): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
+      this.server.listen({ port, host, backlog }, () => resolve());
     });
     return (this.server.address() as AddressInfo).port;
   }
