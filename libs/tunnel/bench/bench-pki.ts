@@ -4,7 +4,6 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
 import * as x509 from '@peculiar/x509';
 import { clusterUri } from '../src/index.js';
 
@@ -24,7 +23,7 @@ async function pem(key: CryptoKey): Promise<string> {
 }
 
 export async function benchPki(): Promise<BenchPki> {
-  const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']));
+  const caKeys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 2 * 86_400_000);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
@@ -36,7 +35,7 @@ export async function benchPki(): Promise<BenchPki> {
     signingAlgorithm: algorithm,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
   });
-  const leafKeys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']));
+  const leafKeys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   let serial = 2;
   const issue = async (name: string, san: x509.JsonGeneralNames, usage: string) =>
     (
