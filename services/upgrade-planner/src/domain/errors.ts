@@ -1,11 +1,13 @@
 /** Failures of the planner a caller can see, each with a stable code. */
-export type PlannerErrorCode = 'plan-not-found' | 'revision-not-found' | 'revision-pruned' | 'matrix-behind';
+export type PlannerErrorCode = 'plan-not-found' | 'revision-not-found' | 'revision-pruned' | 'matrix-behind' | 'plan-impossible';
 
 export class PlannerError extends Error {
   override readonly name = 'PlannerError';
   constructor(
     readonly code: PlannerErrorCode,
     message: string,
+    /** The request field to blame, with the policy's code for why (plan-impossible). */
+    readonly problem?: { readonly field: string; readonly code: string },
   ) {
     super(message);
   }
@@ -14,6 +16,9 @@ export class PlannerError extends Error {
 /** HTTP status of each failure. */
 export function httpStatusOf(code: PlannerErrorCode): number {
   switch (code) {
+    case 'plan-impossible':
+      // Unknown release, a downgrade, no supported path: never stored as a plan.
+      return 400;
     case 'plan-not-found':
     case 'revision-not-found':
       return 404;

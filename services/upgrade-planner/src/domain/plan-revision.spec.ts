@@ -24,7 +24,7 @@ describe('plan revisions', () => {
     // Sorted first by id, with the same path length as the rest: it takes c-00's place in wave 1.
     const after = planRevision({ fleet: [cluster('a-new', 'v1.30.1'), ...fleet], parameters, matrix: defaultSupportMatrix, previous: before.plan });
     assert.deepEqual(after.changes, [
-      'cluster a-new added: upgrade-before-global 1.30 -> 1.31',
+      'cluster a-new added: upgrade-before-global 1.30 -> 1.31 -> 1.32 -> 1.33 -> 1.34',
       '20 cluster(s) changed wave only, as waves were refilled (e.g. c-01: wave 1 -> 2)',
     ]);
   });

@@ -33,24 +33,25 @@ describe('UpgradePlanned from a plan (mapping)', () => {
         ['cncf-1', 'connected', 'v1.34.1', '1.34', 'none', '', undefined, 'on-target'],
         ['eks-1', 'connected', 'v1.30.9-eks-113cf36', '1.31', 'provider-action-required', '1.30 -> 1.31', undefined, 'outside-compatible-range'],
         ['hcp-1', 'hosted-control-plane', 'v1.33.1', '1.34', 'may-upgrade-after', '1.33 -> 1.34', 1, 'optional-upgrade-after'],
-        ['pp-1', 'platform-provisioned', 'v1.30.4', '1.31', 'upgrade-before-global', '1.30 -> 1.31', 1, 'outside-compatible-range'],
+        ['pp-1', 'platform-provisioned', 'v1.30.4', '1.34', 'upgrade-before-global', '1.30 -> 1.31 -> 1.32 -> 1.33 -> 1.34', 1, 'outside-compatible-range'],
       ],
     );
     assert.deepEqual(data.steps, [
       { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] },
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
-      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['hcp-1'] },
+      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['pp-1', 'hcp-1'] },
     ]);
     assert.equal(Buffer.byteLength(JSON.stringify(draft.data)), Buffer.byteLength(JSON.stringify(data)), 'what was measured is what is sent');
   });
 
   it('a node pool that must move first is in nodePoolMoves, and the reason is the planner\'s own', () => {
     const pp = plan.clusters.find((c) => c.clusterId === 'pp-1')!;
-    assert.equal(pp.nodePoolMoves.length, 1, 'the fixture needs a move');
+    assert.equal(pp.nodePoolMoves.length, 2, 'the fixture needs moves: before 1.31 and again before 1.34');
     const mapped = toPlannedCluster(pp);
     assert.equal(mapped.reason, pp.reason);
     assert.deepEqual(mapped.nodePoolMoves, [
       { pool: 'workers', fromVersion: 'v1.27.3', to: '1.30', beforeControlPlane: '1.31', reason: pp.nodePoolMoves[0]!.reason },
+      { pool: 'workers', fromVersion: 'v1.27.3', to: '1.33', beforeControlPlane: '1.34', reason: pp.nodePoolMoves[1]!.reason },
     ]);
     assert.match(mapped.nodePoolMoves[0]!.reason, /kubelet 1\.27 would be 4 minors behind API server 1\.31/);
     assert.deepEqual(toPlannedCluster(plan.clusters.find((c) => c.clusterId === 'hcp-1')!).nodePoolMoves, []);
@@ -76,11 +77,11 @@ describe('UpgradePlanned from a plan (mapping)', () => {
   });
 
   it('a plan whose release path is unsupported: the issue names no cluster', () => {
-    const unsupported = planGlobalUpgrade({ fleet, fromRelease: '4.0', toRelease: '4.2', matrix: defaultSupportMatrix, maxConcurrency: 10 });
+    const unsupported = planGlobalUpgrade({ fleet, fromRelease: '4.3', toRelease: '4.2', matrix: defaultSupportMatrix, maxConcurrency: 10 });
     const { data } = toUpgradePlannedData({ plan: unsupported, revision: 1, changes: [] }, options);
-    assert.deepEqual(data.issues.map((i) => [i.code, i.clusterIds, i.clusterCount]), [['upgrade-path-unsupported', [], 0]]);
+    assert.deepEqual(data.issues.map((i) => [i.code, i.clusterIds, i.clusterCount]), [['upgrade-path-downgrade', [], 0]]);
     assert.deepEqual(data.steps, []);
-    assert.ok(data.clusters.every((c) => c.action === 'blocked' && c.code === 'upgrade-path-unsupported' && c.target === null));
+    assert.ok(data.clusters.every((c) => c.action === 'blocked' && c.code === 'upgrade-path-downgrade' && c.target === null));
   });
 
   it('steps are left out when only they do not fit; everything else is still listed', () => {

@@ -23,7 +23,8 @@ async function answer<T>(work: Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof PlannerError) {
       const status = httpStatusOf(error.code);
-      throw new HttpException({ statusCode: status, code: error.code, message: error.message }, status);
+      const problem = error.problem ? { errors: [{ field: error.problem.field, code: error.problem.code, message: error.message }] } : {};
+      throw new HttpException({ statusCode: status, code: error.code, message: error.message, ...problem }, status);
     }
     throw error;
   }
@@ -44,7 +45,7 @@ export class UpgradePlansController {
   @ApiOperation({ summary: 'Plan upgrading the global cluster from one platform release to another' })
   @ApiBody({ schema: bodySchema })
   @ApiResponse({ status: 201, description: 'The plan, revision 1; open: recomputed when the fleet or the support matrix changes' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named; an impossible upgrade (unknown release, a downgrade, no supported path) names the field and the rule, and no plan is stored' })
   async create(@Body(new ZodValidationPipe(CreatePlanBody)) body: CreatePlanBody): Promise<PlanView> {
     const id = `plan-${randomBytes(5).toString('hex')}`;
     return answer(this.plans.request(id, body, 'http').then(() => this.plans.view(id)));

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { renderPlanTable, UpgradePlanned, type UpgradePlan } from '@flotilla/contracts';
+import { renderPlanTable, resolveUpgradeRoute, UpgradePlanned, type UpgradePlan } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { UPGRADE_PLANNER_CONFIG, type UpgradePlannerConfig } from '../config.js';
 import { PlannerError } from '../domain/errors.js';
@@ -80,6 +80,7 @@ export class PlanService {
     await this.fleet.refresh();
     return this.unitOfWork.run(async () => {
       const matrix = this.matrices.inForce();
+      assertPossible(parameters, matrix);
       const existing = await this.plans.findForUpdate(id);
       if (!existing) {
         await this.plans.create(id, parameters, via);
@@ -255,6 +256,14 @@ export class PlanService {
     }
     return this.unitOfWork.emit(UpgradePlanned, id, draft.data).id;
   }
+}
+
+/** A request the policy in force can never plan (unknown release, downgrade, no supported path) is refused, not stored. */
+function assertPossible(parameters: PlanParameters, matrix: MatrixInForce): void {
+  const route = resolveUpgradeRoute(parameters.fromRelease, parameters.toRelease, matrix.matrix);
+  if (route.ok) return;
+  const { field, code, reason } = route.problem;
+  throw new PlannerError('plan-impossible', `${field}: ${reason} (${code}, support matrix ${matrix.matrix.revision})`, { field, code });
 }
 
 /** True when the plan's latest revision was made with a newer matrix than the one in force here. */

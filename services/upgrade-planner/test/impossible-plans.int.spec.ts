@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BusConnection } from '@flotilla/messaging';
+import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import { upgradePlannerService } from '../src/service.js';
+import { call } from './support.js';
+
+interface Refusal {
+  statusCode: number;
+  code: string;
+  message: string;
+  errors: { field: string; code: string; message: string }[];
+}
+
+describe('upgrade planner: impossible plan requests get 400 naming the field and are never stored', () => {
+  let service: TestService;
+
+  before(async () => {
+    service = await startTestService(upgradePlannerService);
+  });
+
+  after(async () => {
+    await service?.dispose();
+    const bus = await BusConnection.open(TEST_NATS_URL, 'upgrade-planner-impossible-test');
+    await deleteTestStreams(bus.jsm, service.env['BUS_PREFIX']!);
+    await bus.jsm.streams.delete(`KV_${service.env['BUS_PREFIX']!}_support_matrix`).catch(() => false);
+    await bus.drain();
+  });
+
+  const post = (body: unknown) =>
+    call(service, '/api/v1/upgrade-plans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, 'operator');
+
+  // given a request, when posted, then 400 with this field, policy code and wording
+  const table: { name: string; body: Record<string, unknown>; field: string; code: string; message: RegExp }[] = [
+    { name: 'unknown target release', body: { fromRelease: '4.3', toRelease: '4.9' }, field: 'toRelease', code: 'release-unknown', message: /"4\.9" is not in support matrix/ },
+    { name: 'unknown source release', body: { fromRelease: '2.1', toRelease: '4.3' }, field: 'fromRelease', code: 'release-unknown', message: /"2\.1" is not in support matrix/ },
+    { name: 'a downgrade', body: { fromRelease: '4.3', toRelease: '4.1' }, field: 'toRelease', code: 'upgrade-path-downgrade', message: /4\.3 -> 4\.1 is a downgrade/ },
+    { name: 'the same release', body: { fromRelease: '4.2', toRelease: '4.2' }, field: 'toRelease', code: 'upgrade-path-same-release', message: /already on 4\.2/ },
+  ];
+  for (const { name, body, field, code, message } of table) {
+    it(name, async () => {
+      const response = await post({ ...body, maxConcurrency: 5 });
+      assert.equal(response.status, 400);
+      const refusal = (await response.json()) as Refusal;
+      assert.equal(refusal.code, 'plan-impossible');
+      assert.deepEqual(refusal.errors.map((e) => [e.field, e.code]), [[field, code]]);
+      assert.match(refusal.message, message);
+      assert.match(refusal.message, new RegExp(`^${field}: `));
+    });
+  }
+
+  it('stores none of them, and still plans a route of several global upgrades', async () => {
+    const listed = (await (await call(service, '/api/v1/upgrade-plans')).json()) as { items: unknown[] };
+    assert.deepEqual(listed.items, []);
+    const response = await post({ fromRelease: '3.16', toRelease: '4.3', maxConcurrency: 5 });
+    assert.equal(response.status, 201);
+    const plan = (await response.json()) as { route: string[]; steps: { type: string; fromRelease?: string }[] };
+    assert.deepEqual(plan.route, ['3.16', '3.18', '4.0', '4.3']);
+    assert.deepEqual(plan.steps.filter((s) => s.type === 'global-upgrade').map((s) => s.fromRelease), ['3.16', '3.18', '4.0']);
+    const after = (await (await call(service, '/api/v1/upgrade-plans')).json()) as { items: unknown[] };
+    assert.equal(after.items.length, 1);
+  });
+});
