@@ -74,7 +74,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
         'cncf-1': ['connected', 'v1.34.1', 'none', ''],
         'eks-1': ['connected', 'v1.30.9-eks-113cf36', 'provider-action-required', '1.30 -> 1.31'],
         'hcp-1': ['hosted-control-plane', 'v1.33.1', 'may-upgrade-after', '1.33 -> 1.34'],
-        'pp-1': ['platform-provisioned', 'v1.30.4', 'upgrade-before-global', '1.30 -> 1.31'],
+        'pp-1': ['platform-provisioned', 'v1.30.4', 'upgrade-before-global', '1.30 -> 1.31 -> 1.32 -> 1.33 -> 1.34'],
         'up-1': ['user-provisioned', 'v1.31.2', 'may-upgrade-after', '1.31 -> 1.32 -> 1.33 -> 1.34'],
       },
     );
@@ -84,32 +84,39 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
         'cncf-1': ['1.34', 'on-target'],
         'eks-1': ['1.31', 'outside-compatible-range'],
         'hcp-1': ['1.34', 'optional-upgrade-after'],
-        'pp-1': ['1.31', 'outside-compatible-range'],
+        'pp-1': ['1.34', 'outside-compatible-range'],
         'up-1': ['1.34', 'optional-upgrade-after'],
       },
     );
     // pp-1's workers on 1.27 would be four minors behind an API server on 1.31: they move first.
     assert.deepEqual(
       byId['pp-1']!.nodePoolMoves.map((m) => [m.pool, m.fromVersion, m.to, m.beforeControlPlane]),
-      [['workers', 'v1.27.3', '1.30', '1.31']],
+      [
+        ['workers', 'v1.27.3', '1.30', '1.31'],
+        // On to 1.34 after the global upgrade: every pool left on 1.30 would be four minors behind.
+        ['control-plane', 'v1.30.4', '1.33', '1.34'],
+        ['workers', 'v1.27.3', '1.33', '1.34'],
+      ],
     );
     assert.match(byId['pp-1']!.nodePoolMoves[0]!.reason, /kubelet 1\.27 would be 4 minors behind API server 1\.31/);
     assert.doesNotMatch(byId['pp-1']!.reason, /move node pools first/, 'the moves have their own field now');
     // (up-1 is left out: its nodes' versions depend on whether ClusterUpgraded or NodesProvisioned reached the view first.)
     assert.deepEqual(['cncf-1', 'eks-1', 'hcp-1'].map((id) => byId[id]!.nodePoolMoves), [[], [], []]);
     assert.equal(byId['pp-1']!.wave, 1);
-    assert.deepEqual(event.data.steps, [
+    assert.deepEqual(event.data.steps?.slice(0, 2), [
       { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] },
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
-      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['up-1', 'hcp-1'] },
     ]);
+    // After the global upgrade pp-1 goes on to 1.34 with the clusters that may.
+    const after = event.data.steps!.slice(2).flatMap((s) => (s.type === 'workload-wave' && s.phase === 'post-global' ? s.clusterIds : ['not a post-global wave']));
+    assert.deepEqual(after.sort(), ['hcp-1', 'pp-1', 'up-1']);
     assert.deepEqual(planned.invalid, [], 'every UpgradePlanned validates against the contract');
 
     const stored = await plan('plan-bus');
     assert.equal(stored.revision, 1);
     assert.equal(stored.requestedVia, 'event');
     assert.equal(stored.status, 'open');
-    assert.deepEqual(stored.steps.map((s) => s.type), ['workload-wave', 'global-upgrade', 'workload-wave']);
+    assert.deepEqual(stored.steps.slice(0, 3).map((s) => s.type), ['workload-wave', 'global-upgrade', 'workload-wave']);
   });
 
   it('the same request again answers with the current revision and makes no new one', async () => {
@@ -142,7 +149,8 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     assert.ok(lines.includes('Global cluster upgrade 4.2 -> 4.3'));
     assert.ok(lines.includes(`Support matrix revision: ${defaultSupportMatrix.revision}`));
     assert.match(text, /^CLUSTER\s+MODEL\s+CURRENT\s+TARGET\s+PATH\s+ACTION\s+REASON$/m);
-    assert.match(text, /^pp-1\s+platform-provisioned\s+v1\.30\.4\s+1\.31\s+1\.30 -> 1\.31\s+upgrade-before-global \(wave 1\)\s+.*move node pools first: workers to 1\.30 before 1\.31$/m);
+    assert.match(text, /^pp-1\s+platform-provisioned\s+v1\.30\.4\s+1\.34\s+1\.30 -> 1\.31 -> 1\.32 -> 1\.33 -> 1\.34\s+upgrade-before-global \(wave 1\)\s+.*move node pools first: workers to 1\.30 before 1\.31/m);
+    assert.match(text, /^Already breaking the policy \(repair first\):\n {2}- cncf-1: Kubernetes 1\.34\.1 is outside 4\.2's third-party range.*repair: upgrade the global cluster to 4\.3/m);
     assert.match(text, /^eks-1\s+connected\s+v1\.30\.9-eks-113cf36\s+1\.31\s+1\.30 -> 1\.31\s+provider-action-required\s+/m);
     assert.match(text, /^ {2}global cluster 4\.2 -> 4\.3 once providers have upgraded: eks-1$/m);
   });
@@ -158,22 +166,22 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
   });
 
   it('a plan that cannot be satisfied says why', async () => {
+    // 4.0 -> 4.2 goes through 4.1; clusters already past what 4.1 accepts cannot follow.
     const response = await api('/api/v1/upgrade-plans', json({ fromRelease: '4.0', toRelease: '4.2', maxConcurrency: 5 }), 'operator');
     assert.equal(response.status, 201);
-    const body = (await response.json()) as PlanBody;
+    const body = (await response.json()) as PlanBody & { route: string[] };
+    assert.deepEqual(body.route, ['4.0', '4.1', '4.2']);
     assert.equal(body.satisfiable, false);
-    assert.deepEqual(body.issues.map((i) => i.code), ['upgrade-path-unsupported']);
-    assert.match(body.issues[0]!.reason, /4\.0/);
-    assert.ok(body.clusters.every((c) => c.action === 'blocked'));
+    const newer = body.issues.find((i) => i.code === 'newer-than-target') as { clusterIds: string[] } | undefined;
+    assert.ok(newer?.clusterIds.includes('cncf-1'), JSON.stringify(body.issues));
+    assert.equal(body.clusters.find((c) => c.clusterId === 'cncf-1')?.action, 'blocked');
     const event = await planned.waitFor(body.id);
     assert.equal(event.data.satisfiable, false);
-    assert.deepEqual(event.data.issues.map((i) => [i.code, i.clusterIds]), [['upgrade-path-unsupported', []]]);
-    assert.match(event.data.issues[0]!.reason, /4\.0/);
-    assert.deepEqual(event.data.steps, []);
-    assert.ok(event.data.clusters.every((c) => c.action === 'blocked' && c.code === 'upgrade-path-unsupported' && c.target === null && c.reason.length > 0));
+    assert.ok(event.data.issues.some((i) => i.code === 'newer-than-target' && i.clusterIds.includes('cncf-1')));
+    assert.ok(!(event.data.steps ?? []).some((s) => s.type === 'global-upgrade'), 'no global upgrade is ordered while the plan cannot be carried out');
     const text = await (await api(`/api/v1/upgrade-plans/${body.id}/table`)).text();
     assert.match(text, /^Satisfiable: no$/m);
-    assert.match(text, /^ {2}- .*4\.0.*$/m);
+    assert.match(text, /^ {2}- .*blocked: Newer than the target release supports: .*cncf-1/m);
   });
 
   it('a fleet change recomputes open plans: a new revision, and UpgradePlanned listing the changes', async () => {
