@@ -108,7 +108,7 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
     ]);
     // After the global upgrade pp-1 goes on to 1.34 with the clusters that may.
-    const after = event.data.steps!.slice(2).flatMap((s) => (s.type === 'workload-wave' && s.phase === 'post-global' ? s.clusterIds : ['not a post-global wave']));
+    const after = event.data.steps.slice(2).flatMap((s) => (s.type === 'workload-wave' && s.phase === 'post-global' ? s.clusterIds : ['not a post-global wave']));
     assert.deepEqual(after.sort(), ['hcp-1', 'pp-1', 'up-1']);
     assert.deepEqual(planned.invalid, [], 'every UpgradePlanned validates against the contract');
 
