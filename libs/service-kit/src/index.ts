@@ -6,3 +6,4 @@ export * from './bootstrap.js';
 export * from './validation.js';
 export * from './clock.js';
 export * from './periodic-task.js';
+export * from './policy/index.js';

@@ -1,20 +1,18 @@
-import { defaultSupportMatrix } from '@flotilla/contracts';
 import { SecretsConfig } from '@flotilla/secrets';
-import { serviceConfigSchema } from '@flotilla/service-kit';
+import { RETIRED_PLATFORM_RELEASE, serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CloudConfigVariables } from './clouds/settings.js';
 import { RegistrationConfig } from './registration/index.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const releases = [...defaultSupportMatrix.releases.values()].sort((a, b) => a.order - b.order).map((policy) => policy.release);
 
 export const ImporterConfig = serviceConfigSchema(8082, {
   ...RegistrationConfig,
-  /** The platform release the global cluster runs: its third-party range decides onboarding. */
-  PLATFORM_RELEASE: z
-    .string()
-    .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of the support matrix (${releases.join(', ')})`)
-    .default(releases.at(-1) ?? '4.3'),
+  /**
+   * No longer read: onboarding is judged by the platform release and support matrix in the
+   * support-matrix bucket (set through the upgrade planner's API), like every other service.
+   */
+  PLATFORM_RELEASE: RETIRED_PLATFORM_RELEASE,
   /** How often the import worker looks for requests to check when it has nothing to do. */
   IMPORT_POLL_INTERVAL_MS: integer(10, 600_000).default(1_000),
   /** Connectivity checks one replica runs at once. */

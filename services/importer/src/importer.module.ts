@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { defaultSupportMatrix } from '@flotilla/contracts';
 import { secretsEntities, secretsMigrations, SecretsModule } from '@flotilla/secrets';
-import { Clock, ServiceKitModule } from '@flotilla/service-kit';
+import { Clock, PolicyInForce, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import type { ImporterConfig } from './config.js';
 import { CloudAccess as CloudProviders } from './clouds/cloud-access.js';
 import { CLOUD_ACCOUNT_SECRETS, CloudAccountsController } from './clouds/cloud-accounts.controller.js';
@@ -25,7 +24,7 @@ import { CredentialsAndSync1732300006000 } from './migrations/1732300006000-cred
 import { registrationControllers, registrationEntities, registrationMigrations, registrationProviders, registrationSettings } from './registration/index.js';
 import { ClusterTunnelRepository } from './repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from './repositories/connected-cluster.repository.js';
-import { IMPORT_WORKER_SETTINGS, ImportWorker, ONBOARDING_POLICY, type ImportWorkerSettings } from './workers/import-worker.js';
+import { IMPORT_WORKER_SETTINGS, ImportWorker, ONBOARDING_POLICY, type ImportWorkerSettings, type OnboardingPolicySource } from './workers/import-worker.js';
 import { SYNC_WORKER_SETTINGS, SyncWorker, type SyncWorkerSettings } from './workers/sync-worker.js';
 
 export interface ImporterModuleOverrides {
@@ -40,7 +39,6 @@ export interface ImporterModuleOverrides {
 @Module({})
 export class ImporterModule {
   static register(config: ImporterConfig, overrides: ImporterModuleOverrides = {}): DynamicModule {
-    const policy: OnboardingPolicy = { release: config.PLATFORM_RELEASE, matrix: defaultSupportMatrix };
     const worker: ImportWorkerSettings = {
       pollIntervalMs: config.IMPORT_POLL_INTERVAL_MS,
       concurrency: config.IMPORT_CHECK_CONCURRENCY,
@@ -68,6 +66,7 @@ export class ImporterModule {
           entities: [ConnectedClusterEntity, ClusterTunnelEntity, CredentialEntity, ...secretsEntities, ...registrationEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
+        PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [ImportRequestsHandler, TunnelEventsHandler, ConnectedClustersController, ImportsController, CredentialsController, CloudAccountsController, ...registrationControllers],
       providers: [
@@ -85,7 +84,17 @@ export class ImporterModule {
           : { provide: CLOUD_ACCESS, useFactory: (clouds: CloudProviders) => new SdkCloudAccess(clouds), inject: [CloudProviders] },
         { provide: CLOUD_ACCOUNT_SECRETS, useFactory: (credentials: SecretCredentialStore) => new CloudAccountSecretsFromCredentials(credentials), inject: [SecretCredentialStore] },
         overrides.probe ? { provide: CLUSTER_PROBE, useValue: overrides.probe } : { provide: CLUSTER_PROBE, useClass: KubernetesClusterProbe },
-        { provide: ONBOARDING_POLICY, useValue: policy },
+        {
+          provide: ONBOARDING_POLICY,
+          inject: [PolicyInForce],
+          // One snapshot per decision: the release and the matrix always belong together.
+          useFactory: (inForce: PolicyInForce): OnboardingPolicySource => ({
+            current: (): OnboardingPolicy => {
+              const { release, matrix } = inForce.current();
+              return { release, matrix };
+            },
+          }),
+        },
         { provide: IMPORT_WORKER_SETTINGS, useValue: worker },
         { provide: SYNC_WORKER_SETTINGS, useValue: sync },
         ImportWorker,

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
-import { ServiceKitModule } from '@flotilla/service-kit';
+import { PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { AUDIT_STREAM_OPTIONS, FleetAuditConsumer } from './audit/fleet-audit.consumer.js';
 import { AuditController } from './audit/audit.controller.js';
 import type { InventoryConfig } from './config.js';
@@ -27,6 +27,7 @@ export class InventoryModule {
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
+        PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [FleetProjectionHandler, ClustersController, TokensController, AuditController],
       providers: [ClusterRepository, TokenIssuer, FleetAuditConsumer, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],

@@ -23,7 +23,7 @@
 // (600000), BENCH_RESULTS_DIR (<repo>/bench/results), BENCH_CPU_PROFILE_DIR (unset; when set, each
 // service process writes V8 CPU profiles there, in <service>-<replica>/, when it stops),
 // TEST_DATABASE_URL, TEST_NATS_URL; and any service variable, passed through to both services:
-// RECONCILE_*, PROVIDER_*, MACHINE_*, SIM_* (SIM_BOOT_MS defaults to 0), PLATFORM_RELEASE,
+// RECONCILE_*, PROVIDER_*, MACHINE_*, SIM_* (SIM_BOOT_MS defaults to 0),
 // BUS_BATCH_SIZE, OTEL_* (traces are not exported unless OTEL_TRACES_EXPORTER says otherwise:
 // there is no collector here). SECRETS_KEYS is a throwaway key made for each run.
 import { randomBytes } from 'node:crypto';
@@ -56,10 +56,10 @@ const suffix = randomSuffix();
 const prefix = `bprov${suffix}`;
 const schemas = { provisioner: `bench_provisioner_${suffix}`, inventory: `bench_inventory_${suffix}` };
 const passThrough = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => /^(RECONCILE_|PROVIDER_|MACHINE_|SIM_|OTEL_|PLATFORM_RELEASE$|BUS_BATCH_SIZE$)/.test(key)),
+  Object.entries(process.env).filter(([key]) => /^(RECONCILE_|PROVIDER_|MACHINE_|SIM_|OTEL_|BUS_BATCH_SIZE$)/.test(key)),
 ) as Record<string, string>;
 
-/** Valid under the default policy (PLATFORM_RELEASE 4.3): 1.34 can be created there. */
+/** Valid under the default policy (release 4.3): 1.34 can be created there. */
 const spec: ClusterSpec = {
   name: 'bench',
   model: 'platform-provisioned',

@@ -1,20 +1,18 @@
-import { defaultSupportMatrix } from '@flotilla/contracts';
 import { SecretsConfig } from '@flotilla/secrets';
-import { serviceConfigSchema } from '@flotilla/service-kit';
+import { RETIRED_PLATFORM_RELEASE, serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
 import type { MaxUnhealthy } from './domain/cluster.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const knownReleases = [...defaultSupportMatrix.releases.keys()];
 
 export const ProvisionerConfig = serviceConfigSchema(8081, {
   /** Key-encryption keys for SSH keys and clusters' join secrets (see @flotilla/secrets). */
   ...SecretsConfig,
-  /** The platform release this installation runs: requests are judged by its support-matrix row. */
-  PLATFORM_RELEASE: z
-    .string()
-    .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of support matrix ${defaultSupportMatrix.revision} (${knownReleases.join(', ')})`)
-    .default('4.3'),
+  /**
+   * No longer read: requests are judged by the platform release and support matrix in the
+   * support-matrix bucket (set through the upgrade planner's API), like every other service.
+   */
+  PLATFORM_RELEASE: RETIRED_PLATFORM_RELEASE,
   /** DNS domain of clusters' API endpoints: `api.<cluster>.<domain>:6443` unless a request names its own. */
   CONTROL_PLANE_DOMAIN: z
     .string()

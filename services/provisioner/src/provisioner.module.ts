@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
-import { ServiceKitModule } from '@flotilla/service-kit';
+import { PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from './bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from './bootstrap/node-bootstrapper.js';
@@ -22,6 +22,7 @@ import { SimulatedCloud1732300002100 } from './migrations/1732300002100-simulate
 import { SimBootstrapData1732300003500 } from './migrations/1732300003500-sim-bootstrap-data.js';
 import { ClusterLifecycle1732300007000 } from './migrations/1732300007000-cluster-lifecycle.js';
 import { SimulatedNodeHealth1732300007100 } from './migrations/1732300007100-simulated-node-health.js';
+import { ClusterPolicyRevision1732300015500 } from './migrations/1732300015500-cluster-policy-revision.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -76,10 +77,12 @@ export class ProvisionerModule {
             ...secretsMigrations,
             ClusterLifecycle1732300007000,
             SimulatedNodeHealth1732300007100,
+            ClusterPolicyRevision1732300015500,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
+        PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [ClusterRequestedHandler, ClusterLifecycleHandler, ProvisionerClustersController, ...hostsControllers, ...hostedControllers],
       providers: [

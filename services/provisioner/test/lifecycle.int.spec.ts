@@ -1,3 +1,4 @@
+import { testPolicyEnv } from '@flotilla/service-kit/testing';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -11,6 +12,7 @@ import {
   NodePoolScaled,
   NodePoolScaleRequested,
   NodesProvisioned,
+  SUPPORT_MATRIX_DOCUMENT,
   UpgradeStepApproved,
   UpgradeStepFailed,
   type ClusterSpec,
@@ -164,14 +166,14 @@ describe('provisioner lifecycle: upgrade steps', () => {
   const spec: ClusterSpec = clusterSpec({ kubernetesVersion: '1.30', nodePools: pool(1) });
 
   it('platform machines are replaced one by one, control plane first; then ClusterUpgraded; a redelivered approval changes nothing', async () => {
-    const h = await Harness.start({ PLATFORM_RELEASE: '4.0' });
+    const h = await Harness.start(await testPolicyEnv({ release: '4.0' }));
     try {
       await h.request('upgraded-1', spec);
       await h.waitFor(ClusterReady, 'upgraded-1', WAIT_MS);
       const approval = await h.publish(UpgradeStepApproved, 'upgraded-1', { planId: 'plan-7', toVersion: '1.31' });
       await h.publish(UpgradeStepApproved, 'upgraded-1', approval.data);
       const upgraded = await h.waitFor(ClusterUpgraded, 'upgraded-1', WAIT_MS);
-      assert.deepEqual(upgraded.data, { model: 'platform-provisioned', fromVersion: 'v1.30.0', toVersion: 'v1.31.0', planId: 'plan-7' });
+      assert.deepEqual(upgraded.data, { model: 'platform-provisioned', fromVersion: 'v1.30.0', toVersion: 'v1.31.0', planId: 'plan-7', policyRevision: SUPPORT_MATRIX_DOCUMENT.revision });
       const replaced = await h.events(MachineReplaced, 'upgraded-1');
       assert.deepEqual(
         replaced.map((event) => [event.data.reason, event.data.oldMachine.name, event.data.newMachine.name, event.data.newMachine.kubeletVersion]),
@@ -190,14 +192,14 @@ describe('provisioner lifecycle: upgrade steps', () => {
   });
 
   it('a step the version policy refuses is answered with UpgradeStepFailed and every reason', async () => {
-    const h = await Harness.start({ PLATFORM_RELEASE: '4.0' });
+    const h = await Harness.start(await testPolicyEnv({ release: '4.0' }));
     try {
       await h.request('skipped-1', spec);
       await h.waitFor(ClusterReady, 'skipped-1', WAIT_MS);
       await h.publish(UpgradeStepApproved, 'skipped-1', { planId: 'plan-8', toVersion: '1.32' });
       const failed = await h.waitFor(UpgradeStepFailed, 'skipped-1', WAIT_MS);
       assert.deepEqual(failed.data.reasons.map((reason) => reason.code), ['control-plane-skips-minor', 'incompatible']);
-      assert.deepEqual([failed.data.fromVersion, failed.data.toVersion, failed.data.planId], ['v1.30.0', '1.32', 'plan-8']);
+      assert.deepEqual([failed.data.fromVersion, failed.data.toVersion, failed.data.planId, failed.data.policyRevision], ['v1.30.0', '1.32', 'plan-8', SUPPORT_MATRIX_DOCUMENT.revision]);
       const after = await view(h, 'skipped-1');
       assert.equal(after.conditions.find((condition) => condition.type === 'Upgrading')?.reason, 'StepRejected');
       assert.deepEqual(await cloudNames(h, 'skipped-1'), ['skipped-1-cp-0', 'skipped-1-workers-0']);

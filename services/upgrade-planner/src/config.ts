@@ -1,5 +1,5 @@
-import { DEFAULT_MAX_EVENT_BYTES } from '@flotilla/contracts';
-import { serviceConfigSchema } from '@flotilla/service-kit';
+import { DEFAULT_MAX_EVENT_BYTES, defaultSupportMatrix } from '@flotilla/contracts';
+import { serviceConfigSchema, SHIPPED_PLATFORM_RELEASE } from '@flotilla/service-kit';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -10,6 +10,14 @@ export const UpgradePlannerConfig = serviceConfigSchema(8083, {
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-" (a JetStream KV bucket name)')
     .optional(),
+  /**
+   * The platform release of the global cluster, written to the bucket when it names none yet (the
+   * first start). From then on the bucket holds it: PUT /api/v1/support-matrix/platform-release.
+   */
+  PLATFORM_RELEASE: z
+    .string()
+    .refine((release) => defaultSupportMatrix.releases.has(release), `must be a release of support matrix ${defaultSupportMatrix.revision} (${[...defaultSupportMatrix.releases.keys()].join(', ')})`)
+    .default(SHIPPED_PLATFORM_RELEASE),
   /** Revisions the bucket keeps (KV history); a restarted replica replays them to find the last good one. */
   SUPPORT_MATRIX_HISTORY: integer(1, 64).default(20),
   /** Quiet time after a fleet or matrix change before open plans are recomputed. */

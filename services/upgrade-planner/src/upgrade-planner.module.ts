@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BusConnection } from '@flotilla/messaging';
-import { ServiceKitModule } from '@flotilla/service-kit';
+import { PolicyInForce, ServiceKitModule } from '@flotilla/service-kit';
 import { supportMatrixBucket, UPGRADE_PLANNER_CONFIG, type UpgradePlannerConfig } from './config.js';
 import { FleetClusterEntity } from './entities/fleet-cluster.entity.js';
 import { PlanRevisionEntity } from './entities/plan-revision.entity.js';
@@ -14,6 +14,7 @@ import { UpgradePlannerTables1732300004000 } from './migrations/1732300004000-up
 import { FleetView } from './planning/fleet-view.js';
 import { PlanService } from './planning/plan.service.js';
 import { RecomputeScheduler } from './planning/recompute.scheduler.js';
+import { PlatformReleaseSeed } from './planning/platform-release.seed.js';
 import { SupportMatrixStore } from './planning/support-matrix.store.js';
 import { FleetRepository } from './repositories/fleet.repository.js';
 import { PlanRepository } from './repositories/plan.repository.js';
@@ -43,6 +44,16 @@ export class UpgradePlannerModule {
         FleetRepository,
         PlanRepository,
         SupportMatrixStore,
+        {
+          // The shared reader every service runs, here over the bucket the planner makes first.
+          provide: PolicyInForce,
+          inject: [BusConnection, SupportMatrixBucket],
+          useFactory: async (bus: BusConnection, bucket: SupportMatrixBucket) => {
+            await bucket.ensure();
+            return new PolicyInForce(bus, { naming: { prefix: config.BUS_PREFIX }, bucket: bucket.bucket });
+          },
+        },
+        PlatformReleaseSeed,
         FleetView,
         PlanService,
         RecomputeScheduler,

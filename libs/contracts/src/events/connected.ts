@@ -45,6 +45,7 @@ export const ClusterImported = defineEvent({
     capacity: Capacity,
     warnings: z.array(Reason).default([]),
     policyRevision: z.string().optional().describe('Support-matrix revision the onboarding decision used'),
+    release: z.string().min(1).optional().describe('Platform release whose third-party range the onboarding decision used'),
   }),
   producers: ['importer'],
   consumers: ['inventory', 'upgrade-planner'],
@@ -58,6 +59,8 @@ export const ImportRejected = defineEvent({
   data: z.object({
     name: z.string().optional(),
     reasons: z.array(Reason).min(1),
+    policyRevision: z.string().min(1).optional().describe('Support-matrix revision of the onboarding decision, when the version policy refused the cluster'),
+    release: z.string().min(1).optional().describe('Platform release whose third-party range refused the cluster'),
   }),
   producers: ['importer'],
   consumers: ['inventory'],

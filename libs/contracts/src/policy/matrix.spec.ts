@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseSupportMatrix, serializeSupportMatrix, type MatrixIssueCode, type SupportMatrixDocument } from './matrix.js';
+import { factProvenance, MATRIX_FACTS, parseSupportMatrix, releaseProvenance, serializeSupportMatrix, type MatrixIssueCode, type SupportMatrixDocument } from './matrix.js';
 import { SUPPORT_MATRIX_DOCUMENT, defaultSupportMatrix } from './support-matrix.data.js';
 
 // From dist/src/policy/ back to libs/contracts/policy/.
@@ -220,5 +220,67 @@ describe('parseSupportMatrix rejects', () => {
     const codes = issuesOf(doc).map((i) => `${i.code}@${i.path}`);
     assert.ok(codes.includes('schema-invalid@releases.0.upgradeGate'), codes.join());
     assert.ok(codes.includes('minors-gapped@releases.1.compatible.1'), codes.join());
+  });
+});
+
+describe('provenance of every fact', () => {
+  const provenanceOf = (release: string) => Object.fromEntries(releaseProvenance(defaultSupportMatrix.releases.get(release)!.entry).map((p) => [p.fact, p.provenance]));
+
+  it('4.3: every fact is documented', () => {
+    assert.deepEqual(new Set(Object.values(provenanceOf('4.3'))), new Set(['documented']));
+  });
+
+  it('4.2, 4.1, 4.0: the rows and the gate are documented; ranges, validated lists, Extend baselines and upgradeFrom are inferred', () => {
+    for (const release of ['4.2', '4.1', '4.0']) {
+      assert.deepEqual(
+        provenanceOf(release),
+        {
+          creation: 'documented',
+          compatible: 'documented',
+          'thirdParty.range': 'inferred',
+          'thirdParty.validated': 'inferred',
+          extendBaseline: 'inferred',
+          upgradeGate: 'documented',
+          upgradeFrom: 'inferred',
+        },
+        release,
+      );
+    }
+  });
+
+  it('3.18 and 3.16 are reconstructed: their creation and compatible minors are inferred, with the evidence named', () => {
+    for (const [release, newest] of [
+      ['3.18', '1.30'],
+      ['3.16', '1.28'],
+    ] as const) {
+      const entry = defaultSupportMatrix.releases.get(release)!.entry;
+      for (const fact of ['creation', 'compatible'] as const) {
+        const provenance = factProvenance(entry, fact);
+        assert.equal(provenance.provenance, 'inferred', `${release} ${fact}`);
+        assert.ok(provenance.provenance === 'inferred' && provenance.reasoning.includes(newest), `${release} ${fact} names the evidenced minor`);
+      }
+    }
+  });
+
+  it('every inferred fact carries its reasoning, and no note still hides an assumption', () => {
+    for (const entry of SUPPORT_MATRIX_DOCUMENT.releases) {
+      for (const provenance of releaseProvenance(entry)) {
+        if (provenance.provenance === 'inferred') assert.ok(provenance.reasoning.length > 20, `${entry.release} ${provenance.fact}`);
+      }
+      for (const note of entry.notes ?? []) assert.doesNotMatch(note, /^Assumed/, `${entry.release}: "${note}" belongs under inferred`);
+    }
+    assert.equal(MATRIX_FACTS.length, 7);
+  });
+
+  it('refuses a reconstructed release that does not say what was inferred, and an unknown fact', () => {
+    const doc = clone();
+    delete doc.releases[4]!.inferred;
+    assert.deepEqual(
+      issuesOf(doc).map((i) => [i.code, i.path]),
+      [['reconstructed-without-inferred', 'releases.4.inferred']],
+    );
+    const unknown = clone() as unknown as { releases: Record<string, unknown>[] };
+    unknown.releases[0]!['inferred'] = { kubeletSkew: 'guessed' };
+    assert.ok(issuesOf(unknown).some((i) => i.code === 'schema-invalid' && i.path.startsWith('releases.0.inferred')));
   });
 });

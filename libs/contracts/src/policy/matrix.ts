@@ -31,11 +31,25 @@ export const ExtendCapability = z
   .describe('Capability area covered by product validation of the default Extend baseline');
 export type ExtendCapability = z.infer<typeof ExtendCapability>;
 
+/** The facts of a release whose source is recorded one by one. */
+export const MATRIX_FACTS = ['creation', 'compatible', 'thirdParty.range', 'thirdParty.validated', 'extendBaseline', 'upgradeGate', 'upgradeFrom'] as const;
+export const MatrixFact = z.enum(MATRIX_FACTS).describe('A fact of a release entry, by its field path');
+export type MatrixFact = z.infer<typeof MatrixFact>;
+
+/** Where one fact comes from: the documentation states it, or it was inferred (and how). */
+export type FactProvenance = { readonly fact: MatrixFact; readonly provenance: 'documented' } | { readonly fact: MatrixFact; readonly provenance: 'inferred'; readonly reasoning: string };
+
 export const SupportMatrixRelease = z.strictObject({
   release: ReleaseText,
   provenance: z
     .enum(['documented', 'reconstructed'])
-    .describe('documented: the support matrix states it; reconstructed: inferred from upgrade examples (see notes)'),
+    .describe(
+      "documented: the documentation's support matrix has a row for the release; reconstructed: the release is known only from upgrade examples. Which facts are inferred is in `inferred`",
+    ),
+  inferred: z
+    .partialRecord(MatrixFact, z.string().min(1))
+    .optional()
+    .describe('Facts the documentation does not state, each with the reasoning that inferred it; every fact not listed here is documented'),
   creation: z.array(KubernetesMinorText).min(1).describe('Minors offered for new clusters, newest first'),
   compatible: z.array(KubernetesMinorText).min(1).describe('Minors workload clusters may run, newest first, no gaps'),
   thirdParty: z.strictObject({
@@ -48,7 +62,7 @@ export const SupportMatrixRelease = z.strictObject({
   extendBaseline: z.array(ExtendCapability),
   upgradeGate: UpgradeGateKind,
   upgradeFrom: z.array(ReleaseText).describe('Releases the global cluster may be upgraded from directly'),
-  notes: z.array(z.string().min(1)).optional().describe('Assumptions and sources, for people'),
+  notes: z.array(z.string().min(1)).optional().describe('Sources and remarks, for people; what was inferred is under `inferred`, with its reasoning'),
 });
 export type SupportMatrixRelease = z.infer<typeof SupportMatrixRelease>;
 
@@ -59,6 +73,17 @@ export const SupportMatrixDocument = z.strictObject({
   releases: z.array(SupportMatrixRelease).min(1).describe('Newest release first'),
 });
 export type SupportMatrixDocument = z.infer<typeof SupportMatrixDocument>;
+
+/** Where one fact of a release comes from: `documented` unless its entry lists it under `inferred`. */
+export function factProvenance(entry: Pick<SupportMatrixRelease, 'inferred'>, fact: MatrixFact): FactProvenance {
+  const reasoning = entry.inferred?.[fact];
+  return reasoning === undefined ? { fact, provenance: 'documented' } : { fact, provenance: 'inferred', reasoning };
+}
+
+/** The provenance of every fact of a release, in MATRIX_FACTS order. */
+export function releaseProvenance(entry: Pick<SupportMatrixRelease, 'inferred'>): FactProvenance[] {
+  return MATRIX_FACTS.map((fact) => factProvenance(entry, fact));
+}
 
 /** One end of a third-party version range. */
 export interface VersionBound {
@@ -105,7 +130,8 @@ export type MatrixIssueCode =
   | 'validated-outside-range'
   | 'upgrade-from-unknown'
   | 'upgrade-from-not-older'
-  | 'upgrade-path-without-common-minor';
+  | 'upgrade-path-without-common-minor'
+  | 'reconstructed-without-inferred';
 
 export interface MatrixIssue {
   readonly code: MatrixIssueCode;
@@ -203,6 +229,14 @@ function checkRelease(entry: SupportMatrixRelease, index: number, issues: Matrix
     }
   });
   if (issues.length > before || range === undefined) return undefined;
+  // Provenance is for people: a release that does not state it is still checked against the others.
+  if (entry.provenance === 'reconstructed' && Object.keys(entry.inferred ?? {}).length === 0) {
+    issues.push({
+      code: 'reconstructed-without-inferred',
+      path: at('inferred'),
+      message: `release ${entry.release} is reconstructed: list the facts that were inferred, each with its reasoning`,
+    });
+  }
   return { index, entry, lower: range.lower, upper: range.upper };
 }
 

@@ -1,5 +1,19 @@
 import { parseSupportMatrix, type SupportMatrix, type SupportMatrixDocument } from './matrix.js';
 
+/** Facts of the releases before 4.3 that the documentation does not state, with the reasoning. */
+const INFERRED_BEFORE_4_3_THIRD_PARTY_AND_EXTEND = {
+  'thirdParty.range': "The documentation states a third-party range only for 4.3 (>=1.19.0 <1.35.0); this one keeps its lower bound and ends below the first minor newer than the release's newest compatible one.",
+  'thirdParty.validated': 'The documentation publishes no validated third-party list for this release; an empty list makes onboarding inside the range an allowed-with-warning decision.',
+  extendBaseline: 'The documentation states an Extend baseline only from 4.3 on; none is assumed before.',
+} as const;
+
+const INFERRED_BEFORE_4_3 = {
+  ...INFERRED_BEFORE_4_3_THIRD_PARTY_AND_EXTEND,
+  upgradeFrom: 'The documentation names upgrade paths only into 4.3; the upgrade examples show only the adjacent release, so only that one is listed.',
+} as const;
+
+const DOCUMENTED_ROW_NOTE = 'Creation and compatible minors and the upgrade gate ("4.2 and earlier") are from the documentation; the rest is inferred (see `inferred`).';
+
 /**
  * The platform's support matrix, as shipped. `libs/contracts/policy/support-matrix.json` is the
  * same document for readers in other languages; a spec fails when the two drift apart.
@@ -21,7 +35,7 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       upgradeGate: 'within-compatible-range',
       upgradeFrom: ['4.2', '4.1', '4.0'],
       notes: [
-        'No validated third-party list is published for 4.3: onboarding inside the range is allowed with a warning.',
+        'No validated third-party list is published for 4.3 (documented): onboarding inside the range is allowed with a warning.',
         'Extend baseline validation does not cover every specific Operator or Cluster Plugin.',
       ],
     },
@@ -34,11 +48,8 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       extendBaseline: [],
       upgradeGate: 'latest-compatible-first',
       upgradeFrom: ['4.1'],
-      notes: [
-        'Assumed: third-party range. The seed states one only for 4.3; this keeps its lower bound and ends below the first minor newer than the newest compatible one.',
-        'Assumed: upgradeFrom. The seed names paths only for 4.3; the upgrade examples show the adjacent release only.',
-        'Assumed: no Extend baseline is stated before 4.3.',
-      ],
+      inferred: { ...INFERRED_BEFORE_4_3 },
+      notes: [DOCUMENTED_ROW_NOTE],
     },
     {
       release: '4.1',
@@ -49,7 +60,8 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       extendBaseline: [],
       upgradeGate: 'latest-compatible-first',
       upgradeFrom: ['4.0'],
-      notes: ['Assumed: third-party range, upgradeFrom and Extend baseline, as for 4.2.'],
+      inferred: { ...INFERRED_BEFORE_4_3 },
+      notes: [DOCUMENTED_ROW_NOTE],
     },
     {
       release: '4.0',
@@ -60,7 +72,8 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       extendBaseline: [],
       upgradeGate: 'latest-compatible-first',
       upgradeFrom: ['3.18'],
-      notes: ['Assumed: third-party range, upgradeFrom and Extend baseline, as for 4.2.'],
+      inferred: { ...INFERRED_BEFORE_4_3 },
+      notes: [DOCUMENTED_ROW_NOTE],
     },
     {
       release: '3.18',
@@ -71,6 +84,12 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       extendBaseline: [],
       upgradeGate: 'latest-compatible-first',
       upgradeFrom: ['3.16'],
+      inferred: {
+        creation: 'Only the newest compatible minor (1.30) is evidenced, by the upgrade examples; creation on it alone follows the one-creation-minor pattern of 4.1 and later.',
+        compatible: 'Only 1.30 is evidenced ("all clusters had to be on 1.30"); the older minors follow the four-minor window of the documented releases.',
+        ...INFERRED_BEFORE_4_3_THIRD_PARTY_AND_EXTEND,
+        upgradeFrom: 'The upgrade examples go from 3.16 to 3.18 ("from 3.16 all clusters had to be on 1.28"); no other path into 3.18 is known.',
+      },
       notes: [
         'Historical, reconstructed from the upgrade pages: "from 3.18 all clusters had to be on 1.30". Only the newest compatible minor (1.30) is evidenced; the older minors follow the four-minor window of later releases.',
       ],
@@ -84,6 +103,12 @@ export const SUPPORT_MATRIX_DOCUMENT: SupportMatrixDocument = {
       extendBaseline: [],
       upgradeGate: 'latest-compatible-first',
       upgradeFrom: [],
+      inferred: {
+        creation: 'Only the newest compatible minor (1.28) is evidenced, by the upgrade examples; creation on it alone follows the one-creation-minor pattern of 4.1 and later.',
+        compatible: 'Only 1.28 is evidenced ("all clusters had to be on 1.28"); the older minors follow the four-minor window of the documented releases.',
+        ...INFERRED_BEFORE_4_3_THIRD_PARTY_AND_EXTEND,
+        upgradeFrom: 'Upgrades into 3.16 are not modelled: the examples start there.',
+      },
       notes: [
         'Historical, reconstructed from the upgrade pages: "from 3.16 all clusters had to be on 1.28". Only the newest compatible minor (1.28) is evidenced; upgrades into 3.16 are not modelled.',
       ],

@@ -86,3 +86,4 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
   };
 }
 export * from './route-access.js';
+export * from './policy.js';

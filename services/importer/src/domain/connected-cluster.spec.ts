@@ -203,6 +203,21 @@ describe('connectivity check outcome (decide)', () => {
     }
   });
 
+  it('the policy handed in decides and is recorded: a release whose range ends below the version rejects it, naming the revision and the release', () => {
+    const version = 'v1.33.4';
+    const table: [string, string, string][] = [
+      ['4.3', 'imported', defaultSupportMatrix.revision],
+      ['4.2', 'imported', defaultSupportMatrix.revision],
+      ['4.1', 'rejected', defaultSupportMatrix.revision],
+    ];
+    for (const [release, kind, revision] of table) {
+      const decision = decideCheckOutcome(checking(), { ok: true, report: { ...report, version } }, token, { release, matrix: defaultSupportMatrix });
+      assert.equal(decision.kind, kind, release);
+      assert.deepEqual([decision.data.policyRevision, decision.data.release], [revision, release], release);
+      if (decision.kind === 'rejected') assert.equal(decision.data.reasons[0]?.code, 'onboard-out-of-range');
+    }
+  });
+
   it('an unparseable version is rejected with the policy code', () => {
     const decision = decideCheckOutcome(checking(), { ok: true, report: { ...report, version: 'banana' } }, token, policy);
     assert.equal(decision.kind === 'rejected' && decision.data.reasons[0]?.code, 'version-invalid');

@@ -225,7 +225,7 @@ export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutc
   const { report } = outcome;
   const onboard = canOnboard(report.version, policy.release, policy.matrix);
   if (!onboard.allowed) {
-    return { kind: 'rejected', data: { name: cluster.name, reasons: [{ code: onboard.code, message: onboard.reason }] } };
+    return { kind: 'rejected', data: { name: cluster.name, reasons: [{ code: onboard.code, message: onboard.reason }], policyRevision: onboard.policyRevision, release: policy.release } };
   }
   const warnings: Reason[] = [];
   if (onboard.warning) warnings.push({ code: onboard.code, message: onboard.reason });
@@ -253,6 +253,7 @@ export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutc
       },
       warnings,
       policyRevision: onboard.policyRevision,
+      release: policy.release,
     },
   };
 }

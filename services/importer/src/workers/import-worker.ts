@@ -29,6 +29,11 @@ export interface ImportWorkerSettings {
 export const IMPORT_WORKER_SETTINGS = Symbol('ImportWorkerSettings');
 export const ONBOARDING_POLICY = Symbol('OnboardingPolicy');
 
+/** The onboarding policy in force at the moment of a decision (it follows the support-matrix bucket). */
+export interface OnboardingPolicySource {
+  current(): OnboardingPolicy;
+}
+
 /**
  * Runs connectivity checks outside any event handler (they are slow network I/O): claims
  * Requested clusters (Checking), probes each with no transaction open, then records the outcome
@@ -45,7 +50,7 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CREDENTIAL_STORE) private readonly credentials: CredentialStore,
     @Inject(CLUSTER_PROBE) private readonly probe: ClusterProbe,
     @Inject(Clock) private readonly clock: Clock,
-    @Inject(ONBOARDING_POLICY) private readonly policy: OnboardingPolicy,
+    @Inject(ONBOARDING_POLICY) private readonly policy: OnboardingPolicySource,
     @Inject(IMPORT_WORKER_SETTINGS) private readonly settings: ImportWorkerSettings,
   ) {
     this.task = new PeriodicTask('import worker', settings.pollIntervalMs, (signal) => this.round(signal), this.logger);
@@ -85,7 +90,7 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const reasons = [importReason('credential-not-found', `credentialRef "${current.credentialRef}" names no credential held by the importer`, 'credentialRef')];
         return evolve(current, this.unitOfWork.emit(ImportRejected, current.id, { name: current.name, reasons })) ?? current;
       }
-      const decision = decideCheckOutcome(current, outcome, credential, this.policy);
+      const decision = decideCheckOutcome(current, outcome, credential, this.policy.current());
       const event = decision.kind === 'imported' ? this.unitOfWork.emit(ClusterImported, current.id, decision.data) : this.unitOfWork.emit(ImportRejected, current.id, decision.data);
       return evolve(current, event) ?? current;
     });

@@ -3,12 +3,13 @@ import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type Authen
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CLUSTER_STATUSES, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, type ClusterPage } from '../repositories/cluster.repository.js';
 import { refuseCommand, refusalMessage } from './cluster-commands.js';
+import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
 import {
   ApproveUpgradeStepBody,
   CreateClusterBody,
@@ -29,6 +30,7 @@ export class ClustersController {
   constructor(
     @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(PolicyInForce) private readonly policy: PolicyInForce,
   ) {}
 
   @Get()
@@ -67,7 +69,7 @@ export class ClustersController {
   @ApiOperation({ summary: 'Request a new platform-managed cluster' })
   @ApiBody({ schema: bodySchema })
   @ApiResponse({ status: 202, description: 'Accepted: provisioning follows asynchronously' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named, and every rule of the version policy in force it breaks (code, release, support-matrix revision, provenance)' })
   @ApiResponse({ status: 409, description: 'A cluster with that id exists' })
   async create(
     @Caller() caller: Principal,
@@ -79,6 +81,8 @@ export class ClustersController {
     noteAuditTarget(request, id);
     // A label-scoped caller creates clusters inside its scope only: the labels must say so.
     if (!inScope(caller, spec.labels)) forbidOutOfScope(caller, id);
+    // What the policy in force (the provisioner's too) already refuses is answered now, not after a 202.
+    refuseByPolicy(creationProblems(spec.kubernetesVersion, this.policy.current()));
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
       const created = await this.clusters.insertIfAbsent({
@@ -150,10 +154,13 @@ export class ClustersController {
   @ApiParam({ name: 'id' })
   @ApiBody({ schema: openApiSchema(ApproveUpgradeStepBody) })
   @ApiResponse({ status: 202, description: 'Accepted: ClusterUpgraded follows, or UpgradeStepFailed with every reason' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
+  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named; a step that skips a minor, goes back or leaves the compatible versions of the release in force names the rule' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
   @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
   async approveUpgradeStep(@Caller() caller: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(ApproveUpgradeStepBody)) body: ApproveUpgradeStepBody): Promise<CommandAccepted> {
+    const cluster = await this.clusters.find(id);
+    // Judged only for a caller who may see the cluster; the rest (404, 403, 409) is the command's.
+    if (cluster?.kubernetesVersion && inScope(caller, cluster.labels)) refuseByPolicy(upgradeStepProblems(cluster.kubernetesVersion, body.toVersion, this.policy.current()));
     return this.command(caller, id, UpgradeStepApproved, body);
   }
 

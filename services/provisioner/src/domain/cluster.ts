@@ -1,4 +1,4 @@
-import { checkControlPlaneStep, checkKubeletSkew, isCompatible, parseKubernetesVersion, type ClusterModel, type ClusterSpec, type Node, type Reason } from '@flotilla/contracts';
+import { checkControlPlaneStep, checkKubeletSkew, defaultSupportMatrix, isCompatible, parseKubernetesVersion, type ClusterModel, type ClusterSpec, type Node, type Reason, type SupportMatrix } from '@flotilla/contracts';
 import { setConditions, type Condition, type ConditionUpdate } from './conditions.js';
 import { controlPlaneIsHosted, machineSource, planMachines, type HostRef, type MachineRole, type PlannedMachine } from './machine-plan.js';
 import { reason, type ProvisionerReason, type ReasonCode } from './reasons.js';
@@ -60,7 +60,7 @@ export interface MachineState {
 /** What the cluster is doing besides running; one at a time. */
 export type ClusterOperation =
   | { kind: 'scale'; pool: string; from: number; to: number; removed: string[]; startedAt: string }
-  | { kind: 'upgrade'; planId: string; fromVersion: string; toVersion: string; startedAt: string }
+  | { kind: 'upgrade'; planId: string; fromVersion: string; toVersion: string; startedAt: string; policyRevision?: string }
   | { kind: 'delete'; reason: string | null; startedAt: string };
 
 export interface ClusterState {
@@ -71,6 +71,8 @@ export interface ClusterState {
   spec: ClusterSpec;
   /** The platform release the request was judged under. */
   release: string;
+  /** The support-matrix revision the request was judged under (null: decided before revisions were recorded). */
+  policyRevision: string | null;
   /** The version the cluster is on: the requested one until an upgrade step completes. */
   kubernetesVersion: string;
   phase: ClusterPhase;
@@ -88,6 +90,8 @@ export interface RequestCluster {
   clusterId: string;
   spec: ClusterSpec;
   release: string;
+  /** The support matrix in force (the shipped one when absent). */
+  matrix?: SupportMatrix;
   /** Infrastructure providers available here, by name. */
   providers: readonly string[];
   at: string;
@@ -156,8 +160,10 @@ export interface ApproveUpgradeStep {
   clusterId: string;
   planId: string;
   toVersion: string;
-  /** The platform release this installation runs: the target must be compatible with it. */
+  /** The platform release of the global cluster: the target must be compatible with it. */
   release: string;
+  /** The support matrix in force (the shipped one when absent). */
+  matrix?: SupportMatrix;
   at: string;
 }
 
@@ -177,18 +183,20 @@ export interface UpgradeFacts {
   planId: string;
   fromVersion: string;
   toVersion: string;
+  /** The support-matrix revision the step was judged under. */
+  policyRevision?: string;
   at: string;
 }
 
 export type ClusterEvent =
-  | { type: 'ClusterAccepted'; clusterId: string; spec: ClusterSpec; release: string; machines: PlannedMachine[]; at: string }
-  | { type: 'ClusterRejected'; clusterId: string; spec: ClusterSpec; release: string; reasons: ProvisionerReason[]; at: string }
+  | { type: 'ClusterAccepted'; clusterId: string; spec: ClusterSpec; release: string; policyRevision?: string; machines: PlannedMachine[]; at: string }
+  | { type: 'ClusterRejected'; clusterId: string; spec: ClusterSpec; release: string; policyRevision?: string; reasons: ProvisionerReason[]; at: string }
   | { type: 'MachineProvisioningStarted'; clusterId: string; machine: string; providerId: string; addresses: string[]; deadline: string; at: string }
   | { type: 'MachineProvisioned'; clusterId: string; machine: string; providerId: string; addresses: string[]; at: string }
   | { type: 'MachineRunning'; clusterId: string; machine: string; kubeletVersion: string; at: string }
   | { type: 'MachineFailed'; clusterId: string; machine: string; reason: ProvisionerReason; at: string }
   | { type: 'ClusterInfrastructureReady'; clusterId: string; at: string }
-  | { type: 'ClusterRunning'; clusterId: string; model: ClusterModel; kubernetesVersion: string; nodes: Node[]; at: string }
+  | { type: 'ClusterRunning'; clusterId: string; model: ClusterModel; kubernetesVersion: string; nodes: Node[]; release?: string; policyRevision?: string; at: string }
   | { type: 'ClusterFailed'; clusterId: string; model: ClusterModel; reasons: ProvisionerReason[]; at: string }
   // once Running
   | { type: 'NodesJoined'; clusterId: string; model: ClusterModel; nodes: Node[]; at: string }
@@ -271,14 +279,24 @@ function decideRequest(command: RequestCluster, state: ClusterState | undefined)
     if (canonicalJson(state.spec) === canonicalJson(spec)) return [];
     throw new ProvisionerError('cluster-exists', `cluster "${clusterId}" was already requested with a different spec`);
   }
-  const reasons = validateClusterRequest({ clusterId, spec, release, providers: command.providers });
-  if (reasons.length > 0) return [{ type: 'ClusterRejected', clusterId, spec, release, reasons, at }];
-  return [{ type: 'ClusterAccepted', clusterId, spec, release, machines: planMachines(clusterId, spec), at }];
+  const matrix = command.matrix ?? defaultSupportMatrix;
+  const policyRevision = matrix.revision;
+  const reasons = validateClusterRequest({ clusterId, spec, release, providers: command.providers, matrix });
+  if (reasons.length > 0) return [{ type: 'ClusterRejected', clusterId, spec, release, policyRevision, reasons, at }];
+  return [{ type: 'ClusterAccepted', clusterId, spec, release, policyRevision, machines: planMachines(clusterId, spec), at }];
 }
 
 /** The hosted control plane found no room: the accepted request is refused after all. */
 export function refuseForPlacement(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, code: 'no-management-cluster' | 'management-capacity-exhausted', message: string): ClusterEvent {
-  return { type: 'ClusterRejected', clusterId: accepted.clusterId, spec: accepted.spec, release: accepted.release, reasons: [reason(code, message, 'hosted')], at: accepted.at };
+  return {
+    type: 'ClusterRejected',
+    clusterId: accepted.clusterId,
+    spec: accepted.spec,
+    release: accepted.release,
+    ...(accepted.policyRevision === undefined ? {} : { policyRevision: accepted.policyRevision }),
+    reasons: [reason(code, message, 'hosted')],
+    at: accepted.at,
+  };
 }
 
 function decideObservation(command: ObserveMachine, state: ClusterState | undefined): ClusterEvent[] {
@@ -483,7 +501,8 @@ function decideUpgrade(command: ApproveUpgradeStep, state: ClusterState): Cluste
   // Redelivered, or the step is already done: nothing more to do.
   if (operation?.kind === 'upgrade' && operation.planId === planId && sameVersion(operation.toVersion, toVersion)) return [];
   if (sameVersion(state.kubernetesVersion, toVersion)) return [];
-  const facts: UpgradeFacts = { clusterId, model: state.model, planId, fromVersion: apiServerVersion(state), toVersion, at };
+  const policyRevision = (command.matrix ?? defaultSupportMatrix).revision;
+  const facts: UpgradeFacts = { clusterId, model: state.model, planId, fromVersion: apiServerVersion(state), toVersion, policyRevision, at };
   const reasons = upgradeRefusals(state, command);
   if (reasons.length > 0) return [{ type: 'UpgradeStepRejected', ...facts, reasons }];
   return settle(state, [{ type: 'UpgradeStarted', ...facts }], at);
@@ -497,7 +516,7 @@ function upgradeRefusals(state: ClusterState, command: ApproveUpgradeStep): Prov
   const reasons: ProvisionerReason[] = [];
   const step = checkControlPlaneStep(state.kubernetesVersion, command.toVersion);
   if (!step.allowed) reasons.push(reason(policyReason(step.code), step.reason, 'toVersion'));
-  const compatible = isCompatible(command.toVersion, command.release);
+  const compatible = isCompatible(command.toVersion, command.release, command.matrix ?? defaultSupportMatrix);
   if (!compatible.allowed) reasons.push(reason(policyReason(compatible.code), compatible.reason, 'toVersion'));
   if (step.allowed) {
     // Control plane first: every kubelet must still be within skew of the new API server.
@@ -567,7 +586,16 @@ function followUps(state: ClusterState, events: ClusterEvent[], at: string): Clu
   const infrastructureUp = after.machines.every((machine) => machine.phase === 'Provisioned' || machine.phase === 'Running');
   if (infrastructureUp && (state.phase === 'Pending' || state.phase === 'Provisioning')) extra.push({ type: 'ClusterInfrastructureReady', clusterId: state.id, at });
   if (after.machines.every((machine) => machine.phase === 'Running')) {
-    extra.push({ type: 'ClusterRunning', clusterId: state.id, model: state.model, kubernetesVersion: apiServerVersion(after), nodes: after.machines.map(toNode), at });
+    extra.push({
+      type: 'ClusterRunning',
+      clusterId: state.id,
+      model: state.model,
+      kubernetesVersion: apiServerVersion(after),
+      nodes: after.machines.map(toNode),
+      release: state.release,
+      ...(state.policyRevision === null ? {} : { policyRevision: state.policyRevision }),
+      at,
+    });
   }
   return extra;
 }
@@ -648,7 +676,15 @@ export function upgradeOrder(state: ClusterState): MachineState[] {
 }
 
 function upgradeFacts(state: ClusterState, operation: Extract<ClusterOperation, { kind: 'upgrade' }>, at: string): UpgradeFacts {
-  return { clusterId: state.id, model: state.model, planId: operation.planId, fromVersion: operation.fromVersion, toVersion: operation.toVersion, at };
+  return {
+    clusterId: state.id,
+    model: state.model,
+    planId: operation.planId,
+    fromVersion: operation.fromVersion,
+    toVersion: operation.toVersion,
+    ...(operation.policyRevision === undefined ? {} : { policyRevision: operation.policyRevision }),
+    at,
+  };
 }
 
 /** A machine is gone at the provider: its row goes, and a replaced one is announced as such. */
@@ -822,6 +858,7 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
           model: event.spec.model,
           spec: event.spec,
           release: event.release,
+          policyRevision: event.policyRevision ?? null,
           kubernetesVersion: event.spec.kubernetesVersion,
           phase: 'Pending',
           conditions: setConditions([], [{ type: 'SpecValid', status: 'True', reason: 'Valid' }], event.at),
@@ -839,6 +876,7 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
         model: event.spec.model,
         spec: event.spec,
         release: event.release,
+        policyRevision: event.policyRevision ?? null,
         kubernetesVersion: event.spec.kubernetesVersion,
         phase: 'Failed',
         conditions: setConditions(
@@ -992,7 +1030,13 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
       return summarise({ ...current, operation: null, conditions: setConditions(current.conditions, [condition], event.at) }, event.at);
     }
     case 'UpgradeStarted':
-      return summarise({ ...existing(state, event), operation: { kind: 'upgrade', planId: event.planId, fromVersion: event.fromVersion, toVersion: event.toVersion, startedAt: event.at } }, event.at);
+      return summarise(
+        {
+          ...existing(state, event),
+          operation: { kind: 'upgrade', planId: event.planId, fromVersion: event.fromVersion, toVersion: event.toVersion, startedAt: event.at, ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }) },
+        },
+        event.at,
+      );
     case 'UpgradeStepRejected': {
       const current = existing(state, event);
       const message = `step to ${event.toVersion} (plan ${event.planId}) refused: ${event.reasons.map((item) => item.message).join('; ')}`;

@@ -17,6 +17,10 @@ export class ClusterEntity {
   @Column('text')
   release!: string;
 
+  /** The support-matrix revision the request was judged under. */
+  @Column('text', { name: 'policy_revision', nullable: true })
+  policyRevision!: string | null;
+
   @Column('jsonb')
   spec!: ClusterSpec;
 

@@ -2,6 +2,7 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { ClusterDeletionRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError } from '@flotilla/messaging';
+import { PolicyInForce } from '@flotilla/service-kit';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
 import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
 import { changesBetween } from '../reconciler/machine-writes.js';
@@ -26,6 +27,7 @@ export class ClusterLifecycleHandler {
     @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
     @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+    @Inject(PolicyInForce) private readonly policy: PolicyInForce,
   ) {}
 
   @OnEvent(NodePoolScaleRequested)
@@ -42,7 +44,8 @@ export class ClusterLifecycleHandler {
   @OnEvent(UpgradeStepApproved)
   async onUpgradeStep(@Payload() event: EventOf<typeof UpgradeStepApproved>): Promise<void> {
     const { planId, toVersion } = event.data;
-    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release: this.config.PLATFORM_RELEASE, at: new Date().toISOString() });
+    const { matrix, release } = this.policy.current();
+    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: new Date().toISOString() });
   }
 
   private async handle(command: Exclude<ClusterCommand, { type: 'RequestCluster' | 'ObserveMachine' }>): Promise<void> {

@@ -2,7 +2,7 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
-import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
+import { PolicyInForce } from '@flotilla/service-kit';
 import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
 import { controlPlaneIsHosted } from '../domain/machine-plan.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
@@ -24,7 +24,7 @@ export class ClusterRequestedHandler {
     @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
     @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
-    @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+    @Inject(PolicyInForce) private readonly policy: PolicyInForce,
     @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
   ) {}
 
@@ -35,7 +35,9 @@ export class ClusterRequestedHandler {
     const current = await this.clusters.find(clusterId);
     let events: ClusterEvent[];
     try {
-      events = decide({ type: 'RequestCluster', clusterId, spec: event.data, release: this.config.PLATFORM_RELEASE, providers: [this.provider.name], at: event.time }, current);
+      // Judged by the policy in force now (the bucket's revision and release), recorded with the decision.
+      const { matrix, release } = this.policy.current();
+      events = decide({ type: 'RequestCluster', clusterId, spec: event.data, release, matrix, providers: [this.provider.name], at: event.time }, current);
     } catch (error) {
       // A second, different request for an existing cluster: dead-lettered, and the publisher
       // hears of it through EventRejected. The cluster itself is left alone.

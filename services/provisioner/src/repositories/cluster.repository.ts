@@ -102,8 +102,8 @@ export class ClusterRepository {
   async insert(state: ClusterState): Promise<boolean> {
     const manager = this.unitOfWork.manager;
     const inserted = await manager.query<unknown[]>(
-      `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at, policy_revision)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         state.id,
@@ -117,6 +117,7 @@ export class ClusterRepository {
         JSON.stringify(state.failureReasons),
         state.operation === null ? null : JSON.stringify(state.operation),
         state.requestedAt,
+        state.policyRevision,
       ],
     );
     if (inserted.length === 0) return false;
@@ -256,6 +257,7 @@ function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterStat
     model: cluster.model,
     spec: cluster.spec,
     release: cluster.release,
+    policyRevision: cluster.policyRevision,
     kubernetesVersion: cluster.kubernetesVersion,
     phase: cluster.phase,
     conditions: cluster.conditions,

@@ -23,7 +23,12 @@ export class IntegrationEvents {
     for (const event of events) {
       switch (event.type) {
         case 'ClusterRejected':
-          this.unitOfWork.emit(ClusterProvisioningFailed, event.clusterId, { model: event.spec.model, reasons: event.reasons });
+          this.unitOfWork.emit(ClusterProvisioningFailed, event.clusterId, {
+            model: event.spec.model,
+            reasons: event.reasons,
+            release: event.release,
+            ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }),
+          });
           break;
         case 'ClusterFailed':
           this.unitOfWork.emit(ClusterProvisioningFailed, event.clusterId, { model: event.model, reasons: event.reasons });
@@ -31,7 +36,13 @@ export class IntegrationEvents {
           break;
         case 'ClusterRunning':
           this.unitOfWork.emit(NodesProvisioned, event.clusterId, { model: event.model, nodes: event.nodes });
-          this.unitOfWork.emit(ClusterReady, event.clusterId, { model: event.model, kubernetesVersion: event.kubernetesVersion, nodeCount: event.nodes.length });
+          this.unitOfWork.emit(ClusterReady, event.clusterId, {
+            model: event.model,
+            kubernetesVersion: event.kubernetesVersion,
+            nodeCount: event.nodes.length,
+            ...(event.release === undefined ? {} : { release: event.release }),
+            ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }),
+          });
           break;
         case 'NodesJoined':
           this.unitOfWork.emit(NodesProvisioned, event.clusterId, { model: event.model, nodes: event.nodes });
@@ -50,11 +61,24 @@ export class IntegrationEvents {
           this.unitOfWork.emit(NodePoolScaled, event.clusterId, { model: event.model, pool: event.pool, from: event.from, to: event.to, requested: event.requested, nodes: event.nodes, removed: event.removed });
           break;
         case 'ClusterUpgraded':
-          this.unitOfWork.emit(ClusterUpgraded, event.clusterId, { model: event.model, fromVersion: event.fromVersion, toVersion: event.toVersion, planId: event.planId });
+          this.unitOfWork.emit(ClusterUpgraded, event.clusterId, {
+            model: event.model,
+            fromVersion: event.fromVersion,
+            toVersion: event.toVersion,
+            planId: event.planId,
+            ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }),
+          });
           break;
         case 'UpgradeStepRejected':
         case 'UpgradeFailed':
-          this.unitOfWork.emit(UpgradeStepFailed, event.clusterId, { model: event.model, planId: event.planId, fromVersion: event.fromVersion, toVersion: event.toVersion, reasons: event.reasons });
+          this.unitOfWork.emit(UpgradeStepFailed, event.clusterId, {
+            model: event.model,
+            planId: event.planId,
+            fromVersion: event.fromVersion,
+            toVersion: event.toVersion,
+            reasons: event.reasons,
+            ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }),
+          });
           break;
         case 'ClusterDeleted':
           this.unitOfWork.emit(ClusterDeleted, event.clusterId, { model: event.model });

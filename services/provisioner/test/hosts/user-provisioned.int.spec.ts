@@ -1,3 +1,4 @@
+import { testPolicyEnv } from '@flotilla/service-kit/testing';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, UpgradeStepApproved, type AuditRecord, type ClusterSpec } from '@flotilla/contracts';
@@ -52,7 +53,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
 
   before(async () => {
     // Release 4.0 creates clusters on 1.30 and accepts 1.31: one minor to step to.
-    h = await Harness.start({ PLATFORM_RELEASE: '4.0' });
+    h = await Harness.start(await testPolicyEnv({ release: '4.0' }));
   });
 
   after(async () => {

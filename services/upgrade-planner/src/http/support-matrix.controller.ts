@@ -1,12 +1,25 @@
 import { BadRequestException, Body, Controller, Get, Inject, Put } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { SupportMatrixDocument } from '@flotilla/contracts';
+import { releaseProvenance, SupportMatrixDocument, type FactProvenance } from '@flotilla/contracts';
+import { PlatformReleaseEntry, PolicyInForce, ZodValidationPipe, type PolicySource, type RejectedPolicyEntry } from '@flotilla/service-kit';
 import { z } from 'zod';
 import type { MatrixSource } from '../domain/support-matrix-revision.js';
 import { SupportMatrixStore, type RejectedRevision } from '../planning/support-matrix.store.js';
 
 const documentSchema = z.toJSONSchema(SupportMatrixDocument, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+const releaseSchema = z.toJSONSchema(PlatformReleaseEntry, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+
+/** The platform release of the global cluster that every service judges requests by. */
+export interface PlatformReleaseView {
+  release: string;
+  /** shipped: the bucket names none yet (the newest release of the shipped matrix is assumed). */
+  source: PolicySource;
+  /** Bucket sequence of the entry (0: shipped). */
+  sequence: number;
+  /** The last bucket entry of the policy refused by the shared reader, if any. */
+  lastRejected: RejectedPolicyEntry | null;
+}
 
 export interface SupportMatrixView {
   revision: string;
@@ -17,13 +30,19 @@ export interface SupportMatrixView {
   bucket: string;
   /** The last entry of the bucket that was refused, if any: the revision in force did not change. */
   lastRejected: RejectedRevision | null;
+  platformRelease: PlatformReleaseView;
+  /** Per release, where each of its facts comes from: documented, or inferred with the reasoning. */
+  provenance: Record<string, FactProvenance[]>;
   document: SupportMatrixDocument;
 }
 
 @ApiTags('support-matrix')
 @Controller('api/v1/support-matrix')
 export class SupportMatrixController {
-  constructor(@Inject(SupportMatrixStore) private readonly store: SupportMatrixStore) {}
+  constructor(
+    @Inject(SupportMatrixStore) private readonly store: SupportMatrixStore,
+    @Inject(PolicyInForce) private readonly policy: PolicyInForce,
+  ) {}
 
   @Get()
   @Access('viewer')
@@ -56,8 +75,45 @@ export class SupportMatrixController {
     return { ...this.view(), unchanged: result.unchanged };
   }
 
+  /**
+   * Sets the platform release the global cluster runs: the provisioner, the importer and the
+   * inventory judge creation, onboarding and upgrades by it from then on (they follow the bucket).
+   */
+  @Put('platform-release')
+  @Access('admin')
+  @ApiOperation({ summary: 'Set the platform release of the global cluster that every service judges by' })
+  @ApiBody({ schema: releaseSchema })
+  @ApiResponse({ status: 200, description: 'In force' })
+  @ApiResponse({ status: 400, description: 'Not a release of the support matrix in force; the release in force stays' })
+  async putRelease(@Body(new ZodValidationPipe(PlatformReleaseEntry)) body: PlatformReleaseEntry): Promise<SupportMatrixView> {
+    const { matrix } = this.store.inForce();
+    if (!matrix.releases.has(body.release)) {
+      const message = `release: ${body.release} is not a release of support matrix ${matrix.revision} (${[...matrix.releases.keys()].join(', ')})`;
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: [message],
+        errors: [{ code: 'release-unknown', field: 'release', message }],
+        inForce: this.policy.current().release,
+      });
+    }
+    await this.policy.putRelease(body.release);
+    return this.view();
+  }
+
   private view(): SupportMatrixView {
     const { matrix, source, sequence, publishedAt } = this.store.inForce();
-    return { revision: matrix.revision, source, sequence, publishedAt, bucket: this.store.bucketName, lastRejected: this.store.lastRejected(), document: matrix.document };
+    const policy = this.policy.current();
+    return {
+      revision: matrix.revision,
+      source,
+      sequence,
+      publishedAt,
+      bucket: this.store.bucketName,
+      lastRejected: this.store.lastRejected(),
+      platformRelease: { release: policy.release, source: policy.releaseSource, sequence: policy.releaseSequence, lastRejected: this.policy.lastRejected() },
+      provenance: Object.fromEntries(matrix.document.releases.map((entry) => [entry.release, releaseProvenance(entry)])),
+      document: matrix.document,
+    };
   }
 }

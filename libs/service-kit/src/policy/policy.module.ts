@@ -1,0 +1,20 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { BusNaming } from '@flotilla/contracts';
+import { BusConnection } from '@flotilla/messaging';
+import { PolicyInForce } from './policy-in-force.js';
+
+/**
+ * The version policy in force (PolicyInForce) for a service that judges requests by it. Start-up
+ * waits until the bucket's history is replayed, so no request is judged by a stale revision.
+ */
+@Global()
+@Module({})
+export class PolicyModule {
+  static forRoot(options: { naming: BusNaming; bucket?: string }): DynamicModule {
+    return {
+      module: PolicyModule,
+      providers: [{ provide: PolicyInForce, inject: [BusConnection], useFactory: (bus: BusConnection) => new PolicyInForce(bus, options) }],
+      exports: [PolicyInForce],
+    };
+  }
+}
