@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, createEvent, eventsSubject, NodePoolScaleRequested, UpgradeStepApproved, type EventDefinition } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterDeletionRequested, createEvent, eventsSubject, NodePoolScaleRequested, SUPPORT_MATRIX_DOCUMENT, UpgradeStepApproved, type EventDefinition } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -32,7 +32,7 @@ describe("inventory: operators' commands about a cluster, on real NATS and Postg
   const api = (path: string, method: string, body?: unknown) =>
     fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${service.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const createCluster = async (id: string) => {
-    const spec = { id, name: id, model: 'platform-provisioned', kubernetesVersion: '1.33', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [{ name: 'workers', count: 2, machineSize: 'small' }] };
+    const spec = { id, name: id, model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [{ name: 'workers', count: 2, machineSize: 'small' }] };
     assert.equal((await api('/api/v1/clusters', 'POST', spec)).status, 202);
   };
   const accepted = async (response: Response, clusterId: string): Promise<Accepted> => {
@@ -63,10 +63,25 @@ describe("inventory: operators' commands about a cluster, on real NATS and Postg
 
   it('upgrade publishes UpgradeStepApproved about the cluster', async () => {
     await createCluster('upgrade-me');
-    const { eventId } = await accepted(await api('/api/v1/clusters/upgrade-me/upgrades', 'POST', { planId: 'plan-7', toVersion: '1.34' }), 'upgrade-me');
+    const { eventId } = await accepted(await api('/api/v1/clusters/upgrade-me/upgrades', 'POST', { planId: 'plan-7', toVersion: 'v1.34.2' }), 'upgrade-me');
     const event = await published(UpgradeStepApproved, eventId);
     assert.equal(event.subject, 'upgrade-me');
-    assert.deepEqual(event.data, { planId: 'plan-7', toVersion: '1.34' });
+    assert.deepEqual(event.data, { planId: 'plan-7', toVersion: 'v1.34.2' });
+  });
+
+  it('an upgrade step the policy in force refuses is a 400 naming toVersion and each rule, not a 202', async () => {
+    await createCluster('skip-me');
+    const response = await api('/api/v1/clusters/skip-me/upgrades', 'POST', { planId: 'plan-9', toVersion: '1.36' });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { errors: { field: string; code: string; release: string; policyRevision: string }[] };
+    assert.deepEqual(
+      body.errors.map((error) => [error.field, error.code, error.release, error.policyRevision]),
+      [
+        ['toVersion', 'control-plane-skips-minor', '4.3', SUPPORT_MATRIX_DOCUMENT.revision],
+        ['toVersion', 'incompatible', '4.3', SUPPORT_MATRIX_DOCUMENT.revision],
+      ],
+    );
+    assert.equal((await eventsOf(bus, prefix, UpgradeStepApproved, 'skip-me')).length, 0);
   });
 
   it('delete publishes ClusterDeletionRequested with the reason from the body or the query, and then refuses more commands with 409', async () => {
