@@ -34,7 +34,8 @@ describe('upgrade planner: who may do what', () => {
       'POST /api/v1/upgrade-plans/:id/close': role('operator'),
       'GET /api/v1/support-matrix': role('viewer'),
       'PUT /api/v1/support-matrix': role('admin'),
+      'PUT /api/v1/support-matrix/platform-release': role('admin'),
     });
-    assert.equal(report.checked, 10);
+    assert.equal(report.checked, 11);
   });
 });
