@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterProvisioningFailed, ClusterReady, ClusterRequested, encodeBinary, EventRejected, eventsSubject, NodesProvisioned } from '@flotilla/contracts';
+import { ClusterProvisioningFailed, ClusterReady, ClusterRequested, encodeBinary, EventRejected, eventsSubject, NodesProvisioned, SUPPORT_MATRIX_DOCUMENT } from '@flotilla/contracts';
 import { publishEncoded } from '@flotilla/messaging';
 import { clusterSpec, Harness } from './support/harness.js';
 
@@ -20,7 +20,8 @@ describe('provisioner on real PostgreSQL and NATS', () => {
   it('a valid request: machines are created once, then NodesProvisioned and ClusterReady go out with every node', async () => {
     await h.request('valid-1', clusterSpec({ controlPlane: { count: 3, machineSize: 'cp-large' } }));
     const ready = await h.waitFor(ClusterReady, 'valid-1', WAIT_MS);
-    assert.deepEqual(ready.data, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.0', nodeCount: 5 });
+    // Created under the shipped policy: no bucket on this bus prefix yet, so the shipped release and revision.
+    assert.deepEqual(ready.data, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.0', nodeCount: 5, release: '4.3', policyRevision: SUPPORT_MATRIX_DOCUMENT.revision });
     const [nodes, ...more] = await h.events(NodesProvisioned, 'valid-1');
     assert.equal(more.length, 0, 'NodesProvisioned once');
     assert.deepEqual(

@@ -1,7 +1,7 @@
 import { testPolicyEnv } from '@flotilla/service-kit/testing';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, UpgradeStepApproved, type AuditRecord, type ClusterSpec } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, SUPPORT_MATRIX_DOCUMENT, UpgradeStepApproved, type AuditRecord, type ClusterSpec } from '@flotilla/contracts';
 import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import { Harness } from '../support/harness.js';
 import { healthyFacts, TestSshd } from '../support/sshd.js';
@@ -110,7 +110,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     await h.publish(UpgradeStepApproved, id, { planId: 'plan-ssh-1', toVersion: '1.31' });
     const upgraded = await h.waitFor(ClusterUpgraded, id, WAIT_MS);
     // From what the control plane's kubelet reported at install to the step's target.
-    assert.deepEqual(upgraded.data, { model: 'user-provisioned', fromVersion: 'v1.30.4', toVersion: 'v1.31.0', planId: 'plan-ssh-1' });
+    assert.deepEqual(upgraded.data, { model: 'user-provisioned', fromVersion: 'v1.30.4', toVersion: 'v1.31.0', planId: 'plan-ssh-1', policyRevision: SUPPORT_MATRIX_DOCUMENT.revision });
     const cluster = (await h.getCluster(id)).body as { kubernetesVersion: string; operation: unknown; machines: { name: string; kubeletVersion: string | null }[] };
     assert.deepEqual(
       [cluster.kubernetesVersion, cluster.operation, cluster.machines.map((machine) => [machine.name, machine.kubeletVersion])],
