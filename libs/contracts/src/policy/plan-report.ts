@@ -3,9 +3,11 @@ import type { NodePoolMove } from './skew.js';
 
 /**
  * What changed between two revisions of a plan (after the fleet or the matrix changed), one
- * sentence per change, plan-level changes first, then clusters by id.
+ * sentence per change, plan-level changes first, then clusters by id. `only`, when given, names
+ * the only clusters whose plans can differ (FleetPlanner.changedIds: every other cluster's plan
+ * is the same object in both), so a plan kept up to date is compared in time of its changes.
  */
-export function diffPlans(previous: UpgradePlan, next: UpgradePlan): string[] {
+export function diffPlans(previous: UpgradePlan, next: UpgradePlan, only?: ReadonlySet<string>): string[] {
   const changes: string[] = [];
   if (previous.fromRelease !== next.fromRelease || previous.toRelease !== next.toRelease) {
     changes.push(`upgrade changed from ${previous.fromRelease} -> ${previous.toRelease} to ${next.fromRelease} -> ${next.toRelease}`);
@@ -24,6 +26,7 @@ export function diffPlans(previous: UpgradePlan, next: UpgradePlan): string[] {
     changes.push(next.satisfiable ? 'plan became satisfiable' : `plan became unsatisfiable: ${next.issues.map((i) => i.reason).join('; ')}`);
   }
 
+  if (only) return [...changes, ...diffClusters(previous, next, only)];
   const before = new Map<string, ClusterUpgradePlan>();
   for (const cluster of previous.clusters) before.set(cluster.clusterId, cluster);
   const seen = new Set<string>();
@@ -46,21 +49,61 @@ export function diffPlans(previous: UpgradePlan, next: UpgradePlan): string[] {
   return changes;
 }
 
+const NO_CHANGES: string[] = [];
+
+/** The changes of the clusters named, found by id in both plans (sorted by id, as the planner makes them). */
+function diffClusters(previous: UpgradePlan, next: UpgradePlan, ids: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const id of [...ids].sort()) {
+    const old = findCluster(previous.clusters, id);
+    const cluster = findCluster(next.clusters, id);
+    if (old && cluster) {
+      const fields = clusterFieldChanges(old, cluster);
+      if (fields.length > 0) out.push(`cluster ${id}: ${fields.join('; ')}`);
+    } else if (cluster) out.push(`cluster ${id} added: ${summarise(cluster)}`);
+    else if (old) out.push(`cluster ${id} removed (was ${summarise(old)})`);
+  }
+  return out;
+}
+
+function findCluster(clusters: readonly ClusterUpgradePlan[], id: string): ClusterUpgradePlan | undefined {
+  let low = 0;
+  let high = clusters.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (clusters[middle]!.clusterId < id) low = middle + 1;
+    else high = middle;
+  }
+  return clusters[low]?.clusterId === id ? clusters[low] : undefined;
+}
+
 function clusterFieldChanges(old: ClusterUpgradePlan, next: ClusterUpgradePlan): string[] {
+  // Plans kept up to date share the plans of unchanged clusters, and clusters with the same outcome share paths.
+  if (old === next) return NO_CHANGES;
   const fields: string[] = [];
   if (old.currentVersion !== next.currentVersion) fields.push(`version ${old.currentVersion} -> ${next.currentVersion}`);
   if (old.model !== next.model) fields.push(`model ${old.model} -> ${next.model}`);
   if (old.action !== next.action) fields.push(`action ${old.action} -> ${next.action}`);
   if (old.target !== next.target) fields.push(`target ${old.target ?? '-'} -> ${next.target ?? '-'}`);
   // Paths contain arrows themselves, so they read "now X (was Y)" rather than "Y -> X".
-  if (old.path.join() !== next.path.join()) fields.push(`path now ${path(next.path)} (was ${path(old.path)})`);
-  if (movesText(old.nodePoolMoves) !== movesText(next.nodePoolMoves)) {
+  if (old.path !== next.path && old.path.join() !== next.path.join()) fields.push(`path now ${path(next.path)} (was ${path(old.path)})`);
+  if ((old.nodePoolMoves.length > 0 || next.nodePoolMoves.length > 0) && movesText(old.nodePoolMoves) !== movesText(next.nodePoolMoves)) {
     fields.push(`node pools to move first now ${movesText(next.nodePoolMoves) || 'none'} (was ${movesText(old.nodePoolMoves) || 'none'})`);
   }
   if (old.wave !== next.wave) fields.push(`wave ${old.wave ?? '-'} -> ${next.wave ?? '-'}`);
-  if (violationsText(old) !== violationsText(next)) fields.push(`breaks today now ${violationsText(next) || 'nothing'} (was ${violationsText(old) || 'nothing'})`);
+  if (!sameViolations(old, next) && violationsText(old) !== violationsText(next)) fields.push(`breaks today now ${violationsText(next) || 'nothing'} (was ${violationsText(old) || 'nothing'})`);
   if (old.code !== next.code || old.reason !== next.reason) fields.push(`reason now: ${next.reason}`);
   return fields;
+}
+
+/** Violations are judged once per version and pool, so equal ones are usually the same objects. */
+function sameViolations(a: ClusterUpgradePlan, b: ClusterUpgradePlan): boolean {
+  const x: ClusterUpgradePlan['violations'] | undefined = a.violations;
+  const y: ClusterUpgradePlan['violations'] | undefined = b.violations;
+  if (x === y) return true;
+  if (x === undefined || y === undefined || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 function violationsText(cluster: ClusterUpgradePlan): string {

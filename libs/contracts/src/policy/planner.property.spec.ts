@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FleetCluster } from './fleet.js';
+import { diffPlans } from './plan-report.js';
 import { FleetPlanner, planGlobalUpgrade, type PlanGlobalUpgradeInput, type UpgradePlan } from './planner.js';
 import { SUPPORT_MATRIX_DOCUMENT, defaultSupportMatrix as matrix } from './support-matrix.data.js';
 import { compareMinors, formatMinor, parseKubernetesVersion, parseMinor, type KubernetesMinor } from './version.js';
@@ -146,6 +147,33 @@ describe('planGlobalUpgrade properties', () => {
         assert.deepStrictEqual(planner.update([added]), planGlobalUpgrade({ ...input, fleet: [...fleet, added] }));
         assert.deepStrictEqual(planner.update([], [changed.id]), planGlobalUpgrade({ ...input, fleet: [...fleet, added].filter((c) => c.id !== changed.id) }));
         assert.deepStrictEqual(first, snapshot, 'a plan handed out never changes');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an updated plan, compared only on the clusters the update touched, gives every change a full comparison finds', () => {
+    fc.assert(
+      fc.property(inputArb, fc.nat(), fc.nat(), (input, pick, other) => {
+        const unique = [...new Map(input.fleet.map((c) => [c.id, c])).values()];
+        if (unique.length < 2) return;
+        const planner = new FleetPlanner(input);
+        let previous = planner.plan(unique);
+        assert.equal(planner.changedIds(), undefined, 'a whole plan names no subset');
+        const source = unique[other % unique.length]!;
+        const target = unique[pick % unique.length]!;
+        // A new control plane and new pools: actions, waves, issues and violations may all move.
+        const changed = { ...target, controlPlaneVersion: source.controlPlaneVersion, nodePools: source.nodePools };
+        const steps: [FleetCluster[], string[]][] = [
+          [[changed], []],
+          [[{ ...changed, id: `${changed.id}-new` }], []],
+          [[], [unique[(pick + 1) % unique.length]!.id]],
+        ];
+        for (const [update, removed] of steps) {
+          const next = planner.update(update, removed);
+          assert.deepStrictEqual(diffPlans(previous, next, planner.changedIds()), diffPlans(previous, next));
+          previous = next;
+        }
       }),
       { numRuns: 200 },
     );

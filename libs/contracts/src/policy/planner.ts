@@ -177,9 +177,37 @@ export class FleetPlanner {
   private readonly planner: ClusterPlanner | undefined;
   private readonly judge: ViolationJudge;
   private readonly concurrencyValid: boolean;
+  // Per cluster, in id order. The numeric arrays mirror the drafts so that the fleet-wide passes
+  // (summary, groups, waves) read numbers, not 100,000 objects.
   private ids: string[] = [];
   private drafts: ClusterUpgradePlan[] = [];
   private segments: (readonly number[])[] = [];
+  /** ACTIONS index of each draft's action. */
+  private actions: number[] = [];
+  /** 1 when the draft has violations. */
+  private flagged: number[] = [];
+  /** The wave each draft carries, 0 for none. */
+  private waveNow: number[] = [];
+  /** Drafts made since the last plan was returned: no plan holds them yet, so their wave is set in place. */
+  private readonly fresh = new Set<ClusterUpgradePlan>();
+  private allFresh = false;
+  /** Kept up to date cluster by cluster: clusters per action, blocked ids by code, violating ids by code (sorted). */
+  private counts = [0, 0, 0, 0, 0];
+  private blockedGroups = new Map<ClusterPlanCode, string[]>();
+  private violationGroups = new Map<ViolationCode, string[]>();
+  /** Group arrays made since the last plan was returned (changed in place); the others are copied before a change. */
+  private readonly ownGroups = new Set<string[]>();
+  /** Ids whose plan object the last `update` replaced (re-planned, removed or moved to another wave); undefined after `plan`. */
+  private touched: Set<string> | undefined;
+
+  /**
+   * The clusters whose plans may differ between the plan `update` returned and the one before it:
+   * every other cluster's plan is the very same object in both. Undefined when the last call was
+   * `plan` (everything may differ).
+   */
+  changedIds(): ReadonlySet<string> | undefined {
+    return this.touched;
+  }
 
   constructor(private readonly parameters: Omit<PlanGlobalUpgradeInput, 'fleet'>) {
     const { fromRelease, toRelease, matrix, maxConcurrency, via } = parameters;
@@ -195,11 +223,28 @@ export class FleetPlanner {
     this.ids = new Array<string>(count);
     this.drafts = new Array<ClusterUpgradePlan>(count);
     this.segments = new Array<readonly number[]>(count);
+    this.actions = new Array<number>(count).fill(0);
+    this.flagged = new Array<number>(count).fill(0);
+    this.waveNow = new Array<number>(count).fill(0);
+    this.fresh.clear();
+    this.allFresh = true;
+    this.touched = undefined;
     for (let i = 0; i < count; i++) {
       const cluster = fleet[order[i]!]!;
       const duplicate = (i > 0 && fleet[order[i - 1]!]!.id === cluster.id) || (i + 1 < count && fleet[order[i + 1]!]!.id === cluster.id);
       this.ids[i] = cluster.id;
       this.place(i, cluster, duplicate);
+    }
+    this.counts = [0, 0, 0, 0, 0];
+    this.blockedGroups = new Map();
+    this.violationGroups = new Map();
+    for (let i = 0; i < count; i++) {
+      this.counts[this.actions[i]!]!++;
+      if (this.actions[i] === BLOCKED) group(this.blockedGroups, this.drafts[i]!.code, this.ids[i]!);
+      if (this.flagged[i] === 1) {
+        const list = this.drafts[i]!.violations;
+        for (let v = 0; v < list.length; v++) group(this.violationGroups, list[v]!.code, this.ids[i]!);
+      }
     }
     return this.finish();
   }
@@ -207,24 +252,70 @@ export class FleetPlanner {
   /** Re-plans the clusters given (added or changed) and drops the ids removed. */
   update(changed: readonly FleetCluster[], removed: readonly string[] = []): UpgradePlan {
     // These arrays are this planner's own: plans get a copy of the clusters (see finish).
+    const touched = (this.touched = new Set<string>());
     for (const id of removed) {
       const at = lowerBound(this.ids, id);
       if (this.ids[at] !== id) continue;
-      this.ids.splice(at, 1);
-      this.drafts.splice(at, 1);
-      this.segments.splice(at, 1);
+      touched.add(id);
+      this.leaveGroups(at);
+      for (const list of this.lists()) list.splice(at, 1);
     }
     for (const cluster of changed) {
-      let at = lowerBound(this.ids, cluster.id);
-      if (this.ids[at] !== cluster.id) {
+      touched.add(cluster.id);
+      const at = lowerBound(this.ids, cluster.id);
+      if (this.ids[at] === cluster.id) this.leaveGroups(at);
+      else {
         this.ids.splice(at, 0, cluster.id);
         this.drafts.splice(at, 0, undefined as unknown as ClusterUpgradePlan);
         this.segments.splice(at, 0, NO_SEGMENTS);
+        this.actions.splice(at, 0, 0);
+        this.flagged.splice(at, 0, 0);
+        this.waveNow.splice(at, 0, 0);
       }
-      at = lowerBound(this.ids, cluster.id);
       this.place(at, cluster, false);
+      this.joinGroups(at);
     }
     return this.finish();
+  }
+
+  private leaveGroups(index: number): void {
+    const id = this.ids[index]!;
+    const draft = this.drafts[index]!;
+    this.counts[this.actions[index]!]!--;
+    if (this.actions[index] === BLOCKED) this.regroup(this.blockedGroups, draft.code, id, false);
+    for (const violation of draft.violations) this.regroup(this.violationGroups, violation.code, id, false);
+  }
+
+  private joinGroups(index: number): void {
+    const id = this.ids[index]!;
+    const draft = this.drafts[index]!;
+    this.counts[this.actions[index]!]!++;
+    if (this.actions[index] === BLOCKED) this.regroup(this.blockedGroups, draft.code, id, true);
+    for (const violation of draft.violations) this.regroup(this.violationGroups, violation.code, id, true);
+  }
+
+  /** Adds or removes one id of a sorted group, copying a group a returned plan holds first. */
+  private regroup<K>(groups: Map<K, string[]>, key: K, id: string, join: boolean): void {
+    let ids = groups.get(key);
+    const at = ids ? lowerBound(ids, id) : 0;
+    const present = ids !== undefined && ids[at] === id;
+    if (join === present) return;
+    if (!ids) {
+      ids = [];
+      this.ownGroups.add(ids);
+      groups.set(key, ids);
+    } else if (!this.ownGroups.has(ids)) {
+      ids = ids.slice();
+      this.ownGroups.add(ids);
+      groups.set(key, ids);
+    }
+    if (join) ids.splice(at, 0, id);
+    else if (ids.length === 1) groups.delete(key);
+    else ids.splice(at, 1);
+  }
+
+  private lists(): unknown[][] {
+    return [this.ids, this.drafts, this.segments, this.actions, this.flagged, this.waveNow];
   }
 
   private place(index: number, cluster: FleetCluster, duplicate: boolean): void {
@@ -241,12 +332,17 @@ export class FleetPlanner {
     }
     draft.violations = this.judge.judge(cluster);
     this.drafts[index] = draft;
+    if (!this.allFresh) this.fresh.add(draft);
     this.segments[index] = segments;
+    this.actions[index] = ACTION_INDEX[draft.action];
+    this.flagged[index] = draft.violations.length > 0 ? 1 : 0;
+    this.waveNow[index] = 0;
   }
 
   private finish(): UpgradePlan {
     const { fromRelease, toRelease, matrix, maxConcurrency } = this.parameters;
-    const clusters = this.drafts;
+    const { ids, drafts: clusters, actions, segments } = this;
+    const count = ids.length;
     const route = this.route.ok ? this.route.route : undefined;
     const hops = route?.hops.length ?? 0;
     const issues: PlanIssue[] = [];
@@ -254,20 +350,15 @@ export class FleetPlanner {
     if (!this.concurrencyValid) {
       issues.push({ code: 'concurrency-invalid', reason: `maxConcurrency must be a whole number of at least 1, got ${String(maxConcurrency)}`, clusterIds: [] });
     }
-    const summary: Record<ClusterUpgradeAction, number> = { none: 0, 'upgrade-before-global': 0, 'may-upgrade-after': 0, 'provider-action-required': 0, blocked: 0 };
-    const blockedByCode = new Map<ClusterPlanCode, string[]>();
-    const violating = new Map<ViolationCode, string[]>();
-    for (const cluster of clusters) {
-      summary[cluster.action]++;
-      if (cluster.action === 'blocked') group(blockedByCode, cluster.code, cluster.clusterId);
-      for (let v = 0; v < cluster.violations.length; v++) {
-        const code = cluster.violations[v]!.code;
-        group(violating, code, cluster.clusterId);
-      }
-    }
+    const { counts, violationGroups } = this;
+    const summary = {} as Record<ClusterUpgradeAction, number>;
+    for (let a = 0; a < ACTIONS.length; a++) summary[ACTIONS[a]!] = counts[a]!;
+    // Groups in the order their first cluster comes in, as a pass over the fleet would find them.
+    const blockedByCode = [...this.blockedGroups].sort(([, a], [, b]) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+    this.ownGroups.clear();
     const violations: PlanViolationGroup[] = [];
     for (const code of VIOLATION_ORDER) {
-      const clusterIds = violating.get(code);
+      const clusterIds = violationGroups.get(code);
       if (clusterIds) violations.push({ code, reason: `${clusterIds.length} workload cluster(s) already break the policy: ${describePolicyCode(code)}`, clusterIds });
     }
     // Path problems already explain why every cluster is blocked; repeating them per cluster adds nothing.
@@ -278,33 +369,41 @@ export class FleetPlanner {
     }
     const satisfiable = issues.length === 0;
     const steps: PlanStep[] = [];
-    const waveOf = new Int32Array(clusters.length);
+    const waveOf = new Int32Array(count);
     if (this.concurrencyValid && route) {
       let wave = 0;
       for (let h = 0; h < hops && (h === 0 || satisfiable); h++) {
         const hop = route.hops[h]!;
-        for (const clusterIds of this.waves(h, PRE_GLOBAL, waveOf, wave)) {
+        for (const clusterIds of this.waves(h, false, waveOf, wave)) {
           steps.push({ type: 'workload-wave', phase: 'pre-global', wave: ++wave, globalRelease: hop.fromRelease, clusterIds });
         }
         if (!satisfiable) break;
         const awaitingProvider: string[] = [];
-        for (let i = 0; i < clusters.length; i++) {
-          if (clusters[i]!.action === 'provider-action-required' && (this.segments[i]![h] ?? 0) > 0) awaitingProvider.push(clusters[i]!.clusterId);
+        for (let i = 0; i < count; i++) {
+          if (actions[i] === PROVIDER && (segments[i]![h] ?? 0) > 0) awaitingProvider.push(ids[i]!);
         }
         steps.push({ type: 'global-upgrade', fromRelease: hop.fromRelease, toRelease: hop.toRelease, awaitingProvider });
       }
       if (satisfiable) {
         let wave = 0;
-        for (const clusterIds of this.waves(hops, POST_GLOBAL, waveOf, 0)) {
+        for (const clusterIds of this.waves(hops, true, waveOf, 0)) {
           steps.push({ type: 'workload-wave', phase: 'post-global', wave: ++wave, globalRelease: toRelease, clusterIds });
         }
       }
     }
-    // A cluster's wave is its first; copy only the plans whose wave changed.
-    for (let i = 0; i < clusters.length; i++) {
-      const wave = waveOf[i]! === 0 ? null : waveOf[i]!;
-      if (clusters[i]!.wave !== wave) clusters[i] = { ...clusters[i]!, wave };
+    // A cluster's wave is its first. Drafts no plan holds yet take it in place; others are copied.
+    const { fresh, allFresh, waveNow } = this;
+    for (let i = 0; i < count; i++) {
+      const wave = waveOf[i]!;
+      if (waveNow[i] === wave) continue;
+      waveNow[i] = wave;
+      const cluster = clusters[i]!;
+      if (allFresh || fresh.has(cluster)) (cluster as PlanDraft).wave = wave === 0 ? null : wave;
+      else clusters[i] = { ...cluster, wave: wave === 0 ? null : wave };
+      this.touched?.add(ids[i]!);
     }
+    this.allFresh = false;
+    fresh.clear();
     const last = route?.hops[hops - 1];
     return {
       fromRelease,
@@ -324,17 +423,19 @@ export class FleetPlanner {
   }
 
   /**
-   * Batches of at most maxConcurrency clusters of one phase. Clusters with the most steps in it go
-   * first and together, so no short upgrade waits in a wave for a long one; ties by cluster id.
-   * Records each cluster's first wave in `waveOf` (numbered from `offset`).
+   * Batches of at most maxConcurrency clusters of one phase (post-global: optional steps too).
+   * Clusters with the most steps in it go first and together, so no short upgrade waits in a wave
+   * for a long one; ties by cluster id. Records each cluster's first wave in `waveOf` (numbered from `offset`).
    */
-  private waves(phase: number, actions: ReadonlySet<ClusterUpgradeAction>, waveOf: Int32Array, offset: number): string[][] {
+  private waves(phase: number, postGlobal: boolean, waveOf: Int32Array, offset: number): string[][] {
     const size = this.parameters.maxConcurrency;
-    const clusters = this.drafts;
+    const { ids, actions, segments } = this;
     const byLength: number[][] = [];
-    for (let i = 0; i < clusters.length; i++) {
-      const length = this.segments[i]![phase] ?? 0;
-      if (length > 0 && actions.has(clusters[i]!.action)) (byLength[length] ??= []).push(i);
+    for (let i = 0; i < ids.length; i++) {
+      const action = actions[i]!;
+      if (action !== BEFORE_GLOBAL && !(postGlobal && action === AFTER_GLOBAL)) continue;
+      const length = segments[i]![phase] ?? 0;
+      if (length > 0) (byLength[length] ??= []).push(i);
     }
     const waves: string[][] = [];
     let current: string[] = [];
@@ -344,7 +445,7 @@ export class FleetPlanner {
           waves.push(current);
           current = [];
         }
-        current.push(clusters[index]!.clusterId);
+        current.push(ids[index]!);
         if (waveOf[index] === 0) waveOf[index] = offset + waves.length + 1;
       }
     }
@@ -353,8 +454,12 @@ export class FleetPlanner {
   }
 }
 
-const PRE_GLOBAL: ReadonlySet<ClusterUpgradeAction> = new Set(['upgrade-before-global']);
-const POST_GLOBAL: ReadonlySet<ClusterUpgradeAction> = new Set(['upgrade-before-global', 'may-upgrade-after']);
+const ACTIONS: readonly ClusterUpgradeAction[] = ['none', 'upgrade-before-global', 'may-upgrade-after', 'provider-action-required', 'blocked'];
+const ACTION_INDEX = Object.fromEntries(ACTIONS.map((action, index) => [action, index])) as Record<ClusterUpgradeAction, number>;
+const BEFORE_GLOBAL = ACTION_INDEX['upgrade-before-global'];
+const AFTER_GLOBAL = ACTION_INDEX['may-upgrade-after'];
+const PROVIDER = ACTION_INDEX['provider-action-required'];
+const BLOCKED = ACTION_INDEX.blocked;
 const VIOLATION_ORDER: readonly ViolationCode[] = ['workload-ahead-of-global', 'incompatible', 'onboard-out-of-range', 'kubelet-newer-than-api-server', 'kubelet-too-old'];
 
 /** Adds an id to its group once, even when several pools of a cluster break the same rule. */

@@ -49,20 +49,19 @@ export class ViolationJudge {
   judge(cluster: FleetCluster): readonly PolicyViolation[] {
     if (!this.global) return NO_VIOLATIONS;
     let out: PolicyViolation[] | undefined;
-    const add = (violation: PolicyViolation | null) => {
-      if (violation) (out ??= []).push(violation);
-    };
     let release = this.global;
     if (cluster.platformRelease !== undefined && cluster.platformRelease !== this.globalRelease) {
       const order = releaseOrder(cluster.platformRelease);
       const own = this.matrix.releases.get(cluster.platformRelease);
       if (order > this.global.order) {
-        add({
-          code: 'workload-ahead-of-global',
-          pool: null,
-          reason: `the cluster reports platform release ${cluster.platformRelease}, ahead of the global cluster's ${this.globalRelease}: the global cluster is always upgraded first`,
-          repair: own ? [{ kind: 'global-upgrade', pool: null, to: cluster.platformRelease, reason: `upgrade the global cluster to ${cluster.platformRelease}` }] : [],
-        });
+        out = [
+          {
+            code: 'workload-ahead-of-global',
+            pool: null,
+            reason: `the cluster reports platform release ${cluster.platformRelease}, ahead of the global cluster's ${this.globalRelease}: the global cluster is always upgraded first`,
+            repair: own ? [{ kind: 'global-upgrade', pool: null, to: cluster.platformRelease, reason: `upgrade the global cluster to ${cluster.platformRelease}` }] : [],
+          },
+        ];
       } else if (own) {
         release = own;
       }
@@ -70,33 +69,51 @@ export class ViolationJudge {
     const api = this.parse(cluster.controlPlaneVersion);
     // Unreadable versions are the planner's to report (version-invalid, version-prerelease).
     if (!api) return out ?? NO_VIOLATIONS;
-    add(cluster.model === 'connected' ? this.onboardViolation(api, release) : this.rangeViolation(api, release));
-    for (const pool of cluster.nodePools) {
+    const whole = cluster.model === 'connected' ? this.onboardViolation(api, release) : this.rangeViolation(api, release);
+    if (whole) (out ??= []).push(whole);
+    const pools = cluster.nodePools;
+    for (let p = 0; p < pools.length; p++) {
+      const pool = pools[p]!;
       const kubelet = this.parse(pool.version);
       if (!kubelet) continue;
-      const behind = minorDistance(kubelet, api);
-      if (behind === undefined) continue;
-      const apiMinor = formatMinor(api);
-      if (behind < 0) {
-        add({
-          code: 'kubelet-newer-than-api-server',
-          pool: pool.name,
-          reason: `node pool ${pool.name} runs kubelet ${formatMinor(kubelet)}, newer than the API server ${apiMinor}: a kubelet must never be newer`,
-          repair: [{ kind: 'node-pool', pool: pool.name, to: apiMinor, reason: `replace the machines of ${pool.name} with ones on Kubernetes ${apiMinor} (kubelets are not downgraded in place)` }],
-        });
-        continue;
-      }
-      const max = maxKubeletSkew(kubelet);
-      if (behind > max) {
-        add({
-          code: 'kubelet-too-old',
-          pool: pool.name,
-          reason: `node pool ${pool.name} runs kubelet ${formatMinor(kubelet)}, ${behind} minors behind the API server ${apiMinor} (at most ${max}${max === 2 ? ' for kubelets older than 1.25' : ''})`,
-          repair: [{ kind: 'node-pool', pool: pool.name, to: apiMinor, reason: `upgrade the kubelets of ${pool.name} to ${apiMinor}, the API server's minor` }],
-        });
-      }
+      const violation = this.poolViolation(pool.name, kubelet, api);
+      if (violation) (out ??= []).push(violation);
     }
     return out ?? NO_VIOLATIONS;
+  }
+
+  /** Pool names and minors repeat across a fleet: each (pool, kubelet minor, API minor) is judged once. */
+  private readonly pools = new Map<string, Map<number, PolicyViolation | null>>();
+
+  private poolViolation(name: string, kubelet: KubernetesMinor, api: KubernetesMinor): PolicyViolation | null {
+    let byMinors = this.pools.get(name);
+    if (byMinors === undefined) this.pools.set(name, (byMinors = new Map<number, PolicyViolation | null>()));
+    const key = ((kubelet.major * 1024 + kubelet.minor) * 1024 + api.major) * 1024 + api.minor;
+    let cached = byMinors.get(key);
+    if (cached !== undefined) return cached;
+    cached = null;
+    const behind = minorDistance(kubelet, api);
+    const apiMinor = formatMinor(api);
+    if (behind !== undefined && behind < 0) {
+      cached = {
+        code: 'kubelet-newer-than-api-server',
+        pool: name,
+        reason: `node pool ${name} runs kubelet ${formatMinor(kubelet)}, newer than the API server ${apiMinor}: a kubelet must never be newer`,
+        repair: [{ kind: 'node-pool', pool: name, to: apiMinor, reason: `replace the machines of ${name} with ones on Kubernetes ${apiMinor} (kubelets are not downgraded in place)` }],
+      };
+    } else if (behind !== undefined) {
+      const max = maxKubeletSkew(kubelet);
+      if (behind > max) {
+        cached = {
+          code: 'kubelet-too-old',
+          pool: name,
+          reason: `node pool ${name} runs kubelet ${formatMinor(kubelet)}, ${behind} minors behind the API server ${apiMinor} (at most ${max}${max === 2 ? ' for kubelets older than 1.25' : ''})`,
+          repair: [{ kind: 'node-pool', pool: name, to: apiMinor, reason: `upgrade the kubelets of ${name} to ${apiMinor}, the API server's minor` }],
+        };
+      }
+    }
+    byMinors.set(key, cached);
+    return cached;
   }
 
   private parse(text: string): ParsedKubernetesVersion | null {
