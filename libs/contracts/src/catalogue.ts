@@ -3,6 +3,7 @@ import type { CloudEvent, EventOf } from './envelope.js';
 import {
   ClusterDeleted,
   ClusterDeletionRequested,
+  ClusterProgress,
   ClusterProvisioningFailed,
   ClusterReady,
   ClusterRequested,
@@ -40,6 +41,7 @@ export const EVENT_CATALOGUE = [
   ClusterDeleted,
   NodePoolScaleRequested,
   NodePoolScaled,
+  ClusterProgress,
   ClusterDeletionRequested,
   UpgradeStepApproved,
   UpgradeStepFailed,

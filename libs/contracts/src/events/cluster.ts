@@ -266,3 +266,42 @@ export const NodePoolScaled = defineEvent({
   producers: ['provisioner'],
   consumers: ['inventory', 'upgrade-planner'],
 });
+
+/** Machines ready of the machines wanted, for the control plane or one node pool. */
+export const MachineCount = z.object({
+  ready: z.number().int().nonnegative().describe('Machines running as Ready nodes'),
+  total: z.number().int().nonnegative().describe('Machines the cluster has or is making (those being released are not counted)'),
+});
+
+export const ClusterProgress = defineEvent({
+  name: 'ClusterProgress',
+  topic: 'cluster.progress',
+  version: 1,
+  description:
+    'Where the work on a platform-managed cluster stands: its phase, machines ready of total for the control plane and each node pool, and the operation under way (the current upgrade step). Emitted when machines change state and when the provisioner takes up a request; the latest by event time is the truth.',
+  data: z.object({
+    model: ClusterModel,
+    phase: z.enum(['Pending', 'Provisioning', 'Provisioned', 'Running', 'Deleting', 'Deleted', 'Failed']).describe('The provisioner\'s phase of the cluster'),
+    controlPlane: MachineCount.describe('Control-plane machines (none for a hosted control plane)'),
+    nodePools: z.array(MachineCount.extend({ pool: z.string().min(1) })).describe('Worker machines, per node pool, sorted by pool'),
+    operation: z
+      .object({
+        kind: z.enum(['scale', 'upgrade', 'delete']),
+        pool: z.string().min(1).optional().describe('scale: the node pool'),
+        from: z.number().int().nonnegative().optional().describe('scale: machines of the pool before'),
+        to: z.number().int().nonnegative().optional().describe('scale: machines the pool should have'),
+        planId: z.string().min(1).optional().describe('upgrade: the plan the step belongs to'),
+        fromVersion: KubernetesVersion.optional().describe('upgrade: the version the step starts from'),
+        toVersion: KubernetesVersion.optional().describe('upgrade: the version the step moves to'),
+      })
+      .nullable()
+      .describe('What the cluster is doing besides running; null when nothing'),
+    requestEventId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The request (CloudEvents id) this answers: the provisioner took it up, or found it already done'),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory'],
+});

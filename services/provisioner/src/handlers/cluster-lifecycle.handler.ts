@@ -33,22 +33,23 @@ export class ClusterLifecycleHandler {
   @OnEvent(NodePoolScaleRequested)
   async onScale(@Payload() event: EventOf<typeof NodePoolScaleRequested>): Promise<void> {
     const { pool, count, hosts } = event.data;
-    await this.handle({ type: 'ScaleNodePool', clusterId: event.subject, pool, count, ...(hosts ? { hosts } : {}), at: new Date().toISOString() });
+    await this.handle({ type: 'ScaleNodePool', clusterId: event.subject, pool, count, ...(hosts ? { hosts } : {}), at: new Date().toISOString() }, event.id);
   }
 
   @OnEvent(ClusterDeletionRequested)
   async onDeletion(@Payload() event: EventOf<typeof ClusterDeletionRequested>): Promise<void> {
-    await this.handle({ type: 'RequestDeletion', clusterId: event.subject, ...(event.data.reason === undefined ? {} : { reason: event.data.reason }), at: new Date().toISOString() });
+    await this.handle({ type: 'RequestDeletion', clusterId: event.subject, ...(event.data.reason === undefined ? {} : { reason: event.data.reason }), at: new Date().toISOString() }, event.id);
   }
 
   @OnEvent(UpgradeStepApproved)
   async onUpgradeStep(@Payload() event: EventOf<typeof UpgradeStepApproved>): Promise<void> {
     const { planId, toVersion } = event.data;
     const { matrix, release } = this.policy.current();
-    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: new Date().toISOString() });
+    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: new Date().toISOString() }, event.id);
   }
 
-  private async handle(command: Exclude<ClusterCommand, { type: 'RequestCluster' | 'ObserveMachine' }>): Promise<void> {
+  /** `requestEventId`: the request's event id, which the ClusterProgress answering it names. */
+  private async handle(command: Exclude<ClusterCommand, { type: 'RequestCluster' | 'ObserveMachine' }>, requestEventId: string): Promise<void> {
     const { clusterId } = command;
     // Locked: the reconciler records observations about the same cluster under the same lock.
     const before = await this.clusters.lockMany([clusterId]);
@@ -65,11 +66,16 @@ export class ClusterLifecycleHandler {
     }
     if (events.length === 0 || !state) {
       this.logger.log({ msg: 'nothing to do', clusterId, command: command.type });
+      // Already done or under way: the request is answered all the same.
+      if (state) this.integration.reportProgress(before, before, requestEventId);
       return;
     }
     const after = events.reduce<ClusterState>(evolve, state);
     await this.clusters.saveChanges(changesBetween(before, new Map([[clusterId, after]]), new Date(command.at), this.config.MHC_CHECK_INTERVAL_MS));
     await this.integration.publish(events);
+    // Taken up: the progress names the request. A refused step is answered by UpgradeStepFailed.
+    const refused = events.every((event) => event.type === 'UpgradeStepRejected');
+    this.integration.reportProgress(before, new Map([[clusterId, after]]), refused ? undefined : requestEventId);
     for (const event of events) logEvent(this.logger, event);
   }
 }

@@ -46,6 +46,8 @@ export class ClusterRequestedHandler {
     }
     if (events.length === 0) {
       this.logger.log({ msg: 'cluster already requested; nothing to do', clusterId, eventId: event.id, delivery: ctx.getDeliveryCount() });
+      // The same request again: answered with where the cluster stands.
+      if (current) this.integration.reportProgress(new Map(), new Map([[clusterId, current]]), event.id);
       return;
     }
     const accepted = events[0];
@@ -59,5 +61,7 @@ export class ClusterRequestedHandler {
     // Two requests for a new id in flight at once: the loser retries and then sees the winner's.
     if (next && !(await this.clusters.insert(next))) throw new Error(`cluster "${clusterId}" was created concurrently; retrying`);
     await this.integration.publish(events);
+    // Taken up: the progress names the request (a refusal is answered by ClusterProvisioningFailed).
+    if (next && events[0]?.type === 'ClusterAccepted') this.integration.reportProgress(new Map(), new Map([[clusterId, next]]), event.id);
   }
 }

@@ -331,6 +331,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       );
       await this.clusters.saveChanges(changesBetween(before, after, at, this.config.MHC_CHECK_INTERVAL_MS, claimed));
       await this.integration.publish(emitted);
+      this.integration.reportProgress(before, after);
       for (const event of emitted) logEvent(this.logger, event);
     });
   }

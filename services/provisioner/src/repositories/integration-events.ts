@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClusterDeleted, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
-import type { ClusterEvent } from '../domain/cluster.js';
+import type { ClusterEvent, ClusterState } from '../domain/cluster.js';
+import { progressOf, sameProgress } from '../domain/progress.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 
 /**
@@ -86,7 +87,8 @@ export class IntegrationEvents {
           await this.joinSecrets.delete(event.clusterId);
           if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
           break;
-        // Progress inside the provisioner: operators follow it on the HTTP API.
+        // Progress inside the provisioner: operators follow it on the HTTP API, and the platform
+        // through ClusterProgress (reportProgress).
         case 'ClusterAccepted':
         case 'MachineProvisioningStarted':
         case 'MachineProvisioned':
@@ -107,6 +109,20 @@ export class IntegrationEvents {
         case 'ClusterDeletionStarted':
           break;
       }
+    }
+  }
+
+  /**
+   * ClusterProgress for every cluster whose progress changed between `before` and `after` (the
+   * phase, machines ready of total, the operation), after the facts of the same transaction. A
+   * request taken up, or found already done, is answered by naming it, changed or not.
+   */
+  reportProgress(before: ReadonlyMap<string, ClusterState>, after: ReadonlyMap<string, ClusterState>, requestEventId?: string): void {
+    for (const [clusterId, state] of after) {
+      const previous = before.get(clusterId);
+      const report = progressOf(state);
+      if (requestEventId === undefined && sameProgress(previous && progressOf(previous), report)) continue;
+      this.unitOfWork.emit(ClusterProgress, clusterId, { ...report, ...(requestEventId === undefined ? {} : { requestEventId }) });
     }
   }
 }
