@@ -34,4 +34,20 @@ describe('fleet snapshot (planner input)', () => {
     snapshot.apply('d', cluster('d'));
     assert.deepEqual(snapshot.clusters().map((c) => c.id), ['b', 'c', 'd']);
   });
+
+  it('names the ids changed since a generation, each once, as long as its log reaches back', () => {
+    const snapshot = new FleetSnapshot(2);
+    snapshot.apply('a', cluster('a'));
+    const start = snapshot.generation;
+    assert.deepEqual(snapshot.changedSince(start), []);
+    snapshot.apply('b', cluster('b'));
+    snapshot.apply('a', cluster('a', 'v1.32.0'));
+    snapshot.apply('b', cluster('b'));
+    snapshot.apply('b', undefined);
+    assert.deepEqual(snapshot.changedSince(start), ['b', 'a']);
+    assert.equal(snapshot.changedSince(snapshot.generation + 1), undefined, 'a generation not reached yet');
+    for (const minor of [30, 31, 32]) snapshot.apply('c', cluster('c', `v1.${minor}.0`));
+    assert.equal(snapshot.changedSince(start), undefined, 'older than the log keeps');
+    assert.deepEqual(snapshot.changedSince(snapshot.generation - 1), ['c']);
+  });
 });

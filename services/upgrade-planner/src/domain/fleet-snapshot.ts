@@ -9,6 +9,11 @@ export class FleetSnapshot {
   private readonly byId = new Map<string, FleetCluster>();
   private sorted: FleetCluster[] | undefined = [];
   private generationCounter = 0;
+  /** Ids changed, by generation (the entry at i is generation logStart + i + 1); bounded, oldest dropped first. */
+  private log: string[] = [];
+  private logStart = 0;
+
+  constructor(private readonly logLimit = 10_000) {}
 
   /** Increases with every change that could change a plan. */
   get generation(): number {
@@ -26,7 +31,7 @@ export class FleetSnapshot {
       if (current === undefined) return false;
       this.byId.delete(id);
       this.invalidateOrder();
-      this.generationCounter++;
+      this.changed(id);
       return true;
     }
     if (current !== undefined && samePlannerInput(current, cluster)) return false;
@@ -36,8 +41,28 @@ export class FleetSnapshot {
     } else if (this.sorted !== undefined) {
       this.sorted[indexOf(this.sorted, id)] = cluster;
     }
-    this.generationCounter++;
+    this.changed(id);
     return true;
+  }
+
+  /**
+   * The ids whose planner input changed after `generation`, each once, or undefined when that is
+   * further back than the log keeps (then plan from `clusters()`). A listed id that `get` does not
+   * find left the fleet.
+   */
+  changedSince(generation: number): string[] | undefined {
+    if (generation < this.logStart || generation > this.generationCounter) return undefined;
+    return [...new Set(this.log.slice(generation - this.logStart))];
+  }
+
+  private changed(id: string): void {
+    this.generationCounter++;
+    this.log.push(id);
+    if (this.log.length > this.logLimit * 2) {
+      const drop = this.log.length - this.logLimit;
+      this.log = this.log.slice(drop);
+      this.logStart += drop;
+    }
   }
 
   get(id: string): FleetCluster | undefined {

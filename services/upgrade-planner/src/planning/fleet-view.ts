@@ -62,6 +62,11 @@ export class FleetView implements OnModuleInit {
     return this.snapshot.get(id);
   }
 
+  /** Ids whose planner input changed after `generation` (see FleetSnapshot.changedSince). */
+  changedSince(generation: number): string[] | undefined {
+    return this.snapshot.changedSince(generation);
+  }
+
   /** Changes whenever the planner's input changes. */
   get generation(): number {
     return this.snapshot.generation;

@@ -3,7 +3,7 @@ import { renderPlanTable, resolveUpgradeRoute, UpgradePlanned, type UpgradePlan 
 import { UnitOfWork } from '@flotilla/messaging';
 import { UPGRADE_PLANNER_CONFIG, type UpgradePlannerConfig } from '../config.js';
 import { PlannerError } from '../domain/errors.js';
-import { planRevision } from '../domain/plan-revision.js';
+import { KeptPlan } from '../domain/plan-revision.js';
 import { toUpgradePlannedData } from '../domain/planned-event.js';
 import type { MatrixInForce } from '../domain/support-matrix-revision.js';
 import type { RevisionTrigger } from '../entities/plan-revision.entity.js';
@@ -62,6 +62,8 @@ const KNOWN_PLANS = 4;
 export class PlanService {
   private readonly logger = new Logger(PlanService.name);
   private readonly known = new Map<string, Known>();
+  /** Per plan, its planner kept between revisions: a changed fact re-plans that cluster, not the fleet. */
+  private readonly kept = new Map<string, KeptPlan>();
 
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -84,14 +86,14 @@ export class PlanService {
       const existing = await this.plans.findForUpdate(id);
       if (!existing) {
         await this.plans.create(id, parameters, via);
-        const { plan } = this.revise(parameters, matrix);
+        const { plan } = this.revise(id, parameters, matrix);
         await this.commit(id, 1, 'requested', plan, [], matrix, parameters);
         return 1;
       }
       const head = await this.head(existing);
       this.assertNotBehind(id, head, matrix);
       const previous = await this.planAt(id, head);
-      const { plan, changes } = this.revise(parameters, matrix, previous);
+      const { plan, changes } = this.revise(id, parameters, matrix, previous);
       if (existing.status === 'closed') changes.unshift('plan reopened');
       if (changes.length === 0) {
         // Nothing to revise, but whoever asked gets an answer: the current revision again.
@@ -130,7 +132,7 @@ export class PlanService {
       if (known?.eventId === head.eventId && known.fleetGeneration === this.fleet.generation && known.matrixSequence === matrix.sequence) return 'unchanged';
       const parameters = { fromRelease: row.fromRelease, toRelease: row.toRelease, maxConcurrency: row.maxConcurrency };
       const previous = await this.planAt(id, head);
-      const { plan, changes } = this.revise(parameters, matrix, previous);
+      const { plan, changes } = this.revise(id, parameters, matrix, previous);
       if (changes.length === 0) {
         this.remember(id, { revision: head.revision, eventId: head.eventId, plan: previous, fleetGeneration: this.fleet.generation, matrixSequence: matrix.sequence });
         return 'unchanged';
@@ -191,8 +193,19 @@ export class PlanService {
     return this.plans.history(id);
   }
 
-  private revise(parameters: PlanParameters, matrix: MatrixInForce, previous?: UpgradePlan): { plan: UpgradePlan; changes: string[] } {
-    return planRevision({ fleet: this.fleet.clusters(), parameters, matrix: matrix.matrix, ...(previous ? { previous } : {}) });
+  private revise(id: string, parameters: PlanParameters, matrix: MatrixInForce, previous?: UpgradePlan): { plan: UpgradePlan; changes: string[] } {
+    let kept = this.kept.get(id);
+    if (kept) this.kept.delete(id);
+    else kept = new KeptPlan();
+    // Most recently used last; the planners of plans not revised for a while are let go.
+    this.kept.set(id, kept);
+    for (const oldest of this.kept.keys()) {
+      if (this.kept.size <= KNOWN_PLANS) break;
+      this.kept.delete(oldest);
+    }
+    const { plan, changes, incremental } = kept.revise(this.fleet, parameters, matrix.matrix, previous);
+    this.logger.debug({ msg: 'plan computed', planId: id, incremental, changes: changes.length });
+    return { plan, changes };
   }
 
   private async head(row: PlanEntity): Promise<RevisionHead> {
