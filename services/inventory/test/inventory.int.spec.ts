@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterReady, ClusterRequested, createEvent, eventsSubject, NodesProvisioned, streamName } from '@flotilla/contracts';
+import { ClusterReady, ClusterRequested, ClusterVersionChanged, createEvent, eventsSubject, findDefinition, NodesProvisioned, streamName } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -57,13 +57,60 @@ describe('inventory service on real NATS and PostgreSQL', () => {
     await publishEvent(bus.js, eventsSubject({ prefix }, ClusterReady.channel), createEvent(ClusterReady, meta, { model: 'platform-provisioned', kubernetesVersion: '1.34.2', nodeCount: 1 }));
 
     const cluster = await eventually(async () => {
-      const body = (await (await api('/api/v1/clusters/outside-1')).json()) as { status?: string; nodes?: unknown[]; history?: { type: string; traceId: string | null }[] };
+      const body = (await (await api('/api/v1/clusters/outside-1')).json()) as { status?: string; nodes?: unknown[]; history?: { type: string; time: string; traceId: string | null }[] };
       return body.status === 'Running' && body.history?.length === 3 ? body : undefined;
     });
     assert.equal(cluster.nodes?.length, 1);
-    assert.deepEqual(cluster.history?.map((entry) => entry.type), [ClusterRequested.type, NodesProvisioned.type, ClusterReady.type]);
+    // Newest first.
+    assert.deepEqual(cluster.history?.map((entry) => entry.type).sort(), [ClusterRequested.type, NodesProvisioned.type, ClusterReady.type].sort());
+    const times = cluster.history?.map((entry) => Date.parse(entry.time)) ?? [];
+    assert.deepEqual(times, [...times].sort((a, b) => b - a));
     assert.ok(cluster.history?.every((entry) => entry.traceId === null || /^[0-9a-f]{32}$/.test(entry.traceId)));
     assert.equal((await api('/api/v1/clusters/nope')).status, 404);
+  });
+
+  it("pages a cluster's history from newest to oldest, by cursor", async () => {
+    const meta = (second: number) => ({ subject: 'history-1', source: '/tests', time: new Date(Date.UTC(2026, 10, 23, 12, 0, second)) });
+    const events = [
+      createEvent(ClusterRequested, meta(0), { ...valid, nodePools: [], network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' } } as never),
+      createEvent(NodesProvisioned, meta(1), { model: 'platform-provisioned', nodes: [{ name: 'history-1-cp-0', role: 'control-plane', addresses: [] }] }),
+      createEvent(ClusterReady, meta(2), { model: 'platform-provisioned', kubernetesVersion: '1.34.2', nodeCount: 1 }),
+      // Two at the same instant: the event id orders them, and no page skips or repeats one.
+      ...['1.34.3', '1.34.4'].map((version) => createEvent(ClusterVersionChanged, meta(3), { previousVersion: '1.34.2', kubernetesVersion: version })),
+      createEvent(ClusterVersionChanged, meta(4), { previousVersion: '1.34.4', kubernetesVersion: '1.34.5' }),
+    ];
+    for (const event of events) await publishEvent(bus.js, eventsSubject({ prefix }, findDefinition(event.type)!.channel), event);
+    await eventually(async () => {
+      const body = (await (await api('/api/v1/clusters/history-1/history?limit=500')).json()) as { items?: unknown[] };
+      return body.items?.length === events.length ? true : undefined;
+    });
+
+    const seen: { eventId: string; time: string }[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await api(`/api/v1/clusters/history-1/history?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(response.status, 200);
+      const page = (await response.json()) as { items: { eventId: string; time: string }[]; nextCursor: string | null };
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    const expected = [...events].sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || (a.id < b.id ? 1 : -1));
+    assert.deepEqual(
+      seen.map((entry) => entry.eventId),
+      expected.map((event) => event.id),
+    );
+    const one = (await (await api('/api/v1/clusters/history-1')).json()) as { history: { eventId: string }[]; historyNextCursor: string | null };
+    assert.equal(one.history[0]?.eventId, expected[0]?.id, 'the cluster shows its newest events first');
+
+    const bad = await api('/api/v1/clusters/history-1/history?cursor=not-a-cursor');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(await bad.json()), /cursor/);
+    assert.equal((await api('/api/v1/clusters/history-1/history?limit=0')).status, 400);
+    assert.equal((await api('/api/v1/clusters/nobody/history')).status, 404);
   });
 
   it('lists the fleet filtered by model and status, a page at a time', async () => {

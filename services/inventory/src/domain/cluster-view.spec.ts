@@ -77,7 +77,7 @@ describe('fleet projection (evolve)', () => {
     assert.equal(view?.warnings.length, 1);
   });
 
-  it('an EventRejected changes no cluster but has a history line', () => {
+  it('an EventRejected about a known cluster is shown on it with its reason, and changes nothing else', () => {
     const rejected = createEvent(EventRejected, meta(5), {
       rejectedEventId: 'x',
       code: 'schema-invalid',
@@ -85,7 +85,19 @@ describe('fleet projection (evolve)', () => {
       consumer: 'provisioner__cluster_requested_v1',
       deadLetterSubject: 'flotilla.dlq.provisioner__cluster_requested_v1',
     });
-    assert.equal(evolve(replay([requested]), rejected), undefined);
+    const before = replay([requested])!;
+    const after = evolve(before, rejected)!;
+    assert.deepEqual(after.lastRefusal, {
+      eventId: rejected.id,
+      type: 'EventRejected',
+      source: '/tests',
+      time: rejected.time,
+      requestEventId: 'x',
+      requestType: null,
+      reasons: [{ code: 'schema-invalid', message: 'data.name: Required' }],
+    });
+    assert.deepEqual({ ...after, lastRefusal: null, lastEventTime: before.lastEventTime, factTimes: before.factTimes }, before, 'the request it does not name is still pending');
+    assert.equal(evolve(undefined, rejected), undefined, 'no cluster for an unknown id');
     assert.equal(summarise(rejected), 'EventRejected: schema-invalid: data.name: Required');
   });
 });
@@ -110,9 +122,11 @@ describe('labels, which scoped access follows', () => {
     const { ClusterImportRequested } = await import('@flotilla/contracts');
     const teamB = createEvent(ClusterRequested, meta(0), { ...requested.data, labels: { team: 'b' } });
     const takeover = createEvent(ClusterImportRequested, meta(4), { name: 'mine now', credentialRef: 'c', provider: 'cncf', apiServer: 'https://x.example', labels: { team: 'a' } });
-    const running = replay([teamB, ready]);
-    assert.deepEqual(running?.labels, { team: 'b' });
-    assert.equal(evolve(running, takeover), undefined);
+    const running = replay([teamB, ready])!;
+    assert.deepEqual(running.labels, { team: 'b' });
+    const after = evolve(running, takeover)!;
+    assert.deepEqual({ ...after, pendingRequests: [], lastEventTime: running.lastEventTime }, running);
+    assert.deepEqual(after.pendingRequests.map((request) => [request.eventId, request.type]), [[takeover.id, 'ClusterImportRequested']]);
   });
 
   it('a second ClusterRequested for a known id does not relabel it', () => {

@@ -1,7 +1,71 @@
-import { classify, type CloudEvent, type ClusterModel, type Node, type Reason } from '@flotilla/contracts';
+import { classify, EVENT_CATALOGUE, type CloudEvent, type ClusterModel, type EventData, type ClusterProgress, type Node, type Reason } from '@flotilla/contracts';
 
 export const CLUSTER_STATUSES = ['Pending', 'Provisioning', 'Running', 'Failed', 'Importing', 'Rejected', 'Deleted'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+
+/** The requests an owning service answers: until it does, they are pending on the cluster. */
+export const REQUEST_NAMES = ['ClusterRequested', 'ClusterImportRequested', 'NodePoolScaleRequested', 'UpgradeStepApproved', 'ClusterDeletionRequested'] as const;
+export type RequestName = (typeof REQUEST_NAMES)[number];
+/** The CloudEvents types of those requests. */
+export const REQUEST_TYPES: ReadonlySet<string> = new Set(REQUEST_NAMES.map((name) => EVENT_CATALOGUE.find((definition) => definition.name === name)!.type));
+
+/** A request its owner has not answered yet (neither taken up nor refused). */
+export interface PendingRequest {
+  eventId: string;
+  type: RequestName;
+  time: string;
+  /** What was asked, in a few words (the pool and count, the target version...). */
+  summary: string;
+  /** Scale requests: the pool; upgrade steps: the plan and target, which the answer names too. */
+  pool?: string;
+  planId?: string;
+  toVersion?: string;
+}
+
+/** The latest refusal or failure the owners reported about the cluster, with every reason. */
+export interface Refusal {
+  /** The event that reported it: EventRejected, ClusterProvisioningFailed, ImportRejected, UpgradeStepFailed. */
+  eventId: string;
+  type: string;
+  source: string;
+  time: string;
+  /** The request refused, when the report names it (or it is the pending one it answers). */
+  requestEventId: string | null;
+  requestType: string | null;
+  reasons: Reason[];
+}
+
+/** Where the owner's work on the cluster stands (ClusterProgress). */
+export interface ClusterProgressView {
+  phase: EventData<typeof ClusterProgress>['phase'];
+  controlPlane: { ready: number; total: number };
+  nodePools: { pool: string; ready: number; total: number }[];
+  operation: EventData<typeof ClusterProgress>['operation'];
+  time: string;
+}
+
+/**
+ * When each fact of the view was last set, by event time: an event older than the fact it would
+ * change arrives late and leaves it alone (the row is locked while it is compared, so replicas
+ * agree). Nodes are timed one by one, removals included, so a late join never brings back a
+ * removed node.
+ */
+export interface FactTimes {
+  status?: string;
+  version?: string;
+  nodes?: Record<string, string>;
+  /** When the owner last answered requests of each kind (`create`, `scale:<pool>`, `upgrade:<plan>:<version>`...). */
+  answers?: Record<string, string>;
+  /** The latest requests answered by id (taken up or refused). */
+  answeredIds?: string[];
+  /** The time of the request that named the cluster: an earlier one, arriving late, names it instead. */
+  named?: string;
+  /**
+   * The status says only that a request for a new id was refused (EventRejected): any fact from
+   * the owner overrides it, whenever it happened, since it shows another request was taken up.
+   */
+  provisional?: boolean;
+}
 
 /** What the fleet read model knows about one cluster. */
 export interface ClusterView {
@@ -19,6 +83,10 @@ export interface ClusterView {
   reachable: boolean | null;
   tunnel: 'connected' | 'disconnected' | null;
   lastEventTime: string;
+  pendingRequests: PendingRequest[];
+  lastRefusal: Refusal | null;
+  progress: ClusterProgressView | null;
+  factTimes: FactTimes;
 }
 
 /**
@@ -27,69 +95,263 @@ export interface ClusterView {
  */
 const PROGRESS: Record<ClusterStatus, number> = { Pending: 0, Importing: 0, Provisioning: 1, Running: 2, Failed: 3, Rejected: 3, Deleted: 4 };
 
-function advance(current: ClusterStatus, next: ClusterStatus): ClusterStatus {
-  return PROGRESS[next] >= PROGRESS[current] ? next : current;
-}
-
 function reimportable(status: ClusterStatus): boolean {
   return status === 'Rejected' || status === 'Deleted';
 }
 
-function empty(id: string, time: string): ClusterView {
-  return { id, name: null, model: null, labels: {}, status: 'Pending', kubernetesVersion: null, distribution: null, nodes: [], reasons: [], warnings: [], reachable: null, tunnel: null, lastEventTime: time };
+/** A cluster nobody has said anything about yet. */
+export function emptyView(id: string, time: string): ClusterView {
+  return {
+    id,
+    name: null,
+    model: null,
+    labels: {},
+    status: 'Pending',
+    kubernetesVersion: null,
+    distribution: null,
+    nodes: [],
+    reasons: [],
+    warnings: [],
+    reachable: null,
+    tunnel: null,
+    lastEventTime: time,
+    pendingRequests: [],
+    lastRefusal: null,
+    progress: null,
+    factTimes: {},
+  };
 }
 
-function mergeNodes(current: Node[], incoming: Node[]): Node[] {
-  const byName = new Map(current.map((node) => [node.name, node]));
-  for (const node of incoming) byName.set(node.name, node);
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+/** Is this event older than the fact it would change? Then it is late and changes nothing. */
+function late(factTime: string | undefined, time: string): boolean {
+  return factTime !== undefined && before(time, factTime);
+}
+
+function before(a: string, b: string): boolean {
+  return Date.parse(a) < Date.parse(b);
+}
+
+/**
+ * The status a fact leads to: only forward in the lifecycle, and never by an event older than
+ * the one that set the current status. `reset` allows going back (a connected cluster imported
+ * again after a rejection or deletion).
+ */
+function withStatus(view: ClusterView, status: ClusterStatus, time: string, reset = false): ClusterView {
+  const { provisional, ...times } = view.factTimes;
+  if (provisional) return { ...view, status, reasons: [], factTimes: { ...times, status: time } };
+  if (late(view.factTimes.status, time)) return view;
+  if (!reset && PROGRESS[status] < PROGRESS[view.status]) return view;
+  return { ...view, status, factTimes: { ...view.factTimes, status: time } };
+}
+
+/** A refused request for a new id: the cluster is Failed (Rejected, an import) unless a fact of its owner says otherwise. */
+function refusedOutright(view: ClusterView, status: 'Failed' | 'Rejected', time: string, reasons: Reason[]): ClusterView {
+  const refused = withStatus(view, status, time);
+  return { ...refused, reasons, factTimes: { ...refused.factTimes, provisional: true } };
+}
+
+function withVersion(view: ClusterView, version: string, time: string): ClusterView {
+  if (late(view.factTimes.version, time)) return view;
+  return { ...view, kubernetesVersion: version, factTimes: { ...view.factTimes, version: time } };
+}
+
+/** Nodes joined and removed at `time`: each node changes only if nothing newer is known about it. */
+function withNodes(view: ClusterView, time: string, added: readonly Node[], removed: readonly string[] = []): ClusterView {
+  const times = { ...view.factTimes.nodes };
+  const byName = new Map(view.nodes.map((node) => [node.name, node]));
+  for (const name of removed) {
+    if (late(times[name], time)) continue;
+    byName.delete(name);
+    times[name] = time;
+  }
+  // A deleted cluster keeps no nodes, however late a join is reported.
+  if (view.status !== 'Deleted') {
+    for (const node of added) {
+      if (late(times[node.name], time)) continue;
+      byName.set(node.name, node);
+      times[node.name] = time;
+    }
+  }
+  const nodes = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return { ...view, nodes, factTimes: { ...view.factTimes, nodes: times } };
+}
+
+/** Which answer a request waits for: answers name the same key (or the request's id). */
+function keyOf(type: RequestName, detail: { pool?: string; planId?: string; toVersion?: string } = {}): string {
+  switch (type) {
+    case 'ClusterRequested':
+      return 'create';
+    case 'ClusterImportRequested':
+      return 'import';
+    case 'ClusterDeletionRequested':
+      return 'delete';
+    case 'NodePoolScaleRequested':
+      return `scale:${detail.pool ?? ''}`;
+    case 'UpgradeStepApproved':
+      // Steps are one minor each: `1.34` approved is answered by `v1.34.1` upgraded.
+      return `upgrade:${detail.planId ?? ''}:${minorOf(detail.toVersion ?? '')}`;
+  }
+}
+
+function minorOf(version: string): string {
+  return version.replace(/^v/, '').split(/[.+-]/).slice(0, 2).join('.');
+}
+
+/** How many answered request ids a view remembers (a request arriving after its answer is not pending). */
+const ANSWERED_IDS = 32;
+
+/**
+ * A request joins the pending ones unless its answer is already known: reordered, the answer can
+ * arrive first (an answer about the same key at or after the request's time, or naming its id).
+ */
+function pending(view: ClusterView, event: CloudEvent, type: RequestName, summary: string, detail: Pick<PendingRequest, 'pool' | 'planId' | 'toVersion'> = {}): ClusterView {
+  const key = keyOf(type, detail);
+  if (view.pendingRequests.some((request) => request.eventId === event.id)) return view;
+  if (view.factTimes.answeredIds?.includes(event.id)) return view;
+  const answeredAt = view.factTimes.answers?.[key];
+  if (answeredAt !== undefined && !before(answeredAt, event.time)) return view;
+  return { ...view, pendingRequests: [...view.pendingRequests, { eventId: event.id, type, time: event.time, summary, ...detail }] };
+}
+
+/**
+ * The owner answered at `time`, about a key (every request of that key made until then) or one
+ * request by its id: those requests are no longer pending, and one arriving late will not be.
+ */
+function answer(view: ClusterView, time: string, by: { key?: string; id?: string | undefined }): ClusterView {
+  const { key, id } = by;
+  const answers = { ...view.factTimes.answers };
+  if (key !== undefined && (answers[key] === undefined || before(answers[key], time))) answers[key] = time;
+  const answeredIds = id === undefined ? view.factTimes.answeredIds : [...(view.factTimes.answeredIds ?? []).filter((known) => known !== id), id].slice(-ANSWERED_IDS);
+  const pendingRequests = view.pendingRequests.filter((request) => !(request.eventId === id || (key !== undefined && keyOf(request.type, request) === key && !before(time, request.time))));
+  return { ...view, pendingRequests, factTimes: { ...view.factTimes, answers, ...(answeredIds ? { answeredIds } : {}) } };
+}
+
+function refused(view: ClusterView, event: CloudEvent, name: string, reasons: Reason[], request: { eventId: string | null; type: string | null }): ClusterView {
+  if (view.lastRefusal && late(view.lastRefusal.time, event.time)) return view;
+  const lastRefusal: Refusal = { eventId: event.id, type: name, source: event.source, time: event.time, requestEventId: request.eventId, requestType: request.type, reasons };
+  return { ...view, lastRefusal };
+}
+
+/** The pending request an answer about `key` (or naming `id`) settles, for the refusal to name it. */
+function findRequest(view: ClusterView, by: { key?: string; id?: string }): PendingRequest | undefined {
+  return view.pendingRequests.find((request) => request.eventId === by.id || (by.key !== undefined && keyOf(request.type, request) === by.key));
 }
 
 /**
  * The projection: the next view of a cluster after an event, or `undefined` when the event says
- * nothing about a cluster's state (plans, rejections: they only go to the history).
+ * nothing about a cluster's state (plans: they only go to the history).
+ *
+ * Facts, not requests: a request never changes an existing cluster (not its name, its spec or
+ * its labels); it is pending until its owner takes it up or refuses it, and a refusal is shown
+ * on the cluster with its reasons. A request about a new id shows the cluster as Pending (or
+ * Importing) until then. Facts are applied in the order they happened: each is compared with
+ * the time of the fact it would change (`factTimes`), so a late event never rolls anything back.
  */
 export function evolve(view: ClusterView | undefined, event: CloudEvent): ClusterView | undefined {
   const known = classify(event);
   if (!known) return undefined;
-  const base = view ?? empty(event.subject, event.time);
-  const next: ClusterView = { ...base, lastEventTime: event.time > base.lastEventTime ? event.time : base.lastEventTime };
+  const base = view ?? emptyView(event.subject, event.time);
+  const next: ClusterView = { ...base, lastEventTime: Date.parse(event.time) > Date.parse(base.lastEventTime) ? event.time : base.lastEventTime };
+  const time = event.time;
   switch (known.name) {
     case 'ClusterRequested': {
       const { data } = known.event;
-      return { ...next, name: data.name, model: data.model, labels: view ? next.labels : (data.labels ?? {}), kubernetesVersion: next.kubernetesVersion ?? data.kubernetesVersion, status: advance(next.status, 'Pending') };
+      const summary = `${data.model} cluster "${data.name}" on Kubernetes ${data.kubernetesVersion}`;
+      // The first request for an id names the cluster (its name, labels and spec): the one the
+      // provisioner takes up. Arriving late, after facts or even after a later request, it still
+      // does; any later request never renames or relabels it. A cluster the API made is named
+      // by its own request.
+      const namedAt = next.factTimes.named;
+      const first = view === undefined || view.name === null || (namedAt !== undefined && before(time, namedAt));
+      const named = first
+        ? {
+            ...next,
+            name: data.name,
+            model: view?.progress || view?.factTimes.status ? next.model ?? data.model : data.model,
+            labels: data.labels ?? {},
+            kubernetesVersion: next.factTimes.version === undefined ? data.kubernetesVersion : next.kubernetesVersion,
+            factTimes: { ...next.factTimes, named: time },
+          }
+        : next;
+      // Pending until the provisioner answers: it takes it up, finds it is the request it already
+      // has, or refuses it (EventRejected) when it asks for something else.
+      return pending(named, event, 'ClusterRequested', summary);
     }
-    case 'NodesProvisioned':
-      return { ...next, model: next.model ?? known.event.data.model, nodes: mergeNodes(next.nodes, known.event.data.nodes), status: advance(next.status, 'Provisioning') };
-    case 'ClusterReady':
-      return { ...next, model: next.model ?? known.event.data.model, kubernetesVersion: known.event.data.kubernetesVersion, status: advance(next.status, 'Running'), reasons: [] };
-    case 'ClusterProvisioningFailed':
-      return { ...next, status: advance(next.status, 'Failed'), reasons: known.event.data.reasons };
-    case 'MachineReplaced': {
+    case 'ClusterProgress': {
       const { data } = known.event;
-      return { ...next, nodes: next.nodes.filter((node) => node.name !== data.oldMachine.name) };
+      let changed = answer(answer(next, time, { key: 'create' }), time, { id: data.requestEventId });
+      if (!changed.progress || !late(changed.progress.time, time)) {
+        changed = { ...changed, model: changed.model ?? data.model, progress: { phase: data.phase, controlPlane: data.controlPlane, nodePools: data.nodePools, operation: data.operation, time } };
+      }
+      // The phase moves the status forward only: failures and deletion come with their own facts.
+      if (data.phase === 'Running') return withStatus(changed, 'Running', time);
+      return ['Pending', 'Provisioning', 'Provisioned'].includes(data.phase) ? withStatus(changed, 'Provisioning', time) : changed;
     }
-    case 'ClusterUpgraded':
-      return { ...next, kubernetesVersion: known.event.data.toVersion };
+    case 'NodesProvisioned': {
+      const answered = answer(next, time, { key: 'create' });
+      return withStatus(withNodes({ ...answered, model: answered.model ?? known.event.data.model }, time, known.event.data.nodes), 'Provisioning', time);
+    }
+    case 'ClusterReady': {
+      const answered = answer(next, time, { key: 'create' });
+      const ready = withStatus(withVersion({ ...answered, model: answered.model ?? known.event.data.model }, known.event.data.kubernetesVersion, time), 'Running', time);
+      return ready.factTimes.status === time && ready.status === 'Running' ? { ...ready, reasons: [] } : ready;
+    }
+    case 'ClusterProvisioningFailed': {
+      const request = findRequest(next, { key: 'create' });
+      const failed = withStatus(answer(next, time, { key: 'create' }), 'Failed', time);
+      const reasons = failed.factTimes.status === time ? known.event.data.reasons : failed.reasons;
+      return refused({ ...failed, model: failed.model ?? known.event.data.model ?? null, reasons }, event, known.name, known.event.data.reasons, { eventId: request?.eventId ?? null, type: 'ClusterRequested' });
+    }
+    case 'MachineReplaced':
+      return withNodes(next, time, [], [known.event.data.oldMachine.name]);
+    case 'ClusterUpgraded': {
+      const { data } = known.event;
+      const answered = data.planId === undefined ? next : answer(next, time, { key: keyOf('UpgradeStepApproved', data) });
+      return withVersion(answered, data.toVersion, time);
+    }
+    case 'UpgradeStepFailed': {
+      const { data } = known.event;
+      const key = keyOf('UpgradeStepApproved', data);
+      const request = findRequest(next, { key });
+      return refused(answer(next, time, { key }), event, known.name, data.reasons, { eventId: request?.eventId ?? null, type: 'UpgradeStepApproved' });
+    }
     case 'ClusterVersionChanged':
-      return { ...next, kubernetesVersion: known.event.data.kubernetesVersion };
-    case 'ClusterDeleted':
-      return { ...next, status: 'Deleted', nodes: [] };
+      return withVersion(next, known.event.data.kubernetesVersion, time);
+    case 'ClusterDeleted': {
+      // Every request made until now is moot.
+      const settled = { ...next, pendingRequests: next.pendingRequests.filter((request) => before(time, request.time)) };
+      const gone = withStatus(answer(settled, time, { key: 'delete' }), 'Deleted', time);
+      if (gone.status !== 'Deleted' || gone.factTimes.status !== time) return gone;
+      return { ...withNodes(gone, time, [], gone.nodes.map((node) => node.name)), progress: null };
+    }
     case 'ClusterImportRequested': {
+      const { data } = known.event;
       // A rejected or deleted connected cluster may be imported again. A request naming any other
-      // existing cluster changes nothing (least of all its labels, which scoped access follows):
-      // the history shows it, and the importer refuses it.
-      const fresh = !view || (view.model === 'connected' && reimportable(view.status));
-      if (!fresh) return undefined;
-      return { ...next, name: known.event.data.name, model: 'connected', labels: known.event.data.labels ?? {}, reasons: [], status: reimportable(next.status) ? 'Importing' : advance(next.status, 'Importing') };
+      // existing cluster changes nothing about it (least of all its labels, which scoped access
+      // follows): it is pending until the importer answers, and the history shows it.
+      const fresh = !view || (view.model === 'connected' && reimportable(view.status) && !late(view.factTimes.status, time));
+      if (!fresh) return pending(next, event, 'ClusterImportRequested', `import "${data.name}"`);
+      const importing = withStatus({ ...next, name: data.name, model: 'connected', labels: data.labels ?? {}, reasons: [] }, 'Importing', time, true);
+      return pending(importing, event, 'ClusterImportRequested', `import "${data.name}"`);
     }
     case 'ClusterImported': {
       const { data } = known.event;
-      const status = next.status === 'Deleted' ? 'Deleted' : 'Running';
-      return { ...next, name: data.name, model: 'connected', kubernetesVersion: data.kubernetesVersion, distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status };
+      const answered = answer(next, time, { key: 'import' });
+      if (late(answered.factTimes.status, time)) return withVersion(answered, data.kubernetesVersion, time);
+      const status: ClusterStatus = answered.status === 'Deleted' ? 'Deleted' : 'Running';
+      const imported = { ...answered, name: data.name, model: 'connected' as const, distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status, factTimes: { ...answered.factTimes, status: time } };
+      return withVersion(imported, data.kubernetesVersion, time);
     }
-    case 'ImportRejected':
-      return { ...next, model: next.model ?? 'connected', status: advance(next.status, 'Rejected'), reasons: known.event.data.reasons };
+    case 'ImportRejected': {
+      const request = findRequest(next, { key: 'import' });
+      const answered = answer(next, time, { key: 'import' });
+      // Only an import still waiting for its answer is rejected: refusing a request that named an
+      // existing cluster leaves that cluster as it is.
+      const ownImport = !view || answered.status === 'Importing';
+      const rejected = ownImport ? withStatus({ ...answered, model: 'connected' }, 'Rejected', time) : answered;
+      const reasons = rejected.factTimes.status === time ? known.event.data.reasons : rejected.reasons;
+      return refused({ ...rejected, reasons }, event, known.name, known.event.data.reasons, { eventId: request?.eventId ?? null, type: 'ClusterImportRequested' });
+    }
     case 'ClusterUnreachable':
       return { ...next, reachable: false };
     case 'ClusterReachable':
@@ -100,17 +362,37 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return view ? { ...next, tunnel: 'disconnected' } : undefined;
     case 'NodePoolScaled': {
       const { data } = known.event;
-      const removed = new Set(data.removed);
-      return { ...next, nodes: mergeNodes(next.nodes.filter((node) => !removed.has(node.name)), data.nodes) };
+      return withNodes(answer(next, time, { key: keyOf('NodePoolScaleRequested', data) }), time, data.nodes, data.removed);
     }
-    // Requests and plans: the history shows them; the outcome events change the cluster.
-    case 'NodePoolScaleRequested':
+    case 'NodePoolScaleRequested': {
+      if (!view) return undefined;
+      const { data } = known.event;
+      return pending(next, event, 'NodePoolScaleRequested', `node pool "${data.pool}" to ${data.count}`, { pool: data.pool });
+    }
     case 'ClusterDeletionRequested':
-    case 'UpgradeStepApproved':
-    case 'UpgradeStepFailed':
+      return view ? pending(next, event, 'ClusterDeletionRequested', known.event.data.reason ?? 'delete') : undefined;
+    case 'UpgradeStepApproved': {
+      if (!view) return undefined;
+      const { planId, toVersion } = known.event.data;
+      return pending(next, event, 'UpgradeStepApproved', `upgrade to ${toVersion} (plan ${planId})`, { planId, toVersion });
+    }
+    case 'EventRejected': {
+      // A consumer refused an event about this cluster: shown on it with the reason. When the
+      // refused event is a pending request, its owner has answered; the last request for a
+      // cluster nobody has made yet, refused, leaves it Failed (Rejected, an import).
+      if (!view) return undefined;
+      const { data } = known.event;
+      const request = findRequest(next, { id: data.rejectedEventId });
+      const reasons: Reason[] = [{ code: data.code, message: data.reason }];
+      const named = refused(answer(next, time, { id: data.rejectedEventId }), event, known.name, reasons, { eventId: data.rejectedEventId, type: request?.type ?? data.rejectedType ?? null });
+      const last = request && !named.pendingRequests.some((candidate) => candidate.type === request.type);
+      if (last && request.type === 'ClusterRequested' && named.status === 'Pending') return refusedOutright(named, 'Failed', time, reasons);
+      if (last && request.type === 'ClusterImportRequested' && named.status === 'Importing') return refusedOutright(named, 'Rejected', time, reasons);
+      return named;
+    }
+    // Plans: the history shows them.
     case 'UpgradePlanRequested':
     case 'UpgradePlanned':
-    case 'EventRejected':
       return undefined;
   }
 }
@@ -122,11 +404,17 @@ export function summarise(event: CloudEvent): string {
   switch (known.name) {
     case 'ClusterProvisioningFailed':
     case 'ImportRejected':
+    case 'UpgradeStepFailed':
       return `${known.name}: ${known.event.data.reasons.map((reason) => reason.message).join('; ')}`;
     case 'NodesProvisioned':
       return `${known.name}: ${known.event.data.nodes.length} node(s)`;
     case 'EventRejected':
       return `${known.name}: ${known.event.data.code}: ${known.event.data.reason}`;
+    case 'ClusterProgress': {
+      const { data } = known.event;
+      const pools = data.nodePools.map((pool) => `${pool.pool} ${pool.ready}/${pool.total}`).join(', ');
+      return `${known.name}: ${data.phase}, control plane ${data.controlPlane.ready}/${data.controlPlane.total}${pools ? `, ${pools}` : ''}`;
+    }
     default:
       return known.name;
   }

@@ -73,6 +73,26 @@ describe('fleet projection of a batch (projectBatch)', () => {
     );
   });
 
+  it('a refusal delivered before its cluster is known applies to the cluster once it is, in this batch or a later one', () => {
+    const [requested] = lifecycle('e', 0);
+    const refusal = createEvent(EventRejected, { subject: 'e', source: '/flotilla/provisioner', time: at(1) }, {
+      rejectedEventId: requested!.id,
+      rejectedType: requested!.type,
+      code: 'handler-rejected',
+      reason: 'provider unavailable',
+      consumer: 'provisioner__cluster_requested_v1',
+      deadLetterSubject: 'flotilla.dlq.provisioner__cluster_requested_v1',
+    });
+    const sameBatch = projectBatch(new Map(), [refusal, requested!]).views.get('e');
+    const laterBatch = projectBatch(new Map(), [requested!], new Map([['e', [refusal]]])).views.get('e');
+    for (const view of [sameBatch, laterBatch]) {
+      assert.equal(view?.status, 'Failed');
+      assert.equal(view?.lastRefusal?.requestEventId, requested!.id);
+      assert.deepEqual(view?.pendingRequests, []);
+    }
+    assert.deepEqual(projectBatch(new Map(), [refusal]).history[0]?.detail, refusal.data, 'kept with the history line');
+  });
+
   it('history lines carry the trace id of the event that made them', () => {
     const { history } = projectBatch(new Map(), lifecycle('d', 0));
     assert.ok(history.every((entry) => entry.traceId === TRACE));

@@ -24,4 +24,8 @@ export class ClusterEventEntity {
 
   @Column('text')
   summary!: string;
+
+  /** A rejection's data (EventRejected), kept for a cluster that becomes known after it. */
+  @Column('jsonb', { nullable: true, select: false })
+  detail!: Record<string, unknown> | null;
 }

@@ -1,6 +1,6 @@
 import type { ClusterModel, Node, Reason } from '@flotilla/contracts';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { ClusterStatus } from '../domain/cluster-view.js';
+import type { ClusterProgressView, ClusterStatus, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
 
 @Entity({ name: 'clusters' })
 @Index(['model', 'status'])
@@ -47,6 +47,18 @@ export class ClusterEntity {
 
   @Column('timestamptz', { name: 'last_event_time' })
   lastEventTime!: Date;
+
+  @Column('jsonb', { name: 'pending_requests', default: () => "'[]'::jsonb" })
+  pendingRequests!: PendingRequest[];
+
+  @Column('jsonb', { name: 'last_refusal', nullable: true })
+  lastRefusal!: Refusal | null;
+
+  @Column('jsonb', { nullable: true })
+  progress!: ClusterProgressView | null;
+
+  @Column('jsonb', { name: 'fact_times', default: () => "'{}'::jsonb" })
+  factTimes!: FactTimes;
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;

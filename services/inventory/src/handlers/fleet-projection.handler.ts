@@ -18,8 +18,14 @@ export class FleetProjectionHandler {
   // `@OnAnyEvent()` taking the whole batch: every event of the bus, a transaction's worth at once.
   @EventPattern(ALL_EVENTS, { batch: true })
   async project(@Payload() events: CloudEvent[]): Promise<void> {
-    const current = await this.clusters.lockMany([...new Set(events.map((event) => event.subject))]);
-    const { views, history } = projectBatch(current, events);
+    const subjects = [...new Set(events.map((event) => event.subject))];
+    // Batches about the same ids serialise, known or not yet: a refusal recorded for an id no
+    // cluster has is seen by the batch that makes the cluster known, and the other way round.
+    await this.clusters.lockIds(subjects);
+    const current = await this.clusters.lockMany(subjects);
+    // Refusals that arrived before their cluster was known apply to it once it is.
+    const earlier = await this.clusters.rejectionsOf(subjects.filter((id) => !current.has(id)));
+    const { views, history } = projectBatch(current, events, earlier);
     const created = [...views.values()].filter((view) => !current.has(view.id));
     const updated = [...views.values()].filter((view) => current.has(view.id));
     const inserted = await this.clusters.insertMany(created);
@@ -30,6 +36,7 @@ export class FleetProjectionHandler {
       const again = projectBatch(
         await this.clusters.lockMany([...raced]),
         events.filter((event) => raced.has(event.subject)),
+        earlier,
       );
       updated.push(...again.views.values());
       const recorded = new Set(history.map((entry) => entry.eventId));

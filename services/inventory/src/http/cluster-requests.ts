@@ -1,6 +1,7 @@
 import { ClusterDeletionRequested, ClusterId, ClusterModel, ClusterSpec, NodePoolScaleRequested, UpgradeStepApproved } from '@flotilla/contracts';
 import { z } from 'zod';
 import { CLUSTER_STATUSES } from '../domain/cluster-view.js';
+import { decodeHistoryCursor } from '../repositories/cluster.repository.js';
 
 /** POST /api/v1/clusters: a cluster spec, with an optional id (generated from the name when absent). */
 export const CreateClusterBody = ClusterSpec.extend({ id: ClusterId.optional() });
@@ -13,6 +14,18 @@ export const ListClustersQuery = z.object({
   cursor: z.string().min(1).optional().describe('nextCursor of the previous page'),
 });
 export type ListClustersQuery = z.infer<typeof ListClustersQuery>;
+
+/** GET /api/v1/clusters/:id/history: newest first, a page at a time. */
+export const ClusterHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .min(1)
+    .refine((text) => decodeHistoryCursor(text) !== undefined, 'must be the nextCursor of a previous page')
+    .optional()
+    .describe('nextCursor of the previous page'),
+});
+export type ClusterHistoryQuery = z.infer<typeof ClusterHistoryQuery>;
 
 
 /** POST /api/v1/clusters/:id/node-pools/:pool/scale: the pool comes from the path. */

@@ -5,13 +5,14 @@ import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScale
 import { UnitOfWork } from '@flotilla/messaging';
 import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { CLUSTER_STATUSES, type ClusterView } from '../domain/cluster-view.js';
+import { CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
-import { ClusterRepository, type ClusterPage } from '../repositories/cluster.repository.js';
+import { ClusterRepository, decodeHistoryCursor, type ClusterPage } from '../repositories/cluster.repository.js';
 import { refuseCommand, refusalMessage } from './cluster-commands.js';
 import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
 import {
   ApproveUpgradeStepBody,
+  ClusterHistoryQuery,
   CreateClusterBody,
   DeleteClusterBody,
   DeleteClusterQuery,
@@ -19,6 +20,9 @@ import {
   ScaleNodePoolBody,
   type CommandAccepted,
 } from './cluster-requests.js';
+
+type HistoryLine = Omit<ClusterEventEntity, 'clusterId'>;
+const historyLine = ({ clusterId: _clusterId, ...entry }: ClusterEventEntity): HistoryLine => entry;
 
 const openApiSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 const bodySchema = openApiSchema(CreateClusterBody);
@@ -48,15 +52,44 @@ export class ClustersController {
 
   @Get(':id')
   @Access('viewer', { scoped: true })
-  @ApiOperation({ summary: 'One cluster: its state, nodes and the history of events about it (with their trace ids)' })
+  @ApiOperation({
+    summary:
+      'One cluster: its state and nodes, the requests waiting for their owner, the last refusal with its reasons, the owner\'s progress, and the newest page of its history (with trace ids)',
+  })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
-  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<ClusterView & { history: Omit<ClusterEventEntity, 'clusterId'>[] }> {
+  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: HistoryLine[]; historyNextCursor: string | null }> {
+    const cluster = await this.readable(caller, id);
+    const page = await this.clusters.history(id, 50);
+    const { factTimes: _factTimes, ...view } = cluster;
+    return { ...view, history: page.items.map(historyLine), historyNextCursor: page.nextCursor };
+  }
+
+  @Get(':id/history')
+  @Access('viewer', { scoped: true })
+  @ApiOperation({ summary: "A cluster's history, newest first, a page at a time: `{ items, nextCursor }`" })
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 400, description: 'Invalid limit or cursor' })
+  @ApiResponse({ status: 404, description: 'No such cluster' })
+  async history(
+    @Caller() caller: Principal,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(ClusterHistoryQuery)) query: ClusterHistoryQuery,
+  ): Promise<{ items: HistoryLine[]; nextCursor: string | null }> {
+    await this.readable(caller, id);
+    const cursor = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
+    const page = await this.clusters.history(id, query.limit, cursor);
+    return { items: page.items.map(historyLine), nextCursor: page.nextCursor };
+  }
+
+  /** The cluster, if it exists and the caller's scope covers it. */
+  private async readable(caller: Principal, id: string): Promise<ClusterView> {
     const cluster = await this.clusters.find(id);
     if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
     if (!inScope(caller, cluster.labels)) forbidOutOfScope(caller, id);
-    const history = (await this.clusters.history(id)).map(({ clusterId: _clusterId, ...entry }) => entry);
-    return { ...cluster, history };
+    return cluster;
   }
 
   /**
@@ -85,21 +118,7 @@ export class ClustersController {
     refuseByPolicy(creationProblems(spec.kubernetesVersion, this.policy.current()));
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
-      const created = await this.clusters.insertIfAbsent({
-        id,
-        name: spec.name,
-        model: spec.model,
-        labels: spec.labels ?? {},
-        status: 'Pending',
-        kubernetesVersion: spec.kubernetesVersion,
-        distribution: null,
-        nodes: [],
-        reasons: [],
-        warnings: [],
-        reachable: null,
-        tunnel: null,
-        lastEventTime: now,
-      });
+      const created = await this.clusters.insertIfAbsent({ ...emptyView(id, now), name: spec.name, model: spec.model, labels: spec.labels ?? {}, kubernetesVersion: spec.kubernetesVersion });
       if (!created) throw new ConflictException(`cluster "${id}" already exists`);
       this.unitOfWork.emit(ClusterRequested, id, spec);
     });

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
-import type { ClusterModel, Node, Reason } from '@flotilla/contracts';
-import type { ClusterStatus, ClusterView } from '../domain/cluster-view.js';
-import type { HistoryEntry } from '../domain/fleet-projection.js';
+import { EventRejected, type CloudEvent, type ClusterModel, type Node, type Reason } from '@flotilla/contracts';
+import type { ClusterProgressView, ClusterStatus, ClusterView, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
+import { rejectionFromHistory, type HistoryEntry } from '../domain/fleet-projection.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
 
@@ -17,6 +17,34 @@ export interface ClusterPage {
   items: ClusterView[];
   total: number;
   nextCursor: string | null;
+}
+
+/** Where a page of a cluster's history ends: the time and id of its last (oldest) entry. */
+export interface HistoryCursor {
+  time: string;
+  eventId: string;
+}
+
+export interface HistoryPage {
+  items: ClusterEventEntity[];
+  nextCursor: string | null;
+}
+
+export function encodeHistoryCursor(cursor: HistoryCursor): string {
+  return Buffer.from(JSON.stringify([cursor.time, cursor.eventId])).toString('base64url');
+}
+
+/** The cursor a client sent back, or undefined when it is not one this API made. */
+export function decodeHistoryCursor(text: string): HistoryCursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [time, eventId] = value as unknown[];
+    if (typeof time !== 'string' || typeof eventId !== 'string' || eventId.length === 0 || Number.isNaN(Date.parse(time))) return undefined;
+    return { time: new Date(time).toISOString(), eventId };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The fleet read model in PostgreSQL. Joins the caller's transaction when there is one. */
@@ -57,8 +85,10 @@ export class ClusterRepository {
   async insertMany(views: readonly ClusterView[]): Promise<Set<string>> {
     if (views.length === 0) return new Set();
     const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
-      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, last_event_time)
-       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.last_event_time
+      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, last_event_time,
+                             pending_requests, last_refusal, progress, fact_times)
+       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.last_event_time,
+              r.pending_requests, r.last_refusal, r.progress, r.fact_times
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         ORDER BY r.id
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -74,7 +104,8 @@ export class ClusterRepository {
       `UPDATE clusters c
           SET name = r.name, model = r.model, labels = r.labels, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
               nodes = r.nodes, node_count = jsonb_array_length(r.nodes), reasons = r.reasons, warnings = r.warnings, reachable = r.reachable,
-              tunnel = r.tunnel, last_event_time = r.last_event_time, updated_at = now()
+              tunnel = r.tunnel, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
+              fact_times = r.fact_times, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         WHERE c.id = r.id`,
       [toRecords(views)],
@@ -85,9 +116,9 @@ export class ClusterRepository {
   async appendHistory(entries: readonly HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.unitOfWork.manager.query(
-      `INSERT INTO cluster_events (event_id, cluster_id, type, source, time, trace_id, summary)
-       SELECT r.event_id, r.cluster_id, r.type, r.source, r.time, r.trace_id, r.summary
-         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, cluster_id text, type text, source text, time timestamptz, trace_id text, summary text)
+      `INSERT INTO cluster_events (event_id, cluster_id, type, source, time, trace_id, summary, detail)
+       SELECT r.event_id, r.cluster_id, r.type, r.source, r.time, r.trace_id, r.summary, r.detail
+         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, cluster_id text, type text, source text, time timestamptz, trace_id text, summary text, detail jsonb)
        ON CONFLICT (event_id) DO NOTHING`,
       [
         JSON.stringify(
@@ -99,10 +130,40 @@ export class ClusterRepository {
             time: entry.time,
             trace_id: entry.traceId,
             summary: entry.summary,
+            detail: entry.detail,
           })),
         ),
       ],
     );
+  }
+
+  /**
+   * Serialises the batches that speak of the same ids until their transactions end, whether a
+   * cluster has the id yet or not (an advisory lock per id, in id order, taken before any row
+   * lock, so replicas never deadlock).
+   */
+  async lockIds(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('inventory.cluster:' || id)) FROM unnest($1::text[]) AS id ORDER BY id`, [[...ids].sort()]);
+  }
+
+  /**
+   * The rejections recorded about ids the read model has no cluster for (yet), by id, oldest
+   * first: the batch applies them to a cluster it makes known.
+   */
+  async rejectionsOf(ids: readonly string[]): Promise<Map<string, CloudEvent[]>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.unitOfWork.manager.query<{ event_id: string; cluster_id: string; source: string; time: Date; detail: Record<string, unknown> }[]>(
+      `SELECT event_id, cluster_id, source, time, detail FROM cluster_events
+        WHERE cluster_id = ANY($1::text[]) AND type = $2 AND detail IS NOT NULL ORDER BY cluster_id, time, event_id`,
+      [ids, EventRejected.type],
+    );
+    const byId = new Map<string, CloudEvent[]>();
+    for (const row of rows) {
+      const event = rejectionFromHistory({ eventId: row.event_id, clusterId: row.cluster_id, source: row.source, time: row.time.toISOString(), detail: row.detail });
+      byId.set(row.cluster_id, [...(byId.get(row.cluster_id) ?? []), event]);
+    }
+    return byId;
   }
 
   /** Whether the cluster's history holds an event of this CloudEvents type. */
@@ -110,8 +171,17 @@ export class ClusterRepository {
     return this.unitOfWork.manager.getRepository(ClusterEventEntity).existsBy({ clusterId, type });
   }
 
-  async history(clusterId: string, limit = 200): Promise<ClusterEventEntity[]> {
-    return this.unitOfWork.manager.getRepository(ClusterEventEntity).find({ where: { clusterId }, order: { time: 'ASC' }, take: limit });
+  /**
+   * A cluster's history, newest first, a page at a time: keyset pagination on (time, event id),
+   * so a page is stable while new events arrive and cheap however long the history is.
+   */
+  async history(clusterId: string, limit: number, cursor?: HistoryCursor): Promise<HistoryPage> {
+    const query = this.unitOfWork.manager.getRepository(ClusterEventEntity).createQueryBuilder('e').where('e.clusterId = :clusterId', { clusterId });
+    if (cursor) query.andWhere('(e.time, e.eventId) < (:time::timestamptz, :eventId)', { time: cursor.time, eventId: cursor.eventId });
+    const entries = await query.orderBy('e.time', 'DESC').addOrderBy('e.eventId', 'DESC').take(limit + 1).getMany();
+    const items = entries.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: entries.length > limit && last ? encodeHistoryCursor({ time: last.time.toISOString(), eventId: last.eventId }) : null };
   }
 
   /** Keyset pagination by id: stable and cheap however large the fleet. */
@@ -129,9 +199,9 @@ export class ClusterRepository {
 }
 
 /** The columns of a view, as the projection's statements read and write them. */
-const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, last_event_time';
+const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, last_event_time, pending_requests, last_refusal, progress, fact_times';
 const RECORD =
-  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, last_event_time timestamptz';
+  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
 
 interface ClusterRow {
   id: string;
@@ -147,6 +217,10 @@ interface ClusterRow {
   reachable: boolean | null;
   tunnel: 'connected' | 'disconnected' | null;
   last_event_time: Date;
+  pending_requests: PendingRequest[];
+  last_refusal: Refusal | null;
+  progress: ClusterProgressView | null;
+  fact_times: FactTimes;
 }
 
 function rowToView(row: ClusterRow): ClusterView {
@@ -164,6 +238,10 @@ function rowToView(row: ClusterRow): ClusterView {
     reachable: row.reachable,
     tunnel: row.tunnel,
     lastEventTime: row.last_event_time.toISOString(),
+    pendingRequests: row.pending_requests,
+    lastRefusal: row.last_refusal,
+    progress: row.progress,
+    factTimes: row.fact_times,
   };
 }
 
@@ -186,6 +264,10 @@ function toRecords(views: readonly ClusterView[]): string {
         reachable: view.reachable,
         tunnel: view.tunnel,
         last_event_time: view.lastEventTime,
+        pending_requests: view.pendingRequests,
+        last_refusal: view.lastRefusal,
+        progress: view.progress,
+        fact_times: view.factTimes,
       })),
   );
 }
@@ -205,6 +287,10 @@ function toView(entity: ClusterEntity): ClusterView {
     reachable: entity.reachable,
     tunnel: entity.tunnel,
     lastEventTime: entity.lastEventTime.toISOString(),
+    pendingRequests: entity.pendingRequests,
+    lastRefusal: entity.lastRefusal,
+    progress: entity.progress,
+    factTimes: entity.factTimes,
   };
 }
 
@@ -224,5 +310,9 @@ function toEntity(view: ClusterView): Partial<ClusterEntity> {
     reachable: view.reachable,
     tunnel: view.tunnel,
     lastEventTime: new Date(view.lastEventTime),
+    pendingRequests: view.pendingRequests,
+    lastRefusal: view.lastRefusal,
+    progress: view.progress,
+    factTimes: view.factTimes,
   };
 }
