@@ -61,6 +61,42 @@ export const PlannedIssue = z
   })
   .describe('Why the plan cannot be carried out; cluster problems are grouped by code');
 
+export const PlannedClusterStep = z
+  .object({
+    from: KubernetesMinorText.describe('Control-plane minor before the step'),
+    to: KubernetesMinorText.describe('Control-plane minor after the step: one minor newer'),
+    release: PlatformRelease.describe('The platform release the global cluster is on while the step is taken; it supports `to`'),
+    beforeGlobal: PlatformRelease.nullable().describe('The global upgrade (its target release) the step must be done before; null: after the last one, optional'),
+  })
+  .describe('One single-minor control-plane step of a cluster, with the release that allows it');
+
+export const PlannedRepairMove = z
+  .object({
+    kind: z.enum(['global-upgrade', 'control-plane', 'node-pool', 'provider']).describe('Who moves: the global cluster (to a release), the control plane or a node pool (to a minor), or a connected cluster\'s provider'),
+    pool: z.string().nullable().describe('The node pool the move is about, null otherwise'),
+    to: z.string().min(1).describe('The release (global-upgrade) or Kubernetes minor the move goes to'),
+    reason: z.string(),
+  })
+  .describe('One move, in order, that repairs a violation');
+
+export const PlannedViolation = z
+  .object({
+    code: z.string().min(1).describe('What the cluster already breaks today, e.g. kubelet-too-old, workload-ahead-of-global, incompatible, onboard-out-of-range'),
+    pool: z.string().nullable().describe('The node pool at fault, null when the whole cluster is'),
+    reason: z.string(),
+    repair: z.array(PlannedRepairMove).describe('The moves that repair it; empty when no release of the matrix can'),
+  })
+  .describe('A rule of the policy in force that the cluster already breaks, before any plan is carried out');
+
+export const PlannedViolationGroup = z
+  .object({
+    code: z.string().min(1).describe('The violation code'),
+    reason: z.string(),
+    clusterIds: PlannedClusterIds.describe('Clusters that break it, sorted by id; fewer than clusterCount when the event would exceed the size limit'),
+    clusterCount: z.number().int().nonnegative().describe('How many clusters break it'),
+  })
+  .describe('Clusters that already break the policy today, grouped by code');
+
 export const PlannedStep = z
   .discriminatedUnion('type', [
     z
@@ -68,6 +104,7 @@ export const PlannedStep = z
         type: z.literal('workload-wave'),
         phase: z.enum(['pre-global', 'post-global']).describe('pre-global: before the global upgrade, required; post-global: after it, optional'),
         wave: z.number().int().min(1).describe('1-based wave number within its phase'),
+        globalRelease: PlatformRelease.optional().describe('The release the global cluster is on during the wave'),
         clusterIds: PlannedClusterIds.describe('Workload clusters upgraded together in this wave'),
       })
       .describe('A wave of workload-cluster upgrades'),
@@ -93,6 +130,14 @@ export const UpgradePlanned = defineEvent({
     toRelease: PlatformRelease,
     policyRevision: z.string().min(1).describe('Support-matrix revision the plan was decided under'),
     revision: z.number().int().min(1).optional().describe('The plan revision this event describes: 1 when the plan is made, one more each time it changes'),
+    route: z
+      .array(PlatformRelease)
+      .optional()
+      .describe('Every release the global cluster goes through, fromRelease first and toRelease last (more than two when the upgrade takes several global upgrades)'),
+    violations: z
+      .array(PlannedViolationGroup)
+      .optional()
+      .describe('What the fleet already breaks today, whatever was asked: listed first; each listed cluster\'s violations have the detail and the repair'),
     satisfiable: z.boolean().describe('False when an issue stops the plan; issues say why'),
     clusterCount: z
       .number()
@@ -117,6 +162,14 @@ export const UpgradePlanned = defineEvent({
           ),
           path: z.array(KubernetesVersion).describe('Kubernetes minors one at a time, e.g. 1.29 -> 1.30 -> 1.31'),
           nodePoolMoves: z.array(PlannedNodePoolMove).default([]).describe('Node pools to move, in order, before the control-plane steps of path'),
+          steps: z
+            .array(PlannedClusterStep)
+            .optional()
+            .describe('The steps of path, each with the release that allows it and the global upgrade it must precede'),
+          violations: z
+            .array(PlannedViolation)
+            .optional()
+            .describe('What the cluster already breaks today, with the moves that repair it; absent when nothing'),
           wave: z.number().int().nonnegative().optional().describe('1-based wave within its phase (the action tells which); absent when it is in no wave'),
           code: z.string().min(1).optional().describe('Stable machine-readable code of the decision, e.g. below-latest-compatible'),
           reason: z.string().describe('Human-readable explanation of the decision'),

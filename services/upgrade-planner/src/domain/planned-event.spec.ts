@@ -37,10 +37,24 @@ describe('UpgradePlanned from a plan (mapping)', () => {
       ],
     );
     assert.deepEqual(data.steps, [
-      { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] },
+      { type: 'workload-wave', phase: 'pre-global', wave: 1, globalRelease: '4.2', clusterIds: ['pp-1'] },
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
-      { type: 'workload-wave', phase: 'post-global', wave: 1, clusterIds: ['pp-1', 'hcp-1'] },
+      { type: 'workload-wave', phase: 'post-global', wave: 1, globalRelease: '4.3', clusterIds: ['pp-1', 'hcp-1'] },
     ]);
+    assert.deepEqual(data.route, ['4.2', '4.3']);
+    const pp = data.clusters.find((c) => c.clusterId === 'pp-1')!;
+    assert.deepEqual(
+      pp.steps?.map((s) => [s.from, s.to, s.release, s.beforeGlobal]),
+      [
+        ['1.30', '1.31', '4.2', '4.3'],
+        ['1.31', '1.32', '4.3', null],
+        ['1.32', '1.33', '4.3', null],
+        ['1.33', '1.34', '4.3', null],
+      ],
+      'every single-minor step with the release that allows it and the global upgrade it precedes',
+    );
+    // The pool on 1.27 is 3 minors behind 1.30: within skew today; 4.2 supports 1.30.
+    assert.equal(pp.violations, undefined, 'nothing broken today');
     assert.equal(Buffer.byteLength(JSON.stringify(draft.data)), Buffer.byteLength(JSON.stringify(data)), 'what was measured is what is sent');
   });
 
@@ -73,7 +87,16 @@ describe('UpgradePlanned from a plan (mapping)', () => {
     assert.equal(old?.code, 'older-than-supported-path');
     assert.match(old?.reason ?? '', /older than 4\.2 supports/);
     assert.deepEqual(data.issues.map((i) => [i.code, i.clusterIds, i.clusterCount]), [['older-than-supported-path', ['old-1'], 1]]);
-    assert.deepEqual(data.steps, [{ type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] }], 'only the pre-global waves');
+    assert.deepEqual(data.steps, [{ type: 'workload-wave', phase: 'pre-global', wave: 1, globalRelease: '4.2', clusterIds: ['pp-1'] }], 'only the pre-global waves');
+    // 1.27 is outside 4.2's compatible versions today: flagged first, with the moves that repair it.
+    assert.deepEqual(data.violations?.map((v) => [v.code, v.clusterIds, v.clusterCount]), [
+      ['incompatible', ['old-1'], 1],
+      ['onboard-out-of-range', ['cncf-1'], 1],
+    ]);
+    assert.deepEqual(
+      old?.violations?.map((v) => [v.code, v.repair.map((m) => `${m.kind} ${m.to}`)]),
+      [['incompatible', ['control-plane 1.28', 'control-plane 1.29', 'control-plane 1.30']]],
+    );
   });
 
   it('a plan whose release path is unsupported: the issue names no cluster', () => {
@@ -98,16 +121,16 @@ describe('UpgradePlanned from a plan (mapping)', () => {
     const big: FleetCluster[] = [];
     for (let i = 0; i < 5_000; i++) {
       const id = `c-${String(i).padStart(5, '0')}`;
-      // One cluster in 50 is blocked; the rest are fine.
-      big.push({ id, model: 'user-provisioned', controlPlaneVersion: i % 50 === 0 ? 'v1.27.1' : 'v1.34.2', nodePools: [] });
+      // One cluster in 50 is blocked (and breaks 4.2's range today); the rest are fine.
+      big.push({ id, model: 'user-provisioned', controlPlaneVersion: i % 50 === 0 ? 'v1.27.1' : 'v1.33.2', nodePools: [] });
     }
     const large = planGlobalUpgrade({ fleet: big, fromRelease: '4.2', toRelease: '4.3', matrix: defaultSupportMatrix, maxConcurrency: 10 });
     const changes = Array.from({ length: 3_000 }, (_, i) => `cluster c-${String(i).padStart(5, '0')}: version v1.33.0 -> v1.34.2`);
-    // Room for every blocked cluster (about 330 bytes each) once changes have taken their half.
-    const draft = toUpgradePlannedData({ plan: large, revision: 7, changes }, { maxBytes: 80_000, planHref: '/api/v1/upgrade-plans/big' });
+    // Room for every blocked cluster (about 860 bytes each with today's violation and its repair) once changes have taken their half.
+    const draft = toUpgradePlannedData({ plan: large, revision: 7, changes }, { maxBytes: 200_000, planHref: '/api/v1/upgrade-plans/big' });
 
     const { data } = createEvent(UpgradePlanned, { subject: 'big', source: '/tests' }, draft.data);
-    assert.ok(Buffer.byteLength(JSON.stringify(data)) <= 80_000);
+    assert.ok(Buffer.byteLength(JSON.stringify(data)) <= 200_000);
     assert.ok(draft.listedClusters < 5_000 && draft.listedClusters >= 100);
     assert.equal(draft.totalClusters, 5_000);
     assert.equal(data.clusterCount, 5_000, 'the whole plan\'s count: consumers see the list is partial');
@@ -118,6 +141,7 @@ describe('UpgradePlanned from a plan (mapping)', () => {
     assert.deepEqual(data.issues.map((i) => [i.code, i.clusterIds.length, i.clusterCount]), [['older-than-supported-path', 100, 100]], 'the issue names every blocked cluster');
     const listed = data.clusters;
     assert.equal(listed.filter((c) => c.action === 'blocked').length, 100, 'every blocked cluster is listed');
+    assert.deepEqual(data.violations?.map((v) => [v.code, v.clusterIds.length, v.clusterCount]), [['incompatible', 100, 100]]);
     assert.deepEqual(listed.map((c) => c.clusterId), [...listed.map((c) => c.clusterId)].sort(), 'in plan (id) order');
     assert.deepEqual(data.changes.slice(draft.listedChanges), [
       `${3_000 - draft.listedChanges} more change(s) not listed here (event size limit): GET /api/v1/upgrade-plans/big/revisions`,
@@ -138,6 +162,10 @@ describe('UpgradePlanned from a plan (mapping)', () => {
     const [issue] = data.issues;
     assert.equal(issue?.clusterCount, 20_000);
     assert.ok(issue.clusterIds.length > 0 && issue.clusterIds.length < 20_000);
+    // The same clusters break 4.2's range today: that group names some too, and counts them all.
+    const [violation] = data.violations ?? [];
+    assert.equal(violation?.clusterCount, 20_000);
+    assert.ok(violation.clusterIds.length > 0 && violation.clusterIds.length < 20_000);
     assert.deepEqual(issue.clusterIds, big.slice(0, issue.clusterIds.length).map((c) => c.id), 'the first by id');
     assert.ok(data.clusters.length > 0 && data.clusters.length < 20_000);
     assert.equal(data.clusterCount, 20_000);

@@ -1,8 +1,9 @@
-import type { ClusterUpgradeAction, ClusterUpgradePlan, EventData, PlanIssue, PlanStep, UpgradePlan, UpgradePlanned } from '@flotilla/contracts';
+import type { ClusterUpgradeAction, ClusterUpgradePlan, EventData, PlanIssue, PlanStep, PlanViolationGroup, UpgradePlan, UpgradePlanned } from '@flotilla/contracts';
 
 export type UpgradePlannedData = EventData<typeof UpgradePlanned>;
 type PlannedCluster = UpgradePlannedData['clusters'][number];
 type PlannedIssue = UpgradePlannedData['issues'][number];
+type PlannedViolationGroup = NonNullable<UpgradePlannedData['violations']>[number];
 type PlannedStep = NonNullable<UpgradePlannedData['steps']>[number];
 
 /** A plan revision to announce. */
@@ -23,7 +24,7 @@ export interface PlannedEventDraft {
   totalChanges: number;
   /** Whether the ordered steps fit in the event (they do only when everything else does too). */
   listedSteps: boolean;
-  /** Whether every issue lists every cluster it concerns. */
+  /** Whether every issue and violation group lists every cluster it concerns. */
   listedIssueClusters: boolean;
 }
 
@@ -36,9 +37,12 @@ export interface PlannedEventOptions {
 
 /**
  * Clusters that need someone to act come first when not every cluster fits in one event: a
- * consumer learns about blockers and required upgrades before clusters with nothing to do.
+ * consumer learns about what is already broken, then blockers and required upgrades, before
+ * clusters with nothing to do.
  */
-const PRIORITY: Record<ClusterUpgradeAction, number> = { blocked: 0, 'upgrade-before-global': 1, 'provider-action-required': 2, 'may-upgrade-after': 3, none: 4 };
+const PRIORITY: Record<ClusterUpgradeAction, number> = { blocked: 1, 'upgrade-before-global': 2, 'provider-action-required': 3, 'may-upgrade-after': 4, none: 5 };
+/** The bucket of clusters that already break the policy, whatever their action. */
+const VIOLATING = 0;
 
 /** Room kept for the note that says the changes are listed in part. */
 const NOTE_RESERVE = 400;
@@ -62,8 +66,24 @@ export function toPlannedCluster(cluster: ClusterUpgradePlan): PlannedCluster {
     code: cluster.code,
     reason: cluster.reason,
   };
+  if (cluster.steps.length > 0) planned.steps = cluster.steps.map((step) => ({ from: step.from, to: step.to, release: step.release, beforeGlobal: step.beforeGlobal }));
+  // Revisions stored before violations were planned have none.
+  const violations: ClusterUpgradePlan['violations'] | undefined = cluster.violations;
+  if (violations !== undefined && violations.length > 0) {
+    planned.violations = violations.map((violation) => ({
+      code: violation.code,
+      pool: violation.pool,
+      reason: violation.reason,
+      repair: violation.repair.map((move) => ({ kind: move.kind, pool: move.pool, to: move.to, reason: move.reason })),
+    }));
+  }
   if (cluster.wave !== null) planned.wave = cluster.wave;
   return planned;
+}
+
+/** One group of today's violations in the event's shape, listing at most `limit` of its clusters. */
+export function toPlannedViolationGroup(group: PlanViolationGroup, limit = group.clusterIds.length): PlannedViolationGroup {
+  return { code: group.code, reason: group.reason, clusterIds: group.clusterIds.slice(0, limit), clusterCount: group.clusterIds.length };
 }
 
 /** One issue of the plan in the event's shape, listing at most `limit` of its clusters. */
@@ -73,7 +93,7 @@ export function toPlannedIssue(issue: PlanIssue, limit = issue.clusterIds.length
 
 export function toPlannedStep(step: PlanStep): PlannedStep {
   return step.type === 'workload-wave'
-    ? { type: step.type, phase: step.phase, wave: step.wave, clusterIds: [...step.clusterIds] }
+    ? { type: step.type, phase: step.phase, wave: step.wave, globalRelease: step.globalRelease, clusterIds: [...step.clusterIds] }
     : { type: step.type, fromRelease: step.fromRelease, toRelease: step.toRelease, awaitingProvider: [...step.awaitingProvider] };
 }
 
@@ -94,6 +114,7 @@ export function toUpgradePlannedData(input: PlannedEventInput, options: PlannedE
     toRelease: plan.toRelease,
     policyRevision: plan.policyRevision,
     revision,
+    ...(plan.route.length > 0 ? { route: [...plan.route] } : {}),
     satisfiable: plan.satisfiable,
     clusterCount: total,
     issues: [],
@@ -103,6 +124,11 @@ export function toUpgradePlannedData(input: PlannedEventInput, options: PlannedE
   const mapped = new Array<PlannedCluster | undefined>(total);
   const mappedAt = (index: number): PlannedCluster => (mapped[index] ??= toPlannedCluster(plan.clusters[index]!));
   const issues = plan.issues.map((issue) => toPlannedIssue(issue));
+  // Revisions stored before violations were planned have none.
+  const planViolations: UpgradePlan['violations'] | undefined = plan.violations;
+  const violationGroups = planViolations ?? [];
+  const violations = violationGroups.map((group) => toPlannedViolationGroup(group));
+  if (violations.length > 0) head.violations = violations;
 
   // Measure as we go: a fleet of 100,000 is over the limit long before the end.
   let size = bytes({ ...head, issues }) + changes.reduce((sum, change) => sum + bytes(change) + 1, 0);
@@ -120,11 +146,30 @@ export function toUpgradePlannedData(input: PlannedEventInput, options: PlannedE
     return { data, listedClusters: total, totalClusters: total, listedChanges: changes.length, totalChanges: changes.length, listedSteps, listedIssueClusters: true };
   }
 
-  // Issues themselves are few and always listed; the clusters they name share a quarter of the room.
+  // Violation groups and issues themselves are few and always listed; the clusters they name share
+  // a quarter of the room, today's violations first.
   const skeletons = plan.issues.map((issue) => toPlannedIssue(issue, 0));
+  const violationSkeletons = violationGroups.map((group) => toPlannedViolationGroup(group, 0));
+  if (violationSkeletons.length > 0) head.violations = violationSkeletons;
   let room = options.maxBytes - bytes({ ...head, issues: skeletons }) - NOTE_RESERVE;
   let idRoom = Math.floor(room / 4);
   let listedIssueClusters = true;
+  // Today's violations take at most half of that, so the issues that stop the plan name clusters too.
+  let violationRoom = Math.floor(idRoom / 2);
+  const partialViolations = violationGroups.map((group, i) => {
+    let limit = 0;
+    for (const id of group.clusterIds) {
+      const idSize = bytes(id) + 1;
+      if (idSize > violationRoom) break;
+      violationRoom -= idSize;
+      idRoom -= idSize;
+      room -= idSize;
+      limit++;
+    }
+    if (limit < group.clusterIds.length) listedIssueClusters = false;
+    return limit === 0 ? violationSkeletons[i]! : toPlannedViolationGroup(group, limit);
+  });
+  if (partialViolations.length > 0) head.violations = partialViolations;
   const partialIssues = plan.issues.map((issue, i) => {
     let limit = 0;
     for (const id of issue.clusterIds) {
@@ -149,8 +194,8 @@ export function toUpgradePlannedData(input: PlannedEventInput, options: PlannedE
   }
 
   // Buckets by priority keep id order inside each bucket without sorting the whole fleet.
-  const buckets: number[][] = [[], [], [], [], []];
-  plan.clusters.forEach((cluster, index) => buckets[PRIORITY[cluster.action]]!.push(index));
+  const buckets: number[][] = [[], [], [], [], [], []];
+  plan.clusters.forEach((cluster, index) => buckets[(cluster.violations as ClusterUpgradePlan['violations'] | undefined)?.length ? VIOLATING : PRIORITY[cluster.action]]!.push(index));
   const chosen: number[] = [];
   fill: for (const bucket of buckets) {
     for (const index of bucket) {
