@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BusConnection } from '@flotilla/messaging';
-import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { createEvent, EventRejected, eventsSubject, streamName, UpgradePlanned, UpgradePlanRequested } from '@flotilla/contracts';
+import { BusConnection, publishEvent } from '@flotilla/messaging';
+import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { upgradePlannerService } from '../src/service.js';
-import { call } from './support.js';
+import { call, EventLog } from './support.js';
 
 interface Refusal {
   statusCode: number;
@@ -49,6 +50,35 @@ describe('upgrade planner: impossible plan requests get 400 naming the field and
       assert.match(refusal.message, new RegExp(`^${field}: `));
     });
   }
+
+  it('over the bus, an impossible request is dead-lettered with its reason, named in EventRejected, and stored nowhere', async () => {
+    const prefix = service.env['BUS_PREFIX']!;
+    const bus = await BusConnection.open(TEST_NATS_URL, 'upgrade-planner-impossible-bus-test');
+    const rejected = await EventLog.open(bus, prefix, EventRejected);
+    const planned = await EventLog.open(bus, prefix, UpgradePlanned);
+    try {
+      const request = createEvent(UpgradePlanRequested, { subject: 'plan-downgrade', source: '/tests/operator' }, { fromRelease: '4.3', toRelease: '4.1', maxConcurrency: 5 });
+      await publishEvent(bus.js, eventsSubject({ prefix }, UpgradePlanRequested.channel), request);
+      const refusal = await rejected.waitFor('plan-downgrade');
+      assert.equal(refusal.data.rejectedEventId, request.id);
+      assert.equal(refusal.data.rejectedType, UpgradePlanRequested.type);
+      assert.equal(refusal.data.rejectedSubject, 'plan-downgrade');
+      assert.equal(refusal.data.code, 'handler-rejected');
+      assert.match(refusal.data.reason, /toRelease: 4\.3 -> 4\.1 is a downgrade/);
+      assert.match(refusal.data.reason, /upgrade-path-downgrade/);
+      // The message itself is in the dead-letter stream, under the subject the refusal names.
+      const dlq = streamName({ prefix }, 'dlq');
+      const stored = await eventually(async () => (await bus.jsm.streams.getMessage(dlq, { last_by_subj: refusal.data.deadLetterSubject }).catch(() => undefined)) ?? undefined);
+      assert.equal(stored.header?.get('ce-id'), request.id);
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(stored.data)), request.data);
+      assert.equal((await call(service, '/api/v1/upgrade-plans/plan-downgrade')).status, 404);
+      assert.deepEqual(planned.about('plan-downgrade'), [], 'no UpgradePlanned for it');
+    } finally {
+      await rejected.close();
+      await planned.close();
+      await bus.drain();
+    }
+  });
 
   it('stores none of them, and still plans a route of several global upgrades', async () => {
     const listed = (await (await call(service, '/api/v1/upgrade-plans')).json()) as { items: unknown[] };
