@@ -104,9 +104,14 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
     assert.deepEqual(['cncf-1', 'eks-1', 'hcp-1'].map((id) => byId[id]!.nodePoolMoves), [[], [], []]);
     assert.equal(byId['pp-1']!.wave, 1);
     assert.deepEqual(event.data.steps?.slice(0, 2), [
-      { type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] },
+      { type: 'workload-wave', phase: 'pre-global', wave: 1, globalRelease: '4.2', clusterIds: ['pp-1'] },
       { type: 'global-upgrade', fromRelease: '4.2', toRelease: '4.3', awaitingProvider: ['eks-1'] },
     ]);
+    assert.deepEqual(event.data.route, ['4.2', '4.3']);
+    assert.deepEqual(
+      byId['pp-1']!.steps?.map((s) => `${s.from}->${s.to} on ${s.release} before ${s.beforeGlobal ?? 'none'}`),
+      ['1.30->1.31 on 4.2 before 4.3', '1.31->1.32 on 4.3 before none', '1.32->1.33 on 4.3 before none', '1.33->1.34 on 4.3 before none'],
+    );
     // After the global upgrade pp-1 goes on to 1.34 with the clusters that may.
     const after = event.data.steps.slice(2).flatMap((s) => (s.type === 'workload-wave' && s.phase === 'post-global' ? s.clusterIds : ['not a post-global wave']));
     assert.deepEqual(after.sort(), ['hcp-1', 'pp-1', 'up-1']);
