@@ -39,17 +39,33 @@ describe('UpgradePlanned', () => {
       revision: 3,
       clusterCount: plan.clusters.length,
       satisfiable: plan.satisfiable,
+      route: plan.route,
+      violations: plan.violations,
       issues: plan.issues,
       steps: plan.steps,
       clusters: plan.clusters.map(({ distribution: _distribution, wave, ...cluster }) => ({ ...cluster, ...(wave === null ? {} : { wave }) })),
     });
     assert.equal(data.revision, 3);
     assert.deepEqual(data.issues.map((i) => [i.code, i.clusterIds]), [['older-than-supported-path', ['old-1']]]);
-    assert.deepEqual(data.steps, [{ type: 'workload-wave', phase: 'pre-global', wave: 1, clusterIds: ['pp-1'] }]);
+    assert.deepEqual(data.steps, [{ type: 'workload-wave', phase: 'pre-global', wave: 1, globalRelease: '4.2', clusterIds: ['pp-1'] }]);
+    assert.deepEqual(data.route, ['4.2', '4.3']);
+    assert.deepEqual(data.violations?.map((v) => [v.code, v.clusterIds]), [['incompatible', ['old-1']]]);
+    const old = data.clusters.find((c) => c.clusterId === 'old-1');
+    assert.deepEqual(old?.violations?.map((v) => [v.code, v.pool, v.repair.map((m) => m.to)]), [['incompatible', null, ['1.28', '1.29', '1.30']]]);
     const pp = data.clusters.find((c) => c.clusterId === 'pp-1');
-    assert.equal(pp?.target, '1.31');
+    // Into 4.3's range before the global upgrade, then on to its newest minor after it.
+    assert.equal(pp?.target, '1.34');
     assert.equal(pp?.code, 'outside-compatible-range');
-    assert.deepEqual(pp?.nodePoolMoves.map((m) => [m.pool, m.fromVersion, m.to, m.beforeControlPlane]), [['workers', 'v1.27.3', '1.30', '1.31']]);
+    assert.deepEqual(pp?.nodePoolMoves.map((m) => [m.pool, m.fromVersion, m.to, m.beforeControlPlane]), [
+      ['workers', 'v1.27.3', '1.30', '1.31'],
+      ['workers', 'v1.27.3', '1.33', '1.34'],
+    ]);
+    assert.deepEqual(pp?.steps?.map((step) => [step.from, step.to, step.release, step.beforeGlobal]), [
+      ['1.30', '1.31', '4.2', '4.3'],
+      ['1.31', '1.32', '4.3', null],
+      ['1.32', '1.33', '4.3', null],
+      ['1.33', '1.34', '4.3', null],
+    ]);
     assert.equal(data.clusters.find((c) => c.clusterId === 'old-1')?.target, null);
   });
 

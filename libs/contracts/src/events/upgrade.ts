@@ -93,7 +93,7 @@ export const PlannedViolationGroup = z
     code: z.string().min(1).describe('The violation code'),
     reason: z.string(),
     clusterIds: PlannedClusterIds.describe('Clusters that break it, sorted by id; fewer than clusterCount when the event would exceed the size limit'),
-    clusterCount: z.number().int().nonnegative().describe('How many clusters break it'),
+    clusterCount: z.number().int().nonnegative().optional().describe('How many clusters break it; more than clusterIds lists when the event would exceed the size limit'),
   })
   .describe('Clusters that already break the policy today, grouped by code');
 
