@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
 import { Public } from '@flotilla/auth';
 import { BusConnection, OutboxRelay } from '@flotilla/messaging';
 /** The one thing readiness needs from the HTTP response. */
@@ -7,6 +7,7 @@ interface StatusSettable {
 }
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { PolicyInForce } from './policy/policy-in-force.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -27,6 +28,7 @@ export class HealthController {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(BusConnection) private readonly bus: BusConnection,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Optional() @Inject(PolicyInForce) private readonly policy?: PolicyInForce,
   ) {}
 
   /** The process is alive and serving HTTP. */
@@ -37,7 +39,7 @@ export class HealthController {
 
   /** Ready only while both PostgreSQL and NATS answer; recovers by itself when they return. */
   @Get('readyz')
-  async readyz(@Res({ passthrough: true }) response: StatusSettable): Promise<{ status: 'ready' | 'not-ready'; checks: Record<string, string> }> {
+  async readyz(@Res({ passthrough: true }) response: StatusSettable): Promise<{ status: 'ready' | 'not-ready'; checks: Record<string, string>; policy?: { release: string; revision: string; source: string } }> {
     const checks: Record<string, string> = {};
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
@@ -48,7 +50,9 @@ export class HealthController {
     checks['nats'] = this.bus.isConnected ? 'ok' : 'unreachable';
     const ready = Object.values(checks).every((check) => check === 'ok');
     response.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: ready ? 'ready' : 'not-ready', checks };
+    // Services that judge by the version policy say which one they judge by now.
+    const now = this.policy?.current();
+    return { status: ready ? 'ready' : 'not-ready', checks, ...(now ? { policy: { release: now.release, revision: now.matrix.revision, source: now.releaseSource } } : {}) };
   }
 
   @Get('metrics')

@@ -6,7 +6,8 @@ import { applyPolicyEntry, SHIPPED_POLICY, type PolicyEntry, type PolicySnapshot
 
 const REWATCH_DELAY_MS = 1_000;
 /** How often to look again for a bucket that does not exist yet (the planner creates it). */
-const MISSING_BUCKET_RETRY_MS = 2_000;
+/** Short: until the planner has made the bucket, this service judges by the shipped policy. */
+const MISSING_BUCKET_RETRY_MS = 250;
 /** JetStream "key exists" / "wrong last sequence": someone else wrote the key first. */
 const WRONG_LAST_SEQUENCE = 10071;
 
