@@ -117,6 +117,14 @@ describe('connected clusters imported again', () => {
   });
 });
 
+describe('history lines', () => {
+  it('name the version policy a decision was made under', () => {
+    const decided = createEvent(ClusterReady, meta(2), { model: 'platform-provisioned', kubernetesVersion: 'v1.34.1', nodeCount: 1, policyRevision: '2025-11-23.1', release: '4.3' } as never);
+    assert.equal(summarise(decided), 'ClusterReady [policy 2025-11-23.1, release 4.3]');
+    assert.equal(summarise(ready), 'ClusterReady');
+  });
+});
+
 describe('labels, which scoped access follows', () => {
   it('an import request naming an existing cluster changes nothing about it', async () => {
     const { ClusterImportRequested } = await import('@flotilla/contracts');

@@ -399,6 +399,15 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
 
 /** One line of a cluster's history, for operators following a request across services. */
 export function summarise(event: CloudEvent): string {
+  const line = summaryOf(event);
+  // A decision says which version policy it was made under.
+  const data = event.data as { policyRevision?: unknown; release?: unknown } | null;
+  const revision = typeof data?.policyRevision === 'string' ? data.policyRevision : undefined;
+  const release = typeof data?.release === 'string' ? data.release : undefined;
+  return revision ? `${line} [policy ${revision}${release ? `, release ${release}` : ''}]` : line;
+}
+
+function summaryOf(event: CloudEvent): string {
   const known = classify(event);
   if (!known) return event.type;
   switch (known.name) {
