@@ -33,6 +33,7 @@ export type ClusterPlanCode = Extract<
   | 'upgrade-path-unsupported'
   | 'upgrade-path-same-release'
   | 'upgrade-path-downgrade'
+  | 'incompatible'
 >;
 
 /** One control-plane step of a cluster: which release allows it and which global upgrade it comes before. */
@@ -70,7 +71,7 @@ export interface ClusterUpgradePlan {
 
 export type PlanIssueCode = Extract<
   PolicyCode,
-  'release-unknown' | 'upgrade-path-unsupported' | 'upgrade-path-same-release' | 'upgrade-path-downgrade' | 'concurrency-invalid'
+  'release-unknown' | 'upgrade-path-unsupported' | 'upgrade-path-same-release' | 'upgrade-path-downgrade' | 'concurrency-invalid' | 'version-invalid' | 'incompatible'
 > | ClusterPlanCode;
 
 /** Why a plan cannot be carried out; cluster problems are grouped by code. */
@@ -108,6 +109,8 @@ export type PlanStep =
 export interface UpgradePlan {
   readonly fromRelease: string;
   readonly toRelease: string;
+  /** The Kubernetes minor asked for, when one was: clusters go on to it rather than to toRelease's newest. */
+  readonly toVersion?: string;
   /** The releases the global cluster goes through, fromRelease first; [fromRelease, toRelease] for a direct upgrade, [] when there is no route. */
   readonly route: readonly string[];
   readonly policyRevision: string;
@@ -135,6 +138,12 @@ export interface PlanGlobalUpgradeInput {
   readonly maxConcurrency: number;
   /** Releases the global cluster must pass through; by default the route with the fewest global upgrades. */
   readonly via?: readonly string[];
+  /**
+   * The Kubernetes minor the clusters should reach (one of toRelease's compatible minors, at or above
+   * what its gate accepts): every cluster below it gets every single-minor step to it, each with the
+   * release that allows it. By default, toRelease's newest minor for new clusters.
+   */
+  readonly toVersion?: string;
 }
 
 /** Plans are built once; a wave change copies the plan rather than changing one a previous plan holds. */
@@ -210,8 +219,8 @@ export class FleetPlanner {
   }
 
   constructor(private readonly parameters: Omit<PlanGlobalUpgradeInput, 'fleet'>) {
-    const { fromRelease, toRelease, matrix, maxConcurrency, via } = parameters;
-    this.route = resolveUpgradeRoute(fromRelease, toRelease, matrix, via);
+    const { fromRelease, toRelease, matrix, maxConcurrency, via, toVersion } = parameters;
+    this.route = resolveUpgradeRoute(fromRelease, toRelease, matrix, via, toVersion);
     this.planner = this.route.ok ? new ClusterPlanner(this.route.route) : undefined;
     this.judge = new ViolationJudge(matrix, fromRelease);
     this.concurrencyValid = Number.isInteger(maxConcurrency) && maxConcurrency >= 1;
@@ -408,6 +417,7 @@ export class FleetPlanner {
     return {
       fromRelease,
       toRelease,
+      ...(route?.targetVersion ? { toVersion: formatMinor(route.targetVersion) } : {}),
       route: route?.releases ?? NO_PATH,
       policyRevision: matrix.revision,
       gate: last?.gate ?? null,
@@ -646,7 +656,8 @@ function decideOutcome(version: KubernetesMinor, connected: boolean, route: Upgr
     segments[h] = addSteps(steps, at, hop.oldestAccepted, hop.fromRelease, hop.toRelease);
     at = hop.oldestAccepted;
   }
-  const newest = last.to.newestCreation;
+  // What the clusters go on to after the last global upgrade: the version asked for, or the newest for new clusters.
+  const newest = route.targetVersion ?? last.to.newestCreation;
   if (failure) {
     if (connected) {
       return walk(
@@ -671,7 +682,12 @@ function decideOutcome(version: KubernetesMinor, connected: boolean, route: Upgr
       : stay('none', 'provider-managed', `Kubernetes ${minor} is accepted by ${toRelease}; later upgrades are the provider's to make`, minor);
   }
   if (compareMinors(version, newest) >= 0) {
-    return stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease} and is its newest version for new clusters`, minor);
+    const where = !route.targetVersion
+      ? 'is its newest version for new clusters'
+      : compareMinors(version, newest) === 0
+        ? 'is the target version'
+        : `is newer than the target version ${formatMinor(newest)}`;
+    return stay('none', 'on-target', `Kubernetes ${minor} is accepted by ${toRelease} and ${where}`, minor);
   }
   segments[hops.length] = addSteps(steps, version, newest, toRelease, null);
   return walk(

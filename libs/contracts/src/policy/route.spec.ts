@@ -98,3 +98,74 @@ describe('planGlobalUpgrade across several global upgrades', () => {
     assert.equal(result.clusters[0]!.action, 'provider-action-required');
   });
 });
+
+describe('planning to a Kubernetes version (toVersion)', () => {
+  // given the shipped matrix, when asked for from -> to and a target minor, then accepted or refused naming toVersion
+  const table: { from: string; to: string; toVersion: string; refused?: [string, RegExp] }[] = [
+    { from: '4.2', to: '4.3', toVersion: '1.32' },
+    { from: '4.2', to: '4.3', toVersion: '1.34' },
+    { from: '4.2', to: '4.3', toVersion: '1.35', refused: ['incompatible', /1\.35 is not among 4\.3's compatible versions \(1\.34, 1\.33, 1\.32, 1\.31\); no release in support matrix/] },
+    { from: '4.0', to: '4.1', toVersion: '1.33', refused: ['incompatible', /releases that support it: 4\.3, 4\.2/] },
+    { from: '4.1', to: '4.2', toVersion: '1.30', refused: ['incompatible', /1\.30 is below what the upgrade to 4\.2 accepts \(1\.32, 1\.33\)/] },
+    { from: '4.2', to: '4.3', toVersion: 'v1.33.2', refused: ['version-invalid', /"v1\.33\.2" is not a Kubernetes minor like 1\.34/] },
+  ];
+  for (const { from, to, toVersion, refused } of table) {
+    it(`${from} -> ${to} to ${toVersion}: ${refused ? refused[0] : 'planned'}`, () => {
+      const result = resolveUpgradeRoute(from, to, matrix, [], toVersion);
+      if (!refused) {
+        assert.equal(result.ok, true);
+        return;
+      }
+      assert.equal(result.ok, false);
+      if (result.ok) return;
+      assert.equal(result.problem.field, 'toVersion');
+      assert.equal(result.problem.code, refused[0]);
+      assert.match(result.problem.reason, refused[1]);
+    });
+  }
+
+  it('every single-minor step to the version asked for, with the release allowing each, across several global upgrades', () => {
+    const plan = planGlobalUpgrade({
+      fleet: [cluster('a', 'v1.25.3'), cluster('b', 'v1.28.1'), cluster('c', 'v1.28.1', { model: 'connected', nodePools: [] })],
+      fromRelease: '3.16',
+      toRelease: '4.3',
+      toVersion: '1.32',
+      matrix,
+      maxConcurrency: 5,
+    });
+    assert.equal(plan.toVersion, '1.32');
+    assert.deepEqual(plan.route, ['3.16', '3.18', '4.0', '4.3']);
+    const a = plan.clusters.find((c) => c.clusterId === 'a')!;
+    assert.equal(a.target, '1.32');
+    assert.deepEqual(
+      a.steps.map((s) => `${s.from}->${s.to} on ${s.release} before ${s.beforeGlobal ?? '-'}`),
+      [
+        '1.25->1.26 on 3.16 before 3.18',
+        '1.26->1.27 on 3.16 before 3.18',
+        '1.27->1.28 on 3.16 before 3.18',
+        '1.28->1.29 on 3.18 before 4.0',
+        '1.29->1.30 on 3.18 before 4.0',
+        '1.30->1.31 on 4.0 before 4.3',
+        '1.31->1.32 on 4.3 before -',
+      ],
+    );
+    assert.equal(plan.clusters.find((c) => c.clusterId === 'b')!.target, '1.32');
+    // A connected cluster's provider moves it as far as the gates need; the rest is the provider's.
+    assert.equal(plan.clusters.find((c) => c.clusterId === 'c')!.target, '1.31');
+    // Without toVersion the same clusters go on to 4.3's newest minor for new clusters.
+    const newest = planGlobalUpgrade({ fleet: [cluster('a', 'v1.25.3')], fromRelease: '3.16', toRelease: '4.3', matrix, maxConcurrency: 5 });
+    assert.equal(newest.clusters[0]!.target, '1.34');
+    assert.equal(newest.toVersion, undefined);
+  });
+
+  it('a cluster already at or past the version asked for has nothing more to do after the gates', () => {
+    const plan = planGlobalUpgrade({ fleet: [cluster('at', 'v1.32.0'), cluster('past', 'v1.33.4')], fromRelease: '4.2', toRelease: '4.3', toVersion: '1.32', matrix, maxConcurrency: 5 });
+    assert.deepEqual(
+      plan.clusters.map((c) => [c.clusterId, c.action, c.target, c.reason]),
+      [
+        ['at', 'none', '1.32', 'Kubernetes 1.32 is accepted by 4.3 and is the target version'],
+        ['past', 'none', '1.33', 'Kubernetes 1.33 is accepted by 4.3 and is newer than the target version 1.32'],
+      ],
+    );
+  });
+});

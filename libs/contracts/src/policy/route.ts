@@ -1,5 +1,6 @@
 import type { SupportMatrix } from './matrix.js';
 import { resolveUpgradeRequirement, type UpgradeRequirement } from './rules.js';
+import { compareMinors, formatMinor, parseMinor, type KubernetesMinor } from './version.js';
 
 /**
  * The global cluster's way from one release to another: one or more supported upgrades (each
@@ -12,14 +13,16 @@ export interface UpgradeRoute {
   readonly releases: readonly string[];
   /** One requirement per global upgrade, in order. */
   readonly hops: readonly UpgradeRequirement[];
+  /** The Kubernetes minor asked for (`toVersion`): clusters go on to it, not to toRelease's newest creation minor. */
+  readonly targetVersion?: KubernetesMinor;
 }
 
-export type RouteProblemCode = 'release-unknown' | 'upgrade-path-same-release' | 'upgrade-path-downgrade' | 'upgrade-path-unsupported';
+export type RouteProblemCode = 'release-unknown' | 'upgrade-path-same-release' | 'upgrade-path-downgrade' | 'upgrade-path-unsupported' | 'version-invalid' | 'incompatible';
 
 /** Why a route cannot exist; `field` names the request field to blame. */
 export interface RouteProblem {
   readonly code: RouteProblemCode;
-  readonly field: 'fromRelease' | 'toRelease' | 'via';
+  readonly field: 'fromRelease' | 'toRelease' | 'via' | 'toVersion';
   readonly reason: string;
   readonly policyRevision: string;
 }
@@ -30,7 +33,7 @@ export type RouteResult = { readonly ok: true; readonly route: UpgradeRoute } | 
  * Finds the route with the fewest global upgrades (ties: the newer intermediate release), or
  * follows `via` when given (every hop must then be a supported upgrade). Pure.
  */
-export function resolveUpgradeRoute(fromRelease: string, toRelease: string, matrix: SupportMatrix, via: readonly string[] = []): RouteResult {
+export function resolveUpgradeRoute(fromRelease: string, toRelease: string, matrix: SupportMatrix, via: readonly string[] = [], toVersion?: string): RouteResult {
   const policyRevision = matrix.revision;
   const problem = (code: RouteProblemCode, field: RouteProblem['field'], reason: string): RouteResult => ({ ok: false, problem: { code, field, reason, policyRevision } });
   const known = [...matrix.releases.keys()].join(', ');
@@ -71,7 +74,23 @@ export function resolveUpgradeRoute(fromRelease: string, toRelease: string, matr
     }
     hops.push(resolved.requirement);
   }
-  return { ok: true, route: { fromRelease, toRelease, releases, hops } };
+  if (toVersion === undefined) return { ok: true, route: { fromRelease, toRelease, releases, hops } };
+  const target = parseMinor(toVersion);
+  if (!target) return problem('version-invalid', 'toVersion', `"${toVersion}" is not a Kubernetes minor like 1.34`);
+  if (!to.entry.compatible.includes(formatMinor(target))) {
+    // Name the releases that would support it, so the caller can ask for one of them instead.
+    const supporting = [...matrix.releases.values()].filter((policy) => policy.entry.compatible.includes(formatMinor(target))).map((policy) => policy.release);
+    return problem(
+      'incompatible',
+      'toVersion',
+      `Kubernetes ${formatMinor(target)} is not among ${toRelease}'s compatible versions (${to.entry.compatible.join(', ')})${supporting.length > 0 ? `; releases that support it: ${supporting.join(', ')}` : `; no release in support matrix ${policyRevision} supports it`}`,
+    );
+  }
+  const oldest = hops[hops.length - 1]!.oldestAccepted;
+  if (compareMinors(target, oldest) < 0) {
+    return problem('incompatible', 'toVersion', `Kubernetes ${formatMinor(target)} is below what the upgrade to ${toRelease} accepts (${hops[hops.length - 1]!.accepted.join(', ')})`);
+  }
+  return { ok: true, route: { fromRelease, toRelease, releases, hops, targetVersion: target } };
 }
 
 /** Breadth-first over `upgradeFrom`, newer releases tried first so ties take the newer stop. */
