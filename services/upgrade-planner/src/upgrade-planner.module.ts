@@ -11,6 +11,7 @@ import { FleetController } from './http/fleet.controller.js';
 import { SupportMatrixController } from './http/support-matrix.controller.js';
 import { UpgradePlansController } from './http/upgrade-plans.controller.js';
 import { UpgradePlannerTables1732300004000 } from './migrations/1732300004000-upgrade-planner-tables.js';
+import { PlanToVersion1732300015600 } from './migrations/1732300015600-plan-to-version.js';
 import { FleetView } from './planning/fleet-view.js';
 import { PlanService } from './planning/plan.service.js';
 import { RecomputeScheduler } from './planning/recompute.scheduler.js';
@@ -29,7 +30,7 @@ export class UpgradePlannerModule {
         ServiceKitModule.forRoot({
           service: 'upgrade-planner',
           config,
-          migrations: [UpgradePlannerTables1732300004000],
+          migrations: [UpgradePlannerTables1732300004000, PlanToVersion1732300015600],
           entities: [FleetClusterEntity, PlanEntity, PlanRevisionEntity],
         }),
       ],

@@ -38,6 +38,20 @@ describe('upgrade planner: impossible plan requests get 400 naming the field and
     { name: 'unknown source release', body: { fromRelease: '2.1', toRelease: '4.3' }, field: 'fromRelease', code: 'release-unknown', message: /"2\.1" is not in support matrix/ },
     { name: 'a downgrade', body: { fromRelease: '4.3', toRelease: '4.1' }, field: 'toRelease', code: 'upgrade-path-downgrade', message: /4\.3 -> 4\.1 is a downgrade/ },
     { name: 'the same release', body: { fromRelease: '4.2', toRelease: '4.2' }, field: 'toRelease', code: 'upgrade-path-same-release', message: /already on 4\.2/ },
+    {
+      name: 'a Kubernetes version the target release does not support',
+      body: { fromRelease: '4.2', toRelease: '4.3', toVersion: '1.35' },
+      field: 'toVersion',
+      code: 'incompatible',
+      message: /1\.35 is not among 4\.3's compatible versions/,
+    },
+    {
+      name: 'a Kubernetes version below what the global upgrade accepts',
+      body: { fromRelease: '4.1', toRelease: '4.2', toVersion: '1.30' },
+      field: 'toVersion',
+      code: 'incompatible',
+      message: /1\.30 is below what the upgrade to 4\.2 accepts/,
+    },
   ];
   for (const { name, body, field, code, message } of table) {
     it(name, async () => {
@@ -90,5 +104,17 @@ describe('upgrade planner: impossible plan requests get 400 naming the field and
     assert.deepEqual(plan.steps.filter((s) => s.type === 'global-upgrade').map((s) => s.fromRelease), ['3.16', '3.18', '4.0']);
     const after = (await (await call(service, '/api/v1/upgrade-plans')).json()) as { items: unknown[] };
     assert.equal(after.items.length, 1);
+  });
+
+  it('plans to a Kubernetes version: kept with the plan, listed and shown in the table', async () => {
+    const response = await post({ fromRelease: '4.0', toRelease: '4.3', toVersion: '1.32', maxConcurrency: 5 });
+    assert.equal(response.status, 201);
+    const plan = (await response.json()) as { id: string; toVersion?: string; route: string[] };
+    assert.equal(plan.toVersion, '1.32');
+    assert.deepEqual(plan.route, ['4.0', '4.3']);
+    const listed = (await (await call(service, '/api/v1/upgrade-plans')).json()) as { items: { id: string; toVersion: string | null }[] };
+    assert.equal(listed.items.find((item) => item.id === plan.id)?.toVersion, '1.32');
+    const table = await (await call(service, `/api/v1/upgrade-plans/${plan.id}/table`)).text();
+    assert.match(table, /Target Kubernetes version: 1\.32/);
   });
 });

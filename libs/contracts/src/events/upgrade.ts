@@ -10,6 +10,12 @@ export const PlanId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a plan id: 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit')
   .describe('Upgrade plan id');
 
+/** A Kubernetes minor as the planner writes it: major.minor, no patch, no `v`. */
+const KubernetesMinorText = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/, 'must be a Kubernetes minor like 1.34')
+  .describe('Kubernetes minor, e.g. 1.34');
+
 export const UpgradePlanRequested = defineEvent({
   name: 'UpgradePlanRequested',
   topic: 'upgrade.plan-requested',
@@ -19,6 +25,9 @@ export const UpgradePlanRequested = defineEvent({
   data: z.object({
     fromRelease: PlatformRelease,
     toRelease: PlatformRelease,
+    toVersion: KubernetesMinorText.optional().describe(
+      'A Kubernetes minor to take the workload clusters to (one of toRelease\'s compatible minors, at or above what its gate accepts); by default toRelease\'s newest minor for new clusters',
+    ),
     maxConcurrency: z.number().int().min(1).max(1000).default(10),
   }),
   producers: [EXTERNAL],
@@ -27,11 +36,6 @@ export const UpgradePlanRequested = defineEvent({
 
 export const ClusterAction = z.enum(['none', 'upgrade-before-global', 'may-upgrade-after', 'provider-action-required', 'blocked']);
 
-/** A Kubernetes minor as the planner writes it: major.minor, no patch, no `v`. */
-const KubernetesMinorText = z
-  .string()
-  .regex(/^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/, 'must be a Kubernetes minor like 1.34')
-  .describe('Kubernetes minor, e.g. 1.34');
 
 const PlannedClusterIds = z.array(z.string().min(1));
 
@@ -129,6 +133,7 @@ export const UpgradePlanned = defineEvent({
     fromRelease: PlatformRelease,
     toRelease: PlatformRelease,
     policyRevision: z.string().min(1).describe('Support-matrix revision the plan was decided under'),
+    toVersion: KubernetesMinorText.optional().describe('The Kubernetes minor the plan takes clusters to, when one was asked for'),
     revision: z.number().int().min(1).optional().describe('The plan revision this event describes: 1 when the plan is made, one more each time it changes'),
     route: z
       .array(PlatformRelease)

@@ -151,6 +151,7 @@ export function renderPlanTable(plan: UpgradePlan): string {
 
   const out: string[] = [
     `Global cluster upgrade ${plan.fromRelease} -> ${plan.toRelease}`,
+    ...(plan.toVersion !== undefined ? [`Target Kubernetes version: ${plan.toVersion}`] : []),
     `Support matrix revision: ${plan.policyRevision}`,
     `Gate: ${plan.gate ?? '-'}; accepted Kubernetes versions: ${list(plan.accepted)}`,
     ...violationLines(plan),

@@ -4,6 +4,8 @@ export interface PlanParameters {
   fromRelease: string;
   toRelease: string;
   maxConcurrency: number;
+  /** A Kubernetes minor to take clusters to; absent: the target release's newest for new clusters. */
+  toVersion?: string;
 }
 
 export interface PlanRevisionInput {
@@ -49,7 +51,7 @@ export class KeptPlan {
   private last: UpgradePlan | undefined;
 
   revise(fleet: ChangingFleet, parameters: PlanParameters, matrix: SupportMatrix, previous?: UpgradePlan): { plan: UpgradePlan; changes: string[]; incremental: boolean } {
-    const key = `${parameters.fromRelease}\u0000${parameters.toRelease}\u0000${parameters.maxConcurrency}`;
+    const key = `${parameters.fromRelease}\u0000${parameters.toRelease}\u0000${parameters.maxConcurrency}\u0000${parameters.toVersion ?? ''}`;
     const lastPlan = this.last;
     const changedIds = this.planner && this.key === key && this.matrix === matrix ? fleet.changedSince(this.generation) : undefined;
     let plan: UpgradePlan;

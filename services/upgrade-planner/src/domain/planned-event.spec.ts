@@ -99,6 +99,14 @@ describe('UpgradePlanned from a plan (mapping)', () => {
     );
   });
 
+  it('a plan to a Kubernetes version says so, and its clusters stop there', () => {
+    const toVersion = planGlobalUpgrade({ fleet, fromRelease: '4.2', toRelease: '4.3', toVersion: '1.32', matrix: defaultSupportMatrix, maxConcurrency: 10 });
+    const { data } = createEvent(UpgradePlanned, { subject: 'p-2', source: '/tests' }, toUpgradePlannedData({ plan: toVersion, revision: 1, changes: [] }, options).data);
+    assert.equal(data.toVersion, '1.32');
+    assert.equal(data.clusters.find((c) => c.clusterId === 'pp-1')?.target, '1.32');
+    assert.equal(toUpgradePlannedData({ plan, revision: 1, changes: [] }, options).data.toVersion, undefined, 'absent when none was asked for');
+  });
+
   it('a plan whose release path is unsupported: the issue names no cluster', () => {
     const unsupported = planGlobalUpgrade({ fleet, fromRelease: '4.3', toRelease: '4.2', matrix: defaultSupportMatrix, maxConcurrency: 10 });
     const { data } = toUpgradePlannedData({ plan: unsupported, revision: 1, changes: [] }, options);

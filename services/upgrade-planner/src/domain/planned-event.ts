@@ -114,6 +114,7 @@ export function toUpgradePlannedData(input: PlannedEventInput, options: PlannedE
     toRelease: plan.toRelease,
     policyRevision: plan.policyRevision,
     revision,
+    ...(plan.toVersion !== undefined ? { toVersion: plan.toVersion } : {}),
     ...(plan.route.length > 0 ? { route: [...plan.route] } : {}),
     satisfiable: plan.satisfiable,
     clusterCount: total,

@@ -15,6 +15,10 @@ export class PlanEntity {
   @Column('text', { name: 'to_release' })
   toRelease!: string;
 
+  /** The Kubernetes minor the plan takes clusters to; null: the target release's newest for new clusters. */
+  @Column('text', { name: 'to_version', nullable: true })
+  toVersion!: string | null;
+
   @Column('integer', { name: 'max_concurrency' })
   maxConcurrency!: number;
 

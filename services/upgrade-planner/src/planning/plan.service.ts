@@ -32,6 +32,7 @@ export interface PlanListItem {
   status: PlanStatus;
   fromRelease: string;
   toRelease: string;
+  toVersion: string | null;
   maxConcurrency: number;
   currentRevision: number;
   href: string;
@@ -130,7 +131,7 @@ export class PlanService {
       if (isBehind(head, matrix)) return 'behind';
       const known = this.known.get(id);
       if (known?.eventId === head.eventId && known.fleetGeneration === this.fleet.generation && known.matrixSequence === matrix.sequence) return 'unchanged';
-      const parameters = { fromRelease: row.fromRelease, toRelease: row.toRelease, maxConcurrency: row.maxConcurrency };
+      const parameters: PlanParameters = { fromRelease: row.fromRelease, toRelease: row.toRelease, maxConcurrency: row.maxConcurrency, ...(row.toVersion ? { toVersion: row.toVersion } : {}) };
       const previous = await this.planAt(id, head);
       const { plan, changes } = this.revise(id, parameters, matrix, previous);
       if (changes.length === 0) {
@@ -273,7 +274,7 @@ export class PlanService {
 
 /** A request the policy in force can never plan (unknown release, downgrade, no supported path) is refused, not stored. */
 function assertPossible(parameters: PlanParameters, matrix: MatrixInForce): void {
-  const route = resolveUpgradeRoute(parameters.fromRelease, parameters.toRelease, matrix.matrix);
+  const route = resolveUpgradeRoute(parameters.fromRelease, parameters.toRelease, matrix.matrix, [], parameters.toVersion);
   if (route.ok) return;
   const { field, code, reason } = route.problem;
   throw new PlannerError('plan-impossible', `${field}: ${reason} (${code}, support matrix ${matrix.matrix.revision})`, { field, code });
@@ -290,6 +291,7 @@ function listItem(row: PlanEntity): PlanListItem {
     status: row.status,
     fromRelease: row.fromRelease,
     toRelease: row.toRelease,
+    toVersion: row.toVersion ?? null,
     maxConcurrency: row.maxConcurrency,
     currentRevision: row.currentRevision,
     href: planHref(row.id),

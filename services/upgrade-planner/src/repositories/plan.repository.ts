@@ -68,11 +68,13 @@ export class PlanRepository {
   }
 
   async create(id: string, parameters: PlanParameters, via: RequestedVia): Promise<void> {
-    await this.plans.insert({ id, ...parameters, status: 'open', currentRevision: 0, requestedVia: via });
+    await this.plans.insert({ id, ...parameters, toVersion: parameters.toVersion ?? null, status: 'open', currentRevision: 0, requestedVia: via });
   }
 
   async update(id: string, changes: Partial<PlanParameters> & { status?: PlanStatus; currentRevision?: number }): Promise<void> {
-    await this.plans.update({ id }, { ...changes, updatedAt: new Date() });
+    // A request without toVersion clears the one asked for before.
+    const toVersion = 'fromRelease' in changes ? { toVersion: changes.toVersion ?? null } : {};
+    await this.plans.update({ id }, { ...changes, ...toVersion, updatedAt: new Date() });
   }
 
   async addRevision(planId: string, revision: NewRevision): Promise<void> {
