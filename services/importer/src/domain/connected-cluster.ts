@@ -101,6 +101,7 @@ export function evolve(cluster: ConnectedCluster | undefined, event: CloudEvent)
     case 'TunnelDisconnected':
     case 'NodePoolScaleRequested':
     case 'NodePoolScaled':
+    case 'ClusterProgress':
     case 'ClusterDeletionRequested':
     case 'UpgradeStepApproved':
     case 'UpgradeStepFailed':
