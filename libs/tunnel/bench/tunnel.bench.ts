@@ -123,13 +123,29 @@ async function inProcess(pki: PkiFile): Promise<Record<string, number>> {
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   const apiUrl = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
 
-  const listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+  // Both ends share one event loop here: a long transfer must not look like a dead peer.
+  const keepalive = { keepaliveMs: 10_000, keepaliveTimeoutMs: 60_000 };
+  const listener = new AgentListener({ ...pki.broker, ca: pki.ca, ...keepalive });
+  let drops = 0;
+  listener.on('change', (event) => {
+    if (event.kind === 'disconnected') drops++;
+  });
   const agentPort = await listener.listen(0, '127.0.0.1');
-  const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, cert: pki.agentCerts[0]!, key: pki.agentKey, ca: pki.ca, onStream: kubernetesForwarder({ apiServer: apiUrl, token: () => 'bench-token', ca: pki.ca }) });
+  const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, cert: pki.agentCerts[0]!, key: pki.agentKey, ca: pki.ca, ...keepalive, onStream: kubernetesForwarder({ apiServer: apiUrl, token: () => 'bench-token', ca: pki.ca }) });
   agent.start();
   while (!listener.clusterIds.length) await new Promise((resolve) => setTimeout(resolve, 10));
   const clusterId = listener.clusterIds[0]!;
-  const front: Server = createHttpServer((req, res) => void forwardRequest(listener.session(clusterId)!.session, req, res, { headers: { [CALLER_USER_HEADER]: 'bench', [CALLER_GROUPS_HEADER]: 'bench' } }));
+  // A request waits (up to 10 s) for the agent to be connected, as the broker will when an agent is reconnecting.
+  const sessionOf = async () => {
+    for (let waited = 0; waited < 10_000 && !listener.session(clusterId); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    return listener.session(clusterId);
+  };
+  const front: Server = createHttpServer((req, res) => {
+    void sessionOf().then(async (session) => {
+      if (session) await forwardRequest(session.session, req, res, { headers: { [CALLER_USER_HEADER]: 'bench', [CALLER_GROUPS_HEADER]: 'bench' } });
+      else res.writeHead(503).end();
+    });
+  });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const frontPort = (front.address() as AddressInfo).port;
 
@@ -182,6 +198,8 @@ async function inProcess(pki: PkiFile): Promise<Record<string, number>> {
       added_p50_ms: round(percentile(tunnelSmall, 50) - percentile(directSmall, 50)),
       added_p99_ms: round(percentile(tunnelSmall, 99) - percentile(directSmall, 99)),
       p99_with_stalled_stream_ms: round(percentile(withStall, 99)),
+      // Tunnel connections that dropped during these measurements (the agent reconnects).
+      tunnel_drops: drops,
     };
   } finally {
     httpsAgent.destroy();

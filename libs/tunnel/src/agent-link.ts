@@ -8,6 +8,8 @@ import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from './backoff.j
 export const TUNNEL_SETTINGS: Settings = { initialWindowSize: 4 * 1024 * 1024, maxConcurrentStreams: 1000, enableConnectProtocol: true };
 export const TUNNEL_CONNECTION_WINDOW = 32 * 1024 * 1024;
 export const TUNNEL_ALPN = 'flotilla-tunnel/1';
+/** Room for what the windows allow in flight (MB): node's default (10) is below one full connection window. */
+export const TUNNEL_MAX_SESSION_MEMORY_MB = 64;
 
 export interface AgentLinkOptions {
   host: string;
@@ -74,7 +76,7 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.once('secureConnect', () => {
-      const session = performServerHandshake(socket, { settings: TUNNEL_SETTINGS });
+      const session = performServerHandshake(socket, { settings: TUNNEL_SETTINGS, maxSessionMemory: TUNNEL_MAX_SESSION_MEMORY_MB });
       this.session = session;
       session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW);
       session.on('stream', (stream, headers) => this.options.onStream(stream, headers));

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_SETTINGS } from './agent-link.js';
+import { pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from './agent-link.js';
 import { clusterIdOf } from './identity.js';
 
 export interface AgentListenerOptions {
@@ -87,7 +87,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
       return;
     }
     socket.setNoDelay(true);
-    const session = http2Connect(`http://${clusterId}.agents`, { createConnection: () => socket, settings: TUNNEL_SETTINGS });
+    const session = http2Connect(`http://${clusterId}.agents`, { createConnection: () => socket, settings: TUNNEL_SETTINGS, maxSessionMemory: TUNNEL_MAX_SESSION_MEMORY_MB });
     session.on('error', () => undefined); // 'close' follows
     session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
     const entry: AgentSession = { clusterId, session, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
