@@ -13,7 +13,7 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MessagingMetrics } from './metrics.js';
 import type { BusOptions } from './options.js';
-import { publishEvent } from './publisher.js';
+import { EventIdConflictError, publishEvent } from './publisher.js';
 
 export interface Rejection {
   code: RejectionCode;
@@ -70,8 +70,13 @@ export class DeadLetters {
           deadLetterSubject: dlqSubject,
         },
       );
-      await publishEvent(this.js, eventsSubject(this.options, EventRejected.channel), notice);
-      this.metrics.published.inc({ source: 'direct' });
+      try {
+        await publishEvent(this.js, eventsSubject(this.options, EventRejected.channel), notice);
+        this.metrics.published.inc({ source: 'direct' });
+      } catch (error) {
+        // Dead-lettered before (a retry after a crash), with a reason worded differently: the first notice stands.
+        if (!(error instanceof EventIdConflictError)) throw error;
+      }
     }
     // No reason argument: NATS 2.9 leaves a message terminated with a reason ack-pending (it comes
     // back after ack_wait); the reason travels in the dead letter's headers instead.

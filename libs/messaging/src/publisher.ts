@@ -40,5 +40,32 @@ export async function publishEncoded(
  */
 export async function publishEvent(js: JetStreamClient, subject: string, event: CloudEvent): Promise<PubAck> {
   const encoded = encodeBinary(event);
-  return publishEncoded(js, { subject, eventId: event.id, headers: encoded.headers, payload: encoded.payload });
+  const ack = await publishEncoded(js, { subject, eventId: event.id, headers: encoded.headers, payload: encoded.payload });
+  // Within its duplicate window JetStream keeps the first message with an id and drops the next
+  // one before any consumer sees it: a publisher reusing an id for another event is told so here.
+  if (ack.duplicate) await refuseConflictingDuplicate(js, ack, subject, event.id, encoded);
+  return ack;
+}
+
+/** The id of an event already on the stream with another subject, type, source, subject or data. */
+export class EventIdConflictError extends Error {
+  override readonly name = 'EventIdConflictError';
+  constructor(
+    readonly eventId: string,
+    readonly streamSequence: number,
+  ) {
+    super(`event id ${eventId} is already on the stream (sequence ${streamSequence}) with another payload: an event id names one event; use a new id`);
+  }
+}
+
+async function refuseConflictingDuplicate(js: JetStreamClient, ack: PubAck, subject: string, eventId: string, encoded: { headers: Record<string, string>; payload: Uint8Array | string }): Promise<void> {
+  const stored = await (await js.jetstreamManager()).streams.getMessage(ack.stream, { seq: ack.seq });
+  if (!stored) return; // aged out of the stream since: nothing left to conflict with
+  const payload = typeof encoded.payload === 'string' ? Buffer.from(encoded.payload) : Buffer.from(encoded.payload);
+  // What the event says: its subject, the attributes that identify it, and its data (time and trace may differ on a retry).
+  const same =
+    stored.subject === subject &&
+    Buffer.from(stored.data).equals(payload) &&
+    (['ce-type', 'ce-source', 'ce-subject'] as const).every((name) => (stored.header?.get(name) ?? undefined) === encoded.headers[name]);
+  if (!same) throw new EventIdConflictError(eventId, ack.seq);
 }
