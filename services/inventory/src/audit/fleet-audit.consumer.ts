@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { allAuditSubject, AuditRecord, INVENTORY_AUDIT_DURABLE, streamName } from '@flotilla/contracts';
 import { AUDIT_RETENTION_DAYS } from '@flotilla/auth';
 import { BusConnection, ensureAuditStream } from '@flotilla/messaging';
+import { PeriodicTask } from '@flotilla/service-kit';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
 
@@ -22,7 +23,7 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger('FleetAuditConsumer');
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
-  private pruning?: NodeJS.Timeout;
+  private readonly pruning = new PeriodicTask('fleet audit pruning', 3_600_000, () => this.prune(), this.logger);
 
   constructor(
     @Inject(BusConnection) private readonly bus: BusConnection,
@@ -43,8 +44,7 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
     const consumer = await this.bus.js.consumers.get(stream, INVENTORY_AUDIT_DURABLE);
     this.messages = await consumer.consume({ max_messages: 200 });
     this.loop = this.run(this.messages);
-    this.pruning = setInterval(() => void this.prune().catch((error: unknown) => this.logger.warn({ msg: 'fleet audit not pruned', err: error })), 3_600_000);
-    this.pruning.unref();
+    this.pruning.start();
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -87,7 +87,7 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.pruning);
+    await this.pruning.stop();
     this.messages?.stop();
     await this.loop;
   }

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { AuthBucket, generateSigningKey, signToken, type PublishedKey, type Role, type SigningKey } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
+import { PeriodicTask } from '@flotilla/service-kit';
 import type { JWK } from 'jose';
 import { MAX_TOKEN_LIFETIME_MS, type TokenDescription } from './token-requests.js';
 
@@ -65,7 +66,7 @@ export interface IssueRequest {
 @Injectable()
 export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TokenIssuer');
-  private tidying?: NodeJS.Timeout;
+  private readonly tidying = new PeriodicTask('token tidying', TIDY_INTERVAL_MS, () => this.tidy(), this.logger);
 
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -79,12 +80,11 @@ export class TokenIssuer implements OnApplicationBootstrap, OnApplicationShutdow
       if ((await this.activeKey()) === undefined) await this.createKey();
     });
     await this.publishKeys();
-    this.tidying = setInterval(() => void this.tidy().catch((error: unknown) => this.logger.warn({ msg: 'revocations not tidied', err: error })), TIDY_INTERVAL_MS);
-    this.tidying.unref();
+    this.tidying.start();
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.tidying);
+  async onApplicationShutdown(): Promise<void> {
+    await this.tidying.stop();
   }
 
   /**
