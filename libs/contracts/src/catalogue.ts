@@ -24,6 +24,9 @@ import {
   ImportRejected,
   TunnelConnected,
   TunnelDisconnected,
+  TunnelRegistrationIssued,
+  TunnelRegistrationRedeemed,
+  TunnelRegistrationRevoked,
 } from './events/connected.js';
 import { EventRejected } from './events/rejected.js';
 import { UpgradePlanned, UpgradePlanRequested } from './events/upgrade.js';
@@ -52,6 +55,9 @@ export const EVENT_CATALOGUE = [
   ClusterReachable,
   TunnelConnected,
   TunnelDisconnected,
+  TunnelRegistrationIssued,
+  TunnelRegistrationRevoked,
+  TunnelRegistrationRedeemed,
   UpgradePlanRequested,
   UpgradePlanned,
   EventRejected,

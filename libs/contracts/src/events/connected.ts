@@ -93,6 +93,49 @@ export const TunnelDisconnected = defineEvent({
   consumers: ['inventory', 'importer'],
 });
 
+export const TunnelRegistrationIssued = defineEvent({
+  name: 'TunnelRegistrationIssued',
+  topic: 'tunnel.registration-issued',
+  version: 1,
+  description:
+    'The importer issued a one-time registration token for a cluster behind a firewall. Only the token\'s SHA-256 travels: the tunnel broker redeems the token when the agent presents it.',
+  data: z.object({
+    registrationId: z.uuid(),
+    clusterName: z.string().min(1).max(253),
+    tokenHash: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 of the token, hex; never the token'),
+    expiresAt: Timestamp,
+    labels: ClusterLabels.optional().describe('Labels the cluster gets: the broker authorises callers scoped by label with them'),
+  }),
+  producers: ['importer'],
+  consumers: ['tunnel-broker', 'inventory'],
+});
+
+export const TunnelRegistrationRevoked = defineEvent({
+  name: 'TunnelRegistrationRevoked',
+  topic: 'tunnel.registration-revoked',
+  version: 1,
+  description: 'A registration token that was never used was revoked: the tunnel broker refuses it from now on.',
+  data: z.object({ registrationId: z.uuid() }),
+  producers: ['importer'],
+  consumers: ['tunnel-broker', 'inventory'],
+});
+
+export const TunnelRegistrationRedeemed = defineEvent({
+  name: 'TunnelRegistrationRedeemed',
+  topic: 'tunnel.registration-redeemed',
+  version: 1,
+  description:
+    'A tunnel agent presented a registration token, the one time it is accepted, and received its cluster\'s client certificate from the tunnel broker.',
+  data: z.object({
+    registrationId: z.uuid(),
+    agentId: z.string().min(1),
+    certificateSerial: z.string().min(1).describe('Serial number of the certificate issued to the agent, hex'),
+    certificateExpiresAt: Timestamp,
+  }),
+  producers: ['tunnel-broker'],
+  consumers: ['importer', 'inventory'],
+});
+
 export const ClusterUnreachable = defineEvent({
   name: 'ClusterUnreachable',
   topic: 'cluster.unreachable',
