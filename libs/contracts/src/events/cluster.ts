@@ -61,7 +61,7 @@ export const ClusterRequested = defineEvent({
   description: 'Someone asked for a new platform-managed cluster. The CloudEvents subject is the new cluster id.',
   data: ClusterSpec,
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'inventory'],
+  consumers: ['provisioner', 'importer', 'inventory'],
 });
 
 export const NodesProvisioned = defineEvent({
@@ -126,9 +126,9 @@ export const ClusterDeleted = defineEvent({
   name: 'ClusterDeleted',
   topic: 'cluster.deleted',
   version: 1,
-  description: 'A cluster was deleted and every machine of it released.',
+  description: 'A cluster was deleted: every machine of it released (provisioner), or a connected cluster no longer managed, its credential and tunnel agent revoked (importer).',
   data: z.object({ model: ClusterModel }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner', 'importer', 'tunnel-broker'],
 });
 
