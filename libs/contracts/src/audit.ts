@@ -26,5 +26,9 @@ export const AuditRecord = z.object({
   /** Why it was refused or failed, when known. */
   reason: z.string().optional(),
   traceId: z.string().optional(),
+  /** Bytes of the request and of the answer, and how long it took: for requests a service relays (the tunnel broker's proxy). */
+  bytesIn: z.number().int().nonnegative().optional(),
+  bytesOut: z.number().int().nonnegative().optional(),
+  durationMs: z.number().nonnegative().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;

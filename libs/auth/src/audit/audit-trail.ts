@@ -19,6 +19,33 @@ export interface CredentialUse {
   reason?: string;
 }
 
+/** A request relayed by the service, as `recordRequest` takes it. */
+export interface RelayedRequest {
+  principal: Partial<Principal> | undefined;
+  method: string;
+  /** What was asked for: a path without its query (a query may carry anything). */
+  route: string;
+  clusterId?: string;
+  status: number;
+  reason?: string;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+interface AuditEntry {
+  principal: Partial<Principal> | undefined;
+  method: string;
+  route: string;
+  clusterId?: string | undefined;
+  status: number;
+  reason?: string | undefined;
+  traceId: string | undefined;
+  bytesIn?: number;
+  bytesOut?: number;
+  durationMs?: number;
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REPUBLISH_INTERVAL_MS = 5_000;
 const REPUBLISH_BATCH = 200;
@@ -65,6 +92,7 @@ export class AuditTrail implements OnModuleDestroy {
       // 'close', not 'finish': a caller that hangs up before the answer still made its change.
       response.on('close', () => {
         const req = request as IncomingMessage & AuthenticatedRequest;
+        if (req.audit?.recordedByHandler) return;
         const refused = response.statusCode === 401 || response.statusCode === 403;
         if (SAFE_METHODS.has(req.method) && !refused) return;
         const note = req.audit ?? {};
@@ -85,6 +113,16 @@ export class AuditTrail implements OnModuleDestroy {
     };
   }
 
+  /**
+   * A request the service answered outside its routes (relayed, upgraded): recorded whatever the
+   * method, with its size and duration. Never a body or a credential.
+   */
+  recordRequest(entry: RelayedRequest): Promise<void> {
+    const work = this.record({ ...entry, traceId: trace.getActiveSpan()?.spanContext().traceId });
+    this.track(work);
+    return work;
+  }
+
   /** A use of a stored credential by the service itself, audited like a request. */
   recordUse(use: CredentialUse): Promise<void> {
     return this.record({
@@ -99,7 +137,7 @@ export class AuditTrail implements OnModuleDestroy {
     });
   }
 
-  private async record(entry: { principal: Partial<Principal> | undefined; method: string; route: string; clusterId: string | undefined; status: number; reason: string | undefined; traceId: string | undefined }): Promise<void> {
+  private async record(entry: AuditEntry): Promise<void> {
     const { principal } = entry;
     const record: AuditRecord = {
       id: randomUUID(),
@@ -116,6 +154,9 @@ export class AuditTrail implements OnModuleDestroy {
       status: entry.status,
       ...(entry.reason ? { reason: entry.reason } : {}),
       ...(entry.traceId ? { traceId: entry.traceId } : {}),
+      ...(entry.bytesIn === undefined ? {} : { bytesIn: entry.bytesIn }),
+      ...(entry.bytesOut === undefined ? {} : { bytesOut: entry.bytesOut }),
+      ...(entry.durationMs === undefined ? {} : { durationMs: Math.round(entry.durationMs * 1000) / 1000 }),
     };
     try {
       await this.dataSource.query(`INSERT INTO audit_records (id, time, record) VALUES ($1, $2, $3)`, [record.id, record.time, JSON.stringify(record)]);

@@ -19,6 +19,8 @@ export interface AuditNote {
   /** Why the request was refused, when it was. */
   refusal?: string;
   principal?: Principal;
+  /** The handler records the request itself (`AuditTrail.recordRequest`): the middleware leaves it. */
+  recordedByHandler?: boolean;
 }
 
 /** Names the cluster a request acted on, when the path does not (a created or imported cluster). */
