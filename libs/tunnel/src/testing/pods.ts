@@ -1,0 +1,98 @@
+import type { ServerResponse } from 'node:http';
+import type { KubeObject } from './status.js';
+
+export interface PodOptions {
+  /** `Running` by default. */
+  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  labels?: Record<string, string>;
+  /** Container names; one (`main`) by default. */
+  containers?: string[];
+  /** The log so far. */
+  log?: string;
+  /** A log of this many bytes of generated lines instead (for big transfers), sent with backpressure. */
+  logBytes?: number;
+}
+
+export function podObject(namespace: string, name: string, options: PodOptions, nodeName: string): KubeObject {
+  const containers = options.containers ?? ['main'];
+  const phase = options.phase ?? 'Running';
+  const running = phase === 'Running';
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: options.labels ?? {} },
+    spec: { nodeName, containers: containers.map((container) => ({ name: container, image: 'registry.k8s.io/pause:3.10' })) },
+    status: {
+      phase,
+      conditions: [{ type: 'Ready', status: running ? 'True' : 'False' }],
+      startTime: now,
+      containerStatuses: containers.map((container) => ({ name: container, ready: running, restartCount: 0, image: 'registry.k8s.io/pause:3.10', state: running ? { running: { startedAt: now } } : { waiting: { reason: 'ContainerCreating' } } })),
+    },
+  };
+}
+
+interface PodLog {
+  text: string;
+  bytes: number | undefined;
+  followers: Set<ServerResponse>;
+}
+
+/** Each pod's log: what was written so far, and the callers following it (`follow=true`). */
+export class PodLogs {
+  private readonly logs = new Map<string, PodLog>();
+
+  reset(namespace: string, name: string, options: PodOptions): void {
+    this.end(namespace, name);
+    this.logs.set(`${namespace}/${name}`, { text: options.log ?? '', bytes: options.logBytes, followers: new Set() });
+  }
+
+  append(namespace: string, name: string, text: string): void {
+    const log = this.logs.get(`${namespace}/${name}`);
+    if (!log) throw new Error(`no pod ${namespace}/${name}`);
+    log.text += text;
+    for (const follower of log.followers) follower.write(text);
+  }
+
+  /** The pod is gone: its followers' streams end. */
+  end(namespace: string, name: string): void {
+    const log = this.logs.get(`${namespace}/${name}`);
+    this.logs.delete(`${namespace}/${name}`);
+    for (const follower of log?.followers ?? []) follower.end();
+  }
+
+  serve(namespace: string, name: string, follow: boolean, response: ServerResponse): void {
+    let log = this.logs.get(`${namespace}/${name}`);
+    if (!log) this.logs.set(`${namespace}/${name}`, (log = { text: '', bytes: undefined, followers: new Set() }));
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.flushHeaders();
+    const then = () => {
+      response.write(log.text);
+      if (!follow) return void response.end();
+      log.followers.add(response);
+      response.once('close', () => log.followers.delete(response));
+    };
+    if (log.bytes === undefined) return then();
+    writeGenerated(response, log.bytes, then);
+  }
+}
+
+/** `bytes` of numbered 100-byte lines, written as fast as the reader takes them. */
+function writeGenerated(response: ServerResponse, bytes: number, then: () => void): void {
+  const line = (n: number) => `line ${String(n).padStart(10, '0')} `.padEnd(99, 'x') + '\n';
+  const perChunk = 2_600; // about 256 KiB a write
+  let sent = 0;
+  let n = 0;
+  const pump = () => {
+    while (sent < bytes) {
+      if (response.destroyed) return;
+      let chunk = '';
+      for (let i = 0; i < perChunk && sent + chunk.length < bytes; i++) chunk += line(n++);
+      chunk = chunk.slice(0, bytes - sent);
+      sent += chunk.length;
+      if (!response.write(chunk)) return void response.once('drain', pump);
+    }
+    then();
+  };
+  pump();
+}
