@@ -16,9 +16,18 @@ export interface AgentListenerOptions {
   keepaliveTimeoutMs?: number;
 }
 
+/** The agent's verified certificate: the broker renews it for the same key before it expires. */
+export interface AgentCertificate {
+  raw: Buffer;
+  validTo: Date;
+  serialNumber: string;
+  fingerprint256: string;
+}
+
 export interface AgentSession {
   clusterId: string;
   session: ClientHttp2Session;
+  certificate: AgentCertificate;
   remoteAddress: string | undefined;
   connectedAt: Date;
 }
@@ -78,9 +87,9 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
   }
 
   private async admit(socket: TLSSocket): Promise<void> {
-    const certificate = socket.getPeerCertificate();
-    const clusterId = clusterIdOf(certificate);
-    const refusal = clusterId === undefined ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: certificate.serialNumber, fingerprint256: certificate.fingerprint256 });
+    const peer = socket.getPeerCertificate();
+    const clusterId = clusterIdOf(peer);
+    const refusal = clusterId === undefined ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 });
     if (clusterId === undefined || refusal) {
       this.emit('change', { kind: 'refused', clusterId, remoteAddress: socket.remoteAddress, reason: refusal ?? 'the certificate names no cluster' });
       socket.destroy();
@@ -90,7 +99,8 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     const session = http2Connect(`http://${clusterId}.agents`, { createConnection: () => socket, settings: TUNNEL_SETTINGS, maxSessionMemory: TUNNEL_MAX_SESSION_MEMORY_MB });
     session.on('error', () => undefined); // 'close' follows
     session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
-    const entry: AgentSession = { clusterId, session, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
+    const certificate = { raw: peer.raw, validTo: new Date(peer.valid_to), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
+    const entry: AgentSession = { clusterId, session, certificate, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
     const previous = this.sessions.get(clusterId);
     this.sessions.set(clusterId, entry);
     if (previous) previous.session.destroy();
