@@ -13,11 +13,14 @@ import {
   bucketStreamName,
   deadLetterSubject,
   eventsSubject,
+  AUTH_BUCKET_KEYS,
   INVENTORY_AUDIT_DURABLE,
   serviceInboxPrefix,
+  serviceKeyName,
   STREAM_OWNER,
   streamName,
   supportMatrixBucketName,
+  tunnelSessionsBucketName,
   type BusNaming,
 } from './streams.js';
 
@@ -32,9 +35,10 @@ export interface NatsUser {
 /** The example user of an outside platform service (it requests clusters, nothing else). */
 export const OUTSIDE_PUBLISHER = 'outside-publisher';
 
-/** The token issuer writes the authentication bucket; every service reads it. */
+/** The token issuer writes the keys and revocations of the authentication bucket; every service reads it. */
 const AUTH_BUCKET_WRITER: ServiceName = 'inventory';
 const SUPPORT_MATRIX_WRITER: ServiceName = 'upgrade-planner';
+const TUNNEL_SESSIONS_OWNER: ServiceName = 'tunnel-broker';
 
 /** `FLOTILLA_NATS_<USER>_PASSWORD`, e.g. `FLOTILLA_NATS_UPGRADE_PLANNER_PASSWORD`. */
 export function natsPasswordVariable(user: string): string {
@@ -80,15 +84,44 @@ function bucketReader(bucket: string): string[] {
   ];
 }
 
+/** Every key of a bucket, and the bucket's stream. */
 function bucketWriter(bucket: string): string[] {
-  return [...streamAdmin(bucketStreamName(bucket), true), `$KV.${bucket}.>`];
+  return [...streamAdmin(bucketStreamName(bucket), true), ...keyWriter(bucket, '>')];
+}
+
+/**
+ * Writing keys of a bucket: a put, a delete and a purge are all publishes to `$KV.<bucket>.<key>`
+ * (a delete or purge carries a `KV-Operation` header, a purge a rollup too), so the subject is
+ * the whole of the permission.
+ */
+function keyWriter(bucket: string, key: string): string[] {
+  return [`$KV.${bucket}.${key}`];
+}
+
+/**
+ * The authentication bucket: the issuer writes the published keys (`jwks`) and revocations;
+ * every service writes its own replicas' keys (`service-keys.<service>.>`) and no other's, so
+ * a service can sign tokens as itself and as nobody else. Every service opens the bucket by
+ * creating it when missing (any may start first); only the issuer may change its settings.
+ */
+function authBucketAccess(naming: BusNaming, service: ServiceName): string[] {
+  const auth = authBucketName(naming);
+  const ownKeys = keyWriter(auth, serviceKeyName(service, '>'));
+  if (service !== AUTH_BUCKET_WRITER) return [...bucketReader(auth), `${API}.STREAM.CREATE.${bucketStreamName(auth)}`, ...ownKeys];
+  return [
+    ...bucketReader(auth),
+    ...streamAdmin(bucketStreamName(auth), true),
+    ...keyWriter(auth, AUTH_BUCKET_KEYS.jwks),
+    ...keyWriter(auth, `${AUTH_BUCKET_KEYS.revokedPrefix}>`),
+    ...ownKeys,
+  ];
 }
 
 export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUser {
   const events = streamName(naming, 'events');
   const durables = consumerDurables(service);
-  const auth = authBucketName(naming);
   const matrix = supportMatrixBucketName(naming);
+  const tunnelSessions = tunnelSessionsBucketName(naming);
   const publish = [
     ...producedBy(service).map((definition) => eventsSubject(naming, definition.channel)),
     ...durables.map((durable) => deadLetterSubject(naming, durable)),
@@ -98,12 +131,11 @@ export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUs
     ...(service === STREAM_OWNER ? streamAdmin(streamName(naming, 'audit'), true) : []),
     ...durables.flatMap((durable) => durableConsumer(events, durable)),
     ...(service === 'inventory' ? durableConsumer(streamName(naming, 'audit'), INVENTORY_AUDIT_DURABLE) : []),
-    ...bucketReader(auth),
-    // Every service opens the authentication bucket by creating it when missing (any may start
-    // first); only the issuer may write its keys.
-    ...(service === AUTH_BUCKET_WRITER ? bucketWriter(auth) : [`${API}.STREAM.CREATE.${bucketStreamName(auth)}`]),
+    ...authBucketAccess(naming, service),
     ...bucketReader(matrix),
     ...(service === SUPPORT_MATRIX_WRITER ? bucketWriter(matrix) : []),
+    // The broker's session registry is its own: no other service reads or makes it.
+    ...(service === TUNNEL_SESSIONS_OWNER ? [...bucketReader(tunnelSessions), ...bucketWriter(tunnelSessions)] : []),
   ];
   return { user: service, passwordVariable: natsPasswordVariable(service), publish: [...new Set(publish)], subscribe: [`${serviceInboxPrefix(service)}.>`] };
 }

@@ -4,7 +4,9 @@
  *   <prefix>.events.<aggregate>.<verb>.v<N>   domain events, stream <STREAM>_EVENTS
  *   <prefix>.dlq.<consumer>                   dead letters, stream <STREAM>_DLQ
  *   <prefix>.audit.<service>                  audit records of each service's API, stream <STREAM>_AUDIT
- *   KV bucket <prefix>_auth                   the token issuer's public keys (`jwks`) and revocations (`revoked.<jti>`)
+ *   KV bucket <prefix>_auth                   the token issuer's public keys (`jwks`), revocations (`revoked.<jti>`)
+ *                                             and each service replica's own key (`service-keys.<service>.<replica>`)
+ *   KV bucket <prefix>_tunnel_sessions        the tunnel broker's registry of agent sessions (the broker's alone)
  *
  * The prefix defaults to `flotilla`; tests and side-by-side installations use their own so their
  * streams never overlap.
@@ -39,7 +41,9 @@ export function allAuditSubject(naming: BusNaming): string {
 
 /**
  * The key-value bucket of API authentication: the issuer's public keys under `jwks`, revoked
- * token ids under `revoked.<jti>`. Only the inventory (the token issuer) writes it.
+ * token ids under `revoked.<jti>`, both written only by the inventory (the token issuer); and
+ * the public key each replica of a service signs its own tokens with, under
+ * `service-keys.<service>.<replica>`, written only by that service.
  */
 export function authBucketName(naming: BusNaming): string {
   return `${naming.prefix}_auth`;
@@ -48,7 +52,18 @@ export function authBucketName(naming: BusNaming): string {
 export const AUTH_BUCKET_KEYS = {
   jwks: 'jwks',
   revokedPrefix: 'revoked.',
+  serviceKeysPrefix: 'service-keys.',
 } as const;
+
+/** The authentication bucket's key of one service replica's public key. */
+export function serviceKeyName(service: string, replica: string): string {
+  return `${AUTH_BUCKET_KEYS.serviceKeysPrefix}${service}.${replica}`;
+}
+
+/** The tunnel broker's registry of agent sessions, shared by its replicas; no other service reads it. */
+export function tunnelSessionsBucketName(naming: BusNaming): string {
+  return `${naming.prefix}_tunnel_sessions`;
+}
 
 /** The key-value bucket of the version policy's support matrix; only the upgrade planner writes it. */
 export function supportMatrixBucketName(naming: BusNaming): string {
