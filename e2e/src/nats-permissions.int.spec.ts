@@ -30,9 +30,11 @@ import {
   serviceInboxPrefix,
   SERVICES,
   streamName,
+  tunnelSessionsBucketName,
   type ClusterSpec,
   type ServiceName,
 } from '@flotilla/contracts';
+import { AuthBucket, generateSigningKey, type PublishedServiceKey } from '@flotilla/auth';
 import { importerService } from '@flotilla/importer/dist/src/service.js';
 import { inventoryService } from '@flotilla/inventory/dist/src/service.js';
 import { BusConnection, busOptions, ensureAuditStream, ensureStreams, publishEvent } from '@flotilla/messaging';
@@ -193,7 +195,8 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
 
   it('lets only the inventory write the authentication bucket, and every service read it', async () => {
     const auth = authBucketName({ prefix });
-    await admin.jsm.streams.add({ name: bucketStreamName(auth), subjects: [`$KV.${auth}.>`], max_msgs_per_subject: 1, allow_direct: true });
+    // As the bucket client makes it (a purge is a rollup).
+    await admin.jsm.streams.add({ name: bucketStreamName(auth), subjects: [`$KV.${auth}.>`], max_msgs_per_subject: 1, allow_direct: true, allow_rollup_hdrs: true });
     // An empty key set: the services' authentication reads this bucket once they start.
     await publish('inventory', `$KV.${auth}.jwks`, JSON.stringify({ keys: [] }));
     await refused('provisioner', `$KV.${auth}.jwks`);
@@ -201,6 +204,50 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
     for (const service of SERVICES) {
       const stored = await (await as(service)).jsm.streams.getMessage(bucketStreamName(auth), { last_by_subj: `$KV.${auth}.jwks` });
       assert.ok(stored, `${service} reads the bucket`);
+    }
+    await publish('inventory', `$KV.${auth}.revoked.some-token`, JSON.stringify({ expiresAt: new Date().toISOString() }));
+    await refused('importer', `$KV.${auth}.revoked.some-token`);
+  });
+
+  it("lets each service write its own replicas' keys in the authentication bucket, and nobody else's", async () => {
+    // Through the bucket client the services use: a put is a publish to `$KV.<bucket>.<key>`, a
+    // purge one with a KV-Operation header, so the subject decides both.
+    const bucketAs = async (user: string) => AuthBucket.open((await as(user)).nc, { prefix });
+    const key = await generateSigningKey();
+    const published: PublishedServiceKey = { ...(key.publicJwk as PublishedServiceKey), expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
+    const importer = await bucketAs('importer');
+    await importer.publishServiceKey('importer', 'replica-1', published);
+    assert.deepEqual((await importer.serviceKeys('importer')).map(({ replica }) => replica), ['replica-1']);
+    await importer.withdrawServiceKey('importer', 'replica-1');
+    assert.deepEqual(await importer.serviceKeys('importer'), []);
+    const violation = /Permissions Violation for Publish/;
+    await assert.rejects(importer.publishServiceKey('inventory', 'x', published), violation, 'importer writing service-keys.inventory.x');
+    await assert.rejects(importer.withdrawServiceKey('inventory', 'x'), violation, 'importer purging service-keys.inventory.x');
+    await assert.rejects(importer.updateJwks((jwks) => ({ keys: [...jwks.keys, published] })), violation, 'importer writing jwks');
+    await assert.rejects(importer.revoke('some-token', new Date()), violation, 'importer revoking a token');
+    // The issuer keeps the keys and revocations, and its own service keys, but not another service's.
+    const inventory = await bucketAs('inventory');
+    await inventory.publishServiceKey('inventory', 'replica-1', published);
+    await inventory.withdrawServiceKey('inventory', 'replica-1');
+    await assert.rejects(inventory.publishServiceKey('importer', 'x', published), violation, 'inventory writing service-keys.importer.x');
+    await assert.rejects((await bucketAs('provisioner')).publishServiceKey('importer', 'x', published), violation, 'provisioner writing service-keys.importer.x');
+  });
+
+  it('lets only the tunnel broker make, read and write its session registry', async () => {
+    const bucket = tunnelSessionsBucketName({ prefix });
+    const stream = bucketStreamName(bucket);
+    const config = { name: stream, subjects: [`$KV.${bucket}.>`], max_msgs_per_subject: 1, allow_direct: true, allow_rollup_hdrs: true };
+    for (const service of SERVICES.filter((one) => one !== 'tunnel-broker')) {
+      await assert.rejects((await as(service)).jsm.streams.add(config), /Permissions Violation|timeout/i, `${service} creating ${stream}`);
+    }
+    const broker = await as('tunnel-broker');
+    await broker.jsm.streams.add(config);
+    await publish('tunnel-broker', `$KV.${bucket}.session-1`, '{"agent":"a"}');
+    const stored = await broker.jsm.streams.getMessage(stream, { last_by_subj: `$KV.${bucket}.session-1` });
+    assert.equal(stored?.string(), '{"agent":"a"}');
+    for (const service of SERVICES.filter((one) => one !== 'tunnel-broker')) {
+      await refused(service, `$KV.${bucket}.session-1`);
+      await assert.rejects((await as(service)).jsm.streams.getMessage(stream, { last_by_subj: `$KV.${bucket}.session-1` }), /Permissions Violation|timeout/i, `${service} reading ${stream}`);
     }
   });
 
@@ -212,6 +259,9 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
     }
     const authenticated = await nats.connections();
     for (const service of SERVICES) assert.equal(authenticated.get(service), service, `${service} is connected as its own user`);
+    // The importer published its replica's key with its own user's permissions.
+    const keys = await (await AuthBucket.open(admin.nc, { prefix })).serviceKeys('importer');
+    assert.equal(keys.length, 1, "the importer's service key is published");
 
     const outside = await as(OUTSIDE_PUBLISHER);
     await publishEvent(outside.js, event(ClusterRequested), createEvent(ClusterRequested, { subject: 'secured-1', source: '/another-platform-service' }, spec('secured-1')));

@@ -1,4 +1,4 @@
-import { AUTH_BUCKET_KEYS, authBucketName, type BusNaming } from '@flotilla/contracts';
+import { AUTH_BUCKET_KEYS, authBucketName, serviceKeyName, type BusNaming } from '@flotilla/contracts';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { BusConnection } from '@flotilla/messaging';
 import { Logger } from '@nestjs/common';
@@ -11,8 +11,20 @@ export interface Jwks {
   keys: PublishedKey[];
 }
 
+/**
+ * A service replica's public key as published under `service-keys.<service>.<replica>`: a JWK,
+ * and until when it may verify anything (the replica moves this forward while it runs).
+ */
+export type PublishedServiceKey = JWK & { kid: string; expiresAt: string };
+
 /** What a watcher learns, in the order the bucket stored it. */
-export type AuthChange = { kind: 'jwks'; jwks: Jwks } | { kind: 'revoked'; tokenId: string; expiresAt: number } | { kind: 'unrevoked'; tokenId: string };
+export type AuthChange =
+  | { kind: 'jwks'; jwks: Jwks }
+  | { kind: 'revoked'; tokenId: string; expiresAt: number }
+  | { kind: 'unrevoked'; tokenId: string }
+  /** `service` comes from the entry's key, which only that service may write (NATS permissions). */
+  | { kind: 'service-key'; service: string; replica: string; key: PublishedServiceKey }
+  | { kind: 'service-key-withdrawn'; service: string; replica: string };
 
 const MAX_CAS_ATTEMPTS = 20;
 /** JetStream's "wrong last sequence": someone else wrote the key first. */
@@ -25,9 +37,10 @@ function isRevisionConflict(error: unknown): boolean {
 }
 
 /**
- * The authentication key-value bucket (`<prefix>_auth`): the issuer's public keys under `jwks`
- * and revoked token ids under `revoked.<jti>`. Every service watches it, so no service reads the
- * issuer's database and a revocation reaches every replica as soon as NATS delivers it.
+ * The authentication key-value bucket (`<prefix>_auth`): the issuer's public keys under `jwks`,
+ * revoked token ids under `revoked.<jti>`, and each service replica's own public key under
+ * `service-keys.<service>.<replica>`. Every service watches it, so no service reads the issuer's
+ * database and a revocation reaches every replica as soon as NATS delivers it.
  */
 export class AuthBucket {
   private readonly logger = new Logger('AuthBucket');
@@ -86,6 +99,27 @@ export class AuthBucket {
     return found;
   }
 
+  /** Publishes (or moves forward the expiry of) one replica's public key. */
+  async publishServiceKey(service: string, replica: string, key: PublishedServiceKey): Promise<void> {
+    await this.kv.put(serviceKeyName(service, replica), JSON.stringify(key));
+  }
+
+  /** Withdraws one replica's public key: tokens it signed stop verifying. */
+  async withdrawServiceKey(service: string, replica: string): Promise<void> {
+    await this.kv.purge(serviceKeyName(service, replica));
+  }
+
+  /** The keys a service's replicas have published, expired ones included (for tidying). */
+  async serviceKeys(service: string): Promise<{ replica: string; key: PublishedServiceKey }[]> {
+    const prefix = serviceKeyName(service, '');
+    const found: { replica: string; key: PublishedServiceKey }[] = [];
+    for await (const name of await this.kv.keys(`${prefix}>`)) {
+      const entry = await this.kv.get(name);
+      if (entry?.operation === 'PUT') found.push({ replica: name.slice(prefix.length), key: entry.json<PublishedServiceKey>() });
+    }
+    return found;
+  }
+
   /**
    * Calls `onChange` for every current entry, then for every change. Resolves once the current
    * entries have been delivered.
@@ -139,6 +173,13 @@ export class AuthBucket {
 
 function toChange(entry: KvWatchEntry): AuthChange | undefined {
   if (entry.key === AUTH_BUCKET_KEYS.jwks) return entry.operation === 'PUT' ? { kind: 'jwks', jwks: entry.json<Jwks>() } : { kind: 'jwks', jwks: { keys: [] } };
+  if (entry.key.startsWith(AUTH_BUCKET_KEYS.serviceKeysPrefix)) {
+    const [service, ...rest] = entry.key.slice(AUTH_BUCKET_KEYS.serviceKeysPrefix.length).split('.');
+    const replica = rest.join('.');
+    if (!service || !replica) return undefined;
+    if (entry.operation !== 'PUT') return { kind: 'service-key-withdrawn', service, replica };
+    return { kind: 'service-key', service, replica, key: entry.json<PublishedServiceKey>() };
+  }
   if (!entry.key.startsWith(AUTH_BUCKET_KEYS.revokedPrefix)) return undefined;
   const tokenId = entry.key.slice(AUTH_BUCKET_KEYS.revokedPrefix.length);
   if (entry.operation !== 'PUT') return { kind: 'unrevoked', tokenId };

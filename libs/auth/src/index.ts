@@ -3,6 +3,8 @@ export * from './principal.js';
 export * from './config.js';
 export * from './tokens.js';
 export * from './auth-bucket.js';
+export * from './service-roles.js';
+export * from './service-identity.js';
 export * from './verification/errors.js';
 export * from './verification/token-verifier.js';
 export * from './verification/oidc-verifier.js';

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { AuthBucket } from '../auth-bucket.js';
 import type { AuthConfig } from '../config.js';
+import { ServiceIdentity } from '../service-identity.js';
 import { OidcVerifier } from '../verification/oidc-verifier.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
 import { AuthGuard } from './auth.guard.js';
@@ -52,7 +53,7 @@ function oidcVerifier(config: AuthConfig): OidcVerifier | undefined {
 /**
  * Authentication, authorisation and audit for a service's HTTP routes: the token verifier fed by
  * the authentication bucket, the guard on every route, and the audit trail. There is no switch
- * to turn it off.
+ * to turn it off. Also the service's own identity towards other services (`ServiceIdentity`).
  */
 @Global()
 @Module({})
@@ -70,6 +71,8 @@ export class AuthModule {
           useFactory: (bucket: AuthBucket, verifier: TokenVerifier) => bucket.watch((change) => verifier.apply(change)),
         },
         AuthWatchCloser,
+        // Its key is published before the service serves anything; withdrawn before the bus closes.
+        { provide: ServiceIdentity, inject: [AuthBucket], useFactory: (bucket: AuthBucket) => ServiceIdentity.start(bucket, options.service) },
         {
           provide: AuditTrail,
           inject: [DataSource, BusConnection],
@@ -78,7 +81,7 @@ export class AuthModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: RefusalInterceptor },
       ],
-      exports: [AuthBucket, TokenVerifier, AuditTrail],
+      exports: [AuthBucket, TokenVerifier, AuditTrail, ServiceIdentity],
     };
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateSigningKey, signToken, type SigningKey } from '../tokens.js';
-import type { PublishedKey } from '../auth-bucket.js';
+import type { PublishedKey, PublishedServiceKey } from '../auth-bucket.js';
 import { TokenVerifier } from './token-verifier.js';
 
 const HOUR = 3_600_000;
@@ -75,5 +75,86 @@ describe('TokenVerifier (Flotilla tokens)', async () => {
     // The retirement date passes with no change to the bucket: the remembered token is refused too.
     now += 2 * HOUR;
     await assert.rejects(verifier.verify(theirs), /retired key/);
+  });
+});
+
+describe('TokenVerifier (service keys)', async () => {
+  const issuerKey = await generateSigningKey();
+  const importerKey = await generateSigningKey();
+  const roles = { importer: 'viewer', 'tunnel-broker': 'operator' } as const;
+  const serviceKey = (key: SigningKey, expiresAt: number): PublishedServiceKey => ({ ...(key.publicJwk as PublishedKey), expiresAt: new Date(expiresAt).toISOString() });
+  const sign = (key: SigningKey, subject: string, role = 'viewer', expiresInMs = 10 * 60_000) =>
+    signToken(key, { subject, role: role as 'viewer', expiresAt: new Date(Date.now() + expiresInMs) }).then((signed) => signed.token);
+
+  function setUp(now = () => Date.now()): TokenVerifier {
+    const verifier = new TokenVerifier({ clockToleranceS: 0, now, serviceRoles: roles });
+    verifier.apply({ kind: 'jwks', jwks: { keys: [published(issuerKey)] } });
+    verifier.apply({ kind: 'service-key', service: 'importer', replica: 'r1', key: serviceKey(importerKey, Date.now() + HOUR) });
+    return verifier;
+  }
+
+  it('accepts a token a service signed for itself, with its role', async () => {
+    const principal = await setUp().verify(await sign(importerKey, 'service:importer'));
+    assert.equal(principal.subject, 'service:importer');
+    assert.equal(principal.role, 'viewer');
+    assert.equal(principal.issuer, 'flotilla');
+  });
+
+  it('refuses a service key signing for anyone else, or above its role', async () => {
+    const verifier = setUp();
+    const cases: [string, string, string, RegExp][] = [
+      ['a person', 'alice', 'viewer', /signs only for its own service: this one for service:importer/],
+      ['another service', 'service:inventory', 'viewer', /signs only for its own service/],
+      ['a higher role', 'service:importer', 'operator', /service:importer may act at most as viewer, not operator/],
+      ['admin', 'service:importer', 'admin', /at most as viewer/],
+    ];
+    for (const [what, subject, role, reason] of cases) {
+      await assert.rejects(verifier.verify(await sign(importerKey, subject, role)), (error: Error) => error.name === 'AuthenticationError' && reason.test(error.message), what);
+    }
+  });
+
+  it('refuses tokens of a service without a role, even from a key it published', async () => {
+    const verifier = setUp();
+    const provisionerKey = await generateSigningKey();
+    verifier.apply({ kind: 'service-key', service: 'provisioner', replica: 'p1', key: serviceKey(provisionerKey, Date.now() + HOUR) });
+    await assert.rejects(verifier.verify(await sign(provisionerKey, 'service:provisioner')), /service:provisioner has no service identity/);
+  });
+
+  it('stops verifying at the key\'s expiry, and when the key is withdrawn, remembered tokens included', async () => {
+    let now = Date.now();
+    const verifier = setUp(() => now);
+    const token = await sign(importerKey, 'service:importer', 'viewer', 2 * HOUR);
+    await verifier.verify(token);
+    now += 2 * HOUR - 60_000;
+    await assert.rejects(verifier.verify(token), /expired service key/);
+    await assert.rejects(verifier.verify(await sign(importerKey, 'service:importer', 'viewer', 3 * HOUR)), /expired service key/);
+    // Refreshed: it verifies again.
+    verifier.apply({ kind: 'service-key', service: 'importer', replica: 'r1', key: serviceKey(importerKey, now + HOUR) });
+    await verifier.verify(token);
+    verifier.apply({ kind: 'service-key-withdrawn', service: 'importer', replica: 'r1' });
+    await assert.rejects(verifier.verify(token), /withdrawn service key/);
+    await assert.rejects(verifier.verify(await sign(importerKey, 'service:importer', 'viewer', 3 * HOUR)), /unknown key/);
+  });
+
+  it("lets no service key stand in for the issuer's: a copy of the issuer's key published as a service's changes nothing", async () => {
+    const verifier = setUp();
+    verifier.apply({ kind: 'service-key', service: 'importer', replica: 'copy', key: serviceKey(issuerKey, Date.now() + HOUR) });
+    const principal = await verifier.verify(await sign(issuerKey, 'alice', 'admin'));
+    assert.equal(principal.subject, 'alice');
+    assert.equal(principal.role, 'admin');
+    // A service key's id is its thumbprint, whatever the entry says: claiming the issuer's id
+    // neither shadows the issuer nor lends the key to anyone.
+    const claimed = { ...serviceKey(await generateSigningKey(), Date.now() + HOUR), kid: issuerKey.kid };
+    verifier.apply({ kind: 'service-key', service: 'importer', replica: 'r2', key: claimed });
+    assert.equal((await verifier.verify(await sign(issuerKey, 'bob', 'operator'))).subject, 'bob');
+    assert.equal((await verifier.verify(await sign(importerKey, 'service:importer'))).subject, 'service:importer');
+  });
+
+  it('refuses an entry that is not an Ed25519 public key with an expiry, and forgets what the replica published before', async () => {
+    const verifier = setUp();
+    const token = await sign(importerKey, 'service:importer');
+    assert.throws(() => verifier.apply({ kind: 'service-key', service: 'importer', replica: 'r1', key: { kty: 'RSA', kid: 'k', expiresAt: new Date(Date.now() + HOUR).toISOString() } }), /Ed25519 public JWK/);
+    await assert.rejects(verifier.verify(token), /unknown key/);
+    assert.throws(() => verifier.apply({ kind: 'service-key', service: 'importer', replica: 'r1', key: { ...serviceKey(importerKey, 0), expiresAt: 'soon' } }), /expiresAt/);
   });
 });
