@@ -1,3 +1,4 @@
+import { ClusterLabels } from '@flotilla/contracts';
 import { z } from 'zod';
 
 /** A registration token may live at most a week: long enough to get a change approved, short enough to matter if it leaks. */
@@ -36,12 +37,10 @@ export const CreateRegistrationBody = z
     clusterName: z.string().trim().min(1).max(253).describe('Display name of the cluster; its id is derived from it'),
     tunnelUrl: httpsUrl.optional().describe('The tunnel broker URL the agent dials; defaults to REGISTRATION_TUNNEL_URL'),
     ttlHours: z.number().int().min(1).max(MAX_TTL_HOURS).optional().describe('Hours the token stays valid (default REGISTRATION_TOKEN_TTL_HOURS)'),
+    labels: ClusterLabels.optional().describe('Labels of the cluster, as for an import: the tunnel broker authorises callers scoped by label with them'),
   })
   .strict();
 export type CreateRegistrationBody = z.infer<typeof CreateRegistrationBody>;
 
 export const RegistrationPath = z.object({ id: z.uuid({ error: 'must be a registration id (UUID)' }) });
 export type RegistrationPath = z.infer<typeof RegistrationPath>;
-
-export const RedeemBody = z.object({ token: z.string().min(1).max(200) }).strict();
-export type RedeemBody = z.infer<typeof RedeemBody>;

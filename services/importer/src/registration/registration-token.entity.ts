@@ -18,6 +18,9 @@ export class RegistrationTokenEntity {
   @Column('text', { name: 'token_hash', unique: true })
   tokenHash!: string;
 
+  @Column('jsonb')
+  labels!: Record<string, string>;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 
@@ -29,4 +32,13 @@ export class RegistrationTokenEntity {
 
   @Column('timestamptz', { name: 'used_at', nullable: true })
   usedAt!: Date | null;
+
+  @Column('text', { name: 'agent_id', nullable: true })
+  agentId!: string | null;
+
+  @Column('text', { name: 'certificate_serial', nullable: true })
+  certificateSerial!: string | null;
+
+  @Column('timestamptz', { name: 'certificate_expires_at', nullable: true })
+  certificateExpiresAt!: Date | null;
 }

@@ -27,6 +27,12 @@ export class RegistrationTokenRepository {
     return entity ? toRegistration(entity) : undefined;
   }
 
+  /** Whether the tunnel broker redeemed a registration of this cluster that was not revoked: its agent holds a certificate. */
+  async isRedeemed(clusterId: string): Promise<boolean> {
+    const count = await this.tokens.createQueryBuilder('registration').where('registration.cluster_id = :clusterId', { clusterId }).andWhere('registration.used_at IS NOT NULL').andWhere('registration.revoked_at IS NULL').getCount();
+    return count > 0;
+  }
+
   async save(registration: Registration): Promise<void> {
     const { id, ...rest } = toEntity(registration);
     await this.tokens.update({ id }, rest);
@@ -41,6 +47,7 @@ function toEntity(registration: Registration): RegistrationTokenEntity {
     expiresAt: new Date(registration.expiresAt),
     revokedAt: date(registration.revokedAt),
     usedAt: date(registration.usedAt),
+    certificateExpiresAt: date(registration.certificateExpiresAt),
   };
 }
 
@@ -51,9 +58,13 @@ function toRegistration(entity: RegistrationTokenEntity): Registration {
     clusterName: entity.clusterName,
     tunnelUrl: entity.tunnelUrl,
     tokenHash: entity.tokenHash,
+    labels: entity.labels,
     createdAt: entity.createdAt.toISOString(),
     expiresAt: entity.expiresAt.toISOString(),
     revokedAt: entity.revokedAt?.toISOString() ?? null,
     usedAt: entity.usedAt?.toISOString() ?? null,
+    agentId: entity.agentId,
+    certificateSerial: entity.certificateSerial,
+    certificateExpiresAt: entity.certificateExpiresAt?.toISOString() ?? null,
   };
 }

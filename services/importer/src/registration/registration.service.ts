@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { clusterIdFor } from '@flotilla/contracts';
+import { ClusterDeleted, clusterIdFor, ClusterImportRequested, TunnelRegistrationIssued, TunnelRegistrationRevoked } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { Secret } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
 import { renderRegistrationManifest } from './manifest.js';
-import { decideRedeem, decideRevoke, generateToken, hashToken, issueRegistration, looksLikeToken, statusOf, type RedeemFailure, type Registration, type RegistrationStatus } from './registration.js';
+import { tunnelImportRequest } from '../domain/tunnel-cluster.js';
+import { decideRedeemed, decideRevoke, generateToken, issueRegistration, statusOf, type RedeemedDecision, type Redemption, type Registration, type RegistrationStatus } from './registration.js';
 import { REGISTRATION_SETTINGS, type RegistrationSettings } from './registration-settings.js';
 import { RegistrationTokenRepository } from './registration-token.repository.js';
 
@@ -15,11 +16,14 @@ export interface RegistrationView {
   clusterId: string;
   clusterName: string;
   tunnelUrl: string;
+  labels: Record<string, string>;
   status: RegistrationStatus;
   createdAt: string;
   expiresAt: string;
   usedAt: string | null;
   revokedAt: string | null;
+  /** The agent that registered with the token, once the tunnel broker redeemed it. */
+  agentId: string | null;
 }
 
 /** The answer to an issue: the token and the manifest (which holds it) exist only here, once. */
@@ -34,11 +38,12 @@ export interface IssuedRegistration {
 
 export type IssueOutcome = { ok: true; issued: IssuedRegistration } | { ok: false; reason: 'tunnel-url-missing' };
 export type RevokeOutcome = { ok: true; registration: RegistrationView } | { ok: false; reason: 'token-unknown' | 'token-used' };
-export type RedeemOutcome = { ok: true; registration: RegistrationView } | { ok: false; reason: RedeemFailure };
 
 /**
  * Register mode: one-time tokens for clusters the global side cannot reach, and the manifest that
- * installs the tunnel agent with one. A token is redeemable once, until it expires or is revoked.
+ * installs the tunnel agent with one. The tunnel broker learns of each token (its hash) and of its
+ * revocation from the bus, redeems it once when the agent presents it, and says so on the bus:
+ * the cluster is then imported through its tunnel.
  */
 @Injectable()
 export class RegistrationService {
@@ -49,15 +54,33 @@ export class RegistrationService {
     @Inject(REGISTRATION_SETTINGS) private readonly settings: RegistrationSettings,
   ) {}
 
-  async issue(request: { clusterName: string; tunnelUrl?: string | undefined; ttlHours?: number | undefined }): Promise<IssueOutcome> {
+  async issue(request: { clusterName: string; tunnelUrl?: string | undefined; ttlHours?: number | undefined; labels?: Record<string, string> | undefined }): Promise<IssueOutcome> {
     const tunnelUrl = request.tunnelUrl ?? this.settings.tunnelUrl;
     if (tunnelUrl === undefined) return { ok: false, reason: 'tunnel-url-missing' };
     const { token, tokenHash } = generateToken();
     const registration = issueRegistration(
-      { id: randomUUID(), clusterId: clusterIdFor(request.clusterName), clusterName: request.clusterName, tunnelUrl, tokenHash, ttlHours: request.ttlHours ?? this.settings.defaultTtlHours },
+      {
+        id: randomUUID(),
+        clusterId: clusterIdFor(request.clusterName),
+        clusterName: request.clusterName,
+        tunnelUrl,
+        tokenHash,
+        ttlHours: request.ttlHours ?? this.settings.defaultTtlHours,
+        labels: request.labels,
+      },
       this.clock.now(),
     );
-    await this.registrations.insert(registration);
+    // The broker gets the hash with the row, or neither exists.
+    await this.unitOfWork.run(async () => {
+      await this.registrations.insert(registration);
+      this.unitOfWork.emit(TunnelRegistrationIssued, registration.clusterId, {
+        registrationId: registration.id,
+        clusterName: registration.clusterName,
+        tokenHash: registration.tokenHash,
+        expiresAt: registration.expiresAt,
+        ...(request.labels === undefined ? {} : { labels: request.labels }),
+      });
+    });
     const manifest = renderRegistrationManifest({ clusterId: registration.clusterId, registrationId: registration.id, token, tunnelUrl, agentImage: this.settings.agentImage });
     return {
       ok: true,
@@ -76,21 +99,36 @@ export class RegistrationService {
       if (!registration) return { ok: false, reason: 'token-unknown' };
       const decision = decideRevoke(registration, this.clock.now());
       if (!decision.ok) return decision;
-      if (decision.changed) await this.registrations.save(decision.registration);
+      if (decision.changed) {
+        await this.registrations.save(decision.registration);
+        this.unitOfWork.emit(TunnelRegistrationRevoked, registration.clusterId, { registrationId: registration.id });
+      }
       return { ok: true, registration: this.view(decision.registration) };
     });
   }
 
-  /** Accepts a token once: the first redeem marks it used, atomically; every later one gets token-used. */
-  async redeem(token: Secret | string): Promise<RedeemOutcome> {
-    const text = token instanceof Secret ? token.revealString() : token;
-    if (!looksLikeToken(text)) return { ok: false, reason: 'token-unknown' };
+  /**
+   * The tunnel broker redeemed a registration (TunnelRegistrationRedeemed): recorded once, in the
+   * caller's transaction, with what follows from it: the cluster's import through its tunnel, or,
+   * for a registration revoked meanwhile, its removal (ClusterDeleted: the broker then revokes the
+   * agent's certificate). A redelivery changes nothing.
+   */
+  async recordRedeemed(registrationId: string, redemption: Redemption): Promise<RedeemedDecision> {
     return this.unitOfWork.run(async () => {
-      const registration = await this.registrations.findForUpdate({ tokenHash: hashToken(text) });
-      const decision = decideRedeem(registration, this.clock.now());
-      if (!decision.ok) return decision;
-      await this.registrations.save(decision.registration);
-      return { ok: true, registration: this.view(decision.registration) };
+      const decision = decideRedeemed(await this.registrations.findForUpdate({ id: registrationId }), redemption);
+      switch (decision.kind) {
+        case 'unknown':
+        case 'unchanged':
+          return decision;
+        case 'import':
+          await this.registrations.save(decision.registration);
+          this.unitOfWork.emit(ClusterImportRequested, decision.registration.clusterId, tunnelImportRequest(decision.registration));
+          return decision;
+        case 'withdraw':
+          await this.registrations.save(decision.registration);
+          this.unitOfWork.emit(ClusterDeleted, decision.registration.clusterId, { model: 'connected' });
+          return decision;
+      }
     });
   }
 
@@ -100,11 +138,13 @@ export class RegistrationService {
       clusterId: registration.clusterId,
       clusterName: registration.clusterName,
       tunnelUrl: registration.tunnelUrl,
+      labels: registration.labels,
       status: statusOf(registration, this.clock.now()),
       createdAt: registration.createdAt,
       expiresAt: registration.expiresAt,
       usedAt: registration.usedAt,
       revokedAt: registration.revokedAt,
+      agentId: registration.agentId,
     };
   }
 }

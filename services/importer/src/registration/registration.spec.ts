@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideRedeem, decideRevoke, describeRedeemFailure, generateToken, hashToken, issueRegistration, looksLikeToken, REDEEM_FAILURES, statusOf, TOKEN_PREFIX, type Registration } from './registration.js';
+import { decideRedeemed, decideRevoke, generateToken, hashToken, issueRegistration, looksLikeToken, statusOf, TOKEN_PREFIX, type Redemption, type Registration } from './registration.js';
 
 const issuedAt = new Date('2026-01-10T12:00:00.000Z');
 const hours = (n: number) => new Date(issuedAt.getTime() + n * 3_600_000);
@@ -37,23 +37,45 @@ describe('registration tokens', () => {
   });
 });
 
-describe('redeeming', () => {
-  it('accepts a pending token once, marking it used', () => {
-    const decision = decideRedeem(given(), hours(1));
-    assert.ok(decision.ok);
+describe('the tunnel broker redeemed a token (TunnelRegistrationRedeemed)', () => {
+  const redemption = (at: Date, agentId = 'agent-7f9c'): Redemption => ({ agentId, certificateSerial: '0a1b2c', certificateExpiresAt: hours(24 * 30).toISOString(), at: at.toISOString() });
+
+  it('a pending registration: used, with the agent and its certificate, and the cluster is imported', () => {
+    const decision = decideRedeemed(given({ labels: { team: 'a' } }), redemption(hours(1)));
+    assert.equal(decision.kind, 'import');
+    assert.ok(decision.kind === 'import');
     assert.equal(decision.registration.usedAt, hours(1).toISOString());
-    assert.equal(statusOf(decision.registration, hours(1)), 'used');
-    assert.deepEqual(decideRedeem(decision.registration, hours(2)), { ok: false, reason: 'token-used' });
+    assert.equal(decision.registration.agentId, 'agent-7f9c');
+    assert.equal(decision.registration.certificateSerial, '0a1b2c');
+    assert.deepEqual(decision.registration.labels, { team: 'a' });
+    assert.equal(statusOf(decision.registration, hours(2)), 'used');
   });
 
-  it('says why a token is refused', () => {
-    assert.deepEqual(decideRedeem(undefined, hours(1)), { ok: false, reason: 'token-unknown' });
-    assert.deepEqual(decideRedeem(given(), hours(25)), { ok: false, reason: 'token-expired' });
-    assert.deepEqual(decideRedeem(given({ revokedAt: hours(1).toISOString() }), hours(2)), { ok: false, reason: 'token-revoked' });
+  it('a redelivery, or a second report, changes nothing', () => {
+    const first = decideRedeemed(given(), redemption(hours(1)));
+    assert.ok(first.kind === 'import');
+    const again = decideRedeemed(first.registration, redemption(hours(3), 'agent-other'));
+    assert.equal(again.kind, 'unchanged');
+    assert.ok(again.kind === 'unchanged');
+    assert.equal(again.registration.agentId, 'agent-7f9c');
+    assert.equal(again.registration.usedAt, hours(1).toISOString());
   });
 
-  it('has a message for every reason', () => {
-    for (const reason of REDEEM_FAILURES) assert.ok(describeRedeemFailure(reason).length > 10);
+  it('the broker judged the expiry when the agent came: its word stands, even if the news arrives late', () => {
+    assert.equal(decideRedeemed(given(), redemption(hours(30))).kind, 'import');
+  });
+
+  it('revoked before the broker learnt of it: recorded, and withdrawn again (the cluster is removed, its certificate revoked)', () => {
+    const decision = decideRedeemed(given({ revokedAt: hours(1).toISOString() }), redemption(hours(1.5)));
+    assert.equal(decision.kind, 'withdraw');
+    assert.ok(decision.kind === 'withdraw');
+    assert.equal(decision.registration.agentId, 'agent-7f9c');
+    assert.equal(statusOf(decision.registration, hours(2)), 'revoked', 'it shows as revoked, not used');
+    assert.equal(decideRedeemed(decision.registration, redemption(hours(2))).kind, 'unchanged');
+  });
+
+  it('an id the importer never issued is not recorded', () => {
+    assert.deepEqual(decideRedeemed(undefined, redemption(hours(1))), { kind: 'unknown' });
   });
 });
 
@@ -69,7 +91,7 @@ describe('revoking', () => {
   });
 
   it('refuses a token already used', () => {
-    assert.deepEqual(decideRevoke(given({ usedAt: hours(1).toISOString() }), hours(2)), { ok: false, reason: 'token-used' });
+    assert.deepEqual(decideRevoke(given({ usedAt: hours(1).toISOString(), agentId: 'agent-1' }), hours(2)), { ok: false, reason: 'token-used' });
   });
 
   it('accepts an expired token (the record shows it was withdrawn)', () => {

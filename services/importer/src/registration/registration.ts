@@ -11,31 +11,21 @@ export interface Registration {
   tunnelUrl: string;
   /** SHA-256 of the token, hex. */
   tokenHash: string;
+  /** Labels the cluster gets (sent to the tunnel broker, and carried into its import). */
+  labels: Record<string, string>;
   createdAt: string;
   expiresAt: string;
   revokedAt: string | null;
+  /** When the tunnel broker accepted the token (from its TunnelRegistrationRedeemed). */
   usedAt: string | null;
+  /** The agent that presented the token, and the certificate the broker gave it. */
+  agentId: string | null;
+  certificateSerial: string | null;
+  certificateExpiresAt: string | null;
 }
 
 export const REGISTRATION_STATUSES = ['pending', 'used', 'expired', 'revoked'] as const;
 export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
-
-/** Why a token was not accepted. */
-export const REDEEM_FAILURES = ['token-unknown', 'token-expired', 'token-revoked', 'token-used'] as const;
-export type RedeemFailure = (typeof REDEEM_FAILURES)[number];
-
-export function describeRedeemFailure(reason: RedeemFailure): string {
-  switch (reason) {
-    case 'token-unknown':
-      return 'no registration has this token';
-    case 'token-expired':
-      return 'the registration token has expired: issue a new registration';
-    case 'token-revoked':
-      return 'the registration token was revoked';
-    case 'token-used':
-      return 'the registration token was already used: a token registers one agent once';
-  }
-}
 
 /** Tokens carry a prefix so secret scanners and people recognise them; 256 random bits follow. */
 export const TOKEN_PREFIX = 'flotilla_reg_';
@@ -55,44 +45,75 @@ export function looksLikeToken(token: string): boolean {
   return TOKEN_PATTERN.test(token);
 }
 
-export function issueRegistration(input: { id: string; clusterId: string; clusterName: string; tunnelUrl: string; tokenHash: string; ttlHours: number }, now: Date): Registration {
+export function issueRegistration(
+  input: { id: string; clusterId: string; clusterName: string; tunnelUrl: string; tokenHash: string; ttlHours: number; labels?: Record<string, string> | undefined },
+  now: Date,
+): Registration {
   return {
     id: input.id,
     clusterId: input.clusterId,
     clusterName: input.clusterName,
     tunnelUrl: input.tunnelUrl,
     tokenHash: input.tokenHash,
+    labels: input.labels ?? {},
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + input.ttlHours * 3_600_000).toISOString(),
     revokedAt: null,
     usedAt: null,
+    agentId: null,
+    certificateSerial: null,
+    certificateExpiresAt: null,
   };
 }
 
-/** Used and revoked are final; otherwise a registration is pending until it expires. */
+/**
+ * Used and revoked are final; otherwise a registration is pending until it expires. Revoked wins
+ * over used: a token the broker accepted before it learnt of the revocation is withdrawn again.
+ */
 export function statusOf(registration: Registration, now: Date): RegistrationStatus {
-  if (registration.usedAt !== null) return 'used';
   if (registration.revokedAt !== null) return 'revoked';
+  if (registration.usedAt !== null) return 'used';
   if (now.getTime() >= Date.parse(registration.expiresAt)) return 'expired';
   return 'pending';
 }
 
-export type RedeemDecision = { ok: true; registration: Registration } | { ok: false; reason: RedeemFailure };
+/** What the tunnel broker reports when an agent presented the token (TunnelRegistrationRedeemed). */
+export interface Redemption {
+  agentId: string;
+  certificateSerial: string;
+  certificateExpiresAt: string;
+  /** When the broker accepted the token (the event's time). */
+  at: string;
+}
 
-/** Redeeming a pending registration marks it used; anything else says why not. */
-export function decideRedeem(registration: Registration | undefined, now: Date): RedeemDecision {
-  if (!registration) return { ok: false, reason: 'token-unknown' };
-  const status = statusOf(registration, now);
-  switch (status) {
-    case 'pending':
-      return { ok: true, registration: { ...registration, usedAt: now.toISOString() } };
-    case 'used':
-      return { ok: false, reason: 'token-used' };
-    case 'revoked':
-      return { ok: false, reason: 'token-revoked' };
-    case 'expired':
-      return { ok: false, reason: 'token-expired' };
-  }
+export type RedeemedDecision =
+  /** No registration has that id: nothing to record (the event is refused). */
+  | { kind: 'unknown' }
+  /** Already recorded (a redelivery, or a second report): nothing changes. */
+  | { kind: 'unchanged'; registration: Registration }
+  /** Recorded as used: the cluster is imported through its tunnel. */
+  | { kind: 'import'; registration: Registration }
+  /**
+   * Revoked before the broker learnt of it, which accepted the token meanwhile: recorded, and the
+   * cluster is removed again so the broker revokes the certificate it gave the agent.
+   */
+  | { kind: 'withdraw'; registration: Registration };
+
+/**
+ * The tunnel broker redeemed a token: it is the one that checks tokens, so its word is a fact
+ * (an expiry it judged at that moment stands). Only the revocation made here may still undo it.
+ */
+export function decideRedeemed(registration: Registration | undefined, redemption: Redemption): RedeemedDecision {
+  if (!registration) return { kind: 'unknown' };
+  if (registration.usedAt !== null) return { kind: 'unchanged', registration };
+  const used: Registration = {
+    ...registration,
+    usedAt: redemption.at,
+    agentId: redemption.agentId,
+    certificateSerial: redemption.certificateSerial,
+    certificateExpiresAt: redemption.certificateExpiresAt,
+  };
+  return registration.revokedAt === null ? { kind: 'import', registration: used } : { kind: 'withdraw', registration: used };
 }
 
 export type RevokeDecision = { ok: true; registration: Registration; changed: boolean } | { ok: false; reason: 'token-used' };

@@ -1,14 +1,12 @@
-import { BadRequestException, Body, ConflictException, Controller, Delete, Get, GoneException, Header, HttpCode, Inject, NotFoundException, Param, Post, type HttpException } from '@nestjs/common';
-import { Access } from '@flotilla/auth';
+import { BadRequestException, Body, ConflictException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { describeRedeemFailure, type RedeemFailure } from './registration.js';
-import { CreateRegistrationBody, RedeemBody, RegistrationPath } from './registration-settings.js';
+import { CreateRegistrationBody, RegistrationPath } from './registration-settings.js';
 import { RegistrationService, type RegistrationView } from './registration.service.js';
 
 const createSchema = z.toJSONSchema(CreateRegistrationBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
-const redeemSchema = z.toJSONSchema(RedeemBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
 export interface CreatedRegistration {
   clusterId: string;
@@ -21,32 +19,28 @@ export interface CreatedRegistration {
   href: string;
 }
 
-function redeemError(reason: RedeemFailure): HttpException {
-  const body = { code: reason, message: describeRedeemFailure(reason) };
-  switch (reason) {
-    case 'token-unknown':
-      return new NotFoundException({ statusCode: 404, error: 'Not Found', ...body });
-    case 'token-expired':
-    case 'token-revoked':
-    case 'token-used':
-      return new GoneException({ statusCode: 410, error: 'Gone', ...body });
-  }
-}
-
 @ApiTags('registrations')
 @Controller('api/v1/registrations')
 export class RegistrationsController {
   constructor(@Inject(RegistrationService) private readonly registrations: RegistrationService) {}
 
+  /**
+   * Issues the token; the tunnel broker learns its hash (and the labels) from the bus. A caller
+   * whose token is limited to clusters with given labels registers only clusters carrying them.
+   */
   @Post()
-  @Access('operator')
+  @Access('operator', { scoped: true })
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Register a cluster the global side cannot reach: a one-time token and the agent manifest to apply there' })
   @ApiBody({ schema: createSchema })
   @ApiResponse({ status: 201, description: 'The token (shown once) and the manifest that holds it' })
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  async create(@Body(new ZodValidationPipe(CreateRegistrationBody)) body: CreateRegistrationBody): Promise<CreatedRegistration> {
+  @ApiResponse({ status: 403, description: "The caller's label scope does not cover the labels of the cluster (a scoped caller must give labels)" })
+  async create(@Body(new ZodValidationPipe(CreateRegistrationBody)) body: CreateRegistrationBody, @Caller() caller?: Principal, @Req() request?: AuthenticatedRequest): Promise<CreatedRegistration> {
+    // Over HTTP the guard always names the caller (@Caller refuses otherwise).
+    if (caller && !inScope(caller, body.labels)) forbidOutOfScope(caller, body.clusterName);
     const outcome = await this.registrations.issue(body);
+    if (outcome.ok && request) noteAuditTarget(request, outcome.issued.clusterId);
     if (!outcome.ok) {
       const problem = { field: 'tunnelUrl', message: 'required: REGISTRATION_TUNNEL_URL is not configured, so the request must name the tunnel broker URL' };
       throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: [`${problem.field}: ${problem.message}`], errors: [problem] });
@@ -89,22 +83,5 @@ export class RegistrationsController {
       case 'token-used':
         throw new ConflictException({ statusCode: 409, error: 'Conflict', code: outcome.reason, message: `registration ${path.id} was already used: remove the cluster instead` });
     }
-  }
-
-  /**
-   * For the tunnel broker when an agent presents its token: accepted once. Operators only until
-   * agents authenticate with certificates of their own.
-   */
-  @Post('redemptions')
-  @Access('operator')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Redeem a registration token (once): answers the cluster it registers' })
-  @ApiBody({ schema: redeemSchema })
-  @ApiResponse({ status: 404, description: 'token-unknown' })
-  @ApiResponse({ status: 410, description: 'token-expired, token-revoked or token-used' })
-  async redeem(@Body(new ZodValidationPipe(RedeemBody)) body: RedeemBody): Promise<RegistrationView> {
-    const outcome = await this.registrations.redeem(body.token);
-    if (!outcome.ok) throw redeemError(outcome.reason);
-    return outcome.registration;
   }
 }
