@@ -2,12 +2,15 @@ import { SecretsConfig } from '@flotilla/secrets';
 import { RETIRED_PLATFORM_RELEASE, serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CloudConfigVariables } from './clouds/settings.js';
+import { TunnelBrokerConfig } from './connectivity/tunnel-config.js';
 import { RegistrationConfig } from './registration/index.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const ImporterConfig = serviceConfigSchema(8082, {
   ...RegistrationConfig,
+  /** Where clusters registered through the tunnel are reached: the broker's internal URL and CA. */
+  ...TunnelBrokerConfig,
   /**
    * No longer read: onboarding is judged by the platform release and support matrix in the
    * support-matrix bucket (set through the upgrade planner's API), like every other service.
@@ -41,5 +44,8 @@ export const ImporterConfig = serviceConfigSchema(8082, {
 }).refine((config) => config.SYNC_MAX_BACKOFF_MS >= config.SYNC_INTERVAL_MS, {
   path: ['SYNC_MAX_BACKOFF_MS'],
   message: 'must be at least SYNC_INTERVAL_MS',
+}).refine((config) => config.TUNNEL_BROKER_CA_FILE === undefined || config.TUNNEL_BROKER_URL !== undefined, {
+  path: ['TUNNEL_BROKER_CA_FILE'],
+  message: 'is the CA of the tunnel broker at TUNNEL_BROKER_URL, which is not set',
 });
 export type ImporterConfig = z.infer<typeof ImporterConfig>;

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ServiceIdentity } from '@flotilla/auth';
 import { secretsEntities, secretsMigrations, SecretsModule } from '@flotilla/secrets';
 import { Clock, PolicyInForce, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import type { ImporterConfig } from './config.js';
@@ -8,6 +9,8 @@ import { cloudSettingsFrom, type CloudSettings } from './clouds/settings.js';
 import { CLOUD_ACCESS, ClusterEndpoints, SdkCloudAccess, type CloudAccess } from './connectivity/cluster-access.js';
 import { CLUSTER_PROBE, type ClusterProbe } from './connectivity/cluster-probe.js';
 import { KubernetesClusterProbe } from './connectivity/kubernetes-cluster-probe.js';
+import { SERVICE_TOKEN, TUNNEL_BROKER_SETTINGS, TunnelEndpoints, type ServiceToken } from './connectivity/tunnel-access.js';
+import { tunnelBrokerSettings } from './connectivity/tunnel-config.js';
 import { CREDENTIAL_STORE } from './credentials/credential-store.js';
 import { CloudAccountSecretsFromCredentials, SecretCredentialStore } from './credentials/secret-credential-store.js';
 import type { OnboardingPolicy } from './domain/connected-cluster.js';
@@ -15,12 +18,14 @@ import { ClusterTunnelEntity } from './entities/cluster-tunnel.entity.js';
 import { ConnectedClusterEntity } from './entities/connected-cluster.entity.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { ImportRequestsHandler } from './handlers/import-requests.handler.js';
+import { RegistrationEventsHandler } from './handlers/registration-events.handler.js';
 import { TunnelEventsHandler } from './handlers/tunnel-events.handler.js';
 import { ConnectedClustersController } from './http/connected-clusters.controller.js';
 import { CredentialsController } from './http/credentials.controller.js';
 import { ImportsController } from './http/imports.controller.js';
 import { ImporterTables1732300002000 } from './migrations/1732300002000-importer-tables.js';
 import { CredentialsAndSync1732300006000 } from './migrations/1732300006000-credentials-and-sync.js';
+import { TunnelClusters1732300006300 } from './migrations/1732300006300-tunnel-clusters.js';
 import { registrationControllers, registrationEntities, registrationMigrations, registrationProviders, registrationSettings } from './registration/index.js';
 import { ClusterTunnelRepository } from './repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from './repositories/connected-cluster.repository.js';
@@ -34,7 +39,10 @@ export interface ImporterModuleOverrides {
   cloudAccess?: CloudAccess;
   /** Where the cloud APIs are, instead of the CLOUD_* variables (tests point them at stand-ins). */
   cloudSettings?: CloudSettings;
+  /** The importer's own token for the tunnel broker, instead of its service identity. */
+  serviceToken?: ServiceToken;
 }
+
 
 @Module({})
 export class ImporterModule {
@@ -45,6 +53,8 @@ export class ImporterModule {
       probeTimeoutMs: config.IMPORT_PROBE_TIMEOUT_MS,
       checkLeaseMs: config.IMPORT_CHECK_LEASE_MS,
       firstSyncAfterMs: config.SYNC_INTERVAL_MS,
+      // Ten idle rounds: a tunnel the broker could not use is not hammered, nor left for long.
+      tunnelRetryMs: config.IMPORT_POLL_INTERVAL_MS * 10,
     };
     const sync: SyncWorkerSettings = {
       intervalMs: config.SYNC_INTERVAL_MS,
@@ -62,13 +72,13 @@ export class ImporterModule {
         ServiceKitModule.forRoot({
           service: 'importer',
           config,
-          migrations: [ImporterTables1732300002000, ...secretsMigrations, CredentialsAndSync1732300006000, ...registrationMigrations],
+          migrations: [ImporterTables1732300002000, ...secretsMigrations, CredentialsAndSync1732300006000, ...registrationMigrations, TunnelClusters1732300006300],
           entities: [ConnectedClusterEntity, ClusterTunnelEntity, CredentialEntity, ...secretsEntities, ...registrationEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
-      controllers: [ImportRequestsHandler, TunnelEventsHandler, ConnectedClustersController, ImportsController, CredentialsController, CloudAccountsController, ...registrationControllers],
+      controllers: [ImportRequestsHandler, TunnelEventsHandler, RegistrationEventsHandler, ConnectedClustersController, ImportsController, CredentialsController, CloudAccountsController, ...registrationControllers],
       providers: [
         Clock,
         ...registrationProviders(registrationSettings(config)),
@@ -77,6 +87,11 @@ export class ImporterModule {
         SecretCredentialStore,
         { provide: CREDENTIAL_STORE, useExisting: SecretCredentialStore },
         ClusterEndpoints,
+        // Clusters registered through the tunnel: the broker's proxy, with the importer's own token.
+        { provide: TUNNEL_BROKER_SETTINGS, useValue: tunnelBrokerSettings(config) },
+        // service:importer, signed by this replica's key (ServiceIdentity of @flotilla/auth, provided by the service kit).
+        overrides.serviceToken ? { provide: SERVICE_TOKEN, useValue: overrides.serviceToken } : { provide: SERVICE_TOKEN, useExisting: ServiceIdentity },
+        TunnelEndpoints,
         // EKS/AKS/GKE through their SDKs: endpoint, CA and a short-lived token for the probe.
         { provide: CloudProviders, useValue: CloudProviders.fromSettings(overrides.cloudSettings ?? cloudSettingsFrom(config)) },
         overrides.cloudAccess

@@ -6,6 +6,7 @@ import type { ClusterApiAccess } from '../clouds/cloud-provider.js';
 import { bindingOf, checkBinding, type CredentialBinding } from '../credentials/binding.js';
 import { CREDENTIAL_STORE, type CloudAccountProvider, type CredentialStore } from '../credentials/credential-store.js';
 import type { CloudLocation, ProbeFailure, ProbeTarget } from './cluster-probe.js';
+import { TunnelEndpoints } from './tunnel-access.js';
 
 /** Anything that gives its value only when asked (`Secret` of @flotilla/secrets, or of the cloud code). */
 export interface Revealable {
@@ -27,6 +28,8 @@ export interface ClusterEndpoint {
    * the endpoint a cloud provider gave. The client refuses to start for anything else.
    */
   boundTo: CredentialBinding;
+  /** Set for a cluster reached through the tunnel broker's proxy: its failures are named after the tunnel. */
+  via?: 'tunnel';
 }
 
 /** A cloud cluster to reach: its provider, where it is, and the stored cloud account (JSON). */
@@ -61,9 +64,10 @@ export type EndpointOutcome = { ok: true; endpoint: ClusterEndpoint } | { ok: fa
 const fail = (code: ProbeFailure['code'], message: string): EndpointOutcome => ({ ok: false, failures: [{ code, message }] });
 
 /**
- * Turns a probe target into an endpoint: a CNCF cluster's address with the opened credential, or
- * what the cloud provider gives for a cloud account. The only place a credential is opened; each
- * use of a cloud account is audited (which account, for which cluster, never the account itself).
+ * Turns a probe target into an endpoint: a CNCF cluster's address with the opened credential,
+ * what the cloud provider gives for a cloud account, or the tunnel broker's proxy for a cluster
+ * registered through the tunnel. The only place a credential is opened; each use of a cloud
+ * account is audited (which account, for which cluster, never the account itself).
  */
 @Injectable()
 export class ClusterEndpoints {
@@ -71,9 +75,11 @@ export class ClusterEndpoints {
     @Inject(CREDENTIAL_STORE) private readonly credentials: CredentialStore,
     @Inject(CLOUD_ACCESS) private readonly cloudAccess: CloudAccess,
     @Inject(AuditTrail) private readonly audit: Pick<AuditTrail, 'recordUse'>,
+    @Inject(TunnelEndpoints) private readonly tunnel: TunnelEndpoints,
   ) {}
 
   async resolve(target: ProbeTarget, signal: AbortSignal): Promise<EndpointOutcome> {
+    if (target.via === 'tunnel') return this.tunnel.resolve(target);
     const ref = target.credential.ref;
     const material = await this.credentials.open(ref);
     if (!material) return fail('credential-not-found', `credentialRef "${ref}" names no credential held by the importer (deleted since the request?)`);

@@ -5,8 +5,12 @@ import type { Distribution } from './distribution.js';
 
 export type CloudLocation = NonNullable<EventData<typeof ClusterImportRequested>['cloud']>;
 
-/** The cluster a connectivity check is about, and how to authenticate to it. */
-export interface ProbeTarget {
+/** The cluster a connectivity check is about, and how to reach it. */
+export type ProbeTarget = DirectTarget | TunnelTarget;
+
+/** A cluster reached at its own address (or found by its cloud provider) with a stored credential. */
+export interface DirectTarget {
+  via?: 'direct';
   clusterId: string;
   provider: 'cncf' | 'eks' | 'aks' | 'gke';
   /** Absent for cloud providers that locate the cluster themselves. */
@@ -14,6 +18,15 @@ export interface ProbeTarget {
   /** Where a cloud provider finds the cluster (with a cloud-account credential). */
   cloud: CloudLocation | null;
   credential: StoredCredential;
+}
+
+/** A cluster registered through the tunnel: reached only through the tunnel broker, as the importer itself. */
+export interface TunnelTarget {
+  via: 'tunnel';
+  clusterId: string;
+  provider: 'cncf';
+  apiServer: null;
+  cloud: null;
 }
 
 export interface ProbedNode {
@@ -61,6 +74,8 @@ export type ProbeFailureCode = Extract<
   | 'credential-ca-mismatch'
   | 'cloud-location-required'
   | 'cloud-access-failed'
+  | 'tunnel-down'
+  | 'tunnel-unavailable'
 >;
 
 export interface ProbeFailure {

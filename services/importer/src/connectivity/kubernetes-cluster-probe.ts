@@ -6,7 +6,7 @@ import { ClusterEndpoints, type ClusterEndpoint } from './cluster-access.js';
 import type { ClusterProbe, HealthOutcome, ProbedNode, ProbeFailure, ProbeOutcome, ProbeTarget } from './cluster-probe.js';
 import { assertBound, BoundAgent, bindingErrorIn } from './credential-guard.js';
 import { detectDistribution, nodeRole } from './distribution.js';
-import { errorFacts, probeFailureOf, type ProbeStep } from './probe-failures.js';
+import { errorFacts, probeFailureOf, tunnelFailureOf, type ProbeStep } from './probe-failures.js';
 import { parseQuantity } from './quantity.js';
 
 /** Nodes per list call: a 5,000-node cluster is read in pages rather than one huge answer. */
@@ -206,7 +206,8 @@ class KubernetesClient {
         throw new StepFailed({ code: 'not-kubernetes', message: `${this.endpoint.apiServer}/version did not answer JSON: that address does not serve a Kubernetes API` });
       }
       if (this.signal.aborted) throw new StepFailed({ code: 'probe-timeout', message: `${this.endpoint.apiServer} did not answer in time (while trying to ${step})` });
-      throw new StepFailed(probeFailureOf(facts, step, this.endpoint.apiServer, this.endpoint.credentialRef));
+      const tunnel = this.endpoint.via === 'tunnel' ? tunnelFailureOf(facts, step, this.endpoint.apiServer) : undefined;
+      throw new StepFailed(tunnel ?? probeFailureOf(facts, step, this.endpoint.apiServer, this.endpoint.credentialRef));
     }
   }
 }

@@ -60,6 +60,25 @@ export function probeFailureOf(facts: ErrorFacts, step: ProbeStep, apiServer: st
   return { code: 'api-server-unreachable', message: `cannot reach ${host} (${code || 'no error code'})` };
 }
 
+/**
+ * A failure of a check through the tunnel broker's proxy that is the tunnel's or the broker's,
+ * not the cluster's: the broker refused the importer's own token (401: a cluster's API server
+ * never sees it), could not carry the request to the agent (502, 503, 504), or could not be
+ * reached at all. Undefined for the rest, which are the cluster's answers (probeFailureOf).
+ */
+export function tunnelFailureOf(facts: ErrorFacts, step: ProbeStep, apiServer: string): ProbeFailure | undefined {
+  const broker = hostOf(apiServer);
+  if (facts.name === 'AbortError') return undefined;
+  if (facts.status === 401) return { code: 'tunnel-unavailable', message: `the tunnel broker at ${broker} refused the importer's own token (401) when asked to ${step}` };
+  if (facts.status === 502 || facts.status === 503 || facts.status === 504) {
+    return { code: 'tunnel-down', message: `the tunnel broker at ${broker} answered ${facts.status} when asked to ${step}: the cluster's agent or its API server did not answer through the tunnel` };
+  }
+  if (facts.status !== undefined) return undefined;
+  const code = facts.code ?? '';
+  const why = NETWORK[code] ?? (TLS_CODES.has(code) ? `its certificate is not verified by TUNNEL_BROKER_CA_FILE or the system roots (${code})` : code || 'no error code');
+  return { code: 'tunnel-unavailable', message: `cannot reach the tunnel broker at ${broker}: ${why}` };
+}
+
 function statusFailure(status: number, step: ProbeStep, apiServer: string, host: string, credentialRef: string): ProbeFailure {
   if (status === 401) return { code: 'unauthorized', message: `${host} answered 401 Unauthorized to credential "${credentialRef}": the token or certificate is wrong, expired or revoked` };
   if (status === 403) return { code: 'forbidden', message: `credential "${credentialRef}" may not ${step} on ${host} (403 Forbidden): importing needs cluster-admin rights` };

@@ -16,6 +16,7 @@ import type { CloudLocation, ProbeOutcome } from '../connectivity/cluster-probe.
 import { checkBinding } from '../credentials/binding.js';
 import type { StoredCredential } from '../credentials/credential-store.js';
 import { importReason, type ImportWarningCode } from './reasons.js';
+import { isTunnelRef, tunnelRequestReasons, type TunnelAccess } from './tunnel-cluster.js';
 
 export const CONNECTED_CLUSTER_STATES = ['Requested', 'Checking', 'Imported', 'Rejected', 'Unreachable'] as const;
 export type ConnectedClusterState = (typeof CONNECTED_CLUSTER_STATES)[number];
@@ -99,6 +100,9 @@ export function evolve(cluster: ConnectedCluster | undefined, event: CloudEvent)
     case 'ClusterUpgraded':
     case 'TunnelConnected':
     case 'TunnelDisconnected':
+    case 'TunnelRegistrationIssued':
+    case 'TunnelRegistrationRevoked':
+    case 'TunnelRegistrationRedeemed':
     case 'NodePoolScaleRequested':
     case 'NodePoolScaled':
     case 'ClusterProgress':
@@ -149,17 +153,25 @@ export function abandonCheck(cluster: ConnectedCluster): ConnectedCluster {
   return { ...cluster, state: 'Requested', checkStartedAt: null };
 }
 
+/** A cluster reached through its tunnel could not be checked for want of the tunnel: it waits (Requested), saying why. */
+export function awaitTunnel(cluster: ConnectedCluster, reasons: Reason[]): ConnectedCluster {
+  return { ...cluster, state: 'Requested', checkStartedAt: null, reasons };
+}
+
 export type RequestDecision =
   /** The request contradicts what is known: it is dead-lettered with this code, nothing changes. */
   | { kind: 'refused'; code: 'import-in-progress' | 'already-imported'; message: string }
   /** Recorded as Requested; rejected at once when `rejection` is set, else checked by the worker. */
   | { kind: 'accepted'; rejection?: EventData<typeof ImportRejected> };
 
-/** What to do with an import request, given what is known about the id and the credential it names. */
+/**
+ * What to do with an import request, given what is known about the id and the credential it
+ * names: a stored credential, or, for a cluster reached through its tunnel, its registration.
+ */
 export function decideImportRequest(
   current: ConnectedCluster | undefined,
   request: EventOf<typeof ClusterImportRequested>,
-  credential: StoredCredential | undefined,
+  credential: StoredCredential | TunnelAccess | undefined,
   now: Date,
 ): RequestDecision {
   if (isActive(current)) {
@@ -169,23 +181,28 @@ export function decideImportRequest(
       : { kind: 'refused', code: 'already-imported', message: `${current.id} is already imported (${current.state}); delete it before importing it again` };
   }
   const { data } = request;
+  if (isTunnelRef(data.credentialRef)) {
+    const reasons = tunnelRequestReasons(request.subject, data, credential?.kind === 'tunnel' ? credential : { kind: 'tunnel', redeemed: false });
+    return reasons.length > 0 ? { kind: 'accepted', rejection: { name: data.name, reasons } } : { kind: 'accepted' };
+  }
+  const stored = credential?.kind === 'tunnel' ? undefined : credential;
   const reasons: Reason[] = [];
   if (data.provider === 'cncf' && !data.apiServer) {
     reasons.push(importReason('api-server-required', 'a CNCF cluster is reached at its API server address; only cloud providers can locate a cluster without one', 'apiServer'));
   }
-  if (!credential) {
+  if (!stored) {
     reasons.push(importReason('credential-not-found', `credentialRef "${data.credentialRef}" names no credential held by the importer`, 'credentialRef'));
   } else {
-    if (credential.expiresAt !== null && Date.parse(credential.expiresAt) <= now.getTime()) {
-      reasons.push(importReason('credential-expired', `credential "${credential.ref}" expired at ${credential.expiresAt}`, 'credentialRef'));
+    if (stored.expiresAt !== null && Date.parse(stored.expiresAt) <= now.getTime()) {
+      reasons.push(importReason('credential-expired', `credential "${stored.ref}" expired at ${stored.expiresAt}`, 'credentialRef'));
     }
-    if (credential.kind === 'cloud-account' && data.provider === 'cncf') {
-      reasons.push(importReason('credential-kind-mismatch', `credential "${credential.ref}" is a cloud account, which cannot authenticate to a CNCF cluster's API server`, 'credentialRef'));
+    if (stored.kind === 'cloud-account' && data.provider === 'cncf') {
+      reasons.push(importReason('credential-kind-mismatch', `credential "${stored.ref}" is a cloud account, which cannot authenticate to a CNCF cluster's API server`, 'credentialRef'));
     }
-    if (credential.kind === 'cloud-account' && data.provider !== 'cncf' && !data.cloud) {
-      reasons.push(importReason('cloud-location-required', `credential "${credential.ref}" is a cloud account: the ${data.provider} cluster is found by its name and location at the provider`, 'cloud'));
+    if (stored.kind === 'cloud-account' && data.provider !== 'cncf' && !data.cloud) {
+      reasons.push(importReason('cloud-location-required', `credential "${stored.ref}" is a cloud account: the ${data.provider} cluster is found by its name and location at the provider`, 'cloud'));
     }
-    const binding = bindingReason(credential, data.apiServer);
+    const binding = bindingReason(stored, data.apiServer);
     if (binding) reasons.push(binding);
   }
   return reasons.length > 0 ? { kind: 'accepted', rejection: { name: data.name, reasons } } : { kind: 'accepted' };
@@ -217,8 +234,9 @@ export type CheckDecision =
 /**
  * The end of a connectivity check: a failed probe rejects with its reasons; a cluster that
  * answered is judged by the onboarding policy (the third-party range of the platform release).
+ * `credential` is null for a cluster reached through its tunnel (the importer's own identity).
  */
-export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutcome, credential: StoredCredential, policy: OnboardingPolicy): CheckDecision {
+export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutcome, credential: StoredCredential | null, policy: OnboardingPolicy): CheckDecision {
   if (!outcome.ok) {
     const reasons = outcome.failures.map((failure) => importReason(failure.code, failure.message));
     return { kind: 'rejected', data: { name: cluster.name, reasons: reasons.length > 0 ? reasons : [importReason('probe-failed', 'the probe reported a failure without a reason')] } };
@@ -230,7 +248,7 @@ export function decideCheckOutcome(cluster: ConnectedCluster, outcome: CheckOutc
   }
   const warnings: Reason[] = [];
   if (onboard.warning) warnings.push({ code: onboard.code, message: onboard.reason });
-  if (credential.expiresAt !== null) {
+  if (credential !== null && credential.expiresAt !== null) {
     warnings.push({
       code: 'credential-expires' satisfies ImportWarningCode,
       message: `credential "${credential.ref}" expires at ${credential.expiresAt}: management of ${cluster.name} stops working then unless the credential is renewed`,

@@ -25,6 +25,11 @@ export const IMPORT_REASON_CODES = [
   'api-server-error',
   'cloud-location-required',
   'cloud-access-failed',
+  // clusters registered through the tunnel
+  'tunnel-not-registered',
+  'tunnel-request-invalid',
+  'tunnel-down',
+  'tunnel-unavailable',
 ] as const;
 export type ImportReasonCode = (typeof IMPORT_REASON_CODES)[number];
 
@@ -71,6 +76,14 @@ export function describeImportReason(code: ImportReasonCode): string {
       return 'The cloud location of the cluster is required';
     case 'cloud-access-failed':
       return 'The cloud provider did not give access to the cluster';
+    case 'tunnel-not-registered':
+      return 'The cluster has no redeemed tunnel registration';
+    case 'tunnel-request-invalid':
+      return 'The request does not fit a cluster reached through its tunnel';
+    case 'tunnel-down':
+      return "The cluster's tunnel is down";
+    case 'tunnel-unavailable':
+      return 'The tunnel broker cannot be used';
   }
 }
 

@@ -65,6 +65,10 @@ export class ConnectedClusterEntity {
   @Column('timestamptz', { name: 'last_event_time' })
   lastEventTime!: Date;
 
+  // The import worker's schedule: a check through a tunnel that did not carry it waits until then.
+  @Column('timestamptz', { name: 'check_not_before', nullable: true })
+  checkNotBefore!: Date | null;
+
   // The sync worker's schedule (not part of the domain view; see ConnectedClusterRepository).
   @Column('timestamptz', { name: 'next_sync_at', nullable: true })
   nextSyncAt!: Date | null;

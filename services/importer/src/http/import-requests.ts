@@ -1,10 +1,12 @@
 import { ClusterId, ClusterImportRequested } from '@flotilla/contracts';
 import { z } from 'zod';
 import { CONNECTED_CLUSTER_STATES } from '../domain/connected-cluster.js';
+import { isTunnelRef } from '../domain/tunnel-cluster.js';
 
 /**
  * POST /api/v1/imports: the ClusterImportRequested data with an optional id, checked harder than
- * the event (explicit provider, an https API server, and one for every CNCF cluster).
+ * the event (explicit provider, an https API server, and one for every CNCF cluster but those
+ * registered through the tunnel: importing one again names the tunnel's credentialRef instead).
  */
 export const CreateImportBody = ClusterImportRequested.data
   .extend({
@@ -16,7 +18,7 @@ export const CreateImportBody = ClusterImportRequested.data
     provider: z.enum(['cncf', 'eks', 'aks', 'gke']),
   })
   .superRefine((body, context) => {
-    if (body.provider === 'cncf' && body.apiServer === undefined) {
+    if (body.provider === 'cncf' && body.apiServer === undefined && !isTunnelRef(body.credentialRef)) {
       context.addIssue({ code: 'custom', path: ['apiServer'], message: 'required for a cncf cluster: the importer reaches it at this address' });
     }
   });

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { SyncState } from '../domain/cluster-sync.js';
 import type { ConnectedCluster, ConnectedClusterState } from '../domain/connected-cluster.js';
+import { TUNNEL_CREDENTIAL_REF } from '../domain/tunnel-cluster.js';
 import { ConnectedClusterEntity } from '../entities/connected-cluster.entity.js';
 
 /** A managed cluster taken by one sync worker for one re-check. */
@@ -11,6 +12,12 @@ export interface SyncClaim {
   /** Identifies this claim: a result is recorded only if the cluster still carries it. */
   claimedAt: Date;
 }
+
+/**
+ * A cluster registered through the tunnel is reached only while its tunnel is up (as the broker
+ * last said): it is neither checked nor re-checked otherwise.
+ */
+const REACHABLE_NOW = `(c.credential_ref <> :tunnelRef OR EXISTS (SELECT 1 FROM cluster_tunnels t WHERE t.cluster_id = c.id AND t.state = 'connected'))`;
 
 export interface ConnectedClusterPage {
   items: ConnectedCluster[];
@@ -48,15 +55,18 @@ export class ConnectedClusterRepository {
 
   /**
    * Takes clusters waiting for a connectivity check, and checks whose worker vanished (lease run
-   * out). SKIP LOCKED: replicas take disjoint sets and never wait on each other.
+   * out); a cluster registered through the tunnel once its tunnel is up. SKIP LOCKED: replicas
+   * take disjoint sets and never wait on each other.
    */
-  async claimPending(limit: number, staleBefore: Date): Promise<ConnectedCluster[]> {
+  async claimPending(limit: number, staleBefore: Date, now: Date): Promise<ConnectedCluster[]> {
     const entities = await this.clusters
       .createQueryBuilder('c')
       .setLock('pessimistic_write')
       .setOnLocked('skip_locked')
       .where('c.deleted_at IS NULL')
       .andWhere(`(c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < :staleBefore))`, { staleBefore })
+      .andWhere('(c.check_not_before IS NULL OR c.check_not_before <= :now)', { now })
+      .andWhere(REACHABLE_NOW, { tunnelRef: TUNNEL_CREDENTIAL_REF })
       .orderBy('c.requested_at', 'ASC')
       .limit(limit)
       .getMany();
@@ -77,6 +87,7 @@ export class ConnectedClusterRepository {
         .where('c.deleted_at IS NULL')
         .andWhere(`c.state IN ('Imported', 'Unreachable')`)
         .andWhere('(c.next_sync_at IS NULL OR c.next_sync_at <= :now)', { now })
+        .andWhere(REACHABLE_NOW, { tunnelRef: TUNNEL_CREDENTIAL_REF })
         .orderBy('c.next_sync_at', 'ASC', 'NULLS FIRST')
         .limit(limit)
         .getMany();
@@ -112,6 +123,25 @@ export class ConnectedClusterRepository {
   /** Gives a claim back unchecked (shutdown): due again at once, for another replica. */
   async releaseSync(id: string, claimedAt: Date): Promise<void> {
     await this.clusters.update({ id, syncClaimedAt: claimedAt }, { syncClaimedAt: null, nextSyncAt: null });
+  }
+
+  /** A check the tunnel could not carry: the cluster is not claimed again before `notBefore`. */
+  async deferCheck(id: string, notBefore: Date | null): Promise<void> {
+    await this.clusters.update({ id }, { checkNotBefore: notBefore });
+  }
+
+  /** Re-checks a managed cluster at the next round (its tunnel is up again), unless a re-check is under way. */
+  async syncSoon(id: string, at: Date): Promise<void> {
+    await this.clusters.createQueryBuilder().update().set({ nextSyncAt: at }).where('id = :id AND sync_claimed_at IS NULL', { id }).execute();
+  }
+
+  /** Other clusters still under management (or on their way) that use a credential: it must stay. */
+  async othersUsingCredential(credentialRef: string, exceptId: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.unitOfWork.manager.query(
+      `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND id <> $2 AND deleted_at IS NULL AND state <> 'Rejected' ORDER BY id LIMIT 10`,
+      [credentialRef, exceptId],
+    );
+    return rows.map((row) => row.id);
   }
 
   /** A freshly imported cluster: its re-checks start from a clean slate. */

@@ -2,10 +2,11 @@ import { Clock, PeriodicTask } from '@flotilla/service-kit';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ClusterReachable, ClusterUnreachable, ClusterVersionChanged, type CloudEvent } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
-import { CLUSTER_PROBE, type ClusterProbe } from '../connectivity/cluster-probe.js';
+import { CLUSTER_PROBE, type ClusterProbe, type ProbeTarget } from '../connectivity/cluster-probe.js';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { decideSync, type SyncEvent, type SyncOutcome, type SyncPolicy } from '../domain/cluster-sync.js';
 import { evolve, type ConnectedCluster } from '../domain/connected-cluster.js';
+import { reachedThroughTunnel } from '../domain/tunnel-cluster.js';
 import { ConnectedClusterRepository, type SyncClaim } from '../repositories/connected-cluster.repository.js';
 
 export interface SyncWorkerSettings extends SyncPolicy {
@@ -86,9 +87,14 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async sync(claim: SyncClaim, stopping: AbortSignal): Promise<void> {
     const { cluster } = claim;
-    const credential = await this.credentials.find(cluster.credentialRef);
-    const outcome: SyncOutcome = credential
-      ? await this.check({ clusterId: cluster.id, provider: cluster.provider, apiServer: cluster.apiServer, cloud: cluster.cloud, credential }, stopping)
+    // A cluster registered through the tunnel is re-checked through it (claimed only while it is up), as the importer itself.
+    const credential = reachedThroughTunnel(cluster) ? null : await this.credentials.find(cluster.credentialRef);
+    const target: ProbeTarget | undefined =
+      credential === null
+        ? { via: 'tunnel', clusterId: cluster.id, provider: 'cncf', apiServer: null, cloud: null }
+        : credential && { clusterId: cluster.id, provider: cluster.provider, apiServer: cluster.apiServer, cloud: cluster.cloud, credential };
+    const outcome: SyncOutcome = target
+      ? await this.check(target, stopping)
       : { ok: false, failures: [{ code: 'credential-not-found', message: `credentialRef "${cluster.credentialRef}" names no credential held by the importer (deleted?)` }] };
     if (stopping.aborted) {
       await this.clusters.releaseSync(cluster.id, claim.claimedAt);
@@ -122,7 +128,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The health check, bounded by the per-cluster timeout and by shutdown; a probe that throws is a failed check. */
-  private async check(target: Parameters<ClusterProbe['health']>[0], stopping: AbortSignal): Promise<SyncOutcome> {
+  private async check(target: ProbeTarget, stopping: AbortSignal): Promise<SyncOutcome> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.settings.checkTimeoutMs), stopping]);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<'aborted'>((resolve) => {
@@ -137,6 +143,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
-    return { ok: false, failures: [{ code: 'probe-timeout', message: `no answer from ${target.apiServer ?? target.provider} within ${this.settings.checkTimeoutMs} ms` }] };
+    const where = target.via === 'tunnel' ? `${target.clusterId} through its tunnel` : (target.apiServer ?? target.provider);
+    return { ok: false, failures: [{ code: 'probe-timeout', message: `no answer from ${where} within ${this.settings.checkTimeoutMs} ms` }] };
   }
 }
