@@ -61,6 +61,8 @@ export interface CredentialStore {
   find(ref: string): Promise<StoredCredential | undefined>;
   /** Opens the secret; undefined when the credential is gone (deleted since the request). */
   open(ref: string): Promise<CredentialMaterial | undefined>;
+  /** Removes the credential and its secret together; false when there was none. */
+  delete(ref: string): Promise<boolean>;
 }
 
 /** Injection token of the CredentialStore implementation. */

@@ -16,8 +16,11 @@ export interface FakeClusterAccess {
 }
 
 export interface FakeCluster extends ClusterFixture, FakeClusterAccess {
-  /** `web-page`: an ordinary web server (HTML on every path), not a Kubernetes API. */
-  serves?: 'kubernetes' | 'web-page';
+  /**
+   * `web-page`: an ordinary web server (HTML on every path), not a Kubernetes API. `bad-gateway`:
+   * a proxy whose upstream is gone (502 on every path, as the tunnel broker answers when the agent does not).
+   */
+  serves?: 'kubernetes' | 'web-page' | 'bad-gateway';
   /** /readyz answers 500 with failing checks. */
   notReady?: boolean;
 }
@@ -48,6 +51,10 @@ export class FakeApiServer {
   connections = 0;
   /** Requests that carried an Authorization header (a token was sent here). */
   authorizedRequests = 0;
+  /** Requests seen, by cluster prefix. */
+  readonly clusterRequests = new Map<string, number>();
+  /** The distinct bearer tokens presented. */
+  readonly bearerTokens = new Set<string>();
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private port = 0;
@@ -122,11 +129,15 @@ export class FakeApiServer {
     const path = (match ? url.pathname.slice(match.length) : url.pathname).replace(/\/+$/, '') || '/';
     this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
     if (request.headers.authorization !== undefined) this.authorizedRequests += 1;
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) this.bearerTokens.add(bearer);
+    if (match !== undefined) this.clusterRequests.set(match, (this.clusterRequests.get(match) ?? 0) + 1);
     const json = (code: number, body: unknown) => {
       response.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
       response.end(JSON.stringify(body));
     };
     if (!cluster) return json(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (cluster.serves === 'bad-gateway') return json(502, { statusCode: 502, error: 'Bad Gateway', message: "the cluster's agent did not answer" });
     if (cluster.serves === 'web-page') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end('<!doctype html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>');

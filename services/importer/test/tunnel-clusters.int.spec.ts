@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ClusterDeleted,
+  ClusterDeletionRequested,
+  ClusterImported,
+  ClusterReachable,
+  ClusterUnreachable,
+  createEvent,
+  EventRejected,
+  eventsSubject,
+  ImportRejected,
+  TunnelConnected,
+  TunnelDisconnected,
+  TunnelRegistrationRedeemed,
+  type EventData,
+  type EventDefinition,
+} from '@flotilla/contracts';
+import { BusConnection, publishEvent } from '@flotilla/messaging';
+import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
+import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import type { CreatedRegistration } from '../src/registration/registrations.controller.js';
+import { importerService } from '../src/service.js';
+import { k3sCluster, kubeadmCluster } from './support/cluster-fixtures.js';
+import { FakeApiServer, type FakeCluster } from './support/fake-apiserver.js';
+import { importerClient, importerTestEnv, waitForEvents } from './support/importer-client.js';
+import { createTestPki } from './support/pki.js';
+
+/** The claims of a JWT, unverified: the stand-in proxy only looks at who the caller says it is (the real broker verifies). */
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string; role?: string };
+/** What the stand-in proxy lets through: the importer's own tokens (its service identity), nothing else. */
+const asImporter = { acceptToken: (token: string) => claimsOf(token).sub === 'service:importer' };
+const proxyPath = (clusterId: string) => `/api/v1/tunnels/${clusterId}/k8s`;
+
+/**
+ * Clusters registered through the tunnel, with a stand-in for the tunnel broker's proxy: an HTTPS
+ * server of its own CA serving each registered cluster's API under /api/v1/tunnels/<id>/k8s, and
+ * the broker's events published by the test. The real broker is in tunnel-import.int.spec.ts.
+ */
+describe('clusters registered through the tunnel (stand-in proxy), and removing connected clusters', () => {
+  const pki = createTestPki('tunnel-broker');
+  const dir = mkdtempSync(join(tmpdir(), 'importer-tunnel-'));
+  const clusters = new Map<string, FakeCluster>();
+  let proxy: FakeApiServer;
+  let service: TestService;
+  let bus: BusConnection;
+  let prefix: string;
+  let http: ReturnType<typeof importerClient>;
+
+  const publish = <D extends EventDefinition>(definition: D, subject: string, data: EventData<D>) =>
+    publishEvent(bus.js, eventsSubject({ prefix }, definition.channel), createEvent(definition, { subject, source: '/flotilla/tunnel-broker' }, data));
+  /** Registers a cluster, has the broker redeem it, and serves its API behind the stand-in proxy. */
+  const registered = async (name: string, cluster: FakeCluster): Promise<string> => {
+    const response = await http.api('/api/v1/registrations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clusterName: name, labels: { site: name } }) });
+    assert.equal(response.status, 201);
+    const created = (await response.json()) as CreatedRegistration;
+    clusters.set(proxyPath(created.clusterId), cluster);
+    await publish(TunnelRegistrationRedeemed, created.clusterId, { registrationId: created.registrationId, agentId: `agent-${name}`, certificateSerial: '2a', certificateExpiresAt: new Date(Date.now() + 86_400_000).toISOString() });
+    await http.settled(created.clusterId, ['Requested']);
+    return created.clusterId;
+  };
+  const requestsTo = (clusterId: string) => proxy.clusterRequests.get(proxyPath(clusterId)) ?? 0;
+
+  before(async () => {
+    proxy = await FakeApiServer.start({ pki, clusters });
+    writeFileSync(join(dir, 'broker-ca.pem'), pki.caCertificatePem);
+    const env = importerTestEnv({
+      TUNNEL_BROKER_URL: proxy.url(),
+      TUNNEL_BROKER_CA_FILE: join(dir, 'broker-ca.pem'),
+      REGISTRATION_TUNNEL_URL: 'https://tunnel.flotilla.example',
+      SYNC_INTERVAL_MS: '300',
+      SYNC_MAX_BACKOFF_MS: '600',
+    });
+    service = await startTestService(importerService, env);
+    prefix = service.env['BUS_PREFIX']!;
+    bus = await BusConnection.open(TEST_NATS_URL, 'importer-tunnel-test');
+    http = importerClient(service);
+  });
+
+  after(async () => {
+    await service.dispose();
+    await proxy.stop();
+    await deleteTestStreams(bus.jsm, prefix);
+    await bus.drain();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('waits for its tunnel, then is checked through the broker as the importer itself: ClusterImported', async () => {
+    const id = await registered('edge-north', { ...k3sCluster(3, 'v1.31.4+k3s1'), ...asImporter });
+    await sleep(600);
+    assert.equal(requestsTo(id), 0, 'nothing is sent while the tunnel is down');
+    assert.equal((await http.cluster(id))?.state, 'Requested');
+
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-north', agentVersion: '0.1.0' });
+    const [imported] = await waitForEvents(bus, prefix, ClusterImported, id);
+    assert.equal(imported?.data.kubernetesVersion, 'v1.31.4+k3s1');
+    assert.equal(imported?.data.distribution, 'k3s');
+    assert.equal(imported?.data.nodeCount, 3);
+    assert.ok(requestsTo(id) >= 3, 'version, nodes and readiness through the proxy');
+    assert.ok(proxy.bearerTokens.size > 0);
+    for (const token of proxy.bearerTokens) assert.deepEqual(claimsOf(token), { ...claimsOf(token), sub: 'service:importer', role: 'viewer' }, 'only the importer\'s own token went to the broker');
+    const cluster = await http.settled(id, ['Imported']);
+    assert.deepEqual([cluster.apiServer, cluster.tunnel?.state], [null, 'connected']);
+  });
+
+  it('its tunnel down: ClusterUnreachable tunnel-down at once, no re-check meanwhile; back up: re-checked, ClusterReachable', async () => {
+    const id = await registered('edge-south', { ...kubeadmCluster(1, 'v1.32.2'), ...asImporter });
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-south' });
+    await http.settled(id, ['Imported']);
+    // Re-checks go through the tunnel as well.
+    const before = requestsTo(id);
+    await eventually(() => (requestsTo(id) > before ? true : undefined), 5_000, 'a re-check through the tunnel');
+
+    await publish(TunnelDisconnected, id, { agentId: 'agent-edge-south', reason: 'heartbeat-timeout' });
+    const [unreachable] = await waitForEvents(bus, prefix, ClusterUnreachable, id);
+    assert.equal(unreachable?.data.reason.code, 'tunnel-down');
+    assert.match(unreachable?.data.reason.message ?? '', /heartbeat-timeout/);
+    assert.equal((await http.settled(id, ['Unreachable'])).reasons[0]?.code, 'tunnel-down');
+    const whileDown = requestsTo(id);
+    await sleep(1_000);
+    assert.equal(requestsTo(id), whileDown, 'no re-check through a tunnel known to be down');
+
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-south' });
+    await waitForEvents(bus, prefix, ClusterReachable, id);
+    assert.equal((await http.settled(id, ['Imported'])).reasons.length, 0);
+    assert.equal((await eventsOf(bus, prefix, ClusterUnreachable, id)).length, 1);
+  });
+
+  it('the broker does not carry the check (502) though the tunnel seemed up: it waits, saying why, instead of being rejected', async () => {
+    const id = await registered('edge-flaky', { ...k3sCluster(1, 'v1.30.8+k3s1'), ...asImporter, serves: 'bad-gateway' });
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-flaky' });
+    const waiting = await eventually(
+      async () => {
+        const cluster = await http.cluster(id);
+        return cluster?.state === 'Requested' && cluster.reasons.length > 0 ? cluster : undefined;
+      },
+      5_000,
+      'the reason it waits',
+    );
+    assert.equal(waiting.reasons[0]?.code, 'tunnel-down');
+    assert.deepEqual(await eventsOf(bus, prefix, ImportRejected, id), []);
+
+    clusters.get(proxyPath(id))!.serves = 'kubernetes';
+    await waitForEvents(bus, prefix, ClusterImported, id, 1, 10_000);
+  });
+
+  it('ClusterDeletionRequested: a tunnel cluster is forgotten and ClusterDeleted (connected) tells the broker; a cluster not held here is ignored', async () => {
+    const id = await registered('edge-gone', { ...k3sCluster(1, 'v1.31.4+k3s1'), ...asImporter });
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-gone' });
+    await http.settled(id, ['Imported']);
+
+    await publish(ClusterDeletionRequested, id, { reason: 'site closed' });
+    const [deleted] = await waitForEvents(bus, prefix, ClusterDeleted, id);
+    assert.deepEqual(deleted?.data, { model: 'connected' });
+    assert.equal(await http.cluster(id), undefined);
+    const after = requestsTo(id);
+    await sleep(1_000);
+    assert.equal(requestsTo(id), after, 'no more re-checks');
+
+    await publish(ClusterDeletionRequested, 'platform-cluster-1', {});
+    await sleep(800);
+    assert.deepEqual(await eventsOf(bus, prefix, ClusterDeleted, 'platform-cluster-1'), [], 'the provisioner\'s to answer');
+    assert.deepEqual((await eventsOf(bus, prefix, EventRejected)).filter((event) => event.data.rejectedSubject === 'platform-cluster-1'), []);
+  });
+
+  it('ClusterDeletionRequested for a direct import: forgotten, its credential deleted, unless another cluster still uses it', async () => {
+    clusters.set('/direct-a', { ...kubeadmCluster(1, 'v1.31.4'), clientCommonNames: ['admin'] });
+    const credential = (ref: string, path: string) => http.register({ ref, kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: proxy.url(path), caCertificatePem: pki.caCertificatePem });
+    await credential('direct-a-admin', '/direct-a');
+    assert.equal((await http.post({ id: 'direct-a', name: 'direct-a', apiServer: proxy.url('/direct-a'), credentialRef: 'direct-a-admin', provider: 'cncf' })).status, 202);
+    await http.settled('direct-a', ['Imported']);
+    await publish(ClusterDeletionRequested, 'direct-a', {});
+    await waitForEvents(bus, prefix, ClusterDeleted, 'direct-a');
+    await eventually(async () => ((await http.api('/api/v1/credentials/direct-a-admin')).status === 404 ? true : undefined), 5_000, 'the credential deleted');
+
+    // A cloud account (or any credential) can serve several clusters: it stays while one still uses it.
+    await credential('shared-admin', '/shared');
+    clusters.set('/shared', { ...kubeadmCluster(1, 'v1.31.4'), clientCommonNames: ['admin'] });
+    assert.equal((await http.post({ id: 'shared-b', name: 'shared-b', apiServer: proxy.url('/shared'), credentialRef: 'shared-admin', provider: 'cncf' })).status, 202);
+    assert.equal((await http.post({ id: 'shared-c', name: 'shared-c', apiServer: proxy.url('/shared'), credentialRef: 'shared-admin', provider: 'cncf' })).status, 202);
+    await http.settled('shared-b', ['Imported']);
+    await http.settled('shared-c', ['Imported']);
+    await publish(ClusterDeletionRequested, 'shared-b', {});
+    await waitForEvents(bus, prefix, ClusterDeleted, 'shared-b');
+    await sleep(300);
+    assert.equal((await http.api('/api/v1/credentials/shared-admin')).status, 200, 'shared-c still uses it');
+    await publish(ClusterDeletionRequested, 'shared-c', {});
+    await waitForEvents(bus, prefix, ClusterDeleted, 'shared-c');
+    await eventually(async () => ((await http.api('/api/v1/credentials/shared-admin')).status === 404 ? true : undefined), 5_000, 'the last user gone, the credential deleted');
+  });
+});
