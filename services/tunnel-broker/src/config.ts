@@ -1,3 +1,4 @@
+import { SecretsConfig } from '@flotilla/secrets';
 import { serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
 
@@ -14,6 +15,27 @@ export const TunnelBrokerConfig = serviceConfigSchema(8084, {
   TUNNEL_SWEEP_BATCH: integer(1, 10_000).default(100),
   /** Ended sessions stay listed this long, then are deleted. */
   TUNNEL_SESSION_RETENTION_MS: integer(0, 365 * 86_400_000).default(7 * 86_400_000),
+  /** Port of the agents' listener (mutual TLS, HTTP/2 with roles reversed). */
+  TUNNEL_AGENT_PORT: integer(0, 65_535).default(8091),
+  /**
+   * Where agents dial, as they reach it: `host:port` of the listener behind its load balancer. Its
+   * host is the name (or IP address) the listener's certificate carries.
+   */
+  TUNNEL_AGENT_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, 'must be host:port, e.g. tunnel.flotilla.example:8091')
+    .optional(),
+  /** How long an agent's certificate lasts (seconds; 30 days); it is renewed over the tunnel after two thirds of it. */
+  TUNNEL_AGENT_CERT_TTL_S: integer(60, 365 * 86_400).default(30 * 86_400),
+  /** Pings on each agent connection: a connection silent for interval + timeout is dropped. */
+  TUNNEL_KEEPALIVE_MS: integer(100, 600_000).default(10_000),
+  TUNNEL_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  /**
+   * How the other broker replicas reach this one's API (a request for an agent held here is
+   * forwarded to it): its pod address in Kubernetes. Defaults to this host's name and PORT.
+   */
+  TUNNEL_REPLICA_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  ...SecretsConfig,
 }).refine((config) => config.TUNNEL_HEARTBEAT_INTERVAL_MS === undefined || config.TUNNEL_HEARTBEAT_INTERVAL_MS < config.TUNNEL_HEARTBEAT_TIMEOUT_MS, {
   path: ['TUNNEL_HEARTBEAT_INTERVAL_MS'],
   message: 'must be shorter than TUNNEL_HEARTBEAT_TIMEOUT_MS, or agents time out between heartbeats',
@@ -34,3 +56,25 @@ export function sessionTiming(config: TunnelBrokerConfig): SessionTiming {
 }
 
 export const SESSION_TIMING = Symbol('SessionTiming');
+
+/** How agents are admitted and kept. */
+export interface AgentSettings {
+  port: number;
+  /** `host:port` agents dial (the listener's certificate names the host); unset: this host's address and the listener's port. */
+  agentAddress: string | undefined;
+  certificateTtlS: number;
+  keepaliveMs: number;
+  keepaliveTimeoutMs: number;
+}
+
+export const AGENT_SETTINGS = Symbol('AgentSettings');
+
+export function agentSettings(config: TunnelBrokerConfig): AgentSettings {
+  return {
+    port: config.TUNNEL_AGENT_PORT,
+    agentAddress: config.TUNNEL_AGENT_ADDRESS,
+    certificateTtlS: config.TUNNEL_AGENT_CERT_TTL_S,
+    keepaliveMs: config.TUNNEL_KEEPALIVE_MS,
+    keepaliveTimeoutMs: config.TUNNEL_KEEPALIVE_TIMEOUT_MS,
+  };
+}

@@ -1,6 +1,8 @@
+import type { Server } from 'node:http';
 import type { ServiceDefinition } from '@flotilla/service-kit';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TunnelBrokerConfig } from './config.js';
+import { TunnelProxy } from './proxy/tunnel-proxy.js';
 import { TunnelBrokerModule } from './tunnel-broker.module.js';
 
 /** Everything needed to run the tunnel broker: used by main.ts and by tests. */
@@ -9,9 +11,17 @@ export const tunnelBrokerService: ServiceDefinition<typeof TunnelBrokerConfig> =
   config: TunnelBrokerConfig,
   module: (config) => TunnelBrokerModule.register(config),
   configureHttp: (app) => {
+    // Before body parsing: proxied bodies stream through as they come.
+    const proxy = app.get(TunnelProxy);
+    app.use(proxy.middleware());
+    (app.getHttpServer() as Server).on('upgrade', proxy.onUpgrade);
     const document = SwaggerModule.createDocument(
       app,
-      new DocumentBuilder().setTitle('Flotilla tunnel broker').setDescription('Tunnel sessions of agents in clusters the global side cannot reach').setVersion('1').build(),
+      new DocumentBuilder()
+        .setTitle('Flotilla tunnel broker')
+        .setDescription('Reverse tunnels to clusters the global side cannot reach: agents enroll and connect; operators and services use the clusters\' Kubernetes API through them')
+        .setVersion('1')
+        .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   },

@@ -9,7 +9,7 @@ describe('tunnel broker: who may do what', () => {
   let service: TestService;
 
   before(async () => {
-    service = await startTestService(tunnelBrokerService);
+    service = await startTestService(tunnelBrokerService, { TUNNEL_AGENT_PORT: '0' });
   });
 
   after(async () => {
@@ -19,18 +19,20 @@ describe('tunnel broker: who may do what', () => {
     await bus.drain();
   });
 
-  it('every route declares its role and enforces it; none takes label-scoped tokens', async () => {
-    // Valid path parameters, so the allowed call reaches the handler (404: no such session).
-    const report = await checkRouteAccess(service, { params: { clusterId: 'edge-access', sessionId: '00000000-0000-4000-8000-000000000000' } });
+  it('every route declares its role and enforces it; the proxy takes label-scoped tokens, the rest does not', async () => {
+    // A cluster no tunnel knows: the allowed call reaches the proxy, which answers 404.
+    const report = await checkRouteAccess(service, { params: { clusterId: 'edge-access', path: 'version' } });
     const rules = Object.fromEntries(report.routes.filter((route) => route.rule?.kind === 'role').map((route) => [`${route.method} ${route.path}`, route.rule]));
-    const role = (name: string) => ({ kind: 'role', role: name, scoped: false });
+    const role = (name: string, scoped = false) => ({ kind: 'role', role: name, scoped });
     assert.deepEqual(rules, {
       'GET /api/v1/tunnels': role('viewer'),
-      // The agents' routes: operator until agents get their own certificates.
-      'POST /api/v1/tunnels/:clusterId/sessions': role('operator'),
-      'POST /api/v1/tunnels/:clusterId/sessions/:sessionId/heartbeat': role('operator'),
-      'DELETE /api/v1/tunnels/:clusterId/sessions/:sessionId': role('operator'),
+      'GET /api/v1/tunnels/:clusterId/k8s/*path': role('viewer', true),
+      'POST /api/v1/tunnels/:clusterId/k8s/*path': role('operator', true),
+      'PUT /api/v1/tunnels/:clusterId/k8s/*path': role('operator', true),
+      'PATCH /api/v1/tunnels/:clusterId/k8s/*path': role('operator', true),
+      'DELETE /api/v1/tunnels/:clusterId/k8s/*path': role('operator', true),
     });
-    assert.equal(report.checked, 4);
+    const publicRoutes = report.routes.filter((route) => route.rule?.kind === 'public' && route.path.startsWith('/api/')).map((route) => `${route.method} ${route.path}`);
+    assert.deepEqual(publicRoutes, ['POST /api/v1/tunnels/enrollments'], 'the registration token in the body is its credential');
   });
 });

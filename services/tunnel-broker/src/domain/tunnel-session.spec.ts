@@ -4,7 +4,7 @@ import { endSessions, expireClaimed, expireOverdue, heartbeat, openSession, type
 
 const TIMEOUT = 30_000;
 const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 12, 0, second));
-const request = (sessionId: string, agentId = 'agent-a'): OpenRequest => ({ sessionId, clusterId: 'edge-1', agentId, agentVersion: '0.3.1', remoteAddress: '10.1.2.3' });
+const request = (sessionId: string, agentId = 'agent-a'): OpenRequest => ({ sessionId, clusterId: 'edge-1', agentId, agentVersion: '0.3.1', remoteAddress: '10.1.2.3', replicaId: 'replica-1' });
 
 /** Opens sessions one after the other, keeping the active set as a repository would. */
 function openAll(opens: { request: OpenRequest; second: number }[]): TunnelSession[] {

@@ -1,5 +1,6 @@
 /**
- * Tunnel sessions: an agent in a workload cluster opens one and keeps it alive with heartbeats.
+ * Tunnel sessions: an agent's connection to a broker replica, kept alive by that replica while the
+ * connection lasts (one heartbeat for all of its sessions).
  * A cluster is connected while it has at least one live session; the first one to open says
  * TunnelConnected, the last one to end says TunnelDisconnected with why. Pure: callers pass the
  * cluster's active sessions (read under a lock) and the time.
@@ -9,7 +10,7 @@ export const SESSION_STATES = ['Active', 'Closed', 'Expired'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
 /** Why a session ended; the last one's reason is the TunnelDisconnected reason. */
-export const END_REASONS = ['agent-closed', 'superseded', 'cluster-deleted', 'heartbeat-timeout'] as const;
+export const END_REASONS = ['agent-closed', 'superseded', 'cluster-deleted', 'heartbeat-timeout', 'connection-lost'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 export interface TunnelSession {
@@ -18,6 +19,8 @@ export interface TunnelSession {
   agentId: string;
   agentVersion: string;
   remoteAddress: string | null;
+  /** The broker replica holding the connection; null for sessions of before. */
+  replicaId: string | null;
   state: SessionState;
   openedAt: string;
   lastHeartbeatAt: string;
@@ -44,6 +47,7 @@ export interface OpenRequest {
   agentId: string;
   agentVersion: string;
   remoteAddress: string | null;
+  replicaId: string | null;
 }
 
 const plus = (time: Date, ms: number) => new Date(time.getTime() + ms).toISOString();
@@ -101,6 +105,7 @@ export function openSession(active: TunnelSession[], request: OpenRequest, now: 
     agentId: request.agentId,
     agentVersion: request.agentVersion,
     remoteAddress: request.remoteAddress,
+    replicaId: request.replicaId,
     state: 'Active',
     openedAt: now.toISOString(),
     lastHeartbeatAt: now.toISOString(),

@@ -18,6 +18,9 @@ export class TunnelSessionEntity {
   @Column('text', { name: 'remote_address', nullable: true })
   remoteAddress!: string | null;
 
+  @Column('text', { name: 'replica_id', nullable: true })
+  replicaId!: string | null;
+
   @Column('text')
   state!: SessionState;
 

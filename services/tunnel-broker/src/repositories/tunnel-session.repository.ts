@@ -65,6 +65,18 @@ export class TunnelSessionRepository {
   }
 
   /**
+   * The heartbeat of every live session a replica holds, in one statement: its connections are
+   * up (their keepalive says so). Sessions that ended meanwhile are left alone.
+   */
+  async extendForReplica(replicaId: string, now: Date, expiresAt: Date): Promise<number> {
+    const [, count] = await this.unitOfWork.manager.query<[unknown, number]>(
+      `UPDATE tunnel_sessions SET last_heartbeat_at = $2, expires_at = $3 WHERE replica_id = $1 AND state = 'Active'`,
+      [replicaId, now, expiresAt],
+    );
+    return count;
+  }
+
+  /**
    * Claims active sessions past their deadline. SKIP LOCKED: replicas sweeping at the same time
    * take disjoint sets and never wait on each other or on an agent's request.
    */
@@ -108,6 +120,7 @@ function toSession(entity: TunnelSessionEntity): TunnelSession {
     agentId: entity.agentId,
     agentVersion: entity.agentVersion,
     remoteAddress: entity.remoteAddress,
+    replicaId: entity.replicaId,
     state: entity.state,
     openedAt: entity.openedAt.toISOString(),
     lastHeartbeatAt: entity.lastHeartbeatAt.toISOString(),

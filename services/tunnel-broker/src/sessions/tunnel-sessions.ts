@@ -61,8 +61,8 @@ export class TunnelSessions {
     });
   }
 
-  /** The agent closes its session. Closing one already over is not an error (DELETE is idempotent). */
-  async close(clusterId: string, sessionId: string): Promise<'closed' | 'already-ended' | 'not-found'> {
+  /** A session ends (its connection closed). Closing one already over is not an error. */
+  async close(clusterId: string, sessionId: string, reason: EndReason = 'agent-closed'): Promise<'closed' | 'already-ended' | 'not-found'> {
     return this.unitOfWork.run(async () => {
       await this.sessions.lockCluster(clusterId);
       const session = await this.sessions.find(sessionId);
@@ -71,9 +71,15 @@ export class TunnelSessions {
       const now = this.clock.now();
       const active = await this.sessions.activeForCluster(clusterId);
       // Past its deadline it had already timed out; that stays the reason.
-      await this.apply(isOverdue(session, now) ? expireOverdue(active, now) : endSessions(active, new Set([sessionId]), 'agent-closed', now));
+      await this.apply(isOverdue(session, now) ? expireOverdue(active, now) : endSessions(active, new Set([sessionId]), reason, now));
       return 'closed';
     });
+  }
+
+  /** Moves the deadline of every live session a replica holds: one statement, whatever their number. */
+  async keepAlive(replicaId: string): Promise<number> {
+    const now = this.clock.now();
+    return this.unitOfWork.run(() => this.sessions.extendForReplica(replicaId, now, new Date(now.getTime() + this.timing.heartbeatTimeoutMs)));
   }
 
   /** Ends every session of a cluster (it was deleted); joins the handler's transaction. */
