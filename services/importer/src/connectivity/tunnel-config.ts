@@ -25,10 +25,11 @@ function readCaBundle(path: string): string {
 export const TunnelBrokerConfig = {
   /** The tunnel broker's internal base URL; its proxy serves each registered cluster's API under /api/v1/tunnels/<id>/k8s. */
   TUNNEL_BROKER_URL: z
-    .url({ protocol: /^https$/, error: 'must be an https:// URL (the importer sends its own token there)' })
+    .string()
     .superRefine((url, context) => {
+      // The same rules as any API server a token is sent to: https, no user, query or fragment.
       const normalised = normaliseApiServer(url);
-      if (!normalised.ok) context.addIssue({ code: 'custom', message: normalised.problem });
+      if (!normalised.ok) context.addIssue({ code: 'custom', message: `${normalised.problem} (the importer sends its own token there)` });
     })
     .optional(),
   /** PEM file of the CA that signed the broker's certificate (else the system roots verify it). */
