@@ -130,6 +130,35 @@ describe('tunnel broker: the Kubernetes API of a cluster behind a firewall, thro
     await reader.cancel();
   });
 
+  it('a 100 MiB log arrives whole, and a stalled stream of the same agent does not slow small requests (measured)', async () => {
+    const viewer = await service.auth('viewer');
+    apiServer.addPod('default', 'big-log', { logBytes: 100 * 1024 * 1024 });
+    const small = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const started = performance.now();
+        assert.equal((await proxied('edge-proxy', '/version', viewer)).status, 200);
+        times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b)[Math.floor(times.length * 0.9)]!;
+    };
+    const before = await small();
+    // A stream that never ends, and a caller that reads nothing of it: its window fills and stays full.
+    const stalled = new AbortController();
+    const stall = await proxied('edge-proxy', '/stall', viewer, { signal: stalled.signal });
+    assert.equal(stall.status, 200);
+    const big = proxied('edge-proxy', '/api/v1/namespaces/default/pods/big-log/log', viewer).then(async (answer) => {
+      let bytes = 0;
+      for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+      return bytes;
+    });
+    const during = await small();
+    assert.equal(await big, 100 * 1024 * 1024, 'the whole log');
+    stalled.abort();
+    // p90 of small requests beside a stalled stream and a 100 MiB transfer: within a loaded machine's noise of the quiet one.
+    assert.ok(during < Math.max(before * 5, 50), `p90 ${during.toFixed(1)} ms beside the stall, ${before.toFixed(1)} ms without`);
+  });
+
   it("renews an agent's certificate over its tunnel, for the same key", async () => {
     const { agent, credential } = await connectedAgent('edge-renew');
     const renewal = await eventually(() => agent.commands.find((command) => command.path === '/certificate'));
