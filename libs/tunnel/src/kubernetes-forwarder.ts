@@ -1,7 +1,9 @@
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { forwardableHeaders } from './headers.js';
+import { endTogether } from './upgrade.js';
 
 /** Who asked, as the broker vouches for it: the agent turns these into impersonation. */
 export const CALLER_USER_HEADER = 'flotilla-caller-user';
@@ -21,6 +23,9 @@ export interface KubernetesTarget {
  * with the agent's own credentials, impersonating the caller the broker names (user and groups),
  * so the cluster's RBAC and audit log see who really asked. Whatever `Authorization` or
  * `Impersonate-*` the stream carries is dropped first. Bodies stream both ways (watches, logs).
+ * An extended CONNECT stream (`:protocol`, from relayUpgrade) becomes an HTTP/1.1 Upgrade to the
+ * API server with the same credentials; on its 101 the stream answers 200 with the API server's
+ * end-to-end headers and carries the bytes both ways; any other answer is relayed as it is.
  */
 export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const base = new URL(target.apiServer);
@@ -36,19 +41,36 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
       .map((group) => group.trim())
       .filter(Boolean);
     const outgoing = forwardableHeaders(headers, (name) => name === 'authorization' || name.startsWith('impersonate-') || name.startsWith('flotilla-'));
+    const method = headerText(headers[':method']) ?? 'GET';
+    const protocol = headerText(headers[':protocol']);
+    const upgrading = method === 'CONNECT' && protocol !== undefined;
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
       port: base.port || 443,
-      method: headerText(headers[':method']) ?? 'GET',
+      // An upgrade arrives as an extended CONNECT (RFC 8441); the API server takes it as a GET (its exec, attach and portforward accept GET and POST).
+      method: upgrading ? 'GET' : method,
       path: `${base.pathname.replace(/\/$/, '')}${headerText(headers[':path']) ?? '/'}`,
       ca: target.ca,
-      headers: { ...outgoing, authorization: `Bearer ${target.token()}`, 'impersonate-user': user, ...(groups?.length ? { 'impersonate-group': groups } : {}) },
+      headers: {
+        ...outgoing,
+        authorization: `Bearer ${target.token()}`,
+        'impersonate-user': user,
+        ...(groups?.length ? { 'impersonate-group': groups } : {}),
+        ...(upgrading ? { connection: 'Upgrade', upgrade: protocol } : {}),
+      },
     };
     const upstream = request(options, (response) => {
       stream.respond({ ':status': response.statusCode ?? 502, ...forwardableHeaders(response.headers) });
       response.pipe(stream);
     });
+    let upgraded = false;
+    if (upgrading) {
+      upstream.once('upgrade', (response, socket, head) => {
+        upgraded = true;
+        joinUpgraded(stream, response.headers, socket, head);
+      });
+    }
     upstream.on('error', (error) => {
       if (!stream.headersSent) {
         stream.respond({ ':status': 502, 'content-type': 'application/json' });
@@ -58,9 +80,23 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
       }
     });
     // The caller went away (a watch closed): the request to the API server goes too.
-    stream.on('close', () => upstream.destroy());
-    stream.pipe(upstream);
+    stream.on('close', () => {
+      if (!upgraded) upstream.destroy();
+    });
+    if (upgrading) upstream.end();
+    else stream.pipe(upstream);
   };
+}
+
+/** The API server switched protocols: the stream answers 200 with its end-to-end headers and carries the bytes both ways. */
+function joinUpgraded(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, socket: Duplex, head: Buffer): void {
+  socket.on('error', () => socket.destroy());
+  if (stream.destroyed) return void socket.destroy();
+  stream.respond({ ':status': 200, ...forwardableHeaders(headers) });
+  if (head.length > 0) stream.write(head);
+  socket.pipe(stream);
+  stream.pipe(socket);
+  endTogether(stream, socket);
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
