@@ -23,6 +23,7 @@ import {
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import { TUNNEL_CREDENTIAL_REF } from '../src/domain/tunnel-cluster.js';
 import type { CreatedRegistration } from '../src/registration/registrations.controller.js';
 import { importerService } from '../src/service.js';
 import { k3sCluster, kubeadmCluster } from './support/cluster-fixtures.js';
@@ -160,6 +161,10 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     const after = requestsTo(id);
     await sleep(1_000);
     assert.equal(requestsTo(id), after, 'no more re-checks');
+    // The broker refuses its agent from now on: its old registration imports nothing again.
+    assert.equal((await http.post({ id, name: 'edge-gone', credentialRef: TUNNEL_CREDENTIAL_REF, provider: 'cncf' })).status, 202);
+    const [refused] = await waitForEvents(bus, prefix, ImportRejected, id);
+    assert.deepEqual(refused?.data.reasons.map((reason) => reason.code), ['tunnel-not-registered']);
 
     await publish(ClusterDeletionRequested, 'platform-cluster-1', {});
     await sleep(800);

@@ -31,7 +31,8 @@ export class ImportRequestsHandler {
   async onImportRequested(@Payload() event: EventOf<typeof ClusterImportRequested>): Promise<void> {
     const current = await this.clusters.findForUpdate(event.subject);
     const access = isTunnelRef(event.data.credentialRef)
-      ? { kind: 'tunnel' as const, redeemed: await this.registrations.isRedeemed(event.subject) }
+      ? // A cluster removed since its registration was redeemed is refused by the broker from then on.
+        { kind: 'tunnel' as const, redeemed: await this.registrations.isRedeemed(event.subject, current?.deletedAt ?? undefined) }
       : await this.credentials.find(event.data.credentialRef);
     const decision = decideImportRequest(current, event, access, this.clock.now());
     switch (decision.kind) {

@@ -27,10 +27,14 @@ export class RegistrationTokenRepository {
     return entity ? toRegistration(entity) : undefined;
   }
 
-  /** Whether the tunnel broker redeemed a registration of this cluster that was not revoked: its agent holds a certificate. */
-  async isRedeemed(clusterId: string): Promise<boolean> {
-    const count = await this.tokens.createQueryBuilder('registration').where('registration.cluster_id = :clusterId', { clusterId }).andWhere('registration.used_at IS NOT NULL').andWhere('registration.revoked_at IS NULL').getCount();
-    return count > 0;
+  /**
+   * Whether the tunnel broker redeemed a registration of this cluster that was not revoked (its
+   * agent holds a certificate), after `since` when given: a cluster removed since is refused by the broker.
+   */
+  async isRedeemed(clusterId: string, since?: string): Promise<boolean> {
+    const query = this.tokens.createQueryBuilder('registration').where('registration.cluster_id = :clusterId', { clusterId }).andWhere('registration.used_at IS NOT NULL').andWhere('registration.revoked_at IS NULL');
+    if (since !== undefined) query.andWhere('registration.used_at > :since', { since: new Date(since) });
+    return (await query.getCount()) > 0;
   }
 
   async save(registration: Registration): Promise<void> {
