@@ -61,7 +61,7 @@ export const ClusterRequested = defineEvent({
   description: 'Someone asked for a new platform-managed cluster. The CloudEvents subject is the new cluster id.',
   data: ClusterSpec,
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'importer', 'inventory'],
+  consumers: ['provisioner', 'inventory'],
 });
 
 export const NodesProvisioned = defineEvent({
@@ -208,12 +208,12 @@ export const ClusterDeletionRequested = defineEvent({
   topic: 'cluster.deletion-requested',
   version: 1,
   description:
-    'Someone asked to delete a platform-managed cluster: every machine is drained and released, then ClusterDeleted follows. The CloudEvents subject is the cluster id.',
+    'Someone asked to delete a cluster: a platform-managed one has every machine drained and released (provisioner), a connected one stops being managed and its credential or tunnel agent is revoked (importer); ClusterDeleted follows. The CloudEvents subject is the cluster id.',
   data: z.object({
     reason: z.string().max(1000).optional().describe('Why, for the cluster\'s history'),
   }),
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'inventory'],
+  consumers: ['provisioner', 'importer', 'inventory'],
 });
 
 export const UpgradeStepApproved = defineEvent({
