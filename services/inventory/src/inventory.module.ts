@@ -11,6 +11,7 @@ import { ClustersController } from './http/clusters.controller.js';
 import { InventoryTables1732300001000 } from './migrations/1732300001000-inventory-tables.js';
 import { ClusterLabelsTokensAudit1732300007100 } from './migrations/1732300007100-cluster-labels-tokens-audit.js';
 import { ClusterRequestsProgressOrder1732300015300 } from './migrations/1732300015300-cluster-requests-progress-order.js';
+import { ClusterAccess1732300016100 } from './migrations/1732300016100-cluster-access.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { TokenIssuer } from './tokens/token-issuer.js';
 import { TokensController } from './tokens/tokens.controller.js';
@@ -24,7 +25,7 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),

@@ -1,4 +1,4 @@
-import { classify, EVENT_CATALOGUE, type CloudEvent, type ClusterModel, type EventData, type ClusterProgress, type Node, type Reason } from '@flotilla/contracts';
+import { classify, EVENT_CATALOGUE, type CloudEvent, type ClusterModel, type EventData, type ClusterProgress, type Node, type Reason, type TunnelRegistrationIssued } from '@flotilla/contracts';
 
 export const CLUSTER_STATUSES = ['Pending', 'Provisioning', 'Running', 'Failed', 'Importing', 'Rejected', 'Deleted'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
@@ -9,10 +9,26 @@ export type RequestName = (typeof REQUEST_NAMES)[number];
 /** The CloudEvents types of those requests. */
 export const REQUEST_TYPES: ReadonlySet<string> = new Set(REQUEST_NAMES.map((name) => EVENT_CATALOGUE.find((definition) => definition.name === name)!.type));
 
-/** A request its owner has not answered yet (neither taken up nor refused). */
+/**
+ * What a cluster can wait for: the requests its owners answer, and a registration for the tunnel
+ * (TunnelRegistrationIssued) waiting for the cluster's agent to enroll and connect.
+ */
+export type PendingType = RequestName | 'TunnelRegistrationIssued';
+
+/** How the platform reaches the cluster's API server: through the tunnel its agent dials out, or at the cluster's own address. */
+export const CLUSTER_ACCESS = ['direct', 'tunnel'] as const;
+export type ClusterAccess = (typeof CLUSTER_ACCESS)[number];
+
+/**
+ * The `credentialRef` of an import through the tunnel (the importer's request that follows a
+ * redeemed registration): such a cluster is reached only through the tunnel broker.
+ */
+export const TUNNEL_CREDENTIAL_REF = 'flotilla:tunnel';
+
+/** A request its owner has not answered yet (neither taken up nor refused), or a registration waiting for its agent. */
 export interface PendingRequest {
   eventId: string;
-  type: RequestName;
+  type: PendingType;
   time: string;
   /** What was asked, in a few words (the pool and count, the target version...). */
   summary: string;
@@ -20,11 +36,21 @@ export interface PendingRequest {
   pool?: string;
   planId?: string;
   toVersion?: string;
+  /** A registration for the tunnel: its id, which its redemption and revocation name. */
+  registrationId?: string;
+}
+
+/** What is known about one registration for the tunnel besides its issue: its redemption or its revocation. */
+export interface RegistrationFacts {
+  /** When the tunnel broker redeemed it (the agent enrolled). */
+  redeemed?: string;
+  /** Its revocation (TunnelRegistrationRevoked), kept to refuse the cluster should the registration arrive later. */
+  revoked?: { time: string; eventId: string; source: string };
 }
 
 /** The latest refusal or failure the owners reported about the cluster, with every reason. */
 export interface Refusal {
-  /** The event that reported it: EventRejected, ClusterProvisioningFailed, ImportRejected, UpgradeStepFailed. */
+  /** The event that reported it: EventRejected, ClusterProvisioningFailed, ImportRejected, UpgradeStepFailed, TunnelRegistrationRevoked. */
   eventId: string;
   type: string;
   source: string;
@@ -65,6 +91,12 @@ export interface FactTimes {
    * the owner overrides it, whenever it happened, since it shows another request was taken up.
    */
   provisional?: boolean;
+  /** When the tunnel was last reported connected or disconnected. */
+  tunnel?: string;
+  /** When `access` was last set. */
+  access?: string;
+  /** The registrations for the tunnel redeemed or revoked, by registration id. */
+  registrations?: Record<string, RegistrationFacts>;
 }
 
 /** What the fleet read model knows about one cluster. */
@@ -81,7 +113,10 @@ export interface ClusterView {
   reasons: Reason[];
   warnings: Reason[];
   reachable: boolean | null;
+  /** The tunnel of a cluster reached through one, as the tunnel broker last reported it (null: never reported). */
   tunnel: 'connected' | 'disconnected' | null;
+  /** How the platform reaches its API server: `tunnel` (registered behind a firewall), `direct`, or null while not known. */
+  access: ClusterAccess | null;
   lastEventTime: string;
   pendingRequests: PendingRequest[];
   lastRefusal: Refusal | null;
@@ -114,6 +149,7 @@ export function emptyView(id: string, time: string): ClusterView {
     warnings: [],
     reachable: null,
     tunnel: null,
+    access: null,
     lastEventTime: time,
     pendingRequests: [],
     lastRefusal: null,
@@ -177,7 +213,7 @@ function withNodes(view: ClusterView, time: string, added: readonly Node[], remo
 }
 
 /** Which answer a request waits for: answers name the same key (or the request's id). */
-function keyOf(type: RequestName, detail: { pool?: string; planId?: string; toVersion?: string } = {}): string {
+function keyOf(type: PendingType, detail: { pool?: string; planId?: string; toVersion?: string; registrationId?: string } = {}): string {
   switch (type) {
     case 'ClusterRequested':
       return 'create';
@@ -190,6 +226,8 @@ function keyOf(type: RequestName, detail: { pool?: string; planId?: string; toVe
     case 'UpgradeStepApproved':
       // Steps are one minor each: `1.34` approved is answered by `v1.34.1` upgraded.
       return `upgrade:${detail.planId ?? ''}:${minorOf(detail.toVersion ?? '')}`;
+    case 'TunnelRegistrationIssued':
+      return `register:${detail.registrationId ?? ''}`;
   }
 }
 
@@ -202,14 +240,21 @@ const ANSWERED_IDS = 32;
 
 /**
  * A request joins the pending ones unless its answer is already known: reordered, the answer can
- * arrive first (an answer about the same key at or after the request's time, or naming its id).
+ * arrive first (an answer about the same key at or after the request's time, or naming its id),
+ * or the cluster was deleted since (every request made until then is moot). A refusal that
+ * arrived first, naming no request of this kind, names this one.
  */
-function pending(view: ClusterView, event: CloudEvent, type: RequestName, summary: string, detail: Pick<PendingRequest, 'pool' | 'planId' | 'toVersion'> = {}): ClusterView {
+function pending(view: ClusterView, event: CloudEvent, type: PendingType, summary: string, detail: Pick<PendingRequest, 'pool' | 'planId' | 'toVersion' | 'registrationId'> = {}): ClusterView {
   const key = keyOf(type, detail);
   if (view.pendingRequests.some((request) => request.eventId === event.id)) return view;
   if (view.factTimes.answeredIds?.includes(event.id)) return view;
   const answeredAt = view.factTimes.answers?.[key];
-  if (answeredAt !== undefined && !before(answeredAt, event.time)) return view;
+  if (answeredAt !== undefined && !before(answeredAt, event.time)) {
+    const refusal = view.lastRefusal;
+    const unnamed = refusal && refusal.requestEventId === null && refusal.requestType === type && !before(refusal.time, event.time);
+    return unnamed ? { ...view, lastRefusal: { ...refusal, requestEventId: event.id } } : view;
+  }
+  if (view.status === 'Deleted' && view.factTimes.status !== undefined && !before(view.factTimes.status, event.time)) return view;
   return { ...view, pendingRequests: [...view.pendingRequests, { eventId: event.id, type, time: event.time, summary, ...detail }] };
 }
 
@@ -226,7 +271,7 @@ function answer(view: ClusterView, time: string, by: { key?: string; id?: string
   return { ...view, pendingRequests, factTimes: { ...view.factTimes, answers, ...(answeredIds ? { answeredIds } : {}) } };
 }
 
-function refused(view: ClusterView, event: CloudEvent, name: string, reasons: Reason[], request: { eventId: string | null; type: string | null }): ClusterView {
+function refused(view: ClusterView, event: Pick<CloudEvent, 'id' | 'source' | 'time'>, name: string, reasons: Reason[], request: { eventId: string | null; type: string | null }): ClusterView {
   if (view.lastRefusal && late(view.lastRefusal.time, event.time)) return view;
   const lastRefusal: Refusal = { eventId: event.id, type: name, source: event.source, time: event.time, requestEventId: request.eventId, requestType: request.type, reasons };
   return { ...view, lastRefusal };
@@ -235,6 +280,106 @@ function refused(view: ClusterView, event: CloudEvent, name: string, reasons: Re
 /** The pending request an answer about `key` (or naming `id`) settles, for the refusal to name it. */
 function findRequest(view: ClusterView, by: { key?: string; id?: string }): PendingRequest | undefined {
   return view.pendingRequests.find((request) => request.eventId === by.id || (by.key !== undefined && keyOf(request.type, request) === by.key));
+}
+
+/** Whether a cluster is still open to an import or a registration taking it (its name, labels and model). */
+function openToImport(view: ClusterView | undefined, time: string): boolean {
+  if (!view) return true;
+  if (view.model !== null && view.model !== 'connected') return false;
+  // Known only from facts that name nothing (its tunnel, a refusal): nobody's name or labels to keep.
+  if (view.name === null) return true;
+  // A rejected or deleted connected cluster may be imported (or registered) again.
+  return view.model === 'connected' && reimportable(view.status) && !late(view.factTimes.status, time);
+}
+
+/**
+ * The cluster an import request or a registration takes, when it is open to it (new, known only
+ * from facts that name nothing, or rejected or deleted before): its name, labels and model, and
+ * Importing. Delivered after the import it led to (the cluster imported, and no request named it
+ * yet), it still names and labels it, without taking its status back. Otherwise undefined: the
+ * cluster is someone else's, and keeps its name and labels (which scoped access follows).
+ */
+function claimed(view: ClusterView | undefined, next: ClusterView, time: string, identity: { name: string; labels?: Record<string, string> | undefined }, access: ClusterAccess): ClusterView | undefined {
+  const named: ClusterView = { ...next, name: identity.name, model: 'connected', labels: identity.labels ?? {}, factTimes: { ...next.factTimes, named: time } };
+  if (openToImport(view, time)) {
+    const importing = withStatus(named, 'Importing', time, true);
+    const reasons = importing.factTimes.status === time ? [] : importing.reasons;
+    return withAccess({ ...importing, reasons }, access, time);
+  }
+  const { named: namedAt, status: statusAt } = view?.factTimes ?? {};
+  if (view?.model === 'connected' && namedAt === undefined && statusAt !== undefined && !before(statusAt, time)) return withAccess(named, access, time);
+  return undefined;
+}
+
+/** A cluster first heard of through a fact about its tunnel: a connected cluster on its way in. */
+function tunnelCluster(view: ClusterView | undefined, next: ClusterView): ClusterView {
+  return view ? next : { ...next, model: 'connected', status: 'Importing' };
+}
+
+function withAccess(view: ClusterView, access: ClusterAccess, time: string): ClusterView {
+  if (late(view.factTimes.access, time)) return view;
+  return { ...view, access, factTimes: { ...view.factTimes, access: time } };
+}
+
+/**
+ * The tunnel broker's facts about the cluster's agent (it enrolled, connected, disconnected) say
+ * the cluster is reached through its tunnel; a platform cluster stays what it is.
+ */
+function throughTunnel(view: ClusterView, time: string): ClusterView {
+  return view.model === null || view.model === 'connected' ? withAccess(view, 'tunnel', time) : view;
+}
+
+function withRegistration(view: ClusterView, registrationId: string, facts: RegistrationFacts): ClusterView {
+  const registrations = { ...view.factTimes.registrations };
+  registrations[registrationId] = { ...registrations[registrationId], ...facts };
+  return { ...view, factTimes: { ...view.factTimes, registrations } };
+}
+
+const isRegistration = (request: PendingRequest) => request.type === 'TunnelRegistrationIssued';
+
+/**
+ * The agent connected (or the cluster was imported through its tunnel, refused or deleted) at
+ * `time`: no registration issued until then waits any more, and one arriving late will not.
+ */
+function registrationsSettled(view: ClusterView, time: string): ClusterView {
+  const answers = { ...view.factTimes.answers };
+  if (answers['register'] === undefined || before(answers['register'], time)) answers['register'] = time;
+  const pendingRequests = view.pendingRequests.filter((request) => !(isRegistration(request) && !before(time, request.time)));
+  return { ...view, pendingRequests, factTimes: { ...view.factTimes, answers } };
+}
+
+/**
+ * A registration issued for the cluster waits for its agent, unless what followed is known
+ * already (delivered first): its redemption, the agent connected since, the cluster imported,
+ * refused or deleted since. Revoked meanwhile, it refuses the cluster it alone was waiting for.
+ */
+function awaitAgent(view: ClusterView, event: CloudEvent, data: EventData<typeof TunnelRegistrationIssued>): ClusterView {
+  const facts = view.factTimes.registrations?.[data.registrationId];
+  const settledAt = view.factTimes.answers?.['register'];
+  if (facts?.redeemed !== undefined || (settledAt !== undefined && !before(settledAt, event.time))) return view;
+  const summary = `register "${data.clusterName}": waiting for its tunnel agent to enroll and connect (registration ${data.registrationId}, token valid until ${data.expiresAt})`;
+  const waiting = pending(view, event, 'TunnelRegistrationIssued', summary, { registrationId: data.registrationId });
+  return facts?.revoked ? revoked(waiting, data.registrationId, facts.revoked) : waiting;
+}
+
+/**
+ * A registration revoked before its agent enrolled: it waits no more, and a cluster that was
+ * waiting for nothing else (still Importing, no import requested, no other registration) is
+ * Rejected. A registration still pending has seen no redemption, no tunnel and no import since.
+ */
+function revoked(view: ClusterView, registrationId: string, revocation: NonNullable<RegistrationFacts['revoked']>): ClusterView {
+  const registration = view.pendingRequests.find((request) => isRegistration(request) && request.registrationId === registrationId);
+  if (!registration) return view;
+  const rest = { ...view, pendingRequests: view.pendingRequests.filter((request) => request !== registration) };
+  const waitingForNothingElse = rest.status === 'Importing' && !rest.pendingRequests.some((request) => request.type === 'ClusterImportRequested' || isRegistration(request));
+  if (!waitingForNothingElse) return rest;
+  const reasons: Reason[] = [{ code: 'registration-revoked', message: `registration ${registrationId} was revoked before the tunnel agent of the cluster enrolled` }];
+  const rejected = withStatus(rest, 'Rejected', revocation.time);
+  const shown = rejected.factTimes.status === revocation.time ? reasons : rejected.reasons;
+  return refused({ ...rejected, reasons: shown }, { id: revocation.eventId, source: revocation.source, time: revocation.time }, 'TunnelRegistrationRevoked', reasons, {
+    eventId: registration.eventId,
+    type: 'TunnelRegistrationIssued',
+  });
 }
 
 /**
@@ -273,9 +418,10 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
             factTimes: { ...next.factTimes, named: time },
           }
         : next;
+      const reached = first ? withAccess(named, 'direct', time) : named;
       // Pending until the provisioner answers: it takes it up, finds it is the request it already
       // has, or refuses it (EventRejected) when it asks for something else.
-      return pending(named, event, 'ClusterRequested', summary);
+      return pending(reached, event, 'ClusterRequested', summary);
     }
     case 'ClusterProgress': {
       const { data } = known.event;
@@ -319,24 +465,26 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return withVersion(next, known.event.data.kubernetesVersion, time);
     case 'ClusterDeleted': {
       // Every request made until now is moot.
-      const settled = { ...next, pendingRequests: next.pendingRequests.filter((request) => before(time, request.time)) };
+      const settled = registrationsSettled({ ...next, pendingRequests: next.pendingRequests.filter((request) => before(time, request.time)) }, time);
       const gone = withStatus(answer(settled, time, { key: 'delete' }), 'Deleted', time);
       if (gone.status !== 'Deleted' || gone.factTimes.status !== time) return gone;
       return { ...withNodes(gone, time, [], gone.nodes.map((node) => node.name)), progress: null };
     }
     case 'ClusterImportRequested': {
       const { data } = known.event;
+      const tunnel = data.credentialRef === TUNNEL_CREDENTIAL_REF;
+      const summary = tunnel ? `import "${data.name}" through its tunnel` : `import "${data.name}"`;
+      // Through the tunnel, it follows the redemption of a registration: none waits any more.
+      const asked = tunnel ? registrationsSettled(next, time) : next;
       // A rejected or deleted connected cluster may be imported again. A request naming any other
       // existing cluster changes nothing about it (least of all its labels, which scoped access
       // follows): it is pending until the importer answers, and the history shows it.
-      const fresh = !view || (view.model === 'connected' && reimportable(view.status) && !late(view.factTimes.status, time));
-      if (!fresh) return pending(next, event, 'ClusterImportRequested', `import "${data.name}"`);
-      const importing = withStatus({ ...next, name: data.name, model: 'connected', labels: data.labels ?? {}, reasons: [] }, 'Importing', time, true);
-      return pending(importing, event, 'ClusterImportRequested', `import "${data.name}"`);
+      const importing = claimed(view, asked, time, data, tunnel ? 'tunnel' : 'direct') ?? asked;
+      return pending(importing, event, 'ClusterImportRequested', summary);
     }
     case 'ClusterImported': {
       const { data } = known.event;
-      const answered = answer(next, time, { key: 'import' });
+      const answered = registrationsSettled(answer(next, time, { key: 'import' }), time);
       if (late(answered.factTimes.status, time)) return withVersion(answered, data.kubernetesVersion, time);
       const status: ClusterStatus = answered.status === 'Deleted' ? 'Deleted' : 'Running';
       const imported = { ...answered, name: data.name, model: 'connected' as const, distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status, factTimes: { ...answered.factTimes, status: time } };
@@ -344,7 +492,7 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
     }
     case 'ImportRejected': {
       const request = findRequest(next, { key: 'import' });
-      const answered = answer(next, time, { key: 'import' });
+      const answered = registrationsSettled(answer(next, time, { key: 'import' }), time);
       // Only an import still waiting for its answer is rejected: refusing a request that named an
       // existing cluster leaves that cluster as it is.
       const ownImport = !view || answered.status === 'Importing';
@@ -357,9 +505,36 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
     case 'ClusterReachable':
       return { ...next, reachable: true };
     case 'TunnelConnected':
-      return view ? { ...next, tunnel: 'connected' } : undefined;
-    case 'TunnelDisconnected':
-      return view ? { ...next, tunnel: 'disconnected' } : undefined;
+    case 'TunnelDisconnected': {
+      // Always recorded, in the order it happened, even before anything else is known of the
+      // cluster; the agent connected (a disconnection says it had), so no registration waits.
+      const state: ClusterView['tunnel'] = known.name === 'TunnelConnected' ? 'connected' : 'disconnected';
+      const cluster = tunnelCluster(view, next);
+      const recorded = late(cluster.factTimes.tunnel, time) ? cluster : { ...cluster, tunnel: state, factTimes: { ...cluster.factTimes, tunnel: time } };
+      return throughTunnel(registrationsSettled(recorded, time), time);
+    }
+    case 'TunnelRegistrationIssued': {
+      // A cluster behind a firewall, registered: a connected cluster waiting for its agent. An
+      // existing cluster is not taken over (its name, labels, status): only its history shows it.
+      const { data } = known.event;
+      const importing = claimed(view, next, time, { name: data.clusterName, labels: data.labels }, 'tunnel');
+      if (importing) return awaitAgent(importing, event, data);
+      // Registered again while it waits for an agent (a token expired, say): it waits for either.
+      const waiting = next.model === 'connected' && next.access === 'tunnel' && next.status === 'Importing';
+      return waiting ? awaitAgent(next, event, data) : undefined;
+    }
+    case 'TunnelRegistrationRedeemed': {
+      // The agent enrolled: the importer asks for the import through the tunnel next.
+      const { registrationId } = known.event.data;
+      const recorded = withRegistration(tunnelCluster(view, next), registrationId, { redeemed: time });
+      const answered = { ...recorded, pendingRequests: recorded.pendingRequests.filter((request) => !(isRegistration(request) && request.registrationId === registrationId)) };
+      return throughTunnel(answered, time);
+    }
+    case 'TunnelRegistrationRevoked': {
+      const { registrationId } = known.event.data;
+      const revocation = { time, eventId: event.id, source: event.source };
+      return revoked(withRegistration(tunnelCluster(view, next), registrationId, { revoked: revocation }), registrationId, revocation);
+    }
     case 'NodePoolScaled': {
       const { data } = known.event;
       return withNodes(answer(next, time, { key: keyOf('NodePoolScaleRequested', data) }), time, data.nodes, data.removed);
@@ -419,6 +594,16 @@ function summaryOf(event: CloudEvent): string {
       return `${known.name}: ${known.event.data.nodes.length} node(s)`;
     case 'EventRejected':
       return `${known.name}: ${known.event.data.code}: ${known.event.data.reason}`;
+    case 'TunnelRegistrationIssued':
+      return `${known.name}: "${known.event.data.clusterName}", registration ${known.event.data.registrationId}, token valid until ${known.event.data.expiresAt}`;
+    case 'TunnelRegistrationRedeemed':
+      return `${known.name}: registration ${known.event.data.registrationId} by agent ${known.event.data.agentId}`;
+    case 'TunnelRegistrationRevoked':
+      return `${known.name}: registration ${known.event.data.registrationId}`;
+    case 'TunnelConnected':
+      return `${known.name}: agent ${known.event.data.agentId}${known.event.data.agentVersion ? ` ${known.event.data.agentVersion}` : ''}`;
+    case 'TunnelDisconnected':
+      return `${known.name}: agent ${known.event.data.agentId}: ${known.event.data.reason}`;
     case 'ClusterProgress': {
       const { data } = known.event;
       const pools = data.nodePools.map((pool) => `${pool.pool} ${pool.ready}/${pool.total}`).join(', ');

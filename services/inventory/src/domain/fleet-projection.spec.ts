@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClusterReady, ClusterRequested, createEvent, EventRejected, NodesProvisioned, TunnelConnected, type CloudEvent } from '@flotilla/contracts';
+import { ClusterReady, ClusterRequested, createEvent, EventRejected, NodesProvisioned, TunnelConnected, TunnelRegistrationIssued, type CloudEvent } from '@flotilla/contracts';
 import { evolve, type ClusterView } from './cluster-view.js';
 import { projectBatch, traceIdOf } from './fleet-projection.js';
 
@@ -64,12 +64,36 @@ describe('fleet projection of a batch (projectBatch)', () => {
       consumer: 'provisioner__cluster_requested_v1',
       deadLetterSubject: 'flotilla.dlq.provisioner__cluster_requested_v1',
     });
-    const tunnel = createEvent(TunnelConnected, { subject: 'unknown', source: '/tests', time: at(6) }, { agentId: 'agent-1' });
-    const { views, history } = projectBatch(new Map(), [rejected, tunnel]);
+    // A registration for the tunnel naming a cluster the platform made takes nothing from it.
+    const current = oneByOne(new Map(), lifecycle('made', 0));
+    const registration = createEvent(TunnelRegistrationIssued, { subject: 'made', source: '/flotilla/importer', time: at(6) }, {
+      registrationId: '0b7a4b1e-5d5c-4a8e-9a57-6d0c1c1e2f3a',
+      clusterName: 'made',
+      tokenHash: 'a'.repeat(64),
+      expiresAt: at(3600).toISOString(),
+      labels: { team: 'a' },
+    });
+    const { views, history } = projectBatch(current, [rejected, registration]);
     assert.equal(views.size, 0);
     assert.deepEqual(
       history.map((entry) => [entry.clusterId, entry.type, entry.traceId]),
-      [['nobody', EventRejected.type, null]],
+      [
+        ['nobody', EventRejected.type, null],
+        ['made', TunnelRegistrationIssued.type, null],
+      ],
+    );
+  });
+
+  it('a tunnel fact about an id the read model does not know makes its cluster known', () => {
+    const tunnel = createEvent(TunnelConnected, { subject: 'unknown', source: '/flotilla/tunnel-broker', time: at(6) }, { agentId: 'agent-1' });
+    const { views, history } = projectBatch(new Map(), [tunnel]);
+    assert.deepEqual(
+      [views.get('unknown')?.model, views.get('unknown')?.status, views.get('unknown')?.tunnel, views.get('unknown')?.access],
+      ['connected', 'Importing', 'connected', 'tunnel'],
+    );
+    assert.deepEqual(
+      history.map((entry) => [entry.clusterId, entry.summary]),
+      [['unknown', 'TunnelConnected: agent agent-1']],
     );
   });
 

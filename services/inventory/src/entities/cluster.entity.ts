@@ -1,6 +1,6 @@
 import type { ClusterModel, Node, Reason } from '@flotilla/contracts';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { ClusterProgressView, ClusterStatus, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
+import type { ClusterAccess, ClusterProgressView, ClusterStatus, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
 
 @Entity({ name: 'clusters' })
 @Index(['model', 'status'])
@@ -44,6 +44,9 @@ export class ClusterEntity {
 
   @Column('text', { nullable: true })
   tunnel!: 'connected' | 'disconnected' | null;
+
+  @Column('text', { nullable: true })
+  access!: ClusterAccess | null;
 
   @Column('timestamptz', { name: 'last_event_time' })
   lastEventTime!: Date;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { EventRejected, type CloudEvent, type ClusterModel, type Node, type Reason } from '@flotilla/contracts';
-import type { ClusterProgressView, ClusterStatus, ClusterView, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
+import type { ClusterAccess, ClusterProgressView, ClusterStatus, ClusterView, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
 import { rejectionFromHistory, type HistoryEntry } from '../domain/fleet-projection.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
@@ -9,6 +9,8 @@ import { ClusterEntity } from '../entities/cluster.entity.js';
 export interface ClusterFilter {
   model?: ClusterModel;
   status?: ClusterStatus;
+  /** How the platform reaches them: `tunnel` lists the clusters registered behind a firewall. */
+  access?: ClusterAccess;
   /** Only clusters carrying every one of these labels (a label-scoped caller's view). */
   labels?: Record<string, string>;
 }
@@ -85,9 +87,9 @@ export class ClusterRepository {
   async insertMany(views: readonly ClusterView[]): Promise<Set<string>> {
     if (views.length === 0) return new Set();
     const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
-      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, last_event_time,
+      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, access, last_event_time,
                              pending_requests, last_refusal, progress, fact_times)
-       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.last_event_time,
+       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.access, r.last_event_time,
               r.pending_requests, r.last_refusal, r.progress, r.fact_times
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         ORDER BY r.id
@@ -104,7 +106,7 @@ export class ClusterRepository {
       `UPDATE clusters c
           SET name = r.name, model = r.model, labels = r.labels, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
               nodes = r.nodes, node_count = jsonb_array_length(r.nodes), reasons = r.reasons, warnings = r.warnings, reachable = r.reachable,
-              tunnel = r.tunnel, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
+              tunnel = r.tunnel, access = r.access, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
               fact_times = r.fact_times, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         WHERE c.id = r.id`,
@@ -189,6 +191,7 @@ export class ClusterRepository {
     const query = this.clusters.createQueryBuilder('c');
     if (filter.model) query.andWhere('c.model = :model', { model: filter.model });
     if (filter.status) query.andWhere('c.status = :status', { status: filter.status });
+    if (filter.access) query.andWhere('c.access = :access', { access: filter.access });
     if (filter.labels) query.andWhere('c.labels @> :labels::jsonb', { labels: JSON.stringify(filter.labels) });
     const total = await query.clone().getCount();
     if (after) query.andWhere('c.id > :after', { after });
@@ -199,9 +202,9 @@ export class ClusterRepository {
 }
 
 /** The columns of a view, as the projection's statements read and write them. */
-const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, last_event_time, pending_requests, last_refusal, progress, fact_times';
+const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, last_event_time, pending_requests, last_refusal, progress, fact_times';
 const RECORD =
-  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
+  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, access text, last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
 
 interface ClusterRow {
   id: string;
@@ -216,6 +219,7 @@ interface ClusterRow {
   warnings: Reason[];
   reachable: boolean | null;
   tunnel: 'connected' | 'disconnected' | null;
+  access: ClusterAccess | null;
   last_event_time: Date;
   pending_requests: PendingRequest[];
   last_refusal: Refusal | null;
@@ -237,6 +241,7 @@ function rowToView(row: ClusterRow): ClusterView {
     warnings: row.warnings,
     reachable: row.reachable,
     tunnel: row.tunnel,
+    access: row.access,
     lastEventTime: row.last_event_time.toISOString(),
     pendingRequests: row.pending_requests,
     lastRefusal: row.last_refusal,
@@ -263,6 +268,7 @@ function toRecords(views: readonly ClusterView[]): string {
         warnings: view.warnings,
         reachable: view.reachable,
         tunnel: view.tunnel,
+        access: view.access,
         last_event_time: view.lastEventTime,
         pending_requests: view.pendingRequests,
         last_refusal: view.lastRefusal,
@@ -286,6 +292,7 @@ function toView(entity: ClusterEntity): ClusterView {
     warnings: entity.warnings,
     reachable: entity.reachable,
     tunnel: entity.tunnel,
+    access: entity.access,
     lastEventTime: entity.lastEventTime.toISOString(),
     pendingRequests: entity.pendingRequests,
     lastRefusal: entity.lastRefusal,
@@ -309,6 +316,7 @@ function toEntity(view: ClusterView): Partial<ClusterEntity> {
     warnings: view.warnings,
     reachable: view.reachable,
     tunnel: view.tunnel,
+    access: view.access,
     lastEventTime: new Date(view.lastEventTime),
     pendingRequests: view.pendingRequests,
     lastRefusal: view.lastRefusal,
