@@ -1,6 +1,6 @@
 import { ClusterDeletionRequested, ClusterId, ClusterModel, ClusterSpec, NodePoolScaleRequested, UpgradeStepApproved } from '@flotilla/contracts';
 import { z } from 'zod';
-import { CLUSTER_STATUSES } from '../domain/cluster-view.js';
+import { CLUSTER_ACCESS, CLUSTER_STATUSES } from '../domain/cluster-view.js';
 import { decodeHistoryCursor } from '../repositories/cluster.repository.js';
 
 /** POST /api/v1/clusters: a cluster spec, with an optional id (generated from the name when absent). */
@@ -10,6 +10,7 @@ export type CreateClusterBody = z.infer<typeof CreateClusterBody>;
 export const ListClustersQuery = z.object({
   model: ClusterModel.optional(),
   status: z.enum(CLUSTER_STATUSES).optional(),
+  access: z.enum(CLUSTER_ACCESS).optional().describe('How the platform reaches the cluster: tunnel (registered behind a firewall) or direct'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().min(1).optional().describe('nextCursor of the previous page'),
 });

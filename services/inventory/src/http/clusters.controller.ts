@@ -5,7 +5,7 @@ import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScale
 import { UnitOfWork } from '@flotilla/messaging';
 import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
+import { CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, decodeHistoryCursor, type ClusterPage } from '../repositories/cluster.repository.js';
 import { refuseCommand, refusalMessage } from './cluster-commands.js';
@@ -39,14 +39,24 @@ export class ClustersController {
 
   @Get()
   @Access('viewer', { scoped: true })
-  @ApiOperation({ summary: 'List the fleet, filtered by model and status, a page at a time' })
+  @ApiOperation({
+    summary: 'List the fleet, filtered by model, status and access, a page at a time',
+    description:
+      'Each item is a cluster as in GET /api/v1/clusters/{id}, without its history. `access` says how the platform reaches its API server: `tunnel` (registered behind a firewall: through the tunnel its agent dials out; `tunnel` is then `connected` or `disconnected` as the tunnel broker last reported, null before its agent first connected), `direct` (at its own address), or null while not known.',
+  })
   @ApiQuery({ name: 'model', required: false, enum: ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'] })
   @ApiQuery({ name: 'status', required: false, enum: CLUSTER_STATUSES })
+  @ApiQuery({ name: 'access', required: false, enum: CLUSTER_ACCESS, description: 'tunnel: the clusters registered behind a firewall, reached through their tunnel' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
     // A label-scoped caller sees only the clusters of its scope, in the items and in the total.
-    const filter = { ...(query.model ? { model: query.model } : {}), ...(query.status ? { status: query.status } : {}), ...(caller.scope ? { labels: caller.scope.labels } : {}) };
+    const filter = {
+      ...(query.model ? { model: query.model } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.access ? { access: query.access } : {}),
+      ...(caller.scope ? { labels: caller.scope.labels } : {}),
+    };
     return this.clusters.list(filter, query.limit, query.cursor);
   }
 
@@ -55,6 +65,8 @@ export class ClustersController {
   @ApiOperation({
     summary:
       'One cluster: its state and nodes, the requests waiting for their owner, the last refusal with its reasons, the owner\'s progress, and the newest page of its history (with trace ids)',
+    description:
+      '`access`: `tunnel` for a cluster registered behind a firewall (reached through the tunnel its agent dials out), `direct` for one reached at its own address, null while not known. `tunnel`: `connected` or `disconnected` as the tunnel broker last reported (null before its agent first connected). A registered cluster is `Importing` from its registration on, with the registration in `pendingRequests` (type `TunnelRegistrationIssued`) until its agent enrolls; then the import through the tunnel is pending until the importer answers. A registration revoked before its agent enrolled leaves the cluster `Rejected` (reason `registration-revoked`).',
   })
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
@@ -118,7 +130,7 @@ export class ClustersController {
     refuseByPolicy(creationProblems(spec.kubernetesVersion, this.policy.current()));
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
-      const created = await this.clusters.insertIfAbsent({ ...emptyView(id, now), name: spec.name, model: spec.model, labels: spec.labels ?? {}, kubernetesVersion: spec.kubernetesVersion });
+      const created = await this.clusters.insertIfAbsent({ ...emptyView(id, now), name: spec.name, model: spec.model, labels: spec.labels ?? {}, kubernetesVersion: spec.kubernetesVersion, access: 'direct' });
       if (!created) throw new ConflictException(`cluster "${id}" already exists`);
       this.unitOfWork.emit(ClusterRequested, id, spec);
     });
