@@ -1,10 +1,18 @@
 # syntax=docker/dockerfile:1
-# One Dockerfile for every Flotilla service. The image holds the whole built workspace; the
-# SERVICE build argument picks the service it runs (FLOTILLA_SERVICE overrides it at run time):
+# One Dockerfile for every Flotilla service, and for the tunnel agent. A service image holds the
+# whole built workspace; the SERVICE build argument picks the service it runs (FLOTILLA_SERVICE
+# overrides it at run time):
 #   docker build --build-arg SERVICE=inventory -t flotilla/inventory .
 #   docker run -e DATABASE_URL=... -e NATS_URL=... -p 8080:8080 flotilla/inventory
 # Stages: base -> manifests (package files only) -> deps (npm ci) -> build (tsc -b, then prune to
-# production dependencies) -> runtime (non-root).
+# production dependencies) -> runtime (non-root, the default target).
+#
+# The tunnel agent, which runs in workload clusters, is its own small image: its code, the tunnel
+# library and their production dependencies only, as uid 65532. Tag it with the version of
+# agents/tunnel-agent/package.json, the one the importer's manifests name by default:
+#   docker build --target tunnel-agent -t flotilla/tunnel-agent:0.1.0 .
+# Stages: manifests -> tunnel-agent-deps (npm ci of the agent's workspace, production only);
+# deps -> tunnel-agent-build (tsc -b of the agent and the tunnel library) -> tunnel-agent.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -31,9 +39,35 @@ COPY . .
 # The root tsconfig references every project; services are named as well in case one is not yet.
 RUN npx tsc -b tsconfig.json $(ls services/*/tsconfig.json 2>/dev/null) \
  && npm prune --omit=dev \
- && find libs services -name node_modules -prune -o -type f \
+ && find libs services agents -name node_modules -prune -o -type f \
       \( -name '*.tsbuildinfo' -o -name '*.spec.js' -o -name '*.spec.js.map' -o -name '*.spec.d.ts' -o -name '*.spec.d.ts.map' \) \
       -exec rm -f {} +
+
+# The tunnel agent: only its workspace's production dependencies (no service's), ...
+FROM base AS tunnel-agent-deps
+COPY --from=manifests /app/ ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace @flotilla/tunnel-agent
+
+# ... its code and the tunnel library's, built alone, without tests or the test kit.
+FROM deps AS tunnel-agent-build
+COPY tsconfig.base.json ./
+COPY libs/tunnel libs/tunnel
+COPY agents/tunnel-agent agents/tunnel-agent
+RUN npx tsc -b agents/tunnel-agent/tsconfig.app.json \
+ && rm -rf libs/tunnel/dist/src/testing \
+ && find libs/tunnel/dist agents/tunnel-agent/dist -type f \
+      \( -name '*.tsbuildinfo' -o -name '*.spec.js' -o -name '*.spec.js.map' -o -name '*.spec.d.ts' -o -name '*.spec.d.ts.map' \) \
+      -exec rm -f {} +
+
+FROM base AS tunnel-agent
+ENV NODE_ENV=production
+COPY --from=tunnel-agent-deps /app/ ./
+COPY --from=tunnel-agent-build /app/libs/tunnel/dist/src libs/tunnel/dist/src
+COPY --from=tunnel-agent-build /app/agents/tunnel-agent/dist/src agents/tunnel-agent/dist/src
+# The uid the manifest runs it as (runAsNonRoot); files stay owned by root, read-only to it.
+USER 65532:65532
+# exec form: node is the container's main process and gets SIGTERM itself.
+ENTRYPOINT ["node", "--enable-source-maps", "agents/tunnel-agent/dist/src/main.js"]
 
 FROM base AS runtime
 ARG SERVICE
