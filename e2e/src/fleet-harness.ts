@@ -110,8 +110,8 @@ export class Fleet {
     return { authorization: `Bearer ${await this.issuer.token(role, { subject: `e2e-${role}` })}` };
   }
 
-  /** Starts (another replica of) a service. */
-  async add(name: ServiceName, replica = 'a'): Promise<ServiceProcess> {
+  /** Starts (another replica of) a service; `env` adds to (or overrides) the fleet's environment for it. */
+  async add(name: ServiceName, replica = 'a', env: Record<string, string> = {}): Promise<ServiceProcess> {
     const service = new ServiceProcess(name, replica, await freePort(), {
       DATABASE_URL: this.databaseUrl,
       NATS_URL: TEST_NATS_URL,
@@ -120,6 +120,7 @@ export class Fleet {
       LOG_LEVEL: 'warn',
       SECRETS_KEYS: this.secretsKeys,
       ...this.options.env,
+      ...env,
     });
     await service.start();
     this.processes.push(service);
