@@ -101,6 +101,17 @@ describe('tunnel broker: the Kubernetes API of a cluster behind a firewall, thro
     assert.equal((await proxied('edge-nowhere', '/version', viewer)).status, 404);
   });
 
+  it("a cluster's agent never receives another cluster's traffic: its certificate names its cluster and nothing else", async () => {
+    // Registered, even enrolled, but its agent is not connected: nothing for it may reach edge-proxy's agent.
+    const { token } = await issueRegistration(bus, prefix, 'edge-other');
+    await enrolled(service.url, token, 'edge-other-agent');
+    const seenBefore = apiServer.requests.length;
+    const answer = await proxied('edge-other', '/api/v1/namespaces/default/secrets', await service.auth('operator'));
+    assert.equal(answer.status, 503);
+    assert.equal(((await answer.json()) as { reason: string }).reason, 'tunnel-down');
+    assert.equal(apiServer.requests.length, seenBefore, 'no request reached any cluster');
+  });
+
   it('each proxied request is audited with caller, cluster, verb, path, status, bytes and duration; never a token or a query', async () => {
     const viewer = await service.auth('viewer', { subject: 'auditor' });
     assert.equal((await proxied('edge-proxy', '/api/v1/namespaces/default/pods?labelSelector=secret%3Dvalue', viewer)).status, 200);
