@@ -23,9 +23,22 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A stand-in service: answers every request with what it saw, and echoes WebSocket-style upgrades. */
+/**
+ * A stand-in service: answers every request with what it saw (`/stream` in three chunks, the last
+ * after `release()`), and switches to any protocol asked for, echoing what it then receives;
+ * `/forbidden` refuses the upgrade with 403 JSON, as the broker refuses a viewer's exec.
+ */
 async function standIn(name) {
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
   const server = http.createServer((req, res) => {
+    if (req.url.startsWith('/api/v1/tunnels/c-1/k8s/stream')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED"}\n');
+      setTimeout(() => res.write('{"type":"MODIFIED"}\n'), 50);
+      void released.then(() => res.end('{"type":"DELETED"}\n'));
+      return;
+    }
     let body = '';
     req.setEncoding('utf8').on('data', (chunk) => (body += chunk));
     req.on('end', () => {
@@ -34,18 +47,29 @@ async function standIn(name) {
     });
   });
   const upgraded = new Set();
-  server.on('upgrade', (req, socket) => {
+  const seen = [];
+  server.on('upgrade', (req, socket, head) => {
     upgraded.add(socket);
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-service: ${name}\r\nx-url: ${req.url}\r\n\r\n`);
-    socket.on('data', (chunk) => socket.write(`${name} echoes ${chunk}`));
+    seen.push({ method: req.method, url: req.url, headers: req.headers, head: String(head) });
+    if (req.url.endsWith('/forbidden')) {
+      const text = JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden' });
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`);
+      return;
+    }
+    const protocol = req.headers.upgrade;
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${protocol}\r\nconnection: Upgrade\r\nx-service: ${name}\r\nx-url: ${req.url}\r\nx-protocol: ${protocol}\r\nx-proto: ${req.headers['x-forwarded-proto']}\r\n\r\n`,
+    );
+    socket.on('data', (chunk) => socket.write(Buffer.concat([Buffer.from(`${name} echoes `), chunk])));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const close = () => {
+    release();
     for (const socket of upgraded) socket.destroy();
     server.closeAllConnections();
     return new Promise((resolve) => server.close(resolve));
   };
-  return { url: `http://127.0.0.1:${server.address().port}`, close };
+  return { url: `http://127.0.0.1:${server.address().port}`, close, seen, release };
 }
 
 /** A port nothing listens on. */
@@ -70,21 +94,27 @@ function request(url, { method = 'GET', body, ca, headers = {} } = {}) {
   });
 }
 
-/** Opens an upgrade through the gateway; resolves with the 101 response and socket, or the refusal. */
-function upgrade(url, { ca } = {}) {
+/**
+ * Opens an upgrade through the gateway (WebSocket unless `protocol` says otherwise, as kubectl's
+ * SPDY fallback: POST with `Upgrade: SPDY/3.1`); resolves with the 101 response and socket, or the refusal.
+ */
+function upgrade(url, { ca, protocol = 'websocket', method = 'GET', headers = {} } = {}) {
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { ca, headers: { connection: 'Upgrade', upgrade: 'websocket' } });
-    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode, headers: res.headers, socket }));
+    const req = client.request(url, { ca, method, headers: { connection: 'Upgrade', upgrade: protocol, ...headers } });
+    req.on('upgrade', (res, socket, head) => resolve({ status: res.statusCode, headers: res.headers, socket, head }));
     req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, json: () => JSON.parse(text) }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, json: () => JSON.parse(text) }));
     });
     req.on('error', reject);
     req.end();
   });
 }
+
+/** The next chunk the socket receives, as text (or the bytes, with `raw`). */
+const nextData = (socket, { raw = false } = {}) => new Promise((resolve) => socket.once('data', (chunk) => resolve(raw ? chunk : String(chunk))));
 
 describe('the entry point (gateway)', () => {
   let standIns;
@@ -148,21 +178,100 @@ describe('the entry point (gateway)', () => {
     assert.deepEqual(missing.json(), { statusCode: 503, error: 'Service Unavailable', service: 'upgrade-planner', message: 'upgrade-planner is not started here' });
   });
 
-  it('proxies WebSocket upgrades to the service of the path, both ways', async () => {
+  it('relays WebSocket upgrades to the service of the path, both ways', async () => {
     const opened = await upgrade(`${base}/api/v1/tunnels/t-1/connect`, { ca });
     assert.equal(opened.status, 101);
     assert.equal(opened.headers['x-service'], 'tunnel-broker');
     assert.equal(opened.headers['x-url'], '/api/v1/tunnels/t-1/connect');
-    const echoed = new Promise((resolve) => opened.socket.once('data', (chunk) => resolve(String(chunk))));
+    assert.equal(opened.headers['x-protocol'], 'websocket');
+    assert.equal(opened.headers['x-proto'], 'https', 'X-Forwarded-Proto reaches the service');
+    const echoed = nextData(opened.socket);
     opened.socket.write('hello');
     assert.equal(await echoed, 'tunnel-broker echoes hello');
     opened.socket.destroy();
   });
 
-  it('refuses an upgrade to a service that does not answer with 502 naming it', async () => {
-    const refused = await upgrade(`${base}/api/v1/management-clusters/x/watch`, { ca });
+  it('relays any other upgrade too (kubectl falls back to SPDY/3.1), with the request head as sent', async () => {
+    const path = '/api/v1/tunnels/c-1/k8s/api/v1/namespaces/default/pods/web/exec?command=sh&stdin=true&tty=true';
+    const opened = await upgrade(`${base}${path}`, {
+      ca,
+      method: 'POST',
+      protocol: 'SPDY/3.1',
+      headers: { authorization: 'Bearer t0ken', 'x-stream-protocol-version': 'v4.channel.k8s.io', 'X-Forwarded-For': '203.0.113.9' },
+    });
+    assert.equal(opened.status, 101);
+    assert.deepEqual([opened.headers.upgrade, opened.headers['x-service'], opened.headers['x-url']], ['SPDY/3.1', 'tunnel-broker', path]);
+    const seen = standIns['tunnel-broker'].seen.at(-1);
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.headers.upgrade, 'SPDY/3.1');
+    assert.equal(seen.headers.authorization, 'Bearer t0ken');
+    assert.equal(seen.headers['x-stream-protocol-version'], 'v4.channel.k8s.io');
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    assert.match(seen.headers['x-forwarded-for'], /^203\.0\.113\.9,(127\.0\.0\.1|::1)$/, 'the client address is appended');
+    assert.match(seen.headers['x-forwarded-host'], /^localhost:\d+$/);
+    // Binary frames, both ways, in order.
+    const frames = Buffer.from([0x80, 0x03, 0x00, 0x01, 0xff, 0x00]);
+    const echoed = nextData(opened.socket, { raw: true });
+    opened.socket.write(frames);
+    assert.deepEqual(await echoed, Buffer.concat([Buffer.from('tunnel-broker echoes '), frames]));
+    const again = nextData(opened.socket);
+    opened.socket.write('ls\n');
+    assert.equal(await again, 'tunnel-broker echoes ls\n');
+    opened.socket.destroy();
+  });
+
+  it("passes on the service's own refusal of an upgrade", async () => {
+    const refused = await upgrade(`${base}/api/v1/tunnels/c-1/k8s/api/v1/namespaces/default/pods/web/forbidden`, { ca, method: 'POST', protocol: 'SPDY/3.1' });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.json(), { kind: 'Status', code: 403, reason: 'Forbidden' });
+  });
+
+  it('refuses an upgrade outside the table with 404, to a service not running with 503 and to one not answering with 502, naming it', async () => {
+    const outside = await upgrade(`${base}/api/v2/anything`, { ca, protocol: 'SPDY/3.1' });
+    assert.equal(outside.status, 404);
+    assert.match(outside.json().message, /no Flotilla API at \/api\/v2\/anything/);
+    const missing = await upgrade(`${base}/api/v1/upgrade-plans/p-1/watch`, { ca });
+    assert.equal(missing.status, 503);
+    assert.deepEqual(missing.json(), { statusCode: 503, error: 'Service Unavailable', service: 'upgrade-planner', message: 'upgrade-planner is not started here' });
+    const refused = await upgrade(`${base}/api/v1/management-clusters/x/watch`, { ca, protocol: 'SPDY/3.1' });
     assert.equal(refused.status, 502);
     assert.equal(refused.json().service, 'provisioner');
+    assert.match(refused.json().message, /ECONNREFUSED/);
+  });
+
+  it('streams answers as they come (a watch), not once they end', async () => {
+    const chunks = [];
+    const done = new Promise((resolve, reject) => {
+      https
+        .get(`${base}/api/v1/tunnels/c-1/k8s/stream?watch=true`, { ca }, (res) => {
+          res.setEncoding('utf8').on('data', (chunk) => {
+            chunks.push(chunk);
+            if (chunks.join('').includes('MODIFIED')) standIns['tunnel-broker'].release();
+          });
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+    await done;
+    assert.equal(chunks.join(''), '{"type":"ADDED"}\n{"type":"MODIFIED"}\n{"type":"DELETED"}\n');
+    assert.ok(chunks.length >= 2, 'the events arrived in more than one piece');
+  });
+});
+
+describe('the entry point (gateway) closing', () => {
+  it('ends upgraded connections when it closes', async () => {
+    const service = await standIn('tunnel-broker');
+    const gateway = createGateway({ targets: { 'tunnel-broker': service.url } });
+    const { port } = await gateway.listen(0, '127.0.0.1');
+    try {
+      const opened = await upgrade(`http://127.0.0.1:${port}/api/v1/tunnels/c-1/k8s/api/v1/namespaces/default/pods/web/portforward`, { protocol: 'SPDY/3.1', method: 'POST' });
+      assert.equal(opened.status, 101);
+      const closed = new Promise((resolve) => opened.socket.once('close', resolve));
+      await gateway.close();
+      await closed;
+    } finally {
+      await service.close();
+    }
   });
 });
 
