@@ -3,12 +3,17 @@
 // NATS with JetStream and PostgreSQL, creates the database, runs the five services as separate
 // processes with their output prefixed, waits until each one is ready, then serves every API on
 // one HTTPS address (FLOTILLA_PORT, routes in deploy/routes.mjs; a development CA under .data/tls),
-// makes an admin token when there is none and prints where to look.
+// makes an admin token when there is none and prints where to look. Register mode is wired: the
+// tunnel broker listens for agents (FLOTILLA_TUNNEL_AGENT_PORT, 8091) at an address of this
+// machine, and the importer hands out the entry point as where agents enroll and reaches the
+// broker through it.
 // Ctrl-C (or SIGTERM) stops the entry point and the services, then whatever it started itself.
 //
 // Usage: npm start [-- [--no-build] [service ...]]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { portVariable, redactUrl, resolveSettings, SERVICES, serviceEnv } from './start-lib/env.mjs';
@@ -18,7 +23,8 @@ import { createGateway } from './start-lib/gateway.mjs';
 import { formatPrefix, useColour } from './start-lib/lines.mjs';
 import { createLauncher, killNow, stopProcess } from './start-lib/processes.mjs';
 import { entryUrl, formatSummary, LOCAL_COLLECTOR, traceMode, traceSetup } from './start-lib/summary.mjs';
-import { resolveTls } from './start-lib/tls.mjs';
+import { certificateCovers, resolveTls } from './start-lib/tls.mjs';
+import { machineAddress, tunnelSummary, tunnelWiring } from './start-lib/tunnel.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const dataRoot = join(root, '.data');
@@ -35,7 +41,10 @@ when nothing answers there. Every API on one address: https://localhost:FLOTILLA
 (default 8443) with a development CA made under .data/tls, or FLOTILLA_TLS_CERT_FILE and
 FLOTILLA_TLS_KEY_FILE; FLOTILLA_TLS=off for plain HTTP. Per-service ports (health, metrics):
 INVENTORY_PORT, PROVISIONER_PORT, ...; FLOTILLA_READY_TIMEOUT_MS (default 120000) bounds the
-wait for every /readyz. An admin token is kept in .data/admin-token.`);
+wait for every /readyz. An admin token is kept in .data/admin-token.
+Tunnel agents dial FLOTILLA_TUNNEL_AGENT_ADDRESS (default: this machine's address and
+FLOTILLA_TUNNEL_AGENT_PORT, 8091) and enroll at FLOTILLA_REGISTRATION_TUNNEL_URL (default: the
+entry point at that address).`);
   process.exit(0);
 }
 const build = !args.includes('--no-build');
@@ -121,6 +130,18 @@ async function main() {
   if (await tcpAnswers('127.0.0.1', settings.gateway.port, 500)) {
     throw new LaunchError(`port ${settings.gateway.port} for the entry point is already in use (another npm start?). Stop that, or set FLOTILLA_PORT.`);
   }
+  const broker = settings.services.find((s) => s.name === 'tunnel-broker');
+  let agentPort = settings.tunnel.agentPort;
+  if (broker && (await tcpAnswers('127.0.0.1', agentPort, 500))) {
+    if (settings.tunnel.agentPortFromEnv) {
+      throw new LaunchError(`port ${agentPort} for the tunnel agents is already in use (another npm start?). Stop that, or set FLOTILLA_TUNNEL_AGENT_PORT.`);
+    }
+    agentPort = await freePort(new Set(settings.services.map((s) => s.port).concat(settings.gateway.port)));
+    log(`port ${settings.tunnel.agentPort} for the tunnel agents is in use: they get ${agentPort} (FLOTILLA_TUNNEL_AGENT_PORT chooses)`);
+  }
+  // Where agents in other clusters reach this machine; the entry point's certificate names it.
+  const machineHost = machineAddress(networkInterfaces());
+  const publicHosts = [...new Set([settings.tunnel.agentAddress?.host ?? machineHost, settings.tunnel.registrationUrl && new URL(settings.tunnel.registrationUrl).hostname].filter(Boolean))];
 
   // 3. NATS and PostgreSQL.
   const requireFn = workspaceRequire(root);
@@ -139,11 +160,25 @@ async function main() {
   let tls;
   if (settings.gateway.tls) {
     try {
-      tls = await resolveTls(process.env, join(dataRoot, 'tls'));
+      tls = await resolveTls(process.env, join(dataRoot, 'tls'), { names: publicHosts });
     } catch (error) {
       throw new LaunchError(`TLS: ${error.message}`);
     }
     log(`TLS: ${tls.caFile ? `development CA ${relative(root, tls.caFile)} (${tls.origin})` : tls.origin}`);
+    const unnamed = tls.caFile ? [] : publicHosts.filter((host) => !covers(tls.cert, host));
+    if (broker && unnamed.length > 0) fail(`warning: the certificate of FLOTILLA_TLS_CERT_FILE does not name ${unnamed.join(', ')}, where tunnel agents enroll`);
+  }
+
+  // Register mode: the broker's agents' listener and where agents enroll.
+  const wiring = tunnelWiring({
+    settings,
+    agentPort,
+    machineHost,
+    brokerPort: broker?.port,
+    tls: tls && { caFile: tls.caFile, covers: (host) => covers(tls.cert, host) },
+  });
+  if (broker) {
+    log(`tunnels: agents dial ${wiring.agentAddress}; ${wiring.importerWired ? `they enroll at ${wiring.registrationUrl}` : `registering clusters is not wired: ${wiring.why}`}`);
   }
 
   // 4. Traces.
@@ -154,7 +189,7 @@ async function main() {
   const started = Date.now();
   const envs = new Map();
   for (const service of settings.services) {
-    const env = serviceEnv(process.env, settings, service, traces.env);
+    const env = { ...serviceEnv(process.env, settings, service, traces.env), ...wiring.env[service.name] };
     envs.set(service.name, env);
     const handle = launch(service.name, process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', relative(root, entryPoint(service))], {
       env,
@@ -198,6 +233,7 @@ async function main() {
       services: settings.services,
       entry: { url, tls: tls && { caFile: tls.caFile && relative(root, tls.caFile), origin: tls.origin } },
       adminToken,
+      tunnels: tunnelSummary({ wiring, entryUrl: url, caFile: tls?.caFile && relative(root, tls.caFile), agentPort }),
       traces: traces.lines,
       infra: [
         { name: 'NATS', url: settings.natsUrl, origin: nats.origin },
@@ -239,6 +275,26 @@ function track(handle) {
     if (!stopping && services.length > 0) void shutdown(1, `${handle.label} exited unexpectedly (${describeExit(exit)}); stopping everything`);
   });
   return handle;
+}
+
+/** Whether a PEM certificate names `host`; an unreadable one names nothing. */
+function covers(cert, host) {
+  try {
+    return certificateCovers(cert, host);
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP port free on this machine now, other than those in `taken`. */
+async function freePort(taken) {
+  for (;;) {
+    const server = net.createServer();
+    await new Promise((resolve, reject) => server.once('error', reject).listen(0, resolve));
+    const { port } = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    if (!taken.has(port)) return port;
+  }
 }
 
 function entryPoint(service) {

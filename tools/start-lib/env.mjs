@@ -14,6 +14,10 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/flotilla
 export const DEFAULT_BUS_PREFIX = 'flotilla';
 /** The one address operators use: npm start's gateway (FLOTILLA_PORT). */
 export const DEFAULT_GATEWAY_PORT = 8443;
+/** The tunnel broker's agents' listener (mutual TLS), as in its own configuration. */
+export const DEFAULT_TUNNEL_AGENT_PORT = 8091;
+/** `host:port` as the broker accepts TUNNEL_AGENT_ADDRESS. */
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 
 /** `upgrade-planner` -> `UPGRADE_PLANNER_PORT`: overrides one service's port. */
 export function portVariable(service) {
@@ -58,6 +62,10 @@ export function resolveSettings(env, names = []) {
     if (ports.has(s.port)) throw new Error(`${s.name} and ${ports.get(s.port)} would both listen on port ${s.port}`);
     ports.set(s.port, s.name);
   }
+  const tunnel = resolveTunnelSettings(env);
+  if (services.some((s) => s.name === 'tunnel-broker') && ports.has(tunnel.agentPort)) {
+    throw new Error(`the tunnel agents' port (FLOTILLA_TUNNEL_AGENT_PORT) and ${ports.get(tunnel.agentPort)} would both listen on port ${tunnel.agentPort}`);
+  }
   const natsUrl = nonEmpty(env.NATS_URL) ?? DEFAULT_NATS_URL;
   const databaseUrl = nonEmpty(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL;
   return {
@@ -70,8 +78,46 @@ export function resolveSettings(env, names = []) {
     busPrefix: nonEmpty(env.BUS_PREFIX) ?? DEFAULT_BUS_PREFIX,
     logLevel: nonEmpty(env.LOG_LEVEL),
     gateway: { port: gatewayPort, tls: tlsSetting === 'on' },
+    tunnel,
     services,
   };
+}
+
+/**
+ * Register mode of a local run, from the environment:
+ * - FLOTILLA_TUNNEL_AGENT_PORT: where the broker listens for agents (8091; when that is taken and
+ *   the variable is unset, the launcher picks a free port);
+ * - FLOTILLA_TUNNEL_AGENT_ADDRESS: `host:port` agents dial (default: this machine's address and
+ *   that port); its host is also where agents enroll;
+ * - FLOTILLA_REGISTRATION_TUNNEL_URL: the https:// URL written into agent manifests (default: the
+ *   entry point at that host).
+ * Throws naming the variable when one is bad.
+ */
+export function resolveTunnelSettings(env) {
+  const portRaw = nonEmpty(env.FLOTILLA_TUNNEL_AGENT_PORT);
+  const agentPort = portRaw === undefined ? DEFAULT_TUNNEL_AGENT_PORT : parsePort(portRaw, 'FLOTILLA_TUNNEL_AGENT_PORT');
+  const address = nonEmpty(env.FLOTILLA_TUNNEL_AGENT_ADDRESS);
+  let agentAddress;
+  if (address !== undefined) {
+    const match = HOST_PORT.exec(address);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new Error(`FLOTILLA_TUNNEL_AGENT_ADDRESS=${address} is not host:port (where agents dial, e.g. 192.168.1.20:8091)`);
+    agentAddress = { host: unbracket(match[1]), port, text: address };
+  }
+  const url = nonEmpty(env.FLOTILLA_REGISTRATION_TUNNEL_URL);
+  let registrationUrl;
+  if (url !== undefined) {
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error(`FLOTILLA_REGISTRATION_TUNNEL_URL=${url} is not a URL (expected https://host:port, Flotilla's address as agents reach it)`);
+    }
+    if (parsed.protocol !== 'https:') throw new Error(`FLOTILLA_REGISTRATION_TUNNEL_URL must be an https:// URL (got ${parsed.protocol}//)`);
+    if (parsed.username || parsed.password || parsed.search || parsed.hash) throw new Error('FLOTILLA_REGISTRATION_TUNNEL_URL must be a plain https:// URL (no user, query or fragment)');
+    registrationUrl = `${parsed.origin}${parsed.pathname.replace(/\/$/, '')}`;
+  }
+  return { agentPort, agentPortFromEnv: portRaw !== undefined, agentAddress, registrationUrl };
 }
 
 function parsePort(raw, name) {

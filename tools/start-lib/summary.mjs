@@ -69,12 +69,12 @@ export function entryUrl({ port, tls = true, host = 'localhost' }) {
 
 /**
  * The block printed once every service is ready. `entry`: { url, tls: { caFile?, origin } } of the
- * one address operators use; `adminToken`: the lines about the admin token; `traces` are the lines
- * of traceSetup; `infra` entries: { name, url, origin } where origin says who runs it ('already
+ * one address operators use; `adminToken`: the lines about the admin token; `tunnels`: where agents
+ * dial and how to register a cluster (tunnelSummary); `traces` are the lines of traceSetup; `infra` entries: { name, url, origin } where origin says who runs it ('already
  * running' or 'started by npm start, data in .data/nats'). Each service's own port is listed for
  * /metrics (and /healthz, /readyz); its API is reached through the entry point only.
  */
-export function formatSummary({ services, entry, adminToken = [], traces = [], infra = [], host = 'localhost' }) {
+export function formatSummary({ services, entry, adminToken = [], tunnels = [], traces = [], infra = [], host = 'localhost' }) {
   const rows = [];
   if (entry) {
     rows.push(['API', `${entry.url}/api/v1/... (every service, one address; routes in deploy/routes.mjs)`]);
@@ -83,6 +83,7 @@ export function formatSummary({ services, entry, adminToken = [], traces = [], i
     else if (entry.tls) rows.push(['TLS', `certificate from ${entry.tls.origin}`]);
   }
   adminToken.forEach((line, i) => rows.push([i === 0 ? 'admin token' : '', line]));
+  tunnels.forEach((line, i) => rows.push([i === 0 ? 'tunnels' : '', line]));
   const nameWidth = Math.max(...services.map((s) => s.name.length));
   services.forEach((s, i) => rows.push([i === 0 ? 'metrics' : '', `${s.name.padEnd(nameWidth)}  http://${urlHost(host)}:${s.port}/metrics`]));
   traces.forEach((line, i) => rows.push([i === 0 ? 'traces' : '', line]));

@@ -1,9 +1,13 @@
 // TLS of npm start's entry point: the certificate files named by FLOTILLA_TLS_CERT_FILE and
 // FLOTILLA_TLS_KEY_FILE, or a local development CA made on first start under .data/tls/ (pure
 // JavaScript through @peculiar/x509 and WebCrypto, so no openssl is needed). The CA is kept and
-// reused; the server certificate (localhost, 127.0.0.1, ::1) is issued again when it nears its end.
-// Also runnable alone, to make the files docker compose mounts: node tools/start-lib/tls.mjs
-import { webcrypto } from 'node:crypto';
+// reused; the server certificate (localhost, gateway, 127.0.0.1, ::1, and the names asked for,
+// such as this machine's address where tunnel agents enroll) is issued again when it nears its end
+// or lacks a name. `gateway` is the entry point's name inside docker compose, where the importer
+// reaches the tunnel broker through it.
+// Also runnable alone, to make the files docker compose mounts: node tools/start-lib/tls.mjs [name ...]
+import { webcrypto, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +20,7 @@ x509.cryptoProvider.set(webcrypto);
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const DAY = 24 * 60 * 60 * 1000;
-export const SERVER_NAMES = Object.freeze({ dns: ['localhost'], ip: ['127.0.0.1', '::1'] });
+export const SERVER_NAMES = Object.freeze({ dns: ['localhost', 'gateway'], ip: ['127.0.0.1', '::1'] });
 /** Browsers refuse server certificates valid for more than 398 days. */
 const SERVER_DAYS = 365;
 const CA_DAYS = 10 * 365;
@@ -28,12 +32,32 @@ export function devCaFiles(dir) {
   return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }
 
+/** The names of the development server certificate: SERVER_NAMES and `extra` (host names or IP addresses). */
+export function serverNames(extra = []) {
+  const dns = new Set(SERVER_NAMES.dns);
+  const ip = new Set(SERVER_NAMES.ip);
+  for (const name of extra) {
+    const bare = name.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(bare)) ip.add(bare);
+    else if (/^[A-Za-z0-9.-]+$/.test(bare)) dns.add(bare.toLowerCase());
+    else throw new Error(`${name} is neither a host name nor an IP address`);
+  }
+  return { dns: [...dns], ip: [...ip] };
+}
+
+/** Whether a PEM certificate is valid for `host` (a name or an IP address) by its subject alternative names. */
+export function certificateCovers(pem, host) {
+  const cert = new X509Certificate(pem);
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  return isIP(bare) ? cert.checkIP(bare) !== undefined : cert.checkHost(bare, { subject: 'never' }) !== undefined;
+}
+
 /**
  * The certificate and key the entry point serves. FLOTILLA_TLS_CERT_FILE and
- * FLOTILLA_TLS_KEY_FILE (both or neither) win; otherwise the development CA under `tlsDir`.
- * Returns { cert, key, certFile, keyFile, caFile?, origin }.
+ * FLOTILLA_TLS_KEY_FILE (both or neither) win; otherwise the development CA under `tlsDir`, whose
+ * server certificate also names `names`. Returns { cert, key, certFile, keyFile, caFile?, origin }.
  */
-export async function resolveTls(env, tlsDir, { now = new Date() } = {}) {
+export async function resolveTls(env, tlsDir, { now = new Date(), names = [] } = {}) {
   const certFile = nonEmpty(env.FLOTILLA_TLS_CERT_FILE);
   const keyFile = nonEmpty(env.FLOTILLA_TLS_KEY_FILE);
   if (certFile !== undefined || keyFile !== undefined) {
@@ -41,17 +65,18 @@ export async function resolveTls(env, tlsDir, { now = new Date() } = {}) {
     for (const file of [certFile, keyFile]) if (!existsSync(file)) throw new Error(`${file} (from FLOTILLA_TLS_${file === certFile ? 'CERT' : 'KEY'}_FILE) does not exist`);
     return { cert: readFileSync(certFile), key: readFileSync(keyFile), certFile, keyFile, origin: 'FLOTILLA_TLS_CERT_FILE and FLOTILLA_TLS_KEY_FILE' };
   }
-  const made = await ensureDevCa(tlsDir, { now });
+  const made = await ensureDevCa(tlsDir, { now, names });
   return { cert: readFileSync(made.cert), key: readFileSync(made.key), certFile: made.cert, keyFile: made.key, caFile: made.caCert, origin: made.origin };
 }
 
 /**
- * Makes (or reuses) the CA and a server certificate under `dir`. Keys are written 0600.
- * Returns the files plus `origin`: 'new' (CA made now), 'renewed' (server certificate issued
- * again under the kept CA) or 'kept'.
+ * Makes (or reuses) the CA and a server certificate under `dir` for SERVER_NAMES and `names`.
+ * Keys are written 0600. Returns the files plus `origin`: 'new' (CA made now), 'renewed' (server
+ * certificate issued again under the kept CA: near its end, or lacking a name) or 'kept'.
  */
-export async function ensureDevCa(dir, { now = new Date() } = {}) {
+export async function ensureDevCa(dir, { now = new Date(), names = [] } = {}) {
   const files = devCaFiles(dir);
+  const wanted = serverNames(names);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca;
   let origin = 'kept';
@@ -65,8 +90,8 @@ export async function ensureDevCa(dir, { now = new Date() } = {}) {
     writeKey(files.caKey, await exportKey(ca.privateKey));
     origin = 'new';
   }
-  if (origin === 'new' || !serverCertificateFits(files, ca.cert, now)) {
-    const server = await issueServer(ca, now);
+  if (origin === 'new' || !serverCertificateFits(files, ca.cert, now, wanted)) {
+    const server = await issueServer(ca, now, wanted);
     writeFileSync(files.cert, server.cert.toString('pem') + '\n');
     writeKey(files.key, await exportKey(server.privateKey));
     if (origin === 'kept') origin = 'renewed';
@@ -74,11 +99,13 @@ export async function ensureDevCa(dir, { now = new Date() } = {}) {
   return { ...files, origin };
 }
 
-function serverCertificateFits(files, caCert, now) {
+function serverCertificateFits(files, caCert, now, wanted) {
   if (!existsSync(files.cert) || !existsSync(files.key)) return false;
   try {
-    const cert = new x509.X509Certificate(readFileSync(files.cert, 'utf8'));
-    return cert.issuer === caCert.subject && cert.notAfter.getTime() - now.getTime() >= RENEW_BEFORE_DAYS * DAY && cert.notBefore <= now;
+    const pem = readFileSync(files.cert, 'utf8');
+    const cert = new x509.X509Certificate(pem);
+    const named = [...wanted.dns, ...wanted.ip].every((name) => certificateCovers(pem, name));
+    return named && cert.issuer === caCert.subject && cert.notAfter.getTime() - now.getTime() >= RENEW_BEFORE_DAYS * DAY && cert.notBefore <= now;
   } catch {
     return false;
   }
@@ -109,7 +136,7 @@ async function makeCa(now) {
   return { cert, privateKey: keys.privateKey };
 }
 
-async function issueServer(ca, now) {
+async function issueServer(ca, now, names) {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -124,7 +151,7 @@ async function issueServer(ca, now) {
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([...SERVER_NAMES.dns.map((value) => ({ type: 'dns', value })), ...SERVER_NAMES.ip.map((value) => ({ type: 'ip', value }))]),
+      new x509.SubjectAlternativeNameExtension([...names.dns.map((value) => ({ type: 'dns', value })), ...names.ip.map((value) => ({ type: 'ip', value }))]),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
@@ -149,6 +176,9 @@ function writeKey(file, pem) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dir = resolve(fileURLToPath(import.meta.url), '../../../.data/tls');
-  const made = await ensureDevCa(dir);
-  console.log(`development CA (${made.origin}): ${made.caCert}\nserver certificate: ${made.cert}\nserver key: ${made.key}`);
+  // Extra names: where tunnel agents reach this machine, e.g. node tools/start-lib/tls.mjs 192.168.1.20
+  const names = process.argv.slice(2);
+  const made = await ensureDevCa(dir, { names });
+  const { dns, ip } = serverNames(names);
+  console.log(`development CA (${made.origin}): ${made.caCert}\nserver certificate: ${made.cert} (${[...dns, ...ip].join(', ')})\nserver key: ${made.key}`);
 }

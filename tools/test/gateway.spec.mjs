@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import { adminTokenStale, adminTokenUsage, ensureAdminToken, jwtPayload } from '../start-lib/admin-token.mjs';
 import { createGateway } from '../start-lib/gateway.mjs';
-import { devCaFiles, ensureDevCa, resolveTls } from '../start-lib/tls.mjs';
+import { certificateCovers, devCaFiles, ensureDevCa, resolveTls, serverNames } from '../start-lib/tls.mjs';
 
 const dirs = [];
 const tempDir = () => {
@@ -276,7 +276,7 @@ describe('the entry point (gateway) closing', () => {
 });
 
 describe('the development CA', () => {
-  it('is made on first start with 0600 keys, reused on the second, and covers localhost, 127.0.0.1 and ::1', async () => {
+  it('is made on first start with 0600 keys, reused on the second, and covers localhost, gateway (inside docker compose), 127.0.0.1 and ::1', async () => {
     const dir = join(tempDir(), 'tls');
     const first = await ensureDevCa(dir);
     assert.equal(first.origin, 'new');
@@ -286,13 +286,31 @@ describe('the development CA', () => {
     assert.ok(caCert.ca, 'the CA certificate is a CA');
     assert.ok(server.verify(caCert.publicKey), 'the server certificate is signed by the CA');
     assert.ok(!server.ca);
-    assert.equal(server.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
-    assert.ok(server.checkHost('localhost') && server.checkIP('127.0.0.1') && server.checkIP('::1'));
+    assert.equal(server.subjectAltName, 'DNS:localhost, DNS:gateway, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.ok(server.checkHost('localhost') && server.checkHost('gateway') && server.checkIP('127.0.0.1') && server.checkIP('::1'));
 
     const before = Object.fromEntries(Object.entries(devCaFiles(dir)).filter(([k]) => k !== 'dir').map(([k, file]) => [k, readFileSync(file, 'utf8')]));
     const second = await ensureDevCa(dir);
     assert.equal(second.origin, 'kept');
     for (const [k, text] of Object.entries(before)) assert.equal(readFileSync(second[k], 'utf8'), text, `${k} is reused`);
+  });
+
+  it('names the extra hosts asked for (where tunnel agents enroll), and issues the certificate again under the same CA when one is missing', async () => {
+    const dir = join(tempDir(), 'tls');
+    const first = await ensureDevCa(dir);
+    const caText = readFileSync(first.caCert, 'utf8');
+    const named = await ensureDevCa(dir, { names: ['192.168.1.20', 'flotilla.lan'] });
+    assert.equal(named.origin, 'renewed');
+    assert.equal(readFileSync(named.caCert, 'utf8'), caText, 'the CA is kept');
+    const pem = readFileSync(named.cert, 'utf8');
+    for (const host of ['localhost', 'gateway', '127.0.0.1', '::1', '192.168.1.20', 'flotilla.lan']) assert.ok(certificateCovers(pem, host), host);
+    assert.equal(certificateCovers(pem, '192.168.1.21'), false);
+    assert.equal(certificateCovers(pem, 'other.lan'), false);
+    assert.equal((await ensureDevCa(dir, { names: ['192.168.1.20'] })).origin, 'kept', 'a certificate naming more is kept');
+    const tls = await resolveTls({}, dir, { names: ['[fd00::5]'] });
+    assert.ok(certificateCovers(tls.cert, 'fd00::5'));
+    assert.deepEqual(serverNames(['Flotilla.LAN', '10.0.0.1']), { dns: ['localhost', 'gateway', 'flotilla.lan'], ip: ['127.0.0.1', '::1', '10.0.0.1'] });
+    assert.throws(() => serverNames(['not a name']), /not a name is neither a host name nor an IP address/);
   });
 
   it('issues the server certificate again under the same CA when it nears its end', async () => {

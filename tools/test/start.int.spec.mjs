@@ -33,6 +33,8 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), () => {
   const { PORT, NATS_URL, DATABASE_URL, BUS_PREFIX, FLOTILLA_SERVICE, OTEL_TRACES_EXPORTER } = process.env;
   console.log('env ' + JSON.stringify({ PORT, NATS_URL, DATABASE_URL, BUS_PREFIX, FLOTILLA_SERVICE, OTEL_TRACES_EXPORTER }));
+  const { TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE } = process.env;
+  console.log('tunnel ' + JSON.stringify({ TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE }));
   if (process.env.FAKE_CRASH === name) setTimeout(() => process.exit(3), 800);
 });
 process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(() => process.exit(0)); });
@@ -239,6 +241,63 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
     } finally {
       await stop(launcher);
     }
+  });
+
+  it('wires register mode: the broker listens for agents at this machine, the importer hands out the entry point and reaches the broker through it', { skip: !machineInfra && 'no NATS/PostgreSQL on 127.0.0.1' }, async () => {
+    const root = fakeCheckout(['importer', 'tunnel-broker']);
+    const [importerPort, brokerPort, gatewayPort, agentPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const launcher = runLauncher(root, ['importer', 'tunnel-broker'], {
+      IMPORTER_PORT: String(importerPort),
+      TUNNEL_BROKER_PORT: String(brokerPort),
+      FLOTILLA_PORT: String(gatewayPort),
+      FLOTILLA_TUNNEL_AGENT_PORT: String(agentPort),
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      // A name of this machine, as agents would reach it.
+      FLOTILLA_TUNNEL_AGENT_ADDRESS: `flotilla-test.lan:${agentPort}`,
+    });
+    try {
+      const output = await launcher.until(/Ctrl-C stops everything\./);
+      const tunnelEnv = (service) => JSON.parse(new RegExp(`^${service} +│ tunnel (.*)$`, 'm').exec(output)[1]);
+      assert.deepEqual(tunnelEnv('tunnel-broker'), {
+        TUNNEL_AGENT_PORT: String(agentPort),
+        TUNNEL_AGENT_ADDRESS: `flotilla-test.lan:${agentPort}`,
+        TUNNEL_REPLICA_URL: `http://127.0.0.1:${brokerPort}`,
+      });
+      const caFile = join(root, '.data/tls/ca.crt');
+      assert.deepEqual(tunnelEnv('importer'), {
+        REGISTRATION_TUNNEL_URL: `https://flotilla-test.lan:${gatewayPort}`,
+        TUNNEL_BROKER_URL: `https://127.0.0.1:${gatewayPort}`,
+        TUNNEL_BROKER_CA_FILE: caFile,
+      });
+      // The entry point's certificate names the host agents enroll at.
+      const { X509Certificate } = await import('node:crypto');
+      assert.ok(new X509Certificate(readFileSync(join(root, '.data/tls/server.crt'))).checkHost('flotilla-test.lan'));
+      // The importer's way to the broker answers, under the CA it is given.
+      assert.deepEqual(await httpsGet(`https://127.0.0.1:${gatewayPort}/api/v1/tunnels/c-1/k8s/version`, readFileSync(caFile)), { status: 200, text: '/api/v1/tunnels/c-1/k8s/version' });
+      assert.match(output, new RegExp(`tunnels: agents dial flotilla-test\\.lan:${agentPort}; they enroll at https://flotilla-test\\.lan:${gatewayPort}`));
+      assert.match(output, new RegExp(`tunnels +agents dial flotilla-test\\.lan:${agentPort} \\(port ${agentPort} here;`));
+      assert.match(output, new RegExp(`register a cluster: curl --cacert \\.data/tls/ca\\.crt .*-d '\\{"clusterName":"edge"\\}' https://localhost:${gatewayPort}/api/v1/registrations`));
+      launcher.child.kill('SIGTERM');
+      assert.deepEqual(await launcher.exit, { code: 0, signal: null });
+    } finally {
+      await stop(launcher);
+    }
+  });
+
+  it('stops when the agents\' port it is told to use is taken, or a tunnel variable is bad, naming the variable', async () => {
+    const root = fakeCheckout(['tunnel-broker']);
+    const busy = net.createServer();
+    await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = runLauncher(root, ['tunnel-broker'], { TUNNEL_BROKER_PORT: String(await freePort()), FLOTILLA_PORT: String(await freePort()), FLOTILLA_TUNNEL_AGENT_PORT: String(busy.address().port) });
+      assert.deepEqual(await taken.exit, { code: 1, signal: null });
+      assert.match(taken.output(), new RegExp(`port ${busy.address().port} for the tunnel agents is already in use .*set FLOTILLA_TUNNEL_AGENT_PORT`));
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+    const bad = runLauncher(root, ['tunnel-broker'], { FLOTILLA_TUNNEL_AGENT_ADDRESS: 'https://flotilla.lan' });
+    assert.deepEqual(await bad.exit, { code: 1, signal: null });
+    assert.match(bad.output(), /FLOTILLA_TUNNEL_AGENT_ADDRESS=https:\/\/flotilla\.lan is not host:port/);
   });
 
   it('names the services missing from the checkout', async () => {

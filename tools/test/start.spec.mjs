@@ -5,6 +5,7 @@ import { findExecutable, findNatsServer, findPostgres, postgresCandidateDirs, po
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_NATS_URL,
+  DEFAULT_TUNNEL_AGENT_PORT,
   isLoopback,
   parseDatabaseUrl,
   parseNatsUrl,
@@ -12,6 +13,7 @@ import {
   quoteIdentifier,
   redactUrl,
   resolveSettings,
+  resolveTunnelSettings,
   schemaName,
   selectServices,
   serviceEnv,
@@ -21,6 +23,7 @@ import {
 import { colourFor, createLineSplitter, formatPrefix, pipePrefixed, prefixLines, useColour } from '../start-lib/lines.mjs';
 import { ancestors, canTraverse, findPasswdEntry, firstUntraversable, userNameOf } from '../start-lib/posix.mjs';
 import { entryUrl, formatSummary, missingMessage, traceMode, traceSetup } from '../start-lib/summary.mjs';
+import { hostForPort, machineAddress, tunnelSummary, tunnelWiring } from '../start-lib/tunnel.mjs';
 import { PassThrough } from 'node:stream';
 
 describe('settings from the environment', () => {
@@ -138,6 +141,102 @@ describe('settings from the environment', () => {
     assert.equal(env.OTEL_TRACES_EXPORTER, 'none');
     assert.equal(env.INVENTORY_PORT, undefined);
     assert.equal(base.PORT, '3000', 'the base environment is not modified');
+  });
+});
+
+describe('register mode of a local run', () => {
+  const interfaces = (entries) => Object.fromEntries(entries.map(([name, address, extra = {}]) => [name, [{ address, family: address.includes(':') ? 'IPv6' : 'IPv4', internal: name === 'lo', ...extra }]]));
+
+  it('listens for agents on 8091 and lets FLOTILLA_TUNNEL_AGENT_PORT, _ADDRESS and FLOTILLA_REGISTRATION_TUNNEL_URL say otherwise', () => {
+    assert.equal(DEFAULT_TUNNEL_AGENT_PORT, 8091);
+    assert.deepEqual(resolveSettings({}).tunnel, { agentPort: 8091, agentPortFromEnv: false, agentAddress: undefined, registrationUrl: undefined });
+    assert.deepEqual(
+      resolveTunnelSettings({ FLOTILLA_TUNNEL_AGENT_PORT: '9091', FLOTILLA_TUNNEL_AGENT_ADDRESS: 'flotilla.lan:443', FLOTILLA_REGISTRATION_TUNNEL_URL: 'https://flotilla.example.com/' }),
+      { agentPort: 9091, agentPortFromEnv: true, agentAddress: { host: 'flotilla.lan', port: 443, text: 'flotilla.lan:443' }, registrationUrl: 'https://flotilla.example.com' },
+    );
+    assert.deepEqual(resolveTunnelSettings({ FLOTILLA_TUNNEL_AGENT_ADDRESS: '[fd00::5]:8091' }).agentAddress, { host: 'fd00::5', port: 8091, text: '[fd00::5]:8091' });
+    assert.equal(resolveTunnelSettings({ FLOTILLA_TUNNEL_AGENT_PORT: ' ' }).agentPortFromEnv, false, 'blank means unset');
+  });
+
+  it('stops on a bad value, naming the variable', () => {
+    assert.throws(() => resolveSettings({ FLOTILLA_TUNNEL_AGENT_PORT: 'tunnel' }), /FLOTILLA_TUNNEL_AGENT_PORT=tunnel is not a TCP port/);
+    assert.throws(() => resolveSettings({ FLOTILLA_TUNNEL_AGENT_PORT: '8084' }), /the tunnel agents' port \(FLOTILLA_TUNNEL_AGENT_PORT\) and tunnel-broker would both listen on port 8084/);
+    assert.throws(() => resolveSettings({ FLOTILLA_TUNNEL_AGENT_PORT: '8443' }), /FLOTILLA_TUNNEL_AGENT_PORT.*the entry point \(FLOTILLA_PORT\)/);
+    assert.equal(resolveSettings({ FLOTILLA_TUNNEL_AGENT_PORT: '8084' }, ['inventory']).tunnel.agentPort, 8084, 'no clash without the broker');
+    for (const address of ['flotilla.lan', 'https://flotilla.lan:8091', 'flotilla.lan:99999', 'a b:1']) {
+      assert.throws(() => resolveSettings({ FLOTILLA_TUNNEL_AGENT_ADDRESS: address }), /FLOTILLA_TUNNEL_AGENT_ADDRESS=.* is not host:port/, address);
+    }
+    assert.throws(() => resolveSettings({ FLOTILLA_REGISTRATION_TUNNEL_URL: 'http://flotilla.lan:8443' }), /FLOTILLA_REGISTRATION_TUNNEL_URL must be an https:\/\/ URL/);
+    assert.throws(() => resolveSettings({ FLOTILLA_REGISTRATION_TUNNEL_URL: 'flotilla.lan' }), /FLOTILLA_REGISTRATION_TUNNEL_URL=flotilla\.lan is not a URL/);
+    assert.throws(() => resolveSettings({ FLOTILLA_REGISTRATION_TUNNEL_URL: 'https://u:p@flotilla.lan' }), /FLOTILLA_REGISTRATION_TUNNEL_URL must be a plain https:\/\/ URL/);
+  });
+
+  it("takes this machine's address from an ordinary interface, then any external one, else loopback", () => {
+    assert.equal(machineAddress(interfaces([['lo', '127.0.0.1'], ['docker0', '172.17.0.1'], ['eth0', '192.168.1.20']])), '192.168.1.20');
+    assert.equal(machineAddress(interfaces([['lo', '127.0.0.1'], ['br-1a2b', '172.18.0.1']])), '172.18.0.1');
+    assert.equal(machineAddress(interfaces([['lo', '127.0.0.1'], ['eth0', 'fe80::1']])), '127.0.0.1', 'IPv4 only: the listener is bound to 0.0.0.0');
+    assert.equal(machineAddress({}), '127.0.0.1');
+    assert.equal(hostForPort('fd00::5'), '[fd00::5]');
+  });
+
+  const devTls = { caFile: '/r/.data/tls/ca.crt', covers: () => true };
+
+  it('gives the broker the agents\' port and address, and the importer the entry point to hand out and to reach the broker through', () => {
+    const settings = resolveSettings({ FLOTILLA_PORT: '9443' });
+    const wiring = tunnelWiring({ settings, agentPort: 8091, machineHost: '192.168.1.20', brokerPort: 8084, tls: devTls });
+    assert.deepEqual(wiring.env['tunnel-broker'], { TUNNEL_AGENT_PORT: '8091', TUNNEL_AGENT_ADDRESS: '192.168.1.20:8091', TUNNEL_REPLICA_URL: 'http://127.0.0.1:8084' });
+    assert.deepEqual(wiring.env.importer, {
+      REGISTRATION_TUNNEL_URL: 'https://192.168.1.20:9443',
+      TUNNEL_BROKER_URL: 'https://127.0.0.1:9443',
+      TUNNEL_BROKER_CA_FILE: '/r/.data/tls/ca.crt',
+    });
+    assert.deepEqual([wiring.publicHost, wiring.importerWired], ['192.168.1.20', true]);
+    assert.equal(wiring.env.inventory, undefined, 'the other services get nothing');
+  });
+
+  it('follows FLOTILLA_TUNNEL_AGENT_ADDRESS and FLOTILLA_REGISTRATION_TUNNEL_URL, and a port picked instead of a taken 8091', () => {
+    const named = tunnelWiring({ settings: resolveSettings({ FLOTILLA_TUNNEL_AGENT_ADDRESS: 'flotilla.lan:443' }), agentPort: 8091, machineHost: '10.0.0.2', brokerPort: 8084, tls: devTls });
+    assert.equal(named.env['tunnel-broker'].TUNNEL_AGENT_ADDRESS, 'flotilla.lan:443');
+    assert.equal(named.env.importer.REGISTRATION_TUNNEL_URL, 'https://flotilla.lan:8443', 'agents enroll at the same host');
+    const moved = tunnelWiring({ settings: resolveSettings({ FLOTILLA_REGISTRATION_TUNNEL_URL: 'https://flotilla.example.com' }), agentPort: 40123, machineHost: '10.0.0.2', brokerPort: 8084, tls: devTls });
+    assert.deepEqual([moved.env['tunnel-broker'].TUNNEL_AGENT_PORT, moved.env['tunnel-broker'].TUNNEL_AGENT_ADDRESS], ['40123', '10.0.0.2:40123']);
+    assert.equal(moved.env.importer.REGISTRATION_TUNNEL_URL, 'https://flotilla.example.com');
+  });
+
+  it('with certificates of its own, reaches the broker by a name they carry and trusts the system CAs', () => {
+    const settings = resolveSettings({});
+    const publicOnly = tunnelWiring({ settings, agentPort: 8091, machineHost: '10.0.0.2', brokerPort: 8084, tls: { covers: (host) => host === '10.0.0.2' } });
+    assert.deepEqual(publicOnly.env.importer, { REGISTRATION_TUNNEL_URL: 'https://10.0.0.2:8443', TUNNEL_BROKER_URL: 'https://10.0.0.2:8443' });
+    const local = tunnelWiring({ settings, agentPort: 8091, machineHost: '10.0.0.2', brokerPort: 8084, tls: { covers: (host) => host === 'localhost' } });
+    assert.equal(local.env.importer.TUNNEL_BROKER_URL, 'https://localhost:8443');
+  });
+
+  it('leaves the importer unwired without HTTPS or without the broker, and says why', () => {
+    const plain = tunnelWiring({ settings: resolveSettings({ FLOTILLA_TLS: 'off' }), agentPort: 8091, machineHost: '10.0.0.2', brokerPort: 8084, tls: undefined });
+    assert.equal(plain.env.importer, undefined);
+    assert.ok(plain.env['tunnel-broker'], 'the broker still listens for agents');
+    assert.match(plain.why, /HTTPS \(FLOTILLA_TLS=off now\)/);
+    const alone = tunnelWiring({ settings: resolveSettings({}, ['inventory', 'importer']), agentPort: 8091, machineHost: '10.0.0.2', brokerPort: undefined, tls: devTls });
+    assert.deepEqual(alone.env, {});
+    assert.match(alone.why, /the tunnel broker is not running here/);
+  });
+
+  it('tells where agents dial and how to register a cluster, in one curl line', () => {
+    const wiring = tunnelWiring({ settings: resolveSettings({}), agentPort: 8091, machineHost: '192.168.1.20', brokerPort: 8084, tls: devTls });
+    const lines = tunnelSummary({ wiring, entryUrl: 'https://localhost:8443', caFile: '.data/tls/ca.crt', agentPort: 8091 });
+    assert.match(lines[0], /^agents dial 192\.168\.1\.20:8091 \(port 8091 here; mutual TLS/);
+    assert.match(lines[1], /^they enroll at https:\/\/192\.168\.1\.20:8443 \(the agent must trust \.data\/tls\/ca\.crt/);
+    assert.equal(
+      lines[2],
+      `register a cluster: curl --cacert .data/tls/ca.crt -H "Authorization: Bearer $FLOTILLA_TOKEN" -H 'content-type: application/json' -d '{"clusterName":"edge"}' https://localhost:8443/api/v1/registrations`,
+    );
+    assert.match(lines[3], /jq -r \.manifest \| kubectl apply -f -/);
+    const text = formatSummary({ services: resolveSettings({}).services, entry: { url: 'https://localhost:8443' }, tunnels: lines });
+    assert.match(text, /\n {2}tunnels {3}agents dial 192\.168\.1\.20:8091 .*\n {12}they enroll at/);
+    const unwired = tunnelWiring({ settings: resolveSettings({ FLOTILLA_TLS: 'off' }), agentPort: 8091, machineHost: '10.0.0.2', brokerPort: 8084, tls: undefined });
+    assert.deepEqual(tunnelSummary({ wiring: unwired, entryUrl: 'http://localhost:8443', agentPort: 8091 }).slice(1), ['registering clusters: not wired, it needs the entry point on HTTPS (FLOTILLA_TLS=off now)']);
+    const noBroker = tunnelWiring({ settings: resolveSettings({}, ['inventory']), agentPort: 8091, machineHost: '10.0.0.2', tls: devTls });
+    assert.deepEqual(tunnelSummary({ wiring: noBroker, entryUrl: 'https://localhost:8443', agentPort: 8091 }), []);
   });
 });
 
