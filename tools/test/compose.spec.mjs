@@ -1,7 +1,9 @@
 // Checks docker-compose.yml and the Dockerfile without Docker: the YAML parses, every reference
 // resolves (depends_on targets, build targets = Dockerfile stages, named volumes), every service
 // is health-checked or waits on healthy ones, ports are well-formed, and each Flotilla service
-// gets the variables of the service contract. When a compose CLI is installed, `config -q` too.
+// gets the variables of the service contract, register mode is wired (the agents' port published,
+// the importer through the gateway), and the tunnel agent's image is built on request. When a
+// compose CLI is installed, `config -q` too.
 // Run: node --test tools/test/
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { SERVICES } from '../start-lib/env.mjs';
+import { DEFAULT_TUNNEL_AGENT_PORT, SERVICES } from '../start-lib/env.mjs';
+import { SERVER_NAMES } from '../start-lib/tls.mjs';
 import { ROUTES } from '../../deploy/routes.mjs';
 import { GENERATED } from '../generate-deploy.mjs';
 
@@ -78,7 +81,7 @@ describe('docker-compose.yml', () => {
     for (const key of Object.keys(compose)) {
       assert.ok(['services', 'volumes', 'networks', 'configs', 'secrets', 'name', 'include'].includes(key) || key.startsWith('x-'), `unknown top-level key ${key}`);
     }
-    assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'nats', 'postgres', ...flotilla].sort());
+    assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'nats', 'postgres', 'tunnel-agent', ...flotilla].sort());
   });
 
   it('gives every service an image or a build, and builds Flotilla services from the Dockerfile with SERVICE', () => {
@@ -111,6 +114,8 @@ describe('docker-compose.yml', () => {
 
   it('health-checks every service, or has it wait for healthy ones', () => {
     for (const [name, service] of Object.entries(services)) {
+      // Images built on request (a profile), never run here: the tunnel agent's.
+      if (service.profiles?.length > 0) continue;
       const test = service.healthcheck?.test;
       if (test !== undefined && service.healthcheck?.disable !== true) {
         assert.ok(Array.isArray(test) ? ['CMD', 'CMD-SHELL'].includes(test[0]) && test.length > 1 : typeof test === 'string', `${name}: healthcheck test is CMD/CMD-SHELL`);
@@ -127,7 +132,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes well-formed, distinct ports: the one entry point on 8443, Jaeger UI and OTLP/HTTP; no service directly', () => {
+  it("publishes well-formed, distinct ports: the one entry point on 8443, Jaeger UI and OTLP/HTTP, the tunnel agents' port; no service's API directly", () => {
     const published = new Map();
     for (const [name, service] of Object.entries(services)) {
       for (const entry of service.ports ?? []) {
@@ -143,7 +148,10 @@ describe('docker-compose.yml', () => {
       }
     }
     assert.equal(published.get(8443), 'gateway');
-    for (const name of flotilla) assert.equal(services[name].ports, undefined, `${name} is reached through the gateway only`);
+    for (const name of flotilla.filter((n) => n !== 'tunnel-broker')) assert.equal(services[name].ports, undefined, `${name} is reached through the gateway only`);
+    // The broker publishes its agents' listener only (mutual TLS end to end), never its API port.
+    assert.deepEqual(services['tunnel-broker'].ports.map(parsePort), [{ published: DEFAULT_TUNNEL_AGENT_PORT, target: DEFAULT_TUNNEL_AGENT_PORT }]);
+    assert.ok(composeText.includes('"${FLOTILLA_TUNNEL_AGENT_PORT:-8091}:8091"'), 'the published agents\' port follows FLOTILLA_TUNNEL_AGENT_PORT');
     assert.equal(published.get(16686), 'jaeger');
     assert.equal(published.get(4318), 'jaeger');
   });
@@ -166,6 +174,37 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const variable of Object.keys(environment(service))) assert.match(variable, /^[A-Za-z_][A-Za-z0-9_]*$/, `${name}: ${variable}`);
     }
+  });
+
+  it('wires register mode: the broker listens for agents where they dial, the importer hands out the gateway and reaches the broker through it', () => {
+    const broker = environment(services['tunnel-broker']);
+    assert.equal(String(broker.TUNNEL_AGENT_PORT), String(services['tunnel-broker'].ports.map(parsePort)[0].target), 'the port published is the one the broker listens on');
+    assert.ok(composeText.includes('TUNNEL_AGENT_ADDRESS: ${FLOTILLA_TUNNEL_AGENT_ADDRESS:-localhost:8091}'), 'agents dial FLOTILLA_TUNNEL_AGENT_ADDRESS, localhost:8091 by default');
+    assert.match(broker.TUNNEL_AGENT_ADDRESS, /^[A-Za-z0-9.-]+:\d+$/);
+
+    const importer = environment(services.importer);
+    assert.ok(composeText.includes('REGISTRATION_TUNNEL_URL: ${FLOTILLA_REGISTRATION_TUNNEL_URL:-https://localhost:8443}'), 'agents enroll at FLOTILLA_REGISTRATION_TUNNEL_URL, the published gateway by default');
+    assert.equal(new URL(importer.REGISTRATION_TUNNEL_URL).protocol, 'https:');
+    const brokerUrl = new URL(importer.TUNNEL_BROKER_URL);
+    assert.equal(brokerUrl.protocol, 'https:', 'the importer needs https for the broker');
+    assert.equal(brokerUrl.hostname, 'gateway', 'through the gateway, by its compose name');
+    const conf = readFileSync(join(root, 'deploy/nginx/flotilla.conf'), 'utf8');
+    assert.match(conf, new RegExp(`listen ${brokerUrl.port} ssl;`), 'on the port nginx listens on');
+    assert.ok(SERVER_NAMES.dns.includes('gateway'), 'the development certificate names the gateway');
+    const mounts = Object.fromEntries(services.importer.volumes.map((v) => v.split(':')).map(([source, target]) => [target, source]));
+    assert.equal(mounts[importer.TUNNEL_BROKER_CA_FILE], './.data/tls/ca.crt', 'the CA of the gateway\'s certificate is mounted where TUNNEL_BROKER_CA_FILE says');
+    assert.ok(composeText.includes('${FLOTILLA_TLS_CA_FILE:-./.data/tls/ca.crt}'), 'FLOTILLA_TLS_CA_FILE names another CA');
+  });
+
+  it("builds the tunnel agent's image on request, from the Dockerfile's tunnel-agent target, tagged as the importer's manifests name it", () => {
+    const agent = services['tunnel-agent'];
+    assert.deepEqual(agent.profiles, ['agent'], 'not started by docker compose up');
+    assert.ok(stageNames.has(agent.build.target) && agent.build.target === 'tunnel-agent', `build target ${agent.build.target} is the Dockerfile's tunnel-agent stage`);
+    assert.equal(resolve(root, agent.build.context), root);
+    const { version } = JSON.parse(readFileSync(join(root, 'agents/tunnel-agent/package.json'), 'utf8'));
+    assert.equal(agent.image, `flotilla/tunnel-agent:${version}`);
+    assert.equal(agent.ports, undefined);
+    assert.equal(agent.environment, undefined, 'configured by its manifest in the workload cluster, not here');
   });
 
   it('runs NATS with JetStream on a volume, PostgreSQL 15 with an auth setting, Jaeger with OTLP', () => {
