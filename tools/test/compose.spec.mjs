@@ -16,6 +16,7 @@ import { DEFAULT_TUNNEL_AGENT_PORT, SERVICES } from '../start-lib/env.mjs';
 import { SERVER_NAMES } from '../start-lib/tls.mjs';
 import { ROUTES } from '../../deploy/routes.mjs';
 import { GENERATED } from '../generate-deploy.mjs';
+import { isStreaming, STREAMING_PREFIXES, STREAMING_TIMEOUT_MS } from '../start-lib/gateway.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
@@ -250,14 +251,60 @@ describe('docker-compose.yml', () => {
 
   it('has its generated entry-point files up to date with the route table (node tools/generate-deploy.mjs)', () => {
     for (const [path, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(root, path), 'utf8'), make(), `${path} is stale: run node tools/generate-deploy.mjs`);
-    const ingress = YAML.parse(readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8'));
-    assert.equal(ingress.apiVersion, 'networking.k8s.io/v1');
-    assert.equal(ingress.kind, 'Ingress');
-    const paths = ingress.spec.rules.flatMap((rule) => rule.http.paths);
+    const text = readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8');
+    const documents = YAML.parseAllDocuments(text);
+    for (const document of documents) assert.deepEqual(document.errors, []);
+    const ingresses = documents.map((document) => document.toJS());
+    for (const ingress of ingresses) {
+      assert.equal(ingress.apiVersion, 'networking.k8s.io/v1');
+      assert.equal(ingress.kind, 'Ingress');
+    }
+    const paths = ingresses.flatMap((ingress) => ingress.spec.rules.flatMap((rule) => rule.http.paths));
     assert.deepEqual(
       paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]).sort(),
       ROUTES.map(({ prefix, service }) => [prefix, 'Prefix', service, SERVICES.find((s) => s.name === service).port]).sort(),
     );
+    // Kubernetes reads YAML 1.1: every annotation must be a string there too (a bare off is false).
+    for (const ingress of YAML.parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS())) {
+      for (const [key, value] of Object.entries(ingress.metadata.annotations ?? {})) assert.equal(typeof value, 'string', `${ingress.metadata.name}: ${key} is a string`);
+    }
+  });
+
+  it('streams the tunnel routes through nginx and the Ingress: no buffering either way, long timeouts, upgrades of any protocol', () => {
+    const seconds = String(STREAMING_TIMEOUT_MS / 1000);
+    const conf = readFileSync(join(root, 'deploy/nginx/flotilla.conf'), 'utf8');
+    // Upgrade and Connection are passed as the client sent them (nginx then relays any protocol).
+    assert.match(conf, /map \$http_upgrade \$connection_upgrade \{\s*default upgrade;/);
+    assert.match(conf, /proxy_set_header Upgrade \$http_upgrade;\s*proxy_set_header Connection \$connection_upgrade;/);
+    assert.match(conf, /proxy_http_version 1\.1;/);
+    const locations = [...conf.matchAll(/location (= )?(\/\S*) \{([^}]*)\}/g)].map(([, exact, path, body]) => ({ prefix: path.replace(/\/$/, ''), exact: Boolean(exact), body }));
+    for (const { prefix, body } of locations.filter((l) => l.prefix.startsWith('/api/'))) {
+      const streaming = isStreaming(prefix);
+      for (const directive of ['proxy_buffering off;', 'proxy_request_buffering off;', `proxy_read_timeout ${seconds}s;`, `proxy_send_timeout ${seconds}s;`]) {
+        assert.equal(body.includes(directive), streaming, `${prefix}: ${directive} ${streaming ? 'is' : 'is not'} set`);
+      }
+    }
+    for (const prefix of STREAMING_PREFIXES) assert.equal(locations.filter((l) => l.prefix === prefix).length, 2, `${prefix} and ${prefix}/ are both configured`);
+    assert.match(conf, /plain\s*# TCP with mutual TLS end to end/, 'the agents\' port is said to stay out of the proxy');
+
+    const text = readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8');
+    const ingresses = YAML.parseAllDocuments(text).map((document) => document.toJS());
+    const paths = (ingress) => ingress.spec.rules.flatMap((rule) => rule.http.paths.map((p) => p.path));
+    const streaming = ingresses.filter((ingress) => paths(ingress).some(isStreaming));
+    assert.equal(streaming.length, 1, 'the streaming routes have an Ingress of their own');
+    assert.ok(paths(streaming[0]).every(isStreaming), 'and nothing else is in it');
+    const annotations = streaming[0].metadata.annotations;
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-buffering'], 'off');
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-request-buffering'], 'off');
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'], seconds);
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'], seconds);
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-http-version'], '1.1');
+    for (const ingress of ingresses.filter((i) => !streaming.includes(i))) {
+      assert.equal(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-buffering'], undefined, `${ingress.metadata.name} keeps buffering`);
+    }
+    assert.deepEqual(new Set(ingresses.map((i) => JSON.stringify([i.spec.rules.map((r) => r.host), i.spec.tls]))).size, 1, 'one host and TLS Secret for all');
+    assert.match(text, /^# .*plain\n# TCP with mutual TLS end to end/m);
+    assert.match(text, /type: LoadBalancer/, 'the header says how to expose the agents\' port');
   });
 
   it('runs NATS with the configuration generated from the catalogue, each service as its own user', () => {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { routeFor, ROUTES } from '../../deploy/routes.mjs';
 import { SERVICES } from '../start-lib/env.mjs';
+import { STREAMING_PREFIXES } from '../start-lib/gateway.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -65,5 +66,11 @@ describe('the route table', () => {
     assert.equal(routeFor('/api/v1/clustersx'), undefined);
     assert.equal(routeFor('/api/v1'), undefined);
     assert.equal(routeFor('/healthz'), undefined);
+  });
+
+  it('streams routes of the table only: the Kubernetes API through the tunnel', () => {
+    for (const prefix of STREAMING_PREFIXES) assert.ok(ROUTES.some((r) => r.prefix === prefix), `${prefix} is a route`);
+    assert.equal(routeFor('/api/v1/tunnels/c-1/k8s/api/v1/pods?watch=true')?.prefix, '/api/v1/tunnels');
+    assert.ok(STREAMING_PREFIXES.includes('/api/v1/tunnels'));
   });
 });
