@@ -3,10 +3,10 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_GROUP_LIST, API_VERSIONS, CORE_V1_RESOURCES } from './discovery.js';
+import { API_GROUP_LIST, API_VERSIONS, CORE_V1_RESOURCES, namespaceObject, nodeObject, versionInfo } from './discovery.js';
 import { echoUpgrade, EXEC_PROTOCOLS, runExec } from './exec.js';
 import { jsonPatch, mergePatch } from './patch.js';
-import { PodLogs, podObject, type PodOptions } from './pods.js';
+import { PodLogs, podObject, podTable, wantsTable, type PodOptions } from './pods.js';
 import { ApiError, refuseUpgrade, sendError, sendJson, type KubeObject } from './status.js';
 import { ObjectStore, type StoredResource, type WatchEvent } from './store.js';
 
@@ -130,6 +130,11 @@ export class StandInApiServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private node(name: string): KubeObject {
+    if (!this.nodeNames.includes(name)) throw new ApiError(404, `nodes "${name}" not found`);
+    return nodeObject(name, this.gitVersion);
+  }
+
   private hold(item: { destroy(): void; once(event: 'close', listener: () => void): unknown }): void {
     this.held.add(item);
     item.once('close', () => this.held.delete(item));
@@ -165,7 +170,7 @@ export class StandInApiServer {
     const reading = method === 'GET' || method === 'HEAD';
     switch (path) {
       case '/version':
-        return sendJson(response, 200, this.version());
+        return sendJson(response, 200, versionInfo(this.gitVersion));
       case '/readyz':
       case '/healthz':
       case '/livez':
@@ -185,18 +190,18 @@ export class StandInApiServer {
     if (segments[0] !== 'api' || segments[1] !== 'v1') throw notFound();
     const [kind, a, b, c, d, e] = segments.slice(2);
     const rest = segments.length - 2;
-    if (kind === 'nodes' && rest <= 2 && reading) return sendJson(response, 200, a === undefined ? list('NodeList', this.store.resourceVersion, this.nodes()) : this.node(a));
+    if (kind === 'nodes' && rest <= 2 && reading) return sendJson(response, 200, a === undefined ? list('NodeList', this.store.resourceVersion, this.nodeNames.map((name) => nodeObject(name, this.gitVersion))) : this.node(a));
     if (kind === 'namespaces' && rest === 1 && reading) return sendJson(response, 200, list('NamespaceList', this.store.resourceVersion, this.store.namespaces().map(namespaceObject)));
     if (kind === 'namespaces' && rest === 2 && reading) {
       if (!this.store.namespaces().includes(a!)) throw new ApiError(404, `namespaces "${a}" not found`);
       return sendJson(response, 200, namespaceObject(a!));
     }
     // Cluster-wide lists and watches: /api/v1/pods, /api/v1/secrets.
-    if (RESOURCES.has(kind!) && rest === 1 && reading) return this.collection(kind as StoredResource, undefined, url, response);
+    if (RESOURCES.has(kind!) && rest === 1 && reading) return this.collection(kind as StoredResource, undefined, url, request, response);
     if (kind !== 'namespaces' || a === undefined || b === undefined || !RESOURCES.has(b)) throw notFound();
     const resource = b as StoredResource;
     if (c === undefined) {
-      if (reading) return this.collection(resource, a, url, response);
+      if (reading) return this.collection(resource, a, url, request, response);
       if (method === 'POST') return sendJson(response, 201, this.store.create(resource, a, await readJson(request)));
       throw new ApiError(405, `${method} is not allowed on ${resource}`);
     }
@@ -213,8 +218,10 @@ export class StandInApiServer {
   private async item(request: IncomingMessage, response: ServerResponse, resource: StoredResource, namespace: string, name: string): Promise<void> {
     switch (request.method) {
       case 'GET':
-      case 'HEAD':
-        return sendJson(response, 200, this.store.get(resource, namespace, name));
+      case 'HEAD': {
+        const found = this.store.get(resource, namespace, name);
+        return sendJson(response, 200, resource === 'pods' && wantsTable(request.headers.accept) ? podTable([found]) : found);
+      }
       case 'PUT':
         return sendJson(response, 200, this.store.replace(resource, namespace, name, await readJson(request)));
       case 'PATCH': {
@@ -240,12 +247,16 @@ export class StandInApiServer {
     }
   }
 
-  /** A list, or (`watch=1|true`) a watch streamed as JSON lines and held open. `labelSelector`: `a=b,c!=d`. */
-  private collection(resource: StoredResource, namespace: string | undefined, url: URL, response: ServerResponse): void {
+  /**
+   * A list, or (`watch=1|true`) a watch streamed as JSON lines and held open. `labelSelector`:
+   * `a=b,c!=d`. Pods come as a Table when the caller asks for one (kubectl get).
+   */
+  private collection(resource: StoredResource, namespace: string | undefined, url: URL, request: IncomingMessage, response: ServerResponse): void {
     const selects = labelMatcher(url.searchParams.get('labelSelector'));
-    const kind = resource === 'pods' ? 'PodList' : 'SecretList';
+    const table = resource === 'pods' && wantsTable(request.headers.accept);
     if (!['true', '1'].includes(url.searchParams.get('watch') ?? '')) {
-      return sendJson(response, 200, list(kind, this.store.resourceVersion, this.store.list(resource, namespace).filter(selects)));
+      const items = this.store.list(resource, namespace).filter(selects);
+      return sendJson(response, 200, table ? podTable(items, this.store.resourceVersion) : list(resource === 'pods' ? 'PodList' : 'SecretList', this.store.resourceVersion, items));
     }
     const events: WatchEvent[] = [];
     let send = (event: WatchEvent) => void events.push(event);
@@ -254,7 +265,7 @@ export class StandInApiServer {
     });
     response.writeHead(200, { 'content-type': 'application/json' });
     response.flushHeaders();
-    send = (event) => void response.write(`${JSON.stringify(event)}\n`);
+    send = (event) => void response.write(`${JSON.stringify(table ? { type: event.type, object: podTable([event.object]) } : event)}\n`);
     for (const event of events) send(event);
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0);
     const timer = timeout > 0 ? setTimeout(() => response.end(), timeout * 1000) : undefined;
@@ -292,28 +303,6 @@ export class StandInApiServer {
       refuseUpgrade(socket, error instanceof ApiError ? error : new ApiError(500, String(error)));
     }
   }
-
-  private version(): object {
-    const [major, minor] = /^v(\d+)\.(\d+)/.exec(this.gitVersion)?.slice(1) ?? ['1', '32'];
-    return { major, minor, gitVersion: this.gitVersion, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2025-01-01T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc', platform: 'linux/amd64' };
-  }
-
-  private nodes(): KubeObject[] {
-    return this.nodeNames.map((name) => this.node(name));
-  }
-
-  private node(name: string): KubeObject {
-    if (!this.nodeNames.includes(name)) throw new ApiError(404, `nodes "${name}" not found`);
-    return {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, uid: `node-${name}`, resourceVersion: '1', creationTimestamp: '2025-01-01T00:00:00Z', labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
-      status: {
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }],
-        nodeInfo: { kubeletVersion: this.gitVersion, kubeProxyVersion: this.gitVersion, osImage: 'Debian GNU/Linux 13', containerRuntimeVersion: 'containerd://2.0.0', operatingSystem: 'linux', architecture: 'amd64' },
-      },
-    };
-  }
 }
 
 function notFound(): ApiError {
@@ -322,10 +311,6 @@ function notFound(): ApiError {
 
 function list(kind: string, resourceVersion: string, items: KubeObject[]): object {
   return { kind, apiVersion: 'v1', metadata: { resourceVersion }, items };
-}
-
-function namespaceObject(name: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `namespace-${name}` }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
 }
 
 function labelMatcher(selector: string | null): (object: KubeObject) => boolean {

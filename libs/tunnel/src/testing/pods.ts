@@ -96,3 +96,44 @@ function writeGenerated(response: ServerResponse, bytes: number, then: () => voi
   };
   pump();
 }
+
+/** Whether a request asks for server-side printing, as `kubectl get` does (`Accept: application/json;as=Table;...`). */
+export function wantsTable(accept: string | undefined): boolean {
+  return /;\s*as=Table/.test(accept ?? '');
+}
+
+const POD_COLUMNS = [
+  { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
+  { name: 'Ready', type: 'string', format: '', description: 'The aggregate readiness state of this pod for accepting traffic.', priority: 0 },
+  { name: 'Status', type: 'string', format: '', description: 'The aggregate status of the containers in this pod.', priority: 0 },
+  { name: 'Restarts', type: 'string', format: '', description: 'The number of times the containers in this pod have been restarted.', priority: 0 },
+  { name: 'Age', type: 'string', format: '', description: 'CreationTimestamp.', priority: 0 },
+  { name: 'Node', type: 'string', format: '', description: 'The node the pod runs on.', priority: 1 },
+];
+
+/** Pods as kube-apiserver prints them for kubectl: NAME READY STATUS RESTARTS AGE (NODE with -o wide). */
+export function podTable(pods: KubeObject[], resourceVersion?: string): object {
+  return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: resourceVersion === undefined ? {} : { resourceVersion }, columnDefinitions: POD_COLUMNS, rows: pods.map(podRow) };
+}
+
+function podRow(pod: KubeObject): object {
+  const status = pod.status as { phase?: string; containerStatuses?: Array<{ ready: boolean; restartCount: number }> };
+  const containers = status.containerStatuses ?? [];
+  const cells = [
+    pod.metadata.name,
+    `${containers.filter((container) => container.ready).length}/${containers.length}`,
+    status.phase ?? 'Unknown',
+    String(containers.reduce((sum, container) => sum + container.restartCount, 0)),
+    age(pod.metadata.creationTimestamp),
+    (pod.spec as { nodeName?: string }).nodeName ?? '<none>',
+  ];
+  return { cells, object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: pod.metadata } };
+}
+
+function age(since: string | undefined): string {
+  const seconds = since ? Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000)) : 0;
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7_200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.floor(seconds / 3_600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
