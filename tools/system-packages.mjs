@@ -13,6 +13,10 @@ export const TEST_PACKAGES = {
   systemd: '/usr/bin/systemctl',
   // Test certificate authorities for the stand-in cloud APIs.
   openssl: '/usr/bin/openssl',
+  // The real client against the tunnel's Kubernetes front (get, watch, exec over WebSocket, logs).
+  // It must be 1.30 or newer (exec over WebSocket): Debian's own kubectl (kubernetes-client) is
+  // older, so the package named kubectl comes from Kubernetes' apt repository.
+  kubectl: '/usr/bin/kubectl',
 };
 
 export function ensureSystemPackages(packages = TEST_PACKAGES) {
