@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from './agent-link.js';
+import { http2ErrorName, pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from './agent-link.js';
 import { clusterIdOf } from './identity.js';
 
 export interface AgentListenerOptions {
@@ -97,7 +97,10 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     }
     socket.setNoDelay(true);
     const session = http2Connect(`http://${clusterId}.agents`, { createConnection: () => socket, settings: TUNNEL_SETTINGS, maxSessionMemory: TUNNEL_MAX_SESSION_MEMORY_MB });
-    session.on('error', () => undefined); // 'close' follows
+    // Why it ended, for the 'disconnected' event: the agent's GOAWAY says more than 'close' does.
+    let ended: string | undefined;
+    session.on('error', (error: Error) => (ended ??= error.message)); // 'close' follows
+    session.on('goaway', (code: number, lastStreamId: number) => (ended ??= `the agent ended the connection: ${http2ErrorName(code)} after stream ${lastStreamId}`));
     session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
     const certificate = { raw: peer.raw, validTo: new Date(peer.valid_to), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
     const entry: AgentSession = { clusterId, session, certificate, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
@@ -109,7 +112,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     session.once('close', () => {
       if (this.sessions.get(clusterId) !== entry) return; // replaced, or dropped on purpose
       this.sessions.delete(clusterId);
-      this.emit('change', { kind: 'disconnected', clusterId, reason: 'the connection closed' });
+      this.emit('change', { kind: 'disconnected', clusterId, reason: ended ?? 'the connection closed' });
     });
   }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { AgentLink, AgentListener, forwardRequest, type AgentListenerEvent } from '../src/index.js';
+import { AgentLink, AgentListener, forwardRequest, pingOrDrop, type AgentLinkOptions, type AgentListenerEvent } from '../src/index.js';
 import { TestCa } from './pki.js';
 
 /** What a workload cluster's API would answer; `/stall` never finishes, `/big?mb=N` streams N MiB. */
@@ -74,8 +74,8 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
   let frontUrl: string;
   const links: AgentLink[] = [];
 
-  const link = (clusterId: string, issued = ca.agent(clusterId), authority = ca.cert): AgentLink => {
-    const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, ...issued, ca: authority, onStream: serveLikeAnApiServer, backoff: { initialMs: 50, maxMs: 200 }, keepaliveMs: 1_000, keepaliveTimeoutMs: 5_000 });
+  const link = (clusterId: string, issued = ca.agent(clusterId), authority = ca.cert, options: Partial<AgentLinkOptions> = {}): AgentLink => {
+    const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, ...issued, ca: authority, onStream: serveLikeAnApiServer, backoff: { initialMs: 50, maxMs: 200 }, keepaliveMs: 1_000, keepaliveTimeoutMs: 5_000, ...options });
     links.push(agent);
     agent.start();
     return agent;
@@ -169,5 +169,101 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
     assert.ok(agent.connected);
     assert.equal((await get(`${frontUrl}/clusters/alpha/version`)).status, 200);
     assert.ok(events.some((event) => event.kind === 'disconnected' && event.clusterId === 'alpha'));
+  });
+
+  it('comes back within seconds when its HTTP/2 server ended the connection on its own after 1,000 stream resets, and the broker says why', async () => {
+    // node's HTTP/2 server (the agent) answers a peer that reset more streams than nghttp2's
+    // "rapid reset" defence allows (1,000 at once, then 33 a second) with GOAWAY INTERNAL_ERROR,
+    // emits nothing, and reads no more: not even the broker closing the connection is seen. Only
+    // an unanswered ping tells; with pings a minute apart the cluster would stay unreachable that
+    // long, so the agent checks its connection about a second after its streams close.
+    const agent = link('resets', ca.agent('resets'), ca.cert, { keepaliveMs: 60_000, keepaliveTimeoutMs: 1_000 });
+    await until(() => listener.session('resets') !== undefined, 'the agent to connect');
+    const before = events.length;
+    const first = listener.session('resets')!;
+    for (let i = 0; i < 1_200 && !first.session.closed && !first.session.destroyed; i++) {
+      await new Promise<void>((resolve) => {
+        const stream = first.session.request({ ':path': '/version' }, { endStream: true });
+        stream.on('error', () => resolve());
+        stream.resume();
+        // Reset once answered whole, as a broker that resets every finished stream does: the agent's end is already closed.
+        stream.once('end', () => {
+          stream.close(constants.NGHTTP2_CANCEL);
+          resolve();
+        });
+      });
+    }
+    await until(() => events.slice(before).some((event) => event.kind === 'disconnected' && event.clusterId === 'resets'), 'the broker to see the connection end');
+    const dropped = events.slice(before).find((event) => event.kind === 'disconnected' && event.clusterId === 'resets');
+    assert.match(dropped?.kind === 'disconnected' ? dropped.reason : '', /^the agent ended the connection: INTERNAL_ERROR \(2\)/);
+    await until(() => listener.session('resets') !== undefined, 'the agent to come back', 10_000);
+    assert.equal((await get(`${frontUrl}/clusters/resets/version`)).status, 200);
+    await agent.stop();
+  });
+
+  it('survives its connection dropping in the middle of an answer, and comes back', async () => {
+    const agent = link('dropped', ca.agent('dropped'));
+    await until(() => listener.session('dropped') !== undefined, 'the agent to connect');
+    const stream = listener.session('dropped')!.session.request({ ':path': '/big?mb=1000' }, { endStream: true });
+    stream.on('error', () => undefined);
+    await once(stream, 'data');
+    // As the broker's keepalive drops a connection (GOAWAY INTERNAL_ERROR): the agent's stream fails mid-write, and no process may go down for it.
+    listener.session('dropped')!.session.destroy(new Error('dropped by the test'));
+    await new Promise((resolve) => stream.once('close', resolve));
+    await until(() => listener.session('dropped') !== undefined, 'the agent to come back');
+    assert.equal((await get(`${frontUrl}/clusters/dropped/version`)).status, 200);
+    await agent.stop();
+  });
+
+  it('keeps a connection whose ping answer is late while bytes keep arriving, and drops one that is silent', async () => {
+    const fake = (bytes: () => number) => {
+      const state = { destroyed: false, reason: '' };
+      const session = {
+        get destroyed() {
+          return state.destroyed;
+        },
+        socket: {
+          get bytesRead() {
+            return bytes();
+          },
+        },
+        ping: () => true, // the answer never comes in time
+        destroy: (error?: Error) => {
+          state.destroyed = true;
+          state.reason = error?.message ?? '';
+        },
+      };
+      return { session: session as unknown as Http2Session, state };
+    };
+    let arriving = 0;
+    const busy = fake(() => (arriving += 16_384)); // a large transfer on a slow link: the answer waits behind it
+    const silent = fake(() => 0);
+    pingOrDrop(busy.session, 20);
+    pingOrDrop(silent.session, 20);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(busy.state.destroyed, false);
+    assert.equal(silent.state.destroyed, true);
+    assert.match(silent.state.reason, /no answer to a ping within 20 ms/);
+  });
+
+  it('resets no stream whose answer it relayed whole', { todo: 'forwardRequest checks stream.closed when the caller\'s response closes, still false then: each reset costs the agent one of the 1,000 (then 33 a second) its HTTP/2 server takes before it drops the connection' }, async () => {
+    const { session } = listener.session('alpha')!;
+    const streams: ReturnType<typeof session.request>[] = [];
+    const request = session.request.bind(session);
+    session.request = (...args: Parameters<typeof session.request>) => {
+      const stream = request(...args);
+      streams.push(stream);
+      return stream;
+    };
+    try {
+      for (let i = 0; i < 20; i++) assert.equal((await get(`${frontUrl}/clusters/alpha/version`)).status, 200);
+      await until(() => streams.every((stream) => stream.destroyed), 'the streams to close');
+      assert.deepEqual(
+        streams.map((stream) => stream.rstCode),
+        streams.map(() => constants.NGHTTP2_NO_ERROR),
+      );
+    } finally {
+      session.request = request;
+    }
   });
 });
