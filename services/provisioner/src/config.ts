@@ -1,7 +1,7 @@
 import { SecretsConfig } from '@flotilla/secrets';
 import { RETIRED_PLATFORM_RELEASE, serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
-import type { MaxUnhealthy } from './domain/cluster.js';
+import type { MaxUnhealthy } from './domain/cluster/index.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSupportMatrix, SUPPORT_MATRIX_DOCUMENT, type ClusterSpec, type SupportMatrix } from '@flotilla/contracts';
-import { decide, evolve, type ClusterCommand, type ClusterEvent, type ClusterState } from './cluster.js';
+import { decide, evolve, type ClusterCommand, type ClusterEvent, type ClusterState } from './cluster/index.js';
 
 /*
  * Every decision is made under the policy handed to it (the bucket's revision and release, through

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
-import { decide, evolve, type ClusterEvent, type ClusterState } from './cluster.js';
+import { decide, evolve, type ClusterEvent, type ClusterState } from './cluster/index.js';
 import { progressOf, sameProgress } from './progress.js';
 
 const spec: ClusterSpec = {

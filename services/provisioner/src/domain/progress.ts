@@ -1,5 +1,5 @@
 import type { ClusterProgress, EventData } from '@flotilla/contracts';
-import type { ClusterState, MachineState } from './cluster.js';
+import type { ClusterState, MachineState } from './cluster/index.js';
 
 export type ProgressReport = Omit<EventData<typeof ClusterProgress>, 'requestEventId'>;
 

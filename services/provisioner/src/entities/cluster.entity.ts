@@ -1,7 +1,7 @@
 import type { ClusterSpec, Reason } from '@flotilla/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Condition } from '../domain/conditions.js';
-import type { ClusterOperation, ClusterPhase } from '../domain/cluster.js';
+import type { ClusterOperation, ClusterPhase } from '../domain/cluster/index.js';
 
 @Entity({ name: 'clusters' })
 export class ClusterEntity {

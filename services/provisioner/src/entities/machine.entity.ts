@@ -1,7 +1,7 @@
 import type { Reason } from '@flotilla/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Condition } from '../domain/conditions.js';
-import type { MachinePhase, MachineRemoval, MachineState } from '../domain/cluster.js';
+import type { MachinePhase, MachineRemoval, MachineState } from '../domain/cluster/index.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
 /** A machine of a cluster: its lifecycle state, and the reconciler's bookkeeping about it. */

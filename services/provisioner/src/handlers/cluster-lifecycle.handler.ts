@@ -4,7 +4,7 @@ import { ClusterDeletionRequested, NodePoolScaleRequested, UpgradeStepApproved, 
 import { OnEvent, PermanentError } from '@flotilla/messaging';
 import { PolicyInForce } from '@flotilla/service-kit';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
 import { changesBetween } from '../reconciler/machine-writes.js';
 import { logEvent } from '../reconciler/machine-reconciler.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';

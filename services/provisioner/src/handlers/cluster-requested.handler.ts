@@ -3,7 +3,7 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
 import { PolicyInForce } from '@flotilla/service-kit';
-import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster.js';
+import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
 import { controlPlaneIsHosted } from '../domain/machine-plan.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from '../infrastructure/provider.js';

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/commo
 import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Reason } from '@flotilla/contracts';
-import type { ClusterOperation, ClusterPhase, MachinePhase, MachineRemoval, MachineState } from '../domain/cluster.js';
+import type { ClusterOperation, ClusterPhase, MachinePhase, MachineRemoval, MachineState } from '../domain/cluster/index.js';
 import type { Condition } from '../domain/conditions.js';
 import type { MachineRole } from '../domain/machine-plan.js';
 import { ClusterRepository, type MachineQueueView } from '../repositories/cluster.repository.js';

@@ -10,7 +10,7 @@ import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-boot
 import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
 import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../bootstrap/render/index.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster.js';
+import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster/index.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';

@@ -1,4 +1,4 @@
-import { machineWork, type ClusterState, type MachineWork } from '../domain/cluster.js';
+import { machineWork, type ClusterState, type MachineWork } from '../domain/cluster/index.js';
 import type { ClaimRelease, MachineInsert, MachineWrite } from '../repositories/cluster.repository.js';
 
 /** What a claimer learnt about a machine it worked on: when it wants to look again, and its error streak. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { In } from 'typeorm';
-import { needsReconcile, type ClusterState, type MachineState } from '../domain/cluster.js';
+import { needsReconcile, type ClusterState, type MachineState } from '../domain/cluster/index.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
 import { MachineEntity } from '../entities/machine.entity.js';
 

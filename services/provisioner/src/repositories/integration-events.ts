@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
-import type { ClusterEvent, ClusterState } from '../domain/cluster.js';
+import type { ClusterEvent, ClusterState } from '../domain/cluster/index.js';
 import { progressOf, sameProgress } from '../domain/progress.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { ClusterSpec } from '@flotilla/contracts';
-import type { ClusterPhase, MachinePhase, MachineState } from '../domain/cluster.js';
+import type { ClusterPhase, MachinePhase, MachineState } from '../domain/cluster/index.js';
 import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
-import { decide, evolve, machineWork, needsReconcile, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './cluster.js';
-import { findCondition } from './conditions.js';
+import { decide, evolve, machineWork, needsReconcile, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './index.js';
+import { findCondition } from '../conditions.js';
 
 const spec: ClusterSpec = {
   name: 'edge',
