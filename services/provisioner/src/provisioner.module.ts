@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
-import { PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
+import { Clock, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from './bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from './bootstrap/node-bootstrapper.js';
@@ -57,6 +57,8 @@ export function byMachineSource(hosts: NodeBootstrapper, platform: NodeBootstrap
 export interface ProvisionerPorts {
   placement?: ControlPlanePlacement;
   bootstrapper?: NodeBootstrapper;
+  /** The time every decision and queue entry is made at; tests move it to cross timeouts and lifetimes. */
+  clock?: Clock;
 }
 
 @Module({})
@@ -87,6 +89,7 @@ export class ProvisionerModule {
       controllers: [ClusterRequestedHandler, ClusterLifecycleHandler, ProvisionerClustersController, ...hostsControllers, ...hostedControllers],
       providers: [
         { provide: PROVISIONER_CONFIG, useValue: config },
+        ports.clock ? { provide: Clock, useValue: ports.clock } : Clock,
         { provide: INFRASTRUCTURE_PROVIDER, inject: [DataSource], useFactory: (dataSource: DataSource) => infrastructureProvider(config, dataSource) },
         {
           provide: NODE_BOOTSTRAPPER,

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, type TestSchema } from '@flotilla/messaging/testing';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
+import { Clock } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { JoinSecretsCorruptError, JoinSecretsRepository, joinSecretsRef } from './join-secrets.repository.js';
 
@@ -19,7 +20,7 @@ describe('join secrets repository (PostgreSQL)', () => {
     await dataSource.initialize();
     dataSources.push(dataSource);
     const store = new SecretStore(new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' }), keys);
-    return { repository: new JoinSecretsRepository(store, new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' })), store, dataSource };
+    return { repository: new JoinSecretsRepository(store, new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' }), new Clock()), store, dataSource };
   }
 
   before(async () => {

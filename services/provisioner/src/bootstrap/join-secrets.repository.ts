@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
+import { Clock } from '@flotilla/service-kit';
 import { generateJoinSecrets, type JoinSecrets, JoinSecretsSchema } from './join-secrets.js';
 
 export const JOIN_SECRETS_KIND = 'kubeadm-join';
@@ -26,13 +27,14 @@ export class JoinSecretsRepository {
   constructor(
     @Inject(SecretStore) private readonly store: SecretStore,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async forCluster(clusterId: string): Promise<JoinSecrets> {
     const existing = await this.find(clusterId);
     if (existing) return existing;
     // Key generation is CPU work: done before the transaction, thrown away if another replica won.
-    const fresh = await generateJoinSecrets(clusterId);
+    const fresh = await generateJoinSecrets(clusterId, this.clock.now());
     const ref = joinSecretsRef(clusterId);
     return this.unitOfWork.run(async () => {
       await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`flotilla:secret:${ref}`]);

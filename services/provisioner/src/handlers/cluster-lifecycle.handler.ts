@@ -2,7 +2,7 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { ClusterDeletionRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError } from '@flotilla/messaging';
-import { PolicyInForce } from '@flotilla/service-kit';
+import { Clock, PolicyInForce } from '@flotilla/service-kit';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
 import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
 import { changesBetween } from '../reconciler/machine-writes.js';
@@ -28,24 +28,30 @@ export class ClusterLifecycleHandler {
     @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
     @Inject(PolicyInForce) private readonly policy: PolicyInForce,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   @OnEvent(NodePoolScaleRequested)
   async onScale(@Payload() event: EventOf<typeof NodePoolScaleRequested>): Promise<void> {
     const { pool, count, hosts } = event.data;
-    await this.handle({ type: 'ScaleNodePool', clusterId: event.subject, pool, count, ...(hosts ? { hosts } : {}), at: new Date().toISOString() }, event.id);
+    await this.handle({ type: 'ScaleNodePool', clusterId: event.subject, pool, count, ...(hosts ? { hosts } : {}), at: this.now() }, event.id);
   }
 
   @OnEvent(ClusterDeletionRequested)
   async onDeletion(@Payload() event: EventOf<typeof ClusterDeletionRequested>): Promise<void> {
-    await this.handle({ type: 'RequestDeletion', clusterId: event.subject, ...(event.data.reason === undefined ? {} : { reason: event.data.reason }), at: new Date().toISOString() }, event.id);
+    await this.handle({ type: 'RequestDeletion', clusterId: event.subject, ...(event.data.reason === undefined ? {} : { reason: event.data.reason }), at: this.now() }, event.id);
   }
 
   @OnEvent(UpgradeStepApproved)
   async onUpgradeStep(@Payload() event: EventOf<typeof UpgradeStepApproved>): Promise<void> {
     const { planId, toVersion } = event.data;
     const { matrix, release } = this.policy.current();
-    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: new Date().toISOString() }, event.id);
+    await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: this.now() }, event.id);
+  }
+
+  /** When a request is taken up: the provisioner's clock, not the publisher's. */
+  private now(): string {
+    return this.clock.now().toISOString();
   }
 
   /** `requestEventId`: the request's event id, which the ClusterProgress answering it names. */

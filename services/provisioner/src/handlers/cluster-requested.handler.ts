@@ -2,7 +2,7 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
-import { PolicyInForce } from '@flotilla/service-kit';
+import { Clock, PolicyInForce } from '@flotilla/service-kit';
 import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
 import { controlPlaneIsHosted } from '../domain/machine-plan.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
@@ -26,6 +26,7 @@ export class ClusterRequestedHandler {
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(PolicyInForce) private readonly policy: PolicyInForce,
     @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   @OnEvent(ClusterRequested)
@@ -59,7 +60,7 @@ export class ClusterRequestedHandler {
     }
     const next = events.reduce<ClusterState | undefined>(evolve, current);
     // Two requests for a new id in flight at once: the loser retries and then sees the winner's.
-    if (next && !(await this.clusters.insert(next))) throw new Error(`cluster "${clusterId}" was created concurrently; retrying`);
+    if (next && !(await this.clusters.insert(next, this.clock.now()))) throw new Error(`cluster "${clusterId}" was created concurrently; retrying`);
     await this.integration.publish(events);
     // Taken up: the progress names the request (a refusal is answered by ClusterProvisioningFailed).
     if (next && events[0]?.type === 'ClusterAccepted') this.integration.reportProgress(new Map(), new Map([[clusterId, next]]), event.id);

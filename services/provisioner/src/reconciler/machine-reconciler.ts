@@ -1,4 +1,4 @@
-import { PeriodicTask } from '@flotilla/service-kit';
+import { Clock, PeriodicTask } from '@flotilla/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
@@ -56,6 +56,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(NODE_BOOTSTRAPPER) private readonly bootstrapper: NodeBootstrapper,
     @Inject(JoinSecretsRepository) private readonly joinSecrets: JoinSecretsRepository,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+    @Inject(Clock) private readonly clock: Clock,
   ) {
     // A full round means more may be due right now: the task goes straight on while rounds claim work.
     this.task = new PeriodicTask('machine reconciler', config.RECONCILE_IDLE_MS, () => this.reconcileOnce(), this.logger);
@@ -74,7 +75,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
 
   /** One round; returns how many machines it claimed. */
   async reconcileOnce(): Promise<number> {
-    const claimed = await this.queue.claim(this.owner, this.config.RECONCILE_BATCH_SIZE, this.config.MACHINE_LEASE_MS);
+    const claimed = await this.queue.claim(this.owner, this.config.RECONCILE_BATCH_SIZE, this.config.MACHINE_LEASE_MS, this.clock.now());
     if (claimed.length === 0) return 0;
     // The machines of a cluster in one round share one read of its join secrets.
     this.joinSecretsOfRound.clear();
@@ -89,10 +90,11 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       await this.queue.release(
         this.owner,
         claimed.filter((_, index) => outcomes[index] === undefined),
+        this.clock.now(),
       );
     } catch (error) {
       // Recording failed (a deadlock, the database gone): retry soon rather than after the lease.
-      await this.queue.release(this.owner, claimed).catch(() => undefined);
+      await this.queue.release(this.owner, claimed, this.clock.now()).catch(() => undefined);
       throw error;
     }
     return claimed.length;
@@ -293,7 +295,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private async record(worked: readonly { machine: ClaimedMachine; outcome: Outcome }[]): Promise<void> {
     if (worked.length === 0) return;
     await this.unitOfWork.run(async () => {
-      const at = new Date();
+      const at = this.clock.now();
       const before = await this.clusters.lockMany([...new Set(worked.map(({ machine }) => machine.clusterId))]);
       const after = new Map(before);
       const emitted: ClusterEvent[] = [];

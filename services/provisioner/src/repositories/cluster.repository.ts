@@ -96,10 +96,10 @@ export class ClusterRepository {
   }
 
   /**
-   * Inserts a new cluster and its machines (queued for the reconciler). False when another
-   * transaction inserted the same id first.
+   * Inserts a new cluster and its machines (queued for the reconciler, due `now`). False when
+   * another transaction inserted the same id first.
    */
-  async insert(state: ClusterState): Promise<boolean> {
+  async insert(state: ClusterState, now: Date): Promise<boolean> {
     const manager = this.unitOfWork.manager;
     const inserted = await manager.query<unknown[]>(
       `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at, policy_revision)
@@ -123,7 +123,7 @@ export class ClusterRepository {
     if (inserted.length === 0) return false;
     await this.insertMachines(
       state.id,
-      state.machines.map((machine) => ({ machine, dueAt: needsReconcile(state, machine) ? new Date() : null })),
+      state.machines.map((machine) => ({ machine, dueAt: needsReconcile(state, machine) ? now : null })),
     );
     return true;
   }

@@ -58,17 +58,19 @@ export class MachineQueue {
   constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
 
   /**
-   * Claims up to `limit` due machines in one statement. SKIP LOCKED: replicas claiming at the
-   * same moment take different machines instead of waiting for each other.
+   * Claims up to `limit` machines due at `now` in one statement. SKIP LOCKED: replicas claiming at
+   * the same moment take different machines instead of waiting for each other. `now` is the
+   * provisioner's clock, which also wrote when each machine is due, so both agree whatever the
+   * database's clock says.
    */
-  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedMachine[]> {
+  async claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedMachine[]> {
     const rows = await this.unitOfWork.manager.query<ClaimRow[]>(
       // As a CTE: TypeORM hands back UPDATE ... RETURNING as [rows, count], a SELECT as rows.
       `WITH claimed AS (
          UPDATE machines m
-            SET next_reconcile_at = now() + $3::int * interval '1 millisecond', claimed_by = $1, claims = m.claims + 1
+            SET next_reconcile_at = $4::timestamptz + $3::int * interval '1 millisecond', claimed_by = $1, claims = m.claims + 1
            FROM (SELECT cluster_id, name FROM machines
-                  WHERE next_reconcile_at <= now()
+                  WHERE next_reconcile_at <= $4::timestamptz
                   ORDER BY next_reconcile_at
                   LIMIT $2
                   FOR UPDATE SKIP LOCKED) due,
@@ -78,7 +80,7 @@ export class MachineQueue {
                   m.kubernetes_version, m.upgrade, c.phase AS cluster_phase,
                   c.spec AS spec)
        SELECT * FROM claimed`,
-      [owner, limit, leaseMs],
+      [owner, limit, leaseMs, now.toISOString()],
     );
     return rows.map((row) => ({
       clusterId: row.cluster_id,
@@ -101,14 +103,14 @@ export class MachineQueue {
     }));
   }
 
-  /** Hands claims back untouched (shutting down before working on them): due again at once. */
-  async release(owner: string, machines: readonly { clusterId: string; name: string }[]): Promise<void> {
+  /** Hands claims back untouched (shutting down before working on them): due again at `now`. */
+  async release(owner: string, machines: readonly { clusterId: string; name: string }[], now: Date): Promise<void> {
     if (machines.length === 0) return;
     await this.unitOfWork.manager.query(
-      `UPDATE machines m SET next_reconcile_at = now()
+      `UPDATE machines m SET next_reconcile_at = $3::timestamptz
          FROM jsonb_to_recordset($2::jsonb) AS r(cluster_id text, name text)
         WHERE m.cluster_id = r.cluster_id AND m.name = r.name AND m.claimed_by = $1 AND m.next_reconcile_at IS NOT NULL`,
-      [owner, JSON.stringify(machines.map((machine) => ({ cluster_id: machine.clusterId, name: machine.name })))],
+      [owner, JSON.stringify(machines.map((machine) => ({ cluster_id: machine.clusterId, name: machine.name }))), now.toISOString()],
     );
   }
 }

@@ -10,7 +10,7 @@ import { AuditTrail } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { databaseUrl, ensureDatabase, randomSuffix } from '@flotilla/messaging/testing';
 import { KeyRing, SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
-import { DatabaseModule } from '@flotilla/service-kit';
+import { Clock, DatabaseModule } from '@flotilla/service-kit';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from '../../src/bootstrap/join-secrets.repository.js';
@@ -42,7 +42,7 @@ async function startApp(schema: string): Promise<{ app: INestApplication; url: s
       SecretsModule.forRoot({ keys: KeyRing.parse(KeyRing.generateConfigValue(['test-1'])) }),
     ],
     controllers: hostsControllers,
-    providers: [...hostsProviders, JoinSecretsRepository],
+    providers: [...hostsProviders, JoinSecretsRepository, Clock],
   })
   class TestHostsModule {}
   const app = await NestFactory.create(TestHostsModule, { logger: false });

@@ -2,6 +2,7 @@ import type { CredentialUse } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, randomSuffix, type TestSchema } from '@flotilla/messaging/testing';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
+import { Clock } from '@flotilla/service-kit';
 import type { ClusterSpec } from '@flotilla/contracts';
 import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from '../../src/bootstrap/join-secrets.repository.js';
@@ -34,7 +35,7 @@ export class HostsContext {
     const dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...HOST_ENTITIES, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' });
     const store = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['test-1'])));
-    return new HostsContext(schema, dataSource, new SshKeys(unitOfWork, store), new HostRecords(dataSource), new JoinSecretsRepository(store, unitOfWork), store);
+    return new HostsContext(schema, dataSource, new SshKeys(unitOfWork, store), new HostRecords(dataSource), new JoinSecretsRepository(store, unitOfWork, new Clock()), store);
   }
 
   bootstrapper(timeouts = { connectMs: 5_000, commandMs: 30_000 }): SshBootstrapper {

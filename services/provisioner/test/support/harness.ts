@@ -1,8 +1,10 @@
 import { ClusterRequested, createEvent, decodeMessage, eventsSubject, streamName, validateEvent, type ClusterSpec, type CloudEvent, type EventData, type EventDefinition, type EventOf } from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { TEST_NATS_URL, deleteTestStreams, eventually } from '@flotilla/messaging/testing';
+import { Clock } from '@flotilla/service-kit';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { DataSource } from 'typeorm';
+import { ProvisionerModule } from '../../src/provisioner.module.js';
 import { provisionerService } from '../../src/service.js';
 
 export { eventually };
@@ -22,6 +24,24 @@ export function clusterSpec(overrides: Partial<ClusterSpec> = {}): ClusterSpec {
 
 export function requestEvent(clusterId: string, spec: ClusterSpec, id?: string): EventOf<typeof ClusterRequested> {
   return createEvent(ClusterRequested, { subject: clusterId, source: '/tests/provisioner', ...(id ? { id } : {}) }, spec);
+}
+
+/** A clock the test moves forward, to cross timeouts and lifetimes without waiting for them. */
+export class TestClock extends Clock {
+  private offsetMs = 0;
+
+  override now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/** The provisioner on the test's clock (pass it to `Harness.start`). */
+export function onClock(clock: Clock): typeof provisionerService {
+  return { ...provisionerService, module: (config) => ProvisionerModule.register(config, { clock }) };
 }
 
 /** A provisioner instance plus what a test needs around it: the bus and a view of its schema. */
