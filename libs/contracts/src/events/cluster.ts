@@ -1,17 +1,74 @@
 import { z } from 'zod';
 import { defineEvent, EXTERNAL } from '../event-definition.js';
-import { ClusterLabels, ClusterModel, KubernetesVersion, Node, Reason } from './common.js';
+import { atMost, ClusterLabels, ClusterModel, kubernetesLabels, KubernetesVersion, LABEL_LIMITS, labelKeyProblem, labelValueProblem, Node, Reason } from './common.js';
+
+/**
+ * Upper bounds of what one request may ask for, so that no event plans an unbounded amount of
+ * work: an over-bound request is refused, naming the field, by the HTTP API and on the bus.
+ * Machine counts follow what Kubernetes and the large providers support; label and taint keys
+ * and values follow Kubernetes (`LABEL_LIMITS`). Like those, they are checked by validation and
+ * stated in the descriptions of the JSON Schema, not written into it as keywords.
+ */
+export const CLUSTER_LIMITS = {
+  /** Node pools of a cluster (AKS allows 100). */
+  nodePools: 100,
+  /** Machines of one node pool (AKS and GKE: 1,000 nodes per pool). */
+  machinesPerPool: 1000,
+  /** Worker machines of a cluster, every node pool together: Kubernetes is tested up to 5,000 nodes per cluster. */
+  workers: 5000,
+  /** Hosts one request lists; a cluster on users' machines grows beyond it by scaling its pools. */
+  hostsPerRequest: 1000,
+  /** Labels of one node pool. */
+  labelsPerPool: 64,
+  /** Taints of one node pool. */
+  taintsPerPool: 64,
+} as const;
+
+/** A DNS label, as node pool names are (they become part of machine and node names). */
+const DNS_LABEL_LENGTH = 63;
+
+/** A list of at most `limit` items. */
+function boundedArray<T extends z.ZodType>(item: T, limit: number, what: string) {
+  return z.array(item).superRefine((items, context) => {
+    if (items.length > limit) context.addIssue({ code: 'custom', message: atMost(limit, what, items.length) });
+  });
+}
+
+/** The problem `problem` finds in a string, as an issue of its own. */
+function checked(problem: (value: string) => string | undefined) {
+  return (value: string, context: z.RefinementCtx) => {
+    const found = problem(value);
+    if (found !== undefined) context.addIssue({ code: 'custom', message: found });
+  };
+}
 
 const MachineSize = z.string().min(1).max(63).describe('Machine size (flavour) name of the infrastructure provider');
 
+const PoolName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label')
+  .superRefine(checked((name) => (name.length > DNS_LABEL_LENGTH ? `must be at most ${DNS_LABEL_LENGTH} characters (a DNS label), is ${name.length}` : undefined)));
+
+const Taint = z.object({
+  key: z
+    .string()
+    .min(1)
+    .superRefine(checked((key) => (key.length === 0 ? undefined : labelKeyProblem(key))))
+    .describe('A label key as Kubernetes takes it: [prefix/]name'),
+  value: z.string().superRefine(checked(labelValueProblem)).optional().describe(`At most ${LABEL_LIMITS.value} characters, as a label value`),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
 export const NodePoolSpec = z.object({
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),
-  count: z.number().int().min(0).max(1000),
+  name: PoolName.describe(`Node pool name: a DNS label (at most ${DNS_LABEL_LENGTH} characters), unique in the cluster`),
+  count: z.number().int().min(0).max(CLUSTER_LIMITS.machinesPerPool, `must be at most ${CLUSTER_LIMITS.machinesPerPool}`),
   machineSize: MachineSize,
-  labels: z.record(z.string(), z.string()).default({}),
-  taints: z
-    .array(z.object({ key: z.string().min(1), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) }))
-    .default([]),
+  labels: kubernetesLabels(CLUSTER_LIMITS.labelsPerPool)
+    .default({})
+    .describe(
+      `Labels of the pool's nodes, at most ${CLUSTER_LIMITS.labelsPerPool}, as Kubernetes takes them: keys [prefix/]name (prefix a DNS subdomain of at most ${LABEL_LIMITS.keyPrefix} characters, name at most ${LABEL_LIMITS.keyName}), values at most ${LABEL_LIMITS.value}`,
+    ),
+  taints: boundedArray(Taint, CLUSTER_LIMITS.taintsPerPool, 'taints').default([]).describe(`Taints of the pool's nodes, at most ${CLUSTER_LIMITS.taintsPerPool}`),
 });
 
 export const HostSpec = z.object({
@@ -37,7 +94,17 @@ export const ClusterSpec = z.object({
     count: z.union([z.literal(1), z.literal(3), z.literal(5)], { error: 'must be 1, 3 or 5 (an odd number keeps etcd quorum)' }),
     machineSize: MachineSize,
   }),
-  nodePools: z.array(NodePoolSpec).default([]),
+  nodePools: z
+    .array(NodePoolSpec)
+    .superRefine((pools, context) => {
+      if (pools.length > CLUSTER_LIMITS.nodePools) context.addIssue({ code: 'custom', message: atMost(CLUSTER_LIMITS.nodePools, 'node pools', pools.length) });
+      const machines = pools.reduce((sum, pool) => sum + (Number.isInteger(pool.count) && pool.count > 0 ? pool.count : 0), 0);
+      if (machines > CLUSTER_LIMITS.workers) {
+        context.addIssue({ code: 'custom', message: `must have at most ${CLUSTER_LIMITS.workers} machines in all, has ${machines} (Kubernetes is tested up to ${CLUSTER_LIMITS.workers} nodes per cluster)` });
+      }
+    })
+    .default([])
+    .describe(`Worker node pools, at most ${CLUSTER_LIMITS.nodePools}, with at most ${CLUSTER_LIMITS.workers} machines in all`),
   nodeOs: z.enum(['microos', 'flatcar', 'fedora-coreos']).optional().describe('Immutable node OS, platform-provisioned only'),
   network: z
     .object({ podCidr: z.string().min(1), serviceCidr: z.string().min(1) })
@@ -46,7 +113,9 @@ export const ClusterSpec = z.object({
     .object({ provider: z.string().min(1), parameters: z.record(z.string(), z.unknown()).default({}) })
     .optional()
     .describe('Infrastructure provider and its parameters (platform-provisioned and hosted workers)'),
-  hosts: z.array(HostSpec).optional().describe('The machines users bring (user-provisioned)'),
+  hosts: boundedArray(HostSpec, CLUSTER_LIMITS.hostsPerRequest, 'hosts')
+    .optional()
+    .describe(`The machines users bring (user-provisioned), at most ${CLUSTER_LIMITS.hostsPerRequest}; scaling a pool adds more`),
   hosted: z
     .object({ workerModel: z.enum(['platform-provisioned', 'user-provisioned']) })
     .optional()
@@ -192,12 +261,22 @@ export const NodePoolScaleRequested = defineEvent({
   description:
     'Someone asked to change the number of machines of one node pool of a platform-managed cluster. The CloudEvents subject is the cluster id. Scaling down removes the newest machines of the pool.',
   data: z.object({
-    pool: z.string().min(1).describe('Name of the node pool, as in the cluster request'),
-    count: z.number().int().min(0).max(1000).describe('Machines the pool should have'),
-    hosts: z
-      .array(HostSpec)
+    pool: z
+      .string()
+      .min(1)
+      .superRefine(checked((pool) => (pool.length > DNS_LABEL_LENGTH ? `must be at most ${DNS_LABEL_LENGTH} characters (a DNS label), is ${pool.length}` : undefined)))
+      .describe('Name of the node pool, as in the cluster request'),
+    count: z
+      .number()
+      .int()
+      .min(0)
+      .max(CLUSTER_LIMITS.machinesPerPool, `must be at most ${CLUSTER_LIMITS.machinesPerPool}`)
+      .describe(`Machines the pool should have; the cluster's node pools together at most ${CLUSTER_LIMITS.workers}`),
+    hosts: boundedArray(HostSpec, CLUSTER_LIMITS.hostsPerRequest, 'hosts')
       .optional()
-      .describe('Pools on machines users bring, scaling up only: the hosts to add, exactly `count` minus the current size, each with role worker and this pool'),
+      .describe(
+        `Pools on machines users bring, scaling up only: the hosts to add, exactly \`count\` minus the current size (at most ${CLUSTER_LIMITS.hostsPerRequest}), each with role worker and this pool`,
+      ),
   }),
   producers: ['inventory', EXTERNAL],
   consumers: ['provisioner', 'inventory'],

@@ -6,6 +6,7 @@ export type ProvisionerErrorCode =
   | 'cluster-deleting'
   | 'cluster-busy'
   | 'node-pool-unknown'
+  | 'cluster-too-large'
   | 'scale-hosts-mismatch'
   | 'scale-hosts-not-allowed'
   | 'host-duplicate';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findCondition } from '../conditions.js';
-import { decide, machineWork } from './index.js';
+import { CLUSTER_LIMITS } from '@flotilla/contracts';
+import { decide, machineWork, type ClusterState } from './index.js';
 import { spec, host, hostsSpec, RELEASE, at, observe, gone, when, types, byType, bringUp, running, scale, refusedWith } from '../../../test/support/lifecycle.js';
 
 describe('scaling a node pool', () => {
@@ -70,5 +71,20 @@ describe('scaling a node pool', () => {
     const scaled = byType(done.events, 'NodePoolScaled')[0]!;
     assert.deepEqual([scaled.to, scaled.requested], [2, 3]);
     assert.equal(findCondition(done.state.conditions, 'Scaling')?.reason, 'MachineFailed');
+  });
+
+  it('may not take the cluster past the workers a cluster may have, all pools together; the refusal names count', () => {
+    // given: a Running cluster one machine short of the bound (its pool grown machine by machine).
+    const cluster = running({ ...spec, nodePools: [...spec.nodePools, { name: 'batch', count: 1, machineSize: 'm', labels: {}, taints: [] }] });
+    const template = cluster.machines.find((machine) => machine.pool === 'general')!;
+    const grown = Array.from({ length: CLUSTER_LIMITS.workers - 4 }, (_, index) => ({ ...template, name: `c1-general-${index + 2}` }));
+    const state: ClusterState = { ...cluster, machines: [...cluster.machines, ...grown] };
+    assert.equal(state.machines.filter((machine) => machine.role === 'worker').length, CLUSTER_LIMITS.workers - 1);
+
+    assert.deepEqual(types(decide(scale('batch', 2, 10), state)), ['NodePoolScalingStarted', 'MachinesAdded']);
+    assert.throws(() => decide(scale('batch', 3, 10), state), refusedWith('cluster-too-large', 'count'));
+    assert.throws(() => decide(scale('general', CLUSTER_LIMITS.workers, 10), state), refusedWith('cluster-too-large', 'count'));
+    // Shrinking is always allowed.
+    assert.deepEqual(types(decide(scale('batch', 0, 10), state)), ['NodePoolScalingStarted', 'MachineRemovalStarted']);
   });
 });

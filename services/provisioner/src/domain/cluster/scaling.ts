@@ -1,3 +1,4 @@
+import { CLUSTER_LIMITS } from '@flotilla/contracts';
 import { machineSource } from '../machine-plan.js';
 import type { ScaleNodePool } from './commands.js';
 import { ProvisionerError } from './errors.js';
@@ -7,8 +8,9 @@ import { busyWith, type ClusterOperation, type ClusterState } from './state.js';
 
 /*
  * Scaling a node pool of a Running cluster: up adds machines after the highest ordinal in use (on
- * users' hosts: exactly the new hosts given), down releases the newest. The scale is over once no
- * machine of the pool is in flight.
+ * users' hosts: exactly the new hosts given), as long as the cluster's workers stay within
+ * CLUSTER_LIMITS; down releases the newest. The scale is over once no machine of the pool is in
+ * flight.
  */
 
 export function decideScale(command: ScaleNodePool, state: ClusterState): ClusterEvent[] {
@@ -24,6 +26,12 @@ export function decideScale(command: ScaleNodePool, state: ClusterState): Cluste
   const members = poolMachines(state, pool);
   const from = members.length;
   if (count === from) return [];
+  // A request can ask for no more workers than the contract allows (CLUSTER_LIMITS); growing one
+  // pool at a time must not get further.
+  const workers = state.machines.filter((machine) => machine.role === 'worker' && machine.phase !== 'Deleting').length - from + count;
+  if (count > from && workers > CLUSTER_LIMITS.workers) {
+    throw new ProvisionerError('cluster-too-large', `cluster "${clusterId}" would have ${workers} worker machines; its node pools may have at most ${CLUSTER_LIMITS.workers} in all`, 'count');
+  }
   const hosts = command.hosts ?? [];
   const events: ClusterEvent[] = [{ type: 'NodePoolScalingStarted', clusterId, pool, from, to: count, at }];
   if (machineSource(state.spec) === 'platform') {
