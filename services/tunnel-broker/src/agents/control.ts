@@ -2,8 +2,6 @@ import type { ClientHttp2Session } from 'node:http2';
 
 /** The authority of the broker's own requests to an agent: never a Kubernetes API request's. */
 export const CONTROL_AUTHORITY = 'control.flotilla';
-/** The authority of relayed Kubernetes API requests. */
-export const KUBERNETES_AUTHORITY = 'kubernetes.default.svc';
 
 const CONTROL_TIMEOUT_MS = 10_000;
 

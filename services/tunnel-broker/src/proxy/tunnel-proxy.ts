@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditTrail, AuthenticationError, describeScope, inScope, roleAllows, TokenVerifier, type AuthenticatedRequest, type Principal, type Role } from '@flotilla/auth';
-import { CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, relayUpgrade } from '@flotilla/tunnel';
+import { forwardRequest, kubernetesForwardOptions, kubernetesStatus, relayUpgrade, type ForwardOptions } from '@flotilla/tunnel';
 import { AgentGateway } from '../agents/agent-gateway.js';
-import { KUBERNETES_AUTHORITY } from '../agents/control.js';
 import { ReplicaIdentity } from '../agents/replica.js';
 import { SessionRegistry } from '../agents/session-registry.js';
 import { EnrollmentRepository, type TunnelCluster } from '../enrollment/enrollment.repository.js';
@@ -16,9 +16,6 @@ const PROXY_PATH = /^\/api\/v1\/tunnels\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CLUSTER_CACHE_MS = 5_000;
 const REALM = 'flotilla';
-
-/** Never relayed to the agent: the caller's own credentials and identity claims, and the broker's own headers. */
-const dropped = (name: string) => name === 'authorization' || name.startsWith('impersonate-') || name.startsWith('flotilla-');
 
 interface Refusal {
   status: number;
@@ -84,7 +81,7 @@ export class TunnelProxy {
     } else {
       const local = this.gateway.session(admission.clusterId);
       const location = local ? undefined : await this.elsewhere(request, admission.clusterId);
-      if (local) result = await forwardRequest(local.session, request, response, { path: admission.path, headers: this.callerHeaders(admission.principal), drop: dropped });
+      if (local) result = await forwardRequest(local.session, request, response, forwardOptions(local.session, admission));
       else if (location) result = await forwardToReplica(location.url, this.replica.replicaId, request, response);
       else {
         const refusal = notConnected(admission.clusterId);
@@ -105,7 +102,7 @@ export class TunnelProxy {
     } else {
       const local = this.gateway.session(admission.clusterId);
       const location = local ? undefined : await this.elsewhere(request, admission.clusterId);
-      if (local) result = await relayUpgrade(local.session, request, socket, head, { path: admission.path, headers: this.callerHeaders(admission.principal), drop: dropped });
+      if (local) result = await relayUpgrade(local.session, request, socket, head, forwardOptions(local.session, admission));
       else if (location) result = await forwardUpgradeToReplica(location.url, this.replica.replicaId, request, socket, head);
       else {
         const refusal = notConnected(admission.clusterId);
@@ -157,10 +154,6 @@ export class TunnelProxy {
     return cluster;
   }
 
-  private callerHeaders(principal: Principal): Record<string, string> {
-    return { ':authority': KUBERNETES_AUTHORITY, [CALLER_USER_HEADER]: principal.subject, [CALLER_GROUPS_HEADER]: `flotilla:${principal.role}` };
-  }
-
   /** One audit record per request: who, which cluster, verb and path (never the query, a body or a token), status, bytes, duration. */
   private record(request: IncomingMessage, admission: Admission, result: Relayed, started: number): void {
     // A request forwarded by another replica is recorded there.
@@ -180,6 +173,14 @@ export class TunnelProxy {
   }
 }
 
+/**
+ * The agent forwards as the caller: user = the token's subject, group = `flotilla:<role>` (what
+ * the manifest's RBAC binds); never with the caller's own credentials or impersonation.
+ */
+function forwardOptions(session: ClientHttp2Session, admission: { principal: Principal; path: string }): ForwardOptions {
+  return kubernetesForwardOptions({ session, path: admission.path, caller: { user: admission.principal.subject, groups: [`flotilla:${admission.principal.role}`] } });
+}
+
 function notConnected(clusterId: string): Refusal {
   return { status: 503, code: 'tunnel-down', message: `the agent of cluster "${clusterId}" is not connected to any broker replica` };
 }
@@ -188,9 +189,9 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Refusals as Kubernetes Status objects: kubectl and client libraries show their message. */
+/** Refusals as Kubernetes Status objects (kubectl shows the message), with Flotilla's code as the cause. */
 function statusBody(refusal: Refusal): string {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: refusal.message, reason: refusal.code, code: refusal.status });
+  return JSON.stringify({ ...kubernetesStatus(refusal), details: { causes: [{ reason: refusal.code, message: refusal.message }] } });
 }
 
 function respond(response: ServerResponse, refusal: Refusal): void {
