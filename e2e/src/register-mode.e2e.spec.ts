@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,16 +18,39 @@ interface ManifestObject {
   kind: string;
   metadata: { name: string; namespace?: string };
   stringData?: Record<string, string>;
-  spec?: { template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[] }[] } } };
+  data?: Record<string, string>;
+  spec?: {
+    template: {
+      spec: {
+        containers: { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+        volumes?: { name: string; configMap?: { name: string } }[];
+      };
+    };
+  };
 }
 
-/** The agent's environment as the kubelet would give it from the manifest's Deployment and Secrets. */
-function agentEnvironment(objects: ManifestObject[]): Record<string, string> {
+/**
+ * The agent's environment as the kubelet would give it from the manifest's Deployment, Secrets and
+ * ConfigMaps: ConfigMap volumes are written under `mountRoot`, and variables naming their files follow.
+ */
+function agentEnvironment(objects: ManifestObject[], mountRoot: string): Record<string, string> {
   const secrets = new Map(objects.filter((object) => object.kind === 'Secret').map((object) => [object.metadata.name, object.stringData ?? {}]));
+  const configMaps = new Map(objects.filter((object) => object.kind === 'ConfigMap').map((object) => [object.metadata.name, object.data ?? {}]));
   const deployment = objects.find((object) => object.kind === 'Deployment');
+  const pod = deployment?.spec?.template.spec;
+  const mounted = new Map<string, string>();
+  for (const mount of pod?.containers[0]?.volumeMounts ?? []) {
+    const source = pod?.volumes?.find((volume) => volume.name === mount.name)?.configMap?.name;
+    if (!source) continue;
+    const dir = join(mountRoot, mount.name);
+    mkdirSync(dir, { recursive: true });
+    for (const [file, content] of Object.entries(configMaps.get(source) ?? {})) writeFileSync(join(dir, file), content);
+    mounted.set(mount.mountPath, dir);
+  }
   const env: Record<string, string> = {};
-  for (const variable of deployment?.spec?.template.spec.containers[0]?.env ?? []) {
-    if (variable.value !== undefined) env[variable.name] = variable.value;
+  for (const variable of pod?.containers[0]?.env ?? []) {
+    const mount = [...mounted.keys()].find((path) => variable.value?.startsWith(`${path}/`));
+    if (variable.value !== undefined) env[variable.name] = mount ? `${mounted.get(mount)}${variable.value.slice(mount.length)}` : variable.value;
     else if (variable.valueFrom?.secretKeyRef) env[variable.name] = secrets.get(variable.valueFrom.secretKeyRef.name)?.[variable.valueFrom.secretKeyRef.key] ?? '';
     else if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[variable.name] = 'flotilla-tunnel-agent-7d9f8-x2k4q';
     else if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[variable.name] = 'flotilla-system';
@@ -58,7 +81,7 @@ describe('register mode across the processes: a cluster behind a firewall, from 
     // Flotilla's one address, TLS terminated in front of the broker as an ingress would.
     front = new TlsFront(tls, broker.url);
     frontUrl = `https://${workload.hostAddress}:${await front.listen(workload.hostAddress === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0')}`;
-    await fleet.add('importer', 'a', { TUNNEL_BROKER_URL: frontUrl.replace(workload.hostAddress, '127.0.0.1'), TUNNEL_BROKER_CA_FILE: caFile, REGISTRATION_TUNNEL_URL: frontUrl });
+    await fleet.add('importer', 'a', { TUNNEL_BROKER_URL: frontUrl.replace(workload.hostAddress, '127.0.0.1'), TUNNEL_BROKER_CA_FILE: caFile, REGISTRATION_TUNNEL_URL: frontUrl, REGISTRATION_TUNNEL_CA_FILE: caFile });
   });
 
   after(async () => {
@@ -91,7 +114,8 @@ describe('register mode across the processes: a cluster behind a firewall, from 
     // `kubectl apply -f` of the manifest: its Secrets go to the API server, the Deployment runs the agent.
     const objects = parseAllDocuments(registration.manifest).map((document) => document.toJS() as ManifestObject);
     for (const secret of objects.filter((object) => object.kind === 'Secret')) workload.putSecret(secret.metadata.namespace ?? 'default', secret.metadata.name, secret.stringData ?? {});
-    workload.startAgent({ ...agentEnvironment(objects), FLOTILLA_TUNNEL_CA_FILE: caFile });
+    // The manifest carries the private CA of Flotilla's address: nothing is added by hand.
+    workload.startAgent(agentEnvironment(objects, join(dir, 'kubelet')));
 
     const [imported] = await eventually(async () => {
       const events = await eventsOf(fleet.bus, fleet.prefix, ClusterImported, clusterId);

@@ -59,7 +59,8 @@ export function tunnelWiring({ settings, agentPort, machineHost, tls, brokerPort
     env.importer = {
       REGISTRATION_TUNNEL_URL: registrationUrl,
       TUNNEL_BROKER_URL: local ? `https://${local}:${gatewayPort}` : registrationUrl,
-      ...(tls.caFile ? { TUNNEL_BROKER_CA_FILE: tls.caFile } : {}),
+      // The manifest hands agents the same CA, so an agent in a pod trusts the development CA too.
+      ...(tls.caFile ? { TUNNEL_BROKER_CA_FILE: tls.caFile, REGISTRATION_TUNNEL_CA_FILE: tls.caFile } : {}),
     };
   }
   return { publicHost, agentAddress, registrationUrl, env, importerWired: why === undefined, why };

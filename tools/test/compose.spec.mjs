@@ -194,6 +194,7 @@ describe('docker-compose.yml', () => {
     assert.ok(SERVER_NAMES.dns.includes('gateway'), 'the development certificate names the gateway');
     const mounts = Object.fromEntries(services.importer.volumes.map((v) => v.split(':')).map(([source, target]) => [target, source]));
     assert.equal(mounts[importer.TUNNEL_BROKER_CA_FILE], './.data/tls/ca.crt', 'the CA of the gateway\'s certificate is mounted where TUNNEL_BROKER_CA_FILE says');
+    assert.equal(importer.REGISTRATION_TUNNEL_CA_FILE, importer.TUNNEL_BROKER_CA_FILE, 'agents get the same CA through their manifest');
     assert.ok(composeText.includes('${FLOTILLA_TLS_CA_FILE:-./.data/tls/ca.crt}'), 'FLOTILLA_TLS_CA_FILE names another CA');
   });
 

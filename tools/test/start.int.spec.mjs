@@ -33,8 +33,8 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), () => {
   const { PORT, NATS_URL, DATABASE_URL, BUS_PREFIX, FLOTILLA_SERVICE, OTEL_TRACES_EXPORTER } = process.env;
   console.log('env ' + JSON.stringify({ PORT, NATS_URL, DATABASE_URL, BUS_PREFIX, FLOTILLA_SERVICE, OTEL_TRACES_EXPORTER }));
-  const { TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE } = process.env;
-  console.log('tunnel ' + JSON.stringify({ TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE }));
+  const { TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, REGISTRATION_TUNNEL_CA_FILE, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE } = process.env;
+  console.log('tunnel ' + JSON.stringify({ TUNNEL_AGENT_PORT, TUNNEL_AGENT_ADDRESS, TUNNEL_REPLICA_URL, REGISTRATION_TUNNEL_URL, REGISTRATION_TUNNEL_CA_FILE, TUNNEL_BROKER_URL, TUNNEL_BROKER_CA_FILE }));
   if (process.env.FAKE_CRASH === name) setTimeout(() => process.exit(3), 800);
 });
 process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(() => process.exit(0)); });
@@ -268,6 +268,7 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
         REGISTRATION_TUNNEL_URL: `https://flotilla-test.lan:${gatewayPort}`,
         TUNNEL_BROKER_URL: `https://127.0.0.1:${gatewayPort}`,
         TUNNEL_BROKER_CA_FILE: caFile,
+        REGISTRATION_TUNNEL_CA_FILE: caFile,
       });
       // The entry point's certificate names the host agents enroll at.
       const { X509Certificate } = await import('node:crypto');

@@ -189,6 +189,7 @@ describe('register mode of a local run', () => {
       REGISTRATION_TUNNEL_URL: 'https://192.168.1.20:9443',
       TUNNEL_BROKER_URL: 'https://127.0.0.1:9443',
       TUNNEL_BROKER_CA_FILE: '/r/.data/tls/ca.crt',
+      REGISTRATION_TUNNEL_CA_FILE: '/r/.data/tls/ca.crt',
     });
     assert.deepEqual([wiring.publicHost, wiring.importerWired], ['192.168.1.20', true]);
     assert.equal(wiring.env.inventory, undefined, 'the other services get nothing');

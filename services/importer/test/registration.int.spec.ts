@@ -32,7 +32,7 @@ class TestClock extends Clock {
   }
 }
 
-const settings: RegistrationSettings = { tunnelUrl: 'https://tunnel.flotilla.example', agentImage: 'registry.example/flotilla/tunnel-agent:1.2.3', defaultTtlHours: 24 };
+const settings: RegistrationSettings = { tunnelUrl: 'https://tunnel.flotilla.example', tunnelCaPem: null, agentImage: 'registry.example/flotilla/tunnel-agent:1.2.3', defaultTtlHours: 24 };
 const redemption = (agentId = 'agent-1') => ({ agentId, certificateSerial: '4f2a', certificateExpiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(), at: new Date().toISOString() });
 
 describe('registrations on PostgreSQL', () => {

@@ -4,7 +4,7 @@ import { caFingerprints, normaliseApiServer } from '../credentials/binding.js';
 import type { TunnelBrokerSettings } from './tunnel-access.js';
 
 /** Reads a PEM bundle of CA certificates; throws a message for the variable's problem. */
-function readCaBundle(path: string): string {
+export function readCaBundle(path: string): string {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { Namespace, Secret, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { AGENT_NAME, AGENT_NAMESPACE, CREDENTIAL_SECRET_NAME, IMPORTER_ROLE, REGISTRATION_SECRET_NAME, renderRegistrationManifest, type KubeObject } from './manifest.js';
+import { AGENT_NAME, AGENT_NAMESPACE, CREDENTIAL_SECRET_NAME, IMPORTER_ROLE, REGISTRATION_SECRET_NAME, renderRegistrationManifest, TUNNEL_CA_CONFIGMAP_NAME, type KubeObject } from './manifest.js';
 import { RegistrationConfig } from './registration-settings.js';
 import { generateToken } from './registration.js';
 
@@ -20,6 +20,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   Role,
   RoleBinding,
   Secret,
+  ConfigMap,
   Deployment,
 };
 
@@ -166,5 +167,20 @@ describe('registration manifest', () => {
     const role = structuredClone(byKind(objects, 'ClusterRole', AGENT_NAME)) as unknown as { rules: { verbs?: unknown }[] };
     delete role.rules[0]?.verbs;
     assert.throws(() => validate(role as unknown as KubeObject), /verbs/);
+  });
+
+  it("gives the agent the enrollment URL's private CA, when there is one, as a mounted ConfigMap", () => {
+    assert.equal(objects.find((object) => object.kind === 'ConfigMap'), undefined, 'none without a private CA');
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const withCa = renderRegistrationManifest({ ...input, tunnelCaPem: ca }).objects;
+    for (const object of withCa) validate(object);
+    const configMap = byKind(withCa, 'ConfigMap', TUNNEL_CA_CONFIGMAP_NAME) as unknown as { data: Record<string, string> };
+    assert.equal(configMap.data['ca.crt'], ca);
+    type Pod = { containers: { env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; configMap?: { name: string } }[] };
+    const pod = (byKind(withCa, 'Deployment') as unknown as { spec: { template: { spec: Pod } } }).spec.template.spec;
+    const file = pod.containers[0]?.env.find((variable) => variable.name === 'FLOTILLA_TUNNEL_CA_FILE')?.value;
+    const mount = pod.containers[0]?.volumeMounts.find((volume) => volume.name === 'tunnel-ca');
+    assert.ok(file && mount && file.startsWith(`${mount.mountPath}/`), 'the variable names a file of the mounted ConfigMap');
+    assert.equal(pod.volumes.find((volume) => volume.name === 'tunnel-ca')?.configMap?.name, TUNNEL_CA_CONFIGMAP_NAME);
   });
 });

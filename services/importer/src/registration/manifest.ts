@@ -15,6 +15,8 @@ export interface ManifestInput {
   token: string;
   /** Where the agent dials out to: the tunnel broker's public URL. */
   tunnelUrl: string;
+  /** PEM of a private CA that signed the tunnel URL's certificate, when the system roots do not know it. */
+  tunnelCaPem?: string | null;
   agentImage: string;
 }
 
@@ -23,6 +25,9 @@ export const AGENT_NAME = 'flotilla-tunnel-agent';
 export const REGISTRATION_SECRET_NAME = `${AGENT_NAME}-registration`;
 /** Written by the agent only: its key, certificate, the tunnel's CA and address, or its "stopped" marker. */
 export const CREDENTIAL_SECRET_NAME = `${AGENT_NAME}-credential`;
+/** The private CA of the enrollment URL, when there is one: public, hence a ConfigMap. */
+export const TUNNEL_CA_CONFIGMAP_NAME = `${AGENT_NAME}-tunnel-ca`;
+const TUNNEL_CA_DIR = '/etc/flotilla/tunnel-ca';
 const TOKEN_KEY = 'token';
 // A fixed non-root id, so runAsNonRoot holds whatever user the image declares (the image uses it too).
 const AGENT_UID = 65532;
@@ -107,6 +112,7 @@ export function registrationManifestObjects(input: ManifestInput): KubeObject[] 
       metadata: { ...namespaced(CREDENTIAL_SECRET_NAME), annotations: { 'flotilla.io/written-by': AGENT_NAME } },
       type: 'Opaque',
     },
+    ...(input.tunnelCaPem ? [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: namespaced(TUNNEL_CA_CONFIGMAP_NAME), data: { 'ca.crt': input.tunnelCaPem } }] : []),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -138,6 +144,7 @@ export function registrationManifestObjects(input: ManifestInput): KubeObject[] 
                   { name: 'FLOTILLA_REGISTRATION_TOKEN', valueFrom: { secretKeyRef: { name: REGISTRATION_SECRET_NAME, key: TOKEN_KEY, optional: true } } },
                   { name: 'FLOTILLA_REGISTRATION_SECRET', value: REGISTRATION_SECRET_NAME },
                   { name: 'FLOTILLA_CREDENTIAL_SECRET', value: CREDENTIAL_SECRET_NAME },
+                  ...(input.tunnelCaPem ? [{ name: 'FLOTILLA_TUNNEL_CA_FILE', value: `${TUNNEL_CA_DIR}/ca.crt` }] : []),
                 ],
                 // The official Kubernetes client is most of the agent's memory (about 140 MiB resident).
                 resources: { requests: { cpu: '10m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' } },
@@ -149,10 +156,10 @@ export function registrationManifestObjects(input: ManifestInput): KubeObject[] 
                   capabilities: { drop: ['ALL'] },
                 },
                 // The only writable place (the agent writes nothing to disk; node may).
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(input.tunnelCaPem ? [{ name: 'tunnel-ca', mountPath: TUNNEL_CA_DIR, readOnly: true }] : [])],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } }],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } }, ...(input.tunnelCaPem ? [{ name: 'tunnel-ca', configMap: { name: TUNNEL_CA_CONFIGMAP_NAME } }] : [])],
           },
         },
       },

@@ -1,5 +1,6 @@
 import { ClusterLabels } from '@flotilla/contracts';
 import { z } from 'zod';
+import { readCaBundle } from '../connectivity/tunnel-config.js';
 
 /** A registration token may live at most a week: long enough to get a change approved, short enough to matter if it leaks. */
 export const MAX_TTL_HOURS = 168;
@@ -7,6 +8,8 @@ export const MAX_TTL_HOURS = 168;
 export interface RegistrationSettings {
   /** The tunnel broker's public URL the agent dials; a request may name another. Undefined: every request must name one. */
   tunnelUrl: string | undefined;
+  /** PEM of a private CA the agent must trust for that URL (carried by the manifest); null: the system roots. */
+  tunnelCaPem: string | null;
   agentImage: string;
   defaultTtlHours: number;
 }
@@ -19,6 +22,18 @@ const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL (t
 export const RegistrationConfig = {
   /** The tunnel broker's public URL, as the workload clusters reach it. */
   REGISTRATION_TUNNEL_URL: httpsUrl.optional(),
+  /** PEM file of a private CA that signed that URL's certificate: the manifest gives it to the agent. */
+  REGISTRATION_TUNNEL_CA_FILE: z
+    .string()
+    .min(1)
+    .superRefine((path, context) => {
+      try {
+        readCaBundle(path);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
   /** The tunnel agent's image in the rendered manifest. */
   REGISTRATION_AGENT_IMAGE: z
     .string()
@@ -28,8 +43,18 @@ export const RegistrationConfig = {
   REGISTRATION_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(MAX_TTL_HOURS).default(24),
 };
 
-export function registrationSettings(config: { REGISTRATION_TUNNEL_URL?: string | undefined; REGISTRATION_AGENT_IMAGE: string; REGISTRATION_TOKEN_TTL_HOURS: number }): RegistrationSettings {
-  return { tunnelUrl: config.REGISTRATION_TUNNEL_URL, agentImage: config.REGISTRATION_AGENT_IMAGE, defaultTtlHours: config.REGISTRATION_TOKEN_TTL_HOURS };
+export function registrationSettings(config: {
+  REGISTRATION_TUNNEL_URL?: string | undefined;
+  REGISTRATION_TUNNEL_CA_FILE?: string | undefined;
+  REGISTRATION_AGENT_IMAGE: string;
+  REGISTRATION_TOKEN_TTL_HOURS: number;
+}): RegistrationSettings {
+  return {
+    tunnelUrl: config.REGISTRATION_TUNNEL_URL,
+    tunnelCaPem: config.REGISTRATION_TUNNEL_CA_FILE === undefined ? null : readCaBundle(config.REGISTRATION_TUNNEL_CA_FILE),
+    agentImage: config.REGISTRATION_AGENT_IMAGE,
+    defaultTtlHours: config.REGISTRATION_TOKEN_TTL_HOURS,
+  };
 }
 
 export const CreateRegistrationBody = z

@@ -81,7 +81,15 @@ export class RegistrationService {
         ...(request.labels === undefined ? {} : { labels: request.labels }),
       });
     });
-    const manifest = renderRegistrationManifest({ clusterId: registration.clusterId, registrationId: registration.id, token, tunnelUrl, agentImage: this.settings.agentImage });
+    const manifest = renderRegistrationManifest({
+      clusterId: registration.clusterId,
+      registrationId: registration.id,
+      token,
+      tunnelUrl,
+      // The configured CA belongs to the configured URL; a request naming another URL brings its own trust.
+      tunnelCaPem: tunnelUrl === this.settings.tunnelUrl ? this.settings.tunnelCaPem : null,
+      agentImage: this.settings.agentImage,
+    });
     return {
       ok: true,
       issued: { registrationId: registration.id, clusterId: registration.clusterId, expiresAt: registration.expiresAt, token: new Secret(token), manifest: new Secret(manifest.yaml) },
