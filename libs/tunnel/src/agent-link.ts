@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performServerHandshake, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream, type Settings } from 'node:http2';
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from './backoff.js';
 
 /** Large windows: one stream may carry a big transfer at full speed; each has its own window. */
@@ -59,6 +59,7 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
   private attempt = 0;
   private retry: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  private context: { cert: string | Buffer; key: string | Buffer; ca: string | Buffer; secureContext: SecureContext } | undefined;
 
   constructor(private readonly options: AgentLinkOptions) {
     super();
@@ -97,10 +98,10 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
 
   private dial(): void {
     this.retry = undefined;
-    const { host, port, cert, key, ca } = this.options;
+    const { host, port } = this.options;
     // An IP address is checked against the certificate's IP names; SNI carries host names only.
     const servername = this.options.servername ?? (isIP(host) ? undefined : host);
-    const socket = connect({ host, port, cert, key, ca, ...(servername ? { servername } : {}), ALPNProtocols: [TUNNEL_ALPN] });
+    const socket = connect({ host, port, secureContext: this.secureContext(), ...(servername ? { servername } : {}), ALPNProtocols: [TUNNEL_ALPN] });
     const connection: Connection = { socket };
     this.connection = connection;
     socket.setNoDelay(true);
@@ -129,6 +130,16 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
       this.lost(connection, error.message);
     });
     socket.once('close', () => this.lost(connection, 'the connection closed'));
+  }
+
+  /** Parsing the key and certificates costs milliseconds: done again only when they change (a renewed certificate). */
+  private secureContext(): SecureContext {
+    const { cert, key, ca } = this.options;
+    const cached = this.context;
+    if (cached && same(cached.cert, cert) && same(cached.key, key) && same(cached.ca, ca)) return cached.secureContext;
+    const secureContext = createSecureContext({ cert, key, ca });
+    this.context = { cert, key, ca, secureContext };
+    return secureContext;
   }
 
   /**
@@ -177,31 +188,50 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
   }
 }
 
-/** Sessions with a ping in flight: one at a time each. */
-const pinging = new WeakSet<Http2Session>();
+function same(a: string | Buffer, b: string | Buffer): boolean {
+  return a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
+}
+
+/** Sessions with a ping in flight (one at a time each), and which ping. */
+const pinging = new WeakMap<Http2Session, object>();
 
 /**
  * Pings a session and destroys it when the peer gives no sign of life in time: neither the answer
  * nor any other byte arrived within `timeoutMs`. Bytes that keep arriving are life enough: on a
  * slow link a large transfer can hold the answer behind megabytes of data for longer than the
- * timeout, and that connection is busy, not dead.
+ * timeout, and that connection is busy, not dead. The verdict waits for the I/O this process has
+ * not read yet, and a process that was itself too busy to look in time (its timer fired a whole
+ * timeout late: thousands of agents reconnecting at once) gives the peer another timeout rather
+ * than drop a connection it merely did not read.
  */
 export function pingOrDrop(session: Http2Session, timeoutMs: number): void {
   if (session.destroyed || pinging.has(session)) return;
   const socket = session.socket as Http2Session['socket'] | undefined;
   if (!socket) return;
-  const readBefore = socket.bytesRead;
-  pinging.add(session);
-  const timer = setTimeout(() => {
-    pinging.delete(session);
-    if (socket.bytesRead > readBefore || session.destroyed) return;
-    session.destroy(new Error(`no answer to a ping within ${timeoutMs} ms`));
-  }, timeoutMs);
-  timer.unref();
+  const ping = {};
+  pinging.set(session, ping);
+  let timer: NodeJS.Timeout | undefined;
+  const judge = (readBefore: number, armedAt: number) => {
+    // After this turn's I/O (setImmediate runs after the poll phase): an answer that came in while the process was busy is read first.
+    setImmediate(() => {
+      if (pinging.get(session) !== ping || session.destroyed) return;
+      const lateMs = performance.now() - armedAt - timeoutMs;
+      if (socket.bytesRead > readBefore) return void pinging.delete(session);
+      if (lateMs > timeoutMs) return void arm();
+      pinging.delete(session);
+      session.destroy(new Error(`no answer to a ping within ${timeoutMs} ms`));
+    });
+  };
+  const arm = () => {
+    const readBefore = socket.bytesRead;
+    const armedAt = performance.now();
+    timer = setTimeout(() => judge(readBefore, armedAt), timeoutMs).unref();
+  };
+  arm();
   try {
     session.ping((error) => {
       clearTimeout(timer);
-      pinging.delete(session);
+      if (pinging.get(session) === ping) pinging.delete(session);
       if (error && !session.destroyed) session.destroy(error);
     });
   } catch (error) {
