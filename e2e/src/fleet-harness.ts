@@ -119,6 +119,8 @@ export class Fleet {
       BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
       LOG_LEVEL: 'warn',
       SECRETS_KEYS: this.secretsKeys,
+      // Any free port for the tunnel broker's agents (several fleets may run at once).
+      TUNNEL_AGENT_PORT: '0',
       ...this.options.env,
       ...env,
     });

@@ -70,9 +70,16 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
   // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
   app.use(app.get(AuditTrail).middleware());
-  await definition.configureHttp?.(app, config);
-  await startEventConsumers(app);
-  await app.listen(config.PORT, '0.0.0.0');
+  try {
+    await definition.configureHttp?.(app, config);
+    await startEventConsumers(app);
+    await app.listen(config.PORT, '0.0.0.0');
+  } catch (error) {
+    // What started (bus connections, consumers, listeners) is closed again: a failed start leaves nothing running.
+    await app.close().catch((closing: unknown) => logger.error({ err: closing }, 'closing after a failed start failed too'));
+    await telemetry.shutdown().catch(() => undefined);
+    throw error;
+  }
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
   const url = `${httpsOptions ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   logger.info({ url, bus: config.BUS_PREFIX }, `${definition.name} listening`);

@@ -60,6 +60,8 @@ export async function startTestService<S extends z.ZodObject>(definition: Servic
     LOG_LEVEL: 'warn',
     // A throwaway key-encryption key for services that keep secrets (ignored by the others).
     SECRETS_KEYS: `test:${randomBytes(32).toString('base64')}`,
+    // Any free port for the tunnel broker's agents' listener (ignored by the others).
+    TUNNEL_AGENT_PORT: '0',
     ...env,
   };
   // Published before the service starts, so its first request already knows the key.
