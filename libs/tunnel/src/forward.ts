@@ -36,13 +36,19 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       request.pipe(stream);
     }
     const finish = (status: number) => resolve({ status, bytesIn, bytesOut });
+    // The agent's whole answer came: the stream ends by itself, and must not be reset (an HTTP/2
+    // server drops a connection that resets too many streams; nghttp2's flood protection).
+    let answered = false;
     stream.on('response', (headers) => {
       const status = Number(headers[':status'] ?? 502);
       response.writeHead(status, forwardableHeaders(headers));
       response.flushHeaders();
       stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
       stream.pipe(response);
-      stream.once('end', () => finish(status));
+      stream.once('end', () => {
+        answered = true;
+        finish(status);
+      });
     });
     stream.once('error', (error: Error) => {
       if (!response.headersSent) {
@@ -54,7 +60,8 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       }
     });
     response.once('close', () => {
-      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      // Only a caller who left before the end (a watch closed) cancels the stream.
+      if (!answered && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       if (!response.writableFinished) finish(response.statusCode);
     });
   });
