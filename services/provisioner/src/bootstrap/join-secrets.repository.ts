@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
-import { generateJoinSecrets, type JoinSecrets, JoinSecretsSchema } from './join-secrets.js';
+import type { JoinMaterialIssuer } from './join-material-issuer.js';
+import { BOOTSTRAP_TOKEN_TTL_MS, generateBootstrapToken, generateJoinSecrets, type JoinSecrets, JoinSecretsSchema, staleJoinMaterial } from './join-secrets.js';
 
 export const JOIN_SECRETS_KIND = 'kubeadm-join';
 
@@ -16,11 +17,19 @@ export class JoinSecretsCorruptError extends Error {
   override readonly name = 'JoinSecretsCorruptError';
 }
 
+/** What a joining machine needs of its cluster's set, and how long it may take to join. */
+export interface JoinWindow {
+  controlPlane: boolean;
+  /** From now until the machine has joined at the latest (its deadline, or the join command's limit). */
+  windowMs: number;
+}
+
 /**
  * Each cluster's join material, sealed in the secret store and made on first use. Every machine
- * of a cluster must get the same set, so when two replicas ask at once only one set is stored:
- * the insert happens under a transaction-scoped advisory lock on the reference, after a second
- * look (the store's `put` replaces, it has no insert-if-absent).
+ * of a cluster must get the same CA and certificate key, so when two replicas ask at once only
+ * one set is stored: the insert happens under a transaction-scoped advisory lock on the
+ * reference, after a second look (the store's `put` replaces, it has no insert-if-absent).
+ * Later joins renew the token and the uploaded certificates through `forJoin`.
  */
 @Injectable()
 export class JoinSecretsRepository {
@@ -40,9 +49,55 @@ export class JoinSecretsRepository {
       await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`flotilla:secret:${ref}`]);
       const winner = await this.find(clusterId);
       if (winner) return winner;
-      // The hash is public (it is in every join configuration): kept readable for diagnostics.
-      await this.store.put(ref, JOIN_SECRETS_KIND, JSON.stringify(fresh), { clusterId, caCertHash: fresh.caCertHash });
+      await this.put(fresh);
       return fresh;
+    });
+  }
+
+  /** Public parts (the CA pin, when the token and certificates were made) stay readable for diagnostics. */
+  private async put(secrets: JoinSecrets): Promise<void> {
+    await this.store.put(joinSecretsRef(secrets.clusterId), JOIN_SECRETS_KIND, JSON.stringify(secrets), {
+      clusterId: secrets.clusterId,
+      caCertHash: secrets.caCertHash,
+      bootstrapTokenMintedAt: secrets.bootstrapTokenMintedAt,
+      certificatesUploadedAt: secrets.certificatesUploadedAt,
+    });
+  }
+
+  /**
+   * The set for a machine about to join a cluster that was initialised (not its first control
+   * plane, whose `kubeadm init` creates the first token): the stored one while its token, and
+   * for a control-plane node the uploaded certificates, last the whole window. Else what does
+   * not is made again in the running cluster through `issuer` first, then stored: a token the
+   * cluster does not know is never handed out.
+   */
+  async forJoin(clusterId: string, window: JoinWindow, issuer: JoinMaterialIssuer): Promise<JoinSecrets> {
+    const current = await this.forCluster(clusterId);
+    // Taken before the cluster is asked: the recorded lifetimes end no later than the real ones.
+    const now = this.clock.now();
+    const stale = staleJoinMaterial(current, { controlPlane: window.controlPlane, until: new Date(now.getTime() + window.windowMs) });
+    if (!stale.bootstrapToken && !stale.certificates) return current;
+    let token: string | undefined;
+    if (stale.bootstrapToken) {
+      token = generateBootstrapToken();
+      await issuer.createBootstrapToken(clusterId, token, BOOTSTRAP_TOKEN_TTL_MS);
+    }
+    // The same key every time: a machine still booting with it finds the certificates re-uploaded under it.
+    if (stale.certificates) await issuer.uploadCertificates(clusterId, current.certificateKey);
+    const ref = joinSecretsRef(clusterId);
+    return this.unitOfWork.run(async () => {
+      await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`flotilla:secret:${ref}`]);
+      const stored = (await this.find(clusterId)) ?? current;
+      // Another replica may have renewed meanwhile: the newest of each is kept (a token minted
+      // here and not kept is never handed out and expires in the cluster).
+      const renewed: JoinSecrets = { ...stored };
+      if (token !== undefined && Date.parse(stored.bootstrapTokenMintedAt) <= now.getTime()) {
+        renewed.bootstrapToken = token;
+        renewed.bootstrapTokenMintedAt = now.toISOString();
+      }
+      if (stale.certificates && Date.parse(stored.certificatesUploadedAt) < now.getTime()) renewed.certificatesUploadedAt = now.toISOString();
+      await this.put(renewed);
+      return renewed;
     });
   }
 
@@ -61,7 +116,11 @@ export class JoinSecretsRepository {
     // Field names only: the issues' messages could quote values.
     if (!result.success) throw new JoinSecretsCorruptError(`secret "${ref}" is not a join secret set (${result.error.issues.map((issue) => issue.path.join('.')).join(', ')})`);
     if (result.data.clusterId !== clusterId) throw new JoinSecretsCorruptError(`secret "${ref}" belongs to another cluster`);
-    return result.data;
+    const { bootstrapTokenMintedAt, certificatesUploadedAt, ...rest } = result.data;
+    if (bootstrapTokenMintedAt !== undefined && certificatesUploadedAt !== undefined) return { ...rest, bootstrapTokenMintedAt, certificatesUploadedAt };
+    // A set stored before lifetimes were recorded was made when it was first stored.
+    const madeAt = (await this.store.describe(ref))?.createdAt ?? new Date(0).toISOString();
+    return { ...rest, bootstrapTokenMintedAt: bootstrapTokenMintedAt ?? madeAt, certificatesUploadedAt: certificatesUploadedAt ?? madeAt };
   }
 
   /** When the cluster is deleted (in its transaction). */

@@ -2,7 +2,19 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BOOTSTRAP_TOKEN_PATTERN, bootstrapTokenId, caCertHashOf, generateJoinSecrets, JoinSecretsSchema } from './join-secrets.js';
+import {
+  BOOTSTRAP_TOKEN_PATTERN,
+  bootstrapTokenExpiresAt,
+  bootstrapTokenId,
+  caCertHashOf,
+  certificatesExpireAt,
+  generateBootstrapToken,
+  generateJoinSecrets,
+  JoinSecretsSchema,
+  staleJoinMaterial,
+} from './join-secrets.js';
+
+const HOUR_MS = 3_600_000;
 
 describe('join secrets', () => {
   it('have the formats kubeadm expects', async () => {
@@ -50,6 +62,36 @@ describe('join secrets', () => {
     assert.ok(seen.size > 30, `only ${seen.size} distinct characters`);
     assert.ok(BOOTSTRAP_TOKEN_PATTERN.test('abc123.0123456789abcdef'));
     assert.ok(!BOOTSTRAP_TOKEN_PATTERN.test('ABC123.0123456789abcdef'));
+  });
+
+  it('record when the token was minted and the certificates uploaded: 24 h and 2 h from when the set was made', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const secrets = await generateJoinSecrets('c1', now);
+    assert.deepEqual([secrets.bootstrapTokenMintedAt, secrets.certificatesUploadedAt], [now.toISOString(), now.toISOString()]);
+    assert.equal(bootstrapTokenExpiresAt(secrets).toISOString(), '2026-01-02T00:00:00.000Z');
+    assert.equal(certificatesExpireAt(secrets).toISOString(), '2026-01-01T02:00:00.000Z');
+    assert.match(generateBootstrapToken(), BOOTSTRAP_TOKEN_PATTERN);
+  });
+
+  it('are stale when they do not last the whole join window: the token for any join, the certificates for a control plane', async () => {
+    const made = new Date('2026-01-01T00:00:00Z');
+    const secrets = await generateJoinSecrets('c1', made);
+    const at = (hours: number, windowMinutes = 10) => new Date(made.getTime() + hours * HOUR_MS + windowMinutes * 60_000);
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: true, until: at(1) }), { bootstrapToken: false, certificates: false });
+    // Valid now, gone before the machine would join.
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: true, until: at(1, 60) }), { bootstrapToken: false, certificates: true });
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: false, until: at(3) }), { bootstrapToken: false, certificates: false });
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: true, until: at(3) }), { bootstrapToken: false, certificates: true });
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: false, until: at(23, 60) }), { bootstrapToken: true, certificates: false });
+    assert.deepEqual(staleJoinMaterial(secrets, { controlPlane: true, until: at(25) }), { bootstrapToken: true, certificates: true });
+  });
+
+  it('read sets stored before lifetimes were recorded (the repository dates them)', async () => {
+    const { bootstrapTokenMintedAt: _minted, certificatesUploadedAt: _uploaded, ...older } = await generateJoinSecrets('c1');
+    const parsed = JoinSecretsSchema.safeParse(older);
+    assert.ok(parsed.success);
+    assert.equal(parsed.data.bootstrapTokenMintedAt, undefined);
+    assert.ok(!JoinSecretsSchema.safeParse({ ...older, bootstrapTokenMintedAt: 'yesterday' }).success);
   });
 
   it('refuse an empty cluster id', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
+import { BOOTSTRAP_TOKEN_TTL_MS, UPLOADED_CERTIFICATES_TTL_MS } from './join-lifetimes.js';
 
 /**
  * What a machine needs to become a node of one cluster, and nothing of any other cluster:
@@ -12,6 +13,11 @@ import { z } from 'zod';
  *   first node boots (kubeadm uses `/etc/kubernetes/pki/ca.{crt,key}` when they exist);
  * - `caCertHash`: what `kubeadm join --discovery-token-ca-cert-hash` expects.
  * All of it is secret except `caCertHash` and the CA certificate.
+ *
+ * The token and the uploaded certificates do not last: kubeadm deletes a bootstrap token when its
+ * TTL runs out (24 h here) and the `kubeadm-certs` Secret two hours after the upload. Machines
+ * that join later (scale-ups, replacements, upgrades by replacement) need fresh ones, made in the
+ * running cluster (`JoinSecretsRepository.forJoin`), so the set records when each was made.
  */
 export interface JoinSecrets {
   clusterId: string;
@@ -19,6 +25,27 @@ export interface JoinSecrets {
   certificateKey: string;
   ca: { certificatePem: string; privateKeyPem: string };
   caCertHash: string;
+  /**
+   * When the token was minted (ISO 8601, by the provisioner's clock). The first token is
+   * created by `kubeadm init`, later than the set was made: counting from the set is the safe side.
+   */
+  bootstrapTokenMintedAt: string;
+  /** When the control-plane certificates were last uploaded with `certificateKey` (the same safe side for init's upload). */
+  certificatesUploadedAt: string;
+}
+
+export { BOOTSTRAP_TOKEN_TTL_MS, UPLOADED_CERTIFICATES_TTL_MS };
+
+/** What a join needs of the set: a token, and for a control-plane node the certificates too, valid until `until`. */
+export interface JoinNeed {
+  controlPlane: boolean;
+  until: Date;
+}
+
+/** What must be made again in the running cluster before a join can use the set. */
+export interface StaleJoinMaterial {
+  bootstrapToken: boolean;
+  certificates: boolean;
 }
 
 export const BOOTSTRAP_TOKEN_PATTERN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -35,6 +62,9 @@ export const JoinSecretsSchema = z.object({
     privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
   }),
   caCertHash: z.string().regex(CA_CERT_HASH_PATTERN, 'must be sha256:<64 hex>'),
+  // Absent in sets stored before lifetimes were recorded: the repository dates them by the record.
+  bootstrapTokenMintedAt: z.string().datetime().optional(),
+  certificatesUploadedAt: z.string().datetime().optional(),
 });
 
 /** kubeadm's CA lasts ten years; so does this one. */
@@ -48,10 +78,36 @@ export async function generateJoinSecrets(clusterId: string, now: Date = new Dat
   const ca = await generateClusterCa(clusterId, now);
   return {
     clusterId,
-    bootstrapToken: `${randomToken(6)}.${randomToken(16)}`,
+    bootstrapToken: generateBootstrapToken(),
     certificateKey: randomBytes(32).toString('hex'),
     ca,
     caCertHash: caCertHashOf(ca.certificatePem),
+    bootstrapTokenMintedAt: now.toISOString(),
+    certificatesUploadedAt: now.toISOString(),
+  };
+}
+
+/** A new kubeadm bootstrap token, `<6>.<16>` of `[a-z0-9]`. */
+export function generateBootstrapToken(): string {
+  return `${randomToken(6)}.${randomToken(16)}`;
+}
+
+export function bootstrapTokenExpiresAt(secrets: JoinSecrets): Date {
+  return new Date(Date.parse(secrets.bootstrapTokenMintedAt) + BOOTSTRAP_TOKEN_TTL_MS);
+}
+
+export function certificatesExpireAt(secrets: JoinSecrets): Date {
+  return new Date(Date.parse(secrets.certificatesUploadedAt) + UPLOADED_CERTIFICATES_TTL_MS);
+}
+
+/**
+ * What does not last until the end of the join's window: a machine given the set keeps it until
+ * it joins (its first boot may come minutes later), so valid now is not enough.
+ */
+export function staleJoinMaterial(secrets: JoinSecrets, need: JoinNeed): StaleJoinMaterial {
+  return {
+    bootstrapToken: bootstrapTokenExpiresAt(secrets).getTime() <= need.until.getTime(),
+    certificates: need.controlPlane && certificatesExpireAt(secrets).getTime() <= need.until.getTime(),
   };
 }
 

@@ -5,7 +5,8 @@ import { ClusterSpec } from '@flotilla/contracts';
 import { parseAllDocuments } from 'yaml';
 import { generateJoinSecrets, type JoinSecrets } from '../join-secrets.js';
 import { BootstrapDataError } from './errors.js';
-import { type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeadmConfigInput, type KubeadmDocument, renderKubeadmConfig } from './kubeadm.js';
+import { BOOTSTRAP_TOKEN_TTL_MS } from '../join-lifetimes.js';
+import { type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeadmConfigInput, type KubeadmDocument, kubeadmDuration, renderKubeadmConfig } from './kubeadm.js';
 
 const testSpec = ClusterSpec.parse({
   name: 'Payments',
@@ -68,6 +69,13 @@ describe('kubeadm configuration', () => {
     assert.equal(cluster.controlPlaneEndpoint, 'api.c1.example.com:6443');
     assert.equal(cluster.networking.podSubnet, '10.42.0.0/16');
     assert.equal(cluster.networking.serviceSubnet, '10.43.0.0/16');
+  });
+
+  it('gives the first token the 24 h the repository counts with, written as kubeadm reads durations', () => {
+    const [init] = parse(renderKubeadmConfig(base)) as [InitConfiguration];
+    assert.equal(init.bootstrapTokens[0]?.ttl, '24h0m0s');
+    assert.equal(kubeadmDuration(BOOTSTRAP_TOKEN_TTL_MS), '24h0m0s');
+    assert.equal(kubeadmDuration(2 * 3_600_000 + 90_500), '2h1m30s');
   });
 
   it('joins further control-plane nodes with the certificate key and the CA pin', () => {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { type ClusterSpec, parseKubernetesVersion } from '@flotilla/contracts';
 import { stringify } from 'yaml';
 import type { MachineRole } from '../../domain/machine-plan.js';
+import { BOOTSTRAP_TOKEN_TTL_MS } from '../join-lifetimes.js';
 import type { JoinSecrets } from '../join-secrets.js';
 import { BootstrapDataError } from './errors.js';
 
@@ -11,10 +12,16 @@ export const KUBEADM_CONFIG_PATH = '/etc/kubernetes/kubeadm-config.yaml';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
 export const API_SERVER_PORT = 6443;
 /**
- * How long the bootstrap token lasts. Nodes that join later (scaling, replacement) need a fresh
- * token made in the running cluster: that rotation is not part of the rendered data.
+ * How long the first bootstrap token lasts, as kubeadm writes durations. Nodes that join later
+ * (scaling, replacement) get a token made in the running cluster (`JoinSecretsRepository.forJoin`).
  */
-export const BOOTSTRAP_TOKEN_TTL = '24h0m0s';
+export const BOOTSTRAP_TOKEN_TTL = kubeadmDuration(BOOTSTRAP_TOKEN_TTL_MS);
+
+/** A duration as kubeadm prints and reads it (Go's `time.Duration`): `24h0m0s`. */
+export function kubeadmDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m${seconds % 60}s`;
+}
 
 /** One node, as kubeadm sees it. */
 export interface KubeadmNode {
