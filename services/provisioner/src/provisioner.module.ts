@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { Clock, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
+import { JOIN_MATERIAL_ISSUER, type JoinMaterialIssuer } from './bootstrap/join-material-issuer.js';
 import { JoinSecretsRepository } from './bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from './bootstrap/node-bootstrapper.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from './config.js';
@@ -15,6 +16,7 @@ import { hostsControllers, hostsEntities, hostsMigrations, hostsProviders } from
 import { SshBootstrapper } from './hosts/ssh.bootstrapper.js';
 import { ProvisionerClustersController } from './http/clusters.controller.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from './infrastructure/provider.js';
+import { SimulatedClusters } from './infrastructure/simulated/simulated-clusters.js';
 import { SimulatedNodeHealth } from './infrastructure/simulated/simulated-node-health.js';
 import { SimulatedProvider } from './infrastructure/simulated/simulated.provider.js';
 import { ProvisionerTables1732300002000 } from './migrations/1732300002000-provisioner-tables.js';
@@ -23,6 +25,7 @@ import { SimBootstrapData1732300003500 } from './migrations/1732300003500-sim-bo
 import { ClusterLifecycle1732300007000 } from './migrations/1732300007000-cluster-lifecycle.js';
 import { SimulatedNodeHealth1732300007100 } from './migrations/1732300007100-simulated-node-health.js';
 import { ClusterPolicyRevision1732300015500 } from './migrations/1732300015500-cluster-policy-revision.js';
+import { SimJoinMaterial1732300017100 } from './migrations/1732300017100-sim-join-material.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -35,10 +38,18 @@ function infrastructureProvider(config: ProvisionerConfig, dataSource: DataSourc
   }
 }
 
-function nodeBootstrapper(config: ProvisionerConfig, dataSource: DataSource): NodeBootstrapper {
+/** Where platform clusters get join material once they run: their API (the simulated cloud's clusters here). */
+function joinMaterialIssuer(config: ProvisionerConfig, simulated: SimulatedClusters): JoinMaterialIssuer {
   switch (config.INFRA_PROVIDER) {
     case 'simulated':
-      return new SimulatedNodeHealth(dataSource, { seed: config.SIM_SEED, unhealthyRate: config.SIM_UNHEALTHY_RATE });
+      return simulated;
+  }
+}
+
+function nodeBootstrapper(config: ProvisionerConfig, dataSource: DataSource, simulated: SimulatedClusters): NodeBootstrapper {
+  switch (config.INFRA_PROVIDER) {
+    case 'simulated':
+      return new SimulatedNodeHealth(dataSource, { seed: config.SIM_SEED, unhealthyRate: config.SIM_UNHEALTHY_RATE }, simulated);
   }
 }
 
@@ -80,6 +91,7 @@ export class ProvisionerModule {
             ClusterLifecycle1732300007000,
             SimulatedNodeHealth1732300007100,
             ClusterPolicyRevision1732300015500,
+            SimJoinMaterial1732300017100,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),
@@ -91,10 +103,12 @@ export class ProvisionerModule {
         { provide: PROVISIONER_CONFIG, useValue: config },
         ports.clock ? { provide: Clock, useValue: ports.clock } : Clock,
         { provide: INFRASTRUCTURE_PROVIDER, inject: [DataSource], useFactory: (dataSource: DataSource) => infrastructureProvider(config, dataSource) },
+        { provide: SimulatedClusters, inject: [DataSource, Clock], useFactory: (dataSource: DataSource, clock: Clock) => new SimulatedClusters(dataSource, clock) },
+        { provide: JOIN_MATERIAL_ISSUER, inject: [SimulatedClusters], useFactory: (simulated: SimulatedClusters) => joinMaterialIssuer(config, simulated) },
         {
           provide: NODE_BOOTSTRAPPER,
-          inject: [DataSource, SshBootstrapper],
-          useFactory: (dataSource: DataSource, ssh: SshBootstrapper) => ports.bootstrapper ?? byMachineSource(ssh, nodeBootstrapper(config, dataSource)),
+          inject: [DataSource, SshBootstrapper, SimulatedClusters],
+          useFactory: (dataSource: DataSource, ssh: SshBootstrapper, simulated: SimulatedClusters) => ports.bootstrapper ?? byMachineSource(ssh, nodeBootstrapper(config, dataSource, simulated)),
         },
         // Management clusters registered over HTTP host the control planes, unless a test brings its own placement.
         ...(ports.placement ? [...hostedProviders, { provide: CONTROL_PLANE_PLACEMENT, useValue: ports.placement }] : hostedProviders),

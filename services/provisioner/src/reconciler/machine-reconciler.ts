@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { describeError, UnitOfWork } from '@flotilla/messaging';
 import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
+import { JOIN_MATERIAL_ISSUER, type JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
 import { API_SERVER_PORT } from '../bootstrap/render/kubeadm.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
 import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
@@ -55,6 +56,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(NODE_BOOTSTRAPPER) private readonly bootstrapper: NodeBootstrapper,
     @Inject(JoinSecretsRepository) private readonly joinSecrets: JoinSecretsRepository,
+    @Inject(JOIN_MATERIAL_ISSUER) private readonly joinIssuer: JoinMaterialIssuer,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
     @Inject(Clock) private readonly clock: Clock,
   ) {
@@ -77,7 +79,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   async reconcileOnce(): Promise<number> {
     const claimed = await this.queue.claim(this.owner, this.config.RECONCILE_BATCH_SIZE, this.config.MACHINE_LEASE_MS, this.clock.now());
     if (claimed.length === 0) return 0;
-    // The machines of a cluster in one round share one read of its join secrets.
+    // The machines of a cluster in one round share one read (and renewal) of its join secrets.
     this.joinSecretsOfRound.clear();
     try {
       const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => this.stopping);
@@ -268,18 +270,12 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     const { spec } = machine;
     if (machine.host !== null || spec.model === 'hosted-control-plane') return { ok: true, data: null };
     try {
-      let pending = this.joinSecretsOfRound.get(machine.clusterId);
-      if (!pending) {
-        pending = this.joinSecrets.forCluster(machine.clusterId);
-        this.joinSecretsOfRound.set(machine.clusterId, pending);
-        // A failed read is not remembered: the next machine of the cluster tries again.
-        pending.catch(() => this.joinSecretsOfRound.delete(machine.clusterId));
-      }
-      const secrets = await pending;
+      const first = machine.name === `${machine.clusterId}-cp-0`;
+      const secrets = await this.joinSecretsFor(machine, first);
       const data = renderBootstrapData({
         clusterId: machine.clusterId,
         spec: { ...spec, kubernetesVersion: machine.kubernetesVersion },
-        node: { name: machine.name, role: machine.role, pool: machine.pool, first: machine.name === `${machine.clusterId}-cp-0`, address: null },
+        node: { name: machine.name, role: machine.role, pool: machine.pool, first, address: null },
         controlPlaneEndpoint: controlPlaneEndpoint(machine.clusterId, machine.parameters, this.config.CONTROL_PLANE_DOMAIN),
         secrets,
         nodeOs: spec.nodeOs ?? DEFAULT_NODE_OS,
@@ -289,6 +285,35 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       if (error instanceof BootstrapDataError || error instanceof JoinSecretsCorruptError) return { ok: false, message: `bootstrap data: ${error.message}` };
       throw error;
     }
+  }
+
+  /**
+   * The join secrets a machine boots with. The machines made while the cluster comes up get the
+   * set as it is: the first control plane's `kubeadm init` creates its token and uploads the
+   * certificates, and the others join within the machine timeout. A machine made once the
+   * cluster runs (scale-up, replacement) needs them to last until its deadline (the node startup
+   * timeout), or they are made again in the running cluster first. Shared by the cluster's
+   * machines in a round; a control-plane join waits for the workers' read, so one token is
+   * minted per round.
+   */
+  private joinSecretsFor(machine: ClaimedMachine, first: boolean): Promise<JoinSecrets> {
+    const load = (need: 'as-made' | 'worker' | 'control-plane'): Promise<JoinSecrets> => {
+      const key = `${machine.clusterId}\0${need}`;
+      let pending = this.joinSecretsOfRound.get(key);
+      if (!pending) {
+        const window = { controlPlane: need === 'control-plane', windowMs: this.config.MHC_NODE_STARTUP_TIMEOUT_MS };
+        pending =
+          need === 'as-made'
+            ? this.joinSecrets.forCluster(machine.clusterId)
+            : (need === 'control-plane' ? load('worker') : Promise.resolve()).then(() => this.joinSecrets.forJoin(machine.clusterId, window, this.joinIssuer));
+        this.joinSecretsOfRound.set(key, pending);
+        // A failed read is not remembered: the next machine of the cluster tries again.
+        pending.catch(() => this.joinSecretsOfRound.delete(key));
+      }
+      return pending;
+    };
+    if (first || machine.clusterPhase !== 'Running') return load('as-made');
+    return load(machine.role === 'control-plane' ? 'control-plane' : 'worker');
   }
 
   /** Everything the round saw, in one transaction. */

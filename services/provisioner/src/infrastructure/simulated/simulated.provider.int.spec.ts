@@ -9,8 +9,15 @@ import { generateJoinSecrets } from '../../bootstrap/join-secrets.js';
 import { renderBootstrapData } from '../../bootstrap/render/index.js';
 import { SimulatedCloud1732300002100 } from '../../migrations/1732300002100-simulated-cloud.js';
 import { SimBootstrapData1732300003500 } from '../../migrations/1732300003500-sim-bootstrap-data.js';
+import { SimulatedNodeHealth1732300007100 } from '../../migrations/1732300007100-simulated-node-health.js';
+import { SimJoinMaterial1732300017100 } from '../../migrations/1732300017100-sim-join-material.js';
+import { Clock } from '@flotilla/service-kit';
+import { generateBootstrapToken, type JoinSecrets } from '../../bootstrap/join-secrets.js';
 import type { MachineSpec } from '../provider.js';
+import { SimulatedClusters } from './simulated-clusters.js';
 import { SimulatedProvider } from './simulated.provider.js';
+
+const HOUR_MS = 3_600_000;
 
 const settings = { bootMs: 0, failureRate: 0, apiErrorRate: 0, seed: 'test' };
 
@@ -33,8 +40,9 @@ describe('simulated provider: bootstrap data', () => {
 
   let bootstrapData: NonNullable<MachineSpec['bootstrapData']>;
   let token: string;
+  let secrets: JoinSecrets;
   before(async () => {
-    const secrets = await generateJoinSecrets('c1');
+    secrets = await generateJoinSecrets('c1');
     token = secrets.bootstrapToken;
     const spec = ClusterSpec.parse({ name: 'c1', model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 1, machineSize: 'm' }, nodePools: [{ name: 'general', count: 1, machineSize: 'm' }] });
     bootstrapData = renderBootstrapData({
@@ -53,7 +61,7 @@ describe('simulated provider: bootstrap data', () => {
   });
 
   it('keeps the format, hash and size of what a machine was created with, never the data', async () => {
-    const { provider: cloud, dataSource } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500]);
+    const { provider: cloud, dataSource } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimJoinMaterial1732300017100]);
     await cloud.createMachine(machine('c1-general-0', { bootstrapData }));
     assert.deepEqual(await cloud.receivedBootstrapData({ clusterId: 'c1', name: 'c1-general-0' }), {
       format: 'ignition',
@@ -62,6 +70,7 @@ describe('simulated provider: bootstrap data', () => {
     });
     const rows: unknown[] = await dataSource.query(`SELECT * FROM sim_machines`);
     assert.ok(!JSON.stringify(rows).includes(token));
+    assert.ok(!JSON.stringify(rows).includes(secrets.bootstrapToken.split('.')[1]!), 'not even the token\'s secret half');
 
     // A second create reaches the existing machine, which keeps what it booted with.
     await cloud.createMachine(machine('c1-general-0', { bootstrapData: { format: 'ignition', content: '{}' } }));
@@ -75,5 +84,90 @@ describe('simulated provider: bootstrap data', () => {
     const { provider: cloud } = await provider([SimulatedCloud1732300002100]);
     const created = await cloud.createMachine(machine('c1-general-0'));
     assert.equal(created.status, 'Running');
+  });
+
+  describe('its clusters refuse join material that ran out, as kubeadm does', () => {
+    class MovableClock extends Clock {
+      offsetMs = 0;
+      override now(): Date {
+        return new Date(Date.now() + this.offsetMs);
+      }
+    }
+    const clusterSpec = ClusterSpec.parse({ name: 'j1', model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 3, machineSize: 'm' }, nodePools: [{ name: 'general', count: 3, machineSize: 'm' }] });
+    const clock = new MovableClock();
+    let cloud: SimulatedProvider;
+    let clusters: SimulatedClusters;
+    let joinSecrets: JoinSecrets;
+
+    /** Creates the machine with first-boot data rendered from `withSecrets`, and runs its kubeadm once. */
+    async function boot(name: string, withSecrets: JoinSecrets, nodeOs: 'flatcar' | 'microos' = 'flatcar') {
+      const controlPlane = name.includes('-cp-');
+      const data = renderBootstrapData({
+        clusterId: 'j1',
+        spec: clusterSpec,
+        node: { name, role: controlPlane ? 'control-plane' : 'worker', pool: controlPlane ? null : 'general', first: name === 'j1-cp-0', address: null },
+        controlPlaneEndpoint: 'api.j1.example.com:6443',
+        secrets: withSecrets,
+        nodeOs,
+      });
+      await cloud.createMachine({ ...machine(name, { bootstrapData: data, nodeOs }), clusterId: 'j1', role: controlPlane ? 'control-plane' : 'worker' });
+      return clusters.join('j1', name);
+    }
+
+    before(async () => {
+      ({ provider: cloud } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100]));
+      const dataSource = dataSources.at(-1)!;
+      clusters = new SimulatedClusters(dataSource, clock);
+      joinSecrets = await generateJoinSecrets('j1');
+    });
+
+    it('before init there is no API server: joins wait, and nothing can be minted', async () => {
+      assert.deepEqual(await boot('j1-general-0', joinSecrets), { state: 'joining' });
+      await assert.rejects(clusters.createBootstrapToken('j1', generateBootstrapToken(), 24 * HOUR_MS), /no API server yet/);
+      await assert.rejects(clusters.uploadCertificates('j1', joinSecrets.certificateKey), /no API server yet/);
+    });
+
+    it('init makes the cluster with its token and certificates; joins with them succeed, from either format', async () => {
+      assert.deepEqual(await boot('j1-cp-0', joinSecrets), { state: 'joined' });
+      assert.deepEqual(await clusters.join('j1', 'j1-general-0'), { state: 'joined' });
+      assert.deepEqual(await boot('j1-cp-1', joinSecrets, 'microos'), { state: 'joined' });
+      // A machine without first-boot kubeadm is not the simulated cluster's business.
+      await cloud.createMachine({ ...machine('j1-plain'), clusterId: 'j1' });
+      assert.equal(await clusters.join('j1', 'j1-plain'), undefined);
+    });
+
+    it('3 h later a control plane is refused until the certificates are uploaded again, under its key', async () => {
+      clock.offsetMs = 3 * HOUR_MS;
+      assert.deepEqual(await boot('j1-cp-2', joinSecrets), { state: 'failed', message: 'kubeadm join: error downloading certs: error downloading the secret: secrets "kubeadm-certs" not found' });
+      await clusters.uploadCertificates('j1', 'f'.repeat(64));
+      assert.deepEqual(await clusters.join('j1', 'j1-cp-2'), { state: 'failed', message: 'kubeadm join: error downloading certs: error decoding certificate key: cipher: message authentication failed' });
+      await clusters.uploadCertificates('j1', joinSecrets.certificateKey);
+      assert.deepEqual(await clusters.join('j1', 'j1-cp-2'), { state: 'joined' });
+      // Workers need no certificates.
+      assert.deepEqual(await boot('j1-general-1', joinSecrets), { state: 'joined' });
+    });
+
+    it('25 h later the first token is gone: a worker with it is refused, one with a token minted in the cluster joins; nodes that joined stay joined', async () => {
+      clock.offsetMs = 25 * HOUR_MS;
+      const tokenId = joinSecrets.bootstrapToken.split('.')[0]!;
+      assert.deepEqual(await boot('j1-general-2', joinSecrets), {
+        state: 'failed',
+        message: `kubeadm join: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${tokenId}"`,
+      });
+      const fresh = { ...joinSecrets, bootstrapToken: generateBootstrapToken() };
+      // A token the cluster was never given is as unknown as an expired one.
+      assert.equal((await boot('j1-general-3', fresh))?.state, 'failed');
+      await clusters.createBootstrapToken('j1', fresh.bootstrapToken, 24 * HOUR_MS);
+      await assert.rejects(clusters.createBootstrapToken('j1', fresh.bootstrapToken, 24 * HOUR_MS), /already exists/);
+      assert.deepEqual(await clusters.join('j1', 'j1-general-3'), { state: 'joined' });
+      assert.deepEqual(await clusters.join('j1', 'j1-general-0'), { state: 'joined' });
+    });
+
+    it('the cluster goes with its last machine', async () => {
+      for (const { name } of await cloud.listMachines('j1')) await cloud.deleteMachine({ clusterId: 'j1', name });
+      const dataSource = dataSources.at(-1)!;
+      assert.deepEqual(await dataSource.query(`SELECT cluster_id FROM sim_clusters WHERE cluster_id = 'j1'`), []);
+      assert.deepEqual(await dataSource.query(`SELECT token_id FROM sim_bootstrap_tokens WHERE cluster_id = 'j1'`), []);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { InfrastructureProvider, MachineRef, MachineSpec, ProviderMachine, ProviderMachineStatus } from '../provider.js';
+import { firstBootKubeadm } from './first-boot.js';
 import { simulatedFailure } from './simulation.js';
 
 export interface SimulationSettings {
@@ -63,16 +64,22 @@ export class SimulatedProvider implements InfrastructureProvider {
     const fails = simulatedFailure(this.settings.seed, spec.clusterId, spec.name, this.settings.failureRate);
     // One statement: a create racing another for the same name returns the winner's machine,
     // which keeps the bootstrap data it was created with. The bootstrap columns are named only
-    // when there is data, so callers that pass none need nothing of their migration.
+    // when there is data, so callers that pass none need nothing of their migration. The
+    // machine's kubeadm is read from the data now, as it would read it on first boot.
     const bootstrap = spec.bootstrapData
-      ? { format: spec.bootstrapData.format, sha256: createHash('sha256').update(spec.bootstrapData.content).digest('hex'), bytes: Buffer.byteLength(spec.bootstrapData.content) }
+      ? {
+          format: spec.bootstrapData.format,
+          sha256: createHash('sha256').update(spec.bootstrapData.content).digest('hex'),
+          bytes: Buffer.byteLength(spec.bootstrapData.content),
+          kubeadm: JSON.stringify(firstBootKubeadm(spec.bootstrapData) ?? null),
+        }
       : undefined;
     const rows = await this.dataSource.query<SimMachineRow[]>(
       `WITH n AS (SELECT nextval('sim_machine_seq') AS seq)
-       INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${bootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes' : ''})
+       INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${bootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes, kubeadm' : ''})
        SELECT 'simulated:///' || $1 || '/m-' || n.seq, $1, $2, $3, $4,
               COALESCE($5::jsonb, jsonb_build_array(host($6::inet + n.seq))), $7,
-              clock_timestamp() + $8::int * interval '1 millisecond'${bootstrap ? ', $9, $10, $11::int' : ''}
+              clock_timestamp() + $8::int * interval '1 millisecond'${bootstrap ? ", $9, $10, $11::int, NULLIF($12::jsonb, 'null'::jsonb)" : ''}
          FROM n
        ON CONFLICT (cluster_id, name) DO UPDATE SET create_calls = sim_machines.create_calls + 1
        RETURNING ${COLUMNS}`,
@@ -85,7 +92,7 @@ export class SimulatedProvider implements InfrastructureProvider {
         MACHINE_NETWORK,
         fails,
         this.settings.bootMs,
-        ...(bootstrap ? [bootstrap.format, bootstrap.sha256, bootstrap.bytes] : []),
+        ...(bootstrap ? [bootstrap.format, bootstrap.sha256, bootstrap.bytes, bootstrap.kubeadm] : []),
       ],
     );
     // The machine exists, but the caller never hears so: it must find it by name next time.
@@ -109,6 +116,8 @@ export class SimulatedProvider implements InfrastructureProvider {
     if (error?.when === 'before') throw error.error;
     if (ref.providerId) await this.dataSource.query(`DELETE FROM sim_machines WHERE provider_id = $1`, [ref.providerId]);
     else await this.dataSource.query(`DELETE FROM sim_machines WHERE cluster_id = $1 AND name = $2`, [ref.clusterId, ref.name]);
+    // A simulated cluster (its tokens, its uploaded certificates) goes with its last machine.
+    await this.dataSource.query(`DELETE FROM sim_clusters WHERE cluster_id = $1 AND NOT EXISTS (SELECT 1 FROM sim_machines WHERE cluster_id = $1)`, [ref.clusterId]);
     if (error) throw error.error;
     this.succeeded('delete', ref);
   }

@@ -1,0 +1,119 @@
+import type { Clock } from '@flotilla/service-kit';
+import type { DataSource } from 'typeorm';
+import type { JoinMaterialIssuer } from '../../bootstrap/join-material-issuer.js';
+import { UPLOADED_CERTIFICATES_TTL_MS } from '../../bootstrap/join-lifetimes.js';
+import { sha256, type FirstBootKubeadm } from './first-boot.js';
+
+/** What became of a machine's kubeadm; undefined when its first-boot data runs none. */
+export type SimulatedJoin = { state: 'joined' } | { state: 'joining' } | { state: 'failed'; message: string } | undefined;
+
+/** Refused by a simulated cluster's API, like a real API server would (the caller retries). */
+export class SimulatedClusterError extends Error {
+  override readonly name = 'SimulatedClusterError';
+}
+
+interface JoinRow {
+  kubeadm: FirstBootKubeadm | null;
+  joined: boolean;
+  initialised: boolean;
+  certificate_key_sha256: string | null;
+  certificates_expire_at: Date | null;
+  token_sha256: string | null;
+  token_expires_at: Date | null;
+}
+
+/**
+ * The running clusters of the simulated cloud, for what joining them takes, on the provisioner's
+ * clock: a machine's first boot runs `kubeadm init` (the cluster comes to exist with the token
+ * of the machine's configuration, and the certificates uploaded for two hours) or `kubeadm join`,
+ * which the cluster refuses, as kubeadm does, with a token it does not know or that expired, and
+ * for a control-plane node without certificates uploaded under its key in the last two hours.
+ * New tokens and uploads come through the cluster's API (`JoinMaterialIssuer`). Kept in
+ * `sim_clusters` and `sim_bootstrap_tokens`, outside the provisioner's transactions, like the
+ * machines; a cluster goes with its last machine.
+ */
+export class SimulatedClusters implements JoinMaterialIssuer {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async createBootstrapToken(clusterId: string, token: string, ttlMs: number): Promise<void> {
+    const now = this.clock.now();
+    const rows = await this.dataSource.query<{ token_id: string }[]>(
+      `INSERT INTO sim_bootstrap_tokens (cluster_id, token_id, secret_sha256, expires_at)
+       SELECT cluster_id, $2, $3, $4 FROM sim_clusters WHERE cluster_id = $1
+       ON CONFLICT (cluster_id, token_id) DO NOTHING
+       RETURNING token_id`,
+      [clusterId, token.slice(0, token.indexOf('.')), sha256(token), new Date(now.getTime() + ttlMs)],
+    );
+    if (rows.length === 0) throw await this.refusal(clusterId, `bootstrap token "${token.slice(0, token.indexOf('.'))}" already exists`);
+  }
+
+  async uploadCertificates(clusterId: string, certificateKey: string): Promise<void> {
+    const rows = await this.dataSource.query<{ cluster_id: string }[]>(
+      // As a CTE: TypeORM hands back UPDATE ... RETURNING as [rows, count], a SELECT as rows.
+      `WITH uploaded AS (UPDATE sim_clusters SET certificate_key_sha256 = $2, certificates_expire_at = $3 WHERE cluster_id = $1 RETURNING cluster_id)
+       SELECT cluster_id FROM uploaded`,
+      [clusterId, sha256(certificateKey), new Date(this.clock.now().getTime() + UPLOADED_CERTIFICATES_TTL_MS)],
+    );
+    if (rows.length === 0) throw await this.refusal(clusterId, 'the upload was refused');
+  }
+
+  /** The machine's first-boot kubeadm, once it is up. A node that joined stays joined (its token is no longer needed). */
+  async join(clusterId: string, name: string): Promise<SimulatedJoin> {
+    const rows = await this.dataSource.query<JoinRow[]>(
+      `SELECT m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
+              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at
+         FROM sim_machines m
+         LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
+         LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
+        WHERE m.cluster_id = $1 AND m.name = $2`,
+      [clusterId, name],
+    );
+    const row = rows[0];
+    if (!row?.kubeadm) return undefined;
+    if (row.joined) return { state: 'joined' };
+    const kubeadm = row.kubeadm;
+    const now = this.clock.now();
+    if (kubeadm.action === 'init') {
+      await this.init(clusterId, name, kubeadm, now);
+      return { state: 'joined' };
+    }
+    // No API server yet: kubeadm join keeps trying until the first control plane is up.
+    if (!row.initialised) return { state: 'joining' };
+    const tokenValid = row.token_sha256 === kubeadm.tokenSha256 && row.token_expires_at !== null && row.token_expires_at.getTime() > now.getTime();
+    // kubeadm's words: an expired token is deleted, so it is as unknown as a wrong one.
+    if (!tokenValid) return { state: 'failed', message: `kubeadm join: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${kubeadm.tokenId}"` };
+    if (kubeadm.controlPlane) {
+      if (row.certificate_key_sha256 === null || row.certificates_expire_at === null || row.certificates_expire_at.getTime() <= now.getTime()) {
+        return { state: 'failed', message: 'kubeadm join: error downloading certs: error downloading the secret: secrets "kubeadm-certs" not found' };
+      }
+      if (row.certificate_key_sha256 !== kubeadm.certificateKeySha256) return { state: 'failed', message: 'kubeadm join: error downloading certs: error decoding certificate key: cipher: message authentication failed' };
+    }
+    await this.dataSource.query(`UPDATE sim_machines SET joined_at = $3 WHERE cluster_id = $1 AND name = $2`, [clusterId, name, now]);
+    return { state: 'joined' };
+  }
+
+  /** `kubeadm init --upload-certs`: the cluster, its first token and the certificates, in one transaction. */
+  private async init(clusterId: string, name: string, kubeadm: FirstBootKubeadm, now: Date): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO sim_clusters (cluster_id, initialised_at, certificate_key_sha256, certificates_expire_at) VALUES ($1, $2, $3, $4) ON CONFLICT (cluster_id) DO NOTHING`,
+        [clusterId, now, kubeadm.certificateKeySha256, kubeadm.certificateKeySha256 === null ? null : new Date(now.getTime() + UPLOADED_CERTIFICATES_TTL_MS)],
+      );
+      await manager.query(
+        `INSERT INTO sim_bootstrap_tokens (cluster_id, token_id, secret_sha256, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (cluster_id, token_id) DO NOTHING`,
+        [clusterId, kubeadm.tokenId, kubeadm.tokenSha256, new Date(now.getTime() + (kubeadm.tokenTtlMs ?? 0))],
+      );
+      await manager.query(`UPDATE sim_machines SET joined_at = $3 WHERE cluster_id = $1 AND name = $2`, [clusterId, name, now]);
+    });
+  }
+
+  private async refusal(clusterId: string, conflict: string): Promise<SimulatedClusterError> {
+    const exists = await this.dataSource.query<unknown[]>(`SELECT 1 FROM sim_clusters WHERE cluster_id = $1`, [clusterId]);
+    return new SimulatedClusterError(
+      exists.length === 0 ? `simulated cluster ${clusterId} has no API server yet (no control plane ran kubeadm init)` : `simulated cluster ${clusterId}: ${conflict}`,
+    );
+  }
+}
