@@ -6,7 +6,8 @@ import { asRoot, maskSecrets, shellQuote, trimOutput, uploadScript } from './com
 import { FACTS_SCRIPT, parseFacts, type HostFacts } from './facts.js';
 import type { HostRecords, RecordedFacts } from './host-records.js';
 import { secretValues, type JoinSecretsSource, type KubeadmAction } from './kubeadm-inputs.js';
-import { API_SERVER_PORT, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from '../bootstrap/render/kubeadm.js';
+import { API_SERVER_PORT, KUBEADM_CONFIG_PATH, kubeadmDuration, renderKubeadmConfig } from '../bootstrap/render/kubeadm.js';
+import type { JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
 import { CA_CERT_PATH, CA_KEY_PATH } from '../bootstrap/render/plan.js';
 import { BootstrapDataError } from '../bootstrap/render/errors.js';
 import { describePreflightFailures, evaluatePreflight } from './preflight.js';
@@ -17,6 +18,8 @@ import { DEFAULT_SSH_TIMEOUTS, SshSession, describeTarget, type SshTarget, type 
 
 const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
 const REMOVE_PREFIX = 'remove/';
+/** Steps that renew join material, recorded on the first control-plane host and run each time they are needed. */
+const JOIN_MATERIAL_PREFIX = 'join-material/';
 
 /** A host of the cluster as the installer sees it: the machine it is, and how to reach it when known. */
 interface ClusterHost {
@@ -163,7 +166,13 @@ export class SshBootstrapper implements NodeBootstrapper {
     const action: KubeadmAction = first.machine === name ? 'init' : request.role === 'control-plane' ? 'join-control-plane' : 'join-worker';
     if (action !== 'init' && !(await this.initSucceeded(clusterId, first.machine))) return { state: 'joining' };
 
-    const secrets = await this.joinSecrets.forCluster(clusterId);
+    // init creates the first token and uploads the certificates; a later join may find them gone
+    // (a host added weeks after, or 2 h after init for a control plane), and gets fresh ones from
+    // the running cluster, lasting at least as long as the join command may run.
+    const secrets =
+      action === 'init'
+        ? await this.joinSecrets.forCluster(clusterId)
+        : await this.joinSecrets.forJoin(clusterId, { controlPlane: action === 'join-control-plane', windowMs: this.timeouts.commandMs }, this.issuerOn(first));
     const mask = secretValues(secrets);
     const config = renderKubeadmConfig({
       clusterId,
@@ -173,8 +182,9 @@ export class SshBootstrapper implements NodeBootstrapper {
       secrets,
     });
     const version = await this.withSession(clusterId, host, async (session) => {
-      const run = (step: string, script: string, stdin?: string) => this.runStep(session, clusterId, name, step, script, { stdin, mask });
-      await run('write-kubeadm-config', uploadScript(KUBEADM_CONFIG_PATH, '600'), Buffer.from(config).toString('base64'));
+      const run = (step: string, script: string, stdin?: string, rerun = false) => this.runStep(session, clusterId, name, step, script, { stdin, mask, rerun });
+      // A join retried after a lost connection writes the configuration again: its token may have been renewed since.
+      await run('write-kubeadm-config', uploadScript(KUBEADM_CONFIG_PATH, '600'), Buffer.from(config).toString('base64'), action !== 'init');
       if (action === 'init') {
         // The cluster CA is made beforehand so joins can pin its hash; kubeadm uses it when present.
         await run('write-cluster-ca', uploadScript(CA_CERT_PATH, '644'), Buffer.from(secrets.ca.certificatePem).toString('base64'));
@@ -211,6 +221,22 @@ export class SshBootstrapper implements NodeBootstrapper {
     if (version !== target) return { state: 'failed', message: `${name}: after the upgrade the kubelet reports ${version ?? 'no version'}, expected ${target}` };
     this.logger.log(`${name}: upgraded to ${target}`);
     return { state: 'joined', kubeletVersion: target };
+  }
+
+  /**
+   * Join material made on the first control-plane host, where the admin kubeconfig is: a token
+   * (`kubeadm token create`) and the certificates uploaded again under the cluster's key. The
+   * values travel in the command (kubeadm takes them no other way) and are masked in the records.
+   */
+  private issuerOn(first: FirstControlPlane): JoinMaterialIssuer {
+    const run = async (clusterId: string, step: string, script: string, secret: string): Promise<void> => {
+      await this.withSession(clusterId, first.host, (session) => this.runStep(session, clusterId, first.machine, `${JOIN_MATERIAL_PREFIX}${step}`, script, { mask: [secret], rerun: true }));
+    };
+    return {
+      createBootstrapToken: (clusterId, token, ttlMs) =>
+        run(clusterId, 'token-create', `kubeadm token create ${shellQuote(token)} --ttl ${kubeadmDuration(ttlMs)} --description ${shellQuote(`Flotilla join token of cluster ${clusterId}`)} --kubeconfig ${ADMIN_KUBECONFIG}`, token),
+      uploadCertificates: (clusterId, certificateKey) => run(clusterId, 'upload-certs', `kubeadm init phase upload-certs --upload-certs --certificate-key ${shellQuote(certificateKey)}`, certificateKey),
+    };
   }
 
   /**

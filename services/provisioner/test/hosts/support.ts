@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CredentialUse } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, randomSuffix, type TestSchema } from '@flotilla/messaging/testing';
@@ -13,7 +16,33 @@ import { HOST_ENTITIES } from '../../src/hosts/host-checks.entity.js';
 import { HostRecords } from '../../src/hosts/host-records.js';
 import { SshKeys } from '../../src/hosts/ssh-keys.js';
 import { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
+import { TestClock } from '../support/harness.js';
 import type { TestSshd } from '../support/sshd.js';
+
+/**
+ * A test clock the stand-in tools of the test hosts follow too (give `file` to
+ * `TestSshd.start({ clockFile })`): moving it moves the provisioner's time and the hosts'.
+ */
+export class HostsClock extends TestClock {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'flotilla-hosts-clock-'));
+  readonly file = join(this.dir, 'offset-seconds');
+  private aheadMs = 0;
+
+  constructor() {
+    super();
+    writeFileSync(this.file, '0\n');
+  }
+
+  override advance(ms: number): void {
+    super.advance(ms);
+    this.aheadMs += ms;
+    writeFileSync(this.file, `${Math.floor(this.aheadMs / 1000)}\n`);
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 /** Everything the SSH installer needs, on a migrated schema of its own: real PostgreSQL, real secret store. */
 export class HostsContext {
@@ -30,12 +59,12 @@ export class HostsContext {
     readonly store: SecretStore,
   ) {}
 
-  static async create(): Promise<HostsContext> {
+  static async create(clock: Clock = new Clock()): Promise<HostsContext> {
     const schema = await createTestSchema([HostChecks1732300003000, ...secretsMigrations], 'hosts');
     const dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...HOST_ENTITIES, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' });
     const store = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['test-1'])));
-    return new HostsContext(schema, dataSource, new SshKeys(unitOfWork, store), new HostRecords(dataSource), new JoinSecretsRepository(store, unitOfWork, new Clock()), store);
+    return new HostsContext(schema, dataSource, new SshKeys(unitOfWork, store), new HostRecords(dataSource), new JoinSecretsRepository(store, unitOfWork, clock), store);
   }
 
   bootstrapper(timeouts = { connectMs: 5_000, commandMs: 30_000 }): SshBootstrapper {

@@ -1,5 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,20 @@ export interface TestSshdOptions {
   kubeletVersion?: string;
   /** A fixed port (to bring a host back at the same place); a free one otherwise. */
   port?: number;
+  /**
+   * A file holding how many seconds the stand-ins' clock is ahead of real time (a test clock's,
+   * see `HostsClock`), so tokens and uploaded certificates expire as the test moves time.
+   */
+  clockFile?: string;
 }
+
+/**
+ * Where the stand-ins find each other's API server: `<address>` links to the state directory of
+ * the test host at that address, where `kubeadm init` keeps the cluster's tokens and uploaded
+ * certificates. One per test process.
+ */
+const API_SERVERS = mkdtempSync(join(tmpdir(), 'flotilla-apiservers-'));
+process.once('exit', () => rmSync(API_SERVERS, { recursive: true, force: true }));
 
 /** One call of a stand-in command, as it recorded itself. */
 export interface Invocation {
@@ -56,10 +69,13 @@ export interface Invocation {
  * Each records its argv and stdin in the host's log and answers like the real tool. Files under
  * `$STATE` steer them: `fail-<tool>-<subcommand>` makes that call fail, `kubelet-version` is what
  * the kubelet reports (the package managers change it), `node-ready` is the Ready status kubectl shows.
+ * kubeadm keeps the cluster's join material (see `KUBEADM`).
  */
-function standInScript(tool: string, log: string, state: string): string {
+function standInScript(tool: string, log: string, state: string, clockFile: string): string {
   return `#!/bin/sh
 STATE='${state}'
+APISERVERS='${API_SERVERS}'
+CLOCK='${clockFile}'
 stdin=""
 if [ ! -t 0 ]; then stdin=$(base64 -w0); fi
 { printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } >> '${log}'
@@ -71,21 +87,7 @@ ${standInBody(tool)}
 function standInBody(tool: string): string {
   switch (tool) {
     case 'kubeadm':
-      return `case "$1" in
-  init)
-    config=""; while [ $# -gt 0 ]; do [ "$1" = --config ] && config="$2"; shift; done
-    token=$(sed -n 's/^[ -]*token: *"\\{0,1\\}\\([a-z0-9.]*\\)"\\{0,1\\}$/\\1/p' "$config" | head -n 1)
-    key=$(sed -n 's/^ *certificateKey: *"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}$/\\1/p' "$config" | head -n 1)
-    echo "[init] Using Kubernetes version: $(cat "$STATE/kubelet-version")"
-    echo "Your Kubernetes control-plane has initialized successfully!"
-    echo "You can now join any number of control-plane nodes by running the following command on each as root:"
-    echo "  kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key $key"
-    echo "Then you can join any number of worker nodes by running the following on each as root:"
-    echo "kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000" ;;
-  join) echo "This node has joined the cluster" ;;
-  upgrade) echo "[upgrade/successful] SUCCESS! upgrade $2 done" ;;
-  reset) echo "[reset] Deleted contents of the etcd data directory" ;;
-esac`;
+      return KUBEADM;
     case 'kubelet':
       return `echo "Kubernetes $(cat "$STATE/kubelet-version")"`;
     case 'kubectl':
@@ -105,6 +107,80 @@ echo "Setting up kubelet ($(cat "$STATE/kubelet-version"))"`;
       return 'exit 0';
   }
 }
+
+/**
+ * kubeadm, with the cluster's join material as the real one keeps it, on the clock of `$CLOCK`:
+ * `init` makes the host an API server (`$STATE/apiserver`) holding the token of its
+ * configuration (for its ttl) and the certificates uploaded under its key (two hours);
+ * `token create` and `init phase upload-certs` add a token and upload them again, from a host of
+ * the cluster; `join` reaches the API server its configuration names and fails as kubeadm does
+ * when it is not up, when the token is unknown or expired, or (control plane) when the
+ * certificates are gone or under another key. `$STATE/cluster` names the API server a host
+ * belongs to; `reset` forgets it.
+ */
+const KUBEADM = String.raw`now=$(( $(date +%s) + $(cat "$CLOCK" 2>/dev/null || echo 0) ))
+seconds() { echo "$1" | awk '{ s = 0; d = $0; while (match(d, /^[0-9]+[hms]/)) { n = substr(d, 1, RLENGTH - 1) + 0; u = substr(d, RLENGTH, 1); s += n * (u == "h" ? 3600 : u == "m" ? 60 : 1); d = substr(d, RLENGTH + 1) } print s }'; }
+field() { sed -n "s/^ *$1: *\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$2" | head -n 1; }
+token_id() { echo "$1" | cut -d. -f1; }
+cluster_api() {
+  api=$(cat "$STATE/cluster" 2>/dev/null)
+  if [ -z "$api" ] || [ ! -d "$api" ]; then echo 'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
+}
+case "$1" in
+  init)
+    if [ "$2" = phase ]; then
+      key=""; prev=""; for arg in "$@"; do [ "$prev" = --certificate-key ] && key="$arg"; prev="$arg"; done
+      cluster_api
+      echo "$key $((now + 7200))" > "$api/certs"
+      echo '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace'
+      echo '[upload-certs] Using certificate key:'
+      echo "$key"
+      exit 0
+    fi
+    config=""; while [ $# -gt 0 ]; do [ "$1" = --config ] && config="$2"; shift; done
+    token=$(sed -n 's/^[ -]*token: *"\{0,1\}\([a-z0-9.]*\)"\{0,1\}$/\1/p' "$config" | head -n 1)
+    key=$(field certificateKey "$config")
+    ttl=$(field ttl "$config")
+    mkdir -p "$STATE/apiserver"
+    echo "$token $((now + $(seconds "$ttl")))" >> "$STATE/apiserver/tokens"
+    echo "$key $((now + 7200))" > "$STATE/apiserver/certs"
+    echo "$STATE/apiserver" > "$STATE/cluster"
+    echo "[init] Using Kubernetes version: $(cat "$STATE/kubelet-version")"
+    echo "Your Kubernetes control-plane has initialized successfully!"
+    echo "You can now join any number of control-plane nodes by running the following command on each as root:"
+    echo "  kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key $key"
+    echo "Then you can join any number of worker nodes by running the following on each as root:"
+    echo "kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000" ;;
+  token)
+    [ "$2" = create ] || exit 0
+    shift 2; token=""; ttl=24h0m0s
+    while [ $# -gt 0 ]; do case "$1" in --ttl) ttl="$2"; shift ;; --description|--kubeconfig|--usages|--groups) shift ;; --*) ;; *) token="$1" ;; esac; shift; done
+    cluster_api
+    [ -n "$token" ] || token="$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' 
+').$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' 
+')"
+    if grep -q "^$(token_id "$token")\." "$api/tokens"; then echo "error: bootstrap-token-$(token_id "$token") already exists" >&2; exit 1; fi
+    echo "$token $((now + $(seconds "$ttl")))" >> "$api/tokens"
+    echo "$token" ;;
+  join)
+    config=""; while [ $# -gt 0 ]; do [ "$1" = --config ] && config="$2"; shift; done
+    endpoint=$(field apiServerEndpoint "$config")
+    token=$(field token "$config")
+    api="$APISERVERS/$(echo "$endpoint" | cut -d: -f1)/apiserver"
+    if [ ! -d "$api" ]; then echo "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://$endpoint/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp $endpoint: connect: connection refused" >&2; exit 1; fi
+    expires=$(awk -v t="$token" '$1 == t { print $2 }' "$api/tokens" | tail -n 1)
+    if [ -z "$expires" ] || [ "$expires" -le "$now" ]; then echo "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"$(token_id "$token")\"" >&2; exit 1; fi
+    if grep -q '^controlPlane:' "$config"; then
+      key=$(field certificateKey "$config")
+      uploaded=$(cat "$api/certs" 2>/dev/null)
+      if [ -z "$uploaded" ] || [ "$(echo "$uploaded" | cut -d' ' -f2)" -le "$now" ]; then echo 'error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: secrets "kubeadm-certs" not found' >&2; exit 1; fi
+      if [ "$(echo "$uploaded" | cut -d' ' -f1)" != "$key" ]; then echo 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: cipher: message authentication failed' >&2; exit 1; fi
+    fi
+    echo "$api" > "$STATE/cluster"
+    echo "This node has joined the cluster" ;;
+  upgrade) echo "[upgrade/successful] SUCCESS! upgrade $2 done" ;;
+  reset) rm -f "$STATE/cluster"; echo "[reset] Deleted contents of the etcd data directory" ;;
+esac`;
 
 const STAND_INS = ['kubeadm', 'kubectl', 'kubelet', 'systemctl', 'apt-get', 'dnf', 'zypper'];
 
@@ -146,12 +222,15 @@ export class TestSshd {
     writeFileSync(join(state, 'node-ready'), 'True\n');
     writeFileSync(join(dir, 'calls.log'), '');
     for (const tool of STAND_INS) {
-      writeFileSync(join(bin, tool), standInScript(tool, join(dir, 'calls.log'), state));
+      writeFileSync(join(bin, tool), standInScript(tool, join(dir, 'calls.log'), state, options.clockFile ?? ''));
       chmodSync(join(bin, tool), 0o755);
     }
     const environment = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`];
     const facts = options.facts ?? healthyFacts(`host-${address.replace(/\./g, '-')}`);
     const sshd = new TestSshd(address, port, dir);
+    // The newest host at an address is the one kubeadm join reaches there.
+    rmSync(join(API_SERVERS, address), { force: true });
+    symlinkSync(state, join(API_SERVERS, address));
     if (facts !== 'real') {
       await sshd.writeFacts(facts);
       environment.push(`FLOTILLA_PREFLIGHT_ROOT=${root}`);
@@ -273,6 +352,17 @@ export class TestSshd {
       });
   }
 
+  /** Runs a stand-in tool of this host outside SSH (as the host's root would), for what a test checks of the stand-ins themselves. */
+  runStandIn(tool: string, args: string[]): { exitCode: number; output: string } {
+    const result = spawnSync(join(this.dir, 'bin', tool), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { exitCode: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+  }
+
+  /** Where a file of this host's /etc/kubernetes is, seen from outside its mount namespace. */
+  kubernetesPath(path: string): string {
+    return join(this.dir, 'etc-kubernetes', path);
+  }
+
   /** A file as this host sees it under /etc/kubernetes. */
   kubernetesFile(path: string): string | undefined {
     const file = join(this.dir, 'etc-kubernetes', path);
@@ -287,6 +377,8 @@ export class TestSshd {
       await exited;
     }
     for (const server of this.sockets.splice(0)) await new Promise((resolve) => server.close(resolve));
+    const link = join(API_SERVERS, this.address);
+    if (existsSync(link) && readlinkSync(link) === join(this.dir, 'state')) rmSync(link, { force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
