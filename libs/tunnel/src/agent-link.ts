@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { performServerHandshake, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream, type Settings } from 'node:http2';
+import { constants, performServerHandshake, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream, type Settings } from 'node:http2';
 import { isIP } from 'node:net';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from './backoff.js';
@@ -114,7 +114,12 @@ export class AgentLink extends EventEmitter<{ change: [AgentLinkEvent] }> {
         // A stream fails when its connection drops mid-answer; that must never take the agent down.
         stream.on('error', () => undefined);
         this.checkAfter(connection, stream);
-        this.options.onStream(stream, headers);
+        try {
+          this.options.onStream(stream, headers);
+        } catch {
+          // A handler that throws fails its stream, not the agent.
+          if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        }
       });
       session.on('error', (error: Error) => (connection.error ??= error.message));
       // The broker is going away (it stops, or dropped this connection): dial again now.
