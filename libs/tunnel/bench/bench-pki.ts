@@ -15,6 +15,8 @@ export interface BenchPki {
   broker: { cert: string; key: string };
   agentKey: string;
   agentCert(clusterId: string): Promise<string>;
+  /** Many at once: signing runs on node's thread pool, so a batch keeps every core busy. */
+  agentCerts(clusterIds: string[]): Promise<string[]>;
 }
 
 async function pem(key: CryptoKey): Promise<string> {
@@ -52,10 +54,16 @@ export async function benchPki(): Promise<BenchPki> {
       })
     ).toString('pem');
   const key = await pem(leafKeys.privateKey);
+  const agentCert = (clusterId: string) => issue(`CN=agent-${clusterId}`, [{ type: 'url', value: clusterUri(clusterId) }], '1.3.6.1.5.5.7.3.2');
   return {
     ca: ca.toString('pem'),
     broker: { cert: await issue('CN=tunnel-broker', [{ type: 'ip', value: '127.0.0.1' }], '1.3.6.1.5.5.7.3.1'), key },
     agentKey: key,
-    agentCert: (clusterId) => issue(`CN=agent-${clusterId}`, [{ type: 'url', value: clusterUri(clusterId) }], '1.3.6.1.5.5.7.3.2'),
+    agentCert,
+    agentCerts: async (clusterIds) => {
+      const certs: string[] = [];
+      for (let i = 0; i < clusterIds.length; i += 256) certs.push(...(await Promise.all(clusterIds.slice(i, i + 256).map(agentCert))));
+      return certs;
+    },
   };
 }

@@ -1,22 +1,34 @@
 // The tunnel on loopback, in one run. Run with `npm run bench -- tunnel`.
 //
-//   throughput   a large response from a stand-in API server over HTTPS: direct, and through the
-//                tunnel (broker front -> HTTP/2 over mutual TLS -> agent -> API server)
-//   latency      small requests, direct and through the tunnel, alternating: added p50 and p99
-//   stalled      the same small requests through an agent that also holds a stalled stream
-//   agents       BENCH_AGENTS agents (10,000) in two processes connect to a broker process: its
-//                memory per idle connected agent, and the time for all of them to come back after
-//                the broker drops every connection and listens again (a restart)
+// Every party is its own process, as in a deployment: a stand-in Kubernetes API server (HTTPS),
+// the agent (AgentLink + kubernetesForwarder), the broker's end (AgentListener + an HTTP front
+// that forwards with forwardRequest, waiting up to 10 s for an agent that is reconnecting) and
+// this process, the caller.
 //
+//   throughput   a BENCH_MB response from the API server, direct (HTTPS) and through the tunnel
+//                (front -> HTTP/2 over mutual TLS -> agent -> API server), alternating, 3 rounds:
+//                medians, and their ratio
+//   latency      BENCH_SMALL small requests, direct and through the tunnel, alternating: p50, p99,
+//                and what the tunnel adds to each
+//   stalled      the same small requests through the tunnel, in blocks alternating without and
+//                with a stalled stream on the same agent: a large answer whose caller stopped
+//                reading, held until its window and every buffer on its way are full; p99 of each
+//   agents       BENCH_AGENTS agents (10,000) in two processes connect to a broker process: its
+//                memory per idle connected agent (RSS after GC, less the RSS before), and the time
+//                for all of them to come back after the broker drops every connection and listens
+//                again (a restart)
+//
+// Also recorded: tunnel connections that dropped while measuring (and why), the machine's cores
+// and load average before and after (other work on it skews every figure).
 // Writes bench/results/tunnel.json. Environment: BENCH_AGENTS (10000), BENCH_MB (200),
 // BENCH_SMALL (2000), BENCH_RESULTS_DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from 'node:https';
+import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentLink, AgentListener, CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, kubernetesForwarder } from '../src/index.js';
@@ -27,6 +39,8 @@ const MB = Number(process.env['BENCH_MB'] ?? 200);
 const SMALL = Number(process.env['BENCH_SMALL'] ?? 2_000);
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../../../../bench/results/', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
+/** Blocks of small requests alternating without and with the stalled stream (half of each). */
+const STALL_BLOCKS = 4;
 
 interface PkiFile {
   ca: string;
@@ -35,40 +49,151 @@ interface PkiFile {
   agentCerts: string[];
 }
 
+type Message = { op: string } & Record<string, unknown>;
+
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const median = (values: number[]) => percentile(values, 50);
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 const log = (message: string) => process.stderr.write(`${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const readPki = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PkiFile;
+const send = (message: Message) => process.send!(message);
+const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
 // ---------------------------------------------------------------- child processes
 
+/** The stand-in Kubernetes API server: `/big?mb=N`, `/stall` (data until its caller leaves), anything else a small JSON answer. */
+async function apiProcess(pkiFile: string): Promise<void> {
+  const pki = readPki(pkiFile);
+  const chunk = Buffer.alloc(1024 * 1024, 1);
+  const stall = { open: false, bytes: 0, blockedSince: 0 };
+  const api = createHttpsServer(pki.broker, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://api');
+    if (url.pathname === '/big') {
+      const total = Number(url.searchParams.get('mb')) * chunk.length;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    } else if (url.pathname === '/stall') {
+      // A log or a watch that keeps coming while its caller reads nothing.
+      Object.assign(stall, { open: true, bytes: 0, blockedSince: 0 });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const pump = () => {
+        stall.blockedSince = 0;
+        while (!res.destroyed) {
+          stall.bytes += chunk.length;
+          if (!res.write(chunk)) {
+            stall.blockedSince = performance.now();
+            return void res.once('drain', pump);
+          }
+        }
+      };
+      res.once('close', () => (stall.open = false));
+      pump();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Success"}');
+    }
+  });
+  api.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  process.on('message', (message: Message) => {
+    if (message.op === 'stall') send({ op: 'stall', open: stall.open, mb: stall.bytes / chunk.length, blockedMs: stall.blockedSince ? performance.now() - stall.blockedSince : 0 });
+  });
+  send({ op: 'ready', port: (api.address() as AddressInfo).port });
+}
+
+/** The broker's end for the transport measurements: the agents' listener and an HTTP front forwarding to the one agent. */
+async function frontProcess(pkiFile: string): Promise<void> {
+  const pki = readPki(pkiFile);
+  const listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+  const drops = new Map<string, number>();
+  listener.on('change', (event) => {
+    if (event.kind === 'connected') send({ op: 'connected', clusterId: event.clusterId });
+    if (event.kind === 'disconnected') {
+      count(drops, event.reason);
+      log(`broker: the agent's connection ended (${event.reason})`);
+    }
+  });
+  const agentPort = await listener.listen(0, '127.0.0.1');
+  // A request waits (up to 10 s) for its agent to be connected, as the broker does while an agent reconnects.
+  const sessionOf = async (clusterId: string) => {
+    for (let waited = 0; waited < 10_000 && !listener.session(clusterId); waited += 10) await sleep(10);
+    return listener.session(clusterId);
+  };
+  const front = createHttpServer((req, res) => {
+    void sessionOf('agent-0').then(async (session) => {
+      if (session) await forwardRequest(session.session, req, res, { headers: { [CALLER_USER_HEADER]: 'bench', [CALLER_GROUPS_HEADER]: 'bench' } });
+      else res.writeHead(503).end();
+    });
+  });
+  front.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  process.on('message', (message: Message) => {
+    if (message.op === 'drops') send({ op: 'drops', drops: Object.fromEntries(drops) });
+  });
+  send({ op: 'ready', agentPort, frontPort: (front.address() as AddressInfo).port });
+}
+
+/** The agent of cluster agent-0: its streams go to the stand-in API server. */
+function agentProcess(pkiFile: string, port: number, apiPort: number): void {
+  const pki = readPki(pkiFile);
+  const link = new AgentLink({ host: '127.0.0.1', port, cert: pki.agentCerts[0]!, key: pki.agentKey, ca: pki.ca, onStream: kubernetesForwarder({ apiServer: `https://127.0.0.1:${apiPort}`, token: () => 'bench-token', ca: pki.ca }) });
+  link.on('change', (event) => {
+    if (event.kind !== 'retrying') log(`agent: ${event.kind}${event.kind === 'disconnected' ? ` (${event.reason})` : ''}`);
+  });
+  link.start();
+}
+
+/** The broker for the fleet measurements: only the agents' listener. */
 async function brokerProcess(pkiFile: string): Promise<void> {
-  const pki = JSON.parse(readFileSync(pkiFile, 'utf8')) as PkiFile;
-  let listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+  const pki = readPki(pkiFile);
+  const drops = new Map<string, number>();
+  const refusals = new Map<string, number>();
+  const open = () => {
+    const listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+    listener.on('change', (event) => {
+      if (event.kind === 'disconnected' && event.reason !== 'broker-stopping') count(drops, event.reason);
+      if (event.kind === 'refused') count(refusals, event.reason);
+    });
+    return listener;
+  };
+  let listener = open();
   const port = await listener.listen(0, '127.0.0.1');
   const gc = (globalThis as { gc?: () => void }).gc;
-  process.on('message', (message: { op: string }) => {
+  process.on('message', (message: Message) => {
     void (async () => {
       switch (message.op) {
         case 'count':
-          return process.send!({ op: 'count', count: listener.clusterIds.length });
-        case 'rss':
+          return send({ op: 'count', count: listener.clusterIds.length });
+        case 'memory': {
           gc?.();
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await sleep(200);
           gc?.();
-          return process.send!({ op: 'rss', rss: process.memoryUsage().rss });
+          const { rss, heapUsed } = process.memoryUsage();
+          return send({ op: 'memory', rss, heapUsed });
+        }
+        case 'drops':
+          return send({ op: 'drops', drops: Object.fromEntries(drops), refusals: Object.fromEntries(refusals) });
         case 'restart':
           await listener.close();
-          listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+          listener = open();
           await listener.listen(port, '127.0.0.1');
-          return process.send!({ op: 'restarted' });
+          return send({ op: 'restarted' });
       }
     })();
   });
-  process.send!({ op: 'ready', port });
+  send({ op: 'ready', port });
 }
 
 function agentsProcess(pkiFile: string, port: number, from: number, count: number): void {
-  const pki = JSON.parse(readFileSync(pkiFile, 'utf8')) as PkiFile;
+  const pki = readPki(pkiFile);
   const links: AgentLink[] = [];
   for (let i = from; i < from + count; i++) {
     const link = new AgentLink({ host: '127.0.0.1', port, cert: pki.agentCerts[i]!, key: pki.agentKey, ca: pki.ca, onStream: (stream) => stream.respond({ ':status': 204 }, { endStream: true }) });
@@ -82,212 +207,279 @@ function agentsProcess(pkiFile: string, port: number, from: number, count: numbe
 
 // ---------------------------------------------------------------- the measurements
 
-function timed(get: (path: string, onResponse: (response: IncomingMessage) => void) => { on(event: 'error', listener: (error: Error) => void): unknown; end(): void }, path: string): Promise<{ ms: number; bytes: number }> {
+/** A child process that exited before it was stopped: what went wrong (its own output says more). */
+let crashed: string | undefined;
+const stopping = new Set<ChildProcess>();
+
+function start(role: string, args: (string | number)[], execArgv: string[] = []): ChildProcess {
+  const child = fork(SELF, [role, ...args.map(String)], { execArgv: [...process.execArgv, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('exit', (code, signal) => {
+    if (!stopping.has(child)) crashed ??= `the ${role} process exited (${code ?? signal}) while being measured`;
+  });
+  return child;
+}
+
+function alive(): void {
+  if (crashed) throw new Error(crashed);
+}
+
+function next<T>(child: ChildProcess, op: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: Message) => {
+      if (message.op !== op) return;
+      child.off('message', onMessage).off('exit', onExit);
+      resolve(message as T);
+    };
+    const onExit = (code: number | null) => reject(new Error(`a ${op} was awaited from a child process that exited (${code})`));
+    child.on('message', onMessage).once('exit', onExit);
+  });
+}
+
+function ask<T>(child: ChildProcess, op: string, answer = op): Promise<T> {
+  const answered = next<T>(child, answer);
+  child.send({ op });
+  return answered;
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((alive(), !(await check()))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping.add(child);
+      const exited = once(child, 'exit');
+      child.kill();
+      await exited;
+    }),
+  );
+}
+
+type Get = (path: string, onResponse: (response: IncomingMessage) => void) => ClientRequest;
+
+function timed(get: Get, path: string): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = get(path, (response) => {
       let bytes = 0;
-      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      response.on('end', () => (response.statusCode === 200 ? resolve({ ms: performance.now() - started, bytes }) : reject(new Error(`${path}: HTTP ${response.statusCode}`))));
+      let text = '';
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (response.statusCode !== 200 && text.length < 500) text += chunk.toString();
+      });
+      response.on('end', () => (response.statusCode === 200 ? resolve({ ms: performance.now() - started, bytes }) : reject(new Error(`${path}: HTTP ${response.statusCode} ${text}`))));
+      response.on('error', reject);
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-async function inProcess(pki: PkiFile): Promise<Record<string, number>> {
-  const stalls: IncomingMessage[] = [];
-  const api: HttpsServer = createHttpsServer(pki.broker, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://api');
-    if (url.pathname === '/big') {
-      const total = Number(url.searchParams.get('mb')) * 1024 * 1024;
-      const chunk = Buffer.alloc(1024 * 1024, 1);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
-      let sent = 0;
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
+/** Small requests that failed, by what went wrong: a caller would have seen these. */
+const failures = new Map<string, number>();
+
+/** One small request: its time, or (failed) nothing, counted in `failures`. */
+async function small(get: Get, into: number[]): Promise<void> {
+  alive();
+  try {
+    into.push((await timed(get, '/small')).ms);
+  } catch (error) {
+    count(failures, (error as Error).message);
+  }
+}
+
+async function transport(pkiFile: string, ca: string): Promise<Record<string, unknown>> {
+  const api = start('api', [pkiFile]);
+  const front = start('front', [pkiFile]);
+  const children = [api, front];
+  try {
+    const [{ port: apiPort }, { agentPort, frontPort }] = await Promise.all([next<{ port: number }>(api, 'ready'), next<{ agentPort: number; frontPort: number }>(front, 'ready')]);
+    const connected = next(front, 'connected');
+    children.push(start('agent', [pkiFile, agentPort, apiPort]));
+    await connected;
+
+    const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca });
+    const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const direct: Get = (path, onResponse) => httpsRequest(`https://127.0.0.1:${apiPort}${path}`, { agent: httpsAgent }, onResponse);
+    const tunnel: Get = (path, onResponse) => httpRequest(`http://127.0.0.1:${frontPort}${path}`, { agent: httpAgent }, onResponse);
+    try {
+      const directRates: number[] = [];
+      const tunnelRates: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const [rates, get] of [
+          [directRates, direct],
+          [tunnelRates, tunnel],
+        ] as const) {
+          const { ms, bytes } = await timed(get, `/big?mb=${MB}`);
+          if (bytes !== MB * 1024 * 1024) throw new Error(`short transfer: ${bytes} bytes`);
+          rates.push(bytes / 1024 / 1024 / (ms / 1000));
         }
-        res.end();
-      };
-      pump();
-    } else if (url.pathname === '/stall') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"type":"BOOKMARK"}\n');
-      stalls.push(req);
-    } else {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status","status":"Success"}');
-    }
-  });
-  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  const apiUrl = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
-
-  // Both ends share one event loop here: a long transfer must not look like a dead peer.
-  const keepalive = { keepaliveMs: 10_000, keepaliveTimeoutMs: 60_000 };
-  const listener = new AgentListener({ ...pki.broker, ca: pki.ca, ...keepalive });
-  let drops = 0;
-  listener.on('change', (event) => {
-    if (event.kind === 'disconnected') drops++;
-  });
-  const agentPort = await listener.listen(0, '127.0.0.1');
-  const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, cert: pki.agentCerts[0]!, key: pki.agentKey, ca: pki.ca, ...keepalive, onStream: kubernetesForwarder({ apiServer: apiUrl, token: () => 'bench-token', ca: pki.ca }) });
-  agent.start();
-  while (!listener.clusterIds.length) await new Promise((resolve) => setTimeout(resolve, 10));
-  const clusterId = listener.clusterIds[0]!;
-  // A request waits (up to 10 s) for the agent to be connected, as the broker will when an agent is reconnecting.
-  const sessionOf = async () => {
-    for (let waited = 0; waited < 10_000 && !listener.session(clusterId); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-    return listener.session(clusterId);
-  };
-  const front: Server = createHttpServer((req, res) => {
-    void sessionOf().then(async (session) => {
-      if (session) await forwardRequest(session.session, req, res, { headers: { [CALLER_USER_HEADER]: 'bench', [CALLER_GROUPS_HEADER]: 'bench' } });
-      else res.writeHead(503).end();
-    });
-  });
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-  const frontPort = (front.address() as AddressInfo).port;
-
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, ca: pki.ca });
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
-  const direct = (path: string, onResponse: (response: IncomingMessage) => void) => httpsRequest(`${apiUrl}${path}`, { agent: httpsAgent }, onResponse);
-  const tunnel = (path: string, onResponse: (response: IncomingMessage) => void) => httpRequest(`http://127.0.0.1:${frontPort}${path}`, { agent: httpAgent }, onResponse);
-
-  try {
-    // Throughput: medians of three rounds, alternating.
-    const directRates: number[] = [];
-    const tunnelRates: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      for (const [rates, get] of [[directRates, direct], [tunnelRates, tunnel]] as const) {
-        const { ms, bytes } = await timed(get, `/big?mb=${MB}`);
-        if (bytes !== MB * 1024 * 1024) throw new Error(`short transfer: ${bytes} bytes`);
-        rates.push(bytes / 1024 / 1024 / (ms / 1000));
+        log(`throughput round ${round + 1}: direct ${round1(directRates.at(-1)!)} MB/s, tunnel ${round1(tunnelRates.at(-1)!)} MB/s`);
       }
-      log(`throughput round ${round + 1}: direct ${round_(directRates.at(-1)!)} MB/s, tunnel ${round_(tunnelRates.at(-1)!)} MB/s`);
-    }
-    // Small requests, alternating.
-    for (let i = 0; i < 200; i++) {
-      await timed(direct, '/small');
-      await timed(tunnel, '/small');
-    }
-    const directSmall: number[] = [];
-    const tunnelSmall: number[] = [];
-    for (let i = 0; i < SMALL; i++) {
-      directSmall.push((await timed(direct, '/small')).ms);
-      tunnelSmall.push((await timed(tunnel, '/small')).ms);
-    }
-    // The same, beside a stalled stream of the same agent.
-    const stalled = httpRequest(`http://127.0.0.1:${frontPort}/stall`);
-    stalled.end();
-    const [stalledResponse] = (await once(stalled, 'response')) as [IncomingMessage];
-    stalledResponse.pause(); // a slow reader, too
-    const withStall: number[] = [];
-    for (let i = 0; i < SMALL; i++) withStall.push((await timed(tunnel, '/small')).ms);
-    stalled.destroy();
 
-    const median = (values: number[]) => percentile(values, 50);
-    return {
-      direct_mb_s: round(median(directRates), 1),
-      tunnel_mb_s: round(median(tunnelRates), 1),
-      ratio: round(median(tunnelRates) / median(directRates)),
-      direct_p50_ms: round(percentile(directSmall, 50)),
-      direct_p99_ms: round(percentile(directSmall, 99)),
-      tunnel_p50_ms: round(percentile(tunnelSmall, 50)),
-      tunnel_p99_ms: round(percentile(tunnelSmall, 99)),
-      added_p50_ms: round(percentile(tunnelSmall, 50) - percentile(directSmall, 50)),
-      added_p99_ms: round(percentile(tunnelSmall, 99) - percentile(directSmall, 99)),
-      p99_with_stalled_stream_ms: round(percentile(withStall, 99)),
-      // Tunnel connections that dropped during these measurements (the agent reconnects).
-      tunnel_drops: drops,
-    };
+      const warmup: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        await small(direct, warmup);
+        await small(tunnel, warmup);
+      }
+      const directSmall: number[] = [];
+      const tunnelSmall: number[] = [];
+      for (let i = 0; i < SMALL; i++) {
+        await small(direct, directSmall);
+        await small(tunnel, tunnelSmall);
+      }
+      log(`small requests: direct p50 ${round(median(directSmall))} ms p99 ${round(percentile(directSmall, 99))} ms, tunnel p50 ${round(median(tunnelSmall))} ms p99 ${round(percentile(tunnelSmall, 99))} ms`);
+
+      // Without and with a stalled stream, in alternating blocks (drift on a busy machine touches both alike).
+      const unstalled: number[] = [];
+      const stalled: number[] = [];
+      const stalledMb: number[] = [];
+      for (let block = 0; block < STALL_BLOCKS; block++) {
+        const withStall = block % 2 === 1;
+        let stall: ClientRequest | undefined;
+        if (withStall) {
+          stall = httpRequest(`http://127.0.0.1:${frontPort}/stall`);
+          stall.end();
+          const [response] = (await once(stall, 'response')) as [IncomingMessage];
+          response.pause(); // the caller reads nothing more
+          let state = { mb: 0, blockedMs: 0 };
+          await until(
+            async () => {
+              state = await ask<typeof state>(api, 'stall');
+              return state.blockedMs > 300;
+            },
+            30_000,
+            'the stalled stream to fill its window',
+            50,
+          );
+          stalledMb.push(state.mb);
+        }
+        const samples = withStall ? stalled : unstalled;
+        for (let i = 0; i < SMALL / (STALL_BLOCKS / 2); i++) await small(tunnel, samples);
+        if (stall) {
+          stall.destroy();
+          await until(async () => !(await ask<{ open: boolean }>(api, 'stall')).open, 10_000, 'the stalled stream to close', 50);
+        }
+      }
+      log(`beside a stalled stream (${round1(median(stalledMb))} MiB in flight when it stalled): p99 ${round(percentile(stalled, 99))} ms, without ${round(percentile(unstalled, 99))} ms`);
+      const { drops } = await ask<{ drops: Record<string, number> }>(front, 'drops');
+
+      return {
+        direct_mb_s: round1(median(directRates)),
+        tunnel_mb_s: round1(median(tunnelRates)),
+        ratio: round(median(tunnelRates) / median(directRates)),
+        direct_p50_ms: round(median(directSmall)),
+        direct_p99_ms: round(percentile(directSmall, 99)),
+        tunnel_p50_ms: round(median(tunnelSmall)),
+        tunnel_p99_ms: round(percentile(tunnelSmall, 99)),
+        added_p50_ms: round(median(tunnelSmall) - median(directSmall)),
+        added_p99_ms: round(percentile(tunnelSmall, 99) - percentile(directSmall, 99)),
+        p99_without_stall_ms: round(percentile(unstalled, 99)),
+        p99_with_stalled_stream_ms: round(percentile(stalled, 99)),
+        stalled_vs_unstalled_p99: round(percentile(stalled, 99) / percentile(unstalled, 99)),
+        stalled_stream_mb_in_flight: round1(median(stalledMb)),
+        // Tunnel connections that ended while measuring, by reason (the agent reconnects; requests wait for it).
+        tunnel_drops: Object.values(drops).reduce((sum, n) => sum + n, 0),
+        tunnel_drop_reasons: drops,
+        failed_requests: Object.fromEntries(failures),
+      };
+    } finally {
+      httpsAgent.destroy();
+      httpAgent.destroy();
+    }
   } finally {
-    httpsAgent.destroy();
-    httpAgent.destroy();
-    await agent.stop();
-    await listener.close();
-    for (const server of [front, api] as (Server | HttpsServer)[]) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await stopAll(children);
   }
 }
 
-function round_(value: number): number {
-  return round(value, 1);
-}
-
-function ask<T>(child: ChildProcess, op: string, answer: string): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (message: { op: string } & T) => {
-      if (message.op !== answer) return;
-      child.off('message', onMessage);
-      resolve(message);
-    };
-    child.on('message', onMessage);
-    child.send({ op });
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function manyAgents(pkiFile: string): Promise<Record<string, number>> {
-  const broker = fork(SELF, ['broker', pkiFile], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const children: ChildProcess[] = [broker];
+async function fleet(pkiFile: string): Promise<Record<string, unknown>> {
+  const broker = start('broker', [pkiFile], ['--expose-gc']);
+  const children: ChildProcess[] = [];
   try {
-    const [{ port }] = (await once(broker, 'message')) as [{ port: number }];
-    const baseline = (await ask<{ rss: number }>(broker, 'rss', 'rss')).rss;
-    const count = async () => (await ask<{ count: number }>(broker, 'count', 'count')).count;
+    const { port } = await next<{ port: number }>(broker, 'ready');
+    const before = await ask<{ rss: number; heapUsed: number }>(broker, 'memory');
+    const connectedNow = async () => (await ask<{ count: number }>(broker, 'count')).count;
     const started = performance.now();
     const half = Math.ceil(AGENTS / 2);
-    for (const [from, n] of [[0, half], [half, AGENTS - half]] as const) {
-      if (n > 0) children.push(fork(SELF, ['agents', pkiFile, String(port), String(from), String(n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    for (const [from, n] of [
+      [0, half],
+      [half, AGENTS - half],
+    ] as const) {
+      if (n > 0) children.push(start('agents', [pkiFile, port, from, n]));
     }
-    await until(async () => (await count()) === AGENTS, 300_000, `${AGENTS} agents to connect`);
+    await until(async () => (await connectedNow()) === AGENTS, 300_000, `${AGENTS} agents to connect`);
     const connectAll = (performance.now() - started) / 1000;
-    log(`${AGENTS} agents connected in ${round_(connectAll)} s`);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const loaded = (await ask<{ rss: number }>(broker, 'rss', 'rss')).rss;
+    log(`${AGENTS} agents connected in ${round1(connectAll)} s`);
+    await sleep(3_000); // idle: handshakes and settings done, keepalive pings going
+    const loaded = await ask<{ rss: number; heapUsed: number }>(broker, 'memory');
+    log(`broker RSS ${round1(loaded.rss / 1024 / 1024)} MB: ${round1((loaded.rss - before.rss) / 1024 / AGENTS)} KB per idle agent`);
 
     const restartedAt = performance.now();
     await ask(broker, 'restart', 'restarted');
-    await until(async () => (await count()) === AGENTS, 300_000, `${AGENTS} agents to come back`);
+    await until(async () => (await connectedNow()) === AGENTS, 300_000, `${AGENTS} agents to come back`);
     const reconnectAll = (performance.now() - restartedAt) / 1000;
-    log(`${AGENTS} agents back in ${round_(reconnectAll)} s after the broker dropped them all`);
-    return { agents: AGENTS, connect_all_s: round(connectAll, 2), rss_kb_per_agent: round((loaded - baseline) / 1024 / AGENTS, 1), broker_rss_mb: round(loaded / 1024 / 1024, 1), reconnect_all_s: round(reconnectAll, 2) };
+    log(`${AGENTS} agents back in ${round1(reconnectAll)} s after the broker dropped them all`);
+    const { drops, refusals } = await ask<{ drops: Record<string, number>; refusals: Record<string, number> }>(broker, 'drops');
+    return {
+      agents: AGENTS,
+      connect_all_s: round(connectAll, 2),
+      rss_kb_per_agent: round1((loaded.rss - before.rss) / 1024 / AGENTS),
+      heap_kb_per_agent: round1((loaded.heapUsed - before.heapUsed) / 1024 / AGENTS),
+      broker_rss_mb: round1(loaded.rss / 1024 / 1024),
+      reconnect_all_s: round(reconnectAll, 2),
+      // Connections the broker lost other than by its restart, and handshakes it refused: none when all is well.
+      fleet_drops: drops,
+      fleet_refusals: refusals,
+    };
   } finally {
-    for (const child of children.slice(1)) child.send({ op: 'stop' });
-    await Promise.all(children.slice(1).filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
-    broker.kill();
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null) return;
+        stopping.add(child);
+        const exited = once(child, 'exit');
+        child.send({ op: 'stop' });
+        await exited;
+      }),
+    );
+    await stopAll([broker]);
   }
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tunnel-bench-'));
-  try {
-    const startedPki = performance.now();
-    const pki = await benchPki();
-    const agentCerts: string[] = [];
-    for (let i = 0; i < Math.max(AGENTS, 1); i++) agentCerts.push(await pki.agentCert(`agent-${i}`));
-    log(`${agentCerts.length} agent certificates in ${round_((performance.now() - startedPki) / 1000)} s`);
-    const file: PkiFile = { ca: pki.ca, broker: pki.broker, agentKey: pki.agentKey, agentCerts };
-    const pkiFile = join(dir, 'pki.json');
-    writeFileSync(pkiFile, JSON.stringify(file), { mode: 0o600 });
+function round1(value: number): number {
+  return round(value, 1);
+}
 
-    const transport = await inProcess(file);
-    const fleet = await manyAgents(pkiFile);
+function machine(): Record<string, unknown> {
+  const cores = cpus();
+  return { cpus: cores.length, cpu_model: cores[0]?.model, load_average_1m: round(loadavg()[0]!, 2), node: process.version, openssl: process.versions.openssl };
+}
+
+async function main(): Promise<void> {
+  const machineBefore = machine();
+  const dir = mkdtempSync(join(tmpdir(), 'tunnel-bench-'));
+  const startedAll = performance.now();
+  try {
+    const pki = await benchPki();
+    const agentCerts = await pki.agentCerts(Array.from({ length: Math.max(AGENTS, 1) }, (_, i) => `agent-${i}`));
+    log(`${agentCerts.length} agent certificates in ${round1((performance.now() - startedAll) / 1000)} s`);
+    const pkiFile = join(dir, 'pki.json');
+    writeFileSync(pkiFile, JSON.stringify({ ca: pki.ca, broker: pki.broker, agentKey: pki.agentKey, agentCerts } satisfies PkiFile), { mode: 0o600 });
+
+    const measured = await transport(pkiFile, pki.ca);
+    const fleetMeasured = await fleet(pkiFile);
     const result = {
       benchmark: 'tunnel',
       date: new Date().toISOString(),
-      ...transport,
-      p99_without_stall_ms: transport['tunnel_p99_ms'],
-      ...fleet,
+      ...measured,
+      ...fleetMeasured,
+      duration_s: round1((performance.now() - startedAll) / 1000),
+      machine: { ...machineBefore, load_average_1m_after: round(loadavg()[0]!, 2) },
       targets: { ratio: '>= 0.9', added_p99_ms: '<= 1', p99_with_stalled_stream_ms: 'within 10% of the unstalled p99', rss_kb_per_agent: '<= 64', reconnect_all_s: '<= 30' },
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
@@ -301,6 +493,9 @@ async function main(): Promise<void> {
 }
 
 const [role, ...args] = process.argv.slice(2);
-if (role === 'broker') await brokerProcess(args[0]!);
+if (role === 'api') await apiProcess(args[0]!);
+else if (role === 'front') await frontProcess(args[0]!);
+else if (role === 'agent') agentProcess(args[0]!, Number(args[1]), Number(args[2]));
+else if (role === 'broker') await brokerProcess(args[0]!);
 else if (role === 'agents') agentsProcess(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else await main();
