@@ -17,6 +17,7 @@ import {
   TunnelConnected,
   TunnelDisconnected,
   TunnelRegistrationRedeemed,
+  TunnelRegistrationRevoked,
   type EventData,
   type EventDefinition,
 } from '@flotilla/contracts';
@@ -65,6 +66,13 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     return created.clusterId;
   };
   const requestsTo = (clusterId: string) => proxy.clusterRequests.get(proxyPath(clusterId)) ?? 0;
+  /** The EventRejected notices about a cluster, once there are `count` (none: after a while, to see that none came). */
+  const rejectionsOf = async (clusterId: string, count: number) => {
+    const find = async () => (await eventsOf(bus, prefix, EventRejected)).filter((event) => event.data.rejectedSubject === clusterId);
+    if (count > 0) return eventually(async () => ((await find()).length >= count ? find() : undefined), 10_000, `${count} EventRejected for ${clusterId}`);
+    await sleep(500);
+    return find();
+  };
 
   before(async () => {
     proxy = await FakeApiServer.start({ pki, clusters });
@@ -166,10 +174,69 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     const [refused] = await waitForEvents(bus, prefix, ImportRejected, id);
     assert.deepEqual(refused?.data.reasons.map((reason) => reason.code), ['tunnel-not-registered']);
 
+    // An id the importer does not hold: refused with the reason (the inventory shows it for a
+    // connected cluster, and leaves a platform cluster's deletion to the provisioner), never removed here.
     await publish(ClusterDeletionRequested, 'platform-cluster-1', {});
+    const notHeld = await rejectionsOf('platform-cluster-1', 1);
+    assert.equal(notHeld.length, 1);
+    assert.match(notHeld[0]?.data.reason ?? '', /^cluster-not-held: the importer holds no connected cluster "platform-cluster-1"/);
+    assert.deepEqual(await eventsOf(bus, prefix, ClusterDeleted, 'platform-cluster-1'), []);
+  });
+
+  it('a registered cluster whose agent never enrolled is removed: its open registration revoked, ClusterDeleted once', async () => {
+    const response = await http.api('/api/v1/registrations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clusterName: 'edge-never' }) });
+    const created = (await response.json()) as CreatedRegistration;
+    await publish(ClusterDeletionRequested, created.clusterId, {});
+    await publish(ClusterDeletionRequested, created.clusterId, {});
+    const [revoked] = await waitForEvents(bus, prefix, TunnelRegistrationRevoked, created.clusterId);
+    assert.equal(revoked?.data.registrationId, created.registrationId);
+    await waitForEvents(bus, prefix, ClusterDeleted, created.clusterId);
     await sleep(800);
-    assert.deepEqual(await eventsOf(bus, prefix, ClusterDeleted, 'platform-cluster-1'), [], 'the provisioner\'s to answer');
-    assert.deepEqual((await eventsOf(bus, prefix, EventRejected)).filter((event) => event.data.rejectedSubject === 'platform-cluster-1'), []);
+    assert.equal((await eventsOf(bus, prefix, ClusterDeleted, created.clusterId)).length, 1, 'removed once for both requests');
+    assert.deepEqual(await rejectionsOf(created.clusterId, 0), [], 'both requests are answered by the removal');
+    assert.equal(((await (await http.api(`/api/v1/registrations/${created.registrationId}`)).json()) as { status: string }).status, 'revoked');
+    assert.equal(await http.cluster(created.clusterId), undefined);
+  });
+
+  it('round trip of a direct import: removed (twice asked, once done), re-checks stop, the credential released and bound again, imported again under the same id', async () => {
+    clusters.set('/round-trip', { ...kubeadmCluster(1, 'v1.31.4'), clientCommonNames: ['admin'] });
+    clusters.set('/elsewhere', { ...kubeadmCluster(1, 'v1.32.2'), clientCommonNames: ['admin'] });
+    const credential = (path: string) => http.register({ ref: 'round-trip-admin', kind: 'client-certificate', certificatePem: pki.clientCertificatePem, privateKeyPem: pki.clientKeyPem, server: proxy.url(path), caCertificatePem: pki.caCertificatePem });
+    const importIt = async () => {
+      assert.equal((await http.post({ id: 'round-trip', name: 'round-trip', apiServer: proxy.url('/round-trip'), credentialRef: 'round-trip-admin', provider: 'cncf' })).status, 202);
+      return http.settled('round-trip', ['Imported']);
+    };
+    await credential('/round-trip');
+    await importIt();
+    await eventually(async () => ((proxy.clusterRequests.get('/round-trip') ?? 0) > 0 ? true : undefined), 5_000, 'checked');
+
+    await publish(ClusterDeletionRequested, 'round-trip', { reason: 'moving' });
+    await publish(ClusterDeletionRequested, 'round-trip', { reason: 'moving' });
+    await waitForEvents(bus, prefix, ClusterDeleted, 'round-trip');
+    assert.equal(await http.cluster('round-trip'), undefined);
+    await eventually(async () => ((await http.api('/api/v1/credentials/round-trip-admin')).status === 404 ? true : undefined), 5_000, 'the credential released');
+    const seen = proxy.clusterRequests.get('/round-trip') ?? 0;
+    await sleep(1_200);
+    assert.equal(proxy.clusterRequests.get('/round-trip') ?? 0, seen, 'no re-check of a removed cluster');
+    assert.equal((await eventsOf(bus, prefix, ClusterDeleted, 'round-trip')).length, 1, 'ClusterDeleted once');
+    assert.deepEqual(await rejectionsOf('round-trip', 0), [], 'the second request is answered by the removal');
+
+    // The ref is free: bound to another API server, then to the same one again.
+    await credential('/elsewhere');
+    assert.equal((await http.api('/api/v1/credentials/round-trip-admin', { method: 'DELETE' })).status, 204);
+    await credential('/round-trip');
+    const back = await importIt();
+    assert.equal(back.kubernetesVersion, 'v1.31.4');
+    assert.equal((await eventsOf(bus, prefix, ClusterImported, 'round-trip')).length, 2);
+    await eventually(async () => ((proxy.clusterRequests.get('/round-trip') ?? 0) > seen ? true : undefined), 5_000, 'checked again once imported again');
+
+    // Asked to remove it after it was removed and before it came back would have been refused;
+    // now it is held again, and a later request removes it again.
+    await publish(ClusterDeletionRequested, 'round-trip', {});
+    await waitForEvents(bus, prefix, ClusterDeleted, 'round-trip', 2);
+    await publish(ClusterDeletionRequested, 'round-trip', { reason: 'asked once more, after the removal' });
+    const [late] = await rejectionsOf('round-trip', 1);
+    assert.match(late?.data.reason ?? '', /^cluster-deleted: connected cluster "round-trip" was removed at .*; import it \(or register it\) again/);
   });
 
   it('ClusterDeletionRequested for a direct import: forgotten, its credential deleted, unless another cluster still uses it', async () => {

@@ -37,6 +37,12 @@ export class RegistrationTokenRepository {
     return (await query.getCount()) > 0;
   }
 
+  /** Every registration of a cluster, oldest first, locked until the transaction ends (a redeem or revoke of one waits). */
+  async forClusterForUpdate(clusterId: string): Promise<Registration[]> {
+    const entities = await this.tokens.createQueryBuilder('registration').setLock('pessimistic_write').where('registration.cluster_id = :clusterId', { clusterId }).orderBy('registration.created_at', 'ASC').addOrderBy('registration.id', 'ASC').getMany();
+    return entities.map(toRegistration);
+  }
+
   async save(registration: Registration): Promise<void> {
     const { id, ...rest } = toEntity(registration);
     await this.tokens.update({ id }, rest);
