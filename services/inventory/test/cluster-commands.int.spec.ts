@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, createEvent, eventsSubject, NodePoolScaleRequested, SUPPORT_MATRIX_DOCUMENT, UpgradeStepApproved, type EventDefinition } from '@flotilla/contracts';
+import {
+  ClusterDeleted,
+  ClusterDeletionRequested,
+  ClusterImported,
+  ClusterImportRequested,
+  ClusterRequested,
+  createEvent,
+  EventRejected,
+  eventsSubject,
+  NodePoolScaleRequested,
+  SUPPORT_MATRIX_DOCUMENT,
+  UpgradeStepApproved,
+  type EventData,
+  type EventDefinition,
+} from '@flotilla/contracts';
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -126,6 +140,58 @@ describe("inventory: operators' commands about a cluster, on real NATS and Postg
       assert.match(((await response.json()) as { message: string }).message, /"gone" is deleted/);
     }
     for (const definition of [NodePoolScaleRequested, ClusterDeletionRequested, UpgradeStepApproved]) assert.deepEqual(await eventsOf(bus, prefix, definition, 'gone'), []);
+  });
+
+  it('a connected cluster removed and imported again under its id takes a deletion request again; a refused deletion leaves it open to commands', async () => {
+    const emit = <D extends EventDefinition>(definition: D, source: string, data: EventData<D>) =>
+      publishEvent(bus.js, eventsSubject({ prefix }, definition.channel), createEvent(definition, { subject: 'comes-back', source }, data));
+    const statusOf = async () => (await (await api('/api/v1/clusters/comes-back', 'GET')).json()) as { status: string; pendingRequests: unknown[]; lastRefusal: { source: string } | null };
+    const importIt = async (version: string) => {
+      await emit(ClusterImportRequested, '/flotilla/importer', { name: 'comes-back', apiServer: 'https://comes-back.example:6443', credentialRef: 'comes-back-admin', provider: 'cncf' });
+      await emit(ClusterImported, '/flotilla/importer', { name: 'comes-back', distribution: 'vanilla', kubernetesVersion: version, nodeCount: 1, capacity: { cpuCores: 2, memoryBytes: 4e9 }, warnings: [] });
+      await eventually(async () => ((await statusOf()).status === 'Running' ? true : undefined));
+    };
+    await importIt('v1.31.4');
+    await accepted(await api('/api/v1/clusters/comes-back', 'DELETE'), 'comes-back');
+    await eventually(async () => ((await statusOf()).pendingRequests.length === 1 ? true : undefined), 10_000, 'the deletion request pending');
+    assert.equal((await api('/api/v1/clusters/comes-back', 'DELETE')).status, 409, 'being deleted');
+    await emit(ClusterDeleted, '/flotilla/importer', { model: 'connected' });
+    await eventually(async () => ((await statusOf()).status === 'Deleted' ? true : undefined));
+
+    await importIt('v1.31.5');
+    const second = await accepted(await api('/api/v1/clusters/comes-back', 'DELETE'), 'comes-back');
+    await eventually(async () => ((await statusOf()).pendingRequests.length === 1 ? true : undefined), 10_000, 'the second deletion request pending');
+    // The importer no longer holds it (say): its refusal ends the request, and the cluster takes commands again.
+    await publishEvent(
+      bus.js,
+      eventsSubject({ prefix }, EventRejected.channel),
+      createEvent(EventRejected, { subject: 'comes-back', source: '/flotilla/importer' }, {
+        rejectedEventId: second.eventId,
+        rejectedType: ClusterDeletionRequested.type,
+        rejectedSubject: 'comes-back',
+        code: 'handler-rejected',
+        reason: 'cluster-not-held: the importer holds no connected cluster "comes-back"',
+        consumer: 'importer__cluster_deletion-requested_v1',
+        deadLetterSubject: 'dlq',
+      }),
+    );
+    await eventually(async () => ((await statusOf()).lastRefusal?.source === '/flotilla/importer' ? true : undefined), 10_000, 'the refusal shown');
+    assert.deepEqual((await statusOf()).pendingRequests, []);
+    await accepted(await api('/api/v1/clusters/comes-back', 'DELETE'), 'comes-back');
+  });
+
+  it('POST /api/v1/clusters with the id of a deleted cluster: 409 saying why and what to do', async () => {
+    await createCluster('gone-for-good');
+    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterDeleted.channel), createEvent(ClusterDeleted, { subject: 'gone-for-good', source: '/flotilla/provisioner' }, { model: 'platform-provisioned' }));
+    await eventually(async () => ((await (await api('/api/v1/clusters/gone-for-good', 'GET')).json()) as { status: string }).status === 'Deleted' || undefined);
+    const spec = { id: 'gone-for-good', name: 'gone-for-good', model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [] };
+    const response = await api('/api/v1/clusters', 'POST', spec);
+    assert.equal(response.status, 409);
+    const body = (await response.json()) as { code: string; clusterId: string; status: string; message: string };
+    assert.equal(body.code, 'cluster-id-deleted');
+    assert.equal(body.status, 'Deleted');
+    assert.match(body.message, /ids are never reused: the provisioner keeps the deleted cluster's record under it.*request the new cluster under another id/);
+    assert.equal((await eventsOf(bus, prefix, ClusterRequested, 'gone-for-good')).length, 1, 'only the first request published');
   });
 
   it('answers 400 naming every bad field, and publishes nothing', async () => {

@@ -130,6 +130,29 @@ export interface ClusterView {
  */
 const PROGRESS: Record<ClusterStatus, number> = { Pending: 0, Importing: 0, Provisioning: 1, Running: 2, Failed: 3, Rejected: 3, Deleted: 4 };
 
+/** The service that answers for a cluster of each model: the importer for connected clusters, the provisioner for the rest. */
+export function ownerSource(model: ClusterModel): string {
+  return model === 'connected' ? '/flotilla/importer' : '/flotilla/provisioner';
+}
+
+/** Whether `source` answers for the cluster (anyone does while its model is not known). */
+function ownedBy(view: ClusterView, source: string): boolean {
+  return view.model === null || ownerSource(view.model) === source;
+}
+
+function nameOfType(type: string | undefined): string | undefined {
+  return type === undefined ? undefined : EVENT_CATALOGUE.find((definition) => definition.type === type)?.name;
+}
+
+/**
+ * Whether the cluster is on its way out: a deletion request its owner has not answered, or the
+ * provisioner's deletion under way. A refused request leaves it open to commands again.
+ */
+export function beingDeleted(view: ClusterView): boolean {
+  if (view.status === 'Deleted') return false;
+  return view.pendingRequests.some((request) => request.type === 'ClusterDeletionRequested') || view.progress?.phase === 'Deleting' || view.progress?.operation?.kind === 'delete';
+}
+
 function reimportable(status: ClusterStatus): boolean {
   return status === 'Rejected' || status === 'Deleted';
 }
@@ -558,6 +581,10 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       if (!view) return undefined;
       const { data } = known.event;
       const request = findRequest(next, { id: data.rejectedEventId });
+      // A deletion is answered by the cluster's owner only: the provisioner refuses every connected
+      // cluster's (it does not know it), the importer every platform cluster's.
+      const deletion = (request?.type ?? nameOfType(data.rejectedType)) === 'ClusterDeletionRequested';
+      if (deletion && !ownedBy(next, event.source)) return next;
       const reasons: Reason[] = [{ code: data.code, message: data.reason }];
       const named = refused(answer(next, time, { id: data.rejectedEventId }), event, known.name, reasons, { eventId: data.rejectedEventId, type: request?.type ?? data.rejectedType ?? null });
       const last = request && !named.pendingRequests.some((candidate) => candidate.type === request.type);

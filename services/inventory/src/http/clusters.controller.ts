@@ -5,10 +5,10 @@ import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScale
 import { UnitOfWork } from '@flotilla/messaging';
 import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
+import { beingDeleted, CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, decodeHistoryCursor, type ClusterPage } from '../repositories/cluster.repository.js';
-import { refuseCommand, refusalMessage } from './cluster-commands.js';
+import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
 import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
 import {
   ApproveUpgradeStepBody,
@@ -115,7 +115,11 @@ export class ClustersController {
   @ApiBody({ schema: bodySchema })
   @ApiResponse({ status: 202, description: 'Accepted: provisioning follows asynchronously' })
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named, and every rule of the version policy in force it breaks (code, release, support-matrix revision, provenance)' })
-  @ApiResponse({ status: 409, description: 'A cluster with that id exists' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'The id is taken: `code` `cluster-exists` (a cluster has it), or `cluster-id-deleted` (a deleted cluster had it: ids are never reused for a new platform-managed cluster, since the provisioner keeps the deleted cluster\'s record under it; a deleted connected cluster\'s id can be imported again through the importer). The message says which, and what to do.',
+  })
   async create(
     @Caller() caller: Principal,
     @Req() request: AuthenticatedRequest,
@@ -131,7 +135,7 @@ export class ClustersController {
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
       const created = await this.clusters.insertIfAbsent({ ...emptyView(id, now), name: spec.name, model: spec.model, labels: spec.labels ?? {}, kubernetesVersion: spec.kubernetesVersion, access: 'direct' });
-      if (!created) throw new ConflictException(`cluster "${id}" already exists`);
+      if (!created) throw new ConflictException(idTaken(id, await this.clusters.find(id)));
       this.unitOfWork.emit(ClusterRequested, id, spec);
     });
     return { id, status: 'Pending', href: `/api/v1/clusters/${id}` };
@@ -160,11 +164,15 @@ export class ClustersController {
   @Delete(':id')
   @Access('operator', { scoped: true })
   @HttpCode(202)
-  @ApiOperation({ summary: 'Delete a platform-managed cluster (ClusterDeletionRequested): every machine is drained and released' })
+  @ApiOperation({
+    summary: 'Delete a cluster (ClusterDeletionRequested): a platform-managed one has every machine drained and released; a connected one stops being managed (its stored credential released, its tunnel agent revoked)',
+    description:
+      'The request is pending on the cluster until its owner (the provisioner, or the importer for a connected cluster) answers: ClusterDeleted, or a refusal shown in `lastRefusal`, after which the cluster takes commands again.',
+  })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'reason', required: false, description: "Why, for the cluster's history (or `reason` in the body)" })
   @ApiBody({ schema: openApiSchema(DeleteClusterQuery), required: false })
-  @ApiResponse({ status: 202, description: 'Accepted: ClusterDeleted follows when the last machine is released' })
+  @ApiResponse({ status: 202, description: 'Accepted: ClusterDeleted follows when the last machine is released (at once for a connected cluster), or the owner\'s refusal' })
   @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
   @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
@@ -204,9 +212,9 @@ export class ClustersController {
       const cluster = await this.clusters.find(id);
       if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
       if (!inScope(caller, cluster.labels)) forbidOutOfScope(caller, id);
-      // The history holds the inventory's own deletion request once it has been projected.
-      const deletionRequested = await this.clusters.hasEvent(id, ClusterDeletionRequested.type);
-      const refusal = refuseCommand(cluster.status, deletionRequested);
+      // Once projected, a deletion request is pending until its owner answers: removed, or refused
+      // (then the cluster takes commands again, and its next deletion request, once more).
+      const refusal = refuseCommand(cluster.status, beingDeleted(cluster));
       if (refusal) throw new ConflictException(refusalMessage(id, refusal));
       return this.unitOfWork.emit(definition, id, data);
     });

@@ -168,11 +168,6 @@ export class ClusterRepository {
     return byId;
   }
 
-  /** Whether the cluster's history holds an event of this CloudEvents type. */
-  async hasEvent(clusterId: string, type: string): Promise<boolean> {
-    return this.unitOfWork.manager.getRepository(ClusterEventEntity).existsBy({ clusterId, type });
-  }
-
   /**
    * A cluster's history, newest first, a page at a time: keyset pagination on (time, event id),
    * so a page is stable while new events arrive and cheap however long the history is.
