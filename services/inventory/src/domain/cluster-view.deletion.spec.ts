@@ -146,4 +146,20 @@ describe('a platform cluster being deleted', () => {
     assert.equal(refused.lastRefusal?.source, PROVISIONER);
     assert.equal(commandRefused(refused), undefined);
   });
+
+  it('deleted, its id imported as a connected cluster: Importing, then Running, its history kept; the provisioner\'s word about it answers nothing', () => {
+    const gone = replay([createEvent(ClusterDeleted, meta(5, PROVISIONER), { model: 'platform-provisioned' })], running)!;
+    const importing = replay([importRequest(20)], gone)!;
+    assert.equal(importing.status, 'Importing');
+    assert.equal(importing.model, 'connected');
+    assert.equal(importing.name, 'edge');
+    const back = replay([imported(21)], importing)!;
+    assert.equal(back.status, 'Running');
+    const asked = deletion(30);
+    const nothingToDo = createEvent(ClusterProgress, meta(31, PROVISIONER), { model: 'platform-provisioned', phase: 'Deleted', controlPlane: { ready: 0, total: 0 }, nodePools: [], operation: null, requestEventId: asked.id });
+    const waiting = replay([asked, nothingToDo], back)!;
+    assert.deepEqual(waiting.pendingRequests.map((request) => request.eventId), [asked.id], 'the importer answers for it now');
+    assert.equal(waiting.progress, null);
+    assert.equal(replay([createEvent(ClusterDeleted, meta(32, IMPORTER), { model: 'connected' })], waiting)!.status, 'Deleted');
+  });
 });

@@ -308,7 +308,10 @@ function findRequest(view: ClusterView, by: { key?: string; id?: string }): Pend
 /** Whether a cluster is still open to an import or a registration taking it (its name, labels and model). */
 function openToImport(view: ClusterView | undefined, time: string): boolean {
   if (!view) return true;
-  if (view.model !== null && view.model !== 'connected') return false;
+  // A deleted cluster of any model may be imported (or registered) under its id, its history
+  // kept: the importer holds nothing of a deleted platform cluster and would manage it while
+  // the read model showed it Deleted.
+  if (view.model !== null && view.model !== 'connected') return view.status === 'Deleted' && !late(view.factTimes.status, time);
   // Known only from facts that name nothing (its tunnel, a refusal): nobody's name or labels to keep.
   if (view.name === null) return true;
   // A rejected or deleted connected cluster may be imported (or registered) again.
@@ -447,6 +450,9 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       return pending(reached, event, 'ClusterRequested', summary);
     }
     case 'ClusterProgress': {
+      // The provisioner's word about a platform cluster, of an earlier life of a connected one
+      // (deleted, then imported under its id): the history keeps it, it answers nothing now.
+      if (next.model === 'connected') return next;
       const { data } = known.event;
       let changed = answer(answer(next, time, { key: 'create' }), time, { id: data.requestEventId });
       if (!changed.progress || !late(changed.progress.time, time)) {
