@@ -13,11 +13,6 @@ export const ProvisionerConfig = serviceConfigSchema(8081, {
    * support-matrix bucket (set through the upgrade planner's API), like every other service.
    */
   PLATFORM_RELEASE: RETIRED_PLATFORM_RELEASE,
-  /** DNS domain of clusters' API endpoints: `api.<cluster>.<domain>:6443` unless a request names its own. */
-  CONTROL_PLANE_DOMAIN: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a DNS domain such as clusters.example.com')
-    .default('clusters.flotilla.internal'),
   /** Which infrastructure provider creates machines. Only the simulated one exists so far. */
   INFRA_PROVIDER: z.enum(['simulated']).default('simulated'),
   /** Machines claimed per reconcile round (one claim query, one write transaction). */

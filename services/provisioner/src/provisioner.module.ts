@@ -26,6 +26,8 @@ import { ClusterLifecycle1732300007000 } from './migrations/1732300007000-cluste
 import { SimulatedNodeHealth1732300007100 } from './migrations/1732300007100-simulated-node-health.js';
 import { ClusterPolicyRevision1732300015500 } from './migrations/1732300015500-cluster-policy-revision.js';
 import { SimJoinMaterial1732300017100 } from './migrations/1732300017100-sim-join-material.js';
+import { ClusterApiServerEndpoint1732300018000 } from './migrations/1732300018000-cluster-api-server-endpoint.js';
+import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoints.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -92,6 +94,8 @@ export class ProvisionerModule {
             SimulatedNodeHealth1732300007100,
             ClusterPolicyRevision1732300015500,
             SimJoinMaterial1732300017100,
+            ClusterApiServerEndpoint1732300018000,
+            SimEndpoints1732300018100,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),

@@ -232,7 +232,8 @@ describe('provisioner lifecycle: hosted control planes', () => {
       });
       assert.equal(register.status, 201);
       await h.request('hosted-1', hosted);
-      await h.waitFor(ClusterReady, 'hosted-1', WAIT_MS);
+      const ready = await h.waitFor(ClusterReady, 'hosted-1', WAIT_MS);
+      assert.equal(ready.data.apiServerEndpoint, 'https://hosted-1.hcp.example.com:6443', 'the tenant control plane\'s endpoint in the management cluster');
       const placed = (await (await h.api('/api/v1/hosted-control-planes/hosted-1')).json()) as { managementCluster: string; manifest: { kind: string } };
       assert.deepEqual([placed.managementCluster, placed.manifest.kind], ['mgmt-1', 'TenantControlPlane']);
       await h.request('hosted-2', hosted);

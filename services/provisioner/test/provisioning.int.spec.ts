@@ -21,7 +21,10 @@ describe('provisioner on real PostgreSQL and NATS', () => {
     await h.request('valid-1', clusterSpec({ controlPlane: { count: 3, machineSize: 'cp-large' } }));
     const ready = await h.waitFor(ClusterReady, 'valid-1', WAIT_MS);
     // Created under the shipped policy: no bucket on this bus prefix yet, so the shipped release and revision.
-    assert.deepEqual(ready.data, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.0', nodeCount: 5, release: '4.3', policyRevision: SUPPORT_MATRIX_DOCUMENT.revision });
+    // The API endpoint is the simulated cloud's load balancer (198.18.0.0/15), never a machine's address.
+    const { apiServerEndpoint, ...rest } = ready.data;
+    assert.match(apiServerEndpoint ?? '', /^https:\/\/198\.1[89]\.\d+\.\d+:6443$/);
+    assert.deepEqual(rest, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.0', nodeCount: 5, release: '4.3', policyRevision: SUPPORT_MATRIX_DOCUMENT.revision });
     const [nodes, ...more] = await h.events(NodesProvisioned, 'valid-1');
     assert.equal(more.length, 0, 'NodesProvisioned once');
     assert.deepEqual(
@@ -68,13 +71,14 @@ describe('provisioner on real PostgreSQL and NATS', () => {
         ['hosts-required', 'hosts'],
         ['node-os-not-allowed', 'nodeOs'],
         ['cidr-overlap', 'network'],
+        ['control-plane-vip-required', 'controlPlane.vip'],
       ],
     );
     assert.ok(failed.data.reasons.every((reason) => reason.message.length > 0));
     assert.deepEqual(await h.query(`SELECT name FROM machines WHERE cluster_id = 'invalid-1'`), []);
     const { body } = await h.getCluster('invalid-1');
     assert.equal(body['phase'], 'Failed');
-    assert.equal((body['failureReasons'] as unknown[]).length, 4);
+    assert.equal((body['failureReasons'] as unknown[]).length, 5);
     assert.deepEqual(await h.events(ClusterReady, 'invalid-1'), []);
   });
 

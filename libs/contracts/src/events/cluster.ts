@@ -93,6 +93,13 @@ export const ClusterSpec = z.object({
   controlPlane: z.object({
     count: z.union([z.literal(1), z.literal(3), z.literal(5)], { error: 'must be 1, 3 or 5 (an odd number keeps etcd quorum)' }),
     machineSize: MachineSize,
+    vip: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Users' hosts (user-provisioned, required there): a free IP address on the control-plane hosts' network that kube-vip holds on one of them at a time, the cluster's API endpoint whichever host goes",
+      ),
   }),
   nodePools: z
     .array(NodePoolSpec)

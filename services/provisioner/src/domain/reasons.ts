@@ -36,6 +36,12 @@ export const REASON_CODES = [
   'host-pool-unknown',
   'control-plane-hosts-mismatch',
   'node-pool-hosts-mismatch',
+  // the API endpoint of users' hosts (a virtual IP kube-vip holds)
+  'control-plane-vip-required',
+  'control-plane-vip-not-allowed',
+  'control-plane-vip-invalid',
+  'control-plane-vip-in-use',
+  'control-plane-vip-in-cluster-network',
   // hosted control plane
   'hosted-required',
   'hosted-not-allowed',
@@ -117,6 +123,16 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'A host appears twice';
     case 'host-in-cluster-network':
       return 'A host address lies inside the pod or service CIDR';
+    case 'control-plane-vip-required':
+      return "A cluster on users' hosts needs a virtual IP for its API endpoint";
+    case 'control-plane-vip-not-allowed':
+      return "Only clusters whose control plane runs on users' hosts take a virtual IP";
+    case 'control-plane-vip-invalid':
+      return 'The virtual IP is not an IP address';
+    case 'control-plane-vip-in-use':
+      return "The virtual IP is a host's own address";
+    case 'control-plane-vip-in-cluster-network':
+      return 'The virtual IP lies inside the pod or service CIDR';
     case 'host-role-not-allowed':
       return 'Control-plane host for a hosted control plane';
     case 'host-pool-unknown':

@@ -18,6 +18,7 @@ const host = (address: string, role: 'control-plane' | 'worker', pool?: string) 
 const userProvisioned: ClusterSpec = {
   ...platform,
   model: 'user-provisioned',
+  controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.100' },
   nodePools: [{ name: 'general', count: 1, machineSize: 'm', labels: {}, taints: [] }],
   hosts: [host('192.168.1.10', 'control-plane'), host('192.168.1.11', 'worker', 'general'), host('192.168.1.12', 'worker')],
 };
@@ -102,8 +103,13 @@ describe('cluster request validation', () => {
     ['host-in-cluster-network', { ...userProvisioned, hosts: [host('10.96.0.10', 'control-plane'), ...userProvisioned.hosts!.slice(1)] }, 'hosts.0.address'],
     ['host-role-not-allowed', { ...hosted, nodePools: [], hosted: { workerModel: 'user-provisioned' }, hosts: [host('192.168.1.10', 'control-plane'), host('192.168.1.11', 'worker')] }, 'hosts.0.role'],
     ['host-pool-unknown', { ...userProvisioned, hosts: [...userProvisioned.hosts!, host('192.168.1.13', 'worker', 'gpu')] }, 'hosts.3.pool'],
-    ['control-plane-hosts-mismatch', { ...userProvisioned, controlPlane: { count: 3, machineSize: 'cp' } }, 'hosts'],
+    ['control-plane-hosts-mismatch', { ...userProvisioned, controlPlane: { count: 3, machineSize: 'cp', vip: '192.168.1.100' } }, 'hosts'],
     ['node-pool-hosts-mismatch', { ...userProvisioned, nodePools: [{ name: 'general', count: 4, machineSize: 'm', labels: {}, taints: [] }] }, 'nodePools.0.count'],
+    ['control-plane-vip-required', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp' } }, 'controlPlane.vip'],
+    ['control-plane-vip-not-allowed', { ...platform, controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.100' } }, 'controlPlane.vip'],
+    ['control-plane-vip-invalid', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: 'api.example.com' } }, 'controlPlane.vip'],
+    ['control-plane-vip-in-use', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.10' } }, 'controlPlane.vip'],
+    ['control-plane-vip-in-cluster-network', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: '10.244.3.1' } }, 'controlPlane.vip'],
     ['hosted-required', { ...hosted, hosted: undefined }, 'hosted'],
     ['hosted-not-allowed', { ...platform, hosted: { workerModel: 'platform-provisioned' } }, 'hosted'],
   ];

@@ -203,6 +203,7 @@ function checkNetwork(clusterId: string, spec: ClusterSpec): ProvisionerReason[]
       );
     }
   }
+  reasons.push(...checkControlPlaneVip(spec, pods, services));
   const hosts = machineSource(spec) === 'hosts' ? (spec.hosts ?? []) : [];
   hosts.forEach((host, index) => {
     const ip = parseIp(host.address);
@@ -216,5 +217,33 @@ function checkNetwork(clusterId: string, spec: ClusterSpec): ProvisionerReason[]
       }
     }
   });
+  return reasons;
+}
+
+/**
+ * The API endpoint of a control plane on users' hosts: a virtual IP that kube-vip holds on one
+ * control-plane host at a time, so the endpoint outlives any one host. It must be an address
+ * of its own on the hosts' network: not a host's, and outside the cluster's own ranges.
+ */
+function checkControlPlaneVip(spec: ClusterSpec, pods: Cidr | undefined, services: Cidr | undefined): ProvisionerReason[] {
+  const vip = spec.controlPlane.vip;
+  const field = 'controlPlane.vip';
+  if (spec.model !== 'user-provisioned') {
+    return vip === undefined ? [] : [reason('control-plane-vip-not-allowed', `a ${spec.model} control plane gets its endpoint from ${spec.model === 'hosted-control-plane' ? 'its management cluster' : 'the infrastructure provider'}: leave \`controlPlane.vip\` out`, field)];
+  }
+  if (vip === undefined) {
+    return [reason('control-plane-vip-required', "the control plane runs on users' hosts: give `controlPlane.vip`, a free IP address on their network for the API endpoint (kube-vip holds it on one control-plane host at a time)", field)];
+  }
+  const ip = parseIp(vip);
+  if (!ip) return [reason('control-plane-vip-invalid', `controlPlane.vip "${vip.slice(0, 64)}" is not an IPv4 or IPv6 address`, field)];
+  const reasons: ProvisionerReason[] = [];
+  const host = (spec.hosts ?? []).findIndex((candidate) => parseIp(candidate.address)?.value === ip.value && parseIp(candidate.address)?.family === ip.family);
+  if (host >= 0) reasons.push(reason('control-plane-vip-in-use', `controlPlane.vip ${vip} is the address of hosts.${host}: the endpoint would go with that host`, field));
+  for (const [cidr, what] of [
+    [pods, 'pod'],
+    [services, 'service'],
+  ] as const) {
+    if (cidr && contains(cidr, ip)) reasons.push(reason('control-plane-vip-in-cluster-network', `controlPlane.vip ${vip} lies inside the ${what} CIDR ${cidr.text}: it must be on the hosts' network`, field));
+  }
   return reasons;
 }

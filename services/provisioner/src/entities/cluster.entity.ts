@@ -28,6 +28,10 @@ export class ClusterEntity {
   @Column('text', { name: 'kubernetes_version' })
   kubernetesVersion!: string;
 
+  /** Where the API servers answer (`host:port`): a load balancer, a virtual IP or a hosted endpoint; null until known. */
+  @Column('text', { name: 'api_server_endpoint', nullable: true })
+  apiServerEndpoint!: string | null;
+
   @Column('text')
   phase!: ClusterPhase;
 

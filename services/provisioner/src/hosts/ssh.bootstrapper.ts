@@ -9,6 +9,8 @@ import { secretValues, type JoinSecretsSource, type KubeadmAction } from './kube
 import { API_SERVER_PORT, KUBEADM_CONFIG_PATH, kubeadmDuration, renderKubeadmConfig } from '../bootstrap/render/kubeadm.js';
 import type { JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
 import { CA_CERT_PATH, CA_KEY_PATH } from '../bootstrap/render/plan.js';
+import { KUBE_VIP_MANIFEST_PATH, renderKubeVipManifest } from '../bootstrap/render/kube-vip.js';
+import { controlPlaneVipEndpoint } from '../domain/endpoint.js';
 import { BootstrapDataError } from '../bootstrap/render/errors.js';
 import { describePreflightFailures, evaluatePreflight } from './preflight.js';
 import { SshError } from './ssh-errors.js';
@@ -174,25 +176,36 @@ export class SshBootstrapper implements NodeBootstrapper {
         ? await this.joinSecrets.forCluster(clusterId)
         : await this.joinSecrets.forJoin(clusterId, { controlPlane: action === 'join-control-plane', windowMs: this.timeouts.commandMs }, this.issuerOn(first));
     const mask = secretValues(secrets);
+    // The virtual IP kube-vip holds on one control-plane host at a time; clusters accepted before
+    // one was asked for keep the first control-plane host's address their nodes were joined at.
+    const vip = request.spec.model === 'user-provisioned' ? request.spec.controlPlane.vip : undefined;
     const config = renderKubeadmConfig({
       clusterId,
       spec: request.spec,
       node: { name, role: request.role, pool: request.pool, first: action === 'init', address: host.address },
-      controlPlaneEndpoint: `${first.host.address}:${API_SERVER_PORT}`,
+      controlPlaneEndpoint: controlPlaneVipEndpoint(request.spec) ?? `${first.host.address}:${API_SERVER_PORT}`,
       secrets,
     });
+    const kubeVip = vip !== undefined && action !== 'join-worker' ? (initHost: boolean) => renderKubeVipManifest({ vip, kubernetesVersion: request.spec.kubernetesVersion, first: initHost }) : undefined;
     const version = await this.withSession(clusterId, host, async (session) => {
       const run = (step: string, script: string, stdin?: string, rerun = false) => this.runStep(session, clusterId, name, step, script, { stdin, mask, rerun });
       // A join retried after a lost connection writes the configuration again: its token may have been renewed since.
       await run('write-kubeadm-config', uploadScript(KUBEADM_CONFIG_PATH, '600'), Buffer.from(config).toString('base64'), action !== 'init');
+      // kube-vip runs on every control-plane host from its kubelet's start: on the first it holds
+      // the address before init needs it, on the others it takes over when its holder goes.
+      if (kubeVip) await run('write-kube-vip-manifest', uploadScript(KUBE_VIP_MANIFEST_PATH, '600'), Buffer.from(kubeVip(action === 'init')).toString('base64'));
       if (action === 'init') {
         // The cluster CA is made beforehand so joins can pin its hash; kubeadm uses it when present.
         await run('write-cluster-ca', uploadScript(CA_CERT_PATH, '644'), Buffer.from(secrets.ca.certificatePem).toString('base64'));
         await run('write-cluster-ca-key', uploadScript(CA_KEY_PATH, '600'), Buffer.from(secrets.ca.privateKeyPem).toString('base64'));
         // A host that already is a node (init done, answer lost) is not initialised twice.
         await run('kubeadm-init', `test -f /etc/kubernetes/kubelet.conf || kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs`);
+        // Init made admin.conf's rights: kube-vip drops the break-glass super-admin.conf.
+        if (kubeVip) await run('kube-vip-admin-kubeconfig', uploadScript(KUBE_VIP_MANIFEST_PATH, '600'), Buffer.from(kubeVip(false)).toString('base64'));
       } else {
-        await run('kubeadm-join', `test -f /etc/kubernetes/kubelet.conf || kubeadm join --config ${KUBEADM_CONFIG_PATH}`);
+        // kubeadm before 1.23 refuses to join a control plane whose manifests directory holds anything (kube-vip's).
+        const ignore = kubeVip && minorOf(request.spec.kubernetesVersion) < 23 ? ' --ignore-preflight-errors=DirAvailable--etc-kubernetes-manifests' : '';
+        await run('kubeadm-join', `test -f /etc/kubernetes/kubelet.conf || kubeadm join --config ${KUBEADM_CONFIG_PATH}${ignore}`);
       }
       const reported = await run('kubelet-version', 'kubelet --version');
       return parseKubeletVersion(reported.output);
@@ -328,6 +341,11 @@ export class SshBootstrapper implements NodeBootstrapper {
     const reported = await this.records.step(clusterId, machine, 'kubelet-version');
     return reported?.exitCode === 0 ? parseKubeletVersion(reported.output) : null;
   }
+}
+
+/** `1.22` and `v1.22.4` → 22. */
+function minorOf(version: string): number {
+  return Number(version.replace(/^v/, '').split('.')[1]);
 }
 
 function lastLine(output: string): string {

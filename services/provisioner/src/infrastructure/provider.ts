@@ -1,4 +1,5 @@
 import type { BootstrapData } from '../bootstrap/render/index.js';
+import { joinHostPort } from '../domain/endpoint.js';
 import type { HostRef, MachineRole } from '../domain/machine-plan.js';
 
 /** What a provider needs to create one machine. See README.md beside this file for the contract. */
@@ -53,6 +54,22 @@ export interface ProviderMachine {
 }
 
 /**
+ * A stable address of a cluster's control plane: a load balancer or a virtual IP in front of its
+ * API servers. Nodes are configured with it (kubeadm's `controlPlaneEndpoint`), so it must outlive
+ * any one control-plane machine.
+ */
+export interface ControlPlaneEndpoint {
+  /** An IP address or DNS name. */
+  host: string;
+  port: number;
+}
+
+/** `host:port`, an IPv6 address in brackets: as kubeadm and kubeconfigs take it. */
+export function endpointAddress(endpoint: ControlPlaneEndpoint): string {
+  return joinHostPort(endpoint.host, endpoint.port);
+}
+
+/**
  * An infrastructure provider, in the spirit of a Cluster API infrastructure provider. Calls are
  * made outside any database transaction and may be slow; any of them may throw (treated as
  * transient and retried with backoff, up to PROVIDER_MAX_ERRORS in a row). A machine that will
@@ -75,6 +92,15 @@ export interface InfrastructureProvider {
   deleteMachine(ref: MachineRef): Promise<void>;
   /** Every machine the provider holds for the cluster (adoption, clean-up of strays). */
   listMachines(clusterId: string): Promise<ProviderMachine[]>;
+  /**
+   * The cluster's control-plane endpoint (a load balancer or virtual IP routing to its live API
+   * servers), allocated on the first call and the same one on every later call: idempotent by
+   * cluster id, like `createMachine` by name. Called before the first control plane is created.
+   * `parameters` are the request's `infrastructure.parameters` (a network, a subnet...).
+   */
+  ensureControlPlaneEndpoint(clusterId: string, parameters: Record<string, unknown>): Promise<ControlPlaneEndpoint>;
+  /** Releases the endpoint once the cluster's last machine is gone; one that does not exist is already released. */
+  releaseControlPlaneEndpoint(clusterId: string): Promise<void>;
 }
 
 /** Nest injection token of the configured provider. */

@@ -6,13 +6,12 @@ import { describeError, UnitOfWork } from '@flotilla/messaging';
 import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { JoinSecretsCorruptError, JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import { JOIN_MATERIAL_ISSUER, type JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
-import { API_SERVER_PORT } from '../bootstrap/render/kubeadm.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from '../bootstrap/node-bootstrapper.js';
 import { DEFAULT_NODE_OS } from '../domain/spec-validation.js';
 import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../bootstrap/render/index.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster/index.js';
-import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
+import { assignApiServerEndpoint, decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster/index.js';
+import { endpointAddress, INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';
 import { MachineQueue, type ClaimedMachine } from '../repositories/machine-queue.repository.js';
@@ -22,6 +21,8 @@ import { changesBetween, type ClaimOutcome } from './machine-writes.js';
 /** What working on one machine showed, in order, plus the bookkeeping for its next turn. */
 interface Outcome {
   observations: MachineObservation[];
+  /** The cluster's control-plane endpoint (`host:port`) the provider gave, to record with the rest. */
+  apiServerEndpoint?: string;
   retryInMs: number;
   providerErrors: number;
   lastError: string | null;
@@ -47,6 +48,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private readonly task: PeriodicTask;
   private stopping = false;
   private readonly joinSecretsOfRound = new Map<string, Promise<JoinSecrets>>();
+  private readonly endpointsOfRound = new Map<string, Promise<string>>();
 
   constructor(
     @Inject(MachineQueue) private readonly queue: MachineQueue,
@@ -81,6 +83,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     if (claimed.length === 0) return 0;
     // The machines of a cluster in one round share one read (and renewal) of its join secrets.
     this.joinSecretsOfRound.clear();
+    this.endpointsOfRound.clear();
     try {
       const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => this.stopping);
       const worked = claimed.flatMap((machine, index) => {
@@ -112,18 +115,22 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   /** Create or adopt the machine, wait for it, join it as a node. */
   private async provision(machine: ClaimedMachine): Promise<Outcome> {
     const observations: MachineObservation[] = [];
-    const outcome = (retryInMs: number): Outcome => ({ observations, retryInMs, providerErrors: 0, lastError: null });
+    let apiServerEndpoint: string | undefined;
+    const outcome = (retryInMs: number): Outcome => ({ observations, retryInMs, providerErrors: 0, lastError: null, ...(apiServerEndpoint === undefined ? {} : { apiServerEndpoint }) });
     const ref = { clusterId: machine.clusterId, name: machine.name, providerId: machine.providerId };
     try {
       let infrastructure: ProviderMachine | undefined;
       switch (machine.phase) {
         case 'Pending':
+          // The endpoint exists before the cluster's first machine does (nodes are configured
+          // with it), and is recorded again with an adopted machine (a crash lost the record).
+          apiServerEndpoint = await this.apiServerEndpointFor(machine);
           // Claimed before (a crash, an expired claim) or already known: the provider may have
           // it. Adopt it rather than asking for another.
           if (machine.claims > 1 || machine.providerId) infrastructure = await this.provider.getMachine(ref);
           if (infrastructure) this.logger.log({ msg: 'adopted existing machine', clusterId: machine.clusterId, machine: machine.name, providerId: infrastructure.providerId });
           if (!infrastructure) {
-            const bootstrap = await this.bootstrapDataFor(machine);
+            const bootstrap = await this.bootstrapDataFor(machine, apiServerEndpoint);
             if (!bootstrap.ok) {
               observations.push({ kind: 'failed', code: 'machine-failed', message: bootstrap.message });
               return outcome(0);
@@ -236,6 +243,11 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     try {
       await this.bootstrapper.removeNode(this.nodeRef(machine));
       await this.provider.deleteMachine({ clusterId: machine.clusterId, name: machine.name, providerId: machine.providerId });
+      // The cluster goes: its endpoint with its last machine. Whichever of its machines is
+      // released last sees none left (each lists after its own delete).
+      if (machine.clusterPhase === 'Deleting' && this.allocatesEndpoint(machine) && (await this.provider.listMachines(machine.clusterId)).length === 0) {
+        await this.provider.releaseControlPlaneEndpoint(machine.clusterId);
+      }
       observations.push({ kind: 'machine-deleted' });
       return { observations, retryInMs: 0, providerErrors: 0, lastError: null };
     } catch (error) {
@@ -266,9 +278,9 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
    * hosted control plane, which join the tenant control plane with the placement's material.
    * Bad input (a label kubeadm refuses) fails the machine; a database error is retried.
    */
-  private async bootstrapDataFor(machine: ClaimedMachine): Promise<{ ok: true; data: BootstrapData | null } | { ok: false; message: string }> {
+  private async bootstrapDataFor(machine: ClaimedMachine, endpoint: string | undefined): Promise<{ ok: true; data: BootstrapData | null } | { ok: false; message: string }> {
     const { spec } = machine;
-    if (machine.host !== null || spec.model === 'hosted-control-plane') return { ok: true, data: null };
+    if (machine.host !== null || spec.model === 'hosted-control-plane' || endpoint === undefined) return { ok: true, data: null };
     try {
       const first = machine.name === `${machine.clusterId}-cp-0`;
       const secrets = await this.joinSecretsFor(machine, first);
@@ -276,7 +288,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         clusterId: machine.clusterId,
         spec: { ...spec, kubernetesVersion: machine.kubernetesVersion },
         node: { name: machine.name, role: machine.role, pool: machine.pool, first, address: null },
-        controlPlaneEndpoint: controlPlaneEndpoint(machine.clusterId, machine.parameters, this.config.CONTROL_PLANE_DOMAIN),
+        controlPlaneEndpoint: endpoint,
         secrets,
         nodeOs: spec.nodeOs ?? DEFAULT_NODE_OS,
       });
@@ -285,6 +297,30 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       if (error instanceof BootstrapDataError || error instanceof JoinSecretsCorruptError) return { ok: false, message: `bootstrap data: ${error.message}` };
       throw error;
     }
+  }
+
+  /**
+   * Where a platform cluster's API servers answer: the request's own load balancer
+   * (`infrastructure.parameters.controlPlaneEndpoint`) when it names one, else the endpoint the
+   * provider allocates for the cluster (idempotent; once per cluster and round). Undefined for
+   * machines users bring and a hosted cluster's workers: their endpoint is not the provider's.
+   */
+  private apiServerEndpointFor(machine: ClaimedMachine): Promise<string | undefined> {
+    if (machine.host !== null || machine.spec.model === 'hosted-control-plane') return Promise.resolve(undefined);
+    const given = givenEndpoint(machine.parameters);
+    if (given !== undefined) return Promise.resolve(given);
+    let pending = this.endpointsOfRound.get(machine.clusterId);
+    if (!pending) {
+      pending = this.provider.ensureControlPlaneEndpoint(machine.clusterId, machine.parameters).then(endpointAddress);
+      this.endpointsOfRound.set(machine.clusterId, pending);
+      pending.catch(() => this.endpointsOfRound.delete(machine.clusterId));
+    }
+    return pending;
+  }
+
+  /** The provider holds the endpoint of a platform cluster that names none of its own. */
+  private allocatesEndpoint(machine: ClaimedMachine): boolean {
+    return machine.host === null && machine.spec.model !== 'hosted-control-plane' && givenEndpoint(machine.parameters) === undefined;
   }
 
   /**
@@ -327,6 +363,17 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       for (const { machine, outcome } of worked) {
         let state = after.get(machine.clusterId);
         if (!state) continue;
+        // First: an adopted machine may already run, and the cluster with it.
+        if (outcome.apiServerEndpoint !== undefined) {
+          try {
+            const events = assignApiServerEndpoint(state, outcome.apiServerEndpoint, at.toISOString());
+            state = events.reduce<ClusterState>(evolve, state);
+            emitted.push(...events);
+          } catch (error) {
+            if (!(error instanceof ProvisionerError)) throw error;
+            this.logger.error({ msg: 'provider gave another control-plane endpoint; the recorded one is kept', clusterId: machine.clusterId, code: error.code, error: error.message });
+          }
+        }
         for (const observation of outcome.observations) {
           try {
             const events = decide(
@@ -397,14 +444,10 @@ export function logEvent(logger: Logger, event: ClusterEvent): void {
   }
 }
 
-/**
- * Where nodes reach the API server: `infrastructure.parameters.controlPlaneEndpoint` when the
- * request names one (a load balancer or VIP of the user's), else the cluster's name under the
- * platform's DNS domain, which the provider's load balancer answers.
- */
-export function controlPlaneEndpoint(clusterId: string, parameters: Record<string, unknown>, domain: string): string {
+/** `infrastructure.parameters.controlPlaneEndpoint`: a load balancer or VIP of the requester's own, when named. */
+export function givenEndpoint(parameters: Record<string, unknown>): string | undefined {
   const given = parameters['controlPlaneEndpoint'];
-  return typeof given === 'string' && given.length > 0 ? given : `api.${clusterId}.${domain}:${API_SERVER_PORT}`;
+  return typeof given === 'string' && given.length > 0 ? given : undefined;
 }
 
 function clamp(value: number, min: number, max: number): number {

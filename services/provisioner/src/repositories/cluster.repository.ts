@@ -102,8 +102,8 @@ export class ClusterRepository {
   async insert(state: ClusterState, now: Date): Promise<boolean> {
     const manager = this.unitOfWork.manager;
     const inserted = await manager.query<unknown[]>(
-      `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at, policy_revision)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO clusters (id, name, model, release, spec, kubernetes_version, phase, conditions, failure_reasons, operation, requested_at, policy_revision, api_server_endpoint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         state.id,
@@ -118,6 +118,7 @@ export class ClusterRepository {
         state.operation === null ? null : JSON.stringify(state.operation),
         state.requestedAt,
         state.policyRevision,
+        state.apiServerEndpoint,
       ],
     );
     if (inserted.length === 0) return false;
@@ -174,17 +175,17 @@ export class ClusterRepository {
     await this.updateMachines(changes.writes);
   }
 
-  /** Writes the new state of clusters (version, phase, conditions, reasons, operation). */
+  /** Writes the new state of clusters (version, endpoint, phase, conditions, reasons, operation). */
   async updateClusters(states: readonly ClusterState[]): Promise<void> {
     if (states.length === 0) return;
     await this.unitOfWork.manager.query(
       `UPDATE clusters c SET kubernetes_version = r.kubernetes_version, phase = r.phase, conditions = r.conditions, failure_reasons = r.failure_reasons,
-              operation = r.operation, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(id text, kubernetes_version text, phase text, conditions jsonb, failure_reasons jsonb, operation jsonb)
+              operation = r.operation, api_server_endpoint = r.api_server_endpoint, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, kubernetes_version text, phase text, conditions jsonb, failure_reasons jsonb, operation jsonb, api_server_endpoint text)
         WHERE c.id = r.id`,
       [
         JSON.stringify(
-          states.map((state) => ({ id: state.id, kubernetes_version: state.kubernetesVersion, phase: state.phase, conditions: state.conditions, failure_reasons: state.failureReasons, operation: state.operation })),
+          states.map((state) => ({ id: state.id, kubernetes_version: state.kubernetesVersion, phase: state.phase, conditions: state.conditions, failure_reasons: state.failureReasons, operation: state.operation, api_server_endpoint: state.apiServerEndpoint })),
         ),
       ],
     );
@@ -259,6 +260,7 @@ function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterStat
     release: cluster.release,
     policyRevision: cluster.policyRevision,
     kubernetesVersion: cluster.kubernetesVersion,
+    apiServerEndpoint: cluster.apiServerEndpoint,
     phase: cluster.phase,
     conditions: cluster.conditions,
     failureReasons: cluster.failureReasons,

@@ -41,6 +41,7 @@ export class IntegrationEvents {
             model: event.model,
             kubernetesVersion: event.kubernetesVersion,
             nodeCount: event.nodes.length,
+            ...(event.apiServerEndpoint === undefined ? {} : { apiServerEndpoint: apiServerUrl(event.apiServerEndpoint) }),
             ...(event.release === undefined ? {} : { release: event.release }),
             ...(event.policyRevision === undefined ? {} : { policyRevision: event.policyRevision }),
           });
@@ -94,6 +95,7 @@ export class IntegrationEvents {
         case 'MachineProvisioned':
         case 'MachineRunning':
         case 'MachineFailed':
+        case 'ApiServerEndpointAssigned':
         case 'ClusterInfrastructureReady':
         case 'MachinesAdded':
         case 'MachineRemovalStarted':
@@ -127,6 +129,10 @@ export class IntegrationEvents {
   }
 }
 
+/** `host:port` as the URL a kubeconfig's `server` holds. */
+export function apiServerUrl(endpoint: string): string {
+  return `https://${endpoint}`;
+}
 
 function machineRef(machine: { name: string; providerId: string | null; kubeletVersion: string | null }) {
   return {

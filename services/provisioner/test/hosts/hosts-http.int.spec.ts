@@ -139,8 +139,16 @@ describe('HTTP: SSH keys and hosts', () => {
     const [host] = body.hosts;
     assert.deepEqual([host!.machine, host!.role, host!.address, host!.facts.hostname], [`${id}-cp-0`, 'control-plane', '127.0.0.41', 'host-127-0-0-41']);
     assert.deepEqual(host!.checks.map((check) => `${check.check}:${check.status}`).sort(), ['container-runtime:pass', 'cpu:pass', 'hostname-unique:pass', 'ip-forward:pass', 'memory:pass', 'os-supported:pass', 'ports:pass', 'swap:pass']);
-    assert.deepEqual(host!.steps.map((step) => `${step.step}:${step.exitCode}`), ['write-kubeadm-config:0', 'write-cluster-ca:0', 'write-cluster-ca-key:0', 'kubeadm-init:0', 'kubelet-version:0']);
-    assert.match(host!.steps[3]!.output, /--token \*\*\*/);
+    assert.deepEqual(host!.steps.map((step) => `${step.step}:${step.exitCode}`), [
+      'write-kubeadm-config:0',
+      'write-kube-vip-manifest:0',
+      'write-cluster-ca:0',
+      'write-cluster-ca-key:0',
+      'kubeadm-init:0',
+      'kube-vip-admin-kubeconfig:0',
+      'kubelet-version:0',
+    ]);
+    assert.match(host!.steps.find((step) => step.step === 'kubeadm-init')!.output, /--token \*\*\*/);
     const { bootstrapToken, certificateKey } = await app.get(JoinSecretsRepository).forCluster(id);
     assert.ok(!response.text.includes(bootstrapToken) && !response.text.includes(certificateKey));
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { JoinRequest } from '../../src/bootstrap/node-bootstrapper.js';
@@ -6,7 +8,7 @@ import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import type { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
 import { SshError } from '../../src/hosts/ssh-errors.js';
 import { healthyFacts, TestSshd, type Invocation } from '../support/sshd.js';
-import { clusterId, HostsContext, joinRequests, userClusterSpec } from './support.js';
+import { clusterId, HostsContext, joinRequests, uniqueVip, userClusterSpec } from './support.js';
 
 const calls = (sshd: TestSshd, tool?: string): Invocation[] => sshd.invocations().filter((call) => tool === undefined || call.tool === tool);
 const argvOf = (sshd: TestSshd, tool?: string): string[][] => calls(sshd, tool).map((call) => [call.tool, ...call.argv]);
@@ -37,6 +39,7 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
     let cp0: TestSshd, cp1: TestSshd, cp2: TestSshd, worker: TestSshd;
     let requests: Map<string, JoinRequest>;
     const request = (name: string): JoinRequest => requests.get(`${id}-${name}`)!;
+    const vip = uniqueVip();
 
     before(async () => {
       [cp0, cp1, cp2, worker] = await Promise.all([TestSshd.start({ address: '127.0.0.11' }), TestSshd.start({ address: '127.0.0.12' }), TestSshd.start({ address: '127.0.0.13' }), TestSshd.start({ address: '127.0.0.14' })]);
@@ -48,7 +51,7 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
         { sshd: cp1, role: 'control-plane', keyRef: refs[1]! },
         { sshd: cp2, role: 'control-plane', keyRef: refs[2]! },
         { sshd: worker, role: 'worker', keyRef: refs[3]! },
-      ]);
+      ], vip);
       requests = joinRequests(id, spec);
     });
 
@@ -76,7 +79,14 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.equal(cp0.kubernetesFile('pki/ca.key'), secrets.ca.privateKeyPem);
       const documents = cp0.kubernetesFile('kubeadm-config.yaml')!.split(/^---$/m).map((text) => parse(text) as Record<string, unknown>);
       assert.deepEqual(documents.map((document) => document['kind']), ['InitConfiguration', 'ClusterConfiguration']);
-      assert.equal((documents[1] as { controlPlaneEndpoint: string }).controlPlaneEndpoint, `${cp0.address}:6443`);
+      const cluster = documents[1] as { controlPlaneEndpoint: string; apiServer: { certSANs: string[] } };
+      assert.equal(cluster.controlPlaneEndpoint, `${vip}:6443`, 'the virtual IP, never the host\'s own address');
+      assert.deepEqual(cluster.apiServer.certSANs, [vip]);
+      // kube-vip holds the address; after init it reads admin.conf, no longer super-admin.conf.
+      const kubeVip = parse(cp0.kubernetesFile('manifests/kube-vip.yaml')!) as { spec: { containers: { env: { name: string; value: string }[] }[]; volumes: { hostPath: { path: string } }[] } };
+      assert.equal(kubeVip.spec.containers[0]!.env.find((variable) => variable.name === 'address')?.value, vip);
+      assert.equal(kubeVip.spec.volumes[0]!.hostPath.path, '/etc/kubernetes/admin.conf');
+      assert.equal(cp0.kubeVipAddress, vip);
     });
 
     it('then joins the other control planes with the certificate key and the worker plainly', async () => {
@@ -89,7 +99,10 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
         ]);
         const join = parse(host.kubernetesFile('kubeadm-config.yaml')!) as { kind: string; discovery: { bootstrapToken: { apiServerEndpoint: string; token: string; caCertHashes: string[] } }; controlPlane?: { certificateKey: string } };
         assert.equal(join.kind, 'JoinConfiguration');
-        assert.deepEqual(join.discovery.bootstrapToken, { apiServerEndpoint: `${cp0.address}:6443`, token: secrets.bootstrapToken, caCertHashes: [secrets.caCertHash] });
+        assert.deepEqual(join.discovery.bootstrapToken, { apiServerEndpoint: `${vip}:6443`, token: secrets.bootstrapToken, caCertHashes: [secrets.caCertHash] });
+        // Every control-plane host runs kube-vip for the address; workers do not.
+        assert.equal(host.kubernetesFile('manifests/kube-vip.yaml') !== undefined, host !== worker);
+        assert.equal(host.kubeVipAddress, host === worker ? undefined : vip);
         assert.equal(join.controlPlane?.certificateKey, host === worker ? undefined : secrets.certificateKey);
         // Only the first control plane holds the CA key.
         assert.equal(host.kubernetesFile('pki/ca.key'), undefined);
@@ -110,9 +123,11 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
         steps.map((step) => [step.step, step.exitCode]),
         [
           ['write-kubeadm-config', 0],
+          ['write-kube-vip-manifest', 0],
           ['write-cluster-ca', 0],
           ['write-cluster-ca-key', 0],
           ['kubeadm-init', 0],
+          ['kube-vip-admin-kubeconfig', 0],
           ['kubelet-version', 0],
         ],
       );
@@ -183,6 +198,31 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.deepEqual(argvOf(worker).slice(workerBefore), [['kubeadm', 'reset', '-f']]);
       const steps = (await context.records.steps(id, `${id}-workers-0`)).map((step) => step.step);
       assert.deepEqual(steps, ['remove/drain', 'remove/delete-node', 'remove/kubeadm-reset']);
+    });
+
+    it('the first control-plane host goes down: the virtual IP moves to another control plane, and a new host joins through it', async () => {
+      assert.equal(cp0.kubeVipAddress, vip);
+      await cp0.powerOff();
+      const cp0Calls = cp0.invocations().length;
+      const newcomer = await TestSshd.start({ address: '127.0.0.15' });
+      hosts.push(newcomer);
+      // At the first host's own address nothing answers any more: what a join there would meet.
+      const direct = joinPath(newcomer.dir, 'direct.yaml');
+      const secrets = await context.joinSecrets.forCluster(id);
+      writeFileSync(direct, `discovery:\n  bootstrapToken:\n    apiServerEndpoint: ${cp0.address}:6443\n    token: ${secrets.bootstrapToken}\n`);
+      assert.match(newcomer.runStandIn('kubeadm', ['join', '--config', direct]).output, /connection refused/);
+      const newcomerCalls = newcomer.invocations().length;
+
+      const base = request('workers-0');
+      const host = { ...base.host!, address: newcomer.address, port: newcomer.port, sshKeyRef: await registerKey(context, newcomer, `${id}-new`) };
+      const name = `${id}-workers-1`;
+      // The cluster as it is now: its control-plane hosts (the worker removed above is gone) and the newcomer.
+      const spec = { ...base.spec, hosts: base.spec.hosts!.filter((planned) => planned.role === 'control-plane') };
+      assert.deepEqual(await bootstrapper.joinNode({ ...base, spec, name, host, providerId: `ssh://${newcomer.address}:${newcomer.port}`, addresses: [newcomer.address] }), { state: 'joined', kubeletVersion: 'v1.34.2' });
+      const config = parse(newcomer.kubernetesFile('kubeadm-config.yaml')!) as { discovery: { bootstrapToken: { apiServerEndpoint: string } } };
+      assert.equal(config.discovery.bootstrapToken.apiServerEndpoint, `${vip}:6443`);
+      assert.deepEqual(argvOf(newcomer).slice(newcomerCalls), [['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH], ['kubelet', '--version']]);
+      assert.equal(cp0.invocations().length, cp0Calls, 'nothing was asked of the host that is down');
     });
   });
 

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,15 +91,24 @@ export interface HostPlan {
   user?: string;
 }
 
-/** A user-provisioned cluster on test hosts: control planes first, workers in pool "workers". */
-export function userClusterSpec(hosts: readonly HostPlan[]): ClusterSpec {
+/**
+ * A virtual IP no other test uses: the stand-in kubeadm finds the host holding it among every
+ * test host of the process.
+ */
+export function uniqueVip(): string {
+  const value = randomInt(1, 65_000);
+  return `127.254.${value >> 8}.${value & 255}`;
+}
+
+/** A user-provisioned cluster on test hosts: control planes first, workers in pool "workers"; its API endpoint a virtual IP. */
+export function userClusterSpec(hosts: readonly HostPlan[], vip: string = uniqueVip()): ClusterSpec {
   const controlPlanes = hosts.filter((host) => host.role === 'control-plane').length;
   const workers = hosts.filter((host) => host.role === 'worker').length;
   return {
     name: 'on-prem',
     model: 'user-provisioned',
     kubernetesVersion: '1.34',
-    controlPlane: { count: controlPlanes as 1 | 3 | 5, machineSize: 'host' },
+    controlPlane: { count: controlPlanes as 1 | 3 | 5, machineSize: 'host', vip },
     nodePools: workers > 0 ? [{ name: 'workers', count: workers, machineSize: 'host', labels: { tier: 'general' }, taints: [] }] : [],
     network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
     hosts: hosts.map((host) => ({

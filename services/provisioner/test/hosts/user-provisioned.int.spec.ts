@@ -80,6 +80,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     await h.request(id, spec);
     const ready = await h.waitFor(ClusterReady, id, WAIT_MS);
     assert.deepEqual([ready.data.model, ready.data.nodeCount], ['user-provisioned', 2]);
+    assert.equal(ready.data.apiServerEndpoint, `https://${spec.controlPlane.vip}:6443`, 'the virtual IP kube-vip holds, not the first host');
     assert.deepEqual(await h.events(ClusterProvisioningFailed, id), []);
     assert.deepEqual(kubeadmCalls(cp), [['init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs']]);
     assert.deepEqual(kubeadmCalls(worker), [['join', '--config', KUBEADM_CONFIG_PATH]]);
@@ -94,7 +95,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     for (const host of installed.hosts) assert.deepEqual(host.checks.map((check) => `${check.check}:${check.status}`).sort(), EVERY_CHECK_PASSED, `${host.machine} checks`);
     assert.deepEqual(
       installed.hosts.find((host) => host.machine === cpMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`),
-      ['write-kubeadm-config:0', 'write-cluster-ca:0', 'write-cluster-ca-key:0', 'kubeadm-init:0', 'kubelet-version:0'],
+      ['write-kubeadm-config:0', 'write-kube-vip-manifest:0', 'write-cluster-ca:0', 'write-cluster-ca-key:0', 'kubeadm-init:0', 'kube-vip-admin-kubeconfig:0', 'kubelet-version:0'],
     );
     assert.deepEqual(installed.hosts.find((host) => host.machine === workerMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`), ['write-kubeadm-config:0', 'kubeadm-join:0', 'kubelet-version:0']);
     assert.ok(finishedStep(installed, cpMachine, 'kubeadm-init').finishedAt <= finishedStep(installed, workerMachine, 'kubeadm-join').startedAt, 'the worker joined after init finished');

@@ -20,6 +20,7 @@ export const host = (address: string, role: 'control-plane' | 'worker', pool?: s
 export const hostsSpec: ClusterSpec = {
   ...spec,
   model: 'user-provisioned',
+  controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.100' },
   nodePools: [{ name: 'general', count: 1, machineSize: 'm', labels: {}, taints: [] }],
   hosts: [host('192.168.1.10', 'control-plane'), host('192.168.1.11', 'worker', 'general')],
 };

@@ -110,18 +110,28 @@ echo "Setting up kubelet ($(cat "$STATE/kubelet-version"))"`;
 
 /**
  * kubeadm, with the cluster's join material as the real one keeps it, on the clock of `$CLOCK`:
- * `init` makes the host an API server (`$STATE/apiserver`) holding the token of its
+ * `init` makes the host's cluster (`$STATE/apiserver`, its store) holding the token of its
  * configuration (for its ttl) and the certificates uploaded under its key (two hours);
  * `token create` and `init phase upload-certs` add a token and upload them again, from a host of
  * the cluster; `join` reaches the API server its configuration names and fails as kubeadm does
  * when it is not up, when the token is unknown or expired, or (control plane) when the
- * certificates are gone or under another key. `$STATE/cluster` names the API server a host
- * belongs to; `reset` forgets it.
+ * certificates are gone or under another key. `$STATE/cluster` names the cluster a host
+ * belongs to; a control-plane host (`$STATE/control-plane`) answers as an API server at its own
+ * address while it belongs to one. kube-vip: a control-plane host whose kubelet has the kube-vip
+ * static pod (`/etc/kubernetes/manifests/kube-vip.yaml`) competes for its address
+ * (`$STATE/vip`), and a join to that address reaches one such host still serving. `reset` (or
+ * `TestSshd.powerOff`) takes all of it away.
  */
 const KUBEADM = String.raw`now=$(( $(date +%s) + $(cat "$CLOCK" 2>/dev/null || echo 0) ))
 seconds() { echo "$1" | awk '{ s = 0; d = $0; while (match(d, /^[0-9]+[hms]/)) { n = substr(d, 1, RLENGTH - 1) + 0; u = substr(d, RLENGTH, 1); s += n * (u == "h" ? 3600 : u == "m" ? 60 : 1); d = substr(d, RLENGTH + 1) } print s }'; }
 field() { sed -n "s/^ *$1: *\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$2" | head -n 1; }
 token_id() { echo "$1" | cut -d. -f1; }
+serves() { [ -f "$1/control-plane" ] && [ -f "$1/cluster" ] && [ -d "$(cat "$1/cluster")" ]; }
+kube_vip() {
+  manifest=/etc/kubernetes/manifests/kube-vip.yaml
+  [ -f "$manifest" ] || return 0
+  sed -n '/name: address$/{n;s/^ *value: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p;}' "$manifest" > "$STATE/vip"
+}
 cluster_api() {
   api=$(cat "$STATE/cluster" 2>/dev/null)
   if [ -z "$api" ] || [ ! -d "$api" ]; then echo 'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
@@ -145,6 +155,8 @@ case "$1" in
     echo "$token $((now + $(seconds "$ttl")))" >> "$STATE/apiserver/tokens"
     echo "$key $((now + 7200))" > "$STATE/apiserver/certs"
     echo "$STATE/apiserver" > "$STATE/cluster"
+    touch "$STATE/control-plane"
+    kube_vip
     echo "[init] Using Kubernetes version: $(cat "$STATE/kubelet-version")"
     echo "Your Kubernetes control-plane has initialized successfully!"
     echo "You can now join any number of control-plane nodes by running the following command on each as root:"
@@ -166,8 +178,16 @@ case "$1" in
     config=""; while [ $# -gt 0 ]; do [ "$1" = --config ] && config="$2"; shift; done
     endpoint=$(field apiServerEndpoint "$config")
     token=$(field token "$config")
-    api="$APISERVERS/$(echo "$endpoint" | cut -d: -f1)/apiserver"
-    if [ ! -d "$api" ]; then echo "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://$endpoint/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp $endpoint: connect: connection refused" >&2; exit 1; fi
+    host=$(echo "$endpoint" | sed 's/:[0-9]*$//; s/^\[//; s/\]$//')
+    api=""
+    if [ -e "$APISERVERS/$host" ] && serves "$APISERVERS/$host"; then api=$(cat "$APISERVERS/$host/cluster"); fi
+    # A virtual IP: held by a control-plane host running kube-vip for it, while it serves.
+    if [ -z "$api" ]; then
+      for peer in "$APISERVERS"/*; do
+        if [ "$(cat "$peer/vip" 2>/dev/null)" = "$host" ] && serves "$peer"; then api=$(cat "$peer/cluster"); break; fi
+      done
+    fi
+    if [ -z "$api" ]; then echo "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://$endpoint/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp $endpoint: connect: connection refused" >&2; exit 1; fi
     expires=$(awk -v t="$token" '$1 == t { print $2 }' "$api/tokens" | tail -n 1)
     if [ -z "$expires" ] || [ "$expires" -le "$now" ]; then echo "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"$(token_id "$token")\"" >&2; exit 1; fi
     if grep -q '^controlPlane:' "$config"; then
@@ -177,9 +197,10 @@ case "$1" in
       if [ "$(echo "$uploaded" | cut -d' ' -f1)" != "$key" ]; then echo 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: cipher: message authentication failed' >&2; exit 1; fi
     fi
     echo "$api" > "$STATE/cluster"
+    if grep -q '^controlPlane:' "$config"; then touch "$STATE/control-plane"; kube_vip; fi
     echo "This node has joined the cluster" ;;
   upgrade) echo "[upgrade/successful] SUCCESS! upgrade $2 done" ;;
-  reset) rm -f "$STATE/cluster"; echo "[reset] Deleted contents of the etcd data directory" ;;
+  reset) rm -f "$STATE/cluster" "$STATE/control-plane" "$STATE/vip" /etc/kubernetes/manifests/*; echo "[reset] Deleted contents of the etcd data directory" ;;
 esac`;
 
 const STAND_INS = ['kubeadm', 'kubectl', 'kubelet', 'systemctl', 'apt-get', 'dnf', 'zypper'];
@@ -367,6 +388,26 @@ export class TestSshd {
   kubernetesFile(path: string): string | undefined {
     const file = join(this.dir, 'etc-kubernetes', path);
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  /**
+   * The host goes down: no more SSH, and its API server and kube-vip with it (the cluster's
+   * store stays: the other control planes hold it too). `stop` still cleans up after.
+   */
+  async powerOff(): Promise<void> {
+    const child = this.process;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    for (const file of ['cluster', 'control-plane', 'vip']) rmSync(join(this.dir, 'state', file), { force: true });
+  }
+
+  /** The virtual IP this host's kube-vip competes for; undefined when it runs none. */
+  get kubeVipAddress(): string | undefined {
+    const file = join(this.dir, 'state', 'vip');
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
   }
 
   async stop(): Promise<void> {

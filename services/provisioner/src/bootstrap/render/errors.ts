@@ -6,6 +6,7 @@ export type BootstrapDataErrorCode =
   | 'node-pool-unknown'
   | 'node-role-invalid'
   | 'control-plane-endpoint-invalid'
+  | 'control-plane-vip-invalid'
   | 'kubernetes-version-unsupported'
   | 'label-invalid'
   | 'label-restricted'
@@ -28,6 +29,8 @@ export function describeBootstrapDataErrorCode(code: BootstrapDataErrorCode): st
       return 'the first node of a cluster must be a control-plane node';
     case 'control-plane-endpoint-invalid':
       return 'the control-plane endpoint is not host[:port]';
+    case 'control-plane-vip-invalid':
+      return 'the control-plane virtual IP is not an IP address';
     case 'kubernetes-version-unsupported':
       return 'kubeadm configuration files need Kubernetes 1.22 or newer';
     case 'label-invalid':

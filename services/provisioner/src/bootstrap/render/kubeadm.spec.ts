@@ -67,6 +67,7 @@ describe('kubeadm configuration', () => {
     assert.equal(cluster.kubernetesVersion, 'v1.34.0');
     assert.equal(cluster.clusterName, 'c1');
     assert.equal(cluster.controlPlaneEndpoint, 'api.c1.example.com:6443');
+    assert.deepEqual(cluster.apiServer, { certSANs: ['api.c1.example.com'] }, 'the endpoint is among the API server certificate\'s names');
     assert.equal(cluster.networking.podSubnet, '10.42.0.0/16');
     assert.equal(cluster.networking.serviceSubnet, '10.43.0.0/16');
   });
@@ -173,6 +174,8 @@ describe('kubeadm configuration', () => {
     const spec = withLabels({ 'topology.kubernetes.io/zone': 'eu-1a', 'node.kubernetes.io/exclude-from-external-load-balancers': '' });
     const join = parseJoin(renderKubeadmConfig({ ...base, spec, node: worker(), controlPlaneEndpoint: '[fd00::1]:6443' }));
     assert.equal(join.discovery.bootstrapToken.apiServerEndpoint, '[fd00::1]:6443');
+    const [, ipv6Cluster] = parse(renderKubeadmConfig({ ...base, controlPlaneEndpoint: '[fd00::1]:6443' })) as [InitConfiguration, ClusterConfiguration];
+    assert.deepEqual(ipv6Cluster.apiServer.certSANs, ['fd00::1']);
     assert.equal(join.nodeRegistration.kubeletExtraArgs[1]?.value, 'topology.kubernetes.io/zone=eu-1a,node.kubernetes.io/exclude-from-external-load-balancers=');
     assert.doesNotThrow(() => renderKubeadmConfig({ ...base, controlPlaneEndpoint: '10.0.0.1' }));
   });

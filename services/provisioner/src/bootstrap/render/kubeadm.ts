@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { type ClusterSpec, parseKubernetesVersion } from '@flotilla/contracts';
 import { stringify } from 'yaml';
+import { API_SERVER_PORT } from '../../domain/endpoint.js';
 import type { MachineRole } from '../../domain/machine-plan.js';
 import { BOOTSTRAP_TOKEN_TTL_MS } from '../join-lifetimes.js';
 import type { JoinSecrets } from '../join-secrets.js';
@@ -10,7 +11,7 @@ export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';
 /** Where both the Ignition/Combustion data and the SSH installer put the configuration. */
 export const KUBEADM_CONFIG_PATH = '/etc/kubernetes/kubeadm-config.yaml';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
-export const API_SERVER_PORT = 6443;
+export { API_SERVER_PORT };
 /**
  * How long the first bootstrap token lasts, as kubeadm writes durations. Nodes that join later
  * (scaling, replacement) get a token made in the running cluster (`JoinSecretsRepository.forJoin`).
@@ -78,6 +79,8 @@ export interface ClusterConfiguration {
   clusterName: string;
   kubernetesVersion: string;
   controlPlaneEndpoint: string;
+  /** The endpoint's host among the API server certificate's names, whatever a node's own address. */
+  apiServer: { certSANs: string[] };
   networking: { podSubnet: string; serviceSubnet: string; dnsDomain: string };
 }
 
@@ -131,7 +134,7 @@ export function kubeadmDocuments(input: KubeadmConfigInput): KubeadmDocument[] {
   if (node.address !== null && isIP(node.address) === 0 && !DNS_NAME.test(node.address)) throw new BootstrapDataError('node-address-invalid', 'node.address', quote(node.address));
   // kubeadm advertises an IP only; for a host known by name it takes the default route's address.
   const localAPIEndpoint = node.address === null || isIP(node.address) === 0 ? {} : { localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT } };
-  const endpoint = parseEndpoint(input.controlPlaneEndpoint);
+  const { endpoint, host: endpointHost } = parseEndpoint(input.controlPlaneEndpoint);
   const kubernetesVersion = kubeadmVersion(spec.kubernetesVersion);
   if (node.first && node.role !== 'control-plane') throw new BootstrapDataError('node-role-invalid', 'node.first');
   const nodeRegistration = registrationFor(spec, node);
@@ -160,6 +163,7 @@ export function kubeadmDocuments(input: KubeadmConfigInput): KubeadmDocument[] {
         clusterName: clusterId,
         kubernetesVersion,
         controlPlaneEndpoint: endpoint,
+        apiServer: { certSANs: [endpointHost] },
         networking: { podSubnet: spec.network.podCidr, serviceSubnet: spec.network.serviceCidr, dnsDomain: 'cluster.local' },
       },
     ];
@@ -263,7 +267,7 @@ function checkTaint(key: string, value: string | undefined, field: string): void
 }
 
 /** `host[:port]` with host a DNS name, an IPv4 address or a bracketed IPv6 address. */
-function parseEndpoint(endpoint: string): string {
+function parseEndpoint(endpoint: string): { endpoint: string; host: string } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(endpoint);
   const host = match?.[1] ?? match?.[2];
   const port = match?.[3] === undefined ? undefined : Number(match[3]);
@@ -271,7 +275,7 @@ function parseEndpoint(endpoint: string): string {
   if (!hostValid || (port !== undefined && (port < 1 || port > 65_535))) {
     throw new BootstrapDataError('control-plane-endpoint-invalid', 'controlPlaneEndpoint', quote(endpoint));
   }
-  return endpoint;
+  return { endpoint, host: host! };
 }
 
 /** User values in messages: quoted, bounded, on one line. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
-import { decide, evolve, machineWork, needsReconcile, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './index.js';
+import { assignApiServerEndpoint, decide, evolve, machineWork, needsReconcile, placedAt, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './index.js';
 import { findCondition } from '../conditions.js';
 
 const spec: ClusterSpec = {
@@ -185,6 +185,35 @@ describe('cluster lifecycle (decide/evolve)', () => {
     assert.ok(running.type === 'ClusterRunning');
     assert.equal(running.kubernetesVersion, 'v1.34');
     assert.equal(running.nodes.length, 2);
+  });
+
+  it('the API endpoint: the provider\'s is recorded once and goes out with ClusterRunning; another one later is refused', () => {
+    const fresh = accepted();
+    assert.equal(fresh.apiServerEndpoint, null, 'a platform cluster has none before the provider gives one');
+    const assigned = assignApiServerEndpoint(fresh, '198.18.0.1:6443', at(1));
+    assert.deepEqual(assigned, [{ type: 'ApiServerEndpointAssigned', clusterId: 'c1', endpoint: '198.18.0.1:6443', at: at(1) }]);
+    const withEndpoint = assigned.reduce<ClusterState>(evolve, fresh);
+    assert.deepEqual(assignApiServerEndpoint(withEndpoint, '198.18.0.1:6443', at(2)), [], 'the same again changes nothing');
+    assert.throws(() => assignApiServerEndpoint(withEndpoint, '198.18.0.2:6443', at(2)), (error: unknown) => error instanceof ProvisionerError && error.code === 'endpoint-changed');
+    const { events } = run(withEndpoint, ...['c1-cp-0', 'c1-general-0', 'c1-general-1'].flatMap((name, index) => [observe(name, up(index + 1), 3), observe(name, joined, 4)]));
+    const running = events.at(-1)!;
+    assert.ok(running.type === 'ClusterRunning');
+    assert.equal(running.apiServerEndpoint, '198.18.0.1:6443');
+  });
+
+  it('the API endpoint of users\' hosts is their virtual IP from the request; a hosted one is the placement\'s', () => {
+    const hosts = [
+      { address: '192.168.1.10', port: 22, user: 'core', sshKeyRef: 'key-1', role: 'control-plane' as const },
+      { address: '192.168.1.11', port: 22, user: 'core', sshKeyRef: 'key-1', role: 'worker' as const, pool: 'general' },
+      { address: '192.168.1.12', port: 22, user: 'core', sshKeyRef: 'key-1', role: 'worker' as const, pool: 'general' },
+    ];
+    const onHosts = run(undefined, request({ model: 'user-provisioned', controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.100' }, hosts })).state!;
+    assert.equal(onHosts.apiServerEndpoint, '192.168.1.100:6443');
+    const ipv6 = run(undefined, request({ model: 'user-provisioned', controlPlane: { count: 1, machineSize: 'cp', vip: 'fd00::100' }, hosts: hosts.map((host, index) => ({ ...host, address: `fd00::${index + 10}` })), network: { podCidr: 'fd00:10::/56', serviceCidr: 'fd00:20::/108' } })).state!;
+    assert.equal(ipv6.apiServerEndpoint, '[fd00::100]:6443');
+    const hostedRequest = decide(request({ model: 'hosted-control-plane', hosted: { workerModel: 'platform-provisioned' } }), undefined)[0]!;
+    assert.ok(hostedRequest.type === 'ClusterAccepted');
+    assert.equal(evolve(undefined, placedAt(hostedRequest, 'c1.hcp.example.com:6443')).apiServerEndpoint, 'c1.hcp.example.com:6443');
   });
 
   it('a condition keeps its transition time while its status holds', () => {

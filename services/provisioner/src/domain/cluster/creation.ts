@@ -1,4 +1,5 @@
 import { defaultSupportMatrix } from '@flotilla/contracts';
+import { controlPlaneVipEndpoint } from '../endpoint.js';
 import { planMachines } from '../machine-plan.js';
 import { reason, type ProvisionerReason } from '../reasons.js';
 import { validateClusterRequest } from '../spec-validation.js';
@@ -27,7 +28,25 @@ export function decideRequest(command: RequestCluster, state: ClusterState | und
   const policyRevision = matrix.revision;
   const reasons = validateClusterRequest({ clusterId, spec, release, providers: command.providers, matrix });
   if (reasons.length > 0) return [{ type: 'ClusterRejected', clusterId, spec, release, policyRevision, reasons, at }];
-  return [{ type: 'ClusterAccepted', clusterId, spec, release, policyRevision, machines: planMachines(clusterId, spec), at }];
+  // Users' hosts answer at their virtual IP from the start; other endpoints come with the placement or the provider.
+  const vip = controlPlaneVipEndpoint(spec);
+  return [{ type: 'ClusterAccepted', clusterId, spec, release, policyRevision, machines: planMachines(clusterId, spec), ...(vip === undefined ? {} : { apiServerEndpoint: vip }), at }];
+}
+
+/** The hosted control plane was placed: its endpoint in the management cluster is the cluster's API server endpoint. */
+export function placedAt(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, endpoint: string): ClusterEvent {
+  return { ...accepted, apiServerEndpoint: endpoint };
+}
+
+/**
+ * The provider allocated the cluster's control-plane endpoint (a load balancer or virtual IP):
+ * recorded once; the same again changes nothing. An endpoint never changes under a cluster
+ * whose nodes were configured with it, so a different one is refused.
+ */
+export function assignApiServerEndpoint(state: ClusterState, endpoint: string, at: string): ClusterEvent[] {
+  if (state.apiServerEndpoint === endpoint) return [];
+  if (state.apiServerEndpoint !== null) throw new ProvisionerError('endpoint-changed', `cluster "${state.id}" has API server endpoint ${state.apiServerEndpoint}; the provider now gives ${endpoint}`);
+  return [{ type: 'ApiServerEndpointAssigned', clusterId: state.id, endpoint, at }];
 }
 
 /** The hosted control plane found no room: the accepted request is refused after all. */
@@ -125,6 +144,7 @@ function followUps(state: ClusterState, events: ClusterEvent[], at: string): Clu
       model: state.model,
       kubernetesVersion: apiServerVersion(after),
       nodes: after.machines.map(toNode),
+      ...(state.apiServerEndpoint === null ? {} : { apiServerEndpoint: state.apiServerEndpoint }),
       release: state.release,
       ...(state.policyRevision === null ? {} : { policyRevision: state.policyRevision }),
       at,

@@ -9,7 +9,8 @@ export type ProvisionerErrorCode =
   | 'cluster-too-large'
   | 'scale-hosts-mismatch'
   | 'scale-hosts-not-allowed'
-  | 'host-duplicate';
+  | 'host-duplicate'
+  | 'endpoint-changed';
 
 /** A command that contradicts the state: it can never succeed, whatever the retry. */
 export class ProvisionerError extends Error {

@@ -23,14 +23,15 @@ export interface UpgradeFacts {
 }
 
 export type ClusterEvent =
-  | { type: 'ClusterAccepted'; clusterId: string; spec: ClusterSpec; release: string; policyRevision?: string; machines: PlannedMachine[]; at: string }
+  | { type: 'ClusterAccepted'; clusterId: string; spec: ClusterSpec; release: string; policyRevision?: string; machines: PlannedMachine[]; apiServerEndpoint?: string; at: string }
   | { type: 'ClusterRejected'; clusterId: string; spec: ClusterSpec; release: string; policyRevision?: string; reasons: ProvisionerReason[]; at: string }
   | { type: 'MachineProvisioningStarted'; clusterId: string; machine: string; providerId: string; addresses: string[]; deadline: string; at: string }
   | { type: 'MachineProvisioned'; clusterId: string; machine: string; providerId: string; addresses: string[]; at: string }
   | { type: 'MachineRunning'; clusterId: string; machine: string; kubeletVersion: string; at: string }
   | { type: 'MachineFailed'; clusterId: string; machine: string; reason: ProvisionerReason; at: string }
+  | { type: 'ApiServerEndpointAssigned'; clusterId: string; endpoint: string; at: string }
   | { type: 'ClusterInfrastructureReady'; clusterId: string; at: string }
-  | { type: 'ClusterRunning'; clusterId: string; model: ClusterModel; kubernetesVersion: string; nodes: Node[]; release?: string; policyRevision?: string; at: string }
+  | { type: 'ClusterRunning'; clusterId: string; model: ClusterModel; kubernetesVersion: string; nodes: Node[]; apiServerEndpoint?: string; release?: string; policyRevision?: string; at: string }
   | { type: 'ClusterFailed'; clusterId: string; model: ClusterModel; reasons: ProvisionerReason[]; at: string }
   // once Running
   | { type: 'NodesJoined'; clusterId: string; model: ClusterModel; nodes: Node[]; at: string }

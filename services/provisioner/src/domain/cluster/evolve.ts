@@ -20,6 +20,7 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
           release: event.release,
           policyRevision: event.policyRevision ?? null,
           kubernetesVersion: event.spec.kubernetesVersion,
+          apiServerEndpoint: event.apiServerEndpoint ?? null,
           phase: 'Pending',
           conditions: setConditions([], [{ type: 'SpecValid', status: 'True', reason: 'Valid' }], event.at),
           failureReasons: [],
@@ -38,6 +39,7 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
         release: event.release,
         policyRevision: event.policyRevision ?? null,
         kubernetesVersion: event.spec.kubernetesVersion,
+        apiServerEndpoint: null,
         phase: 'Failed',
         conditions: setConditions(
           [],
@@ -113,6 +115,8 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
         })),
         event.at,
       );
+    case 'ApiServerEndpointAssigned':
+      return { ...existing(state, event), apiServerEndpoint: event.endpoint };
     case 'ClusterInfrastructureReady':
       return summarise({ ...existing(state, event), phase: 'Provisioned' }, event.at);
     case 'ClusterRunning':

@@ -16,7 +16,7 @@
  */
 
 export type { ApproveUpgradeStep, ClusterCommand, HealthPolicy, MachineObservation, MaxUnhealthy, NewHost, ObserveMachine, RequestCluster, RequestDeletion, ScaleNodePool } from './commands.js';
-export { canonicalJson, refuseForPlacement } from './creation.js';
+export { assignApiServerEndpoint, canonicalJson, placedAt, refuseForPlacement } from './creation.js';
 export { decide } from './decide.js';
 export { ProvisionerError, type ProvisionerErrorCode } from './errors.js';
 export type { ClusterEvent, MachineRef, NewMachine, UpgradeFacts } from './events.js';

@@ -63,6 +63,12 @@ export interface ClusterState {
   policyRevision: string | null;
   /** The version the cluster is on: the requested one until an upgrade step completes. */
   kubernetesVersion: string;
+  /**
+   * Where the API servers answer (`host:port`), never one control-plane machine's own address:
+   * the provider's load balancer or virtual IP, the users' hosts' kube-vip address, or a hosted
+   * control plane's endpoint in its management cluster. Null until it is known.
+   */
+  apiServerEndpoint: string | null;
   phase: ClusterPhase;
   conditions: Condition[];
   failureReasons: Reason[];

@@ -15,12 +15,12 @@ describe('simulated machines read the kubeadm part of their first-boot data', ()
     secrets = await generateJoinSecrets('c1');
   });
 
-  it('init, control-plane join and worker join, the same from Ignition and Combustion; secrets as SHA-256 only', () => {
+  it('init, control-plane join and worker join, the same from Ignition and Combustion, with the endpoint each is configured with; secrets as SHA-256 only', () => {
     const tokenId = secrets.bootstrapToken.split('.')[0]!;
     const expected = {
-      'c1-cp-0': { action: 'init', controlPlane: true, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: 86_400_000, certificateKeySha256: sha256(secrets.certificateKey) },
-      'c1-cp-1': { action: 'join', controlPlane: true, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: null, certificateKeySha256: sha256(secrets.certificateKey) },
-      'c1-general-0': { action: 'join', controlPlane: false, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: null, certificateKeySha256: null },
+      'c1-cp-0': { action: 'init', controlPlane: true, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: 86_400_000, certificateKeySha256: sha256(secrets.certificateKey), endpoint: 'api.c1.example.com:6443' },
+      'c1-cp-1': { action: 'join', controlPlane: true, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: null, certificateKeySha256: sha256(secrets.certificateKey), endpoint: 'api.c1.example.com:6443' },
+      'c1-general-0': { action: 'join', controlPlane: false, tokenId, tokenSha256: sha256(secrets.bootstrapToken), tokenTtlMs: null, certificateKeySha256: null, endpoint: 'api.c1.example.com:6443' },
     };
     for (const nodeOs of ['flatcar', 'microos'] as const) {
       for (const [name, kubeadm] of Object.entries(expected)) {

@@ -17,6 +17,8 @@ export interface FirstBootKubeadm {
   tokenTtlMs: number | null;
   /** `init` uploads the certificates under it; a control-plane `join` downloads them with it. */
   certificateKeySha256: string | null;
+  /** The API server endpoint it is configured with (ClusterConfiguration's, or the one it discovers the cluster at). */
+  endpoint: string | null;
 }
 
 export function sha256(value: string): string {
@@ -41,20 +43,30 @@ export function firstBootKubeadm(data: BootstrapData): FirstBootKubeadm | undefi
       tokenSha256: sha256(token.token),
       tokenTtlMs: durationMs(token.ttl ?? '24h'),
       certificateKeySha256: init.certificateKey ? sha256(init.certificateKey) : null,
+      endpoint: documents.find((document) => document.kind === 'ClusterConfiguration')?.controlPlaneEndpoint ?? null,
     };
   }
   const join = documents.find((document) => document.kind === 'JoinConfiguration');
   const token = join?.discovery?.bootstrapToken?.token;
   if (!join || !token) return undefined;
   const key = join.controlPlane?.certificateKey;
-  return { action: 'join', controlPlane: join.controlPlane !== undefined, tokenId: tokenIdOf(token), tokenSha256: sha256(token), tokenTtlMs: null, certificateKeySha256: key ? sha256(key) : null };
+  return {
+    action: 'join',
+    controlPlane: join.controlPlane !== undefined,
+    tokenId: tokenIdOf(token),
+    tokenSha256: sha256(token),
+    tokenTtlMs: null,
+    certificateKeySha256: key ? sha256(key) : null,
+    endpoint: join.discovery?.bootstrapToken?.apiServerEndpoint ?? null,
+  };
 }
 
 interface KubeadmDocument {
   kind?: string;
   bootstrapTokens?: { token?: string; ttl?: string }[];
   certificateKey?: string;
-  discovery?: { bootstrapToken?: { token?: string } };
+  controlPlaneEndpoint?: string;
+  discovery?: { bootstrapToken?: { token?: string; apiServerEndpoint?: string } };
   controlPlane?: { certificateKey?: string };
 }
 

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { JoinMaterialIssuer } from '../../bootstrap/join-material-issuer.js';
 import { UPLOADED_CERTIFICATES_TTL_MS } from '../../bootstrap/join-lifetimes.js';
 import { sha256, type FirstBootKubeadm } from './first-boot.js';
+import { LIVE_CONTROL_PLANE } from './simulated.provider.js';
 
 /** What became of a machine's kubeadm; undefined when its first-boot data runs none. */
 export type SimulatedJoin = { state: 'joined' } | { state: 'joining' } | { state: 'failed'; message: string } | undefined;
@@ -20,6 +21,8 @@ interface JoinRow {
   certificates_expire_at: Date | null;
   token_sha256: string | null;
   token_expires_at: Date | null;
+  cluster_endpoint: string | null;
+  routes_to: string | null;
 }
 
 /**
@@ -64,10 +67,12 @@ export class SimulatedClusters implements JoinMaterialIssuer {
   async join(clusterId: string, name: string): Promise<SimulatedJoin> {
     const rows = await this.dataSource.query<JoinRow[]>(
       `SELECT m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
-              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at
+              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at,
+              e.address || ':' || e.port AS cluster_endpoint, ${LIVE_CONTROL_PLANE} AS routes_to
          FROM sim_machines m
          LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
          LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
+         LEFT JOIN sim_endpoints e ON e.cluster_id = m.cluster_id
         WHERE m.cluster_id = $1 AND m.name = $2`,
       [clusterId, name],
     );
@@ -82,6 +87,14 @@ export class SimulatedClusters implements JoinMaterialIssuer {
     }
     // No API server yet: kubeadm join keeps trying until the first control plane is up.
     if (!row.initialised) return { state: 'joining' };
+    // A cluster behind the cloud's load balancer answers there only, and only while a control
+    // plane that joined is still behind it; an address of its own is no way in.
+    if (row.cluster_endpoint !== null) {
+      if (kubeadm.endpoint !== row.cluster_endpoint) {
+        return { state: 'failed', message: `kubeadm join: couldn't validate the identity of the API Server: Get "https://${kubeadm.endpoint ?? '(none)'}/api/v1/namespaces/kube-public/configmaps/cluster-info": dial tcp: connect: no route to host` };
+      }
+      if (row.routes_to === null) return { state: 'joining' };
+    }
     const tokenValid = row.token_sha256 === kubeadm.tokenSha256 && row.token_expires_at !== null && row.token_expires_at.getTime() > now.getTime();
     // kubeadm's words: an expired token is deleted, so it is as unknown as a wrong one.
     if (!tokenValid) return { state: 'failed', message: `kubeadm join: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${kubeadm.tokenId}"` };

@@ -11,9 +11,10 @@ import { SimulatedCloud1732300002100 } from '../../migrations/1732300002100-simu
 import { SimBootstrapData1732300003500 } from '../../migrations/1732300003500-sim-bootstrap-data.js';
 import { SimulatedNodeHealth1732300007100 } from '../../migrations/1732300007100-simulated-node-health.js';
 import { SimJoinMaterial1732300017100 } from '../../migrations/1732300017100-sim-join-material.js';
+import { SimEndpoints1732300018100 } from '../../migrations/1732300018100-sim-endpoints.js';
 import { Clock } from '@flotilla/service-kit';
 import { generateBootstrapToken, type JoinSecrets } from '../../bootstrap/join-secrets.js';
-import type { MachineSpec } from '../provider.js';
+import { endpointAddress, type MachineSpec } from '../provider.js';
 import { SimulatedClusters } from './simulated-clusters.js';
 import { SimulatedProvider } from './simulated.provider.js';
 
@@ -115,7 +116,7 @@ describe('simulated provider: bootstrap data', () => {
     }
 
     before(async () => {
-      ({ provider: cloud } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100]));
+      ({ provider: cloud } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100, SimEndpoints1732300018100]));
       const dataSource = dataSources.at(-1)!;
       clusters = new SimulatedClusters(dataSource, clock);
       joinSecrets = await generateJoinSecrets('j1');
@@ -168,6 +169,69 @@ describe('simulated provider: bootstrap data', () => {
       const dataSource = dataSources.at(-1)!;
       assert.deepEqual(await dataSource.query(`SELECT cluster_id FROM sim_clusters WHERE cluster_id = 'j1'`), []);
       assert.deepEqual(await dataSource.query(`SELECT token_id FROM sim_bootstrap_tokens WHERE cluster_id = 'j1'`), []);
+    });
+  });
+
+  describe('its load balancers: one stable address per cluster, routing to a live control plane', () => {
+    const clusterSpec = ClusterSpec.parse({ name: 'lb1', model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 3, machineSize: 'm' }, nodePools: [{ name: 'general', count: 1, machineSize: 'm' }] });
+    let cloud: SimulatedProvider;
+    let clusters: SimulatedClusters;
+    let joinSecrets: JoinSecrets;
+    let endpoint: string;
+
+    async function boot(name: string, controlPlaneEndpoint: string) {
+      const controlPlane = name.includes('-cp-');
+      const data = renderBootstrapData({
+        clusterId: 'lb1',
+        spec: clusterSpec,
+        node: { name, role: controlPlane ? 'control-plane' : 'worker', pool: controlPlane ? null : 'general', first: name === 'lb1-cp-0', address: null },
+        controlPlaneEndpoint,
+        secrets: joinSecrets,
+        nodeOs: 'flatcar',
+      });
+      await cloud.createMachine({ ...machine(name, { bootstrapData: data }), clusterId: 'lb1', role: controlPlane ? 'control-plane' : 'worker' });
+      return clusters.join('lb1', name);
+    }
+
+    before(async () => {
+      ({ provider: cloud } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100, SimEndpoints1732300018100]));
+      clusters = new SimulatedClusters(dataSources.at(-1)!, new Clock());
+      joinSecrets = await generateJoinSecrets('lb1');
+    });
+
+    it('is allocated once per cluster: the same address on every call, another cluster another one', async () => {
+      const first = await cloud.ensureControlPlaneEndpoint('lb1');
+      assert.deepEqual(await cloud.ensureControlPlaneEndpoint('lb1'), first);
+      assert.equal(first.port, 6443);
+      assert.notEqual((await cloud.ensureControlPlaneEndpoint('lb2')).host, first.host);
+      endpoint = endpointAddress(first);
+      assert.deepEqual(await cloud.endpointRoute('lb1'), { endpoint, routesTo: null }, 'nothing behind it before init');
+    });
+
+    it('routes to the first control plane once it ran init; nodes join through it, never at a machine\'s own address', async () => {
+      assert.deepEqual(await boot('lb1-cp-0', endpoint), { state: 'joined' });
+      assert.deepEqual(await cloud.endpointRoute('lb1'), { endpoint, routesTo: 'lb1-cp-0' });
+      assert.deepEqual(await boot('lb1-cp-1', endpoint), { state: 'joined' });
+      const [cp0Address] = (await cloud.getMachine({ clusterId: 'lb1', name: 'lb1-cp-0' }))!.addresses;
+      const direct = await boot('lb1-general-0', `${cp0Address}:6443`);
+      assert.equal(direct?.state, 'failed');
+      assert.match(direct?.state === 'failed' ? direct.message : '', /no route to host/);
+    });
+
+    it('keeps its address when the first control plane goes: it routes to one still there, and joins go on', async () => {
+      await cloud.deleteMachine({ clusterId: 'lb1', name: 'lb1-cp-0' });
+      assert.deepEqual(await cloud.endpointRoute('lb1'), { endpoint, routesTo: 'lb1-cp-1' });
+      assert.deepEqual(await boot('lb1-cp-2', endpoint), { state: 'joined' });
+      await cloud.deleteMachine({ clusterId: 'lb1', name: 'lb1-cp-1' });
+      await cloud.deleteMachine({ clusterId: 'lb1', name: 'lb1-cp-2' });
+      assert.deepEqual(await cloud.endpointRoute('lb1'), { endpoint, routesTo: null });
+      assert.deepEqual(await boot('lb1-general-1', endpoint), { state: 'joining' }, 'no live API server behind it: the join waits');
+    });
+
+    it('is released once, and releasing it again is no error', async () => {
+      await cloud.releaseControlPlaneEndpoint('lb1');
+      await cloud.releaseControlPlaneEndpoint('lb1');
+      assert.equal(await cloud.endpointRoute('lb1'), undefined);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { InfrastructureProvider, MachineRef, MachineSpec, ProviderMachine, ProviderMachineStatus } from '../provider.js';
+import { API_SERVER_PORT } from '../../bootstrap/render/kubeadm.js';
+import { endpointAddress, type ControlPlaneEndpoint, type InfrastructureProvider, type MachineRef, type MachineSpec, type ProviderMachine, type ProviderMachineStatus } from '../provider.js';
 import { firstBootKubeadm } from './first-boot.js';
 import { simulatedFailure } from './simulation.js';
 
@@ -37,6 +38,20 @@ interface SimMachineRow {
 
 /** Platform machines get addresses from here, one per machine in creation order. */
 const MACHINE_NETWORK = '172.16.0.0';
+/** Control-plane endpoints (the load balancers) get addresses from here, one per cluster. */
+const ENDPOINT_NETWORK = '198.18.0.0';
+
+/** Where a simulated load balancer sends API requests now. */
+export interface EndpointRoute {
+  endpoint: string;
+  /** The control-plane machine that answers: the longest-joined one still there; null when none is (requests fail). */
+  routesTo: string | null;
+}
+
+/** The control plane a cluster's load balancer (`e`) routes to: the longest-joined one still there. */
+export const LIVE_CONTROL_PLANE = `(SELECT cp.name FROM sim_machines cp
+   WHERE cp.cluster_id = e.cluster_id AND cp.role = 'control-plane' AND cp.joined_at IS NOT NULL
+   ORDER BY cp.joined_at, cp.name LIMIT 1)`;
 
 const COLUMNS = `provider_id, cluster_id, name, addresses, fails,
                  GREATEST(0, CEIL(EXTRACT(EPOCH FROM (ready_at - clock_timestamp())) * 1000))::int AS remaining_ms`;
@@ -125,6 +140,46 @@ export class SimulatedProvider implements InfrastructureProvider {
   async listMachines(clusterId: string): Promise<ProviderMachine[]> {
     const rows = await this.dataSource.query<SimMachineRow[]>(`SELECT ${COLUMNS} FROM sim_machines WHERE cluster_id = $1 ORDER BY name`, [clusterId]);
     return rows.map(toMachine);
+  }
+
+  async ensureControlPlaneEndpoint(clusterId: string): Promise<ControlPlaneEndpoint> {
+    const call = { clusterId, name: 'control-plane-endpoint' };
+    const error = this.apiError('ensure', call);
+    if (error?.when === 'before') throw error.error;
+    // One statement, like createMachine: a second call (or a racing one) gets the first address.
+    const rows = await this.dataSource.query<{ address: string; port: number }[]>(
+      `INSERT INTO sim_endpoints (cluster_id, address, port)
+       VALUES ($1, host($2::inet + nextval('sim_endpoint_seq')), $3)
+       ON CONFLICT (cluster_id) DO UPDATE SET cluster_id = EXCLUDED.cluster_id
+       RETURNING address, port`,
+      [clusterId, ENDPOINT_NETWORK, API_SERVER_PORT],
+    );
+    if (error) throw error.error;
+    this.succeeded('ensure', call);
+    return { host: rows[0]!.address, port: rows[0]!.port };
+  }
+
+  async releaseControlPlaneEndpoint(clusterId: string): Promise<void> {
+    const call = { clusterId, name: 'control-plane-endpoint' };
+    const error = this.apiError('release', call);
+    if (error?.when === 'before') throw error.error;
+    await this.dataSource.query(`DELETE FROM sim_endpoints WHERE cluster_id = $1`, [clusterId]);
+    if (error) throw error.error;
+    this.succeeded('release', call);
+  }
+
+  /**
+   * The cluster's load balancer as it routes now (for tests and diagnostics): to the control
+   * plane that joined first among those still there, since a load balancer health-checks the
+   * API servers and a machine that is gone answers nothing. Undefined when it has none.
+   */
+  async endpointRoute(clusterId: string): Promise<EndpointRoute | undefined> {
+    const rows = await this.dataSource.query<{ address: string; port: number; routes_to: string | null }[]>(
+      `SELECT e.address, e.port, ${LIVE_CONTROL_PLANE} AS routes_to FROM sim_endpoints e WHERE e.cluster_id = $1`,
+      [clusterId],
+    );
+    const row = rows[0];
+    return row ? { endpoint: endpointAddress({ host: row.address, port: row.port }), routesTo: row.routes_to } : undefined;
   }
 
   /** What the machine was given to boot with, as the cloud recorded it (for tests and diagnostics). */
