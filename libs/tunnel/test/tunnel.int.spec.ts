@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AgentLink, AgentListener, forwardRequest, pingOrDrop, type AgentLinkOptions, type AgentListenerEvent } from '../src/index.js';
-import { TestCa } from './pki.js';
+import { TestCa, type Issued } from './pki.js';
 
 /** What a workload cluster's API would answer; `/stall` never finishes, `/big?mb=N` streams N MiB. */
 function serveLikeAnApiServer(stream: ServerHttp2Stream, headers: Record<string, string | string[] | undefined>): void {
@@ -73,6 +74,7 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
   let front: Server;
   let frontUrl: string;
   const links: AgentLink[] = [];
+  let alpha: Issued;
 
   const link = (clusterId: string, issued = ca.agent(clusterId), authority = ca.cert, options: Partial<AgentLinkOptions> = {}): AgentLink => {
     const agent = new AgentLink({ host: '127.0.0.1', port: agentPort, ...issued, ca: authority, onStream: serveLikeAnApiServer, backoff: { initialMs: 50, maxMs: 200 }, keepaliveMs: 1_000, keepaliveTimeoutMs: 5_000, ...options });
@@ -116,7 +118,8 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
   });
 
   it('carries requests and bodies to the agent of the cluster its certificate names, with the identity the broker sets', async () => {
-    await connected(link('alpha'));
+    alpha = ca.agent('alpha');
+    await connected(link('alpha', alpha));
     const version = await get(`${frontUrl}/clusters/alpha/version`, { headers: { authorization: 'Bearer caller-token', 'impersonate-user': 'system:admin' } });
     assert.equal(version.status, 200);
     assert.deepEqual(JSON.parse(version.body.toString()), { gitVersion: 'v1.34.1', caller: 'alice', forwardedAuthorization: null });
@@ -146,6 +149,15 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
     const answer = await big;
     assert.equal(answer.status, 200);
     assert.equal(answer.body.length, 100 * 1024 * 1024);
+  });
+
+  it("keeps the agent's verified certificate with its session: DER, expiry, serial and fingerprint", () => {
+    const issued = new X509Certificate(alpha.cert);
+    const { certificate } = listener.session('alpha')!;
+    assert.ok(certificate.raw.equals(issued.raw));
+    assert.equal(certificate.validTo.getTime(), new Date(issued.validTo).getTime());
+    assert.equal(certificate.serialNumber, issued.serialNumber);
+    assert.equal(certificate.fingerprint256, issued.fingerprint256);
   });
 
   it('refuses agents without a certificate of its CA, naming no single cluster, or removed', async () => {
