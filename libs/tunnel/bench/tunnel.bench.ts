@@ -16,7 +16,11 @@
 //   agents       BENCH_AGENTS agents (10,000) in two processes connect to a broker process: its
 //                memory per idle connected agent (RSS after GC, less the RSS before), and the time
 //                for all of them to come back after the broker drops every connection and listens
-//                again (a restart)
+//                again (a restart), with the CPU time the broker and the agents spent on it. Here
+//                10,000 agents share the machine's cores with their broker, so their handshakes
+//                (several ms each) bound these times as much as the broker's do; and an agent
+//                process that busy answers pings late, so pings wait 30 s here, not 5 s, lest a
+//                busy machine pass for dead agents.
 //
 // Also recorded: tunnel connections that dropped while measuring (and why), the machine's cores
 // and load average before and after (other work on it skews every figure).
@@ -41,6 +45,8 @@ const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('.
 const SELF = fileURLToPath(import.meta.url);
 /** Blocks of small requests alternating without and with the stalled stream (half of each). */
 const STALL_BLOCKS = 4;
+/** How long the fleet's broker and agents wait for a ping's answer (see the header). */
+const FLEET_PING_TIMEOUT_MS = 30_000;
 
 interface PkiFile {
   ca: string;
@@ -59,6 +65,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const readPki = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PkiFile;
 const send = (message: Message) => process.send!(message);
 const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 // ---------------------------------------------------------------- child processes
 
@@ -105,6 +115,7 @@ async function apiProcess(pkiFile: string): Promise<void> {
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   process.on('message', (message: Message) => {
     if (message.op === 'stall') send({ op: 'stall', open: stall.open, mb: stall.bytes / chunk.length, blockedMs: stall.blockedSince ? performance.now() - stall.blockedSince : 0 });
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
   });
   send({ op: 'ready', port: (api.address() as AddressInfo).port });
 }
@@ -137,6 +148,7 @@ async function frontProcess(pkiFile: string): Promise<void> {
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   process.on('message', (message: Message) => {
     if (message.op === 'drops') send({ op: 'drops', drops: Object.fromEntries(drops) });
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
   });
   send({ op: 'ready', agentPort, frontPort: (front.address() as AddressInfo).port });
 }
@@ -149,6 +161,9 @@ function agentProcess(pkiFile: string, port: number, apiPort: number): void {
     if (event.kind !== 'retrying') log(`agent: ${event.kind}${event.kind === 'disconnected' ? ` (${event.reason})` : ''}`);
   });
   link.start();
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
+  });
 }
 
 /** The broker for the fleet measurements: only the agents' listener. */
@@ -157,7 +172,7 @@ async function brokerProcess(pkiFile: string): Promise<void> {
   const drops = new Map<string, number>();
   const refusals = new Map<string, number>();
   const open = () => {
-    const listener = new AgentListener({ ...pki.broker, ca: pki.ca });
+    const listener = new AgentListener({ ...pki.broker, ca: pki.ca, keepaliveTimeoutMs: FLEET_PING_TIMEOUT_MS });
     listener.on('change', (event) => {
       if (event.kind === 'disconnected' && event.reason !== 'broker-stopping') count(drops, event.reason);
       if (event.kind === 'refused') count(refusals, event.reason);
@@ -181,6 +196,8 @@ async function brokerProcess(pkiFile: string): Promise<void> {
         }
         case 'drops':
           return send({ op: 'drops', drops: Object.fromEntries(drops), refusals: Object.fromEntries(refusals) });
+        case 'cpu':
+          return send({ op: 'cpu', ms: cpuMs() });
         case 'restart':
           await listener.close();
           listener = open();
@@ -196,11 +213,12 @@ function agentsProcess(pkiFile: string, port: number, from: number, count: numbe
   const pki = readPki(pkiFile);
   const links: AgentLink[] = [];
   for (let i = from; i < from + count; i++) {
-    const link = new AgentLink({ host: '127.0.0.1', port, cert: pki.agentCerts[i]!, key: pki.agentKey, ca: pki.ca, onStream: (stream) => stream.respond({ ':status': 204 }, { endStream: true }) });
+    const link = new AgentLink({ host: '127.0.0.1', port, cert: pki.agentCerts[i]!, key: pki.agentKey, ca: pki.ca, keepaliveTimeoutMs: FLEET_PING_TIMEOUT_MS, onStream: (stream) => stream.respond({ ':status': 204 }, { endStream: true }) });
     links.push(link);
     link.start();
   }
-  process.on('message', () => {
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') return send({ op: 'cpu', ms: cpuMs() });
     void Promise.all(links.map((link) => link.stop())).then(() => process.exit(0));
   });
 }
@@ -301,8 +319,15 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
   try {
     const [{ port: apiPort }, { agentPort, frontPort }] = await Promise.all([next<{ port: number }>(api, 'ready'), next<{ agentPort: number; frontPort: number }>(front, 'ready')]);
     const connected = next(front, 'connected');
-    children.push(start('agent', [pkiFile, agentPort, apiPort]));
+    const agent = start('agent', [pkiFile, agentPort, apiPort]);
+    children.push(agent);
     await connected;
+    /** CPU time (ms) of each process so far. */
+    const cpu = async () => {
+      const [api_, agent_, front_] = await Promise.all([api, agent, front].map(async (child) => (await ask<{ ms: number }>(child, 'cpu')).ms));
+      return { api: api_!, agent: agent_!, front: front_!, caller: cpuMs() };
+    };
+    const cpuSpent: Record<'direct' | 'tunnel', { api: number; agent: number; front: number; caller: number }> = { direct: { api: 0, agent: 0, front: 0, caller: 0 }, tunnel: { api: 0, agent: 0, front: 0, caller: 0 } };
 
     const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca });
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
@@ -312,13 +337,16 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
       const directRates: number[] = [];
       const tunnelRates: number[] = [];
       for (let round = 0; round < 3; round++) {
-        for (const [rates, get] of [
-          [directRates, direct],
-          [tunnelRates, tunnel],
+        for (const [rates, get, path] of [
+          [directRates, direct, 'direct'],
+          [tunnelRates, tunnel, 'tunnel'],
         ] as const) {
+          const before = await cpu();
           const { ms, bytes } = await timed(get, `/big?mb=${MB}`);
           if (bytes !== MB * 1024 * 1024) throw new Error(`short transfer: ${bytes} bytes`);
           rates.push(bytes / 1024 / 1024 / (ms / 1000));
+          const after = await cpu();
+          for (const party of ['api', 'agent', 'front', 'caller'] as const) cpuSpent[path][party] += after[party] - before[party];
         }
         log(`throughput round ${round + 1}: direct ${round1(directRates.at(-1)!)} MB/s, tunnel ${round1(tunnelRates.at(-1)!)} MB/s`);
       }
@@ -374,6 +402,8 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
         direct_mb_s: round1(median(directRates)),
         tunnel_mb_s: round1(median(tunnelRates)),
         ratio: round(median(tunnelRates) / median(directRates)),
+        // CPU time per MiB moved, by process (all three rounds): where the tunnel's extra cost goes.
+        cpu_ms_per_mib: Object.fromEntries((['direct', 'tunnel'] as const).map((path) => [path, Object.fromEntries(Object.entries(cpuSpent[path]).map(([name, ms]) => [name, round(ms / (3 * MB), 2)]))])),
         direct_p50_ms: round(median(directSmall)),
         direct_p99_ms: round(percentile(directSmall, 99)),
         tunnel_p50_ms: round(median(tunnelSmall)),
@@ -405,6 +435,11 @@ async function fleet(pkiFile: string): Promise<Record<string, unknown>> {
     const { port } = await next<{ port: number }>(broker, 'ready');
     const before = await ask<{ rss: number; heapUsed: number }>(broker, 'memory');
     const connectedNow = async () => (await ask<{ count: number }>(broker, 'count')).count;
+    /** CPU time (ms) of the broker and of the agents' processes so far. */
+    const cpu = async () => {
+      const [brokerMs, ...agentsMs] = await Promise.all([broker, ...children].map(async (child) => (await ask<{ ms: number }>(child, 'cpu')).ms));
+      return { broker: brokerMs!, agents: agentsMs.reduce((sum, ms) => sum + ms, 0) };
+    };
     const started = performance.now();
     const half = Math.ceil(AGENTS / 2);
     for (const [from, n] of [
@@ -420,11 +455,15 @@ async function fleet(pkiFile: string): Promise<Record<string, unknown>> {
     const loaded = await ask<{ rss: number; heapUsed: number }>(broker, 'memory');
     log(`broker RSS ${round1(loaded.rss / 1024 / 1024)} MB: ${round1((loaded.rss - before.rss) / 1024 / AGENTS)} KB per idle agent`);
 
+    const cpuBefore = await cpu();
     const restartedAt = performance.now();
     await ask(broker, 'restart', 'restarted');
     await until(async () => (await connectedNow()) === AGENTS, 300_000, `${AGENTS} agents to come back`);
     const reconnectAll = (performance.now() - restartedAt) / 1000;
-    log(`${AGENTS} agents back in ${round1(reconnectAll)} s after the broker dropped them all`);
+    const cpuAfter = await cpu();
+    const brokerCpuMs = (cpuAfter.broker - cpuBefore.broker) / AGENTS;
+    const agentsCpuMs = (cpuAfter.agents - cpuBefore.agents) / AGENTS;
+    log(`${AGENTS} agents back in ${round1(reconnectAll)} s after the broker dropped them all (CPU per agent: broker ${round(brokerCpuMs, 2)} ms, agents ${round(agentsCpuMs, 2)} ms)`);
     const { drops, refusals } = await ask<{ drops: Record<string, number>; refusals: Record<string, number> }>(broker, 'drops');
     return {
       agents: AGENTS,
@@ -433,6 +472,10 @@ async function fleet(pkiFile: string): Promise<Record<string, unknown>> {
       heap_kb_per_agent: round1((loaded.heapUsed - before.heapUsed) / 1024 / AGENTS),
       broker_rss_mb: round1(loaded.rss / 1024 / 1024),
       reconnect_all_s: round(reconnectAll, 2),
+      // CPU time per agent that came back: the broker's bounds how fast one broker process (one core) takes a fleet back.
+      reconnect_broker_cpu_ms_per_agent: round(brokerCpuMs, 2),
+      reconnect_agents_cpu_ms_per_agent: round(agentsCpuMs, 2),
+      fleet_ping_timeout_ms: FLEET_PING_TIMEOUT_MS,
       // Connections the broker lost other than by its restart, and handshakes it refused: none when all is well.
       fleet_drops: drops,
       fleet_refusals: refusals,
