@@ -60,18 +60,28 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
         ...(upgrading ? { connection: 'Upgrade', upgrade: protocol } : {}),
       },
     };
+    // The caller may leave (its stream reset) before the API server answers: nothing is sent on a
+    // stream that is gone (respond() would throw, and take the agent with it).
+    const gone = () => stream.destroyed || stream.closed;
     const upstream = request(options, (response) => {
+      if (gone()) {
+        response.resume();
+        upstream.destroy();
+        return;
+      }
       stream.respond({ ':status': response.statusCode ?? 502, ...forwardableHeaders(response.headers) });
       response.pipe(stream);
     });
     let upgraded = false;
     if (upgrading) {
       upstream.once('upgrade', (response, socket, head) => {
+        if (gone()) return void socket.destroy();
         upgraded = true;
         joinUpgraded(stream, response.headers, socket, head);
       });
     }
     upstream.on('error', (error) => {
+      if (gone()) return;
       if (!stream.headersSent) {
         stream.respond({ ':status': 502, 'content-type': 'application/json' });
         stream.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 502, message: `the API server did not answer the agent: ${error.message}` }));

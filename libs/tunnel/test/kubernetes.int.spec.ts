@@ -13,6 +13,11 @@ function standInApiServer(ca: TestCa, closedWatches: string[]): HttpsServer {
   return createHttpsServer(ca.broker(), (req, res) => {
     if (req.headers.authorization !== `Bearer ${SERVICE_ACCOUNT_TOKEN}`) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"kind":"Status","code":401}');
     const url = new URL(req.url ?? '/', 'https://api');
+    if (url.pathname === '/slow') {
+      // Answers after the caller has left.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"late":true}'), 300);
+      return;
+    }
     if (url.pathname === '/version') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ gitVersion: 'v1.33.2', as: req.headers['impersonate-user'] ?? null, groups: req.headers['impersonate-group'] ?? null, extra: req.headers['impersonate-extra-scopes'] ?? null }));
@@ -92,6 +97,19 @@ describe("the agent forwards the tunnel's requests to its cluster's API server a
     const response = await open(`${frontUrl}/version`, { 'x-test-caller': 'alice', authorization: 'Bearer stolen', 'impersonate-user': 'system:admin', 'impersonate-extra-scopes': 'all', [CALLER_USER_HEADER]: 'forged' });
     assert.equal(response.statusCode, 200);
     assert.deepEqual(JSON.parse(await text(response)), { gitVersion: 'v1.33.2', as: 'alice', groups: 'team-a, system:authenticated', extra: null });
+  });
+
+  it('survives a caller that leaves before the API server answers: the late answer goes nowhere, the next request is served', async () => {
+    const leaving = request(`${frontUrl}/slow`, { headers: { 'x-test-caller': 'alice' } });
+    leaving.on('error', () => undefined);
+    leaving.end();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    leaving.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(agent.connected, 'the agent is still connected');
+    const next = await open(`${frontUrl}/version`, { 'x-test-caller': 'bob' });
+    assert.equal(next.statusCode, 200);
+    await text(next);
   });
 
   it('refuses a request whose caller the broker does not name', async () => {
