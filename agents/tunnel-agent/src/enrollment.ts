@@ -1,26 +1,15 @@
 import { request } from 'node:https';
+import { ENROLLMENT_PATH, type Enrolled, type EnrollmentBody } from '@flotilla/tunnel';
 import { parseTunnelAddress } from './credential.js';
 
-export const ENROLLMENT_PATH = '/api/v1/tunnels/enrollments';
+export { ENROLLMENT_PATH, type Enrolled };
 const TIMEOUT_MS = 30_000;
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-export interface EnrollmentRequest {
+export interface EnrollmentRequest extends EnrollmentBody {
   tunnelUrl: URL;
   /** A private CA for the URL; the system's CAs otherwise. */
   ca: string | undefined;
-  token: string;
-  csr: string;
-  agentId: string;
-  agentVersion: string;
-}
-
-export interface Enrolled {
-  clusterId: string;
-  certificate: string;
-  caCertificate: string;
-  tunnelAddress: string;
-  expiresAt: string;
 }
 
 /** Flotilla refused the registration token (unknown, used, expired, revoked): trying again soon will not help. */

@@ -1,4 +1,5 @@
 export * from './identity.js';
+export * from './enrollment.js';
 export * from './backoff.js';
 export * from './headers.js';
 export * from './agent-link.js';

@@ -21,6 +21,18 @@ export function readCaBundle(path: string): string {
   return pem;
 }
 
+/** A variable naming a PEM file of CA certificates: checked readable and parseable at start-up. */
+export const caBundleFile = z
+  .string()
+  .min(1)
+  .superRefine((path, context) => {
+    try {
+      readCaBundle(path);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
 /** How the importer reaches clusters registered through the tunnel, to spread into its configuration schema. */
 export const TunnelBrokerConfig = {
   /** The tunnel broker's internal base URL; its proxy serves each registered cluster's API under /api/v1/tunnels/<id>/k8s. */
@@ -33,17 +45,7 @@ export const TunnelBrokerConfig = {
     })
     .optional(),
   /** PEM file of the CA that signed the broker's certificate (else the system roots verify it). */
-  TUNNEL_BROKER_CA_FILE: z
-    .string()
-    .min(1)
-    .superRefine((path, context) => {
-      try {
-        readCaBundle(path);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    })
-    .optional(),
+  TUNNEL_BROKER_CA_FILE: caBundleFile.optional(),
 };
 
 export function tunnelBrokerSettings(config: { TUNNEL_BROKER_URL?: string | undefined; TUNNEL_BROKER_CA_FILE?: string | undefined }): TunnelBrokerSettings {

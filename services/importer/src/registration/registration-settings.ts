@@ -1,6 +1,6 @@
 import { ClusterLabels } from '@flotilla/contracts';
 import { z } from 'zod';
-import { readCaBundle } from '../connectivity/tunnel-config.js';
+import { caBundleFile, readCaBundle } from '../connectivity/tunnel-config.js';
 
 /** A registration token may live at most a week: long enough to get a change approved, short enough to matter if it leaks. */
 export const MAX_TTL_HOURS = 168;
@@ -23,17 +23,7 @@ export const RegistrationConfig = {
   /** The tunnel broker's public URL, as the workload clusters reach it. */
   REGISTRATION_TUNNEL_URL: httpsUrl.optional(),
   /** PEM file of a private CA that signed that URL's certificate: the manifest gives it to the agent. */
-  REGISTRATION_TUNNEL_CA_FILE: z
-    .string()
-    .min(1)
-    .superRefine((path, context) => {
-      try {
-        readCaBundle(path);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    })
-    .optional(),
+  REGISTRATION_TUNNEL_CA_FILE: caBundleFile.optional(),
   /** The tunnel agent's image in the rendered manifest. */
   REGISTRATION_AGENT_IMAGE: z
     .string()

@@ -3,26 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TunnelRegistrationRedeemed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { Clock } from '@flotilla/service-kit';
+import type { Enrolled, EnrollmentBody } from '@flotilla/tunnel';
 import { AgentGateway } from '../agents/agent-gateway.js';
 import { AGENT_SETTINGS, type AgentSettings } from '../config.js';
 import { BrokerCa } from '../pki/broker-ca.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { decideEnrollment, looksLikeToken, type EnrollmentRefusal } from './registration.js';
 
-export interface EnrollmentRequest {
-  token: string;
-  csr: string;
-  agentId: string;
-  agentVersion: string;
-}
-
-export interface Enrolled {
-  clusterId: string;
-  certificate: string;
-  caCertificate: string;
-  tunnelAddress: string;
-  expiresAt: string;
-}
+export type { Enrolled };
 
 export type EnrollmentOutcome = { ok: true; enrolled: Enrolled } | { ok: false; reason: EnrollmentRefusal; clusterId?: string };
 
@@ -44,7 +32,7 @@ export class EnrollmentService {
   ) {}
 
   /** Throws CertificateRequestError for a request the CA will not sign (nothing is redeemed then). */
-  async enroll(request: EnrollmentRequest): Promise<EnrollmentOutcome> {
+  async enroll(request: EnrollmentBody): Promise<EnrollmentOutcome> {
     if (!looksLikeToken(request.token)) return { ok: false, reason: 'token-unknown' };
     const tokenHash = createHash('sha256').update(request.token, 'utf8').digest('hex');
     const authority = await this.ca.load();

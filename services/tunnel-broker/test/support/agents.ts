@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as x509 from '@peculiar/x509';
 import { createEvent, eventsSubject, TunnelRegistrationIssued, TunnelRegistrationRevoked } from '@flotilla/contracts';
 import { publishEvent, type BusConnection } from '@flotilla/messaging';
-import { AgentLink, kubernetesForwarder, type AgentLinkEvent } from '@flotilla/tunnel';
+import { AgentLink, ENROLLMENT_PATH, kubernetesForwarder, type AgentLinkEvent, type Enrolled } from '@flotilla/tunnel';
 import type { StandInApiServer } from '@flotilla/tunnel/testing';
 
 x509.cryptoProvider.set(webcrypto);
@@ -43,16 +43,8 @@ export async function revokeRegistration(bus: BusConnection, prefix: string, clu
   await publishEvent(bus.js, eventsSubject({ prefix }, TunnelRegistrationRevoked.channel), createEvent(TunnelRegistrationRevoked, { subject: clusterId, source: '/flotilla/importer' }, { registrationId }));
 }
 
-export interface Enrolled {
-  clusterId: string;
-  certificate: string;
-  caCertificate: string;
-  tunnelAddress: string;
-  expiresAt: string;
-}
-
 export async function enroll(brokerUrl: string, body: Record<string, unknown>): Promise<Response> {
-  return fetch(`${brokerUrl}/api/v1/tunnels/enrollments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${brokerUrl}${ENROLLMENT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
 /** Enrolls with a fresh key until the broker knows the registration (its event may still be on the way). */
