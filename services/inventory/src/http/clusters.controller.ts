@@ -71,10 +71,11 @@ export class ClustersController {
   @ApiParam({ name: 'id' })
   @ApiResponse({ status: 404, description: 'No such cluster' })
   async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: HistoryLine[]; historyNextCursor: string | null }> {
-    const cluster = await this.readable(caller, id);
-    const page = await this.clusters.history(id, 50);
-    const { factTimes: _factTimes, ...view } = cluster;
-    return { ...view, history: page.items.map(historyLine), historyNextCursor: page.nextCursor };
+    const found = await this.clusters.findWithHistory(id, 50);
+    if (!found) throw new NotFoundException(`cluster "${id}" not found`);
+    if (!inScope(caller, found.view.labels)) forbidOutOfScope(caller, id);
+    const { factTimes: _factTimes, ...view } = found.view;
+    return { ...view, history: found.history.items.map(historyLine), historyNextCursor: found.history.nextCursor };
   }
 
   @Get(':id/history')

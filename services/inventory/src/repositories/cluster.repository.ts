@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { UnitOfWork } from '@flotilla/messaging';
 import { EventRejected, type CloudEvent, type ClusterModel, type Node, type Reason } from '@flotilla/contracts';
 import type { ClusterAccess, ClusterProgressView, ClusterStatus, ClusterView, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
@@ -71,6 +72,18 @@ export class ClusterRepository {
   async find(id: string): Promise<ClusterView | undefined> {
     const entity = await this.clusters.findOneBy({ id });
     return entity ? toView(entity) : undefined;
+  }
+
+  /**
+   * A cluster and the newest page of its history, read from one snapshot: read apart, a
+   * projection committing between the two reads would show a history line whose effect the
+   * cluster's state does not show yet.
+   */
+  async findWithHistory(id: string, limit: number): Promise<{ view: ClusterView; history: HistoryPage } | undefined> {
+    return this.unitOfWork.manager.transaction('REPEATABLE READ', async (manager) => {
+      const entity = await manager.getRepository(ClusterEntity).findOneBy({ id });
+      return entity ? { view: toView(entity), history: await this.history(id, limit, undefined, manager) } : undefined;
+    });
   }
 
   /** Inserts only if the id is free; false when it is taken. */
@@ -172,8 +185,8 @@ export class ClusterRepository {
    * A cluster's history, newest first, a page at a time: keyset pagination on (time, event id),
    * so a page is stable while new events arrive and cheap however long the history is.
    */
-  async history(clusterId: string, limit: number, cursor?: HistoryCursor): Promise<HistoryPage> {
-    const query = this.unitOfWork.manager.getRepository(ClusterEventEntity).createQueryBuilder('e').where('e.clusterId = :clusterId', { clusterId });
+  async history(clusterId: string, limit: number, cursor?: HistoryCursor, manager: EntityManager = this.unitOfWork.manager): Promise<HistoryPage> {
+    const query = manager.getRepository(ClusterEventEntity).createQueryBuilder('e').where('e.clusterId = :clusterId', { clusterId });
     if (cursor) query.andWhere('(e.time, e.eventId) < (:time::timestamptz, :eventId)', { time: cursor.time, eventId: cursor.eventId });
     const entries = await query.orderBy('e.time', 'DESC').addOrderBy('e.eventId', 'DESC').take(limit + 1).getMany();
     const items = entries.slice(0, limit);
