@@ -21,7 +21,7 @@ const args = process.argv.slice(2);
 const tierIndex = args.indexOf('--tier');
 const tier = tierIndex >= 0 ? args.splice(tierIndex, 2)[1] : undefined;
 const whole = args.length === 0;
-const projects = whole ? [...['libs', 'services', 'agents'].flatMap((dir) => listDirs(join(root, dir))), 'e2e'] : args;
+const projects = whole ? [...['libs', 'services', 'agents', 'clients'].flatMap((dir) => listDirs(join(root, dir))), 'e2e'] : args;
 
 // Debian packages the integration suites use (an SSH server), installed once on a fresh machine.
 if (tier !== 'unit') {
