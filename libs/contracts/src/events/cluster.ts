@@ -123,6 +123,17 @@ export const ClusterSpec = z.object({
   hosts: boundedArray(HostSpec, CLUSTER_LIMITS.hostsPerRequest, 'hosts')
     .optional()
     .describe(`The machines users bring (user-provisioned), at most ${CLUSTER_LIMITS.hostsPerRequest}; scaling a pool adds more`),
+  spareHosts: boundedArray(HostSpec, CLUSTER_LIMITS.hostsPerRequest, 'spare hosts')
+    .optional()
+    .describe(
+      `Users' hosts kept in reserve (user-provisioned), at most ${CLUSTER_LIMITS.hostsPerRequest}: a host of the same role (and pool, for workers) that fails its health check is replaced by one of them; nothing is installed on a spare until then`,
+    ),
+  hostRemediation: z
+    .object({
+      reboot: z.boolean().default(false).describe('Reboot a host that failed its health check (over SSH) and let it rejoin, before reporting it; off by default'),
+    })
+    .optional()
+    .describe("What the platform may do to users' hosts that fail their health check; without it (or a spare) such a host is only reported"),
   hosted: z
     .object({ workerModel: z.enum(['platform-provisioned', 'user-provisioned']) })
     .optional()
@@ -240,6 +251,29 @@ export const MachineReplaced = defineEvent({
   }),
   producers: ['provisioner'],
   consumers: ['inventory', 'upgrade-planner'],
+});
+
+export const NodeUnhealthy = defineEvent({
+  name: 'NodeUnhealthy',
+  topic: 'cluster.node-unhealthy',
+  version: 1,
+  description:
+    "A node on a user's host failed its health check for the health-check timeout. The platform never replaces a user's host with a machine of its own: it reports the host, reboots it (when the cluster allows it) or replaces it with one of the cluster's spare hosts.",
+  data: z.object({
+    model: ClusterModel,
+    node: z.string().min(1).describe('Node (machine) name'),
+    address: z.string().min(1).describe("The host's address"),
+    role: z.enum(['control-plane', 'worker']),
+    pool: z.string().optional().describe('Node pool, for workers'),
+    unhealthySince: z.string().describe('When its node was first seen not Ready (RFC 3339)'),
+    remediation: z
+      .enum(['reported', 'reboot', 'spare'])
+      .describe("What the platform does: reported = nothing on the host, an operator must look at it; reboot = rebooting it over SSH; spare = a spare host joins in its place, then this one is drained and what Flotilla installed on it undone"),
+    spare: z.string().optional().describe('remediation spare: the address of the spare host taking its place'),
+    message: z.string().describe('What was seen and what to do'),
+  }),
+  producers: ['provisioner'],
+  consumers: ['inventory'],
 });
 
 export const ClusterUpgraded = defineEvent({
