@@ -5,6 +5,9 @@
 // deploy/openapi/flotilla.openapi.json. The inventory serves that file at /api/docs, which the
 // entry point routes to it. Paths outside /api/ (health, metrics) stay per service.
 //
+// Each service's document comes from @flotilla/service-kit's apiDocument: the zod schemas of its
+// requests and answers, the shared error bodies, and each route's access from its @Access rule.
+//
 // Usage: node tools/openapi.mjs [--check]   (after npm run build; --check fails when the file is stale)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,20 +29,20 @@ const PREVIEW_ENV = {
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 /** The document of one service, as its controllers declare it. */
-async function serviceDocument(name) {
+export async function serviceDocument(name) {
   const dist = join(root, 'services', name, 'dist/src/service.js');
   if (!existsSync(dist)) throw new Error(`${relative(root, dist)} is missing: run npm run build first`);
   const requireFromService = createRequire(join(root, 'services', name, 'package.json'));
   requireFromService('reflect-metadata');
   const load = (pkg) => import(pathToFileURL(requireFromService.resolve(pkg)).href);
-  const [{ NestFactory }, { DocumentBuilder, SwaggerModule }, { loadConfig }] = await Promise.all([load('@nestjs/core'), load('@nestjs/swagger'), load('@flotilla/service-kit')]);
+  const [{ NestFactory }, { apiDocument, loadConfig }] = await Promise.all([load('@nestjs/core'), load('@flotilla/service-kit')]);
   const exports = await import(pathToFileURL(dist).href);
   const definition = Object.values(exports).find((value) => value?.name === name && typeof value.module === 'function' && value.config);
   if (!definition) throw new Error(`${relative(root, dist)} exports no service definition named ${name}`);
   const config = loadConfig(definition.config, { ...PREVIEW_ENV, FLOTILLA_SERVICE: name });
   const app = await NestFactory.create(definition.module(config), { preview: true, logger: false, abortOnError: false });
   try {
-    return SwaggerModule.createDocument(app, new DocumentBuilder().setTitle(name).build());
+    return apiDocument(app, { title: name });
   } finally {
     await app.close();
   }
@@ -66,34 +69,34 @@ const stable = (value) => JSON.stringify(value);
  * by two services for different things gets the service's name in front, references follow).
  */
 export function mergeDocuments(documents) {
+  const versions = [...new Set(documents.map(({ document }) => document.openapi))];
+  if (versions.length > 1) throw new Error(`the services' documents are of different OpenAPI versions: ${versions.join(', ')}`);
   const merged = {
-    openapi: '3.0.0',
+    openapi: versions[0] ?? '3.1.0',
     info: {
       title: 'Flotilla API',
       version: '1',
       description:
         "Every operator-facing API of Flotilla's five services, behind one address (npm start: https://localhost:8443; docker compose and the Kubernetes Ingress likewise). " +
-        'Callers authenticate with a Flotilla token (bearerAuth) or, when OIDC_ISSUER_URL is set, a token of that OpenID Connect issuer (oidc).',
+        'Callers authenticate with a Flotilla token (bearerAuth) or, when OIDC_ISSUER_URL is set, a token of that OpenID Connect issuer (oidc). ' +
+        'Each operation names the role it needs (x-flotilla-role), or why it is public (x-flotilla-public, with security: []). ' +
+        'Errors share two bodies: ValidationError (every 400: each bad field in errors[]) and Error (statusCode, message, and a code where callers act on the reason).',
     },
     servers: [{ url: '/', description: 'the Flotilla entry point this document is served from' }],
     tags: [],
     paths: {},
-    components: {
-      securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Flotilla token (e.g. the admin token npm start keeps in .data/admin-token)' },
-        oidc: {
-          type: 'openIdConnect',
-          openIdConnectUrl: 'https://oidc-issuer.example/.well-known/openid-configuration',
-          description: 'A token of the OpenID Connect issuer set by OIDC_ISSUER_URL (its /.well-known/openid-configuration; the URL here is a placeholder)',
-        },
-      },
-    },
+    components: { securitySchemes: {} },
     security: [{ bearerAuth: [] }, { oidc: [] }],
   };
   const owners = new Map(); // "kind/name" -> { service, value }
   for (const { service, document } of documents) {
     // Components first: names taken by another service with another meaning are renamed.
     const renamesByKind = new Map();
+    for (const [name, scheme] of Object.entries(document.components?.securitySchemes ?? {})) {
+      const known = merged.components.securitySchemes[name];
+      if (known && stable(known) !== stable(scheme)) throw new Error(`security scheme ${name} differs between services`);
+      merged.components.securitySchemes[name] = scheme;
+    }
     for (const [kind, entries] of Object.entries(document.components ?? {})) {
       if (kind === 'securitySchemes') continue;
       const renames = new Map();

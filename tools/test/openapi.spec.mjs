@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { routeFor } from '../../deploy/routes.mjs';
 import { mergeDocuments, OPENAPI_FILE } from '../openapi.mjs';
+import { documentationGaps } from '../../libs/service-kit/dist/src/index.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -30,6 +31,19 @@ describe('the merged OpenAPI document', () => {
       services.add(item['x-flotilla-service']);
     }
     assert.deepEqual([...services].sort(), ['importer', 'inventory', 'provisioner', 'tunnel-broker', 'upgrade-planner']);
+  });
+
+  it('documents every operation: a success answer with its schema, its errors, an example request body, and its security or why it is public', () => {
+    const document = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'));
+    assert.equal(document.openapi, '3.1.0', 'OpenAPI 3.1: the schemas are JSON Schema 2020-12, as zod writes them');
+    assert.deepEqual(documentationGaps(document), []);
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (method.startsWith('x-')) continue;
+        if (operation.security.length === 0) assert.ok(operation['x-flotilla-public'], `${method} ${path}: public, and says why`);
+        else assert.ok(['viewer', 'operator', 'admin'].includes(operation['x-flotilla-role']), `${method} ${path}: names its role`);
+      }
+    }
   });
 
   it('renames components two services define differently, keeps shared identical ones, and refuses a path declared twice', () => {

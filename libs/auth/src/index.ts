@@ -9,6 +9,7 @@ export * from './verification/errors.js';
 export * from './verification/token-verifier.js';
 export * from './verification/oidc-verifier.js';
 export * from './nest/access.decorator.js';
+export * from './nest/declared-routes.js';
 export * from './nest/auth.guard.js';
 export * from './nest/principal.decorator.js';
 export * from './nest/request.js';

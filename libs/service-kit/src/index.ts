@@ -7,3 +7,4 @@ export * from './validation.js';
 export * from './clock.js';
 export * from './periodic-task.js';
 export * from './policy/index.js';
+export * from './openapi/index.js';

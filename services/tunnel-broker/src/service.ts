@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import type { ServiceDefinition } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { apiDocument, type ServiceDefinition } from '@flotilla/service-kit';
+import { SwaggerModule } from '@nestjs/swagger';
 import { TunnelBrokerConfig } from './config.js';
 import { TunnelProxy } from './proxy/tunnel-proxy.js';
 import { TunnelBrokerModule } from './tunnel-broker.module.js';
@@ -15,14 +15,10 @@ export const tunnelBrokerService: ServiceDefinition<typeof TunnelBrokerConfig> =
     const proxy = app.get(TunnelProxy);
     app.use(proxy.middleware());
     (app.getHttpServer() as Server).on('upgrade', proxy.onUpgrade);
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Flotilla tunnel broker')
-        .setDescription('Reverse tunnels to clusters the global side cannot reach: agents enroll and connect; operators and services use the clusters\' Kubernetes API through them')
-        .setVersion('1')
-        .build(),
-    );
+    const document = apiDocument(app, {
+      title: 'Flotilla tunnel broker',
+      description: "Reverse tunnels to clusters the global side cannot reach: agents enroll and connect; operators and services use the clusters' Kubernetes API through them",
+    });
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   },
 };

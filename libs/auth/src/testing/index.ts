@@ -1,10 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { RequestMethod } from '@nestjs/common';
-import { ModulesContainer, Reflector } from '@nestjs/core';
 import type { BusConnection } from '@flotilla/messaging';
 import { AuthBucket } from '../auth-bucket.js';
-import { accessRuleOf, type AccessRule } from '../nest/access.decorator.js';
+import type { DeclaredRoute } from '../nest/declared-routes.js';
 import type { LabelScope } from '../principal.js';
 import type { Role } from '../roles.js';
 import { generateSigningKey, signToken, type SigningKey } from '../tokens.js';
@@ -51,43 +47,9 @@ export class TestTokenIssuer {
   }
 }
 
-export interface DeclaredRoute {
-  controller: string;
-  handler: string;
-  method: string;
-  /** Express-style path, e.g. `/api/v1/clusters/:id`. */
-  path: string;
-  rule: AccessRule | undefined;
-}
-
-/** Every HTTP route of an application with the access rule it declares. */
-export function declaredRoutes(app: INestApplication): DeclaredRoute[] {
-  const reflector = app.get(Reflector);
-  const routes: DeclaredRoute[] = [];
-  for (const module of app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
-      if (!controller) continue;
-      const prefix = (Reflect.getMetadata(PATH_METADATA, controller) as string | undefined) ?? '';
-      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-        if (name === 'constructor') continue;
-        const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (typeof handler !== 'function') continue;
-        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (path === undefined || method === undefined) continue; // not an HTTP route (bus handlers)
-        for (const one of Array.isArray(path) ? path : [path]) {
-          const full = `/${[prefix, one].map((part) => part.replace(/^\/|\/$/g, '')).filter((part) => part !== '').join('/')}`;
-          routes.push({ controller: controller.name, handler: name, method: RequestMethod[method], path: full, rule: accessRuleOf(reflector, { getHandler: () => handler, getClass: () => controller as never }) });
-        }
-      }
-    }
-  }
-  return routes;
-}
-
 /** A path for a route template, with every parameter filled in. */
 export function samplePath(route: Pick<DeclaredRoute, 'path'>, values: Record<string, string> = {}): string {
   return route.path.replace(/:([A-Za-z0-9_]+)/g, (_match, name: string) => encodeURIComponent(values[name] ?? `sample-${name}`));
 }
 export * from './oidc-standin.js';
+export { declaredRoutes, type DeclaredRoute } from '../nest/declared-routes.js';

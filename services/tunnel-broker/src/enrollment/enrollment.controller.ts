@@ -1,14 +1,12 @@
 import { BadRequestException, Body, Controller, GoneException, Header, Inject, NotFoundException, Post, Req, type HttpException } from '@nestjs/common';
 import { Public, type AuthenticatedRequest } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
-import { z } from 'zod';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { EnrollmentBody } from '../http/session-requests.js';
+import { EnrolledAnswer } from '../http/tunnel-answers.js';
 import { CertificateRequestError } from '../pki/certificates.js';
 import { EnrollmentService, type Enrolled } from './enrollment.service.js';
 import { describeRefusal, type EnrollmentRefusal } from './registration.js';
-
-const bodySchema = z.toJSONSchema(EnrollmentBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
 function refusalError(reason: EnrollmentRefusal): HttpException {
   const body = { code: reason, message: describeRefusal(reason) };
@@ -31,11 +29,18 @@ export class EnrollmentController {
   @Public('the registration token in the body is the credential: it is accepted once, then the agent holds a client certificate')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: "An agent presents its one-time registration token and a certificate request; it gets its cluster's client certificate" })
-  @ApiBody({ schema: bodySchema })
-  @ApiResponse({ status: 201, description: 'The certificate, the CA that signed it (and the listener), and where to dial' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named (csr: not a request, not signed by its key, not ECDSA P-256/P-384)' })
-  @ApiResponse({ status: 404, description: 'token-unknown' })
-  @ApiResponse({ status: 410, description: 'token-used, token-expired or token-revoked' })
+  @ApiRequestBody(EnrollmentBody, {
+    token: 'ftr_6Zb1yQ0c3Jk8vXw2',
+    csr: '-----BEGIN CERTIFICATE REQUEST-----\nMIHbMIGCAgEAMCAxHjAcBgNVBAMMFWZsb3RpbGxhLXR1bm5lbC1hZ2VudDBZ...\n-----END CERTIFICATE REQUEST-----\n',
+    agentId: 'flotilla-tunnel-agent-7d9c5b6f4-x2kqp',
+    agentVersion: '0.1.0',
+  })
+  @ApiAnswer(201, EnrolledAnswer, 'The certificate, the CA that signed it (and the listener), and where to dial')
+  @ApiErrors({
+    400: 'Invalid request: every bad field is named (csr: not a request, not signed by its key, not ECDSA P-256/P-384)',
+    404: 'code token-unknown: no registration has this token',
+    410: 'code token-used, token-expired or token-revoked',
+  })
   async enroll(@Body(new ZodValidationPipe(EnrollmentBody)) body: EnrollmentBody, @Req() request: AuthenticatedRequest): Promise<Enrolled> {
     let outcome;
     try {

@@ -1,10 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import { SESSION_STATES } from '../domain/tunnel-session.js';
 import { TunnelSessionRepository, type SessionPage } from '../repositories/tunnel-session.repository.js';
 import { ListTunnelsQuery } from './session-requests.js';
+import { SessionPageAnswer } from './tunnel-answers.js';
 
 /**
  * Tunnel sessions as operators see them. Agents do not call this API: a session is an agent's
@@ -22,6 +23,8 @@ export class TunnelsController {
   @ApiQuery({ name: 'state', required: false, enum: SESSION_STATES })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiAnswer(200, SessionPageAnswer, 'A page of sessions, newest first')
+  @ApiErrors({ 400: 'Invalid filter, limit or cursor: every bad field is named' })
   async list(@Query(new ZodValidationPipe(ListTunnelsQuery)) query: ListTunnelsQuery): Promise<SessionPage> {
     return this.sessions.list({ ...(query.clusterId ? { clusterId: query.clusterId } : {}), ...(query.state ? { state: query.state } : {}) }, query.limit, query.cursor);
   }

@@ -1,0 +1,48 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import type { z } from 'zod';
+import { ERROR_COMPONENTS } from './error-bodies.js';
+import { jsonSchemaOf } from './json-schema.js';
+
+/**
+ * The request body: the schema the route's ZodValidationPipe validates with, and an example
+ * request. The example is checked against the schema when the controller is loaded, so a
+ * documented example that the route would refuse stops the service and the document build.
+ */
+export function ApiRequestBody<S extends z.ZodType>(schema: S, example: z.input<S>, options: { description?: string; required?: boolean } = {}): MethodDecorator {
+  const checked = schema.safeParse(example);
+  if (!checked.success) {
+    throw new Error(`the documented example request does not pass its schema: ${checked.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ')}`);
+  }
+  return ApiBody({
+    schema: jsonSchemaOf(schema, 'input'),
+    required: options.required ?? true,
+    ...(options.description === undefined ? {} : { description: options.description }),
+    examples: { example: { summary: 'A request the route accepts', value: example } },
+  });
+}
+
+/** A success answer and its body, documented from the zod schema its type comes from. */
+export function ApiAnswer(status: number, schema: z.ZodType, description: string): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, schema: jsonSchemaOf(schema, 'output') });
+}
+
+/** A success answer without a body. */
+export function ApiEmptyAnswer(status: 204, description: string): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description });
+}
+
+/** The 4xx and 5xx a status stands for in the document; 401 and 403 come from the route's access rule. */
+export type DocumentedErrorStatus = 400 | 404 | 409 | 410 | 413 | 422 | 429 | 500 | 502 | 503 | 504;
+
+/**
+ * The errors a handler answers itself, each with when it happens. A 400 has the body of every
+ * validated request (ValidationError: each bad field in `errors`), the others the common Error.
+ */
+export function ApiErrors(errors: Partial<Record<DocumentedErrorStatus, string>>): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...Object.entries(errors).map(([status, description]) =>
+      ApiResponse({ status: Number(status), description, schema: { $ref: `#/components/schemas/${status === '400' ? ERROR_COMPONENTS.validation : ERROR_COMPONENTS.other}` } }),
+    ),
+  );
+}
