@@ -94,7 +94,7 @@ export class AuditTrail implements OnModuleDestroy {
         const req = request as IncomingMessage & AuthenticatedRequest;
         if (req.audit?.recordedByHandler) return;
         const refused = response.statusCode === 401 || response.statusCode === 403;
-        if (SAFE_METHODS.has(req.method) && !refused) return;
+        if (SAFE_METHODS.has(req.method) && !refused && !req.audit?.recordRead) return;
         const note = req.audit ?? {};
         const hungUp = response.writableFinished ? undefined : 'the caller closed the connection before the answer';
         this.track(
@@ -104,7 +104,7 @@ export class AuditTrail implements OnModuleDestroy {
             route: note.route ?? (req.originalUrl ?? req.url).split('?')[0]!,
             clusterId: note.clusterId,
             status: response.statusCode,
-            reason: note.refusal ?? hungUp ?? (response.statusCode >= 400 ? `HTTP ${response.statusCode}` : undefined),
+            reason: note.refusal ?? hungUp ?? (response.statusCode >= 400 ? `HTTP ${response.statusCode}` : note.detail),
             traceId,
           }),
         );

@@ -1,4 +1,4 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Redirect, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
@@ -9,6 +9,7 @@ import { beingDeleted, CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type Cluster
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterRepository, decodeHistoryCursor, type ClusterPage } from '../repositories/cluster.repository.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
+import { kubeconfigRedirect } from './kubeconfig-redirect.js';
 import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
 import {
   ApproveUpgradeStepBody,
@@ -95,6 +96,27 @@ export class ClustersController {
     const cursor = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
     const page = await this.clusters.history(id, query.limit, cursor);
     return { items: page.items.map(historyLine), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id/kubeconfig')
+  @Access('operator', { scoped: true })
+  @Redirect()
+  @ApiOperation({
+    summary: 'A kubeconfig for a cluster: 307 to the service that makes it, on the same origin',
+    description:
+      "The provisioner for platform-provisioned, user-provisioned and hosted clusters (`/api/v1/provisioner/clusters/{id}/kubeconfig`: a short-lived client certificate signed by the cluster CA), the importer for connected ones (`/api/v1/connected-clusters/{id}/kubeconfig`: the caller's token, through the importer's proxy or the tunnel broker's). The owner checks the caller again and audits what it hands out. Clients follow the redirect with the same Authorization header (same origin).",
+  })
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'ttl', required: false, description: 'Passed on: how long a client certificate lasts (5m to 24h: `30m`, `2h`)' })
+  @ApiResponse({ status: 307, description: "Location: the owner's kubeconfig route, with the query" })
+  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiResponse({ status: 409, description: '`code` `cluster-deleted`, or `model-unknown` (no owner has said what the cluster is yet)' })
+  async kubeconfig(@Caller() caller: Principal, @Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<{ url: string; statusCode: number }> {
+    const cluster = await this.readable(caller, id);
+    const url = request.originalUrl ?? request.url;
+    const redirect = kubeconfigRedirect(cluster, url.includes('?') ? url.slice(url.indexOf('?')) : '');
+    if (!redirect.ok) throw new ConflictException({ statusCode: 409, error: 'Conflict', code: redirect.code, message: redirect.message });
+    return { url: redirect.location, statusCode: 307 };
   }
 
   /** The cluster, if it exists and the caller's scope covers it. */
