@@ -22,9 +22,9 @@ export function ApiRequestBody<S extends z.ZodType>(schema: S, example: z.input<
   });
 }
 
-/** A success answer and its body, documented from the zod schema its type comes from. */
-export function ApiAnswer(status: number, schema: z.ZodType, description: string): MethodDecorator & ClassDecorator {
-  return ApiResponse({ status, description, schema: jsonSchemaOf(schema, 'output') });
+/** A success answer and its body, documented from the zod schema its type comes from (JSON unless said). */
+export function ApiAnswer(status: number, schema: z.ZodType, description: string, contentType = 'application/json'): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, content: { [contentType]: { schema: jsonSchemaOf(schema, 'output') } } });
 }
 
 /** A success answer without a body. */

@@ -1,11 +1,12 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FleetCluster } from '@flotilla/contracts';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import type { FleetEntry } from '../domain/fleet-entry.js';
 import { FleetView } from '../planning/fleet-view.js';
 import { FleetRepository } from '../repositories/fleet.repository.js';
+import { FleetEntryAnswer, FleetPageAnswer } from './answers.js';
 import { FleetQuery } from './requests.js';
 
 /** The planner's own view of the fleet: what plans are computed from. */
@@ -22,6 +23,8 @@ export class FleetController {
   @ApiOperation({ summary: 'The plannable clusters (planner input), sorted by id, a page at a time' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiAnswer(200, FleetPageAnswer, 'A page of plannable clusters')
+  @ApiErrors({ 400: 'Invalid limit or cursor' })
   async list(@Query(new ZodValidationPipe(FleetQuery)) query: FleetQuery): Promise<{ items: readonly FleetCluster[]; total: number; nextCursor: string | null }> {
     await this.fleet.refresh();
     const clusters = this.fleet.clusters();
@@ -34,7 +37,8 @@ export class FleetController {
   @Access('viewer')
   @ApiOperation({ summary: 'One cluster as the facts describe it (nodes, deletion) and as the planner sees it' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'No fact about this cluster' })
+  @ApiAnswer(200, FleetEntryAnswer, 'The facts about the cluster and its plannable form')
+  @ApiErrors({ 404: 'No fact about this cluster' })
   async get(@Param('id') id: string): Promise<{ entry: FleetEntry; plannable: FleetCluster | null }> {
     const entry = await this.entries.find(id);
     if (!entry) throw new NotFoundException(`no fact about cluster "${id}"`);

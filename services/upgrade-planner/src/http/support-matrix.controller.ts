@@ -1,14 +1,11 @@
 import { BadRequestException, Body, Controller, Get, Inject, Put } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { releaseProvenance, SupportMatrixDocument, type FactProvenance } from '@flotilla/contracts';
-import { PlatformReleaseEntry, PolicyInForce, ZodValidationPipe, type PolicySource, type RejectedPolicyEntry } from '@flotilla/service-kit';
-import { z } from 'zod';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { releaseProvenance, SUPPORT_MATRIX_DOCUMENT, SupportMatrixDocument, type FactProvenance } from '@flotilla/contracts';
+import { ApiAnswer, ApiErrors, ApiRequestBody, PlatformReleaseEntry, PolicyInForce, ZodValidationPipe, type PolicySource, type RejectedPolicyEntry } from '@flotilla/service-kit';
 import type { MatrixSource } from '../domain/support-matrix-revision.js';
 import { SupportMatrixStore, type RejectedRevision } from '../planning/support-matrix.store.js';
-
-const documentSchema = z.toJSONSchema(SupportMatrixDocument, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
-const releaseSchema = z.toJSONSchema(PlatformReleaseEntry, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
+import { PublishedMatrixAnswer, SupportMatrixAnswer } from './answers.js';
 
 /** The platform release of the global cluster that every service judges requests by. */
 export interface PlatformReleaseView {
@@ -47,6 +44,8 @@ export class SupportMatrixController {
   @Get()
   @Access('viewer')
   @ApiOperation({ summary: 'The support-matrix revision in force, with the document' })
+  @ApiAnswer(200, SupportMatrixAnswer, 'The revision in force')
+  @ApiErrors({ 503: 'The support-matrix bucket cannot be read now' })
   get(): SupportMatrixView {
     return this.view();
   }
@@ -58,9 +57,9 @@ export class SupportMatrixController {
   @Put()
   @Access('admin')
   @ApiOperation({ summary: 'Publish a new support-matrix revision' })
-  @ApiBody({ schema: documentSchema })
-  @ApiResponse({ status: 200, description: 'In force (unchanged: true when it was already)' })
-  @ApiResponse({ status: 400, description: 'Refused, naming every problem; the revision in force stays' })
+  @ApiRequestBody(SupportMatrixDocument, { ...SUPPORT_MATRIX_DOCUMENT, revision: `${SUPPORT_MATRIX_DOCUMENT.revision}-site.1` }, { description: 'A whole support-matrix document with a new revision' })
+  @ApiAnswer(200, PublishedMatrixAnswer, 'In force (unchanged: true when it was already)')
+  @ApiErrors({ 400: 'Refused, naming every problem (errors[].code); inForce names the revision that stays' })
   async put(@Body() body: unknown): Promise<SupportMatrixView & { unchanged: boolean }> {
     const result = await this.store.publish(body);
     if (!result.ok) {
@@ -82,9 +81,9 @@ export class SupportMatrixController {
   @Put('platform-release')
   @Access('admin')
   @ApiOperation({ summary: 'Set the platform release of the global cluster that every service judges by' })
-  @ApiBody({ schema: releaseSchema })
-  @ApiResponse({ status: 200, description: 'In force' })
-  @ApiResponse({ status: 400, description: 'Not a release of the support matrix in force; the release in force stays' })
+  @ApiRequestBody(PlatformReleaseEntry, { release: '4.3' })
+  @ApiAnswer(200, SupportMatrixAnswer, 'In force')
+  @ApiErrors({ 400: 'Not a release of the support matrix in force (code release-unknown); the release in force stays' })
   async putRelease(@Body(new ZodValidationPipe(PlatformReleaseEntry)) body: PlatformReleaseEntry): Promise<SupportMatrixView> {
     const { matrix } = this.store.inForce();
     if (!matrix.releases.has(body.release)) {

@@ -1,0 +1,162 @@
+import {
+  ClusterAction,
+  ClusterModel,
+  FleetCluster,
+  MatrixFact,
+  PlannedClusterStep,
+  PlannedNodePoolMove,
+  PlannedStep,
+  PlannedViolation,
+  SupportMatrixDocument,
+} from '@flotilla/contracts';
+import { describes } from '@flotilla/service-kit';
+import { z } from 'zod';
+import type { FleetEntry } from '../domain/fleet-entry.js';
+import type { RevisionSummary } from '../repositories/plan.repository.js';
+import type { PlanListItem } from '../planning/plan.service.js';
+
+const Time = z.iso.datetime({ offset: true });
+const PLAN_STATUSES = ['open', 'closed'] as const;
+const REVISION_TRIGGERS = ['requested', 're-requested', 'fleet-changed', 'matrix-changed'] as const;
+const ACTION_COUNTS = z.record(ClusterAction, z.number().int().nonnegative()).describe('How many clusters get each action');
+
+/** GET /api/v1/fleet: the plannable clusters. */
+export const FleetPageAnswer = z.object({
+  items: z.array(FleetCluster),
+  total: z.number().int(),
+  nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last'),
+});
+
+/** GET /api/v1/fleet/{id}: what the facts say about a cluster, and how the planner sees it. */
+export const FleetEntryAnswer = z.object({
+  entry: describes<FleetEntry>()(
+    z.object({
+      id: z.string(),
+      model: ClusterModel.nullable(),
+      distribution: z.string().nullable(),
+      controlPlaneVersion: z.string().nullable().describe('API server version as last reported'),
+      versionTime: Time.nullable().describe('Time of the fact that set controlPlaneVersion'),
+      nodes: z.array(
+        z.object({
+          name: z.string(),
+          role: z.enum(['control-plane', 'worker']),
+          pool: z.string().nullable(),
+          kubeletVersion: z.string().nullable(),
+          time: Time,
+          removed: z.boolean().describe('Removed machines stay as tombstones'),
+        }),
+      ),
+      deletedAt: Time.nullable(),
+      lastEventTime: Time,
+    }),
+  ),
+  plannable: FleetCluster.nullable().describe('The cluster as plans see it; null when it cannot be planned (deleted, no version yet)'),
+});
+
+/** One cluster of a plan: its action, path and why. */
+const PlannedCluster = z.object({
+  clusterId: z.string(),
+  model: ClusterModel,
+  distribution: z.string().nullable(),
+  currentVersion: z.string(),
+  target: z.string().nullable(),
+  action: ClusterAction,
+  path: z.array(z.string()).describe('Kubernetes minors one at a time'),
+  steps: z.array(PlannedClusterStep),
+  nodePoolMoves: z.array(PlannedNodePoolMove),
+  wave: z.number().int().nullable(),
+  code: z.string(),
+  reason: z.string(),
+  violations: z.array(PlannedViolation),
+});
+
+/** A plan revision as GET /api/v1/upgrade-plans/{id} shows it: the plan and where it stands. */
+export const PlanAnswer = z.object({
+  id: z.string(),
+  status: z.enum(PLAN_STATUSES),
+  revision: z.number().int().min(1).describe('The revision shown'),
+  currentRevision: z.number().int().min(1),
+  trigger: z.enum(REVISION_TRIGGERS).describe('What made this revision'),
+  requestedVia: z.enum(['event', 'http']),
+  changes: z.array(z.string()).describe('What changed against the previous revision'),
+  matrixSequence: z.number().int(),
+  eventId: z.string().describe('The UpgradePlanned event of this revision'),
+  createdAt: Time,
+  revisedAt: Time,
+  fromRelease: z.string(),
+  toRelease: z.string(),
+  toVersion: z.string().optional(),
+  route: z.array(z.string()).describe('Every release the global cluster goes through'),
+  policyRevision: z.string(),
+  gate: z.string().nullable(),
+  accepted: z.array(z.string()),
+  maxConcurrency: z.number().int(),
+  violations: z.array(z.object({ code: z.string(), reason: z.string(), clusterIds: z.array(z.string()) })),
+  satisfiable: z.boolean(),
+  issues: z.array(z.object({ code: z.string(), reason: z.string(), clusterIds: z.array(z.string()) })),
+  clusters: z.array(PlannedCluster),
+  steps: z.array(PlannedStep),
+  summary: ACTION_COUNTS,
+});
+
+export const PlanListItemAnswer = describes<PlanListItem>()(
+  z.object({
+    id: z.string(),
+    status: z.enum(PLAN_STATUSES),
+    fromRelease: z.string(),
+    toRelease: z.string(),
+    toVersion: z.string().nullable(),
+    maxConcurrency: z.number().int(),
+    currentRevision: z.number().int(),
+    href: z.string(),
+  }),
+);
+
+export const PlanListAnswer = z.object({ items: z.array(PlanListItemAnswer).describe('Newest first') });
+
+export const PlanRevisionsAnswer = z.object({
+  id: z.string(),
+  revisions: z.array(
+    describes<Omit<RevisionSummary, 'summary'>>()(
+      z.object({
+        revision: z.number().int(),
+        policyRevision: z.string(),
+        matrixSequence: z.number().int(),
+        matrixPublishedAt: Time.nullable(),
+        eventId: z.string(),
+        trigger: z.enum(REVISION_TRIGGERS),
+        satisfiable: z.boolean(),
+        changes: z.array(z.string()),
+        createdAt: Time,
+      }),
+    ).extend({ summary: ACTION_COUNTS }),
+  ),
+});
+
+/** The table of a plan revision, as `clusterctl upgrade plan` prints one. */
+export const PlanTableAnswer = z.string().describe('Columns: cluster, model, current, target, path, action, reason');
+
+const MatrixProblem = z.object({ code: z.string(), field: z.string().describe('Dotted path, (root) for the document'), message: z.string() });
+const RejectedEntry = z.object({ sequence: z.number().int(), publishedAt: Time, problems: z.array(MatrixProblem) });
+
+/** GET and PUT /api/v1/support-matrix: the revision in force, the platform release, the document. */
+export const SupportMatrixAnswer = z.object({
+  revision: z.string(),
+  source: z.enum(['shipped', 'bucket']),
+  sequence: z.number().int().describe('Bucket sequence of the revision in force (0: the shipped document)'),
+  publishedAt: Time.nullable(),
+  bucket: z.string(),
+  lastRejected: RejectedEntry.extend({ claimedRevision: z.string().nullable() }).nullable().describe('The last entry of the bucket refused; the revision in force did not change'),
+  platformRelease: z.object({
+    release: z.string(),
+    source: z.enum(['shipped', 'bucket']),
+    sequence: z.number().int(),
+    lastRejected: RejectedEntry.extend({ key: z.string() }).nullable(),
+  }),
+  provenance: z
+    .record(z.string(), z.array(z.object({ fact: MatrixFact, provenance: z.enum(['documented', 'inferred']), reasoning: z.string().optional() })))
+    .describe('Per release, where each fact comes from: documented, or inferred with the reasoning'),
+  document: SupportMatrixDocument,
+});
+
+export const PublishedMatrixAnswer = SupportMatrixAnswer.extend({ unchanged: z.boolean().describe('The document was already in force') });
