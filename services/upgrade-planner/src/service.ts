@@ -1,5 +1,5 @@
-import type { ServiceDefinition } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { apiDocument, type ServiceDefinition } from '@flotilla/service-kit';
+import { SwaggerModule } from '@nestjs/swagger';
 import { UpgradePlannerConfig } from './config.js';
 import { UpgradePlannerModule } from './upgrade-planner.module.js';
 
@@ -9,14 +9,7 @@ export const upgradePlannerService: ServiceDefinition<typeof UpgradePlannerConfi
   config: UpgradePlannerConfig,
   module: (config) => UpgradePlannerModule.register(config),
   configureHttp: (app) => {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Flotilla upgrade planner')
-        .setDescription('Global-upgrade plans under the support matrix, recomputed as the fleet and the matrix change')
-        .setVersion('1')
-        .build(),
-    );
+    const document = apiDocument(app, { title: 'Flotilla upgrade planner', description: 'Global-upgrade plans under the support matrix, recomputed as the fleet and the matrix change' });
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   },
 };
