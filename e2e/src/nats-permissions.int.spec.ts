@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   auditSubject,
+  replaySubject,
   authBucketName,
   bucketStreamName,
   ClusterDeleted,
@@ -175,10 +176,13 @@ describe('NATS permissions generated from the catalogue', { timeout: 180_000 }, 
     await refused('provisioner', deadLetterSubject({ prefix }, durableName('importer', ClusterDeleted.channel)));
     await publish('inventory', auditSubject({ prefix }, 'inventory'));
     await refused('inventory', auditSubject({ prefix }, 'provisioner'));
+    // Dead letters go back to the consumer that refused them through the inventory's replay API only.
+    await publish('inventory', replaySubject({ prefix }, durableName('provisioner', ClusterRequested.channel)));
+    await refused('provisioner', replaySubject({ prefix }, durableName('provisioner', ClusterRequested.channel)));
   });
 
   it('lets only the inventory, the streams\' owner, change the streams', async () => {
-    for (const kind of ['audit', 'events', 'dlq'] as const) {
+    for (const kind of ['audit', 'events', 'dlq', 'replay'] as const) {
       const stream = streamName({ prefix }, kind);
       const { config } = await admin.jsm.streams.info(stream);
       await assert.rejects((await as('provisioner')).jsm.streams.update(stream, { max_age: 1_000_000_000 }), /Permissions Violation|timeout/i, `provisioner updating ${stream}`);

@@ -166,6 +166,7 @@ function deadLetterHeadersSchema(): Record<string, unknown> {
     originalSubject: 'The subject the message was published on',
     originalStreamSequence: 'Its sequence in the events stream',
     deliveries: 'How many times it was delivered before it was rejected',
+    replayOf: 'On a dead letter of a replayed message only: the sequence, in the dead-letter stream, of the dead letter that was replayed',
   };
   const properties: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(DEAD_LETTER_HEADERS)) {
@@ -175,7 +176,7 @@ function deadLetterHeadersSchema(): Record<string, unknown> {
     type: 'object',
     description: 'The original message headers (ce-*, Nats-Msg-Id, traceparent...) are kept, and these added.',
     properties,
-    required: Object.values(DEAD_LETTER_HEADERS),
+    required: Object.values(DEAD_LETTER_HEADERS).filter((name) => name !== DEAD_LETTER_HEADERS.replayOf),
   };
 }
 

@@ -15,6 +15,8 @@ import {
   eventsSubject,
   AUTH_BUCKET_KEYS,
   INVENTORY_AUDIT_DURABLE,
+  INVENTORY_DEAD_LETTERS_DURABLE,
+  replaySubject,
   serviceInboxPrefix,
   serviceKeyName,
   STREAM_OWNER,
@@ -39,6 +41,8 @@ export const OUTSIDE_PUBLISHER = 'outside-publisher';
 const AUTH_BUCKET_WRITER: ServiceName = 'inventory';
 const SUPPORT_MATRIX_WRITER: ServiceName = 'upgrade-planner';
 const TUNNEL_SESSIONS_OWNER: ServiceName = 'tunnel-broker';
+/** Lists dead letters and replays them (the operators' dead-letter API). */
+const DEAD_LETTER_ADMIN: ServiceName = 'inventory';
 
 /** `FLOTILLA_NATS_<USER>_PASSWORD`, e.g. `FLOTILLA_NATS_UPGRADE_PLANNER_PASSWORD`. */
 export function natsPasswordVariable(user: string): string {
@@ -127,10 +131,16 @@ export function serviceNatsUser(naming: BusNaming, service: ServiceName): NatsUs
     ...durables.map((durable) => deadLetterSubject(naming, durable)),
     auditSubject(naming, service),
     `${API}.INFO`,
-    ...(['events', 'dlq'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind), service === STREAM_OWNER)),
+    ...(['events', 'dlq', 'replay'] as const).flatMap((kind) => streamAdmin(streamName(naming, kind), service === STREAM_OWNER)),
     ...(service === STREAM_OWNER ? streamAdmin(streamName(naming, 'audit'), true) : []),
     ...durables.flatMap((durable) => durableConsumer(events, durable)),
+    // A dead letter replayed to one of the service's consumers arrives on that durable of the replay stream.
+    ...durables.flatMap((durable) => durableConsumer(streamName(naming, 'replay'), durable)),
     ...(service === 'inventory' ? durableConsumer(streamName(naming, 'audit'), INVENTORY_AUDIT_DURABLE) : []),
+    // The dead-letter admin API: the inventory indexes the dead letters, reads one back and replays it to its consumer.
+    ...(service === DEAD_LETTER_ADMIN
+      ? [...durableConsumer(streamName(naming, 'dlq'), INVENTORY_DEAD_LETTERS_DURABLE), `${API}.STREAM.MSG.GET.${streamName(naming, 'dlq')}`, replaySubject(naming, '*')]
+      : []),
     ...authBucketAccess(naming, service),
     ...bucketReader(matrix),
     ...(service === SUPPORT_MATRIX_WRITER ? bucketWriter(matrix) : []),

@@ -3,6 +3,7 @@
  *
  *   <prefix>.events.<aggregate>.<verb>.v<N>   domain events, stream <STREAM>_EVENTS
  *   <prefix>.dlq.<consumer>                   dead letters, stream <STREAM>_DLQ
+ *   <prefix>.replay.<consumer>                dead letters sent back to the consumer that refused them, stream <STREAM>_REPLAY
  *   <prefix>.audit.<service>                  audit records of each service's API, stream <STREAM>_AUDIT
  *   KV bucket <prefix>_auth                   the token issuer's public keys (`jwks`), revocations (`revoked.<jti>`)
  *                                             and each service replica's own key (`service-keys.<service>.<replica>`)
@@ -28,6 +29,15 @@ export function allEventsSubject(naming: BusNaming): string {
 
 export function deadLetterSubject(naming: BusNaming, consumer: string): string {
   return `${naming.prefix}.dlq.${consumer}`;
+}
+
+/**
+ * Where a dead letter goes back to the one consumer that refused it (the inventory's replay API):
+ * not the events stream, where every other consumer would see the event again and its id would
+ * be dropped as a duplicate within the duplicate window.
+ */
+export function replaySubject(naming: BusNaming, consumer: string): string {
+  return `${naming.prefix}.replay.${consumer}`;
 }
 
 /** Where a service publishes the audit records of its API (a SIEM may subscribe to `<prefix>.audit.>`). */
@@ -97,6 +107,9 @@ export function durableName(service: string, pattern: string): string {
 /** The inventory's durable consumer of the audit stream (the fleet-wide audit list). */
 export const INVENTORY_AUDIT_DURABLE = 'inventory-audit';
 
+/** The inventory's durable consumer of the dead-letter stream (the dead-letter admin API). */
+export const INVENTORY_DEAD_LETTERS_DURABLE = 'inventory-dead-letters';
+
 /**
  * The service that brings the bus's streams up to date (sizes, ages, replicas) and makes the
  * audit stream. Any service creates the events and dead-letter streams when they are missing,
@@ -112,7 +125,7 @@ export function serviceInboxPrefix(service: string): string {
   return `_INBOX_${service}`;
 }
 
-export function streamName(naming: BusNaming, kind: 'events' | 'dlq' | 'audit'): string {
+export function streamName(naming: BusNaming, kind: 'events' | 'dlq' | 'replay' | 'audit'): string {
   return `${naming.prefix.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${kind.toUpperCase()}`;
 }
 
@@ -179,6 +192,16 @@ export function deadLetterStreamSettings(naming: BusNaming, options: StreamOptio
   };
 }
 
+/** Replayed dead letters: each waits for its consumer, which takes it within seconds; a week covers a consumer that is down. */
+export function replayStreamSettings(naming: BusNaming, options: StreamOptions = {}): StreamSettings {
+  return {
+    ...deadLetterStreamSettings(naming, options),
+    name: streamName(naming, 'replay'),
+    subjects: [`${naming.prefix}.replay.>`],
+    max_age_ns: 7 * DAY_NS,
+  };
+}
+
 /** The audit stream: records are small and kept 90 days; a SIEM may also keep its own copy. */
 export function auditStreamSettings(naming: BusNaming, options: StreamOptions = {}): StreamSettings {
   return {
@@ -203,4 +226,6 @@ export const DEAD_LETTER_HEADERS = {
   originalSubject: 'Flotilla-Original-Subject',
   originalStreamSequence: 'Flotilla-Original-Sequence',
   deliveries: 'Flotilla-Deliveries',
+  /** On a replayed dead letter: the dead letter's sequence in the dead-letter stream. */
+  replayOf: 'Flotilla-Replay-Of',
 } as const;

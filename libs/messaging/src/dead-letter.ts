@@ -7,6 +7,8 @@ import {
   eventsSubject,
   serviceSource,
   NATS_MSG_ID_HEADER,
+  streamName,
+  type BusNaming,
   type RejectionCode,
 } from '@flotilla/contracts';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
@@ -39,6 +41,7 @@ export class DeadLetters {
 
   async reject(message: JsMsg, consumer: string, rejection: Rejection): Promise<void> {
     const position = `${message.info.stream}:${message.info.streamSequence}`;
+    const origin = originOf(message, this.options);
     const dlqSubject = deadLetterSubject(this.options, consumer);
     const reason = truncate(rejection.reason, 4000);
 
@@ -50,8 +53,8 @@ export class DeadLetters {
     copy.set(DEAD_LETTER_HEADERS.reason, headerSafe(reason));
     copy.set(DEAD_LETTER_HEADERS.code, rejection.code);
     copy.set(DEAD_LETTER_HEADERS.consumer, consumer);
-    copy.set(DEAD_LETTER_HEADERS.originalSubject, message.subject);
-    copy.set(DEAD_LETTER_HEADERS.originalStreamSequence, String(message.info.streamSequence));
+    copy.set(DEAD_LETTER_HEADERS.originalSubject, origin.subject);
+    copy.set(DEAD_LETTER_HEADERS.originalStreamSequence, origin.streamSequence);
     copy.set(DEAD_LETTER_HEADERS.deliveries, String(message.info.deliveryCount));
     await this.js.publish(dlqSubject, message.data, { msgID: `dlq:${consumer}:${position}`, headers: copy });
 
@@ -83,6 +86,29 @@ export class DeadLetters {
     message.term();
     this.metrics.deadLettered.inc({ consumer, code: rejection.code });
   }
+}
+
+export interface MessageOrigin {
+  /** The events subject the message was published on (what the envelope check compares its type with). */
+  subject: string;
+  /** Its sequence in the events stream. */
+  streamSequence: string;
+  /** True for a dead letter sent back to its consumer through the replay stream. */
+  replayed: boolean;
+}
+
+/**
+ * Where a message was first published. A replayed dead letter arrives on the replay stream and
+ * carries what its dead letter recorded; those headers are believed only there, where the
+ * inventory alone may publish, never on an event straight from the events stream.
+ */
+export function originOf(message: Pick<JsMsg, 'subject' | 'headers' | 'info'>, naming: BusNaming): MessageOrigin {
+  if (message.info.stream === streamName(naming, 'replay')) {
+    const subject = message.headers?.get(DEAD_LETTER_HEADERS.originalSubject);
+    const sequence = message.headers?.get(DEAD_LETTER_HEADERS.originalStreamSequence);
+    if (subject) return { subject, streamSequence: sequence || String(message.info.streamSequence), replayed: true };
+  }
+  return { subject: message.subject, streamSequence: String(message.info.streamSequence), replayed: false };
 }
 
 /**

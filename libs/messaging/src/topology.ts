@@ -1,4 +1,4 @@
-import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, STREAM_OWNER, type StreamSettings } from '@flotilla/contracts';
+import { auditStreamSettings, deadLetterStreamSettings, eventsStreamSettings, replayStreamSettings, STREAM_OWNER, type StreamSettings } from '@flotilla/contracts';
 
 // Consumer naming is part of the contract: the NATS permissions generated from the catalogue name the durables.
 export { durableName } from '@flotilla/contracts';
@@ -33,12 +33,16 @@ function toStreamConfig(settings: StreamSettings): Partial<StreamConfig> & { nam
 }
 
 /**
- * Creates the events and dead-letter streams when they are missing; the stream owner (the
+ * Creates the events, dead-letter and replay streams when they are missing; the stream owner (the
  * inventory) also brings existing ones up to date. Idempotent.
  */
-export async function ensureStreams(jsm: JetStreamManager, options: BusOptions): Promise<void> {
+export async function ensureStreams(jsm: JetStreamManager, options: Pick<BusOptions, 'prefix' | 'service' | 'replicas' | 'streamMaxBytes'>): Promise<void> {
   const sizing = { replicas: options.replicas, maxBytes: options.streamMaxBytes };
-  await ensureStreamSettings(jsm, [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing)], options.service === STREAM_OWNER);
+  await ensureStreamSettings(
+    jsm,
+    [eventsStreamSettings(options, sizing), deadLetterStreamSettings(options, sizing), replayStreamSettings(options, sizing)],
+    options.service === STREAM_OWNER,
+  );
 }
 
 /**

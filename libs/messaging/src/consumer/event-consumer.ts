@@ -1,8 +1,8 @@
-import { admitMessage, eventsSubject, streamName, type CloudEvent, type EventDefinition } from '@flotilla/contracts';
+import { admitMessage, eventsSubject, replaySubject, streamName, type CloudEvent, type EventDefinition } from '@flotilla/contracts';
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { DeadLetters } from '../dead-letter.js';
+import { originOf, type DeadLetters } from '../dead-letter.js';
 import { ABORTED_BY_A_CAUGHT_ERROR, describeError, isPermanent, sqlState, TRANSACTION_ABORTED } from '../errors.js';
 import { claimInbox, eventDigest } from '../inbox/inbox-store.js';
 import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
@@ -74,6 +74,8 @@ interface Received {
   message: JsMsg;
   headers: Record<string, string>;
   key: string;
+  /** The events subject it was published on (for a replayed dead letter, the original's). */
+  natsSubject: string;
 }
 
 interface Item extends DeliveredEvent, Received {
@@ -103,8 +105,10 @@ export class EventConsumer {
   readonly durable: string;
   readonly filterSubject: string;
   private readonly stream: string;
+  private readonly replayStream: string;
   private consumer: Consumer | undefined;
   private messages: ConsumerMessages | undefined;
+  private replays: ConsumerMessages | undefined;
   private readonly lanes: Lanes<Received>;
   private readonly running = new Set<Promise<void>>();
   private readonly slots: TransactionSlots;
@@ -120,6 +124,7 @@ export class EventConsumer {
     this.durable = durableName(deps.options.service, pattern);
     this.filterSubject = eventsSubject(deps.options, pattern);
     this.stream = streamName(deps.options, 'events');
+    this.replayStream = streamName(deps.options, 'replay');
     this.slots = deps.transactionSlots ?? new TransactionSlots(Math.max(1, deps.options.lanes));
     this.lanes = new Lanes(deps.options.batchSize, Math.max(1, deps.options.lanes));
   }
@@ -133,6 +138,10 @@ export class EventConsumer {
       max_messages: options.batchSize * (Math.max(1, options.lanes) + 1),
       callback: (message) => this.enqueue(message),
     });
+    // Dead letters an operator sends back to this consumer (and to no other) after a fix: handled
+    // exactly like deliveries of the events stream, through the same inbox, so a second one has no effect.
+    await ensureConsumer(jsm, { stream: this.replayStream, durable: this.durable, filterSubject: replaySubject(options, this.durable) }, options);
+    this.replays = await (await js.consumers.get(this.replayStream, this.durable)).consume({ max_messages: options.batchSize, callback: (message) => this.enqueue(message) });
     this.pendingTimer = setInterval(() => void this.reportPending(), 5_000);
     this.pendingTimer.unref();
     this.keepAliveTimer = setInterval(() => this.keepBufferAlive(), Math.max(1_000, options.ackWaitMs / 3));
@@ -145,6 +154,7 @@ export class EventConsumer {
     clearInterval(this.pendingTimer);
     clearInterval(this.keepAliveTimer);
     this.messages?.stop();
+    this.replays?.stop();
     while (this.running.size > 0) await Promise.all(this.running);
     for (const { message } of this.lanes.takeAll()) message.nak();
   }
@@ -156,7 +166,7 @@ export class EventConsumer {
     }
     const headers = headerRecord(message);
     const key = orderingKey(headers);
-    this.lanes.push({ message, headers, key }, key);
+    this.lanes.push({ message, headers, key, natsSubject: originOf(message, this.deps.options).subject }, key);
     this.startBatches();
   }
 
@@ -214,7 +224,7 @@ export class EventConsumer {
     for (const received of batch) {
       const admitted = this.admit(received);
       if ('event' in admitted) items.push(admitted);
-      else await this.reject(received.message, admitted);
+      else await this.reject(received, admitted);
     }
     return items;
   }
@@ -245,9 +255,9 @@ export class EventConsumer {
    * handle, or why the message can never be handled.
    */
   private admit(received: Received): Item | Rejection {
-    const { message, headers, key } = received;
+    const { message, headers, key, natsSubject } = received;
     const { maxEventBytes, prefix } = this.deps.options;
-    const admitted = admitMessage({ headers, payload: message.data, natsSubject: message.subject }, { maxBytes: maxEventBytes, prefix });
+    const admitted = admitMessage({ headers, payload: message.data, natsSubject }, { maxBytes: maxEventBytes, prefix });
     if (!admitted.ok) {
       const rejection: Rejection = { code: admitted.code, reason: admitted.reason };
       if (admitted.id !== undefined) rejection.eventId = admitted.id;
@@ -256,11 +266,11 @@ export class EventConsumer {
       return rejection;
     }
     const { event, definition } = admitted;
-    return { message, headers, key, event, definition, consumer: this.durable, digest: eventDigest(event) };
+    return { message, headers, key, natsSubject, event, definition, consumer: this.durable, digest: eventDigest(event) };
   }
 
-  private async reject(message: JsMsg, rejection: Rejection): Promise<void> {
-    this.deps.logger.warn('event dead-lettered', { consumer: this.durable, code: rejection.code, reason: rejection.reason, eventId: rejection.eventId, subject: message.subject });
+  private async reject({ message, natsSubject }: Received, rejection: Rejection): Promise<void> {
+    this.deps.logger.warn('event dead-lettered', { consumer: this.durable, code: rejection.code, reason: rejection.reason, eventId: rejection.eventId, subject: natsSubject });
     await this.deps.deadLetters.reject(message, this.durable, rejection);
     this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'dead-lettered' });
   }
@@ -433,7 +443,7 @@ export class EventConsumer {
       const reason =
         `event id ${item.event.id} was already taken by an event with another payload (type, source, subject or data differ; ` +
         `digest ${claimed.slice(0, 12)}, this one ${item.digest.slice(0, 12)}): a different event needs its own id`;
-      await this.reject(item.message, { code: 'id-conflict', reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
+      await this.reject(item, { code: 'id-conflict', reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
     }
   }
 
@@ -463,7 +473,7 @@ export class EventConsumer {
         // publisher learns which refusal it was.
         const detail = isPermanent(error) && error.code !== 'handler-rejected' ? `${error.code}: ${describeError(error)}` : describeError(error);
         const reason = decision.code === 'max-deliveries-exceeded' ? `gave up after ${item.message.info.deliveryCount} deliveries: ${detail}` : detail;
-        await this.reject(item.message, { code: decision.code, reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
+        await this.reject(item, { code: decision.code, reason, eventId: item.event.id, eventType: item.event.type, eventSubject: item.event.subject });
         return;
       }
     }

@@ -99,9 +99,9 @@ export function attachTestSchema(schema: string, migrations: (new () => Migratio
   };
 }
 
-/** Removes a test's streams: events, dead letters, audit records, and key-value buckets named after its prefix. */
+/** Removes a test's streams: events, dead letters, replays, audit records, and key-value buckets named after its prefix. */
 export async function deleteTestStreams(jsm: JetStreamManager, prefix: string): Promise<void> {
-  for (const kind of ['events', 'dlq', 'audit'] as const) {
+  for (const kind of ['events', 'dlq', 'replay', 'audit'] as const) {
     await jsm.streams.delete(streamName({ prefix }, kind)).catch(() => false);
   }
   for await (const name of jsm.streams.names()) {

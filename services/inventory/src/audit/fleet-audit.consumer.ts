@@ -3,8 +3,9 @@ import { allAuditSubject, AuditRecord, INVENTORY_AUDIT_DURABLE, streamName } fro
 import { AUDIT_RETENTION_DAYS } from '@flotilla/auth';
 import { BusConnection, ensureAuditStream } from '@flotilla/messaging';
 import { PeriodicTask } from '@flotilla/service-kit';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
+import { StreamFollower } from '../streams/stream-follower.js';
 
 export const AUDIT_STREAM_OPTIONS = Symbol('AuditStreamOptions');
 
@@ -21,42 +22,23 @@ export interface AuditStreamOptions {
 @Injectable()
 export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('FleetAuditConsumer');
-  private messages?: ConsumerMessages;
-  private loop?: Promise<void>;
+  private readonly follower: StreamFollower;
   private readonly pruning = new PeriodicTask('fleet audit pruning', 3_600_000, () => this.prune(), this.logger);
 
   constructor(
     @Inject(BusConnection) private readonly bus: BusConnection,
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(AUDIT_STREAM_OPTIONS) private readonly options: AuditStreamOptions,
-  ) {}
+  ) {
+    const followed = { stream: streamName(options, 'audit'), durable: INVENTORY_AUDIT_DURABLE, filterSubject: allAuditSubject(options), what: 'audit record' };
+    this.follower = new StreamFollower(bus, followed, (message) => this.store(message), this.logger);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     // The inventory reads the audit stream, so it makes it: the other services may only publish.
     await ensureAuditStream(this.bus.jsm, this.options);
-    const stream = streamName(this.options, 'audit');
-    try {
-      await this.bus.jsm.consumers.info(stream, INVENTORY_AUDIT_DURABLE);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
-      await this.bus.jsm.consumers.add(stream, { durable_name: INVENTORY_AUDIT_DURABLE, filter_subject: allAuditSubject(this.options), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
-    }
-    const consumer = await this.bus.js.consumers.get(stream, INVENTORY_AUDIT_DURABLE);
-    this.messages = await consumer.consume({ max_messages: 200 });
-    this.loop = this.run(this.messages);
+    await this.follower.start();
     this.pruning.start();
-  }
-
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) {
-      try {
-        await this.store(message);
-        message.ack();
-      } catch (error) {
-        this.logger.warn({ msg: 'audit record not stored yet; it will be delivered again', err: error });
-        message.nak(1_000);
-      }
-    }
   }
 
   private async store(message: JsMsg): Promise<void> {
@@ -88,7 +70,6 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     await this.pruning.stop();
-    this.messages?.stop();
-    await this.loop;
+    await this.follower.stop();
   }
 }
