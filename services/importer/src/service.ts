@@ -1,5 +1,5 @@
-import type { ServiceDefinition } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { apiDocument, type ServiceDefinition } from '@flotilla/service-kit';
+import { SwaggerModule } from '@nestjs/swagger';
 import { ImporterConfig } from './config.js';
 import { ImporterModule } from './importer.module.js';
 
@@ -9,10 +9,7 @@ export const importerService: ServiceDefinition<typeof ImporterConfig> = {
   config: ImporterConfig,
   module: (config) => ImporterModule.register(config),
   configureHttp: (app) => {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle('Flotilla importer').setDescription('Connected clusters: import requests, their state and tunnels').setVersion('1').build(),
-    );
+    const document = apiDocument(app, { title: 'Flotilla importer', description: 'Connected clusters: import requests, their state and tunnels' });
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   },
 };

@@ -1,7 +1,8 @@
 import { Controller, Get, HttpException, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { Access, AuditTrail, type AuthenticatedRequest } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { CloudClustersAnswer } from '../http/answers.js';
 import { z } from 'zod';
 import { CloudAccess } from './cloud-access.js';
 import { CLOUD_PROVIDERS, type CloudCluster } from './cloud-provider.js';
@@ -72,11 +73,14 @@ export class CloudAccountsController {
   @ApiQuery({ name: 'resourceGroup', required: false, description: 'aks: only this resource group' })
   @ApiQuery({ name: 'projectId', required: false, description: 'gke: required' })
   @ApiQuery({ name: 'location', required: false, description: 'gke: only this zone or region (default: all)' })
-  @ApiResponse({ status: 400, description: 'A required location field is missing: it is named' })
-  @ApiResponse({ status: 404, description: 'No credential with that reference' })
-  @ApiResponse({ status: 422, description: 'The stored account is invalid, or the cloud refused it (code cloud-account-invalid, cloud-auth-failed, cloud-access-denied)' })
-  @ApiResponse({ status: 502, description: 'The cloud did not answer or answered something unusable' })
-  @ApiResponse({ status: 503, description: 'The cloud is throttling: try again later' })
+  @ApiAnswer(200, CloudClustersAnswer, 'The clusters the account sees')
+  @ApiErrors({
+    400: 'A required location field is missing: it is named',
+    404: 'No credential with that reference',
+    422: 'The stored account is invalid, or the cloud refused it (code cloud-account-invalid, cloud-auth-failed, cloud-access-denied)',
+    502: 'The cloud did not answer or answered something unusable',
+    503: 'The cloud is throttling: try again later',
+  })
   async list(
     @Param('credentialRef') credentialRef: string,
     @Query(new ZodValidationPipe(ListCloudClustersQuery)) query: ListCloudClustersQuery,

@@ -1,11 +1,12 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import { CONNECTED_CLUSTER_STATES, type ConnectedCluster } from '../domain/connected-cluster.js';
 import type { TunnelLink } from '../domain/tunnel-link.js';
 import { ClusterTunnelRepository } from '../repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
+import { ConnectedClusterAnswer, ConnectedClusterPageAnswer } from './answers.js';
 import { ListConnectedClustersQuery } from './import-requests.js';
 
 export type ConnectedClusterResource = Omit<ConnectedCluster, 'deletedAt'> & { tunnel: Omit<TunnelLink, 'clusterId'> | null };
@@ -30,6 +31,8 @@ export class ConnectedClustersController {
   @ApiQuery({ name: 'state', required: false, enum: CONNECTED_CLUSTER_STATES })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiAnswer(200, ConnectedClusterPageAnswer, 'A page of connected clusters')
+  @ApiErrors({ 400: 'Invalid state, limit or cursor' })
   async list(@Query(new ZodValidationPipe(ListConnectedClustersQuery)) query: ListConnectedClustersQuery): Promise<{ items: ConnectedClusterResource[]; total: number; nextCursor: string | null }> {
     const page = await this.clusters.list(query.state, query.limit, query.cursor);
     const tunnels = await this.tunnels.findMany(page.items.map((cluster) => cluster.id));
@@ -40,7 +43,8 @@ export class ConnectedClustersController {
   @Access('viewer')
   @ApiOperation({ summary: 'One connected cluster: state, reasons or warnings, last version, tunnel' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'No such connected cluster (or it was deleted)' })
+  @ApiAnswer(200, ConnectedClusterAnswer, 'The connected cluster')
+  @ApiErrors({ 404: 'No such connected cluster (or it was deleted)' })
   async get(@Param('id') id: string): Promise<ConnectedClusterResource> {
     const cluster = await this.clusters.find(id);
     if (!cluster || cluster.deletedAt !== null) throw new NotFoundException(`connected cluster "${id}" not found`);

@@ -1,14 +1,13 @@
 import { BadRequestException, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Clock, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiRequestBody, Clock, ZodValidationPipe } from '@flotilla/service-kit';
 import { UnitOfWork } from '@flotilla/messaging';
-import { z } from 'zod';
 import type { CredentialDescription } from '../credentials/credential-store.js';
 import { prepareCredential, RegisterCredentialBody } from '../credentials/registration.js';
 import { SecretCredentialStore } from '../credentials/secret-credential-store.js';
+import { CredentialAnswer, CredentialListAnswer } from './answers.js';
 
-const bodySchema = z.toJSONSchema(RegisterCredentialBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 const validation = new ZodValidationPipe(RegisterCredentialBody);
 
 /**
@@ -29,10 +28,9 @@ export class CredentialsController {
   @Access('admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a credential: a bearer token, a client certificate, a kubeconfig context or a cloud account' })
-  @ApiBody({ schema: bodySchema })
-  @ApiResponse({ status: 201, description: 'Stored, encrypted: its description (never the secret)' })
-  @ApiResponse({ status: 400, description: 'Invalid: every bad field is named (values are never repeated)' })
-  @ApiResponse({ status: 409, description: 'A credential with that ref exists' })
+  @ApiRequestBody(RegisterCredentialBody, { ref: 'edge-eu-1-admin', kind: 'bearer-token', token: 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImVkZ2UifQ.c2VydmljZWFjY291bnQ.c2lnbmF0dXJl', server: 'https://edge-eu-1.example.com:6443' })
+  @ApiAnswer(201, CredentialAnswer, 'Stored, encrypted: its description (never the secret)')
+  @ApiErrors({ 400: 'Invalid: every bad field is named (values are never repeated)', 409: 'A credential with that ref exists' })
   // The raw request, not @Body(): Nest's default exception logging never sees an unvalidated secret.
   async register(@Req() request: { body: unknown }): Promise<CredentialDescription> {
     const body = validation.transform(request.body);
@@ -49,6 +47,8 @@ export class CredentialsController {
   @Get()
   @Access('admin')
   @ApiOperation({ summary: 'Every credential, described' })
+  @ApiAnswer(200, CredentialListAnswer, 'Every credential')
+  @ApiErrors({ 503: 'The credentials cannot be read now (the database does not answer)' })
   async list(): Promise<{ items: CredentialDescription[] }> {
     return { items: await this.credentials.list() };
   }
@@ -57,7 +57,8 @@ export class CredentialsController {
   @Access('admin')
   @ApiOperation({ summary: 'One credential, described: kind, how it was given, expiry, metadata' })
   @ApiParam({ name: 'ref' })
-  @ApiResponse({ status: 404, description: 'No such credential' })
+  @ApiAnswer(200, CredentialAnswer, 'The credential, described')
+  @ApiErrors({ 404: 'No such credential' })
   async get(@Param('ref') ref: string): Promise<CredentialDescription> {
     const described = await this.credentials.describe(ref);
     if (!described) throw new NotFoundException(`credential "${ref}" not found`);
@@ -69,8 +70,8 @@ export class CredentialsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a credential and its secret; refused while a connected cluster uses it' })
   @ApiParam({ name: 'ref' })
-  @ApiResponse({ status: 404, description: 'No such credential' })
-  @ApiResponse({ status: 409, description: 'Connected clusters still use it (they are named)' })
+  @ApiEmptyAnswer(204, 'Removed, with its secret')
+  @ApiErrors({ 404: 'No such credential', 409: 'Connected clusters still use it (they are named)' })
   async delete(@Param('ref') ref: string): Promise<void> {
     await this.unitOfWork.run(async () => {
       const users: { id: string }[] = await this.unitOfWork.manager.query(

@@ -1,16 +1,14 @@
 import { BadRequestException, Body, ConflictException, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { clusterIdFor, ClusterImportRequested } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
-import { ZodValidationPipe } from '@flotilla/service-kit';
-import { z } from 'zod';
+import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { bindingReason, isActive } from '../domain/connected-cluster.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
+import { ImportAcceptedAnswer } from './answers.js';
 import { CreateImportBody } from './import-requests.js';
-
-const bodySchema = z.toJSONSchema(CreateImportBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
 @ApiTags('imports')
 @Controller('api/v1/imports')
@@ -30,11 +28,9 @@ export class ImportsController {
   @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Ask to bring an existing cluster under management' })
-  @ApiBody({ schema: bodySchema })
-  @ApiResponse({ status: 202, description: 'Accepted: follow it at href (Requested, then Imported or Rejected)' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named (an apiServer the credential is not bound to included)' })
-  @ApiResponse({ status: 403, description: "The caller's label scope does not cover the labels of the cluster (a scoped caller must give labels)" })
-  @ApiResponse({ status: 409, description: 'That id is already imported or being imported' })
+  @ApiRequestBody(CreateImportBody, { id: 'edge-eu-1', name: 'edge-eu-1', provider: 'cncf', apiServer: 'https://edge-eu-1.example.com:6443', credentialRef: 'edge-eu-1-admin', labels: { team: 'edge' } })
+  @ApiAnswer(202, ImportAcceptedAnswer, 'Accepted: follow it at href (Requested, then Imported or Rejected)')
+  @ApiErrors({ 400: 'Invalid request: every bad field is named (an apiServer the credential is not bound to included)', 409: 'That id is already imported or being imported' })
   async create(@Body(new ZodValidationPipe(CreateImportBody)) body: CreateImportBody, @Caller() caller?: Principal, @Req() request?: AuthenticatedRequest): Promise<{ id: string; href: string }> {
     const { id: requestedId, ...data } = body;
     const id = requestedId ?? clusterIdFor(data.name);

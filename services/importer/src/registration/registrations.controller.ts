@@ -1,12 +1,10 @@
 import { BadRequestException, Body, ConflictException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
-import { z } from 'zod';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
+import { CreatedRegistrationAnswer, RegistrationAnswer } from '../http/answers.js';
 import { CreateRegistrationBody, RegistrationPath } from './registration-settings.js';
 import { RegistrationService, type RegistrationView } from './registration.service.js';
-
-const createSchema = z.toJSONSchema(CreateRegistrationBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
 export interface CreatedRegistration {
   clusterId: string;
@@ -32,10 +30,9 @@ export class RegistrationsController {
   @Access('operator', { scoped: true })
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Register a cluster the global side cannot reach: a one-time token and the agent manifest to apply there' })
-  @ApiBody({ schema: createSchema })
-  @ApiResponse({ status: 201, description: 'The token (shown once) and the manifest that holds it' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  @ApiResponse({ status: 403, description: "The caller's label scope does not cover the labels of the cluster (a scoped caller must give labels)" })
+  @ApiRequestBody(CreateRegistrationBody, { clusterName: 'edge-store-042', ttlHours: 24, labels: { team: 'retail' } })
+  @ApiAnswer(201, CreatedRegistrationAnswer, 'The token (shown once) and the manifest that holds it')
+  @ApiErrors({ 400: 'Invalid request: every bad field is named (tunnelUrl when REGISTRATION_TUNNEL_URL is not configured)' })
   async create(@Body(new ZodValidationPipe(CreateRegistrationBody)) body: CreateRegistrationBody, @Caller() caller?: Principal, @Req() request?: AuthenticatedRequest): Promise<CreatedRegistration> {
     // Over HTTP the guard always names the caller (@Caller refuses otherwise).
     if (caller && !inScope(caller, body.labels)) forbidOutOfScope(caller, body.clusterName);
@@ -60,7 +57,8 @@ export class RegistrationsController {
   @Access('viewer')
   @ApiOperation({ summary: 'A registration: status (pending, used, expired, revoked) and times, never the token' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'No such registration' })
+  @ApiAnswer(200, RegistrationAnswer, 'The registration, never its token')
+  @ApiErrors({ 400: 'The id is not a registration id (UUID)', 404: 'code token-unknown: no such registration' })
   async get(@Param(new ZodValidationPipe(RegistrationPath)) path: RegistrationPath): Promise<RegistrationView> {
     const registration = await this.registrations.find(path.id);
     if (!registration) throw new NotFoundException({ statusCode: 404, error: 'Not Found', code: 'token-unknown', message: `registration ${path.id} not found` });
@@ -72,8 +70,8 @@ export class RegistrationsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a registration: its token can no longer be redeemed (revoking twice is harmless)' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'No such registration' })
-  @ApiResponse({ status: 409, description: 'The token was already used: remove the cluster instead' })
+  @ApiEmptyAnswer(204, 'Revoked (or it already was)')
+  @ApiErrors({ 400: 'The id is not a registration id (UUID)', 404: 'code token-unknown: no such registration', 409: 'code token-used: the token was already used; remove the cluster instead' })
   async revoke(@Param(new ZodValidationPipe(RegistrationPath)) path: RegistrationPath): Promise<void> {
     const outcome = await this.registrations.revoke(path.id);
     if (outcome.ok) return;
