@@ -1,5 +1,5 @@
-import type { ServiceDefinition } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { apiDocument, type ServiceDefinition } from '@flotilla/service-kit';
+import { SwaggerModule } from '@nestjs/swagger';
 import { InventoryConfig } from './config.js';
 import { operatorsDocument } from './http/openapi.js';
 import { InventoryModule } from './inventory.module.js';
@@ -10,10 +10,7 @@ export const inventoryService: ServiceDefinition<typeof InventoryConfig> = {
   config: InventoryConfig,
   module: (config) => InventoryModule.register(config),
   configureHttp: (app) => {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle('Flotilla inventory').setDescription("The fleet read model and the operators' API").setVersion('1').build(),
-    );
+    const document = apiDocument(app, { title: 'Flotilla inventory', description: "The fleet read model and the operators' API" });
     // /api/docs documents every service's API: the entry point routes it here.
     SwaggerModule.setup('api/docs', app, operatorsDocument(document), { jsonDocumentUrl: 'api/docs/openapi.json' });
   },

@@ -1,5 +1,5 @@
-import type { ServiceDefinition } from '@flotilla/service-kit';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { apiDocument, type ServiceDefinition } from '@flotilla/service-kit';
+import { SwaggerModule } from '@nestjs/swagger';
 import { ProvisionerConfig } from './config.js';
 import { ProvisionerModule } from './provisioner.module.js';
 
@@ -9,10 +9,7 @@ export const provisionerService: ServiceDefinition<typeof ProvisionerConfig> = {
   config: ProvisionerConfig,
   module: (config) => ProvisionerModule.register(config),
   configureHttp: (app) => {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle('Flotilla provisioner').setDescription('Cluster and machine lifecycle of platform-managed clusters').setVersion('1').build(),
-    );
+    const document = apiDocument(app, { title: 'Flotilla provisioner', description: 'Cluster and machine lifecycle of platform-managed clusters' });
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   },
 };
