@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { portVariable, redactUrl, resolveSettings, SERVICES, serviceEnv } from './start-lib/env.mjs';
 import { describeExit, ensureNats, ensurePostgres, LaunchError, localSecretsKeys, tcpAnswers, waitFor, workspaceRequire } from './start-lib/infra.mjs';
 import { adminTokenUsage, ensureAdminToken } from './start-lib/admin-token.mjs';
+import { buildDashboard, DASHBOARD_BUILD, dashboardHandler, traceViewerUrl } from './start-lib/dashboard.mjs';
 import { createGateway } from './start-lib/gateway.mjs';
 import { formatPrefix, useColour } from './start-lib/lines.mjs';
 import { createLauncher, killNow, stopProcess } from './start-lib/processes.mjs';
@@ -42,6 +43,8 @@ when nothing answers there. Every API on one address: https://localhost:FLOTILLA
 FLOTILLA_TLS_KEY_FILE; FLOTILLA_TLS=off for plain HTTP. Per-service ports (health, metrics):
 INVENTORY_PORT, PROVISIONER_PORT, ...; FLOTILLA_READY_TIMEOUT_MS (default 120000) bounds the
 wait for every /readyz. An admin token is kept in .data/admin-token.
+The fleet dashboard is served at / (built with vite; FLOTILLA_TRACE_VIEWER_URL, e.g.
+http://localhost:16686/trace/{traceId}, links its trace ids to a trace viewer).
 Tunnel agents dial FLOTILLA_TUNNEL_AGENT_ADDRESS (default: this machine's address and
 FLOTILLA_TUNNEL_AGENT_PORT, 8091) and enroll at FLOTILLA_REGISTRATION_TUNNEL_URL (default: the
 entry point at that address).`);
@@ -210,11 +213,20 @@ async function main() {
   );
   if (stopping) return;
 
-  // 6. One address for every API.
+  // 6. One address for every API, and the fleet dashboard at its root.
+  let traceViewer;
+  try {
+    traceViewer = traceViewerUrl(process.env, traces);
+  } catch (error) {
+    throw new LaunchError(error.message);
+  }
+  const dashboard = dashboardHandler({ dir: join(root, DASHBOARD_BUILD), config: traceViewer ? { traceViewerUrl: traceViewer } : {} });
+  if (!dashboard) fail(`warning: no dashboard at / (${DASHBOARD_BUILD} is not built: npm start without --no-build builds it)`);
   gateway = createGateway({
     targets: Object.fromEntries(settings.services.map((s) => [s.name, `http://127.0.0.1:${s.port}`])),
     tls: tls && { cert: tls.cert, key: tls.key },
     notRunningHint: 'not started by this npm start (it runs only the services named after --)',
+    dashboard,
   });
   try {
     await gateway.listen(settings.gateway.port);
@@ -231,7 +243,7 @@ async function main() {
   log(
     formatSummary({
       services: settings.services,
-      entry: { url, tls: tls && { caFile: tls.caFile && relative(root, tls.caFile), origin: tls.origin } },
+      entry: { url, tls: tls && { caFile: tls.caFile && relative(root, tls.caFile), origin: tls.origin }, dashboard: Boolean(dashboard) },
       adminToken,
       tunnels: tunnelSummary({ wiring, entryUrl: url, caFile: tls?.caFile && relative(root, tls.caFile), agentPort }),
       traces: traces.lines,
@@ -311,6 +323,9 @@ function buildWorkspace(selected) {
   const result = spawnSync(process.execPath, [tsc, '-b', ...projects], { cwd: root, stdio: 'inherit' });
   if (result.signal) throw new LaunchError(`the build was interrupted (${result.signal})`);
   if (result.status !== 0) throw new LaunchError(`the build failed (tsc exit ${result.status}); fix the errors above`);
+  log('building the dashboard: vite build');
+  const failure = buildDashboard(root);
+  if (failure) throw new LaunchError(failure);
 }
 
 async function isReady(port) {

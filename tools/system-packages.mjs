@@ -17,6 +17,8 @@ export const TEST_PACKAGES = {
   // It must be 1.30 or newer (exec over WebSocket): Debian's own kubectl (kubernetes-client) is
   // older, so the package named kubectl comes from Kubernetes' apt repository.
   kubectl: '/usr/bin/kubectl',
+  // The browser the fleet dashboard's end-to-end test drives through playwright-core.
+  chromium: '/usr/bin/chromium',
 };
 
 export function ensureSystemPackages(packages = TEST_PACKAGES) {

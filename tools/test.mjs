@@ -13,6 +13,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSystemPackages } from './system-packages.mjs';
+import { buildDashboard, DASHBOARD_PROJECT } from './start-lib/dashboard.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 // A test file that never exits (an open handle) must fail the run, not hang CI.
@@ -33,6 +34,14 @@ if (tier !== 'unit') {
   }
 }
 run('npx', ['tsc', '-b', ...projects.map((p) => join(resolve(root, p), 'tsconfig.json'))]);
+// The dashboard's bundle, for its project and for the end-to-end tests that drive it in a browser.
+if (projects.some((p) => [DASHBOARD_PROJECT, 'e2e'].includes(relative(root, resolve(root, p))))) {
+  const failure = buildDashboard(root);
+  if (failure) {
+    console.error(failure);
+    process.exit(1);
+  }
+}
 if (whole) {
   run(process.execPath, ['libs/contracts/dist/scripts/generate.js', '--check']);
   run('npx', ['eslint', '.']);

@@ -8,6 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import { routeFor, ROUTES } from '../../deploy/routes.mjs';
+import { isDashboardPath } from './dashboard.mjs';
 
 /**
  * Path prefixes whose requests and answers stream for as long as they last: the Kubernetes API
@@ -29,14 +30,21 @@ export function isStreaming(prefix) {
 /**
  * Creates (does not start) the gateway. `targets`: service name -> base URL (`http://127.0.0.1:8081`)
  * of the services running; a routed service missing from it answers 503. `tls`: { cert, key } for
- * HTTPS, undefined for plain HTTP. Returns { server, listen(port, host?), close() }.
+ * HTTPS, undefined for plain HTTP. `dashboard`: the handler of every path outside /api
+ * (dashboardHandler of dashboard.mjs), if any. Returns { server, listen(port, host?), close() }.
  */
-export function createGateway({ targets, tls, routes = ROUTES, notRunningHint = 'it is not running here' }) {
+export function createGateway({ targets, tls, routes = ROUTES, notRunningHint = 'it is not running here', dashboard }) {
   // xfwd: the services see X-Forwarded-For/-Proto/-Host of the original request.
   const proxy = createProxyServer({ xfwd: true });
   const relayed = new Set(); // upgraded connections, both ends, closed with the gateway
   const handler = (req, res) => {
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (dashboard && isDashboardPath(req.url)) {
+      return void dashboard(req, res).catch((error) => {
+        if (res.headersSent) return res.destroy();
+        sendJson(res, 500, { statusCode: 500, error: 'Internal Server Error', message: `the dashboard could not be served: ${error.message}` });
+      });
+    }
     const route = routeFor(req.url ?? '/', routes);
     if (!route) return sendJson(res, 404, { statusCode: 404, error: 'Not Found', message: `no Flotilla API at ${pathOf(req.url)}; the API is under ${apiRoots(routes)}` });
     const target = targets[route.service];

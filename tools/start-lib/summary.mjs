@@ -79,6 +79,7 @@ export function formatSummary({ services, entry, adminToken = [], tunnels = [], 
   if (entry) {
     rows.push(['API', `${entry.url}/api/v1/... (every service, one address; routes in deploy/routes.mjs)`]);
     rows.push(['API docs', `${entry.url}/api/docs`]);
+    if (entry.dashboard) rows.push(['dashboard', `${entry.url}/ (the fleet dashboard: sign in with an API token, such as the admin token below)`]);
     if (entry.tls?.caFile) rows.push(['TLS', `${entry.tls.caFile} is the CA to trust (${entry.tls.origin}): curl --cacert, or import it in a browser`]);
     else if (entry.tls) rows.push(['TLS', `certificate from ${entry.tls.origin}`]);
   }

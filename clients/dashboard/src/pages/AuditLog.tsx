@@ -4,6 +4,7 @@ import type { AuditPage } from '../api/types.js';
 import { ErrorNote, LiveStatus, PageHeading } from '../components/feedback.js';
 import { formatTime, traceLink } from '../lib/format.js';
 import { usePolled } from '../live.js';
+import { ColumnHeads, Pager, useCursorPages } from '../components/table.js';
 
 /** The fleet's audit trail (admins), newest first, filtered, a page at a time. */
 export function AuditLogPage({ traceViewerUrl }: { traceViewerUrl: string | undefined }) {
@@ -11,8 +12,8 @@ export function AuditLogPage({ traceViewerUrl }: { traceViewerUrl: string | unde
   const [subject, setSubject] = useState('');
   const [clusterId, setClusterId] = useState('');
   const [filters, setFilters] = useState({ result: '', subject: '', clusterId: '' });
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors.at(-1) ?? null;
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const page = usePolled(`audit:${JSON.stringify(filters)}:${cursor ?? ''}`, () => getJson<AuditPage>('/api/v1/audit', { ...filters, limit: 50, cursor }));
 
   return (
@@ -24,7 +25,7 @@ export function AuditLogPage({ traceViewerUrl }: { traceViewerUrl: string | unde
         onSubmit={(event) => {
           event.preventDefault();
           setFilters({ result, subject: subject.trim(), clusterId: clusterId.trim() });
-          setCursors([null]);
+          pages.reset();
         }}
       >
         <div>
@@ -51,18 +52,8 @@ export function AuditLogPage({ traceViewerUrl }: { traceViewerUrl: string | unde
       {page.data ? (
         <>
           <table>
-            <caption>Audit records, newest first, page {cursors.length}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Caller</th>
-                <th scope="col">Request</th>
-                <th scope="col">Service</th>
-                <th scope="col">Cluster</th>
-                <th scope="col">Result</th>
-                <th scope="col">Trace</th>
-              </tr>
-            </thead>
+            <caption>Audit records, newest first, page {pages.page}</caption>
+            <ColumnHeads names={['Time', 'Caller', 'Request', 'Service', 'Cluster', 'Result', 'Trace']} />
             <tbody>
               {page.data.items.length === 0 ? (
                 <tr>
@@ -94,14 +85,7 @@ export function AuditLogPage({ traceViewerUrl }: { traceViewerUrl: string | unde
               )}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages of the audit log">
-            <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <button type="button" disabled={!page.data.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>
-              Next page
-            </button>
-          </nav>
+          <Pager label="Pages of the audit log" pages={pages} nextCursor={page.data.nextCursor} />
         </>
       ) : null}
     </main>

@@ -5,6 +5,7 @@ import { ErrorNote, LiveStatus, PageHeading, StatusBadge } from '../components/f
 import { formatAgo } from '../lib/format.js';
 import { usePolled } from '../live.js';
 import { Link, navigate, useLocation } from '../router.js';
+import { ColumnHeads, Pager, useCursorPages } from '../components/table.js';
 
 const PAGE_SIZE = 25;
 
@@ -13,14 +14,14 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
   const url = useLocation();
   const model = url.searchParams.get('model') ?? '';
   const status = url.searchParams.get('status') ?? '';
-  // Cursors of the pages before this one, so Previous goes back; the filter starts again at page 1.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
+  // A new filter starts again at the first page.
   const [filterKey, setFilterKey] = useState(`${model}|${status}`);
   if (filterKey !== `${model}|${status}`) {
     setFilterKey(`${model}|${status}`);
-    setCursors([null]);
+    pages.reset();
   }
-  const cursor = cursors.at(-1) ?? null;
+  const cursor = pages.cursor;
   const page = usePolled(`clusters:${model}:${status}:${cursor ?? ''}`, () => getJson<ClusterPage>('/api/v1/clusters', { model, status, limit: PAGE_SIZE, cursor }));
 
   const setFilter = (name: 'model' | 'status', value: string) => {
@@ -66,18 +67,9 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
           <table>
             <caption>
               {page.data.total !== undefined ? `${page.data.total} clusters` : 'Clusters'}
-              {model || status ? ` (${[model, status].filter(Boolean).join(', ')})` : ''}, page {cursors.length}
+              {model || status ? ` (${[model, status].filter(Boolean).join(', ')})` : ''}, page {pages.page}
             </caption>
-            <thead>
-              <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Model</th>
-                <th scope="col">Status</th>
-                <th scope="col">Kubernetes</th>
-                <th scope="col">Nodes</th>
-                <th scope="col">Last event</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={['Cluster', 'Model', 'Status', 'Kubernetes', 'Nodes', 'Last event']} />
             <tbody>
               {page.data.items.length === 0 ? (
                 <tr>
@@ -101,14 +93,7 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
               )}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages of clusters">
-            <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <button type="button" disabled={!page.data.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>
-              Next page
-            </button>
-          </nav>
+          <Pager label="Pages of clusters" pages={pages} nextCursor={page.data.nextCursor} />
         </>
       ) : null}
     </main>

@@ -8,6 +8,7 @@ import { usePolled } from '../live.js';
 import { Link } from '../router.js';
 import { Machines } from './cluster/Machines.js';
 import { Timeline } from './cluster/Timeline.js';
+import { ColumnHeads } from '../components/table.js';
 
 interface ClusterPageData {
   cluster: Cluster;
@@ -195,14 +196,7 @@ function Reasons({ cluster, provisioner }: { cluster: Cluster; provisioner: Prov
       {provisioner && provisioner.conditions.length > 0 ? (
         <table>
           <caption>Conditions reported by the provisioner</caption>
-          <thead>
-            <tr>
-              <th scope="col">Condition</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Since</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={['Condition', 'Status', 'Reason', 'Since']} />
           <tbody>
             {provisioner.conditions.map((condition) => (
               <tr key={condition.type}>

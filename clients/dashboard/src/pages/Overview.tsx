@@ -4,17 +4,13 @@ import { ErrorNote, LiveStatus, PageHeading } from '../components/feedback.js';
 import type { Count } from '../lib/overview.js';
 import { usePolled } from '../live.js';
 import { Link } from '../router.js';
+import { ColumnHeads } from '../components/table.js';
 
 function CountTable({ caption, counts, link }: { caption: string; counts: Count[]; link?: (key: string) => string | undefined }) {
   return (
     <table className="counts">
       <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Value</th>
-          <th scope="col">Clusters</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={['Value', 'Clusters']} />
       <tbody>
         {counts.map((entry) => {
           const to = link?.(entry.key);
@@ -113,13 +109,7 @@ export function OverviewPage() {
             {compliance.outside.length > 0 ? (
               <table>
                 <caption>Clusters outside the compatible versions of {compliance.target}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Cluster</th>
-                    <th scope="col">Version</th>
-                    <th scope="col">Standing</th>
-                  </tr>
-                </thead>
+                <ColumnHeads names={['Cluster', 'Version', 'Standing']} />
                 <tbody>
                   {compliance.outside.slice(0, 50).map((entry) => (
                     <tr key={entry.id}>

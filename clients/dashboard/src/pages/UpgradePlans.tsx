@@ -5,6 +5,7 @@ import { ErrorNote, LiveStatus, PageHeading } from '../components/feedback.js';
 import { describeError } from '../lib/errors.js';
 import { usePolled } from '../live.js';
 import { Link, navigate } from '../router.js';
+import { ColumnHeads } from '../components/table.js';
 
 /** Every plan, and a form to plan the global cluster's upgrade to another release. */
 export function UpgradePlansPage({ canPlan }: { canPlan: boolean }) {
@@ -22,15 +23,7 @@ export function UpgradePlansPage({ canPlan }: { canPlan: boolean }) {
         ) : (
           <table>
             <caption>Plans, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Plan</th>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col">Status</th>
-                <th scope="col">Revision</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={['Plan', 'From', 'To', 'Status', 'Revision']} />
             <tbody>
               {plans.data.items.map((plan) => (
                 <tr key={plan.id}>
@@ -194,18 +187,7 @@ export function PlanPage({ id }: { id: string }) {
           </section>
           <table>
             <caption>Each cluster's action</caption>
-            <thead>
-              <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Model</th>
-                <th scope="col">Current</th>
-                <th scope="col">Target</th>
-                <th scope="col">Path</th>
-                <th scope="col">Action</th>
-                <th scope="col">Wave</th>
-                <th scope="col">Why</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={['Cluster', 'Model', 'Current', 'Target', 'Path', 'Action', 'Wave', 'Why']} />
             <tbody>
               {data.clusters.map((cluster) => (
                 <tr key={cluster.clusterId}>

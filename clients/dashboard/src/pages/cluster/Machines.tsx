@@ -1,4 +1,5 @@
 import type { Cluster, ProvisionerCluster } from '../../api/types.js';
+import { ColumnHeads } from '../../components/table.js';
 
 /**
  * Pools and machines: the provisioner's machines with their phase for clusters it builds, else
@@ -24,17 +25,7 @@ export function Machines({ cluster, provisioner }: { cluster: Cluster; provision
       {provisioner ? (
         <table>
           <caption>Machines ({provisioner.machines.length})</caption>
-          <thead>
-            <tr>
-              <th scope="col">Machine</th>
-              <th scope="col">Role</th>
-              <th scope="col">Pool</th>
-              <th scope="col">Size or host</th>
-              <th scope="col">Phase</th>
-              <th scope="col">Kubelet</th>
-              <th scope="col">Addresses</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={['Machine', 'Role', 'Pool', 'Size or host', 'Phase', 'Kubelet', 'Addresses']} />
           <tbody>
             {provisioner.machines.map((machine) => (
               <tr key={machine.name}>
@@ -55,14 +46,7 @@ export function Machines({ cluster, provisioner }: { cluster: Cluster; provision
       ) : (
         <table>
           <caption>Nodes ({cluster.nodes.length})</caption>
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Role</th>
-              <th scope="col">Pool</th>
-              <th scope="col">Kubelet</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={['Node', 'Role', 'Pool', 'Kubelet']} />
           <tbody>
             {cluster.nodes.map((node) => (
               <tr key={node.name}>

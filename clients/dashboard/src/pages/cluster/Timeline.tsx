@@ -5,6 +5,7 @@ import { ErrorNote } from '../../components/feedback.js';
 import { describeError } from '../../lib/errors.js';
 import { formatTime, traceLink } from '../../lib/format.js';
 import { usePolled } from '../../live.js';
+import { ColumnHeads } from '../../components/table.js';
 
 /** The event name of a CloudEvents type: `io.flotilla.cluster.ready.v1` reads "cluster.ready". */
 function eventName(type: string): string {
@@ -43,15 +44,7 @@ export function Timeline({ id, traceViewerUrl }: { id: string; traceViewerUrl: s
       <ErrorNote message={newest.error} />
       <table className="timeline">
         <caption>Every event about the cluster, newest first, with the service that sent it and its trace</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Event</th>
-            <th scope="col">Service</th>
-            <th scope="col">What happened</th>
-            <th scope="col">Trace</th>
-          </tr>
-        </thead>
+        <ColumnHeads names={['Time', 'Event', 'Service', 'What happened', 'Trace']} />
         <tbody>
           {lines.map((line) => {
             const link = traceLink(traceViewerUrl, line.traceId);
