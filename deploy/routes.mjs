@@ -10,6 +10,7 @@ export const ROUTES = Object.freeze(
     ['/api/v1/clusters', 'inventory'],
     ['/api/v1/tokens', 'inventory'],
     ['/api/v1/audit', 'inventory'],
+    ['/api/v1/overview', 'inventory'],
     ['/api/v1/dead-letters', 'inventory'],
     // The merged OpenAPI document of every service (Swagger UI and /api/docs/openapi.json).
     ['/api/docs', 'inventory'],

@@ -8,15 +8,19 @@ import { ClusterEventEntity } from './entities/cluster-event.entity.js';
 import { ClusterEntity } from './entities/cluster.entity.js';
 import { FleetProjectionHandler } from './handlers/fleet-projection.handler.js';
 import { ClustersController } from './http/clusters.controller.js';
+import { OverviewController } from './http/overview.controller.js';
 import { InventoryTables1732300001000 } from './migrations/1732300001000-inventory-tables.js';
 import { ClusterLabelsTokensAudit1732300007100 } from './migrations/1732300007100-cluster-labels-tokens-audit.js';
 import { ClusterRequestsProgressOrder1732300015300 } from './migrations/1732300015300-cluster-requests-progress-order.js';
 import { ClusterAccess1732300016100 } from './migrations/1732300016100-cluster-access.js';
 import { DeadLetters1732300017300 } from './migrations/1732300017300-dead-letters.js';
+import { ClusterOverviewOrder1732300017400 } from './migrations/1732300017400-cluster-overview-order.js';
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
+import { ClusterListing } from './repositories/cluster-listing.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
+import { FleetCounts } from './repositories/fleet-counts.js';
 import { TokenIssuer } from './tokens/token-issuer.js';
 import { TokensController } from './tokens/tokens.controller.js';
 
@@ -29,14 +33,14 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
-      controllers: [FleetProjectionHandler, ClustersController, TokensController, AuditController, DeadLettersController],
-      providers: [ClusterRepository, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
+      controllers: [FleetProjectionHandler, ClustersController, OverviewController, TokensController, AuditController, DeadLettersController],
+      providers: [ClusterRepository, ClusterListing, FleetCounts, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
     };
   }
 }

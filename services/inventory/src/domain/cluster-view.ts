@@ -117,6 +117,12 @@ export interface ClusterView {
   tunnel: 'connected' | 'disconnected' | null;
   /** How the platform reaches its API server: `tunnel` (registered behind a firewall), `direct`, or null while not known. */
   access: ClusterAccess | null;
+  /**
+   * Whose infrastructure runs it: the request's infrastructure provider (platform-provisioned,
+   * hosted workers), the import's provider (`cncf`, `eks`, `aks`, `gke`); null when none was named
+   * (users' hosts) or not known.
+   */
+  provider: string | null;
   lastEventTime: string;
   pendingRequests: PendingRequest[];
   lastRefusal: Refusal | null;
@@ -173,6 +179,7 @@ export function emptyView(id: string, time: string): ClusterView {
     reachable: null,
     tunnel: null,
     access: null,
+    provider: null,
     lastEventTime: time,
     pendingRequests: [],
     lastRefusal: null,
@@ -325,8 +332,14 @@ function openToImport(view: ClusterView | undefined, time: string): boolean {
  * yet), it still names and labels it, without taking its status back. Otherwise undefined: the
  * cluster is someone else's, and keeps its name and labels (which scoped access follows).
  */
-function claimed(view: ClusterView | undefined, next: ClusterView, time: string, identity: { name: string; labels?: Record<string, string> | undefined }, access: ClusterAccess): ClusterView | undefined {
-  const named: ClusterView = { ...next, name: identity.name, model: 'connected', labels: identity.labels ?? {}, factTimes: { ...next.factTimes, named: time } };
+function claimed(
+  view: ClusterView | undefined,
+  next: ClusterView,
+  time: string,
+  identity: { name: string; labels?: Record<string, string> | undefined; provider: string },
+  access: ClusterAccess,
+): ClusterView | undefined {
+  const named: ClusterView = { ...next, name: identity.name, model: 'connected', labels: identity.labels ?? {}, provider: identity.provider, factTimes: { ...next.factTimes, named: time } };
   if (openToImport(view, time)) {
     const importing = withStatus(named, 'Importing', time, true);
     const reasons = importing.factTimes.status === time ? [] : importing.reasons;
@@ -440,6 +453,7 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
             name: data.name,
             model: view?.progress || view?.factTimes.status ? next.model ?? data.model : data.model,
             labels: data.labels ?? {},
+            provider: data.infrastructure?.provider ?? null,
             kubernetesVersion: next.factTimes.version === undefined ? data.kubernetesVersion : next.kubernetesVersion,
             factTimes: { ...next.factTimes, named: time },
           }
@@ -546,7 +560,8 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       // A cluster behind a firewall, registered: a connected cluster waiting for its agent. An
       // existing cluster is not taken over (its name, labels, status): only its history shows it.
       const { data } = known.event;
-      const importing = claimed(view, next, time, { name: data.clusterName, labels: data.labels }, 'tunnel');
+      // Clusters behind a firewall are any CNCF-conformant cluster: their import names provider cncf.
+      const importing = claimed(view, next, time, { name: data.clusterName, labels: data.labels, provider: 'cncf' }, 'tunnel');
       if (importing) return awaitAgent(importing, event, data);
       // Registered again while it waits for an agent (a token expired, say): it waits for either.
       const waiting = next.model === 'connected' && next.access === 'tunnel' && next.status === 'Importing';

@@ -1,5 +1,6 @@
 import type { ClusterModel, Node, Reason } from '@flotilla/contracts';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { AttentionReason } from '../domain/cluster-attention.js';
 import type { ClusterAccess, ClusterProgressView, ClusterStatus, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
 
 @Entity({ name: 'clusters' })
@@ -47,6 +48,16 @@ export class ClusterEntity {
 
   @Column('text', { nullable: true })
   access!: ClusterAccess | null;
+
+  @Column('text', { nullable: true })
+  provider!: string | null;
+
+  /** Written with the view: readyNodes and attentionOf of src/domain/cluster-attention.ts. */
+  @Column('integer', { name: 'nodes_ready', default: 0 })
+  nodesReady!: number;
+
+  @Column('text', { array: true, default: () => "'{}'" })
+  attention!: AttentionReason[];
 
   @Column('timestamptz', { name: 'last_event_time' })
   lastEventTime!: Date;

@@ -7,7 +7,8 @@ import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { beingDeleted, CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
-import { ClusterRepository, decodeHistoryCursor, type ClusterPage } from '../repositories/cluster.repository.js';
+import { CLUSTER_SORTS, ClusterListing, SORT_ORDERS, type ClusterPage } from '../repositories/cluster-listing.js';
+import { ClusterRepository, decodeHistoryCursor } from '../repositories/cluster.repository.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
 import { kubeconfigRedirect } from './kubeconfig-redirect.js';
 import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
@@ -34,6 +35,7 @@ const bodySchema = openApiSchema(CreateClusterBody);
 export class ClustersController {
   constructor(
     @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
+    @Inject(ClusterListing) private readonly listing: ClusterListing,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(PolicyInForce) private readonly policy: PolicyInForce,
   ) {}
@@ -41,24 +43,25 @@ export class ClustersController {
   @Get()
   @Access('viewer', { scoped: true })
   @ApiOperation({
-    summary: 'List the fleet, filtered by model, status and access, a page at a time',
+    summary: 'List the fleet, filtered and sorted, a page at a time: `{ items, total, nextCursor }`',
     description:
-      'Each item is a cluster as in GET /api/v1/clusters/{id}, without its history. `access` says how the platform reaches its API server: `tunnel` (registered behind a firewall: through the tunnel its agent dials out; `tunnel` is then `connected` or `disconnected` as the tunnel broker last reported, null before its agent first connected), `direct` (at its own address), or null while not known.',
+      'Each item is a cluster as in GET /api/v1/clusters/{id}, without its history. `access` says how the platform reaches its API server: `tunnel` (registered behind a firewall: through the tunnel its agent dials out; `tunnel` is then `connected` or `disconnected` as the tunnel broker last reported, null before its agent first connected), `direct` (at its own address), or null while not known. ' +
+      'Filters combine (AND). Pages are keyset-paginated on the sort key and the id: `nextCursor` (null on the last page) is valid for the same sort and order only, and a page costs the same at any depth; clusters added meanwhile never make a page skip or repeat one. `total` counts every cluster matching the filters (all pages). A label-scoped caller sees only the clusters of its scope, in the items and in the total.',
   })
   @ApiQuery({ name: 'model', required: false, enum: ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'] })
   @ApiQuery({ name: 'status', required: false, enum: CLUSTER_STATUSES })
   @ApiQuery({ name: 'access', required: false, enum: CLUSTER_ACCESS, description: 'tunnel: the clusters registered behind a firewall, reached through their tunnel' })
+  @ApiQuery({ name: 'provider', required: false, description: 'Infrastructure provider (platform-provisioned, hosted workers) or import provider (cncf, eks, aks, gke)' })
+  @ApiQuery({ name: 'version', required: false, description: 'Kubernetes minor (1.34: every patch of it) or version (1.34.2)' })
+  @ApiQuery({ name: 'labels', required: false, description: 'Clusters carrying every one of these labels: team=a,env=prod' })
+  @ApiQuery({ name: 'sort', required: false, enum: CLUSTER_SORTS, description: 'id (default), name, status, version (numerically, unknown first), created, updated; ties by id' })
+  @ApiQuery({ name: 'order', required: false, enum: SORT_ORDERS })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 400, description: 'Invalid filter, sort, limit or cursor (a cursor of another sort or order), named' })
   async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
-    // A label-scoped caller sees only the clusters of its scope, in the items and in the total.
-    const filter = {
-      ...(query.model ? { model: query.model } : {}),
-      ...(query.status ? { status: query.status } : {}),
-      ...(query.access ? { access: query.access } : {}),
-      ...(caller.scope ? { labels: caller.scope.labels } : {}),
-    };
-    return this.clusters.list(filter, query.limit, query.cursor);
+    const { sort, order, limit, cursor, ...filters } = query;
+    return this.listing.list({ ...filters, ...(caller.scope ? { scope: caller.scope.labels } : {}) }, sort, order, limit, cursor);
   }
 
   @Get(':id')

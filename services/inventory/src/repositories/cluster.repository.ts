@@ -1,26 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { UnitOfWork } from '@flotilla/messaging';
-import { EventRejected, type CloudEvent, type ClusterModel, type Node, type Reason } from '@flotilla/contracts';
-import type { ClusterAccess, ClusterProgressView, ClusterStatus, ClusterView, FactTimes, PendingRequest, Refusal } from '../domain/cluster-view.js';
+import { EventRejected, type CloudEvent } from '@flotilla/contracts';
+import type { ClusterView } from '../domain/cluster-view.js';
 import { rejectionFromHistory, type HistoryEntry } from '../domain/fleet-projection.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
-
-export interface ClusterFilter {
-  model?: ClusterModel;
-  status?: ClusterStatus;
-  /** How the platform reaches them: `tunnel` lists the clusters registered behind a firewall. */
-  access?: ClusterAccess;
-  /** Only clusters carrying every one of these labels (a label-scoped caller's view). */
-  labels?: Record<string, string>;
-}
-
-export interface ClusterPage {
-  items: ClusterView[];
-  total: number;
-  nextCursor: string | null;
-}
+import { COLUMNS, RECORD, rowToView, toEntity, toRecords, toView, type ClusterRow } from './cluster-rows.js';
 
 /** Where a page of a cluster's history ends: the time and id of its last (oldest) entry. */
 export interface HistoryCursor {
@@ -100,10 +86,10 @@ export class ClusterRepository {
   async insertMany(views: readonly ClusterView[]): Promise<Set<string>> {
     if (views.length === 0) return new Set();
     const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
-      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, access, last_event_time,
-                             pending_requests, last_refusal, progress, fact_times)
-       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.access, r.last_event_time,
-              r.pending_requests, r.last_refusal, r.progress, r.fact_times
+      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, access, provider, nodes_ready, attention,
+                             last_event_time, pending_requests, last_refusal, progress, fact_times)
+       SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.access,
+              r.provider, r.nodes_ready, r.attention, r.last_event_time, r.pending_requests, r.last_refusal, r.progress, r.fact_times
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         ORDER BY r.id
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -119,7 +105,7 @@ export class ClusterRepository {
       `UPDATE clusters c
           SET name = r.name, model = r.model, labels = r.labels, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
               nodes = r.nodes, node_count = jsonb_array_length(r.nodes), reasons = r.reasons, warnings = r.warnings, reachable = r.reachable,
-              tunnel = r.tunnel, access = r.access, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
+              tunnel = r.tunnel, access = r.access, provider = r.provider, nodes_ready = r.nodes_ready, attention = r.attention, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
               fact_times = r.fact_times, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         WHERE c.id = r.id`,
@@ -194,141 +180,4 @@ export class ClusterRepository {
     return { items, nextCursor: entries.length > limit && last ? encodeHistoryCursor({ time: last.time.toISOString(), eventId: last.eventId }) : null };
   }
 
-  /** Keyset pagination by id: stable and cheap however large the fleet. */
-  async list(filter: ClusterFilter, limit: number, after: string | undefined): Promise<ClusterPage> {
-    const query = this.clusters.createQueryBuilder('c');
-    if (filter.model) query.andWhere('c.model = :model', { model: filter.model });
-    if (filter.status) query.andWhere('c.status = :status', { status: filter.status });
-    if (filter.access) query.andWhere('c.access = :access', { access: filter.access });
-    if (filter.labels) query.andWhere('c.labels @> :labels::jsonb', { labels: JSON.stringify(filter.labels) });
-    const total = await query.clone().getCount();
-    if (after) query.andWhere('c.id > :after', { after });
-    const entities = await query.orderBy('c.id', 'ASC').take(limit + 1).getMany();
-    const items = entities.slice(0, limit).map(toView);
-    return { items, total, nextCursor: entities.length > limit ? (items.at(-1)?.id ?? null) : null };
-  }
-}
-
-/** The columns of a view, as the projection's statements read and write them. */
-const COLUMNS = 'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, last_event_time, pending_requests, last_refusal, progress, fact_times';
-const RECORD =
-  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, access text, last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
-
-interface ClusterRow {
-  id: string;
-  name: string | null;
-  model: ClusterModel | null;
-  labels: Record<string, string>;
-  status: ClusterStatus;
-  kubernetes_version: string | null;
-  distribution: string | null;
-  nodes: Node[];
-  reasons: Reason[];
-  warnings: Reason[];
-  reachable: boolean | null;
-  tunnel: 'connected' | 'disconnected' | null;
-  access: ClusterAccess | null;
-  last_event_time: Date;
-  pending_requests: PendingRequest[];
-  last_refusal: Refusal | null;
-  progress: ClusterProgressView | null;
-  fact_times: FactTimes;
-}
-
-function rowToView(row: ClusterRow): ClusterView {
-  return {
-    id: row.id,
-    name: row.name,
-    model: row.model,
-    labels: row.labels,
-    status: row.status,
-    kubernetesVersion: row.kubernetes_version,
-    distribution: row.distribution,
-    nodes: row.nodes,
-    reasons: row.reasons,
-    warnings: row.warnings,
-    reachable: row.reachable,
-    tunnel: row.tunnel,
-    access: row.access,
-    lastEventTime: row.last_event_time.toISOString(),
-    pendingRequests: row.pending_requests,
-    lastRefusal: row.last_refusal,
-    progress: row.progress,
-    factTimes: row.fact_times,
-  };
-}
-
-/** Views as one JSON parameter for jsonb_to_recordset, sorted by id. */
-function toRecords(views: readonly ClusterView[]): string {
-  return JSON.stringify(
-    [...views]
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((view) => ({
-        id: view.id,
-        name: view.name,
-        model: view.model,
-        labels: view.labels,
-        status: view.status,
-        kubernetes_version: view.kubernetesVersion,
-        distribution: view.distribution,
-        nodes: view.nodes,
-        reasons: view.reasons,
-        warnings: view.warnings,
-        reachable: view.reachable,
-        tunnel: view.tunnel,
-        access: view.access,
-        last_event_time: view.lastEventTime,
-        pending_requests: view.pendingRequests,
-        last_refusal: view.lastRefusal,
-        progress: view.progress,
-        fact_times: view.factTimes,
-      })),
-  );
-}
-
-function toView(entity: ClusterEntity): ClusterView {
-  return {
-    id: entity.id,
-    name: entity.name,
-    model: entity.model,
-    labels: entity.labels,
-    status: entity.status,
-    kubernetesVersion: entity.kubernetesVersion,
-    distribution: entity.distribution,
-    nodes: entity.nodes,
-    reasons: entity.reasons,
-    warnings: entity.warnings,
-    reachable: entity.reachable,
-    tunnel: entity.tunnel,
-    access: entity.access,
-    lastEventTime: entity.lastEventTime.toISOString(),
-    pendingRequests: entity.pendingRequests,
-    lastRefusal: entity.lastRefusal,
-    progress: entity.progress,
-    factTimes: entity.factTimes,
-  };
-}
-
-function toEntity(view: ClusterView): Partial<ClusterEntity> {
-  return {
-    id: view.id,
-    name: view.name,
-    model: view.model,
-    labels: view.labels,
-    status: view.status,
-    kubernetesVersion: view.kubernetesVersion,
-    distribution: view.distribution,
-    nodes: view.nodes,
-    nodeCount: view.nodes.length,
-    reasons: view.reasons,
-    warnings: view.warnings,
-    reachable: view.reachable,
-    tunnel: view.tunnel,
-    access: view.access,
-    lastEventTime: new Date(view.lastEventTime),
-    pendingRequests: view.pendingRequests,
-    lastRefusal: view.lastRefusal,
-    progress: view.progress,
-    factTimes: view.factTimes,
-  };
 }
