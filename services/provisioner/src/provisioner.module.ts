@@ -3,6 +3,8 @@ import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/sec
 import { Clock, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { JOIN_MATERIAL_ISSUER, type JoinMaterialIssuer } from './bootstrap/join-material-issuer.js';
+import { KubeconfigController } from './access/kubeconfig.controller.js';
+import { KubeconfigIssuer } from './access/kubeconfig-issuer.js';
 import { JoinSecretsRepository } from './bootstrap/join-secrets.repository.js';
 import { NODE_BOOTSTRAPPER, type NodeBootstrapper } from './bootstrap/node-bootstrapper.js';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from './config.js';
@@ -102,7 +104,7 @@ export class ProvisionerModule {
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
-      controllers: [ClusterRequestedHandler, ClusterLifecycleHandler, ProvisionerClustersController, ...hostsControllers, ...hostedControllers],
+      controllers: [ClusterRequestedHandler, ClusterLifecycleHandler, ProvisionerClustersController, KubeconfigController, ...hostsControllers, ...hostedControllers],
       providers: [
         { provide: PROVISIONER_CONFIG, useValue: config },
         ports.clock ? { provide: Clock, useValue: ports.clock } : Clock,
@@ -117,6 +119,7 @@ export class ProvisionerModule {
         // Management clusters registered over HTTP host the control planes, unless a test brings its own placement.
         ...(ports.placement ? [...hostedProviders, { provide: CONTROL_PLANE_PLACEMENT, useValue: ports.placement }] : hostedProviders),
         JoinSecretsRepository,
+        KubeconfigIssuer,
         ...hostsProviders,
         ClusterRepository,
         MachineQueue,

@@ -27,6 +27,7 @@ describe('provisioner: who may do what', () => {
       Object.fromEntries(Object.entries(rules).filter(([route]) => route.includes('/api/'))),
       {
         'GET /api/v1/provisioner/clusters/:id': 'viewer',
+        'GET /api/v1/provisioner/clusters/:id/kubeconfig': 'operator scoped',
         'GET /api/v1/hosted-control-planes/savings': 'viewer',
         'GET /api/v1/hosted-control-planes/:clusterId': 'viewer',
         'POST /api/v1/management-clusters': 'admin',
@@ -39,6 +40,6 @@ describe('provisioner: who may do what', () => {
         'DELETE /api/v1/provisioner/host-keys/:address/:port': 'admin',
       },
     );
-    assert.equal(report.checked, 11);
+    assert.equal(report.checked, 12);
   });
 });

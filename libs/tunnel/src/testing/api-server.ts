@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { API_GROUP_LIST, API_VERSIONS, CORE_V1_RESOURCES, namespaceObject, nodeObject, versionInfo } from './discovery.js';
 import { echoUpgrade, EXEC_PROTOCOLS, runExec } from './exec.js';
@@ -16,6 +17,12 @@ export interface StandInApiServerOptions {
   key: string | Buffer;
   /** Bearer tokens it accepts (an agent's service-account token); any other request is a 401. */
   tokens: string[];
+  /**
+   * PEM CA of client certificates (kube-apiserver's `--client-ca-file`): a certificate it signed
+   * authenticates its CN as the user and each O as a group. A certificate it did not sign, or one
+   * expired or not yet valid, fails the TLS handshake, as it does with kube-apiserver.
+   */
+  clientCa?: string | Buffer;
   /** What `/version` says (`v1.32.4` by default); nodes' kubelets report it too. */
   gitVersion?: string;
   /** Node names (`node-1` by default). */
@@ -32,8 +39,10 @@ export interface RecordedRequest {
   groups: string[];
   /** The `Upgrade` header of an upgrade request (`websocket`, `SPDY/3.1`). */
   upgrade: string | undefined;
-  /** Whether its bearer token was one of `tokens`. */
+  /** Whether its bearer token was one of `tokens`, or its client certificate one `clientCa` signed. */
   authenticated: boolean;
+  /** The verified client certificate it came with (CN and O); absent without one. */
+  certificate?: { user: string; groups: string[] };
 }
 
 const RESOURCES = new Set<string>(['pods', 'secrets']);
@@ -48,6 +57,8 @@ const MAX_BODY = 3 * 1024 * 1024;
 export class StandInApiServer {
   readonly tokens: Set<string>;
   readonly requests: RecordedRequest[] = [];
+  /** Why client certificates were refused in the handshake (`CERT_HAS_EXPIRED`, ...). */
+  readonly refusedCertificates: string[] = [];
   private readonly server: Server;
   private readonly store = new ObjectStore();
   private readonly logs = new PodLogs();
@@ -56,13 +67,18 @@ export class StandInApiServer {
   private readonly held = new Set<{ destroy(): void }>();
   private readonly gitVersion: string;
   private readonly nodeNames: string[];
+  private readonly requiresVerifiedCertificates: boolean;
   private port = 0;
 
   constructor(options: StandInApiServerOptions) {
     this.tokens = new Set(options.tokens);
     this.gitVersion = options.gitVersion ?? 'v1.32.4';
     this.nodeNames = options.nodes ?? ['node-1'];
-    this.server = createServer({ cert: options.cert, key: options.key }, (request, response) => void this.handle(request, response));
+    const clientCertificates = options.clientCa === undefined ? {} : { requestCert: true, rejectUnauthorized: false, ca: options.clientCa };
+    this.server = createServer({ cert: options.cert, key: options.key, ...clientCertificates }, (request, response) => void this.handle(request, response));
+    // Certificates are optional (tokens work too), but one that does not verify ends the connection.
+    this.requiresVerifiedCertificates = options.clientCa !== undefined;
+    if (this.requiresVerifiedCertificates) this.server.on('secureConnection', (socket: TLSSocket) => this.checkCertificate(socket));
     this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
 
@@ -140,9 +156,22 @@ export class StandInApiServer {
     item.once('close', () => this.held.delete(item));
   }
 
+  /** Ends a connection whose client certificate did not verify; true if it did so. */
+  private checkCertificate(socket: TLSSocket): boolean {
+    if (!this.requiresVerifiedCertificates || socket.destroyed) return socket.destroyed;
+    const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+    if (!presented || socket.authorized) return false;
+    this.refusedCertificates.push(String(socket.authorizationError));
+    socket.destroy();
+    return true;
+  }
+
   private admit(request: IncomingMessage): boolean {
+    // Data sent with the handshake's last flight can be parsed before the handshake's check ran.
+    if (this.checkCertificate(request.socket as TLSSocket)) return false;
     const authorization = request.headers.authorization ?? '';
-    const authenticated = authorization.startsWith('Bearer ') && this.tokens.has(authorization.slice('Bearer '.length));
+    const certificate = certificateSubject(request.socket as TLSSocket);
+    const authenticated = (authorization.startsWith('Bearer ') && this.tokens.has(authorization.slice('Bearer '.length))) || certificate !== undefined;
     this.requests.push({
       method: request.method ?? 'GET',
       path: request.url ?? '/',
@@ -150,6 +179,7 @@ export class StandInApiServer {
       groups: request.headersDistinct['impersonate-group'] ?? [],
       upgrade: request.headers.upgrade === undefined ? undefined : String(request.headers.upgrade),
       authenticated,
+      ...(certificate ? { certificate } : {}),
     });
     return authenticated;
   }
@@ -303,6 +333,16 @@ export class StandInApiServer {
       refuseUpgrade(socket, error instanceof ApiError ? error : new ApiError(500, String(error)));
     }
   }
+}
+
+/** The verified client certificate's CN and O, as kube-apiserver reads the user and groups. */
+function certificateSubject(socket: TLSSocket): { user: string; groups: string[] } | undefined {
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as Record<string, string | string[] | undefined> | undefined;
+  const user = subject?.['CN'];
+  if (typeof user !== 'string') return undefined;
+  const groups = subject?.['O'];
+  return { user, groups: groups === undefined ? [] : Array.isArray(groups) ? groups : [groups] };
 }
 
 function notFound(): ApiError {

@@ -1,0 +1,69 @@
+import { ConflictException, Controller, Get, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
+import { Access, auditRead, Caller, forbidOutOfScope, inScope, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
+import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ClusterRepository } from '../repositories/cluster.repository.js';
+import { KubeconfigQuery } from './kubeconfig.js';
+import { KubeconfigIssuer, KubeconfigRefusal, type KubeconfigRefusalCode } from './kubeconfig-issuer.js';
+
+interface HeaderSettable {
+  setHeader(name: string, value: string): unknown;
+}
+
+function refusalStatus(code: KubeconfigRefusalCode): number {
+  switch (code) {
+    case 'cluster-not-running':
+    case 'no-api-endpoint':
+    case 'hosted-control-plane-unsupported':
+    case 'cluster-ca-missing':
+      return 409;
+  }
+}
+
+@ApiTags('provisioner')
+@Controller('api/v1/provisioner/clusters')
+export class KubeconfigController {
+  constructor(
+    @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
+    @Inject(KubeconfigIssuer) private readonly issuer: KubeconfigIssuer,
+  ) {}
+
+  @Get(':id/kubeconfig')
+  @Access('operator', { scoped: true })
+  @ApiOperation({
+    summary: 'A kubeconfig for a cluster Flotilla built: a short-lived client certificate for the caller, signed by the cluster CA',
+    description:
+      'Subject CN = the caller, O = `flotilla:operator` (operators) or `flotilla:admin` and `kubeadm:cluster-admins` (admins); server = the cluster\'s API endpoint; CA = the cluster CA. The key is made for this answer and kept nowhere. Audited (the certificate\'s serial and expiry, never the key). Also reached from GET /api/v1/clusters/{id}/kubeconfig (307).',
+  })
+  @ApiParam({ name: 'id' })
+  @ApiQuery({ name: 'ttl', required: false, description: 'How long the certificate lasts: 5m to 24h (`30m`, `2h`, `600s`); 1h by default' })
+  @ApiProduces('application/yaml')
+  @ApiResponse({ status: 200, description: 'The kubeconfig (YAML)' })
+  @ApiResponse({ status: 400, description: 'A bad ttl, named' })
+  @ApiResponse({ status: 404, description: 'The provisioner has no such cluster' })
+  @ApiResponse({ status: 409, description: 'No kubeconfig now, with `code`: `cluster-not-running`, `no-api-endpoint`, `hosted-control-plane-unsupported`, `cluster-ca-missing`' })
+  async kubeconfig(
+    @Caller() caller: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) response: HeaderSettable,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(KubeconfigQuery)) query: KubeconfigQuery,
+  ): Promise<string> {
+    auditRead(request);
+    const cluster = await this.clusters.find(id);
+    if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
+    if (!inScope(caller, cluster.spec.labels)) forbidOutOfScope(caller, id);
+    try {
+      const issued = await this.issuer.issue(cluster, caller, query.ttl);
+      // Set on success only: refusals stay JSON. A credential is never cached on the way.
+      response.setHeader('content-type', 'application/yaml; charset=utf-8');
+      response.setHeader('cache-control', 'no-store');
+      auditRead(request, `client certificate for ${caller.subject} (${issued.groups.join(', ')}), serial ${issued.serial}, valid until ${issued.expiresAt.toISOString()}`);
+      return issued.kubeconfig;
+    } catch (error) {
+      if (!(error instanceof KubeconfigRefusal)) throw error;
+      if (refusalStatus(error.code) === 409) throw new ConflictException({ statusCode: 409, error: 'Conflict', code: error.code, message: error.message });
+      throw error;
+    }
+  }
+}
