@@ -1,8 +1,11 @@
-import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseIntPipe } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { z } from 'zod';
 import type { MachineRole } from '../domain/machine-plan.js';
 import type { HostFacts } from './facts.js';
+import { ClusterHostsAnswer } from './host-answers.js';
 import { HostRecords } from './host-records.js';
 import type { CheckName, CheckStatus } from './preflight.js';
 
@@ -35,6 +38,9 @@ export interface HostView {
   steps: HostStepView[];
 }
 
+const HostKeyPath = z.object({ address: z.string().min(1), port: z.coerce.number().int().min(1).max(65_535) });
+type HostKeyPath = z.infer<typeof HostKeyPath>;
+
 /** For operators: what the installer found and did on each of a cluster's hosts. */
 @ApiTags('provisioner')
 @Controller('api/v1/provisioner')
@@ -45,7 +51,8 @@ export class HostsController {
   @Access('viewer')
   @ApiOperation({ summary: 'Every host of a user-provisioned cluster: facts, preflight checks and install steps' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'Nothing was recorded for this cluster yet' })
+  @ApiAnswer(200, ClusterHostsAnswer, 'Every host with its facts, checks and steps')
+  @ApiErrors({ 404: 'Nothing was recorded for this cluster yet' })
   async hosts(@Param('id') clusterId: string): Promise<{ clusterId: string; hosts: HostView[] }> {
     const [facts, checks, steps] = await Promise.all([this.records.factsRows(clusterId), this.records.checks(clusterId), this.records.steps(clusterId)]);
     const machines = [...new Set([...facts.map((row) => row.machine), ...checks.map((row) => row.machine), ...steps.map((row) => row.machine)])].sort();
@@ -75,8 +82,11 @@ export class HostsController {
   @Access('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Forget the pinned host key of a host (after a reinstall): the next key seen is pinned' })
-  @ApiResponse({ status: 404, description: 'No key pinned for this host' })
-  async unpin(@Param('address') address: string, @Param('port', ParseIntPipe) port: number): Promise<void> {
+  @ApiParam({ name: 'address' })
+  @ApiParam({ name: 'port', schema: { type: 'integer', minimum: 1, maximum: 65_535 } })
+  @ApiEmptyAnswer(204, 'Forgotten')
+  @ApiErrors({ 400: 'The port is not a TCP port', 404: 'No key pinned for this host' })
+  async unpin(@Param(new ZodValidationPipe(HostKeyPath)) { address, port }: HostKeyPath): Promise<void> {
     if (!(await this.records.unpin(address, port))) throw new NotFoundException(`no host key pinned for ${address}:${port}`);
   }
 }

@@ -1,8 +1,9 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, BadRequestException } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
+import { SshKeyAnswer } from './host-answers.js';
 import { SSH_KEY_NAME_PATTERN, SshKeys, type SshKeyView } from './ssh-keys.js';
 
 export const RegisterSshKeyBody = z.object({
@@ -22,9 +23,9 @@ export class SshKeysController {
   @Access('admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Register an SSH private key (OpenSSH or PEM, unencrypted); hosts refer to it by the returned ref' })
-  @ApiResponse({ status: 201, description: 'ref, name, type and the SHA256 fingerprint of the public key' })
-  @ApiResponse({ status: 400, description: 'Bad name or not a usable private key (the field is named, the key never echoed)' })
-  @ApiResponse({ status: 409, description: 'A key with this name exists' })
+  @ApiRequestBody(RegisterSshKeyBody, { name: 'rack-7', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\n(the unencrypted key file, e.g. from ssh-keygen -t ed25519 -N "")\n-----END OPENSSH PRIVATE KEY-----\n' })
+  @ApiAnswer(201, SshKeyAnswer, 'ref, name, type and the SHA256 fingerprint of the public key')
+  @ApiErrors({ 400: 'Bad name or not a usable private key (the field is named, the key never echoed)', 409: 'A key with this name exists' })
   async register(@Body(new ZodValidationPipe(RegisterSshKeyBody)) body: RegisterSshKeyBody): Promise<SshKeyView> {
     const result = await this.keys.register(body.name, body.privateKey);
     if (result.ok) return result.key;
@@ -37,6 +38,8 @@ export class SshKeysController {
   @Get()
   @Access('admin')
   @ApiOperation({ summary: 'Registered SSH keys: ref, name, type, fingerprint (never the key)' })
+  @ApiAnswer(200, z.array(SshKeyAnswer), 'Every registered key')
+  @ApiErrors({ 503: 'The keys cannot be read now (the database does not answer)' })
   async list(): Promise<SshKeyView[]> {
     return this.keys.list();
   }
@@ -46,7 +49,8 @@ export class SshKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Forget an SSH key' })
   @ApiParam({ name: 'ref' })
-  @ApiResponse({ status: 404, description: 'No SSH key with this ref' })
+  @ApiEmptyAnswer(204, 'Forgotten')
+  @ApiErrors({ 404: 'No SSH key with this ref' })
   async remove(@Param('ref') ref: string): Promise<void> {
     if (!(await this.keys.remove(ref))) throw new NotFoundException(`SSH key "${ref}" not found`);
   }

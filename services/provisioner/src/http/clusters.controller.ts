@@ -1,11 +1,13 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors } from '@flotilla/service-kit';
 import type { Reason } from '@flotilla/contracts';
 import type { ClusterOperation, ClusterPhase, MachinePhase, MachineRemoval, MachineState } from '../domain/cluster/index.js';
 import type { Condition } from '../domain/conditions.js';
 import type { MachineRole } from '../domain/machine-plan.js';
 import { ClusterRepository, type MachineQueueView } from '../repositories/cluster.repository.js';
+import { ProvisionerClusterAnswer } from './answers.js';
 
 export interface MachineView {
   name: string;
@@ -61,7 +63,8 @@ export class ProvisionerClustersController {
   @Access('viewer')
   @ApiOperation({ summary: 'A cluster\'s phase, operation in progress and conditions, and every machine with its phase, provider id and reconcile bookkeeping' })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'The provisioner has no such cluster' })
+  @ApiAnswer(200, ProvisionerClusterAnswer, 'The cluster and its machines')
+  @ApiErrors({ 404: 'The provisioner has no such cluster' })
   async get(@Param('id') id: string): Promise<ProvisionerClusterView> {
     const cluster = await this.clusters.find(id);
     if (!cluster) throw new NotFoundException(`cluster "${id}" not found`);
