@@ -13,6 +13,9 @@
 #   docker build --target tunnel-agent -t flotilla/tunnel-agent:0.1.0 .
 # Stages: manifests -> tunnel-agent-deps (npm ci of the agent's workspace, production only);
 # deps -> tunnel-agent-build (tsc -b of the agent and the tunnel library) -> tunnel-agent.
+#
+# The fleet dashboard is an nginx image of its static build: deps -> dashboard-build -> dashboard.
+#   docker build --target dashboard -t flotilla/dashboard .
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -68,6 +71,21 @@ COPY --from=tunnel-agent-build /app/agents/tunnel-agent/dist/src agents/tunnel-a
 USER 65532:65532
 # exec form: node is the container's main process and gets SIGTERM itself.
 ENTRYPOINT ["node", "--enable-source-maps", "agents/tunnel-agent/dist/src/main.js"]
+
+# The fleet dashboard: its static build in an nginx image, behind the entry point's `/`
+# (deploy/nginx/dashboard.conf.template). FLOTILLA_TRACE_VIEWER_URL links trace ids to a viewer.
+#   docker build --target dashboard -t flotilla/dashboard .
+FROM deps AS dashboard-build
+COPY tsconfig.base.json ./
+COPY clients/dashboard clients/dashboard
+RUN npx tsc -b clients/dashboard/tsconfig.json \
+ && cd clients/dashboard && npx vite build --logLevel warn
+
+FROM nginx:1.27-alpine AS dashboard
+ENV FLOTILLA_TRACE_VIEWER_URL=""
+COPY deploy/nginx/dashboard.conf.template /etc/nginx/templates/default.conf.template
+COPY --from=dashboard-build /app/clients/dashboard/dist/app /usr/share/nginx/html
+EXPOSE 8080
 
 FROM base AS runtime
 ARG SERVICE

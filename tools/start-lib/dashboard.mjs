@@ -7,6 +7,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { JAEGER_UI, traceMode } from './summary.mjs';
 
+/**
+ * The dashboard in containers: its own nginx (the Dockerfile's `dashboard` target,
+ * deploy/nginx/dashboard.conf.template) behind the entry point's `/`, in compose and in the Ingress.
+ */
+export const DASHBOARD_SERVICE = Object.freeze({ name: 'dashboard', port: 8080 });
+
 /** Where the dashboard is, relative to the checkout, and where `vite build` writes it. */
 export const DASHBOARD_PROJECT = 'clients/dashboard';
 export const DASHBOARD_BUILD = 'clients/dashboard/dist/app';

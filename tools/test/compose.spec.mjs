@@ -17,6 +17,7 @@ import { SERVER_NAMES } from '../start-lib/tls.mjs';
 import { ROUTES } from '../../deploy/routes.mjs';
 import { GENERATED } from '../generate-deploy.mjs';
 import { isStreaming, STREAMING_PREFIXES, STREAMING_TIMEOUT_MS } from '../start-lib/gateway.mjs';
+import { DASHBOARD_SERVICE } from '../start-lib/dashboard.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
@@ -82,7 +83,7 @@ describe('docker-compose.yml', () => {
     for (const key of Object.keys(compose)) {
       assert.ok(['services', 'volumes', 'networks', 'configs', 'secrets', 'name', 'include'].includes(key) || key.startsWith('x-'), `unknown top-level key ${key}`);
     }
-    assert.deepEqual(Object.keys(services).sort(), ['gateway', 'jaeger', 'nats', 'postgres', 'tunnel-agent', ...flotilla].sort());
+    assert.deepEqual(Object.keys(services).sort(), ['dashboard', 'gateway', 'jaeger', 'nats', 'postgres', 'tunnel-agent', ...flotilla].sort());
   });
 
   it('gives every service an image or a build, and builds Flotilla services from the Dockerfile with SERVICE', () => {
@@ -250,6 +251,22 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('serves the fleet dashboard at / from its own container, and keeps /api for the API', () => {
+    const dashboard = services[DASHBOARD_SERVICE.name];
+    assert.equal(dashboard.build.target, 'dashboard', 'built from the Dockerfile\'s dashboard target');
+    assert.equal(dependsOn(services.gateway)[DASHBOARD_SERVICE.name]?.condition, 'service_started', 'the gateway starts after the dashboard');
+    const conf = readFileSync(join(root, 'deploy/nginx/flotilla.conf'), 'utf8');
+    assert.match(conf, new RegExp(`location / \\{\\s*set \\$service ${DASHBOARD_SERVICE.name};\\s*set \\$upstream ${DASHBOARD_SERVICE.name}:${DASHBOARD_SERVICE.port};\\s*proxy_pass http://\\$upstream;`));
+    assert.match(conf, /location \/api\/ \{\s*return 404 '\{"statusCode":404/);
+    const template = readFileSync(join(root, 'deploy/nginx/dashboard.conf.template'), 'utf8');
+    assert.match(template, new RegExp(`listen ${DASHBOARD_SERVICE.port};`));
+    assert.match(template, /try_files \$uri \/index\.html;/, 'index.html for the dashboard\'s pages');
+    assert.match(template, /"traceViewerUrl":"\$\{FLOTILLA_TRACE_VIEWER_URL\}"/);
+    const dockerfileText = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    assert.match(dockerfileText, /COPY deploy\/nginx\/dashboard\.conf\.template \/etc\/nginx\/templates\/default\.conf\.template/);
+    assert.match(dockerfileText, /COPY --from=dashboard-build \/app\/clients\/dashboard\/dist\/app \/usr\/share\/nginx\/html/);
+  });
+
   it('has its generated entry-point files up to date with the route table (node tools/generate-deploy.mjs)', () => {
     for (const [path, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(root, path), 'utf8'), make(), `${path} is stale: run node tools/generate-deploy.mjs`);
     const text = readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8');
@@ -263,7 +280,7 @@ describe('docker-compose.yml', () => {
     const paths = ingresses.flatMap((ingress) => ingress.spec.rules.flatMap((rule) => rule.http.paths));
     assert.deepEqual(
       paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]).sort(),
-      ROUTES.map(({ prefix, service }) => [prefix, 'Prefix', service, SERVICES.find((s) => s.name === service).port]).sort(),
+      [...ROUTES.map(({ prefix, service }) => [prefix, 'Prefix', service, SERVICES.find((s) => s.name === service).port]), ['/', 'Prefix', DASHBOARD_SERVICE.name, DASHBOARD_SERVICE.port]].sort(),
     );
     // Kubernetes reads YAML 1.1: every annotation must be a string there too (a bare off is false).
     for (const ingress of YAML.parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS())) {
@@ -359,7 +376,8 @@ describe('Dockerfile', () => {
     for (const stage of stages) {
       const image = stage.image.replace(/^\$\{?(\w+)\}?$/, (_, name) => args[name] ?? `$${name}`);
       assert.ok(defined.has(image) || /^[\w.\-/]+(:[\w.\-]+)?(@sha256:[0-9a-f]+)?$/.test(image), `FROM ${stage.image}: neither an earlier stage nor an image`);
-      if (!defined.has(image)) assert.equal(image, 'node:20-bookworm-slim', 'every stage starts from node:20-bookworm-slim');
+      // The dashboard's image is nginx, as the gateway of docker-compose.yml; every other stage is Node's.
+      if (!defined.has(image)) assert.equal(image, stage.name === 'dashboard' ? compose.services.gateway.image : 'node:20-bookworm-slim', `stage ${stage.name}: its base image`);
       for (const instruction of stage.instructions) {
         const from = /--from=(\S+)/.exec(instruction.args)?.[1];
         if (from) assert.ok(defined.has(from), `${instruction.keyword} --from=${from} in stage ${stage.name}: no earlier stage of that name`);
