@@ -1,0 +1,192 @@
+// The built CLI as a process against the services as processes, behind npm start's entry point
+// (HTTPS with a CA of the test's own, so --ca-file is exercised too).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Fleet } from '@flotilla/e2e/dist/src/fleet-harness.js';
+import { parse } from 'yaml';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const MAIN = join(root, 'clients/cli/dist/src/main.js');
+
+interface Gateway {
+  listen(port: number, host?: string): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+interface GatewayModule {
+  createGateway(this: void, options: { targets: Record<string, string>; tls?: { cert: Buffer; key: Buffer } }): Gateway;
+}
+interface TlsModule {
+  ensureDevCa(dir: string): Promise<{ caCert: string; cert: string; key: string }>;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with `args`, its configuration file in the test's directory. */
+function cli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const SPEC = `
+name: cli-e2e
+model: platform-provisioned
+kubernetesVersion: "1.34"
+labels:
+  team: cli
+controlPlane:
+  count: 1
+  machineSize: small
+nodePools:
+  - name: workers
+    count: 1
+    machineSize: small
+`;
+
+describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
+  let fleet: Fleet;
+  let gateway: Gateway;
+  let server: string;
+  let directory: string;
+  let caFile: string;
+  let env: Record<string, string>;
+  const id = `cli-${Date.now().toString(36)}`;
+
+  before(async () => {
+    fleet = new Fleet({ services: ['inventory', 'provisioner', 'upgrade-planner'], env: { SIM_BOOT_MS: '300' } });
+    await fleet.start();
+    directory = mkdtempSync(join(tmpdir(), 'flotilla-cli-'));
+    const tls = await ((await import(new URL('tools/start-lib/tls.mjs', `file://${root}`).href)) as TlsModule).ensureDevCa(join(directory, 'tls'));
+    caFile = tls.caCert;
+    const { createGateway } = (await import(new URL('tools/start-lib/gateway.mjs', `file://${root}`).href)) as GatewayModule;
+    gateway = createGateway({
+      targets: Object.fromEntries(fleet.processes.map((service) => [service.name, service.url])),
+      tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
+    });
+    const { port } = await gateway.listen(0, '127.0.0.1');
+    server = `https://127.0.0.1:${port}`;
+    env = { FLOTILLA_CONFIG: join(directory, 'config.yaml'), HOME: directory };
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await fleet?.stop();
+    if (directory) rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('without a login, a call says to log in and exits 4', async () => {
+    const run = await cli(['get', 'clusters', '--server', server, '--ca-file', caFile], { env });
+    assert.equal(run.code, 4, run.stderr);
+    assert.match(run.stderr, /not logged in.*run flotilla login --server https:\/\/127\.0\.0\.1/);
+  });
+
+  it('login refuses an untrusted certificate and a bad token, then saves a good token 0600 as the current context', async () => {
+    const token = (await fleet.auth('operator')).authorization!.replace('Bearer ', '');
+    const untrusted = await cli(['login', '--server', server, '--token', token], { env });
+    assert.equal(untrusted.code, 5, untrusted.stderr);
+    assert.match(untrusted.stderr, /not trusted.*--ca-file/);
+
+    const refused = await cli(['login', '--server', server, '--ca-file', caFile, '--token', 'not-a-token'], { env });
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.throws(() => statSync(env.FLOTILLA_CONFIG!), 'nothing saved for a refused token');
+
+    // The token from stdin, as `cat token | flotilla login` gives it.
+    const login = await cli(['login', '--server', server, '--ca-file', caFile, '--context', 'e2e'], { env, input: `${token}\n` });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(statSync(env.FLOTILLA_CONFIG!).mode & 0o777, 0o600);
+    const saved = parse(readFileSync(env.FLOTILLA_CONFIG!, 'utf8')) as { currentContext: string; contexts: { name: string; server: string; token: string; caFile: string }[] };
+    assert.equal(saved.currentContext, 'e2e');
+    assert.deepEqual(saved.contexts, [{ name: 'e2e', server, token, caFile }]);
+
+    const contexts = await cli(['config', 'get-contexts'], { env });
+    assert.match(contexts.stdout, /^\*\s+e2e\s+https:\/\/127\.0\.0\.1/m);
+  });
+
+  it('a bad spec file is refused with the field named, exit 1; an unreadable one is a usage error, exit 2', async () => {
+    const bad = join(directory, 'bad.yaml');
+    writeFileSync(bad, SPEC.replace('count: 1\n  machineSize', 'count: 2\n  machineSize'));
+    const refused = await cli(['create', 'cluster', `${id}-bad`, '-f', bad, '--no-wait'], { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /controlPlane\.count: must be 1, 3 or 5/);
+
+    const missing = await cli(['create', 'cluster', '-f', join(directory, 'missing.yaml')], { env });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /missing\.yaml: ENOENT/);
+  });
+
+  it('creates a cluster from a YAML file and waits until it runs, then lists and describes it', async () => {
+    const file = join(directory, 'cluster.yaml');
+    writeFileSync(file, SPEC);
+    const created = await cli(['create', 'cluster', id, '-f', file, '--wait', '--timeout', '90s'], { env });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, new RegExp(`cluster ${id} is Running \\(v?1\\.34`));
+    assert.match(created.stderr, /control plane \d\/1/, 'progress shows machines ready of total');
+
+    const listed = await cli(['get', 'clusters', '-l', 'team=cli'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^NAME\s+MODEL\s+STATUS\s+VERSION\s+NODES\s+ACCESS\s+AGE$/m);
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+platform-provisioned\\s+Running\\s+v?1\\.34\\S*\\s+2\\s+direct\\s+\\S+$`, 'm'));
+    const none = await cli(['get', 'clusters', '-l', 'team=nobody', '-o', 'json'], { env });
+    assert.deepEqual((JSON.parse(none.stdout) as { items: unknown[] }).items, []);
+
+    const described = await cli(['describe', 'cluster', id], { env });
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /^NAME\s+READY\s+SEVERITY\s+REASON\s+SINCE\s+MESSAGE$/m);
+    assert.match(described.stdout, new RegExp(`^Cluster/${id}\\s+True`, 'm'));
+    assert.match(described.stdout, /Responsibilities[\s\S]*Node OS\s+Platform \(immutable OS only/);
+    assert.match(described.stdout, /ControlPlane\s+True\s+1\/1 ready[\s\S]*Running \(1\)[\s\S]*Machine\//);
+    assert.match(described.stdout, /NodePool\/workers\s+True\s+1\/1 ready/);
+    assert.match(described.stdout, /Release \d+\.\d+\s+True/);
+    assert.match(described.stdout, /History \(newest/);
+    assert.match(described.stdout, /cluster\.requested/);
+  });
+
+  it('scales a pool and waits for the machines; the trace shows the chain across services with links', async () => {
+    const scaled = await cli(['scale', 'cluster', id, '--pool', 'workers', '--replicas', '2', '--wait', '--timeout', '90s'], { env });
+    assert.equal(scaled.code, 0, scaled.stderr);
+    assert.match(scaled.stdout, /pool workers of .* has 2 ready machines/);
+    const cluster = JSON.parse((await cli(['get', 'clusters', id, '-o', 'json'], { env })).stdout) as { items: { nodes: unknown[] }[] };
+    assert.equal(cluster.items[0]?.nodes.length, 3);
+
+    const traced = await cli(['trace', id], { env: { ...env, FLOTILLA_TRACE_URL: 'http://jaeger.test:16686/' } });
+    assert.equal(traced.code, 0, traced.stderr);
+    assert.match(traced.stdout, /^Trace [0-9a-f]{32}: \d+ events? in \S+ \(.*provisioner.*\)$/m);
+    assert.match(traced.stdout, /^ {2}http:\/\/jaeger\.test:16686\/trace\/[0-9a-f]{32}$/m);
+    assert.match(traced.stdout, /cluster\.node-pool-scale-requested/);
+    assert.match(traced.stdout, /\+\d+(ms|s)/, 'the time between events');
+  });
+
+  it('delete asks for confirmation (none without a terminal), then with --yes ends Deleted', async () => {
+    const unconfirmed = await cli(['delete', 'cluster', id], { env });
+    assert.equal(unconfirmed.code, 2);
+    assert.match(unconfirmed.stderr, /pass --yes/);
+
+    const deleted = await cli(['delete', 'cluster', id, '--yes', '--wait', '--timeout', '90s'], { env });
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, new RegExp(`cluster ${id} is deleted`));
+    const listed = await cli(['get', 'clusters', id], { env });
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+platform-provisioned\\s+Deleted`, 'm'));
+  });
+
+  it('a cluster that does not exist is named, exit 6', async () => {
+    const run = await cli(['describe', 'cluster', 'no-such-cluster'], { env });
+    assert.equal(run.code, 6);
+    assert.match(run.stderr, /cluster "no-such-cluster" not found/);
+  });
+});
