@@ -197,6 +197,14 @@ describe('the fleet dashboard in chromium, behind the entry point, on the five s
     await inspect('upgrade-plan');
   });
 
+  it('counts the new cluster on the overview and charts it as compatible with the release', async () => {
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Overview' }).click();
+    await page.getByTestId('total-clusters').getByText('1', { exact: true }).waitFor();
+    await page.getByRole('img', { name: /By model: platform-provisioned 1/ }).waitFor();
+    await page.getByRole('img', { name: /Clusters per Kubernetes minor against release \d+\.\d+: 1\.34 1 compatible/ }).waitFor();
+    await inspect('overview-with-cluster');
+  });
+
   it('shows the audit log with the cluster request', async () => {
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
@@ -209,7 +217,9 @@ describe('the fleet dashboard in chromium, behind the entry point, on the five s
   it('offers no kubeconfig to a viewer, and returns to sign-in with a message when the API refuses the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signInWith(await fleet.issuer.token('viewer', { subject: 'dashboard-viewer' }));
-    await page.getByRole('heading', { level: 1, name: 'Fleet overview' }).waitFor();
+    // Back on the page signed out of: the audit log is for admins, and the API's refusal says so.
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: /admin/ }).waitFor();
     await page.goto(`${base}/clusters/${clusterId}`);
     await page.getByTestId('cluster-status').getByText('Running').waitFor();
     await page.getByRole('heading', { level: 2, name: 'Event timeline' }).waitFor();

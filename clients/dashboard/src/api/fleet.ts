@@ -3,12 +3,12 @@ import type { Cluster, ClusterPage, FleetCluster, FleetPage, SupportMatrix } fro
 import { getJson } from './client.js';
 import { ApiError } from '../lib/errors.js';
 import { fleetCompliance, type Compliance } from '../lib/compliance.js';
-import { overviewOf, type Overview } from '../lib/overview.js';
+import { fromOverviewAnswer, overviewOf, type Overview, type OverviewAnswer } from '../lib/overview.js';
 
 /** At most this many clusters are read page by page when the counts must be made here. */
 export const LISTED_AT_MOST = 10_000;
 
-export interface OverviewAnswer {
+export interface LoadedOverview {
   overview: Overview;
   /** `overview`: the inventory's GET /api/v1/overview; `list`: counted here from the cluster list. */
   source: 'overview' | 'list';
@@ -16,15 +16,15 @@ export interface OverviewAnswer {
   partial: boolean;
 }
 
-export async function loadOverview(compatibleInForce: readonly string[]): Promise<OverviewAnswer> {
+export async function loadOverview(): Promise<LoadedOverview> {
   try {
-    return { overview: await getJson<Overview>('/api/v1/overview'), source: 'overview', partial: false };
+    return { overview: fromOverviewAnswer(await getJson<OverviewAnswer>('/api/v1/overview')), source: 'overview', partial: false };
   } catch (error) {
     // An inventory without the overview route: count from the list.
     if (!(error instanceof ApiError && error.status === 404)) throw error;
   }
   const { items, partial } = await readAll<Cluster, ClusterPage>('/api/v1/clusters', 500);
-  return { overview: overviewOf(items, compatibleInForce), source: 'list', partial };
+  return { overview: overviewOf(items), source: 'list', partial };
 }
 
 export interface ComplianceAnswer {

@@ -9,11 +9,12 @@ const WIDTH = 420;
 
 /** Horizontal bars, one per count. */
 export function BarChart({ title, counts }: { title: string; counts: Count[] }) {
+  if (counts.length === 0) return <p>No clusters.</p>;
   const max = Math.max(1, ...counts.map((entry) => entry.count));
   const height = Math.max(1, counts.length) * (BAR_HEIGHT + GAP);
   const barSpace = WIDTH - LABEL_WIDTH - 50;
   return (
-    <svg className="chart" viewBox={`0 0 ${WIDTH} ${height}`} width="100%" role="img" aria-label={`${title}: ${counts.map((entry) => `${entry.key} ${entry.count}`).join(', ') || 'none'}`}>
+    <svg className="chart" viewBox={`0 0 ${WIDTH} ${height}`} width={WIDTH} height={height} role="img" aria-label={`${title}: ${counts.map((entry) => `${entry.key} ${entry.count}`).join(', ') || 'none'}`}>
       {counts.map((entry, index) => {
         const y = index * (BAR_HEIGHT + GAP);
         const width = Math.max(2, (entry.count / max) * barSpace);
@@ -42,6 +43,7 @@ export const STANDING_LABEL: Record<Standing, string> = {
 
 /** One bar per Kubernetes minor the fleet runs, coloured (and labelled) by its standing against the target release. */
 export function ComplianceChart({ compliance }: { compliance: Compliance }) {
+  if (compliance.minors.length === 0) return <p>No cluster to judge yet: the upgrade planner knows of none.</p>;
   const max = Math.max(1, ...compliance.minors.map((entry) => entry.count));
   const columnWidth = 56;
   const chartHeight = 160;
@@ -49,7 +51,7 @@ export function ComplianceChart({ compliance }: { compliance: Compliance }) {
   const label = `Clusters per Kubernetes minor against release ${compliance.target}: ${compliance.minors.map((entry) => `${entry.minor} ${entry.count} ${STANDING_LABEL[entry.standing]}`).join(', ') || 'no clusters'}`;
   return (
     <figure className="compliance">
-      <svg className="chart" viewBox={`0 0 ${width} ${chartHeight + 40}`} width="100%" role="img" aria-label={label}>
+      <svg className="chart" viewBox={`0 0 ${width} ${chartHeight + 40}`} width={width} height={chartHeight + 40} role="img" aria-label={label}>
         {compliance.minors.map((entry, index) => {
           const barHeight = Math.max(2, (entry.count / max) * chartHeight);
           const x = 10 + index * columnWidth;

@@ -51,5 +51,6 @@ describe('compliance with the next release', () => {
       ],
     );
     assert.deepEqual(result?.outside.map((entry) => entry.id), ['a', 'd']);
+    assert.deepEqual(result?.behindPolicy.map((entry) => entry.id), ['d'], 'outside the compatible versions of 4.1, in force');
   });
 });

@@ -21,6 +21,8 @@ export interface Compliance {
   minors: MinorStanding[];
   /** Clusters that must move before the target release: behind or ahead of its compatible minors, or unreadable. */
   outside: { id: string; version: string; standing: Exclude<Standing, 'compatible'> }[];
+  /** Clusters outside the compatible minors of the release in force: behind the policy today. */
+  behindPolicy: { id: string; version: string }[];
 }
 
 /**
@@ -47,9 +49,11 @@ export function standingOf(version: string, compatible: readonly string[]): Stan
 export function fleetCompliance(fleet: readonly FleetCluster[], matrix: SupportMatrix): Compliance | undefined {
   const target = nextRelease(matrix);
   if (!target) return undefined;
+  const inForce = matrix.document.releases.find((entry) => entry.release === matrix.platformRelease.release);
   const totals: Record<Standing, number> = { compatible: 0, behind: 0, ahead: 0, unknown: 0 };
   const byMinor = new Map<string, MinorStanding>();
   const outside: Compliance['outside'] = [];
+  const behindPolicy: Compliance['behindPolicy'] = [];
   for (const cluster of fleet) {
     const standing = standingOf(cluster.controlPlaneVersion, target.compatible);
     totals[standing] += 1;
@@ -58,7 +62,8 @@ export function fleetCompliance(fleet: readonly FleetCluster[], matrix: SupportM
     entry.count += 1;
     byMinor.set(minor, entry);
     if (standing !== 'compatible') outside.push({ id: cluster.id, version: cluster.controlPlaneVersion, standing });
+    if (inForce && standingOf(cluster.controlPlaneVersion, inForce.compatible) !== 'compatible') behindPolicy.push({ id: cluster.id, version: cluster.controlPlaneVersion });
   }
   const minors = [...byMinor.values()].sort((a, b) => (a.minor === 'unknown' ? 1 : b.minor === 'unknown' ? -1 : compareMinors(a.minor, b.minor)));
-  return { current: matrix.platformRelease.release, target: target.release, compatible: target.compatible, totals, minors, outside };
+  return { current: matrix.platformRelease.release, target: target.release, compatible: target.compatible, totals, minors, outside, behindPolicy };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../api/types.js';
-import { overviewOf, reasonsForAction } from './overview.js';
+import { attentionOf, describeAttention, fromOverviewAnswer, overviewOf } from './overview.js';
 
 function cluster(id: string, fields: Partial<Cluster> = {}): Cluster {
   return {
@@ -26,27 +26,29 @@ function cluster(id: string, fields: Partial<Cluster> = {}): Cluster {
   };
 }
 
-describe('the overview counted from the cluster list', () => {
-  it('says why a cluster needs action: failed, unreachable, tunnel down, refused, behind the policy', () => {
-    assert.deepEqual(reasonsForAction(cluster('ok'), ['1.34', '1.33']), []);
-    assert.deepEqual(reasonsForAction(cluster('f', { status: 'Failed', reasons: [{ code: 'machine-timeout', message: 'cp-0 never booted' }] })), ['Failed: cp-0 never booted']);
-    assert.deepEqual(reasonsForAction(cluster('u', { model: 'connected', reachable: false, tunnel: 'disconnected' })), ['Unreachable', 'Tunnel disconnected']);
-    const refused = cluster('r', { lastRefusal: { eventId: 'e', type: 'io.flotilla.event-rejected.v1', source: '/flotilla/provisioner', time: '2026-01-01T00:00:00Z', requestType: 'NodePoolScaleRequested', reasons: [{ code: 'pool-unknown', message: 'no pool gpu' }] } });
-    assert.deepEqual(reasonsForAction(refused), ['Refused NodePoolScaleRequested: no pool gpu']);
-    assert.deepEqual(reasonsForAction(cluster('old', { kubernetesVersion: 'v1.29.3' }), ['1.34', '1.33']), ['Behind the policy: 1.29 is not among the compatible versions (1.34, 1.33)']);
+describe('the overview', () => {
+  it('says why a cluster needs action as the inventory does: failed, unreachable, refused since its last news, tunnel down', () => {
+    assert.deepEqual(attentionOf(cluster('ok')), []);
+    assert.deepEqual(attentionOf(cluster('f', { status: 'Failed' })), ['failed']);
+    assert.deepEqual(attentionOf(cluster('u', { model: 'connected', reachable: false, tunnel: 'disconnected' })), ['unreachable', 'tunnel-disconnected']);
+    const refusal = { eventId: 'e', type: 'io.flotilla.event-rejected.v1', source: '/flotilla/provisioner', time: '2026-01-01T00:00:00Z', requestType: 'NodePoolScaleRequested', reasons: [{ code: 'pool-unknown', message: 'no pool gpu' }] };
+    assert.deepEqual(attentionOf(cluster('r', { lastRefusal: refusal })), ['refused']);
+    assert.deepEqual(attentionOf(cluster('later', { lastRefusal: refusal, lastEventTime: '2026-01-02T00:00:00Z' })), [], 'news after the refusal answers it');
+    assert.deepEqual(attentionOf(cluster('gone', { status: 'Deleted', reachable: false })), []);
+    assert.deepEqual(describeAttention(['failed', 'unreachable'], 'cp-0 never booted'), ['Failed: cp-0 never booted', 'Unreachable']);
   });
 
-  it('counts by model, status, provider and version, leaving deleted clusters out of what needs action', () => {
+  it('counts the list by model, status, provider and version, deleted clusters only by status', () => {
     const clusters = [
       cluster('a'),
-      cluster('b', { status: 'Failed' }),
+      cluster('b', { status: 'Failed', reasons: [{ code: 'machine-timeout', message: 'cp-0 never booted' }] }),
       cluster('c', { model: 'connected', distribution: 'eks', kubernetesVersion: 'v1.33.5-eks-1', nodes: [] }),
       cluster('d', { status: 'Deleted', reachable: false }),
     ];
-    const overview = overviewOf(clusters, ['1.34', '1.33'], 1);
-    assert.equal(overview.total, 4);
+    const overview = overviewOf(clusters, 1);
+    assert.equal(overview.total, 3);
     assert.deepEqual(overview.byModel, [
-      { key: 'platform-provisioned', count: 3 },
+      { key: 'platform-provisioned', count: 2 },
       { key: 'connected', count: 1 },
     ]);
     assert.deepEqual(overview.byStatus, [
@@ -62,8 +64,26 @@ describe('the overview counted from the cluster list', () => {
       { key: 'unknown', count: 2 },
       { key: 'eks', count: 1 },
     ]);
-    assert.equal(overview.nodes.total, 2);
-    assert.equal(overview.needingAction.count, 1);
-    assert.deepEqual(overview.needingAction.clusters, [{ id: 'b', why: ['Failed'] }]);
+    assert.deepEqual(overview.nodes, { total: 2, ready: 1 });
+    assert.deepEqual(overview.needingAction, { count: 1, clusters: [{ id: 'b', why: ['Failed: cp-0 never booted'] }] });
+  });
+
+  it("reads the inventory's answer, leaving out what counts nothing", () => {
+    const overview = fromOverviewAnswer({
+      clusters: 5,
+      byModel: { 'platform-provisioned': 4, connected: 1, 'user-provisioned': 0 },
+      byStatus: { Running: 4, Failed: 1, Deleted: 2, Pending: 0 },
+      byProvider: { simulated: 4, eks: 1 },
+      byKubernetesVersion: { '1.34': 3, '1.33': 2 },
+      nodes: { total: 20, ready: 18 },
+      needsAction: { total: 2, clusters: [{ id: 'x', reasons: ['refused'], message: 'quota exceeded' }] },
+    });
+    assert.equal(overview.total, 5);
+    assert.deepEqual(overview.byModel, [
+      { key: 'platform-provisioned', count: 4 },
+      { key: 'connected', count: 1 },
+    ]);
+    assert.deepEqual(overview.byStatus.map((entry) => entry.key), ['Running', 'Deleted', 'Failed']);
+    assert.deepEqual(overview.needingAction, { count: 2, clusters: [{ id: 'x', why: ['Refused: quota exceeded'] }] });
   });
 });

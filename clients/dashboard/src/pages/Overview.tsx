@@ -31,15 +31,14 @@ function Breakdown({ title, counts, link }: { title: string; counts: Count[]; li
     <section className="card" aria-labelledby={`${title}-heading`.replace(/\W+/g, '-')}>
       <h3 id={`${title}-heading`.replace(/\W+/g, '-')}>{title}</h3>
       <BarChart title={title} counts={counts} />
-      <CountTable caption={`Clusters ${title.toLowerCase()}`} counts={counts} link={link} />
+      {counts.length > 0 ? <CountTable caption={`Clusters ${title.toLowerCase()}`} counts={counts} link={link} /> : null}
     </section>
   );
 }
 
 export function OverviewPage() {
   const matrix = usePolled('compliance', loadCompliance);
-  const inForce = matrix.data?.matrix.document.releases.find((entry) => entry.release === matrix.data?.matrix.platformRelease.release)?.compatible ?? [];
-  const overview = usePolled(`overview:${inForce.join(',')}`, () => loadOverview(inForce));
+  const overview = usePolled('overview', loadOverview);
   const data = overview.data?.overview;
   const compliance = matrix.data?.compliance;
   return (
@@ -58,7 +57,9 @@ export function OverviewPage() {
               </div>
               <div>
                 <dt>Nodes</dt>
-                <dd>{data.nodes.ready === null ? data.nodes.total : `${data.nodes.ready} ready of ${data.nodes.total}`}</dd>
+                <dd>
+                  {data.nodes.ready} ready of {data.nodes.total}
+                </dd>
               </div>
               <div>
                 <dt>Needing action</dt>
@@ -72,7 +73,7 @@ export function OverviewPage() {
           <section aria-labelledby="action-heading">
             <h2 id="action-heading">Clusters needing action</h2>
             {data.needingAction.clusters.length === 0 ? (
-              <p>None: no cluster is failed, unreachable, refused or behind the policy.</p>
+              <p>None is failed, unreachable, refused or cut off from its tunnel.</p>
             ) : (
               <ul className="needing-action">
                 {data.needingAction.clusters.map((entry) => (
@@ -83,6 +84,21 @@ export function OverviewPage() {
               </ul>
             )}
             {data.needingAction.count > data.needingAction.clusters.length ? <p className="help">…and {data.needingAction.count - data.needingAction.clusters.length} more.</p> : null}
+            {compliance && compliance.behindPolicy.length > 0 ? (
+              <>
+                <h3>Behind the policy</h3>
+                <p>
+                  {compliance.behindPolicy.length} clusters run a Kubernetes version outside the compatible versions of release {compliance.current}:
+                </p>
+                <ul className="needing-action">
+                  {compliance.behindPolicy.slice(0, 10).map((entry) => (
+                    <li key={entry.id}>
+                      <Link to={`/clusters/${encodeURIComponent(entry.id)}`}>{entry.id}</Link>: {entry.version}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : null}
           </section>
           <h2>The fleet by</h2>
           <div className="grid">
