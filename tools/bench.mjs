@@ -47,6 +47,17 @@ const BENCHMARKS = {
     build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],
     script: 'services/provisioner/dist/bench/provisioning.bench.js',
   },
+  'inventory-query': {
+    description: 'the inventory over HTTP with authentication on, its read model filled with 100,000 clusters and 1,000,000 nodes: list pages filtered and sorted (p50/p99), cluster detail p99, overview p99',
+    build: ['services/inventory/bench/tsconfig.json'],
+    script: 'services/inventory/dist/bench/inventory-query.bench.js',
+  },
+  'provisioning-at-scale': {
+    description: '10,000 clusters of 13 machines, as `provisioning` (the same script, BENCH_SCENARIO): seconds_to_all_running (target <= 180), provisioner_peak_rss_mb (target <= 512)',
+    build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],
+    script: 'services/provisioner/dist/bench/provisioning.bench.js',
+    env: { BENCH_SCENARIO: 'provisioning-at-scale' },
+  },
 };
 
 const names = process.argv.slice(2);
@@ -71,7 +82,7 @@ mkdirSync(resultsDir, { recursive: true });
 let failed = 0;
 for (const name of selected) {
   console.error(`\n== bench ${name}`);
-  const status = run(process.execPath, ['--enable-source-maps', join(root, BENCHMARKS[name].script)], { BENCH_RESULTS_DIR: resultsDir }, false);
+  const status = run(process.execPath, ['--enable-source-maps', join(root, BENCHMARKS[name].script)], { ...BENCHMARKS[name].env, BENCH_RESULTS_DIR: resultsDir }, false);
   if (status !== 0) {
     console.error(`bench ${name} failed (exit ${status})`);
     failed += 1;

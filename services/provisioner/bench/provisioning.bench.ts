@@ -9,6 +9,10 @@
 //   (or: npx tsc -b services/provisioner/bench/tsconfig.json services/inventory/tsconfig.app.json &&
 //        node --enable-source-maps services/provisioner/dist/bench/provisioning.bench.js)
 //
+// BENCH_SCENARIO=provisioning-at-scale (`npm run bench -- provisioning-at-scale`) runs 10,000
+// clusters and writes bench/results/provisioning-at-scale.json, with a target on the
+// provisioner's peak RSS (<= 512 MB) and on seconds_to_all_running (<= 180).
+//
 // Reported (bench/results/provisioning.json): seconds_to_all_running (target <= 120),
 // machines_per_s, p50/p99 per-cluster time to Running in the inventory (its row's updated_at) and
 // in the provisioner, when the provisioner had every cluster Running versus when the inventory did
@@ -18,7 +22,7 @@
 // machine: other users count too) and the load average. Checks on the way out: every cluster
 // Running with all its nodes in the inventory, every simulated machine created exactly once.
 //
-// Environment: BENCH_CLUSTERS (1000), BENCH_WORKERS (10), BENCH_PROVISIONER_REPLICAS (1),
+// Environment: BENCH_SCENARIO (provisioning), BENCH_CLUSTERS (1000, 10000 at scale), BENCH_WORKERS (10), BENCH_PROVISIONER_REPLICAS (1),
 // BENCH_INVENTORY_REPLICAS (1), BENCH_POLL_MS (250), BENCH_PROGRESS_MS (2000), BENCH_TIMEOUT_MS
 // (600000), BENCH_RESULTS_DIR (<repo>/bench/results), BENCH_CPU_PROFILE_DIR (unset; when set, each
 // service process writes V8 CPU profiles there, in <service>-<replica>/, when it stops),
@@ -36,7 +40,19 @@ import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix,
 import { DataSource } from 'typeorm';
 import { cpuByCommand, cpuSecondsBetween, envNumber, metricSum, percentile, repoRoot, round, ServiceProcess, sleep, type ProcessUsage } from './support.js';
 
-const CLUSTERS = envNumber('BENCH_CLUSTERS', 1000);
+/**
+ * The two scenarios of this script: `provisioning` (1,000 clusters, the everyday figure) and
+ * `provisioning-at-scale` (10,000 clusters: one hub's whole fleet, with a memory target too).
+ * BENCH_SCENARIO picks one; tools/bench.mjs sets it for `npm run bench -- provisioning-at-scale`.
+ */
+const SCENARIOS = {
+  provisioning: { clusters: 1000, targetSeconds: 120, targetRssMb: undefined },
+  'provisioning-at-scale': { clusters: 10_000, targetSeconds: 180, targetRssMb: 512 },
+} as const;
+const SCENARIO_NAME = process.env['BENCH_SCENARIO'] ?? 'provisioning';
+if (!Object.hasOwn(SCENARIOS, SCENARIO_NAME)) throw new Error(`BENCH_SCENARIO must be one of ${Object.keys(SCENARIOS).join(', ')}, not "${SCENARIO_NAME}"`);
+const SCENARIO = SCENARIOS[SCENARIO_NAME as keyof typeof SCENARIOS];
+const CLUSTERS = envNumber('BENCH_CLUSTERS', SCENARIO.clusters);
 const CONTROL_PLANE = 3;
 const WORKERS = envNumber('BENCH_WORKERS', 10);
 const PROVISIONER_REPLICAS = envNumber('BENCH_PROVISIONER_REPLICAS', 1);
@@ -44,7 +60,8 @@ const INVENTORY_REPLICAS = envNumber('BENCH_INVENTORY_REPLICAS', 1);
 const POLL_MS = envNumber('BENCH_POLL_MS', 250);
 const PROGRESS_MS = envNumber('BENCH_PROGRESS_MS', 2000);
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 600_000);
-const TARGET_SECONDS = 120;
+const TARGET_SECONDS = SCENARIO.targetSeconds;
+const TARGET_RSS_MB: number | undefined = SCENARIO.targetRssMb;
 const CPU_PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'] || undefined;
 const MACHINES = CLUSTERS * (CONTROL_PLANE + WORKERS);
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
@@ -214,7 +231,7 @@ async function main(): Promise<void> {
     }),
   );
   const result = {
-    benchmark: 'provisioning',
+    benchmark: SCENARIO_NAME,
     timestamp: new Date(startedWall).toISOString(),
     clusters: CLUSTERS,
     machines: MACHINES,
@@ -222,6 +239,8 @@ async function main(): Promise<void> {
     seconds_to_all_running: round(seconds, 2),
     target_seconds: TARGET_SECONDS,
     machines_per_s: round(MACHINES / seconds, 1),
+    provisioner_peak_rss_mb: round(Math.max(...processes.filter((p) => p.name.startsWith('provisioner')).map((p) => usage.get(p.name)?.peakRssMb ?? Number.NaN)), 1),
+    ...(TARGET_RSS_MB === undefined ? {} : { target_provisioner_peak_rss_mb: TARGET_RSS_MB }),
     clusters_per_s: round(CLUSTERS / seconds, 2),
     publish_seconds: round(publishSeconds, 2),
     inventory_time_to_running_s: summary(inventoryTimes),
@@ -253,7 +272,7 @@ async function main(): Promise<void> {
 
   printSummary(result);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, 'provisioning.json');
+  const file = join(RESULTS_DIR, `${SCENARIO_NAME}.json`);
   writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   log(`written ${file}`);
@@ -358,6 +377,7 @@ function printProgress(progress: Progress, history: Progress[], pending: number 
 function printSummary(r: {
   seconds_to_all_running: number;
   machines_per_s: number;
+  provisioner_peak_rss_mb: number;
   inventory_time_to_running_s: { p50: number; p99: number; max: number };
   provisioner_time_to_running_s: { p50: number; p99: number; max: number };
   provisioner_all_running_s: number;
@@ -373,6 +393,7 @@ function printSummary(r: {
     ['clusters / machines', `${CLUSTERS} / ${MACHINES}`],
     ['seconds_to_all_running', `${r.seconds_to_all_running.toFixed(2)} s (target <= ${TARGET_SECONDS})${r.seconds_to_all_running <= TARGET_SECONDS ? '' : '  ABOVE TARGET'}`],
     ['machines_per_s', r.machines_per_s.toFixed(1)],
+    ['provisioner peak RSS', `${r.provisioner_peak_rss_mb} MB${TARGET_RSS_MB === undefined ? '' : ` (target <= ${TARGET_RSS_MB})${r.provisioner_peak_rss_mb <= TARGET_RSS_MB ? '' : '  ABOVE TARGET'}`}`],
     ['provisioner: all Running at', `${r.provisioner_all_running_s.toFixed(2)} s (inventory lag ${r.inventory_lag_s.toFixed(2)} s)`],
     ['provisioner phases', describePhases(r.provisioner_phases)],
     ['per cluster, inventory p50/p99', `${r.inventory_time_to_running_s.p50} / ${r.inventory_time_to_running_s.p99} s`],
@@ -387,7 +408,7 @@ function printSummary(r: {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log('');
-  console.log(`provisioning benchmark (${cpus().length} cores)`);
+  console.log(`${SCENARIO_NAME} benchmark (${cpus().length} cores)`);
   for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
   console.log('');
 }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { JoinMaterialIssuer } from '../../bootstrap/join-material-issuer.js';
 import { UPLOADED_CERTIFICATES_TTL_MS } from '../../bootstrap/join-lifetimes.js';
 import { sha256, type FirstBootKubeadm } from './first-boot.js';
+import { Coalescer } from './coalescer.js';
 import { LIVE_CONTROL_PLANE } from './simulated.provider.js';
 
 /** What became of a machine's kubeadm; undefined when its first-boot data runs none. */
@@ -12,6 +13,13 @@ export type SimulatedJoin = { state: 'joined' } | { state: 'joining' } | { state
 export class SimulatedClusterError extends Error {
   override readonly name = 'SimulatedClusterError';
 }
+
+interface MachineKey {
+  clusterId: string;
+  name: string;
+}
+
+const machineKey = (key: MachineKey) => `${key.clusterId}\0${key.name}`;
 
 interface JoinRow {
   kubeadm: FirstBootKubeadm | null;
@@ -36,6 +44,11 @@ interface JoinRow {
  * machines; a cluster goes with its last machine.
  */
 export class SimulatedClusters implements JoinMaterialIssuer {
+  /** The join state of the machines asked about in one turn, in one statement. */
+  private readonly joinStates = new Coalescer<MachineKey, JoinRow | undefined>((keys) => this.readJoinStates(keys));
+  /** The joins of one turn recorded in one statement. */
+  private readonly joins = new Coalescer<MachineKey & { at: Date }, void>((keys) => this.recordJoins(keys));
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -65,18 +78,7 @@ export class SimulatedClusters implements JoinMaterialIssuer {
 
   /** The machine's first-boot kubeadm, once it is up. A node that joined stays joined (its token is no longer needed). */
   async join(clusterId: string, name: string): Promise<SimulatedJoin> {
-    const rows = await this.dataSource.query<JoinRow[]>(
-      `SELECT m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
-              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at,
-              e.address || ':' || e.port AS cluster_endpoint, ${LIVE_CONTROL_PLANE} AS routes_to
-         FROM sim_machines m
-         LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
-         LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
-         LEFT JOIN sim_endpoints e ON e.cluster_id = m.cluster_id
-        WHERE m.cluster_id = $1 AND m.name = $2`,
-      [clusterId, name],
-    );
-    const row = rows[0];
+    const row = await this.joinStates.load({ clusterId, name });
     if (!row?.kubeadm) return undefined;
     if (row.joined) return { state: 'joined' };
     const kubeadm = row.kubeadm;
@@ -104,8 +106,34 @@ export class SimulatedClusters implements JoinMaterialIssuer {
       }
       if (row.certificate_key_sha256 !== kubeadm.certificateKeySha256) return { state: 'failed', message: 'kubeadm join: error downloading certs: error decoding certificate key: cipher: message authentication failed' };
     }
-    await this.dataSource.query(`UPDATE sim_machines SET joined_at = $3 WHERE cluster_id = $1 AND name = $2`, [clusterId, name, now]);
+    await this.joins.load({ clusterId, name, at: now });
     return { state: 'joined' };
+  }
+
+  private async readJoinStates(keys: readonly MachineKey[]): Promise<(JoinRow | undefined)[]> {
+    const rows = await this.dataSource.query<(JoinRow & MachineKey)[]>(
+      `SELECT m.cluster_id AS "clusterId", m.name, m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
+              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at,
+              e.address || ':' || e.port AS cluster_endpoint, ${LIVE_CONTROL_PLANE} AS routes_to
+         FROM unnest($1::text[], $2::text[]) AS k(cluster_id, name)
+         JOIN sim_machines m ON m.cluster_id = k.cluster_id AND m.name = k.name
+         LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
+         LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
+         LEFT JOIN sim_endpoints e ON e.cluster_id = m.cluster_id`,
+      [keys.map((key) => key.clusterId), keys.map((key) => key.name)],
+    );
+    const byKey = new Map(rows.map((row) => [machineKey(row), row]));
+    return keys.map((key) => byKey.get(machineKey(key)));
+  }
+
+  private async recordJoins(joins: readonly (MachineKey & { at: Date })[]): Promise<void[]> {
+    await this.dataSource.query(
+      `UPDATE sim_machines m SET joined_at = j.at
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(cluster_id, name, at)
+        WHERE m.cluster_id = j.cluster_id AND m.name = j.name`,
+      [joins.map((join) => join.clusterId), joins.map((join) => join.name), joins.map((join) => join.at.toISOString())],
+    );
+    return joins.map(() => undefined);
   }
 
   /** `kubeadm init --upload-certs`: the cluster, its first token and the certificates, in one transaction. */

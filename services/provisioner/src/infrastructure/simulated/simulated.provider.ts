@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { API_SERVER_PORT } from '../../bootstrap/render/kubeadm.js';
 import { endpointAddress, type ControlPlaneEndpoint, type InfrastructureProvider, type MachineRef, type MachineSpec, type ProviderMachine, type ProviderMachineStatus } from '../provider.js';
+import { Coalescer } from './coalescer.js';
 import { firstBootKubeadm } from './first-boot.js';
 import { simulatedFailure } from './simulation.js';
 
@@ -36,6 +37,24 @@ interface SimMachineRow {
   remaining_ms: number;
 }
 
+/** A machine to create, as `insertMachines` takes it (the columns of sim_machines). */
+interface NewSimMachine {
+  cluster_id: string;
+  name: string;
+  role: string;
+  machine_size: string | null;
+  /** A user's host keeps its own address; a platform machine gets the next one of MACHINE_NETWORK. */
+  addresses: string[] | null;
+  fails: boolean;
+  boot_ms: number;
+  bootstrap_format?: string;
+  bootstrap_sha256?: string;
+  bootstrap_bytes?: number;
+  kubeadm?: unknown;
+}
+
+const simKey = (machine: { cluster_id: string; name: string }) => `${machine.cluster_id}\0${machine.name}`;
+
 /** Platform machines get addresses from here, one per machine in creation order. */
 const MACHINE_NETWORK = '172.16.0.0';
 /** Control-plane endpoints (the load balancers) get addresses from here, one per cluster. */
@@ -68,6 +87,9 @@ export class SimulatedProvider implements InfrastructureProvider {
   /** Calls per machine and operation since its last success: which ones fail is seeded too. */
   private readonly attempts = new Map<string, number>();
 
+  /** The creates of one turn, in one statement (or one per round of repeated names). */
+  private readonly creates = new Coalescer<NewSimMachine, SimMachineRow>((machines) => this.insertMachines(machines));
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly settings: SimulationSettings,
@@ -77,43 +99,29 @@ export class SimulatedProvider implements InfrastructureProvider {
     const error = this.apiError('create', spec);
     if (error?.when === 'before') throw error.error;
     const fails = simulatedFailure(this.settings.seed, spec.clusterId, spec.name, this.settings.failureRate);
-    // One statement: a create racing another for the same name returns the winner's machine,
-    // which keeps the bootstrap data it was created with. The bootstrap columns are named only
-    // when there is data, so callers that pass none need nothing of their migration. The
-    // machine's kubeadm is read from the data now, as it would read it on first boot.
+    // The machine's kubeadm is read from the data now, as it would read it on first boot.
     const bootstrap = spec.bootstrapData
       ? {
           format: spec.bootstrapData.format,
           sha256: createHash('sha256').update(spec.bootstrapData.content).digest('hex'),
           bytes: Buffer.byteLength(spec.bootstrapData.content),
-          kubeadm: JSON.stringify(firstBootKubeadm(spec.bootstrapData) ?? null),
+          kubeadm: firstBootKubeadm(spec.bootstrapData) ?? null,
         }
       : undefined;
-    const rows = await this.dataSource.query<SimMachineRow[]>(
-      `WITH n AS (SELECT nextval('sim_machine_seq') AS seq)
-       INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${bootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes, kubeadm' : ''})
-       SELECT 'simulated:///' || $1 || '/m-' || n.seq, $1, $2, $3, $4,
-              COALESCE($5::jsonb, jsonb_build_array(host($6::inet + n.seq))), $7,
-              clock_timestamp() + $8::int * interval '1 millisecond'${bootstrap ? ", $9, $10, $11::int, NULLIF($12::jsonb, 'null'::jsonb)" : ''}
-         FROM n
-       ON CONFLICT (cluster_id, name) DO UPDATE SET create_calls = sim_machines.create_calls + 1
-       RETURNING ${COLUMNS}`,
-      [
-        spec.clusterId,
-        spec.name,
-        spec.role,
-        spec.machineSize,
-        spec.host ? JSON.stringify([spec.host.address]) : null,
-        MACHINE_NETWORK,
-        fails,
-        this.settings.bootMs,
-        ...(bootstrap ? [bootstrap.format, bootstrap.sha256, bootstrap.bytes, bootstrap.kubeadm] : []),
-      ],
-    );
+    const row = await this.creates.load({
+      cluster_id: spec.clusterId,
+      name: spec.name,
+      role: spec.role,
+      machine_size: spec.machineSize,
+      addresses: spec.host ? [spec.host.address] : null,
+      fails,
+      boot_ms: this.settings.bootMs,
+      ...(bootstrap ? { bootstrap_format: bootstrap.format, bootstrap_sha256: bootstrap.sha256, bootstrap_bytes: bootstrap.bytes, kubeadm: bootstrap.kubeadm } : {}),
+    });
     // The machine exists, but the caller never hears so: it must find it by name next time.
     if (error) throw error.error;
     this.succeeded('create', spec);
-    return toMachine(rows[0]!);
+    return toMachine(row);
   }
 
   async getMachine(ref: MachineRef): Promise<ProviderMachine | undefined> {
@@ -190,6 +198,40 @@ export class SimulatedProvider implements InfrastructureProvider {
     );
     const row = rows[0];
     return row?.format && row.sha256 && row.bytes !== null ? { format: row.format, sha256: row.sha256, bytes: row.bytes } : undefined;
+  }
+
+  /**
+   * Inserts the machines; a create that reaches an existing one (by name: a retry, or a create
+   * racing another) returns it as it was made, with the bootstrap data it was made with, and
+   * counts the call. The bootstrap columns are named only when a machine has data, so callers
+   * that pass none need nothing of their migration. A name twice in one batch is inserted in a
+   * later round, as the second of two racing calls.
+   */
+  private async insertMachines(machines: readonly NewSimMachine[]): Promise<SimMachineRow[]> {
+    const byKey = new Map<string, SimMachineRow>();
+    const answers: SimMachineRow[] = new Array<SimMachineRow>(machines.length);
+    let left = machines.map((machine, index) => ({ machine, index }));
+    while (left.length > 0) {
+      const seen = new Set<string>();
+      const round = left.filter(({ machine }) => !seen.has(simKey(machine)) && seen.add(simKey(machine)));
+      left = left.filter((entry) => !round.includes(entry));
+      const withBootstrap = round.some(({ machine }) => machine.bootstrap_format !== undefined);
+      const rows = await this.dataSource.query<SimMachineRow[]>(
+        `INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${withBootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes, kubeadm' : ''})
+         SELECT 'simulated:///' || r.cluster_id || '/m-' || r.seq, r.cluster_id, r.name, r.role, r.machine_size,
+                COALESCE(r.addresses, jsonb_build_array(host($2::inet + r.seq))), r.fails,
+                clock_timestamp() + r.boot_ms * interval '1 millisecond'${withBootstrap ? ", r.bootstrap_format, r.bootstrap_sha256, r.bootstrap_bytes, NULLIF(r.kubeadm, 'null'::jsonb)" : ''}
+           FROM (SELECT x.*, nextval('sim_machine_seq') AS seq
+                   FROM jsonb_to_recordset($1::jsonb) AS x(cluster_id text, name text, role text, machine_size text, addresses jsonb, fails boolean, boot_ms int,
+                                                           bootstrap_format text, bootstrap_sha256 text, bootstrap_bytes int, kubeadm jsonb)) r
+         ON CONFLICT (cluster_id, name) DO UPDATE SET create_calls = sim_machines.create_calls + 1
+         RETURNING ${COLUMNS}`,
+        [JSON.stringify(round.map(({ machine }) => machine)), MACHINE_NETWORK],
+      );
+      for (const row of rows) byKey.set(simKey({ cluster_id: row.cluster_id, name: row.name }), row);
+      for (const { machine, index } of round) answers[index] = byKey.get(simKey(machine))!;
+    }
+    return answers;
   }
 
   /**
