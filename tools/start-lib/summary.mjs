@@ -6,6 +6,7 @@ import { redactUrl } from './env.mjs';
 export const JAEGER_UI = 'http://localhost:16686';
 export const LOCAL_COLLECTOR = { host: '127.0.0.1', port: 4318, url: 'http://localhost:4318' };
 
+const IDS_STILL = 'trace ids are still in every answer (x-trace-id) and log line';
 const HOW_TO_GET_TRACES = [
   'to see traces: docker compose up -d jaeger (or any OTLP/HTTP collector on :4318),',
   `then OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm start and open ${JAEGER_UI}`,
@@ -29,8 +30,9 @@ export function traceMode(env) {
 
 /**
  * The environment added to every service for tracing, and the lines for the summary. Without a
- * configured endpoint and with no collector on localhost:4318, tracing is turned off
- * (OTEL_TRACES_EXPORTER=none) rather than failing exports in the background.
+ * configured endpoint and with no collector on localhost:4318, spans are not exported
+ * (OTEL_TRACES_EXPORTER=none) rather than failing exports in the background; requests, events and
+ * log lines keep their trace ids.
  */
 export function traceSetup(env, { collectorFound = false } = {}) {
   const mode = traceMode(env);
@@ -38,7 +40,7 @@ export function traceSetup(env, { collectorFound = false } = {}) {
     case 'disabled':
       return { env: {}, lines: ['off (OTEL_SDK_DISABLED=true)', ...HOW_TO_GET_TRACES] };
     case 'off':
-      return { env: {}, lines: ['off (OTEL_TRACES_EXPORTER=none)', ...HOW_TO_GET_TRACES] };
+      return { env: {}, lines: [`not exported (OTEL_TRACES_EXPORTER=none): ${IDS_STILL}`, ...HOW_TO_GET_TRACES] };
     case 'console':
       return { env: {}, lines: ["printed in each service's output (OTEL_TRACES_EXPORTER=console)"] };
     case 'explicit': {
@@ -51,7 +53,7 @@ export function traceSetup(env, { collectorFound = false } = {}) {
             env: { OTEL_EXPORTER_OTLP_ENDPOINT: LOCAL_COLLECTOR.url },
             lines: [`${JAEGER_UI} (Jaeger UI; spans go to the collector found on ${LOCAL_COLLECTOR.url})`],
           }
-        : { env: { OTEL_TRACES_EXPORTER: 'none' }, lines: [`off (no OTLP collector answers on ${LOCAL_COLLECTOR.url})`, ...HOW_TO_GET_TRACES] };
+        : { env: { OTEL_TRACES_EXPORTER: 'none' }, lines: [`not exported (no OTLP collector answers on ${LOCAL_COLLECTOR.url}): ${IDS_STILL}`, ...HOW_TO_GET_TRACES] };
     default:
       throw new Error(`unhandled trace mode ${String(mode)}`);
   }

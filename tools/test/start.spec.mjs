@@ -361,18 +361,18 @@ describe('traces', () => {
     assert.match(setup.lines[0], /^http:\/\/localhost:16686 \(Jaeger UI, when the collector at http:\/\/localhost:4318 is Jaeger\)$/);
   });
 
-  it('uses a collector found on localhost:4318, and otherwise turns exporting off and says how to get traces', () => {
+  it('uses a collector found on localhost:4318, and otherwise exports nothing (ids stay) and says how to get traces', () => {
     const found = traceSetup({}, { collectorFound: true });
     assert.deepEqual(found.env, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318' });
     assert.match(found.lines[0], /16686/);
     const none = traceSetup({}, { collectorFound: false });
     assert.deepEqual(none.env, { OTEL_TRACES_EXPORTER: 'none' });
-    assert.match(none.lines.join(' '), /off .*docker compose up -d jaeger.*OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/localhost:4318 npm start/);
+    assert.match(none.lines.join(' '), /not exported .*x-trace-id.*docker compose up -d jaeger.*OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/localhost:4318 npm start/);
   });
 
   it('says so when tracing is off or printed', () => {
     assert.match(traceSetup({ OTEL_SDK_DISABLED: 'true' }).lines[0], /off \(OTEL_SDK_DISABLED=true\)/);
-    assert.match(traceSetup({ OTEL_TRACES_EXPORTER: 'none' }).lines[0], /off \(OTEL_TRACES_EXPORTER=none\)/);
+    assert.match(traceSetup({ OTEL_TRACES_EXPORTER: 'none' }).lines[0], /not exported \(OTEL_TRACES_EXPORTER=none\): trace ids are still/);
     assert.match(traceSetup({ OTEL_TRACES_EXPORTER: 'console' }).lines[0], /printed/);
   });
 });

@@ -11,7 +11,7 @@ import {
   type BusNaming,
   type RejectionCode,
 } from '@flotilla/contracts';
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MessagingMetrics } from './metrics.js';
 import type { BusOptions } from './options.js';
@@ -109,6 +109,14 @@ export function originOf(message: Pick<JsMsg, 'subject' | 'headers' | 'info'>, n
     if (subject) return { subject, streamSequence: sequence || String(message.info.streamSequence), replayed: true };
   }
   return { subject: message.subject, streamSequence: String(message.info.streamSequence), replayed: false };
+}
+
+/** Sets `flotilla_dead_letters` for each of the given consumers from the dead-letter stream's per-subject counts. */
+export async function reportDeadLetterDepth(jsm: JetStreamManager, naming: BusNaming, consumers: readonly string[], metrics: MessagingMetrics): Promise<void> {
+  if (consumers.length === 0) return;
+  const info = await jsm.streams.info(streamName(naming, 'dlq'), { subjects_filter: deadLetterSubject(naming, '>') });
+  const counts = info.state.subjects ?? {};
+  for (const consumer of consumers) metrics.deadLetters.set({ consumer }, counts[deadLetterSubject(naming, consumer)] ?? 0);
 }
 
 /**

@@ -12,6 +12,7 @@ export class MessagingMetrics {
   readonly batchSize: Histogram<'consumer'>;
   readonly consumerPending: Gauge<'consumer'>;
   readonly outboxBacklog: Gauge;
+  readonly deadLetters: Gauge<'consumer'>;
 
   constructor(registry: Registry = register) {
     this.consumed = getOrCreate(registry, 'flotilla_events_consumed_total', () => new Counter({
@@ -55,6 +56,12 @@ export class MessagingMetrics {
     this.outboxBacklog = getOrCreate(registry, 'flotilla_outbox_backlog', () => new Gauge({
       name: 'flotilla_outbox_backlog',
       help: 'Outbox rows committed but not yet published',
+      registers: [registry],
+    }));
+    this.deadLetters = getOrCreate(registry, 'flotilla_dead_letters', () => new Gauge({
+      name: 'flotilla_dead_letters',
+      help: 'Messages this durable consumer refused that the dead-letter stream still keeps (replayed ones included)',
+      labelNames: ['consumer'] as const,
       registers: [registry],
     }));
   }

@@ -10,6 +10,7 @@ import type { ServiceName } from '@flotilla/contracts';
 import { createLogger, PinoNestLogger, startTelemetry } from '@flotilla/telemetry';
 import type { z } from 'zod';
 import { ConfigError, loadConfig, type CommonConfig } from './config.js';
+import { collectProcessMetrics, httpTelemetry } from './http-telemetry.js';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
   name: ServiceName;
@@ -67,7 +68,10 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
 
   const telemetry = await startTelemetry({ serviceName: definition.name });
   const logger = createLogger({ name: definition.name, level: config.LOG_LEVEL });
+  collectProcessMetrics();
   const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
+  // First: the rest of the request, the audit trail included, runs in its server span.
+  app.use(httpTelemetry(logger));
   // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
   app.use(app.get(AuditTrail).middleware());
   try {

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
 import { Public } from '@flotilla/auth';
-import { BusConnection, OutboxRelay } from '@flotilla/messaging';
+import { BUS_OPTIONS, BusConnection, JetStreamServer, MessagingMetrics, OutboxRelay, reportDeadLetterDepth, type BusOptions } from '@flotilla/messaging';
 /** The one thing readiness needs from the HTTP response. */
 interface StatusSettable {
   status(code: number): unknown;
@@ -28,6 +28,9 @@ export class HealthController {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(BusConnection) private readonly bus: BusConnection,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(JetStreamServer) private readonly consumers: JetStreamServer,
+    @Inject(MessagingMetrics) private readonly messagingMetrics: MessagingMetrics,
+    @Inject(BUS_OPTIONS) private readonly busOptions: BusOptions,
     @Optional() @Inject(PolicyInForce) private readonly policy?: PolicyInForce,
   ) {}
 
@@ -58,8 +61,12 @@ export class HealthController {
   @Get('metrics')
   @Header('Content-Type', register.contentType)
   async metrics(): Promise<string> {
-    // The backlog is a query: refresh it only when someone scrapes.
-    await this.relay.backlog().catch(() => undefined);
+    // The outbox backlog and the dead-letter depth are queries: refreshed only when someone scrapes.
+    // What cannot be read now keeps its last value; readiness says whether PostgreSQL and NATS answer.
+    await Promise.all([
+      this.relay.backlog().catch(() => undefined),
+      withTimeout(reportDeadLetterDepth(this.bus.jsm, this.busOptions, this.consumers.durables(), this.messagingMetrics), PROBE_TIMEOUT_MS).catch(() => undefined),
+    ]);
     return register.metrics();
   }
 }

@@ -8,3 +8,5 @@ export * from './clock.js';
 export * from './periodic-task.js';
 export * from './policy/index.js';
 export * from './openapi/index.js';
+export * from './http-telemetry.js';
+export * from './scraped-gauge.js';

@@ -11,6 +11,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
+  NoopSpanProcessor,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -64,7 +65,13 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
     return { serviceName, enabled: false, shutdown: async () => {} };
   }
 
-  const spanProcessors = [...(await spanProcessorsFromEnv()), ...(options.spanProcessors ?? [])];
+  const configured = [...(await spanProcessorsFromEnv()), ...(options.spanProcessors ?? [])];
+  // The SDK installs no tracer provider without a processor, and then nothing has a trace id:
+  // not the API's answers, not the events, not the log lines. With nowhere to send spans
+  // (OTEL_TRACES_EXPORTER=none), a processor that drops them keeps a real provider, so ids are
+  // made and propagated, and sampled the usual way (OTEL_TRACES_SAMPLER, by default the parent's
+  // decision, else always): a service without a collector never un-samples the traces of one with.
+  const spanProcessors = configured.length > 0 ? configured : [new NoopSpanProcessor()];
   const sdk = new NodeSDK({
     serviceName,
     // defaultResource() keeps telemetry.sdk.*; detectors (OTEL_RESOURCE_ATTRIBUTES, host, process)
@@ -75,8 +82,6 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
         ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
       }),
     ),
-    // An empty list means "no tracer provider" to the SDK: with OTEL_TRACES_EXPORTER=none and no
-    // extra processors, spans are never recorded, only propagated.
     spanProcessors,
     // Flotilla exports traces only. Without these the SDK would also start OTLP metric and log
     // exporters from the environment, pushing to endpoints that may not accept them.

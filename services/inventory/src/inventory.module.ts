@@ -18,6 +18,7 @@ import { ClusterOverviewOrder1732300017400 } from './migrations/1732300017400-cl
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
+import { FleetGauge } from './metrics/fleet-gauge.js';
 import { ClusterListing } from './repositories/cluster-listing.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { FleetCounts } from './repositories/fleet-counts.js';
@@ -40,7 +41,7 @@ export class InventoryModule {
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [FleetProjectionHandler, ClustersController, OverviewController, TokensController, AuditController, DeadLettersController],
-      providers: [ClusterRepository, ClusterListing, FleetCounts, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
+      providers: [ClusterRepository, ClusterListing, FleetCounts, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, FleetGauge, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
     };
   }
 }

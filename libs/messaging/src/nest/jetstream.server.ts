@@ -59,6 +59,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     await this.relay.stop();
   }
 
+  /** The durable consumers this process runs, one per handled pattern. */
+  durables(): string[] {
+    return this.consumers.map((consumer) => consumer.durable);
+  }
+
   on(): never {
     throw new Error('JetStreamServer has no transport events to listen to');
   }
