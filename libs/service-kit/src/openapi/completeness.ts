@@ -4,6 +4,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 interface MediaTypes {
   content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, unknown> }>;
+  headers?: Record<string, unknown>;
 }
 interface OperationShape {
   security?: unknown[];
@@ -16,7 +17,7 @@ const hasSchema = (part: MediaTypes | undefined) => Object.values(part?.content 
 
 /**
  * What an operation of the document leaves out, one line each: a success answer with a schema
- * (or a 204), the errors it answers with their schemas, an example of its request body, and its
+ * (or a 204, or a redirect with its Location), the errors it answers with their schemas, an example of its request body, and its
  * security (or `security: []` with the reason it is public). Empty for a complete document.
  */
 export function documentationGaps(document: Pick<OpenAPIObject, 'paths'>): string[] {
@@ -27,8 +28,8 @@ export function documentationGaps(document: Pick<OpenAPIObject, 'paths'>): strin
       if (!operation) continue;
       const where = `${method.toUpperCase()} ${path}`;
       const responses = Object.entries(operation.responses ?? {});
-      const successes = responses.filter(([status]) => /^2\d\d$/.test(status));
-      if (!successes.some(([status, response]) => status === '204' || hasSchema(response))) gaps.push(`${where}: no success answer with a schema`);
+      const answered = responses.some(([status, response]) => (/^2\d\d$/.test(status) && (status === '204' || hasSchema(response))) || (/^3\d\d$/.test(status) && response.headers?.['Location'] !== undefined));
+      if (!answered) gaps.push(`${where}: no success answer with a schema`);
       const errors = responses.filter(([status]) => /^[45]\d\d$/.test(status));
       if (errors.length === 0) gaps.push(`${where}: no error answers`);
       for (const [status, response] of errors) if (!hasSchema(response)) gaps.push(`${where}: the ${status} answer has no schema`);

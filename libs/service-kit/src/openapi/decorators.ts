@@ -9,16 +9,23 @@ import { jsonSchemaOf } from './json-schema.js';
  * request. The example is checked against the schema when the controller is loaded, so a
  * documented example that the route would refuse stops the service and the document build.
  */
-export function ApiRequestBody<S extends z.ZodType>(schema: S, example: z.input<S>, options: { description?: string; required?: boolean } = {}): MethodDecorator {
-  const checked = schema.safeParse(example);
-  if (!checked.success) {
-    throw new Error(`the documented example request does not pass its schema: ${checked.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ')}`);
+export function ApiRequestBody<S extends z.ZodType>(
+  schema: S,
+  example: z.input<S>,
+  options: { description?: string; required?: boolean; more?: Record<string, { summary: string; value: z.input<S> }> } = {},
+): MethodDecorator {
+  const examples = { example: { summary: 'A request the route accepts', value: example }, ...options.more };
+  for (const [name, { value }] of Object.entries(examples)) {
+    const checked = schema.safeParse(value);
+    if (!checked.success) {
+      throw new Error(`the documented example request "${name}" does not pass its schema: ${checked.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ')}`);
+    }
   }
   return ApiBody({
     schema: jsonSchemaOf(schema, 'input'),
     required: options.required ?? true,
     ...(options.description === undefined ? {} : { description: options.description }),
-    examples: { example: { summary: 'A request the route accepts', value: example } },
+    examples,
   });
 }
 
@@ -30,6 +37,11 @@ export function ApiAnswer(status: number, schema: z.ZodType, description: string
 /** A success answer without a body. */
 export function ApiEmptyAnswer(status: 204, description: string): MethodDecorator & ClassDecorator {
   return ApiResponse({ status, description });
+}
+
+/** A redirect: the answer is where to go, in Location. */
+export function ApiRedirect(status: 301 | 302 | 303 | 307 | 308, description: string, location: string): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, headers: { Location: { description: location, schema: { type: 'string' } } } });
 }
 
 /** The 4xx and 5xx a status stands for in the document; 401 and 403 come from the route's access rule. */

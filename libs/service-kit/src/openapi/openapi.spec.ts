@@ -97,13 +97,21 @@ describe('the OpenAPI document of a service', () => {
   it('names every operation that leaves out its answer, errors, example or security', async () => {
     assert.deepEqual(documentationGaps(await widgetsDocument()), ['GET /api/v1/widgets: no success answer with a schema']);
     const gaps = documentationGaps({
-      paths: {
+      paths: <OpenAPIObject['paths']>{
         '/x': {
           post: {
             responses: { 200: { description: 'ok' }, 404: { description: 'none' } },
             requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
           },
           delete: { responses: { 204: { description: 'gone' }, 404: { description: 'none', content: { 'application/json': { schema: {} } } } }, security: [] },
+        },
+        '/elsewhere': {
+          get: {
+            responses: { 307: { description: 'there', headers: { Location: { schema: { type: 'string' } } } }, 404: { description: 'none', content: { 'application/json': { schema: {} } } } },
+            security: [],
+            'x-flotilla-public': 'a redirect is a complete answer',
+          },
+          put: { responses: { 307: { description: 'there, but says not where' }, 404: { description: 'none', content: { 'application/json': { schema: {} } } } }, security: [], 'x-flotilla-public': 'x' },
         },
       },
     });
@@ -113,12 +121,14 @@ describe('the OpenAPI document of a service', () => {
       'POST /x: the request body has no example',
       'POST /x: no security requirement (or security: [] for a public route)',
       'DELETE /x: security: [] without x-flotilla-public saying why',
+      'PUT /elsewhere: no success answer with a schema',
     ]);
   });
 
   it('refuses an example request its own schema would refuse', () => {
-    assert.throws(() => ApiRequestBody(CreateWidget, { name: '', size: 3 }), /example request does not pass its schema: name: /);
+    assert.throws(() => ApiRequestBody(CreateWidget, { name: '', size: 3 }), /example request "example" does not pass its schema: name: /);
     assert.throws(() => ApiRequestBody(CreateWidget, { name: 'w', size: 3, colour: 'red' } as z.input<typeof CreateWidget>), /Unrecognized key/);
+    assert.throws(() => ApiRequestBody(CreateWidget, { name: 'w', size: 3 }, { more: { big: { summary: 'big', value: { name: 'w', size: -1 } } } }), /"big" does not pass its schema: size: /);
   });
 
   it('ties an answer schema to its type at compile time', () => {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access } from '@flotilla/auth';
-import type { AuditRecord } from '@flotilla/contracts';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { AuditRecord } from '@flotilla/contracts';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 
@@ -29,9 +29,10 @@ const ListAuditQuery = z.strictObject({
 });
 type ListAuditQuery = z.infer<typeof ListAuditQuery>;
 
+const AuditPage = z.object({ items: z.array(AuditRecord).describe('Newest first'), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last') });
+
 /** The fleet's audit trail: every change and refusal of every service, newest first. */
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('api/v1/audit')
 export class AuditController {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
@@ -47,6 +48,8 @@ export class AuditController {
   @ApiQuery({ name: 'until', required: false, description: 'ISO time, exclusive' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiAnswer(200, AuditPage, 'A page of audit records')
+  @ApiErrors({ 400: 'Invalid filter, time, limit or cursor, named' })
   async list(@Query(new ZodValidationPipe(ListAuditQuery)) query: ListAuditQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
     const conditions: string[] = [];
     const values: unknown[] = [];

@@ -1,15 +1,16 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Redirect, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
-import { PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
-import { z } from 'zod';
+import { ApiAnswer, ApiErrors, ApiRedirect, ApiRequestBody, PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { beingDeleted, CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { CLUSTER_SORTS, ClusterListing, SORT_ORDERS, type ClusterPage } from '../repositories/cluster-listing.js';
 import { ClusterRepository, decodeHistoryCursor } from '../repositories/cluster.repository.js';
+import { ClusterCreatedAnswer, ClusterDetailAnswer, ClusterPageAnswer, CommandAcceptedAnswer, HistoryPageAnswer, type HistoryLine } from './cluster-answers.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
+import { CLUSTER_REQUEST_EXAMPLES } from './cluster-examples.js';
 import { kubeconfigRedirect } from './kubeconfig-redirect.js';
 import { creationProblems, refuseByPolicy, upgradeStepProblems } from './policy-admission.js';
 import {
@@ -23,14 +24,12 @@ import {
   type CommandAccepted,
 } from './cluster-requests.js';
 
-type HistoryLine = Omit<ClusterEventEntity, 'clusterId'>;
-const historyLine = ({ clusterId: _clusterId, ...entry }: ClusterEventEntity): HistoryLine => entry;
+const historyLine = ({ clusterId: _clusterId, time, ...entry }: ClusterEventEntity): HistoryLine => ({ ...entry, time: time.toISOString() });
 
-const openApiSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
-const bodySchema = openApiSchema(CreateClusterBody);
+const NOT_FOUND = 'No such cluster';
+const GONE_OR_GOING = 'The cluster is deleted or being deleted';
 
 @ApiTags('clusters')
-@ApiBearerAuth()
 @Controller('api/v1/clusters')
 export class ClustersController {
   constructor(
@@ -58,7 +57,8 @@ export class ClustersController {
   @ApiQuery({ name: 'order', required: false, enum: SORT_ORDERS })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 400, description: 'Invalid filter, sort, limit or cursor (a cursor of another sort or order), named' })
+  @ApiAnswer(200, ClusterPageAnswer, 'A page of clusters')
+  @ApiErrors({ 400: 'Invalid filter, sort, limit or cursor (a cursor of another sort or order), named' })
   async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
     const { sort, order, limit, cursor, ...filters } = query;
     return this.listing.list({ ...filters, ...(caller.scope ? { scope: caller.scope.labels } : {}) }, sort, order, limit, cursor);
@@ -73,7 +73,8 @@ export class ClustersController {
       '`access`: `tunnel` for a cluster registered behind a firewall (reached through the tunnel its agent dials out), `direct` for one reached at its own address, null while not known. `tunnel`: `connected` or `disconnected` as the tunnel broker last reported (null before its agent first connected). A registered cluster is `Importing` from its registration on, with the registration in `pendingRequests` (type `TunnelRegistrationIssued`) until its agent enrolls; then the import through the tunnel is pending until the importer answers. A registration revoked before its agent enrolled leaves the cluster `Rejected` (reason `registration-revoked`).',
   })
   @ApiParam({ name: 'id' })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiAnswer(200, ClusterDetailAnswer, 'The cluster with the newest page of its history')
+  @ApiErrors({ 404: NOT_FOUND })
   async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: HistoryLine[]; historyNextCursor: string | null }> {
     const found = await this.clusters.findWithHistory(id, 50);
     if (!found) throw new NotFoundException(`cluster "${id}" not found`);
@@ -88,8 +89,8 @@ export class ClustersController {
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 400, description: 'Invalid limit or cursor' })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
+  @ApiAnswer(200, HistoryPageAnswer, 'A page of history, newest first')
+  @ApiErrors({ 400: 'Invalid limit or cursor', 404: NOT_FOUND })
   async history(
     @Caller() caller: Principal,
     @Param('id') id: string,
@@ -111,9 +112,8 @@ export class ClustersController {
   })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'ttl', required: false, description: 'Passed on: how long a client certificate lasts (5m to 24h: `30m`, `2h`)' })
-  @ApiResponse({ status: 307, description: "Location: the owner's kubeconfig route, with the query" })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
-  @ApiResponse({ status: 409, description: '`code` `cluster-deleted`, or `model-unknown` (no owner has said what the cluster is yet)' })
+  @ApiRedirect(307, "To the owner's kubeconfig route, on the same origin", "The owner's kubeconfig route, with the query: /api/v1/provisioner/clusters/{id}/kubeconfig or /api/v1/connected-clusters/{id}/kubeconfig")
+  @ApiErrors({ 404: NOT_FOUND, 409: '`code` `cluster-deleted`, or `model-unknown` (no owner has said what the cluster is yet)' })
   async kubeconfig(@Caller() caller: Principal, @Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<{ url: string; statusCode: number }> {
     const cluster = await this.readable(caller, id);
     const url = request.originalUrl ?? request.url;
@@ -138,13 +138,13 @@ export class ClustersController {
   @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Request a new platform-managed cluster' })
-  @ApiBody({ schema: bodySchema })
-  @ApiResponse({ status: 202, description: 'Accepted: provisioning follows asynchronously' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named, and every rule of the version policy in force it breaks (code, release, support-matrix revision, provenance)' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'The id is taken: `code` `cluster-exists` (a cluster has it), or `cluster-id-deleted` (a deleted cluster had it: ids are never reused for a new platform-managed cluster, since the provisioner keeps the deleted cluster\'s record under it; a deleted connected cluster\'s id can be imported again through the importer). The message says which, and what to do.',
+  @ApiRequestBody(CreateClusterBody, CLUSTER_REQUEST_EXAMPLES['platform-provisioned'].value, {
+    more: { 'user-provisioned': CLUSTER_REQUEST_EXAMPLES['user-provisioned'], 'hosted-control-plane': CLUSTER_REQUEST_EXAMPLES['hosted-control-plane'] },
+  })
+  @ApiAnswer(202, ClusterCreatedAnswer, 'Accepted: provisioning follows asynchronously')
+  @ApiErrors({
+    400: 'Invalid request: every bad field is named, and every rule of the version policy in force it breaks (code, release, support-matrix revision, provenance)',
+    409: "The id is taken: `code` `cluster-exists` (a cluster has it), or `cluster-id-deleted` (a deleted cluster had it: ids are never reused for a new platform-managed cluster, since the provisioner keeps the deleted cluster's record under it; a deleted connected cluster's id can be imported again through the importer). The message says which, and what to do.",
   })
   async create(
     @Caller() caller: Principal,
@@ -173,11 +173,9 @@ export class ClustersController {
   @ApiOperation({ summary: 'Scale one node pool of a platform-managed cluster (NodePoolScaleRequested)' })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'pool', description: 'Name of the node pool, as in the cluster request' })
-  @ApiBody({ schema: openApiSchema(ScaleNodePoolBody) })
-  @ApiResponse({ status: 202, description: 'Accepted: the provisioner scales the pool, or refuses on the bus (EventRejected)' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
-  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  @ApiRequestBody(ScaleNodePoolBody, { count: 5 })
+  @ApiAnswer(202, CommandAcceptedAnswer, 'Accepted: the provisioner scales the pool, or refuses on the bus (EventRejected)')
+  @ApiErrors({ 400: 'Invalid request: every bad field is named', 404: NOT_FOUND, 409: GONE_OR_GOING })
   async scale(
     @Caller() caller: Principal,
     @Param('id') id: string,
@@ -197,11 +195,9 @@ export class ClustersController {
   })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'reason', required: false, description: "Why, for the cluster's history (or `reason` in the body)" })
-  @ApiBody({ schema: openApiSchema(DeleteClusterQuery), required: false })
-  @ApiResponse({ status: 202, description: 'Accepted: ClusterDeleted follows when the last machine is released (at once for a connected cluster), or the owner\'s refusal' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
-  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  @ApiRequestBody(DeleteClusterQuery, { reason: 'replaced by prod-eu-2' }, { required: false })
+  @ApiAnswer(202, CommandAcceptedAnswer, "Accepted: ClusterDeleted follows when the last machine is released (at once for a connected cluster), or the owner's refusal")
+  @ApiErrors({ 400: 'Invalid request: every bad field is named', 404: NOT_FOUND, 409: GONE_OR_GOING })
   async delete(
     @Caller() caller: Principal,
     @Param('id') id: string,
@@ -217,11 +213,13 @@ export class ClustersController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Approve one step of an upgrade plan for a cluster (UpgradeStepApproved)' })
   @ApiParam({ name: 'id' })
-  @ApiBody({ schema: openApiSchema(ApproveUpgradeStepBody) })
-  @ApiResponse({ status: 202, description: 'Accepted: ClusterUpgraded follows, or UpgradeStepFailed with every reason' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named; a step that skips a minor, goes back or leaves the compatible versions of the release in force names the rule' })
-  @ApiResponse({ status: 404, description: 'No such cluster' })
-  @ApiResponse({ status: 409, description: 'The cluster is deleted or being deleted' })
+  @ApiRequestBody(ApproveUpgradeStepBody, { planId: 'plan-3f9a1c2b7d', toVersion: '1.35' })
+  @ApiAnswer(202, CommandAcceptedAnswer, 'Accepted: ClusterUpgraded follows, or UpgradeStepFailed with every reason')
+  @ApiErrors({
+    400: 'Invalid request: every bad field is named; a step that skips a minor, goes back or leaves the compatible versions of the release in force names the rule',
+    404: NOT_FOUND,
+    409: GONE_OR_GOING,
+  })
   async approveUpgradeStep(@Caller() caller: Principal, @Param('id') id: string, @Body(new ZodValidationPipe(ApproveUpgradeStepBody)) body: ApproveUpgradeStepBody): Promise<CommandAccepted> {
     const cluster = await this.clusters.find(id);
     // Judged only for a caller who may see the cluster; the rest (404, 403, 409) is the command's.
