@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { CE_HEADER_PREFIX, CONTENT_TYPE_HEADER, DEAD_LETTER_HEADERS, STRUCTURED_CONTENT_TYPE } from '@flotilla/contracts';
 
 /** The one thing read from a message's headers. */
@@ -6,25 +7,20 @@ export interface HeaderReader {
 }
 
 /** A dead letter as the operators' API shows it. */
-export interface DeadLetterView {
-  /** Its sequence in the dead-letter stream: what `POST /api/v1/dead-letters/{id}/replay` takes. */
-  id: string;
-  /** The service whose consumer refused it. */
-  service: string;
-  /** The durable consumer that refused it, the one a replay goes back to. */
-  consumer: string;
-  /** The rejection code (`RejectionCode` of the contracts) and the reason in words. */
-  code: string;
-  reason: string;
-  /** Deliveries before it was refused. */
-  deliveries: number | null;
-  event: { id: string | null; type: string | null; subject: string | null; time: string | null };
-  /** The events subject it was published on. */
-  originalSubject: string;
-  deadLetteredAt: string;
-  replayedAt: string | null;
-  replayedBy: string | null;
-}
+export const DeadLetterView = z.object({
+  id: z.string().describe("Its sequence in the dead-letter stream: what POST /api/v1/dead-letters/{id}/replay takes"),
+  service: z.string().describe('The service whose consumer refused it'),
+  consumer: z.string().describe('The durable consumer that refused it, the one a replay goes back to'),
+  code: z.string().describe('The rejection code (RejectionCode of the contracts)'),
+  reason: z.string().describe('Why, in words'),
+  deliveries: z.number().int().nullable().describe('Deliveries before it was refused'),
+  event: z.object({ id: z.string().nullable(), type: z.string().nullable(), subject: z.string().nullable().describe('The cluster id'), time: z.string().nullable() }),
+  originalSubject: z.string().describe('The events subject it was published on'),
+  deadLetteredAt: z.string(),
+  replayedAt: z.string().nullable(),
+  replayedBy: z.string().nullable().describe('The subject of the token that replayed it'),
+});
+export type DeadLetterView = z.infer<typeof DeadLetterView>;
 
 /** A row of `dead_letters`. */
 export interface DeadLetterRow {

@@ -1,10 +1,10 @@
 import { Controller, GoneException, Get, HttpStatus, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, Caller, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { viewOf, type DeadLetterRow, type DeadLetterView } from './dead-letter-record.js';
+import { DeadLetterView, viewOf, type DeadLetterRow } from './dead-letter-record.js';
 import { DeadLetterReplay } from './dead-letter-replay.js';
 
 /** The one thing the replay answer needs from the HTTP response. */
@@ -27,18 +27,19 @@ type ListDeadLettersQuery = z.infer<typeof ListDeadLettersQuery>;
 
 const DeadLetterId = z.string().regex(SEQUENCE, 'must be the id of a dead letter (a positive integer)');
 
-export interface ReplayAnswer {
-  /** `replayed`: sent back to its consumer now; `already-replayed`: it was before, nothing was sent. */
-  status: 'replayed' | 'already-replayed';
-  deadLetter: DeadLetterView;
-}
+const DeadLetterPage = z.object({ items: z.array(DeadLetterView).describe('Newest first'), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last') });
+
+const ReplayAnswer = z.object({
+  status: z.enum(['replayed', 'already-replayed']).describe('replayed: sent back to its consumer now; already-replayed: it was before, nothing was sent'),
+  deadLetter: DeadLetterView,
+});
+type ReplayAnswer = z.infer<typeof ReplayAnswer>;
 
 /**
  * Messages that could never succeed, as every service's consumers dead-lettered them, and their
  * replay to the consumer that refused them once what made them fail is fixed.
  */
 @ApiTags('dead-letters')
-@ApiBearerAuth()
 @Controller('api/v1/dead-letters')
 export class DeadLettersController {
   constructor(
@@ -60,8 +61,9 @@ export class DeadLettersController {
   @ApiQuery({ name: 'replayed', required: false, enum: ['true', 'false'] })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 400, description: 'A bad filter, limit or cursor, named' })
-  async list(@Query(new ZodValidationPipe(ListDeadLettersQuery)) query: ListDeadLettersQuery): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+  @ApiAnswer(200, DeadLetterPage, 'A page of dead letters')
+  @ApiErrors({ 400: 'A bad filter, limit or cursor, named' })
+  async list(@Query(new ZodValidationPipe(ListDeadLettersQuery)) query: ListDeadLettersQuery): Promise<z.infer<typeof DeadLetterPage>> {
     const conditions: string[] = [];
     const values: unknown[] = [];
     const add = (sql: string, value: unknown) => {
@@ -92,11 +94,9 @@ export class DeadLettersController {
       "202 `{ status: 'replayed', deadLetter }` the first time; 200 `{ status: 'already-replayed', deadLetter }` after that, sending nothing. The consumer handles it through its inbox, so an event it already handled has no second effect; if it fails again it is dead-lettered again, as a new dead letter.",
   })
   @ApiParam({ name: 'id', description: 'the dead letter id (its sequence in the dead-letter stream)' })
-  @ApiResponse({ status: 202, description: 'Sent back to its consumer' })
-  @ApiResponse({ status: 200, description: 'Replayed before: nothing sent' })
-  @ApiResponse({ status: 400, description: 'Not a dead letter id' })
-  @ApiResponse({ status: 404, description: 'No such dead letter' })
-  @ApiResponse({ status: 410, description: 'The dead-letter stream no longer keeps it (code dead-letter-expired)' })
+  @ApiAnswer(202, ReplayAnswer, 'Sent back to its consumer')
+  @ApiAnswer(200, ReplayAnswer, 'Replayed before: nothing sent')
+  @ApiErrors({ 400: 'Not a dead letter id', 404: 'No such dead letter', 410: 'The dead-letter stream no longer keeps it (code dead-letter-expired)' })
   async replay(
     @Caller() caller: Principal,
     @Req() request: AuthenticatedRequest,
