@@ -1,12 +1,13 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access, Caller, type Principal } from '@flotilla/auth';
+import { ApiAnswer, ApiErrors } from '@flotilla/service-kit';
 import type { FleetOverview } from '../domain/fleet-overview.js';
 import { FleetCounts, NEEDING_ACTION_SHOWN } from '../repositories/fleet-counts.js';
+import { FleetOverviewAnswer } from './overview-answer.js';
 
 /** The fleet at a glance, for the dashboard's first page and `flotilla overview`. */
 @ApiTags('clusters')
-@ApiBearerAuth()
 @Controller('api/v1/overview')
 export class OverviewController {
   constructor(@Inject(FleetCounts) private readonly counts: FleetCounts) {}
@@ -42,6 +43,8 @@ export class OverviewController {
       'Why a cluster needs action: `failed` (status Failed), `unreachable` (the platform cannot reach its API server), `refused` (its owner\'s latest word is a refusal: nothing happened since; `message` is its first reason), `tunnel-disconnected` (its tunnel is down). Deleted clusters never do. Every key of byModel, byStatus, byAccess, byTunnel and byReason is always present; byProvider and byKubernetesVersion hold the values the fleet has.',
     ].join('\n'),
   })
+  @ApiAnswer(200, FleetOverviewAnswer, 'The counts, and the clusters needing action')
+  @ApiErrors({ 503: 'The counts cannot be read now (the database does not answer)' })
   async overview(@Caller() caller: Principal): Promise<FleetOverview> {
     return this.counts.overview(caller.scope?.labels);
   }
