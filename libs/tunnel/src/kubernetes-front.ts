@@ -45,7 +45,7 @@ export function kubernetesForwardOptions(route: KubernetesRoute): ForwardOptions
 
 /** A refusal as kube-apiserver words one (a v1 Status), so kubectl shows its message. */
 export function kubernetesStatus(refusal: KubernetesRefusal): object {
-  const reasons: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 429: 'TooManyRequests', 502: 'InternalError', 503: 'ServiceUnavailable' };
+  const reasons: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 429: 'TooManyRequests', 501: 'NotImplemented', 502: 'InternalError', 503: 'ServiceUnavailable' };
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: refusal.message, reason: reasons[refusal.status] ?? 'Unknown', code: refusal.status };
 }
 

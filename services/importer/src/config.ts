@@ -2,6 +2,7 @@ import { SecretsConfig } from '@flotilla/secrets';
 import { RETIRED_PLATFORM_RELEASE, serviceConfigSchema } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { CloudConfigVariables } from './clouds/settings.js';
+import { PublicAddressConfig } from './access/public-address.js';
 import { TunnelBrokerConfig } from './connectivity/tunnel-config.js';
 import { RegistrationConfig } from './registration/index.js';
 
@@ -11,6 +12,8 @@ export const ImporterConfig = serviceConfigSchema(8082, {
   ...RegistrationConfig,
   /** Where clusters registered through the tunnel are reached: the broker's internal URL and CA. */
   ...TunnelBrokerConfig,
+  /** Flotilla's public address and its CA, for the kubeconfigs of connected clusters. */
+  ...PublicAddressConfig,
   /**
    * No longer read: onboarding is judged by the platform release and support matrix in the
    * support-matrix bucket (set through the upgrade planner's API), like every other service.

@@ -2,6 +2,10 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceIdentity } from '@flotilla/auth';
 import { secretsEntities, secretsMigrations, SecretsModule } from '@flotilla/secrets';
 import { Clock, PolicyInForce, PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
+import { ClusterProxy } from './access/cluster-proxy.js';
+import { ConnectedClusterKubeconfigController } from './access/kubeconfig.controller.js';
+import { ClusterProxyController } from './access/proxy.controller.js';
+import { PUBLIC_ADDRESS, publicAddressOf } from './access/public-address.js';
 import type { ImporterConfig } from './config.js';
 import { CloudAccess as CloudProviders } from './clouds/cloud-access.js';
 import { CLOUD_ACCOUNT_SECRETS, CloudAccountsController } from './clouds/cloud-accounts.controller.js';
@@ -78,7 +82,18 @@ export class ImporterModule {
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
-      controllers: [ImportRequestsHandler, TunnelEventsHandler, RegistrationEventsHandler, ConnectedClustersController, ImportsController, CredentialsController, CloudAccountsController, ...registrationControllers],
+      controllers: [
+        ImportRequestsHandler,
+        TunnelEventsHandler,
+        RegistrationEventsHandler,
+        ConnectedClustersController,
+        ConnectedClusterKubeconfigController,
+        ClusterProxyController,
+        ImportsController,
+        CredentialsController,
+        CloudAccountsController,
+        ...registrationControllers,
+      ],
       providers: [
         Clock,
         ...registrationProviders(registrationSettings(config)),
@@ -87,6 +102,9 @@ export class ImporterModule {
         SecretCredentialStore,
         { provide: CREDENTIAL_STORE, useExisting: SecretCredentialStore },
         ClusterEndpoints,
+        // Kubeconfigs and the proxy of directly reachable clusters, at Flotilla's public address.
+        { provide: PUBLIC_ADDRESS, useValue: publicAddressOf(config) },
+        ClusterProxy,
         // Clusters registered through the tunnel: the broker's proxy, with the importer's own token.
         { provide: TUNNEL_BROKER_SETTINGS, useValue: tunnelBrokerSettings(config) },
         // service:importer, signed by this replica's key (ServiceIdentity of @flotilla/auth, provided by the service kit).

@@ -32,6 +32,13 @@ describe('importer: who may do what', () => {
     assert.deepEqual(rules, {
       'GET /api/v1/connected-clusters': 'viewer',
       'GET /api/v1/connected-clusters/:id': 'viewer',
+      // A kubeconfig carries the caller's token to the proxies: operators; reading through the importer's proxy: viewers (secrets: operators).
+      'GET /api/v1/connected-clusters/:id/kubeconfig': 'operator',
+      'GET /api/v1/connected-clusters/:id/k8s/*path': 'viewer',
+      'POST /api/v1/connected-clusters/:id/k8s/*path': 'operator',
+      'PUT /api/v1/connected-clusters/:id/k8s/*path': 'operator',
+      'PATCH /api/v1/connected-clusters/:id/k8s/*path': 'operator',
+      'DELETE /api/v1/connected-clusters/:id/k8s/*path': 'operator',
       'POST /api/v1/imports': 'operator scoped',
       'POST /api/v1/credentials': 'admin',
       'GET /api/v1/credentials': 'admin',
@@ -42,7 +49,7 @@ describe('importer: who may do what', () => {
       'GET /api/v1/registrations/:id': 'viewer',
       'DELETE /api/v1/registrations/:id': 'operator',
     });
-    assert.equal(report.checked, 11);
+    assert.equal(report.checked, 17);
   });
 
   it('a label-scoped operator imports only clusters carrying its labels', async () => {

@@ -1,0 +1,67 @@
+import { Controller, Delete, Get, NotFoundException, Patch, Post, Put } from '@nestjs/common';
+import { Access } from '@flotilla/auth';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+
+const answeredByProxy = (): never => {
+  // ClusterProxy answers every request under this path before routing; reaching here is a wiring fault.
+  throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: "the importer's proxy is not wired in front of the routes" });
+};
+
+/**
+ * The proxy's place in the API: its description and the access it enforces. Requests never reach
+ * these handlers: ClusterProxy takes them first, so bodies stream through untouched.
+ */
+@ApiTags('connected-clusters')
+@Controller('api/v1/connected-clusters/:id/k8s')
+export class ClusterProxyController {
+  @Get('*path')
+  @Access('viewer')
+  @ApiOperation({
+    summary: "Read a directly reachable connected cluster's Kubernetes API through Flotilla (get, list, watch, logs): kubectl --server https://<flotilla>/api/v1/connected-clusters/<id>/k8s",
+    description: "Forwarded with the importer's stored credential, to the API server it is bound to. Viewers read everything but secrets (operator). Exec, attach and port-forward are not relayed (501).",
+  })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'path', description: 'The Kubernetes API path, e.g. api/v1/namespaces/default/pods' })
+  @ApiResponse({ status: 200, description: "The cluster's answer, streamed" })
+  @ApiResponse({ status: 404, description: 'No such connected cluster, or one reached through its tunnel (code tunnel-cluster)' })
+  @ApiResponse({ status: 502, description: "The cluster's API server could not be reached with the stored credential" })
+  read(): never {
+    return answeredByProxy();
+  }
+
+  @Post('*path')
+  @Access('operator')
+  @ApiOperation({ summary: "Create through a connected cluster's Kubernetes API" })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  create(): never {
+    return answeredByProxy();
+  }
+
+  @Put('*path')
+  @Access('operator')
+  @ApiOperation({ summary: "Replace through a connected cluster's Kubernetes API" })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  replace(): never {
+    return answeredByProxy();
+  }
+
+  @Patch('*path')
+  @Access('operator')
+  @ApiOperation({ summary: "Patch through a connected cluster's Kubernetes API" })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  patch(): never {
+    return answeredByProxy();
+  }
+
+  @Delete('*path')
+  @Access('operator')
+  @ApiOperation({ summary: "Delete through a connected cluster's Kubernetes API" })
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  remove(): never {
+    return answeredByProxy();
+  }
+}
