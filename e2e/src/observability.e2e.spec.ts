@@ -18,7 +18,7 @@ function logLines(output: readonly string[]): LogLine[] {
   return output.flatMap((line) => {
     try {
       const parsed: unknown = JSON.parse(line);
-      return typeof parsed === 'object' && parsed !== null ? [parsed] : [];
+      return typeof parsed === 'object' && parsed !== null ? [Object.fromEntries(Object.entries(parsed))] : [];
     } catch {
       return [];
     }
