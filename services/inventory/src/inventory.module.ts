@@ -15,6 +15,7 @@ import { ClusterRequestsProgressOrder1732300015300 } from './migrations/17323000
 import { ClusterAccess1732300016100 } from './migrations/1732300016100-cluster-access.js';
 import { DeadLetters1732300017300 } from './migrations/1732300017300-dead-letters.js';
 import { ClusterOverviewOrder1732300017400 } from './migrations/1732300017400-cluster-overview-order.js';
+import { ClusterCounts1732300017500 } from './migrations/1732300017500-cluster-counts.js';
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
@@ -24,6 +25,7 @@ import { ClusterRepository } from './repositories/cluster.repository.js';
 import { FleetCounts } from './repositories/fleet-counts.js';
 import { TokenIssuer } from './tokens/token-issuer.js';
 import { TokensController } from './tokens/tokens.controller.js';
+import { FleetCountsCompactor } from './workers/fleet-counts-compactor.js';
 
 @Module({})
 export class InventoryModule {
@@ -34,14 +36,14 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [FleetProjectionHandler, ClustersController, OverviewController, TokensController, AuditController, DeadLettersController],
-      providers: [ClusterRepository, ClusterListing, FleetCounts, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, FleetGauge, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
+      providers: [ClusterRepository, ClusterListing, FleetCounts, FleetCountsCompactor, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, FleetGauge, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
     };
   }
 }

@@ -21,7 +21,9 @@ import {
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import { DataSource } from 'typeorm';
 import type { FleetOverview } from '../src/domain/fleet-overview.js';
+import { FleetCounts } from '../src/repositories/fleet-counts.js';
 import { inventoryService } from '../src/service.js';
 
 const PROVISIONER = '/flotilla/provisioner';
@@ -163,6 +165,36 @@ describe('inventory: the fleet overview', () => {
       ['ov-edge-a', 'ov-fail-b'],
     );
     assert.equal(body.clusters, 4);
+  });
+
+  it('keeps its counts equal to the clusters themselves, before and after the changes are folded in', async () => {
+    const viewer = await service.auth('viewer');
+    const counted = async () => {
+      const body = await overview(viewer);
+      return { clusters: body.clusters, byStatus: body.byStatus, byModel: body.byModel, nodes: body.nodes, needsAction: body.needsAction.total };
+    };
+    const fromTable = async () => {
+      const db = service.app.get(DataSource);
+      const [row] = await db.query<{ live: number; deleted: number; nodes: number; ready: number; needing: number }[]>(
+        `SELECT count(*) FILTER (WHERE status <> 'Deleted')::int AS live, count(*) FILTER (WHERE status = 'Deleted')::int AS deleted,
+                coalesce(sum(node_count) FILTER (WHERE status <> 'Deleted'), 0)::int AS nodes, coalesce(sum(nodes_ready) FILTER (WHERE status <> 'Deleted'), 0)::int AS ready,
+                count(*) FILTER (WHERE attention <> '{}')::int AS needing FROM clusters`,
+      );
+      return row!;
+    };
+    // More clusters, then changes to them: inserts and updates both move the counts.
+    for (const id of ['ov-more-1', 'ov-more-2', 'ov-more-3']) await publishEvent(bus.js, eventsSubject({ prefix }, ClusterRequested.channel), requested(id, 10, '1.34', { team: 'b' }));
+    await publishEvent(bus.js, eventsSubject({ prefix }, ClusterProvisioningFailed.channel), createEvent(ClusterProvisioningFailed, meta('ov-more-2', 11), { model: 'platform-provisioned', reasons: [{ code: 'quota-exceeded', message: 'none left' }] }));
+    const settledCounts = await eventually(async () => {
+      const now = await counted();
+      return now.clusters === 7 && now.needsAction === 3 ? now : undefined;
+    });
+    const table = await fromTable();
+    assert.deepEqual([settledCounts.clusters, settledCounts.byStatus.Deleted, settledCounts.nodes.total, settledCounts.nodes.ready, settledCounts.needsAction], [table.live, table.deleted, table.nodes, table.ready, table.needing]);
+    await service.app.get(FleetCounts).compact();
+    const [pending] = await service.app.get(DataSource).query<{ changes: number }[]>(`SELECT count(*)::int AS changes FROM cluster_count_changes`);
+    assert.equal(pending?.changes, 0, 'every change folded in');
+    assert.deepEqual(await counted(), settledCounts);
   });
 
   it('needs a token', async () => {

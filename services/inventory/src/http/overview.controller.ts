@@ -17,7 +17,7 @@ export class OverviewController {
   @ApiOperation({
     summary: "The fleet's counts and the clusters needing action",
     description: [
-      'A label-scoped caller gets the counts of the clusters of its scope only.',
+      'A label-scoped caller gets the counts of the clusters of its scope only. The counts are maintained as the inventory projects events and exact when read: no call counts the fleet or its nodes.',
       '',
       '```',
       '{',

@@ -28,7 +28,9 @@ export function filterConditions(filter: ClusterFilter, params: unknown[]): stri
   if (filter.provider) conditions.push(`provider = ${bind(filter.provider)}`);
   if (filter.version) {
     const version = filter.version.replace(/^v/, '');
-    conditions.push(isMinor(version) ? `kubernetes_minor = ${bind(version)}` : `kubernetes_version IN (${bind(version)}, ${bind(`v${version}`)})`);
+    // An exact version is looked up through its minor's index.
+    conditions.push(`kubernetes_minor = ${bind(/^\d+\.\d+/.exec(version)?.[0])}`);
+    if (!isMinor(version)) conditions.push(`kubernetes_version IN (${bind(version)}, ${bind(`v${version}`)})`);
   }
   if (filter.labels) conditions.push(`labels @> ${bind(JSON.stringify(filter.labels))}::jsonb`);
   if (filter.scope) conditions.push(`labels @> ${bind(JSON.stringify(filter.scope))}::jsonb`);

@@ -22,7 +22,17 @@ interface GroupRow {
   ready: number;
 }
 
-/** Counts over the fleet read model: the overview, and the totals of filtered lists. */
+/** The groups counted in cluster_counts and the changes not folded into it yet. */
+const COUNTED = (where: string) => `
+  SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_counts ${where}
+  UNION ALL
+  SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_count_changes ${where}`;
+
+/**
+ * Counts over the fleet read model, from the counts maintained as clusters change (see the
+ * ClusterCounts migration): the overview and the totals of filtered lists read groups of alike
+ * clusters, never every cluster or its nodes.
+ */
 @Injectable()
 export class FleetCounts {
   constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
@@ -32,7 +42,7 @@ export class FleetCounts {
     const params: unknown[] = [];
     const conditions = filterConditions(filter, params);
     const [row] = await this.unitOfWork.manager.query<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM clusters ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}`,
+      `SELECT coalesce(sum(clusters), 0)::int AS count FROM (${COUNTED(conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '')}) AS counted`,
       params,
     );
     return row?.count ?? 0;
@@ -46,12 +56,14 @@ export class FleetCounts {
     return this.unitOfWork.manager.transaction('REPEATABLE READ', async (manager) => {
       const params: unknown[] = [];
       const conditions = filterConditions(scope ? { scope } : {}, params);
-      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
       const groups = await manager.query<GroupRow[]>(
-        `SELECT model, status, provider, kubernetes_version, access, tunnel, attention,
-                count(*)::int AS clusters, sum(node_count)::int AS nodes, sum(nodes_ready)::int AS ready
-           FROM clusters ${where}
-          GROUP BY model, status, provider, kubernetes_version, access, tunnel, attention`,
+        // By minor, what the overview shows: a few hundred groups at most, whatever the patches.
+        `SELECT nullif(model, '') AS model, status, nullif(provider, '') AS provider, kubernetes_minor AS kubernetes_version,
+                nullif(access, '') AS access, nullif(tunnel, '') AS tunnel, attention,
+                sum(clusters)::int AS clusters, sum(nodes)::int AS nodes, sum(nodes_ready)::int AS ready
+           FROM (${COUNTED(conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '')}) AS counted
+          GROUP BY model, status, provider, kubernetes_minor, access, tunnel, attention
+         HAVING sum(clusters) <> 0`,
         params,
       );
       const needing = await manager.query<{ id: string; name: string | null; status: ClusterStatus; attention: AttentionReason[]; reasons: Reason[]; last_refusal: Refusal | null }[]>(
@@ -63,7 +75,34 @@ export class FleetCounts {
       return foldOverview(groups.map(toGroup), needing.map((row) => ({ id: row.id, name: row.name, status: row.status, reasons: row.attention, message: firstMessage(row) })));
     });
   }
+
+  /**
+   * Folds the changes recorded so far into the counts, unless another replica is doing it; returns
+   * how many changes it folded. Changes still being written (uncommitted) wait for the next round.
+   */
+  async compact(): Promise<number> {
+    return this.unitOfWork.manager.transaction(async (manager) => {
+      const [lock] = await manager.query<{ locked: boolean }[]>(`SELECT pg_try_advisory_xact_lock(hashtext('inventory.cluster_counts')) AS locked`);
+      if (!lock?.locked) return 0;
+      const [folded] = await manager.query<{ changes: number }[]>(
+        `WITH moved AS (DELETE FROM cluster_count_changes RETURNING ${KEY}, clusters, nodes, nodes_ready),
+              merged AS (
+                INSERT INTO cluster_counts AS counted (${KEY}, clusters, nodes, nodes_ready)
+                SELECT ${KEY}, sum(clusters), sum(nodes), sum(nodes_ready) FROM moved GROUP BY ${KEY} ORDER BY ${KEY}
+                ON CONFLICT (${KEY}) DO UPDATE
+                  SET clusters = counted.clusters + excluded.clusters, nodes = counted.nodes + excluded.nodes, nodes_ready = counted.nodes_ready + excluded.nodes_ready
+                RETURNING 1)
+         SELECT (SELECT count(*) FROM moved)::int AS changes`,
+      );
+      // Groups nobody is in any more.
+      await manager.query(`DELETE FROM cluster_counts WHERE clusters = 0 AND nodes = 0 AND nodes_ready = 0`);
+      return folded?.changes ?? 0;
+    });
+  }
 }
+
+/** The key of a count group. */
+const KEY = 'labels, model, status, provider, kubernetes_version, access, tunnel, attention';
 
 function toGroup(row: GroupRow): CountGroup {
   return {

@@ -1,0 +1,273 @@
+// The operators' reads at fleet scale: the inventory as a process, as deployed (authentication
+// on), over a read model of BENCH_CLUSTERS clusters with ~10 nodes each (1,000,000 at the
+// default size) filled in bulk SQL into a fresh schema (bench/fleet-fill.ts), after the service
+// migrated it; then VACUUM ANALYZE, as autovacuum leaves a settled table. Measured over HTTP
+// with real tokens (the inventory's own `tokens create` command), one request at a time:
+//
+//   list_p50_ms, list_p99_ms  GET /api/v1/clusters: LIST_QUERIES (filters, sorts, orders), each
+//                  walked BENCH_PAGES pages of 50 by nextCursor, BENCH_ROUNDS times (target p99 <= 20)
+//   detail_p99_ms  GET /api/v1/clusters/{id} of random clusters: the row and its newest history
+//                  page in one snapshot (target <= 10)
+//   summary_p99_ms GET /api/v1/overview, unscoped (target <= 50); summary_scoped_p99_ms with a
+//                  label-scoped token (team=t7, a fortieth of the fleet)
+// and per list query its p50/p99, the fill's seconds, the cores and the load average.
+//
+//   npm run bench -- inventory-query
+//   (or: npx tsc -b services/inventory/bench/tsconfig.json &&
+//        node --enable-source-maps services/inventory/dist/bench/inventory-query.bench.js)
+//
+// Environment: BENCH_CLUSTERS (100000), BENCH_HISTORY (5 lines per cluster), BENCH_ROUNDS (5),
+// BENCH_PAGES (10), BENCH_DETAILS (1000), BENCH_SUMMARIES (500), BENCH_KEEP_SCHEMA (unset: the
+// schema is dropped at the end; set, it is kept for EXPLAIN and its name printed),
+// BENCH_RESULTS_DIR (<repo>/bench/results), TEST_DATABASE_URL, TEST_NATS_URL.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { BusConnection } from '@flotilla/messaging';
+import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
+import { DataSource } from 'typeorm';
+import { fillFleet } from './fleet-fill.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLUSTERS = envNumber('BENCH_CLUSTERS', 100_000);
+const HISTORY = envNumber('BENCH_HISTORY', 5);
+const ROUNDS = envNumber('BENCH_ROUNDS', 5);
+const PAGES = envNumber('BENCH_PAGES', 10);
+const DETAILS = envNumber('BENCH_DETAILS', 1000);
+const SUMMARIES = envNumber('BENCH_SUMMARIES', 500);
+const KEEP_SCHEMA = Boolean(process.env['BENCH_KEEP_SCHEMA']);
+const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
+const TARGETS = { list_p99_ms: 20, detail_p99_ms: 10, summary_p99_ms: 50 };
+const FILL_CHUNK = 10_000;
+const DATABASE = 'flotilla_test';
+
+/** What operators ask for: filters alone and combined, each sort, both orders. */
+const LIST_QUERIES = [
+  'sort=id',
+  'status=Running&sort=name',
+  'model=connected&sort=version&order=desc',
+  'provider=aws&sort=created&order=desc',
+  'labels=team=t7&sort=updated&order=desc',
+  'access=tunnel&sort=status',
+  'version=1.31&sort=name',
+  'status=Failed&sort=updated&order=desc',
+  'model=platform-provisioned&status=Running&labels=env=prod&sort=version',
+  'labels=team=t3,env=dev&status=Running&sort=name&order=desc',
+  'version=1.30.4&provider=vsphere',
+];
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, not "${raw}"`);
+  return value;
+}
+
+const log = (message: string) => process.stderr.write(`[inventory-query] ${message}\n`);
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const loadText = () => loadavg().map((value) => value.toFixed(2)).join(' ');
+
+function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The inventory as a process of its own, as deployed. */
+class InventoryProcess {
+  private child: ChildProcess | undefined;
+  private readonly output: string[] = [];
+
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(timeoutMs = 120_000): Promise<void> {
+    const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot, 'services/inventory/dist/src/main.js')], {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: 'inventory' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
+      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`inventory exited with ${child.exitCode}:\n${this.output.slice(-20).join('\n')}`);
+      if ((await fetch(`${this.url}/readyz`).catch(() => undefined))?.ok) return;
+      if (performance.now() > deadline) throw new Error(`inventory not ready within ${timeoutMs} ms:\n${this.output.slice(-20).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
+/** A token from the inventory's own key ring, as an operator gets the first one. */
+async function issueToken(env: Record<string, string>, role: 'viewer', labels: string[] = []): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, 'services/inventory/dist/src/cli/tokens.js'), 'create', '--subject', `bench-${role}${labels.length ? '-scoped' : ''}`, '--role', role, ...labels.flatMap((label) => ['--label', label])],
+    { cwd: repoRoot, env: { ...process.env, ...env, LOG_LEVEL: 'silent' } },
+  );
+  return stdout.trim();
+}
+
+/** One GET, timed from the request to the whole body read; fails on anything but 200. */
+async function timedGet(url: string, token: string): Promise<{ ms: number; body: unknown }> {
+  const started = performance.now();
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const text = await response.text();
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${text.slice(0, 500)}`);
+  return { ms, body: JSON.parse(text) as unknown };
+}
+
+async function main(): Promise<void> {
+  const schema = `inventory_bench_${randomSuffix()}`;
+  const prefix = testBusPrefix();
+  await ensureDatabase(DATABASE);
+  const url = databaseUrl(DATABASE, TEST_SERVER_URL);
+  const env = {
+    DATABASE_URL: url,
+    DATABASE_SCHEMA: schema,
+    NATS_URL: TEST_NATS_URL,
+    BUS_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    OTEL_TRACES_EXPORTER: 'none',
+    SECRETS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  };
+  const db = await new DataSource({ type: 'postgres', url, schema, extra: { max: 2, options: `-c search_path=${schema}` } }).initialize();
+  const bus = await BusConnection.open(TEST_NATS_URL, 'inventory-query-bench');
+  const inventory = new InventoryProcess(await freePort(), env);
+  const loadBefore = loadText();
+  try {
+    log(`${CLUSTERS} clusters; schema ${schema}; load ${loadBefore}`);
+    // The service makes its schema (migrations) before anything is filled in.
+    await inventory.start();
+
+    const fillStarted = performance.now();
+    for (let from = 0; from < CLUSTERS; from += FILL_CHUNK) {
+      await fillFleet(db, from, Math.min(CLUSTERS, from + FILL_CHUNK), HISTORY);
+      log(`filled ${Math.min(CLUSTERS, from + FILL_CHUNK)} clusters`);
+    }
+    await db.query('VACUUM ANALYZE clusters');
+    await db.query('VACUUM ANALYZE cluster_events');
+    // The service folds the fill's count changes in within a second or two.
+    for (let waited = 0; ; waited += 200) {
+      const [pending] = await db.query<{ changes: number }[]>('SELECT count(*)::int AS changes FROM cluster_count_changes');
+      if (pending?.changes === 0) break;
+      if (waited > 60_000) throw new Error(`${pending?.changes} count changes still unfolded after a minute`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await db.query('VACUUM ANALYZE cluster_counts');
+    const fillSeconds = (performance.now() - fillStarted) / 1000;
+    const [sizes] = await db.query<{ clusters: number; nodes: number; history: number }[]>(
+      `SELECT (SELECT count(*) FROM clusters)::int AS clusters, (SELECT sum(node_count) FROM clusters)::int AS nodes, (SELECT count(*) FROM cluster_events)::int AS history`,
+    );
+    log(`filled in ${fillSeconds.toFixed(1)} s: ${sizes?.clusters} clusters, ${sizes?.nodes} nodes, ${sizes?.history} history lines; load ${loadText()}`);
+
+    const viewer = await issueToken(env, 'viewer');
+    const scoped = await issueToken(env, 'viewer', ['team=t7']);
+
+    // Warm-up: connections, plans, caches.
+    for (const query of LIST_QUERIES) await timedGet(`${inventory.url}/api/v1/clusters?${query}`, viewer);
+    await timedGet(`${inventory.url}/api/v1/overview`, viewer);
+
+    const list: number[] = [];
+    const byQuery = new Map<string, number[]>(LIST_QUERIES.map((query) => [query, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const query of LIST_QUERIES) {
+        let cursor: string | null = null;
+        for (let page = 0; page < PAGES; page++) {
+          const { ms, body } = await timedGet(`${inventory.url}/api/v1/clusters?${query}&limit=50${cursor ? `&cursor=${cursor}` : ''}`, viewer);
+          list.push(ms);
+          byQuery.get(query)!.push(ms);
+          cursor = (body as { nextCursor: string | null }).nextCursor;
+          if (!cursor) break;
+        }
+      }
+    }
+    log(`list: ${list.length} pages, p50 ${percentile(list, 50).toFixed(2)} ms, p99 ${percentile(list, 99).toFixed(2)} ms`);
+
+    const detail: number[] = [];
+    for (let n = 0; n < DETAILS; n++) {
+      const index = Math.floor(Math.random() * CLUSTERS);
+      detail.push((await timedGet(`${inventory.url}/api/v1/clusters/c${String(index).padStart(6, '0')}`, viewer)).ms);
+    }
+    log(`detail: ${detail.length} clusters, p50 ${percentile(detail, 50).toFixed(2)} ms, p99 ${percentile(detail, 99).toFixed(2)} ms`);
+
+    const summary: number[] = [];
+    const summaryScoped: number[] = [];
+    let overview: unknown;
+    for (let n = 0; n < SUMMARIES; n++) {
+      const all = await timedGet(`${inventory.url}/api/v1/overview`, viewer);
+      summary.push(all.ms);
+      overview = all.body;
+      summaryScoped.push((await timedGet(`${inventory.url}/api/v1/overview`, scoped)).ms);
+    }
+    log(`summary: p50 ${percentile(summary, 50).toFixed(2)} ms, p99 ${percentile(summary, 99).toFixed(2)} ms; scoped p99 ${percentile(summaryScoped, 99).toFixed(2)} ms`);
+    const counted = (overview as { clusters: number; byStatus: { Deleted: number }; nodes: { total: number } }) ?? undefined;
+    if (counted && counted.clusters + counted.byStatus.Deleted !== sizes?.clusters) throw new Error(`the overview counts ${counted.clusters} + ${counted.byStatus.Deleted} deleted clusters, the table holds ${sizes?.clusters}`);
+    if (counted && counted.nodes.total !== sizes?.nodes) throw new Error(`the overview counts ${counted.nodes.total} nodes, the table holds ${sizes?.nodes}`);
+
+    const result = {
+      benchmark: 'inventory-query',
+      clusters: sizes?.clusters,
+      nodes: sizes?.nodes,
+      history_lines: sizes?.history,
+      list_p50_ms: round(percentile(list, 50)),
+      list_p99_ms: round(percentile(list, 99)),
+      detail_p50_ms: round(percentile(detail, 50)),
+      detail_p99_ms: round(percentile(detail, 99)),
+      summary_p50_ms: round(percentile(summary, 50)),
+      summary_p99_ms: round(percentile(summary, 99)),
+      summary_scoped_p99_ms: round(percentile(summaryScoped, 99)),
+      list_by_query: Object.fromEntries([...byQuery].map(([query, samples]) => [query, { pages: samples.length, p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) }])),
+      samples: { list: list.length, detail: detail.length, summary: summary.length },
+      targets: TARGETS,
+      met: {
+        list_p99_ms: percentile(list, 99) <= TARGETS.list_p99_ms,
+        detail_p99_ms: percentile(detail, 99) <= TARGETS.detail_p99_ms,
+        summary_p99_ms: percentile(summary, 99) <= TARGETS.summary_p99_ms,
+      },
+      fill_seconds: round(fillSeconds, 1),
+      machine: { cores: cpus().length, load_before: loadBefore, load_after: loadText() },
+      finished_at: new Date().toISOString(),
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, 'inventory-query.json');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+    log(`wrote ${file}`);
+  } finally {
+    await inventory.stop();
+    await deleteTestStreams(bus.jsm, prefix);
+    await bus.drain();
+    if (KEEP_SCHEMA) log(`schema ${schema} kept`);
+    else await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.destroy();
+  }
+}
+
+await main();
