@@ -45,7 +45,7 @@ export function ApiRedirect(status: 301 | 302 | 303 | 307 | 308, description: st
 }
 
 /** The 4xx and 5xx a status stands for in the document; 401 and 403 come from the route's access rule. */
-export type DocumentedErrorStatus = 400 | 404 | 409 | 410 | 413 | 422 | 429 | 500 | 502 | 503 | 504;
+export type DocumentedErrorStatus = 400 | 404 | 409 | 410 | 413 | 422 | 429 | 500 | 501 | 502 | 503 | 504;
 
 /**
  * The errors a handler answers itself, each with when it happens. A 400 has the body of every

@@ -1,6 +1,7 @@
 import { ConflictException, Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import { Access, auditRead, Caller, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, KubeconfigText } from '@flotilla/service-kit';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 import { proxyPathOf, renderTokenKubeconfig } from './kubeconfig.js';
 import { PUBLIC_ADDRESS, requestOrigin, type PublicAddress } from './public-address.js';
@@ -27,10 +28,8 @@ export class ConnectedClusterKubeconfigController {
       "server = Flotilla's public address (FLOTILLA_PUBLIC_URL, else the request's origin) + `/api/v1/tunnels/{id}/k8s` for a cluster registered behind a firewall (the tunnel broker's proxy), or `/api/v1/connected-clusters/{id}/k8s` (the importer's proxy, with the importer's stored credential); CA = FLOTILLA_PUBLIC_CA_FILE when set; user = the bearer token the caller presented, so the kubeconfig works as long as that token does. Audited (never the token). Also reached from GET /api/v1/clusters/{id}/kubeconfig (307).",
   })
   @ApiParam({ name: 'id' })
-  @ApiProduces('application/yaml')
-  @ApiResponse({ status: 200, description: 'The kubeconfig (YAML)' })
-  @ApiResponse({ status: 404, description: 'No such connected cluster (or it was deleted)' })
-  @ApiResponse({ status: 409, description: '`code` `cluster-not-imported`: it is being imported or was rejected' })
+  @ApiAnswer(200, KubeconfigText, 'The kubeconfig (YAML)', 'application/yaml')
+  @ApiErrors({ 404: 'No such connected cluster (or it was deleted)', 409: '`code` `cluster-not-imported`: it is being imported or was rejected' })
   async kubeconfig(@Caller() caller: Principal, @Req() request: KubeconfigRequest, @Res({ passthrough: true }) response: HeaderSettable, @Param('id') id: string): Promise<string> {
     auditRead(request);
     noteAuditTarget(request, id);

@@ -1,11 +1,21 @@
 import { Controller, Delete, Get, NotFoundException, Patch, Post, Put } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiRelayedKubernetes } from '@flotilla/service-kit';
 
 const answeredByProxy = (): never => {
   // ClusterProxy answers every request under this path before routing; reaching here is a wiring fault.
   throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: "the importer's proxy is not wired in front of the routes" });
 };
+
+/** The proxy's refusals before a request reaches the cluster. */
+const ProxyRefusals = () =>
+  ApiErrors({
+    404: 'code cluster-not-found, or tunnel-cluster: the cluster is reached through its tunnel (/api/v1/tunnels/{id}/k8s)',
+    409: 'code cluster-not-imported: it is being imported or was rejected',
+    501: 'code upgrade-unsupported: exec, attach and port-forward are not relayed',
+    502: "The cluster's API server could not be reached with the stored credential (credential-not-found, credential-server-mismatch, api-server-unreachable...)",
+  });
 
 /**
  * The proxy's place in the API: its description and the access it enforces. Requests never reach
@@ -22,9 +32,8 @@ export class ClusterProxyController {
   })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path, e.g. api/v1/namespaces/default/pods' })
-  @ApiResponse({ status: 200, description: "The cluster's answer, streamed" })
-  @ApiResponse({ status: 404, description: 'No such connected cluster, or one reached through its tunnel (code tunnel-cluster)' })
-  @ApiResponse({ status: 502, description: "The cluster's API server could not be reached with the stored credential" })
+  @ApiRelayedKubernetes('read')
+  @ProxyRefusals()
   read(): never {
     return answeredByProxy();
   }
@@ -34,6 +43,8 @@ export class ClusterProxyController {
   @ApiOperation({ summary: "Create through a connected cluster's Kubernetes API" })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  @ApiRelayedKubernetes('create')
+  @ProxyRefusals()
   create(): never {
     return answeredByProxy();
   }
@@ -43,6 +54,8 @@ export class ClusterProxyController {
   @ApiOperation({ summary: "Replace through a connected cluster's Kubernetes API" })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  @ApiRelayedKubernetes('replace')
+  @ProxyRefusals()
   replace(): never {
     return answeredByProxy();
   }
@@ -52,6 +65,8 @@ export class ClusterProxyController {
   @ApiOperation({ summary: "Patch through a connected cluster's Kubernetes API" })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  @ApiRelayedKubernetes('patch')
+  @ProxyRefusals()
   patch(): never {
     return answeredByProxy();
   }
@@ -61,6 +76,8 @@ export class ClusterProxyController {
   @ApiOperation({ summary: "Delete through a connected cluster's Kubernetes API" })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  @ApiRelayedKubernetes('delete')
+  @ProxyRefusals()
   remove(): never {
     return answeredByProxy();
   }

@@ -40,14 +40,3 @@ export const EnrolledAnswer = describes<Enrolled>()(
     expiresAt: z.iso.datetime(),
   }),
 );
-
-/** What the proxied routes answer: the cluster's Kubernetes API server's own answer, relayed as it is. */
-export const KubernetesAnswer = z.unknown().describe("The Kubernetes API server's answer (a resource, a list, a Status, a watch stream or logs), relayed unchanged");
-
-/** A request body the proxy relays unchanged to the Kubernetes API server. */
-export const KubernetesObject = z.looseObject({ apiVersion: z.string(), kind: z.string() }).describe('A Kubernetes object (or patch), relayed unchanged');
-
-/** A PATCH body the proxy relays unchanged: a merge patch (an object) or a JSON patch (a list of operations). */
-export const KubernetesPatch = z
-  .union([z.record(z.string(), z.unknown()), z.array(z.looseObject({ op: z.string(), path: z.string() }))])
-  .describe('A merge, strategic-merge or apply patch (an object) or a JSON patch (operations), as the content type says; relayed unchanged');

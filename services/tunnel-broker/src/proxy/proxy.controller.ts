@@ -1,26 +1,20 @@
-import { applyDecorators, Controller, Delete, Get, NotFoundException, Patch, Post, Put } from '@nestjs/common';
+import { Controller, Delete, Get, NotFoundException, Patch, Post, Put } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ApiRequestBody } from '@flotilla/service-kit';
-import { KubernetesAnswer, KubernetesObject, KubernetesPatch } from '../http/tunnel-answers.js';
+import { ApiErrors, ApiRelayedKubernetes } from '@flotilla/service-kit';
 
 const answeredByProxy = (): never => {
   // TunnelProxy answers every request under this path before routing; reaching here is a wiring fault.
   throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: 'the tunnel proxy is not wired in front of the routes' });
 };
 
-/** What every proxied route answers: the cluster's own answer, or the broker's refusal before it. */
+/** The broker's refusals before a request reaches the cluster. */
 const ProxiedAnswers = () =>
-  applyDecorators(
-    ApiAnswer(200, KubernetesAnswer, "The cluster's answer with its own status (201, 404, 409... as Kubernetes says), streamed"),
-    ApiErrors({
-      404: 'code cluster-not-found: no cluster of this id is registered for a tunnel',
-      502: 'code replica-unreachable: the broker replica holding the agent did not answer',
-      503: "code tunnel-down: the cluster's agent is not connected to any broker replica",
-    }),
-  );
-
-const EXAMPLE_CONFIGMAP = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'edge' } };
+  ApiErrors({
+    404: 'code cluster-not-found: no cluster of this id is registered for a tunnel',
+    502: 'code replica-unreachable: the broker replica holding the agent did not answer',
+    503: "code tunnel-down: the cluster's agent is not connected to any broker replica",
+  });
 
 /**
  * The proxy's place in the API: its description and the access it enforces. Requests never reach
@@ -37,6 +31,7 @@ export class ProxyController {
   })
   @ApiParam({ name: 'clusterId' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path, e.g. api/v1/namespaces/default/pods' })
+  @ApiRelayedKubernetes('read')
   @ProxiedAnswers()
   read(): never {
     return answeredByProxy();
@@ -47,7 +42,7 @@ export class ProxyController {
   @ApiOperation({ summary: "Create through the cluster's Kubernetes API; also exec, attach and port-forward (HTTP upgrades of GET or POST)" })
   @ApiParam({ name: 'clusterId' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
-  @ApiRequestBody(KubernetesObject, EXAMPLE_CONFIGMAP, { required: false })
+  @ApiRelayedKubernetes('create')
   @ProxiedAnswers()
   create(): never {
     return answeredByProxy();
@@ -58,7 +53,7 @@ export class ProxyController {
   @ApiOperation({ summary: "Replace through the cluster's Kubernetes API" })
   @ApiParam({ name: 'clusterId' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
-  @ApiRequestBody(KubernetesObject, EXAMPLE_CONFIGMAP)
+  @ApiRelayedKubernetes('replace')
   @ProxiedAnswers()
   replace(): never {
     return answeredByProxy();
@@ -69,7 +64,7 @@ export class ProxyController {
   @ApiOperation({ summary: "Patch through the cluster's Kubernetes API" })
   @ApiParam({ name: 'clusterId' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
-  @ApiRequestBody(KubernetesPatch, { data: { mode: 'edge' } })
+  @ApiRelayedKubernetes('patch')
   @ProxiedAnswers()
   patch(): never {
     return answeredByProxy();
@@ -80,6 +75,7 @@ export class ProxyController {
   @ApiOperation({ summary: "Delete through the cluster's Kubernetes API" })
   @ApiParam({ name: 'clusterId' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path' })
+  @ApiRelayedKubernetes('delete')
   @ProxiedAnswers()
   remove(): never {
     return answeredByProxy();
