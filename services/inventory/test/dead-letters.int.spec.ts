@@ -113,6 +113,19 @@ describe('inventory: the dead-letter API lists dead letters and replays one to t
     assert.equal(await ledger.timesHandled('refused-once'), 1);
   });
 
+  it('answers 410 for a letter the stream no longer keeps, sending nothing', async () => {
+    refusal.active = true;
+    await requestCluster('refused-then-gone');
+    const letter = await eventually(async () => (await list('?clusterId=refused-then-gone')).items[0], 15_000, 'the second dead letter listed');
+    await bus.jsm.streams.deleteMessage(streamName({ prefix }, 'dlq'), Number(letter.id));
+    refusal.active = false;
+    const gone = await api(`/api/v1/dead-letters/${letter.id}/replay`, 'POST');
+    assert.equal(gone.status, 410);
+    assert.equal(((await gone.json()) as { code: string }).code, 'dead-letter-expired');
+    assert.equal((await list('?clusterId=refused-then-gone')).items[0]?.replayedAt, null);
+    assert.equal(await ledger.timesHandled('refused-then-gone'), 0);
+  });
+
   it('answers 404 for an unknown letter, 400 naming a bad id or filter, 403 below admin', async () => {
     assert.equal((await api('/api/v1/dead-letters/999999/replay', 'POST')).status, 404);
     const badId = await api('/api/v1/dead-letters/abc/replay', 'POST');
