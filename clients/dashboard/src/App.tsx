@@ -79,8 +79,17 @@ function Header({ children }: { children?: ReactNode }) {
   );
 }
 
+/** A path segment as written; a malformed escape is kept as it is rather than breaking the page. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function Page({ path, role, config }: { path: string; role: Session['role']; config: DashboardConfig }) {
-  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const segments = path.split('/').filter(Boolean).map(decodeSegment);
   const [first, second] = segments;
   if (segments.length === 0) return <OverviewPage />;
   if (first === 'clusters' && second === undefined) return <ClusterListPage canCreate={roleAllows(role, 'operator')} />;

@@ -4,15 +4,15 @@ import type { Compliance, Standing } from '../lib/compliance.js';
 
 const BAR_HEIGHT = 22;
 const GAP = 6;
-const LABEL_WIDTH = 150;
-const WIDTH = 420;
+const LABEL_WIDTH = 140;
+const WIDTH = 320;
 
 /** Horizontal bars, one per count. */
 export function BarChart({ title, counts }: { title: string; counts: Count[] }) {
   if (counts.length === 0) return <p>No clusters.</p>;
   const max = Math.max(1, ...counts.map((entry) => entry.count));
   const height = Math.max(1, counts.length) * (BAR_HEIGHT + GAP);
-  const barSpace = WIDTH - LABEL_WIDTH - 50;
+  const barSpace = WIDTH - LABEL_WIDTH - 40;
   return (
     <svg className="chart" viewBox={`0 0 ${WIDTH} ${height}`} width={WIDTH} height={height} role="img" aria-label={`${title}: ${counts.map((entry) => `${entry.key} ${entry.count}`).join(', ') || 'none'}`}>
       {counts.map((entry, index) => {
@@ -51,17 +51,17 @@ export function ComplianceChart({ compliance }: { compliance: Compliance }) {
   const label = `Clusters per Kubernetes minor against release ${compliance.target}: ${compliance.minors.map((entry) => `${entry.minor} ${entry.count} ${STANDING_LABEL[entry.standing]}`).join(', ') || 'no clusters'}`;
   return (
     <figure className="compliance">
-      <svg className="chart" viewBox={`0 0 ${width} ${chartHeight + 40}`} width={width} height={chartHeight + 40} role="img" aria-label={label}>
+      <svg className="chart" viewBox={`0 0 ${width} ${chartHeight + 50}`} width={width} height={chartHeight + 50} role="img" aria-label={label}>
         {compliance.minors.map((entry, index) => {
           const barHeight = Math.max(2, (entry.count / max) * chartHeight);
           const x = 10 + index * columnWidth;
           return (
             <g key={entry.minor}>
-              <rect x={x} y={chartHeight - barHeight + 10} width={columnWidth - 14} height={barHeight} className={`bar standing-${entry.standing}`} />
-              <text x={x + (columnWidth - 14) / 2} y={chartHeight - barHeight + 4} textAnchor="middle" className="chart-label">
+              <rect x={x} y={chartHeight - barHeight + 20} width={columnWidth - 14} height={barHeight} className={`bar standing-${entry.standing}`} />
+              <text x={x + (columnWidth - 14) / 2} y={chartHeight - barHeight + 14} textAnchor="middle" className="chart-label">
                 {entry.count}
               </text>
-              <text x={x + (columnWidth - 14) / 2} y={chartHeight + 28} textAnchor="middle" className="chart-label">
+              <text x={x + (columnWidth - 14) / 2} y={chartHeight + 38} textAnchor="middle" className="chart-label">
                 {entry.minor}
               </text>
             </g>
