@@ -1,7 +1,7 @@
 import { ConflictException, Controller, Get, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import { Access, auditRead, Caller, forbidOutOfScope, inScope, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ZodValidationPipe } from '@flotilla/service-kit';
-import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, KubeconfigText, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { KubeconfigQuery } from './kubeconfig.js';
 import { KubeconfigIssuer, KubeconfigRefusal, type KubeconfigRefusalCode } from './kubeconfig-issuer.js';
@@ -37,11 +37,12 @@ export class KubeconfigController {
   })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'ttl', required: false, description: 'How long the certificate lasts: 5m to 24h (`30m`, `2h`, `600s`); 1h by default' })
-  @ApiProduces('application/yaml')
-  @ApiResponse({ status: 200, description: 'The kubeconfig (YAML)' })
-  @ApiResponse({ status: 400, description: 'A bad ttl, named' })
-  @ApiResponse({ status: 404, description: 'The provisioner has no such cluster' })
-  @ApiResponse({ status: 409, description: 'No kubeconfig now, with `code`: `cluster-not-running`, `no-api-endpoint`, `hosted-control-plane-unsupported`, `cluster-ca-missing`' })
+  @ApiAnswer(200, KubeconfigText, 'The kubeconfig (YAML)', 'application/yaml')
+  @ApiErrors({
+    400: 'A bad ttl, named',
+    404: 'The provisioner has no such cluster',
+    409: 'No kubeconfig now, with `code`: `cluster-not-running`, `no-api-endpoint`, `hosted-control-plane-unsupported`, `cluster-ca-missing`',
+  })
   async kubeconfig(
     @Caller() caller: Principal,
     @Req() request: AuthenticatedRequest,
