@@ -4,6 +4,8 @@ import { createContext, useCallback, useContext, useEffect, useRef, useState } f
 import { describeError } from './lib/errors.js';
 
 export const POLL_INTERVAL_MS = 5_000;
+/** For what costs the API more to answer (the planner's whole fleet). */
+export const SLOW_POLL_INTERVAL_MS = 30_000;
 
 export const LivePaused = createContext<{ paused: boolean; setPaused: (paused: boolean) => void }>({ paused: false, setPaused: () => undefined });
 
@@ -16,10 +18,10 @@ export interface Loaded<T> {
 }
 
 /**
- * Loads with `load` now and whenever `key` changes, then again every POLL_INTERVAL_MS unless live
- * updates are paused or the tab is hidden. An answer for an older key is dropped.
+ * Loads with `load` now and whenever `key` changes, then again every `intervalMs` (false: never)
+ * unless live updates are paused or the tab is hidden. An answer for an older key is dropped.
  */
-export function usePolled<T>(key: string, load: () => Promise<T>, poll = true): Loaded<T> {
+export function usePolled<T>(key: string, load: () => Promise<T>, intervalMs: number | false = POLL_INTERVAL_MS): Loaded<T> {
   const { paused } = useContext(LivePaused);
   const [state, setState] = useState<{ key: string; data?: T; error?: string; updatedAt?: Date }>({ key });
   const [loading, setLoading] = useState(true);
@@ -48,12 +50,12 @@ export function usePolled<T>(key: string, load: () => Promise<T>, poll = true): 
   }, [run]);
 
   useEffect(() => {
-    if (!poll || paused) return;
+    if (intervalMs === false || paused) return;
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') run();
-    }, POLL_INTERVAL_MS);
+    }, intervalMs);
     return () => clearInterval(timer);
-  }, [run, poll, paused]);
+  }, [run, intervalMs, paused]);
 
   const current = state.key === key ? state : { key };
   return { data: current.data, error: current.error, loading, updatedAt: current.updatedAt, reload: run };

@@ -6,7 +6,7 @@ import { fleetCompliance, type Compliance } from '../lib/compliance.js';
 import { fromOverviewAnswer, overviewOf, type Overview, type OverviewAnswer } from '../lib/overview.js';
 
 /** At most this many clusters are read page by page when the counts must be made here. */
-export const LISTED_AT_MOST = 10_000;
+export const LISTED_AT_MOST = 5_000;
 
 export interface LoadedOverview {
   overview: Overview;
@@ -30,6 +30,7 @@ export async function loadOverview(): Promise<LoadedOverview> {
 export interface ComplianceAnswer {
   matrix: SupportMatrix;
   compliance: Compliance | undefined;
+  /** Judged from the first LISTED_AT_MOST clusters of the planner's fleet only. */
   partial: boolean;
 }
 

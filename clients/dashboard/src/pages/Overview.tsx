@@ -2,7 +2,7 @@ import { loadCompliance, loadOverview, LISTED_AT_MOST } from '../api/fleet.js';
 import { BarChart, ComplianceChart, STANDING_LABEL } from '../components/charts.js';
 import { ErrorNote, LiveStatus, PageHeading } from '../components/feedback.js';
 import type { Count } from '../lib/overview.js';
-import { usePolled } from '../live.js';
+import { SLOW_POLL_INTERVAL_MS, usePolled } from '../live.js';
 import { Link } from '../router.js';
 import { ColumnHeads } from '../components/table.js';
 
@@ -37,7 +37,7 @@ function Breakdown({ title, counts, link }: { title: string; counts: Count[]; li
 }
 
 export function OverviewPage() {
-  const matrix = usePolled('compliance', loadCompliance);
+  const matrix = usePolled('compliance', loadCompliance, SLOW_POLL_INTERVAL_MS);
   const overview = usePolled('overview', loadOverview);
   const data = overview.data?.overview;
   const compliance = matrix.data?.compliance;
@@ -122,6 +122,9 @@ export function OverviewPage() {
               {compliance.compatible.join(', ')} (support matrix {matrix.data?.matrix.revision}).
             </p>
             <ComplianceChart compliance={compliance} />
+            <p className="help">
+              From the upgrade planner's fleet{matrix.data?.partial ? ` (its first ${LISTED_AT_MOST} clusters)` : ''}, refreshed every {SLOW_POLL_INTERVAL_MS / 1000} s.
+            </p>
             {compliance.outside.length > 0 ? (
               <table>
                 <caption>Clusters outside the compatible versions of {compliance.target}</caption>
