@@ -45,6 +45,10 @@ export const ProvisionerConfig = serviceConfigSchema(8081, {
     .regex(/^(\d+|\d+(\.\d+)?%)$/, 'must be a count such as 2 or a percentage such as 40%')
     .transform((text): MaxUnhealthy => (text.endsWith('%') ? { kind: 'percent', value: Math.min(100, Number(text.slice(0, -1))) } : { kind: 'count', value: Number(text) }))
     .default({ kind: 'percent', value: 40 }),
+  /** Hosted control planes: a TenantControlPlane not Ready this long after it was first applied fails its cluster. */
+  HOSTED_READY_TIMEOUT_MS: integer(1_000, 86_400_000).default(15 * 60_000),
+  /** Hosted control planes: how long one watch of a TenantControlPlane is held before it is opened again (at most half of MACHINE_LEASE_MS is used). */
+  HOSTED_WATCH_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
   /** Simulated provider: how long a machine takes to come up. */
   SIM_BOOT_MS: integer(0, 3_600_000).default(1_500),
   /** Simulated provider: share of machines that fail to boot, 0..1. */

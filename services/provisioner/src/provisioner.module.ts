@@ -13,7 +13,8 @@ import { MachineEntity } from './entities/machine.entity.js';
 import { ClusterLifecycleHandler } from './handlers/cluster-lifecycle.handler.js';
 import { ClusterRequestedHandler } from './handlers/cluster-requested.handler.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from './hosted/control-plane-placement.js';
-import { hostedControllers, hostedEntities, hostedMigrations, hostedProviders } from './hosted/index.js';
+import { HostedClusterNodes } from './hosted/hosted-nodes.js';
+import { hostedControllers, hostedEntities, hostedMigrations, hostedProviders, hostedReconcilerProviders, TenantClusters } from './hosted/index.js';
 import { hostsControllers, hostsEntities, hostsMigrations, hostsProviders } from './hosts/hosts.providers.js';
 import { SshBootstrapper } from './hosts/ssh.bootstrapper.js';
 import { ProvisionerClustersController } from './http/clusters.controller.js';
@@ -113,8 +114,10 @@ export class ProvisionerModule {
         { provide: JOIN_MATERIAL_ISSUER, inject: [SimulatedClusters], useFactory: (simulated: SimulatedClusters) => joinMaterialIssuer(config, simulated) },
         {
           provide: NODE_BOOTSTRAPPER,
-          inject: [DataSource, SshBootstrapper, SimulatedClusters],
-          useFactory: (dataSource: DataSource, ssh: SshBootstrapper, simulated: SimulatedClusters) => ports.bootstrapper ?? byMachineSource(ssh, nodeBootstrapper(config, dataSource, simulated)),
+          inject: [DataSource, SshBootstrapper, SimulatedClusters, TenantClusters],
+          useFactory: (dataSource: DataSource, ssh: SshBootstrapper, simulated: SimulatedClusters, tenants: TenantClusters) =>
+            // Hosted clusters' nodes are looked at in the hosted cluster's own API.
+            ports.bootstrapper ?? new HostedClusterNodes(tenants, ssh, byMachineSource(ssh, nodeBootstrapper(config, dataSource, simulated))),
         },
         // Management clusters registered over HTTP host the control planes, unless a test brings its own placement.
         ...(ports.placement ? [...hostedProviders, { provide: CONTROL_PLANE_PLACEMENT, useValue: ports.placement }] : hostedProviders),
@@ -125,6 +128,7 @@ export class ProvisionerModule {
         MachineQueue,
         IntegrationEvents,
         MachineReconciler,
+        ...hostedReconcilerProviders,
       ],
     };
   }

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
+import { AuditTrail } from '@flotilla/auth';
 import { UnitOfWork } from '@flotilla/messaging';
+import { KeyRing, SECRETS_KEYRING, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
+import { Clock } from '@flotilla/service-kit';
 import { createTestSchema, type TestSchema } from '@flotilla/messaging/testing';
 import { Global, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { selfSignedServer } from './support/tls.js';
 import { CONTROL_PLANE_ENDPOINTS, CONTROL_PLANE_PLACEMENT, hostedControllers, hostedEntities, hostedMigrations, hostedProviders, type ControlPlaneEndpoints, type ControlPlanePlacement } from '../src/hosted/index.js';
 
 const Mi = 1024 ** 2;
@@ -22,13 +26,15 @@ const hostedSpec: ClusterSpec = {
   hosted: { workerModel: 'platform-provisioned' },
 };
 
-const registration = {
+const shown = {
   name: 'mgmt-eu-1',
   apiEndpoint: 'https://mgmt-eu-1.example.com:6443',
   ingressDomain: 'hcp.eu-1.example.com',
   capacity: { cpuMillicores: 8000, memoryBytes: 32 * Gi, maxControlPlanes: 10 },
   labels: { region: 'eu-1' },
 };
+/** What is registered: what is shown, and credentials that never are. */
+const registration = { ...shown, credentials: { certificateAuthority: selfSignedServer('mgmt-eu-1-ca').cert, token: 'mgmt-eu-1-service-account-token' } };
 
 interface Response {
   status: number;
@@ -46,12 +52,23 @@ describe('hosted control planes over HTTP', () => {
   let url: string;
 
   before(async () => {
-    schema = await createTestSchema(hostedMigrations, 'hcp');
-    dataSource = await new DataSource(schema.dataSourceOptions({ entities: hostedEntities })).initialize();
+    schema = await createTestSchema([...hostedMigrations, ...secretsMigrations], 'hcp');
+    dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...hostedEntities, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'hcp-test' });
 
+    // What the provisioner module gives the hosted providers: the database, the secret store, the clock, the audit trail (no use of credentials happens here).
     @Global()
-    @Module({ providers: [{ provide: DataSource, useValue: dataSource }, { provide: UnitOfWork, useValue: unitOfWork }], exports: [DataSource, UnitOfWork] })
+    @Module({
+      providers: [
+        { provide: DataSource, useValue: dataSource },
+        { provide: UnitOfWork, useValue: unitOfWork },
+        { provide: SECRETS_KEYRING, useValue: KeyRing.parse(KeyRing.generateConfigValue(['k1'])) },
+        SecretStore,
+        Clock,
+        { provide: AuditTrail, useValue: { recordUse: () => Promise.resolve() } },
+      ],
+      exports: [DataSource, UnitOfWork, SecretStore, Clock, AuditTrail],
+    })
     class DatabaseModule {}
 
     @Module({ imports: [DatabaseModule], controllers: hostedControllers, providers: hostedProviders })
@@ -88,7 +105,7 @@ describe('hosted control planes over HTTP', () => {
     assert.deepEqual(
       { ...created.body, createdAt: undefined, updatedAt: undefined },
       {
-        ...registration,
+        ...shown,
         dataStore: 'default',
         state: 'active',
         capacity: registration.capacity,
@@ -117,7 +134,7 @@ describe('hosted control planes over HTTP', () => {
     assert.deepEqual(fields(bad).sort(), ['apiEndpoint', 'capacity.cpuMillicores', 'capacity.maxControlPlanes', 'name']);
     const empty = await call('POST', '/api/v1/management-clusters', {});
     assert.equal(empty.status, 400);
-    assert.deepEqual(fields(empty).sort(), ['apiEndpoint', 'capacity', 'ingressDomain', 'name']);
+    assert.deepEqual(fields(empty).sort(), ['apiEndpoint', 'capacity', 'credentials', 'ingressDomain', 'name']);
     const notJson = await call('POST', '/api/v1/management-clusters', '{"name":');
     assert.equal(notJson.status, 400);
   });
@@ -126,7 +143,7 @@ describe('hosted control planes over HTTP', () => {
     const placement = app.get<ControlPlanePlacement>(CONTROL_PLANE_PLACEMENT);
     const result = await placement.reserve('shop-1a2b3c', hostedSpec);
     assert.ok(result.ok);
-    assert.equal(await app.get<ControlPlaneEndpoints>(CONTROL_PLANE_ENDPOINTS).joinEndpoint('shop-1a2b3c'), 'shop-1a2b3c.hcp.eu-1.example.com:6443');
+    assert.equal(await app.get<ControlPlaneEndpoints>(CONTROL_PLANE_ENDPOINTS).joinEndpoint('shop-1a2b3c'), undefined, 'no endpoint before its TenantControlPlane is Ready');
 
     const reserved = { cpuMillicores: 450 * 3, memoryBytes: 960 * Mi * 3 };
     const [listed] = (await call('GET', '/api/v1/management-clusters')).body as unknown as Record<string, unknown>[];

@@ -2,15 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
+import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
+import { Clock } from '@flotilla/service-kit';
 import { createTestSchema, eventually, type TestSchema } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
 import { HostedControlPlanePlacement, hostedEntities, hostedMigrations, ManagementClusterRegistry, type PlacementResult } from '../src/hosted/index.js';
 import type { RegisterManagementClusterBody } from '../src/hosted/management-cluster.js';
+import { ManagementClusterAccess } from '../src/hosted/management-credentials.js';
+import { selfSignedServer } from './support/tls.js';
 
 const Mi = 1024 ** 2;
 const Gi = 1024 ** 3;
 /** A small control plane with one replica reserves 450m CPU and 960 MiB. */
 const SMALL = { cpuMillicores: 450, memoryBytes: 960 * Mi };
+const CA = selfSignedServer('management-ca').cert;
 
 function hostedSpec(workers = 3, count: 1 | 3 | 5 = 1): ClusterSpec {
   return {
@@ -30,6 +35,7 @@ function managementCluster(name: string, capacity: Partial<RegisterManagementClu
     apiEndpoint: `https://${name}.example.com:6443`,
     ingressDomain: `${name}.hcp.example.com`,
     dataStore: 'default',
+    credentials: { certificateAuthority: CA, token: `token-of-${name}` },
     capacity: { cpuMillicores: 16_000, memoryBytes: 64 * Gi, maxControlPlanes: 50, ...capacity },
     labels: {},
     state: 'active',
@@ -49,11 +55,13 @@ describe('hosted control-plane placement on real PostgreSQL', () => {
   let placement: HostedControlPlanePlacement;
 
   before(async () => {
-    schema = await createTestSchema(hostedMigrations, 'hcp');
-    dataSource = await new DataSource(schema.dataSourceOptions({ entities: hostedEntities })).initialize();
+    schema = await createTestSchema([...hostedMigrations, ...secretsMigrations], 'hcp');
+    dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...hostedEntities, ...secretsEntities] })).initialize();
     unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'hcp-test' });
-    registry = new ManagementClusterRegistry(unitOfWork);
-    placement = new HostedControlPlanePlacement(unitOfWork, registry);
+    const secrets = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['k1'])));
+    // Registering seals credentials; nothing here uses them, so no use is audited.
+    registry = new ManagementClusterRegistry(unitOfWork, new ManagementClusterAccess(secrets, { recordUse: () => Promise.resolve() }));
+    placement = new HostedControlPlanePlacement(unitOfWork, registry, new Clock());
   });
 
   after(async () => {
@@ -94,7 +102,7 @@ describe('hosted control-plane placement on real PostgreSQL', () => {
     assert.equal(manifest.spec.controlPlane.deployment.replicas, 3);
     assert.equal(manifest.spec.kubernetes.version, 'v1.34.0');
     assert.deepEqual(manifest.spec.networkProfile.certSANs, ['shop-1.mgmt-a.hcp.example.com']);
-    assert.equal(await placement.joinEndpoint('shop-1'), 'shop-1.mgmt-a.hcp.example.com:6443');
+    assert.equal(await placement.joinEndpoint('shop-1'), undefined, 'workers join once its TenantControlPlane is Ready');
     assert.equal(await placement.joinEndpoint('unknown'), undefined);
     const [load] = await registry.loads('mgmt-a');
     assert.deepEqual(load!.used, { cpuMillicores: 900 * 3, memoryBytes: 1920 * Mi * 3, controlPlanes: 1 });

@@ -18,6 +18,7 @@ import {
   type ClusterSpec,
 } from '@flotilla/contracts';
 import { clusterSpec, eventually, Harness } from './support/harness.js';
+import { HostedWorld, Kubelets } from './support/hosted.js';
 
 const WAIT_MS = 60_000;
 const pool = (count: number) => [{ name: 'workers', count, machineSize: 'm', labels: {}, taints: [] }];
@@ -224,16 +225,16 @@ describe('provisioner lifecycle: hosted control planes', () => {
   });
 
   it('placed on a registered management cluster when there is room, refused when full, and released when deleted', async () => {
+    const world = await HostedWorld.start({ kind: 'ready', afterMs: 200 });
     const h = await Harness.start();
+    const kubelets = new Kubelets(h, world.tenant, 'hosted-1');
     try {
-      const register = await h.api('/api/v1/management-clusters', {
-        method: 'POST',
-        body: JSON.stringify({ name: 'mgmt-1', apiEndpoint: 'https://mgmt-1.example.com:6443', ingressDomain: 'hcp.example.com', capacity: { cpuMillicores: 64_000, memoryBytes: 256 * 2 ** 30, maxControlPlanes: 1 } }),
-      });
+      const register = await h.api('/api/v1/management-clusters', { method: 'POST', body: JSON.stringify(world.registration('mgmt-1', { cpuMillicores: 64_000, memoryBytes: 256 * 2 ** 30, maxControlPlanes: 1 })) });
       assert.equal(register.status, 201);
+      kubelets.start();
       await h.request('hosted-1', hosted);
       const ready = await h.waitFor(ClusterReady, 'hosted-1', WAIT_MS);
-      assert.equal(ready.data.apiServerEndpoint, 'https://hosted-1.hcp.example.com:6443', 'the tenant control plane\'s endpoint in the management cluster');
+      assert.equal(ready.data.apiServerEndpoint, `https://${world.tenant.endpoint}`, "the tenant control plane's endpoint in the management cluster");
       const placed = (await (await h.api('/api/v1/hosted-control-planes/hosted-1')).json()) as { managementCluster: string; manifest: { kind: string } };
       assert.deepEqual([placed.managementCluster, placed.manifest.kind], ['mgmt-1', 'TenantControlPlane']);
       await h.request('hosted-2', hosted);
@@ -241,9 +242,12 @@ describe('provisioner lifecycle: hosted control planes', () => {
       assert.deepEqual(full.data.reasons.map((reason) => reason.code), ['management-capacity-exhausted']);
       await h.publish(ClusterDeletionRequested, 'hosted-1', {});
       await h.waitFor(ClusterDeleted, 'hosted-1', WAIT_MS);
-      assert.equal((await h.api('/api/v1/hosted-control-planes/hosted-1')).status, 404);
+      // Released once its TenantControlPlane is gone from the management cluster.
+      await eventually(async () => ((await h.api('/api/v1/hosted-control-planes/hosted-1')).status === 404 ? true : undefined), WAIT_MS, 'placement released');
     } finally {
+      kubelets.stop();
       await h.dispose();
+      await world.close();
     }
   });
 });

@@ -48,6 +48,10 @@ export const REASON_CODES = [
   // hosted control plane placement (ControlPlanePlacement.reserve)
   'no-management-cluster',
   'management-capacity-exhausted',
+  // the hosted control plane in its management cluster
+  'control-plane-refused',
+  'control-plane-timeout',
+  'management-cluster-unavailable',
   // provisioning
   'machine-failed',
   'machine-timeout',
@@ -155,6 +159,12 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'No management cluster is registered to host the control plane';
     case 'management-capacity-exhausted':
       return 'The management clusters have no room for another control plane';
+    case 'control-plane-refused':
+      return 'The management cluster refused the TenantControlPlane';
+    case 'control-plane-timeout':
+      return 'The TenantControlPlane was not Ready in time';
+    case 'management-cluster-unavailable':
+      return 'Flotilla cannot use the management cluster (no credentials, or credentials for another server)';
     case 'cluster-not-running':
       return 'The cluster is not Running';
     case 'cluster-busy':

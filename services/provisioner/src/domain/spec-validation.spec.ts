@@ -134,6 +134,10 @@ describe('cluster request validation', () => {
       // placement and upgrade steps: decided elsewhere (cluster.spec.ts)
       'no-management-cluster',
       'management-capacity-exhausted',
+      // the hosted control plane in its management cluster (hosted.spec.ts)
+      'control-plane-refused',
+      'control-plane-timeout',
+      'management-cluster-unavailable',
       'cluster-not-running',
       'cluster-busy',
       'major-version-mismatch',

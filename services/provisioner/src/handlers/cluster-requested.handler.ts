@@ -3,7 +3,7 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
 import { Clock, PolicyInForce } from '@flotilla/service-kit';
-import { decide, evolve, placedAt, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
+import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
 import { controlPlaneIsHosted } from '../domain/machine-plan.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from '../infrastructure/provider.js';
@@ -56,8 +56,8 @@ export class ClusterRequestedHandler {
       // Room for the control plane in a management cluster, reserved in this transaction: it
       // commits with the cluster, or neither does.
       const placed = await this.placement.reserve(clusterId, accepted.spec);
-      // Its API server answers at the placement's endpoint, whichever replicas run it.
-      events = placed.ok ? [placedAt(accepted, placed.placement.endpoint), ...events.slice(1)] : [refuseForPlacement(accepted, placed.code, placed.message)];
+      // Its endpoint comes with its TenantControlPlane's readiness (the hosted reconciler), not before.
+      if (!placed.ok) events = [refuseForPlacement(accepted, placed.code, placed.message)];
     }
     const next = events.reduce<ClusterState | undefined>(evolve, current);
     // Two requests for a new id in flight at once: the loser retries and then sees the winner's.

@@ -10,7 +10,7 @@ export interface HostedControlPlane {
   size: ControlPlaneSize;
   /** Namespace of the management cluster the control plane's pods run in. */
   namespace: string;
-  /** The API server endpoint workers join (host:port). */
+  /** The DNS name of its API server (`<cluster id>.<ingress domain>:6443`), among its certificate's SANs. */
   endpoint: string;
   /** The object to apply on the management cluster (Kamaji's TenantControlPlane shape). */
   manifest: Record<string, unknown>;
@@ -30,15 +30,20 @@ export type PlacementResult =
 export interface ControlPlanePlacement {
   /** Reserves room for the cluster's control plane, or says why there is none (never over-commits). */
   reserve(clusterId: string, spec: ClusterSpec): Promise<PlacementResult>;
-  /** Frees what the cluster holds (deleted, or failed). */
+  /** Frees what the cluster holds at once (nothing was applied for it in the management cluster). */
   release(clusterId: string): Promise<void>;
+  /**
+   * The cluster was deleted or failed: its control plane is deleted from the management cluster,
+   * and what it holds is freed once it is gone there (the hosted reconciler).
+   */
+  retire(clusterId: string): Promise<void>;
 }
 
 export const CONTROL_PLANE_PLACEMENT = Symbol('CONTROL_PLANE_PLACEMENT');
 
 /** For bootstrappers of a hosted cluster's workers: the API server endpoint they join. */
 export interface ControlPlaneEndpoints {
-  /** `<cluster id>.<ingress domain>:6443` once the control plane is placed; undefined before. */
+  /** The TenantControlPlane's endpoint (`host:port`) once it is Ready; undefined before. */
   joinEndpoint(clusterId: string): Promise<string | undefined>;
 }
 

@@ -77,4 +77,30 @@ export class HostedControlPlaneEntity {
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;
+
+  /** applying (until its TenantControlPlane is Ready), ready, failed, deleting (until it is gone there). */
+  @Column('text', { default: 'applying' })
+  phase!: HostedControlPlanePhase;
+
+  /** `host:port` the TenantControlPlane reported Ready at (status.controlPlaneEndpoint). */
+  @Column('text', { name: 'control_plane_endpoint', nullable: true })
+  controlPlaneEndpoint!: string | null;
+
+  /** What the TenantControlPlane last said of itself (status.kubernetesResources.version.status). */
+  @Column('text', { name: 'observed_status', nullable: true })
+  observedStatus!: string | null;
+
+  @Column('timestamptz', { name: 'ready_at', nullable: true })
+  readyAt!: Date | null;
+
+  @Column('text', { name: 'failure_code', nullable: true })
+  failureCode!: string | null;
+
+  @Column('text', { name: 'failure_message', nullable: true })
+  failureMessage!: string | null;
+
+  @Column('text', { name: 'last_error', nullable: true })
+  lastError!: string | null;
 }
+
+export type HostedControlPlanePhase = 'applying' | 'ready' | 'failed' | 'deleting';

@@ -1,18 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClusterSpec } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
+import { Clock } from '@flotilla/service-kit';
 import type { ControlPlaneEndpoints, ControlPlanePlacement, HostedControlPlane, PlacementResult } from './control-plane-placement.js';
-import { HostedControlPlaneEntity } from './entities.js';
+import { HostedControlPlaneEntity, type HostedControlPlanePhase } from './entities.js';
 import { ManagementClusterRegistry } from './management-cluster-registry.js';
 import { choosePlacement, fits } from './placement.js';
 import { sizeControlPlane, type ControlPlaneSizing, type Resources } from './sizing.js';
 import { joinEndpointFor, namespaceFor, tenantControlPlane } from './tenant-control-plane.js';
 
-/** A placed control plane with what it holds on its management cluster. */
+/** A placed control plane with what it holds on its management cluster, and what became of it there. */
 export interface PlacedControlPlane extends HostedControlPlane {
   replicas: number;
   reserved: Resources;
   createdAt: string;
+  /** applying (until its TenantControlPlane is Ready), ready, failed, deleting (until it is gone there). */
+  phase: HostedControlPlanePhase;
+  /** What the TenantControlPlane last said of itself (Kamaji's version status). */
+  observedStatus: string | null;
+  /** Where its API server answers once Ready (status.controlPlaneEndpoint): the cluster's endpoint. */
+  controlPlaneEndpoint: string | null;
+  readyAt: string | null;
+  failure: { code: string; message: string } | null;
+  lastError: string | null;
 }
 
 /**
@@ -33,6 +43,7 @@ export class HostedControlPlanePlacement implements ControlPlanePlacement, Contr
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(ManagementClusterRegistry) private readonly registry: ManagementClusterRegistry,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async reserve(clusterId: string, spec: ClusterSpec): Promise<PlacementResult> {
@@ -62,13 +73,22 @@ export class HostedControlPlanePlacement implements ControlPlanePlacement, Contr
     await this.unitOfWork.manager.query(`DELETE FROM hosted_control_planes WHERE cluster_id = $1`, [clusterId]);
   }
 
+  async retire(clusterId: string): Promise<void> {
+    // Due at once; a turn in flight (watching it come up) loses its write-back to this.
+    await this.unitOfWork.manager.query(`UPDATE hosted_control_planes SET phase = 'deleting', next_reconcile_at = $2, errors = 0 WHERE cluster_id = $1 AND phase <> 'deleting'`, [
+      clusterId,
+      this.clock.now().toISOString(),
+    ]);
+  }
+
   async find(clusterId: string): Promise<PlacedControlPlane | undefined> {
     const row = await this.unitOfWork.manager.getRepository(HostedControlPlaneEntity).findOneBy({ clusterId });
     return row ? toPlaced(row) : undefined;
   }
 
   async joinEndpoint(clusterId: string): Promise<string | undefined> {
-    return (await this.find(clusterId))?.endpoint;
+    const placed = await this.find(clusterId);
+    return placed?.phase === 'ready' ? (placed.controlPlaneEndpoint ?? undefined) : undefined;
   }
 
   /**
@@ -110,5 +130,11 @@ function toPlaced(row: HostedControlPlaneEntity): PlacedControlPlane {
     replicas: row.replicas,
     reserved: { cpuMillicores: row.reservedCpuMillicores, memoryBytes: row.reservedMemoryBytes },
     createdAt: row.createdAt.toISOString(),
+    phase: row.phase,
+    observedStatus: row.observedStatus,
+    controlPlaneEndpoint: row.controlPlaneEndpoint,
+    readyAt: row.readyAt?.toISOString() ?? null,
+    failure: row.failureCode === null ? null : { code: row.failureCode, message: row.failureMessage ?? '' },
+    lastError: row.lastError,
   };
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { ControlPlaneSize } from './control-plane-placement.js';
 import { HostedControlPlaneEntity, ManagementClusterEntity } from './entities.js';
+import { ManagementClusterAccess } from './management-credentials.js';
 import { decideCapacity, type CapacityShortfall, type RegisterManagementClusterBody, type UpdateManagementClusterBody } from './management-cluster.js';
 import { free, utilisation, type Capacity, type ManagementClusterLoad, type ManagementClusterState, type Usage, type Utilisation } from './placement.js';
 import { savingsReport, type SavingsReport } from './savings.js';
@@ -58,7 +59,10 @@ interface LoadRow {
  */
 @Injectable()
 export class ManagementClusterRegistry {
-  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+  constructor(
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+    @Inject(ManagementClusterAccess) private readonly access: ManagementClusterAccess,
+  ) {}
 
   async register(body: RegisterManagementClusterBody): Promise<RegisterResult> {
     return this.unitOfWork.run(async () => {
@@ -69,6 +73,8 @@ export class ManagementClusterRegistry {
         [body.name, body.apiEndpoint, body.ingressDomain, body.dataStore, body.capacity.cpuMillicores, body.capacity.memoryBytes, body.capacity.maxControlPlanes, JSON.stringify(body.labels), body.state],
       );
       if (inserted.length === 0) return { ok: false, code: 'already-registered' };
+      // Sealed in the same transaction: a management cluster is never registered without them.
+      await this.access.store(body.name, body.apiEndpoint, body.credentials);
       return { ok: true, managementCluster: (await this.view(body.name))! };
     });
   }
@@ -135,6 +141,7 @@ export class ManagementClusterRegistry {
           WHERE name = $1`,
         [name, body.state ?? cluster.state, decision.capacity.cpuMillicores, decision.capacity.memoryBytes, decision.capacity.maxControlPlanes, JSON.stringify(body.labels ?? cluster.labels)],
       );
+      if (body.credentials) await this.access.store(name, cluster.apiEndpoint, body.credentials);
       return { ok: true, managementCluster: (await this.view(name))! };
     });
   }

@@ -1,11 +1,18 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { generateJoinSecrets } from '../bootstrap/join-secrets.js';
 import { decideCapacity, RegisterManagementClusterBody, UpdateManagementClusterBody } from './management-cluster.js';
+
+// A real CA certificate and key (the join secrets' CA serves as one).
+const { ca } = await generateJoinSecrets('mgmt-eu-1');
+const credentials = { certificateAuthority: ca.certificatePem, token: 'service-account-token' };
 
 const valid = {
   name: 'mgmt-eu-1',
   apiEndpoint: 'https://mgmt-eu-1.example.com:6443',
   ingressDomain: 'hcp.eu-1.example.com',
+  credentials,
   capacity: { cpuMillicores: 64_000, memoryBytes: 256 * 1024 ** 3, maxControlPlanes: 100 },
 };
 
@@ -30,6 +37,13 @@ describe('management cluster requests', () => {
     ['no capacity', { ...valid, capacity: undefined }, ['capacity']],
     ['an unknown state', { ...valid, state: 'draining' }, ['state']],
     ['an unknown field', { ...valid, region: 'eu' }, ['']],
+    ['no credentials', { ...valid, credentials: undefined }, ['credentials']],
+    ['a CA that is not a certificate', { ...valid, credentials: { ...credentials, certificateAuthority: 'CA' } }, ['credentials.certificateAuthority']],
+    ['neither a token nor a client certificate', { ...valid, credentials: { certificateAuthority: ca.certificatePem } }, ['credentials.token']],
+    ['a token and a client certificate', { ...valid, credentials: { ...credentials, clientCertificate: ca.certificatePem, clientKey: ca.privateKeyPem } }, ['credentials.token']],
+    ['a client certificate without its key', { ...valid, credentials: { certificateAuthority: ca.certificatePem, clientCertificate: ca.certificatePem } }, ['credentials.clientKey']],
+    ['a client key that is not a key', { ...valid, credentials: { certificateAuthority: ca.certificatePem, clientCertificate: ca.certificatePem, clientKey: 'key' } }, ['credentials.clientKey']],
+    ['a token with spaces', { ...valid, credentials: { ...credentials, token: 'two words' } }, ['credentials.token']],
   ];
   for (const [what, body, fields] of bad) {
     it(`refuses ${what}, naming the field`, () => {
@@ -37,9 +51,15 @@ describe('management cluster requests', () => {
     });
   }
 
+  it('a client certificate and key are credentials too', () => {
+    const body = { ...valid, credentials: { certificateAuthority: ca.certificatePem, clientCertificate: ca.certificatePem, clientKey: ca.privateKeyPem } };
+    assert.equal(RegisterManagementClusterBody.safeParse(body).success, true);
+  });
+
   it('an update needs at least one change', () => {
     assert.equal(UpdateManagementClusterBody.safeParse({}).success, false);
     assert.deepEqual(UpdateManagementClusterBody.parse({ state: 'cordoned' }), { state: 'cordoned' });
+    assert.deepEqual(UpdateManagementClusterBody.parse({ credentials }), { credentials }, 'new credentials alone');
     assert.deepEqual(fieldsOf(UpdateManagementClusterBody.safeParse({ capacity: { maxControlPlanes: -1 } })), ['capacity.maxControlPlanes']);
   });
 });

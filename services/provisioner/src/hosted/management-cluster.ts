@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ManagementClusterCredentials } from './management-credentials.js';
 import { MANAGEMENT_CLUSTER_STATES, type Capacity, type Usage } from './placement.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -35,20 +36,22 @@ export const RegisterManagementClusterBody = z.strictObject({
   apiEndpoint: ApiEndpoint.describe('Its Kubernetes API server, e.g. https://mgmt-eu-1.example.com:6443'),
   ingressDomain: DnsName.describe('DNS domain its load balancers answer under: hosted API servers are <cluster id>.<ingressDomain>:6443'),
   dataStore: ManagementClusterName.default('default').describe("Kamaji DataStore the hosted control planes' state goes to"),
+  credentials: ManagementClusterCredentials.describe('How Flotilla authenticates to its API server: sealed at rest, sent to apiEndpoint only, never shown again'),
   capacity: CapacityBody,
   labels: Labels.default({}),
   state: z.enum(MANAGEMENT_CLUSTER_STATES).default('active'),
 });
 export type RegisterManagementClusterBody = z.infer<typeof RegisterManagementClusterBody>;
 
-/** PATCH /api/v1/management-clusters/{name}: cordon or uncordon, change capacity or labels. */
+/** PATCH /api/v1/management-clusters/{name}: cordon or uncordon, change capacity, labels or credentials. */
 export const UpdateManagementClusterBody = z
   .strictObject({
     state: z.enum(MANAGEMENT_CLUSTER_STATES).optional(),
     capacity: CapacityBody.partial().optional(),
     labels: Labels.optional(),
+    credentials: ManagementClusterCredentials.optional().describe('New credentials (rotation): they replace the sealed ones'),
   })
-  .refine((body) => body.state !== undefined || body.capacity !== undefined || body.labels !== undefined, 'give at least one of state, capacity, labels');
+  .refine((body) => body.state !== undefined || body.capacity !== undefined || body.labels !== undefined || body.credentials !== undefined, 'give at least one of state, capacity, labels, credentials');
 export type UpdateManagementClusterBody = z.infer<typeof UpdateManagementClusterBody>;
 
 export const ManagementClusterPath = z.object({ name: ManagementClusterName });

@@ -9,8 +9,9 @@ import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/c
 /**
  * The provisioner's face on the bus: which of its own events the rest of the platform hears
  * about. Emitted through the outbox, so they commit with the state change that caused them. A
- * hosted control plane's placement is freed in the same transaction when its cluster fails or
- * is deleted, and a deleted cluster's join secrets are deleted with it.
+ * hosted control plane is retired in the same transaction when its cluster fails or is deleted
+ * (deleted from its management cluster, its room freed once it is gone there), and a deleted
+ * cluster's join secrets are deleted with it.
  */
 @Injectable()
 export class IntegrationEvents {
@@ -33,7 +34,7 @@ export class IntegrationEvents {
           break;
         case 'ClusterFailed':
           this.unitOfWork.emit(ClusterProvisioningFailed, event.clusterId, { model: event.model, reasons: event.reasons });
-          if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
+          if (event.model === 'hosted-control-plane') await this.placement.retire(event.clusterId);
           break;
         case 'ClusterRunning':
           this.unitOfWork.emit(NodesProvisioned, event.clusterId, { model: event.model, nodes: event.nodes });
@@ -86,7 +87,7 @@ export class IntegrationEvents {
           this.unitOfWork.emit(ClusterDeleted, event.clusterId, { model: event.model });
           // No node will join it again: its sealed CA key and tokens go with it.
           await this.joinSecrets.delete(event.clusterId);
-          if (event.model === 'hosted-control-plane') await this.placement.release(event.clusterId);
+          if (event.model === 'hosted-control-plane') await this.placement.retire(event.clusterId);
           break;
         // Progress inside the provisioner: operators follow it on the HTTP API, and the platform
         // through ClusterProgress (reportProgress).

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
-import { assignApiServerEndpoint, decide, evolve, machineWork, needsReconcile, placedAt, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './index.js';
+import { assignApiServerEndpoint, decide, evolve, machineWork, needsReconcile, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation, type ObserveMachine } from './index.js';
 import { findCondition } from '../conditions.js';
 
 const spec: ClusterSpec = {
@@ -179,7 +179,7 @@ describe('cluster lifecycle (decide/evolve)', () => {
   it('a hosted control plane: only workers are machines; the API server runs the requested version', () => {
     const hosted = run(undefined, request({ model: 'hosted-control-plane', hosted: { workerModel: 'platform-provisioned' }, kubernetesVersion: '1.34' })).state!;
     assert.deepEqual(hosted.machines.map((machine) => machine.name), ['c1-general-0', 'c1-general-1']);
-    assert.equal(findCondition(hosted.conditions, 'ControlPlaneReady')?.reason, 'Hosted');
+    assert.equal(findCondition(hosted.conditions, 'ControlPlaneReady')?.reason, 'WaitingForHostedControlPlane', 'until its TenantControlPlane is Ready (hosted.spec.ts)');
     const { events } = run(hosted, observe('c1-general-0', up(1), 1), observe('c1-general-1', up(2), 1), observe('c1-general-0', joined, 2), observe('c1-general-1', joined, 2));
     const running = events.at(-1)!;
     assert.ok(running.type === 'ClusterRunning');
@@ -201,7 +201,7 @@ describe('cluster lifecycle (decide/evolve)', () => {
     assert.equal(running.apiServerEndpoint, '198.18.0.1:6443');
   });
 
-  it('the API endpoint of users\' hosts is their virtual IP from the request; a hosted one is the placement\'s', () => {
+  it('the API endpoint of users\' hosts is their virtual IP from the request; a hosted one is not known before its control plane is Ready', () => {
     const hosts = [
       { address: '192.168.1.10', port: 22, user: 'core', sshKeyRef: 'key-1', role: 'control-plane' as const },
       { address: '192.168.1.11', port: 22, user: 'core', sshKeyRef: 'key-1', role: 'worker' as const, pool: 'general' },
@@ -213,7 +213,7 @@ describe('cluster lifecycle (decide/evolve)', () => {
     assert.equal(ipv6.apiServerEndpoint, '[fd00::100]:6443');
     const hostedRequest = decide(request({ model: 'hosted-control-plane', hosted: { workerModel: 'platform-provisioned' } }), undefined)[0]!;
     assert.ok(hostedRequest.type === 'ClusterAccepted');
-    assert.equal(evolve(undefined, placedAt(hostedRequest, 'c1.hcp.example.com:6443')).apiServerEndpoint, 'c1.hcp.example.com:6443');
+    assert.equal(evolve(undefined, hostedRequest).apiServerEndpoint, null);
   });
 
   it('a condition keeps its transition time while its status holds', () => {

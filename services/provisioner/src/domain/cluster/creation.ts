@@ -33,11 +33,6 @@ export function decideRequest(command: RequestCluster, state: ClusterState | und
   return [{ type: 'ClusterAccepted', clusterId, spec, release, policyRevision, machines: planMachines(clusterId, spec), ...(vip === undefined ? {} : { apiServerEndpoint: vip }), at }];
 }
 
-/** The hosted control plane was placed: its endpoint in the management cluster is the cluster's API server endpoint. */
-export function placedAt(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, endpoint: string): ClusterEvent {
-  return { ...accepted, apiServerEndpoint: endpoint };
-}
-
 /**
  * The provider allocated the cluster's control-plane endpoint (a load balancer or virtual IP):
  * recorded once; the same again changes nothing. An endpoint never changes under a cluster

@@ -10,7 +10,8 @@ export type ProvisionerErrorCode =
   | 'scale-hosts-mismatch'
   | 'scale-hosts-not-allowed'
   | 'host-duplicate'
-  | 'endpoint-changed';
+  | 'endpoint-changed'
+  | 'cluster-not-hosted';
 
 /** A command that contradicts the state: it can never succeed, whatever the retry. */
 export class ProvisionerError extends Error {

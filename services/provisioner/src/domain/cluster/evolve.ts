@@ -116,7 +116,7 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
         event.at,
       );
     case 'ApiServerEndpointAssigned':
-      return { ...existing(state, event), apiServerEndpoint: event.endpoint };
+      return summarise({ ...existing(state, event), apiServerEndpoint: event.endpoint }, event.at);
     case 'ClusterInfrastructureReady':
       return summarise({ ...existing(state, event), phase: 'Provisioned' }, event.at);
     case 'ClusterRunning':

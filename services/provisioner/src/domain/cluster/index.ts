@@ -16,12 +16,13 @@
  */
 
 export type { ApproveUpgradeStep, ClusterCommand, HealthPolicy, MachineObservation, MaxUnhealthy, NewHost, ObserveMachine, RequestCluster, RequestDeletion, ScaleNodePool } from './commands.js';
-export { assignApiServerEndpoint, canonicalJson, placedAt, refuseForPlacement } from './creation.js';
+export { assignApiServerEndpoint, canonicalJson, refuseForPlacement } from './creation.js';
 export { decide } from './decide.js';
 export { ProvisionerError, type ProvisionerErrorCode } from './errors.js';
 export type { ClusterEvent, MachineRef, NewMachine, UpgradeFacts } from './events.js';
 export { evolve } from './evolve.js';
 export { allowedUnhealthy } from './health.js';
+export { controlPlaneReady, decideControlPlane, type ControlPlaneObservation, type ObserveControlPlane } from './hosted.js';
 export {
   busyWith,
   CLUSTER_PHASES,

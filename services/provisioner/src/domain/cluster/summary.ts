@@ -19,7 +19,12 @@ export function summarise(state: ClusterState, at: string): ClusterState {
   );
   const controlPlane = all.filter((machine) => machine.role === 'control-plane');
   if (controlPlaneIsHosted(state.spec)) {
-    updates.push({ type: 'ControlPlaneReady', status: 'True', reason: 'Hosted', message: `${state.spec.controlPlane.count} replica(s) in the management cluster` });
+    // Hosted: Ready once its TenantControlPlane reported Ready (and with it the endpoint).
+    updates.push(
+      state.apiServerEndpoint !== null
+        ? { type: 'ControlPlaneReady', status: 'True', reason: 'Hosted', message: `${state.spec.controlPlane.count} replica(s) in the management cluster, at ${state.apiServerEndpoint}` }
+        : { type: 'ControlPlaneReady', status: 'False', reason: 'WaitingForHostedControlPlane', message: 'the TenantControlPlane is not Ready in its management cluster yet' },
+    );
   } else {
     const running = count(controlPlane, ['Running']);
     updates.push(
