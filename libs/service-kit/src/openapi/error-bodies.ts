@@ -10,8 +10,8 @@ export type FieldProblem = z.infer<typeof FieldProblem>;
 /** The 400 of every validated request: each bad field named in `errors` and in `message`. */
 export const ValidationErrorBody = z.looseObject({
   statusCode: z.literal(400),
-  error: z.literal('Bad Request'),
-  message: z.array(z.string()).describe('`field: message` for every problem'),
+  error: z.literal('Bad Request').optional(),
+  message: z.union([z.string(), z.array(z.string())]).describe('`field: message` for every problem'),
   errors: z.array(FieldProblem).min(1).describe('Every problem; rules of the version policy also carry code, release and policyRevision'),
 });
 export type ValidationErrorBody = z.infer<typeof ValidationErrorBody>;

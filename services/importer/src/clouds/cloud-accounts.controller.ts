@@ -100,7 +100,9 @@ export class CloudAccountsController {
       await this.audit.recordUse({ ...use, ok: false, reason: `${listing}: ${error instanceof CloudError ? error.message : 'unexpected error'}` });
       if (!(error instanceof CloudError)) throw error;
       const status = httpStatusForCloudError(error.code);
-      throw new HttpException({ statusCode: status, code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) }, status);
+      // A 400 names the field at fault in errors[], as every other 400 does.
+      const problems = status === 400 ? { errors: [{ field: error.field ?? '(query)', code: error.code, message: error.message }] } : {};
+      throw new HttpException({ statusCode: status, code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }), ...problems }, status);
     }
   }
 }
