@@ -1,9 +1,10 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ClusterId } from '@flotilla/contracts';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
+import { PlacedControlPlaneAnswer, SavingsAnswer } from './hosted-answers.js';
 import { HostedControlPlanePlacement, type PlacedControlPlane } from './hosted-control-plane-placement.js';
 import { ManagementClusterRegistry } from './management-cluster-registry.js';
 import type { SavingsReport } from './savings.js';
@@ -24,6 +25,8 @@ export class HostedControlPlanesController {
   @Get('savings')
   @Access('viewer')
   @ApiOperation({ summary: 'Resources saved against dedicated control-plane machines: per control plane, per management cluster and in total, with utilisation' })
+  @ApiAnswer(200, SavingsAnswer, 'Per control plane, per management cluster and in total')
+  @ApiErrors({ 503: 'The placements cannot be read now (the database does not answer)' })
   async savings(): Promise<SavingsReport> {
     return this.registry.savings();
   }
@@ -32,8 +35,8 @@ export class HostedControlPlanesController {
   @Access('viewer')
   @ApiOperation({ summary: "A hosted cluster's control-plane placement and the TenantControlPlane to apply on its management cluster" })
   @ApiParam({ name: 'clusterId' })
-  @ApiResponse({ status: 400, description: 'The cluster id is not a DNS label' })
-  @ApiResponse({ status: 404, description: 'No control plane is placed for that cluster' })
+  @ApiAnswer(200, PlacedControlPlaneAnswer, 'The placement and its TenantControlPlane')
+  @ApiErrors({ 400: 'The cluster id is not a DNS label', 404: 'No control plane is placed for that cluster' })
   async get(@Param(new ZodValidationPipe(ClusterPath)) path: ClusterPath): Promise<PlacedControlPlane> {
     const placed = await this.placement.find(path.clusterId);
     if (!placed) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no hosted control plane is placed for cluster "${path.clusterId}"` });

@@ -1,13 +1,11 @@
 import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Patch, Post } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
+import { EXAMPLE_CA_CERTIFICATE, ManagementClusterAnswer } from './hosted-answers.js';
 import { ManagementClusterPath, RegisterManagementClusterBody, UpdateManagementClusterBody } from './management-cluster.js';
 import { ManagementClusterRegistry, type ManagementClusterView } from './management-cluster-registry.js';
-
-const registerSchema = z.toJSONSchema(RegisterManagementClusterBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
-const updateSchema = z.toJSONSchema(UpdateManagementClusterBody, { io: 'input', target: 'openapi-3.0' }) as Record<string, unknown>;
 
 /** For operators: the management clusters hosted control planes run on. */
 @ApiTags('hosted control planes')
@@ -18,10 +16,16 @@ export class ManagementClustersController {
   @Post()
   @Access('admin')
   @ApiOperation({ summary: 'Registers a management cluster and the capacity hosted control planes may take of it' })
-  @ApiBody({ schema: registerSchema })
-  @ApiResponse({ status: 201, description: 'Registered' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  @ApiResponse({ status: 409, description: 'A management cluster of that name is registered already' })
+  @ApiRequestBody(RegisterManagementClusterBody, {
+    name: 'mgmt-eu-1',
+    apiEndpoint: 'https://mgmt-eu-1.example.com:6443',
+    ingressDomain: 'cp.eu-1.example.com',
+    credentials: { certificateAuthority: EXAMPLE_CA_CERTIFICATE, token: 'eyJhbGciOiJSUzI1NiJ9.c2VydmljZWFjY291bnQ6ZmxvdGlsbGE.c2lnbmF0dXJl' },
+    capacity: { cpuMillicores: 64_000, memoryBytes: 256 * 1024 ** 3, maxControlPlanes: 40 },
+    labels: { region: 'eu-1' },
+  })
+  @ApiAnswer(201, ManagementClusterAnswer, 'Registered')
+  @ApiErrors({ 400: 'Invalid request: every bad field is named', 409: 'code already-registered: a management cluster of that name is registered already' })
   async register(@Body(new ZodValidationPipe(RegisterManagementClusterBody)) body: RegisterManagementClusterBody): Promise<ManagementClusterView> {
     const result = await this.registry.register(body);
     if (!result.ok) throw new ConflictException({ statusCode: 409, error: 'Conflict', code: result.code, message: `management cluster "${body.name}" is registered already` });
@@ -31,6 +35,8 @@ export class ManagementClustersController {
   @Get()
   @Access('viewer')
   @ApiOperation({ summary: 'Every management cluster with its capacity, what is used and free, and the control planes on it' })
+  @ApiAnswer(200, z.array(ManagementClusterAnswer), 'Every management cluster')
+  @ApiErrors({ 503: 'The management clusters cannot be read now (the database does not answer)' })
   async list(): Promise<ManagementClusterView[]> {
     return this.registry.list();
   }
@@ -39,11 +45,13 @@ export class ManagementClustersController {
   @Access('admin')
   @ApiOperation({ summary: 'Cordons or uncordons a management cluster, changes its capacity (never below what is reserved) or replaces its labels' })
   @ApiParam({ name: 'name' })
-  @ApiBody({ schema: updateSchema })
-  @ApiResponse({ status: 200, description: 'Updated' })
-  @ApiResponse({ status: 400, description: 'Invalid request: every bad field is named' })
-  @ApiResponse({ status: 404, description: 'No such management cluster' })
-  @ApiResponse({ status: 409, description: 'The new capacity is below what hosted control planes hold (code capacity-below-reserved, with the numbers)' })
+  @ApiRequestBody(UpdateManagementClusterBody, { state: 'cordoned' })
+  @ApiAnswer(200, ManagementClusterAnswer, 'Updated')
+  @ApiErrors({
+    400: 'Invalid request: every bad field is named',
+    404: 'code not-found: no such management cluster',
+    409: 'The new capacity is below what hosted control planes hold (code capacity-below-reserved, with the shortfalls)',
+  })
   async update(
     @Param(new ZodValidationPipe(ManagementClusterPath)) path: ManagementClusterPath,
     @Body(new ZodValidationPipe(UpdateManagementClusterBody)) body: UpdateManagementClusterBody,
