@@ -140,6 +140,7 @@ describe('HTTP: SSH keys and hosts', () => {
     assert.deepEqual([host!.machine, host!.role, host!.address, host!.facts.hostname], [`${id}-cp-0`, 'control-plane', '127.0.0.41', 'host-127-0-0-41']);
     assert.deepEqual(host!.checks.map((check) => `${check.check}:${check.status}`).sort(), ['container-runtime:pass', 'cpu:pass', 'hostname-unique:pass', 'ip-forward:pass', 'memory:pass', 'os-supported:pass', 'ports:pass', 'swap:pass']);
     assert.deepEqual(host!.steps.map((step) => `${step.step}:${step.exitCode}`), [
+      'packages-before:0',
       'write-kubeadm-config:0',
       'write-kube-vip-manifest:0',
       'write-cluster-ca:0',
@@ -158,6 +159,12 @@ describe('HTTP: SSH keys and hosts', () => {
   it('forgets a pinned host key on request', async () => {
     assert.equal((await send(`${url}/api/v1/provisioner/host-keys/127.0.0.41/${sshd.port}`, 'DELETE')).status, 204);
     assert.equal((await send(`${url}/api/v1/provisioner/host-keys/127.0.0.41/${sshd.port}`, 'DELETE')).status, 404);
+  });
+
+  it('refuses a host key path whose port is not a TCP port, naming it', async () => {
+    const answer = await send(`${url}/api/v1/provisioner/host-keys/127.0.0.41/99999`, 'DELETE');
+    assert.equal(answer.status, 400);
+    assert.deepEqual((answer.json as { errors: { field: string }[] }).errors.map((problem) => problem.field), ['port']);
   });
 
   it('deletes a key: 204, then 404', async () => {
