@@ -12,7 +12,7 @@ import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
 import { assignApiServerEndpoint, decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster/index.js';
 import { endpointAddress, INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
-import { HostOwnership } from '../hosts/host-ownership.js';
+import { TenantClusters } from '../hosted/tenant-clusters.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';
 import { MachineQueue, type ClaimedMachine } from '../repositories/machine-queue.repository.js';
@@ -61,7 +61,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(JoinSecretsRepository) private readonly joinSecrets: JoinSecretsRepository,
     @Inject(JOIN_MATERIAL_ISSUER) private readonly joinIssuer: JoinMaterialIssuer,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
-    @Inject(HostOwnership) private readonly hosts: HostOwnership,
+    @Inject(TenantClusters) private readonly tenants: TenantClusters,
     @Inject(Clock) private readonly clock: Clock,
   ) {
     // A full round means more may be due right now: the task goes straight on while rounds claim work.
@@ -110,11 +110,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   /** Takes one machine as far as its work goes now. */
   private async drive(machine: ClaimedMachine): Promise<Outcome> {
     if (machine.phase === 'Deleting') return this.remove(machine);
-    if (machine.phase === 'Running') {
-      if (machine.upgrade) return this.upgrade(machine, machine.upgrade);
-      if (machine.remediation?.action === 'reboot' && machine.remediation.rebootedAt === null) return this.reboot(machine);
-      return this.checkHealth(machine);
-    }
+    if (machine.phase === 'Running') return machine.upgrade ? this.upgrade(machine, machine.upgrade) : this.checkHealth(machine);
     return this.provision(machine);
   }
 
@@ -131,6 +127,8 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
           // The endpoint exists before the cluster's first machine does (nodes are configured
           // with it), and is recorded again with an adopted machine (a crash lost the record).
           apiServerEndpoint = await this.apiServerEndpointFor(machine);
+          // A hosted cluster's workers join its control plane: they wait until it is Ready.
+          if (machine.spec.model === 'hosted-control-plane' && apiServerEndpoint === undefined) return outcome(this.config.MACHINE_POLL_MS);
           // Claimed before (a crash, an expired claim) or already known: the provider may have
           // it. Adopt it rather than asking for another.
           if (machine.claims > 1 || machine.providerId) infrastructure = await this.provider.getMachine(ref);
@@ -243,19 +241,6 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  /** Reboot a user's host that failed its health check; its health is checked again after. */
-  private async reboot(machine: ClaimedMachine): Promise<Outcome> {
-    const observations: MachineObservation[] = [];
-    try {
-      await this.bootstrapper.rebootNode(this.nodeRef(machine));
-      observations.push({ kind: 'node-rebooted' });
-      return { observations, retryInMs: this.config.MHC_CHECK_INTERVAL_MS, providerErrors: 0, lastError: null };
-    } catch (error) {
-      // A host that cannot be reached cannot be rebooted: after the retries it counts as told, and is reported if it stays down.
-      return this.failedCall(machine, error, observations, () => ({ kind: 'node-rebooted' }));
-    }
-  }
-
   /** Drain and reset the node, then release the machine (a machine already gone is released). */
   private async remove(machine: ClaimedMachine): Promise<Outcome> {
     const observations: MachineObservation[] = [];
@@ -276,17 +261,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private nodeRef(machine: ClaimedMachine) {
-    return {
-      clusterId: machine.clusterId,
-      name: machine.name,
-      role: machine.role,
-      pool: machine.pool,
-      providerId: machine.providerId ?? '',
-      addresses: machine.addresses,
-      host: machine.host,
-      spec: machine.spec,
-      ...(machine.host ? { controlPlanes: machine.controlPlanes } : {}),
-    };
+    return { clusterId: machine.clusterId, name: machine.name, role: machine.role, pool: machine.pool, providerId: machine.providerId ?? '', addresses: machine.addresses, host: machine.host, spec: machine.spec };
   }
 
   /** A call that threw: retried with backoff; after PROVIDER_MAX_ERRORS in a row, `giveUp` says what that means. */
@@ -303,16 +278,16 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
 
   /**
    * The first-boot data of a platform machine: its OS configures itself and runs kubeadm from
-   * it. Machines users bring get none (they are installed over SSH), nor do the workers of a
-   * hosted control plane, which join the tenant control plane with the placement's material.
+   * it. Machines users bring get none (they are installed over SSH). A hosted cluster's workers
+   * join its TenantControlPlane's endpoint with a token minted there.
    * Bad input (a label kubeadm refuses) fails the machine; a database error is retried.
    */
   private async bootstrapDataFor(machine: ClaimedMachine, endpoint: string | undefined): Promise<{ ok: true; data: BootstrapData | null } | { ok: false; message: string }> {
     const { spec } = machine;
-    if (machine.host !== null || spec.model === 'hosted-control-plane' || endpoint === undefined) return { ok: true, data: null };
+    if (machine.host !== null || endpoint === undefined) return { ok: true, data: null };
     try {
       const first = machine.name === `${machine.clusterId}-cp-0`;
-      const secrets = await this.joinSecretsFor(machine, first);
+      const secrets = spec.model === 'hosted-control-plane' ? await this.hostedJoinFor(machine) : await this.joinSecretsFor(machine, first);
       const data = renderBootstrapData({
         clusterId: machine.clusterId,
         spec: { ...spec, kubernetesVersion: machine.kubernetesVersion },
@@ -331,11 +306,13 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   /**
    * Where a platform cluster's API servers answer: the request's own load balancer
    * (`infrastructure.parameters.controlPlaneEndpoint`) when it names one, else the endpoint the
-   * provider allocates for the cluster (idempotent; once per cluster and round). Undefined for
-   * machines users bring and a hosted cluster's workers: their endpoint is not the provider's.
+   * provider allocates for the cluster (idempotent; once per cluster and round). A hosted
+   * cluster's is its TenantControlPlane's once Ready (undefined before). Undefined for machines
+   * users bring: theirs is their virtual IP.
    */
   private apiServerEndpointFor(machine: ClaimedMachine): Promise<string | undefined> {
-    if (machine.host !== null || machine.spec.model === 'hosted-control-plane') return Promise.resolve(undefined);
+    if (machine.spec.model === 'hosted-control-plane') return this.tenants.readyEndpoint(machine.clusterId);
+    if (machine.host !== null) return Promise.resolve(undefined);
     const given = givenEndpoint(machine.parameters);
     if (given !== undefined) return Promise.resolve(given);
     let pending = this.endpointsOfRound.get(machine.clusterId);
@@ -379,6 +356,26 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     };
     if (first || machine.clusterPhase !== 'Running') return load('as-made');
     return load(machine.role === 'control-plane' ? 'control-plane' : 'worker');
+  }
+
+  /**
+   * The join material of a hosted cluster's platform worker: a token minted in the hosted
+   * cluster, lasting the machine's window to come up, and the pin of its CA. Shared by the
+   * cluster's machines in a round; never stored (a machine made again gets a new one).
+   */
+  private hostedJoinFor(machine: ClaimedMachine): Promise<JoinSecrets> {
+    const key = `${machine.clusterId}\0hosted`;
+    let pending = this.joinSecretsOfRound.get(key);
+    if (!pending) {
+      const windowMs = machine.clusterPhase === 'Running' ? this.config.MHC_NODE_STARTUP_TIMEOUT_MS : this.config.MACHINE_TIMEOUT_MS;
+      pending = this.tenants.joinMaterial(machine.clusterId, windowMs).then((join) => {
+        if (!join) throw new Error(`hosted cluster ${machine.clusterId}: its control plane is not Ready`);
+        return join.secrets;
+      });
+      this.joinSecretsOfRound.set(key, pending);
+      pending.catch(() => this.joinSecretsOfRound.delete(key));
+    }
+    return pending;
   }
 
   /** Everything the round saw, in one transaction. */
@@ -433,7 +430,6 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         worked.map(({ machine, outcome }) => [`${machine.clusterId}/${machine.name}`, { owner: this.owner, retryInMs: outcome.retryInMs, providerErrors: outcome.providerErrors, lastError: outcome.lastError }]),
       );
       await this.clusters.saveChanges(changesBetween(before, after, at, this.config.MHC_CHECK_INTERVAL_MS, claimed));
-      await this.hosts.afterEvents(before, emitted);
       await this.integration.publish(emitted);
       this.integration.reportProgress(before, after);
       for (const event of emitted) logEvent(this.logger, event);
