@@ -31,6 +31,7 @@ import { ClusterPolicyRevision1732300015500 } from './migrations/1732300015500-c
 import { SimJoinMaterial1732300017100 } from './migrations/1732300017100-sim-join-material.js';
 import { ClusterApiServerEndpoint1732300018000 } from './migrations/1732300018000-cluster-api-server-endpoint.js';
 import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoints.js';
+import { MachineRemediation1732300019000 } from './migrations/1732300019000-machine-remediation.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -66,6 +67,7 @@ export function byMachineSource(hosts: NodeBootstrapper, platform: NodeBootstrap
     nodeReady: (node) => pick(node).nodeReady(node),
     upgradeNode: (request) => pick(request).upgradeNode(request),
     removeNode: (node) => pick(node).removeNode(node),
+    rebootNode: (node) => pick(node).rebootNode(node),
   };
 }
 
@@ -99,6 +101,7 @@ export class ProvisionerModule {
             SimJoinMaterial1732300017100,
             ClusterApiServerEndpoint1732300018000,
             SimEndpoints1732300018100,
+            MachineRemediation1732300019000,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),

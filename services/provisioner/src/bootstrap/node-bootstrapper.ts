@@ -13,6 +13,11 @@ export interface NodeRef {
   host: HostRef | null;
   /** The cluster's spec: network ranges, control-plane count, pools' labels and taints. */
   spec: ClusterSpec;
+  /**
+   * Users' hosts: the cluster's Running control-plane machines, oldest first, where kubectl and
+   * kubeadm's cluster-wide commands can run (any one that answers). The planned ones when absent.
+   */
+  controlPlanes?: readonly { machine: string; host: HostRef }[];
 }
 
 /** A machine whose infrastructure is up, to be turned into a Kubernetes node. */
@@ -44,6 +49,8 @@ export interface NodeBootstrapper {
   upgradeNode(request: UpgradeRequest): Promise<JoinResult>;
   /** Takes the node out of its cluster (drain, reset) before its machine is released. */
   removeNode(node: NodeRef): Promise<void>;
+  /** Reboots a user's host whose node failed its health check; its kubelet rejoins by itself (nothing else is changed). */
+  rebootNode(node: NodeRef): Promise<void>;
 }
 
 export const NODE_BOOTSTRAPPER = Symbol('NODE_BOOTSTRAPPER');

@@ -19,6 +19,11 @@ export class SimulatedBootstrapper implements NodeBootstrapper {
   }
 
   async removeNode(_node: NodeRef): Promise<void> {}
+
+  /** Platform machines are replaced, never rebooted: nothing asks this of them. */
+  async rebootNode(node: NodeRef): Promise<void> {
+    throw new Error(`${node.name}: platform machines are replaced, not rebooted`);
+  }
 }
 
 export function kubeletVersionFor(requested: string): string {

@@ -31,6 +31,7 @@ export const REASON_CODES = [
   'hosts-required',
   'hosts-not-allowed',
   'host-duplicate',
+  'host-in-another-cluster',
   'host-in-cluster-network',
   'host-role-not-allowed',
   'host-pool-unknown',
@@ -125,6 +126,8 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'Hosts given for platform-provisioned machines';
     case 'host-duplicate':
       return 'A host appears twice';
+    case 'host-in-another-cluster':
+      return 'A host belongs to another cluster of the fleet';
     case 'host-in-cluster-network':
       return 'A host address lies inside the pod or service CIDR';
     case 'control-plane-vip-required':

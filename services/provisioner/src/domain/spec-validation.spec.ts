@@ -38,6 +38,7 @@ describe('cluster request validation', () => {
     assert.deepEqual(check(platform), []);
     assert.deepEqual(check({ ...platform, nodeOs: 'microos', infrastructure: { provider: 'simulated', parameters: { region: 'eu-1' } } }), []);
     assert.deepEqual(check(userProvisioned), []);
+    assert.deepEqual(check({ ...userProvisioned, spareHosts: [host('192.168.1.20', 'worker', 'general'), host('192.168.1.21', 'control-plane')], hostRemediation: { reboot: true } }), []);
     assert.deepEqual(check(hosted), []);
     assert.deepEqual(check({ ...hosted, nodePools: [], hosted: { workerModel: 'user-provisioned' }, hosts: [host('192.168.1.12', 'worker')] }), []);
     assert.deepEqual(check({ ...platform, network: { podCidr: 'fd00:10::/56', serviceCidr: 'fd00:20::/108' } }), []);
@@ -110,6 +111,11 @@ describe('cluster request validation', () => {
     ['control-plane-vip-invalid', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: 'api.example.com' } }, 'controlPlane.vip'],
     ['control-plane-vip-in-use', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: '192.168.1.10' } }, 'controlPlane.vip'],
     ['control-plane-vip-in-cluster-network', { ...userProvisioned, controlPlane: { count: 1, machineSize: 'cp', vip: '10.244.3.1' } }, 'controlPlane.vip'],
+    // spare hosts: only on users' hosts, never a host twice, only for pools the cluster has
+    ['hosts-not-allowed', { ...platform, spareHosts: [host('192.168.1.20', 'worker')] }, 'spareHosts'],
+    ['hosts-not-allowed', { ...platform, hostRemediation: { reboot: true } }, 'hostRemediation'],
+    ['host-duplicate', { ...userProvisioned, spareHosts: [host('192.168.1.11', 'worker', 'general')] }, 'spareHosts.0.address'],
+    ['host-pool-unknown', { ...userProvisioned, spareHosts: [host('192.168.1.20', 'worker', 'gpu')] }, 'spareHosts.0.pool'],
     ['hosted-required', { ...hosted, hosted: undefined }, 'hosted'],
     ['hosted-not-allowed', { ...platform, hosted: { workerModel: 'platform-provisioned' } }, 'hosted'],
   ];
@@ -134,6 +140,8 @@ describe('cluster request validation', () => {
       // placement and upgrade steps: decided elsewhere (cluster.spec.ts)
       'no-management-cluster',
       'management-capacity-exhausted',
+      // a host another cluster holds: decided when a request is taken up (test/hosts/ownership.int.spec.ts)
+      'host-in-another-cluster',
       // the hosted control plane in its management cluster (hosted.spec.ts)
       'control-plane-refused',
       'control-plane-timeout',

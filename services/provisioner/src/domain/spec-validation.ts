@@ -40,6 +40,7 @@ export function validateClusterRequest(input: ClusterRequestInput): ProvisionerR
   reasons.push(...checkModel(spec, input.providers));
   reasons.push(...checkPools(spec));
   reasons.push(...checkHosts(spec));
+  reasons.push(...checkSpareHosts(spec));
   reasons.push(...checkMachineNames(clusterId, spec));
   reasons.push(...checkNetwork(clusterId, spec));
   return reasons;
@@ -130,6 +131,34 @@ function checkHosts(spec: ClusterSpec): ProvisionerReason[] {
     const members = hosts.filter((host) => host.role === 'worker' && host.pool === pool.name).length;
     if (members !== pool.count) {
       reasons.push(reason('node-pool-hosts-mismatch', `node pool "${pool.name}" has count ${pool.count} but ${members} worker host(s) name it`, `nodePools.${index}.count`));
+    }
+  });
+  return reasons;
+}
+
+/**
+ * Spare hosts wait for a host of their role (and pool) to fail its health check: only where the
+ * cluster runs on users' hosts, never one of its hosts twice, and only for pools it has.
+ */
+function checkSpareHosts(spec: ClusterSpec): ProvisionerReason[] {
+  const spares = spec.spareHosts ?? [];
+  const reasons: ProvisionerReason[] = [];
+  if (machineSource(spec) !== 'hosts') {
+    if (spares.length > 0) reasons.push(reason('hosts-not-allowed', `the platform provisions the machines of ${describeWorkers(spec)}: \`spareHosts\` must be empty`, 'spareHosts'));
+    if (spec.hostRemediation !== undefined) reasons.push(reason('hosts-not-allowed', `the platform replaces the machines of ${describeWorkers(spec)}: leave \`hostRemediation\` out`, 'hostRemediation'));
+    return reasons;
+  }
+  const taken = new Map((spec.hosts ?? []).map((host, index) => [`${host.address.toLowerCase()}:${host.port}`, `hosts.${index}`]));
+  spares.forEach((spare, index) => {
+    const key = `${spare.address.toLowerCase()}:${spare.port}`;
+    const first = taken.get(key);
+    if (first !== undefined) reasons.push(reason('host-duplicate', `spare host ${spare.address}:${spare.port} is listed twice (also ${first})`, `spareHosts.${index}.address`));
+    else taken.set(key, `spareHosts.${index}`);
+    if (controlPlaneIsHosted(spec) && spare.role === 'control-plane') {
+      reasons.push(reason('host-role-not-allowed', 'a hosted control plane runs in the management cluster: spare hosts can only be workers', `spareHosts.${index}.role`));
+    }
+    if (spare.role === 'worker' && spare.pool !== undefined && !spec.nodePools.some((pool) => pool.name === spare.pool)) {
+      reasons.push(reason('host-pool-unknown', `spare host ${spare.address} names node pool "${spare.pool}", which is not in \`nodePools\``, `spareHosts.${index}.pool`));
     }
   });
   return reasons;

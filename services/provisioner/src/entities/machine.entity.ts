@@ -55,6 +55,10 @@ export class MachineEntity {
   @Column('jsonb', { nullable: true })
   upgrade!: MachineState['upgrade'];
 
+  /** What was done about a user's host that failed its health check. */
+  @Column('jsonb', { nullable: true })
+  remediation!: MachineState['remediation'];
+
   @Column('text', { name: 'kubelet_version', nullable: true })
   kubeletVersion!: string | null;
 

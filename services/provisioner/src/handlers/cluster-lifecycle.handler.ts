@@ -4,7 +4,8 @@ import { ClusterDeletionRequested, NodePoolScaleRequested, UpgradeStepApproved, 
 import { OnEvent, PermanentError } from '@flotilla/messaging';
 import { Clock, PolicyInForce } from '@flotilla/service-kit';
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
-import { decide, evolve, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
+import { decide, evolve, hostTakenMessage, ProvisionerError, type ClusterCommand, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
+import { HostOwnership } from '../hosts/host-ownership.js';
 import { changesBetween } from '../reconciler/machine-writes.js';
 import { logEvent } from '../reconciler/machine-reconciler.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
@@ -28,6 +29,7 @@ export class ClusterLifecycleHandler {
     @Inject(IntegrationEvents) private readonly integration: IntegrationEvents,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
     @Inject(PolicyInForce) private readonly policy: PolicyInForce,
+    @Inject(HostOwnership) private readonly hosts: HostOwnership,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
@@ -49,6 +51,17 @@ export class ClusterLifecycleHandler {
     await this.handle({ type: 'ApproveUpgradeStep', clusterId: event.subject, planId, toVersion, release, matrix, at: this.now() }, event.id);
   }
 
+  /** A scale-up's hosts become the cluster's in this transaction; one another cluster holds refuses the request. */
+  private async claimHosts(command: Exclude<ClusterCommand, { type: 'RequestCluster' | 'ObserveMachine' }>, events: readonly ClusterEvent[]): Promise<void> {
+    if (command.type !== 'ScaleNodePool' || !command.hosts?.length || !events.some((event) => event.type === 'MachinesAdded')) return;
+    const taken = await this.hosts.claim(
+      command.clusterId,
+      command.hosts.map((host, index) => ({ address: host.address, port: host.port, field: `hosts.${index}.address` })),
+    );
+    const first = taken[0];
+    if (first) throw new ProvisionerError('host-in-another-cluster', taken.map(hostTakenMessage).join('; '), first.field);
+  }
+
   /** When a request is taken up: the provisioner's clock, not the publisher's. */
   private now(): string {
     return this.clock.now().toISOString();
@@ -63,6 +76,7 @@ export class ClusterLifecycleHandler {
     let events: ClusterEvent[];
     try {
       events = decide(command, state);
+      await this.claimHosts(command, events);
     } catch (error) {
       if (error instanceof ProvisionerError) {
         this.logger.warn({ msg: 'request refused', clusterId, command: command.type, code: error.code, error: error.message });
@@ -77,6 +91,7 @@ export class ClusterLifecycleHandler {
       return;
     }
     const after = events.reduce<ClusterState>(evolve, state);
+    await this.hosts.afterEvents(before, events);
     await this.clusters.saveChanges(changesBetween(before, new Map([[clusterId, after]]), new Date(command.at), this.config.MHC_CHECK_INTERVAL_MS));
     await this.integration.publish(events);
     // Taken up: the progress names the request. A refused step is answered by UpgradeStepFailed.

@@ -3,7 +3,8 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import { ClusterRequested, type EventOf } from '@flotilla/contracts';
 import { OnEvent, PermanentError, type JetStreamContext } from '@flotilla/messaging';
 import { Clock, PolicyInForce } from '@flotilla/service-kit';
-import { decide, evolve, ProvisionerError, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
+import { decide, evolve, ProvisionerError, refuseForHosts, refuseForPlacement, type ClusterEvent, type ClusterState } from '../domain/cluster/index.js';
+import { HostOwnership, requestedHosts } from '../hosts/host-ownership.js';
 import { controlPlaneIsHosted } from '../domain/machine-plan.js';
 import { CONTROL_PLANE_PLACEMENT, type ControlPlanePlacement } from '../hosted/control-plane-placement.js';
 import { INFRASTRUCTURE_PROVIDER, type InfrastructureProvider } from '../infrastructure/provider.js';
@@ -26,6 +27,7 @@ export class ClusterRequestedHandler {
     @Inject(INFRASTRUCTURE_PROVIDER) private readonly provider: InfrastructureProvider,
     @Inject(PolicyInForce) private readonly policy: PolicyInForce,
     @Inject(CONTROL_PLANE_PLACEMENT) private readonly placement: ControlPlanePlacement,
+    @Inject(HostOwnership) private readonly hosts: HostOwnership,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
@@ -58,6 +60,15 @@ export class ClusterRequestedHandler {
       const placed = await this.placement.reserve(clusterId, accepted.spec);
       // Its endpoint comes with its TenantControlPlane's readiness (the hosted reconciler), not before.
       if (!placed.ok) events = [refuseForPlacement(accepted, placed.code, placed.message)];
+    }
+    const taken = events[0];
+    if (taken?.type === 'ClusterAccepted') {
+      // Users' hosts (and spares) become this cluster's in this transaction, unless another cluster has one.
+      const others = await this.hosts.claim(clusterId, requestedHosts(taken.spec));
+      if (others.length > 0) {
+        this.logger.warn({ msg: 'hosts of another cluster refused', clusterId, hosts: others.map((host) => `${host.field}: ${host.address}:${host.port} (${host.clusterId})`) });
+        events = [refuseForHosts(taken, others)];
+      }
     }
     const next = events.reduce<ClusterState | undefined>(evolve, current);
     // Two requests for a new id in flight at once: the loser retries and then sees the winner's.

@@ -41,3 +41,32 @@ export function trimOutput(text: string): string {
   const trimmed = text.trim();
   return trimmed.length <= OUTPUT_LIMIT ? trimmed : `…${trimmed.slice(-OUTPUT_LIMIT)}`;
 }
+
+/** Where the installer keeps a host's own copy of a file it overwrote, and the mark of one it created (outside any directory a tool reads). */
+const SAVED = '/var/lib/flotilla/saved';
+const CREATED = '/var/lib/flotilla/created';
+
+/**
+ * Before the installer first writes a file: the host's own copy is saved, or the file is marked
+ * as created by Flotilla. Only the first write decides, so a rewrite (a retry, an upgrade) never
+ * mistakes Flotilla's own file for the host's.
+ */
+export function preserveScript(path: string): string {
+  const saved = shellQuote(`${SAVED}${path}`);
+  const created = shellQuote(`${CREATED}${path}`);
+  const file = shellQuote(path);
+  return `if [ ! -e ${saved} ] && [ ! -e ${created} ]; then if [ -e ${file} ]; then mkdir -p "$(dirname ${saved})" && cp -p ${file} ${saved}; else mkdir -p "$(dirname ${created})" && : > ${created}; fi; fi`;
+}
+
+/** A file written as `uploadScript` does, after `preserveScript`. */
+export function writeFileScript(path: string, mode: string): string {
+  return `${preserveScript(path)} && ${uploadScript(path, mode)}`;
+}
+
+/** Undoes the installer's writes of a file: the host's own copy back, or the file gone if Flotilla created it. */
+export function restoreFileScript(path: string): string {
+  const saved = shellQuote(`${SAVED}${path}`);
+  const created = shellQuote(`${CREATED}${path}`);
+  const file = shellQuote(path);
+  return `if [ -e ${saved} ]; then mv -f ${saved} ${file}; elif [ -e ${created} ]; then rm -f ${file} ${created}; fi`;
+}

@@ -5,6 +5,16 @@ import { HostCheckEntity, HostFactsEntity, HostKeyEntity, HostStepEntity } from 
 import type { HostReport } from './preflight.js';
 import type { HostKeyPins } from './ssh-session.js';
 
+/** Something Flotilla changed on a host, recorded before it is done so that removal undoes exactly it. */
+export interface HostChange {
+  /** `package`: installed by Flotilla (absent before); `file`: written by Flotilla (the host's own copy saved); `kubeadm`: init or join run. */
+  kind: 'package' | 'file' | 'kubeadm';
+  /** The package name, file path, or `init` / `join`. */
+  target: string;
+  /** The step that made it. */
+  step: string;
+}
+
 export interface RecordedFacts {
   machine: string;
   role: MachineRole;
@@ -70,8 +80,26 @@ export class HostRecords implements HostKeyPins {
     await this.dataSource.getRepository(HostStepEntity).update({ clusterId, machine, step }, { exitCode, output, finishedAt: new Date() });
   }
 
-  /** After a node was removed: forget how it was installed, so the same machine could join afresh. */
+  /** Records a change about to be made; the first record of a target stands (a retried step adds nothing). */
+  async recordChange(clusterId: string, machine: string, change: HostChange): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO host_changes (cluster_id, machine, kind, target, step) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cluster_id, machine, kind, target) DO NOTHING`,
+      [clusterId, machine, change.kind, change.target, change.step],
+    );
+  }
+
+  /** What Flotilla changed on a host (one machine, or every host of the cluster), in the order it was done. */
+  async changes(clusterId: string, machine?: string): Promise<(HostChange & { machine: string })[]> {
+    const rows = await this.dataSource.query<{ machine: string; kind: HostChange['kind']; target: string; step: string }[]>(
+      `SELECT machine, kind, target, step FROM host_changes WHERE cluster_id = $1 AND ($2::text IS NULL OR machine = $2) ORDER BY recorded_at`,
+      [clusterId, machine ?? null],
+    );
+    return rows.map((row) => ({ machine: row.machine, kind: row.kind, target: row.target, step: row.step }));
+  }
+
+  /** After a node was removed and its changes undone: forget how it was installed, so the same machine could join afresh. */
   async forgetInstall(clusterId: string, machine: string, keepPrefix: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM host_changes WHERE cluster_id = $1 AND machine = $2`, [clusterId, machine]);
     await this.dataSource.query(`DELETE FROM host_steps WHERE cluster_id = $1 AND machine = $2 AND NOT starts_with(step, $3)`, [clusterId, machine, keepPrefix]);
     await this.dataSource.query(`DELETE FROM host_facts WHERE cluster_id = $1 AND machine = $2`, [clusterId, machine]);
     await this.dataSource.query(`DELETE FROM host_checks WHERE cluster_id = $1 AND machine = $2`, [clusterId, machine]);

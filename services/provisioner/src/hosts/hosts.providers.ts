@@ -4,6 +4,8 @@ import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
 import { DataSource } from 'typeorm';
 import { HostChecks1732300003000 } from './1732300003000-host-checks.js';
+import { HostOwnership1732300019100 } from './1732300019100-host-ownership.js';
+import { HostOwnership } from './host-ownership.js';
 import { HOST_ENTITIES } from './host-checks.entity.js';
 import { HostRecords } from './host-records.js';
 import { HostsController } from './hosts.controller.js';
@@ -13,10 +15,11 @@ import { SshKeys } from './ssh-keys.js';
 import { SshBootstrapper } from './ssh.bootstrapper.js';
 
 /** What the provisioner module adds for users' hosts: tables, controllers and providers (JoinSecretsRepository and SecretStore come from the module). */
-export const hostsMigrations = [HostChecks1732300003000];
+export const hostsMigrations = [HostChecks1732300003000, HostOwnership1732300019100];
 export const hostsEntities = HOST_ENTITIES;
 export const hostsControllers = [SshKeysController, HostsController];
 export const hostsProviders: Provider[] = [
+  HostOwnership,
   { provide: HostRecords, inject: [DataSource], useFactory: (dataSource: DataSource) => new HostRecords(dataSource) },
   { provide: SshKeys, inject: [UnitOfWork, SecretStore], useFactory: (unitOfWork: UnitOfWork, store: SecretStore) => new SshKeys(unitOfWork, store) },
   {

@@ -88,7 +88,8 @@ function checkHost(host: HostUnderCheck, hostnameOwners: Map<string, string[]>):
 
   const sockets = facts.runtimeSockets.join(',');
   if (facts.runtimeSockets.length > 0) results.push(pass('container-runtime', `container runtime socket ${facts.runtimeSockets[0]}`, sockets));
-  else results.push(fail('container-runtime', `no container runtime socket (${RUNTIME_SOCKETS.join(' or ')}): install and start containerd or CRI-O`, sockets));
+  // The installer brings containerd where there is no runtime (see host-packages.ts).
+  else results.push(warn('container-runtime', `no container runtime socket (${RUNTIME_SOCKETS.join(' or ')}): containerd will be installed`, sockets));
 
   const swap = facts.swapMb === null ? '' : `${facts.swapMb} MB`;
   if (facts.swapMb === null) results.push(warn('swap', 'whether swap is on could not be read', swap));

@@ -2,9 +2,12 @@ import type { LoggerService } from '@nestjs/common';
 import { planMachines, type HostRef, type MachineRole } from '../domain/machine-plan.js';
 import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, UpgradeRequest } from '../bootstrap/node-bootstrapper.js';
 import { kubeletVersionFor } from '../bootstrap/simulated.bootstrapper.js';
-import { asRoot, maskSecrets, shellQuote, trimOutput, uploadScript } from './commands.js';
+import { asRoot, shellQuote } from './commands.js';
 import { FACTS_SCRIPT, parseFacts, type HostFacts } from './facts.js';
+import { familyOf, installPrerequisites, undoChanges, upgradeKubeadm, upgradeKubelet } from './host-install.js';
+import { packageVersion } from './host-packages.js';
 import type { HostRecords, RecordedFacts } from './host-records.js';
+import { HostSteps, lastLine, StepFailed } from './host-steps.js';
 import { secretValues, type JoinSecretsSource, type KubeadmAction } from './kubeadm-inputs.js';
 import { API_SERVER_PORT, KUBEADM_CONFIG_PATH, kubeadmDuration, renderKubeadmConfig } from '../bootstrap/render/kubeadm.js';
 import type { JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
@@ -30,14 +33,11 @@ interface ClusterHost {
   host: HostRef | null;
 }
 
-/** The first control-plane host: where kubeadm init runs and kubectl is used from. */
-interface FirstControlPlane {
+/** A control-plane host: the first runs kubeadm init; any one that answers runs kubectl and kubeadm's cluster-wide commands. */
+interface ControlPlaneHost {
   machine: string;
   host: HostRef;
 }
-
-/** A step failed on the host: the machine fails with this message. */
-class StepFailed extends Error {}
 
 /** Hosts may carry the fingerprint their key must have (otherwise the first key seen is pinned). */
 function targetOf(host: HostRef): SshTarget {
@@ -47,21 +47,6 @@ function targetOf(host: HostRef): SshTarget {
 /** `Kubernetes v1.34.2` → `v1.34.2`. */
 function parseKubeletVersion(output: string): string | null {
   return /\bv\d+\.\d+\.\d+\S*/.exec(output)?.[0] ?? null;
-}
-
-/** The kubelet and kubectl packages at a version, with the host's package manager. */
-export function kubeletPackageCommand(facts: HostFacts | null, version: string): string {
-  const plain = version.replace(/^v/, '');
-  switch (facts?.osId) {
-    case 'ubuntu':
-    case 'debian':
-      return `apt-get install -y --allow-change-held-packages kubelet=${plain}-* kubectl=${plain}-*`;
-    case 'sles':
-    case 'opensuse-leap':
-      return `zypper --non-interactive install --oldpackage kubelet-${plain} kubectl-${plain}`;
-    default:
-      return `dnf install -y --disableexcludes=kubernetes kubelet-${plain} kubectl-${plain}`;
-  }
 }
 
 /** Where each use of a stored SSH key is recorded (the service's audit trail). */
@@ -94,17 +79,15 @@ export class SshBootstrapper implements NodeBootstrapper {
     }
   }
 
+  /** Read on a control-plane host that answers (any of them, so a host that went down does not blind the check). */
   async nodeReady(node: NodeRef): Promise<boolean> {
-    const first = this.firstControlPlane(node);
-    if (!first) return false;
     // A health check reads, every few seconds per node: only a failed use is worth a record.
-    const result = await this.withSession(
-      node.clusterId,
-      first.host,
-      (session) => session.run(asRoot(first.host.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
+    const result = await this.onControlPlane(
+      node,
+      (_host, session) => session.run(asRoot(session.target.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
       'failures',
     );
-    if (result.exitCode !== 0) return false;
+    if (!result || result.exitCode !== 0) return false;
     try {
       const parsed = JSON.parse(result.output) as { status?: { conditions?: { type?: string; status?: string }[] } };
       return parsed.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
@@ -121,22 +104,48 @@ export class SshBootstrapper implements NodeBootstrapper {
     }
   }
 
+  /**
+   * Undoes what Flotilla did on the host, and nothing else: a node it joined is drained and
+   * deleted (from a control-plane host that answers) and `kubeadm reset`; the files it wrote get
+   * the host's own copies back or go; the packages it installed are removed. A host where
+   * nothing was done (preflight failed, a spare never used) is not even connected to.
+   */
   async removeNode(node: NodeRef): Promise<void> {
     const host = this.hostOf(node);
-    const first = this.firstControlPlane(node);
-    if (first && (await this.initSucceeded(node.clusterId, first.machine))) {
-      await this.withSession(node.clusterId, first.host, async (session) => {
-        const drain = await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}drain`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} drain ${shellQuote(node.name)} --ignore-daemonsets --delete-emptydir-data --force --timeout=300s`, { rerun: true, allowFailure: true });
+    const { clusterId, name } = node;
+    const changes = await this.records.changes(clusterId, name);
+    // Hosts installed before changes were recorded: their kubeadm step says it ran.
+    const joined = changes.some((change) => change.kind === 'kubeadm') || (await this.kubeadmRan(clusterId, name));
+    if (changes.length === 0 && !joined) {
+      await this.records.forgetInstall(clusterId, name, REMOVE_PREFIX);
+      this.logger.log(`${name}: nothing was installed on ${describeTarget(targetOf(host))}; left as it is`);
+      return;
+    }
+    if (joined) {
+      await this.onControlPlane(node, async (_cp, session) => {
+        const steps = this.stepsOf(session, clusterId, name);
+        const drain = await steps.run(`${REMOVE_PREFIX}drain`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} drain ${shellQuote(name)} --ignore-daemonsets --delete-emptydir-data --force --timeout=300s`, { rerun: true, allowFailure: true });
         // A node already gone from the API is drained.
-        if (drain.exitCode !== 0 && !/not ?found/i.test(drain.output)) throw new StepFailed(`${node.name}: drain failed (exit ${drain.exitCode}): ${lastLine(drain.output)}`);
-        await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}delete-node`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} delete node ${shellQuote(node.name)} --ignore-not-found`, { rerun: true });
+        if (drain.exitCode !== 0 && !/not ?found/i.test(drain.output)) throw new StepFailed(`${name}: drain failed (exit ${drain.exitCode}): ${lastLine(drain.output)}`);
+        await steps.run(`${REMOVE_PREFIX}delete-node`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} delete node ${shellQuote(name)} --ignore-not-found`, { rerun: true });
       });
     }
-    await this.withSession(node.clusterId, host, async (session) => {
-      await this.runStep(session, node.clusterId, node.name, `${REMOVE_PREFIX}kubeadm-reset`, 'kubeadm reset -f', { rerun: true });
+    const facts = await this.factsOf(clusterId, name);
+    await this.withSession(clusterId, host, async (session) => {
+      const steps = this.stepsOf(session, clusterId, name);
+      if (joined) await steps.run(`${REMOVE_PREFIX}kubeadm-reset`, 'kubeadm reset -f', { rerun: true });
+      await undoChanges(steps, facts, changes, REMOVE_PREFIX);
     });
-    await this.records.forgetInstall(node.clusterId, node.name, REMOVE_PREFIX);
-    this.logger.log(`${node.name}: removed from cluster ${node.clusterId}`);
+    await this.records.forgetInstall(clusterId, name, REMOVE_PREFIX);
+    this.logger.log(`${name}: removed from cluster ${clusterId}; what Flotilla installed is undone`);
+  }
+
+  /** Reboots the host (in the background, so the answer comes back first); its kubelet rejoins on boot. */
+  async rebootNode(node: NodeRef): Promise<void> {
+    await this.withSession(node.clusterId, this.hostOf(node), (session) =>
+      this.stepsOf(session, node.clusterId, node.name).run('remediation/reboot', `nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 &`, { rerun: true }),
+    );
+    this.logger.log(`${node.name}: host rebooted after failing its health check`);
   }
 
   private async join(request: JoinRequest): Promise<JoinResult> {
@@ -161,8 +170,13 @@ export class SshBootstrapper implements NodeBootstrapper {
     await this.records.saveChecks(clusterId, reports);
     const failures = describePreflightFailures(reports);
     if (failures) return { state: 'failed', message: failures };
+    const facts = gathered.get(name)!.facts;
 
-    // 3. kubeadm: init on the first control-plane host, then everyone else joins.
+    // 3. What kubeadm needs and the host lacks, from the Kubernetes package repository of the cluster's minor.
+    const version = packageVersion(kubeletVersionFor(request.kubernetesVersion));
+    await this.withSession(clusterId, host, (session) => installPrerequisites(this.stepsOf(session, clusterId, name), facts, version));
+
+    // 4. kubeadm: init on the first control-plane host, then everyone else joins.
     const first = this.firstControlPlane(request);
     if (!first) return { state: 'failed', message: `${name}: the cluster has no control-plane host to join (hosted control planes are not installed over SSH)` };
     const action: KubeadmAction = first.machine === name ? 'init' : request.role === 'control-plane' ? 'join-control-plane' : 'join-worker';
@@ -174,7 +188,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     const secrets =
       action === 'init'
         ? await this.joinSecrets.forCluster(clusterId)
-        : await this.joinSecrets.forJoin(clusterId, { controlPlane: action === 'join-control-plane', windowMs: this.timeouts.commandMs }, this.issuerOn(first));
+        : await this.joinSecrets.forJoin(clusterId, { controlPlane: action === 'join-control-plane', windowMs: this.timeouts.commandMs }, this.issuerOn(request));
     const mask = secretValues(secrets);
     // The virtual IP kube-vip holds on one control-plane host at a time; clusters accepted before
     // one was asked for keep the first control-plane host's address their nodes were joined at.
@@ -187,63 +201,82 @@ export class SshBootstrapper implements NodeBootstrapper {
       secrets,
     });
     const kubeVip = vip !== undefined && action !== 'join-worker' ? (initHost: boolean) => renderKubeVipManifest({ vip, kubernetesVersion: request.spec.kubernetesVersion, first: initHost }) : undefined;
-    const version = await this.withSession(clusterId, host, async (session) => {
-      const run = (step: string, script: string, stdin?: string, rerun = false) => this.runStep(session, clusterId, name, step, script, { stdin, mask, rerun });
+    const kubelet = await this.withSession(clusterId, host, async (session) => {
+      const steps = this.stepsOf(session, clusterId, name, mask);
       // A join retried after a lost connection writes the configuration again: its token may have been renewed since.
-      await run('write-kubeadm-config', uploadScript(KUBEADM_CONFIG_PATH, '600'), Buffer.from(config).toString('base64'), action !== 'init');
+      await steps.writeFile('write-kubeadm-config', { path: KUBEADM_CONFIG_PATH, mode: '600', content: config }, { rerun: action !== 'init' });
       // kube-vip runs on every control-plane host from its kubelet's start: on the first it holds
       // the address before init needs it, on the others it takes over when its holder goes.
-      if (kubeVip) await run('write-kube-vip-manifest', uploadScript(KUBE_VIP_MANIFEST_PATH, '600'), Buffer.from(kubeVip(action === 'init')).toString('base64'));
+      if (kubeVip) await steps.writeFile('write-kube-vip-manifest', { path: KUBE_VIP_MANIFEST_PATH, mode: '600', content: kubeVip(action === 'init') });
       if (action === 'init') {
         // The cluster CA is made beforehand so joins can pin its hash; kubeadm uses it when present.
-        await run('write-cluster-ca', uploadScript(CA_CERT_PATH, '644'), Buffer.from(secrets.ca.certificatePem).toString('base64'));
-        await run('write-cluster-ca-key', uploadScript(CA_KEY_PATH, '600'), Buffer.from(secrets.ca.privateKeyPem).toString('base64'));
+        await steps.writeFile('write-cluster-ca', { path: CA_CERT_PATH, mode: '644', content: secrets.ca.certificatePem });
+        await steps.writeFile('write-cluster-ca-key', { path: CA_KEY_PATH, mode: '600', content: secrets.ca.privateKeyPem });
+        await steps.change('kubeadm', 'init', 'kubeadm-init');
         // A host that already is a node (init done, answer lost) is not initialised twice.
-        await run('kubeadm-init', `test -f /etc/kubernetes/kubelet.conf || kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs`);
+        await steps.run('kubeadm-init', `test -f /etc/kubernetes/kubelet.conf || kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs`);
         // Init made admin.conf's rights: kube-vip drops the break-glass super-admin.conf.
-        if (kubeVip) await run('kube-vip-admin-kubeconfig', uploadScript(KUBE_VIP_MANIFEST_PATH, '600'), Buffer.from(kubeVip(false)).toString('base64'));
+        if (kubeVip) await steps.writeFile('kube-vip-admin-kubeconfig', { path: KUBE_VIP_MANIFEST_PATH, mode: '600', content: kubeVip(false) });
       } else {
         // kubeadm before 1.23 refuses to join a control plane whose manifests directory holds anything (kube-vip's).
         const ignore = kubeVip && minorOf(request.spec.kubernetesVersion) < 23 ? ' --ignore-preflight-errors=DirAvailable--etc-kubernetes-manifests' : '';
-        await run('kubeadm-join', `test -f /etc/kubernetes/kubelet.conf || kubeadm join --config ${KUBEADM_CONFIG_PATH}${ignore}`);
+        await steps.change('kubeadm', 'join', 'kubeadm-join');
+        await steps.run('kubeadm-join', `test -f /etc/kubernetes/kubelet.conf || kubeadm join --config ${KUBEADM_CONFIG_PATH}${ignore}`);
       }
-      const reported = await run('kubelet-version', 'kubelet --version');
+      const reported = await steps.run('kubelet-version', 'kubelet --version');
       return parseKubeletVersion(reported.output);
     });
-    if (!version) return { state: 'failed', message: `${name}: kubelet --version printed no version` };
-    this.logger.log(`${name}: ${action} done on ${describeTarget(targetOf(host))}, kubelet ${version}`);
-    return { state: 'joined', kubeletVersion: version };
+    if (!kubelet) return { state: 'failed', message: `${name}: kubelet --version printed no version` };
+    this.logger.log(`${name}: ${action} done on ${describeTarget(targetOf(host))}, kubelet ${kubelet}`);
+    return { state: 'joined', kubeletVersion: kubelet };
   }
 
+  /**
+   * One node's upgrade, in the order of the kubeadm documentation: the package repository
+   * switched to the new minor, kubeadm upgraded, then `kubeadm upgrade plan` and `upgrade apply`
+   * on the first control-plane host (`upgrade node` elsewhere); the node drained (from a
+   * control-plane host that answers), the kubelet and kubectl upgraded and the kubelet
+   * restarted, the node uncordoned. Each step is recorded, so a step interrupted resumes there.
+   */
   private async upgrade(request: UpgradeRequest): Promise<JoinResult> {
     const { clusterId, name } = request;
     const host = this.hostOf(request);
     const target = kubeletVersionFor(request.toVersion);
+    const version = packageVersion(target);
     const prefix = `upgrade-${target}/`;
     const done = await this.records.step(clusterId, name, `${prefix}kubelet-version`);
     if (done?.exitCode === 0 && parseKubeletVersion(done.output) === target) return { state: 'joined', kubeletVersion: target };
 
-    const facts = (await this.records.facts(clusterId)).find((entry) => entry.machine === name)?.facts ?? null;
-    const version = await this.withSession(clusterId, host, async (session) => {
-      const run = (step: string, script: string) => this.runStep(session, clusterId, name, `${prefix}${step}`, script);
-      await run('kubeadm-upgrade', request.first ? `kubeadm upgrade apply ${target} -y` : 'kubeadm upgrade node');
-      await run('kubelet-package', kubeletPackageCommand(facts, target));
-      await run('kubelet-restart', 'systemctl daemon-reload && systemctl restart kubelet');
-      return parseKubeletVersion((await run('kubelet-version', 'kubelet --version')).output);
+    const family = familyOf(name, await this.factsOf(clusterId, name));
+    // Drain and uncordon run where the admin kubeconfig is; none answering stops the upgrade here, before the kubelet moves.
+    const kubectl = async (verb: 'drain' | 'uncordon'): Promise<void> => {
+      const options = verb === 'drain' ? ' --ignore-daemonsets --delete-emptydir-data --timeout=300s' : '';
+      const ran = await this.onControlPlane(request, (_cp, session) => this.stepsOf(session, clusterId, name).run(`${prefix}${verb}`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} ${verb} ${shellQuote(name)}${options}`));
+      if (!ran) throw new StepFailed(`${name}: no control-plane host of the cluster is a node to ${verb} it from`);
+    };
+    await this.withSession(clusterId, host, async (session) => {
+      const steps = this.stepsOf(session, clusterId, name);
+      await upgradeKubeadm(steps, family, version, prefix);
+      if (request.first) await steps.run(`${prefix}kubeadm-upgrade-plan`, `kubeadm upgrade plan ${target}`);
+      await steps.run(`${prefix}kubeadm-upgrade`, request.first ? `kubeadm upgrade apply ${target} -y` : 'kubeadm upgrade node');
     });
-    if (version !== target) return { state: 'failed', message: `${name}: after the upgrade the kubelet reports ${version ?? 'no version'}, expected ${target}` };
+    await kubectl('drain');
+    await this.withSession(clusterId, host, (session) => upgradeKubelet(this.stepsOf(session, clusterId, name), family, version, prefix));
+    await kubectl('uncordon');
+    const kubelet = await this.withSession(clusterId, host, async (session) => parseKubeletVersion((await this.stepsOf(session, clusterId, name).run(`${prefix}kubelet-version`, 'kubelet --version')).output));
+    if (kubelet !== target) return { state: 'failed', message: `${name}: after the upgrade the kubelet reports ${kubelet ?? 'no version'}, expected ${target}` };
     this.logger.log(`${name}: upgraded to ${target}`);
     return { state: 'joined', kubeletVersion: target };
   }
 
   /**
-   * Join material made on the first control-plane host, where the admin kubeconfig is: a token
-   * (`kubeadm token create`) and the certificates uploaded again under the cluster's key. The
-   * values travel in the command (kubeadm takes them no other way) and are masked in the records.
+   * Join material made on a control-plane host that answers, where an admin kubeconfig is: a
+   * token (`kubeadm token create`) and the certificates uploaded again under the cluster's key.
+   * The values travel in the command (kubeadm takes them no other way) and are masked in the records.
    */
-  private issuerOn(first: FirstControlPlane): JoinMaterialIssuer {
+  private issuerOn(node: NodeRef): JoinMaterialIssuer {
     const run = async (clusterId: string, step: string, script: string, secret: string): Promise<void> => {
-      await this.withSession(clusterId, first.host, (session) => this.runStep(session, clusterId, first.machine, `${JOIN_MATERIAL_PREFIX}${step}`, script, { mask: [secret], rerun: true }));
+      await this.onControlPlane(node, (cp, session) => this.stepsOf(session, clusterId, cp.machine, [secret]).run(`${JOIN_MATERIAL_PREFIX}${step}`, script, { rerun: true }));
     };
     return {
       createBootstrapToken: (clusterId, token, ttlMs) =>
@@ -252,28 +285,29 @@ export class SshBootstrapper implements NodeBootstrapper {
     };
   }
 
+  private stepsOf(session: SshSession, clusterId: string, machine: string, mask: readonly string[] = []): HostSteps {
+    return new HostSteps(this.records, this.logger, session, clusterId, machine, mask);
+  }
+
   /**
-   * Runs one recorded step as root. A step that succeeded before is not run again (unless
-   * `rerun`); a failed one answers with StepFailed unless `allowFailure`.
+   * Runs `work` on the first of the cluster's control-plane hosts that is a node (its init or
+   * join done) and answers; one that cannot be reached is passed over. Throws the last
+   * reachability error when none answers, and answers undefined when none is a node yet.
    */
-  private async runStep(
-    session: SshSession,
-    clusterId: string,
-    machine: string,
-    step: string,
-    script: string,
-    options: { stdin?: string | undefined; mask?: readonly string[]; rerun?: boolean; allowFailure?: boolean } = {},
-  ): Promise<{ exitCode: number; output: string }> {
-    const previous = await this.records.step(clusterId, machine, step);
-    if (!options.rerun && previous?.exitCode === 0) return { exitCode: 0, output: previous.output };
-    const mask = options.mask ?? [];
-    await this.records.stepStarted(clusterId, machine, step, maskSecrets(script, mask));
-    const result = await session.run(asRoot(session.target.user, script), options.stdin);
-    const output = trimOutput(maskSecrets(result.output, mask));
-    await this.records.stepFinished(clusterId, machine, step, result.exitCode, output);
-    this.logger.log(`${machine}: step ${step} exited ${result.exitCode}`);
-    if (result.exitCode !== 0 && !options.allowFailure) throw new StepFailed(`${machine}: step ${step} failed (exit ${result.exitCode}): ${lastLine(output)}`);
-    return { exitCode: result.exitCode, output };
+  private async onControlPlane<T>(node: NodeRef, work: (host: ControlPlaneHost, session: SshSession) => Promise<T>, audit: 'every-use' | 'failures' = 'every-use'): Promise<T | undefined> {
+    let unreachable: SshError | undefined;
+    for (const candidate of this.controlPlanes(node)) {
+      if (!(await this.isNode(node.clusterId, candidate.machine))) continue;
+      try {
+        return await this.withSession(node.clusterId, candidate.host, (session) => work(candidate, session), audit);
+      } catch (error) {
+        if (!(error instanceof SshError && error.transient)) throw error;
+        this.logger.warn(`${node.name}: control-plane host ${candidate.machine} does not answer (${error.message}); trying another`);
+        unreachable = error;
+      }
+    }
+    if (unreachable) throw unreachable;
+    return undefined;
   }
 
   /**
@@ -327,13 +361,36 @@ export class SshBootstrapper implements NodeBootstrapper {
     return [...hosts.values()];
   }
 
-  private firstControlPlane(node: NodeRef): FirstControlPlane | undefined {
+  /** Where kubeadm init runs: the first control-plane host of the request. */
+  private firstControlPlane(node: NodeRef): ControlPlaneHost | undefined {
     const first = this.clusterHosts(node, []).find((peer) => peer.role === 'control-plane');
     return first?.host ? { machine: first.machine, host: first.host } : undefined;
   }
 
+  /** The control-plane hosts the cluster has now (oldest first), then the requested ones not among them. */
+  private controlPlanes(node: NodeRef): ControlPlaneHost[] {
+    const hosts = new Map<string, ControlPlaneHost>();
+    for (const running of node.controlPlanes ?? []) hosts.set(running.machine, running);
+    for (const peer of this.clusterHosts(node, [])) if (peer.role === 'control-plane' && peer.host && !hosts.has(peer.machine)) hosts.set(peer.machine, { machine: peer.machine, host: peer.host });
+    return [...hosts.values()];
+  }
+
   private async initSucceeded(clusterId: string, firstMachine: string): Promise<boolean> {
     return (await this.records.step(clusterId, firstMachine, 'kubeadm-init'))?.exitCode === 0;
+  }
+
+  /** A control-plane host whose init or join is done has the admin kubeconfig. */
+  private async isNode(clusterId: string, machine: string): Promise<boolean> {
+    return (await this.initSucceeded(clusterId, machine)) || (await this.records.step(clusterId, machine, 'kubeadm-join'))?.exitCode === 0;
+  }
+
+  /** kubeadm init or join started on the host (it may have changed it even if it did not finish). */
+  private async kubeadmRan(clusterId: string, machine: string): Promise<boolean> {
+    return (await this.records.step(clusterId, machine, 'kubeadm-init')) !== null || (await this.records.step(clusterId, machine, 'kubeadm-join')) !== null;
+  }
+
+  private async factsOf(clusterId: string, machine: string): Promise<HostFacts | null> {
+    return (await this.records.facts(clusterId)).find((entry) => entry.machine === machine)?.facts ?? null;
   }
 
   /** The kubelet version once the node joined, from its recorded steps; null before. */
@@ -346,9 +403,4 @@ export class SshBootstrapper implements NodeBootstrapper {
 /** `1.22` and `v1.22.4` → 22. */
 function minorOf(version: string): number {
   return Number(version.replace(/^v/, '').split('.')[1]);
-}
-
-function lastLine(output: string): string {
-  const lines = output.split('\n').filter((line) => line.trim().length > 0);
-  return lines[lines.length - 1] ?? '(no output)';
 }

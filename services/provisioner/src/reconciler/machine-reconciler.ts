@@ -12,6 +12,7 @@ import { BootstrapDataError, renderBootstrapData, type BootstrapData } from '../
 import { PROVISIONER_CONFIG, type ProvisionerConfig } from '../config.js';
 import { assignApiServerEndpoint, decide, evolve, ProvisionerError, type ClusterEvent, type ClusterState, type MachineObservation } from '../domain/cluster/index.js';
 import { endpointAddress, INFRASTRUCTURE_PROVIDER, type InfrastructureProvider, type ProviderMachine } from '../infrastructure/provider.js';
+import { HostOwnership } from '../hosts/host-ownership.js';
 import { TenantClusters } from '../hosted/tenant-clusters.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { IntegrationEvents } from '../repositories/integration-events.js';
@@ -62,6 +63,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     @Inject(JOIN_MATERIAL_ISSUER) private readonly joinIssuer: JoinMaterialIssuer,
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
     @Inject(TenantClusters) private readonly tenants: TenantClusters,
+    @Inject(HostOwnership) private readonly hosts: HostOwnership,
     @Inject(Clock) private readonly clock: Clock,
   ) {
     // A full round means more may be due right now: the task goes straight on while rounds claim work.
@@ -110,7 +112,11 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   /** Takes one machine as far as its work goes now. */
   private async drive(machine: ClaimedMachine): Promise<Outcome> {
     if (machine.phase === 'Deleting') return this.remove(machine);
-    if (machine.phase === 'Running') return machine.upgrade ? this.upgrade(machine, machine.upgrade) : this.checkHealth(machine);
+    if (machine.phase === 'Running') {
+      if (machine.upgrade) return this.upgrade(machine, machine.upgrade);
+      if (machine.remediation?.action === 'reboot' && machine.remediation.rebootedAt === null) return this.reboot(machine);
+      return this.checkHealth(machine);
+    }
     return this.provision(machine);
   }
 
@@ -241,6 +247,19 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /** Reboot a user's host that failed its health check; its health is checked again after. */
+  private async reboot(machine: ClaimedMachine): Promise<Outcome> {
+    const observations: MachineObservation[] = [];
+    try {
+      await this.bootstrapper.rebootNode(this.nodeRef(machine));
+      observations.push({ kind: 'node-rebooted' });
+      return { observations, retryInMs: this.config.MHC_CHECK_INTERVAL_MS, providerErrors: 0, lastError: null };
+    } catch (error) {
+      // A host that cannot be reached cannot be rebooted: after the retries it counts as told, and is reported if it stays down.
+      return this.failedCall(machine, error, observations, () => ({ kind: 'node-rebooted' }));
+    }
+  }
+
   /** Drain and reset the node, then release the machine (a machine already gone is released). */
   private async remove(machine: ClaimedMachine): Promise<Outcome> {
     const observations: MachineObservation[] = [];
@@ -261,7 +280,17 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private nodeRef(machine: ClaimedMachine) {
-    return { clusterId: machine.clusterId, name: machine.name, role: machine.role, pool: machine.pool, providerId: machine.providerId ?? '', addresses: machine.addresses, host: machine.host, spec: machine.spec };
+    return {
+      clusterId: machine.clusterId,
+      name: machine.name,
+      role: machine.role,
+      pool: machine.pool,
+      providerId: machine.providerId ?? '',
+      addresses: machine.addresses,
+      host: machine.host,
+      spec: machine.spec,
+      ...(machine.host ? { controlPlanes: machine.controlPlanes } : {}),
+    };
   }
 
   /** A call that threw: retried with backoff; after PROVIDER_MAX_ERRORS in a row, `giveUp` says what that means. */
@@ -430,6 +459,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         worked.map(({ machine, outcome }) => [`${machine.clusterId}/${machine.name}`, { owner: this.owner, retryInMs: outcome.retryInMs, providerErrors: outcome.providerErrors, lastError: outcome.lastError }]),
       );
       await this.clusters.saveChanges(changesBetween(before, after, at, this.config.MHC_CHECK_INTERVAL_MS, claimed));
+      await this.hosts.afterEvents(before, emitted);
       await this.integration.publish(emitted);
       this.integration.reportProgress(before, after);
       for (const event of emitted) logEvent(this.logger, event);

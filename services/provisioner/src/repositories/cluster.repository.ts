@@ -134,13 +134,13 @@ export class ClusterRepository {
     if (machines.length === 0) return;
     await this.unitOfWork.manager.query(
       `INSERT INTO machines (cluster_id, name, ordinal, role, pool, machine_size, host, phase, provider_id, addresses, kubernetes_version, kubelet_version, failure_reason,
-                             deadline, conditions, replaces, removal, unhealthy_since, upgrade, next_reconcile_at)
+                             deadline, conditions, replaces, removal, unhealthy_since, upgrade, remediation, next_reconcile_at)
        SELECT $1, r.name, COALESCE((SELECT max(ordinal) + 1 FROM machines WHERE cluster_id = $1), 0) + r.position, r.role, r.pool, r.machine_size, r.host, r.phase,
               r.provider_id, r.addresses, r.kubernetes_version, r.kubelet_version, r.failure_reason, r.deadline, r.conditions, r.replaces, r.removal, r.unhealthy_since,
-              r.upgrade, r.due_at
+              r.upgrade, r.remediation, r.due_at
          FROM jsonb_to_recordset($2::jsonb) AS r(name text, position int, role text, pool text, machine_size text, host jsonb, phase text, provider_id text,
                                                  addresses jsonb, kubernetes_version text, kubelet_version text, failure_reason jsonb, deadline timestamptz,
-                                                 conditions jsonb, replaces jsonb, removal jsonb, unhealthy_since timestamptz, upgrade jsonb, due_at timestamptz)`,
+                                                 conditions jsonb, replaces jsonb, removal jsonb, unhealthy_since timestamptz, upgrade jsonb, remediation jsonb, due_at timestamptz)`,
       [
         clusterId,
         JSON.stringify(
@@ -203,7 +203,7 @@ export class ClusterRepository {
       `UPDATE machines m SET
               phase = r.phase, provider_id = r.provider_id, addresses = r.addresses, kubernetes_version = r.kubernetes_version, kubelet_version = r.kubelet_version,
               failure_reason = r.failure_reason, deadline = r.deadline, conditions = r.conditions,
-              replaces = r.replaces, removal = r.removal, unhealthy_since = r.unhealthy_since, upgrade = r.upgrade,
+              replaces = r.replaces, removal = r.removal, unhealthy_since = r.unhealthy_since, upgrade = r.upgrade, remediation = r.remediation,
               next_reconcile_at = CASE WHEN NOT r.active THEN NULL
                                        WHEN r.owner IS NOT NULL AND m.claimed_by = r.owner THEN r.next_reconcile_at
                                        WHEN r.due_at IS NOT NULL THEN LEAST(COALESCE(m.next_reconcile_at, r.due_at), r.due_at)
@@ -213,7 +213,7 @@ export class ClusterRepository {
               updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(cluster_id text, name text, phase text, provider_id text, addresses jsonb, kubernetes_version text, kubelet_version text,
                                                  failure_reason jsonb, deadline timestamptz, conditions jsonb, replaces jsonb, removal jsonb, unhealthy_since timestamptz,
-                                                 upgrade jsonb, active boolean, owner text, next_reconcile_at timestamptz, due_at timestamptz, provider_errors int, last_error text)
+                                                 upgrade jsonb, remediation jsonb, active boolean, owner text, next_reconcile_at timestamptz, due_at timestamptz, provider_errors int, last_error text)
         WHERE m.cluster_id = r.cluster_id AND m.name = r.name`,
       [
         JSON.stringify(
@@ -248,6 +248,7 @@ function machineColumns(machine: MachineState) {
     removal: machine.removal,
     unhealthy_since: machine.unhealthySince,
     upgrade: machine.upgrade,
+    remediation: machine.remediation,
   };
 }
 
@@ -289,5 +290,6 @@ function toMachine(entity: MachineEntity): MachineState {
     removal: entity.removal,
     unhealthySince: entity.unhealthySince?.toISOString() ?? null,
     upgrade: entity.upgrade,
+    remediation: entity.remediation,
   };
 }

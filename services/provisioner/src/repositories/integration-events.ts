@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, UpgradeStepFailed } from '@flotilla/contracts';
+import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, MachineReplaced, NodePoolScaled, NodesProvisioned, NodeUnhealthy, UpgradeStepFailed } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import type { ClusterEvent, ClusterState } from '../domain/cluster/index.js';
@@ -60,6 +60,19 @@ export class IntegrationEvents {
             reason: event.reason,
           });
           break;
+        case 'HostRemediationStarted':
+          this.unitOfWork.emit(NodeUnhealthy, event.clusterId, {
+            model: event.model,
+            node: event.machine,
+            address: event.address,
+            role: event.role,
+            ...(event.pool === null ? {} : { pool: event.pool }),
+            unhealthySince: event.unhealthySince,
+            remediation: event.remediation,
+            ...(event.spare === undefined ? {} : { spare: event.spare }),
+            message: event.message,
+          });
+          break;
         case 'NodePoolScaled':
           this.unitOfWork.emit(NodePoolScaled, event.clusterId, { model: event.model, pool: event.pool, from: event.from, to: event.to, requested: event.requested, nodes: event.nodes, removed: event.removed });
           break;
@@ -103,6 +116,7 @@ export class IntegrationEvents {
         case 'MachineDeleted':
         case 'MachineUnhealthy':
         case 'MachineHealthy':
+        case 'HostRebooted':
         case 'RemediationBlocked':
         case 'RemediationAllowed':
         case 'NodePoolScalingStarted':

@@ -28,6 +28,10 @@ export interface ClaimedMachine {
   clusterPhase: ClusterPhase;
   /** An in-place upgrade asked of its node. */
   upgrade: MachineState['upgrade'];
+  /** A user's host that failed its health check: what is being done about it. */
+  remediation: MachineState['remediation'];
+  /** Users' hosts: the cluster's Running control-plane hosts, oldest first. */
+  controlPlanes: { machine: string; host: HostRef }[];
 }
 
 interface ClaimRow {
@@ -46,6 +50,8 @@ interface ClaimRow {
   spec: ClusterSpec;
   cluster_phase: ClusterPhase;
   upgrade: MachineState['upgrade'];
+  remediation: MachineState['remediation'];
+  control_planes: { machine: string; host: HostRef }[] | null;
 }
 
 /**
@@ -77,9 +83,15 @@ export class MachineQueue {
                 clusters c
           WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
         RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
-                  m.kubernetes_version, m.upgrade, c.phase AS cluster_phase,
+                  m.kubernetes_version, m.upgrade, m.remediation, c.phase AS cluster_phase,
                   c.spec AS spec)
-       SELECT * FROM claimed`,
+       SELECT claimed.*,
+              CASE WHEN claimed.host IS NULL THEN NULL ELSE
+                (SELECT jsonb_agg(jsonb_build_object('machine', cp.name, 'host', cp.host) ORDER BY cp.ordinal)
+                   FROM machines cp
+                  WHERE cp.cluster_id = claimed.cluster_id AND cp.role = 'control-plane' AND cp.phase = 'Running' AND cp.host IS NOT NULL)
+              END AS control_planes
+         FROM claimed`,
       [owner, limit, leaseMs, now.toISOString()],
     );
     return rows.map((row) => ({
@@ -100,6 +112,8 @@ export class MachineQueue {
       spec: row.spec,
       clusterPhase: row.cluster_phase,
       upgrade: row.upgrade,
+      remediation: row.remediation,
+      controlPlanes: row.control_planes ?? [],
     }));
   }
 

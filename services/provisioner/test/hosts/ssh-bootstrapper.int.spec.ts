@@ -12,6 +12,10 @@ import { clusterId, HostsContext, joinRequests, uniqueVip, userClusterSpec } fro
 
 const calls = (sshd: TestSshd, tool?: string): Invocation[] => sshd.invocations().filter((call) => tool === undefined || call.tool === tool);
 const argvOf = (sshd: TestSshd, tool?: string): string[][] => calls(sshd, tool).map((call) => [call.tool, ...call.argv]);
+/** What kubeadm and the kubelet were asked, leaving out the package probes. */
+const kubeadmArgv = (sshd: TestSshd): string[][] => argvOf(sshd).filter(([tool]) => tool === 'kubeadm' || tool === 'kubelet');
+const PACKAGE_MANAGERS = new Set(['apt-get', 'apt-mark', 'dnf', 'zypper']);
+const installs = (sshd: TestSshd): string[][] => argvOf(sshd).filter(([tool]) => PACKAGE_MANAGERS.has(tool!));
 
 async function registerKey(context: HostsContext, sshd: TestSshd, name: string): Promise<string> {
   const registered = await context.keys.register(name, sshd.userPrivateKey);
@@ -70,10 +74,12 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       const checks = await context.records.checks(id);
       assert.equal(checks.length, 4 * 8);
       assert.deepEqual(checks.filter((check) => check.status !== 'pass'), []);
-      assert.deepEqual(argvOf(cp0), [
+      assert.deepEqual(kubeadmArgv(cp0), [
         ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs'],
         ['kubelet', '--version'],
       ]);
+      // The host had kubeadm, the kubelet, kubectl and containerd: nothing was installed.
+      assert.deepEqual(installs(cp0), []);
       const secrets = await context.joinSecrets.forCluster(id);
       assert.equal(cp0.kubernetesFile('pki/ca.crt'), secrets.ca.certificatePem);
       assert.equal(cp0.kubernetesFile('pki/ca.key'), secrets.ca.privateKeyPem);
@@ -93,10 +99,11 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       for (const name of ['cp-1', 'cp-2', 'workers-0']) assert.deepEqual(await bootstrapper.joinNode(request(name)), { state: 'joined', kubeletVersion: 'v1.34.2' });
       const secrets = await context.joinSecrets.forCluster(id);
       for (const host of [cp1, cp2, worker]) {
-        assert.deepEqual(argvOf(host), [
+        assert.deepEqual(kubeadmArgv(host), [
           ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH],
           ['kubelet', '--version'],
         ]);
+        assert.deepEqual(installs(host), []);
         const join = parse(host.kubernetesFile('kubeadm-config.yaml')!) as { kind: string; discovery: { bootstrapToken: { apiServerEndpoint: string; token: string; caCertHashes: string[] } }; controlPlane?: { certificateKey: string } };
         assert.equal(join.kind, 'JoinConfiguration');
         assert.deepEqual(join.discovery.bootstrapToken, { apiServerEndpoint: `${vip}:6443`, token: secrets.bootstrapToken, caCertHashes: [secrets.caCertHash] });
@@ -122,6 +129,7 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.deepEqual(
         steps.map((step) => [step.step, step.exitCode]),
         [
+          ['packages-before', 0],
           ['write-kubeadm-config', 0],
           ['write-kube-vip-manifest', 0],
           ['write-cluster-ca', 0],
@@ -154,40 +162,71 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.ok(stored.length >= 4 && stored.every((row) => !row.ciphertext.toString('latin1').includes('OPENSSH')));
     });
 
-    it('reads readiness from the first control plane with kubectl', async () => {
+    it('reads readiness on a control-plane host with kubectl', async () => {
       assert.equal(await bootstrapper.nodeReady(request('workers-0')), true);
       assert.deepEqual(argvOf(cp0, 'kubectl').at(-1), ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'node', `${id}-workers-0`, '-o', 'json']);
-      cp0.setNodeReady(false);
+      worker.setNodeReady(false);
       assert.equal(await bootstrapper.nodeReady(request('workers-0')), false);
-      cp0.setNodeReady(true);
+      worker.setNodeReady(true);
     });
 
-    it('upgrades: kubeadm upgrade apply on the first control plane, upgrade node elsewhere, then the kubelet', async () => {
+    it('upgrades in the documented order: repository, kubeadm, plan and apply (first) or upgrade node, drain, kubelet, uncordon', async () => {
       const upgrade = (name: string, first: boolean) => bootstrapper.upgradeNode({ ...request(name), fromVersion: '1.34', toVersion: '1.35', first });
+      const before = [cp0, worker].map((host) => host.invocations().length);
       assert.deepEqual(await upgrade('cp-0', true), { state: 'joined', kubeletVersion: 'v1.35.0' });
       assert.deepEqual(await upgrade('workers-0', false), { state: 'joined', kubeletVersion: 'v1.35.0' });
-      const tail = (host: TestSshd) => argvOf(host).slice(2);
-      assert.deepEqual(tail(cp0).filter(([tool]) => tool !== 'kubectl'), [
+      const repository = [
+        ['curl', '-fsSL', 'https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key'],
+        ['gpg', '--batch', '--yes', '--dearmor', '-o', '/etc/apt/keyrings/kubernetes-apt-keyring.gpg'],
+        ['apt-mark', 'unhold', 'kubeadm'],
+        ['apt-get', 'update'],
+        ['apt-get', 'install', '-y', 'kubeadm=1.35.0-*'],
+        ['apt-mark', 'hold', 'kubeadm'],
+      ];
+      const kubelet = [
+        ['apt-mark', 'unhold', 'kubelet', 'kubectl'],
+        ['apt-get', 'update'],
+        ['apt-get', 'install', '-y', 'kubelet=1.35.0-*', 'kubectl=1.35.0-*'],
+        ['apt-mark', 'hold', 'kubelet', 'kubectl'],
+        ['systemctl', 'daemon-reload'],
+        ['systemctl', 'restart', 'kubelet'],
+      ];
+      const kubectl = (verb: string, node: string) => ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', verb, node, ...(verb === 'drain' ? ['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=300s'] : [])];
+      // The control-plane host drains and uncordons itself (it is the first that answers), then the worker.
+      assert.deepEqual(argvOf(cp0).slice(before[0]), [
+        ...repository,
+        ['kubeadm', 'upgrade', 'plan', 'v1.35.0'],
         ['kubeadm', 'upgrade', 'apply', 'v1.35.0', '-y'],
-        ['apt-get', 'install', '-y', '--allow-change-held-packages', 'kubelet=1.35.0-*', 'kubectl=1.35.0-*'],
-        ['systemctl', 'daemon-reload'],
-        ['systemctl', 'restart', 'kubelet'],
+        kubectl('drain', `${id}-cp-0`),
+        ...kubelet,
+        kubectl('uncordon', `${id}-cp-0`),
         ['kubelet', '--version'],
+        kubectl('drain', `${id}-workers-0`),
+        kubectl('uncordon', `${id}-workers-0`),
       ]);
-      assert.deepEqual(tail(worker), [
-        ['kubeadm', 'upgrade', 'node'],
-        ['apt-get', 'install', '-y', '--allow-change-held-packages', 'kubelet=1.35.0-*', 'kubectl=1.35.0-*'],
-        ['systemctl', 'daemon-reload'],
-        ['systemctl', 'restart', 'kubelet'],
-        ['kubelet', '--version'],
-      ]);
+      assert.deepEqual(argvOf(worker).slice(before[1]), [...repository, ['kubeadm', 'upgrade', 'node'], ...kubelet, ['kubelet', '--version']]);
+      assert.equal(cp0.clusterVersion, 'v1.35.0');
+      assert.deepEqual(cp0.cordonedNodes(), [], 'every node uncordoned');
+      assert.match(worker.file('/etc/apt/sources.list.d/kubernetes.list') ?? '', /pkgs\.k8s\.io\/core:\/stable:\/v1\.35\/deb\//);
+      assert.deepEqual([worker.packages()['kubeadm'], worker.packages()['kubelet'], worker.packages()['kubectl']], ['1.35.0', '1.35.0', '1.35.0']);
       // Again: already done, nothing runs.
       const count = worker.invocations().length;
       assert.deepEqual(await upgrade('workers-0', false), { state: 'joined', kubeletVersion: 'v1.35.0' });
       assert.equal(worker.invocations().length, count);
     });
 
-    it('removes a node: drain and delete from the first control plane, kubeadm reset on the host', async () => {
+    it('the stand-ins refuse a step taken out of order', () => {
+      // The repository offers one minor: no newer kubeadm until it is switched.
+      assert.match(worker.runStandIn('apt-get', ['install', '-y', 'kubeadm=1.36.0-*']).output, /Version '1\.36\.0-\*' for 'kubeadm' was not found/);
+      // kubeadm older than its target refuses to apply it.
+      assert.match(cp0.runStandIn('kubeadm', ['upgrade', 'apply', 'v1.36.0', '-y']).output, /higher than the kubeadm version "v1\.35\.0"\. Upgrade kubeadm first/);
+      // A kubelet moved on a node that was not drained.
+      assert.match(worker.runStandIn('apt-get', ['install', '-y', '--allow-change-held-packages', 'kubelet=1.35.1-*']).output, /installed on node .*-workers-0 while it was not drained/);
+      // A held package does not move without saying so.
+      assert.match(worker.runStandIn('apt-get', ['install', '-y', 'kubectl=1.35.1-*']).output, /Held packages were changed/);
+    });
+
+    it('removes a node: drain and delete on a control-plane host, kubeadm reset, and only what Flotilla changed undone', async () => {
       const cpBefore = cp0.invocations().length;
       const workerBefore = worker.invocations().length;
       await bootstrapper.removeNode(request('workers-0'));
@@ -195,9 +234,24 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
         ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'drain', `${id}-workers-0`, '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=300s'],
         ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'delete', 'node', `${id}-workers-0`, '--ignore-not-found'],
       ]);
-      assert.deepEqual(argvOf(worker).slice(workerBefore), [['kubeadm', 'reset', '-f']]);
+      // Its packages were the host's own (upgraded with the cluster): they stay; no package manager removes anything.
+      assert.deepEqual(argvOf(worker).slice(workerBefore).filter(([tool]) => tool !== 'dpkg-query'), [['kubeadm', 'reset', '-f']]);
+      assert.deepEqual(Object.keys(worker.packages()).sort(), ['containerd', 'kubeadm', 'kubectl', 'kubelet']);
+      // The files Flotilla wrote are gone: its kubeadm configuration and the repository it switched to.
+      assert.equal(worker.kubernetesFile('kubeadm-config.yaml'), undefined);
+      assert.equal(worker.file('/etc/apt/sources.list.d/kubernetes.list'), undefined);
+      assert.equal(worker.file('/etc/apt/keyrings/kubernetes-apt-keyring.gpg'), undefined);
+      assert.equal(worker.isNode, false);
       const steps = (await context.records.steps(id, `${id}-workers-0`)).map((step) => step.step);
-      assert.deepEqual(steps, ['remove/drain', 'remove/delete-node', 'remove/kubeadm-reset']);
+      assert.deepEqual(steps, [
+        'remove/drain',
+        'remove/delete-node',
+        'remove/kubeadm-reset',
+        'remove/restore-file /etc/apt/sources.list.d/kubernetes.list',
+        'remove/restore-file /etc/apt/keyrings/kubernetes-apt-keyring.gpg',
+        'remove/restore-file /etc/kubernetes/kubeadm-config.yaml',
+      ]);
+      assert.deepEqual(await context.records.changes(id, `${id}-workers-0`), [], 'nothing left to undo');
     });
 
     it('the first control-plane host goes down: the virtual IP moves to another control plane, and a new host joins through it', async () => {
@@ -221,8 +275,16 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.deepEqual(await bootstrapper.joinNode({ ...base, spec, name, host, providerId: `ssh://${newcomer.address}:${newcomer.port}`, addresses: [newcomer.address] }), { state: 'joined', kubeletVersion: 'v1.34.2' });
       const config = parse(newcomer.kubernetesFile('kubeadm-config.yaml')!) as { discovery: { bootstrapToken: { apiServerEndpoint: string } } };
       assert.equal(config.discovery.bootstrapToken.apiServerEndpoint, `${vip}:6443`);
-      assert.deepEqual(argvOf(newcomer).slice(newcomerCalls), [['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH], ['kubelet', '--version']]);
+      assert.deepEqual(kubeadmArgv(newcomer).slice(1), [['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH], ['kubelet', '--version']]);
+      assert.ok(newcomer.invocations().length > newcomerCalls);
       assert.equal(cp0.invocations().length, cp0Calls, 'nothing was asked of the host that is down');
+      // kubectl runs on a control-plane host that answers: the first one being down does not blind the health check.
+      const cp1Calls = cp1.invocations().length;
+      assert.equal(await bootstrapper.nodeReady({ ...request('cp-2') }), true);
+      assert.deepEqual(argvOf(cp1).slice(cp1Calls), [['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'node', `${id}-cp-2`, '-o', 'json']]);
+      cp2.setNodeReady(false);
+      assert.equal(await bootstrapper.nodeReady({ ...request('cp-2') }), false);
+      cp2.setNodeReady(true);
     });
   });
 
@@ -244,7 +306,7 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.equal(
         message,
         `preflight failed: ${id}-cp-0: memory: a control-plane host needs at least 1700 MB of memory, it has 1024 MB; ports: port 6443 already in use; ip-forward: net.ipv4.ip_forward must be 1, it is 0; hostname-unique: hostname "twin" is also the hostname of ${id}-workers-0` +
-          ` | ${id}-workers-0: container-runtime: no container runtime socket (/run/containerd/containerd.sock or /var/run/crio/crio.sock): install and start containerd or CRI-O; hostname-unique: hostname "twin" is also the hostname of ${id}-cp-0; os-supported: ubuntu 20.04 is not supported (supported: ubuntu 22.04/24.04, debian 12, rhel 8/9, rocky 8/9, almalinux 8/9, sles 15, opensuse-leap 15, fedora)`,
+          ` | ${id}-workers-0: hostname-unique: hostname "twin" is also the hostname of ${id}-cp-0; os-supported: ubuntu 20.04 is not supported (supported: ubuntu 22.04/24.04, debian 12, rhel 8/9, rocky 8/9, almalinux 8/9, sles 15, opensuse-leap 15, fedora)`,
       );
       // The first control plane answers the same, and nothing was installed anywhere.
       assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-cp-0`)!), { state: 'failed', message });
@@ -308,9 +370,10 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       const result = await bootstrapper.joinNode(requests.get(`${id}-cp-0`)!);
       assert.deepEqual(result, { state: 'failed', message: `${id}-cp-0: step kubeadm-init failed (exit 1): error execution phase: kubeadm init failed on purpose` });
       assert.equal((await context.records.step(id, `${id}-cp-0`, 'kubeadm-init'))?.exitCode, 1);
-      // Preflight passed on both, but the first control plane is not initialised: the worker waits.
+      // Preflight passed on both, but the first control plane is not initialised: the worker waits (it has all it needs installed).
       assert.deepEqual(await bootstrapper.joinNode(requests.get(`${id}-workers-0`)!), { state: 'joining' });
-      assert.deepEqual(calls(workerHost), []);
+      assert.deepEqual(calls(workerHost, 'kubeadm'), []);
+      assert.deepEqual(installs(workerHost), []);
     });
   });
 });

@@ -95,9 +95,9 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     for (const host of installed.hosts) assert.deepEqual(host.checks.map((check) => `${check.check}:${check.status}`).sort(), EVERY_CHECK_PASSED, `${host.machine} checks`);
     assert.deepEqual(
       installed.hosts.find((host) => host.machine === cpMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`),
-      ['write-kubeadm-config:0', 'write-kube-vip-manifest:0', 'write-cluster-ca:0', 'write-cluster-ca-key:0', 'kubeadm-init:0', 'kube-vip-admin-kubeconfig:0', 'kubelet-version:0'],
+      ['packages-before:0', 'write-kubeadm-config:0', 'write-kube-vip-manifest:0', 'write-cluster-ca:0', 'write-cluster-ca-key:0', 'kubeadm-init:0', 'kube-vip-admin-kubeconfig:0', 'kubelet-version:0'],
     );
-    assert.deepEqual(installed.hosts.find((host) => host.machine === workerMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`), ['write-kubeadm-config:0', 'kubeadm-join:0', 'kubelet-version:0']);
+    assert.deepEqual(installed.hosts.find((host) => host.machine === workerMachine)!.steps.map((step) => `${step.step}:${step.exitCode}`), ['packages-before:0', 'write-kubeadm-config:0', 'kubeadm-join:0', 'kubelet-version:0']);
     assert.ok(finishedStep(installed, cpMachine, 'kubeadm-init').finishedAt <= finishedStep(installed, workerMachine, 'kubeadm-join').startedAt, 'the worker joined after init finished');
 
     // Every SSH session opened with a stored key is in the service's audit trail: the key ref and host, never the key.
@@ -117,7 +117,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
       [cluster.kubernetesVersion, cluster.operation, cluster.machines.map((machine) => [machine.name, machine.kubeletVersion])],
       ['1.31', null, [[cpMachine, 'v1.31.0'], [workerMachine, 'v1.31.0']]],
     );
-    assert.deepEqual(kubeadmCalls(cp).slice(1), [['upgrade', 'apply', 'v1.31.0', '-y']]);
+    assert.deepEqual(kubeadmCalls(cp).slice(1), [['upgrade', 'plan', 'v1.31.0'], ['upgrade', 'apply', 'v1.31.0', '-y']]);
     assert.deepEqual(kubeadmCalls(worker).slice(1), [['upgrade', 'node']]);
     const afterUpgrade = await hostsOf(h, id);
     assert.ok(
@@ -135,7 +135,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     await h.publish(ClusterDeletionRequested, id, { reason: 'done' });
     const deleted = await h.waitFor(ClusterDeleted, id, WAIT_MS);
     assert.deepEqual(deleted.data, { model: 'user-provisioned' });
-    assert.deepEqual(kubeadmCalls(cp).slice(2), [['reset', '-f']]);
+    assert.deepEqual(kubeadmCalls(cp).slice(3), [['reset', '-f']]);
     assert.deepEqual(kubeadmCalls(worker).slice(2), [['reset', '-f']]);
     assert.equal((await h.getCluster(id)).body['phase'], 'Deleted');
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +38,13 @@ export interface TestSshdOptions {
   address?: string;
   /** Fake probe points for preflight; 'real' gathers this machine's own facts. */
   facts?: FakeFacts | 'real';
-  /** What the stand-in kubelet reports before any upgrade. */
+  /** What the stand-in kubelet reports before any upgrade (the version of the preinstalled kubeadm, kubelet and kubectl). */
   kubeletVersion?: string;
+  /**
+   * The host's packages before Flotilla comes, by name and version: kubeadm, the kubelet and
+   * kubectl at `kubeletVersion` and containerd unless given (`{}`: a bare host).
+   */
+  packages?: Record<string, string>;
   /** A fixed port (to bring a host back at the same place); a free one otherwise. */
   port?: number;
   /**
@@ -65,48 +70,172 @@ export interface Invocation {
 }
 
 /**
- * Stand-ins for what cannot run here (kubeadm, kubectl, kubelet, systemctl, package managers).
- * Each records its argv and stdin in the host's log and answers like the real tool. Files under
- * `$STATE` steer them: `fail-<tool>-<subcommand>` makes that call fail, `kubelet-version` is what
- * the kubelet reports (the package managers change it), `node-ready` is the Ready status kubectl shows.
- * kubeadm keeps the cluster's join material (see `KUBEADM`).
+ * Stand-ins for what cannot run here (kubeadm, kubectl, kubelet, systemctl, the package managers
+ * and their databases, curl and gpg for repository keys, modprobe, sysctl). Each records its argv
+ * and stdin in the host's log and answers like the real tool, keeping state in files under
+ * `$STATE`: `fail-<tool>-<subcommand>` makes that call fail, `packages/` is the package database
+ * (the kubelet reports its package's version), `node-ready` is the Ready status kubectl shows of
+ * the host's node, `reboots` counts `systemctl reboot`. kubeadm keeps the cluster's join material
+ * and control-plane version (see `KUBEADM`), kubectl its cordoned nodes (see `KUBECTL`).
  */
 function standInScript(tool: string, log: string, state: string, clockFile: string): string {
   return `#!/bin/sh
 STATE='${state}'
 APISERVERS='${API_SERVERS}'
 CLOCK='${clockFile}'
+TOOL='${tool}'
 stdin=""
 if [ ! -t 0 ]; then stdin=$(base64 -w0); fi
 { printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } >> '${log}'
 if [ -f "$STATE/fail-${tool}-$1" ]; then echo "error execution phase: ${tool} $1 failed on purpose" >&2; exit 1; fi
+${PACKAGE_STATE}
 ${standInBody(tool)}
 `;
 }
+
+/**
+ * The host's package database (`$STATE/packages/<name>`: its version; `$STATE/held/<name>`:
+ * held by apt-mark), shared by the package managers and the tools they install: kubeadm,
+ * kubectl and the kubelet answer "not found" until their package is installed. `put` installs
+ * or moves a package; moving the kubelet of a node that was not drained fails, as a kubelet
+ * restarted under running pods would be noticed.
+ */
+const PACKAGE_STATE = String.raw`PKGS="$STATE/packages"; mkdir -p "$PKGS" "$STATE/held"
+installed() { [ -f "$PKGS/$1" ]; }
+version_of() { cat "$PKGS/$1"; }
+is_k8s() { case "$1" in kubeadm|kubelet|kubectl) return 0 ;; esac; return 1; }
+older() { [ "$1" != "$2" ] && [ "$(printf '%s
+%s
+' "$1" "$2" | sort -V | head -n 1)" = "$1" ]; }
+repo_minor() { sed -n 's#.*pkgs\.k8s\.io/core:/stable:/\(v[0-9]*\.[0-9]*\)/.*#\1#p' "$1" 2>/dev/null | head -n 1; }
+needs_package() { installed "$1" || { echo "sh: 1: $1: not found" >&2; exit 127; }; }
+put() {
+  if [ "$1" = kubelet ] && installed kubelet && [ "$(version_of kubelet)" != "$2" ]; then
+    api=$(cat "$STATE/cluster" 2>/dev/null); node=$(cat "$STATE/node-name" 2>/dev/null)
+    if [ -n "$api" ] && [ -d "$api" ] && [ ! -f "$api/cordoned/$node" ]; then echo "kubelet $2 installed on node $node while it was not drained: its pods were killed" >&2; exit 1; fi
+  fi
+  echo "$2" > "$PKGS/$1"; echo "Setting up $1 ($2)"
+}`;
 
 function standInBody(tool: string): string {
   switch (tool) {
     case 'kubeadm':
       return KUBEADM;
     case 'kubelet':
-      return `echo "Kubernetes $(cat "$STATE/kubelet-version")"`;
+      return 'needs_package kubelet\necho "Kubernetes v$(version_of kubelet)"';
     case 'kubectl':
-      return `for arg in "$@"; do case "$arg" in get) verb=get ;; drain) verb=drain ;; delete) verb=delete ;; esac; done
-name=""; prev=""; for arg in "$@"; do [ "$prev" = node ] && name="$arg"; [ "$prev" = drain ] && name="$arg"; prev="$arg"; done
-case "$verb" in
-  get) printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"conditions":[{"type":"MemoryPressure","status":"False"},{"type":"Ready","status":"%s"}]}}\\n' "$name" "$(cat "$STATE/node-ready")" ;;
-  drain) echo "node/$name drained" ;;
-  delete) echo "node \\"$name\\" deleted" ;;
-esac`;
+      return KUBECTL;
     case 'apt-get':
+      return APT_GET;
     case 'dnf':
     case 'zypper':
-      return `for arg in "$@"; do case "$arg" in kubelet=*|kubelet-[0-9]*) version=$(echo "$arg" | sed 's/^kubelet[=-]\\([0-9.]*\\).*/\\1/'); echo "v$version" > "$STATE/kubelet-version" ;; esac; done
-echo "Setting up kubelet ($(cat "$STATE/kubelet-version"))"`;
+      return RPM_MANAGER;
+    case 'apt-mark':
+      return String.raw`verb=$1; shift; for name in "$@"; do case "$verb" in hold) touch "$STATE/held/$name" ;; unhold) rm -f "$STATE/held/$name" ;; esac; echo "$name $verb"; done`;
+    case 'dpkg-query':
+      return String.raw`format=""; name=""; for arg in "$@"; do case "$arg" in -f=*) format=${'$'}{arg#-f=} ;; -*) ;; *) name=$arg ;; esac; done
+installed "$name" || { echo "dpkg-query: no packages found matching $name" >&2; exit 1; }
+printf "$(printf '%s' "$format" | sed "s/[$]{Status}/install ok installed/; s/[$]{Version}/$(version_of "$name")-1.1/")"`;
+    case 'rpm':
+      return String.raw`format=""; name=""; prev=""; for arg in "$@"; do if [ "$prev" = --qf ]; then format=$arg; else case "$arg" in -*) ;; *) name=$arg ;; esac; fi; prev=$arg; done
+installed "$name" || { echo "package $name is not installed"; exit 1; }
+if [ -n "$format" ]; then printf "$(printf '%s' "$format" | sed "s/%{NAME}/$name/g; s/%{VERSION}/$(version_of "$name")/g; s/%{RELEASE}/150500.1.1/g")"; else echo "$name-$(version_of "$name")-150500.1.1"; fi`;
+    case 'systemctl':
+      return String.raw`if [ "$1" = reboot ]; then echo $(( $(cat "$STATE/reboots" 2>/dev/null || echo 0) + 1 )) > "$STATE/reboots"; if [ -f "$STATE/reboot-heals" ]; then echo True > "$STATE/node-ready"; fi; fi`;
+    case 'curl':
+      return String.raw`url=""; for arg in "$@"; do case "$arg" in -*) ;; *) url=$arg ;; esac; done
+case "$url" in https://pkgs.k8s.io/*) printf -- '-----BEGIN PGP PUBLIC KEY BLOCK-----\n%s\n-----END PGP PUBLIC KEY BLOCK-----\n' "$url" ;; *) echo "curl: (6) Could not resolve host: $url" >&2; exit 6 ;; esac`;
+    case 'gpg':
+      return String.raw`out=""; prev=""; for arg in "$@"; do [ "$prev" = -o ] && out=$arg; prev=$arg; done
+printf '%s' "$stdin" | base64 -d > "$out"`;
     default:
       return 'exit 0';
   }
 }
+
+/**
+ * apt-get: \`update\` reads the Kubernetes source list (its signing key must be there) into the
+ * index, which offers the Kubernetes packages of that one minor; \`install\` takes
+ * \`name=version-*\` (a held package only with --allow-change-held-packages), \`remove\` refuses
+ * held packages.
+ */
+const APT_GET = String.raw`index="$STATE/apt-index"
+verb=""; allow=""; specs=""
+for arg in "$@"; do case "$arg" in --allow-change-held-packages) allow=1 ;; -*) ;; *) if [ -z "$verb" ]; then verb=$arg; else specs="$specs $arg"; fi ;; esac; done
+case "$verb" in
+  update)
+    list=/etc/apt/sources.list.d/kubernetes.list
+    if [ -f "$list" ]; then
+      if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.gpg ]; then echo "W: GPG error: https://pkgs.k8s.io InRelease: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY" >&2; exit 100; fi
+      repo_minor "$list" > "$index"
+    else rm -f "$index"; fi
+    echo "Reading package lists... Done" ;;
+  install)
+    minor=$(cat "$index" 2>/dev/null)
+    plan=""
+    for spec in $specs; do
+      name=${'$'}{spec%%=*}; want=""; [ "$name" != "$spec" ] && want=${'$'}{spec#*=}; want=${'$'}{want%%-*}
+      if is_k8s "$name"; then
+        [ -n "$minor" ] || { echo "E: Unable to locate package $name" >&2; exit 100; }
+        [ -n "$want" ] || want="${'$'}{minor#v}.0"
+        case "$want" in "${'$'}{minor#v}".*) ;; *) echo "E: Version '$want-*' for '$name' was not found" >&2; exit 100 ;; esac
+      else [ -n "$want" ] || want=1.7.24; fi
+      if [ -f "$STATE/held/$name" ] && [ -z "$allow" ] && installed "$name" && [ "$(version_of "$name")" != "$want" ]; then echo "E: Held packages were changed and -y was used without --allow-change-held-packages." >&2; exit 100; fi
+      plan="$plan $name=$want"
+    done
+    for item in $plan; do put "${'$'}{item%%=*}" "${'$'}{item#*=}" || exit 1; done ;;
+  remove|purge)
+    for name in $specs; do if [ -f "$STATE/held/$name" ]; then echo "E: Held packages were changed and -y was used without --allow-change-held-packages." >&2; exit 100; fi; done
+    for name in $specs; do if installed "$name"; then rm -f "$PKGS/$name"; echo "Removing $name"; else echo "Package '$name' is not installed, so not removed"; fi; done ;;
+esac`;
+
+/**
+ * dnf and zypper: the Kubernetes packages come from the .repo file of one minor (dnf: only with
+ * --disableexcludes=kubernetes, as its exclude line says), containerd.io from Docker's; specs
+ * are \`name-version\`.
+ */
+const RPM_MANAGER = String.raw`if [ "$TOOL" = dnf ]; then repo=/etc/yum.repos.d/kubernetes.repo; else repo=/etc/zypp/repos.d/kubernetes.repo; fi
+verb=""; excluded=1; specs=""
+for arg in "$@"; do case "$arg" in --disableexcludes=kubernetes) excluded="" ;; -*) ;; *) if [ -z "$verb" ]; then verb=$arg; else specs="$specs $arg"; fi ;; esac; done
+case "$verb" in
+  install|in)
+    minor=$(repo_minor "$repo"); plan=""
+    for spec in $specs; do
+      name=$(echo "$spec" | sed 's/-[0-9].*$//'); want=$(echo "$spec" | sed -n 's/^.*-\([0-9][0-9.]*\)$/\1/p')
+      if is_k8s "$name"; then
+        if [ -z "$minor" ] || { [ "$TOOL" = dnf ] && [ -n "$excluded" ]; }; then echo "No match for argument: $spec" >&2; exit 1; fi
+        [ -n "$want" ] || want="${'$'}{minor#v}.0"
+        case "$want" in "${'$'}{minor#v}".*) ;; *) echo "No match for argument: $spec" >&2; exit 1 ;; esac
+      else
+        if [ "$name" = containerd.io ] && [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then echo "No match for argument: $spec" >&2; exit 1; fi
+        [ -n "$want" ] || want=1.7.24
+      fi
+      plan="$plan $name=$want"
+    done
+    for item in $plan; do put "${'$'}{item%%=*}" "${'$'}{item#*=}" || exit 1; done ;;
+  remove|rm)
+    for name in $specs; do rm -f "$PKGS/$name"; echo "Removing $name"; done ;;
+esac`;
+
+/**
+ * kubectl, with the admin kubeconfig of a control-plane node: nodes are the test hosts that
+ * joined the same cluster (by their node name), Ready as their \`node-ready\` says; drain cordons
+ * a node in the cluster's store (\`cordoned/<node>\`), uncordon and delete lift it.
+ */
+const KUBECTL = String.raw`needs_package kubectl
+api=$(cat "$STATE/cluster" 2>/dev/null)
+if [ ! -f "$STATE/control-plane" ] || [ -z "$api" ] || [ ! -d "$api" ]; then echo 'error: stat /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
+verb=""; for arg in "$@"; do case "$arg" in get|drain|delete|uncordon) [ -z "$verb" ] && verb=$arg ;; esac; done
+name=""; prev=""; for arg in "$@"; do case "$prev" in node|drain|uncordon) [ -z "$name" ] && name="$arg" ;; esac; prev="$arg"; done
+node_host() { for peer in "$APISERVERS"/*; do if [ "$(cat "$peer/node-name" 2>/dev/null)" = "$1" ] && [ "$(cat "$peer/cluster" 2>/dev/null)" = "$api" ]; then echo "$peer"; return 0; fi; done; return 1; }
+not_found() { echo "Error from server (NotFound): nodes \"$name\" not found" >&2; exit 1; }
+case "$verb" in
+  get) peer=$(node_host "$name") || not_found
+    printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"conditions":[{"type":"MemoryPressure","status":"False"},{"type":"Ready","status":"%s"}]}}\n' "$name" "$(cat "$peer/node-ready")" ;;
+  drain) node_host "$name" >/dev/null || not_found; mkdir -p "$api/cordoned"; touch "$api/cordoned/$name"; echo "node/$name cordoned"; echo "node/$name drained" ;;
+  uncordon) node_host "$name" >/dev/null || not_found; rm -f "$api/cordoned/$name"; echo "node/$name uncordoned" ;;
+  delete) rm -f "$api/cordoned/$name"; echo "node \"$name\" deleted" ;;
+esac`;
 
 /**
  * kubeadm, with the cluster's join material as the real one keeps it, on the clock of `$CLOCK`:
@@ -122,7 +251,8 @@ echo "Setting up kubelet ($(cat "$STATE/kubelet-version"))"`;
  * (`$STATE/vip`), and a join to that address reaches one such host still serving. `reset` (or
  * `TestSshd.powerOff`) takes all of it away.
  */
-const KUBEADM = String.raw`now=$(( $(date +%s) + $(cat "$CLOCK" 2>/dev/null || echo 0) ))
+const KUBEADM = String.raw`needs_package kubeadm
+now=$(( $(date +%s) + $(cat "$CLOCK" 2>/dev/null || echo 0) ))
 seconds() { echo "$1" | awk '{ s = 0; d = $0; while (match(d, /^[0-9]+[hms]/)) { n = substr(d, 1, RLENGTH - 1) + 0; u = substr(d, RLENGTH, 1); s += n * (u == "h" ? 3600 : u == "m" ? 60 : 1); d = substr(d, RLENGTH + 1) } print s }'; }
 field() { sed -n "s/^ *$1: *\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$2" | head -n 1; }
 token_id() { echo "$1" | cut -d. -f1; }
@@ -132,6 +262,7 @@ kube_vip() {
   [ -f "$manifest" ] || return 0
   sed -n '/name: address$/{n;s/^ *value: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p;}' "$manifest" > "$STATE/vip"
 }
+node_name() { sed -n '/^nodeRegistration:/,/^[^ ]/s/^  name: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1" | head -n 1 > "$STATE/node-name"; }
 cluster_api() {
   api=$(cat "$STATE/cluster" 2>/dev/null)
   if [ -z "$api" ] || [ ! -d "$api" ]; then echo 'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
@@ -155,9 +286,11 @@ case "$1" in
     echo "$token $((now + $(seconds "$ttl")))" >> "$STATE/apiserver/tokens"
     echo "$key $((now + 7200))" > "$STATE/apiserver/certs"
     echo "$STATE/apiserver" > "$STATE/cluster"
+    echo "v$(version_of kubeadm)" > "$STATE/apiserver/version"
+    node_name "$config"
     touch "$STATE/control-plane"
     kube_vip
-    echo "[init] Using Kubernetes version: $(cat "$STATE/kubelet-version")"
+    echo "[init] Using Kubernetes version: v$(version_of kubeadm)"
     echo "Your Kubernetes control-plane has initialized successfully!"
     echo "You can now join any number of control-plane nodes by running the following command on each as root:"
     echo "  kubeadm join 127.0.0.1:6443 --token $token --discovery-token-ca-cert-hash sha256:0000 --control-plane --certificate-key $key"
@@ -197,13 +330,34 @@ case "$1" in
       if [ "$(echo "$uploaded" | cut -d' ' -f1)" != "$key" ]; then echo 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: cipher: message authentication failed' >&2; exit 1; fi
     fi
     echo "$api" > "$STATE/cluster"
+    node_name "$config"
     if grep -q '^controlPlane:' "$config"; then touch "$STATE/control-plane"; kube_vip; fi
     echo "This node has joined the cluster" ;;
-  upgrade) echo "[upgrade/successful] SUCCESS! upgrade $2 done" ;;
-  reset) rm -f "$STATE/cluster" "$STATE/control-plane" "$STATE/vip" /etc/kubernetes/manifests/*; echo "[reset] Deleted contents of the etcd data directory" ;;
+  upgrade)
+    cluster_api
+    mine="v$(version_of kubeadm)"; current=$(cat "$api/version")
+    case "$2" in
+      plan)
+        echo "[upgrade/versions] Cluster version: $current"
+        echo "[upgrade/versions] kubeadm version: $mine"
+        echo "You can now apply the upgrade by executing the following command: kubeadm upgrade apply $mine" ;;
+      apply)
+        target=$3
+        [ -f "$STATE/control-plane" ] || { echo 'couldn'"'"'t create a Kubernetes client from file "/etc/kubernetes/admin.conf"' >&2; exit 1; }
+        if older "${'$'}{mine#v}" "${'$'}{target#v}"; then echo "[upgrade/version] FATAL: the --version argument is invalid due to these errors: Specified version to upgrade to \"$target\" is higher than the kubeadm version \"$mine\". Upgrade kubeadm first using the tool you used to install kubeadm" >&2; exit 1; fi
+        echo "$target" > "$api/version"
+        echo "[upgrade/successful] SUCCESS! Your cluster was upgraded to \"$target\". Enjoy!" ;;
+      node)
+        if older "${'$'}{mine#v}" "${'$'}{current#v}"; then echo "[upgrade] FATAL: kubeadm $mine is older than the control plane $current: upgrade kubeadm first" >&2; exit 1; fi
+        echo "[upgrade] The configuration for this node was successfully updated!" ;;
+    esac ;;
+  reset) rm -f "$STATE/cluster" "$STATE/control-plane" "$STATE/vip" "$STATE/node-name" /etc/kubernetes/manifests/*; echo "[reset] Deleted contents of the etcd data directory" ;;
 esac`;
 
-const STAND_INS = ['kubeadm', 'kubectl', 'kubelet', 'systemctl', 'apt-get', 'dnf', 'zypper'];
+/** The directories a test host has of its own (bind-mounted in its mount namespace): everything the installer writes. */
+export const HOST_DIRECTORIES = ['/etc/kubernetes', '/etc/apt/sources.list.d', '/etc/apt/keyrings', '/etc/yum.repos.d', '/etc/zypp/repos.d', '/etc/containerd', '/etc/modules-load.d', '/etc/sysctl.d', '/var/lib/flotilla'];
+
+const STAND_INS = ['kubeadm', 'kubectl', 'kubelet', 'systemctl', 'apt-get', 'apt-mark', 'dpkg-query', 'dnf', 'zypper', 'rpm', 'curl', 'gpg', 'modprobe', 'sysctl'];
 
 function procNetTcp(ports: readonly number[]): string {
   const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -234,12 +388,14 @@ export class TestSshd {
     const bin = join(dir, 'bin');
     const state = join(dir, 'state');
     const root = join(dir, 'root');
-    const kubernetes = join(dir, 'etc-kubernetes');
-    for (const directory of [bin, state, root, kubernetes]) mkdirSync(directory, { recursive: true });
+    for (const directory of [bin, state, root, join(state, 'packages')]) mkdirSync(directory, { recursive: true });
+    for (const path of HOST_DIRECTORIES) mkdirSync(join(dir, 'fs', path), { recursive: true });
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', join(dir, 'host_key')]);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-user', '-f', join(dir, 'user_key')]);
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'user_key.pub')));
-    writeFileSync(join(state, 'kubelet-version'), `${options.kubeletVersion ?? 'v1.34.2'}\n`);
+    const kubernetesVersion = (options.kubeletVersion ?? 'v1.34.2').replace(/^v/, '');
+    const packages = options.packages ?? { kubeadm: kubernetesVersion, kubelet: kubernetesVersion, kubectl: kubernetesVersion, containerd: '1.7.24' };
+    for (const [name, version] of Object.entries(packages)) writeFileSync(join(state, 'packages', name), `${version}\n`);
     writeFileSync(join(state, 'node-ready'), 'True\n');
     writeFileSync(join(dir, 'calls.log'), '');
     for (const tool of STAND_INS) {
@@ -275,12 +431,10 @@ export class TestSshd {
     );
     // sshd insists on its privilege separation directory.
     mkdirSync('/run/sshd', { recursive: true });
-    mkdirSync('/etc/kubernetes', { recursive: true });
-    const child = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" /etc/kubernetes && exec /usr/sbin/sshd -D -e -f "$1"`, kubernetes, join(dir, 'sshd_config')],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    for (const path of HOST_DIRECTORIES) mkdirSync(path, { recursive: true });
+    // Every directory the installer writes to is the host's own, in its mount namespace.
+    const mounts = HOST_DIRECTORIES.map((path) => `mount --bind '${join(dir, 'fs', path)}' '${path}'`).join(' && ');
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${mounts} && exec /usr/sbin/sshd -D -e -f "$0"`, join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     sshd.process = child;
     await new Promise<void>((resolve, reject) => {
       let stderr = '';
@@ -381,13 +535,64 @@ export class TestSshd {
 
   /** Where a file of this host's /etc/kubernetes is, seen from outside its mount namespace. */
   kubernetesPath(path: string): string {
-    return join(this.dir, 'etc-kubernetes', path);
+    return join(this.dir, 'fs', '/etc/kubernetes', path);
   }
 
   /** A file as this host sees it under /etc/kubernetes. */
   kubernetesFile(path: string): string | undefined {
-    const file = join(this.dir, 'etc-kubernetes', path);
+    return this.file(join('/etc/kubernetes', path));
+  }
+
+  /** A file as this host sees it (under one of its own directories: `HOST_DIRECTORIES`). */
+  file(path: string): string | undefined {
+    const file = join(this.dir, 'fs', path);
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  /** Puts a file of the host's own in place (under one of `HOST_DIRECTORIES`), as if it had been there before. */
+  writeFile(path: string, content: string): void {
+    const file = join(this.dir, 'fs', path);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, content);
+  }
+
+  /** The host's installed packages and their versions. */
+  packages(): Record<string, string> {
+    const directory = join(this.dir, 'state', 'packages');
+    return Object.fromEntries(readdirSync(directory).map((name) => [name, readFileSync(join(directory, name), 'utf8').trim()]));
+  }
+
+  /** Packages held back by apt-mark. */
+  heldPackages(): string[] {
+    return readdirSync(join(this.dir, 'state', 'held')).sort();
+  }
+
+  /** Nodes cordoned in the cluster this host initialised (`kubectl drain` not yet undone). */
+  cordonedNodes(): string[] {
+    const directory = join(this.dir, 'state', 'apiserver', 'cordoned');
+    return existsSync(directory) ? readdirSync(directory).sort() : [];
+  }
+
+  /** The control-plane version of the cluster this host initialised. */
+  get clusterVersion(): string | undefined {
+    const file = join(this.dir, 'state', 'apiserver', 'version');
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  }
+
+  /** Whether the host is a node of a cluster now (joined or initialised, not reset). */
+  get isNode(): boolean {
+    return existsSync(join(this.dir, 'state', 'cluster'));
+  }
+
+  /** How many times the host was rebooted. */
+  get reboots(): number {
+    const file = join(this.dir, 'state', 'reboots');
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0;
+  }
+
+  /** A reboot brings its node back Ready (otherwise whatever ails it outlives a reboot). */
+  healedByReboot(): void {
+    writeFileSync(join(this.dir, 'state', 'reboot-heals'), '');
   }
 
   /**

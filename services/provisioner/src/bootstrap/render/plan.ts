@@ -53,11 +53,11 @@ export const BOOTSTRAP_UNIT = 'kubeadm-bootstrap.service';
 export const CA_CERT_PATH = '/etc/kubernetes/pki/ca.crt';
 export const CA_KEY_PATH = '/etc/kubernetes/pki/ca.key';
 
-const SYSCTL = ['net.ipv4.ip_forward = 1', 'net.ipv6.conf.all.forwarding = 1', 'net.bridge.bridge-nf-call-iptables = 1', 'net.bridge.bridge-nf-call-ip6tables = 1', ''].join('\n');
-const MODULES = ['overlay', 'br_netfilter', ''].join('\n');
+export const SYSCTL = ['net.ipv4.ip_forward = 1', 'net.ipv6.conf.all.forwarding = 1', 'net.bridge.bridge-nf-call-iptables = 1', 'net.bridge.bridge-nf-call-ip6tables = 1', ''].join('\n');
+export const MODULES = ['overlay', 'br_netfilter', ''].join('\n');
 
 /** The kubelet and kubeadm expect the systemd cgroup driver. */
-const CONTAINERD_CONFIG = `version = 2
+export const CONTAINERD_CONFIG = `version = 2
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"

@@ -27,6 +27,7 @@ export type MachineObservation =
   | { kind: 'node-upgrading' }
   | { kind: 'node-upgraded'; kubeletVersion: string }
   | { kind: 'upgrade-failed'; message: string }
+  | { kind: 'node-rebooted' }
   | { kind: 'machine-deleted' };
 
 /** Cluster API's MachineHealthCheck settings. */

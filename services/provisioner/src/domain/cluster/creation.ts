@@ -46,15 +46,32 @@ export function assignApiServerEndpoint(state: ClusterState, endpoint: string, a
 
 /** The hosted control plane found no room: the accepted request is refused after all. */
 export function refuseForPlacement(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, code: 'no-management-cluster' | 'management-capacity-exhausted', message: string): ClusterEvent {
+  return refuseAccepted(accepted, [reason(code, message, 'hosted')]);
+}
+
+/** Hosts another cluster holds: the request is refused, each host named with its field and owner. */
+export function refuseForHosts(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, taken: readonly { field: string; address: string; port: number; clusterId: string }[]): ClusterEvent {
+  return refuseAccepted(
+    accepted,
+    taken.map((host) => reason('host-in-another-cluster', hostTakenMessage(host), host.field)),
+  );
+}
+
+/** A request the domain accepted, refused for what taking it up found (room, hosts). */
+function refuseAccepted(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, reasons: ProvisionerReason[]): ClusterEvent {
   return {
     type: 'ClusterRejected',
     clusterId: accepted.clusterId,
     spec: accepted.spec,
     release: accepted.release,
     ...(accepted.policyRevision === undefined ? {} : { policyRevision: accepted.policyRevision }),
-    reasons: [reason(code, message, 'hosted')],
+    reasons,
     at: accepted.at,
   };
+}
+
+export function hostTakenMessage(host: { address: string; port: number; clusterId: string }): string {
+  return `host ${host.address}:${host.port} belongs to cluster "${host.clusterId}": a host is in one cluster at a time (delete that cluster, or scale its pool down, to free it)`;
 }
 
 /**
@@ -109,6 +126,7 @@ export function decideProvisioning(command: ObserveMachine, state: ClusterState,
     case 'node-upgrading':
     case 'node-upgraded':
     case 'upgrade-failed':
+    case 'node-rebooted':
     case 'machine-deleted':
       break;
   }

@@ -3,7 +3,7 @@ import { decideProvisioning, decideRequest } from './creation.js';
 import { decideDeletion, machineDeleted } from './deletion.js';
 import { ProvisionerError } from './errors.js';
 import type { ClusterEvent } from './events.js';
-import { machineLost, nodeNotReady, nodeReady } from './health.js';
+import { hostRebooted, machineLost, nodeNotReady, nodeReady } from './health.js';
 import { decideScale } from './scaling.js';
 import { settle } from './settle.js';
 import type { ClusterState, MachineState } from './state.js';
@@ -83,6 +83,8 @@ function decideRunningMachine(command: ObserveMachine, state: ClusterState, mach
       return settled(state, nodeUpgraded(command, machine, observation.kubeletVersion), at);
     case 'upgrade-failed':
       return nodeUpgradeFailed(command, state, machine, observation.message);
+    case 'node-rebooted':
+      return hostRebooted(command, machine);
     case 'node-upgrading':
     case 'infrastructure-pending':
     case 'infrastructure-ready':

@@ -10,6 +10,7 @@ export type ProvisionerErrorCode =
   | 'scale-hosts-mismatch'
   | 'scale-hosts-not-allowed'
   | 'host-duplicate'
+  | 'host-in-another-cluster'
   | 'endpoint-changed'
   | 'cluster-not-hosted';
 

@@ -41,6 +41,8 @@ export type ClusterEvent =
   | { type: 'MachineReplaced'; clusterId: string; model: ClusterModel; role: MachineRole; pool: string | null; reason: ReplaceReason; oldMachine: MachineRef; newMachine: MachineRef; at: string }
   | { type: 'MachineUnhealthy'; clusterId: string; machine: string; message: string; at: string }
   | { type: 'MachineHealthy'; clusterId: string; machine: string; at: string }
+  | ({ type: 'HostRemediationStarted' } & HostRemediationFacts)
+  | { type: 'HostRebooted'; clusterId: string; machine: string; at: string }
   | { type: 'RemediationBlocked'; clusterId: string; unhealthy: number; total: number; allowed: number; at: string }
   | { type: 'RemediationAllowed'; clusterId: string; at: string }
   | { type: 'NodePoolScalingStarted'; clusterId: string; pool: string; from: number; to: number; at: string }
@@ -53,6 +55,22 @@ export type ClusterEvent =
   | ({ type: 'UpgradeFailed'; reasons: ProvisionerReason[] } & UpgradeFacts)
   | { type: 'ClusterDeletionStarted'; clusterId: string; reason: string | null; at: string }
   | { type: 'ClusterDeleted'; clusterId: string; model: ClusterModel; at: string };
+
+/** A user's host that failed its health check, and what is done about it (the bus hears of it as NodeUnhealthy). */
+export interface HostRemediationFacts {
+  clusterId: string;
+  model: ClusterModel;
+  machine: string;
+  address: string;
+  role: MachineRole;
+  pool: string | null;
+  unhealthySince: string;
+  remediation: 'reported' | 'reboot' | 'spare';
+  /** For `spare`: the spare host's address. */
+  spare?: string;
+  message: string;
+  at: string;
+}
 
 export interface MachineRef {
   name: string;

@@ -170,10 +170,28 @@ export function evolve(state: ClusterState | undefined, event: ClusterEvent): Cl
         updateMachine(existing(state, event), event.machine, (machine) => ({
           ...machine,
           unhealthySince: null,
+          remediation: null,
           conditions: setConditions(machine.conditions, [{ type: 'NodeReady', status: 'True', reason: 'NodeReady' }], event.at),
         })),
         event.at,
       );
+    case 'HostRemediationStarted': {
+      const current = existing(state, event);
+      // A spare taking the host's place is a replacement: the spare's machine came with MachinesAdded.
+      if (event.remediation === 'spare') return current;
+      const action = event.remediation;
+      const reason = action === 'reboot' ? 'HostRebooting' : 'HostReported';
+      return summarise(
+        updateMachine(current, event.machine, (machine) => ({
+          ...machine,
+          remediation: { action, at: event.at, rebootedAt: null },
+          conditions: setConditions(machine.conditions, [{ type: 'NodeReady', status: 'False', reason, message: event.message }], event.at),
+        })),
+        event.at,
+      );
+    }
+    case 'HostRebooted':
+      return updateMachine(existing(state, event), event.machine, (machine) => (machine.remediation?.action === 'reboot' ? { ...machine, remediation: { ...machine.remediation, rebootedAt: event.at } } : machine));
     case 'RemediationBlocked': {
       const current = existing(state, event);
       const message = `${event.unhealthy} of ${event.total} machine(s) are unhealthy, more than the ${event.allowed} allowed: no machine is replaced until enough recover`;
@@ -305,6 +323,7 @@ function newMachine(planned: NewMachine, at: string): MachineState {
     removal: null,
     unhealthySince: null,
     upgrade: null,
+    remediation: null,
   };
 }
 

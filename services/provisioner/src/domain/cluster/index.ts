@@ -16,10 +16,10 @@
  */
 
 export type { ApproveUpgradeStep, ClusterCommand, HealthPolicy, MachineObservation, MaxUnhealthy, NewHost, ObserveMachine, RequestCluster, RequestDeletion, ScaleNodePool } from './commands.js';
-export { assignApiServerEndpoint, canonicalJson, refuseForPlacement } from './creation.js';
+export { assignApiServerEndpoint, canonicalJson, hostTakenMessage, refuseForHosts, refuseForPlacement } from './creation.js';
 export { decide } from './decide.js';
 export { ProvisionerError, type ProvisionerErrorCode } from './errors.js';
-export type { ClusterEvent, MachineRef, NewMachine, UpgradeFacts } from './events.js';
+export type { ClusterEvent, HostRemediationFacts, MachineRef, NewMachine, UpgradeFacts } from './events.js';
 export { evolve } from './evolve.js';
 export { allowedUnhealthy } from './health.js';
 export { controlPlaneReady, decideControlPlane, type ControlPlaneObservation, type ObserveControlPlane } from './hosted.js';
@@ -32,6 +32,7 @@ export {
   type ClusterOperation,
   type ClusterPhase,
   type ClusterState,
+  type HostRemediation,
   type MachinePhase,
   type MachineRemoval,
   type MachineState,

@@ -1,6 +1,7 @@
 import type { ProvisionerReason } from '../reasons.js';
 import type { ClusterEvent } from './events.js';
 import { apply } from './evolve.js';
+import { spareFailed } from './host-remediation.js';
 import { scaleProgress } from './scaling.js';
 import type { ClusterState } from './state.js';
 import { upgradeFacts, upgradeProgress } from './upgrade.js';
@@ -41,7 +42,7 @@ function progress(state: ClusterState, at: string): ClusterEvent[] {
   // A machine that failed once the cluster runs is released; an upgrade that needed it stops.
   const failed = state.machines.find((machine) => machine.phase === 'Failed');
   if (failed) {
-    const events: ClusterEvent[] = [{ type: 'MachineRemovalStarted', clusterId, machine: failed.name, removal: { reason: 'failed' }, at }];
+    const events: ClusterEvent[] = [{ type: 'MachineRemovalStarted', clusterId, machine: failed.name, removal: { reason: 'failed' }, at }, ...spareFailed(state, failed, at)];
     if (state.operation?.kind === 'upgrade' && failed.replaces?.reason === 'upgrade') {
       events.push({ type: 'UpgradeFailed', ...upgradeFacts(state, state.operation, at), reasons: [failed.failureReason as ProvisionerReason] });
     }

@@ -43,6 +43,20 @@ export interface MachineState {
   unhealthySince: string | null;
   /** An in-place upgrade asked of its node (users' hosts; platform machines are replaced instead). */
   upgrade: { toVersion: string; first: boolean } | null;
+  /** A user's host that failed its health check: what was done about it (until its node is Ready again). */
+  remediation: HostRemediation | null;
+}
+
+/**
+ * Users' hosts are never replaced by a machine the platform makes: one that fails its health
+ * check is reported, or rebooted and left to rejoin when the cluster allows it (a spare host
+ * taking its place is a replacement, `replaces` on the spare's machine).
+ */
+export interface HostRemediation {
+  action: 'reported' | 'reboot';
+  at: string;
+  /** For `reboot`: when the host was told to reboot; null until then. */
+  rebootedAt: string | null;
 }
 
 /** What the cluster is doing besides running; one at a time. */

@@ -44,10 +44,15 @@ export function summarise(state: ClusterState, at: string): ClusterState {
     case 'Running': {
       updates.push({ type: 'Ready', status: 'True', reason: 'Running' });
       const unhealthy = all.filter((machine) => machine.phase === 'Running' && machine.unhealthySince !== null);
+      // Users' hosts the platform will not touch further: an operator has to look at them.
+      const reported = unhealthy.filter((machine) => machine.remediation?.action === 'reported');
+      const notReady = `${unhealthy.length} node(s) not Ready: ${unhealthy.map((machine) => machine.name).join(', ')}`;
       updates.push(
         unhealthy.length === 0
           ? { type: 'MachinesHealthy', status: 'True', reason: 'AllNodesReady' }
-          : { type: 'MachinesHealthy', status: 'False', reason: 'NodeNotReady', message: `${unhealthy.length} node(s) not Ready: ${unhealthy.map((machine) => machine.name).join(', ')}` },
+          : reported.length > 0
+            ? { type: 'MachinesHealthy', status: 'False', reason: 'HostNeedsAttention', message: `${notReady}; host(s) left as they are for an operator: ${reported.map((machine) => `${machine.name} (${machine.host?.address ?? 'no address'})`).join(', ')}` }
+            : { type: 'MachinesHealthy', status: 'False', reason: 'NodeNotReady', message: notReady },
       );
       break;
     }

@@ -1,9 +1,9 @@
 import type { ClusterState, MachineState } from './state.js';
 
 /** What the reconciler has to do with a machine now. */
-export type MachineWork = 'none' | 'provision' | 'health-check' | 'upgrade' | 'remove';
+export type MachineWork = 'none' | 'provision' | 'health-check' | 'upgrade' | 'reboot' | 'remove';
 
-export function machineWork(cluster: Pick<ClusterState, 'phase'>, machine: Pick<MachineState, 'phase' | 'upgrade'>): MachineWork {
+export function machineWork(cluster: Pick<ClusterState, 'phase'>, machine: Pick<MachineState, 'phase' | 'upgrade' | 'remediation'>): MachineWork {
   if (machine.phase === 'Deleting') return 'remove';
   switch (cluster.phase) {
     case 'Pending':
@@ -17,7 +17,9 @@ export function machineWork(cluster: Pick<ClusterState, 'phase'>, machine: Pick<
         case 'Provisioned':
           return 'provision';
         case 'Running':
-          return machine.upgrade ? 'upgrade' : 'health-check';
+          if (machine.upgrade) return 'upgrade';
+          // A user's host to reboot (once; then its health is checked again).
+          return machine.remediation?.action === 'reboot' && machine.remediation.rebootedAt === null ? 'reboot' : 'health-check';
         case 'Failed':
           return 'none';
       }
@@ -30,6 +32,6 @@ export function machineWork(cluster: Pick<ClusterState, 'phase'>, machine: Pick<
 }
 
 /** Whether the reconciler still has work on this machine. */
-export function needsReconcile(cluster: Pick<ClusterState, 'phase'>, machine: Pick<MachineState, 'phase' | 'upgrade'>): boolean {
+export function needsReconcile(cluster: Pick<ClusterState, 'phase'>, machine: Pick<MachineState, 'phase' | 'upgrade' | 'remediation'>): boolean {
   return machineWork(cluster, machine) !== 'none';
 }
