@@ -10,6 +10,8 @@ import { databaseUrl, deleteTestStreams, ensureDatabase, eventually, freePort, r
 import pg from 'pg';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** How long a started process has to answer /readyz. */
+const READY_TIMEOUT_MS = 90_000;
 
 /** One service running as its own OS process. */
 export class ServiceProcess {
@@ -49,7 +51,8 @@ export class ServiceProcess {
         const response = await fetch(`${this.url}/readyz`).catch(() => undefined);
         return response?.ok ? true : undefined;
       },
-      30_000,
+      // A busy two-core machine (several suites at once) takes up to half a minute per service.
+      READY_TIMEOUT_MS,
       `${this.name}/${this.replica} to be ready`,
     );
   }
