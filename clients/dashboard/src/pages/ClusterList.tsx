@@ -66,7 +66,7 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
         <>
           <table>
             <caption>
-              {page.data.total !== undefined ? `${page.data.total} clusters` : 'Clusters'}
+              {page.data.total !== undefined ? `${page.data.total} ${page.data.total === 1 ? 'cluster' : 'clusters'}` : 'Clusters'}
               {model || status ? ` (${[model, status].filter(Boolean).join(', ')})` : ''}, page {pages.page}
             </caption>
             <ColumnHeads names={['Cluster', 'Model', 'Status', 'Kubernetes', 'Nodes', 'Last event']} />
