@@ -2,10 +2,15 @@ import type { z } from 'zod';
 
 type Mismatch<Message extends string> = { 'the schema and the type differ': Message };
 
+/** A type as JSON carries it: `readonly` says nothing on the wire. */
+type Writable<T> = T extends readonly (infer Item)[] ? Writable<Item>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
+
 /** `unknown` when a schema's output and a type describe the same object; a named mismatch otherwise. */
-export type Describes<S extends z.ZodType, T> = [z.output<S>] extends [T]
-  ? [T] extends [z.output<S>]
-    ? [Exclude<keyof T, keyof z.output<S>>, Exclude<keyof z.output<S>, keyof T>] extends [never, never]
+export type Describes<S extends z.ZodType, T> = SameShape<z.output<S>, Writable<T>>;
+
+type SameShape<Out, T> = [Out] extends [T]
+  ? [T] extends [Out]
+    ? [Exclude<keyof T, keyof Out>, Exclude<keyof Out, keyof T>] extends [never, never]
       ? unknown
       : Mismatch<'they name different fields'>
     : Mismatch<'the type holds values the schema does not'>

@@ -5,15 +5,14 @@ import {
   MatrixFact,
   PlannedClusterStep,
   PlannedNodePoolMove,
-  PlannedStep,
-  PlannedViolation,
   SupportMatrixDocument,
+  UpgradeGateKind,
 } from '@flotilla/contracts';
 import { describes } from '@flotilla/service-kit';
 import { z } from 'zod';
 import type { FleetEntry } from '../domain/fleet-entry.js';
 import type { RevisionSummary } from '../repositories/plan.repository.js';
-import type { PlanListItem } from '../planning/plan.service.js';
+import type { PlanListItem, PlanView } from '../planning/plan.service.js';
 
 const Time = z.iso.datetime({ offset: true });
 const PLAN_STATUSES = ['open', 'closed'] as const;
@@ -53,6 +52,32 @@ export const FleetEntryAnswer = z.object({
   plannable: FleetCluster.nullable().describe('The cluster as plans see it; null when it cannot be planned (deleted, no version yet)'),
 });
 
+const VIOLATION_CODES = ['workload-ahead-of-global', 'kubelet-too-old', 'kubelet-newer-than-api-server', 'incompatible', 'onboard-out-of-range'] as const;
+const CLUSTER_PLAN_CODES = [
+  'on-target',
+  'optional-upgrade-after',
+  'provider-managed',
+  'below-latest-compatible',
+  'outside-compatible-range',
+  'newer-than-target',
+  'older-than-supported-path',
+  'major-version-mismatch',
+  'version-invalid',
+  'version-prerelease',
+  'node-pool-version-invalid',
+  'kubelet-newer-than-api-server',
+  'workload-ahead-of-global',
+  'duplicate-cluster-id',
+  'release-unknown',
+  'upgrade-path-unsupported',
+  'upgrade-path-same-release',
+  'upgrade-path-downgrade',
+  'incompatible',
+] as const;
+const PLAN_ISSUE_CODES = [...CLUSTER_PLAN_CODES, 'concurrency-invalid'] as const;
+
+const ClusterIds = z.array(z.string());
+
 /** One cluster of a plan: its action, path and why. */
 const PlannedCluster = z.object({
   clusterId: z.string(),
@@ -65,39 +90,53 @@ const PlannedCluster = z.object({
   steps: z.array(PlannedClusterStep),
   nodePoolMoves: z.array(PlannedNodePoolMove),
   wave: z.number().int().nullable(),
-  code: z.string(),
+  code: z.enum(CLUSTER_PLAN_CODES),
   reason: z.string(),
-  violations: z.array(PlannedViolation),
+  violations: z.array(
+    z.object({
+      code: z.enum(VIOLATION_CODES),
+      pool: z.string().nullable(),
+      reason: z.string(),
+      repair: z.array(z.object({ kind: z.enum(['global-upgrade', 'control-plane', 'node-pool', 'provider']), pool: z.string().nullable(), to: z.string(), reason: z.string() })),
+    }),
+  ),
 });
 
 /** A plan revision as GET /api/v1/upgrade-plans/{id} shows it: the plan and where it stands. */
-export const PlanAnswer = z.object({
-  id: z.string(),
-  status: z.enum(PLAN_STATUSES),
-  revision: z.number().int().min(1).describe('The revision shown'),
-  currentRevision: z.number().int().min(1),
-  trigger: z.enum(REVISION_TRIGGERS).describe('What made this revision'),
-  requestedVia: z.enum(['event', 'http']),
-  changes: z.array(z.string()).describe('What changed against the previous revision'),
-  matrixSequence: z.number().int(),
-  eventId: z.string().describe('The UpgradePlanned event of this revision'),
-  createdAt: Time,
-  revisedAt: Time,
-  fromRelease: z.string(),
-  toRelease: z.string(),
-  toVersion: z.string().optional(),
-  route: z.array(z.string()).describe('Every release the global cluster goes through'),
-  policyRevision: z.string(),
-  gate: z.string().nullable(),
-  accepted: z.array(z.string()),
-  maxConcurrency: z.number().int(),
-  violations: z.array(z.object({ code: z.string(), reason: z.string(), clusterIds: z.array(z.string()) })),
-  satisfiable: z.boolean(),
-  issues: z.array(z.object({ code: z.string(), reason: z.string(), clusterIds: z.array(z.string()) })),
-  clusters: z.array(PlannedCluster),
-  steps: z.array(PlannedStep),
-  summary: ACTION_COUNTS,
-});
+export const PlanAnswer = describes<PlanView>()(
+  z.object({
+    id: z.string(),
+    status: z.enum(PLAN_STATUSES),
+    revision: z.number().int().min(1).describe('The revision shown'),
+    currentRevision: z.number().int().min(1),
+    trigger: z.enum(REVISION_TRIGGERS).describe('What made this revision'),
+    requestedVia: z.enum(['event', 'http']),
+    changes: z.array(z.string()).describe('What changed against the previous revision'),
+    matrixSequence: z.number().int(),
+    eventId: z.string().describe('The UpgradePlanned event of this revision'),
+    createdAt: Time,
+    revisedAt: Time,
+    fromRelease: z.string(),
+    toRelease: z.string(),
+    toVersion: z.string().optional(),
+    route: z.array(z.string()).describe('Every release the global cluster goes through'),
+    policyRevision: z.string(),
+    gate: UpgradeGateKind.nullable(),
+    accepted: z.array(z.string()),
+    maxConcurrency: z.number().int(),
+    violations: z.array(z.object({ code: z.enum(VIOLATION_CODES), reason: z.string(), clusterIds: ClusterIds })),
+    satisfiable: z.boolean(),
+    issues: z.array(z.object({ code: z.enum(PLAN_ISSUE_CODES), reason: z.string(), clusterIds: ClusterIds })),
+    clusters: z.array(PlannedCluster),
+    steps: z.array(
+      z.discriminatedUnion('type', [
+        z.object({ type: z.literal('workload-wave'), phase: z.enum(['pre-global', 'post-global']), wave: z.number().int(), globalRelease: z.string(), clusterIds: ClusterIds }),
+        z.object({ type: z.literal('global-upgrade'), fromRelease: z.string(), toRelease: z.string(), awaitingProvider: ClusterIds }),
+      ]),
+    ),
+    summary: ACTION_COUNTS,
+  }),
+);
 
 export const PlanListItemAnswer = describes<PlanListItem>()(
   z.object({
