@@ -113,7 +113,7 @@ describe('importer: kubeconfigs of connected clusters and the proxy kubectl uses
     assert.ok(apiServer.requests.every((seen) => seen.authenticated && seen.user === undefined), JSON.stringify(apiServer.requests.slice(0, 3)));
   });
 
-  it('viewers read through the proxy but not secrets, and write nothing; they get no kubeconfig; exec is refused with a reason', async () => {
+  it('viewers read through the proxy but not secrets, write nothing, exec nothing and get no kubeconfig; operators exec through it', async () => {
     const kubeconfig = file('viewer.yaml', (await call('GET', '/api/v1/connected-clusters/edge-1/kubeconfig', operatorToken)).text.replace(operatorToken, viewerToken));
     const { stdout: pods } = await kubectl(kubeconfig, 'get', 'pods', '-n', 'default', '-o', 'name');
     assert.equal(pods.trim(), 'pod/web-0');
@@ -124,7 +124,13 @@ describe('importer: kubeconfigs of connected clusters and the proxy kubectl uses
     const refused = await call('GET', '/api/v1/connected-clusters/edge-1/kubeconfig', viewerToken);
     assert.equal(refused.status, 403);
     assert.match(refused.text, /operator role/);
-    await assert.rejects(kubectl(file('operator-exec.yaml', (await call('GET', '/api/v1/connected-clusters/edge-1/kubeconfig', operatorToken)).text), 'exec', '-n', 'default', 'web-0', '--', 'echo', 'hi'), /not relayed by the importer's proxy/);
+    await assert.rejects(kubectl(kubeconfig, 'exec', '-n', 'default', 'web-0', '--', 'echo', 'hi'), /exec, attach and port-forward through Flotilla: this needs the operator role/);
+    // An operator's exec is relayed: WebSocket to the API server with the importer's credential.
+    const operatorKubeconfig = file('operator-exec.yaml', (await call('GET', '/api/v1/connected-clusters/edge-1/kubeconfig', operatorToken)).text);
+    const { stdout: echoed } = await kubectl(operatorKubeconfig, 'exec', '-n', 'default', 'web-0', '--', 'echo', 'through', 'flotilla');
+    assert.equal(echoed.trim(), 'through flotilla');
+    assert.ok(apiServer.requests.some((seen) => seen.upgrade?.toLowerCase() === 'websocket' && seen.path.includes('/pods/web-0/exec') && seen.authenticated));
+    await assert.rejects(kubectl(operatorKubeconfig, 'exec', '-n', 'default', 'web-0', '--', 'sh', '-c', 'echo failing; exit 3'), (error: { code?: number }) => error.code === 3);
     assert.equal((await call('GET', '/api/v1/connected-clusters/nowhere/kubeconfig', operatorToken)).status, 404);
     assert.equal((await call('GET', '/api/v1/connected-clusters/nowhere/k8s/version', operatorToken)).status, 404);
     assert.equal((await call('GET', '/api/v1/connected-clusters/edge-1/k8s/version', 'not-a-token')).status, 401);

@@ -1,15 +1,13 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditTrail, AuthenticationError, roleAllows, TokenVerifier, type AuthenticatedRequest, type Principal, type Role } from '@flotilla/auth';
-import { forwardableHeaders, isCallerCredential, kubernetesStatus } from '@flotilla/tunnel';
 import { ClusterEndpoints, type ClusterEndpoint } from '../connectivity/cluster-access.js';
-import { assertBound, bindingErrorIn, BoundAgent } from '../connectivity/credential-guard.js';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { isTunnelRef } from '../domain/tunnel-cluster.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
+import { forwardRequest, forwardUpgrade, refuseUpgrade, respond, type Refusal, type Relayed } from './api-server-forwarding.js';
 
 /** `/api/v1/connected-clusters/<id>/k8s/<Kubernetes API path>`: kubectl's `--server` is the part up to `k8s`. */
 const PROXY_PATH = /^\/api\/v1\/connected-clusters\/([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/k8s(\/[^?#]*)?(\?[^#]*)?$/;
@@ -20,21 +18,7 @@ const ENDPOINT_CACHE_MS = 60_000;
 const RESOLVE_TIMEOUT_MS = 15_000;
 const REALM = 'flotilla';
 
-interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  challenge?: string;
-}
-
 type Admission = { ok: true; principal: Principal; clusterId: string; path: string } | { ok: false; refusal: Refusal; principal?: Principal; clusterId?: string };
-
-interface Relayed {
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  reason?: string;
-}
 
 /**
  * Operators use a directly reachable connected cluster's Kubernetes API through Flotilla: each
@@ -70,30 +54,42 @@ export class ClusterProxy {
     };
   }
 
-  /** For the HTTP server's `upgrade` event: exec, attach and port-forward are refused with a Status kubectl shows. */
-  readonly onUpgrade = (request: IncomingMessage, socket: Duplex): void => {
+  /** For the HTTP server's `upgrade` event: exec, attach and port-forward, for operators. */
+  readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => undefined);
-    const refusal = PROXY_PATH.test(request.url ?? '')
-      ? { status: 501, code: 'upgrade-unsupported', message: "exec, attach and port-forward are not relayed by the importer's proxy yet" }
-      : { status: 404, code: 'not-found', message: 'nothing to upgrade here' };
-    const body = statusBody(refusal);
-    socket.end(`HTTP/1.1 ${refusal.status} ${refusal.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    if (!PROXY_PATH.test(request.url ?? '')) return refuseUpgrade(socket, { status: 404, code: 'not-found', message: 'nothing to upgrade here' });
+    void this.relayUpgrade(request, socket, head).catch((error: unknown) => {
+      this.logger.error({ msg: 'proxied upgrade failed', err: error });
+      socket.destroy();
+    });
   };
 
   private async relay(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
-    const admission = await this.admit(request);
+    const admission = await this.admit(request, false);
+    const endpoint = admission.ok ? await this.endpointOf(admission.clusterId) : { refusal: admission.refusal };
     let result: Relayed;
-    if (!admission.ok) {
-      respond(response, admission.refusal);
-      result = { status: admission.refusal.status, bytesIn: 0, bytesOut: 0, reason: admission.refusal.message };
-    } else {
-      const endpoint = await this.endpointOf(admission.clusterId);
-      if ('refusal' in endpoint) {
-        respond(response, endpoint.refusal);
-        result = { status: endpoint.refusal.status, bytesIn: 0, bytesOut: 0, reason: endpoint.refusal.message };
-      } else result = await forward(endpoint, request, response, admission.path);
-    }
+    if ('refusal' in endpoint) {
+      respond(response, endpoint.refusal);
+      result = { status: endpoint.refusal.status, bytesIn: 0, bytesOut: 0, reason: endpoint.refusal.message };
+    } else result = await forwardRequest(endpoint, request, response, admission.ok ? admission.path : '/');
+    this.record(request, admission, result, started);
+  }
+
+  private async relayUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = performance.now();
+    const admission = await this.admit(request, true);
+    const endpoint = admission.ok ? await this.endpointOf(admission.clusterId) : { refusal: admission.refusal };
+    let result: Relayed;
+    if ('refusal' in endpoint) {
+      refuseUpgrade(socket, endpoint.refusal);
+      result = { status: endpoint.refusal.status, bytesIn: 0, bytesOut: 0, reason: endpoint.refusal.message };
+    } else result = await forwardUpgrade(endpoint, request, socket, head, admission.ok ? admission.path : '/');
+    this.record(request, admission, result, started);
+  }
+
+  /** One audit record per request or upgrade: who, which cluster, verb and path (never the query, a body or a token), status, bytes, duration. */
+  private record(request: IncomingMessage, admission: Admission, result: Relayed, started: number): void {
     void this.audit.recordRequest({
       principal: admission.principal,
       method: request.method ?? 'GET',
@@ -108,7 +104,7 @@ export class ClusterProxy {
   }
 
   /** Who asks, for which cluster and path, and whether they may. */
-  private async admit(request: IncomingMessage): Promise<Admission> {
+  private async admit(request: IncomingMessage, upgrade: boolean): Promise<Admission> {
     const [, clusterId, path, query] = PROXY_PATH.exec(request.url ?? '') ?? [];
     if (!clusterId) return { ok: false, refusal: { status: 404, code: 'not-found', message: 'not a proxy path' } };
     let principal: Principal;
@@ -121,9 +117,9 @@ export class ClusterProxy {
     }
     const apiPath = path ?? '/';
     const reading = READS.has(request.method ?? 'GET');
-    const needed: Role = reading && !SECRETS.test(apiPath) ? 'viewer' : 'operator';
+    const needed: Role = reading && !upgrade && !SECRETS.test(apiPath) ? 'viewer' : 'operator';
     if (!roleAllows(principal.role, needed)) {
-      const what = reading ? 'reading secrets' : `${request.method ?? 'this'} requests`;
+      const what = upgrade ? 'exec, attach and port-forward' : reading ? 'reading secrets' : `${request.method ?? 'this'} requests`;
       return { ok: false, principal, clusterId, refusal: { status: 403, code: 'forbidden', message: `${what} through Flotilla: this needs the ${needed} role; ${principal.subject} has ${principal.role}` } };
     }
     // Connected clusters carry no labels in the importer: a label-scoped caller cannot be checked here.
@@ -150,61 +146,6 @@ export class ClusterProxy {
   }
 }
 
-/** One request to the API server the credential is bound to, streamed both ways. */
-async function forward(endpoint: ClusterEndpoint, request: IncomingMessage, response: ServerResponse, path: string): Promise<Relayed> {
-  try {
-    assertBound(endpoint);
-  } catch (error) {
-    const refused = bindingErrorIn(error);
-    const refusal = { status: 502, code: refused?.code ?? 'credential-server-mismatch', message: refused?.message ?? 'the credential is not bound to this API server' };
-    respond(response, refusal);
-    return { status: 502, bytesIn: 0, bytesOut: 0, reason: refusal.message };
-  }
-  const { auth } = endpoint;
-  const agent = new BoundAgent(endpoint.boundTo, endpoint.credentialRef, {
-    keepAlive: false,
-    ...(endpoint.caCertificatePem === null ? {} : { ca: endpoint.caCertificatePem }),
-    ...(auth.kind === 'client-certificate' ? { cert: auth.certificatePem, key: auth.privateKey.revealString() } : {}),
-  });
-  // The caller's credentials and impersonation never reach the cluster.
-  const headers: OutgoingHttpHeaders = forwardableHeaders(request.headers, isCallerCredential);
-  if (auth.kind === 'bearer-token') headers['authorization'] = `Bearer ${auth.token.revealString()}`;
-  let bytesIn = 0;
-  let bytesOut = 0;
-  return new Promise<Relayed>((resolve) => {
-    const upstream = httpsRequest(`${endpoint.apiServer.replace(/\/+$/, '')}${path}`, { method: request.method ?? 'GET', headers, agent }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, forwardableHeaders(answer.headers));
-      response.flushHeaders();
-      answer.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-      answer.pipe(response);
-      answer.on('end', () => resolve({ status: answer.statusCode ?? 502, bytesIn, bytesOut }));
-      answer.on('error', () => resolve({ status: answer.statusCode ?? 502, bytesIn, bytesOut, reason: 'the API server broke off its answer' }));
-    });
-    upstream.on('error', (error) => {
-      const refused = bindingErrorIn(error);
-      const refusal = { status: 502, code: refused?.code ?? 'api-server-unreachable', message: refused?.message ?? `${endpoint.apiServer} did not answer (${(error as NodeJS.ErrnoException).code ?? error.message})` };
-      if (!response.headersSent) respond(response, refusal);
-      else response.destroy();
-      resolve({ status: 502, bytesIn, bytesOut, reason: refusal.message });
-    });
-    // A caller who leaves (a watch ended with Ctrl-C) ends the call at the API server.
-    response.on('close', () => {
-      if (!response.writableFinished) upstream.destroy();
-    });
-    request.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-    request.pipe(upstream);
-  });
-}
-
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Refusals as Kubernetes Status objects (kubectl shows the message), with the code as the cause. */
-function statusBody(refusal: Refusal): string {
-  return JSON.stringify({ ...kubernetesStatus(refusal), details: { causes: [{ reason: refusal.code, message: refusal.message }] } });
-}
-
-function respond(response: ServerResponse, refusal: Refusal): void {
-  response.writeHead(refusal.status, { 'content-type': 'application/json', ...(refusal.challenge ? { 'www-authenticate': refusal.challenge } : {}) }).end(statusBody(refusal));
 }

@@ -13,7 +13,6 @@ const ProxyRefusals = () =>
   ApiErrors({
     404: 'code cluster-not-found, or tunnel-cluster: the cluster is reached through its tunnel (/api/v1/tunnels/{id}/k8s)',
     409: 'code cluster-not-imported: it is being imported or was rejected',
-    501: 'code upgrade-unsupported: exec, attach and port-forward are not relayed',
     502: "The cluster's API server could not be reached with the stored credential (credential-not-found, credential-server-mismatch, api-server-unreachable...)",
   });
 
@@ -28,7 +27,7 @@ export class ClusterProxyController {
   @Access('viewer')
   @ApiOperation({
     summary: "Read a directly reachable connected cluster's Kubernetes API through Flotilla (get, list, watch, logs): kubectl --server https://<flotilla>/api/v1/connected-clusters/<id>/k8s",
-    description: "Forwarded with the importer's stored credential, to the API server it is bound to. Viewers read everything but secrets (operator). Exec, attach and port-forward are not relayed (501).",
+    description: "Forwarded with the importer's stored credential, to the API server it is bound to. Viewers read everything but secrets (operator). Exec, attach and port-forward (HTTP upgrades of GET or POST, WebSocket or SPDY) need the operator role and are relayed byte for byte.",
   })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'path', description: 'The Kubernetes API path, e.g. api/v1/namespaces/default/pods' })
