@@ -407,6 +407,12 @@ describe('the summary', () => {
     assert.equal(lines.at(-1), 'Ctrl-C stops everything.');
   });
 
+  it('points at the fleet dashboard when the entry point serves it, and only then', () => {
+    const entry = { url: 'https://localhost:8443', tls: { caFile: '.data/tls/ca.crt', origin: 'new' } };
+    assert.match(formatSummary({ services, entry: { ...entry, dashboard: true } }), /dashboard {2}https:\/\/localhost:8443\/ \(the fleet dashboard: sign in with an API token/);
+    assert.doesNotMatch(formatSummary({ services, entry }), /dashboard/);
+  });
+
   it('names given certificate files instead of a CA, and leaves out the admin token without inventory', () => {
     const text = formatSummary({
       services: services.filter((s) => s.name === 'importer'),
