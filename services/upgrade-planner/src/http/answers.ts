@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { FleetEntry } from '../domain/fleet-entry.js';
 import type { RevisionSummary } from '../repositories/plan.repository.js';
 import type { PlanListItem, PlanView } from '../planning/plan.service.js';
+import type { SupportMatrixView } from './support-matrix.controller.js';
 
 const Time = z.iso.datetime({ offset: true });
 const PLAN_STATUSES = ['open', 'closed'] as const;
@@ -20,11 +21,13 @@ const REVISION_TRIGGERS = ['requested', 're-requested', 'fleet-changed', 'matrix
 const ACTION_COUNTS = z.record(ClusterAction, z.number().int().nonnegative()).describe('How many clusters get each action');
 
 /** GET /api/v1/fleet: the plannable clusters. */
-export const FleetPageAnswer = z.object({
-  items: z.array(FleetCluster),
-  total: z.number().int(),
-  nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last'),
-});
+export const FleetPageAnswer = describes<{ items: readonly FleetCluster[]; total: number; nextCursor: string | null }>()(
+  z.object({
+    items: z.array(FleetCluster),
+    total: z.number().int(),
+    nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last'),
+  }),
+);
 
 /** GET /api/v1/fleet/{id}: what the facts say about a cluster, and how the planner sees it. */
 export const FleetEntryAnswer = z.object({
@@ -175,11 +178,29 @@ export const PlanRevisionsAnswer = z.object({
 /** The table of a plan revision, as `clusterctl upgrade plan` prints one. */
 export const PlanTableAnswer = z.string().describe('Columns: cluster, model, current, target, path, action, reason');
 
-const MatrixProblem = z.object({ code: z.string(), field: z.string().describe('Dotted path, (root) for the document'), message: z.string() });
+const MATRIX_PROBLEM_CODES = [
+  'schema-invalid',
+  'range-malformed',
+  'range-empty',
+  'duplicate-release',
+  'releases-unsorted',
+  'duplicate-minor',
+  'minors-unsorted',
+  'minors-gapped',
+  'creation-not-compatible',
+  'validated-outside-range',
+  'upgrade-from-unknown',
+  'upgrade-from-not-older',
+  'upgrade-path-without-common-minor',
+  'reconstructed-without-inferred',
+  'json-invalid',
+  'revision-unchanged',
+] as const;
+const MatrixProblem = z.object({ code: z.enum(MATRIX_PROBLEM_CODES), field: z.string().describe('Dotted path, (root) for the document'), message: z.string() });
 const RejectedEntry = z.object({ sequence: z.number().int(), publishedAt: Time, problems: z.array(MatrixProblem) });
 
 /** GET and PUT /api/v1/support-matrix: the revision in force, the platform release, the document. */
-export const SupportMatrixAnswer = z.object({
+export const SupportMatrixAnswer = describes<SupportMatrixView>()(z.object({
   revision: z.string(),
   source: z.enum(['shipped', 'bucket']),
   sequence: z.number().int().describe('Bucket sequence of the revision in force (0: the shipped document)'),
@@ -193,9 +214,9 @@ export const SupportMatrixAnswer = z.object({
     lastRejected: RejectedEntry.extend({ key: z.string() }).nullable(),
   }),
   provenance: z
-    .record(z.string(), z.array(z.object({ fact: MatrixFact, provenance: z.enum(['documented', 'inferred']), reasoning: z.string().optional() })))
+    .record(z.string(), z.array(z.discriminatedUnion('provenance', [z.object({ fact: MatrixFact, provenance: z.literal('documented') }), z.object({ fact: MatrixFact, provenance: z.literal('inferred'), reasoning: z.string() })])))
     .describe('Per release, where each fact comes from: documented, or inferred with the reasoning'),
   document: SupportMatrixDocument,
-});
+}));
 
 export const PublishedMatrixAnswer = SupportMatrixAnswer.extend({ unchanged: z.boolean().describe('The document was already in force') });
