@@ -12,6 +12,8 @@ import { HostsController } from './hosts.controller.js';
 import { JoinSecretsRepository } from '../bootstrap/join-secrets.repository.js';
 import { SshKeysController } from './ssh-keys.controller.js';
 import { SshKeys } from './ssh-keys.js';
+import { DEFAULT_SSH_TIMEOUTS } from './ssh-session.js';
+import { TenantClusters } from '../hosted/tenant-clusters.js';
 import { SshBootstrapper } from './ssh.bootstrapper.js';
 
 /** What the provisioner module adds for users' hosts: tables, controllers and providers (JoinSecretsRepository and SecretStore come from the module). */
@@ -24,7 +26,8 @@ export const hostsProviders: Provider[] = [
   { provide: SshKeys, inject: [UnitOfWork, SecretStore], useFactory: (unitOfWork: UnitOfWork, store: SecretStore) => new SshKeys(unitOfWork, store) },
   {
     provide: SshBootstrapper,
-    inject: [SshKeys, HostRecords, JoinSecretsRepository, AuditTrail],
-    useFactory: (keys: SshKeys, records: HostRecords, joinSecrets: JoinSecretsRepository, audit: AuditTrail) => new SshBootstrapper(keys, records, joinSecrets, audit, new Logger(SshBootstrapper.name)),
+    inject: [SshKeys, HostRecords, JoinSecretsRepository, AuditTrail, TenantClusters],
+    useFactory: (keys: SshKeys, records: HostRecords, joinSecrets: JoinSecretsRepository, audit: AuditTrail, tenants: TenantClusters) =>
+      new SshBootstrapper(keys, records, joinSecrets, audit, new Logger(SshBootstrapper.name), DEFAULT_SSH_TIMEOUTS, tenants),
   },
 ];

@@ -11,6 +11,7 @@ import { HostSteps, lastLine, StepFailed } from './host-steps.js';
 import { secretValues, type JoinSecretsSource, type KubeadmAction } from './kubeadm-inputs.js';
 import { API_SERVER_PORT, KUBEADM_CONFIG_PATH, kubeadmDuration, renderKubeadmConfig } from '../bootstrap/render/kubeadm.js';
 import type { JoinMaterialIssuer } from '../bootstrap/join-material-issuer.js';
+import type { JoinSecrets } from '../bootstrap/join-secrets.js';
 import { CA_CERT_PATH, CA_KEY_PATH } from '../bootstrap/render/plan.js';
 import { KUBE_VIP_MANIFEST_PATH, renderKubeVipManifest } from '../bootstrap/render/kube-vip.js';
 import { controlPlaneVipEndpoint } from '../domain/endpoint.js';
@@ -49,6 +50,15 @@ function parseKubeletVersion(output: string): string | null {
   return /\bv\d+\.\d+\.\d+\S*/.exec(output)?.[0] ?? null;
 }
 
+/**
+ * Where the workers of a hosted cluster get what `kubeadm join` needs: its control plane's
+ * endpoint and a token minted in it lasting `ttlMs` (`TenantClusters`); undefined while the
+ * control plane is not Ready.
+ */
+export interface HostedJoinSource {
+  joinMaterial(clusterId: string, ttlMs: number): Promise<{ endpoint: string; secrets: JoinSecrets } | undefined>;
+}
+
 /** Where each use of a stored SSH key is recorded (the service's audit trail). */
 export interface CredentialUseRecorder {
   recordUse(use: CredentialUse): Promise<void>;
@@ -69,6 +79,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     private readonly audit: CredentialUseRecorder,
     private readonly logger: Pick<LoggerService, 'log' | 'warn'>,
     private readonly timeouts: SshTimeouts = DEFAULT_SSH_TIMEOUTS,
+    private readonly hostedJoins?: HostedJoinSource,
   ) {}
 
   async joinNode(request: JoinRequest): Promise<JoinResult> {
@@ -102,6 +113,29 @@ export class SshBootstrapper implements NodeBootstrapper {
     } catch (error) {
       return this.failedUnlessTransient(error);
     }
+  }
+
+  /**
+   * A worker of a hosted cluster: `kubeadm join` to its TenantControlPlane's endpoint, with a
+   * token minted there for the join command's time and the pin of its CA. Waits while the
+   * control plane is not Ready. The configuration is written again on each try (a new token).
+   */
+  private async joinHosted(request: JoinRequest, host: HostRef): Promise<JoinResult> {
+    const { clusterId, name } = request;
+    if (!this.hostedJoins) return { state: 'failed', message: `${name}: hosted control planes are not joined by this installer` };
+    const join = await this.hostedJoins.joinMaterial(clusterId, this.timeouts.commandMs);
+    if (!join) return { state: 'joining' };
+    const config = renderKubeadmConfig({ clusterId, spec: request.spec, node: { name, role: 'worker', pool: request.pool, first: false, address: host.address }, controlPlaneEndpoint: join.endpoint, secrets: join.secrets });
+    const kubelet = await this.withSession(clusterId, host, async (session) => {
+      const steps = this.stepsOf(session, clusterId, name, [join.secrets.bootstrapToken]);
+      await steps.writeFile('write-kubeadm-config', { path: KUBEADM_CONFIG_PATH, mode: '600', content: config }, { rerun: true });
+      await steps.change('kubeadm', 'join', 'kubeadm-join');
+      await steps.run('kubeadm-join', `test -f /etc/kubernetes/kubelet.conf || kubeadm join --config ${KUBEADM_CONFIG_PATH}`);
+      return parseKubeletVersion((await steps.run('kubelet-version', 'kubelet --version')).output);
+    });
+    if (!kubelet) return { state: 'failed', message: `${name}: kubelet --version printed no version` };
+    this.logger.log(`${name}: joined hosted cluster ${clusterId} at ${join.endpoint} from ${describeTarget(targetOf(host))}, kubelet ${kubelet}`);
+    return { state: 'joined', kubeletVersion: kubelet };
   }
 
   /**
@@ -177,6 +211,8 @@ export class SshBootstrapper implements NodeBootstrapper {
     await this.withSession(clusterId, host, (session) => installPrerequisites(this.stepsOf(session, clusterId, name), facts, version));
 
     // 4. kubeadm: init on the first control-plane host, then everyone else joins.
+    // A hosted cluster's control plane runs in its management cluster: its hosts join it there.
+    if (request.spec.model === 'hosted-control-plane') return this.joinHosted(request, host);
     const first = this.firstControlPlane(request);
     if (!first) return { state: 'failed', message: `${name}: the cluster has no control-plane host to join (hosted control planes are not installed over SSH)` };
     const action: KubeadmAction = first.machine === name ? 'init' : request.role === 'control-plane' ? 'join-control-plane' : 'join-worker';

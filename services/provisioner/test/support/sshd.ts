@@ -1,5 +1,5 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,28 @@ const API_SERVERS = mkdtempSync(join(tmpdir(), 'flotilla-apiservers-'));
 process.once('exit', () => rmSync(API_SERVERS, { recursive: true, force: true }));
 
 /** One call of a stand-in command, as it recorded itself. */
+/**
+ * An API server at `address` that the stand-in kubeadm can join without a test host behind it
+ * (a hosted control plane's): `addToken` makes a bootstrap token known there until `expiresAt`.
+ */
+export function standInApiServerAt(address: string): { addToken(token: string, expiresAt: Date): void; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-hosted-apiserver-'));
+  const api = join(dir, 'api');
+  mkdirSync(api);
+  writeFileSync(join(api, 'tokens'), '');
+  writeFileSync(join(dir, 'control-plane'), '');
+  writeFileSync(join(dir, 'cluster'), `${api}\n`);
+  rmSync(join(API_SERVERS, address), { force: true });
+  symlinkSync(dir, join(API_SERVERS, address));
+  return {
+    addToken: (token, expiresAt) => appendFileSync(join(api, 'tokens'), `${token} ${Math.floor(expiresAt.getTime() / 1000)}\n`),
+    dispose: () => {
+      rmSync(join(API_SERVERS, address), { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface Invocation {
   tool: string;
   argv: string[];
