@@ -200,23 +200,28 @@ const MatrixProblem = z.object({ code: z.enum(MATRIX_PROBLEM_CODES), field: z.st
 const RejectedEntry = z.object({ sequence: z.number().int(), publishedAt: Time, problems: z.array(MatrixProblem) });
 
 /** GET and PUT /api/v1/support-matrix: the revision in force, the platform release, the document. */
-export const SupportMatrixAnswer = describes<SupportMatrixView>()(z.object({
-  revision: z.string(),
-  source: z.enum(['shipped', 'bucket']),
-  sequence: z.number().int().describe('Bucket sequence of the revision in force (0: the shipped document)'),
-  publishedAt: Time.nullable(),
-  bucket: z.string(),
-  lastRejected: RejectedEntry.extend({ claimedRevision: z.string().nullable() }).nullable().describe('The last entry of the bucket refused; the revision in force did not change'),
-  platformRelease: z.object({
-    release: z.string(),
+export const SupportMatrixAnswer = describes<SupportMatrixView>()(
+  z.object({
+    revision: z.string(),
     source: z.enum(['shipped', 'bucket']),
-    sequence: z.number().int(),
-    lastRejected: RejectedEntry.extend({ key: z.string() }).nullable(),
+    sequence: z.number().int().describe('Bucket sequence of the revision in force (0: the shipped document)'),
+    publishedAt: Time.nullable(),
+    bucket: z.string(),
+    lastRejected: RejectedEntry.extend({ claimedRevision: z.string().nullable() }).nullable().describe('The last entry of the bucket refused; the revision in force did not change'),
+    platformRelease: z.object({
+      release: z.string(),
+      source: z.enum(['shipped', 'bucket']),
+      sequence: z.number().int(),
+      lastRejected: RejectedEntry.extend({ key: z.string() }).nullable(),
+    }),
+    provenance: z
+      .record(
+        z.string(),
+        z.array(z.discriminatedUnion('provenance', [z.object({ fact: MatrixFact, provenance: z.literal('documented') }), z.object({ fact: MatrixFact, provenance: z.literal('inferred'), reasoning: z.string() })])),
+      )
+      .describe('Per release, where each fact comes from: documented, or inferred with the reasoning'),
+    document: SupportMatrixDocument,
   }),
-  provenance: z
-    .record(z.string(), z.array(z.discriminatedUnion('provenance', [z.object({ fact: MatrixFact, provenance: z.literal('documented') }), z.object({ fact: MatrixFact, provenance: z.literal('inferred'), reasoning: z.string() })])))
-    .describe('Per release, where each fact comes from: documented, or inferred with the reasoning'),
-  document: SupportMatrixDocument,
-}));
+);
 
 export const PublishedMatrixAnswer = SupportMatrixAnswer.extend({ unchanged: z.boolean().describe('The document was already in force') });
