@@ -78,6 +78,22 @@ describe('hosted control planes applied to a management cluster (stand-in Kamaji
       assert.equal(world.management.requests.filter((request) => request.method === 'PATCH' && request.path.includes('tenantcontrolplanes')).length, 1);
       assert.equal((await used(h)).controlPlanes, 1);
 
+      // Its kubeconfig is Kamaji's admin kubeconfig, read from the management cluster: admins only.
+      const reads = world.management.requests.length;
+      const kubeconfig = await h.api('/api/v1/provisioner/clusters/hosted-1/kubeconfig');
+      assert.equal(kubeconfig.status, 200);
+      assert.equal(kubeconfig.headers.get('cache-control'), 'no-store');
+      const text = await kubeconfig.text();
+      const stored = world.management.find('secrets', 'hcp-hosted-1', 'hosted-1-admin-kubeconfig')!;
+      assert.equal(text, Buffer.from((stored['data'] as Record<string, string>)['admin.conf']!, 'base64').toString('utf8'));
+      assert.match(text, new RegExp(`"server":"https://${world.tenant.endpoint.replace(/\./g, '\\.')}"`));
+      assert.ok(world.management.requests.slice(reads).some((request) => request.path.endsWith('/namespaces/hcp-hosted-1/secrets/hosted-1-admin-kubeconfig')), 'read from the management cluster');
+      const [kept] = await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM secrets WHERE kind <> 'kubernetes-credentials'`);
+      assert.equal(kept?.n, 0, 'never stored by Flotilla');
+      const asOperator = await fetch(`${h.service.url}/api/v1/provisioner/clusters/hosted-1/kubeconfig`, { headers: await h.service.auth('operator') });
+      assert.equal(asOperator.status, 403);
+      assert.equal(((await asOperator.json()) as { code: string }).code, 'hosted-admin-only');
+
       await h.publish(ClusterDeletionRequested, 'hosted-1', {});
       await h.waitFor(ClusterDeleted, 'hosted-1', WAIT_MS);
       await eventually(async () => (world.management.find('tenantcontrolplanes', 'hcp-hosted-1', 'hosted-1') === undefined && world.management.find('namespaces', '', 'hcp-hosted-1') === undefined) || undefined, WAIT_MS, 'object and namespace deleted');

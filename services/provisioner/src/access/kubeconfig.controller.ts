@@ -1,4 +1,4 @@
-import { ConflictException, Controller, Get, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
+import { ConflictException, Controller, ForbiddenException, Get, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import { Access, auditRead, Caller, forbidOutOfScope, inScope, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
 import { ApiAnswer, ApiErrors, KubeconfigText, ZodValidationPipe } from '@flotilla/service-kit';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -14,9 +14,11 @@ function refusalStatus(code: KubeconfigRefusalCode): number {
   switch (code) {
     case 'cluster-not-running':
     case 'no-api-endpoint':
-    case 'hosted-control-plane-unsupported':
     case 'cluster-ca-missing':
+    case 'hosted-kubeconfig-unavailable':
       return 409;
+    case 'hosted-admin-only':
+      return 403;
   }
 }
 
@@ -33,7 +35,7 @@ export class KubeconfigController {
   @ApiOperation({
     summary: 'A kubeconfig for a cluster Flotilla built: a short-lived client certificate for the caller, signed by the cluster CA',
     description:
-      'Subject CN = the caller, O = `flotilla:operator` (operators) or `flotilla:admin` and `kubeadm:cluster-admins` (admins); server = the cluster\'s API endpoint; CA = the cluster CA. The key is made for this answer and kept nowhere. Audited (the certificate\'s serial and expiry, never the key). Also reached from GET /api/v1/clusters/{id}/kubeconfig (307).',
+      'Subject CN = the caller, O = `flotilla:operator` (operators) or `flotilla:admin` and `kubeadm:cluster-admins` (admins); server = the cluster\'s API endpoint; CA = the cluster CA. The key is made for this answer and kept nowhere. Audited (the certificate\'s serial and expiry, never the key). A hosted control plane\'s kubeconfig is its admin kubeconfig, read from its management cluster (Kamaji\'s `<cluster>-admin-kubeconfig`) for each request and never stored; for admins only (403, code `hosted-admin-only`), and `ttl` does not apply. Also reached from GET /api/v1/clusters/{id}/kubeconfig (307).',
   })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'ttl', required: false, description: 'How long the certificate lasts: 5m to 24h (`30m`, `2h`, `600s`); 1h by default' })
@@ -41,7 +43,7 @@ export class KubeconfigController {
   @ApiErrors({
     400: 'A bad ttl, named',
     404: 'The provisioner has no such cluster',
-    409: 'No kubeconfig now, with `code`: `cluster-not-running`, `no-api-endpoint`, `hosted-control-plane-unsupported`, `cluster-ca-missing`',
+    409: 'No kubeconfig now, with `code`: `cluster-not-running`, `no-api-endpoint`, `cluster-ca-missing`, `hosted-kubeconfig-unavailable`',
   })
   async kubeconfig(
     @Caller() caller: Principal,
@@ -59,11 +61,12 @@ export class KubeconfigController {
       // Set on success only: refusals stay JSON. A credential is never cached on the way.
       response.setHeader('content-type', 'application/yaml; charset=utf-8');
       response.setHeader('cache-control', 'no-store');
-      auditRead(request, `client certificate for ${caller.subject} (${issued.groups.join(', ')}), serial ${issued.serial}, valid until ${issued.expiresAt.toISOString()}`);
+      auditRead(request, issued.describe);
       return issued.kubeconfig;
     } catch (error) {
       if (!(error instanceof KubeconfigRefusal)) throw error;
       if (refusalStatus(error.code) === 409) throw new ConflictException({ statusCode: 409, error: 'Conflict', code: error.code, message: error.message });
+      if (refusalStatus(error.code) === 403) throw new ForbiddenException({ statusCode: 403, error: 'Forbidden', code: error.code, message: error.message });
       throw error;
     }
   }

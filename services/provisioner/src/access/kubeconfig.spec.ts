@@ -58,7 +58,7 @@ describe('kubeconfigs of built clusters', () => {
     assert.equal(refusalOf(() => kubeconfigServer({ ...running, phase: 'Provisioning' })), 'cluster-not-running');
     assert.equal(refusalOf(() => kubeconfigServer({ ...running, phase: 'Deleted' })), 'cluster-not-running');
     assert.equal(refusalOf(() => kubeconfigServer({ ...running, apiServerEndpoint: null })), 'no-api-endpoint');
-    assert.equal(refusalOf(() => kubeconfigServer({ ...running, model: 'hosted-control-plane' })), 'hosted-control-plane-unsupported');
+    assert.equal(kubeconfigServer({ ...running, model: 'hosted-control-plane' }), kubeconfigServer(running), 'a hosted control plane: the same rules, at its TenantControlPlane\'s endpoint');
   });
 
   it('renders one cluster, user and context, named after the cluster, with the data inline', () => {

@@ -5,7 +5,7 @@ import { Secret } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
 import { bootstrapTokenId, caCertHashOf, generateBootstrapToken, type JoinSecrets } from '../bootstrap/join-secrets.js';
 import { kubeadmDuration } from '../bootstrap/render/kubeadm.js';
-import { KubernetesClient, ServerBindingError } from './kubernetes-client.js';
+import { KubernetesClient, ServerBindingError, type KubernetesTarget } from './kubernetes-client.js';
 import { ManagementClusterAccess } from './management-credentials.js';
 import { ADMIN_KUBECONFIG_KEY, adminKubeconfigSecretName, tenantControlPlaneHeader, type TenantControlPlaneObject } from './tenant-control-plane-status.js';
 
@@ -65,7 +65,11 @@ export class TenantClusters {
   /** The admin kubeconfig of a hosted cluster whose control plane is Ready; undefined before. */
   async adminKubeconfig(clusterId: string, purpose: string): Promise<Secret | undefined> {
     const ready = await this.readyControlPlane(clusterId);
-    return ready ? this.readAdminKubeconfig(ready, purpose) : undefined;
+    if (!ready) return undefined;
+    const kubeconfig = await this.readAdminKubeconfig(ready, purpose);
+    // Only one that names the control plane's own endpoint is ever used or handed out.
+    adminTarget(ready, kubeconfig);
+    return kubeconfig;
   }
 
   /**
@@ -174,8 +178,14 @@ export class TenantAccessError extends Error {
   override readonly name = 'TenantAccessError';
 }
 
-/** A client from the admin kubeconfig, bound to the TenantControlPlane's endpoint whatever the kubeconfig says. */
+/** A client from the admin kubeconfig, bound to the TenantControlPlane's endpoint. */
 async function openTenant(ready: ReadyControlPlane, kubeconfig: Secret): Promise<{ client: KubernetesClient; caCertificatePem: string }> {
+  const target = adminTarget(ready, kubeconfig);
+  return { client: await KubernetesClient.open(target), caCertificatePem: target.caCertificatePem };
+}
+
+/** What the admin kubeconfig says, refused unless it names the TenantControlPlane's endpoint. */
+function adminTarget(ready: ReadyControlPlane, kubeconfig: Secret): KubernetesTarget {
   const config = new KubeConfig();
   try {
     config.loadFromString(kubeconfig.revealString());
@@ -201,5 +211,5 @@ async function openTenant(ready: ReadyControlPlane, kubeconfig: Secret): Promise
         ? { kind: 'client-certificate' as const, certificatePem: Buffer.from(user.certData, 'base64').toString('utf8'), privateKey: new Secret(Buffer.from(user.keyData, 'base64')) }
         : undefined;
   if (!auth) throw new TenantAccessError(`${describe} has neither a token nor a client certificate`);
-  return { client: await KubernetesClient.open({ server: `https://${ready.endpoint}`, caCertificatePem, auth, describe }), caCertificatePem };
+  return { server: `https://${ready.endpoint}`, caCertificatePem, auth, describe };
 }

@@ -2,6 +2,7 @@ import { kubeletVersionFor } from '../../src/bootstrap/simulated.bootstrapper.js
 import type { FirstBootKubeadm } from '../../src/infrastructure/simulated/first-boot.js';
 import type { Harness } from './harness.js';
 import { StandInKubernetes, type KamajiMode } from './kube/api-server.js';
+import type { KubeObject } from './kube/store.js';
 import { selfSignedServer } from './tls.js';
 
 export const MANAGEMENT_TOKEN = 'management-cluster-service-account-token';
@@ -19,9 +20,9 @@ export class HostedWorld {
     readonly ca: string,
   ) {}
 
-  static async start(mode: KamajiMode): Promise<HostedWorld> {
+  static async start(mode: KamajiMode, onTenantObject?: (object: KubeObject) => void): Promise<HostedWorld> {
     const tls = selfSignedServer();
-    const tenant = new StandInKubernetes({ cert: tls.cert, key: tls.key, tokens: [TENANT_ADMIN_TOKEN] });
+    const tenant = new StandInKubernetes({ cert: tls.cert, key: tls.key, tokens: [TENANT_ADMIN_TOKEN], ...(onTenantObject ? { onCreate: onTenantObject } : {}) });
     await tenant.listen();
     const management = new StandInKubernetes({
       cert: tls.cert,

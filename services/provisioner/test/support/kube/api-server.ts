@@ -25,6 +25,8 @@ export interface StandInOptions {
   tokens: string[];
   /** Set: this is a management cluster running Kamaji. */
   kamaji?: KamajiOptions;
+  /** Told of each object created (what a test's other stand-ins need to know, e.g. a new bootstrap token). */
+  onCreate?: (object: KubeObject) => void;
 }
 
 /** A request as the stand-in saw it. */
@@ -222,7 +224,9 @@ export class StandInKubernetes {
     const name = body.metadata?.name;
     if (!name) throw new ApiError(422, 'Invalid', `${resource.kind} is invalid: metadata.name: Required value`);
     if (this.store.find(resource.name, namespace, name)) throw new ApiError(409, 'AlreadyExists', `${resource.name} "${name}" already exists`);
-    return this.store.put(resource.name, namespace, normalise(resource, body));
+    const created = this.store.put(resource.name, namespace, normalise(resource, body));
+    this.options.onCreate?.(created);
+    return created;
   }
 
   private async apply(request: IncomingMessage, response: ServerResponse, resource: Resource, namespace: string, name: string, url: URL): Promise<void> {
