@@ -83,7 +83,29 @@ describe('docker-compose.yml', () => {
     for (const key of Object.keys(compose)) {
       assert.ok(['services', 'volumes', 'networks', 'configs', 'secrets', 'name', 'include'].includes(key) || key.startsWith('x-'), `unknown top-level key ${key}`);
     }
-    assert.deepEqual(Object.keys(services).sort(), ['dashboard', 'gateway', 'jaeger', 'nats', 'postgres', 'tunnel-agent', ...flotilla].sort());
+    assert.deepEqual(Object.keys(services).sort(), ['dashboard', 'gateway', 'grafana', 'jaeger', 'nats', 'postgres', 'prometheus', 'tunnel-agent', ...flotilla].sort());
+  });
+
+  it('runs Prometheus and Grafana on request (profile observability) from the files of deploy/observability', () => {
+    for (const name of ['prometheus', 'grafana']) assert.deepEqual(services[name].profiles, ['observability'], `${name} runs only on request`);
+    const mounts = (name) => Object.fromEntries(services[name].volumes.map((v) => v.split(':')).map(([source, target]) => [target, source]));
+    const prometheus = mounts('prometheus');
+    assert.equal(prometheus['/etc/prometheus'], './deploy/observability/prometheus');
+    const config = YAML.parse(readFileSync(join(root, 'deploy/observability/prometheus/prometheus.yml'), 'utf8'));
+    assert.deepEqual(config.rule_files, ['flotilla-alerts.yaml']);
+    assert.ok(existsSync(join(root, 'deploy/observability/prometheus', config.rule_files[0])), 'the alert rules are next to the configuration');
+    // One job per Flotilla service, named after it, at its compose host and PORT: the rules and the dashboard use `job`.
+    assert.deepEqual(
+      config.scrape_configs.map((job) => [job.job_name, job.static_configs[0].targets[0]]).sort(),
+      flotilla.map((name) => [name, `${name}:${services[name].environment.PORT}`]).sort(),
+    );
+    const grafana = mounts('grafana');
+    assert.equal(grafana['/etc/grafana/provisioning'], './deploy/observability/grafana/provisioning');
+    assert.equal(grafana['/var/lib/grafana/dashboards/flotilla/flotilla-dashboard.json'], './deploy/observability/grafana/flotilla-dashboard.json');
+    const provider = YAML.parse(readFileSync(join(root, 'deploy/observability/grafana/provisioning/dashboards/flotilla.yaml'), 'utf8'));
+    assert.equal(provider.providers[0].options.path, '/var/lib/grafana/dashboards/flotilla');
+    const datasource = YAML.parse(readFileSync(join(root, 'deploy/observability/grafana/provisioning/datasources/prometheus.yaml'), 'utf8'));
+    assert.equal(datasource.datasources[0].url, 'http://prometheus:9090');
   });
 
   it('gives every service an image or a build, and builds Flotilla services from the Dockerfile with SERVICE', () => {
