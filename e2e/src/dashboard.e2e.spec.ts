@@ -217,6 +217,10 @@ describe('the fleet dashboard in chromium, behind the entry point, on the five s
     await page.getByRole('img', { name: /By model: platform-provisioned 1/ }).waitFor();
     await page.getByRole('img', { name: /Clusters per Kubernetes minor against release \d+\.\d+: 1\.34 1 compatible/ }).waitFor();
     await inspect('overview-with-cluster');
+    // Each count leads to the clusters it counts.
+    await page.getByRole('table', { name: 'Clusters by kubernetes version' }).getByRole('link', { name: '1.34' }).click();
+    await page.waitForURL(`${base}/clusters?version=1.34`);
+    await page.getByRole('table', { name: /\(version 1\.34\), page 1/ }).getByRole('rowheader', { name: new RegExp(clusterId) }).waitFor();
   });
 
   it('shows the audit log with the cluster request', async () => {

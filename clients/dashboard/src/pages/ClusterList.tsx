@@ -9,24 +9,40 @@ import { ColumnHeads, Pager, useCursorPages } from '../components/table.js';
 
 const PAGE_SIZE = 25;
 
-/** The fleet, filtered by model and status, a page at a time with the API's cursor. */
+/** The query parameters of the list the page keeps in its address: filters, then the order. */
+const FILTERS = ['model', 'status', 'provider', 'version'] as const;
+const SORTS = [
+  ['id', 'Id'],
+  ['name', 'Name'],
+  ['status', 'Status'],
+  ['version', 'Kubernetes version'],
+  ['created', 'Created'],
+  ['updated', 'Last updated'],
+] as const;
+type Parameter = (typeof FILTERS)[number] | 'sort' | 'order';
+
+/** The fleet, filtered (model, status; provider and version from the overview's links) and sorted, a page at a time with the API's cursor. */
 export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
   const url = useLocation();
-  const model = url.searchParams.get('model') ?? '';
-  const status = url.searchParams.get('status') ?? '';
+  const value = (name: Parameter) => url.searchParams.get(name) ?? '';
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, value(name)])) as Record<(typeof FILTERS)[number], string>;
+  const sort = value('sort') || 'id';
+  const order = value('order') || 'asc';
   const pages = useCursorPages();
-  // A new filter starts again at the first page.
-  const [filterKey, setFilterKey] = useState(`${model}|${status}`);
-  if (filterKey !== `${model}|${status}`) {
-    setFilterKey(`${model}|${status}`);
+  // Another filter or order starts again at the first page (a cursor is valid for its order only).
+  const listKey = JSON.stringify([filters, sort, order]);
+  const [shownKey, setShownKey] = useState(listKey);
+  if (shownKey !== listKey) {
+    setShownKey(listKey);
     pages.reset();
   }
   const cursor = pages.cursor;
-  const page = usePolled(`clusters:${model}:${status}:${cursor ?? ''}`, () => getJson<ClusterPage>('/api/v1/clusters', { model, status, limit: PAGE_SIZE, cursor }));
+  const page = usePolled(`clusters:${listKey}:${cursor ?? ''}`, () => getJson<ClusterPage>('/api/v1/clusters', { ...filters, sort, order, limit: PAGE_SIZE, cursor }));
+  const described = FILTERS.filter((name) => filters[name]).map((name) => (name === 'model' || name === 'status' ? filters[name] : `${name} ${filters[name]}`));
 
-  const setFilter = (name: 'model' | 'status', value: string) => {
+  const set = (name: Parameter, chosen: string) => {
     const next = new URLSearchParams(url.searchParams);
-    if (value) next.set(name, value);
+    if (chosen) next.set(name, chosen);
     else next.delete(name);
     const query = next.toString();
     navigate(`/clusters${query ? `?${query}` : ''}`, true);
@@ -43,7 +59,7 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
       <form className="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filter clusters">
         <div>
           <label htmlFor="filter-model">Model</label>
-          <select id="filter-model" value={model} onChange={(event) => setFilter('model', event.target.value)}>
+          <select id="filter-model" value={filters.model} onChange={(event) => set('model', event.target.value)}>
             <option value="">Any model</option>
             {CLUSTER_MODELS.map((value) => (
               <option key={value}>{value}</option>
@@ -52,13 +68,36 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
         </div>
         <div>
           <label htmlFor="filter-status">Status</label>
-          <select id="filter-status" value={status} onChange={(event) => setFilter('status', event.target.value)}>
+          <select id="filter-status" value={filters.status} onChange={(event) => set('status', event.target.value)}>
             <option value="">Any status</option>
             {CLUSTER_STATUSES.map((value) => (
               <option key={value}>{value}</option>
             ))}
           </select>
         </div>
+        <div>
+          <label htmlFor="sort">Sort by</label>
+          <select id="sort" value={sort} onChange={(event) => set('sort', event.target.value)}>
+            {SORTS.map(([key, label]) => (
+              <option key={key} value={key}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="order">Order</label>
+          <select id="order" value={order} onChange={(event) => set('order', event.target.value)}>
+            <option value="asc">Ascending</option>
+            <option value="desc">Descending</option>
+          </select>
+        </div>
+        {filters.provider || filters.version ? (
+          <p>
+            Also filtered by {[filters.provider && `provider ${filters.provider}`, filters.version && `Kubernetes ${filters.version}`].filter(Boolean).join(' and ')}.{' '}
+            <Link to="/clusters">Show every cluster</Link>
+          </p>
+        ) : null}
       </form>
       <LiveStatus updatedAt={page.updatedAt} loading={page.loading} />
       <ErrorNote message={page.error} />
@@ -67,7 +106,7 @@ export function ClusterListPage({ canCreate }: { canCreate: boolean }) {
           <table>
             <caption>
               {page.data.total !== undefined ? `${page.data.total} ${page.data.total === 1 ? 'cluster' : 'clusters'}` : 'Clusters'}
-              {model || status ? ` (${[model, status].filter(Boolean).join(', ')})` : ''}, page {pages.page}
+              {described.length > 0 ? ` (${described.join(', ')})` : ''}, page {pages.page}
             </caption>
             <ColumnHeads names={['Cluster', 'Model', 'Status', 'Kubernetes', 'Nodes', 'Last event']} />
             <tbody>

@@ -104,8 +104,8 @@ export function OverviewPage() {
           <div className="grid">
             <Breakdown title="By model" counts={data.byModel} link={(key) => (key === 'unknown' ? undefined : `/clusters?model=${encodeURIComponent(key)}`)} />
             <Breakdown title="By status" counts={data.byStatus} link={(key) => `/clusters?status=${encodeURIComponent(key)}`} />
-            <Breakdown title="By provider" counts={data.byProvider} />
-            <Breakdown title="By Kubernetes version" counts={data.byVersion} />
+            <Breakdown title="By provider" counts={data.byProvider} link={(key) => (key === 'unknown' ? undefined : `/clusters?provider=${encodeURIComponent(key)}`)} />
+            <Breakdown title="By Kubernetes version" counts={data.byVersion} link={(key) => (key === 'unknown' ? undefined : `/clusters?version=${encodeURIComponent(key)}`)} />
           </div>
         </>
       ) : overview.loading ? (
