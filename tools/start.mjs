@@ -192,7 +192,9 @@ async function main() {
   const started = Date.now();
   const envs = new Map();
   for (const service of settings.services) {
-    const env = { ...serviceEnv(process.env, settings, service, traces.env), ...wiring.env[service.name] };
+    // Kubeconfigs of connected clusters name the entry point (the request's origin) and trust the development CA.
+    const publicCa = service.name === 'importer' && tls?.caFile ? { FLOTILLA_PUBLIC_CA_FILE: tls.caFile } : {};
+    const env = { ...serviceEnv(process.env, settings, service, traces.env), ...wiring.env[service.name], ...publicCa };
     envs.set(service.name, env);
     const handle = launch(service.name, process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', relative(root, entryPoint(service))], {
       env,

@@ -81,7 +81,15 @@ describe('register mode across the processes: a cluster behind a firewall, from 
     // Flotilla's one address, TLS terminated in front of the broker as an ingress would.
     front = new TlsFront(tls, broker.url);
     frontUrl = `https://${workload.hostAddress}:${await front.listen(workload.hostAddress === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0')}`;
-    await fleet.add('importer', 'a', { TUNNEL_BROKER_URL: frontUrl.replace(workload.hostAddress, '127.0.0.1'), TUNNEL_BROKER_CA_FILE: caFile, REGISTRATION_TUNNEL_URL: frontUrl, REGISTRATION_TUNNEL_CA_FILE: caFile });
+    await fleet.add('importer', 'a', {
+      TUNNEL_BROKER_URL: frontUrl.replace(workload.hostAddress, '127.0.0.1'),
+      TUNNEL_BROKER_CA_FILE: caFile,
+      REGISTRATION_TUNNEL_URL: frontUrl,
+      REGISTRATION_TUNNEL_CA_FILE: caFile,
+      // Where operators reach Flotilla: the kubeconfigs of connected clusters point there.
+      FLOTILLA_PUBLIC_URL: frontUrl.replace(workload.hostAddress, '127.0.0.1'),
+      FLOTILLA_PUBLIC_CA_FILE: caFile,
+    });
   });
 
   after(async () => {
@@ -165,6 +173,36 @@ describe('register mode across the processes: a cluster behind a firewall, from 
     logs.stdout.on('data', (chunk: Buffer) => (logged += chunk.toString()));
     await eventually(() => (logged.includes('line two') ? true : undefined), 20_000, 'logs -f to stream the log');
     logs.kill();
+  });
+
+  it('an operator\'s kubeconfig of the registered cluster, asked of the inventory and answered by the importer, takes kubectl through the broker', async () => {
+    const operator = await fleet.auth('operator');
+    const redirect = await fetch(`${fleet.service('inventory').url}/api/v1/clusters/${clusterId}/kubeconfig`, { headers: operator, redirect: 'manual' });
+    assert.equal(redirect.status, 307, await redirect.clone().text());
+    const location = redirect.headers.get('location') ?? '';
+    assert.equal(location, `/api/v1/connected-clusters/${clusterId}/kubeconfig`);
+    // The entry point would route the same origin's path to the importer.
+    const answer = await fetch(`${fleet.service('importer').url}${location}`, { headers: operator });
+    assert.equal(answer.status, 200, await answer.clone().text());
+    const text = await answer.text();
+    const document = parseAllDocuments(text)[0]?.toJS() as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[] };
+    assert.equal(document.clusters[0]?.cluster.server, `${frontUrl.replace(workload.hostAddress, '127.0.0.1')}/api/v1/tunnels/${clusterId}/k8s`);
+    assert.equal(`Bearer ${document.users[0]?.user.token}`, operator.authorization);
+    const kubeconfig = join(dir, 'operator-kubeconfig.yaml');
+    writeFileSync(kubeconfig, text, { mode: 0o600 });
+    const run = (...args: string[]) => exec('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout', '20s', ...args], { env: { ...process.env, KUBECONFIG: '' }, timeout: 30_000 });
+
+    // kubectl before 1.34 sends a --raw path from the server's root: the raw path names the tunnel itself.
+    const { stdout: version } = await run('get', '--raw', `/api/v1/tunnels/${clusterId}/k8s/version`);
+    assert.equal((JSON.parse(version) as { gitVersion: string }).gitVersion, 'v1.32.4');
+    const { stdout: pods } = await run('get', 'pods', '-n', 'default', '-o', 'name');
+    assert.match(pods, /pod\/web-0/);
+    // The agent forwarded as the operator: the cluster's RBAC sees who asked.
+    assert.ok(workload.requests.some((request) => request.path.startsWith('/api/v1/namespaces/default/pods') && request.user === 'e2e-operator' && request.groups.includes('flotilla:operator')), JSON.stringify(workload.requests.slice(-3)));
+
+    const viewer = await fleet.auth('viewer');
+    const refused = await fetch(`${fleet.service('inventory').url}/api/v1/clusters/${clusterId}/kubeconfig`, { headers: viewer, redirect: 'manual' });
+    assert.equal(refused.status, 403);
   });
 
   it('removing the cluster revokes the agent: it is told to stop, forgets its credential, and the cluster is deleted', async () => {
