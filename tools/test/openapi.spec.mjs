@@ -46,6 +46,31 @@ describe('the merged OpenAPI document', () => {
     }
   });
 
+  it('resolves every $ref it holds to a component it defines', () => {
+    const document = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'));
+    const refs = new Set();
+    const walk = (value) => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object') for (const [key, child] of Object.entries(value)) key === '$ref' ? refs.add(child) : walk(child);
+    };
+    walk(document);
+    assert.ok(refs.size > 0);
+    for (const ref of refs) {
+      const [, kind, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref) ?? [];
+      assert.ok(kind && document.components[kind]?.[name], `${ref} resolves`);
+    }
+  });
+
+  it('refuses documents of different OpenAPI versions, and a security scheme two services define differently', () => {
+    const doc = (openapi, securitySchemes = {}) => ({ openapi, info: { title: 'x', version: '1' }, paths: {}, components: { securitySchemes } });
+    assert.throws(() => mergeDocuments([{ service: 'inventory', document: doc('3.1.0') }, { service: 'importer', document: doc('3.0.0') }]), /different OpenAPI versions: 3\.1\.0, 3\.0\.0/);
+    assert.throws(
+      () => mergeDocuments([{ service: 'inventory', document: doc('3.1.0', { bearerAuth: { type: 'http', scheme: 'bearer' } }) }, { service: 'importer', document: doc('3.1.0', { bearerAuth: { type: 'apiKey' } }) }]),
+      /security scheme bearerAuth differs between services/,
+    );
+    assert.equal(mergeDocuments([{ service: 'inventory', document: doc('3.1.0') }]).openapi, '3.1.0');
+  });
+
   it('renames components two services define differently, keeps shared identical ones, and refuses a path declared twice', () => {
     const doc = (schemas, paths) => ({ openapi: '3.0.0', info: { title: 'x', version: '1' }, paths, components: { schemas } });
     const op = (ref) => ({ get: { operationId: 'C_get', responses: { 200: { content: { 'application/json': { schema: { $ref: ref } } } } } } });

@@ -10,7 +10,9 @@
 //                  page in one snapshot (target <= 10)
 //   summary_p99_ms GET /api/v1/overview, unscoped (target <= 50); summary_scoped_p99_ms with a
 //                  label-scoped token (team=t7, a fortieth of the fleet)
-// and per list query its p50/p99, the fill's seconds, the cores and the load average.
+// and per list query its p50/p99; floor_p50_ms and floor_p99_ms, what any authenticated request
+// costs on the machine at the time (a 404 of an unknown cluster: one index lookup); the fill's
+// seconds, the cores and the load average.
 //
 //   npm run bench -- inventory-query
 //   (or: npx tsc -b services/inventory/bench/tsconfig.json &&
@@ -133,13 +135,13 @@ async function issueToken(env: Record<string, string>, role: 'viewer', labels: s
   return stdout.trim();
 }
 
-/** One GET, timed from the request to the whole body read; fails on anything but 200. */
-async function timedGet(url: string, token: string): Promise<{ ms: number; body: unknown }> {
+/** One GET, timed from the request to the whole body read; fails on any other status than `expected`. */
+async function timedGet(url: string, token: string, expected = 200): Promise<{ ms: number; body: unknown }> {
   const started = performance.now();
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const text = await response.text();
   const ms = performance.now() - started;
-  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${text.slice(0, 500)}`);
+  if (response.status !== expected) throw new Error(`GET ${url}: ${response.status} ${text.slice(0, 500)}`);
   return { ms, body: JSON.parse(text) as unknown };
 }
 
@@ -194,6 +196,11 @@ async function main(): Promise<void> {
     for (const query of LIST_QUERIES) await timedGet(`${inventory.url}/api/v1/clusters?${query}`, viewer);
     await timedGet(`${inventory.url}/api/v1/overview`, viewer);
 
+    // What any authenticated request costs on this machine now: a cluster that does not exist.
+    const floor: number[] = [];
+    for (let n = 0; n < 200; n++) floor.push((await timedGet(`${inventory.url}/api/v1/clusters/no-such-cluster`, viewer, 404)).ms);
+    log(`floor (404 of an unknown cluster): p50 ${percentile(floor, 50).toFixed(2)} ms, p99 ${percentile(floor, 99).toFixed(2)} ms`);
+
     const list: number[] = [];
     const byQuery = new Map<string, number[]>(LIST_QUERIES.map((query) => [query, []]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -243,6 +250,8 @@ async function main(): Promise<void> {
       summary_p50_ms: round(percentile(summary, 50)),
       summary_p99_ms: round(percentile(summary, 99)),
       summary_scoped_p99_ms: round(percentile(summaryScoped, 99)),
+      floor_p50_ms: round(percentile(floor, 50)),
+      floor_p99_ms: round(percentile(floor, 99)),
       list_by_query: Object.fromEntries([...byQuery].map(([query, samples]) => [query, { pages: samples.length, p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) }])),
       samples: { list: list.length, detail: detail.length, summary: summary.length },
       targets: TARGETS,

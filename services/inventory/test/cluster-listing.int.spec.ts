@@ -215,6 +215,7 @@ describe('inventory: the fleet listed, filtered and sorted, a keyset page at a t
     const expected = body.items.filter((item) => item.labels['team'] === 'odd' && item.labels['tier'] === '1');
     assert.ok(body.items.length > 0);
     assert.deepEqual(body.items, expected);
+    assert.ok(body.items.every((item) => !('factTimes' in item)), 'items as the detail shows them, without the bookkeeping of fact times');
     assert.equal(body.total, expected.length);
     assert.equal((await get('labels=team=even&limit=500', odd)).body.total, 0);
   });

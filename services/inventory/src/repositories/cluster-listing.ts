@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
-import type { ClusterView } from '../domain/cluster-view.js';
 import { filterConditions, type ClusterFilter } from './cluster-filter.js';
-import { COLUMNS, rowToView, type ClusterRow } from './cluster-rows.js';
+import { ITEM_COLUMNS, rowToItem, type ClusterItem, type ClusterRow } from './cluster-rows.js';
 import { FleetCounts } from './fleet-counts.js';
 
 export const CLUSTER_SORTS = ['id', 'name', 'status', 'version', 'created', 'updated'] as const;
@@ -53,7 +52,7 @@ export function decodeListCursor(text: string): ListCursor | undefined {
 }
 
 export interface ClusterPage {
-  items: ClusterView[];
+  items: ClusterItem[];
   /** How many clusters match the filter (all pages). */
   total: number;
   nextCursor: string | null;
@@ -102,17 +101,17 @@ export class ClusterListing {
     params.push(limit + 1);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const filterFirst = conditions.length > (cursor ? 1 : 0) && total <= this.filterFirstAtMost;
-    const rows = await this.unitOfWork.manager.query<(ClusterRow & { sort_key: string })[]>(
+    const rows = await this.unitOfWork.manager.query<(Omit<ClusterRow, 'fact_times'> & { sort_key: string })[]>(
       filterFirst
         ? // MATERIALIZED: the planner cannot fold the matches back into a walk of the sort index.
           `WITH matching AS MATERIALIZED (SELECT id, ${key.sql} AS sort_key FROM clusters ${where}),
                 page AS (SELECT id, sort_key FROM matching ORDER BY sort_key ${direction}, id ${direction} LIMIT $${params.length})
-           SELECT ${COLUMNS}, page.sort_key::text AS sort_key FROM page JOIN clusters USING (id) ORDER BY page.sort_key ${direction}, id ${direction}`
-        : `SELECT ${COLUMNS}, (${key.sql})::text AS sort_key FROM clusters ${where} ORDER BY ${key.sql} ${direction}, id ${direction} LIMIT $${params.length}`,
+           SELECT ${ITEM_COLUMNS}, page.sort_key::text AS sort_key FROM page JOIN clusters USING (id) ORDER BY page.sort_key ${direction}, id ${direction}`
+        : `SELECT ${ITEM_COLUMNS}, (${key.sql})::text AS sort_key FROM clusters ${where} ORDER BY ${key.sql} ${direction}, id ${direction} LIMIT $${params.length}`,
       params,
     );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return { items: page.map(rowToView), total, nextCursor: rows.length > limit && last ? encodeListCursor({ sort, order, key: last.sort_key, id: last.id }) : null };
+    return { items: page.map(rowToItem), total, nextCursor: rows.length > limit && last ? encodeListCursor({ sort, order, key: last.sort_key, id: last.id }) : null };
   }
 }

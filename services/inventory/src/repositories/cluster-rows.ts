@@ -6,7 +6,16 @@ import type { ClusterEntity } from '../entities/cluster.entity.js';
 /** The columns of a view, as the projection's statements read and write them. */
 export const COLUMNS =
   'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, provider, last_event_time, pending_requests, last_refusal, progress, fact_times';
-/** What the projection writes besides the view: the columns the overview counts (from cluster-attention). */
+/** A cluster as lists show it: the view without its bookkeeping of fact times (a time per node, per answer). */
+export type ClusterItem = Omit<ClusterView, 'factTimes'>;
+export const ITEM_COLUMNS = COLUMNS.replace(', fact_times', '');
+
+export function rowToItem(row: Omit<ClusterRow, 'fact_times'>): ClusterItem {
+  const { factTimes: _factTimes, ...item } = rowToView({ ...row, fact_times: {} });
+  return item;
+}
+
+/** The records the projection writes: the view and, from it, what the overview counts (cluster-attention). */
 export const RECORD =
   'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, access text, provider text, nodes_ready integer, attention text[], last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
 
