@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Fleet } from '@flotilla/e2e/dist/src/fleet-harness.js';
-import { parse } from 'yaml';
+import { StandInApiServer } from '@flotilla/tunnel/testing';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = join(root, 'clients/cli/dist/src/main.js');
@@ -65,14 +66,15 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
   let server: string;
   let directory: string;
   let caFile: string;
+  let tls: { caCert: string; cert: string; key: string };
   let env: Record<string, string>;
   const id = `cli-${Date.now().toString(36)}`;
 
   before(async () => {
-    fleet = new Fleet({ services: ['inventory', 'provisioner', 'upgrade-planner'], env: { SIM_BOOT_MS: '300' } });
+    fleet = new Fleet({ services: ['inventory', 'provisioner', 'upgrade-planner', 'importer'], env: { SIM_BOOT_MS: '300', IMPORT_POLL_INTERVAL_MS: '200' } });
     await fleet.start();
     directory = mkdtempSync(join(tmpdir(), 'flotilla-cli-'));
-    const tls = await ((await import(new URL('tools/start-lib/tls.mjs', `file://${root}`).href)) as TlsModule).ensureDevCa(join(directory, 'tls'));
+    tls = await ((await import(new URL('tools/start-lib/tls.mjs', `file://${root}`).href)) as TlsModule).ensureDevCa(join(directory, 'tls'));
     caFile = tls.caCert;
     const { createGateway } = (await import(new URL('tools/start-lib/gateway.mjs', `file://${root}`).href)) as GatewayModule;
     gateway = createGateway({
@@ -149,10 +151,10 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.equal(described.code, 0, described.stderr);
     assert.match(described.stdout, /^NAME\s+READY\s+SEVERITY\s+REASON\s+SINCE\s+MESSAGE$/m);
     assert.match(described.stdout, new RegExp(`^Cluster/${id}\\s+True`, 'm'));
-    assert.match(described.stdout, /Responsibilities[\s\S]*Node OS\s+Platform \(immutable OS only/);
+    assert.match(described.stdout, /Responsibilities[\s\S]*Node OS: Platform \(immutable OS only/);
     assert.match(described.stdout, /ControlPlane\s+True\s+1\/1 ready[\s\S]*Running \(1\)[\s\S]*Machine\//);
     assert.match(described.stdout, /NodePool\/workers\s+True\s+1\/1 ready/);
-    assert.match(described.stdout, /Release \d+\.\d+\s+True/);
+    assert.match(described.stdout, /Release \d+\.\d+ \(in force\)\s+True/);
     assert.match(described.stdout, /History \(newest/);
     assert.match(described.stdout, /cluster\.requested/);
   });
@@ -161,8 +163,8 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     const scaled = await cli(['scale', 'cluster', id, '--pool', 'workers', '--replicas', '2', '--wait', '--timeout', '90s'], { env });
     assert.equal(scaled.code, 0, scaled.stderr);
     assert.match(scaled.stdout, /pool workers of .* has 2 ready machines/);
-    const cluster = JSON.parse((await cli(['get', 'clusters', id, '-o', 'json'], { env })).stdout) as { items: { nodes: unknown[] }[] };
-    assert.equal(cluster.items[0]?.nodes.length, 3);
+    const cluster = JSON.parse((await cli(['get', 'clusters', id, '-o', 'json'], { env })).stdout) as { id: string; nodes: unknown[] };
+    assert.deepEqual([cluster.id, cluster.nodes.length], [id, 3]);
 
     const traced = await cli(['trace', id], { env: { ...env, FLOTILLA_TRACE_URL: 'http://jaeger.test:16686/' } });
     assert.equal(traced.code, 0, traced.stderr);
@@ -170,6 +172,14 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(traced.stdout, /^ {2}http:\/\/jaeger\.test:16686\/trace\/[0-9a-f]{32}$/m);
     assert.match(traced.stdout, /cluster\.node-pool-scale-requested/);
     assert.match(traced.stdout, /\+\d+(ms|s)/, 'the time between events');
+  });
+
+  it("prints a cluster's kubeconfig through the inventory's redirect", async () => {
+    const run = await cli(['kubeconfig', id], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const kubeconfig = parse(run.stdout) as { kind: string; clusters: { cluster: { server: string } }[] };
+    assert.equal(kubeconfig.kind, 'Config');
+    assert.match(kubeconfig.clusters[0]?.cluster.server ?? '', /^https:\/\//);
   });
 
   it('delete asks for confirmation (none without a terminal), then with --yes ends Deleted', async () => {
@@ -182,6 +192,65 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(deleted.stdout, new RegExp(`cluster ${id} is deleted`));
     const listed = await cli(['get', 'clusters', id], { env });
     assert.match(listed.stdout, new RegExp(`^${id}\\s+platform-provisioned\\s+Deleted`, 'm'));
+  });
+
+  it('imports a reachable cluster from a kubeconfig context and waits until it runs', async () => {
+    const apiServer = new StandInApiServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), tokens: ['lab-admin-token'], gitVersion: 'v1.33.2', nodes: ['lab-1', 'lab-2'] });
+    await apiServer.listen();
+    try {
+      const file = join(directory, 'lab.kubeconfig');
+      writeFileSync(
+        file,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          'current-context': 'elsewhere',
+          clusters: [{ name: 'lab', cluster: { server: apiServer.url, 'certificate-authority-data': readFileSync(caFile).toString('base64') } }],
+          users: [{ name: 'lab-admin', user: { token: 'lab-admin-token' } }],
+          contexts: [
+            { name: 'elsewhere', context: { cluster: 'nowhere', user: 'nobody' } },
+            { name: 'lab-admin', context: { cluster: 'lab', user: 'lab-admin' } },
+          ],
+        }),
+      );
+      const missing = await cli(['import', 'cluster', 'lab-1', '--kubeconfig', file, '--context', 'nope'], { env });
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /no context "nope" \(has: elsewhere, lab-admin\)/);
+
+      // Storing a credential takes an admin: the flag overrides the context's (operator) token.
+      const admin = (await fleet.auth('admin')).authorization!.replace('Bearer ', '');
+      const imported = await cli(['import', 'cluster', 'lab-1', '--kubeconfig', file, '--context', 'lab-admin', '-l', 'team=lab', '--token', admin, '--wait', '--timeout', '60s'], { env });
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(imported.stderr, /credential lab-1-kubeconfig stored \(context lab-admin, https:\/\/127\.0\.0\.1:\d+\)/);
+      assert.match(imported.stdout, /cluster lab-1 is Running \(v1\.33\.2/);
+      const listed = await cli(['get', 'clusters', '--model', 'connected', '--provider', 'cncf'], { env });
+      assert.match(listed.stdout, /^lab-1\s+connected\s+Running\s+v1\.33\.2\s+<none>\s+direct\s+/m);
+      const described = await cli(['describe', 'cluster', 'lab-1'], { env });
+      assert.equal(described.code, 0, described.stderr);
+      assert.match(described.stdout, /Nodes: 2 reported by the cluster/);
+      assert.match(described.stdout, /API server: https:\/\/127\.0\.0\.1:\d+/);
+      assert.match(described.stdout, /Automation: Minimal/);
+    } finally {
+      await apiServer.close();
+    }
+  });
+
+  it('register prints the agent manifest on stdout, ready for kubectl apply -f -', async () => {
+    const run = await cli(['register', 'cluster', 'edge-berlin', '--tunnel-url', 'https://flotilla.example:8443', '-l', 'site=berlin'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const kinds = parseAllDocuments(run.stdout).map((document) => (document.toJS() as { kind?: string } | null)?.kind);
+    assert.ok(kinds.includes('Deployment') && kinds.includes('Secret'), kinds.join(', '));
+    assert.match(run.stderr, /cluster edge-berlin-[0-9a-f]{6}: registration \S+, valid until /);
+  });
+
+  it('dead letters are for admins: an operator is told so (exit 4), an admin sees the list', async () => {
+    const denied = await cli(['dlq', 'list'], { env });
+    assert.equal(denied.code, 4, denied.stderr);
+    assert.match(denied.stderr, /not allowed: .*role or label scope/);
+    const admin = (await fleet.auth('admin')).authorization!.replace('Bearer ', '');
+    const listed = await cli(['dlq', 'list', '-o', 'json', '--token', admin], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(Array.isArray((JSON.parse(listed.stdout) as { items: unknown[] }).items));
   });
 
   it('a cluster that does not exist is named, exit 6', async () => {

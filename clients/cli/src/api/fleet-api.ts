@@ -3,6 +3,7 @@ import type {
   Cluster,
   ClusterDetail,
   CommandAccepted,
+  ConnectedClusterView,
   FleetAnswer,
   HistoryLine,
   Page,
@@ -99,4 +100,10 @@ export async function listUpgradePlans(api: ApiClient): Promise<PlanListItem[]> 
 
 export function getUpgradePlan(api: ApiClient, id: string): Promise<UpgradePlan> {
   return api.json({ path: `/api/v1/upgrade-plans/${encodeURIComponent(id)}` });
+}
+
+/** The importer's view of a connected cluster (provider, API server, node count); undefined when it holds none. */
+export async function connectedCluster(api: ApiClient, id: string): Promise<ConnectedClusterView | undefined> {
+  const response = await api.send({ path: `/api/v1/connected-clusters/${encodeURIComponent(id)}`, allow: [404] });
+  return response.status === 404 ? undefined : (JSON.parse(response.text) as ConnectedClusterView);
 }

@@ -253,3 +253,17 @@ export interface DeadLetter {
   replayedAt: string | null;
   replayedBy: string | null;
 }
+
+/** GET /api/v1/connected-clusters/{id}: the importer's view of a connected cluster. */
+export interface ConnectedClusterView {
+  id: string;
+  provider: string;
+  apiServer: string | null;
+  cloud: { clusterName: string; region?: string; subscriptionId?: string; resourceGroup?: string; projectId?: string; location?: string } | null;
+  credentialRef: string;
+  state: string;
+  kubernetesVersion: string | null;
+  distribution: string | null;
+  nodeCount: number | null;
+  importedAt: string | null;
+}

@@ -20,10 +20,10 @@ describe('get clusters', () => {
     assert.equal(
       renderTable(clusterColumns(now, false), clusters),
       [
-        'NAME     MODEL                  STATUS         VERSION   NODES   ACCESS                  AGE',
-        'prod-1   platform-provisioned   Running        v1.34.1   2       direct                  3h',
-        'edge-2   platform-provisioned   Provisioning   v1.34.1   1/5     direct                  60m',
-        'shop     connected              Running        <none>    0       tunnel (disconnected)   60m',
+        'NAME     MODEL                  STATUS         VERSION   NODES    ACCESS                  AGE',
+        'prod-1   platform-provisioned   Running        v1.34.1   2        direct                  3h',
+        'edge-2   platform-provisioned   Provisioning   v1.34.1   1/5      direct                  60m',
+        'shop     connected              Running        <none>    <none>   tunnel (disconnected)   60m',
         '',
       ].join('\n'),
     );

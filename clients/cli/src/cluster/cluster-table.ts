@@ -42,6 +42,8 @@ function accessText(cluster: Cluster): string {
 }
 
 function nodesText(cluster: Cluster): string {
+  // The inventory lists no nodes of a connected cluster: unknown here, not zero (describe asks the importer).
+  if (cluster.model === 'connected' && cluster.nodes.length === 0) return '';
   const progress = cluster.progress;
   if (progress && cluster.status !== 'Running' && cluster.status !== 'Deleted') {
     const ready = progress.controlPlane.ready + progress.nodePools.reduce((sum, pool) => sum + pool.ready, 0);

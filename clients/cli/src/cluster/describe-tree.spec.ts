@@ -65,8 +65,15 @@ describe('describeTree', () => {
   });
 
   it('a connected cluster through a tunnel: nodes from its provider, the tunnel state', () => {
-    const connected = renderTree(describeTree({ cluster: clusterDetail({ model: 'connected', access: 'tunnel', tunnel: 'disconnected', progress: null }) }));
-    assert.match(connected, /Nodes: 2 reported by the cluster/);
+    const connected = renderTree(
+      describeTree({
+        cluster: clusterDetail({ model: 'connected', access: 'tunnel', tunnel: 'disconnected', progress: null, nodes: [] }),
+        connected: { id: 'prod-1', provider: 'eks', apiServer: null, cloud: { clusterName: 'shop', region: 'eu-west-1' }, credentialRef: 'aws', state: 'Imported', kubernetesVersion: 'v1.33.1', distribution: 'eks', nodeCount: 7, importedAt: null },
+      }),
+    );
+    assert.match(connected, /Nodes: 7 reported by the cluster/);
+    assert.match(connected, /Cloud: shop, eu-west-1/);
+    assert.match(renderTree(describeTree({ cluster: clusterDetail({ model: 'connected', progress: null, nodes: [] }) })), /Nodes: not reported yet/);
     assert.match(connected, /Automation: Minimal/);
     assert.match(connected, /└─Tunnel\s+False\s+Warning\s+Disconnected/);
   });

@@ -1,4 +1,4 @@
-import type { ClusterDetail, Condition, FleetAnswer, Machine, ProvisionerCluster, SupportMatrixView } from '../api/types.js';
+import type { ClusterDetail, Condition, ConnectedClusterView, FleetAnswer, Machine, ProvisionerCluster, SupportMatrixView } from '../api/types.js';
 import { responsibilities } from '../models/catalogue.js';
 import type { TreeNode } from '../output/tree.js';
 import { operationText } from './goals.js';
@@ -8,6 +8,8 @@ import { versionStatus } from './version-status.js';
 export interface ClusterFacts {
   cluster: ClusterDetail;
   provisioner?: ProvisionerCluster | undefined;
+  /** The importer's view, for a connected cluster. */
+  connected?: ConnectedClusterView | undefined;
   fleet?: FleetAnswer | undefined;
   matrix?: SupportMatrixView | undefined;
 }
@@ -77,8 +79,8 @@ function machineGroups(facts: ClusterFacts): TreeNode[] {
   const pools = [...new Set([...(progress?.nodePools.map((pool) => pool.pool) ?? []), ...machines.filter((m) => m.role === 'worker').map((m) => m.pool ?? '(no pool)')])].sort();
   const groups: TreeNode[] = [];
   if (cluster.model === 'connected') {
-    const nodes = cluster.nodes.length;
-    groups.push(info('Nodes', `${nodes} reported by the cluster (its provider manages them)`));
+    const count = facts.connected?.nodeCount ?? (cluster.nodes.length > 0 ? cluster.nodes.length : null);
+    groups.push(info('Nodes', count === null ? 'not reported yet' : `${count} reported by the cluster (its provider manages them)`));
     return groups;
   }
   const cp = progress?.controlPlane ?? { ready: controlPlaneMachines.filter((m) => m.phase === 'Running').length, total: controlPlaneMachines.length };
@@ -103,6 +105,13 @@ function specNode(facts: ClusterFacts): TreeNode {
   const provider = cluster.provider ?? cluster.distribution;
   if (provider) children.push(info('Provider', provider));
   if (provisioner?.release) children.push(info('Release', `created under platform release ${provisioner.release}`));
+  const connected = facts.connected;
+  if (connected) {
+    if (connected.apiServer) children.push(info('API server', connected.apiServer));
+    if (connected.cloud) children.push(info('Cloud', Object.values(connected.cloud).join(', ')));
+    if (connected.distribution) children.push(info('Distribution', connected.distribution));
+    children.push(info('Credential', connected.credentialRef));
+  }
   if (Object.keys(cluster.labels).length > 0) children.push(info('Labels', Object.entries(cluster.labels).map(([key, value]) => `${key}=${value}`).join(', ')));
   if (cluster.model) children.push(info('Responsibilities', undefined, responsibilities(cluster.model).map((row) => info(row.area, row.party))));
   return info('Spec', undefined, children);

@@ -1,5 +1,5 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { fleetEntry, getCluster, provisionerCluster, supportMatrix } from '../api/fleet-api.js';
+import { connectedCluster, fleetEntry, getCluster, provisionerCluster, supportMatrix } from '../api/fleet-api.js';
 import { describeTree, type ClusterFacts } from '../cluster/describe-tree.js';
 import { historyTable } from '../cluster/history.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -32,12 +32,13 @@ export function describeCommand(): CommandUnknownOpts {
       const format = outputFormat(options.output, ['tree', 'json', 'yaml'] as const, 'tree');
       const api = connect(self);
       const detail = await getCluster(api, name);
-      const [provisioner, fleet, matrix] = await Promise.all([
+      const [provisioner, connected, fleet, matrix] = await Promise.all([
         detail.model === 'connected' ? undefined : optional('machines', provisionerCluster(api, name)),
+        detail.model === 'connected' ? optional('import', connectedCluster(api, name)) : undefined,
         optional('planner view', fleetEntry(api, name)),
         optional('version policy', supportMatrix(api)),
       ]);
-      const facts: ClusterFacts = { cluster: detail, provisioner, fleet, matrix };
+      const facts: ClusterFacts = { cluster: detail, provisioner, connected, fleet, matrix };
       if (format !== 'tree') {
         print(renderDocument(facts, format));
         return;

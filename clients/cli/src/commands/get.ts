@@ -3,6 +3,7 @@ import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-ty
 import { listClusters } from '../api/fleet-api.js';
 import { CLUSTER_MODELS, CLUSTER_STATUSES, type Cluster } from '../api/types.js';
 import { clusterColumns, matchesFilter, parseLabelSelector, rowKey, type ClusterFilter } from '../cluster/cluster-table.js';
+import { ExitCode } from '../errors.js';
 import { outputFormat, renderDocument } from '../output/document.js';
 import { renderTable } from '../output/table.js';
 import { connect, examples, print } from './shared.js';
@@ -48,7 +49,8 @@ export function getCommand(): CommandUnknownOpts {
         switch (format) {
           case 'json':
           case 'yaml':
-            return renderDocument(withHeader ? { items } : items.length === 1 ? items[0] : items, format);
+            // One cluster asked for by name is printed alone, as kubectl does; a list as { items }.
+            return renderDocument(withHeader && name === undefined ? { items } : items.length === 1 ? items[0] : { items }, format);
           case 'table':
           case 'wide': {
             const table = renderTable(clusterColumns(new Date(), format === 'wide'), items);
@@ -58,7 +60,7 @@ export function getCommand(): CommandUnknownOpts {
       };
       if (rows.length === 0 && !options.watch && (format === 'table' || format === 'wide')) {
         process.stderr.write(name === undefined ? 'No clusters found.\n' : `cluster "${name}" not found\n`);
-        if (name !== undefined) process.exitCode = 6;
+        if (name !== undefined) process.exitCode = ExitCode.NotFound;
         return;
       }
       print(show(rows, true));

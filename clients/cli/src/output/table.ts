@@ -34,7 +34,8 @@ export function renderCells(headers: readonly string[], cells: readonly (readonl
 export function age(since: string | Date, now: Date = new Date()): string {
   const start = typeof since === 'string' ? new Date(since) : since;
   if (Number.isNaN(start.getTime())) return '<unknown>';
-  return duration(Math.max(0, now.getTime() - start.getTime()));
+  const elapsed = now.getTime() - start.getTime();
+  return elapsed < 1000 ? '0s' : duration(elapsed);
 }
 
 /** A duration in milliseconds, short: 350ms, 42s, 2m30s, 3h12m, 4d5h, 1y. */
