@@ -7,6 +7,9 @@ interface StatusSettable {
 }
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { describes } from './openapi/answer-schema.js';
+import { ApiAnswer, ApiErrors } from './openapi/decorators.js';
 import { PolicyInForce } from './policy/policy-in-force.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -19,6 +22,18 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+type Readiness = { status: 'ready' | 'not-ready'; checks: Record<string, string>; policy?: { release: string; revision: string; source: string } };
+
+const Liveness = z.object({ status: z.literal('ok') });
+const Readiness = describes<Readiness>()(
+  z.object({
+    status: z.enum(['ready', 'not-ready']),
+    checks: z.record(z.string(), z.string()).describe('postgres and nats: ok, or why not'),
+    policy: z.object({ release: z.string(), revision: z.string(), source: z.string() }).optional().describe('The version policy the service judges by now'),
+  }),
+);
+const UNEXPECTED = 'An unexpected failure (the log has it)';
 
 /** Liveness, readiness and Prometheus metrics: the same three endpoints on every service. */
 @Controller()
@@ -36,13 +51,17 @@ export class HealthController {
 
   /** The process is alive and serving HTTP. */
   @Get('healthz')
+  @ApiAnswer(200, Liveness, 'Alive')
+  @ApiErrors({ 500: UNEXPECTED })
   healthz(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Ready only while both PostgreSQL and NATS answer; recovers by itself when they return. */
   @Get('readyz')
-  async readyz(@Res({ passthrough: true }) response: StatusSettable): Promise<{ status: 'ready' | 'not-ready'; checks: Record<string, string>; policy?: { release: string; revision: string; source: string } }> {
+  @ApiAnswer(200, Readiness, 'Ready: PostgreSQL and NATS answer')
+  @ApiAnswer(503, Readiness, 'Not ready: checks says which does not answer')
+  async readyz(@Res({ passthrough: true }) response: StatusSettable): Promise<Readiness> {
     const checks: Record<string, string> = {};
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
@@ -60,6 +79,8 @@ export class HealthController {
 
   @Get('metrics')
   @Header('Content-Type', register.contentType)
+  @ApiAnswer(200, z.string().describe('Prometheus text exposition format'), 'The metrics', 'text/plain')
+  @ApiErrors({ 500: UNEXPECTED })
   async metrics(): Promise<string> {
     // The outbox backlog and the dead-letter depth are queries: refreshed only when someone scrapes.
     // What cannot be read now keeps its last value; readiness says whether PostgreSQL and NATS answer.

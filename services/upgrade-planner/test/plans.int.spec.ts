@@ -4,7 +4,9 @@ import { createEvent, defaultSupportMatrix, eventsSubject, UpgradePlanned, Upgra
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import type { Role } from '@flotilla/auth';
+import { documentationGaps } from '@flotilla/service-kit';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { upgradePlannerService } from '../src/service.js';
 import { call, EventLog, facts, fleetShows, json, MIXED_FLEET_VERSIONS, mixedFleetFacts, publishAll } from './support.js';
 
@@ -254,9 +256,13 @@ describe('upgrade planner: plans for a mixed fleet, on real NATS and PostgreSQL'
 
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     assert.equal((await api('/readyz')).status, 200);
-    const openapi = (await (await api('/api/docs/openapi.json')).json()) as { paths: Record<string, unknown> };
+    const openapi = (await (await api('/api/docs/openapi.json')).json()) as OpenAPIObject;
     for (const path of ['/api/v1/upgrade-plans', '/api/v1/upgrade-plans/{id}', '/api/v1/upgrade-plans/{id}/table', '/api/v1/support-matrix', '/api/v1/fleet']) {
       assert.ok(openapi.paths[path], path);
     }
+    // The document the service serves is the complete one: answers, errors, examples and access.
+    assert.equal(openapi.openapi, '3.1.0');
+    assert.deepEqual(documentationGaps(openapi), []);
+    assert.deepEqual((openapi.paths['/api/v1/upgrade-plans']?.post as { security?: unknown } | undefined)?.security, [{ bearerAuth: [] }, { oidc: [] }]);
   });
 });
