@@ -5,7 +5,7 @@ import type { ClusterSpec } from '@flotilla/contracts';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { provisionerService } from '../src/service.js';
 import { clusterSpec, eventually, Harness } from './support/harness.js';
-import { HostedWorld, Kubelets } from './support/hosted.js';
+import { HostedWorld, Kubelets, MANAGEMENT_TOKEN } from './support/hosted.js';
 
 const WAIT_MS = 30_000;
 const hosted: ClusterSpec = clusterSpec({ model: 'hosted-control-plane', hosted: { workerModel: 'platform-provisioned' }, controlPlane: { count: 1, machineSize: 'hosted' } });
@@ -77,6 +77,10 @@ describe('hosted control planes applied to a management cluster (stand-in Kamaji
       // Applied once: what was applied is recorded, and a Ready control plane is not applied again.
       assert.equal(world.management.requests.filter((request) => request.method === 'PATCH' && request.path.includes('tenantcontrolplanes')).length, 1);
       assert.equal((await used(h)).controlPlanes, 1);
+      // Each use of the management cluster's credentials is audited (health checks: failures only), never the credentials.
+      const uses = (await h.query<{ record: { method: string; result: string; reason?: string } }>(`SELECT record FROM audit_records WHERE record->>'route' = 'management-cluster' AND record->>'clusterId' = 'hosted-1'`)).map((row) => row.record);
+      assert.ok(uses.length >= 2 && uses.every((use) => use.method === 'USE' && use.result === 'ok' && /^management cluster "mgmt-1" credentials for /.test(use.reason ?? '')), JSON.stringify(uses.slice(0, 3)));
+      assert.ok(!JSON.stringify(uses).includes(MANAGEMENT_TOKEN));
 
       // Its kubeconfig is Kamaji's admin kubeconfig, read from the management cluster: admins only.
       const reads = world.management.requests.length;

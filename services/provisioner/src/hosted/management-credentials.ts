@@ -90,12 +90,14 @@ export class ManagementClusterAccess {
   /**
    * A client for the management cluster at `apiEndpoint`, for work on `clusterId`. Refused
    * (ManagementCredentialsError) without credentials, or when they were given for another server.
+   * Every use is audited, or only the failed ones (`audit: 'failures'`, for frequent reads).
    */
-  async open(managementCluster: string, apiEndpoint: string, clusterId: string, purpose: string): Promise<KubernetesClient> {
+  async open(managementCluster: string, apiEndpoint: string, clusterId: string, purpose: string, audit: 'every-use' | 'failures' = 'every-use'): Promise<KubernetesClient> {
     const use = `management cluster "${managementCluster}" credentials`;
     try {
       const client = await KubernetesClient.open(await this.target(managementCluster, apiEndpoint));
-      await this.audit.recordUse({ what: 'management-cluster', clusterId, ok: true, reason: `${use} for ${purpose} at ${apiEndpoint}` });
+      // Reads made every few seconds per node (health checks) record their failures only.
+      if (audit === 'every-use') await this.audit.recordUse({ what: 'management-cluster', clusterId, ok: true, reason: `${use} for ${purpose} at ${apiEndpoint}` });
       return client;
     } catch (error) {
       const message = error instanceof ManagementCredentialsError || error instanceof ServerBindingError ? error.message : `no client for ${apiEndpoint}`;

@@ -120,7 +120,7 @@ export class TenantClusters {
 
   /** The node `name` of the hosted cluster; undefined while it has not registered (or the control plane is not Ready). */
   async node(clusterId: string, name: string): Promise<TenantNode | undefined> {
-    return this.withTenant(clusterId, `node ${name}`, async (client) => {
+    return this.withTenant(clusterId, `node ${name}`, 'failures', async (client) => {
       const node = await client.read<KubernetesObject & { status?: { nodeInfo?: { kubeletVersion?: string }; conditions?: { type?: string; status?: string }[] } }>({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
       if (!node) return undefined;
       return {
@@ -132,13 +132,13 @@ export class TenantClusters {
 
   /** Deletes the node `name` from the hosted cluster; nothing to do once its control plane is gone. */
   async deleteNode(clusterId: string, name: string): Promise<void> {
-    await this.withTenant(clusterId, `removing node ${name}`, (client) => client.delete({ apiVersion: 'v1', kind: 'Node', metadata: { name } }));
+    await this.withTenant(clusterId, `removing node ${name}`, 'every-use', (client) => client.delete({ apiVersion: 'v1', kind: 'Node', metadata: { name } }));
   }
 
-  private async withTenant<T>(clusterId: string, purpose: string, work: (client: KubernetesClient) => Promise<T>): Promise<T | undefined> {
+  private async withTenant<T>(clusterId: string, purpose: string, audit: 'every-use' | 'failures', work: (client: KubernetesClient) => Promise<T>): Promise<T | undefined> {
     const ready = await this.readyControlPlane(clusterId);
     if (!ready) return undefined;
-    const { client } = await openTenant(ready, await this.readAdminKubeconfig(ready, purpose));
+    const { client } = await openTenant(ready, await this.readAdminKubeconfig(ready, purpose, audit));
     try {
       return await work(client);
     } finally {
@@ -158,8 +158,8 @@ export class TenantClusters {
   }
 
   /** Read through the management cluster's client, each time: Kamaji rotates it, and Flotilla keeps no copy. */
-  private async readAdminKubeconfig(ready: ReadyControlPlane, purpose: string): Promise<Secret> {
-    const management = await this.access.open(ready.managementCluster, ready.apiEndpoint, ready.clusterId, `the admin kubeconfig of ${ready.clusterId} (${purpose})`);
+  private async readAdminKubeconfig(ready: ReadyControlPlane, purpose: string, audit: 'every-use' | 'failures' = 'every-use'): Promise<Secret> {
+    const management = await this.access.open(ready.managementCluster, ready.apiEndpoint, ready.clusterId, `the admin kubeconfig of ${ready.clusterId} (${purpose})`, audit);
     try {
       const tcp = (await management.read<TenantControlPlaneObject>(tenantControlPlaneHeader(ready.namespace, ready.clusterId))) ?? { apiVersion: '', kind: '' };
       const name = adminKubeconfigSecretName(tcp, ready.clusterId);
