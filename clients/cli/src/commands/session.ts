@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { ApiClient } from '../api/http.js';
 import { configPath, contextNameFor, permissionWarning, readConfig, upsertContext, useContext, writeConfig, type Context } from '../config/config-file.js';
@@ -19,7 +20,8 @@ export function loginCommand(): CommandUnknownOpts {
       if (token.length === 0) throw usageError('no token: pass --token or write it on stdin (an admin makes one with flotilla tokens create)');
       const name = globals.context ?? contextNameFor(server.href);
       const context: Context = { name, server: server.origin + server.pathname.replace(/\/+$/, ''), token };
-      if (globals.caFile !== undefined) context.caFile = globals.caFile;
+      // Kept absolute: the context is used from any directory later.
+      if (globals.caFile !== undefined) context.caFile = resolve(globals.caFile);
       if (options.traceUrl !== undefined) context.traceUrl = options.traceUrl;
       // Any token has at least the viewer role: reading one cluster proves the API takes it.
       await new ApiClient({ server, token, caFile: globals.caFile, traceUrl: undefined, contextName: name }).json({ path: '/api/v1/clusters', query: { limit: 1 } });
