@@ -93,11 +93,22 @@ export class SshBootstrapper implements NodeBootstrapper {
   /** Read on a control-plane host that answers (any of them, so a host that went down does not blind the check). */
   async nodeReady(node: NodeRef): Promise<boolean> {
     // A health check reads, every few seconds per node: only a failed use is worth a record.
-    const result = await this.onControlPlane(
-      node,
-      (_host, session) => session.run(asRoot(session.target.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`)),
-      'failures',
-    );
+    let result: { exitCode: number; output: string } | undefined;
+    try {
+      result = await this.onControlPlane(
+        node,
+        async (host, session) => {
+          const answer = await session.run(asRoot(session.target.user, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} get node ${shellQuote(node.name)} -o json`));
+          // An API server that does not answer there (its host is the one in trouble, say): ask another.
+          if (answer.exitCode !== 0 && !/NotFound/.test(answer.output)) throw new StepFailed(`kubectl on ${host.machine} failed (exit ${answer.exitCode}): ${lastLine(answer.output)}`);
+          return answer;
+        },
+        'failures',
+      );
+    } catch (error) {
+      if (error instanceof StepFailed) return false;
+      throw error;
+    }
     if (!result || result.exitCode !== 0) return false;
     try {
       const parsed = JSON.parse(result.output) as { status?: { conditions?: { type?: string; status?: string }[] } };
@@ -327,22 +338,23 @@ export class SshBootstrapper implements NodeBootstrapper {
 
   /**
    * Runs `work` on the first of the cluster's control-plane hosts that is a node (its init or
-   * join done) and answers; one that cannot be reached is passed over. Throws the last
-   * reachability error when none answers, and answers undefined when none is a node yet.
+   * join done) and serves: one that cannot be reached, or where the work's command fails (its
+   * API server down), is passed over. Throws the last error when none serves, and answers
+   * undefined when none is a node yet.
    */
   private async onControlPlane<T>(node: NodeRef, work: (host: ControlPlaneHost, session: SshSession) => Promise<T>, audit: 'every-use' | 'failures' = 'every-use'): Promise<T | undefined> {
-    let unreachable: SshError | undefined;
+    let failure: SshError | StepFailed | undefined;
     for (const candidate of this.controlPlanes(node)) {
       if (!(await this.isNode(node.clusterId, candidate.machine))) continue;
       try {
         return await this.withSession(node.clusterId, candidate.host, (session) => work(candidate, session), audit);
       } catch (error) {
-        if (!(error instanceof SshError && error.transient)) throw error;
-        this.logger.warn(`${node.name}: control-plane host ${candidate.machine} does not answer (${error.message}); trying another`);
-        unreachable = error;
+        if (!((error instanceof SshError && error.transient) || error instanceof StepFailed)) throw error;
+        this.logger.warn(`${node.name}: control-plane host ${candidate.machine} does not serve (${error.message}); trying another`);
+        failure = error;
       }
     }
-    if (unreachable) throw unreachable;
+    if (failure) throw failure;
     return undefined;
   }
 

@@ -285,6 +285,12 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       cp2.setNodeReady(false);
       assert.equal(await bootstrapper.nodeReady({ ...request('cp-2') }), false);
       cp2.setNodeReady(true);
+      // A control-plane host that answers SSH but whose API server does not: the next one is asked.
+      cp1.failNext('kubectl', '--kubeconfig');
+      const cp2Calls = cp2.invocations().length;
+      assert.equal(await bootstrapper.nodeReady({ ...request('cp-2'), name: `${id}-workers-1` }), true);
+      assert.deepEqual(argvOf(cp2).slice(cp2Calls), [['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'node', `${id}-workers-1`, '-o', 'json']]);
+      cp1.succeedAgain('kubectl', '--kubeconfig');
     });
   });
 

@@ -527,9 +527,13 @@ export class TestSshd {
     }
   }
 
-  /** Makes a stand-in call fail, e.g. ('kubeadm', 'join'). */
+  /** Makes a stand-in call fail, e.g. ('kubeadm', 'join'), until `succeedAgain`. */
   failNext(tool: string, subcommand: string): void {
     writeFileSync(join(this.dir, 'state', `fail-${tool}-${subcommand}`), '');
+  }
+
+  succeedAgain(tool: string, subcommand: string): void {
+    rmSync(join(this.dir, 'state', `fail-${tool}-${subcommand}`), { force: true });
   }
 
   setNodeReady(ready: boolean): void {
