@@ -16,6 +16,7 @@ import { ClusterAccess1732300016100 } from './migrations/1732300016100-cluster-a
 import { DeadLetters1732300017300 } from './migrations/1732300017300-dead-letters.js';
 import { ClusterOverviewOrder1732300017400 } from './migrations/1732300017400-cluster-overview-order.js';
 import { ClusterCounts1732300017500 } from './migrations/1732300017500-cluster-counts.js';
+import { ClusterCountsFleet1732300017600 } from './migrations/1732300017600-cluster-counts-fleet.js';
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
@@ -36,7 +37,7 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500, ClusterCountsFleet1732300017600],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),

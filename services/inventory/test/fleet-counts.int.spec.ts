@@ -63,6 +63,19 @@ const COUNTED = `
          coalesce(tunnel, '') AS tunnel, attention, count(*)::int AS clusters, sum(node_count)::int AS nodes, sum(nodes_ready)::int AS ready
     FROM clusters GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8`;
 
+/** The same without labels: the fleet's counts, as callers who filter on no label read them. */
+const FLEET_GROUP = 'model, status, provider, kubernetes_version, access, tunnel, attention';
+const MAINTAINED_FLEET = `
+  SELECT ${FLEET_GROUP}, sum(clusters)::int AS clusters, sum(nodes)::int AS nodes, sum(nodes_ready)::int AS ready
+    FROM (SELECT ${FLEET_GROUP}, clusters, nodes, nodes_ready FROM cluster_counts_fleet UNION ALL SELECT ${FLEET_GROUP}, clusters, nodes, nodes_ready FROM cluster_count_changes) AS counted
+   GROUP BY ${FLEET_GROUP}
+  HAVING sum(clusters) <> 0 OR sum(nodes) <> 0 OR sum(nodes_ready) <> 0
+   ORDER BY 1, 2, 3, 4, 5, 6, 7`;
+const COUNTED_FLEET = `
+  SELECT coalesce(model, '') AS model, status, coalesce(provider, '') AS provider, coalesce(kubernetes_version, '') AS kubernetes_version, coalesce(access, '') AS access,
+         coalesce(tunnel, '') AS tunnel, attention, count(*)::int AS clusters, sum(node_count)::int AS nodes, sum(nodes_ready)::int AS ready
+    FROM clusters GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`;
+
 describe('the fleet counts, maintained by two replicas', () => {
   it('equal the clusters counted, whatever the replicas projected and folded at once', async () => {
     const prefix = testBusPrefix();
@@ -99,11 +112,14 @@ describe('the fleet counts, maintained by two replicas', () => {
       assert.ok(folded.reduce((sum, count) => sum + count, 0) > 0, 'changes were folded while the replicas projected');
 
       const counted = await db.query<unknown[]>(COUNTED);
+      const countedFleet = await db.query<unknown[]>(COUNTED_FLEET);
       assert.deepEqual(await db.query<unknown[]>(MAINTAINED), counted);
+      assert.deepEqual(await db.query<unknown[]>(MAINTAINED_FLEET), countedFleet);
       await Promise.all([first.app.get(FleetCounts).compact(), second.app.get(FleetCounts).compact()]);
       const [left] = await db.query<{ changes: number }[]>(`SELECT count(*)::int AS changes FROM cluster_count_changes`);
       assert.equal(left?.changes, 0);
       assert.deepEqual(await db.query<unknown[]>(MAINTAINED), counted, 'the same once every change is folded in');
+      assert.deepEqual(await db.query<unknown[]>(MAINTAINED_FLEET), countedFleet, 'the fleet counts too');
       const [deleted] = await db.query<{ clusters: number }[]>(`SELECT coalesce(sum(clusters), 0)::int AS clusters FROM cluster_counts WHERE status = 'Deleted'`);
       assert.equal(deleted?.clusters, lives.filter((_, index) => index % 5 !== 0 && index % 7 === 0).length);
     } finally {

@@ -22,11 +22,19 @@ interface GroupRow {
   ready: number;
 }
 
-/** The groups counted in cluster_counts and the changes not folded into it yet. */
-const COUNTED = (where: string) => `
-  SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_counts ${where}
-  UNION ALL
-  SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_count_changes ${where}`;
+/**
+ * The groups counted and the changes not folded in yet, matching `conditions`: by label set when
+ * a condition names labels, else from the fleet's counts without labels (as few groups whatever
+ * the labels).
+ */
+function counted(conditions: string[], filter: ClusterFilter): string {
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  const counts = filter.labels || filter.scope ? 'cluster_counts' : 'cluster_counts_fleet';
+  return `
+    SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM ${counts} ${where}
+    UNION ALL
+    SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_count_changes ${where}`;
+}
 
 /**
  * Counts over the fleet read model, from the counts maintained as clusters change (see the
@@ -42,7 +50,7 @@ export class FleetCounts {
     const params: unknown[] = [];
     const conditions = filterConditions(filter, params);
     const [row] = await this.unitOfWork.manager.query<{ count: number }[]>(
-      `SELECT coalesce(sum(clusters), 0)::int AS count FROM (${COUNTED(conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '')}) AS counted`,
+      `SELECT coalesce(sum(clusters), 0)::int AS count FROM (${counted(conditions, filter)}) AS counted`,
       params,
     );
     return row?.count ?? 0;
@@ -55,13 +63,14 @@ export class FleetCounts {
   async overview(scope: Record<string, string> | undefined): Promise<FleetOverview> {
     return this.unitOfWork.manager.transaction('REPEATABLE READ', async (manager) => {
       const params: unknown[] = [];
-      const conditions = filterConditions(scope ? { scope } : {}, params);
+      const filter = scope ? { scope } : {};
+      const conditions = filterConditions(filter, params);
       const groups = await manager.query<GroupRow[]>(
         // By minor, what the overview shows: a few hundred groups at most, whatever the patches.
         `SELECT nullif(model, '') AS model, status, nullif(provider, '') AS provider, kubernetes_minor AS kubernetes_version,
                 nullif(access, '') AS access, nullif(tunnel, '') AS tunnel, attention,
                 sum(clusters)::int AS clusters, sum(nodes)::int AS nodes, sum(nodes_ready)::int AS ready
-           FROM (${COUNTED(conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '')}) AS counted
+           FROM (${counted(conditions, filter)}) AS counted
           GROUP BY model, status, provider, kubernetes_minor, access, tunnel, attention
          HAVING sum(clusters) <> 0`,
         params,
@@ -91,18 +100,26 @@ export class FleetCounts {
                 SELECT ${KEY}, sum(clusters), sum(nodes), sum(nodes_ready) FROM moved GROUP BY ${KEY} ORDER BY ${KEY}
                 ON CONFLICT (${KEY}) DO UPDATE
                   SET clusters = counted.clusters + excluded.clusters, nodes = counted.nodes + excluded.nodes, nodes_ready = counted.nodes_ready + excluded.nodes_ready
+                RETURNING 1),
+              merged_fleet AS (
+                INSERT INTO cluster_counts_fleet AS counted (${FLEET_KEY}, clusters, nodes, nodes_ready)
+                SELECT ${FLEET_KEY}, sum(clusters), sum(nodes), sum(nodes_ready) FROM moved GROUP BY ${FLEET_KEY} ORDER BY ${FLEET_KEY}
+                ON CONFLICT (${FLEET_KEY}) DO UPDATE
+                  SET clusters = counted.clusters + excluded.clusters, nodes = counted.nodes + excluded.nodes, nodes_ready = counted.nodes_ready + excluded.nodes_ready
                 RETURNING 1)
          SELECT (SELECT count(*) FROM moved)::int AS changes`,
       );
       // Groups nobody is in any more.
       await manager.query(`DELETE FROM cluster_counts WHERE clusters = 0 AND nodes = 0 AND nodes_ready = 0`);
+      await manager.query(`DELETE FROM cluster_counts_fleet WHERE clusters = 0 AND nodes = 0 AND nodes_ready = 0`);
       return folded?.changes ?? 0;
     });
   }
 }
 
-/** The key of a count group. */
-const KEY = 'labels, model, status, provider, kubernetes_version, access, tunnel, attention';
+/** The key of a count group, with its label set and without (the fleet's counts). */
+const FLEET_KEY = 'model, status, provider, kubernetes_version, access, tunnel, attention';
+const KEY = `labels, ${FLEET_KEY}`;
 
 function toGroup(row: GroupRow): CountGroup {
   return {
