@@ -223,6 +223,26 @@ describe('the fleet dashboard in chromium, behind the entry point, on the five s
     await page.getByRole('table', { name: /\(version 1\.34\), page 1/ }).getByRole('rowheader', { name: new RegExp(clusterId) }).waitFor();
   });
 
+  it("shows a failed cluster's reasons, the API's refusal of its kubeconfig, and the cluster among those needing action", async () => {
+    const failedId = `${clusterId}-failed`;
+    await page.goto(`${base}/create-cluster`);
+    await page.getByLabel('Name', { exact: true }).fill('Nowhere');
+    await page.getByLabel(/^Id/).fill(failedId);
+    await page.getByLabel(/^Infrastructure provider/).fill('nowhere');
+    await page.getByRole('button', { name: 'Create the cluster' }).click();
+    await page.waitForURL(`${base}/clusters/${failedId}`);
+    await page.getByTestId('cluster-status').getByText('Failed').waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { level: 2, name: 'Conditions and reasons' }).waitFor();
+    assert.match(await page.locator('section', { has: page.getByRole('heading', { name: 'Conditions and reasons' }) }).innerText(), /nowhere/);
+    await page.getByRole('button', { name: 'Download kubeconfig' }).click();
+    await page.getByRole('alert').filter({ hasText: new RegExp(`No kubeconfig: cluster "${failedId}"`) }).waitFor();
+    await inspect('cluster-failed');
+
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Overview' }).click();
+    const needing = page.locator('ul.needing-action');
+    await needing.getByRole('listitem').filter({ hasText: failedId }).filter({ hasText: /^.*: Failed/ }).waitFor();
+  });
+
   it('shows the audit log with the cluster request', async () => {
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
