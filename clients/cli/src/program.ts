@@ -9,7 +9,7 @@ import { kubeconfigCommand } from './commands/kubeconfig.js';
 import { createCommand, deleteCommand, scaleCommand } from './commands/lifecycle.js';
 import { modelsCommand } from './commands/models.js';
 import { configCommand, loginCommand } from './commands/session.js';
-import { examples } from './commands/shared.js';
+import { examples, inheritExamples } from './commands/shared.js';
 import { tokensCommand } from './commands/tokens.js';
 import { traceCommand } from './commands/trace.js';
 import { upgradeCommand } from './commands/upgrade.js';
@@ -70,6 +70,7 @@ export function buildProgram(): Command {
   };
   program.commands.forEach(addConnectionOptions);
   program.addHelpText('after', EXIT_CODES);
+  inheritExamples(program);
   return examples(program, [
     'flotilla login --server https://localhost:8443 --ca-file .data/tls/ca.crt --token "$(cat .data/admin-token)"',
     'flotilla get clusters -o wide',

@@ -80,5 +80,5 @@ export function configCommand(): CommandUnknownOpts {
       writeConfig(path, { currentContext: file.currentContext === name ? null : file.currentContext, contexts: file.contexts.filter((context) => context.name !== name) });
       print(`Deleted context "${name}".`);
     });
-  return examples(config, ['flotilla config get-contexts', 'flotilla config use-context prod']);
+  return examples(config, ['flotilla config get-contexts', 'flotilla config use-context prod', 'flotilla config current-context', 'flotilla config delete-context old-lab']);
 }

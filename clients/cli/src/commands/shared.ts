@@ -20,10 +20,30 @@ export function connect(command: OptionsHolder, ownContext = false): ApiClient {
   return new ApiClient(resolveConnection({ ...inherited, ...(server ? { server } : {}), ...(token ? { token } : {}), ...(caFile ? { caFile } : {}) }));
 }
 
+const EXAMPLES = new WeakMap<object, readonly string[]>();
+
 /** Adds an "Examples:" section to the command's --help. */
 export function examples<C extends { addHelpText(position: 'after', text: string): unknown }>(command: C, lines: readonly string[]): C {
   command.addHelpText('after', `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
+  EXAMPLES.set(command, lines);
   return command;
+}
+
+interface HelpNode {
+  name(): string;
+  readonly commands: readonly HelpNode[];
+  addHelpText(position: 'after', text: string): unknown;
+}
+
+/** Gives every command without examples of its own those of its parents that run it (`flotilla tokens list ...` for tokens list). */
+export function inheritExamples(command: HelpNode, path: string[] = [], inherited: readonly string[] = []): void {
+  const own = EXAMPLES.get(command);
+  if (own === undefined && path.length > 0) {
+    const prefix = `flotilla ${path.join(' ')}`;
+    const lines = inherited.filter((line) => line === prefix || line.startsWith(`${prefix} `));
+    if (lines.length > 0) examples(command, lines);
+  }
+  for (const child of command.commands) inheritExamples(child, [...path, child.name()], [...inherited, ...(own ?? [])]);
 }
 
 export function print(text: string): void {
