@@ -149,6 +149,25 @@ describe('hosted control planes applied to a management cluster (stand-in Kamaji
     }
   });
 
+  it('a cluster deleted while its TenantControlPlane comes up has it deleted once the wait in hand ends, and its room freed', async () => {
+    const world = await HostedWorld.start({ kind: 'never' });
+    const h = await Harness.start({ HOSTED_WATCH_TIMEOUT_MS: '2000' });
+    try {
+      await register(h, world);
+      await h.request('hosted-5', hosted);
+      await eventually(async () => (world.management.requests.some((request) => request.path.includes('watch=true')) ? true : undefined), WAIT_MS, 'watching');
+      await h.publish(ClusterDeletionRequested, 'hosted-5', {});
+      await h.waitFor(ClusterDeleted, 'hosted-5', WAIT_MS);
+      await eventually(async () => ((await used(h)).controlPlanes === 0 ? true : undefined), WAIT_MS, 'room freed');
+      assert.equal(world.management.find('tenantcontrolplanes', 'hcp-hosted-5', 'hosted-5'), undefined);
+      assert.equal(world.management.find('namespaces', '', 'hcp-hosted-5'), undefined);
+      assert.equal((await h.events(ClusterReady, 'hosted-5')).length, 0);
+    } finally {
+      await h.dispose();
+      await world.close();
+    }
+  });
+
   it('a provisioner stopped while it waits for readiness is followed by one that ends the cluster Running, without applying again', async () => {
     const world = await HostedWorld.start({ kind: 'ready', afterMs: 3_000 });
     const h = await Harness.start();

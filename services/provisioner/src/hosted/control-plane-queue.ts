@@ -116,7 +116,10 @@ export class HostedControlPlaneQueue {
         rows = await this.update(`SET next_reconcile_at = $4, errors = $5, last_error = $6, claimed_by = NULL ${where}`, [...key, due(outcome.retryInMs), outcome.errors, outcome.lastError]);
         break;
     }
-    return rows.length > 0;
+    if (rows.length > 0) return true;
+    // Retired meanwhile: the claim is handed back so its deletion starts now, after this turn.
+    await this.unitOfWork.manager.query(`UPDATE hosted_control_planes SET next_reconcile_at = $3, claimed_by = NULL WHERE cluster_id = $1 AND claimed_by = $2`, [claimed.clusterId, owner, now.toISOString()]);
+    return false;
   }
 
   /** Hands claims back untouched (shutting down): due again at `now`. */

@@ -74,11 +74,18 @@ export class HostedControlPlanePlacement implements ControlPlanePlacement, Contr
   }
 
   async retire(clusterId: string): Promise<void> {
-    // Due at once; a turn in flight (watching it come up) loses its write-back to this.
-    await this.unitOfWork.manager.query(`UPDATE hosted_control_planes SET phase = 'deleting', next_reconcile_at = $2, errors = 0 WHERE cluster_id = $1 AND phase <> 'deleting'`, [
-      clusterId,
-      this.clock.now().toISOString(),
-    ]);
+    // Due at once, unless a turn holds it (it may be applying it right now): then when that turn
+    // hands it back (its write-back loses to this) or its claim runs out, never while it runs.
+    await this.unitOfWork.manager.query(
+      `UPDATE hosted_control_planes
+          SET phase = 'deleting', errors = 0,
+              next_reconcile_at = CASE WHEN claimed_by IS NOT NULL AND next_reconcile_at > $2 THEN next_reconcile_at ELSE $2 END
+        WHERE cluster_id = $1 AND phase <> 'deleting'`,
+      [
+        clusterId,
+        this.clock.now().toISOString(),
+      ],
+    );
   }
 
   async find(clusterId: string): Promise<PlacedControlPlane | undefined> {
