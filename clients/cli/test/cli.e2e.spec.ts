@@ -159,12 +159,23 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(described.stdout, /cluster\.requested/);
   });
 
-  it('scales a pool and waits for the machines; the trace shows the chain across services with links', async () => {
+  it('scales a pool and waits for the machines while get --watch prints the row again as it changes; the trace shows the chain across services with links', async () => {
+    const watch = spawn(process.execPath, [MAIN, 'get', 'clusters', '-l', 'team=cli', '--watch'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let watched = '';
+    watch.stdout.on('data', (chunk: Buffer) => (watched += chunk.toString()));
+    const grown = new RegExp(`^${id}\\s+platform-provisioned\\s+Running\\s+\\S+\\s+3\\s`, 'm');
     const scaled = await cli(['scale', 'cluster', id, '--pool', 'workers', '--replicas', '2', '--wait', '--timeout', '90s'], { env });
     assert.equal(scaled.code, 0, scaled.stderr);
     assert.match(scaled.stdout, /pool workers of .* has 2 ready machines/);
     const cluster = JSON.parse((await cli(['get', 'clusters', id, '-o', 'json'], { env })).stdout) as { id: string; nodes: unknown[] };
     assert.deepEqual([cluster.id, cluster.nodes.length], [id, 3]);
+    try {
+      for (let waited = 0; !grown.test(watched) && waited < 10_000; waited += 250) await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.match(watched, grown, watched);
+      assert.equal(watched.match(/^NAME\s/gm)?.length, 1, 'the header once, then changed rows only');
+    } finally {
+      watch.kill();
+    }
 
     const traced = await cli(['trace', id], { env: { ...env, FLOTILLA_TRACE_URL: 'http://jaeger.test:16686/' } });
     assert.equal(traced.code, 0, traced.stderr);
@@ -172,6 +183,17 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(traced.stdout, /^ {2}http:\/\/jaeger\.test:16686\/trace\/[0-9a-f]{32}$/m);
     assert.match(traced.stdout, /cluster\.node-pool-scale-requested/);
     assert.match(traced.stdout, /\+\d+(ms|s)/, 'the time between events');
+  });
+
+  it('plans an upgrade of the global cluster with the cluster in it; a step no open plan holds is refused', async () => {
+    const planned = await cli(['upgrade', 'plan', '--from', '4.2', '--to', '4.3'], { env });
+    assert.equal(planned.code, 0, planned.stderr);
+    assert.match(planned.stdout, /^Plan \S+ \(revision 1, open\): 4\.2 → 4\.3/m);
+    assert.match(planned.stdout, new RegExp(`^${id}\\s+platform-provisioned\\s+v?1\\.34\\S*\\s+1\\.34\\s`, 'm'));
+    assert.match(planned.stdout, /^ {2}\d+\. global cluster 4\.2 → 4\.3$/m);
+    const unplanned = await cli(['upgrade', 'cluster', id, '--to', '1.35', '--no-wait'], { env });
+    assert.equal(unplanned.code, 1);
+    assert.match(unplanned.stderr, new RegExp(`no open upgrade plan takes ${id} to 1\\.35: make one with flotilla upgrade plan`));
   });
 
   it("prints a cluster's kubeconfig through the inventory's redirect", async () => {
