@@ -36,6 +36,15 @@ const HostAnswer = describes<HostView>()(
         finishedAt: Time.nullable(),
       }),
     ),
+    changes: z
+      .array(
+        z.object({
+          kind: z.enum(['package', 'file', 'kubeadm']).describe('package: installed by Flotilla (absent before); file: written by Flotilla (the host\'s own copy saved); kubeadm: init or join run'),
+          target: z.string().describe('The package name, file path, or init / join'),
+          step: z.string().describe('The step that made the change'),
+        }),
+      )
+      .describe('What Flotilla changed on the host, in order: what removing the host undoes, and nothing else'),
   }),
 );
 

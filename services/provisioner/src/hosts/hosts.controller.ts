@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { MachineRole } from '../domain/machine-plan.js';
 import type { HostFacts } from './facts.js';
 import { ClusterHostsAnswer } from './host-answers.js';
-import { HostRecords } from './host-records.js';
+import { HostRecords, type HostChange } from './host-records.js';
 import type { CheckName, CheckStatus } from './preflight.js';
 
 export interface HostCheckView {
@@ -36,6 +36,14 @@ export interface HostView {
   gatheredAt: string | null;
   checks: HostCheckView[];
   steps: HostStepView[];
+  /** What Flotilla changed on the host, in order: what removing it undoes, and nothing else. */
+  changes: HostChangeView[];
+}
+
+export interface HostChangeView {
+  kind: HostChange['kind'];
+  target: string;
+  step: string;
 }
 
 const HostKeyPath = z.object({ address: z.string().min(1), port: z.coerce.number().int().min(1).max(65_535) });
@@ -49,12 +57,12 @@ export class HostsController {
 
   @Get('clusters/:id/hosts')
   @Access('viewer')
-  @ApiOperation({ summary: 'Every host of a user-provisioned cluster: facts, preflight checks and install steps' })
+  @ApiOperation({ summary: 'Every host of a user-provisioned cluster: facts, preflight checks, install steps and what Flotilla changed on it' })
   @ApiParam({ name: 'id' })
-  @ApiAnswer(200, ClusterHostsAnswer, 'Every host with its facts, checks and steps')
+  @ApiAnswer(200, ClusterHostsAnswer, 'Every host with its facts, checks, steps and the changes Flotilla made on it')
   @ApiErrors({ 404: 'Nothing was recorded for this cluster yet' })
   async hosts(@Param('id') clusterId: string): Promise<{ clusterId: string; hosts: HostView[] }> {
-    const [facts, checks, steps] = await Promise.all([this.records.factsRows(clusterId), this.records.checks(clusterId), this.records.steps(clusterId)]);
+    const [facts, checks, steps, changes] = await Promise.all([this.records.factsRows(clusterId), this.records.checks(clusterId), this.records.steps(clusterId), this.records.changes(clusterId)]);
     const machines = [...new Set([...facts.map((row) => row.machine), ...checks.map((row) => row.machine), ...steps.map((row) => row.machine)])].sort();
     if (machines.length === 0) throw new NotFoundException(`no hosts recorded for cluster "${clusterId}"`);
     return {
@@ -73,6 +81,7 @@ export class HostsController {
           steps: steps
             .filter((row) => row.machine === machine)
             .map((row) => ({ step: row.step, command: row.command, exitCode: row.exitCode, output: row.output, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null })),
+          changes: changes.filter((change) => change.machine === machine).map(({ kind, target, step }) => ({ kind, target, step })),
         };
       }),
     };

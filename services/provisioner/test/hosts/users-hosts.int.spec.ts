@@ -142,6 +142,24 @@ describe("users' hosts through the provisioner service", () => {
     assert.deepEqual(spare.heldPackages(), ['kubeadm', 'kubectl', 'kubelet']);
     assert.match(spare.file('/etc/apt/sources.list.d/kubernetes.list') ?? '', /core:\/stable:\/v1\.34\/deb/);
     assert.ok(spare.isNode);
+    // Operators see what Flotilla changed on each host: on the spare, what removing it undoes.
+    const response = await h.api(`/api/v1/provisioner/clusters/${id}/hosts`);
+    assert.equal(response.status, 200);
+    const view = (await response.json()) as { hosts: { machine: string; changes: { kind: string; target: string }[] }[] };
+    const changes = view.hosts.find((host) => host.machine === `${id}-workers-2`)?.changes.map((change) => `${change.kind} ${change.target}`);
+    assert.deepEqual(changes, [
+      'file /etc/apt/keyrings/kubernetes-apt-keyring.gpg',
+      'file /etc/apt/sources.list.d/kubernetes.list',
+      'package kubeadm',
+      'package kubelet',
+      'package kubectl',
+      'package containerd',
+      'file /etc/containerd/config.toml',
+      'file /etc/modules-load.d/kubernetes.conf',
+      'file /etc/sysctl.d/90-kubernetes.conf',
+      'file /etc/kubernetes/kubeadm-config.yaml',
+      'kubeadm join',
+    ]);
     // The host it replaced was drained and reset (a replacement that happened); its own packages stay, and it is free for another cluster.
     assert.deepEqual(drainedOrReset(worker).map(([tool]) => tool), ['kubeadm']);
     assert.ok(cp.invocations().some((call) => call.tool === 'kubectl' && call.argv.includes('drain') && call.argv.includes(`${id}-workers-0`)));
