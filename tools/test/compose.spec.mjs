@@ -291,7 +291,7 @@ describe('docker-compose.yml', () => {
 
   it('has its generated entry-point files up to date with the route table (node tools/generate-deploy.mjs)', () => {
     for (const [path, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(root, path), 'utf8'), make(), `${path} is stale: run node tools/generate-deploy.mjs`);
-    const text = readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8');
+    const text = readFileSync(join(root, 'deploy/kubernetes/base/ingress.yaml'), 'utf8');
     const documents = YAML.parseAllDocuments(text);
     for (const document of documents) assert.deepEqual(document.errors, []);
     const ingresses = documents.map((document) => document.toJS());
@@ -327,7 +327,7 @@ describe('docker-compose.yml', () => {
     for (const prefix of STREAMING_PREFIXES) assert.equal(locations.filter((l) => l.prefix === prefix).length, 2, `${prefix} and ${prefix}/ are both configured`);
     assert.match(conf, /plain\s*# TCP with mutual TLS end to end/, 'the agents\' port is said to stay out of the proxy');
 
-    const text = readFileSync(join(root, 'deploy/kubernetes/ingress.yaml'), 'utf8');
+    const text = readFileSync(join(root, 'deploy/kubernetes/base/ingress.yaml'), 'utf8');
     const ingresses = YAML.parseAllDocuments(text).map((document) => document.toJS());
     const paths = (ingress) => ingress.spec.rules.flatMap((rule) => rule.http.paths.map((p) => p.path));
     const streaming = ingresses.filter((ingress) => paths(ingress).some(isStreaming));
