@@ -17,12 +17,14 @@ import { consumerDurables, DEFAULT_SUBJECT_PREFIX, natsUsers, streamName } from 
 import { loadConfig } from '@flotilla/service-kit';
 import { SERVICES } from '../start-lib/env.mjs';
 import { DASHBOARD_SERVICE } from '../start-lib/dashboard.mjs';
-import { LAG_SCALED_SERVICES, NATS_ACCOUNT, NATS_USERS_SECRET } from '../deploy-lib/kubernetes.mjs';
+import { LAG_SCALED_SERVICES, NAMESPACE, NATS_ACCOUNT, NATS_USERS_SECRET } from '../deploy-lib/kubernetes.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const kubernetesDir = join(root, 'deploy/kubernetes');
 const OVERLAYS = readdirSync(join(kubernetesDir, 'overlays'));
 const serviceNames = SERVICES.map((s) => s.name);
+/** Every object of an overlay is in its namespace (all of these kinds are namespaced). */
+const NAMESPACES = { development: 'flotilla-dev', production: NAMESPACE, 'gateway-api': NAMESPACE };
 const versionOf = (workspace) => JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8')).version;
 
 /** apiVersion -> the module of its kinds' classes. */
@@ -105,7 +107,7 @@ describe('the Kubernetes deployment', () => {
         const Kind = (await import(modulePath))[object.kind];
         assert.equal(typeof Kind, 'function', `${where}: a known kind of ${object.apiVersion}`);
         assert.doesNotThrow(() => new Kind(object).validate(), where);
-        assert.ok(object.metadata.namespace === undefined || ['Gateway', 'HTTPRoute'].includes(object.kind) || object.metadata.namespace, where);
+        assert.equal(object.metadata.namespace, NAMESPACES[overlay], `${where}: in the overlay's namespace (NAMESPACES)`);
       }
     }
   });
@@ -260,11 +262,11 @@ describe('the Kubernetes deployment', () => {
         assert.equal(type, 'nats-jetstream');
         assert.equal(metadata.stream, streamName({ prefix: DEFAULT_SUBJECT_PREFIX }, 'events'));
         assert.equal(metadata.account, NATS_ACCOUNT);
-        assert.match(metadata.natsServerMonitoringEndpoint, /^nats-headless\.flotilla\.svc\.cluster\.local:8222$/);
+        assert.equal(metadata.natsServerMonitoringEndpoint, `nats-headless.${object.metadata.namespace}.svc.cluster.local:8222`, 'NATS in the same namespace');
       }
     }
     assert.ok(named(production, 'Deployment').every((d) => d.spec.replicas >= 2), 'production runs two replicas or more');
-    assert.equal(byName(production, 'Deployment', 'tunnel-broker').metadata.namespace, 'flotilla', "KEDA's endpoint names production's namespace");
+    assert.equal(byName(production, 'Deployment', 'tunnel-broker').metadata.namespace, NAMESPACE, "KEDA's endpoint names production's namespace");
     for (const pdb of named(production, 'PodDisruptionBudget')) {
       assert.equal(pdb.spec.minAvailable, 1, `${pdb.metadata.name}: minAvailable 1`);
       assert.equal(pdb.spec.maxUnavailable, undefined);
