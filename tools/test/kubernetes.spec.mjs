@@ -17,7 +17,7 @@ import { consumerDurables, DEFAULT_SUBJECT_PREFIX, natsUsers, streamName } from 
 import { loadConfig } from '@flotilla/service-kit';
 import { SERVICES } from '../start-lib/env.mjs';
 import { DASHBOARD_SERVICE } from '../start-lib/dashboard.mjs';
-import { LAG_SCALED_SERVICES, NAMESPACE, NATS_ACCOUNT, NATS_USERS_SECRET } from '../deploy-lib/kubernetes.mjs';
+import { LAG_SCALED_SERVICES, NAMESPACE, NATS_ACCOUNT, NATS_RELEASE, NATS_USERS_SECRET } from '../deploy-lib/kubernetes.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const kubernetesDir = join(root, 'deploy/kubernetes');
@@ -245,6 +245,15 @@ describe('the Kubernetes deployment', () => {
         assert.ok(service?.spec.ports.some((p) => p.port === port), `overlays/${overlay}: ${name}:${port} is a Service port`);
       }
     }
+    // Kubeconfigs, agents' manifests and the importer's way to the broker name the address the entry point serves.
+    for (const overlay of OVERLAYS) {
+      const objects = rendered[overlay];
+      const hosts = new Set([...named(objects, 'Ingress').flatMap((i) => i.spec.rules.map((r) => r.host)), ...named(objects, 'HTTPRoute').flatMap((r) => r.spec.hostnames)]);
+      const importer = environment(byName(objects, 'Deployment', 'importer').spec.template.spec.containers[0], objects).env;
+      for (const name of ['FLOTILLA_PUBLIC_URL', 'REGISTRATION_TUNNEL_URL', 'TUNNEL_BROKER_URL']) {
+        assert.deepEqual([...hosts], [new URL(importer[name]).hostname], `overlays/${overlay}: ${name} is the entry point's host`);
+      }
+    }
     const route = byName(rendered['gateway-api'], 'HTTPRoute', 'flotilla');
     assert.ok(byName(rendered['gateway-api'], 'Gateway', route.spec.parentRefs[0].name), 'the HTTPRoute names the Gateway that is rendered');
   });
@@ -304,5 +313,19 @@ describe('the Kubernetes deployment', () => {
       assert.deepEqual(values.container.env[expected[index].passwordVariable], { valueFrom: { secretKeyRef: { name: NATS_USERS_SECRET, key: user.user } } });
     }
     assert.ok(!/password: (?!<<)/.test(readFileSync(join(kubernetesDir, 'nats/values.yaml'), 'utf8')), 'no password value in the file');
+    for (const overlay of OVERLAYS) {
+      const config = named(rendered[overlay], 'ConfigMap').find((c) => c.metadata.name.startsWith('flotilla-config-'));
+      assert.equal(new URL(config.data.NATS_URL).hostname, NATS_RELEASE, `overlays/${overlay}: the services reach the Helm release's Service`);
+    }
+  });
+
+  it('expects PostgreSQL where the CloudNativePG example puts it', () => {
+    const cluster = YAML.parse(readFileSync(join(kubernetesDir, 'postgres/cluster.yaml'), 'utf8'));
+    assert.equal(cluster.apiVersion, 'postgresql.cnpg.io/v1');
+    assert.equal(cluster.kind, 'Cluster');
+    for (const service of serviceNames) {
+      const egress = byName(rendered.production, 'NetworkPolicy', service).spec.egress.find((rule) => rule.ports.some((p) => p.port === 5432));
+      assert.equal(egress.to[0].podSelector.matchLabels['cnpg.io/cluster'], cluster.metadata.name, `${service} may reach the example's pods`);
+    }
   });
 });
