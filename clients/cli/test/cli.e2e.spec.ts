@@ -265,14 +265,33 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(run.stderr, /cluster edge-berlin-[0-9a-f]{6}: registration \S+, valid until /);
   });
 
-  it('dead letters are for admins: an operator is told so (exit 4), an admin sees the list', async () => {
+  it('dead letters: an operator is told they are for admins (exit 4); an admin lists one and replays it once', async () => {
     const denied = await cli(['dlq', 'list'], { env });
     assert.equal(denied.code, 4, denied.stderr);
     assert.match(denied.stderr, /not allowed: .*role or label scope/);
+
+    // A message without a CloudEvents envelope can never be handled: the provisioner dead-letters it.
+    await fleet.bus.js.publish(`${fleet.prefix}.events.cluster.requested.v1`, JSON.stringify({ name: 'no-envelope' }));
     const admin = (await fleet.auth('admin')).authorization!.replace('Bearer ', '');
-    const listed = await cli(['dlq', 'list', '-o', 'json', '--token', admin], { env });
-    assert.equal(listed.code, 0, listed.stderr);
-    assert.ok(Array.isArray((JSON.parse(listed.stdout) as { items: unknown[] }).items));
+    const asAdmin = (args: string[]) => cli([...args, '--token', admin], { env });
+    let letters: { id: string; consumer: string; replayedAt: string | null }[] = [];
+    for (let waited = 0; letters.length === 0 && waited < 30_000; waited += 500) {
+      const listed = await asAdmin(['dlq', 'list', '--service', 'provisioner', '-o', 'json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      letters = (JSON.parse(listed.stdout) as { items: typeof letters }).items;
+      if (letters.length === 0) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const [letter] = letters;
+    assert.ok(letter, 'the dead letter is listed');
+    const table = await asAdmin(['dlq', 'list', '--service', 'provisioner', '--not-replayed']);
+    assert.match(table.stdout, /^ID\s+SERVICE\s+EVENT\s+SUBJECT\s+CODE\s+AGE\s+REPLAYED\s+REASON$/m);
+    assert.match(table.stdout, new RegExp(`^${letter.id}\\s+provisioner\\s`, 'm'));
+
+    const replayed = await asAdmin(['dlq', 'replay', letter.id]);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.equal(replayed.stdout, `dead letter ${letter.id} sent back to ${letter.consumer}\n`);
+    const again = await asAdmin(['dlq', 'replay', letter.id]);
+    assert.match(again.stdout, new RegExp(`dead letter ${letter.id} was replayed before \\(.* by e2e-admin\\): nothing sent`));
   });
 
   it('a cluster that does not exist is named, exit 6', async () => {
