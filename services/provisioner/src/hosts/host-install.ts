@@ -16,6 +16,7 @@ import {
   runtimePackage,
   runtimeRepository,
   upgradeCommand,
+  wasAlreadyANode,
   type PackageFamily,
 } from './host-packages.js';
 import type { HostChange } from './host-records.js';
@@ -43,11 +44,16 @@ export function familyOf(machine: string, facts: HostFacts | null): PackageFamil
  * cluster's version from pkgs.k8s.io (its repository added first), and containerd (with its
  * configuration, kernel modules and sysctls) when the host has no container runtime. What the
  * host had before is probed once (`packages-before`) and never touched; what is installed is
- * recorded first.
+ * recorded first. A host that already is a node of some cluster is refused.
  */
 export async function installPrerequisites(steps: HostSteps, facts: HostFacts | null, version: string): Promise<void> {
   const family = familyOf(steps.machine, facts);
-  const before = parseInstalledPackages((await steps.run('packages-before', packagesProbe(family))).output);
+  const probe = (await steps.run('packages-before', packagesProbe(family))).output;
+  // A node Flotilla did not make is never taken over: removing it later would reset someone else's node.
+  if (wasAlreadyANode(probe)) {
+    throw new StepFailed(`${steps.machine}: the host already is a Kubernetes node (/etc/kubernetes/kubelet.conf was there before Flotilla): take it out of its cluster first, or leave it out`);
+  }
+  const before = parseInstalledPackages(probe);
   const missing = missingPackages(facts, before, family);
   if (missing.length === 0) return;
   const minor = repositoryMinor(version);

@@ -120,15 +120,25 @@ export function runtimeRepository(family: PackageFamily, osId: string | null): H
   };
 }
 
+const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
+
 /**
  * Prints `name|installed|version` for each package the host has (its own package database), so
- * what was there before Flotilla is known. Always exits 0.
+ * what was there before Flotilla is known, and `kubelet.conf|present` when the host already is a
+ * node of some cluster. Always exits 0.
  */
 export function packagesProbe(family: PackageFamily, names: readonly string[] = PROBED_PACKAGES): string {
   const list = names.map(shellQuote).join(' ');
-  return family === 'apt'
-    ? `for p in ${list}; do dpkg-query -W -f='\${Status}|\${Version}\\n' "$p" 2>/dev/null | grep '^install ok installed|' | sed "s/^install ok installed|/$p|installed|/"; done; true`
-    : `for p in ${list}; do rpm -q --qf "$p|installed|%{VERSION}-%{RELEASE}\\n" "$p" 2>/dev/null | grep "^$p|installed|"; done; true`;
+  const packages =
+    family === 'apt'
+      ? `for p in ${list}; do dpkg-query -W -f='\${Status}|\${Version}\\n' "$p" 2>/dev/null | grep '^install ok installed|' | sed "s/^install ok installed|/$p|installed|/"; done`
+      : `for p in ${list}; do rpm -q --qf "$p|installed|%{VERSION}-%{RELEASE}\\n" "$p" 2>/dev/null | grep "^$p|installed|"; done`;
+  return `${packages}; if [ -e ${KUBELET_CONF} ]; then echo 'kubelet.conf|present'; fi; true`;
+}
+
+/** Whether the probe found the host a node already (before Flotilla did anything on it). */
+export function wasAlreadyANode(probeOutput: string): boolean {
+  return probeOutput.split('\n').some((line) => line.trim() === 'kubelet.conf|present');
 }
 
 /** The packages a probe found installed, with their versions. */

@@ -362,6 +362,23 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       await assert.rejects(bootstrapper.joinNode(request), (error: unknown) => error instanceof SshError && error.transient && error.message === `root@127.0.0.31:${closedPort}: the host cannot be reached (connection refused)`);
     });
 
+    it('refuses a host that already is a node of some cluster, and leaves it as it is when the machine is removed', async () => {
+      const node = await TestSshd.start({ address: '127.0.0.34' });
+      hosts.push(node);
+      node.writeFile('/etc/kubernetes/kubelet.conf', 'apiVersion: v1\nkind: Config\n# the host\'s own cluster\n');
+      const id = clusterId();
+      const request = joinRequests(id, userClusterSpec([{ sshd: node, role: 'control-plane', keyRef: await registerKey(context, node, `${id}-cp`) }])).get(`${id}-cp-0`)!;
+      const result = await bootstrapper.joinNode(request);
+      assert.deepEqual(result, {
+        state: 'failed',
+        message: `${id}-cp-0: the host already is a Kubernetes node (/etc/kubernetes/kubelet.conf was there before Flotilla): take it out of its cluster first, or leave it out`,
+      });
+      await bootstrapper.removeNode(request);
+      assert.deepEqual(calls(node, 'kubeadm'), [], 'neither joined nor reset');
+      assert.deepEqual(installs(node), []);
+      assert.equal(node.kubernetesFile('kubelet.conf'), "apiVersion: v1\nkind: Config\n# the host's own cluster\n");
+    });
+
     it('fails with the step\'s output when kubeadm init fails, and the other hosts keep waiting', async () => {
       const workerHost = await TestSshd.start({ address: '127.0.0.33' });
       hosts.push(workerHost);
