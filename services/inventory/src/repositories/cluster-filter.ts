@@ -28,7 +28,7 @@ export function filterConditions(filter: ClusterFilter, params: unknown[]): stri
   if (filter.provider) conditions.push(`provider = ${bind(filter.provider)}`);
   if (filter.version) {
     const version = filter.version.replace(/^v/, '');
-    // An exact version is looked up through its minor's index.
+    // The minor too for an exact version: the (minor, version) index serves both.
     conditions.push(`kubernetes_minor = ${bind(/^\d+\.\d+/.exec(version)?.[0])}`);
     if (!isMinor(version)) conditions.push(`kubernetes_version IN (${bind(version)}, ${bind(`v${version}`)})`);
   }
