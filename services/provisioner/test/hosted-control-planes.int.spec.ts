@@ -149,6 +149,27 @@ describe('hosted control planes applied to a management cluster (stand-in Kamaji
     }
   });
 
+  it('watches a server ends at once are opened again with a growing pause, not in a loop', async () => {
+    const world = await HostedWorld.start({ kind: 'never' });
+    world.management.endWatchesAtOnce = true;
+    const h = await Harness.start({ HOSTED_WATCH_TIMEOUT_MS: '10000' });
+    try {
+      await register(h, world);
+      await h.request('hosted-6', hosted);
+      const watches = () => world.management.requests.filter((request) => request.path.includes('watch=true')).length;
+      await eventually(async () => (watches() > 0 ? true : undefined), WAIT_MS, 'watching');
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // With the pause doubling from MACHINE_POLL_MS (50 ms), 3 s hold about six watches.
+      assert.ok(watches() <= 10, `${watches()} watches in 3 s`);
+      const placed = (await placement(h, 'hosted-6')).body as Placement & { lastError: string | null };
+      assert.equal(placed.phase, 'applying');
+      assert.match(placed.lastError ?? '', /closed by the server before its timeout/);
+    } finally {
+      await h.dispose();
+      await world.close();
+    }
+  });
+
   it('a cluster deleted while its TenantControlPlane comes up has it deleted once the wait in hand ends, and its room freed', async () => {
     const world = await HostedWorld.start({ kind: 'never' });
     const h = await Harness.start({ HOSTED_WATCH_TIMEOUT_MS: '2000' });

@@ -117,6 +117,7 @@ export class HostedControlPlaneReconciler implements OnApplicationBootstrap, Bef
       // What the watch saw last (a holder: the callback changes it).
       const seen: { latest: Readiness; deleted: boolean } = { latest: first, deleted: false };
       const windowMs = Math.min(this.config.HOSTED_WATCH_TIMEOUT_MS, this.config.MACHINE_LEASE_MS / 2, item.deadline.getTime() - this.clock.now().getTime());
+      const watchedFrom = Date.now();
       const ended = await client.watch(
         tenantControlPlanesPath(item.namespace),
         { resourceVersion: current.metadata?.resourceVersion, fieldSelector: `metadata.name=${item.clusterId}`, timeoutSeconds: Math.max(1, Math.ceil(windowMs / 1000)) },
@@ -131,8 +132,12 @@ export class HostedControlPlaneReconciler implements OnApplicationBootstrap, Bef
       if (latest.ready) return { kind: 'ready', appliedSha256: sha256, endpoint: latest.endpoint };
       if (seen.deleted) return { kind: 'waiting', appliedSha256: null, observedStatus: null, retryInMs: 0, errors: 0, lastError: `${where} was deleted; applying it again` };
       // The watch ended (its timeout, a drop, an expired resourceVersion, shutdown): read and watch again.
-      const errors = ended ? item.errors + 1 : 0;
-      return { kind: 'waiting', appliedSha256: applied, observedStatus: latest.status, retryInMs: ended ? this.backoff(errors) : 0, errors, lastError: ended ? `the watch of ${where} ended: ${ended.message}` : null };
+      // A watch that failed, or ended long before its window without shutdown asking, backs off:
+      // a server closing watches at once must not turn this into a loop of reads.
+      const cutShort = !this.stopping.signal.aborted && Date.now() - watchedFrom < windowMs / 2;
+      const failure = ended ?? (cutShort ? new Error('closed by the server before its timeout') : undefined);
+      const errors = failure ? item.errors + 1 : 0;
+      return { kind: 'waiting', appliedSha256: applied, observedStatus: latest.status, retryInMs: failure ? this.backoff(errors) : 0, errors, lastError: failure ? `the watch of ${where} ended: ${failure.message}` : null };
     } catch (error) {
       if (error instanceof KubernetesApiError && error.refused) {
         return { kind: 'failed', code: 'control-plane-refused', message: `management cluster "${item.managementCluster}" refused ${where.split(' on ')[0]}: ${error.status} ${error.reason}: ${error.message}` };

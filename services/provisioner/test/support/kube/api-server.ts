@@ -64,6 +64,8 @@ const MAX_BODY = 1024 * 1024;
  */
 export class StandInKubernetes {
   readonly requests: SeenRequest[] = [];
+  /** Set: every watch ends right after its first events, as a misbehaving server or proxy would. */
+  endWatchesAtOnce = false;
   private readonly server: Server;
   private readonly store = new ObjectStore();
   private readonly held = new Set<ServerResponse>();
@@ -303,6 +305,10 @@ export class StandInKubernetes {
     response.flushHeaders();
     write = (event) => void response.write(`${JSON.stringify(event)}\n`);
     for (const event of pending) write(event);
+    if (this.endWatchesAtOnce) {
+      stop();
+      return void response.end();
+    }
     const seconds = Number(url.searchParams.get('timeoutSeconds') ?? 0);
     const timer = seconds > 0 ? setTimeout(() => response.end(), seconds * 1000) : undefined;
     this.held.add(response);
