@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { ERROR_COMPONENTS } from './error-bodies.js';
-import { jsonSchemaOf } from './json-schema.js';
+import { jsonSchemaOf, type JsonSchemaObject } from './json-schema.js';
 
 /**
  * The request body: the schema the route's ZodValidationPipe validates with, and an example
@@ -27,6 +27,22 @@ export function ApiRequestBody<S extends z.ZodType>(
     ...(options.description === undefined ? {} : { description: options.description }),
     examples,
   });
+}
+
+/**
+ * The query parameters of a route, one per field of the schema its ZodValidationPipe validates
+ * the query with: type, bounds, default, enum and description as the schema says them.
+ */
+export function ApiQueryParameters(schema: z.ZodObject): MethodDecorator {
+  const json = jsonSchemaOf(schema, 'input');
+  const required = new Set((json['required'] as string[] | undefined) ?? []);
+  const properties = Object.entries((json['properties'] ?? {}) as Record<string, JsonSchemaObject>);
+  return applyDecorators(
+    ...properties.map(([name, property]) => {
+      const description = typeof property['description'] === 'string' ? property['description'] : undefined;
+      return ApiQuery({ name, required: required.has(name), schema: property, ...(description === undefined ? {} : { description }) });
+    }),
+  );
 }
 
 /** A success answer and its body, documented from the zod schema its type comes from (JSON unless said). */

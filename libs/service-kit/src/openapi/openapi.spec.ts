@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ZodValidationPipe } from '../validation.js';
 import { describes } from './answer-schema.js';
 import { documentationGaps } from './completeness.js';
-import { ApiAnswer, ApiErrors, ApiRequestBody } from './decorators.js';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRequestBody } from './decorators.js';
 import { apiDocument } from './document.js';
 
 const CreateWidget = z.object({ name: z.string().min(1), size: z.number().int().positive() }).strict();
@@ -18,6 +18,11 @@ interface Widget {
   name: string;
   createdAt: string;
 }
+const ListWidgets = z.object({
+  colour: z.enum(['red', 'blue']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).describe('nextCursor of the previous page'),
+});
 const WidgetAnswer = describes<Widget>()(z.object({ id: z.string(), name: z.string(), createdAt: z.iso.datetime() }));
 
 @Controller('api/v1/widgets')
@@ -33,6 +38,7 @@ class WidgetsController {
 
   @Get()
   @Access('viewer')
+  @ApiQueryParameters(ListWidgets)
   list(): Widget[] {
     return [];
   }
@@ -77,6 +83,19 @@ describe('the OpenAPI document of a service', () => {
     assert.equal(answer['$schema'], undefined);
     assert.deepEqual(responses['400']!.content!['application/json']!.schema, { $ref: '#/components/schemas/ValidationError' });
     assert.deepEqual(responses['409']!.content!['application/json']!.schema, { $ref: '#/components/schemas/Error' });
+  });
+
+  it('documents query parameters from the schema the query is validated with', async () => {
+    const document = await widgetsDocument();
+    const parameters = document.paths['/api/v1/widgets']!.get!.parameters as { name: string; in: string; required: boolean; description?: string; schema: Record<string, unknown> }[];
+    const byName = Object.fromEntries(parameters.map((parameter) => [parameter.name, parameter]));
+    assert.deepEqual(Object.keys(byName).sort(), ['colour', 'cursor', 'limit']);
+    assert.ok(parameters.every((parameter) => parameter.in === 'query'));
+    assert.deepEqual(byName['colour']!.schema['enum'], ['red', 'blue']);
+    assert.equal(byName['colour']!.required, false);
+    assert.deepEqual([byName['limit']!.schema['minimum'], byName['limit']!.schema['maximum'], byName['limit']!.schema['default']], [1, 500, 50]);
+    assert.equal(byName['cursor']!.required, true);
+    assert.equal(byName['cursor']!.description, 'nextCursor of the previous page');
   });
 
   it('takes each route\'s security, role, 401 and 403 from its access rule, and none for a public route', async () => {

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpException, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { Access, AuditTrail, type AuthenticatedRequest } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { CloudClustersAnswer } from '../http/answers.js';
 import { z } from 'zod';
 import { CloudAccess } from './cloud-access.js';
@@ -67,12 +67,7 @@ export class CloudAccountsController {
   @Access('admin')
   @ApiOperation({ summary: 'Clusters a stored cloud account can import, with version and node groups' })
   @ApiParam({ name: 'credentialRef', description: 'A stored cloud-account credential' })
-  @ApiQuery({ name: 'provider', enum: CLOUD_PROVIDERS })
-  @ApiQuery({ name: 'region', required: false, description: 'eks: required' })
-  @ApiQuery({ name: 'subscriptionId', required: false, description: 'aks: required' })
-  @ApiQuery({ name: 'resourceGroup', required: false, description: 'aks: only this resource group' })
-  @ApiQuery({ name: 'projectId', required: false, description: 'gke: required' })
-  @ApiQuery({ name: 'location', required: false, description: 'gke: only this zone or region (default: all)' })
+  @ApiQueryParameters(ListCloudClustersQuery)
   @ApiAnswer(200, CloudClustersAnswer, 'The clusters the account sees')
   @ApiErrors({
     400: 'A required location field is missing: it is named',

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
-import { CONNECTED_CLUSTER_STATES, type ConnectedCluster } from '../domain/connected-cluster.js';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
+import type { ConnectedCluster } from '../domain/connected-cluster.js';
 import type { TunnelLink } from '../domain/tunnel-link.js';
 import { ClusterTunnelRepository } from '../repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
@@ -28,9 +28,7 @@ export class ConnectedClustersController {
   @Get()
   @Access('viewer')
   @ApiOperation({ summary: 'Connected clusters with their import state and tunnel, a page at a time' })
-  @ApiQuery({ name: 'state', required: false, enum: CONNECTED_CLUSTER_STATES })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ListConnectedClustersQuery)
   @ApiAnswer(200, ConnectedClusterPageAnswer, 'A page of connected clusters')
   @ApiErrors({ 400: 'Invalid state, limit or cursor' })
   async list(@Query(new ZodValidationPipe(ListConnectedClustersQuery)) query: ListConnectedClustersQuery): Promise<{ items: ConnectedClusterResource[]; total: number; nextCursor: string | null }> {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '@flotilla/auth';
 import { AuditRecord } from '@flotilla/contracts';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 
@@ -11,8 +11,8 @@ const ListAuditQuery = z.strictObject({
   service: z.string().min(1).optional(),
   clusterId: z.string().min(1).optional(),
   result: z.enum(['ok', 'refused', 'failed']).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe('ISO time, inclusive'),
+  until: z.iso.datetime({ offset: true }).optional().describe('ISO time, exclusive'),
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
@@ -24,7 +24,8 @@ const ListAuditQuery = z.strictObject({
       }
       return { time, id };
     })
-    .optional(),
+    .optional()
+    .describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 type ListAuditQuery = z.infer<typeof ListAuditQuery>;
@@ -40,14 +41,7 @@ export class AuditController {
   @Get()
   @Access('admin')
   @ApiOperation({ summary: 'Audit records of every service, newest first, a page at a time (`cursor`: the nextCursor of the previous page)' })
-  @ApiQuery({ name: 'subject', required: false })
-  @ApiQuery({ name: 'service', required: false })
-  @ApiQuery({ name: 'clusterId', required: false })
-  @ApiQuery({ name: 'result', required: false, enum: ['ok', 'refused', 'failed'] })
-  @ApiQuery({ name: 'since', required: false, description: 'ISO time, inclusive' })
-  @ApiQuery({ name: 'until', required: false, description: 'ISO time, exclusive' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ListAuditQuery)
   @ApiAnswer(200, AuditPage, 'A page of audit records')
   @ApiErrors({ 400: 'Invalid filter, time, limit or cursor, named' })
   async list(@Query(new ZodValidationPipe(ListAuditQuery)) query: ListAuditQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {

@@ -1,7 +1,7 @@
 import { Controller, GoneException, Get, HttpStatus, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Access, Caller, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { DeadLetterView, viewOf, type DeadLetterRow } from './dead-letter-record.js';
@@ -15,12 +15,12 @@ interface StatusSettable {
 const SEQUENCE = /^[1-9][0-9]{0,17}$/;
 
 const ListDeadLettersQuery = z.strictObject({
-  service: z.string().min(1).max(100).optional(),
-  consumer: z.string().min(1).max(200).optional(),
-  type: z.string().min(1).max(512).optional(),
-  clusterId: z.string().min(1).max(253).optional(),
+  service: z.string().min(1).max(100).optional().describe('the service whose consumer refused it'),
+  consumer: z.string().min(1).max(200).optional().describe('the durable consumer, e.g. provisioner__cluster_requested_v1'),
+  type: z.string().min(1).max(512).optional().describe('the event type'),
+  clusterId: z.string().min(1).max(253).optional().describe("the event's subject"),
   replayed: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
-  cursor: z.string().regex(SEQUENCE, 'must be the nextCursor of a previous page').optional(),
+  cursor: z.string().regex(SEQUENCE, 'must be the nextCursor of a previous page').optional().describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 type ListDeadLettersQuery = z.infer<typeof ListDeadLettersQuery>;
@@ -54,13 +54,7 @@ export class DeadLettersController {
     description:
       'Each item: `id` (its sequence in the dead-letter stream), `service` and `consumer` (the durable that refused it), `code` and `reason`, `deliveries`, the event (`id`, `type`, `subject`, `time`), `originalSubject`, `deadLetteredAt`, and `replayedAt`/`replayedBy` once replayed.',
   })
-  @ApiQuery({ name: 'service', required: false, description: 'the service whose consumer refused it' })
-  @ApiQuery({ name: 'consumer', required: false, description: 'the durable consumer, e.g. provisioner__cluster_requested_v1' })
-  @ApiQuery({ name: 'type', required: false, description: 'the event type' })
-  @ApiQuery({ name: 'clusterId', required: false, description: "the event's subject" })
-  @ApiQuery({ name: 'replayed', required: false, enum: ['true', 'false'] })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ListDeadLettersQuery)
   @ApiAnswer(200, DeadLetterPage, 'A page of dead letters')
   @ApiErrors({ 400: 'A bad filter, limit or cursor, named' })
   async list(@Query(new ZodValidationPipe(ListDeadLettersQuery)) query: ListDeadLettersQuery): Promise<z.infer<typeof DeadLetterPage>> {

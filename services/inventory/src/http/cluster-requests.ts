@@ -38,7 +38,7 @@ export const ListClustersQuery = z
       .optional()
       .describe('A Kubernetes minor (1.34: every patch of it) or a version (1.34.2)'),
     labels: LabelSelector.optional().describe('Clusters carrying every one of these labels: team=a,env=prod'),
-    sort: z.enum(CLUSTER_SORTS).default('id'),
+    sort: z.enum(CLUSTER_SORTS).default('id').describe('id, name, status, version (numerically, unknown first), created, updated; ties by id'),
     order: z.enum(SORT_ORDERS).default('asc'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     cursor: z

@@ -3,10 +3,10 @@ import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type Authen
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
-import { ApiAnswer, ApiErrors, ApiRedirect, ApiRequestBody, PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
-import { beingDeleted, CLUSTER_ACCESS, CLUSTER_STATUSES, emptyView, type ClusterView } from '../domain/cluster-view.js';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRedirect, ApiRequestBody, PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
+import { beingDeleted, emptyView, type ClusterView } from '../domain/cluster-view.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
-import { CLUSTER_SORTS, ClusterListing, SORT_ORDERS, type ClusterPage } from '../repositories/cluster-listing.js';
+import { ClusterListing, type ClusterPage } from '../repositories/cluster-listing.js';
 import { ClusterRepository, decodeHistoryCursor } from '../repositories/cluster.repository.js';
 import { ClusterCreatedAnswer, ClusterDetailAnswer, ClusterPageAnswer, CommandAcceptedAnswer, HistoryPageAnswer, type HistoryLine } from './cluster-answers.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
@@ -47,16 +47,7 @@ export class ClustersController {
       'Each item is a cluster as in GET /api/v1/clusters/{id}, without its history. `access` says how the platform reaches its API server: `tunnel` (registered behind a firewall: through the tunnel its agent dials out; `tunnel` is then `connected` or `disconnected` as the tunnel broker last reported, null before its agent first connected), `direct` (at its own address), or null while not known. ' +
       'Filters combine (AND). Pages are keyset-paginated on the sort key and the id: `nextCursor` (null on the last page) is valid for the same sort and order only, and a page costs the same at any depth; clusters added meanwhile never make a page skip or repeat one. `total` counts every cluster matching the filters (all pages), from the counts the inventory maintains as it projects: no call counts the fleet. Sorting by `updated`, `status` or `version`, a cluster that changes between two pages may move past the cursor or behind it. A label-scoped caller sees only the clusters of its scope, in the items and in the total.',
   })
-  @ApiQuery({ name: 'model', required: false, enum: ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'] })
-  @ApiQuery({ name: 'status', required: false, enum: CLUSTER_STATUSES })
-  @ApiQuery({ name: 'access', required: false, enum: CLUSTER_ACCESS, description: 'tunnel: the clusters registered behind a firewall, reached through their tunnel' })
-  @ApiQuery({ name: 'provider', required: false, description: 'Infrastructure provider (platform-provisioned, hosted workers) or import provider (cncf, eks, aks, gke)' })
-  @ApiQuery({ name: 'version', required: false, description: 'Kubernetes minor (1.34: every patch of it) or version (1.34.2)' })
-  @ApiQuery({ name: 'labels', required: false, description: 'Clusters carrying every one of these labels: team=a,env=prod' })
-  @ApiQuery({ name: 'sort', required: false, enum: CLUSTER_SORTS, description: 'id (default), name, status, version (numerically, unknown first), created, updated; ties by id' })
-  @ApiQuery({ name: 'order', required: false, enum: SORT_ORDERS })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ListClustersQuery)
   @ApiAnswer(200, ClusterPageAnswer, 'A page of clusters')
   @ApiErrors({ 400: 'Invalid filter, sort, limit or cursor (a cursor of another sort or order), named' })
   async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
@@ -87,8 +78,7 @@ export class ClustersController {
   @Access('viewer', { scoped: true })
   @ApiOperation({ summary: "A cluster's history, newest first, a page at a time: `{ items, nextCursor }`" })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ClusterHistoryQuery)
   @ApiAnswer(200, HistoryPageAnswer, 'A page of history, newest first')
   @ApiErrors({ 400: 'Invalid limit or cursor', 404: NOT_FOUND })
   async history(
@@ -194,7 +184,7 @@ export class ClustersController {
       'The request is pending on the cluster until its owner (the provisioner, or the importer for a connected cluster) answers: ClusterDeleted, or a refusal shown in `lastRefusal`, after which the cluster takes commands again.',
   })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'reason', required: false, description: "Why, for the cluster's history (or `reason` in the body)" })
+  @ApiQueryParameters(DeleteClusterQuery)
   @ApiRequestBody(DeleteClusterQuery, { reason: 'replaced by prod-eu-2' }, { required: false })
   @ApiAnswer(202, CommandAcceptedAnswer, "Accepted: ClusterDeleted follows when the last machine is released (at once for a connected cluster), or the owner's refusal")
   @ApiErrors({ 400: 'Invalid request: every bad field is named', 404: NOT_FOUND, 409: GONE_OR_GOING })

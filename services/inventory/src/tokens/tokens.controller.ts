@@ -1,7 +1,7 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Access, Caller, type Principal } from '@flotilla/auth';
-import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { IssuedTokenAnswer, RotatedKeyAnswer, SigningKeyAnswer, SigningKeyListAnswer, TokenAnswer, TokenListAnswer } from './token-answers.js';
 import { CreateTokenBody, type TokenDescription } from './token-requests.js';
@@ -29,7 +29,7 @@ export class TokensController {
 
   @Get()
   @ApiOperation({ summary: 'Tokens issued (never the tokens themselves); expired ones with ?expired=true' })
-  @ApiQuery({ name: 'expired', required: false, enum: ['true', 'false'] })
+  @ApiQueryParameters(ListTokensQuery)
   @ApiAnswer(200, TokenListAnswer, 'The tokens issued, described')
   @ApiErrors({ 400: 'expired is neither true nor false' })
   async list(@Query(new ZodValidationPipe(ListTokensQuery)) query: z.infer<typeof ListTokensQuery>): Promise<{ items: TokenDescription[] }> {

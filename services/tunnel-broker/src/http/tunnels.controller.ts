@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
-import { SESSION_STATES } from '../domain/tunnel-session.js';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { TunnelSessionRepository, type SessionPage } from '../repositories/tunnel-session.repository.js';
 import { ListTunnelsQuery } from './session-requests.js';
 import { SessionPageAnswer } from './tunnel-answers.js';
@@ -19,10 +18,7 @@ export class TunnelsController {
   @Get()
   @Access('viewer')
   @ApiOperation({ summary: 'Tunnel sessions, filtered by cluster and state, a page at a time' })
-  @ApiQuery({ name: 'clusterId', required: false })
-  @ApiQuery({ name: 'state', required: false, enum: SESSION_STATES })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(ListTunnelsQuery)
   @ApiAnswer(200, SessionPageAnswer, 'A page of sessions, newest first')
   @ApiErrors({ 400: 'Invalid filter, limit or cursor: every bad field is named' })
   async list(@Query(new ZodValidationPipe(ListTunnelsQuery)) query: ListTunnelsQuery): Promise<SessionPage> {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FleetCluster } from '@flotilla/contracts';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import type { FleetEntry } from '../domain/fleet-entry.js';
 import { FleetView } from '../planning/fleet-view.js';
 import { FleetRepository } from '../repositories/fleet.repository.js';
@@ -21,8 +21,7 @@ export class FleetController {
   @Get()
   @Access('viewer')
   @ApiOperation({ summary: 'The plannable clusters (planner input), sorted by id, a page at a time' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQueryParameters(FleetQuery)
   @ApiAnswer(200, FleetPageAnswer, 'A page of plannable clusters')
   @ApiErrors({ 400: 'Invalid limit or cursor' })
   async list(@Query(new ZodValidationPipe(FleetQuery)) query: FleetQuery): Promise<{ items: readonly FleetCluster[]; total: number; nextCursor: string | null }> {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, HttpException, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { httpStatusOf, PlannerError } from '../domain/errors.js';
 import { PlanService, type PlanListItem, type PlanView } from '../planning/plan.service.js';
 import type { RevisionSummary } from '../repositories/plan.repository.js';
@@ -65,7 +65,7 @@ export class UpgradePlansController {
   @Access('viewer')
   @ApiOperation({ summary: 'A plan revision (the current one unless ?revision=) as JSON' })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'revision', required: false, schema: { type: 'integer', minimum: 1 } })
+  @ApiQueryParameters(RevisionQuery)
   @ApiAnswer(200, PlanAnswer, 'The plan revision')
   @ApiErrors({ 400: 'Invalid revision', 404: 'code plan-not-found or revision-not-found', 410: 'code revision-pruned: only its summary and changes are kept (GET .../revisions)' })
   async get(@Param('id') id: string, @Query(new ZodValidationPipe(RevisionQuery)) query: RevisionQuery): Promise<PlanView> {
@@ -76,7 +76,7 @@ export class UpgradePlansController {
   @Access('viewer')
   @ApiOperation({ summary: 'A plan revision as a table like `clusterctl upgrade plan`: cluster, model, current, target, path, action, reason' })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'revision', required: false, schema: { type: 'integer', minimum: 1 } })
+  @ApiQueryParameters(RevisionQuery)
   @ApiAnswer(200, PlanTableAnswer, 'The table, one line a cluster', 'text/plain')
   @ApiErrors({ 400: 'Invalid revision', 404: 'code plan-not-found or revision-not-found', 410: 'code revision-pruned: only its summary and changes are kept' })
   async table(@Param('id') id: string, @Query(new ZodValidationPipe(RevisionQuery)) query: RevisionQuery, @Res({ passthrough: true }) response: HeaderSettable): Promise<string> {
