@@ -1,7 +1,7 @@
 import { ConflictException, Controller, ForbiddenException, Get, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import { Access, auditRead, Caller, forbidOutOfScope, inScope, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiAnswer, ApiErrors, KubeconfigText, ZodValidationPipe } from '@flotilla/service-kit';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiQueryParameters, KubeconfigText, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
 import { KubeconfigQuery } from './kubeconfig.js';
 import { KubeconfigIssuer, KubeconfigRefusal, type KubeconfigRefusalCode } from './kubeconfig-issuer.js';
@@ -38,7 +38,7 @@ export class KubeconfigController {
       'Subject CN = the caller, O = `flotilla:operator` (operators) or `flotilla:admin` and `kubeadm:cluster-admins` (admins); server = the cluster\'s API endpoint; CA = the cluster CA. The key is made for this answer and kept nowhere. Audited (the certificate\'s serial and expiry, never the key). A hosted control plane\'s kubeconfig is its admin kubeconfig, read from its management cluster (Kamaji\'s `<cluster>-admin-kubeconfig`) for each request and never stored; for admins only (403, code `hosted-admin-only`), and `ttl` does not apply. Also reached from GET /api/v1/clusters/{id}/kubeconfig (307).',
   })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'ttl', required: false, description: 'How long the certificate lasts: 5m to 24h (`30m`, `2h`, `600s`); 1h by default' })
+  @ApiQueryParameters(KubeconfigQuery)
   @ApiAnswer(200, KubeconfigText, 'The kubeconfig (YAML)', 'application/yaml')
   @ApiErrors({
     400: 'A bad ttl, named',

@@ -31,7 +31,8 @@ export const KubeconfigQuery = z.object({
     .regex(/^[1-9][0-9]{0,5}[smh]$/, 'must be a duration such as 30m, 2h or 600s')
     .transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS])
     .refine((ms) => ms >= MIN_CERTIFICATE_TTL_MS && ms <= MAX_CERTIFICATE_TTL_MS, 'must be between 5m and 24h')
-    .default(DEFAULT_CERTIFICATE_TTL_MS),
+    .default(DEFAULT_CERTIFICATE_TTL_MS)
+    .describe('How long the certificate lasts: 5m to 24h (`30m`, `2h`, `600s`); 1h by default'),
 });
 export type KubeconfigQuery = z.infer<typeof KubeconfigQuery>;
 
