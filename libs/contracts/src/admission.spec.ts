@@ -91,6 +91,34 @@ describe('admitMessage: envelope rules, one table', () => {
   });
 });
 
+describe('admitMessage: types this catalogue does not know (forward compatibility)', () => {
+  const on = (type: string, channel: string) => ({ ...binary({ 'ce-type': type }), natsSubject: eventsSubject({ prefix: PREFIX }, channel) });
+
+  it("marks a newer producer's type, on its own subject, to be acknowledged and skipped", () => {
+    const result = refused(admitMessage(on('io.flotilla.cluster.hibernated.v1', 'cluster.hibernated.v1'), { prefix: PREFIX }));
+    assert.equal(result.code, 'unknown-type');
+    assert.equal(result.newerType, true);
+    assert.equal(result.type, 'io.flotilla.cluster.hibernated.v1');
+  });
+
+  it('marks a type from outside Flotilla the same way', () => {
+    assert.equal(refused(admitMessage(on('com.example.billing.invoiced', 'billing.invoiced'), { prefix: PREFIX })).newerType, true);
+  });
+
+  it('refuses an unknown version of a known type, naming the versions it knows', () => {
+    const result = refused(admitMessage(on('io.flotilla.cluster.requested.v2', 'cluster.requested.v2'), { prefix: PREFIX }));
+    assert.equal(result.code, 'unknown-type');
+    assert.equal(result.newerType, undefined);
+    assert.match(result.reason, /version 2 of cluster\.requested is not known to this consumer \(it knows v1\): replay/);
+  });
+
+  it("refuses an unknown type published on a known type's subject", () => {
+    const result = refused(admitMessage(on('io.flotilla.cluster.exploded.v9', 'cluster.requested.v1'), { prefix: PREFIX }));
+    assert.equal(result.newerType, undefined);
+    assert.match(result.reason, /exploded.*published on flotilla\.events\.cluster\.requested\.v1, the subject of a known type/);
+  });
+});
+
 describe('admitMessage: subject rules follow the event type', () => {
   const planRequest = (subject: string) =>
     encodeBinary(createEvent(UpgradePlanRequested, { subject, source: '/tests', time: FIXED_TIME }, { fromRelease: '4.2', toRelease: '4.3', maxConcurrency: 10 }));

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { findDefinition } from './catalogue.js';
+import { EVENT_CATALOGUE, findDefinition } from './catalogue.js';
 import { CloudEventAttributes, subjectSchema, type CloudEvent } from './envelope.js';
-import type { EventDefinition } from './event-definition.js';
+import { CLOUDEVENT_TYPE_PREFIX, type EventDefinition } from './event-definition.js';
 import { decodeMessage, DEFAULT_MAX_EVENT_BYTES, type NatsMessage } from './nats-binding.js';
 import { eventsSubject } from './streams.js';
 
@@ -53,6 +53,12 @@ export type AdmissionFailure = {
   ok: false;
   code: 'unparseable' | 'too-large' | 'unknown-type' | 'schema-invalid';
   reason: string;
+  /**
+   * A type this catalogue has never heard of (no version of it), on a subject no known type uses:
+   * a newer producer's event. Consumers acknowledge and count it instead of dead-lettering it,
+   * since producers roll out before consumers.
+   */
+  newerType?: true;
   /** What could be read of the refused event, for its dead letter and EventRejected. */
   id?: string;
   type?: string;
@@ -72,7 +78,10 @@ export function admitMessage(message: ReceivedMessage, options: AdmissionOptions
   const decoded = decodeMessage(message, options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES);
   if (!decoded.ok) return decoded;
   const validated = validateEvent(decoded.event);
-  if (!validated.ok) return { ...validated, ...readableAttributes(decoded.event) };
+  if (!validated.ok) {
+    const refusal: AdmissionFailure = { ...validated, ...readableAttributes(decoded.event) };
+    return validated.code === 'unknown-type' && refusal.type !== undefined ? judgeUnknownType(refusal, refusal.type, message.natsSubject, options.prefix) : refusal;
+  }
   if (options.prefix !== undefined && message.natsSubject !== undefined) {
     const expected = eventsSubject({ prefix: options.prefix }, validated.definition.channel);
     if (message.natsSubject !== expected) {
@@ -85,6 +94,28 @@ export function admitMessage(message: ReceivedMessage, options: AdmissionOptions
     }
   }
   return validated;
+}
+
+/**
+ * An unknown type is one of three things. Another version of a known type (`cluster.requested.v2`
+ * where v1 is known): its data may mean something else, so it is refused with a reason naming the
+ * versions known, and can be replayed once the consumer knows it. A type published on a known
+ * type's subject: mislabelled, refused. Anything else: a newer producer's type (`newerType`).
+ */
+function judgeUnknownType(refusal: AdmissionFailure, type: string, natsSubject: string | undefined, prefix: string | undefined): AdmissionFailure {
+  const version = /^(.+)\.v(\d+)$/.exec(type.startsWith(CLOUDEVENT_TYPE_PREFIX) ? type.slice(CLOUDEVENT_TYPE_PREFIX.length) : '');
+  if (version) {
+    const [, topic, number] = version;
+    const known = EVENT_CATALOGUE.filter((definition) => definition.channel === `${topic}.v${definition.version}`);
+    if (known.length > 0) {
+      const versions = known.map((definition) => `v${definition.version}`).join(', ');
+      return { ...refusal, reason: `version ${number} of ${topic} is not known to this consumer (it knows ${versions}): replay the dead letter once it is upgraded` };
+    }
+  }
+  if (natsSubject !== undefined && prefix !== undefined && EVENT_CATALOGUE.some((definition) => eventsSubject({ prefix }, definition.channel) === natsSubject)) {
+    return { ...refusal, reason: `${refusal.reason}, published on ${natsSubject}, the subject of a known type` };
+  }
+  return { ...refusal, newerType: true };
 }
 
 /** The attributes a refused event did carry, as far as they are strings. */

@@ -85,6 +85,9 @@ interface Item extends DeliveredEvent, Received {
 
 type Rejection = Parameters<DeadLetters['reject']>[2];
 
+/** A newer producer's event type: acknowledged and counted, not handled. */
+const NEWER_TYPE = Symbol('newer event type');
+
 /** A committed batch: how many were duplicates, and which reused an id with another payload. */
 type BatchOutcome = { ok: true; duplicates: number; conflicts: Conflict[] } | { ok: false; item: Item; error: unknown };
 
@@ -223,7 +226,8 @@ export class EventConsumer {
     const items: Item[] = [];
     for (const received of batch) {
       const admitted = this.admit(received);
-      if ('event' in admitted) items.push(admitted);
+      if (admitted === NEWER_TYPE) this.skipNewerType(received);
+      else if ('event' in admitted) items.push(admitted);
       else await this.reject(received, admitted);
     }
     return items;
@@ -254,11 +258,12 @@ export class EventConsumer {
    * The envelope check every consumer shares (`admitMessage` from the contracts): the event to
    * handle, or why the message can never be handled.
    */
-  private admit(received: Received): Item | Rejection {
+  private admit(received: Received): Item | Rejection | typeof NEWER_TYPE {
     const { message, headers, key, natsSubject } = received;
     const { maxEventBytes, prefix } = this.deps.options;
     const admitted = admitMessage({ headers, payload: message.data, natsSubject }, { maxBytes: maxEventBytes, prefix });
     if (!admitted.ok) {
+      if (admitted.newerType) return NEWER_TYPE;
       const rejection: Rejection = { code: admitted.code, reason: admitted.reason };
       if (admitted.id !== undefined) rejection.eventId = admitted.id;
       if (admitted.type !== undefined) rejection.eventType = admitted.type;
@@ -267,6 +272,15 @@ export class EventConsumer {
     }
     const { event, definition } = admitted;
     return { message, headers, key, natsSubject, event, definition, consumer: this.durable, digest: eventDigest(event) };
+  }
+
+  /**
+   * Producers roll out before consumers: an event of a type this catalogue does not know yet is
+   * acknowledged and counted, never dead-lettered (an unknown version of a known type is).
+   */
+  private skipNewerType({ message }: Received): void {
+    message.ack();
+    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'unknown-type' });
   }
 
   private async reject({ message, natsSubject }: Received, rejection: Rejection): Promise<void> {
