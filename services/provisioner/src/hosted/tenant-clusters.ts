@@ -86,7 +86,7 @@ export class TenantClusters {
       const now = this.clock.now();
       const token = generateBootstrapToken();
       const [id, secret] = [bootstrapTokenId(token), token.slice(token.indexOf('.') + 1)];
-      await client.create({
+      const created = await client.create({
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
@@ -101,6 +101,8 @@ export class TenantClusters {
           'auth-extra-groups': NODE_BOOTSTRAPPERS,
         },
       } as KubernetesObject);
+      // Another token of that id exists (a one in 36^6 draw): this one is not known there, so it is not handed out.
+      if (!created) throw new TenantAccessError(`bootstrap token ${id} already exists in hosted cluster ${clusterId}; a new one is minted on the next try`);
       // A worker's JoinConfiguration reads only the token and the CA pin: the control plane's
       // certificates and CA key are Kamaji's and never leave the management cluster.
       const secrets: JoinSecrets = {
