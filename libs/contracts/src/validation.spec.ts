@@ -58,6 +58,16 @@ describe('validateEvent', () => {
     assert.match(reason, /subject: /);
   });
 
+  it("refuses a source naming a Flotilla service that does not produce the type, and judges no other source", () => {
+    const { code, reason } = failure(validateEvent(raw({ source: '/flotilla/provisioner' })));
+    assert.equal(code, 'schema-invalid');
+    assert.match(reason, /^source: \/flotilla\/provisioner does not produce io\.flotilla\.cluster\.requested\.v1 \(its producers: inventory, external\)$/);
+    for (const source of ['/flotilla/inventory', '/tests/outside-publisher', '/flotilla/not-a-service', '/flotilla/provisioner/x']) {
+      const result = validateEvent(raw({ source }));
+      assert.ok(result.ok, `${source}: ${result.ok ? '' : result.reason}`);
+    }
+  });
+
   it('refuses missing data', () => {
     const event = raw();
     delete event['data'];

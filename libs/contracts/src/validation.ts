@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { EVENT_CATALOGUE, findDefinition } from './catalogue.js';
+import { EVENT_CATALOGUE, findDefinition, isService } from './catalogue.js';
 import { CloudEventAttributes, subjectSchema, type CloudEvent } from './envelope.js';
 import { CLOUDEVENT_TYPE_PREFIX, type EventDefinition } from './event-definition.js';
 import { decodeMessage, DEFAULT_MAX_EVENT_BYTES, type NatsMessage } from './nats-binding.js';
@@ -21,6 +21,8 @@ export function validateEvent(raw: Record<string, unknown>): ValidationResult {
   if (!definition) {
     return { ok: false, code: 'unknown-type', reason: `unknown event type "${attributes.data.type}"` };
   }
+  const forged = forgedSourceProblem(attributes.data.source, definition);
+  if (forged) return { ok: false, code: 'schema-invalid', reason: forged };
   const subject = subjectSchema(definition).safeParse(attributes.data.subject);
   if (!subject.success) {
     return { ok: false, code: 'schema-invalid', reason: describeIssues(subject.error, 'subject') };
@@ -35,6 +37,17 @@ export function validateEvent(raw: Record<string, unknown>): ValidationResult {
     data: data.data,
   };
   return { ok: true, event, definition };
+}
+
+/**
+ * A source naming a Flotilla service (`/flotilla/<service>`) that the catalogue does not list
+ * among the type's producers claims an authority it does not have: consumers would take its
+ * facts for that service's. Other sources (outside publishers) are not judged here.
+ */
+function forgedSourceProblem(source: string, definition: EventDefinition): string | undefined {
+  const claimed = /^\/flotilla\/([^/]+)$/.exec(source)?.[1];
+  if (claimed === undefined || !isService(claimed) || definition.producers.includes(claimed)) return undefined;
+  return `source: ${source} does not produce ${definition.type} (its producers: ${definition.producers.join(', ')})`;
 }
 
 export interface AdmissionOptions {
