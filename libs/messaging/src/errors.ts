@@ -13,6 +13,21 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * An emitted event bigger than consumers admit (or than the events stream takes): refused at
+ * emit, inside the transaction, so it never becomes an outbox row no publish could ever clear.
+ * Permanent: the event that caused it is dead-lettered with this reason rather than retried.
+ */
+export class EventTooLargeError extends PermanentError {
+  constructor(
+    readonly eventName: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`${eventName} is ${bytes} bytes, over the bus's limit of ${limit} bytes per event: keep large data out of events`, 'event-too-large');
+  }
+}
+
 export function isPermanent(error: unknown): error is PermanentError {
   return error instanceof PermanentError || (error instanceof Error && error.name === 'PermanentError');
 }

@@ -12,6 +12,7 @@ export class MessagingMetrics {
   readonly batchSize: Histogram<'consumer'>;
   readonly consumerPending: Gauge<'consumer'>;
   readonly outboxBacklog: Gauge;
+  readonly outboxParked: Gauge;
   readonly deadLetters: Gauge<'consumer'>;
 
   constructor(registry: Registry = register) {
@@ -56,6 +57,11 @@ export class MessagingMetrics {
     this.outboxBacklog = getOrCreate(registry, 'flotilla_outbox_backlog', () => new Gauge({
       name: 'flotilla_outbox_backlog',
       help: 'Outbox rows committed but not yet published',
+      registers: [registry],
+    }));
+    this.outboxParked = getOrCreate(registry, 'flotilla_outbox_parked', () => new Gauge({
+      name: 'flotilla_outbox_parked',
+      help: 'Outbox rows the bus refused on every attempt (too large for it), parked with their reason and no longer published',
       registers: [registry],
     }));
     this.deadLetters = getOrCreate(registry, 'flotilla_dead_letters', () => new Gauge({

@@ -55,5 +55,28 @@ export class InboxDigests1732300000050 implements MigrationInterface {
   }
 }
 
+/**
+ * Outbox rows that could not be published after a bounded number of attempts are parked
+ * (`parked_at`, with `last_error` as the reason) and skipped by the relay, so they never delay
+ * the rows behind them. The relay's index covers live rows only.
+ */
+export class OutboxParking1732300000060 implements MigrationInterface {
+  name = 'OutboxParking1732300000060';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox ADD COLUMN parked_at timestamptz`);
+    await queryRunner.query(`DROP INDEX outbox_unpublished`);
+    await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL AND parked_at IS NULL`);
+    await queryRunner.query(`CREATE INDEX outbox_parked ON outbox (seq) WHERE parked_at IS NOT NULL`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX outbox_parked`);
+    await queryRunner.query(`DROP INDEX outbox_unpublished`);
+    await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL`);
+    await queryRunner.query(`ALTER TABLE outbox DROP COLUMN parked_at`);
+  }
+}
+
 /** Every migration of the messaging tables, in order: services list them before their own. */
-export const MESSAGING_MIGRATIONS = [MessagingTables1732300000000, InboxDigests1732300000050];
+export const MESSAGING_MIGRATIONS = [MessagingTables1732300000000, InboxDigests1732300000050, OutboxParking1732300000060];

@@ -42,6 +42,11 @@ export interface BusOptions extends BusNaming {
    * straight after commit; older unpublished rows were left by a crash or a failed publish.
    */
   relayGraceMs: number;
+  /**
+   * Times the bus may refuse one outbox row (too large, refused by JetStream) before the row is
+   * parked with its reason (`outbox.parked_at`, `last_error`) and skipped. An outage counts none.
+   */
+  relayMaxAttempts: number;
 }
 
 export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'service'>): BusOptions {
@@ -60,6 +65,7 @@ export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'se
     relayBatchSize: 500,
     relayPollMs: 1_000,
     relayGraceMs: 5_000,
+    relayMaxAttempts: 5,
     ...overrides,
   };
 }

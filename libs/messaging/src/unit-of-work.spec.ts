@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ClusterReady, EventRejected, ImportRejected } from '@flotilla/contracts';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { OutboxRow } from './outbox/outbox-store.js';
+import { EventTooLargeError, isPermanent } from './errors.js';
 import { UnitOfWork } from './unit-of-work.js';
 
 // emit() only records rows in the transaction's scope: no database is touched.
@@ -35,5 +36,24 @@ describe('UnitOfWork.emit and the catalogue', () => {
     const notice = { rejectedEventId: 'x', code: 'unparseable', reason: 'bad', consumer: 'c', deadLetterSubject: 't.dlq.c' } as const;
     assert.equal((await emitIn('tunnel-broker', (unitOfWork) => unitOfWork.emit(EventRejected, 'unknown', notice))).length, 1);
     assert.equal((await emitIn('ledger', (unitOfWork) => unitOfWork.emit(ClusterReady, 'c-1', { model: 'platform-provisioned', kubernetesVersion: '1.31.2', nodeCount: 1 }))).length, 1);
+  });
+});
+
+describe('UnitOfWork.emit and the size of events', () => {
+  const notice = (reasonBytes: number) => ({ rejectedEventId: 'x', code: 'unparseable', reason: 'r'.repeat(reasonBytes), consumer: 'c', deadLetterSubject: 't.dlq.c' }) as const;
+
+  it('refuses an event over the limit consumers admit, with a permanent, named error', async () => {
+    const refusal = await emitIn('inventory', (unitOfWork) => unitOfWork.emit(EventRejected, 'unknown', notice(256 * 1024))).then(
+      () => assert.fail('expected a refusal'),
+      (error: unknown) => error,
+    );
+    assert.ok(refusal instanceof EventTooLargeError);
+    assert.ok(isPermanent(refusal), 'dead-lettered, never retried');
+    assert.equal(refusal.code, 'event-too-large');
+    assert.match(refusal.message, /EventRejected is \d+ bytes, over the bus's limit of 262144 bytes per event/);
+  });
+
+  it('takes an event just under it', async () => {
+    assert.equal((await emitIn('inventory', (unitOfWork) => unitOfWork.emit(EventRejected, 'unknown', notice(250 * 1024)))).length, 1);
   });
 });

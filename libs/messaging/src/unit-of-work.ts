@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   attributeHeaders,
   createEvent,
+  DEFAULT_MAX_EVENT_BYTES,
+  eventsStreamSettings,
   eventsSubject,
   isService,
   serviceSource,
@@ -12,7 +14,7 @@ import {
 } from '@flotilla/contracts';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { BusOptions } from './options.js';
-import { ABORTED_BY_A_CAUGHT_ERROR, sqlState, TRANSACTION_ABORTED } from './errors.js';
+import { ABORTED_BY_A_CAUGHT_ERROR, EventTooLargeError, sqlState, TRANSACTION_ABORTED } from './errors.js';
 import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
@@ -54,7 +56,7 @@ export class UnitOfWork {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly options: Pick<BusOptions, 'service' | 'prefix'>,
+    private readonly options: Pick<BusOptions, 'service' | 'prefix'> & Partial<Pick<BusOptions, 'maxEventBytes'>>,
   ) {}
 
   /** The current transaction's entity manager, or the plain one outside a transaction. */
@@ -111,14 +113,30 @@ export class UnitOfWork {
     const { traceparent, tracestate } = causedBy?.traceparent ? causedBy : injectTraceContext();
     if (traceparent) event.traceparent = traceparent;
     if (tracestate) event.tracestate = tracestate;
-    scope.pending.push({
+    const row: OutboxRow = {
       eventId: event.id,
       subject: eventsSubject(this.options, definition.channel),
       // Without Nats-Msg-Id: the relay sets it from the row's event id.
       headers: attributeHeaders(event),
       payload: JSON.stringify(event.data),
-    });
+    };
+    this.assertPublishable(definition, row);
+    scope.pending.push(row);
     return event;
+  }
+
+  /**
+   * A row no publish could clear would sit in the outbox forever (the stream refuses it) or be
+   * dead-lettered by every consumer (over their limit): refused here, while the transaction can
+   * still fail. Headers count towards the stream's message size.
+   */
+  private assertPublishable(definition: EventDefinition, row: OutboxRow): void {
+    const payloadBytes = Buffer.byteLength(row.payload);
+    const headerBytes = Object.entries(row.headers).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value) + 4, 0);
+    const streamLimit = eventsStreamSettings(this.options).max_msg_size;
+    const consumerLimit = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    if (payloadBytes > consumerLimit) throw new EventTooLargeError(definition.name, payloadBytes, consumerLimit);
+    if (payloadBytes + headerBytes > streamLimit) throw new EventTooLargeError(definition.name, payloadBytes + headerBytes, streamLimit);
   }
 
   /** For the consumer: runs one handler against a transaction the consumer owns. */

@@ -14,7 +14,7 @@ describe('database migration on start', () => {
       assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'], String(results.find((r) => r.status === 'rejected')?.reason));
       // One replica applied the migrations; the others found nothing left to do.
       const applied = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
-      assert.deepEqual(applied, ['MessagingTables1732300000000', 'InboxDigests1732300000050', 'AuditTables1732300007000']);
+      assert.deepEqual(applied, ['MessagingTables1732300000000', 'InboxDigests1732300000050', 'OutboxParking1732300000060', 'AuditTables1732300007000']);
     } finally {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

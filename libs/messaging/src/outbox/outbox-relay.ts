@@ -1,10 +1,11 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { describeError } from '../errors.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { publishEncoded } from '../publisher.js';
-import { countUnpublished, lockUnpublished, markFailed, markPublished, markPublishedByEventId, prunePublished, type OutboxRow } from './outbox-store.js';
+import { countParked, countUnpublished, lockUnpublished, markFailed, markPublished, markPublishedByEventId, markRefused, prunePublished, type OutboxRow, type RowFailure } from './outbox-store.js';
 
 export interface RelayLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -34,7 +35,7 @@ export class OutboxRelay {
   constructor(
     private readonly dataSource: DataSource,
     private readonly js: JetStreamClient,
-    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs'>,
+    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs' | 'relayMaxAttempts'>,
     private readonly metrics: MessagingMetrics,
     private readonly logger: RelayLogger,
     /** Fault injection, for tests that kill the relay between publish and mark-published. */
@@ -138,10 +139,12 @@ export class OutboxRelay {
       const results = await Promise.allSettled(rows.map((row) => publishEncoded(this.js, { ...row })));
       const published: string[] = [];
       const failed: string[] = [];
+      const refused: RowFailure[] = [];
       let firstError: unknown;
       results.forEach((result, index) => {
         const seq = rows[index]!.seq;
         if (result.status === 'fulfilled') published.push(seq);
+        else if (refusedForItself(result.reason)) refused.push({ seq, error: describeError(result.reason) });
         else {
           failed.push(seq);
           firstError ??= result.reason;
@@ -150,8 +153,15 @@ export class OutboxRelay {
       await this.faults.afterPublish?.();
       await markPublished(runner, published);
       await markFailed(runner, failed, describeError(firstError));
+      // Refusals count against their row only, and a row refused too often is parked, so a bad
+      // row never holds back (nor backs off) the ones behind it; an outage parks nothing.
+      const parked = await markRefused(runner, refused, this.options.relayMaxAttempts);
       await runner.commitTransaction();
       this.metrics.published.inc({ source: 'outbox' }, published.length);
+      for (const row of parked) {
+        this.logger.warn('outbox row parked: the bus refused it on every attempt', { seq: row.seq, eventId: row.eventId, subject: row.subject, attempts: row.attempts, reason: row.error });
+      }
+      if (parked.length > 0) this.metrics.outboxParked.inc(parked.length);
       if (failed.length > 0) throw new Error(`${failed.length} of ${rows.length} outbox rows not acknowledged: ${describeError(firstError)}`);
       return published.length;
     } catch (error) {
@@ -167,6 +177,7 @@ export class OutboxRelay {
     try {
       const count = await countUnpublished(runner);
       this.metrics.outboxBacklog.set(count);
+      this.metrics.outboxParked.set(await countParked(runner));
       return count;
     } finally {
       await runner.release();
@@ -211,4 +222,15 @@ export class OutboxRelay {
       await runner.release();
     }
   }
+}
+
+/** JetStream's `JSStreamMessageExceedsMaximumErr`: larger than the stream's max_msg_size. */
+const MESSAGE_EXCEEDS_MAXIMUM = 10054;
+
+/**
+ * The bus refused this row for what it is (over the server's max_payload, over the stream's
+ * message size), as opposed to not answering or a missing stream, which are no row's fault.
+ */
+function refusedForItself(error: unknown): boolean {
+  return error instanceof InvalidArgumentError || (error instanceof JetStreamApiError && error.code === MESSAGE_EXCEEDS_MAXIMUM);
 }

@@ -33,7 +33,7 @@ export async function lockUnpublished(runner: QueryRunner, limit: number, minAge
   const rows = (await runner.query(
     `SELECT seq::text AS seq, event_id, subject, headers, payload
        FROM outbox
-      WHERE published_at IS NULL AND created_at <= now() - ($2::bigint * interval '1 millisecond')
+      WHERE published_at IS NULL AND parked_at IS NULL AND created_at <= now() - ($2::bigint * interval '1 millisecond')
       ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit, minAgeMs],
   )) as { seq: string; event_id: string; subject: string; headers: Record<string, string>; payload: string }[];
@@ -56,8 +56,36 @@ export async function markFailed(runner: QueryRunner, seqs: readonly string[], e
   await runner.query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])`, [seqs, error.slice(0, 2000)]);
 }
 
+/** A row the bus refused, with why. */
+export interface RowFailure {
+  seq: string;
+  error: string;
+}
+
+/**
+ * Counts a refusal of each row against it, and parks the rows that reached `maxAttempts`: they
+ * keep their reason (`last_error`) and are skipped from now on. Returns the rows parked now.
+ */
+export async function markRefused(runner: QueryRunner, failures: readonly RowFailure[], maxAttempts: number): Promise<{ seq: string; eventId: string; subject: string; attempts: number; error: string }[]> {
+  if (failures.length === 0) return [];
+  const rows = (await runner.query(
+    `UPDATE outbox o SET attempts = o.attempts + 1, last_error = f.error,
+            parked_at = CASE WHEN o.attempts + 1 >= $2 THEN now() END
+       FROM jsonb_to_recordset($1::jsonb) AS f(seq bigint, error text)
+      WHERE o.seq = f.seq
+      RETURNING o.seq::text AS seq, o.event_id, o.subject, o.attempts, o.last_error, o.parked_at IS NOT NULL AS parked`,
+    [JSON.stringify(failures.map((failure) => ({ seq: failure.seq, error: failure.error.slice(0, 2000) }))), maxAttempts],
+  )) as [{ seq: string; event_id: string; subject: string; attempts: number; last_error: string; parked: boolean }[], number];
+  return rows[0].filter((row) => row.parked).map((row) => ({ seq: row.seq, eventId: row.event_id, subject: row.subject, attempts: row.attempts, error: row.last_error }));
+}
+
 export async function countUnpublished(runner: QueryRunner): Promise<number> {
-  const rows = (await runner.query(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`)) as { n: number }[];
+  const rows = (await runner.query(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND parked_at IS NULL`)) as { n: number }[];
+  return rows[0]?.n ?? 0;
+}
+
+export async function countParked(runner: QueryRunner): Promise<number> {
+  const rows = (await runner.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`)) as { n: number }[];
   return rows[0]?.n ?? 0;
 }
 
