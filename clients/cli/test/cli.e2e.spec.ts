@@ -294,6 +294,38 @@ describe('the flotilla CLI against the services', { timeout: 240_000 }, () => {
     assert.match(again.stdout, new RegExp(`dead letter ${letter.id} was replayed before \\(.* by e2e-admin\\): nothing sent`));
   });
 
+  it('under release 4.0: a cluster on 1.30 is planned to 1.31 before the global upgrade to 4.1, and upgrade cluster approves that step and waits for it', async () => {
+    const admin = await fleet.auth('admin');
+    const put = await fetch(`${fleet.service('upgrade-planner').url}/api/v1/support-matrix/platform-release`, { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ release: '4.0' }) });
+    assert.equal(put.status, 200, await put.text());
+    for (const service of ['inventory', 'provisioner'] as const) {
+      for (let waited = 0; ; waited += 200) {
+        const ready = (await (await fetch(`${fleet.service(service).url}/readyz`)).json()) as { policy?: { release: string } };
+        if (ready.policy?.release === '4.0') break;
+        assert.ok(waited < 10_000, `${service} judges by release 4.0`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const old = `${id}-old`;
+    const file = join(directory, 'old.yaml');
+    writeFileSync(file, SPEC.replace('"1.34"', '"1.30"'));
+    const created = await cli(['create', 'cluster', old, '-f', file, '--wait', '--timeout', '90s'], { env });
+    assert.equal(created.code, 0, created.stderr);
+
+    const planned = await cli(['upgrade', 'plan', '--to', '4.1'], { env });
+    assert.equal(planned.code, 0, planned.stderr);
+    assert.match(planned.stdout, /^Plan \S+ \(revision 1, open\): 4\.0 → 4\.1/m);
+    assert.match(planned.stdout, new RegExp(`^${old}\\s+platform-provisioned\\s+v?1\\.30\\S*\\s+1\\.32\\s+1\\.30→1\\.31→1\\.32\\s+upgrade-before-global\\s+1\\s`, 'm'));
+
+    const described = await cli(['describe', 'cluster', old], { env });
+    assert.match(described.stdout, /Release 4\.0 \(in force\)\s+True/);
+    assert.match(described.stdout, /Release 4\.1 \(next\)\s+False\s+Warning\s+VersionPolicy\s+must reach 1\.31/);
+
+    const upgraded = await cli(['upgrade', 'cluster', old, '--to', '1.31', '--wait', '--timeout', '120s'], { env });
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.match(upgraded.stdout, new RegExp(`upgrade of ${old} to 1\\.31 approved \\(plan \\S+\\)\\ncluster ${old} runs v1\\.31`));
+  });
+
   it('a cluster that does not exist is named, exit 6', async () => {
     const run = await cli(['describe', 'cluster', 'no-such-cluster'], { env });
     assert.equal(run.code, 6);
