@@ -7,10 +7,12 @@ import {
   ClusterRequested,
   EventRejected,
   NodesProvisioned,
+  NodeUnhealthy,
   createEvent,
   type CloudEvent,
 } from '@flotilla/contracts';
 import { evolve, summarise, type ClusterView } from './cluster-view.js';
+import { projectBatch } from './fleet-projection.js';
 
 const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 12, 0, second));
 const meta = (second: number) => ({ subject: 'prod-1', source: '/tests', time: at(second) });
@@ -122,6 +124,24 @@ describe('history lines', () => {
     const decided = createEvent(ClusterReady, meta(2), { model: 'platform-provisioned', kubernetesVersion: 'v1.34.1', nodeCount: 1, policyRevision: '2025-11-23.1', release: '4.3' } as never);
     assert.equal(summarise(decided), 'ClusterReady [policy 2025-11-23.1, release 4.3]');
     assert.equal(summarise(ready), 'ClusterReady');
+  });
+
+  it('say which user\'s host failed its health check and what is done about it, and change nothing else', () => {
+    const unhealthy = createEvent(NodeUnhealthy, meta(3), {
+      model: 'user-provisioned',
+      node: 'prod-1-workers-0',
+      address: '192.168.1.11',
+      role: 'worker',
+      pool: 'workers',
+      unhealthySince: at(1).toISOString(),
+      remediation: 'reported',
+      message: 'an operator has to look at 192.168.1.11:22',
+    });
+    assert.equal(summarise(unhealthy), 'NodeUnhealthy: prod-1-workers-0 (192.168.1.11), reported: an operator has to look at 192.168.1.11:22');
+    const view = evolve(undefined, requested)!;
+    assert.equal(evolve(view, unhealthy), undefined, 'the view stays as it is');
+    const { views, history } = projectBatch(new Map([[view.id, view]]), [unhealthy]);
+    assert.deepEqual([views.size, history.map((line) => [line.type, line.summary])], [0, [[NodeUnhealthy.type, summarise(unhealthy)]]]);
   });
 });
 

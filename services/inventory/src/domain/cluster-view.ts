@@ -616,6 +616,8 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
     // Plans: the history shows them.
     case 'UpgradePlanRequested':
     case 'UpgradePlanned':
+    // A user's host failing its health check: the history says what is done about it; the nodes stay as they are.
+    case 'NodeUnhealthy':
       return undefined;
   }
 }
@@ -640,6 +642,8 @@ function summaryOf(event: CloudEvent): string {
       return `${known.name}: ${known.event.data.reasons.map((reason) => reason.message).join('; ')}`;
     case 'NodesProvisioned':
       return `${known.name}: ${known.event.data.nodes.length} node(s)`;
+    case 'NodeUnhealthy':
+      return `${known.name}: ${known.event.data.node} (${known.event.data.address}), ${known.event.data.remediation}: ${known.event.data.message}`;
     case 'EventRejected':
       return `${known.name}: ${known.event.data.code}: ${known.event.data.reason}`;
     case 'TunnelRegistrationIssued':
