@@ -7,6 +7,7 @@ interface MediaTypes {
   headers?: Record<string, unknown>;
 }
 interface OperationShape {
+  parameters?: { name?: string; in?: string; schema?: Record<string, unknown> }[];
   security?: unknown[];
   responses?: Record<string, MediaTypes>;
   requestBody?: MediaTypes;
@@ -17,8 +18,9 @@ const hasSchema = (part: MediaTypes | undefined) => Object.values(part?.content 
 
 /**
  * What an operation of the document leaves out, one line each: a success answer with a schema
- * (or a 204, or a redirect with its Location), the errors it answers with their schemas, an example of its request body, and its
- * security (or `security: []` with the reason it is public). Empty for a complete document.
+ * (or a 204, or a redirect with its Location), the errors it answers with their schemas, a schema
+ * for each parameter, an example of its request body, and its security (or `security: []` with
+ * the reason it is public). Empty for a complete document.
  */
 export function documentationGaps(document: Pick<OpenAPIObject, 'paths'>): string[] {
   const gaps: string[] = [];
@@ -33,6 +35,9 @@ export function documentationGaps(document: Pick<OpenAPIObject, 'paths'>): strin
       const errors = responses.filter(([status]) => /^[45]\d\d$/.test(status));
       if (errors.length === 0) gaps.push(`${where}: no error answers`);
       for (const [status, response] of errors) if (!hasSchema(response)) gaps.push(`${where}: the ${status} answer has no schema`);
+      for (const parameter of operation.parameters ?? []) {
+        if (Object.keys(parameter.schema ?? {}).length === 0) gaps.push(`${where}: the ${parameter.in ?? ''} parameter ${parameter.name ?? ''} has no schema`);
+      }
       if (operation.requestBody) {
         const media = Object.values(operation.requestBody.content ?? {});
         if (!media.some((one) => one.schema !== undefined)) gaps.push(`${where}: the request body has no schema`);

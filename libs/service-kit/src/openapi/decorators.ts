@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { ERROR_COMPONENTS } from './error-bodies.js';
 import { jsonSchemaOf, type JsonSchemaObject } from './json-schema.js';
@@ -29,20 +29,27 @@ export function ApiRequestBody<S extends z.ZodType>(
   });
 }
 
-/**
- * The query parameters of a route, one per field of the schema its ZodValidationPipe validates
- * the query with: type, bounds, default, enum and description as the schema says them.
- */
-export function ApiQueryParameters(schema: z.ZodObject): MethodDecorator {
+/** One parameter per field of a schema: type, bounds, default, enum and description as it says them. */
+function parametersOf(schema: z.ZodObject, decorate: (options: { name: string; required: boolean; schema: JsonSchemaObject; description?: string }) => MethodDecorator): MethodDecorator {
   const json = jsonSchemaOf(schema, 'input');
   const required = new Set((json['required'] as string[] | undefined) ?? []);
   const properties = Object.entries((json['properties'] ?? {}) as Record<string, JsonSchemaObject>);
   return applyDecorators(
     ...properties.map(([name, property]) => {
       const description = typeof property['description'] === 'string' ? property['description'] : undefined;
-      return ApiQuery({ name, required: required.has(name), schema: property, ...(description === undefined ? {} : { description }) });
+      return decorate({ name, required: required.has(name), schema: property, ...(description === undefined ? {} : { description }) });
     }),
   );
+}
+
+/** The query parameters of a route, from the schema its ZodValidationPipe validates the query with. */
+export function ApiQueryParameters(schema: z.ZodObject): MethodDecorator {
+  return parametersOf(schema, (options) => ApiQuery(options));
+}
+
+/** The path parameters of a route, from the schema its ZodValidationPipe validates them with. */
+export function ApiPathParameters(schema: z.ZodObject): MethodDecorator {
+  return parametersOf(schema, (options) => ApiParam({ ...options, required: true }));
 }
 
 /** A success answer and its body, documented from the zod schema its type comes from (JSON unless said). */

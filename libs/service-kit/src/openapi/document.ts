@@ -66,6 +66,12 @@ export function apiDocument(app: INestApplication, options: { title: string; des
     schemas: { ...document.components?.schemas, [ERROR_COMPONENTS.validation]: jsonSchemaOf(ValidationErrorBody, 'output'), [ERROR_COMPONENTS.other]: jsonSchemaOf(ErrorBody, 'output') },
   };
   document.security = API_SECURITY;
+  for (const { operation } of operationsOf(document)) {
+    // A path segment is a string when nothing says more (wildcards, parameters validated as a whole).
+    for (const parameter of (operation['parameters'] ?? []) as { in?: string; schema?: Record<string, unknown> }[]) {
+      if (parameter.in === 'path' && Object.keys(parameter.schema ?? {}).length === 0) parameter.schema = { type: 'string' };
+    }
+  }
   for (const route of declaredRoutes(app)) {
     if (route.rule === undefined) continue; // the guard refuses it; checkRouteAccess names it
     const operation = (document.paths[openApiPath(route.path)] as Record<string, Operation> | undefined)?.[route.method.toLowerCase()];

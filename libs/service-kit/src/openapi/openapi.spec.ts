@@ -119,6 +119,7 @@ describe('the OpenAPI document of a service', () => {
       paths: <OpenAPIObject['paths']>{
         '/x': {
           post: {
+            parameters: [{ name: 'dry', in: 'query', schema: {} }],
             responses: { 200: { description: 'ok' }, 404: { description: 'none' } },
             requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
           },
@@ -137,6 +138,7 @@ describe('the OpenAPI document of a service', () => {
     assert.deepEqual(gaps, [
       'POST /x: no success answer with a schema',
       'POST /x: the 404 answer has no schema',
+      'POST /x: the query parameter dry has no schema',
       'POST /x: the request body has no example',
       'POST /x: no security requirement (or security: [] for a public route)',
       'DELETE /x: security: [] without x-flotilla-public saying why',

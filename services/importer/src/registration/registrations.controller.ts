@@ -1,7 +1,7 @@
 import { BadRequestException, Body, ConflictException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiPathParameters, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { CreatedRegistrationAnswer, RegistrationAnswer } from '../http/answers.js';
 import { CreateRegistrationBody, RegistrationPath } from './registration-settings.js';
 import { RegistrationService, type RegistrationView } from './registration.service.js';
@@ -56,7 +56,7 @@ export class RegistrationsController {
   @Get(':id')
   @Access('viewer')
   @ApiOperation({ summary: 'A registration: status (pending, used, expired, revoked) and times, never the token' })
-  @ApiParam({ name: 'id' })
+  @ApiPathParameters(RegistrationPath)
   @ApiAnswer(200, RegistrationAnswer, 'The registration, never its token')
   @ApiErrors({ 400: 'The id is not a registration id (UUID)', 404: 'code token-unknown: no such registration' })
   async get(@Param(new ZodValidationPipe(RegistrationPath)) path: RegistrationPath): Promise<RegistrationView> {
@@ -69,7 +69,7 @@ export class RegistrationsController {
   @Access('operator')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a registration: its token can no longer be redeemed (revoking twice is harmless)' })
-  @ApiParam({ name: 'id' })
+  @ApiPathParameters(RegistrationPath)
   @ApiEmptyAnswer(204, 'Revoked (or it already was)')
   @ApiErrors({ 400: 'The id is not a registration id (UUID)', 404: 'code token-unknown: no such registration', 409: 'code token-used: the token was already used; remove the cluster instead' })
   async revoke(@Param(new ZodValidationPipe(RegistrationPath)) path: RegistrationPath): Promise<void> {

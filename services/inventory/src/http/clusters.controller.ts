@@ -101,7 +101,7 @@ export class ClustersController {
       "The provisioner for platform-provisioned, user-provisioned and hosted clusters (`/api/v1/provisioner/clusters/{id}/kubeconfig`: a short-lived client certificate signed by the cluster CA), the importer for connected ones (`/api/v1/connected-clusters/{id}/kubeconfig`: the caller's token, through the importer's proxy or the tunnel broker's). The owner checks the caller again and audits what it hands out. Clients follow the redirect with the same Authorization header (same origin).",
   })
   @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'ttl', required: false, description: 'Passed on: how long a client certificate lasts (5m to 24h: `30m`, `2h`)' })
+  @ApiQuery({ name: 'ttl', required: false, schema: { type: 'string' }, description: 'Passed on: how long a client certificate lasts (5m to 24h: `30m`, `2h`)' })
   @ApiRedirect(307, "To the owner's kubeconfig route, on the same origin", "The owner's kubeconfig route, with the query: /api/v1/provisioner/clusters/{id}/kubeconfig or /api/v1/connected-clusters/{id}/kubeconfig")
   @ApiErrors({ 404: NOT_FOUND, 409: '`code` `cluster-deleted`, or `model-unknown` (no owner has said what the cluster is yet)' })
   async kubeconfig(@Caller() caller: Principal, @Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<{ url: string; statusCode: number }> {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ClusterId } from '@flotilla/contracts';
-import { ApiAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiErrors, ApiPathParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { PlacedControlPlaneAnswer, SavingsAnswer } from './hosted-answers.js';
 import { HostedControlPlanePlacement, type PlacedControlPlane } from './hosted-control-plane-placement.js';
@@ -34,7 +34,7 @@ export class HostedControlPlanesController {
   @Get(':clusterId')
   @Access('viewer')
   @ApiOperation({ summary: "A hosted cluster's control-plane placement and the TenantControlPlane to apply on its management cluster" })
-  @ApiParam({ name: 'clusterId' })
+  @ApiPathParameters(ClusterPath)
   @ApiAnswer(200, PlacedControlPlaneAnswer, 'The placement and its TenantControlPlane')
   @ApiErrors({ 400: 'The cluster id is not a DNS label', 404: 'No control plane is placed for that cluster' })
   async get(@Param(new ZodValidationPipe(ClusterPath)) path: ClusterPath): Promise<PlacedControlPlane> {

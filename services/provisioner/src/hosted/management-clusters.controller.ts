@@ -1,7 +1,7 @@
 import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Patch, Post } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiErrors, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, ApiPathParameters, ApiRequestBody, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import { EXAMPLE_CA_CERTIFICATE, ManagementClusterAnswer } from './hosted-answers.js';
 import { ManagementClusterPath, RegisterManagementClusterBody, UpdateManagementClusterBody } from './management-cluster.js';
@@ -44,7 +44,7 @@ export class ManagementClustersController {
   @Patch(':name')
   @Access('admin')
   @ApiOperation({ summary: 'Cordons or uncordons a management cluster, changes its capacity (never below what is reserved) or replaces its labels' })
-  @ApiParam({ name: 'name' })
+  @ApiPathParameters(ManagementClusterPath)
   @ApiRequestBody(UpdateManagementClusterBody, { state: 'cordoned' })
   @ApiAnswer(200, ManagementClusterAnswer, 'Updated')
   @ApiErrors({

@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param } from '@nestjs/common';
 import { Access } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ZodValidationPipe } from '@flotilla/service-kit';
+import { ApiAnswer, ApiEmptyAnswer, ApiErrors, ApiPathParameters, ZodValidationPipe } from '@flotilla/service-kit';
 import { z } from 'zod';
 import type { MachineRole } from '../domain/machine-plan.js';
 import type { HostFacts } from './facts.js';
@@ -91,8 +91,7 @@ export class HostsController {
   @Access('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Forget the pinned host key of a host (after a reinstall): the next key seen is pinned' })
-  @ApiParam({ name: 'address' })
-  @ApiParam({ name: 'port', schema: { type: 'integer', minimum: 1, maximum: 65_535 } })
+  @ApiPathParameters(HostKeyPath)
   @ApiEmptyAnswer(204, 'Forgotten')
   @ApiErrors({ 400: 'The port is not a TCP port', 404: 'No key pinned for this host' })
   async unpin(@Param(new ZodValidationPipe(HostKeyPath)) { address, port }: HostKeyPath): Promise<void> {
