@@ -16,6 +16,7 @@ import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from '../../src/bootstrap/join-secrets.repository.js';
 import { hostsControllers, hostsEntities, hostsMigrations, hostsProviders } from '../../src/hosts/hosts.providers.js';
 import { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
+import { TenantClusters } from '../../src/hosted/tenant-clusters.js';
 import { TestSshd } from '../support/sshd.js';
 import { clusterId, joinRequests, userClusterSpec } from './support.js';
 
@@ -25,8 +26,10 @@ import { clusterId, joinRequests, userClusterSpec } from './support.js';
     { provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' }) },
     // The service's audit trail (and its guard) come with the service kit, which this app leaves out.
     { provide: AuditTrail, useValue: { recordUse: async () => undefined } },
+    // No hosted clusters here: their workers' join material is never asked for.
+    { provide: TenantClusters, useValue: { joinMaterial: async () => undefined } },
   ],
-  exports: [UnitOfWork, AuditTrail],
+  exports: [UnitOfWork, AuditTrail, TenantClusters],
 })
 class UnitOfWorkModule {}
 
