@@ -31,6 +31,12 @@ export interface BusOptions extends BusNaming {
   maxDeliver: number;
   /** How long JetStream waits for an ack before redelivering. */
   ackWaitMs: number;
+  /**
+   * How long one consumer transaction (handlers and commit) may run. Past it, its connection is
+   * dropped (PostgreSQL rolls the transaction back), its slot freed and its messages retried, so a
+   * stuck handler cannot hold every slot. Keep it below `ackWaitMs`.
+   */
+  handlerTimeoutMs: number;
   retry: RetryPolicy;
   maxEventBytes: number;
   /** Outbox rows published per relay round. */
@@ -60,6 +66,7 @@ export function busOptions(overrides: Partial<BusOptions> & Pick<BusOptions, 'se
     maxConcurrentBatches: 6,
     maxDeliver: 8,
     ackWaitMs: 30_000,
+    handlerTimeoutMs: 20_000,
     retry: { baseDelayMs: 500, maxDelayMs: 60_000 },
     maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
     relayBatchSize: 500,

@@ -51,6 +51,22 @@ describe('service configuration', () => {
     );
   });
 
+  it('bounds database sessions and handler transactions, naming the variable of a bad bound', () => {
+    const config = loadConfig(schema, {});
+    assert.deepEqual(
+      [config.DATABASE_STATEMENT_TIMEOUT_MS, config.DATABASE_LOCK_TIMEOUT_MS, config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, config.BUS_HANDLER_TIMEOUT_MS],
+      [30_000, 10_000, 60_000, 20_000],
+    );
+    assert.throws(
+      () => loadConfig(schema, { DATABASE_STATEMENT_TIMEOUT_MS: '0', DATABASE_LOCK_TIMEOUT_MS: 'soon', BUS_HANDLER_TIMEOUT_MS: '60000' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.map((problem) => problem.split(':')[0]).sort(), ['BUS_HANDLER_TIMEOUT_MS', 'DATABASE_LOCK_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS']);
+        return true;
+      },
+    );
+  });
+
   it('never repeats the value of a sensitive variable', () => {
     const secretive = serviceConfigSchema(8080, { SECRETS_KEYS: z.string().regex(/^\w+:[A-Za-z0-9+/=]{44}$/) });
     assert.throws(

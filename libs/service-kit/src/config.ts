@@ -37,6 +37,10 @@ export const CommonConfig = z.object({
     .optional(),
   /** PostgreSQL connections per replica: consumer transactions, the outbox relay and HTTP requests share them. */
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
+  /** Bounds on every database session: one statement, one lock wait, idle inside a transaction. */
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
+  DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(60_000),
   BUS_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _')
@@ -50,6 +54,11 @@ export const CommonConfig = z.object({
   /** Size cap of the events stream; JetStream reserves it on the server. */
   BUS_STREAM_MAX_BYTES: integer(16 * 1024 ** 2, 2 ** 50).default(1024 ** 3),
   BUS_MAX_DELIVER: integer(1, 100).default(8),
+  /**
+   * How long one consumer transaction (its handlers and commit) may take before it is cut and its
+   * messages retried: one stuck handler must not hold a slot. Below the 30 s ack wait.
+   */
+  BUS_HANDLER_TIMEOUT_MS: integer(100, 25_000).default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(20_000),
   /** PEM certificate chain and key: the service then serves HTTPS on PORT (where its port crosses a network). */

@@ -13,9 +13,32 @@ export interface DatabaseOptions {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: (Function | EntitySchema)[];
   poolSize?: number;
+  /** Bounds on every session's waits; `DEFAULT_SESSION_TIMEOUTS` when absent. */
+  timeouts?: SessionTimeouts;
 }
 
-export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
+/**
+ * How long any one session may wait: on one statement, on a lock, and idle inside a transaction
+ * (a caller that stopped mid-transaction would otherwise hold its locks and its connection).
+ */
+export interface SessionTimeouts {
+  statementMs: number;
+  lockMs: number;
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = { statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 };
+
+/** The session settings every pooled connection starts with (libpq `options`). */
+export function sessionOptions(schema: string, timeouts: SessionTimeouts | null): string {
+  const settings = [`-c search_path=${schema}`];
+  if (timeouts) {
+    settings.push(`-c statement_timeout=${timeouts.statementMs}`, `-c lock_timeout=${timeouts.lockMs}`, `-c idle_in_transaction_session_timeout=${timeouts.idleInTransactionMs}`);
+  }
+  return settings.join(' ');
+}
+
+export function dataSourceOptions(options: DatabaseOptions, timeouts: SessionTimeouts | null = options.timeouts ?? DEFAULT_SESSION_TIMEOUTS): DataSourceOptions {
   return {
     type: 'postgres',
     url: options.url,
@@ -25,7 +48,7 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     migrationsTableName: 'migrations',
     synchronize: false,
     // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema.
-    extra: { options: `-c search_path=${options.schema}`, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 },
+    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 },
   };
 }
 
@@ -43,7 +66,8 @@ export async function migrate(options: DatabaseOptions): Promise<string[]> {
   } finally {
     await client.end();
   }
-  const dataSource = new DataSource(dataSourceOptions(options));
+  // Unbounded: a migration may rewrite a large table, and replicas wait on the advisory lock.
+  const dataSource = new DataSource(dataSourceOptions(options, null));
   await dataSource.initialize();
   try {
     // One transaction per migration; concurrent replicas serialise on an advisory lock.

@@ -304,7 +304,7 @@ export class EventConsumer {
         const claim = await claimInbox(runner, this.durable, entries);
         const freshItems = items.filter((item) => claim.fresh.delete(item.event.id));
         const conflicts = this.conflicts(items, new Set(freshItems), first, claim.seen);
-        const outbox = await this.runHandlers(runner, freshItems);
+        const outbox = await this.withinHandlerBound(runner, freshItems, () => this.runHandlers(runner, freshItems));
         await insertOutboxRows(runner, outbox).catch((error: unknown) => {
           // The insert runs even when empty, to find this out: a handler caught a database error
           // and went on, so the transaction is aborted and a commit would quietly roll the batch
@@ -329,7 +329,33 @@ export class EventConsumer {
     }
   }
 
-  /** Runs the handler over the batch's new events; returns the rows they emitted, in event order. */
+  /**
+   * A handler past `handlerTimeoutMs` is cut: its connection is dropped (PostgreSQL rolls the
+   * transaction back, and the handler's next statement fails), the batch fails on its first event
+   * (a batch is then retried event by event, each under the same bound) and the slot is free again.
+   */
+  private async withinHandlerBound<T>(runner: QueryRunner, items: Item[], work: () => Promise<T>): Promise<T> {
+    const { handlerTimeoutMs } = this.deps.options;
+    if (items.length === 0) return work();
+    let timer: NodeJS.Timeout | undefined;
+    const running = work();
+    const cut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new HandlerTimeoutError(handlerTimeoutMs);
+        // Given back with an error, the pool closes the connection instead of lending it again.
+        void (runner as unknown as { releasePostgresConnection(error: Error): Promise<void> }).releasePostgresConnection(error);
+        reject(new HandlerFailed(items[0]!, error));
+      }, handlerTimeoutMs);
+    });
+    // The cut handler still settles some time later: nobody is waiting for it then.
+    running.catch(() => undefined);
+    try {
+      return await Promise.race([running, cut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /**
    * Deliveries that reuse an id with another payload: unlike the event first claimed under the id
    * (before, or earlier in this batch). Never handled, never taken as duplicates.
@@ -529,6 +555,14 @@ async function withTransactionControlKept(runner: QueryRunner, work: () => Promi
     return refused;
   } finally {
     restore();
+  }
+}
+
+/** A consumer transaction ran past `handlerTimeoutMs` (transient: the message is retried). */
+class HandlerTimeoutError extends Error {
+  override readonly name = 'HandlerTimeoutError';
+  constructor(timeoutMs: number) {
+    super(`the handler's transaction took longer than ${timeoutMs} ms and was cut (handlerTimeoutMs)`);
   }
 }
 
