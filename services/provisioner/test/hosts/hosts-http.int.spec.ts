@@ -164,6 +164,12 @@ describe('HTTP: SSH keys and hosts', () => {
     assert.equal((await send(`${url}/api/v1/provisioner/host-keys/127.0.0.41/${sshd.port}`, 'DELETE')).status, 404);
   });
 
+  it('refuses a host key path whose port is not a TCP port, naming it', async () => {
+    const answer = await send(`${url}/api/v1/provisioner/host-keys/127.0.0.41/99999`, 'DELETE');
+    assert.equal(answer.status, 400);
+    assert.deepEqual((answer.json as { errors: { field: string }[] }).errors.map((problem) => problem.field), ['port']);
+  });
+
   it('deletes a key: 204, then 404', async () => {
     assert.equal((await send(`${url}/api/v1/ssh-keys/sshkey-legacy-rsa`, 'DELETE')).status, 204);
     assert.equal((await send(`${url}/api/v1/ssh-keys/sshkey-legacy-rsa`, 'DELETE')).status, 404);
