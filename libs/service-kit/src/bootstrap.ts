@@ -11,6 +11,7 @@ import { createLogger, PinoNestLogger, startTelemetry } from '@flotilla/telemetr
 import type { z } from 'zod';
 import { ConfigError, loadConfig, type CommonConfig } from './config.js';
 import { collectProcessMetrics, httpTelemetry } from './http-telemetry.js';
+import { JsonBodyInterceptor, useStrictJsonBodies } from './json-bodies.js';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
   name: ServiceName;
@@ -76,6 +77,8 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   app.use(app.get(AuditTrail).middleware());
   try {
     await definition.configureHttp?.(app, config);
+    useStrictJsonBodies(app);
+    app.useGlobalInterceptors(new JsonBodyInterceptor());
     await startEventConsumers(app);
     await app.listen(config.PORT, '0.0.0.0');
   } catch (error) {
