@@ -324,6 +324,27 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
     });
   });
 
+  describe('a bare host of the RHEL family', () => {
+    it('gets kubeadm, the kubelet and kubectl from the Kubernetes repository of the minor and containerd.io from Docker\'s with dnf, and loses them again on removal', async () => {
+      const rocky = await TestSshd.start({ address: '127.0.0.35', packages: {}, facts: healthyFacts('rocky-1', { osId: 'rocky', osVersion: '9.4', runtimeSockets: [] }) });
+      hosts.push(rocky);
+      const id = clusterId();
+      const request = joinRequests(id, userClusterSpec([{ sshd: rocky, role: 'control-plane', keyRef: await registerKey(context, rocky, `${id}-cp`) }])).get(`${id}-cp-0`)!;
+      assert.deepEqual(await bootstrapper.joinNode(request), { state: 'joined', kubeletVersion: 'v1.34.0' });
+      assert.deepEqual(rocky.packages(), { 'containerd.io': '1.7.24', kubeadm: '1.34.0', kubectl: '1.34.0', kubelet: '1.34.0' });
+      assert.deepEqual(argvOf(rocky, 'dnf'), [['dnf', 'install', '-y', '--disableexcludes=kubernetes', 'kubeadm-1.34.0', 'kubelet-1.34.0', 'kubectl-1.34.0', 'containerd.io']]);
+      assert.match(rocky.file('/etc/yum.repos.d/kubernetes.repo') ?? '', /^baseurl=https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/rpm\/$/m);
+      assert.match(rocky.file('/etc/yum.repos.d/docker-ce.repo') ?? '', /^includepkgs=containerd\.io$/m);
+      assert.ok(rocky.file('/etc/containerd/config.toml')?.includes('SystemdCgroup = true'));
+      assert.ok(rocky.isNode);
+
+      await bootstrapper.removeNode(request);
+      assert.deepEqual(rocky.packages(), {});
+      for (const path of ['/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/docker-ce.repo', '/etc/containerd/config.toml', '/etc/kubernetes/kubeadm-config.yaml']) assert.equal(rocky.file(path), undefined, path);
+      assert.ok(!rocky.isNode);
+    });
+  });
+
   describe('reaching the host', () => {
     let sshd: TestSshd;
     before(async () => {
