@@ -11,6 +11,7 @@ export class MessagingMetrics {
   readonly handlerSeconds: Histogram<'consumer'>;
   readonly batchSize: Histogram<'consumer'>;
   readonly consumerPending: Gauge<'consumer'>;
+  readonly consumerOldestPendingAge: Gauge<'consumer'>;
   readonly outboxBacklog: Gauge;
   readonly outboxParked: Gauge;
   readonly deadLetters: Gauge<'consumer'>;
@@ -51,6 +52,12 @@ export class MessagingMetrics {
     this.consumerPending = getOrCreate(registry, 'flotilla_consumer_pending', () => new Gauge({
       name: 'flotilla_consumer_pending',
       help: 'Messages waiting in the stream for this durable consumer (JetStream num_pending)',
+      labelNames: ['consumer'] as const,
+      registers: [registry],
+    }));
+    this.consumerOldestPendingAge = getOrCreate(registry, 'flotilla_consumer_oldest_pending_age_seconds', () => new Gauge({
+      name: 'flotilla_consumer_oldest_pending_age_seconds',
+      help: "Age of the oldest message this replica holds for the durable consumer and has not settled (0 when it holds none): the stream discards events older than its max age (7 days) whether they were consumed or not",
       labelNames: ['consumer'] as const,
       registers: [registry],
     }));

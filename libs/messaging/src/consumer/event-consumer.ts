@@ -114,6 +114,8 @@ export class EventConsumer {
   private replays: ConsumerMessages | undefined;
   private readonly lanes: Lanes<Received>;
   private readonly running = new Set<Promise<void>>();
+  /** The batches being handled, for the age of the oldest message held. */
+  private readonly inHand = new Set<readonly Received[]>();
   private readonly slots: TransactionSlots;
   private stopped = false;
   private pendingTimer: NodeJS.Timeout | undefined;
@@ -178,9 +180,11 @@ export class EventConsumer {
     while (!this.stopped) {
       const taken = this.lanes.next();
       if (!taken) return;
+      this.inHand.add(taken.items);
       const run = this.processUntilDone(taken.items)
         .catch((error: unknown) => this.deps.logger.error('batch failed unexpectedly', { consumer: this.durable, error: describeError(error) }))
         .finally(() => {
+          this.inHand.delete(taken.items);
           this.lanes.done(taken);
           this.running.delete(run);
           if (!this.stopped) this.startBatches();
@@ -519,10 +523,23 @@ export class EventConsumer {
     }
   }
 
+  /**
+   * Messages arrive in stream order, so under a backlog the ones held here (buffered or being
+   * handled) are the oldest not yet settled: their age says how close the consumer is to the
+   * stream's max age, past which JetStream discards events whether consumed or not.
+   */
+  private oldestHeldAgeSeconds(): number {
+    let oldest = Infinity;
+    for (const { message } of this.lanes.items()) oldest = Math.min(oldest, message.time.getTime());
+    for (const batch of this.inHand) for (const { message } of batch) oldest = Math.min(oldest, message.time.getTime());
+    return oldest === Infinity ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+  }
+
   private async reportPending(): Promise<void> {
     try {
       const info = await this.consumer?.info(true);
       if (info) this.deps.metrics.consumerPending.set({ consumer: this.durable }, info.num_pending + info.num_ack_pending);
+      this.deps.metrics.consumerOldestPendingAge.set({ consumer: this.durable }, this.oldestHeldAgeSeconds());
     } catch {
       // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
     }

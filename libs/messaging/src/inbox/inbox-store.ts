@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CloudEvent } from '@flotilla/contracts';
+import type { CloudEvent, StreamSettings } from '@flotilla/contracts';
 import type { QueryRunner } from 'typeorm';
 
 /** An event id to claim, with the digest of what the event says (`eventDigest`). */
@@ -64,8 +64,25 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Forgets processed ids older than the stream keeps messages: they can no longer be redelivered. */
-export async function pruneInbox(runner: QueryRunner, olderThanMs: number): Promise<number> {
-  const result = (await runner.query(`DELETE FROM inbox WHERE processed_at < now() - ($1::bigint * interval '1 millisecond')`, [olderThanMs])) as [unknown, number];
+/**
+ * Forgets processed ids older than the stream keeps messages (they can no longer be redelivered),
+ * at most `limit` of them, so one round never holds a long delete; returns how many went.
+ */
+export async function pruneInbox(runner: QueryRunner, olderThanMs: number, limit: number): Promise<number> {
+  const result = (await runner.query(
+    `DELETE FROM inbox WHERE ctid = ANY(ARRAY(
+       SELECT ctid FROM inbox WHERE processed_at < now() - ($1::bigint * interval '1 millisecond') LIMIT $2))`,
+    [olderThanMs, limit],
+  )) as [unknown, number];
   return result[1] ?? 0;
+}
+
+/**
+ * How long the inbox remembers an event id: as long as the events stream may still deliver the
+ * event (its max age), plus its duplicate window for a publisher's late retry. Not the duplicate
+ * window alone: an event handled but never acked (a crash) comes back whenever its consumer
+ * returns, which may be days later.
+ */
+export function inboxRetentionMs(stream: Pick<StreamSettings, 'max_age_ns' | 'duplicate_window_ns'>): number {
+  return (stream.max_age_ns + stream.duplicate_window_ns) / 1_000_000;
 }

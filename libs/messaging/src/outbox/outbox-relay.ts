@@ -1,7 +1,9 @@
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
+import { eventsStreamSettings } from '@flotilla/contracts';
 import type { DataSource } from 'typeorm';
 import { describeError } from '../errors.js';
+import { inboxRetentionMs, pruneInbox } from '../inbox/inbox-store.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { publishEncoded } from '../publisher.js';
@@ -12,6 +14,8 @@ export interface RelayLogger {
 }
 
 const PUBLISHED_RETENTION_MS = 60 * 60 * 1000;
+/** Inbox rows forgotten per pruning round (once a minute): a bounded delete, never a long one. */
+const INBOX_PRUNE_LIMIT = 10_000;
 
 /**
  * Publishes committed outbox rows, two ways:
@@ -35,7 +39,7 @@ export class OutboxRelay {
   constructor(
     private readonly dataSource: DataSource,
     private readonly js: JetStreamClient,
-    private readonly options: Pick<BusOptions, 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs' | 'relayMaxAttempts'>,
+    private readonly options: Pick<BusOptions, 'prefix' | 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs' | 'relayMaxAttempts'>,
     private readonly metrics: MessagingMetrics,
     private readonly logger: RelayLogger,
     /** Fault injection, for tests that kill the relay between publish and mark-published. */
@@ -218,6 +222,7 @@ export class OutboxRelay {
     const runner = this.dataSource.createQueryRunner();
     try {
       await prunePublished(runner, PUBLISHED_RETENTION_MS);
+      await pruneInbox(runner, inboxRetentionMs(eventsStreamSettings(this.options)), INBOX_PRUNE_LIMIT);
     } finally {
       await runner.release();
     }
