@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ClusterRequested, DEAD_LETTER_HEADERS, EventRejected, eventsSubject, streamName, type CloudEvent } from '@flotilla/contracts';
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { register } from 'prom-client';
-import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { ALL_EVENTS, BusConnection, busOptions, ensureStreams, MESSAGING_MIGRATIONS, UnitOfWork, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
+import { ALL_EVENTS, UnitOfWork } from '../src/index.js';
+import { eventually } from '../src/testing/index.js';
+import { useBusFixture } from './support/bus-fixture.js';
 import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { clusterSpec, requestCluster } from './support/requests.js';
 import { readStream } from './support/streams.js';
@@ -43,25 +44,7 @@ async function consumedCount(consumer: string, outcome: string): Promise<number>
 }
 
 describe('forward compatibility: event types and versions a consumer does not know', { timeout: 60_000 }, () => {
-  let bus: BusConnection;
-  let schema: TestSchema;
-  let probe: DataSource;
-  let options: BusOptions;
-
-  before(async () => {
-    bus = await BusConnection.open(TEST_NATS_URL, 'forward-compat-int-test');
-    schema = await createTestSchema([...MESSAGING_MIGRATIONS, ProjectedTables1732300000005]);
-    probe = await new DataSource(schema.dataSourceOptions()).initialize();
-    options = busOptions({ service: 'fwdcompat', prefix: testBusPrefix(), natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES, maxDeliver: 3, retry: { baseDelayMs: 50, maxDelayMs: 200 } });
-    await ensureStreams(bus.jsm, options);
-  });
-
-  after(async () => {
-    await deleteTestStreams(bus.jsm, options.prefix);
-    await probe.destroy();
-    await schema.drop();
-    await bus.drain();
-  });
+  const fixture = useBusFixture('forward-compat-int-test', [ProjectedTables1732300000005], { service: 'fwdcompat', maxDeliver: 3, retry: { baseDelayMs: 50, maxDelayMs: 200 } });
 
   /** An event as a newer producer would publish it: its type on its own channel. */
   async function publishAs(type: string, channel: string, id: string): Promise<void> {
@@ -69,24 +52,24 @@ describe('forward compatibility: event types and versions a consumer does not kn
     for (const [key, value] of Object.entries({ 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/newer-producer', 'ce-type': type, 'ce-subject': 'edge-1', 'ce-time': new Date().toISOString(), 'content-type': 'application/json' })) {
       headers.set(key, value);
     }
-    await bus.js.publish(eventsSubject(options, channel), JSON.stringify(clusterSpec('edge-1')), { headers, msgID: id });
+    await fixture.bus.js.publish(eventsSubject(fixture.options, channel), JSON.stringify(clusterSpec('edge-1')), { headers, msgID: id });
   }
 
   it('acknowledges and counts a new type, dead-letters an unknown version with its reason, and keeps projecting', async () => {
     const consumer = 'fwdcompat__all';
     const skippedBefore = await consumedCount(consumer, 'unknown-type');
-    const app = await startHandlerApp(schema, options, [Projection]);
+    const app = await startHandlerApp(fixture.schema, fixture.options, [Projection]);
     try {
       await publishAs('io.flotilla.cluster.hibernated.v1', 'cluster.hibernated.v1', 'newer-type');
       await publishAs('io.flotilla.cluster.requested.v2', 'cluster.requested.v2', 'newer-version');
-      await requestCluster(bus, options, 'known');
+      await requestCluster(fixture.bus, fixture.options, 'known');
 
-      const projectedOf = async (type: string) => (await probe.query<unknown[]>(`SELECT 1 FROM projected WHERE type = $1`, [type])).length;
+      const projectedOf = async (type: string) => (await fixture.probe.query<unknown[]>(`SELECT 1 FROM projected WHERE type = $1`, [type])).length;
       await eventually(async () => ((await projectedOf(ClusterRequested.type)) === 1 ? true : undefined), 15_000, 'the known event projected');
       // The unknown version's EventRejected is a known type: projected like any other.
       await eventually(async () => ((await projectedOf(EventRejected.type)) >= 1 ? true : undefined), 15_000, 'its EventRejected projected');
       const deadLetters = await eventually(async () => {
-        const letters = await readStream(bus.jsm, streamName(options, 'dlq')).catch(() => []);
+        const letters = await readStream(fixture.bus.jsm, streamName(fixture.options, 'dlq')).catch(() => []);
         return letters.length >= 1 ? letters : undefined;
       }, 15_000, 'the unknown version dead-lettered');
       assert.deepEqual(
@@ -98,11 +81,11 @@ describe('forward compatibility: event types and versions a consumer does not kn
       assert.match(deadLetters[0]!.headers[DEAD_LETTER_HEADERS.reason] ?? '', /version 2 of cluster\.requested is not known to this consumer \(it knows v1\)/);
 
       assert.equal(await consumedCount(consumer, 'unknown-type'), skippedBefore + 1, 'the new type is counted');
-      const projected = await probe.query<{ type: string }[]>(`SELECT DISTINCT type FROM projected ORDER BY type`);
+      const projected = await fixture.probe.query<{ type: string }[]>(`SELECT DISTINCT type FROM projected ORDER BY type`);
       assert.deepEqual(projected.map((row) => row.type), [ClusterRequested.type, EventRejected.type], 'the handler never sees a type it cannot read');
       // Acknowledged, not left to come back after ack_wait.
       await eventually(async () => {
-        const info = await bus.jsm.consumers.info(streamName(options, 'events'), consumer);
+        const info = await fixture.bus.jsm.consumers.info(streamName(fixture.options, 'events'), consumer);
         return info.num_ack_pending === 0 && info.num_pending === 0 ? true : undefined;
       }, 10_000, 'nothing left pending');
       assert.equal(ClusterRequested.version, 1, 'the catalogue knows v1 only, which this test relies on');

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ClusterRequested, DEAD_LETTER_HEADERS, streamName, type EventOf } from '@flotilla/contracts';
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { BusConnection, busOptions, ensureStreams, MESSAGING_MIGRATIONS, OnEvent, UnitOfWork, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, eventually, TEST_NATS_URL, TEST_STREAM_MAX_BYTES, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
+import { OnEvent, UnitOfWork } from '../src/index.js';
+import { eventually } from '../src/testing/index.js';
+import { useBusFixture } from './support/bus-fixture.js';
 import { closeHandlerApp, startHandlerApp } from './support/handler-app.js';
 import { requestCluster } from './support/requests.js';
 import { readStream } from './support/streams.js';
@@ -49,49 +50,31 @@ class SometimesStuck {
 }
 
 describe('a handler past its bound', { timeout: 60_000 }, () => {
-  let bus: BusConnection;
-  let schema: TestSchema;
-  let probe: DataSource;
-  let options: BusOptions;
-
-  before(async () => {
-    bus = await BusConnection.open(TEST_NATS_URL, 'handler-timeout-int-test');
-    schema = await createTestSchema([...MESSAGING_MIGRATIONS, EffectsTable1732300000006]);
-    probe = await new DataSource(schema.dataSourceOptions()).initialize();
-    // One transaction slot in the whole process: a stuck handler holding it would stop everything.
-    options = busOptions({
-      service: 'stuck',
-      prefix: testBusPrefix(),
-      natsUrl: TEST_NATS_URL,
-      streamMaxBytes: TEST_STREAM_MAX_BYTES,
-      lanes: 1,
-      maxConcurrentBatches: 1,
-      handlerTimeoutMs: 400,
-      maxDeliver: 2,
-      retry: { baseDelayMs: 50, maxDelayMs: 100 },
-    });
-    await ensureStreams(bus.jsm, options);
+  // One transaction slot in the whole process: a stuck handler holding it would stop everything.
+  const fixture = useBusFixture('handler-timeout-int-test', [EffectsTable1732300000006], {
+    service: 'stuck',
+    lanes: 1,
+    maxConcurrentBatches: 1,
+    handlerTimeoutMs: 400,
+    maxDeliver: 2,
+    retry: { baseDelayMs: 50, maxDelayMs: 100 },
   });
 
-  after(async () => {
+  after(() => {
     letStuckGo();
-    await deleteTestStreams(bus.jsm, options.prefix);
-    await probe.destroy();
-    await schema.drop();
-    await bus.drain();
   });
 
   it('is cut: its effect rolled back, its message retried then dead-lettered, and the others proceed', async () => {
-    const app = await startHandlerApp(schema, options, [SometimesStuck]);
+    const app = await startHandlerApp(fixture.schema, fixture.options, [SometimesStuck]);
     try {
-      await requestCluster(bus, options, 'before');
-      await requestCluster(bus, options, 'jammed', 'stuck-1');
-      for (const id of ['after-1', 'after-2', 'after-3']) await requestCluster(bus, options, id);
+      await requestCluster(fixture.bus, fixture.options, 'before');
+      await requestCluster(fixture.bus, fixture.options, 'jammed', 'stuck-1');
+      for (const id of ['after-1', 'after-2', 'after-3']) await requestCluster(fixture.bus, fixture.options, id);
 
-      const effects = async () => (await probe.query<{ cluster_id: string }[]>(`SELECT cluster_id FROM effects ORDER BY cluster_id`)).map((row) => row.cluster_id);
+      const effects = async () => (await fixture.probe.query<{ cluster_id: string }[]>(`SELECT cluster_id FROM effects ORDER BY cluster_id`)).map((row) => row.cluster_id);
       await eventually(async () => ((await effects()).length === 4 ? true : undefined), 15_000, 'the other requests handled');
       const letters = await eventually(async () => {
-        const read = await readStream(bus.jsm, streamName(options, 'dlq')).catch(() => []);
+        const read = await readStream(fixture.bus.jsm, streamName(fixture.options, 'dlq')).catch(() => []);
         return read.length >= 1 ? read : undefined;
       }, 15_000, 'the stuck request dead-lettered');
       assert.equal(letters[0]!.headers['ce-subject'], 'jammed');
