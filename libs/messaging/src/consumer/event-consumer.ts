@@ -10,6 +10,7 @@ import type { MessagingMetrics } from '../metrics.js';
 import type { BusOptions } from '../options.js';
 import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
 import { override } from './overrides.js';
+import { withinBound } from './handler-bound.js';
 import { withPipelinedConnection } from './pipelining.js';
 import { decideOnFailure, nakDelayMs } from '../retry-policy.js';
 import { durableName, ensureConsumer } from '../topology.js';
@@ -308,7 +309,12 @@ export class EventConsumer {
         const claim = await claimInbox(runner, this.durable, entries);
         const freshItems = items.filter((item) => claim.fresh.delete(item.event.id));
         const conflicts = this.conflicts(items, new Set(freshItems), first, claim.seen);
-        const outbox = await this.withinHandlerBound(runner, freshItems, () => this.runHandlers(runner, freshItems));
+        // A stuck handler must not hold the slot: past the bound, the batch fails on its first
+        // event and is retried event by event, each under the same bound.
+        const outbox =
+          freshItems.length === 0
+            ? []
+            : await withinBound(runner, this.deps.options.handlerTimeoutMs, () => this.runHandlers(runner, freshItems), (timeout) => new HandlerFailed(freshItems[0]!, timeout));
         await insertOutboxRows(runner, outbox).catch((error: unknown) => {
           // The insert runs even when empty, to find this out: a handler caught a database error
           // and went on, so the transaction is aborted and a commit would quietly roll the batch
@@ -330,33 +336,6 @@ export class EventConsumer {
       throw error;
     } finally {
       await runner.release();
-    }
-  }
-
-  /**
-   * A handler past `handlerTimeoutMs` is cut: its connection is dropped (PostgreSQL rolls the
-   * transaction back, and the handler's next statement fails), the batch fails on its first event
-   * (a batch is then retried event by event, each under the same bound) and the slot is free again.
-   */
-  private async withinHandlerBound<T>(runner: QueryRunner, items: Item[], work: () => Promise<T>): Promise<T> {
-    const { handlerTimeoutMs } = this.deps.options;
-    if (items.length === 0) return work();
-    let timer: NodeJS.Timeout | undefined;
-    const running = work();
-    const cut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new HandlerTimeoutError(handlerTimeoutMs);
-        // Given back with an error, the pool closes the connection instead of lending it again.
-        void (runner as unknown as { releasePostgresConnection(error: Error): Promise<void> }).releasePostgresConnection(error);
-        reject(new HandlerFailed(items[0]!, error));
-      }, handlerTimeoutMs);
-    });
-    // The cut handler still settles some time later: nobody is waiting for it then.
-    running.catch(() => undefined);
-    try {
-      return await Promise.race([running, cut]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -572,14 +551,6 @@ async function withTransactionControlKept(runner: QueryRunner, work: () => Promi
     return refused;
   } finally {
     restore();
-  }
-}
-
-/** A consumer transaction ran past `handlerTimeoutMs` (transient: the message is retried). */
-class HandlerTimeoutError extends Error {
-  override readonly name = 'HandlerTimeoutError';
-  constructor(timeoutMs: number) {
-    super(`the handler's transaction took longer than ${timeoutMs} ms and was cut (handlerTimeoutMs)`);
   }
 }
 
