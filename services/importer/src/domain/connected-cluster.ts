@@ -97,6 +97,7 @@ export function evolve(cluster: ConnectedCluster | undefined, event: CloudEvent)
     case 'ClusterReady':
     case 'ClusterProvisioningFailed':
     case 'MachineReplaced':
+    case 'NodeUnhealthy':
     case 'ClusterUpgraded':
     case 'TunnelConnected':
     case 'TunnelDisconnected':
