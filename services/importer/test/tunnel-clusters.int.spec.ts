@@ -54,7 +54,9 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
   let http: ReturnType<typeof importerClient>;
 
   const publish = <D extends EventDefinition>(definition: D, subject: string, data: EventData<D>) =>
-    publishEvent(bus.js, eventsSubject({ prefix }, definition.channel), createEvent(definition, { subject, source: '/flotilla/tunnel-broker' }, data));
+    publishEvent(bus.js, eventsSubject({ prefix }, definition.channel), createEvent(definition, { subject, source: `/flotilla/${producerOf(definition)}` }, data));
+  /** Each event comes from a service that produces it: consumers refuse one that claims another's. */
+  const producerOf = (definition: EventDefinition) => definition.producers.find((producer) => producer !== 'external') ?? 'tunnel-broker';
   /** Registers a cluster, has the broker redeem it, and serves its API behind the stand-in proxy. */
   const registered = async (name: string, cluster: FakeCluster): Promise<string> => {
     const response = await http.api('/api/v1/registrations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clusterName: name, labels: { site: name } }) });

@@ -75,7 +75,7 @@ function fleet(): CloudEvent[] {
     createEvent(TunnelConnected, meta('ov-edge-a', 1, BROKER), { agentId: 'agent-edge-a' }),
     createEvent(TunnelDisconnected, meta('ov-edge-a', 2, BROKER), { agentId: 'agent-edge-a', reason: 'agent closed the connection' }),
 
-    createEvent(ClusterImportRequested, meta('ov-unreach-b', 0, '/flotilla/inventory'), {
+    createEvent(ClusterImportRequested, meta('ov-unreach-b', 0, IMPORTER), {
       name: 'unreach b',
       credentialRef: 'aws-account',
       provider: 'eks',
