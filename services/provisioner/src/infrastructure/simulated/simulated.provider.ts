@@ -212,9 +212,16 @@ export class SimulatedProvider implements InfrastructureProvider {
     const answers: SimMachineRow[] = new Array<SimMachineRow>(machines.length);
     let left = machines.map((machine, index) => ({ machine, index }));
     while (left.length > 0) {
+      // The first call of each name goes in this round; its repeats wait for the next.
+      const round: typeof left = [];
+      const later: typeof left = [];
       const seen = new Set<string>();
-      const round = left.filter(({ machine }) => !seen.has(simKey(machine)) && seen.add(simKey(machine)));
-      left = left.filter((entry) => !round.includes(entry));
+      for (const entry of left) {
+        const key = simKey(entry.machine);
+        (seen.has(key) ? later : round).push(entry);
+        seen.add(key);
+      }
+      left = later;
       const withBootstrap = round.some(({ machine }) => machine.bootstrap_format !== undefined);
       const rows = await this.dataSource.query<SimMachineRow[]>(
         `INSERT INTO sim_machines (provider_id, cluster_id, name, role, machine_size, addresses, fails, ready_at${withBootstrap ? ', bootstrap_format, bootstrap_sha256, bootstrap_bytes, kubeadm' : ''})
