@@ -43,7 +43,11 @@ export function httpStatusForCloudError(code: CloudErrorCode): number {
     case 'cloud-account-invalid':
     case 'cloud-auth-failed':
     case 'cloud-access-denied':
+    case 'cloud-quota-exceeded':
+    case 'cloud-version-not-offered':
       return 422;
+    case 'cloud-name-taken':
+      return 409;
     case 'cloud-throttled':
       return 503;
     case 'cloud-unreachable':

@@ -11,6 +11,9 @@ export const CLOUD_ERROR_CODES = [
   'cloud-throttled',
   'cloud-unreachable',
   'cloud-response-invalid',
+  'cloud-quota-exceeded',
+  'cloud-version-not-offered',
+  'cloud-name-taken',
   'cloud-failed',
 ] as const;
 export type CloudErrorCode = (typeof CLOUD_ERROR_CODES)[number];
@@ -34,6 +37,12 @@ export function describeCloudError(code: CloudErrorCode): string {
       return 'The cloud provider API did not answer';
     case 'cloud-response-invalid':
       return 'The cloud provider answered something unusable';
+    case 'cloud-quota-exceeded':
+      return 'The cloud account has reached a quota or limit';
+    case 'cloud-version-not-offered':
+      return 'The cloud does not offer this Kubernetes version there';
+    case 'cloud-name-taken':
+      return 'A cloud resource of that name exists and is not Flotilla\'s';
     case 'cloud-failed':
       return 'The cloud provider call failed';
   }
@@ -52,6 +61,9 @@ export function isTransientCloudError(code: CloudErrorCode): boolean {
     case 'cloud-access-denied':
     case 'cloud-cluster-not-found':
     case 'cloud-response-invalid':
+    case 'cloud-quota-exceeded':
+    case 'cloud-version-not-offered':
+    case 'cloud-name-taken':
       return false;
   }
 }
@@ -64,6 +76,8 @@ export class CloudError extends Error {
     detail: string,
     /** The field of the account or location at fault, when one is. */
     readonly field?: string,
+    /** Throttled: how long the cloud asked to wait (its Retry-After), when it said. */
+    readonly retryAfterMs?: number,
   ) {
     super(`${describeCloudError(code)}: ${detail}`);
   }

@@ -6,6 +6,8 @@ export { cloudClusterRefFor, cloudLocationFor, parseCloudAccount, type AwsAccoun
 export { CloudAccess, type CloudClusterFields } from './cloud-access.js';
 export { CLOUD_ACCOUNT_SECRETS, CloudAccountsController, httpStatusForCloudError, type CloudAccountSecrets } from './cloud-accounts.controller.js';
 export { CLOUD_PROVIDERS, type CloudCluster, type CloudClusterRef, type CloudLocation, type CloudNodeGroup, type CloudProviderName, type ClusterApiAccess, type ClusterAuth } from './cloud-provider.js';
+export type { CloudClusterSpec, CloudLifecycle, CloudNetworking, CloudNodeGroupSpec, CloudOperation, CloudOperationStatus, CloudPlace, CloudResourceState, CloudTaint, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from './lifecycle.js';
+export { OWNERSHIP_TAG } from './lifecycle.js';
 export { CLOUD_ERROR_CODES, CloudError, describeCloudError, isTransientCloudError, type CloudErrorCode } from './errors.js';
 export { Secret, type RevealableSecret } from './secret.js';
 export { CloudConfigVariables, cloudSettingsFrom, PUBLIC_CLOUD_SETTINGS, type CloudSettings } from './settings.js';
