@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
+import { ClusterManagerClient } from '@google-cloud/container';
+import { JWT } from 'google-auth-library';
+import type { GcpAccount } from '../accounts.js';
+import { CloudError } from '../errors.js';
+import { trustedCas, type CloudSettings } from '../settings.js';
+
+/** The scope gke-gcloud-auth-plugin asks for: the API server accepts these tokens. */
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+/** Where google-auth-library sends every service-account assertion. */
+const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+/** Signed-in service accounts kept (their access tokens reused until they expire). */
+const MAX_CACHED_ACCOUNTS = 64;
+
+export interface GkeCallOptions {
+  timeout: number;
+}
+
+/**
+ * GKE clients for the import side and the lifecycle side alike: @google-cloud/container over its
+ * HTTP/JSON transport, signed in with the service-account key through google-auth-library's JWT
+ * client, at the configured endpoints, over the configured trust, with the configured timeout.
+ */
+export class GkeClients {
+  private readonly agent: Agent | undefined;
+  private readonly api: URL;
+  /**
+   * One JWT client per service-account key, so its access token serves every call until it
+   * expires instead of one token request per call. Keyed by a hash, never the key itself.
+   */
+  private readonly jwts = new Map<string, JWT>();
+
+  constructor(private readonly settings: CloudSettings) {
+    const ca = trustedCas(settings);
+    this.agent = ca === undefined ? undefined : new Agent({ keepAlive: true, ca });
+    this.api = new URL(settings.gke.apiEndpoint);
+  }
+
+  /** The account's shared JWT client (see `jwts`). */
+  jwt(account: GcpAccount): JWT {
+    const key = accountKey(account);
+    const cached = this.jwts.get(key);
+    if (cached !== undefined) return cached;
+    const jwt = this.newJwt(account);
+    if (this.jwts.size >= MAX_CACHED_ACCOUNTS) this.jwts.delete(this.jwts.keys().next().value as string);
+    this.jwts.set(key, jwt);
+    return jwt;
+  }
+
+  /**
+   * A JWT client of its own (a token of its own, e.g. one handed out for a cluster's API). Its
+   * token requests go to the configured token URI (the library always addresses Google's), over
+   * the configured trust.
+   */
+  newJwt(account: GcpAccount): JWT {
+    const jwt = new JWT({ email: account.client_email, key: account.private_key, ...(account.private_key_id ? { keyId: account.private_key_id } : {}), scopes: [CLOUD_PLATFORM_SCOPE] });
+    const { tokenUri } = this.settings.gke;
+    const agent = this.agent;
+    jwt.transporter.interceptors.request.add({
+      resolved: async (config) => {
+        if (config.url.href === GOOGLE_TOKEN_URL && tokenUri !== GOOGLE_TOKEN_URL) config.url = new URL(tokenUri);
+        if (agent !== undefined && config.url.protocol === 'https:') config.agent = agent;
+        return config;
+      },
+    });
+    return jwt;
+  }
+
+  /**
+   * Runs `use` with a client of that account. A refusal of the credentials is tried once more with
+   * a new access token: the cached one may have been revoked before it expired (a 401 means the
+   * call was not carried out, so repeating it is safe).
+   */
+  async withClient<T>(account: GcpAccount, signal: AbortSignal | undefined, use: (client: ClusterManagerClient, options: GkeCallOptions) => Promise<T>): Promise<T> {
+    try {
+      return await this.once(this.jwt(account), signal, use);
+    } catch (error) {
+      if (!isCredentialRefusal(error)) throw error;
+      this.forget(account);
+      return await this.once(this.jwt(account), signal, use);
+    }
+  }
+
+  private forget(account: GcpAccount): void {
+    this.jwts.delete(accountKey(account));
+  }
+
+  /** The REST transport takes no AbortSignal: on abort stop waiting; close() ends the rest. */
+  private async once<T>(authClient: JWT, signal: AbortSignal | undefined, use: (client: ClusterManagerClient, options: GkeCallOptions) => Promise<T>): Promise<T> {
+    const client = new ClusterManagerClient({
+      authClient,
+      apiEndpoint: this.api.hostname,
+      port: this.api.port === '' ? 443 : Number(this.api.port),
+      protocol: this.api.protocol.replace(':', ''),
+      fallback: true,
+    });
+    let onAbort: (() => void) | undefined;
+    try {
+      signal?.throwIfAborted();
+      const call = use(client, { timeout: this.settings.requestTimeoutMs });
+      if (signal === undefined) return await call;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new CloudError('cloud-unreachable', 'GKE call aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      return await Promise.race([call, aborted]);
+    } finally {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      await client.close();
+    }
+  }
+}
+
+function accountKey(account: GcpAccount): string {
+  return createHash('sha256').update(account.client_email).update('\0').update(account.private_key).digest('hex');
+}
+
+/** The API refused the access token (401), whether or not `use` already made it a CloudError. */
+function isCredentialRefusal(error: unknown): boolean {
+  if (error instanceof CloudError) return error.code === 'cloud-auth-failed';
+  const status = typeof error === 'object' && error !== null ? (error as { response?: { status?: unknown } }).response?.status : undefined;
+  return status === 401;
+}
