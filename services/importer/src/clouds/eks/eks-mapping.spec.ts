@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eksCaCertificatePem, eksCluster, eksErrorCode, stsEndpointFor } from './eks-mapping.js';
+import { eksCaCertificatePem, eksCluster, eksError, eksErrorCode, eksRetryAfterMs, retryAfterMs, stsEndpointFor } from './eks-mapping.js';
 
 const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -39,6 +39,50 @@ describe('EKS mapping', () => {
     assert.equal(eksErrorCode({ name: 'Error', code: 'ECONNREFUSED', $metadata: {} }), 'cloud-unreachable');
     assert.equal(eksErrorCode({ name: 'TimeoutError' }), 'cloud-unreachable');
     assert.equal(eksErrorCode('boom'), 'cloud-failed');
+  });
+
+  it('reads the lifecycle refusals: quota, a version EKS will not have, a name in use', () => {
+    assert.equal(eksErrorCode({ name: 'ResourceLimitExceededException', message: 'Cluster limit exceeded for account', $metadata: { httpStatusCode: 400 } }), 'cloud-quota-exceeded');
+    assert.equal(eksErrorCode({ name: 'InvalidParameterException', message: 'unsupported Kubernetes version 1.27', $metadata: { httpStatusCode: 400 } }), 'cloud-version-not-offered');
+    assert.equal(
+      eksErrorCode({ name: 'InvalidParameterException', message: 'Unsupported Kubernetes minor version update from 1.29 to 1.31', $metadata: { httpStatusCode: 400 } }),
+      'cloud-version-not-offered',
+    );
+    assert.equal(
+      eksErrorCode({ name: 'InvalidParameterException', message: 'Requested Nodegroup version 1.32 is newer than the cluster version 1.31', $metadata: { httpStatusCode: 400 } }),
+      'cloud-version-not-offered',
+    );
+    // Any other bad parameter is not about versions; nor is a bare error of that name (no service answer).
+    assert.equal(eksErrorCode({ name: 'InvalidParameterException', message: 'Subnets specified must be in at least two different AZs', $metadata: { httpStatusCode: 400 } }), 'cloud-failed');
+    assert.equal(eksErrorCode({ name: 'ResourceLimitExceededException', message: 'x' }), 'cloud-failed');
+    assert.equal(eksErrorCode({ name: 'ResourceInUseException', $metadata: { httpStatusCode: 409 } }), 'cloud-failed');
+  });
+
+  it('reads Retry-After: seconds, fractions, an HTTP date, nothing usable', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(retryAfterMs('3', now), 3000);
+    assert.equal(retryAfterMs(' 0.25 ', now), 250);
+    assert.equal(retryAfterMs('Thu, 01 Jan 2026 00:00:05 GMT', now), 5000);
+    assert.equal(retryAfterMs('Wed, 31 Dec 2025 23:59:00 GMT', now), 0);
+    assert.equal(retryAfterMs('soon', now), undefined);
+    assert.equal(retryAfterMs(undefined, now), undefined);
+    assert.equal(eksRetryAfterMs(Object.defineProperty({ name: 'ThrottlingException' }, '$response', { value: { headers: { 'Retry-After': '2' } } }), now), 2000);
+    assert.equal(eksRetryAfterMs({ name: 'ThrottlingException' }, now), undefined);
+  });
+
+  it('makes a CloudError quoting the service message, with the wait of a throttled call', () => {
+    const throttled = Object.defineProperty({ name: 'ThrottlingException', message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }, '$response', {
+      value: { headers: { 'retry-after': '1' } },
+    });
+    const error = eksError(throttled, 'DescribeCluster "a" in eu-west-1');
+    assert.equal(error.code, 'cloud-throttled');
+    assert.equal(error.retryAfterMs, 1000);
+    assert.match(error.message, /EKS DescribeCluster "a" in eu-west-1: ThrottlingException \(Rate exceeded\)/);
+    const quota = eksError({ name: 'ResourceLimitExceededException', message: 'Cluster limit exceeded for account', $metadata: { httpStatusCode: 400 } }, 'CreateCluster "a"');
+    assert.equal(quota.code, 'cloud-quota-exceeded');
+    assert.equal(quota.retryAfterMs, undefined);
+    // A network failure's message is Node's, not the service's: not quoted.
+    assert.doesNotMatch(eksError({ name: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 'ListClusters').message, /127\.0\.0\.1/);
   });
 
   it('presigns for the regional STS endpoint, .com.cn in China, or the configured one', () => {

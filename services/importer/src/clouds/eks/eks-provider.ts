@@ -1,11 +1,10 @@
-import { Agent } from 'node:https';
 import {
   DescribeClusterCommand,
   DescribeNodegroupCommand,
-  EKSClient,
   paginateListClusters,
   paginateListNodegroups,
   type Cluster,
+  type EKSClient,
   type Nodegroup,
 } from '@aws-sdk/client-eks';
 import type { AwsAccount } from '../accounts.js';
@@ -13,7 +12,8 @@ import type { CloudCluster, CloudClusterRef, CloudLocation, CloudProvider, Clust
 import { mapLimited } from '../concurrency.js';
 import { CloudError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { trustedCas, type CloudSettings } from '../settings.js';
+import type { CloudSettings } from '../settings.js';
+import { EksClients } from './eks-client.js';
 import { eksCaCertificatePem, eksCluster, eksError, stsEndpointFor } from './eks-mapping.js';
 import { eksToken } from './eks-token.js';
 
@@ -25,11 +25,10 @@ const DESCRIBE_CONCURRENCY = 4;
 
 /** Amazon EKS through @aws-sdk/client-eks: ListClusters, DescribeCluster, ListNodegroups, DescribeNodegroup. */
 export class EksProvider implements CloudProvider<AwsAccount, EksLocation, EksRef> {
-  private readonly httpsAgent: Agent | undefined;
+  private readonly clients: EksClients;
 
   constructor(private readonly settings: CloudSettings) {
-    const ca = trustedCas(settings);
-    this.httpsAgent = ca === undefined ? undefined : new Agent({ keepAlive: true, ca });
+    this.clients = new EksClients(settings);
   }
 
   async listClusters(account: AwsAccount, location: EksLocation, signal?: AbortSignal): Promise<CloudCluster[]> {
@@ -101,24 +100,8 @@ export class EksProvider implements CloudProvider<AwsAccount, EksLocation, EksRe
     });
   }
 
-  /** A client per account and region (credentials differ per call); closed after use. */
+  /** A client per account and region: the credentials differ per call. */
   private async withClient<T>(account: AwsAccount, region: string, use: (client: EKSClient) => Promise<T>): Promise<T> {
-    const endpoint = this.settings.eks.endpoint?.replaceAll('{region}', region);
-    const client = new EKSClient({
-      region,
-      credentials: { accessKeyId: account.accessKeyId, secretAccessKey: account.secretAccessKey, ...(account.sessionToken ? { sessionToken: account.sessionToken } : {}) },
-      ...(endpoint === undefined ? {} : { endpoint }),
-      maxAttempts: this.settings.maxAttempts,
-      requestHandler: {
-        connectionTimeout: this.settings.requestTimeoutMs,
-        requestTimeout: this.settings.requestTimeoutMs,
-        ...(this.httpsAgent === undefined ? {} : { httpsAgent: this.httpsAgent }),
-      },
-    });
-    try {
-      return await use(client);
-    } finally {
-      client.destroy();
-    }
+    return use(this.clients.client(account, region));
   }
 }
