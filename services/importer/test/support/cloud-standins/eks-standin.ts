@@ -1,4 +1,5 @@
 import { HttpsStandin, type StandinReply, type StandinRequest } from './https-standin.js';
+import { EksLifecycleApi, eksError as awsError, type EksClusterBody, type EksLifecycleOptions, type EksNodegroupBody } from './eks-standin-lifecycle.js';
 import { getWithTestCa } from './fetch-with-ca.js';
 import { amzDateToDate, partsFromHeader, partsFromQuery, signatureIsValid, type SignedParts } from './sigv4.js';
 
@@ -13,8 +14,33 @@ export interface AwsIdentity {
 /** A cluster as DescribeCluster answers it, and its node groups as DescribeNodegroup does. */
 export interface EksFixture {
   region: string;
-  cluster: Record<string, unknown> & { name: string };
-  nodegroups: (Record<string, unknown> & { nodegroupName: string })[];
+  cluster: EksClusterBody;
+  nodegroups: EksNodegroupBody[];
+}
+
+/**
+ * EKS's request rate limit, per account (access key): a token bucket of `burst` requests refilled
+ * at `requestsPerSecond`. Beyond it: 429 ThrottlingException with Retry-After, in whole seconds as
+ * HTTP has it, or in fractions of one when `fractionalRetryAfter` (operation times scaled down).
+ */
+export interface EksRateLimit {
+  requestsPerSecond: number;
+  burst: number;
+  fractionalRetryAfter?: boolean;
+}
+
+export interface EksStandinOptions extends EksLifecycleOptions {
+  rateLimit?: EksRateLimit;
+}
+
+/** What a benchmark reads of a run. */
+export interface EksStandinCounts {
+  /** EKS calls that were answered (throttled ones included). */
+  requests: number;
+  throttledRequests: number;
+  /** Resources made, per `cluster/<region>/<name>` and `nodegroup/<region>/<cluster>/<name>`. */
+  creates: Record<string, number>;
+  duplicateCreates: number;
 }
 
 const ACCOUNT = '123456789012';
@@ -60,12 +86,6 @@ export function eksNodegroupBody(clusterName: string, region: string, name: stri
   };
 }
 
-const awsError = (status: number, type: string, message: string): StandinReply => ({
-  status,
-  json: { message },
-  headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.eks/` },
-});
-
 const stsError = (status: number, code: string, message: string): StandinReply => ({
   status,
   headers: { 'content-type': 'text/xml' },
@@ -76,7 +96,8 @@ const stsError = (status: number, code: string, message: string): StandinReply =
  * Amazon EKS's REST API (the paths @aws-sdk/client-eks calls) and STS GetCallerIdentity, on one
  * HTTPS server. Every EKS call must carry a valid SigV4 signature of a known identity; the STS
  * endpoint checks presigned URLs the same way, as AWS does when the cluster's authenticator
- * replays an EKS token.
+ * replays an EKS token. Clusters and node groups are created, updated and deleted through the
+ * API too (`lifecycle`, see eks-standin-lifecycle.ts), in the same store the fixtures are in.
  */
 export class EksStandin {
   readonly identities = new Map<string, AwsIdentity>();
@@ -87,15 +108,44 @@ export class EksStandin {
   throttleNext = 0;
   /** The regions (credential scope) of signed EKS calls, in order. */
   readonly signedRegions: string[] = [];
+  readonly lifecycle: EksLifecycleApi;
+  /** Null: no rate limit. */
+  rateLimit: EksRateLimit | null;
+  requests = 0;
+  throttledRequests = 0;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  private constructor(readonly server: HttpsStandin) {}
+  private constructor(
+    readonly server: HttpsStandin,
+    options: EksStandinOptions,
+  ) {
+    this.lifecycle = new EksLifecycleApi(this.fixtures, options);
+    this.rateLimit = options.rateLimit ?? null;
+  }
 
-  static async start(): Promise<EksStandin> {
+  static async start(options: EksStandinOptions = {}): Promise<EksStandin> {
     // The server starts first; its handler reaches the stand-in once it exists.
     const started: { standin?: EksStandin } = {};
     const server = await HttpsStandin.start((request) => started.standin?.handle(request) ?? { status: 503 });
-    started.standin = new EksStandin(server);
+    started.standin = new EksStandin(server, options);
     return started.standin;
+  }
+
+  counts(): EksStandinCounts {
+    return {
+      requests: this.requests,
+      throttledRequests: this.throttledRequests,
+      creates: Object.fromEntries(this.lifecycle.creates),
+      duplicateCreates: this.lifecycle.duplicateCreates,
+    };
+  }
+
+  /** Forgets the counts, the rate limit's buckets and the lifecycle's changes under way (not the fixtures). */
+  resetCounts(): void {
+    this.requests = 0;
+    this.throttledRequests = 0;
+    this.buckets.clear();
+    this.lifecycle.reset();
   }
 
   get url(): string {
@@ -112,18 +162,47 @@ export class EksStandin {
       return awsError(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
     }
     this.signedRegions.push(parts.region);
+    this.requests += 1;
     if (this.throttleNext > 0) {
       this.throttleNext -= 1;
+      this.throttledRequests += 1;
       return awsError(429, 'ThrottlingException', 'Rate exceeded');
+    }
+    const waitMs = this.rateLimited(parts.accessKeyId);
+    if (waitMs > 0) {
+      this.throttledRequests += 1;
+      const seconds = this.rateLimit?.fractionalRetryAfter ? (Math.ceil(waitMs) / 1000).toFixed(3) : String(Math.ceil(waitMs / 1000));
+      const throttled = awsError(429, 'ThrottlingException', 'Rate exceeded');
+      return { ...throttled, headers: { ...throttled.headers, 'retry-after': seconds } };
     }
     if (!identity.eksAllowed) {
       return awsError(403, 'AccessDeniedException', `User: ${identity.arn} is not authorized to perform: eks:${request.method === 'GET' ? 'DescribeCluster' : 'Unknown'}`);
     }
+    // What was due by now happens before the call is answered.
+    this.lifecycle.advance();
     return this.route(request, parts.region);
+  }
+
+  /** 0 when the account may make a call now (and it is counted), else how long until it may, in ms. */
+  private rateLimited(accessKeyId: string): number {
+    const limit = this.rateLimit;
+    if (limit === null) return 0;
+    const now = Date.now();
+    const bucket = this.buckets.get(accessKeyId) ?? { tokens: limit.burst, at: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.requestsPerSecond);
+    bucket.at = now;
+    this.buckets.set(accessKeyId, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, ((1 - bucket.tokens) / limit.requestsPerSecond) * 1000);
   }
 
   private route(request: StandinRequest, region: string): StandinReply {
     const segments = request.url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const changed = this.lifecycle.route(request.method, segments, request.url.searchParams, request.body, region);
+    if (changed !== undefined) return changed;
     const inRegion = this.fixtures.filter((fixture) => fixture.region === region);
     const find = (name: string | undefined) => inRegion.find((fixture) => fixture.cluster.name === name);
     if (request.method !== 'GET' || segments[0] !== 'clusters') return awsError(404, 'UnknownOperationException', 'Unknown operation');

@@ -1,0 +1,358 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { AwsAccount } from '../../src/clouds/accounts.js';
+import { EksLifecycle } from '../../src/clouds/eks/eks-lifecycle.js';
+import { CloudError } from '../../src/clouds/errors.js';
+import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
+import { eksClusterBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
+import { standinSettings } from '../support/cloud-standins/settings.js';
+import { testTls } from '../support/cloud-standins/test-tls.js';
+
+const account: AwsAccount = { accessKeyId: 'AKIALIFECYCLETEST001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYLIFECYCLEKEY' };
+const region = 'eu-west-1';
+const clusterId = '3f0c2a54-0d3e-4a8e-9d61-6f1f5b9c1a01';
+
+const target = (clusterName = 'flotilla-3f0c2a54'): CloudTarget => ({ provider: 'eks', region, clusterName });
+const spec = (kubernetesVersion = '1.30', owner = clusterId): CloudClusterSpec => ({
+  kubernetesVersion,
+  endpointAccess: 'public',
+  networking: {
+    provider: 'eks',
+    subnetIds: ['subnet-0a', 'subnet-0b'],
+    securityGroupIds: ['sg-0c'],
+    clusterRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-cluster',
+    nodeRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-node',
+  },
+  tags: { [OWNERSHIP_TAG]: owner, team: 'payments' },
+});
+const group = (name: string, desiredSize = 2): CloudNodeGroupSpec => ({
+  name,
+  instanceType: 'm6i.large',
+  minSize: 1,
+  maxSize: 5,
+  desiredSize,
+  labels: { pool: name },
+  taints: name === 'system' ? [{ key: 'CriticalAddonsOnly', value: 'true', effect: 'NoSchedule' }] : [],
+});
+
+async function rejection(promise: Promise<unknown>): Promise<CloudError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof CloudError, `expected a CloudError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the call to fail');
+}
+
+/** Polls as the reconciler does until `done` holds of what `read` gives. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`still not there after ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand-in', () => {
+  let standin: EksStandin;
+  let eks: EksLifecycle;
+
+  const finished = (operation: string | null): Promise<CloudOperationStatus> => {
+    assert.ok(operation !== null, 'expected an update id');
+    return until(
+      () => eks.operationStatus(account, target(), operation),
+      (status) => status.done,
+    );
+  };
+
+  /** A cluster at `version` with the node groups `names`, all ACTIVE. */
+  async function readyCluster(version: string, names: string[]): Promise<void> {
+    await eks.createCluster(account, target(), spec(version), 'create-cluster');
+    await until(
+      () => eks.findCluster(account, target()),
+      (cluster) => cluster?.state === 'ready',
+    );
+    for (const name of names) await eks.createNodeGroup(account, target(), spec(version), group(name), `create-${name}`);
+    await until(
+      () => eks.listNodeGroups(account, target()),
+      (groups) => groups.length === names.length && groups.every((nodegroup) => nodegroup.state === 'ready'),
+    );
+  }
+
+  before(async () => {
+    testTls();
+    standin = await EksStandin.start({
+      // Long enough for the calls a test makes while an operation runs, on a busy machine.
+      durations: { createCluster: 500, deleteCluster: 400, updateClusterVersion: 400, createNodegroup: 400, deleteNodegroup: 400, updateNodegroupConfig: 400, updateNodegroupVersion: 400 },
+      versions: { [region]: ['1.29', '1.30', '1.31', '1.32'], 'eu-south-2': ['1.29', '1.30'] },
+    });
+    eks = new EksLifecycle(standinSettings({ eks: standin.url }));
+  });
+  after(async () => standin.close());
+
+  beforeEach(() => {
+    standin.identities.clear();
+    standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/flotilla-importer', eksAllowed: true });
+    standin.fixtures.length = 0;
+    standin.resetCounts();
+    standin.rateLimit = null;
+    standin.lifecycle.clusterQuota = 100;
+  });
+
+  it('offers the versions of each region', async () => {
+    assert.deepEqual(await eks.offeredVersions(account, { provider: 'eks', region }), ['1.29', '1.30', '1.31', '1.32']);
+    assert.deepEqual(await eks.offeredVersions(account, { provider: 'eks', region: 'eu-south-2' }), ['1.29', '1.30']);
+  });
+
+  it('creates the control plane, then two node groups once it is ACTIVE, through the real status words', async () => {
+    assert.equal(await eks.findCluster(account, target()), null);
+    assert.equal(await eks.createCluster(account, target(), spec('1.31'), 'create-cluster'), null);
+    const creating = await eks.findCluster(account, target());
+    assert.deepEqual(creating, { state: 'creating', version: '1.31', endpoint: null, caCertificatePem: null, owner: clusterId, failure: null });
+
+    // Too early: EKS refuses a node group of a cluster that is not ACTIVE yet.
+    const early = await rejection(eks.createNodeGroup(account, target(), spec('1.31'), group('system'), 'create-system'));
+    assert.equal(early.code, 'cloud-failed');
+    assert.match(early.message, /InvalidRequestException \(Cluster 'flotilla-3f0c2a54' is not in ACTIVE state/);
+
+    const ready = await until(
+      () => eks.findCluster(account, target()),
+      (cluster) => cluster?.state !== 'creating',
+    );
+    assert.equal(ready?.state, 'ready');
+    assert.match(ready?.endpoint ?? '', /^https:\/\/FLOTILLA3F0C2A54.*\.eu-west-1\.eks\.amazonaws\.com$/);
+    assert.equal(ready?.caCertificatePem, testTls().caPem);
+
+    assert.equal(await eks.createNodeGroup(account, target(), spec('1.31'), group('system', 3), 'create-system'), null);
+    assert.equal(await eks.createNodeGroup(account, target(), spec('1.31'), group('workers'), 'create-workers'), null);
+    assert.equal((await eks.findNodeGroup(account, target(), 'system'))?.state, 'creating');
+    const groups = await until(
+      () => eks.listNodeGroups(account, target()),
+      (list) => list.every((nodegroup) => nodegroup.state === 'ready'),
+    );
+    assert.deepEqual(groups, [
+      { name: 'system', state: 'ready', version: '1.31', instanceType: 'm6i.large', minSize: 1, maxSize: 5, desiredSize: 3, failure: null },
+      { name: 'workers', state: 'ready', version: '1.31', instanceType: 'm6i.large', minSize: 1, maxSize: 5, desiredSize: 2, failure: null },
+    ]);
+
+    // What EKS was asked for: the ownership tag on everything, the creator as admin, taints in EKS words.
+    const [stored] = standin.fixtures;
+    assert.deepEqual(stored?.cluster.tags, { [OWNERSHIP_TAG]: clusterId, team: 'payments' });
+    assert.deepEqual(stored?.cluster.accessConfig, { authenticationMode: 'API_AND_CONFIG_MAP', bootstrapClusterCreatorAdminPermissions: true });
+    assert.deepEqual(stored?.nodegroups[0]?.tags, { [OWNERSHIP_TAG]: clusterId, team: 'payments' });
+    assert.deepEqual(stored?.nodegroups[0]?.taints, [{ key: 'CriticalAddonsOnly', value: 'true', effect: 'NO_SCHEDULE' }]);
+    assert.deepEqual(standin.counts().creates, {
+      'cluster/eu-west-1/flotilla-3f0c2a54': 1,
+      'nodegroup/eu-west-1/flotilla-3f0c2a54/system': 1,
+      'nodegroup/eu-west-1/flotilla-3f0c2a54/workers': 1,
+    });
+  });
+
+  it('makes nothing twice when a create is repeated after a crash, with its token or without it', async () => {
+    await eks.createCluster(account, target(), spec(), 'create-cluster');
+    // The same step again (a crash before its outcome was recorded): EKS answers from the token.
+    assert.equal(await eks.createCluster(account, target(), spec(), 'create-cluster'), null);
+    // A token lost with the crash: the cluster of that name carries our tag, so it is ours to wait on.
+    assert.equal(await eks.createCluster(account, target(), spec(), 'another-token'), null);
+    await until(
+      () => eks.findCluster(account, target()),
+      (cluster) => cluster?.state === 'ready',
+    );
+    for (const token of ['create-workers', 'create-workers', 'later-token']) assert.equal(await eks.createNodeGroup(account, target(), spec(), group('workers'), token), null);
+
+    assert.equal(standin.lifecycle.createCalls.get('cluster/eu-west-1/flotilla-3f0c2a54'), 3);
+    assert.equal(standin.lifecycle.createCalls.get('nodegroup/eu-west-1/flotilla-3f0c2a54/workers'), 3);
+    assert.deepEqual(standin.counts().creates, { 'cluster/eu-west-1/flotilla-3f0c2a54': 1, 'nodegroup/eu-west-1/flotilla-3f0c2a54/workers': 1 });
+    assert.equal(standin.counts().duplicateCreates, 0);
+    assert.equal(standin.fixtures.length, 1);
+    assert.equal(standin.fixtures[0]?.nodegroups.length, 1);
+  });
+
+  it('scales a node group through an update it can wait on, and repeats it safely', async () => {
+    await readyCluster('1.31', ['workers']);
+    const operation = await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1');
+    assert.match(operation ?? '', /^nodegroup\/workers\/[0-9a-f-]{36}$/);
+    assert.equal((await eks.findNodeGroup(account, target(), 'workers'))?.state, 'updating');
+    // The same step again: the same update, not a second one.
+    assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1'), operation);
+    assert.deepEqual(await finished(operation), { done: true, failure: null });
+    const scaled = await eks.findNodeGroup(account, target(), 'workers');
+    assert.deepEqual([scaled?.state, scaled?.minSize, scaled?.maxSize, scaled?.desiredSize], ['ready', 2, 8, 4]);
+    // Its token forgotten, after it is done: EKS has nothing to change, which is done too.
+    assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1-again'), null);
+
+    // Its token forgotten while it runs: the update under way is found again.
+    const second = await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 6 }, 'scale-2');
+    assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 6 }, 'scale-2-lost'), second);
+    await finished(second);
+
+    const impossible = await rejection(eks.scaleNodeGroup(account, target(), 'workers', { minSize: 3, maxSize: 2, desiredSize: 2 }, 'scale-3'));
+    assert.equal(impossible.code, 'cloud-failed');
+    assert.match(impossible.message, /Minimum capacity cannot be greater than maximum capacity/);
+  });
+
+  it('upgrades one minor at a time, the control plane before its node groups; EKS refuses anything else', async () => {
+    await readyCluster('1.30', ['system', 'workers']);
+
+    const skip = await rejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
+    assert.equal(skip.code, 'cloud-version-not-offered');
+    assert.match(skip.message, /Unsupported Kubernetes minor version update from 1\.30 to 1\.32/);
+    const ahead = await rejection(eks.upgradeNodeGroup(account, target(), 'system', '1.31', 'upgrade-system-1.31'));
+    assert.equal(ahead.code, 'cloud-version-not-offered');
+    assert.match(ahead.message, /newer than the cluster version 1\.30/);
+
+    const controlPlane = await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31');
+    assert.match(controlPlane ?? '', /^cluster\/[0-9a-f-]{36}$/);
+    assert.equal((await eks.findCluster(account, target()))?.state, 'updating');
+    assert.deepEqual(await finished(controlPlane), { done: true, failure: null });
+    assert.deepEqual(await eks.findCluster(account, target()).then((cluster) => [cluster?.state, cluster?.version]), ['ready', '1.31']);
+    // Repeated once done, its token lost: the control plane is there already.
+    assert.equal(await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31-again'), null);
+
+    // The next minor waits for the node groups.
+    const behind = await rejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
+    assert.equal(behind.code, 'cloud-failed');
+    assert.match(behind.message, /Nodegroups system, workers must be updated to match cluster version 1\.31/);
+
+    for (const name of ['system', 'workers']) {
+      const operation = await eks.upgradeNodeGroup(account, target(), name, '1.31', `upgrade-${name}-1.31`);
+      assert.match(operation ?? '', new RegExp(`^nodegroup/${name}/`));
+      assert.deepEqual(await finished(operation), { done: true, failure: null });
+    }
+    assert.deepEqual(
+      (await eks.listNodeGroups(account, target())).map((nodegroup) => [nodegroup.name, nodegroup.version, nodegroup.state]),
+      [
+        ['system', '1.31', 'ready'],
+        ['workers', '1.31', 'ready'],
+      ],
+    );
+    assert.equal(await eks.upgradeNodeGroup(account, target(), 'system', '1.31', 'upgrade-system-lost'), null);
+  });
+
+  it('deletes the node groups, then the cluster: every resource gone, deletes repeatable', async () => {
+    await readyCluster('1.31', ['system', 'workers']);
+    const attached = await rejection(eks.deleteCluster(account, target()));
+    assert.equal(attached.code, 'cloud-failed');
+    assert.match(attached.message, /ResourceInUseException \(Cluster has nodegroups attached: system, workers\)/);
+
+    for (const name of ['system', 'workers']) assert.equal(await eks.deleteNodeGroup(account, target(), name), null);
+    assert.equal((await eks.findNodeGroup(account, target(), 'system'))?.state, 'deleting');
+    // Repeated while it goes, and once it is gone: done, no error.
+    assert.equal(await eks.deleteNodeGroup(account, target(), 'system'), null);
+    await until(
+      () => eks.listNodeGroups(account, target()),
+      (groups) => groups.length === 0,
+    );
+    assert.equal(await eks.findNodeGroup(account, target(), 'system'), null);
+    assert.equal(await eks.deleteNodeGroup(account, target(), 'system'), null);
+
+    assert.equal(await eks.deleteCluster(account, target()), null);
+    assert.equal((await eks.findCluster(account, target()))?.state, 'deleting');
+    assert.equal(await eks.deleteCluster(account, target()), null);
+    await until(
+      () => eks.findCluster(account, target()),
+      (cluster) => cluster === null,
+    );
+    assert.equal(await eks.deleteCluster(account, target()), null);
+    assert.deepEqual(standin.fixtures, []);
+  });
+
+  it('shows an operation that fails half-way with the message EKS gives', async () => {
+    standin.lifecycle.failures.push({ operation: 'createCluster', name: 'flotilla-broken', code: 'Ec2SubnetNotFound', message: 'The subnet ID subnet-0a does not exist' });
+    await eks.createCluster(account, target('flotilla-broken'), spec(), 'create-broken');
+    const broken = await until(
+      () => eks.findCluster(account, target('flotilla-broken')),
+      (cluster) => cluster?.state !== 'creating',
+    );
+    assert.deepEqual([broken?.state, broken?.failure], ['failed', 'Ec2SubnetNotFound: The subnet ID subnet-0a does not exist']);
+
+    await readyCluster('1.30', []);
+    standin.lifecycle.failures.push({ operation: 'createNodegroup', name: 'gpu', code: 'AsgInstanceLaunchFailures', message: 'Could not launch On-Demand Instances. VcpuLimitExceeded' });
+    await eks.createNodeGroup(account, target(), spec(), group('gpu'), 'create-gpu');
+    const gpu = await until(
+      () => eks.findNodeGroup(account, target(), 'gpu'),
+      (nodegroup) => nodegroup?.state !== 'creating',
+    );
+    assert.deepEqual([gpu?.state, gpu?.failure], ['failed', 'AsgInstanceLaunchFailures: Could not launch On-Demand Instances. VcpuLimitExceeded']);
+    // A failed group is deleted like any other.
+    assert.equal(await eks.deleteNodeGroup(account, target(), 'gpu'), null);
+    await until(
+      () => eks.findNodeGroup(account, target(), 'gpu'),
+      (nodegroup) => nodegroup === null,
+    );
+
+    standin.lifecycle.failures.push({ operation: 'updateClusterVersion', code: 'InsufficientFreeAddresses', message: 'The subnets do not have enough free IP addresses' });
+    const operation = await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31');
+    assert.deepEqual(await finished(operation), { done: true, failure: 'InsufficientFreeAddresses: The subnets do not have enough free IP addresses' });
+    assert.deepEqual(await eks.findCluster(account, target()).then((cluster) => [cluster?.state, cluster?.version]), ['ready', '1.30']);
+  });
+
+  it('is throttled beyond the rate limit with 429 and Retry-After, and says how long to wait', async () => {
+    standin.rateLimit = { requestsPerSecond: 1, burst: 2 };
+    await eks.findCluster(account, target());
+    await eks.findCluster(account, target());
+    const throttled = await rejection(eks.findCluster(account, target()));
+    assert.equal(throttled.code, 'cloud-throttled');
+    assert.equal(throttled.retryAfterMs, 1000);
+
+    // Scaled-down runs ask for fractions of a second.
+    standin.resetCounts();
+    standin.rateLimit = { requestsPerSecond: 10, burst: 1, fractionalRetryAfter: true };
+    await eks.offeredVersions(account, { provider: 'eks', region });
+    const soon = await rejection(eks.offeredVersions(account, { provider: 'eks', region }));
+    assert.equal(soon.code, 'cloud-throttled');
+    assert.ok(soon.retryAfterMs !== undefined && soon.retryAfterMs > 0 && soon.retryAfterMs <= 100, `retryAfterMs ${soon.retryAfterMs}`);
+    assert.equal(standin.counts().throttledRequests, 1);
+
+    // Allowed more attempts, the SDK waits as asked and gets through.
+    const patient = new EksLifecycle({ ...standinSettings({ eks: standin.url }), maxAttempts: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await patient.findCluster(account, target());
+    assert.deepEqual(await patient.offeredVersions(account, { provider: 'eks', region }), ['1.29', '1.30', '1.31', '1.32']);
+    assert.ok(standin.counts().throttledRequests >= 2);
+  });
+
+  it('refuses a version the region does not offer, creating nothing', async () => {
+    const refused = await rejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), 'create-cluster'));
+    assert.equal(refused.code, 'cloud-version-not-offered');
+    assert.match(refused.message, /unsupported Kubernetes version 1\.31/);
+    assert.deepEqual(standin.counts().creates, {});
+  });
+
+  it('never takes over or deletes a cluster of that name without our tag', async () => {
+    const theirs = eksClusterBody('flotilla-3f0c2a54', region, '1.30', testTls().caPem);
+    standin.fixtures.push({ region, cluster: theirs, nodegroups: [] });
+    const taken = await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    assert.equal(taken.code, 'cloud-name-taken');
+    assert.match(taken.message, /cluster "flotilla-3f0c2a54" in eu-west-1 already exists and it has no ownership tag/);
+    assert.equal((await eks.findCluster(account, target()))?.owner, null);
+
+    const notDeleted = await rejection(eks.deleteCluster(account, target()));
+    assert.equal(notDeleted.code, 'cloud-name-taken');
+    assert.equal(theirs.status, 'ACTIVE');
+
+    // Another Flotilla cluster's (another id in the tag) is not ours either.
+    theirs.tags = { [OWNERSHIP_TAG]: 'another-cluster-id' };
+    assert.equal((await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-name-taken');
+    assert.deepEqual(standin.counts().creates, {});
+  });
+
+  it('names a quota reached, an account not allowed and an operation of the wrong shape', async () => {
+    standin.fixtures.push({ region, cluster: eksClusterBody('existing', region, '1.30', testTls().caPem), nodegroups: [] });
+    standin.lifecycle.clusterQuota = 1;
+    const quota = await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    assert.equal(quota.code, 'cloud-quota-exceeded');
+    assert.match(quota.message, /Cluster limit exceeded/);
+
+    standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/readonly', eksAllowed: false });
+    assert.equal((await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-access-denied');
+
+    standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/flotilla-importer', eksAllowed: true });
+    // An update EKS no longer knows of is done.
+    assert.deepEqual(await eks.operationStatus(account, { provider: 'eks', region, clusterName: 'existing' }, 'cluster/00000000-0000-0000-0000-000000000000'), { done: true, failure: null });
+    assert.equal((await rejection(eks.operationStatus(account, target(), 'operations/op-1'))).code, 'cloud-response-invalid');
+  });
+});
