@@ -1,6 +1,7 @@
 import { SERVICES, type EventDefinition, type Party, type ServiceName } from './event-definition.js';
 import type { CloudEvent, EventOf } from './envelope.js';
 import {
+  ClusterAdopted,
   ClusterDeleted,
   ClusterDeletionRequested,
   ClusterProgress,
@@ -52,6 +53,7 @@ export const EVENT_CATALOGUE = [
   UpgradeStepFailed,
   ClusterImportRequested,
   ClusterImported,
+  ClusterAdopted,
   ImportRejected,
   ClusterUnreachable,
   ClusterReachable,

@@ -7,6 +7,7 @@ export * from './catalogue.js';
 export * from './nats-permissions.js';
 export * from './validation.js';
 export * from './events/common.js';
+export * from './events/cloud.js';
 export * from './events/cluster.js';
 export * from './events/connected.js';
 export * from './events/upgrade.js';

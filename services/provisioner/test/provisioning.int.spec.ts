@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterProvisioningFailed, ClusterReady, ClusterRequested, encodeBinary, EventRejected, eventsSubject, NodesProvisioned, SUPPORT_MATRIX_DOCUMENT } from '@flotilla/contracts';
+import { ClusterProvisioningFailed, ClusterReady, ClusterRequested, encodeBinary, EventRejected, eventsSubject, NodePoolScaleRequested, NodesProvisioned, SUPPORT_MATRIX_DOCUMENT, type ClusterSpec } from '@flotilla/contracts';
 import { publishEncoded } from '@flotilla/messaging';
-import { clusterSpec, Harness } from './support/harness.js';
+import { clusterSpec, eventually, Harness } from './support/harness.js';
 
 const WAIT_MS = 60_000;
 
@@ -110,6 +110,39 @@ describe('provisioner on real PostgreSQL and NATS', () => {
     assert.equal((await h.events(ClusterReady, 'redelivered-1')).length, 1);
     assert.equal((await h.events(ClusterProvisioningFailed, 'redelivered-1')).length, 0);
     assert.equal((await h.getCluster('redelivered-1')).body['phase'], 'Running');
+  });
+
+  it('a public-cloud request is the importer\'s: acknowledged without a cluster, a machine or an answer; a later request about it is refused as for a connected cluster', async () => {
+    const spec: ClusterSpec = {
+      name: 'shop-eks',
+      model: 'public-cloud',
+      kubernetesVersion: '1.31',
+      nodePools: [{ name: 'general', count: 2, machineSize: 'm5.large', minCount: 1, maxCount: 4, labels: {}, taints: [] }],
+      network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
+      cloud: {
+        provider: 'eks',
+        credentialRef: 'aws-prod',
+        region: 'eu-west-1',
+        networking: { subnetIds: ['subnet-a', 'subnet-b'], clusterRoleArn: 'arn:aws:iam::1:role/eks', nodeRoleArn: 'arn:aws:iam::1:role/nodes' },
+        endpointAccess: 'public',
+        tags: {},
+      },
+    };
+    const request = await h.request('cloud-1', spec);
+    // Handled: its id is in the inbox (acknowledged, not dead-lettered).
+    await eventually(async () => (await h.query(`SELECT 1 FROM inbox WHERE consumer = 'provisioner__cluster_requested_v1' AND event_id = $1`, [request.id])).length > 0 || undefined, WAIT_MS, 'the public-cloud request handled');
+    assert.deepEqual(await h.query(`SELECT id FROM clusters WHERE id = 'cloud-1'`), []);
+    assert.deepEqual(await h.query(`SELECT name FROM machines WHERE cluster_id = 'cloud-1'`), []);
+    assert.equal((await h.getCluster('cloud-1')).status, 404);
+    // A scale of it: the provisioner does not hold it, as it holds no connected cluster, and says so.
+    const scale = await h.publish(NodePoolScaleRequested, 'cloud-1', { pool: 'general', count: 3 });
+    const rejected = await h.waitFor(EventRejected, 'cloud-1', WAIT_MS);
+    assert.equal(rejected.data.rejectedEventId, scale.id);
+    assert.deepEqual(
+      (await h.allEvents()).filter((event) => event.subject === 'cloud-1').map((event) => event.type),
+      [ClusterRequested.type, NodePoolScaleRequested.type, EventRejected.type],
+      'no answer to the request itself',
+    );
   });
 
   it('answers 404 for a cluster it does not know', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, EXTERNAL } from '../event-definition.js';
+import { PublicCloudProvider, PublicCloudSpec, modelProblems } from './cloud.js';
 import { atMost, ClusterLabels, ClusterModel, kubernetesLabels, KubernetesVersion, LABEL_LIMITS, labelKeyProblem, labelValueProblem, Node, Reason } from './common.js';
 
 /**
@@ -69,6 +70,20 @@ export const NodePoolSpec = z.object({
       `Labels of the pool's nodes, at most ${CLUSTER_LIMITS.labelsPerPool}, as Kubernetes takes them: keys [prefix/]name (prefix a DNS subdomain of at most ${LABEL_LIMITS.keyPrefix} characters, name at most ${LABEL_LIMITS.keyName}), values at most ${LABEL_LIMITS.value}`,
     ),
   taints: boundedArray(Taint, CLUSTER_LIMITS.taintsPerPool, 'taints').default([]).describe(`Taints of the pool's nodes, at most ${CLUSTER_LIMITS.taintsPerPool}`),
+  minCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(CLUSTER_LIMITS.machinesPerPool, `must be at most ${CLUSTER_LIMITS.machinesPerPool}`)
+    .optional()
+    .describe('Public cloud only: the fewest nodes the cloud\'s autoscaler may leave, at most count; count when absent'),
+  maxCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(CLUSTER_LIMITS.machinesPerPool, `must be at most ${CLUSTER_LIMITS.machinesPerPool}`)
+    .optional()
+    .describe('Public cloud only: the most nodes the cloud\'s autoscaler may add, at least count; count when absent'),
 });
 
 export const HostSpec = z.object({
@@ -85,10 +100,13 @@ export const HostSpec = z.object({
   pool: z.string().optional(),
 });
 
-export const ClusterSpec = z.object({
+/** The fields of a cluster request, without the checks across them (`ClusterSpec` has those). */
+export const ClusterSpecFields = z.object({
   name: z.string().min(1).max(253).describe('Display name'),
   labels: ClusterLabels.optional(),
-  model: z.enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane']),
+  model: z
+    .enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'public-cloud'])
+    .describe('How the cluster is run; public-cloud: created at EKS, AKS or GKE by the importer (with `cloud`, without `controlPlane`)'),
   kubernetesVersion: KubernetesVersion,
   controlPlane: z.object({
     count: z.union([z.literal(1), z.literal(3), z.literal(5)], { error: 'must be 1, 3 or 5 (an odd number keeps etcd quorum)' }),
@@ -100,7 +118,9 @@ export const ClusterSpec = z.object({
       .describe(
         "Users' hosts (user-provisioned, required there): a free IP address on the control-plane hosts' network that kube-vip holds on one of them at a time, the cluster's API endpoint whichever host goes",
       ),
-  }),
+  })
+    .optional()
+    .describe('Control-plane machines: required for platform-provisioned, user-provisioned and hosted-control-plane, absent for public-cloud (the cloud runs it)'),
   nodePools: z
     .array(NodePoolSpec)
     .superRefine((pools, context) => {
@@ -138,17 +158,31 @@ export const ClusterSpec = z.object({
     .object({ workerModel: z.enum(['platform-provisioned', 'user-provisioned']) })
     .optional()
     .describe('Hosted control plane: where the workers come from'),
+  cloud: PublicCloudSpec.optional(),
 });
+
+/**
+ * A cluster request. The checks across fields (what each model requires or refuses, the cloud
+ * block per provider, node pools' autoscaling bounds) run even when a field is invalid, so that
+ * every problem is listed at once.
+ */
+export const ClusterSpec = ClusterSpecFields.superRefine(
+  (spec, context) => {
+    for (const problem of modelProblems(spec)) context.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  },
+  { when: () => true },
+);
 export type ClusterSpec = z.infer<typeof ClusterSpec>;
 
 export const ClusterRequested = defineEvent({
   name: 'ClusterRequested',
   topic: 'cluster.requested',
   version: 1,
-  description: 'Someone asked for a new platform-managed cluster. The CloudEvents subject is the new cluster id.',
+  description:
+    'Someone asked for a new cluster: a platform-managed one (the provisioner answers) or a public-cloud one at EKS, AKS or GKE (model public-cloud: the importer answers, the provisioner ignores it). The CloudEvents subject is the new cluster id.',
   data: ClusterSpec,
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'inventory'],
+  consumers: ['provisioner', 'importer', 'inventory'],
 });
 
 export const NodesProvisioned = defineEvent({
@@ -168,7 +202,8 @@ export const ClusterReady = defineEvent({
   name: 'ClusterReady',
   topic: 'cluster.ready',
   version: 1,
-  description: 'Every machine of the cluster is a Ready node and the API server answers.',
+  description:
+    'Every machine of the cluster is a Ready node and the API server answers (provisioner); for a public-cloud cluster, the cloud reports the control plane and every node group ready and the API server answers (importer).',
   data: z.object({
     model: ClusterModel,
     kubernetesVersion: KubernetesVersion,
@@ -177,7 +212,7 @@ export const ClusterReady = defineEvent({
     release: z.string().min(1).optional().describe('Platform release the creation request was judged under'),
     policyRevision: z.string().min(1).optional().describe('Support-matrix revision the creation request was judged under'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner'],
 });
 
@@ -185,14 +220,15 @@ export const ClusterProvisioningFailed = defineEvent({
   name: 'ClusterProvisioningFailed',
   topic: 'cluster.provisioning-failed',
   version: 1,
-  description: 'A cluster request was refused or its provisioning failed; every reason is listed.',
+  description:
+    'A cluster request was refused or its provisioning failed (the provisioner; the importer for public-cloud clusters, with the cloud\'s typed errors); every reason is listed.',
   data: z.object({
     model: ClusterModel.optional(),
     reasons: z.array(Reason).min(1),
     release: z.string().min(1).optional().describe('Platform release the request was judged under'),
     policyRevision: z.string().min(1).optional().describe('Support-matrix revision the request was judged under'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory'],
 });
 
@@ -213,7 +249,8 @@ export const ClusterDeleted = defineEvent({
   name: 'ClusterDeleted',
   topic: 'cluster.deleted',
   version: 1,
-  description: 'A cluster was deleted: every machine of it released (provisioner), or a connected cluster no longer managed, its credential and tunnel agent revoked (importer).',
+  description:
+    'A cluster was deleted: every machine of it released (provisioner), a public-cloud cluster\'s node groups and control plane deleted at its cloud (importer), or a connected cluster no longer managed, its credential and tunnel agent revoked (importer).',
   data: z.object({ model: ClusterModel }),
   producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner', 'importer', 'tunnel-broker'],
@@ -281,7 +318,7 @@ export const ClusterUpgraded = defineEvent({
   topic: 'cluster.upgraded',
   version: 1,
   description:
-    'The platform upgraded a cluster it manages by one step: the control plane and every node now run the target Kubernetes version.',
+    'The platform upgraded a cluster it manages by one step: the control plane and every node (every node group, for a public-cloud cluster: the importer) now run the target Kubernetes version.',
   data: z.object({
     model: ClusterModel,
     fromVersion: KubernetesVersion.describe('Kubernetes version before the upgrade'),
@@ -289,7 +326,7 @@ export const ClusterUpgraded = defineEvent({
     planId: z.string().min(1).optional().describe('The upgrade plan this step belongs to, when it came from one'),
     policyRevision: z.string().min(1).optional().describe('Support-matrix revision the step was approved under'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner'],
 });
 
@@ -300,7 +337,7 @@ export const NodePoolScaleRequested = defineEvent({
   topic: 'cluster.node-pool-scale-requested',
   version: 1,
   description:
-    'Someone asked to change the number of machines of one node pool of a platform-managed cluster. The CloudEvents subject is the cluster id. Scaling down removes the newest machines of the pool.',
+    'Someone asked to change the number of machines of one node pool of a platform-managed cluster (the provisioner: scaling down removes the newest machines of the pool) or of a public-cloud cluster (the importer: the node group\'s desired size, its autoscaling bounds widened to take it). The CloudEvents subject is the cluster id.',
   data: z.object({
     pool: z
       .string()
@@ -320,7 +357,7 @@ export const NodePoolScaleRequested = defineEvent({
       ),
   }),
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'inventory'],
+  consumers: ['provisioner', 'importer', 'inventory'],
 });
 
 export const ClusterDeletionRequested = defineEvent({
@@ -328,7 +365,7 @@ export const ClusterDeletionRequested = defineEvent({
   topic: 'cluster.deletion-requested',
   version: 1,
   description:
-    'Someone asked to delete a cluster: a platform-managed one has every machine drained and released (provisioner), a connected one stops being managed and its credential or tunnel agent is revoked (importer); ClusterDeleted follows. The CloudEvents subject is the cluster id.',
+    'Someone asked to delete a cluster: a platform-managed one has every machine drained and released (provisioner), a public-cloud one has its node groups then its control plane deleted at its cloud (importer), a connected one stops being managed and its credential or tunnel agent is revoked (importer); ClusterDeleted follows. The CloudEvents subject is the cluster id.',
   data: z.object({
     reason: z.string().max(1000).optional().describe('Why, for the cluster\'s history'),
   }),
@@ -341,13 +378,13 @@ export const UpgradeStepApproved = defineEvent({
   topic: 'cluster.upgrade-step-approved',
   version: 1,
   description:
-    'An operator (or an outside service) approved one step of an upgrade plan for one cluster: the provisioner moves the control plane, then every node, to the target version. The CloudEvents subject is the cluster id.',
+    'An operator (or an outside service) approved one step of an upgrade plan for one cluster: the provisioner (platform-managed clusters) or the importer (public-cloud clusters, at their cloud) moves the control plane, then every node, to the target version. The CloudEvents subject is the cluster id.',
   data: z.object({
     planId: z.string().min(1).describe('The upgrade plan the step belongs to (UpgradePlanned subject)'),
     toVersion: KubernetesVersion.describe('Kubernetes version the cluster moves to: one minor at most above what it runs'),
   }),
   producers: ['inventory', EXTERNAL],
-  consumers: ['provisioner', 'inventory'],
+  consumers: ['provisioner', 'importer', 'inventory'],
 });
 
 export const UpgradeStepFailed = defineEvent({
@@ -364,7 +401,7 @@ export const UpgradeStepFailed = defineEvent({
     reasons: z.array(Reason).min(1),
     policyRevision: z.string().min(1).optional().describe('Support-matrix revision the step was judged under'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory'],
 });
 
@@ -373,7 +410,7 @@ export const NodePoolScaled = defineEvent({
   topic: 'cluster.node-pool-scaled',
   version: 1,
   description:
-    'A node pool of a platform-managed cluster changed size: new machines joined as nodes (also announced by NodesProvisioned) and removed ones were drained and released.',
+    'A node pool of a platform-managed cluster changed size: new machines joined as nodes (also announced by NodesProvisioned) and removed ones were drained and released (provisioner); or the node group of a public-cloud cluster reached its new desired size at its cloud (importer).',
   data: z.object({
     model: ClusterModel,
     pool: z.string().min(1),
@@ -383,7 +420,7 @@ export const NodePoolScaled = defineEvent({
     nodes: z.array(Node).describe('Every node of the pool now'),
     removed: z.array(z.string().min(1)).describe('Names of the nodes that were removed'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory', 'upgrade-planner'],
 });
 
@@ -398,10 +435,10 @@ export const ClusterProgress = defineEvent({
   topic: 'cluster.progress',
   version: 1,
   description:
-    'Where the work on a platform-managed cluster stands: its phase, machines ready of total for the control plane and each node pool, and the operation under way (the current upgrade step). Emitted when machines change state and when the provisioner takes up a request; the latest by event time is the truth.',
+    'Where the work on a platform-managed or public-cloud cluster stands: its phase, machines ready of total for the control plane and each node pool, and the operation under way (the current upgrade step). Emitted when machines change state and when the provisioner (the importer, for public-cloud clusters) takes up a request; the latest by event time is the truth.',
   data: z.object({
     model: ClusterModel,
-    phase: z.enum(['Pending', 'Provisioning', 'Provisioned', 'Running', 'Deleting', 'Deleted', 'Failed']).describe('The provisioner\'s phase of the cluster'),
+    phase: z.enum(['Pending', 'Provisioning', 'Provisioned', 'Running', 'Deleting', 'Deleted', 'Failed']).describe('The provisioner\'s (or importer\'s) phase of the cluster'),
     controlPlane: MachineCount.describe('Control-plane machines (none for a hosted control plane)'),
     nodePools: z.array(MachineCount.extend({ pool: z.string().min(1) })).describe('Worker machines, per node pool, sorted by pool'),
     operation: z
@@ -420,8 +457,34 @@ export const ClusterProgress = defineEvent({
       .string()
       .min(1)
       .optional()
-      .describe('The request (CloudEvents id) this answers: the provisioner took it up, or found it already done'),
+      .describe('The request (CloudEvents id) this answers: the provisioner (or importer) took it up, or found it already done'),
   }),
-  producers: ['provisioner'],
+  producers: ['provisioner', 'importer'],
   consumers: ['inventory'],
+});
+
+/** A node group of a cluster at its cloud, as found when it was adopted. */
+export const AdoptedNodePool = z.object({
+  name: z.string().min(1).describe('The node group (EKS node group, AKS agent pool, GKE node pool) name at the cloud'),
+  count: z.number().int().nonnegative().describe('Desired nodes'),
+  machineSize: z.string().min(1).describe('EC2 instance type, Azure VM size or GCE machine type'),
+  minCount: z.number().int().nonnegative().describe("Autoscaling lower bound (count when the group does not autoscale)"),
+  maxCount: z.number().int().nonnegative().describe('Autoscaling upper bound (count when the group does not autoscale)'),
+});
+
+export const ClusterAdopted = defineEvent({
+  name: 'ClusterAdopted',
+  topic: 'cluster.adopted',
+  version: 1,
+  description:
+    'An imported cloud cluster (EKS, AKS, GKE) is managed by Flotilla from now on: it becomes a public-cloud cluster, scaled, upgraded and deleted through approved requests like the clusters Flotilla created. The importer holds its cloud account.',
+  data: z.object({
+    model: z.literal('public-cloud').describe('What the cluster is from now on'),
+    provider: PublicCloudProvider,
+    region: z.string().min(1).describe('AWS region, Azure location, or GCP region or zone'),
+    kubernetesVersion: KubernetesVersion.describe('The control plane\'s version at adoption'),
+    nodePools: z.array(AdoptedNodePool).describe('Its node groups at adoption'),
+  }),
+  producers: ['importer'],
+  consumers: ['inventory', 'upgrade-planner'],
 });

@@ -19,8 +19,8 @@ export function clusterIdFor(name: string): string {
 }
 
 export const ClusterModel = z
-  .enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'])
-  .describe('How the cluster is run: see the model catalogue');
+  .enum(['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected', 'public-cloud'])
+  .describe('How the cluster is run: see the model catalogue (public-cloud: created and run by Flotilla at EKS, AKS or GKE through the importer)');
 export type ClusterModel = z.infer<typeof ClusterModel>;
 
 /** A Kubernetes version as a cluster reports it, e.g. `v1.33.4` or `v1.33.5-eks-113cf36`. */

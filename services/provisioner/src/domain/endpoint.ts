@@ -14,5 +14,6 @@ export function joinHostPort(host: string, port: number): string {
  * before a virtual IP was asked for (their hosts joined at the first control-plane host).
  */
 export function controlPlaneVipEndpoint(spec: ClusterSpec): string | undefined {
-  return spec.model === 'user-provisioned' && spec.controlPlane.vip !== undefined ? joinHostPort(spec.controlPlane.vip, API_SERVER_PORT) : undefined;
+  const vip = spec.model === 'user-provisioned' ? spec.controlPlane?.vip : undefined;
+  return vip !== undefined ? joinHostPort(vip, API_SERVER_PORT) : undefined;
 }

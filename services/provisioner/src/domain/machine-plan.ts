@@ -31,8 +31,16 @@ export function controlPlaneIsHosted(spec: ClusterSpec): boolean {
   return spec.model === 'hosted-control-plane';
 }
 
+/** The control plane of a cluster the provisioner holds: validation refuses a request without one. */
+export function controlPlaneOf(spec: ClusterSpec): NonNullable<ClusterSpec['controlPlane']> {
+  if (!spec.controlPlane) throw new Error(`a ${spec.model} cluster without controlPlane reached the provisioner past validation`);
+  return spec.controlPlane;
+}
+
 export function machineSource(spec: ClusterSpec): MachineSource {
   switch (spec.model) {
+    case 'public-cloud':
+      throw new Error('a public-cloud cluster has no machines of the provisioner: the importer runs it at its cloud');
     case 'platform-provisioned':
       return 'platform';
     case 'user-provisioned':
@@ -52,8 +60,9 @@ export function planMachines(clusterId: string, spec: ClusterSpec): PlannedMachi
   const hosted = controlPlaneIsHosted(spec);
   if (machineSource(spec) === 'platform') {
     if (!hosted) {
-      for (let index = 0; index < spec.controlPlane.count; index++) {
-        machines.push({ name: `${clusterId}-cp-${index}`, role: 'control-plane', pool: null, machineSize: spec.controlPlane.machineSize, host: null });
+      const controlPlane = controlPlaneOf(spec);
+      for (let index = 0; index < controlPlane.count; index++) {
+        machines.push({ name: `${clusterId}-cp-${index}`, role: 'control-plane', pool: null, machineSize: controlPlane.machineSize, host: null });
       }
     }
     for (const pool of spec.nodePools) {

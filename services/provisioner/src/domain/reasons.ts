@@ -19,6 +19,8 @@ export const REASON_CODES = [
   'service-cidr-too-large',
   'pod-cidr-too-small',
   // shape of the cluster
+  'model-not-provisioned',
+  'control-plane-required',
   'node-pool-duplicate',
   'machine-name-conflict',
   'machine-name-too-long',
@@ -104,6 +106,10 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'Service CIDR larger than the API server accepts';
     case 'pod-cidr-too-small':
       return 'Pod CIDR cannot give every node its range';
+    case 'model-not-provisioned':
+      return 'A public-cloud cluster: the importer creates it at its cloud, not the provisioner';
+    case 'control-plane-required':
+      return 'The control plane (controlPlane) is missing';
     case 'node-pool-duplicate':
       return 'Two node pools share a name';
     case 'machine-name-conflict':

@@ -118,6 +118,12 @@ describe('cluster request validation', () => {
     ['host-pool-unknown', { ...userProvisioned, spareHosts: [host('192.168.1.20', 'worker', 'gpu')] }, 'spareHosts.0.pool'],
     ['hosted-required', { ...hosted, hosted: undefined }, 'hosted'],
     ['hosted-not-allowed', { ...platform, hosted: { workerModel: 'platform-provisioned' } }, 'hosted'],
+    // The schema requires controlPlane for these models and the handler leaves public-cloud
+    // requests to the importer; a spec that bypassed either is still refused, naming the field.
+    ['control-plane-required', { ...platform, controlPlane: undefined }, 'controlPlane'],
+    ['control-plane-required', { ...userProvisioned, controlPlane: undefined }, 'controlPlane'],
+    ['control-plane-required', { ...hosted, controlPlane: undefined }, 'controlPlane'],
+    ['model-not-provisioned', { ...platform, model: 'public-cloud', controlPlane: undefined }, 'model'],
   ];
 
   for (const [code, spec, field, options] of cases) {

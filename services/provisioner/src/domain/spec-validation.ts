@@ -35,13 +35,18 @@ export function validateClusterRequest(input: ClusterRequestInput): ProvisionerR
   if (!ClusterId.safeParse(clusterId).success) {
     reasons.push(reason('cluster-id-invalid', `cluster id "${clusterId}" must be a DNS label: lower-case letters, digits and "-", at most 63 characters`, 'subject'));
   }
+  // Not the provisioner's: the importer creates public-cloud clusters (the handler leaves them alone).
+  if (spec.model === 'public-cloud') return [...reasons, reason('model-not-provisioned', 'a public-cloud cluster is created at its cloud by the importer, not by the provisioner', 'model')];
+  // The schema requires it for the provisioner's models; a request that bypassed it is refused here.
+  if (!spec.controlPlane) reasons.push(reason('control-plane-required', `a ${spec.model} cluster needs \`controlPlane\`: its control-plane machines`, 'controlPlane'));
   const decision = canCreate(spec.kubernetesVersion, input.release, input.matrix ?? defaultSupportMatrix);
   if (!decision.allowed) reasons.push(reason(decision.code, decision.reason, decision.code === 'release-unknown' ? undefined : 'kubernetesVersion'));
   reasons.push(...checkModel(spec, input.providers));
   reasons.push(...checkPools(spec));
   reasons.push(...checkHosts(spec));
   reasons.push(...checkSpareHosts(spec));
-  reasons.push(...checkMachineNames(clusterId, spec));
+  // Machine names and counts need the control plane; without it, its absence is the reason.
+  if (spec.controlPlane) reasons.push(...checkMachineNames(clusterId, spec));
   reasons.push(...checkNetwork(clusterId, spec));
   return reasons;
 }
@@ -119,7 +124,7 @@ function checkHosts(spec: ClusterSpec): ProvisionerReason[] {
       reasons.push(reason('host-pool-unknown', `host ${host.address} names node pool "${host.pool}", which is not in \`nodePools\``, `hosts.${index}.pool`));
     }
   });
-  if (!hosted) {
+  if (!hosted && spec.controlPlane) {
     const controlPlaneHosts = hosts.filter((host) => host.role === 'control-plane').length;
     if (controlPlaneHosts !== spec.controlPlane.count) {
       reasons.push(
@@ -223,7 +228,7 @@ function checkNetwork(clusterId: string, spec: ClusterSpec): ProvisionerReason[]
     }
   }
   if (pods) {
-    const nodes = planMachines(clusterId, spec).length;
+    const nodes = spec.controlPlane ? planMachines(clusterId, spec).length : 0;
     const mask = NODE_MASK[pods.family];
     const room = subnetCount(pods, mask);
     if (room < BigInt(Math.max(nodes, 1))) {
@@ -255,6 +260,7 @@ function checkNetwork(clusterId: string, spec: ClusterSpec): ProvisionerReason[]
  * of its own on the hosts' network: not a host's, and outside the cluster's own ranges.
  */
 function checkControlPlaneVip(spec: ClusterSpec, pods: Cidr | undefined, services: Cidr | undefined): ProvisionerReason[] {
+  if (!spec.controlPlane) return [];
   const vip = spec.controlPlane.vip;
   const field = 'controlPlane.vip';
   if (spec.model !== 'user-provisioned') {

@@ -16,6 +16,7 @@ import { IntegrationEvents } from '../repositories/integration-events.js';
  * Pending machines (or its refusal, with every reason) in the batch's transaction; the machines
  * themselves are made by the reconciler, never here: a batch holds one transaction open. A
  * hosted control plane is placed here too: no room in a management cluster refuses the request.
+ * Public-cloud requests are the importer's and are acknowledged without a word.
  */
 @Controller()
 export class ClusterRequestedHandler {
@@ -34,6 +35,12 @@ export class ClusterRequestedHandler {
   @OnEvent(ClusterRequested)
   async onRequested(@Payload() event: EventOf<typeof ClusterRequested>, @Ctx() ctx: JetStreamContext): Promise<void> {
     const clusterId = event.subject;
+    // The importer creates public-cloud clusters at their cloud and answers for them: nothing here,
+    // not even a refusal the inventory would show.
+    if (event.data.model === 'public-cloud') {
+      this.logger.log({ msg: 'public-cloud cluster: the importer answers; nothing to do', clusterId, eventId: event.id });
+      return;
+    }
     // No lock: an existing cluster is never changed here, and a new one is claimed by its insert.
     const current = await this.clusters.find(clusterId);
     let events: ClusterEvent[];

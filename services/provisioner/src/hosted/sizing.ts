@@ -1,5 +1,6 @@
 import type { ClusterSpec } from '@flotilla/contracts';
 import type { ControlPlaneSize } from './control-plane-placement.js';
+import { controlPlaneOf } from '../domain/machine-plan.js';
 
 /** CPU in millicores and memory in bytes: what a pod requests and a management cluster offers. */
 export interface Resources {
@@ -103,7 +104,7 @@ export function sizeControlPlane(spec: ClusterSpec): ControlPlaneSizing {
   const workers = workerCount(spec);
   const size = sizeFor(workers);
   const perReplica = SIZE_PROFILES[size].perReplica;
-  const replicas = spec.controlPlane.count;
+  const replicas = controlPlaneOf(spec).count;
   return { size, workers, replicas, perReplica, total: scale(sumRequests(perReplica), replicas) };
 }
 

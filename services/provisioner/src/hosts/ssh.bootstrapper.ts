@@ -239,7 +239,7 @@ export class SshBootstrapper implements NodeBootstrapper {
     const mask = secretValues(secrets);
     // The virtual IP kube-vip holds on one control-plane host at a time; clusters accepted before
     // one was asked for keep the first control-plane host's address their nodes were joined at.
-    const vip = request.spec.model === 'user-provisioned' ? request.spec.controlPlane.vip : undefined;
+    const vip = request.spec.model === 'user-provisioned' ? request.spec.controlPlane?.vip : undefined;
     const config = renderKubeadmConfig({
       clusterId,
       spec: request.spec,

@@ -80,7 +80,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
     await h.request(id, spec);
     const ready = await h.waitFor(ClusterReady, id, WAIT_MS);
     assert.deepEqual([ready.data.model, ready.data.nodeCount], ['user-provisioned', 2]);
-    assert.equal(ready.data.apiServerEndpoint, `https://${spec.controlPlane.vip}:6443`, 'the virtual IP kube-vip holds, not the first host');
+    assert.equal(ready.data.apiServerEndpoint, `https://${spec.controlPlane?.vip}:6443`, 'the virtual IP kube-vip holds, not the first host');
     assert.deepEqual(await h.events(ClusterProvisioningFailed, id), []);
     assert.deepEqual(kubeadmCalls(cp), [['init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs']]);
     assert.deepEqual(kubeadmCalls(worker), [['join', '--config', KUBEADM_CONFIG_PATH]]);

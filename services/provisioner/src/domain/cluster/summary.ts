@@ -1,5 +1,5 @@
 import { setConditions, type ConditionUpdate } from '../conditions.js';
-import { controlPlaneIsHosted } from '../machine-plan.js';
+import { controlPlaneIsHosted, controlPlaneOf } from '../machine-plan.js';
 import { sameVersion, type ClusterState, type MachinePhase, type MachineState } from './state.js';
 
 /** The cluster's conditions, derived from its machines, phase and operation so they never disagree. */
@@ -22,7 +22,7 @@ export function summarise(state: ClusterState, at: string): ClusterState {
     // Hosted: Ready once its TenantControlPlane reported Ready (and with it the endpoint).
     updates.push(
       state.apiServerEndpoint !== null
-        ? { type: 'ControlPlaneReady', status: 'True', reason: 'Hosted', message: `${state.spec.controlPlane.count} replica(s) in the management cluster, at ${state.apiServerEndpoint}` }
+        ? { type: 'ControlPlaneReady', status: 'True', reason: 'Hosted', message: `${controlPlaneOf(state.spec).count} replica(s) in the management cluster, at ${state.apiServerEndpoint}` }
         : { type: 'ControlPlaneReady', status: 'False', reason: 'WaitingForHostedControlPlane', message: 'the TenantControlPlane is not Ready in its management cluster yet' },
     );
   } else {
