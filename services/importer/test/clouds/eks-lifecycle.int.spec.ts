@@ -153,15 +153,16 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   it('makes nothing twice when a create is repeated after a crash, with its token or without it', async () => {
     await eks.createCluster(account, target(), spec(), 'create-cluster');
-    // The same step again (a crash before its outcome was recorded): EKS answers from the token.
-    assert.equal(await eks.createCluster(account, target(), spec(), 'create-cluster'), null);
+    // The same step again from a restarted process (a crash before its outcome was recorded): EKS answers from the token.
+    const restarted = new EksLifecycle(standinSettings({ eks: standin.url }));
+    assert.equal(await restarted.createCluster(account, target(), spec(), 'create-cluster'), null);
     // A token lost with the crash: the cluster of that name carries our tag, so it is ours to wait on.
-    assert.equal(await eks.createCluster(account, target(), spec(), 'another-token'), null);
+    assert.equal(await restarted.createCluster(account, target(), spec(), 'another-token'), null);
     await until(
-      () => eks.findCluster(account, target()),
+      () => restarted.findCluster(account, target()),
       (cluster) => cluster?.state === 'ready',
     );
-    for (const token of ['create-workers', 'create-workers', 'later-token']) assert.equal(await eks.createNodeGroup(account, target(), spec(), group('workers'), token), null);
+    for (const token of ['create-workers', 'create-workers', 'later-token']) assert.equal(await restarted.createNodeGroup(account, target(), spec(), group('workers'), token), null);
 
     assert.equal(standin.lifecycle.createCalls.get('cluster/eu-west-1/flotilla-3f0c2a54'), 3);
     assert.equal(standin.lifecycle.createCalls.get('nodegroup/eu-west-1/flotilla-3f0c2a54/workers'), 3);
@@ -257,6 +258,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
       (cluster) => cluster === null,
     );
     assert.equal(await eks.deleteCluster(account, target()), null);
+    assert.deepEqual(await eks.listNodeGroups(account, target()), []);
     assert.deepEqual(standin.fixtures, []);
   });
 

@@ -30,9 +30,4 @@ export class EksClients {
       requestHandler: { connectionTimeout: this.settings.requestTimeoutMs, requestTimeout: this.settings.requestTimeoutMs, httpsAgent: this.httpsAgent },
     });
   }
-
-  /** Closes the idle sockets; calls made later open new ones. */
-  close(): void {
-    this.httpsAgent.destroy();
-  }
 }

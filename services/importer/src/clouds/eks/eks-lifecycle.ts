@@ -160,6 +160,8 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
     try {
       for await (const page of paginateListNodegroups({ client }, { clusterName: target.clusterName }, options(signal))) names.push(...(page.nodegroups ?? []));
     } catch (error) {
+      // No cluster, no node groups: what a delete that comes back after the cluster went sees.
+      if (eksExceptionName(error) === 'ResourceNotFoundException') return [];
       throw eksError(error, `ListNodegroups of ${at(target, region)}`);
     }
     const found = await mapLimited(names, DESCRIBE_CONCURRENCY, (name) => this.describeNodegroup(client, target, region, name, signal));
