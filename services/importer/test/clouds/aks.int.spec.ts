@@ -4,8 +4,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { freePort } from '@flotilla/messaging/testing';
 import type { AzureAccount } from '../../src/clouds/accounts.js';
 import { AksProvider } from '../../src/clouds/aks/aks-provider.js';
-import { CloudError } from '../../src/clouds/errors.js';
 import { aksKubeconfig, AzureStandin, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
+import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 
 const SUBSCRIPTION = '11111111-2222-3333-4444-555555555555';
@@ -14,16 +14,6 @@ const clusterCa = '-----BEGIN CERTIFICATE-----\nMIIE6DCCAtCgAwIBAgIQaks\n-----EN
 const userCert = '-----BEGIN CERTIFICATE-----\nMIIFHjCCAwagAwIBAgIRAclusterUser\n-----END CERTIFICATE-----\n';
 const userKey = '-----BEGIN RSA PRIVATE KEY-----\nMIIJKQIBAAKCAgEAclusterUserKey\n-----END RSA PRIVATE KEY-----\n';
 const localToken = 'c0ffee0123456789abcdef0123456789c0ffee0123456789abcdef0123456789';
-
-async function rejection(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CloudError, `expected a CloudError, got ${inspect(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('AKS through @azure/arm-containerservice and @azure/identity against Entra ID and ARM stand-ins', () => {
   let standin: AzureStandin;
@@ -116,22 +106,22 @@ describe('AKS through @azure/arm-containerservice and @azure/identity against En
   });
 
   it('names what went wrong, never the client secret', async () => {
-    const wrongSecret = await rejection(aks.listClusters({ ...account, clientSecret: 'not-the-client-secret' }, { provider: 'aks', subscriptionId: SUBSCRIPTION }));
+    const wrongSecret = await cloudRejection(aks.listClusters({ ...account, clientSecret: 'not-the-client-secret' }, { provider: 'aks', subscriptionId: SUBSCRIPTION }));
     assert.equal(wrongSecret.code, 'cloud-auth-failed');
     assert.ok(!wrongSecret.message.includes('not-the-client-secret'));
 
-    const unknownClient = await rejection(aks.listClusters({ ...account, clientId: 'ffffffff-0000-0000-0000-000000000000' }, { provider: 'aks', subscriptionId: SUBSCRIPTION }));
+    const unknownClient = await cloudRejection(aks.listClusters({ ...account, clientId: 'ffffffff-0000-0000-0000-000000000000' }, { provider: 'aks', subscriptionId: SUBSCRIPTION }));
     assert.equal(unknownClient.code, 'cloud-auth-failed');
 
-    const otherSubscription = await rejection(aks.listClusters(account, { provider: 'aks', subscriptionId: '99999999-2222-3333-4444-555555555555' }));
+    const otherSubscription = await cloudRejection(aks.listClusters(account, { provider: 'aks', subscriptionId: '99999999-2222-3333-4444-555555555555' }));
     assert.equal(otherSubscription.code, 'cloud-access-denied');
 
-    const missing = await rejection(aks.apiAccess(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-prod', clusterName: 'nope' }));
+    const missing = await cloudRejection(aks.apiAccess(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-prod', clusterName: 'nope' }));
     assert.equal(missing.code, 'cloud-cluster-not-found');
     assert.match(missing.message, /rg-prod\/nope/);
 
     standin.throttleNext = 5;
-    assert.equal((await rejection(aks.describeCluster(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-prod', clusterName: 'prod' }))).code, 'cloud-throttled');
+    assert.equal((await cloudRejection(aks.describeCluster(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-prod', clusterName: 'prod' }))).code, 'cloud-throttled');
 
     for (const error of [wrongSecret, unknownClient, otherSubscription, missing]) assert.ok(!error.message.includes(account.clientSecret));
   });
@@ -139,6 +129,6 @@ describe('AKS through @azure/arm-containerservice and @azure/identity against En
   it('reports an authority that does not answer as cloud-unreachable', async () => {
     const port = await freePort();
     const nowhere = new AksProvider({ ...standinSettings({ aks: standin.url }), aks: { endpoint: standin.url, authorityHost: `https://127.0.0.1:${port}`, credentialScope: `${standin.url}/.default` } });
-    assert.equal((await rejection(nowhere.listClusters(account, { provider: 'aks', subscriptionId: SUBSCRIPTION }))).code, 'cloud-unreachable');
+    assert.equal((await cloudRejection(nowhere.listClusters(account, { provider: 'aks', subscriptionId: SUBSCRIPTION }))).code, 'cloud-unreachable');
   });
 });

@@ -1,34 +1,31 @@
-import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
-import { ClientSecretCredential } from '@azure/identity';
+import type { ContainerServiceClient, ManagedCluster } from '@azure/arm-containerservice';
 import type { AzureAccount } from '../accounts.js';
 import type { CloudCluster, CloudClusterRef, CloudLocation, CloudProvider, ClusterApiAccess, ClusterAuth } from '../cloud-provider.js';
 import { CloudError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { trustedCas, type CloudSettings } from '../settings.js';
+import type { CloudSettings } from '../settings.js';
+import { AksClients } from './aks-client.js';
 import { AKS_AAD_SERVER_APP_ID, aksCluster, aksError } from './aks-mapping.js';
 import { parseKubeconfig } from './kubeconfig.js';
 
 type AksLocation = Extract<CloudLocation, { provider: 'aks' }>;
 type AksRef = Extract<CloudClusterRef, { provider: 'aks' }>;
 
-/** Authorities the identity library can discover by itself; any other needs discovery off. */
-const KNOWN_AUTHORITIES = new Set(['https://login.microsoftonline.com', 'https://login.chinacloudapi.cn', 'https://login.microsoftonline.us']);
-
 /**
  * Azure Kubernetes Service through @azure/arm-containerservice, signed in as a service principal
  * with @azure/identity's ClientSecretCredential.
  */
 export class AksProvider implements CloudProvider<AzureAccount, AksLocation, AksRef> {
-  private readonly ca: string[] | undefined;
+  private readonly clients: AksClients;
 
-  constructor(private readonly settings: CloudSettings) {
-    this.ca = trustedCas(settings);
+  constructor(settings: CloudSettings) {
+    this.clients = new AksClients(settings);
   }
 
   async listClusters(account: AzureAccount, location: AksLocation, signal?: AbortSignal): Promise<CloudCluster[]> {
-    const client = this.client(account, location.subscriptionId);
+    const client = this.clients.client(account, location.subscriptionId);
     const where = location.resourceGroup === undefined ? `subscription ${location.subscriptionId}` : `resource group ${location.resourceGroup}`;
-    const abortSignal = this.signal(signal);
+    const abortSignal = this.clients.signal(signal);
     const clusters: CloudCluster[] = [];
     try {
       const pages = location.resourceGroup === undefined ? client.managedClusters.list({ abortSignal }) : client.managedClusters.listByResourceGroup(location.resourceGroup, { abortSignal });
@@ -40,7 +37,7 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
   }
 
   async describeCluster(account: AzureAccount, ref: AksRef, signal?: AbortSignal): Promise<CloudCluster> {
-    return aksCluster(await this.get(this.client(account, ref.subscriptionId), ref, this.signal(signal)));
+    return aksCluster(await this.get(this.clients.client(account, ref.subscriptionId), ref, this.clients.signal(signal)));
   }
 
   /**
@@ -50,8 +47,8 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
    * service-principal login does.
    */
   async apiAccess(account: AzureAccount, ref: AksRef, signal?: AbortSignal): Promise<ClusterApiAccess> {
-    const client = this.client(account, ref.subscriptionId);
-    const abortSignal = this.signal(signal);
+    const client = this.clients.client(account, ref.subscriptionId);
+    const abortSignal = this.clients.signal(signal);
     const cluster = aksCluster(await this.get(client, ref, abortSignal));
     let kubeconfig: Uint8Array | undefined;
     try {
@@ -73,7 +70,7 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
       const scope = `${parsed.exec.serverId ?? AKS_AAD_SERVER_APP_ID}/.default`;
       let token;
       try {
-        token = await this.credential(account).getToken(scope, { abortSignal });
+        token = await this.clients.credential(account).getToken(scope, { abortSignal });
       } catch (error) {
         throw aksError(error, `Entra ID token for the API server of "${ref.clusterName}"`);
       }
@@ -91,28 +88,5 @@ export class AksProvider implements CloudProvider<AzureAccount, AksLocation, Aks
     } catch (error) {
       throw aksError(error, `managed cluster "${ref.resourceGroup}/${ref.clusterName}"`);
     }
-  }
-
-  private credential(account: AzureAccount): ClientSecretCredential {
-    return new ClientSecretCredential(account.tenantId, account.clientId, account.clientSecret, {
-      authorityHost: this.settings.aks.authorityHost,
-      disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(this.settings.aks.authorityHost),
-      retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
-      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
-    });
-  }
-
-  private client(account: AzureAccount, subscriptionId: string): ContainerServiceClient {
-    return new ContainerServiceClient(this.credential(account), subscriptionId, {
-      endpoint: this.settings.aks.endpoint,
-      credentials: { scopes: [this.settings.aks.credentialScope] },
-      retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
-      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
-    });
-  }
-
-  private signal(signal: AbortSignal | undefined): AbortSignal {
-    const timeout = AbortSignal.timeout(this.settings.requestTimeoutMs);
-    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   }
 }

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import { AzureLifecycleModel, DEFAULT_AZURE_DURATIONS, type AzureDurations } from './azure-lifecycle.js';
 import { HttpsStandin, type StandinReply, type StandinRequest } from './https-standin.js';
+import { testTls } from './test-tls.js';
+
+export { DEFAULT_AZURE_DURATIONS, type AzureAction, type AzureDurations } from './azure-lifecycle.js';
 
 /** An Entra ID service principal the stand-in knows, and the subscriptions it may read. */
 export interface ServicePrincipal {
@@ -104,6 +108,36 @@ export function aksKubeconfig(options: { name: string; resourceGroup: string; se
 
 const armError = (status: number, code: string, message: string): StandinReply => ({ status, json: { error: { code, message } } });
 
+/** What a test or benchmark can set when starting the stand-in (all of it can be changed later through the fields). */
+export interface AzureStandinOptions {
+  /** Operation durations (ms) of the managed-cluster lifecycle. */
+  durations?: Partial<AzureDurations>;
+  /** `major.minor` versions offered per location; by default westeurope and northeurope offer 1.29-1.32. */
+  versions?: Record<string, string[]>;
+  /** ARM's request limit per service principal: a token bucket; beyond it 429 with Retry-After. Null: none. */
+  rateLimit?: AzureRateLimit | null;
+  /** vCPUs a subscription may use per location. */
+  coreQuota?: number;
+}
+
+export interface AzureRateLimit {
+  /** Requests the bucket regains per second. */
+  perSecond: number;
+  /** Requests it holds when full. */
+  burst: number;
+  /** Retry-After as ARM writes it (whole seconds, rounded up) or with milliseconds, for time-scaled benchmarks. */
+  retryAfter?: 'seconds' | 'fractional';
+}
+
+/** What a benchmark reads after a run. */
+export interface AzureStandinCounts {
+  /** Creates per resource (`rg/cluster`, `rg/cluster/pool`, lower case). */
+  creates: Record<string, number>;
+  duplicateCreates: number;
+  throttledRequests: number;
+  armRequests: number;
+}
+
 /**
  * Entra ID (the token endpoint and the OpenID metadata MSAL reads) and Azure Resource Manager's
  * managed-cluster API on one HTTPS server. ARM only answers tokens the stand-in issued for the
@@ -118,15 +152,40 @@ export class AzureStandin {
   throttleNext = 0;
   /** List pages this long (small to make the SDK follow nextLink). */
   pageSize = 100;
+  rateLimit: AzureRateLimit | null;
+  /** ARM requests answered 429, by throttleNext or the rate limit. */
+  throttledRequests = 0;
+  armRequests = 0;
+  /** Managed clusters and agent pools made through ARM's PUT, and their operations. */
+  readonly managed: AzureLifecycleModel;
+  private readonly buckets = new Map<string, { tokens: number; at: number; limit: AzureRateLimit }>();
 
-  private constructor(readonly server: HttpsStandin) {}
+  private constructor(
+    readonly server: HttpsStandin,
+    options: AzureStandinOptions,
+  ) {
+    this.rateLimit = options.rateLimit ?? null;
+    this.managed = new AzureLifecycleModel(
+      {
+        durations: { ...DEFAULT_AZURE_DURATIONS, ...options.durations },
+        versions: options.versions ?? { westeurope: ['1.29', '1.30', '1.31', '1.32'], northeurope: ['1.29', '1.30', '1.31', '1.32'] },
+        coreQuota: options.coreQuota ?? 10_000,
+      },
+      () => this.url,
+      ({ name, resourceGroup, server }) => aksKubeconfig({ name, resourceGroup, server, caPem: testTls().caPem, user: { token: randomBytes(32).toString('hex'), certPem: testTls().certPem, keyPem: '-----BEGIN RSA PRIVATE KEY-----\nstand-in\n-----END RSA PRIVATE KEY-----\n' } }),
+    );
+  }
 
-  static async start(): Promise<AzureStandin> {
+  static async start(options: AzureStandinOptions = {}): Promise<AzureStandin> {
     // The server starts first; its handler reaches the stand-in once it exists.
     const started: { standin?: AzureStandin } = {};
     const server = await HttpsStandin.start((request) => started.standin?.handle(request) ?? { status: 503 });
-    started.standin = new AzureStandin(server);
+    started.standin = new AzureStandin(server, options);
     return started.standin;
+  }
+
+  counts(): AzureStandinCounts {
+    return { creates: Object.fromEntries(this.managed.creates), duplicateCreates: this.managed.duplicateCreates(), throttledRequests: this.throttledRequests, armRequests: this.armRequests };
   }
 
   get url(): string {
@@ -199,36 +258,110 @@ export class AzureStandin {
     if (!principal?.subscriptions.includes(subscriptionId)) {
       return armError(403, 'AuthorizationFailed', `The client '${grant.clientId}' does not have authorization to perform action 'Microsoft.ContainerService/managedClusters/read' over scope '/subscriptions/${subscriptionId}' or the scope is invalid.`);
     }
+    this.armRequests += 1;
     if (this.throttleNext > 0) {
       this.throttleNext -= 1;
+      this.throttledRequests += 1;
       return { ...armError(429, 'TooManyRequests', 'Too many requests, retry later.'), headers: { 'retry-after': '0' } };
     }
-    const inSubscription = this.fixtures.filter((fixture) => fixture.subscriptionId === subscriptionId);
+    const limited = this.limit(grant.clientId, subscriptionId, request.method);
+    if (limited) return limited;
+    this.managed.tick();
     const provider = segments.findIndex((segment) => segment.toLowerCase() === 'microsoft.containerservice');
     const resourceGroup = segments[2]?.toLowerCase() === 'resourcegroups' ? segments[3] : undefined;
-    const [kind, name, action] = segments.slice(provider + 1);
+    const [kind, name, action, poolName] = segments.slice(provider + 1);
+    if (provider >= 0 && kind === 'locations' && name !== undefined && request.method === 'GET') {
+      if (action === 'kubernetesVersions' && poolName === undefined) return this.managed.kubernetesVersions(name);
+      const operationId = segments[provider + 4];
+      if (action === 'operations' && operationId !== undefined) return this.managed.operationStatus(subscriptionId, operationId);
+      if (action === 'operationresults' && operationId !== undefined) return this.managed.operationResult(subscriptionId, operationId);
+    }
     if (provider < 0 || kind !== 'managedClusters') return armError(404, 'InvalidResourceType', 'The resource type could not be found.');
+    const inSubscription = this.fixtures.filter((fixture) => fixture.subscriptionId === subscriptionId);
+    const managed = [...this.managed.clusters.values()].filter((cluster) => cluster.subscriptionId === subscriptionId);
     if (name === undefined) {
-      const matching = inSubscription.filter((fixture) => resourceGroup === undefined || fixture.resourceGroup.toLowerCase() === resourceGroup.toLowerCase());
+      const bodies = [
+        ...inSubscription.filter((fixture) => resourceGroup === undefined || fixture.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()).map((fixture) => fixture.body),
+        ...managed.filter((cluster) => resourceGroup === undefined || cluster.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()).map((cluster) => this.managed.clusterBody(cluster)),
+      ];
       const start = Number(request.url.searchParams.get('$skiptoken') ?? '0');
       const next = new URL(request.url.pathname, this.url);
       next.searchParams.set('api-version', request.url.searchParams.get('api-version') ?? '');
       next.searchParams.set('$skiptoken', String(start + this.pageSize));
       return {
         status: 200,
-        json: { value: matching.slice(start, start + this.pageSize).map((fixture) => fixture.body), ...(start + this.pageSize < matching.length ? { nextLink: next.toString() } : {}) },
+        json: { value: bodies.slice(start, start + this.pageSize), ...(start + this.pageSize < bodies.length ? { nextLink: next.toString() } : {}) },
       };
     }
+    const notFound = armError(404, 'ResourceNotFound', `The Resource 'Microsoft.ContainerService/managedClusters/${name}' under resource group '${resourceGroup ?? ''}' was not found.`);
     const fixture = inSubscription.find((candidate) => candidate.body.name === name && candidate.resourceGroup.toLowerCase() === resourceGroup?.toLowerCase());
-    if (!fixture) return armError(404, 'ResourceNotFound', `The Resource 'Microsoft.ContainerService/managedClusters/${name}' under resource group '${resourceGroup ?? ''}' was not found.`);
-    if (action === undefined && request.method === 'GET') return { status: 200, json: fixture.body };
+    if (fixture) {
+      if (action === undefined && request.method === 'GET') return { status: 200, json: fixture.body };
+      if (action === undefined && request.method === 'PUT' && request.headers['if-none-match'] === '*') return armError(412, 'PreconditionFailed', `The managed cluster '${name}' already exists and If-None-Match: * was given.`);
+      if (action === 'listClusterUserCredential' && request.method === 'POST') {
+        return { status: 200, json: { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(fixture.kubeconfig).toString('base64') }] } };
+      }
+      return armError(409, 'OperationNotAllowed', `Managed cluster '${name}' is read-only in this stand-in.`);
+    }
+    if (resourceGroup === undefined) return notFound;
+    const ifNoneMatch = typeof request.headers['if-none-match'] === 'string' ? { ifNoneMatch: request.headers['if-none-match'] } : {};
+    if (action === undefined && request.method === 'PUT') return this.managed.putCluster(subscriptionId, resourceGroup, name, ifNoneMatch, parseJson(request.body));
+    if (action === undefined && request.method === 'DELETE') return this.managed.deleteCluster(subscriptionId, resourceGroup, name);
+    const cluster = this.managed.find(subscriptionId, resourceGroup, name);
+    if (!cluster) return notFound;
+    if (action === undefined && request.method === 'GET') return { status: 200, json: this.managed.clusterBody(cluster) };
     if (action === 'listClusterUserCredential' && request.method === 'POST') {
-      return { status: 200, json: { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(fixture.kubeconfig).toString('base64') }] } };
+      if (cluster.provisioningState === 'Creating') return armError(409, 'OperationNotAllowed', `Managed cluster '${name}' is being created.`);
+      return { status: 200, json: { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(cluster.kubeconfig).toString('base64') }] } };
+    }
+    if (action === 'agentPools' && poolName === undefined && request.method === 'GET') return { status: 200, json: { value: [...cluster.pools.values()].map((pool) => this.managed.poolBody(cluster, pool)) } };
+    if (action === 'agentPools' && poolName !== undefined) {
+      if (request.method === 'PUT') return this.managed.putPool(cluster, poolName, ifNoneMatch, parseJson(request.body));
+      if (request.method === 'DELETE') return this.managed.deletePool(cluster, poolName);
+      const pool = cluster.pools.get(poolName);
+      if (request.method === 'GET') return pool ? { status: 200, json: this.managed.poolBody(cluster, pool) } : armError(404, 'NotFound', `Agent pool '${poolName}' of managed cluster '${name}' was not found.`);
     }
     return armError(404, 'InvalidResourceType', 'The resource type could not be found.');
   }
 
+  /**
+   * ARM's per-principal token bucket. Its 429 names the subscription and the kind of request and
+   * says in Retry-After when a token is back.
+   */
+  private limit(clientId: string, subscriptionId: string, method: string): StandinReply | undefined {
+    const limit = this.rateLimit;
+    if (limit === null) return undefined;
+    const now = Date.now();
+    // A new limit starts with a full bucket.
+    const known = this.buckets.get(clientId);
+    const bucket = known?.limit === limit ? known : { tokens: limit.burst, at: now, limit };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+    bucket.at = now;
+    this.buckets.set(clientId, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    this.throttledRequests += 1;
+    const waitSeconds = (1 - bucket.tokens) / limit.perSecond;
+    const retryAfter = limit.retryAfter === 'fractional' ? waitSeconds.toFixed(3) : String(Math.max(1, Math.ceil(waitSeconds)));
+    const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
+    return {
+      ...armError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${subscriptionId}' actor '${clientId}' exceeded. Please try again after '${retryAfter}' seconds after additional tokens are available.`),
+      headers: { 'retry-after': retryAfter },
+    };
+  }
+
   async close(): Promise<void> {
     await this.server.close();
+  }
+}
+
+function parseJson(body: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

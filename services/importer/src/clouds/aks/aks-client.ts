@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { ClientSecretCredential } from '@azure/identity';
+import type { AzureAccount } from '../accounts.js';
+import { trustedCas, type CloudSettings } from '../settings.js';
+
+/** Authorities the identity library can discover by itself; any other needs discovery off. */
+const KNOWN_AUTHORITIES = new Set(['https://login.microsoftonline.com', 'https://login.chinacloudapi.cn', 'https://login.microsoftonline.us']);
+
+/** Clients kept at most by a caching factory (one per account and subscription). */
+const MAX_CACHED = 64;
+
+/**
+ * Builds the Azure SDK clients of the AKS code from the cloud settings: ARM endpoint and token
+ * scope, Entra ID authority, extra CAs, retries and the per-call timeout.
+ *
+ * With `cache`, a client (and its credential, which keeps its access token until it expires) is
+ * reused per account and subscription, so a reconciler polling many operations does not sign in
+ * for every call. The key holds a hash of the secret, never the secret; a rotated secret is a new key.
+ */
+export class AksClients {
+  private readonly ca: string[] | undefined;
+  private readonly cached = new Map<string, ContainerServiceClient>();
+
+  constructor(
+    private readonly settings: CloudSettings,
+    private readonly options: { cache: boolean } = { cache: false },
+  ) {
+    this.ca = trustedCas(settings);
+  }
+
+  credential(account: AzureAccount): ClientSecretCredential {
+    return new ClientSecretCredential(account.tenantId, account.clientId, account.clientSecret, {
+      authorityHost: this.settings.aks.authorityHost,
+      disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(this.settings.aks.authorityHost),
+      retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
+      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
+    });
+  }
+
+  client(account: AzureAccount, subscriptionId: string): ContainerServiceClient {
+    if (!this.options.cache) return this.build(account, subscriptionId);
+    const key = [account.tenantId, account.clientId, createHash('sha256').update(account.clientSecret).digest('base64url'), subscriptionId].join('\n');
+    let client = this.cached.get(key);
+    if (client === undefined) {
+      client = this.build(account, subscriptionId);
+      // Oldest first out: Map keeps insertion order.
+      if (this.cached.size >= MAX_CACHED) this.cached.delete(this.cached.keys().next().value as string);
+      this.cached.set(key, client);
+    }
+    return client;
+  }
+
+  /** The caller's signal bounded by the per-call timeout. */
+  signal(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.settings.requestTimeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  }
+
+  private build(account: AzureAccount, subscriptionId: string): ContainerServiceClient {
+    return new ContainerServiceClient(this.credential(account), subscriptionId, {
+      endpoint: this.settings.aks.endpoint,
+      credentials: { scopes: [this.settings.aks.credentialScope] },
+      retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
+      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
+    });
+  }
+}

@@ -1,0 +1,383 @@
+import { restorePoller, type AgentPool, type ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
+import type { AzureAccount } from '../accounts.js';
+import { CloudError } from '../errors.js';
+import {
+  OWNERSHIP_TAG,
+  type CloudClusterSpec,
+  type CloudLifecycle,
+  type CloudNodeGroupSpec,
+  type CloudOperation,
+  type CloudOperationStatus,
+  type CloudPlace,
+  type CloudTarget,
+  type ObservedCloudCluster,
+  type ObservedCloudNodeGroup,
+} from '../lifecycle.js';
+import type { CloudSettings } from '../settings.js';
+import { AksClients } from './aks-client.js';
+import {
+  AKS_NODE_GROUP_TAG,
+  AKS_SYSTEM_POOL,
+  aksAgentPoolName,
+  aksLifecycleError,
+  aksPoolSize,
+  aksResourceState,
+  aksTaint,
+  minorOf,
+  observedAksCluster,
+  observedAksNodeGroup,
+  offeredMinors,
+} from './aks-mapping.js';
+import { parseKubeconfig } from './kubeconfig.js';
+
+type AksPlace = Extract<CloudPlace, { provider: 'aks' }>;
+type AksTarget = Extract<CloudTarget, { provider: 'aks' }>;
+
+/** VM size and node count of the System pool AKS requires; the spec's node groups are User pools. */
+const SYSTEM_POOL_VM_SIZE = 'Standard_D2s_v5';
+const SYSTEM_POOL_COUNT = 1;
+
+/**
+ * Creates and runs AKS clusters through @azure/arm-containerservice.
+ *
+ * ARM has no client request token: its PUT is idempotent and names are deterministic, so a
+ * repeated step looks first (GET) and creates with `If-None-Match: *`, which ARM refuses (412)
+ * when something got there in between. The operation handed back is the Azure poller's
+ * serialized state (`serialize()`), waited on after a restart with `restorePoller`.
+ *
+ * AKS cannot run a cluster without a System-mode agent pool, so the control plane is created with
+ * one small pool of its own (`flotillasys`), upgraded together with the control plane and deleted
+ * with the cluster; it is not one of the spec's node groups and is not listed among them. Node
+ * groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case alphanumerics).
+ */
+export class AksLifecycle implements CloudLifecycle<AzureAccount> {
+  readonly provider = 'aks' as const;
+  private readonly clients: AksClients;
+
+  constructor(settings: CloudSettings) {
+    this.clients = new AksClients(settings, { cache: true });
+  }
+
+  async offeredVersions(account: AzureAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
+    const aks = aksPlace(place);
+    try {
+      const result = await this.clients.client(account, aks.subscriptionId).managedClusters.listKubernetesVersions(aks.location, { abortSignal: this.clients.signal(signal) });
+      return offeredMinors(result);
+    } catch (error) {
+      throw aksLifecycleError(error, `Kubernetes versions of ${aks.location}`);
+    }
+  }
+
+  async findCluster(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const cluster = await this.getCluster(client, aks, signal);
+    if (cluster === null) return null;
+    // ARM gives the cluster CA only inside the user kubeconfig, and only once the cluster runs.
+    let ca: string | null = null;
+    if (aksResourceState(cluster.provisioningState) === 'ready' && cluster.tags?.[OWNERSHIP_TAG] !== undefined) {
+      try {
+        const result = await client.managedClusters.listClusterUserCredentials(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
+        const kubeconfig = result.kubeconfigs?.[0]?.value;
+        if (kubeconfig !== undefined) ca = parseKubeconfig(Buffer.from(kubeconfig).toString('utf8'), `the kubeconfig of AKS cluster "${aks.clusterName}"`).caCertificatePem;
+      } catch (error) {
+        throw aksLifecycleError(error, `listClusterUserCredential of "${describe(aks)}"`);
+      }
+    }
+    return observedAksCluster(cluster, ca);
+  }
+
+  async createCluster(account: AzureAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const owner = ownerOf(spec);
+    const networking = spec.networking.provider === 'aks' ? spec.networking : invalidNetworking(spec.networking.provider);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const body: ManagedCluster = {
+      location: aks.location,
+      tags: spec.tags,
+      identity: { type: 'SystemAssigned' },
+      kubernetesVersion: spec.kubernetesVersion,
+      dnsPrefix: dnsPrefixOf(aks.clusterName),
+      enableRbac: true,
+      agentPoolProfiles: [
+        {
+          name: AKS_SYSTEM_POOL,
+          mode: 'System',
+          type: 'VirtualMachineScaleSets',
+          osType: 'Linux',
+          vmSize: SYSTEM_POOL_VM_SIZE,
+          count: SYSTEM_POOL_COUNT,
+          orchestratorVersion: spec.kubernetesVersion,
+          tags: { [OWNERSHIP_TAG]: owner },
+          ...(networking.vnetSubnetId === undefined ? {} : { vnetSubnetID: networking.vnetSubnetId }),
+        },
+      ],
+      apiServerAccessProfile: { enablePrivateCluster: spec.endpointAccess === 'private' },
+      ...(networking.vnetSubnetId === undefined ? {} : { networkProfile: { networkPlugin: 'azure' } }),
+    };
+    const what = `create of managed cluster "${describe(aks)}"`;
+    for (let attempt = 0; ; attempt += 1) {
+      const existing = await this.getCluster(client, aks, signal);
+      if (existing !== null) {
+        if (existing.tags?.[OWNERSHIP_TAG] !== owner) throw nameTaken(`managed cluster "${describe(aks)}"`, existing.tags?.[OWNERSHIP_TAG]);
+        // Ours: a create already started (resumption). A failed one is put again, which is how AKS retries it.
+        if (aksResourceState(existing.provisioningState) !== 'failed') return null;
+        return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), what);
+      }
+      try {
+        return await this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
+      } catch (error) {
+        // Created by someone else between the look and the put: look again (once).
+        if (!(error instanceof PreconditionFailed) || attempt > 0) throw error instanceof PreconditionFailed ? nameTaken(`managed cluster "${describe(aks)}"`, undefined) : error;
+      }
+    }
+  }
+
+  async upgradeCluster(account: AzureAccount, target: CloudTarget, version: string, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const cluster = await this.getCluster(client, aks, signal);
+    if (cluster === null) throw new CloudError('cloud-cluster-not-found', `AKS managed cluster "${describe(aks)}" does not exist`);
+    const state = aksResourceState(cluster.provisioningState);
+    // Asked for already: done or under way (a repeated step after a restart).
+    if (minorOf(cluster.kubernetesVersion ?? '') === minorOf(version) && state !== 'failed') return null;
+    // The control plane and the System pool together; User pools keep their version for their own step.
+    const body: ManagedCluster = {
+      ...cluster,
+      kubernetesVersion: version,
+      agentPoolProfiles: (cluster.agentPoolProfiles ?? []).map((pool) => (pool.name === AKS_SYSTEM_POOL ? { ...pool, orchestratorVersion: version } : pool)),
+    };
+    return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), `upgrade of managed cluster "${describe(aks)}" to ${version}`);
+  }
+
+  async deleteCluster(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    try {
+      return await this.started(() => client.managedClusters.delete(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) }), `delete of managed cluster "${describe(aks)}"`);
+    } catch (error) {
+      if (error instanceof CloudError && error.code === 'cloud-cluster-not-found') return null;
+      throw error;
+    }
+  }
+
+  async findNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
+    const aks = aksTarget(target);
+    const pool = await this.getPool(this.clients.client(account, aks.subscriptionId), aks, aksAgentPoolName(name), signal);
+    return pool === null ? null : observedAksNodeGroup(pool);
+  }
+
+  async listNodeGroups(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
+    const aks = aksTarget(target);
+    const groups: ObservedCloudNodeGroup[] = [];
+    try {
+      for await (const pool of this.clients.client(account, aks.subscriptionId).agentPools.list(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) })) {
+        if (pool.name === AKS_SYSTEM_POOL && pool.mode === 'System') continue;
+        groups.push(observedAksNodeGroup(pool));
+      }
+    } catch (error) {
+      throw aksLifecycleError(error, `agent pools of "${describe(aks)}"`);
+    }
+    return groups;
+  }
+
+  async createNodeGroup(account: AzureAccount, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const owner = ownerOf(cluster);
+    const poolName = aksAgentPoolName(group.name);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const body: AgentPool = {
+      mode: 'User',
+      typePropertiesType: 'VirtualMachineScaleSets',
+      osType: 'Linux',
+      vmSize: group.instanceType,
+      ...aksPoolSize({ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }),
+      orchestratorVersion: cluster.kubernetesVersion,
+      nodeLabels: group.labels,
+      nodeTaints: group.taints.map(aksTaint),
+      // Azure allows 50 tags: the group's own name is only added when AKS got another one.
+      tags: { ...cluster.tags, ...(poolName === group.name ? {} : { [AKS_NODE_GROUP_TAG]: group.name }) },
+      ...(cluster.networking.provider === 'aks' && cluster.networking.vnetSubnetId !== undefined ? { vnetSubnetID: cluster.networking.vnetSubnetId } : {}),
+    };
+    const what = `create of agent pool "${poolName}" of "${describe(aks)}"`;
+    for (let attempt = 0; ; attempt += 1) {
+      const existing = await this.getPool(client, aks, poolName, signal);
+      if (existing !== null) {
+        if (existing.tags?.[OWNERSHIP_TAG] !== owner) throw nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, existing.tags?.[OWNERSHIP_TAG]);
+        if (aksResourceState(existing.provisioningState) !== 'failed') return null;
+        return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { abortSignal: this.clients.signal(signal) }), what);
+      }
+      try {
+        return await this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
+      } catch (error) {
+        if (!(error instanceof PreconditionFailed) || attempt > 0) throw error instanceof PreconditionFailed ? nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, undefined) : error;
+      }
+    }
+  }
+
+  async scaleNodeGroup(
+    account: AzureAccount,
+    target: CloudTarget,
+    name: string,
+    size: { minSize: number; maxSize: number; desiredSize: number },
+    _requestToken: string,
+    signal?: AbortSignal,
+  ): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const pool = await this.existingPool(client, aks, name, signal);
+    const observed = observedAksNodeGroup(pool);
+    if (observed.state !== 'failed' && observed.minSize === size.minSize && observed.maxSize === size.maxSize && observed.desiredSize === size.desiredSize) return null;
+    const body: AgentPool = { ...pool, ...aksPoolSize(size) };
+    return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `scale of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}"`);
+  }
+
+  async upgradeNodeGroup(account: AzureAccount, target: CloudTarget, name: string, version: string, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const pool = await this.existingPool(client, aks, name, signal);
+    if (minorOf(pool.orchestratorVersion ?? '') === minorOf(version) && aksResourceState(pool.provisioningState) !== 'failed') return null;
+    const body: AgentPool = { ...pool, orchestratorVersion: version };
+    return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `upgrade of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}" to ${version}`);
+  }
+
+  async deleteNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const poolName = aksAgentPoolName(name);
+    try {
+      return await this.started(() => client.agentPools.delete(aks.resourceGroup, aks.clusterName, poolName, { abortSignal: this.clients.signal(signal) }), `delete of agent pool "${poolName}" of "${describe(aks)}"`);
+    } catch (error) {
+      if (error instanceof CloudError && error.code === 'cloud-cluster-not-found') return null;
+      throw error;
+    }
+  }
+
+  async operationStatus(account: AzureAccount, target: CloudTarget, operation: string, signal?: AbortSignal): Promise<CloudOperationStatus> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    let poller: ReturnType<typeof restorePoller<never, unknown>>;
+    try {
+      poller = restorePoller(client, operation, client.managedClusters.createOrUpdate, { abortSignal: this.clients.signal(signal) });
+    } catch {
+      throw new CloudError('cloud-response-invalid', `AKS operation of "${describe(aks)}" is not a serialized Azure poller state`);
+    }
+    if (!poller.isDone) {
+      try {
+        await poller.poll();
+      } catch (error) {
+        // A failed operation also throws here; only a failed request to ARM is an error of this call.
+        if (isRestError(error)) {
+          if (error.statusCode === 404) return { done: true, failure: null };
+          throw aksLifecycleError(error, `status of an operation on "${describe(aks)}"`);
+        }
+      }
+    }
+    const state = poller.operationState;
+    switch (state?.status) {
+      case 'succeeded':
+        return { done: true, failure: null };
+      case 'failed':
+        return { done: true, failure: operationFailure(state.error) };
+      case 'canceled':
+        return { done: true, failure: `AKS canceled the operation on "${describe(aks)}"` };
+      default:
+        return { done: false };
+    }
+  }
+
+  /**
+   * Sends the first request of a long-running operation and returns what to wait on: the poller's
+   * serialized state, or null when ARM answered it done at once. `start` is a function because an
+   * SDK poller is a thenable: handed around, it would be awaited to the end.
+   */
+  private async started(start: () => StartedPoller, what: string): Promise<CloudOperation> {
+    const poller = start();
+    try {
+      await poller.submitted();
+    } catch (error) {
+      if (isRestError(error) && error.statusCode === 412) throw new PreconditionFailed();
+      throw aksLifecycleError(error, what);
+    }
+    return poller.operationState?.status === 'succeeded' ? null : poller.serialize();
+  }
+
+  private async getCluster(client: ContainerServiceClient, aks: AksTarget, signal: AbortSignal | undefined): Promise<ManagedCluster | null> {
+    try {
+      return await client.managedClusters.get(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
+    } catch (error) {
+      if (isRestError(error) && error.statusCode === 404) return null;
+      throw aksLifecycleError(error, `managed cluster "${describe(aks)}"`);
+    }
+  }
+
+  private async getPool(client: ContainerServiceClient, aks: AksTarget, poolName: string, signal: AbortSignal | undefined): Promise<AgentPool | null> {
+    try {
+      return await client.agentPools.get(aks.resourceGroup, aks.clusterName, poolName, { abortSignal: this.clients.signal(signal) });
+    } catch (error) {
+      // 404 of the pool or of its cluster: either way there is no such pool.
+      if (isRestError(error) && error.statusCode === 404) return null;
+      throw aksLifecycleError(error, `agent pool "${poolName}" of "${describe(aks)}"`);
+    }
+  }
+
+  private async existingPool(client: ContainerServiceClient, aks: AksTarget, name: string, signal: AbortSignal | undefined): Promise<AgentPool> {
+    const pool = await this.getPool(client, aks, aksAgentPoolName(name), signal);
+    if (pool === null) throw new CloudError('cloud-cluster-not-found', `AKS agent pool "${aksAgentPoolName(name)}" (node group "${name}") of "${describe(aks)}" does not exist`);
+    return pool;
+  }
+}
+
+/** What `started` uses of the SDK's PollerLike (@azure/core-lro, not a dependency of ours). */
+interface StartedPoller {
+  submitted(): Promise<void>;
+  serialize(): Promise<string>;
+  readonly operationState: { status: string } | undefined;
+}
+
+/** ARM answered 412 to a create with If-None-Match: the resource appeared since we looked. */
+class PreconditionFailed extends Error {}
+
+function isRestError(error: unknown): error is Error & { statusCode?: number } {
+  return error instanceof Error && error.name === 'RestError';
+}
+
+function aksPlace(place: CloudPlace): AksPlace {
+  if (place.provider !== 'aks') throw new CloudError('cloud-location-invalid', `the AKS lifecycle was given a ${place.provider} location`, 'provider');
+  return place;
+}
+
+function aksTarget(target: CloudTarget): AksTarget {
+  if (target.provider !== 'aks') throw new CloudError('cloud-location-invalid', `the AKS lifecycle was given a ${target.provider} cluster`, 'provider');
+  return target;
+}
+
+function invalidNetworking(provider: string): never {
+  throw new CloudError('cloud-location-invalid', `the AKS lifecycle was given ${provider} networking`, 'networking');
+}
+
+function ownerOf(spec: CloudClusterSpec): string {
+  const owner = spec.tags[OWNERSHIP_TAG];
+  if (owner === undefined || owner === '') throw new CloudError('cloud-location-invalid', `the cluster spec carries no ${OWNERSHIP_TAG} tag`, 'tags');
+  return owner;
+}
+
+function describe(aks: AksTarget): string {
+  return `${aks.resourceGroup}/${aks.clusterName}`;
+}
+
+function nameTaken(what: string, owner: string | undefined): CloudError {
+  return new CloudError('cloud-name-taken', `AKS ${what} exists ${owner === undefined ? `without the ${OWNERSHIP_TAG} tag` : `and belongs to Flotilla cluster ${owner}`}`);
+}
+
+/** AKS DNS prefixes: 1-54 alphanumerics and hyphens, starting and ending with an alphanumeric. */
+function dnsPrefixOf(clusterName: string): string {
+  const prefix = clusterName.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 54).replace(/^-+|-+$/g, '');
+  return prefix === '' ? 'flotilla' : prefix;
+}
+
+/** core-lro words a failed operation "The long-running operation has failed. <code>. <message>". */
+function operationFailure(error: Error | undefined): string {
+  const text = error?.message.replace(/^The long-running operation has failed\.?\s*/, '') ?? '';
+  return text === '' ? 'AKS reported the operation failed' : `AKS: ${text}`;
+}

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { AzureAccount } from '../../src/clouds/accounts.js';
+import { AksClients } from '../../src/clouds/aks/aks-client.js';
+import { AksLifecycle } from '../../src/clouds/aks/aks-lifecycle.js';
+import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudTarget } from '../../src/clouds/lifecycle.js';
+import { aksKubeconfig, AzureStandin, DEFAULT_AZURE_DURATIONS, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
+import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
+import { standinSettings } from '../support/cloud-standins/settings.js';
+import { testTls } from '../support/cloud-standins/test-tls.js';
+
+const SUBSCRIPTION = '11111111-2222-3333-4444-555555555555';
+const RG = 'rg-fleet';
+const account: AzureAccount = { tenantId: '00000000-0000-0000-0000-0000000000aa', clientId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', clientSecret: 'Xy8Q~lifecycle.secret-value_0123456789' };
+
+const target = (clusterName: string, location = 'westeurope'): CloudTarget => ({ provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: RG, location, clusterName });
+const spec = (clusterId: string, kubernetesVersion = '1.30', endpointAccess: 'public' | 'private' = 'public'): CloudClusterSpec => ({
+  kubernetesVersion,
+  endpointAccess,
+  networking: { provider: 'aks' },
+  tags: { [OWNERSHIP_TAG]: clusterId, team: 'platform' },
+});
+const general: CloudNodeGroupSpec = { name: 'general-purpose', instanceType: 'Standard_D4s_v5', minSize: 2, maxSize: 2, desiredSize: 2, labels: { tier: 'general' }, taints: [] };
+const gpu: CloudNodeGroupSpec = { name: 'gpu', instanceType: 'Standard_NC6s_v3', minSize: 0, maxSize: 3, desiredSize: 1, labels: {}, taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }] };
+
+describe('AKS lifecycle through @azure/arm-containerservice against a stateful ARM stand-in', () => {
+  let standin: AzureStandin;
+  let aks: AksLifecycle;
+
+  /** Polls an operation as the reconciler does, noting the states the resource went through. */
+  async function settle(operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; seen: string[] }> {
+    const seen: string[] = [];
+    const note = async () => {
+      const state = observe ? await observe() : null;
+      if (state !== null && seen.at(-1) !== state) seen.push(state);
+    };
+    if (operation === null) return { failure: null, seen };
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await note();
+      const status = await aks.operationStatus(account, target('unused'), operation);
+      if (status.done) {
+        await note();
+        return { failure: status.failure, seen };
+      }
+      assert.ok(Date.now() < deadline, 'the operation did not end');
+      await sleep(20);
+    }
+  }
+
+  const clusterState = (name: string) => async () => (await aks.findCluster(account, target(name)))?.state ?? 'gone';
+  const poolState = (cluster: string, group: string) => async () => (await aks.findNodeGroup(account, target(cluster), group))?.state ?? 'gone';
+
+  /** A cluster made ready with its two node groups, the way the reconciler does it. */
+  async function readyCluster(name: string, version = '1.30'): Promise<void> {
+    assert.equal((await settle(await aks.createCluster(account, target(name), spec(`id-${name}`, version), `token-${name}`))).failure, null);
+    for (const group of [general, gpu]) {
+      assert.equal((await settle(await aks.createNodeGroup(account, target(name), spec(`id-${name}`, version), group, `token-${name}-${group.name}`))).failure, null);
+    }
+  }
+
+  before(async () => {
+    standin = await AzureStandin.start({ durations: { clusterCreate: 250, poolCreate: 150, clusterUpgrade: 150, poolUpgrade: 100, poolScale: 100, poolDelete: 100, clusterDelete: 120, clusterUpdate: 100 } });
+    standin.principals.set(account.clientId, { ...account, subscriptions: [SUBSCRIPTION] });
+    aks = new AksLifecycle(standinSettings({ aks: standin.url }));
+  });
+  after(async () => standin.close());
+
+  beforeEach(() => {
+    standin.rateLimit = null;
+    standin.throttleNext = 0;
+    standin.managed.options.coreQuota = 10_000;
+  });
+
+  it('lists the minors a location offers and refuses one that is no AKS region', async () => {
+    assert.deepEqual(await aks.offeredVersions(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: RG, location: 'westeurope' }), ['1.29', '1.30', '1.31', '1.32']);
+    const nowhere = await cloudRejection(aks.offeredVersions(account, { provider: 'aks', subscriptionId: SUBSCRIPTION, resourceGroup: RG, location: 'atlantis' }));
+    assert.equal(nowhere.code, 'cloud-location-invalid');
+  });
+
+  it('creates the control plane, then two node groups, through Creating to Succeeded, tagged as ours', async () => {
+    assert.equal(await aks.findCluster(account, target('alpha')), null);
+    const operation = await aks.createCluster(account, target('alpha'), spec('id-alpha'), 'token-alpha');
+    assert.ok(operation !== null);
+    assert.ok(!operation.includes(account.clientSecret));
+
+    // The stand-in refuses a node group while the control plane is still being created.
+    const early = await cloudRejection(aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), general, 'token-alpha-general'));
+    assert.match(early.message, /OperationNotAllowed.*in progress managed cluster create/);
+
+    const created = await settle(operation, clusterState('alpha'));
+    assert.deepEqual(created, { failure: null, seen: ['creating', 'ready'] });
+    const cluster = await aks.findCluster(account, target('alpha'));
+    assert.deepEqual(cluster, {
+      state: 'ready',
+      version: '1.30.4',
+      endpoint: 'https://alpha-a1b2c3d4.hcp.westeurope.azmk8s.io:443',
+      caCertificatePem: testTls().caPem,
+      owner: 'id-alpha',
+      failure: null,
+    });
+
+    const general_ = await aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), general, 'token-alpha-general');
+    const gpu_ = await aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), gpu, 'token-alpha-gpu');
+    assert.deepEqual((await settle(general_, poolState('alpha', general.name))).seen, ['creating', 'ready']);
+    assert.equal((await settle(gpu_)).failure, null);
+
+    const groups = await aks.listNodeGroups(account, target('alpha'));
+    assert.deepEqual(
+      groups.map(({ name, state, version, instanceType, minSize, maxSize, desiredSize }) => ({ name, state, version, instanceType, minSize, maxSize, desiredSize })),
+      [
+        { name: 'general-purpose', state: 'ready', version: '1.30.4', instanceType: 'Standard_D4s_v5', minSize: 2, maxSize: 2, desiredSize: 2 },
+        { name: 'gpu', state: 'ready', version: '1.30.4', instanceType: 'Standard_NC6s_v3', minSize: 0, maxSize: 3, desiredSize: 1 },
+      ],
+    );
+    const state = standin.managed.find(SUBSCRIPTION, RG, 'alpha');
+    const pools = [...(state?.pools.values() ?? [])];
+    assert.deepEqual(pools.map((pool) => [pool.mode, pool.tags[OWNERSHIP_TAG]]), [['System', 'id-alpha'], ['User', 'id-alpha'], ['User', 'id-alpha']]);
+    assert.equal(pools[0]?.name, 'flotillasys');
+    assert.match(pools[1]?.name ?? '', /^genera[0-9a-f]{6}$/);
+    assert.equal(pools[2]?.name, 'gpu');
+    assert.equal(pools[1]?.tags['flotilla-node-group'], 'general-purpose');
+    assert.deepEqual(pools[2]?.nodeTaints, ['gpu=true:NoSchedule']);
+    assert.deepEqual([pools[2]?.enableAutoScaling, pools[2]?.minCount, pools[2]?.maxCount], [true, 0, 3]);
+    assert.equal(state?.tags.team, 'platform');
+    assert.ok(Object.values(standin.counts().creates).every((count) => count === 1));
+  });
+
+  it('makes a private cluster when asked', async () => {
+    assert.equal((await settle(await aks.createCluster(account, target('inside'), spec('id-inside', '1.31', 'private'), 'token-inside'))).failure, null);
+    assert.equal((await aks.findCluster(account, target('inside')))?.endpoint, 'https://inside-a1b2c3d4.privatelink.westeurope.azmk8s.io:443');
+    await settle(await aks.deleteCluster(account, target('inside')));
+  });
+
+  it('resumes after a crash: the repeated create finds its own resources and makes no second one', async () => {
+    const operation = await aks.createCluster(account, target('beta'), spec('id-beta'), 'token-beta');
+    // A new process: new clients, the same name, token and stored operation.
+    const restarted = new AksLifecycle(standinSettings({ aks: standin.url }));
+    const puts = () => standin.server.calls.filter((call) => call.startsWith('PUT ') && call.includes('/managedClusters/beta')).length;
+    const putsBefore = puts();
+    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
+    assert.equal(puts(), putsBefore, 'the repeated create sent no PUT');
+    assert.equal((await settle(operation)).failure, null);
+    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
+
+    const first = await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general');
+    assert.equal(await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general'), null);
+    assert.equal((await settle(first)).failure, null);
+    assert.equal(await aks.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general'), null);
+
+    const creates = Object.entries(standin.counts().creates).filter(([resource]) => resource.startsWith(`${RG}/beta`));
+    assert.equal(creates.length, 3);
+    assert.ok(creates.every(([, count]) => count === 1));
+    assert.equal(standin.counts().duplicateCreates, 0);
+  });
+
+  it('scales a node group and leaves one already at that size alone', async () => {
+    await readyCluster('gamma');
+    const operation = await aks.scaleNodeGroup(account, target('gamma'), 'gpu', { minSize: 1, maxSize: 5, desiredSize: 3 }, 'token-scale');
+    assert.deepEqual((await settle(operation, poolState('gamma', 'gpu'))).seen, ['updating', 'ready']);
+    const scaled = await aks.findNodeGroup(account, target('gamma'), 'gpu');
+    assert.deepEqual([scaled?.minSize, scaled?.maxSize, scaled?.desiredSize], [1, 5, 3]);
+    assert.equal(await aks.scaleNodeGroup(account, target('gamma'), 'gpu', { minSize: 1, maxSize: 5, desiredSize: 3 }, 'token-scale'), null);
+
+    const fixed = await aks.scaleNodeGroup(account, target('gamma'), 'general-purpose', { minSize: 4, maxSize: 4, desiredSize: 4 }, 'token-scale-2');
+    assert.equal((await settle(fixed)).failure, null);
+    const general_ = await aks.findNodeGroup(account, target('gamma'), 'general-purpose');
+    assert.deepEqual([general_?.minSize, general_?.maxSize, general_?.desiredSize], [4, 4, 4]);
+    assert.equal((await cloudRejection(aks.scaleNodeGroup(account, target('gamma'), 'missing', { minSize: 1, maxSize: 1, desiredSize: 1 }, 't'))).code, 'cloud-cluster-not-found');
+  });
+
+  it('upgrades one minor, control plane then node groups; a skipped minor or a pool past the control plane is refused', async () => {
+    await readyCluster('delta');
+    const skip = await cloudRejection(aks.upgradeCluster(account, target('delta'), '1.32', 'token-up'));
+    assert.equal(skip.code, 'cloud-version-not-offered');
+    assert.match(skip.message, /UpgradeNotAllowed/);
+    const ahead = await cloudRejection(aks.upgradeNodeGroup(account, target('delta'), 'gpu', '1.31', 'token-up-gpu'));
+    assert.equal(ahead.code, 'cloud-version-not-offered');
+    assert.match(ahead.message, /NodePoolMcVersionIncompatible/);
+
+    const upgrade = await aks.upgradeCluster(account, target('delta'), '1.31', 'token-up');
+    // Repeated while under way (a restart): nothing new is sent.
+    assert.equal(await aks.upgradeCluster(account, target('delta'), '1.31', 'token-up'), null);
+    assert.deepEqual((await settle(upgrade, clusterState('delta'))).seen, ['updating', 'ready']);
+    assert.equal((await aks.findCluster(account, target('delta')))?.version, '1.31.4');
+    const state = standin.managed.find(SUBSCRIPTION, RG, 'delta');
+    assert.equal(state?.pools.get('flotillasys')?.currentOrchestratorVersion, '1.31.4', 'the System pool follows the control plane');
+    assert.deepEqual((await aks.listNodeGroups(account, target('delta'))).map((group) => group.version), ['1.30.4', '1.30.4']);
+
+    for (const group of ['general-purpose', 'gpu']) {
+      assert.equal((await settle(await aks.upgradeNodeGroup(account, target('delta'), group, '1.31', `token-up-${group}`), poolState('delta', group))).failure, null);
+    }
+    assert.deepEqual((await aks.listNodeGroups(account, target('delta'))).map((group) => group.version), ['1.31.4', '1.31.4']);
+    assert.equal(await aks.upgradeNodeGroup(account, target('delta'), 'gpu', '1.31', 'token-up-gpu'), null);
+  });
+
+  it('deletes node groups, then the cluster: everything gone; deleting again is done', async () => {
+    await readyCluster('epsilon');
+    const early = await cloudRejection(aks.deleteCluster(account, target('epsilon')));
+    assert.match(early.message, /OperationNotAllowed.*User agent pools/);
+
+    const deletions = await Promise.all(['general-purpose', 'gpu'].map((group) => aks.deleteNodeGroup(account, target('epsilon'), group)));
+    for (const deletion of deletions) assert.equal((await settle(deletion)).failure, null);
+    assert.deepEqual(await aks.listNodeGroups(account, target('epsilon')), []);
+    const deletion = await aks.deleteCluster(account, target('epsilon'));
+    assert.deepEqual((await settle(deletion, clusterState('epsilon'))).seen, ['deleting', 'gone']);
+    assert.equal(await aks.findCluster(account, target('epsilon')), null);
+    assert.equal(standin.managed.find(SUBSCRIPTION, RG, 'epsilon'), undefined);
+    assert.equal(await aks.deleteCluster(account, target('epsilon')), null);
+    assert.equal(await aks.deleteNodeGroup(account, target('epsilon'), 'gpu'), null);
+    assert.equal(await aks.findNodeGroup(account, target('epsilon'), 'gpu'), null);
+  });
+
+  it('reports an operation failing half-way with the cloud message, and a repeated create reconciles it', async () => {
+    const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
+    standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });
+    const started = Date.now();
+    const failed = await settle(await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
+    assert.equal(failed.failure, `AKS: VMExtensionProvisioningError. ${message}`);
+    assert.deepEqual(failed.seen, ['creating', 'failed']);
+    assert.ok(Date.now() - started < DEFAULT_AZURE_DURATIONS.clusterCreate + 2000);
+    const observed = await aks.findCluster(account, target('zeta'));
+    assert.deepEqual([observed?.state, observed?.failure], ['failed', `VMExtensionProvisioningError: ${message}`]);
+
+    const retried = await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta');
+    assert.ok(retried !== null);
+    assert.equal((await settle(retried)).failure, null);
+    assert.equal((await aks.findCluster(account, target('zeta')))?.state, 'ready');
+    assert.equal(standin.counts().creates[`${RG}/zeta`], 1);
+  });
+
+  it('answers 429 beyond the rate limit with Retry-After, read into retryAfterMs', async () => {
+    const created = await aks.createCluster(account, target('eta'), spec('id-eta'), 'token-eta');
+    assert.ok(created !== null);
+    await settle(created);
+    const throttledBefore = standin.counts().throttledRequests;
+    standin.rateLimit = { perSecond: 0.5, burst: 2 };
+    await aks.findNodeGroup(account, target('eta'), 'gpu');
+    await aks.findNodeGroup(account, target('eta'), 'gpu');
+    const throttled = await cloudRejection(aks.findNodeGroup(account, target('eta'), 'gpu'));
+    assert.equal(throttled.code, 'cloud-throttled');
+    assert.equal(throttled.retryAfterMs, 2000);
+    assert.match(throttled.message, /SubscriptionRequestsThrottled/);
+    assert.equal(standin.counts().throttledRequests, throttledBefore + 1);
+
+    standin.rateLimit = { perSecond: 10, burst: 1, retryAfter: 'fractional' };
+    await aks.findNodeGroup(account, target('eta'), 'gpu');
+    const fractional = await cloudRejection(aks.findNodeGroup(account, target('eta'), 'gpu'));
+    assert.ok(fractional.retryAfterMs !== undefined && fractional.retryAfterMs > 0 && fractional.retryAfterMs <= 100, `retryAfterMs ${fractional.retryAfterMs}`);
+    // The operation status call is throttled as well, and says so rather than reporting the operation.
+    const status = await cloudRejection(aks.operationStatus(account, target('eta'), created));
+    assert.equal(status.code, 'cloud-throttled');
+  });
+
+  it('refuses a version the location does not offer, and a create beyond the core quota', async () => {
+    standin.managed.options.versions.brazilsouth = ['1.31', '1.32'];
+    const place = { provider: 'aks' as const, subscriptionId: SUBSCRIPTION, resourceGroup: RG, location: 'brazilsouth' };
+    assert.deepEqual(await aks.offeredVersions(account, place), ['1.31', '1.32']);
+    const old = await cloudRejection(aks.createCluster(account, target('theta', 'brazilsouth'), spec('id-theta', '1.30'), 'token-theta'));
+    assert.equal(old.code, 'cloud-version-not-offered');
+    assert.match(old.message, /Version 1\.30 is not supported in this region/);
+    assert.equal(await aks.findCluster(account, target('theta', 'brazilsouth')), null);
+
+    await settle(await aks.createCluster(account, target('iota'), spec('id-iota'), 'token-iota'));
+    standin.managed.options.coreQuota = 0;
+    const quota = await cloudRejection(aks.createNodeGroup(account, target('iota'), spec('id-iota'), general, 'token-iota-general'));
+    assert.equal(quota.code, 'cloud-quota-exceeded');
+    assert.match(quota.message, /Insufficient regional vcpu quota/);
+    assert.equal(await aks.findNodeGroup(account, target('iota'), general.name), null);
+  });
+
+  it('will not take a name held by a resource without our tag', async () => {
+    const foreign = managedClusterBody({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'legacy', location: 'westeurope', version: '1.30.4', pools: [{ name: 'nodes', count: 3, vmSize: 'Standard_D4s_v5', version: '1.30.4' }] });
+    standin.fixtures.push({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, body: foreign, kubeconfig: aksKubeconfig({ name: 'legacy', resourceGroup: RG, server: 'https://legacy:443', caPem: testTls().caPem, user: { token: 't', certPem: 'c', keyPem: 'k' } }) });
+    const taken = await cloudRejection(aks.createCluster(account, target('legacy'), spec('id-legacy'), 'token-legacy'));
+    assert.equal(taken.code, 'cloud-name-taken');
+    assert.ok(!standin.server.calls.some((call) => call.startsWith('PUT ') && call.endsWith('/managedClusters/legacy')));
+
+    await settle(await aks.createCluster(account, target('kappa'), spec('id-kappa'), 'token-kappa'));
+    assert.equal((await cloudRejection(aks.createCluster(account, target('kappa'), spec('id-other'), 'token-other'))).code, 'cloud-name-taken');
+    // An agent pool someone added by hand, without our tag.
+    const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
+    await client.agentPools.createOrUpdate(RG, 'kappa', 'gpu', { vmSize: 'Standard_NC6s_v3', count: 1, mode: 'User' }, { updateIntervalInMs: 20 });
+    assert.equal((await cloudRejection(aks.createNodeGroup(account, target('kappa'), spec('id-kappa'), gpu, 'token-kappa-gpu'))).code, 'cloud-name-taken');
+  });
+});
