@@ -153,6 +153,14 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(creates.length, 3);
     assert.ok(creates.every(([, count]) => count === 1));
     assert.equal(standin.counts().duplicateCreates, 0);
+
+    // An operation ARM no longer knows of (long finished, or lost) is done, without failure.
+    const lost = await aks.scaleNodeGroup(account, target('beta'), 'general-purpose', { minSize: 3, maxSize: 3, desiredSize: 3 }, 'token-beta-scale');
+    assert.ok(lost !== null);
+    await settle(lost);
+    standin.managed.operations.clear();
+    assert.deepEqual(await aks.operationStatus(account, target('beta'), lost), { done: true, failure: null });
+    assert.equal((await cloudRejection(aks.operationStatus(account, target('beta'), 'not a poller state'))).code, 'cloud-response-invalid');
   });
 
   it('scales a node group and leaves one already at that size alone', async () => {

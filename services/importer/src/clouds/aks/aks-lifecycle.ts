@@ -75,7 +75,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     if (cluster === null) return null;
     // ARM gives the cluster CA only inside the user kubeconfig, and only once the cluster runs.
     let ca: string | null = null;
-    if (aksResourceState(cluster.provisioningState) === 'ready' && cluster.tags?.[OWNERSHIP_TAG] !== undefined) {
+    if (aksResourceState(cluster.provisioningState) === 'ready') {
       try {
         const result = await client.managedClusters.listClusterUserCredentials(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
         const kubeconfig = result.kubeconfigs?.[0]?.value;
