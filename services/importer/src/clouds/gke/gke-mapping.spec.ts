@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gkeCaCertificatePem, gkeCluster, gkeErrorCode } from './gke-mapping.js';
+import { CloudError } from '../errors.js';
+import { gkeCaCertificatePem, gkeCluster, gkeError, gkeErrorCode, gkeRetryAfterMs, isGkeConflict } from './gke-mapping.js';
 
 describe('GKE mapping', () => {
   it('turns a cluster into ours: nodes per zone × zones, endpoint as https', () => {
@@ -43,5 +44,43 @@ describe('GKE mapping', () => {
     assert.equal(gkeErrorCode({ response: { status: 400, data: { error: 'invalid_grant' } } }), 'cloud-auth-failed');
     assert.equal(gkeErrorCode({ code: 'ECONNREFUSED' }), 'cloud-unreachable');
     assert.equal(gkeErrorCode({ cause: { code: 'ENOTFOUND' } }), 'cloud-unreachable');
+  });
+
+  it('reads the API error body the REST transport carries: quota, version, name taken, conflicts', () => {
+    const http = (status: number, word: string, message: string, headers?: Record<string, string>) => ({
+      code: status,
+      status,
+      message: JSON.stringify({ error: { code: status, message, status: word } }),
+      response: { status, headers: new Headers(headers) },
+    });
+    assert.equal(gkeErrorCode(http(403, 'PERMISSION_DENIED', 'Insufficient regional quota to satisfy request: resource "CPUS": request requires \'48.0\'')), 'cloud-quota-exceeded');
+    assert.equal(gkeErrorCode(http(403, 'PERMISSION_DENIED', 'Required "container.clusters.create" permission(s)')), 'cloud-access-denied');
+    assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Master version "1.27" is unsupported.')), 'cloud-version-not-offered');
+    assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Master cannot be upgraded from "1.30.9" to "1.32": upgrades go one minor version at a time.')), 'cloud-version-not-offered');
+    assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Node version "1.32" must not be newer than master version "1.31.5".')), 'cloud-version-not-offered');
+    assert.equal(gkeErrorCode(http(409, 'ALREADY_EXISTS', 'Already exists: projects/p/locations/l/clusters/c.')), 'cloud-name-taken');
+    assert.equal(gkeErrorCode(http(404, 'NOT_FOUND', 'Not found: projects/p/locations/l/clusters/c.')), 'cloud-cluster-not-found');
+    // A rate limit is throttling, not a quota to raise.
+    assert.equal(gkeErrorCode(http(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user'")), 'cloud-throttled');
+    const busy = gkeError(http(400, 'FAILED_PRECONDITION', 'Cluster is running incompatible operation operation-1-ab.'), 'creating node pool x');
+    assert.equal(busy.code, 'cloud-failed');
+    assert.match(busy.message, /GKE creating node pool x: FAILED_PRECONDITION: Cluster is running incompatible operation/);
+    assert.ok(isGkeConflict(busy));
+    assert.ok(!isGkeConflict(new CloudError('cloud-failed', 'GKE x: INVALID_ARGUMENT: bad label')));
+  });
+
+  it('reads how long to wait from Retry-After (seconds or a date), else from RetryInfo', () => {
+    const throttled = (headers: Record<string, string>, details: unknown[] = []) => ({
+      code: 429,
+      message: JSON.stringify({ error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED', details } }),
+      response: { status: 429, headers: new Headers(headers) },
+    });
+    assert.equal(gkeRetryAfterMs(throttled({ 'retry-after': '3' })), 3000);
+    assert.equal(gkeRetryAfterMs(throttled({ 'retry-after': new Date(10_000).toUTCString() }), 4_000), 6000);
+    assert.equal(gkeRetryAfterMs(throttled({}, [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.350s' }])), 350);
+    assert.equal(gkeRetryAfterMs(throttled({})), undefined);
+    assert.equal(gkeError(throttled({ 'retry-after': '2' }), 'server config').retryAfterMs, 2000);
+    // A GoogleError (gRPC-shaped) with its RetryInfo decoded.
+    assert.equal(gkeRetryAfterMs({ code: 8, message: 'Quota exceeded', details: [{ retryDelay: { seconds: 1, nanos: 500_000_000 } }] }), 1500);
   });
 });

@@ -1,5 +1,23 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { GkeLifecycleStandin, type GkeLifecycleOptions } from './gke-standin-lifecycle.js';
 import { HttpsStandin, type StandinReply, type StandinRequest } from './https-standin.js';
+
+export { DEFAULT_GKE_DURATIONS, DEFAULT_GKE_VERSIONS, type GkeOperationDurations, type GkeOperationType } from './gke-standin-lifecycle.js';
+
+export interface GcpStandinOptions extends GkeLifecycleOptions {
+  /** API requests each service account may make per window; beyond it 429 RESOURCE_EXHAUSTED with Retry-After. */
+  rateLimit?: { requests: number; windowMs: number };
+}
+
+/** What a run did to the stand-in, for tests and benchmarks. */
+export interface GcpStandinCounts {
+  /** Resources created, by path: more than one for a path is a duplicate create. */
+  creates: Record<string, number>;
+  duplicateCreates: number;
+  /** Requests answered 429 (rate limit and `throttleNext`). */
+  throttledRequests: number;
+  apiRequests: number;
+}
 
 /** A service account the stand-in knows: its key file and the projects it may read. */
 export interface ServiceAccountFixture {
@@ -106,15 +124,43 @@ export class GcpStandin {
   throttleNext = 0;
   /** The token endpoint refuses every assertion, as for a disabled service account. */
   refuseTokens = false;
+  /** Clusters and node pools created, changed and deleted through the API. */
+  readonly lifecycle: GkeLifecycleStandin;
+  rateLimit: { requests: number; windowMs: number } | undefined;
+  /** API requests of each service account in the current window (email -> request times). */
+  private readonly recent = new Map<string, number[]>();
+  private throttled = 0;
+  private apiRequests = 0;
 
-  private constructor(readonly server: HttpsStandin) {}
+  private constructor(
+    readonly server: HttpsStandin,
+    options: GcpStandinOptions,
+  ) {
+    this.lifecycle = new GkeLifecycleStandin(options);
+    this.rateLimit = options.rateLimit;
+  }
 
-  static async start(): Promise<GcpStandin> {
+  static async start(options: GcpStandinOptions = {}): Promise<GcpStandin> {
     // The server starts first; its handler reaches the stand-in once it exists.
     const started: { standin?: GcpStandin } = {};
     const server = await HttpsStandin.start((request) => started.standin?.handle(request) ?? { status: 503 });
-    started.standin = new GcpStandin(server);
+    started.standin = new GcpStandin(server, options);
     return started.standin;
+  }
+
+  counts(): GcpStandinCounts {
+    return { creates: Object.fromEntries(this.lifecycle.creates), duplicateCreates: this.lifecycle.duplicateCreates(), throttledRequests: this.throttled, apiRequests: this.apiRequests };
+  }
+
+  /** Over the account's rate: how long until a request would be taken again (ms). */
+  private overRate(email: string, now: number): number | undefined {
+    if (this.rateLimit === undefined) return undefined;
+    const { requests, windowMs } = this.rateLimit;
+    const times = (this.recent.get(email) ?? []).filter((time) => time > now - windowMs);
+    this.recent.set(email, times);
+    if (times.length >= requests) return (times[0] ?? now) + windowMs - now;
+    times.push(now);
+    return undefined;
   }
 
   get url(): string {
@@ -168,18 +214,42 @@ export class GcpStandin {
       }
     }
     if (email === undefined) return googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
-    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters(?:\/([^/]+))?$/.exec(request.url.pathname);
-    if (!match || request.method !== 'GET') return googleError(404, 'NOT_FOUND', 'Not found');
-    const [, projectId = '', location = '', clusterName] = match;
+    this.apiRequests += 1;
+    const projectId = /^\/v1\/projects\/([^/]+)\//.exec(request.url.pathname)?.[1] ?? '';
     if (!this.accounts.get(email)?.fixture.projects.includes(projectId)) {
       return googleError(403, 'PERMISSION_DENIED', `Required "container.clusters.list" permission(s) for "projects/${projectId}".`);
     }
     if (this.throttleNext > 0) {
       this.throttleNext -= 1;
+      this.throttled += 1;
       return googleError(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.");
     }
+    const waitMs = this.overRate(email, Date.now());
+    if (waitMs !== undefined) {
+      this.throttled += 1;
+      return {
+        status: 429,
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+        json: {
+          error: {
+            code: 429,
+            message: "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of service 'container.googleapis.com'.",
+            status: 'RESOURCE_EXHAUSTED',
+            details: [
+              { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'RATE_LIMIT_EXCEEDED', domain: 'googleapis.com', metadata: { service: 'container.googleapis.com' } },
+              { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${(waitMs / 1000).toFixed(3)}s` },
+            ],
+          },
+        },
+      };
+    }
+    const handled = this.lifecycle.handle(request, projectId);
+    if (handled !== undefined) return handled;
+    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters(?:\/([^/]+))?$/.exec(request.url.pathname);
+    if (!match || request.method !== 'GET') return googleError(404, 'NOT_FOUND', 'Not found');
+    const [, , location = '', clusterName] = match;
     const inProject = this.fixtures.filter((fixture) => fixture.projectId === projectId && (location === '-' || fixture.body.location === location));
-    if (clusterName === undefined) return { status: 200, json: { clusters: inProject.map((fixture) => fixture.body) } };
+    if (clusterName === undefined) return { status: 200, json: { clusters: [...inProject.map((fixture) => fixture.body), ...this.lifecycle.clusterBodies(projectId, location)] } };
     const fixture = inProject.find((candidate) => candidate.body.name === clusterName);
     if (!fixture) return googleError(404, 'NOT_FOUND', `Not found: projects/${projectId}/locations/${location}/clusters/${clusterName}.`);
     return { status: 200, json: fixture.body };

@@ -1,0 +1,371 @@
+import { protos, type ClusterManagerClient } from '@google-cloud/container';
+import type { GcpAccount } from '../accounts.js';
+import { CloudError } from '../errors.js';
+import {
+  OWNERSHIP_TAG,
+  type CloudClusterSpec,
+  type CloudLifecycle,
+  type CloudNodeGroupSpec,
+  type CloudOperation,
+  type CloudOperationStatus,
+  type CloudPlace,
+  type CloudTarget,
+  type ObservedCloudCluster,
+  type ObservedCloudNodeGroup,
+} from '../lifecycle.js';
+import type { CloudSettings } from '../settings.js';
+import { GkeClients, type GkeCallOptions } from './gke-client.js';
+import {
+  BOOTSTRAP_POOL,
+  decodeGkeOperation,
+  encodeGkeOperation,
+  gkeClusterRequest,
+  gkeLabels,
+  gkeNodePoolRequest,
+  gkeObservedCluster,
+  gkeObservedNodeGroup,
+  gkeOfferedMinors,
+  gkeOperationName,
+  gkeOperationStatus,
+  gkePoolOwner,
+  type GkeFollowUp,
+} from './gke-lifecycle-mapping.js';
+import { gkeError, gkeStatus, isGkeConflict } from './gke-mapping.js';
+
+type GkeTarget = Extract<CloudTarget, { provider: 'gke' }>;
+type Cluster = protos.google.container.v1.ICluster;
+type NodePool = protos.google.container.v1.INodePool;
+type Operation = protos.google.container.v1.IOperation;
+type OperationType = keyof typeof protos.google.container.v1.Operation.Type;
+
+const minorOf = (version: string | null | undefined): string | null => /^(\d+\.\d+)(\.|-|$)/.exec(version ?? '')?.[1] ?? null;
+
+const operationType = (type: Operation['operationType']): string =>
+  typeof type === 'number' ? (protos.google.container.v1.Operation.Type[type] ?? 'TYPE_UNSPECIFIED') : (type ?? 'TYPE_UNSPECIFIED');
+
+const isDone = (operation: Operation): boolean => gkeOperationStatus(operation).done;
+
+function gkeTarget(target: CloudTarget): GkeTarget {
+  if (target.provider !== 'gke') throw new CloudError('cloud-location-invalid', `the GKE lifecycle was given a ${target.provider} cluster`, 'cloud.provider');
+  return target;
+}
+
+const locationPath = (place: { projectId: string; location: string }) => `projects/${place.projectId}/locations/${place.location}`;
+const clusterPath = (target: GkeTarget) => `${locationPath(target)}/clusters/${target.clusterName}`;
+const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/nodePools/${name}`;
+
+/**
+ * Creating and running GKE clusters through @google-cloud/container (REST).
+ *
+ * GKE takes no request token: every create looks before it creates, and an operation already
+ * under way for the resource is waited on instead of starting another. Operations are GKE's own
+ * (`projects/…/operations/<name>`), with a follow-up step encoded after `;then=` when one call of
+ * ours is two at GKE: a create drops the bootstrap pool GKE made us create the cluster with
+ * (`BOOTSTRAP_POOL`), a delete of a cluster that still has it drops it first. `operationStatus`
+ * carries the follow-up out, from what GKE reports, so it is resumed after a restart too.
+ *
+ * Node group sizes are GKE's, per zone of the pool. GKE runs one operation at a time on a cluster:
+ * a call made while another runs fails with `cloud-failed` (FAILED_PRECONDITION), to be tried again.
+ */
+export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
+  readonly provider = 'gke' as const;
+  private readonly clients: GkeClients;
+
+  constructor(settings: CloudSettings) {
+    this.clients = new GkeClients(settings);
+  }
+
+  async offeredVersions(account: GcpAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
+    if (place.provider !== 'gke') throw new CloudError('cloud-location-invalid', `the GKE lifecycle was given a ${place.provider} place`, 'cloud.provider');
+    const name = locationPath(place);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const [config] = await call(`server config of ${name}`, () => client.getServerConfig({ name }, options));
+      return gkeOfferedMinors(config.validMasterVersions ?? []);
+    });
+  }
+
+  async findCluster(account: GcpAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null> {
+    const gke = gkeTarget(target);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const cluster = await getCluster(client, gke, options);
+      return cluster === null ? null : gkeObservedCluster(cluster);
+    });
+  }
+
+  async createCluster(account: GcpAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    const request = gkeClusterRequest(gke.clusterName, spec);
+    const owner = request.resourceLabels?.[OWNERSHIP_TAG] ?? '';
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const existing = await getCluster(client, gke, options);
+      if (existing !== null) return resumeCreate(client, gke, existing, owner, options);
+      try {
+        const [operation] = await client.createCluster({ parent: locationPath(gke), cluster: request }, options);
+        return encodeGkeOperation({ name: gkeOperationName(operation), then: 'drop-bootstrap' });
+      } catch (error) {
+        const failure = gkeError(error, `creating cluster ${clusterPath(gke)}`);
+        if (failure.code !== 'cloud-name-taken') throw failure;
+        // Created between our look and our create (another replica): look again.
+        const raced = await getCluster(client, gke, options);
+        if (raced === null) throw failure;
+        return resumeCreate(client, gke, raced, owner, options);
+      }
+    });
+  }
+
+  async upgradeCluster(account: GcpAccount, target: CloudTarget, version: string, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    const name = clusterPath(gke);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const cluster = await getCluster(client, gke, options);
+      if (cluster === null) throw new CloudError('cloud-cluster-not-found', `GKE has no cluster ${name}`);
+      const running = await runningOperation(client, gke, 'UPGRADE_MASTER', null, options);
+      if (running !== null) return running;
+      if (minorOf(cluster.currentMasterVersion) === minorOf(version)) return null;
+      const [operation] = await call(`upgrading cluster ${name} to ${version}`, () => client.updateMaster({ name, masterVersion: version }, options));
+      return gkeOperationName(operation);
+    });
+  }
+
+  async deleteCluster(account: GcpAccount, target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const cluster = await getCluster(client, gke, options);
+      if (cluster === null) return null;
+      if (gkeStatus(cluster.status) === 'STOPPING') return runningOperation(client, gke, 'DELETE_CLUSTER', null, options);
+      // A create that failed before its bootstrap pool was dropped: that pool goes first, like any other.
+      if ((cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) return dropPool(client, gke, BOOTSTRAP_POOL, 'delete-cluster', options);
+      return deleteClusterNow(client, gke, options);
+    });
+  }
+
+  async findNodeGroup(account: GcpAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
+    const gke = gkeTarget(target);
+    if (name === BOOTSTRAP_POOL) return null;
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const pool = await getPool(client, gke, name, options);
+      return pool === null ? null : gkeObservedNodeGroup(pool);
+    });
+  }
+
+  async listNodeGroups(account: GcpAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
+    const gke = gkeTarget(target);
+    const parent = clusterPath(gke);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const [response] = await call(`node pools of ${parent}`, () => client.listNodePools({ parent }, options));
+      return (response.nodePools ?? []).filter((pool) => pool.name !== BOOTSTRAP_POOL).map(gkeObservedNodeGroup);
+    });
+  }
+
+  async createNodeGroup(account: GcpAccount, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    const request = gkeNodePoolRequest(group, cluster);
+    const owner = gkeLabels(cluster.tags)[OWNERSHIP_TAG] ?? '';
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const existing = await getPool(client, gke, group.name, options);
+      if (existing !== null) return resumePoolCreate(client, gke, existing, owner, options);
+      try {
+        const [operation] = await client.createNodePool({ parent: clusterPath(gke), nodePool: request }, options);
+        return gkeOperationName(operation);
+      } catch (error) {
+        const failure = gkeError(error, `creating node pool ${poolPath(gke, group.name)}`);
+        if (failure.code !== 'cloud-name-taken') throw failure;
+        const raced = await getPool(client, gke, group.name, options);
+        if (raced === null) throw failure;
+        return resumePoolCreate(client, gke, raced, owner, options);
+      }
+    });
+  }
+
+  async scaleNodeGroup(
+    account: GcpAccount,
+    target: CloudTarget,
+    name: string,
+    size: { minSize: number; maxSize: number; desiredSize: number },
+    _requestToken: string,
+    signal?: AbortSignal,
+  ): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    const path = poolPath(gke, name);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const pool = await getPool(client, gke, name, options);
+      if (pool === null || name === BOOTSTRAP_POOL) throw new CloudError('cloud-cluster-not-found', `GKE has no node pool ${path}`);
+      // One GKE call per step: bounds first, then the size; the reconciler asks again until both match.
+      const autoscaled = pool.autoscaling?.enabled === true;
+      const wantAutoscaled = size.minSize < size.maxSize;
+      const boundsDiffer = autoscaled !== wantAutoscaled || (wantAutoscaled && (pool.autoscaling?.minNodeCount !== size.minSize || pool.autoscaling?.maxNodeCount !== size.maxSize));
+      if (boundsDiffer) {
+        const autoscaling = wantAutoscaled ? { enabled: true, minNodeCount: size.minSize, maxNodeCount: size.maxSize } : { enabled: false };
+        const [operation] = await call(`setting the autoscaling of ${path}`, () => client.setNodePoolAutoscaling({ name: path, autoscaling }, options));
+        return gkeOperationName(operation);
+      }
+      if ((pool.initialNodeCount ?? 0) === size.desiredSize) return null;
+      const [operation] = await call(`resizing ${path} to ${size.desiredSize}`, () => client.setNodePoolSize({ name: path, nodeCount: size.desiredSize }, options));
+      return gkeOperationName(operation);
+    });
+  }
+
+  async upgradeNodeGroup(account: GcpAccount, target: CloudTarget, name: string, version: string, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    const path = poolPath(gke, name);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const pool = await getPool(client, gke, name, options);
+      if (pool === null) throw new CloudError('cloud-cluster-not-found', `GKE has no node pool ${path}`);
+      const running = await runningOperation(client, gke, 'UPGRADE_NODES', name, options);
+      if (running !== null) return running;
+      if (minorOf(pool.version) === minorOf(version)) return null;
+      // GKE wants the image type with every node pool update: the pool keeps its own.
+      const imageType = pool.config?.imageType ?? '';
+      const [operation] = await call(`upgrading ${path} to ${version}`, () => client.updateNodePool({ name: path, nodeVersion: version, imageType }, options));
+      return gkeOperationName(operation);
+    });
+  }
+
+  async deleteNodeGroup(account: GcpAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<CloudOperation> {
+    const gke = gkeTarget(target);
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const pool = await getPool(client, gke, name, options);
+      if (pool === null) return null;
+      return dropPool(client, gke, name, undefined, options);
+    });
+  }
+
+  async operationStatus(account: GcpAccount, target: CloudTarget, operation: string, signal?: AbortSignal): Promise<CloudOperationStatus> {
+    const gke = gkeTarget(target);
+    const ref = decodeGkeOperation(operation);
+    const name = `${locationPath(gke)}/operations/${ref.name}`;
+    return this.clients.withClient(account, signal, async (client, options) => {
+      const found = await getOperation(client, name, options);
+      // One GKE no longer knows of is over (operations are kept for a while only).
+      const status = found === null ? { done: true as const, failure: null } : gkeOperationStatus(found);
+      if (!status.done || status.failure !== null || ref.then === undefined) return status;
+      return followUp(client, gke, ref.then, options);
+    });
+  }
+}
+
+/** Runs one SDK call, its failure as a CloudError naming `what`. */
+async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw gkeError(error, what);
+  }
+}
+
+/** Null for a NOT_FOUND, the typed error for anything else. */
+async function orNull<T>(what: string, run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (error) {
+    const failure = gkeError(error, what);
+    if (failure.code === 'cloud-cluster-not-found') return null;
+    throw failure;
+  }
+}
+
+async function getCluster(client: ClusterManagerClient, target: GkeTarget, options: GkeCallOptions): Promise<Cluster | null> {
+  const name = clusterPath(target);
+  const found = await orNull(`cluster ${name}`, () => client.getCluster({ name }, options));
+  return found === null ? null : found[0];
+}
+
+async function getPool(client: ClusterManagerClient, target: GkeTarget, pool: string, options: GkeCallOptions): Promise<NodePool | null> {
+  const name = poolPath(target, pool);
+  const found = await orNull(`node pool ${name}`, () => client.getNodePool({ name }, options));
+  return found === null ? null : found[0];
+}
+
+async function getOperation(client: ClusterManagerClient, name: string, options: GkeCallOptions): Promise<Operation | null> {
+  const found = await orNull(`operation ${name}`, () => client.getOperation({ name }, options));
+  return found === null ? null : found[0];
+}
+
+/**
+ * The name of an operation of that type on the cluster (or one of its pools) that is not over:
+ * what a crashed caller started and never recorded.
+ */
+async function runningOperation(client: ClusterManagerClient, target: GkeTarget, type: OperationType, pool: string | null, options: GkeCallOptions): Promise<string | null> {
+  const parent = locationPath(target);
+  const [response] = await call(`operations of ${parent}`, () => client.listOperations({ parent }, options));
+  const suffix = pool === null ? `/clusters/${target.clusterName}` : `/clusters/${target.clusterName}/nodePools/${pool}`;
+  const running = (response.operations ?? []).find((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix) && !isDone(operation));
+  return running === undefined ? null : gkeOperationName(running);
+}
+
+/** An operation of that type on the resource, over or not (the create of a cluster found running). */
+async function latestOperation(client: ClusterManagerClient, target: GkeTarget, type: OperationType, options: GkeCallOptions): Promise<string | null> {
+  const parent = locationPath(target);
+  const [response] = await call(`operations of ${parent}`, () => client.listOperations({ parent }, options));
+  const suffix = `/clusters/${target.clusterName}`;
+  const matching = (response.operations ?? []).filter((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix));
+  const last = matching.at(-1);
+  return last === undefined ? null : gkeOperationName(last);
+}
+
+/** A cluster of our name exists: ours is resumed (its create waited on again), anyone else's refused. */
+async function resumeCreate(client: ClusterManagerClient, target: GkeTarget, cluster: Cluster, owner: string, options: GkeCallOptions): Promise<CloudOperation> {
+  const found = gkeObservedCluster(cluster).owner;
+  if (found !== owner) {
+    throw new CloudError('cloud-name-taken', `GKE cluster ${clusterPath(target)} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'cloud');
+  }
+  const hasBootstrap = (cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL);
+  if (!hasBootstrap) return null;
+  const create = await latestOperation(client, target, 'CREATE_CLUSTER', options);
+  if (create !== null) return encodeGkeOperation({ name: create, then: 'drop-bootstrap' });
+  // Its create is forgotten by GKE: drop the bootstrap pool now, if the cluster runs already.
+  return gkeStatus(cluster.status) === 'RUNNING' ? dropPool(client, target, BOOTSTRAP_POOL, undefined, options) : null;
+}
+
+async function resumePoolCreate(client: ClusterManagerClient, target: GkeTarget, pool: NodePool, owner: string, options: GkeCallOptions): Promise<CloudOperation> {
+  const found = gkePoolOwner(pool);
+  if (found !== owner) {
+    throw new CloudError('cloud-name-taken', `GKE node pool ${poolPath(target, pool.name ?? '')} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'nodePools');
+  }
+  return runningOperation(client, target, 'CREATE_NODE_POOL', pool.name ?? '', options);
+}
+
+/** Deletes a pool (waiting on a delete already under way), then maybe the follow-up. */
+async function dropPool(client: ClusterManagerClient, target: GkeTarget, pool: string, then: GkeFollowUp | undefined, options: GkeCallOptions): Promise<CloudOperation> {
+  const running = await runningOperation(client, target, 'DELETE_NODE_POOL', pool, options);
+  if (running !== null) return encodeGkeOperation(then === undefined ? { name: running } : { name: running, then });
+  const name = poolPath(target, pool);
+  const deleted = await orNull(`deleting node pool ${name}`, () => client.deleteNodePool({ name }, options));
+  if (deleted === null) return then === 'delete-cluster' ? deleteClusterNow(client, target, options) : null;
+  const operation = gkeOperationName(deleted[0]);
+  return encodeGkeOperation(then === undefined ? { name: operation } : { name: operation, then });
+}
+
+async function deleteClusterNow(client: ClusterManagerClient, target: GkeTarget, options: GkeCallOptions): Promise<CloudOperation> {
+  const name = clusterPath(target);
+  const deleted = await orNull(`deleting cluster ${name}`, () => client.deleteCluster({ name }, options));
+  return deleted === null ? null : gkeOperationName(deleted[0]);
+}
+
+/**
+ * The second half of a call of ours, once GKE's first operation is over: started if it is not, and
+ * done when GKE shows it done. A conflict with an operation GKE is still running is waited out.
+ */
+async function followUp(client: ClusterManagerClient, target: GkeTarget, then: GkeFollowUp, options: GkeCallOptions): Promise<CloudOperationStatus> {
+  const cluster = await getCluster(client, target, options);
+  if (cluster === null) return { done: true, failure: null };
+  const pending = { done: false } as const;
+  try {
+    switch (then) {
+      case 'drop-bootstrap': {
+        const bootstrap = (cluster.nodePools ?? []).find((pool) => pool.name === BOOTSTRAP_POOL);
+        if (bootstrap === undefined) return { done: true, failure: null };
+        if (gkeObservedNodeGroup(bootstrap).state === 'failed') return { done: true, failure: `the bootstrap node pool failed: ${gkeObservedNodeGroup(bootstrap).failure ?? 'no message'}` };
+        await dropPool(client, target, BOOTSTRAP_POOL, undefined, options);
+        return pending;
+      }
+      case 'delete-cluster': {
+        if (gkeStatus(cluster.status) !== 'STOPPING') await deleteClusterNow(client, target, options);
+        return pending;
+      }
+    }
+  } catch (error) {
+    if (error instanceof CloudError && isGkeConflict(error)) return pending;
+    throw error;
+  }
+}

@@ -1,0 +1,322 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { CloudError } from '../../src/clouds/errors.js';
+import { GkeClients } from '../../src/clouds/gke/gke-client.js';
+import { GkeLifecycle } from '../../src/clouds/gke/gke-lifecycle.js';
+import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
+import { GcpStandin, newServiceAccount } from '../support/cloud-standins/gcp-standin.js';
+import { standinSettings } from '../support/cloud-standins/settings.js';
+
+const serviceAccount = newServiceAccount('flotilla-importer@acme-prod.iam.gserviceaccount.com', ['acme-prod']);
+const account = serviceAccount.keyFile;
+const VERSIONS = { 'europe-west1': ['1.30.9-gke.1127000', '1.31.5-gke.1233000', '1.32.1-gke.1357000'], 'us-east4': ['1.30.9-gke.1127000'] };
+const DURATIONS = { createCluster: 200, deleteCluster: 120, upgradeMaster: 150, createNodePool: 150, deleteNodePool: 100, setNodePoolSize: 80, setNodePoolAutoscaling: 50, upgradeNodes: 120 };
+
+async function rejection(promise: Promise<unknown>): Promise<CloudError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof CloudError, `expected a CloudError, got ${inspect(error)}`);
+    return error;
+  }
+  assert.fail('expected the call to fail');
+}
+
+const spec = (id: string, kubernetesVersion = '1.31'): CloudClusterSpec => ({
+  kubernetesVersion,
+  endpointAccess: 'public',
+  networking: { provider: 'gke', network: 'default', subnetwork: 'nodes' },
+  tags: { [OWNERSHIP_TAG]: id, Team: 'Payments' },
+});
+
+const general: CloudNodeGroupSpec = { name: 'general', instanceType: 'e2-standard-4', minSize: 2, maxSize: 2, desiredSize: 2, labels: { workload: 'general' }, taints: [] };
+const batch: CloudNodeGroupSpec = { name: 'batch', instanceType: 'n2-highmem-8', minSize: 1, maxSize: 4, desiredSize: 1, labels: {}, taints: [{ key: 'batch', value: 'true', effect: 'NoSchedule' }] };
+
+describe('GKE lifecycle through @google-cloud/container (REST) against the stateful GKE stand-in', () => {
+  let standin: GcpStandin;
+  let gke: GkeLifecycle;
+
+  const targetOf = (id: string, location = 'europe-west1'): CloudTarget => ({ provider: 'gke', projectId: 'acme-prod', location, clusterName: `fl-${id.slice(0, 30)}` });
+  const path = (target: CloudTarget) => (target.provider === 'gke' ? `projects/${target.projectId}/locations/${target.location}/clusters/${target.clusterName}` : '');
+
+  async function settle(target: CloudTarget, operation: CloudOperation, lifecycle = gke): Promise<CloudOperationStatus> {
+    assert.ok(operation !== null, 'expected an operation');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const status = await lifecycle.operationStatus(account, target, operation);
+      if (status.done) return status;
+      assert.ok(Date.now() < deadline, `operation ${operation} still running`);
+      await sleep(25);
+    }
+  }
+
+  /** A running cluster with no node groups, as a create leaves it. */
+  async function runningCluster(id: string, version = '1.31'): Promise<CloudTarget> {
+    const target = targetOf(id);
+    assert.deepEqual(await settle(target, await gke.createCluster(account, target, spec(id, version), randomUUID())), { done: true, failure: null });
+    return target;
+  }
+
+  before(async () => {
+    standin = await GcpStandin.start({ durations: DURATIONS, versions: VERSIONS });
+    standin.addAccount(serviceAccount);
+    gke = new GkeLifecycle(standinSettings({ gke: standin.url }));
+  });
+  after(async () => standin.close());
+  beforeEach(() => {
+    standin.lifecycle.cpuQuota = undefined;
+    standin.rateLimit = undefined;
+    Object.assign(standin.lifecycle.durations, DURATIONS);
+  });
+
+  it('says which minors a region offers, for a zone of it too', async () => {
+    assert.deepEqual(await gke.offeredVersions(account, { provider: 'gke', projectId: 'acme-prod', location: 'europe-west1' }), ['1.30', '1.31', '1.32']);
+    assert.deepEqual(await gke.offeredVersions(account, { provider: 'gke', projectId: 'acme-prod', location: 'europe-west1-c' }), ['1.30', '1.31', '1.32']);
+    assert.deepEqual(await gke.offeredVersions(account, { provider: 'gke', projectId: 'acme-prod', location: 'us-east4' }), ['1.30']);
+  });
+
+  it('creates the control plane, then two node pools, through GKE status words and operations', async () => {
+    const id = randomUUID();
+    const target = targetOf(id);
+    assert.equal(await gke.findCluster(account, target), null);
+    standin.lifecycle.durations.createCluster = 1000;
+    const operation = await gke.createCluster(account, target, spec(id), randomUUID());
+    assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+;then=drop-bootstrap$/);
+    const creating = await gke.findCluster(account, target);
+    assert.equal(creating?.state, 'creating');
+    assert.equal(creating?.endpoint, null);
+    assert.equal(creating?.owner, id);
+    assert.deepEqual(await gke.operationStatus(account, target, operation ?? ''), { done: false });
+    assert.deepEqual(await settle(target, operation), { done: true, failure: null });
+
+    const ready = await gke.findCluster(account, target);
+    assert.equal(ready?.state, 'ready');
+    assert.equal(ready?.version, '1.31.5-gke.1233000');
+    assert.equal(ready?.endpoint, 'https://34.76.12.34');
+    assert.match(ready?.caCertificatePem ?? '', /-----BEGIN CERTIFICATE-----/);
+    // The pool GKE made us create the cluster with is gone, and was never shown as a group.
+    assert.deepEqual(await gke.listNodeGroups(account, target), []);
+    const stored = standin.lifecycle.clusters.get(path(target));
+    assert.deepEqual([...(stored?.pools.keys() ?? [])], []);
+    assert.deepEqual(stored?.body['resourceLabels'], { [OWNERSHIP_TAG]: id, team: 'payments' });
+
+    // Long enough to be asked about while it runs, on a slow machine too.
+    standin.lifecycle.durations.createNodePool = 1500;
+    const first = await gke.createNodeGroup(account, target, spec(id), general, randomUUID());
+    assert.equal((await gke.findNodeGroup(account, target, 'general'))?.state, 'creating');
+    // GKE runs one operation at a time on a cluster.
+    const busy = await rejection(gke.createNodeGroup(account, target, spec(id), batch, randomUUID()));
+    assert.equal(busy.code, 'cloud-failed');
+    assert.match(busy.message, /incompatible operation/);
+    assert.deepEqual(await settle(target, first), { done: true, failure: null });
+    assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), batch, randomUUID())), { done: true, failure: null });
+
+    const groups = await gke.listNodeGroups(account, target);
+    assert.deepEqual(
+      groups.map(({ name, state, instanceType, minSize, maxSize, desiredSize, version, failure }) => ({ name, state, instanceType, minSize, maxSize, desiredSize, version, failure })),
+      [
+        { name: 'general', state: 'ready', instanceType: 'e2-standard-4', minSize: 2, maxSize: 2, desiredSize: 2, version: '1.31.5-gke.1233000', failure: null },
+        { name: 'batch', state: 'ready', instanceType: 'n2-highmem-8', minSize: 1, maxSize: 4, desiredSize: 1, version: '1.31.5-gke.1233000', failure: null },
+      ],
+    );
+    const batchPool = stored?.pools.get('batch')?.body;
+    assert.deepEqual((batchPool?.config as { resourceLabels?: unknown }).resourceLabels, { [OWNERSHIP_TAG]: id, team: 'payments' });
+    assert.equal(((batchPool?.config as { taints?: { key: string }[] }).taints ?? [])[0]?.key, 'batch');
+    assert.deepEqual(batchPool?.management, { autoUpgrade: false, autoRepair: true });
+    for (const resource of [path(target), `${path(target)}/nodePools/general`, `${path(target)}/nodePools/batch`]) assert.equal(standin.lifecycle.creates.get(resource), 1, resource);
+  });
+
+  it('resumes a create after a crash: the same names make no second cluster or node pool', async () => {
+    const id = randomUUID();
+    const target = targetOf(id);
+    const token = randomUUID();
+    Object.assign(standin.lifecycle.durations, { createCluster: 1500, createNodePool: 1500 });
+    const started = await gke.createCluster(account, target, spec(id), token);
+    // A restarted replica (a new lifecycle, no memory) asks again while GKE still provisions.
+    const restarted = new GkeLifecycle(standinSettings({ gke: standin.url }));
+    const again = await restarted.createCluster(account, target, spec(id), token);
+    assert.equal(again, started);
+    assert.deepEqual(await settle(target, again, restarted), { done: true, failure: null });
+    // Asked once more when it runs: nothing to wait for.
+    assert.equal(await restarted.createCluster(account, target, spec(id), token), null);
+
+    const pool = await restarted.createNodeGroup(account, target, spec(id), general, token);
+    const poolAgain = await new GkeLifecycle(standinSettings({ gke: standin.url })).createNodeGroup(account, target, spec(id), general, token);
+    assert.equal(poolAgain, pool);
+    await settle(target, pool, restarted);
+    assert.equal(await restarted.createNodeGroup(account, target, spec(id), general, token), null);
+
+    assert.equal(standin.lifecycle.creates.get(path(target)), 1);
+    assert.equal(standin.lifecycle.creates.get(`${path(target)}/nodePools/general`), 1);
+    assert.equal(standin.counts().duplicateCreates, 0);
+  });
+
+  it('scales a fixed pool, turns on the autoscaler, and resizes within its bounds', async () => {
+    const id = randomUUID();
+    const target = await runningCluster(id);
+    await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID()));
+
+    await settle(target, await gke.scaleNodeGroup(account, target, 'general', { minSize: 3, maxSize: 3, desiredSize: 3 }, randomUUID()));
+    assert.deepEqual(pick(await gke.findNodeGroup(account, target, 'general')), { state: 'ready', minSize: 3, maxSize: 3, desiredSize: 3 });
+    // Nothing left to change: no operation.
+    assert.equal(await gke.scaleNodeGroup(account, target, 'general', { minSize: 3, maxSize: 3, desiredSize: 3 }, randomUUID()), null);
+
+    // Bounds first (the autoscaler keeps the size within them), then the size.
+    await settle(target, await gke.scaleNodeGroup(account, target, 'general', { minSize: 1, maxSize: 6, desiredSize: 5 }, randomUUID()));
+    assert.deepEqual(pick(await gke.findNodeGroup(account, target, 'general')), { state: 'ready', minSize: 1, maxSize: 6, desiredSize: 3 });
+    await settle(target, await gke.scaleNodeGroup(account, target, 'general', { minSize: 1, maxSize: 6, desiredSize: 5 }, randomUUID()));
+    assert.deepEqual(pick(await gke.findNodeGroup(account, target, 'general')), { state: 'ready', minSize: 1, maxSize: 6, desiredSize: 5 });
+    assert.ok(standin.server.calls.some((call) => call.endsWith('/nodePools/general:setAutoscaling')));
+    assert.ok(standin.server.calls.some((call) => call.endsWith('/nodePools/general:setSize')));
+  });
+
+  it('upgrades one minor, control plane then node pools; a skipped minor or a pool ahead of the control plane is refused', async () => {
+    const id = randomUUID();
+    const target = await runningCluster(id, '1.30');
+    await settle(target, await gke.createNodeGroup(account, target, spec(id, '1.30'), general, randomUUID()));
+    assert.equal((await gke.findCluster(account, target))?.version, '1.30.9-gke.1127000');
+    Object.assign(standin.lifecycle.durations, { upgradeMaster: 1000, upgradeNodes: 1000 });
+
+    const skipped = await rejection(gke.upgradeCluster(account, target, '1.32', randomUUID()));
+    assert.equal(skipped.code, 'cloud-version-not-offered');
+    assert.match(skipped.message, /one minor version at a time/);
+    const ahead = await rejection(gke.upgradeNodeGroup(account, target, 'general', '1.31', randomUUID()));
+    assert.equal(ahead.code, 'cloud-version-not-offered');
+    assert.match(ahead.message, /must not be newer than master/);
+
+    const upgrade = await gke.upgradeCluster(account, target, '1.31', randomUUID());
+    assert.equal((await gke.findCluster(account, target))?.state, 'updating');
+    // Asked again while it runs (a restart): the same operation.
+    assert.equal(await gke.upgradeCluster(account, target, '1.31', randomUUID()), upgrade);
+    await settle(target, upgrade);
+    assert.equal((await gke.findCluster(account, target))?.version, '1.31.5-gke.1233000');
+    assert.equal(await gke.upgradeCluster(account, target, '1.31', randomUUID()), null);
+
+    const nodes = await gke.upgradeNodeGroup(account, target, 'general', '1.31', randomUUID());
+    assert.equal((await gke.findNodeGroup(account, target, 'general'))?.state, 'updating');
+    await settle(target, nodes);
+    assert.equal((await gke.findNodeGroup(account, target, 'general'))?.version, '1.31.5-gke.1233000');
+  });
+
+  it('deletes node pools, then the cluster: everything it made is gone', async () => {
+    const id = randomUUID();
+    const target = await runningCluster(id);
+    await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID()));
+    await settle(target, await gke.createNodeGroup(account, target, spec(id), batch, randomUUID()));
+
+    Object.assign(standin.lifecycle.durations, { deleteNodePool: 600, deleteCluster: 600 });
+    // Out of order: the stand-in keeps a cluster with node pools.
+    const early = await rejection(gke.deleteCluster(account, target));
+    assert.match(early.message, /still has node pools/);
+
+    for (const name of ['general', 'batch']) {
+      const deleting = await gke.deleteNodeGroup(account, target, name);
+      assert.equal((await gke.findNodeGroup(account, target, name))?.state, 'deleting');
+      await settle(target, deleting);
+      assert.equal(await gke.findNodeGroup(account, target, name), null);
+      assert.equal(await gke.deleteNodeGroup(account, target, name), null);
+    }
+    const deleting = await gke.deleteCluster(account, target);
+    assert.equal((await gke.findCluster(account, target))?.state, 'deleting');
+    await settle(target, deleting);
+    assert.equal(await gke.findCluster(account, target), null);
+    assert.equal(await gke.deleteCluster(account, target), null);
+    assert.equal(standin.lifecycle.clusters.has(path(target)), false);
+  });
+
+  it('reports an operation that fails half-way with GKE’s message, and cleans up a failed create', async () => {
+    const id = randomUUID();
+    const target = await runningCluster(id);
+    const message = 'Google Compute Engine: Not enough resources are available to fulfill the request. Try a different zone, or try again later.';
+    standin.lifecycle.failNext('CREATE_NODE_POOL', message);
+    standin.lifecycle.durations.createNodePool = 1200;
+    const started = Date.now();
+    assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID())), { done: true, failure: message });
+    assert.ok(Date.now() - started < 1200, 'it fails half-way');
+    const failed = await gke.findNodeGroup(account, target, 'general');
+    assert.equal(failed?.state, 'failed');
+    assert.equal(failed?.failure, message);
+
+    // A cluster whose create failed still has its bootstrap pool: a delete takes it first, then the cluster.
+    const other = randomUUID();
+    const otherTarget = targetOf(other);
+    standin.lifecycle.failNext('CREATE_CLUSTER', 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.');
+    assert.deepEqual(await settle(otherTarget, await gke.createCluster(account, otherTarget, spec(other), randomUUID())), {
+      done: true,
+      failure: 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.',
+    });
+    assert.equal((await gke.findCluster(account, otherTarget))?.state, 'failed');
+    const deleting = await gke.deleteCluster(account, otherTarget);
+    assert.match(deleting ?? '', /;then=delete-cluster$/);
+    assert.deepEqual(await settle(otherTarget, deleting), { done: true, failure: null });
+    assert.equal(await gke.findCluster(account, otherTarget), null);
+  });
+
+  it('gives the Retry-After of a 429 as retryAfterMs, and counts what it throttled', async () => {
+    const throttled = standin.counts().throttledRequests;
+    standin.rateLimit = { requests: 3, windowMs: 1500 };
+    const place = { provider: 'gke' as const, projectId: 'acme-prod', location: 'europe-west1' };
+    let error: CloudError | undefined;
+    for (let attempt = 0; attempt < 6 && error === undefined; attempt += 1) {
+      try {
+        await gke.offeredVersions(account, place);
+      } catch (caught) {
+        error = caught instanceof CloudError ? caught : undefined;
+        assert.ok(error, `expected a CloudError, got ${inspect(caught)}`);
+      }
+    }
+    assert.equal(error?.code, 'cloud-throttled');
+    assert.match(error?.message ?? '', /RESOURCE_EXHAUSTED/);
+    assert.ok(error?.retryAfterMs !== undefined && error.retryAfterMs >= 1000 && error.retryAfterMs <= 2000, `retryAfterMs ${error?.retryAfterMs}`);
+    assert.equal(standin.counts().throttledRequests, throttled + 1);
+    standin.rateLimit = undefined;
+  });
+
+  it('refuses a version the region does not offer, and names nothing after creating nothing', async () => {
+    const id = randomUUID();
+    const target = targetOf(id, 'us-east4');
+    const refused = await rejection(gke.createCluster(account, target, spec(id, '1.31'), randomUUID()));
+    assert.equal(refused.code, 'cloud-version-not-offered');
+    assert.match(refused.message, /Master version "1.31" is unsupported/);
+    assert.equal(standin.lifecycle.creates.get(path(target)), undefined);
+  });
+
+  it('refuses a name taken by a cluster or node pool that is not ours, and a quota GKE would not grant', async () => {
+    const clients = new GkeClients(standinSettings({ gke: standin.url }));
+    const id = randomUUID();
+    const target = targetOf(id);
+    // Someone made a cluster of that name by hand, without our label.
+    await clients.withClient(account, undefined, (client, options) =>
+      client.createCluster({ parent: 'projects/acme-prod/locations/europe-west1', cluster: { name: target.clusterName, initialClusterVersion: '1.31', nodePools: [{ name: 'default-pool', initialNodeCount: 1 }] } }, options),
+    );
+    const taken = await rejection(gke.createCluster(account, target, spec(id), randomUUID()));
+    assert.equal(taken.code, 'cloud-name-taken');
+    assert.match(taken.message, /has no flotilla-cluster-id label/);
+    // Another Flotilla cluster's name is not ours either.
+    const theirs = randomUUID();
+    const theirTarget = await runningCluster(theirs);
+    assert.equal((await rejection(gke.createCluster(account, theirTarget, spec(id), randomUUID()))).code, 'cloud-name-taken');
+
+    // A node pool of ours' name made by hand in our cluster.
+    const ours = randomUUID();
+    const ourTarget = await runningCluster(ours);
+    await clients.withClient(account, undefined, (client, options) =>
+      client.createNodePool({ parent: path(ourTarget), nodePool: { name: 'general', initialNodeCount: 1, config: { machineType: 'e2-medium' } } }, options),
+    );
+    await sleep(DURATIONS.createNodePool + 20);
+    assert.equal((await rejection(gke.createNodeGroup(account, ourTarget, spec(ours), general, randomUUID()))).code, 'cloud-name-taken');
+
+    standin.lifecycle.cpuQuota = 24;
+    const quota = await rejection(gke.createNodeGroup(account, ourTarget, spec(ours), { ...batch, desiredSize: 2 }, randomUUID()));
+    assert.equal(quota.code, 'cloud-quota-exceeded');
+    assert.match(quota.message, /Insufficient regional quota/);
+  });
+});
+
+function pick(group: { state: string; minSize: number; maxSize: number; desiredSize: number } | null) {
+  assert.ok(group !== null);
+  return { state: group.state, minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize };
+}
