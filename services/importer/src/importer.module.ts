@@ -27,9 +27,15 @@ import { TunnelEventsHandler } from './handlers/tunnel-events.handler.js';
 import { ConnectedClustersController } from './http/connected-clusters.controller.js';
 import { CredentialsController } from './http/credentials.controller.js';
 import { ImportsController } from './http/imports.controller.js';
+import { CloudLifecycles, sdkLifecycles } from './managed/lifecycles.js';
+import { ManagedClusterRepository } from './managed/managed-cluster.repository.js';
+import { ManagedDeletions } from './managed/managed-deletions.js';
+import { CLOUD_LIFECYCLES, MANAGED_RECONCILER_SETTINGS, ManagedReconciler, type ManagedReconcilerSettings } from './managed/managed-reconciler.js';
+import { ManagedRequestsHandler } from './managed/managed-requests.handler.js';
 import { ImporterTables1732300002000 } from './migrations/1732300002000-importer-tables.js';
 import { CredentialsAndSync1732300006000 } from './migrations/1732300006000-credentials-and-sync.js';
 import { TunnelClusters1732300006300 } from './migrations/1732300006300-tunnel-clusters.js';
+import { ManagedClusters1732300030000 } from './migrations/1732300030000-managed-clusters.js';
 import { registrationControllers, registrationEntities, registrationMigrations, registrationProviders, registrationSettings } from './registration/index.js';
 import { ClusterTunnelRepository } from './repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository } from './repositories/connected-cluster.repository.js';
@@ -45,6 +51,10 @@ export interface ImporterModuleOverrides {
   cloudSettings?: CloudSettings;
   /** The importer's own token for the tunnel broker, instead of its service identity. */
   serviceToken?: ServiceToken;
+  /** Other cloud lifecycles than the SDKs' (public cloud clusters the importer creates). */
+  cloudLifecycles?: CloudLifecycles;
+  /** The managed cloud clusters' reconciler, faster or slower than its defaults (tests). */
+  managed?: Partial<ManagedReconcilerSettings>;
 }
 
 
@@ -70,13 +80,35 @@ export class ImporterModule {
       leaseMs: config.SYNC_CHECK_TIMEOUT_MS * 2 + 5_000,
       pollIntervalMs: Math.min(config.IMPORT_POLL_INTERVAL_MS, config.SYNC_INTERVAL_MS),
     };
+    const managed: ManagedReconcilerSettings = {
+      roundIntervalMs: config.IMPORT_POLL_INTERVAL_MS,
+      concurrency: config.IMPORT_CHECK_CONCURRENCY,
+      // The clouds take minutes to create and upgrade: their state is looked at every 15 s meanwhile.
+      pollIntervalMs: 15_000,
+      retryBaseMs: 5_000,
+      maxRetryMs: 300_000,
+      // A step makes up to four calls (operation, cluster, node groups, the step itself), each bounded.
+      stepTimeoutMs: config.CLOUD_REQUEST_TIMEOUT_MS * 4,
+      leaseMs: config.CLOUD_REQUEST_TIMEOUT_MS * 8 + 5_000,
+      throttleFallbackMs: 10_000,
+      firstSyncAfterMs: config.SYNC_INTERVAL_MS,
+      ...overrides.managed,
+    };
+    const cloudSettings = overrides.cloudSettings ?? cloudSettingsFrom(config);
     return {
       module: ImporterModule,
       imports: [
         ServiceKitModule.forRoot({
           service: 'importer',
           config,
-          migrations: [ImporterTables1732300002000, ...secretsMigrations, CredentialsAndSync1732300006000, ...registrationMigrations, TunnelClusters1732300006300],
+          migrations: [
+            ImporterTables1732300002000,
+            ...secretsMigrations,
+            CredentialsAndSync1732300006000,
+            ...registrationMigrations,
+            TunnelClusters1732300006300,
+            ManagedClusters1732300030000,
+          ],
           entities: [ConnectedClusterEntity, ClusterTunnelEntity, CredentialEntity, ...secretsEntities, ...registrationEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
@@ -92,6 +124,7 @@ export class ImporterModule {
         ImportsController,
         CredentialsController,
         CloudAccountsController,
+        ManagedRequestsHandler,
         ...registrationControllers,
       ],
       providers: [
@@ -111,7 +144,7 @@ export class ImporterModule {
         overrides.serviceToken ? { provide: SERVICE_TOKEN, useValue: overrides.serviceToken } : { provide: SERVICE_TOKEN, useExisting: ServiceIdentity },
         TunnelEndpoints,
         // EKS/AKS/GKE through their SDKs: endpoint, CA and a short-lived token for the probe.
-        { provide: CloudProviders, useValue: CloudProviders.fromSettings(overrides.cloudSettings ?? cloudSettingsFrom(config)) },
+        { provide: CloudProviders, useValue: CloudProviders.fromSettings(cloudSettings) },
         overrides.cloudAccess
           ? { provide: CLOUD_ACCESS, useValue: overrides.cloudAccess }
           : { provide: CLOUD_ACCESS, useFactory: (clouds: CloudProviders) => new SdkCloudAccess(clouds), inject: [CloudProviders] },
@@ -132,6 +165,12 @@ export class ImporterModule {
         { provide: SYNC_WORKER_SETTINGS, useValue: sync },
         ImportWorker,
         SyncWorker,
+        // Public cloud clusters the importer creates and runs (src/managed).
+        ManagedClusterRepository,
+        ManagedDeletions,
+        { provide: CLOUD_LIFECYCLES, useValue: overrides.cloudLifecycles ?? new CloudLifecycles(sdkLifecycles(cloudSettings)) },
+        { provide: MANAGED_RECONCILER_SETTINGS, useValue: managed },
+        ManagedReconciler,
       ],
     };
   }

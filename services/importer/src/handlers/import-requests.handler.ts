@@ -7,6 +7,7 @@ import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credentia
 import { decideImportRequest, evolve, recordRequest } from '../domain/connected-cluster.js';
 import { decideRemoval, removedRegistration } from '../domain/removal.js';
 import { isTunnelRef, reachedThroughTunnel } from '../domain/tunnel-cluster.js';
+import { ManagedDeletions } from '../managed/managed-deletions.js';
 import { RegistrationTokenRepository } from '../registration/registration-token.repository.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 
@@ -21,6 +22,7 @@ export class ImportRequestsHandler {
     @Inject(RegistrationTokenRepository) private readonly registrations: RegistrationTokenRepository,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ManagedDeletions) private readonly managed: ManagedDeletions,
   ) {}
 
   /**
@@ -63,6 +65,8 @@ export class ImportRequestsHandler {
    */
   @OnEvent(ClusterDeletionRequested)
   async onDeletionRequested(@Payload() event: EventOf<typeof ClusterDeletionRequested>): Promise<void> {
+    // A public cloud cluster the importer runs is deleted at its cloud first (src/managed).
+    if (await this.managed.onDeletionRequested(event)) return;
     const current = await this.clusters.findForUpdate(event.subject);
     const registrations = current ? [] : await this.registrations.forClusterForUpdate(event.subject);
     const decision = decideRemoval(event.subject, current, registrations, event);

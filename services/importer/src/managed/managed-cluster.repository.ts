@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { UnitOfWork } from '@flotilla/messaging';
+import type { Reason } from '@flotilla/contracts';
+import type { CloudProviderName } from '../clouds/cloud-provider.js';
+import type { CloudClusterSpec, CloudNodeGroupSpec, CloudPlace, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
+import type { ManagedCluster, ManagedPhase, ManagedWork } from './managed-cluster.js';
+
+/** A managed cluster taken by one reconciler for one step; its result is recorded only under this claim. */
+export interface ManagedClaim {
+  cluster: ManagedCluster;
+  claimId: string;
+}
+
+interface ClusterRow {
+  id: string;
+  name: string;
+  provider: CloudProviderName;
+  credential_ref: string;
+  place: CloudPlace;
+  cloud_name: string;
+  spec: CloudClusterSpec;
+  phase: ManagedPhase;
+  work: ManagedWork | null;
+  step: string | null;
+  operation: string | null;
+  generation: number;
+  version_offered: boolean;
+  reasons: Reason[];
+  failures: number;
+  next_attempt_at: Date;
+  request_event_id: string;
+  observed_version: string | null;
+  endpoint: string | null;
+  release: string | null;
+  policy_revision: string | null;
+  adopted: boolean;
+  created_at: Date;
+  claim_id: string | null;
+}
+
+interface NodeGroupRow {
+  cluster_id: string;
+  name: string;
+  instance_type: string;
+  min_size: number;
+  max_size: number;
+  desired_size: number;
+  labels: Record<string, string>;
+  taints: CloudNodeGroupSpec['taints'];
+}
+
+/** Managed cloud clusters, their node groups and the accounts' throttle gates in PostgreSQL. Joins the caller's transaction. */
+@Injectable()
+export class ManagedClusterRepository {
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
+
+  private async query<T>(sql: string, parameters: unknown[] = []): Promise<T[]> {
+    const rows: T[] = await this.unitOfWork.manager.query(sql, parameters);
+    return rows;
+  }
+
+  /**
+   * Reads a cluster and holds it until the transaction ends. The advisory lock is the connected
+   * clusters' one: a managed cluster and its connected record change one after the other.
+   */
+  async findForUpdate(id: string): Promise<ManagedCluster | undefined> {
+    await this.query(`SELECT pg_advisory_xact_lock(hashtext('importer.cluster'), hashtext($1))`, [id]);
+    const [row] = await this.query<ClusterRow>(`SELECT * FROM managed_clusters WHERE id = $1 FOR UPDATE`, [id]);
+    return row ? this.withGroups(row) : undefined;
+  }
+
+  async find(id: string): Promise<ManagedCluster | undefined> {
+    const [row] = await this.query<ClusterRow>(`SELECT * FROM managed_clusters WHERE id = $1`, [id]);
+    return row ? this.withGroups(row) : undefined;
+  }
+
+  /** Writes the cluster and its wanted node groups (those no longer wanted go). The claim is released. */
+  async save(cluster: ManagedCluster): Promise<void> {
+    await this.query(
+      `INSERT INTO managed_clusters (id, name, provider, credential_ref, place, cloud_name, spec, phase, work, step, operation, generation, version_offered,
+         reasons, failures, next_attempt_at, request_event_id, observed_version, endpoint, release, policy_revision, adopted, created_at, claimed_until, claim_id, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, NULL, NULL, now())
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, provider = EXCLUDED.provider, credential_ref = EXCLUDED.credential_ref, place = EXCLUDED.place,
+         cloud_name = EXCLUDED.cloud_name, spec = EXCLUDED.spec, phase = EXCLUDED.phase, work = EXCLUDED.work, step = EXCLUDED.step, operation = EXCLUDED.operation,
+         generation = EXCLUDED.generation, version_offered = EXCLUDED.version_offered, reasons = EXCLUDED.reasons, failures = EXCLUDED.failures,
+         next_attempt_at = EXCLUDED.next_attempt_at, request_event_id = EXCLUDED.request_event_id, observed_version = EXCLUDED.observed_version,
+         endpoint = EXCLUDED.endpoint, release = EXCLUDED.release, policy_revision = EXCLUDED.policy_revision, adopted = EXCLUDED.adopted,
+         claimed_until = NULL, claim_id = NULL, updated_at = now()`,
+      [
+        cluster.id,
+        cluster.name,
+        cluster.provider,
+        cluster.credentialRef,
+        JSON.stringify(cluster.place),
+        cluster.cloudName,
+        JSON.stringify(cluster.spec),
+        cluster.phase,
+        cluster.work === null ? null : JSON.stringify(cluster.work),
+        cluster.step,
+        cluster.operation,
+        cluster.generation,
+        cluster.versionOffered,
+        JSON.stringify(cluster.reasons),
+        cluster.failures,
+        cluster.nextAttemptAt,
+        cluster.requestEventId,
+        cluster.observedVersion,
+        cluster.endpoint,
+        cluster.release,
+        cluster.policyRevision,
+        cluster.adopted,
+        cluster.createdAt,
+      ],
+    );
+    const names = cluster.nodeGroups.map((group) => group.name);
+    await this.query(`DELETE FROM managed_node_groups WHERE cluster_id = $1 AND NOT (name = ANY($2::text[]))`, [cluster.id, names]);
+    for (const group of cluster.nodeGroups) {
+      await this.query(
+        `INSERT INTO managed_node_groups (cluster_id, name, instance_type, min_size, max_size, desired_size, labels, taints)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (cluster_id, name) DO UPDATE SET instance_type = EXCLUDED.instance_type, min_size = EXCLUDED.min_size, max_size = EXCLUDED.max_size,
+           desired_size = EXCLUDED.desired_size, labels = EXCLUDED.labels, taints = EXCLUDED.taints`,
+        [cluster.id, group.name, group.instanceType, group.minSize, group.maxSize, group.desiredSize, JSON.stringify(group.labels), JSON.stringify(group.taints)],
+      );
+    }
+  }
+
+  /** What the last observation saw of each node group, for people (the reconciler observes anew each step). */
+  async recordObservedGroups(id: string, groups: ObservedCloudNodeGroup[]): Promise<void> {
+    for (const group of groups) {
+      await this.query(`UPDATE managed_node_groups SET observed_state = $3, observed_version = $4 WHERE cluster_id = $1 AND name = $2`, [id, group.name, group.state, group.version]);
+    }
+  }
+
+  /**
+   * Takes clusters with work due, and those whose claim ran out (their replica died). The claim is
+   * a lease: until it ends no other replica takes the cluster. SKIP LOCKED: replicas take disjoint
+   * sets and never wait on each other.
+   */
+  async claimDue(limit: number, now: Date, leaseMs: number): Promise<ManagedClaim[]> {
+    return this.unitOfWork.run(async () => {
+      const rows = await this.query<ClusterRow>(
+        `SELECT * FROM managed_clusters
+          WHERE work IS NOT NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      const claims: ManagedClaim[] = [];
+      for (const row of rows) {
+        const claimId = randomUUID();
+        await this.query(`UPDATE managed_clusters SET claimed_until = $2, claim_id = $3 WHERE id = $1`, [row.id, new Date(now.getTime() + leaseMs), claimId]);
+        claims.push({ cluster: await this.withGroups(row), claimId });
+      }
+      return claims;
+    });
+  }
+
+  /** The claim a cluster locked by findForUpdate carries, if any. */
+  async claimOf(id: string): Promise<string | null> {
+    const [row] = await this.query<{ claim_id: string | null }>(`SELECT claim_id FROM managed_clusters WHERE id = $1`, [id]);
+    return row?.claim_id ?? null;
+  }
+
+  /** Gives a claim back untouched (shutdown, a closed gate): due again at `at`. */
+  async release(id: string, claimId: string, at: Date): Promise<void> {
+    await this.query(`UPDATE managed_clusters SET claimed_until = NULL, claim_id = NULL, next_attempt_at = $3 WHERE id = $1 AND claim_id = $2`, [id, claimId, at]);
+  }
+
+  /** When calls with this account may go out again; null when they may now. */
+  async gate(provider: CloudProviderName, credentialRef: string): Promise<Date | null> {
+    const [row] = await this.query<{ not_before: Date }>(`SELECT not_before FROM cloud_throttle_gates WHERE provider = $1 AND credential_ref = $2`, [provider, credentialRef]);
+    return row?.not_before ?? null;
+  }
+
+  /** Closes an account's gate until `notBefore`; a later time another replica set stays. */
+  async closeGate(provider: CloudProviderName, credentialRef: string, notBefore: Date): Promise<void> {
+    await this.query(
+      `INSERT INTO cloud_throttle_gates (provider, credential_ref, not_before) VALUES ($1, $2, $3)
+       ON CONFLICT (provider, credential_ref) DO UPDATE SET not_before = GREATEST(cloud_throttle_gates.not_before, EXCLUDED.not_before)`,
+      [provider, credentialRef, notBefore],
+    );
+  }
+
+  private async withGroups(row: ClusterRow): Promise<ManagedCluster> {
+    const groups = await this.query<NodeGroupRow>(`SELECT * FROM managed_node_groups WHERE cluster_id = $1 ORDER BY name`, [row.id]);
+    return {
+      id: row.id,
+      name: row.name,
+      provider: row.provider,
+      credentialRef: row.credential_ref,
+      place: row.place,
+      cloudName: row.cloud_name,
+      spec: row.spec,
+      nodeGroups: groups.map((group) => ({
+        name: group.name,
+        instanceType: group.instance_type,
+        minSize: group.min_size,
+        maxSize: group.max_size,
+        desiredSize: group.desired_size,
+        labels: group.labels,
+        taints: group.taints,
+      })),
+      phase: row.phase,
+      work: row.work,
+      step: row.step,
+      operation: row.operation,
+      generation: row.generation,
+      versionOffered: row.version_offered,
+      reasons: row.reasons,
+      failures: row.failures,
+      nextAttemptAt: row.next_attempt_at.toISOString(),
+      requestEventId: row.request_event_id,
+      observedVersion: row.observed_version,
+      endpoint: row.endpoint,
+      release: row.release,
+      policyRevision: row.policy_revision,
+      adopted: row.adopted,
+      createdAt: row.created_at.toISOString(),
+    };
+  }
+}
