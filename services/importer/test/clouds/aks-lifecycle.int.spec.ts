@@ -252,6 +252,13 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.match(throttled.message, /SubscriptionRequestsThrottled/);
     assert.equal(standin.counts().throttledRequests, throttledBefore + 1);
 
+    // With the SDK's own retries on, a 429 still comes back at once (one request), for the service-wide gate to act on.
+    const retrying = new AksLifecycle({ ...standinSettings({ aks: standin.url }), maxAttempts: 3 });
+    const requestsBefore = standin.counts().armRequests;
+    const atOnce = await cloudRejection(retrying.findNodeGroup(account, target('eta'), 'gpu'));
+    assert.deepEqual([atOnce.code, atOnce.retryAfterMs, standin.counts().armRequests - requestsBefore], ['cloud-throttled', 2000, 1]);
+    assert.match(atOnce.message, /SubscriptionRequestsThrottled \(Number of 'read' requests/);
+
     standin.rateLimit = { perSecond: 10, burst: 1, retryAfter: 'fractional' };
     await aks.findNodeGroup(account, target('eta'), 'gpu');
     const fractional = await cloudRejection(aks.findNodeGroup(account, target('eta'), 'gpu'));

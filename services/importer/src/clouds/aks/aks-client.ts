@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { ContainerServiceClient, type ContainerServiceClientOptionalParams } from '@azure/arm-containerservice';
 import { ClientSecretCredential } from '@azure/identity';
 import type { AzureAccount } from '../accounts.js';
+import { CloudError } from '../errors.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
+import { retryAfterMs } from './aks-mapping.js';
+
+type PipelinePolicy = NonNullable<ContainerServiceClientOptionalParams['additionalPolicies']>[number]['policy'];
 
 /** Authorities the identity library can discover by itself; any other needs discovery off. */
 const KNOWN_AUTHORITIES = new Set(['https://login.microsoftonline.com', 'https://login.chinacloudapi.cn', 'https://login.microsoftonline.us']);
@@ -11,9 +15,34 @@ const KNOWN_AUTHORITIES = new Set(['https://login.microsoftonline.com', 'https:/
 const MAX_CACHED = 64;
 
 /**
+ * Turns ARM's 429 into cloud-throttled at once, with its Retry-After, instead of letting the SDK
+ * sleep and retry inside the call: the caller's throttle gate then holds back every call of the
+ * service, rather than each call waiting on its own and coming back together. It runs on each
+ * attempt, inside the SDK's retry policy, so other transient failures are still retried.
+ */
+const surfaceThrottling: PipelinePolicy = {
+  name: 'flotillaSurfaceThrottling',
+  async sendRequest(request, next) {
+    const response = await next(request);
+    if (response.status !== 429) return response;
+    let code = 'TooManyRequests';
+    let message = '';
+    try {
+      const body = JSON.parse(response.bodyAsText ?? '') as { error?: { code?: unknown; message?: unknown } };
+      if (typeof body.error?.code === 'string') code = body.error.code;
+      if (typeof body.error?.message === 'string') message = ` (${body.error.message})`;
+    } catch {
+      // No ARM error body: the status says enough.
+    }
+    throw new CloudError('cloud-throttled', `AKS ${request.method} ${new URL(request.url).pathname}: ${code}${message}`, undefined, retryAfterMs(response.headers.get('retry-after')));
+  },
+};
+
+/**
  * Builds the Azure SDK clients of the AKS code from the cloud settings: ARM endpoint and token
  * scope, Entra ID authority, extra CAs, retries and the per-call timeout.
  *
+ * With `surfaceThrottling`, a 429 fails the call at once (see `surfaceThrottling`).
  * With `cache`, a client (and its credential, which keeps its access token until it expires) is
  * reused per account and subscription, so a reconciler polling many operations does not sign in
  * for every call. The key holds a hash of the secret, never the secret; a rotated secret is a new key.
@@ -24,7 +53,7 @@ export class AksClients {
 
   constructor(
     private readonly settings: CloudSettings,
-    private readonly options: { cache: boolean } = { cache: false },
+    private readonly options: { cache: boolean; surfaceThrottling: boolean } = { cache: false, surfaceThrottling: false },
   ) {
     this.ca = trustedCas(settings);
   }
@@ -63,6 +92,7 @@ export class AksClients {
       credentials: { scopes: [this.settings.aks.credentialScope] },
       retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
       ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
+      ...(this.options.surfaceThrottling ? { additionalPolicies: [{ policy: surfaceThrottling, position: 'perRetry' as const }] } : {}),
     });
   }
 }

@@ -55,7 +55,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   private readonly clients: AksClients;
 
   constructor(settings: CloudSettings) {
-    this.clients = new AksClients(settings, { cache: true });
+    this.clients = new AksClients(settings, { cache: true, surfaceThrottling: true });
   }
 
   async offeredVersions(account: AzureAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
@@ -267,6 +267,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
         await poller.poll();
       } catch (error) {
         // A failed operation also throws here; only a failed request to ARM is an error of this call.
+        if (error instanceof CloudError) throw error;
         if (isRestError(error)) {
           if (error.statusCode === 404) return { done: true, failure: null };
           throw aksLifecycleError(error, `status of an operation on "${describe(aks)}"`);
