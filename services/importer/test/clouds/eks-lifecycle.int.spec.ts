@@ -85,8 +85,8 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   before(async () => {
     testTls();
     standin = await EksStandin.start({
-      // Long enough for the calls a test makes while an operation runs, on a busy machine.
-      durations: { createCluster: 500, deleteCluster: 400, updateClusterVersion: 400, createNodegroup: 400, deleteNodegroup: 400, updateNodegroupConfig: 400, updateNodegroupVersion: 400 },
+      // Tests that look at a resource while an operation runs pause the stand-in's clock meanwhile.
+      durations: { createCluster: 200, deleteCluster: 150, updateClusterVersion: 150, createNodegroup: 150, deleteNodegroup: 150, updateNodegroupConfig: 100, updateNodegroupVersion: 150 },
       versions: { [region]: ['1.29', '1.30', '1.31', '1.32'], 'eu-south-2': ['1.29', '1.30'] },
     });
     eks = new EksLifecycle(standinSettings({ eks: standin.url }));
@@ -109,6 +109,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   it('creates the control plane, then two node groups once it is ACTIVE, through the real status words', async () => {
     assert.equal(await eks.findCluster(account, target()), null);
+    standin.lifecycle.pause();
     assert.equal(await eks.createCluster(account, target(), spec('1.31'), 'create-cluster'), null);
     const creating = await eks.findCluster(account, target());
     assert.deepEqual(creating, { state: 'creating', version: '1.31', endpoint: null, caCertificatePem: null, owner: clusterId, failure: null });
@@ -117,6 +118,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     const early = await rejection(eks.createNodeGroup(account, target(), spec('1.31'), group('system'), 'create-system'));
     assert.equal(early.code, 'cloud-failed');
     assert.match(early.message, /InvalidRequestException \(Cluster 'flotilla-3f0c2a54' is not in ACTIVE state/);
+    standin.lifecycle.resume();
 
     const ready = await until(
       () => eks.findCluster(account, target()),
@@ -126,9 +128,11 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.match(ready?.endpoint ?? '', /^https:\/\/FLOTILLA3F0C2A54.*\.eu-west-1\.eks\.amazonaws\.com$/);
     assert.equal(ready?.caCertificatePem, testTls().caPem);
 
+    standin.lifecycle.pause();
     assert.equal(await eks.createNodeGroup(account, target(), spec('1.31'), group('system', 3), 'create-system'), null);
     assert.equal(await eks.createNodeGroup(account, target(), spec('1.31'), group('workers'), 'create-workers'), null);
     assert.equal((await eks.findNodeGroup(account, target(), 'system'))?.state, 'creating');
+    standin.lifecycle.resume();
     const groups = await until(
       () => eks.listNodeGroups(account, target()),
       (list) => list.every((nodegroup) => nodegroup.state === 'ready'),
@@ -174,11 +178,13 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   it('scales a node group through an update it can wait on, and repeats it safely', async () => {
     await readyCluster('1.31', ['workers']);
+    standin.lifecycle.pause();
     const operation = await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1');
     assert.match(operation ?? '', /^nodegroup\/workers\/[0-9a-f-]{36}$/);
     assert.equal((await eks.findNodeGroup(account, target(), 'workers'))?.state, 'updating');
     // The same step again: the same update, not a second one.
     assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1'), operation);
+    standin.lifecycle.resume();
     assert.deepEqual(await finished(operation), { done: true, failure: null });
     const scaled = await eks.findNodeGroup(account, target(), 'workers');
     assert.deepEqual([scaled?.state, scaled?.minSize, scaled?.maxSize, scaled?.desiredSize], ['ready', 2, 8, 4]);
@@ -186,8 +192,10 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 4 }, 'scale-1-again'), null);
 
     // Its token forgotten while it runs: the update under way is found again.
+    standin.lifecycle.pause();
     const second = await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 6 }, 'scale-2');
     assert.equal(await eks.scaleNodeGroup(account, target(), 'workers', { minSize: 2, maxSize: 8, desiredSize: 6 }, 'scale-2-lost'), second);
+    standin.lifecycle.resume();
     await finished(second);
 
     const impossible = await rejection(eks.scaleNodeGroup(account, target(), 'workers', { minSize: 3, maxSize: 2, desiredSize: 2 }, 'scale-3'));
@@ -205,9 +213,11 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.equal(ahead.code, 'cloud-version-not-offered');
     assert.match(ahead.message, /newer than the cluster version 1\.30/);
 
+    standin.lifecycle.pause();
     const controlPlane = await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31');
     assert.match(controlPlane ?? '', /^cluster\/[0-9a-f-]{36}$/);
     assert.equal((await eks.findCluster(account, target()))?.state, 'updating');
+    standin.lifecycle.resume();
     assert.deepEqual(await finished(controlPlane), { done: true, failure: null });
     assert.deepEqual(await eks.findCluster(account, target()).then((cluster) => [cluster?.state, cluster?.version]), ['ready', '1.31']);
     // Repeated once done, its token lost: the control plane is there already.
@@ -239,10 +249,13 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.equal(attached.code, 'cloud-failed');
     assert.match(attached.message, /ResourceInUseException \(Cluster has nodegroups attached: system, workers\)/);
 
-    for (const name of ['system', 'workers']) assert.equal(await eks.deleteNodeGroup(account, target(), name), null);
+    standin.lifecycle.pause();
+    assert.equal(await eks.deleteNodeGroup(account, target(), 'system'), null);
     assert.equal((await eks.findNodeGroup(account, target(), 'system'))?.state, 'deleting');
     // Repeated while it goes, and once it is gone: done, no error.
     assert.equal(await eks.deleteNodeGroup(account, target(), 'system'), null);
+    assert.equal(await eks.deleteNodeGroup(account, target(), 'workers'), null);
+    standin.lifecycle.resume();
     await until(
       () => eks.listNodeGroups(account, target()),
       (groups) => groups.length === 0,
@@ -250,9 +263,11 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.equal(await eks.findNodeGroup(account, target(), 'system'), null);
     assert.equal(await eks.deleteNodeGroup(account, target(), 'system'), null);
 
+    standin.lifecycle.pause();
     assert.equal(await eks.deleteCluster(account, target()), null);
     assert.equal((await eks.findCluster(account, target()))?.state, 'deleting');
     assert.equal(await eks.deleteCluster(account, target()), null);
+    standin.lifecycle.resume();
     await until(
       () => eks.findCluster(account, target()),
       (cluster) => cluster === null,
@@ -293,26 +308,27 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   });
 
   it('is throttled beyond the rate limit with 429 and Retry-After, and says how long to wait', async () => {
-    standin.rateLimit = { requestsPerSecond: 1, burst: 2 };
+    // Slow refills, so that a busy machine's slow calls do not refill the bucket between them.
+    standin.rateLimit = { requestsPerSecond: 0.2, burst: 2 };
     await eks.findCluster(account, target());
     await eks.findCluster(account, target());
     const throttled = await rejection(eks.findCluster(account, target()));
     assert.equal(throttled.code, 'cloud-throttled');
-    assert.equal(throttled.retryAfterMs, 1000);
+    // Whole seconds, as HTTP has it: up to the 5 s a request's token takes to come back.
+    assert.ok(throttled.retryAfterMs !== undefined && throttled.retryAfterMs % 1000 === 0 && throttled.retryAfterMs >= 1000 && throttled.retryAfterMs <= 5000, `retryAfterMs ${throttled.retryAfterMs}`);
+    assert.equal(standin.counts().throttledRequests, 1);
 
     // Scaled-down runs ask for fractions of a second.
     standin.resetCounts();
-    standin.rateLimit = { requestsPerSecond: 10, burst: 1, fractionalRetryAfter: true };
+    standin.rateLimit = { requestsPerSecond: 0.5, burst: 1, fractionalRetryAfter: true };
     await eks.offeredVersions(account, { provider: 'eks', region });
     const soon = await rejection(eks.offeredVersions(account, { provider: 'eks', region }));
     assert.equal(soon.code, 'cloud-throttled');
-    assert.ok(soon.retryAfterMs !== undefined && soon.retryAfterMs > 0 && soon.retryAfterMs <= 100, `retryAfterMs ${soon.retryAfterMs}`);
+    assert.ok(soon.retryAfterMs !== undefined && soon.retryAfterMs > 0 && soon.retryAfterMs <= 2000, `retryAfterMs ${soon.retryAfterMs}`);
     assert.equal(standin.counts().throttledRequests, 1);
 
     // Allowed more attempts, the SDK waits as asked and gets through.
     const patient = new EksLifecycle({ ...standinSettings({ eks: standin.url }), maxAttempts: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await patient.findCluster(account, target());
     assert.deepEqual(await patient.offeredVersions(account, { provider: 'eks', region }), ['1.29', '1.30', '1.31', '1.32']);
     assert.ok(standin.counts().throttledRequests >= 2);
   });

@@ -116,6 +116,7 @@ export class EksLifecycleApi {
   private readonly hidden = new WeakMap<EksClusterBody, Hidden>();
   private timeline: { at: number; seq: number; apply: () => void }[] = [];
   private seq = 0;
+  private paused = false;
 
   constructor(
     private readonly store: EksStore[],
@@ -139,13 +140,27 @@ export class EksLifecycleApi {
   /** Forgets every change under way, injected failure and count (not the store). */
   reset(): void {
     this.timeline = [];
+    this.paused = false;
     this.failures.length = 0;
     this.creates.clear();
     this.createCalls.clear();
   }
 
+  /**
+   * Holds every change under way where it is (tests that look at a resource while it is CREATING,
+   * UPDATING or DELETING, however slow the machine); `resume` lets what fell due meanwhile happen.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
   /** Applies what was due by `now`, in the order it was due. */
   advance(now = Date.now()): void {
+    if (this.paused) return;
     const due = this.timeline.filter((entry) => entry.at <= now).sort((a, b) => a.at - b.at || a.seq - b.seq);
     if (due.length === 0) return;
     this.timeline = this.timeline.filter((entry) => entry.at > now);
