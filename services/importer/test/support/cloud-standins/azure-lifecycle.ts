@@ -129,6 +129,8 @@ export class AzureLifecycleModel {
   readonly operations = new Map<string, Operation>();
   /** Creates per resource (`rg/cluster`, `rg/cluster/pool`, lower case), however many times it was put. */
   readonly creates = new Map<string, number>();
+  /** Operations still InProgress (the map keeps every one, for its status). */
+  private readonly running = new Set<Operation>();
   private readonly failures: { action: AzureAction; name?: string; failure: Failure; halfway: boolean }[] = [];
 
   constructor(
@@ -155,8 +157,9 @@ export class AzureLifecycleModel {
 
   /** Ends the operations whose time has come, in the order they end. */
   tick(now = Date.now()): void {
-    const due = [...this.operations.values()].filter((operation) => operation.status === 'InProgress' && operation.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt);
+    const due = [...this.running].filter((operation) => operation.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt);
     for (const operation of due) {
+      this.running.delete(operation);
       operation.endTime = operation.endsAt;
       if (operation.failure) {
         operation.status = 'Failed';
@@ -585,6 +588,7 @@ export class AzureLifecycleModel {
       ...effects,
     };
     this.operations.set(operation.id, operation);
+    this.running.add(operation);
     return operation;
   }
 
