@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AwsAccount } from '../../src/clouds/accounts.js';
 import { EksLifecycle } from '../../src/clouds/eks/eks-lifecycle.js';
-import { CloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
+import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
 import { eksClusterBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { testTls } from '../support/cloud-standins/test-tls.js';
@@ -34,16 +34,6 @@ const group = (name: string, desiredSize = 2): CloudNodeGroupSpec => ({
   labels: { pool: name },
   taints: name === 'system' ? [{ key: 'CriticalAddonsOnly', value: 'true', effect: 'NoSchedule' }] : [],
 });
-
-async function rejection(promise: Promise<unknown>): Promise<CloudError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CloudError, `expected a CloudError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
 
 /** Polls as the reconciler does until `done` holds of what `read` gives. */
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
@@ -115,7 +105,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.deepEqual(creating, { state: 'creating', version: '1.31', endpoint: null, caCertificatePem: null, owner: clusterId, failure: null });
 
     // Too early: EKS refuses a node group of a cluster that is not ACTIVE yet.
-    const early = await rejection(eks.createNodeGroup(account, target(), spec('1.31'), group('system'), 'create-system'));
+    const early = await cloudRejection(eks.createNodeGroup(account, target(), spec('1.31'), group('system'), 'create-system'));
     assert.equal(early.code, 'cloud-failed');
     assert.match(early.message, /InvalidRequestException \(Cluster 'flotilla-3f0c2a54' is not in ACTIVE state/);
     standin.lifecycle.resume();
@@ -198,7 +188,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     standin.lifecycle.resume();
     await finished(second);
 
-    const impossible = await rejection(eks.scaleNodeGroup(account, target(), 'workers', { minSize: 3, maxSize: 2, desiredSize: 2 }, 'scale-3'));
+    const impossible = await cloudRejection(eks.scaleNodeGroup(account, target(), 'workers', { minSize: 3, maxSize: 2, desiredSize: 2 }, 'scale-3'));
     assert.equal(impossible.code, 'cloud-failed');
     assert.match(impossible.message, /Minimum capacity cannot be greater than maximum capacity/);
   });
@@ -206,10 +196,10 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('upgrades one minor at a time, the control plane before its node groups; EKS refuses anything else', async () => {
     await readyCluster('1.30', ['system', 'workers']);
 
-    const skip = await rejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
+    const skip = await cloudRejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
     assert.equal(skip.code, 'cloud-version-not-offered');
     assert.match(skip.message, /Unsupported Kubernetes minor version update from 1\.30 to 1\.32/);
-    const ahead = await rejection(eks.upgradeNodeGroup(account, target(), 'system', '1.31', 'upgrade-system-1.31'));
+    const ahead = await cloudRejection(eks.upgradeNodeGroup(account, target(), 'system', '1.31', 'upgrade-system-1.31'));
     assert.equal(ahead.code, 'cloud-version-not-offered');
     assert.match(ahead.message, /newer than the cluster version 1\.30/);
 
@@ -224,7 +214,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.equal(await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31-again'), null);
 
     // The next minor waits for the node groups.
-    const behind = await rejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
+    const behind = await cloudRejection(eks.upgradeCluster(account, target(), '1.32', 'upgrade-1.32'));
     assert.equal(behind.code, 'cloud-failed');
     assert.match(behind.message, /Nodegroups system, workers must be updated to match cluster version 1\.31/);
 
@@ -245,7 +235,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   it('deletes the node groups, then the cluster: every resource gone, deletes repeatable', async () => {
     await readyCluster('1.31', ['system', 'workers']);
-    const attached = await rejection(eks.deleteCluster(account, target()));
+    const attached = await cloudRejection(eks.deleteCluster(account, target()));
     assert.equal(attached.code, 'cloud-failed');
     assert.match(attached.message, /ResourceInUseException \(Cluster has nodegroups attached: system, workers\)/);
 
@@ -312,7 +302,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     standin.rateLimit = { requestsPerSecond: 0.2, burst: 2 };
     await eks.findCluster(account, target());
     await eks.findCluster(account, target());
-    const throttled = await rejection(eks.findCluster(account, target()));
+    const throttled = await cloudRejection(eks.findCluster(account, target()));
     assert.equal(throttled.code, 'cloud-throttled');
     // Whole seconds, as HTTP has it: up to the 5 s a request's token takes to come back.
     assert.ok(throttled.retryAfterMs !== undefined && throttled.retryAfterMs % 1000 === 0 && throttled.retryAfterMs >= 1000 && throttled.retryAfterMs <= 5000, `retryAfterMs ${throttled.retryAfterMs}`);
@@ -322,7 +312,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     standin.resetCounts();
     standin.rateLimit = { requestsPerSecond: 0.5, burst: 1, fractionalRetryAfter: true };
     await eks.offeredVersions(account, { provider: 'eks', region });
-    const soon = await rejection(eks.offeredVersions(account, { provider: 'eks', region }));
+    const soon = await cloudRejection(eks.offeredVersions(account, { provider: 'eks', region }));
     assert.equal(soon.code, 'cloud-throttled');
     assert.ok(soon.retryAfterMs !== undefined && soon.retryAfterMs > 0 && soon.retryAfterMs <= 2000, `retryAfterMs ${soon.retryAfterMs}`);
     assert.equal(standin.counts().throttledRequests, 1);
@@ -334,7 +324,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   });
 
   it('refuses a version the region does not offer, creating nothing', async () => {
-    const refused = await rejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), 'create-cluster'));
+    const refused = await cloudRejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), 'create-cluster'));
     assert.equal(refused.code, 'cloud-version-not-offered');
     assert.match(refused.message, /unsupported Kubernetes version 1\.31/);
     assert.deepEqual(standin.counts().creates, {});
@@ -343,34 +333,34 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('never takes over or deletes a cluster of that name without our tag', async () => {
     const theirs = eksClusterBody('flotilla-3f0c2a54', region, '1.30', testTls().caPem);
     standin.fixtures.push({ region, cluster: theirs, nodegroups: [] });
-    const taken = await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    const taken = await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
     assert.equal(taken.code, 'cloud-name-taken');
     assert.match(taken.message, /cluster "flotilla-3f0c2a54" in eu-west-1 already exists and it has no ownership tag/);
     assert.equal((await eks.findCluster(account, target()))?.owner, null);
 
-    const notDeleted = await rejection(eks.deleteCluster(account, target()));
+    const notDeleted = await cloudRejection(eks.deleteCluster(account, target()));
     assert.equal(notDeleted.code, 'cloud-name-taken');
     assert.equal(theirs.status, 'ACTIVE');
 
     // Another Flotilla cluster's (another id in the tag) is not ours either.
     theirs.tags = { [OWNERSHIP_TAG]: 'another-cluster-id' };
-    assert.equal((await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-name-taken');
+    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-name-taken');
     assert.deepEqual(standin.counts().creates, {});
   });
 
   it('names a quota reached, an account not allowed and an operation of the wrong shape', async () => {
     standin.fixtures.push({ region, cluster: eksClusterBody('existing', region, '1.30', testTls().caPem), nodegroups: [] });
     standin.lifecycle.clusterQuota = 1;
-    const quota = await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    const quota = await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
     assert.equal(quota.code, 'cloud-quota-exceeded');
     assert.match(quota.message, /Cluster limit exceeded/);
 
     standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/readonly', eksAllowed: false });
-    assert.equal((await rejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-access-denied');
+    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-access-denied');
 
     standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/flotilla-importer', eksAllowed: true });
     // An update EKS no longer knows of is done.
     assert.deepEqual(await eks.operationStatus(account, { provider: 'eks', region, clusterName: 'existing' }, 'cluster/00000000-0000-0000-0000-000000000000'), { done: true, failure: null });
-    assert.equal((await rejection(eks.operationStatus(account, target(), 'operations/op-1'))).code, 'cloud-response-invalid');
+    assert.equal((await cloudRejection(eks.operationStatus(account, target(), 'operations/op-1'))).code, 'cloud-response-invalid');
   });
 });
