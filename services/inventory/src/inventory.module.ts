@@ -18,6 +18,7 @@ import { ClusterOverviewOrder1732300017400 } from './migrations/1732300017400-cl
 import { ClusterCounts1732300017500 } from './migrations/1732300017500-cluster-counts.js';
 import { ClusterCountsFleet1732300017600 } from './migrations/1732300017600-cluster-counts-fleet.js';
 import { ClusterVersionIndex1732300017700 } from './migrations/1732300017700-cluster-version-index.js';
+import { ClusterRegion1732300017800 } from './migrations/1732300017800-cluster-region.js';
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
@@ -38,7 +39,7 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500, ClusterCountsFleet1732300017600, ClusterVersionIndex1732300017700],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500, ClusterCountsFleet1732300017600, ClusterVersionIndex1732300017700, ClusterRegion1732300017800],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),

@@ -123,7 +123,7 @@ describe('inventory: the fleet overview', () => {
   it('counts the fleet by model, status, provider, minor, access and tunnel, with nodes and the clusters needing action', async () => {
     const body = await settled(await service.auth('viewer'), (candidate) => candidate.byStatus.Deleted === 1 && candidate.needsAction.total === 3 && candidate.nodes.total === 2);
     assert.equal(body.clusters, 4);
-    assert.deepEqual(body.byModel, { 'platform-provisioned': 2, 'user-provisioned': 0, 'hosted-control-plane': 0, connected: 2, unknown: 0 });
+    assert.deepEqual(body.byModel, { 'platform-provisioned': 2, 'user-provisioned': 0, 'hosted-control-plane': 0, connected: 2, 'public-cloud': 0, unknown: 0 });
     assert.deepEqual(body.byStatus, { Pending: 0, Provisioning: 0, Running: 2, Failed: 1, Importing: 1, Rejected: 0, Deleted: 1 });
     assert.deepEqual(body.byProvider, { sim: 2, cncf: 1, eks: 1 });
     assert.deepEqual(body.byKubernetesVersion, { '1.34': 1, '1.33': 1, '1.32': 1, unknown: 1 });

@@ -97,6 +97,8 @@ export interface FactTimes {
   access?: string;
   /** The registrations for the tunnel redeemed or revoked, by registration id. */
   registrations?: Record<string, RegistrationFacts>;
+  /** When an imported cloud cluster was adopted (ClusterAdopted): an earlier import does not make it connected again. */
+  adopted?: string;
 }
 
 /** What the fleet read model knows about one cluster. */
@@ -119,10 +121,12 @@ export interface ClusterView {
   access: ClusterAccess | null;
   /**
    * Whose infrastructure runs it: the request's infrastructure provider (platform-provisioned,
-   * hosted workers), the import's provider (`cncf`, `eks`, `aks`, `gke`); null when none was named
-   * (users' hosts) or not known.
+   * hosted workers), a public-cloud cluster's cloud or the import's provider (`cncf`, `eks`,
+   * `aks`, `gke`); null when none was named (users' hosts) or not known.
    */
   provider: string | null;
+  /** A public-cloud cluster's region (AWS region, Azure location, GCP region or zone); null otherwise. */
+  region: string | null;
   lastEventTime: string;
   pendingRequests: PendingRequest[];
   lastRefusal: Refusal | null;
@@ -136,10 +140,13 @@ export interface ClusterView {
  */
 const PROGRESS: Record<ClusterStatus, number> = { Pending: 0, Importing: 0, Provisioning: 1, Running: 2, Failed: 3, Rejected: 3, Deleted: 4 };
 
-/** The service that answers for a cluster of each model: the importer for connected clusters, the provisioner for the rest. */
+/** The service that answers for a cluster of each model: the importer for connected and public-cloud clusters, the provisioner for the rest. */
 export function ownerSource(model: ClusterModel): string {
-  return model === 'connected' ? '/flotilla/importer' : '/flotilla/provisioner';
+  return model === 'connected' || model === 'public-cloud' ? '/flotilla/importer' : '/flotilla/provisioner';
 }
+
+/** Requests about an existing cluster that more than one service reads: only the cluster's owner answers them. */
+const OWNER_ANSWERED: ReadonlySet<string | undefined> = new Set(['ClusterDeletionRequested', 'NodePoolScaleRequested', 'UpgradeStepApproved']);
 
 /** Whether `source` answers for the cluster (anyone does while its model is not known). */
 function ownedBy(view: ClusterView, source: string): boolean {
@@ -180,6 +187,7 @@ export function emptyView(id: string, time: string): ClusterView {
     tunnel: null,
     access: null,
     provider: null,
+    region: null,
     lastEventTime: time,
     pendingRequests: [],
     lastRefusal: null,
@@ -453,7 +461,8 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
             name: data.name,
             model: view?.progress || view?.factTimes.status ? next.model ?? data.model : data.model,
             labels: data.labels ?? {},
-            provider: data.infrastructure?.provider ?? null,
+            provider: data.cloud?.provider ?? data.infrastructure?.provider ?? null,
+            region: data.cloud?.region ?? null,
             kubernetesVersion: next.factTimes.version === undefined ? data.kubernetesVersion : next.kubernetesVersion,
             factTimes: { ...next.factTimes, named: time },
           }
@@ -530,7 +539,9 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       const answered = registrationsSettled(answer(next, time, { key: 'import' }), time);
       if (late(answered.factTimes.status, time)) return withVersion(answered, data.kubernetesVersion, time);
       const status: ClusterStatus = answered.status === 'Deleted' ? 'Deleted' : 'Running';
-      const imported = { ...answered, name: data.name, model: 'connected' as const, distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status, factTimes: { ...answered.factTimes, status: time } };
+      // Adopted since (a later fact): it stays the public-cloud cluster it became.
+      const adopted = answered.factTimes.adopted !== undefined && !before(answered.factTimes.adopted, time);
+      const imported = { ...answered, name: data.name, model: adopted ? answered.model : ('connected' as const), distribution: data.distribution, warnings: data.warnings, reachable: true, reasons: [], status, factTimes: { ...answered.factTimes, status: time } };
       return withVersion(imported, data.kubernetesVersion, time);
     }
     case 'ImportRejected': {
@@ -542,6 +553,13 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       const rejected = ownImport ? withStatus({ ...answered, model: 'connected' }, 'Rejected', time) : answered;
       const reasons = rejected.factTimes.status === time ? known.event.data.reasons : rejected.reasons;
       return refused({ ...rejected, reasons }, event, known.name, known.event.data.reasons, { eventId: request?.eventId ?? null, type: 'ClusterImportRequested' });
+    }
+    case 'ClusterAdopted': {
+      // An imported cloud cluster the importer manages from now on: a public-cloud cluster.
+      const { data } = known.event;
+      if (late(next.factTimes.adopted, time)) return next;
+      const adopted: ClusterView = { ...next, model: data.model, provider: data.provider, region: data.region, factTimes: { ...next.factTimes, adopted: time } };
+      return withVersion(adopted, data.kubernetesVersion, time);
     }
     case 'ClusterUnreachable':
       return { ...next, reachable: false };
@@ -602,10 +620,11 @@ export function evolve(view: ClusterView | undefined, event: CloudEvent): Cluste
       if (!view) return undefined;
       const { data } = known.event;
       const request = findRequest(next, { id: data.rejectedEventId });
-      // A deletion is answered by the cluster's owner only: the provisioner refuses every connected
-      // cluster's (it does not know it), the importer every platform cluster's.
-      const deletion = (request?.type ?? nameOfType(data.rejectedType)) === 'ClusterDeletionRequested';
-      if (deletion && !ownedBy(next, event.source)) return next;
+      // A deletion, scale or upgrade step is answered by the cluster's owner only: the provisioner
+      // refuses those of every connected or public-cloud cluster (it does not know them), the
+      // importer those of every platform cluster.
+      const ownerAnswers = OWNER_ANSWERED.has(request?.type ?? nameOfType(data.rejectedType));
+      if (ownerAnswers && !ownedBy(next, event.source)) return next;
       const reasons: Reason[] = [{ code: data.code, message: data.reason }];
       const named = refused(answer(next, time, { id: data.rejectedEventId }), event, known.name, reasons, { eventId: data.rejectedEventId, type: request?.type ?? data.rejectedType ?? null });
       const last = request && !named.pendingRequests.some((candidate) => candidate.type === request.type);
@@ -642,6 +661,11 @@ function summaryOf(event: CloudEvent): string {
       return `${known.name}: ${known.event.data.reasons.map((reason) => reason.message).join('; ')}`;
     case 'NodesProvisioned':
       return `${known.name}: ${known.event.data.nodes.length} node(s)`;
+    case 'ClusterAdopted': {
+      const { data } = known.event;
+      const pools = data.nodePools.map((pool) => `${pool.name} ${pool.count} x ${pool.machineSize}`).join(', ');
+      return `${known.name}: managed by Flotilla from now on, a public-cloud cluster at ${data.provider} ${data.region} on Kubernetes ${data.kubernetesVersion}${pools ? ` (${pools})` : ''}`;
+    }
     case 'NodeUnhealthy':
       return `${known.name}: ${known.event.data.node} (${known.event.data.address}), ${known.event.data.remediation}: ${known.event.data.message}`;
     case 'EventRejected':

@@ -28,7 +28,7 @@ describe('the fleet overview folded from count groups', () => {
       [],
     );
     assert.equal(overview.clusters, 9);
-    assert.deepEqual(overview.byModel, { 'platform-provisioned': 6, 'user-provisioned': 0, 'hosted-control-plane': 0, connected: 2, unknown: 1 });
+    assert.deepEqual(overview.byModel, { 'platform-provisioned': 6, 'user-provisioned': 0, 'hosted-control-plane': 0, connected: 2, 'public-cloud': 0, unknown: 1 });
     assert.deepEqual(overview.byStatus, { Pending: 1, Provisioning: 0, Running: 7, Failed: 0, Importing: 1, Rejected: 0, Deleted: 0 });
     assert.deepEqual(overview.byProvider, { aws: 5, cncf: 2, unknown: 2 });
     assert.deepEqual(overview.byKubernetesVersion, { '1.34': 7, unknown: 2 });

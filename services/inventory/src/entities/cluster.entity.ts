@@ -52,6 +52,9 @@ export class ClusterEntity {
   @Column('text', { nullable: true })
   provider!: string | null;
 
+  @Column('text', { nullable: true })
+  region!: string | null;
+
   /** Written with the view: readyNodes and attentionOf of src/domain/cluster-attention.ts. */
   @Column('integer', { name: 'nodes_ready', default: 0 })
   nodesReady!: number;

@@ -23,7 +23,11 @@ export const ClusterAnswer = describes<Omit<ClusterView, 'factTimes'>>()(
     reachable: z.boolean().nullable(),
     tunnel: z.enum(['connected', 'disconnected']).nullable().describe('As the tunnel broker last reported; null: never reported'),
     access: z.enum(CLUSTER_ACCESS).nullable().describe('tunnel: registered behind a firewall; direct: at its own address; null while not known'),
-    provider: z.string().nullable().describe("Whose infrastructure runs it: the request's infrastructure provider or the import's provider (cncf, eks, aks, gke); null when none was named or not known"),
+    provider: z
+      .string()
+      .nullable()
+      .describe("Whose infrastructure runs it: the request's infrastructure provider, a public-cloud cluster's cloud (eks, aks, gke) or the import's provider (cncf, eks, aks, gke); null when none was named or not known"),
+    region: z.string().nullable().describe('A public-cloud cluster: its AWS region, Azure location or GCP region or zone; null for the other models'),
     lastEventTime: Time,
     pendingRequests: z
       .array(

@@ -4,7 +4,7 @@ import type { CreateClusterBody } from './cluster-requests.js';
 type ClusterRequestExample = z.input<typeof CreateClusterBody>;
 
 /**
- * Example requests of POST /api/v1/clusters, one per platform-managed model: shown in the API
+ * Example requests of POST /api/v1/clusters, one per model Flotilla creates: shown in the API
  * document (checked against CreateClusterBody when the controller loads) and in the README.
  */
 export const CLUSTER_REQUEST_EXAMPLES = {
@@ -51,6 +51,28 @@ export const CLUSTER_REQUEST_EXAMPLES = {
       nodePools: [{ name: 'workers', count: 3, machineSize: 'm-large' }],
       hosted: { workerModel: 'platform-provisioned' },
       infrastructure: { provider: 'simulated' },
+    },
+  },
+  'public-cloud': {
+    summary: 'Created at a public cloud (here EKS) by the importer, with a cloud account it holds; no control plane to size',
+    value: {
+      id: 'shop-eks-1',
+      name: 'shop-eks-1',
+      model: 'public-cloud',
+      kubernetesVersion: '1.33',
+      labels: { team: 'shop' },
+      nodePools: [{ name: 'general', count: 3, minCount: 2, maxCount: 6, machineSize: 'm5.large' }],
+      cloud: {
+        provider: 'eks',
+        credentialRef: 'aws-shop',
+        region: 'eu-west-1',
+        networking: {
+          subnetIds: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'],
+          clusterRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-cluster',
+          nodeRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-nodes',
+        },
+        tags: { 'cost-centre': 'shop' },
+      },
     },
   },
 } satisfies Record<string, { summary: string; value: ClusterRequestExample }>;

@@ -5,9 +5,8 @@ import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScale
 import { UnitOfWork } from '@flotilla/messaging';
 import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRedirect, ApiRequestBody, PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { beingDeleted, emptyView, type ClusterView } from '../domain/cluster-view.js';
-import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterListing, type ClusterPage } from '../repositories/cluster-listing.js';
-import { ClusterRepository, decodeHistoryCursor } from '../repositories/cluster.repository.js';
+import { ClusterRepository, decodeHistoryCursor, type HistoryItem } from '../repositories/cluster.repository.js';
 import { ClusterCreatedAnswer, ClusterDetailAnswer, ClusterPageAnswer, CommandAcceptedAnswer, HistoryPageAnswer, type HistoryLine } from './cluster-answers.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
 import { CLUSTER_REQUEST_EXAMPLES } from './cluster-examples.js';
@@ -24,7 +23,9 @@ import {
   type CommandAccepted,
 } from './cluster-requests.js';
 
-const historyLine = ({ clusterId: _clusterId, time, ...entry }: ClusterEventEntity): HistoryLine => ({ ...entry, time: time.toISOString() });
+/** A rejection's data (`detail`) is kept for the projection and never read back for an answer. */
+type AnsweredLine = Omit<HistoryLine, 'detail'>;
+const historyLine = ({ clusterId: _clusterId, time, ...entry }: HistoryItem): AnsweredLine => ({ ...entry, time: time.toISOString() });
 
 const NOT_FOUND = 'No such cluster';
 const GONE_OR_GOING = 'The cluster is deleted or being deleted';
@@ -66,7 +67,7 @@ export class ClustersController {
   @ApiParam({ name: 'id' })
   @ApiAnswer(200, ClusterDetailAnswer, 'The cluster with the newest page of its history')
   @ApiErrors({ 404: NOT_FOUND })
-  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: HistoryLine[]; historyNextCursor: string | null }> {
+  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: AnsweredLine[]; historyNextCursor: string | null }> {
     const found = await this.clusters.findWithHistory(id, 50);
     if (!found) throw new NotFoundException(`cluster "${id}" not found`);
     if (!inScope(caller, found.view.labels)) forbidOutOfScope(caller, id);
@@ -85,7 +86,7 @@ export class ClustersController {
     @Caller() caller: Principal,
     @Param('id') id: string,
     @Query(new ZodValidationPipe(ClusterHistoryQuery)) query: ClusterHistoryQuery,
-  ): Promise<{ items: HistoryLine[]; nextCursor: string | null }> {
+  ): Promise<{ items: AnsweredLine[]; nextCursor: string | null }> {
     await this.readable(caller, id);
     const cursor = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
     const page = await this.clusters.history(id, query.limit, cursor);
@@ -98,7 +99,7 @@ export class ClustersController {
   @ApiOperation({
     summary: 'A kubeconfig for a cluster: 307 to the service that makes it, on the same origin',
     description:
-      "The provisioner for platform-provisioned, user-provisioned and hosted clusters (`/api/v1/provisioner/clusters/{id}/kubeconfig`: a short-lived client certificate signed by the cluster CA), the importer for connected ones (`/api/v1/connected-clusters/{id}/kubeconfig`: the caller's token, through the importer's proxy or the tunnel broker's). The owner checks the caller again and audits what it hands out. Clients follow the redirect with the same Authorization header (same origin).",
+      "The provisioner for platform-provisioned, user-provisioned and hosted clusters (`/api/v1/provisioner/clusters/{id}/kubeconfig`: a short-lived client certificate signed by the cluster CA), the importer for connected and public-cloud ones (`/api/v1/connected-clusters/{id}/kubeconfig`: the caller's token, through the importer's proxy or the tunnel broker's). The owner checks the caller again and audits what it hands out. Clients follow the redirect with the same Authorization header (same origin).",
   })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'ttl', required: false, schema: { type: 'string' }, description: 'Passed on: how long a client certificate lasts (5m to 24h: `30m`, `2h`)' })
@@ -127,9 +128,13 @@ export class ClustersController {
   @Post()
   @Access('operator', { scoped: true })
   @HttpCode(202)
-  @ApiOperation({ summary: 'Request a new platform-managed cluster' })
+  @ApiOperation({ summary: 'Request a new cluster: platform-managed (the provisioner answers) or public-cloud at EKS, AKS or GKE (model public-cloud: the importer answers)' })
   @ApiRequestBody(CreateClusterBody, CLUSTER_REQUEST_EXAMPLES['platform-provisioned'].value, {
-    more: { 'user-provisioned': CLUSTER_REQUEST_EXAMPLES['user-provisioned'], 'hosted-control-plane': CLUSTER_REQUEST_EXAMPLES['hosted-control-plane'] },
+    more: {
+      'user-provisioned': CLUSTER_REQUEST_EXAMPLES['user-provisioned'],
+      'hosted-control-plane': CLUSTER_REQUEST_EXAMPLES['hosted-control-plane'],
+      'public-cloud': CLUSTER_REQUEST_EXAMPLES['public-cloud'],
+    },
   })
   @ApiAnswer(202, ClusterCreatedAnswer, 'Accepted: provisioning follows asynchronously')
   @ApiErrors({
@@ -150,7 +155,16 @@ export class ClustersController {
     refuseByPolicy(creationProblems(spec.kubernetesVersion, this.policy.current()));
     await this.unitOfWork.run(async () => {
       const now = new Date().toISOString();
-      const created = await this.clusters.insertIfAbsent({ ...emptyView(id, now), name: spec.name, model: spec.model, labels: spec.labels ?? {}, kubernetesVersion: spec.kubernetesVersion, access: 'direct' });
+      const created = await this.clusters.insertIfAbsent({
+        ...emptyView(id, now),
+        name: spec.name,
+        model: spec.model,
+        labels: spec.labels ?? {},
+        kubernetesVersion: spec.kubernetesVersion,
+        access: 'direct',
+        provider: spec.cloud?.provider ?? spec.infrastructure?.provider ?? null,
+        region: spec.cloud?.region ?? null,
+      });
       if (!created) throw new ConflictException(idTaken(id, await this.clusters.find(id)));
       this.unitOfWork.emit(ClusterRequested, id, spec);
     });
@@ -160,11 +174,11 @@ export class ClustersController {
   @Post(':id/node-pools/:pool/scale')
   @Access('operator', { scoped: true })
   @HttpCode(202)
-  @ApiOperation({ summary: 'Scale one node pool of a platform-managed cluster (NodePoolScaleRequested)' })
+  @ApiOperation({ summary: 'Scale one node pool of a platform-managed or public-cloud cluster (NodePoolScaleRequested)' })
   @ApiParam({ name: 'id' })
   @ApiParam({ name: 'pool', description: 'Name of the node pool, as in the cluster request' })
   @ApiRequestBody(ScaleNodePoolBody, { count: 5 })
-  @ApiAnswer(202, CommandAcceptedAnswer, 'Accepted: the provisioner scales the pool, or refuses on the bus (EventRejected)')
+  @ApiAnswer(202, CommandAcceptedAnswer, "Accepted: the cluster's owner (the provisioner, or the importer for a public-cloud cluster) scales the pool, or refuses on the bus (EventRejected)")
   @ApiErrors({ 400: 'Invalid request: every bad field is named', 404: NOT_FOUND, 409: GONE_OR_GOING })
   async scale(
     @Caller() caller: Principal,
@@ -179,9 +193,10 @@ export class ClustersController {
   @Access('operator', { scoped: true })
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Delete a cluster (ClusterDeletionRequested): a platform-managed one has every machine drained and released; a connected one stops being managed (its stored credential released, its tunnel agent revoked)',
+    summary:
+      'Delete a cluster (ClusterDeletionRequested): a platform-managed one has every machine drained and released; a public-cloud one has its node groups and control plane deleted at its cloud; a connected one stops being managed (its stored credential released, its tunnel agent revoked)',
     description:
-      'The request is pending on the cluster until its owner (the provisioner, or the importer for a connected cluster) answers: ClusterDeleted, or a refusal shown in `lastRefusal`, after which the cluster takes commands again.',
+      'The request is pending on the cluster until its owner (the provisioner, or the importer for a connected or public-cloud cluster) answers: ClusterDeleted, or a refusal shown in `lastRefusal`, after which the cluster takes commands again.',
   })
   @ApiParam({ name: 'id' })
   @ApiQueryParameters(DeleteClusterQuery)

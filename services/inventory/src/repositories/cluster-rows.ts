@@ -5,7 +5,7 @@ import type { ClusterEntity } from '../entities/cluster.entity.js';
 
 /** The columns of a view, as the projection's statements read and write them. */
 export const COLUMNS =
-  'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, provider, last_event_time, pending_requests, last_refusal, progress, fact_times';
+  'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, provider, region, last_event_time, pending_requests, last_refusal, progress, fact_times';
 /** A cluster as lists show it: the view without its bookkeeping of fact times (a time per node, per answer). */
 export type ClusterItem = Omit<ClusterView, 'factTimes'>;
 export const ITEM_COLUMNS = COLUMNS.replace(', fact_times', '');
@@ -17,7 +17,7 @@ export function rowToItem(row: Omit<ClusterRow, 'fact_times'>): ClusterItem {
 
 /** The records the projection writes: the view and, from it, what the overview counts (cluster-attention). */
 export const RECORD =
-  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, access text, provider text, nodes_ready integer, attention text[], last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
+  'id text, name text, model text, labels jsonb, status text, kubernetes_version text, distribution text, nodes jsonb, reasons jsonb, warnings jsonb, reachable boolean, tunnel text, access text, provider text, region text, nodes_ready integer, attention text[], last_event_time timestamptz, pending_requests jsonb, last_refusal jsonb, progress jsonb, fact_times jsonb';
 
 export interface ClusterRow {
   id: string;
@@ -34,6 +34,7 @@ export interface ClusterRow {
   tunnel: 'connected' | 'disconnected' | null;
   access: ClusterAccess | null;
   provider: string | null;
+  region: string | null;
   last_event_time: Date;
   pending_requests: PendingRequest[];
   last_refusal: Refusal | null;
@@ -57,6 +58,7 @@ export function rowToView(row: ClusterRow): ClusterView {
     tunnel: row.tunnel,
     access: row.access,
     provider: row.provider,
+    region: row.region,
     lastEventTime: row.last_event_time.toISOString(),
     pendingRequests: row.pending_requests,
     lastRefusal: row.last_refusal,
@@ -85,6 +87,7 @@ export function toRecords(views: readonly ClusterView[]): string {
         tunnel: view.tunnel,
         access: view.access,
         provider: view.provider,
+        region: view.region,
         nodes_ready: readyNodes(view),
         attention: attentionOf(view),
         last_event_time: view.lastEventTime,
@@ -112,6 +115,7 @@ export function toView(entity: ClusterEntity): ClusterView {
     tunnel: entity.tunnel,
     access: entity.access,
     provider: entity.provider,
+    region: entity.region,
     lastEventTime: entity.lastEventTime.toISOString(),
     pendingRequests: entity.pendingRequests,
     lastRefusal: entity.lastRefusal,
@@ -137,6 +141,7 @@ export function toEntity(view: ClusterView): Partial<ClusterEntity> {
     tunnel: view.tunnel,
     access: view.access,
     provider: view.provider,
+    region: view.region,
     nodesReady: readyNodes(view),
     attention: attentionOf(view),
     lastEventTime: new Date(view.lastEventTime),

@@ -14,8 +14,11 @@ export interface HistoryCursor {
   eventId: string;
 }
 
+/** A line of a cluster's history as read (a rejection's data stays in the table). */
+export type HistoryItem = Omit<ClusterEventEntity, 'detail'>;
+
 export interface HistoryPage {
-  items: ClusterEventEntity[];
+  items: HistoryItem[];
   nextCursor: string | null;
 }
 
@@ -34,6 +37,16 @@ export function decodeHistoryCursor(text: string): HistoryCursor | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A history line as findWithHistory reads it: event id, type, source, time (JSON text), trace id, summary. */
+type HistoryJson = [string, string, string, string, string | null, string];
+
+/** A page of `limit` lines from up to `limit + 1` read, newest first: the one more says whether older ones follow. */
+function historyPage(entries: readonly HistoryItem[], limit: number): HistoryPage {
+  const items = entries.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: entries.length > limit && last ? encodeHistoryCursor({ time: last.time.toISOString(), eventId: last.eventId }) : null };
 }
 
 /** The fleet read model in PostgreSQL. Joins the caller's transaction when there is one. */
@@ -63,13 +76,22 @@ export class ClusterRepository {
   /**
    * A cluster and the newest page of its history, read from one snapshot: read apart, a
    * projection committing between the two reads would show a history line whose effect the
-   * cluster's state does not show yet.
+   * cluster's state does not show yet. One statement is one snapshot, and one round trip (a
+   * REPEATABLE READ transaction around two reads took five).
    */
   async findWithHistory(id: string, limit: number): Promise<{ view: ClusterView; history: HistoryPage } | undefined> {
-    return this.unitOfWork.manager.transaction('REPEATABLE READ', async (manager) => {
-      const entity = await manager.getRepository(ClusterEntity).findOneBy({ id });
-      return entity ? { view: toView(entity), history: await this.history(id, limit, undefined, manager) } : undefined;
-    });
+    const [row] = await this.unitOfWork.manager.query<(ClusterRow & { history: HistoryJson[] })[]>(
+      `SELECT ${COLUMNS},
+              (SELECT coalesce(jsonb_agg(jsonb_build_array(e.event_id, e.type, e.source, e.time, e.trace_id, e.summary) ORDER BY e.time DESC, e.event_id DESC), '[]')
+                 FROM (SELECT event_id, type, source, time, trace_id, summary FROM cluster_events
+                        WHERE cluster_id = $1 ORDER BY time DESC, event_id DESC LIMIT $2) AS e) AS history
+         FROM clusters WHERE id = $1`,
+      [id, limit + 1],
+    );
+    if (!row) return undefined;
+    const { history, ...cluster } = row;
+    const entries = history.map(([eventId, type, source, time, traceId, summary]): HistoryItem => ({ eventId, clusterId: id, type, source, time: new Date(time), traceId, summary }));
+    return { view: rowToView(cluster), history: historyPage(entries, limit) };
   }
 
   /** Inserts only if the id is free; false when it is taken. */
@@ -86,10 +108,10 @@ export class ClusterRepository {
   async insertMany(views: readonly ClusterView[]): Promise<Set<string>> {
     if (views.length === 0) return new Set();
     const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
-      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, access, provider, nodes_ready, attention,
+      `INSERT INTO clusters (id, name, model, labels, status, kubernetes_version, distribution, nodes, node_count, reasons, warnings, reachable, tunnel, access, provider, region, nodes_ready, attention,
                              last_event_time, pending_requests, last_refusal, progress, fact_times)
        SELECT r.id, r.name, r.model, r.labels, r.status, r.kubernetes_version, r.distribution, r.nodes, jsonb_array_length(r.nodes), r.reasons, r.warnings, r.reachable, r.tunnel, r.access,
-              r.provider, r.nodes_ready, r.attention, r.last_event_time, r.pending_requests, r.last_refusal, r.progress, r.fact_times
+              r.provider, r.region, r.nodes_ready, r.attention, r.last_event_time, r.pending_requests, r.last_refusal, r.progress, r.fact_times
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         ORDER BY r.id
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -105,7 +127,7 @@ export class ClusterRepository {
       `UPDATE clusters c
           SET name = r.name, model = r.model, labels = r.labels, status = r.status, kubernetes_version = r.kubernetes_version, distribution = r.distribution,
               nodes = r.nodes, node_count = jsonb_array_length(r.nodes), reasons = r.reasons, warnings = r.warnings, reachable = r.reachable,
-              tunnel = r.tunnel, access = r.access, provider = r.provider, nodes_ready = r.nodes_ready, attention = r.attention, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
+              tunnel = r.tunnel, access = r.access, provider = r.provider, region = r.region, nodes_ready = r.nodes_ready, attention = r.attention, last_event_time = r.last_event_time, pending_requests = r.pending_requests, last_refusal = r.last_refusal, progress = r.progress,
               fact_times = r.fact_times, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
         WHERE c.id = r.id`,
@@ -174,10 +196,7 @@ export class ClusterRepository {
   async history(clusterId: string, limit: number, cursor?: HistoryCursor, manager: EntityManager = this.unitOfWork.manager): Promise<HistoryPage> {
     const query = manager.getRepository(ClusterEventEntity).createQueryBuilder('e').where('e.clusterId = :clusterId', { clusterId });
     if (cursor) query.andWhere('(e.time, e.eventId) < (:time::timestamptz, :eventId)', { time: cursor.time, eventId: cursor.eventId });
-    const entries = await query.orderBy('e.time', 'DESC').addOrderBy('e.eventId', 'DESC').take(limit + 1).getMany();
-    const items = entries.slice(0, limit);
-    const last = items.at(-1);
-    return { items, nextCursor: entries.length > limit && last ? encodeHistoryCursor({ time: last.time.toISOString(), eventId: last.eventId }) : null };
+    return historyPage(await query.orderBy('e.time', 'DESC').addOrderBy('e.eventId', 'DESC').take(limit + 1).getMany(), limit);
   }
 
 }
