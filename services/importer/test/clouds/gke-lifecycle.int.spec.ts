@@ -7,7 +7,7 @@ import { CloudError } from '../../src/clouds/errors.js';
 import { GkeClients } from '../../src/clouds/gke/gke-client.js';
 import { GkeLifecycle } from '../../src/clouds/gke/gke-lifecycle.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
-import { GcpStandin, newServiceAccount } from '../support/cloud-standins/gcp-standin.js';
+import { GcpStandin, gkeCreateCriticalPathMs, newServiceAccount } from '../support/cloud-standins/gcp-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 
 const serviceAccount = newServiceAccount('flotilla-importer@acme-prod.iam.gserviceaccount.com', ['acme-prod']);
@@ -83,6 +83,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const target = targetOf(id);
     assert.equal(await gke.findCluster(account, target), null);
     standin.lifecycle.durations.createCluster = 1000;
+    const started = Date.now();
     const operation = await gke.createCluster(account, target, spec(id), randomUUID());
     assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+;then=drop-bootstrap$/);
     const creating = await gke.findCluster(account, target);
@@ -114,6 +115,9 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.deepEqual(await settle(target, first), { done: true, failure: null });
     assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), batch, randomUUID())), { done: true, failure: null });
 
+    // No faster than GKE's operations one after the other allow.
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= gkeCreateCriticalPathMs(standin.lifecycle.durations, 2), `${elapsed} ms`);
     const groups = await gke.listNodeGroups(account, target);
     assert.deepEqual(
       groups.map(({ name, state, instanceType, minSize, maxSize, desiredSize, version, failure }) => ({ name, state, instanceType, minSize, maxSize, desiredSize, version, failure })),

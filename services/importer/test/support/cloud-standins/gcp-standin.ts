@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObje
 import { GkeLifecycleStandin, type GkeLifecycleOptions } from './gke-standin-lifecycle.js';
 import { HttpsStandin, type StandinReply, type StandinRequest } from './https-standin.js';
 
-export { DEFAULT_GKE_DURATIONS, DEFAULT_GKE_VERSIONS, type GkeOperationDurations, type GkeOperationType } from './gke-standin-lifecycle.js';
+export { DEFAULT_GKE_DURATIONS, DEFAULT_GKE_VERSIONS, gkeCreateCriticalPathMs, type GkeOperationDurations, type GkeOperationType } from './gke-standin-lifecycle.js';
 
 export interface GcpStandinOptions extends GkeLifecycleOptions {
   /** API requests each service account may make per window; beyond it 429 RESOURCE_EXHAUSTED with Retry-After. */

@@ -38,6 +38,16 @@ export const DEFAULT_GKE_DURATIONS: GkeOperationDurations = {
   upgradeNodes: 150,
 };
 
+/**
+ * The shortest a cluster with `nodePools` node pools can take to create here (ms), for a benchmark's
+ * critical path: the control plane, then the deletion of the bootstrap pool GKE needs the cluster
+ * created with (the GKE lifecycle's `BOOTSTRAP_POOL`), then each node pool in turn, since GKE runs
+ * one operation at a time on a cluster. Requests and the rate limit come on top.
+ */
+export function gkeCreateCriticalPathMs(durations: GkeOperationDurations, nodePools: number): number {
+  return durations.createCluster + durations.deleteNodePool + nodePools * durations.createNodePool;
+}
+
 /** GKE's operation types, as the API names them. */
 export type GkeOperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPGRADE_MASTER' | 'CREATE_NODE_POOL' | 'DELETE_NODE_POOL' | 'SET_NODE_POOL_SIZE' | 'UPGRADE_NODES';
 
