@@ -66,6 +66,23 @@ describe('planGlobalUpgrade: 4.3 and later (within the compatible range)', () =>
     ]);
   });
 
+  it('plans a public-cloud cluster like a platform-managed one (approved steps), not like a connected one', () => {
+    const result = plan(
+      [
+        cluster('old-platform', 'v1.30.4'),
+        cluster('old-cloud', 'v1.30.9-eks-1', { model: 'public-cloud', nodePools: [{ name: 'general', version: 'v1.30.9-eks-1' }] }),
+        cluster('old-connected', 'v1.30.9-eks-1', { model: 'connected', nodePools: [] }),
+      ],
+      '4.2',
+      '4.3',
+    );
+    assert.deepEqual(rows(result), [
+      ['old-cloud', 'upgrade-before-global', '1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
+      ['old-connected', 'provider-action-required', '1.30>1.31', '1.31', null, 'outside-compatible-range'],
+      ['old-platform', 'upgrade-before-global', '1.30>1.31>1.32>1.33>1.34', '1.34', 1, 'outside-compatible-range'],
+    ]);
+  });
+
   it('blocks what no supported path can fix', () => {
     const result = plan(
       [

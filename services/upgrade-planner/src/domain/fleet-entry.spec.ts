@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ClusterAdopted,
   ClusterDeleted,
   ClusterImported,
   ClusterReady,
@@ -87,6 +88,23 @@ describe('fleet view (evolve)', () => {
       nodePools: [],
       distribution: 'eks',
     });
+  });
+
+  it('ClusterAdopted: an imported cloud cluster becomes public-cloud, planned like the clusters Flotilla created; a late import does not make it connected again', () => {
+    const imported = (second: number) =>
+      createEvent(ClusterImported, meta(second, 'eks-2'), { name: 'eks-2', distribution: 'eks', kubernetesVersion: 'v1.30.9-eks-113cf36', nodeCount: 3, capacity: { cpuCores: 12, memoryBytes: 48e9 }, warnings: [] });
+    const adopted = createEvent(ClusterAdopted, meta(5, 'eks-2'), {
+      model: 'public-cloud',
+      provider: 'eks',
+      region: 'eu-west-1',
+      kubernetesVersion: '1.30',
+      nodePools: [{ name: 'ng-1', count: 3, machineSize: 'm5.large', minCount: 1, maxCount: 5 }],
+    });
+    const expected = { id: 'eks-2', model: 'public-cloud', controlPlaneVersion: '1.30', nodePools: [], distribution: 'eks' };
+    assert.deepEqual(toFleetCluster(replay([imported(0), adopted])), expected);
+    assert.deepEqual(toFleetCluster(replay([adopted, imported(0)])), expected, 'the same whatever the order they arrive in');
+    // Imported again later (after a deletion elsewhere, say): connected.
+    assert.equal(replay([imported(0), adopted, imported(9)]).model, 'connected');
   });
 
   it('ClusterUpgraded: the control plane and every node on the new version', () => {

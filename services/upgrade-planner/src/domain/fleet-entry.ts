@@ -38,7 +38,7 @@ export interface FleetEntry {
 }
 
 /** Facts this projection reads; everything else leaves an entry as it is. */
-export const FLEET_FACT_NAMES = ['NodesProvisioned', 'ClusterReady', 'ClusterImported', 'ClusterVersionChanged', 'ClusterUpgraded', 'MachineReplaced', 'NodePoolScaled', 'ClusterDeleted'] as const;
+export const FLEET_FACT_NAMES = ['NodesProvisioned', 'ClusterReady', 'ClusterImported', 'ClusterAdopted', 'ClusterVersionChanged', 'ClusterUpgraded', 'MachineReplaced', 'NodePoolScaled', 'ClusterDeleted'] as const;
 
 export function emptyEntry(id: string, time: string): FleetEntry {
   return { id, model: null, distribution: null, controlPlaneVersion: null, versionTime: null, nodes: [], deletedAt: null, lastEventTime: normalise(time) };
@@ -84,7 +84,15 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
     }
     case 'ClusterImported': {
       const { data } = known.event;
-      return setVersion({ ...next, model: 'connected', distribution: data.distribution }, data.kubernetesVersion, time);
+      // Adopted by a later fact (the adoption set the version after this import): it stays public-cloud.
+      const adoptedSince = next.model === 'public-cloud' && next.versionTime !== null && next.versionTime > time;
+      return setVersion({ ...next, model: adoptedSince ? next.model : 'connected', distribution: data.distribution }, data.kubernetesVersion, time);
+    }
+    case 'ClusterAdopted': {
+      // An imported cloud cluster Flotilla manages from now on: planned like the clusters it
+      // created, with approved steps, no longer as a connected one.
+      const { data } = known.event;
+      return setVersion({ ...next, model: data.model }, data.kubernetesVersion, time);
     }
     case 'ClusterVersionChanged':
       return setVersion(next, known.event.data.kubernetesVersion, time);

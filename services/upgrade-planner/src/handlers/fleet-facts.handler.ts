@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import {
+  ClusterAdopted,
   ClusterDeleted,
   ClusterImported,
   ClusterReady,
@@ -40,6 +41,11 @@ export class FleetFactsHandler {
 
   @OnEvent(ClusterImported, BY_CLUSTER)
   clusterImported(@Payload() event: EventOf<typeof ClusterImported>): Promise<void> {
+    return this.record(event);
+  }
+
+  @OnEvent(ClusterAdopted, BY_CLUSTER)
+  clusterAdopted(@Payload() event: EventOf<typeof ClusterAdopted>): Promise<void> {
     return this.record(event);
   }
 
