@@ -19,30 +19,29 @@
 //        node --enable-source-maps services/inventory/dist/bench/inventory-query.bench.js)
 //
 // Environment: BENCH_CLUSTERS (100000), BENCH_HISTORY (5 lines per cluster), BENCH_ROUNDS (5),
-// BENCH_PAGES (10), BENCH_DETAILS (1000), BENCH_SUMMARIES (500), BENCH_KEEP_SCHEMA (unset: the
+// BENCH_PAGES (10), BENCH_DETAILS (1000), BENCH_SUMMARIES (500), BENCH_FLOORS (200), BENCH_KEEP_SCHEMA (unset: the
 // schema is dropped at the end; set, it is kept for EXPLAIN and its name printed),
+// BENCH_CPU_PROFILE_DIR (unset: none; set, the inventory runs with --cpu-prof and writes its CPU
+// profile there when stopped, to open in Chrome's DevTools or read with tools),
 // BENCH_RESULTS_DIR (<repo>/bench/results), TEST_DATABASE_URL, TEST_NATS_URL.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { BusConnection } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
 import { fillFleet } from './fleet-fill.js';
+import { envNumber, InventoryProcess, issueToken, loadText, percentile, repoRoot, round, serviceEnv } from './inventory-process.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 100_000);
 const HISTORY = envNumber('BENCH_HISTORY', 5);
 const ROUNDS = envNumber('BENCH_ROUNDS', 5);
 const PAGES = envNumber('BENCH_PAGES', 10);
 const DETAILS = envNumber('BENCH_DETAILS', 1000);
 const SUMMARIES = envNumber('BENCH_SUMMARIES', 500);
+const FLOORS = envNumber('BENCH_FLOORS', 200);
 const KEEP_SCHEMA = Boolean(process.env['BENCH_KEEP_SCHEMA']);
+const CPU_PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'] || undefined;
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
 const TARGETS = { list_p99_ms: 20, detail_p99_ms: 10, summary_p99_ms: 50 };
 const FILL_CHUNK = 10_000;
@@ -63,77 +62,7 @@ const LIST_QUERIES = [
   'version=1.30.4&provider=vsphere',
 ];
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, not "${raw}"`);
-  return value;
-}
-
 const log = (message: string) => process.stderr.write(`[inventory-query] ${message}\n`);
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-const loadText = () => loadavg().map((value) => value.toFixed(2)).join(' ');
-
-function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** The inventory as a process of its own, as deployed. */
-class InventoryProcess {
-  private child: ChildProcess | undefined;
-  private readonly output: string[] = [];
-
-  constructor(
-    readonly port: number,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(timeoutMs = 120_000): Promise<void> {
-    const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot, 'services/inventory/dist/src/main.js')], {
-      cwd: repoRoot,
-      env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: 'inventory' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output.push(...chunk.toString().split('\n').filter(Boolean));
-      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`inventory exited with ${child.exitCode}:\n${this.output.slice(-20).join('\n')}`);
-      if ((await fetch(`${this.url}/readyz`).catch(() => undefined))?.ok) return;
-      if (performance.now() > deadline) throw new Error(`inventory not ready within ${timeoutMs} ms:\n${this.output.slice(-20).join('\n')}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
-}
-
-/** A token from the inventory's own key ring, as an operator gets the first one. */
-async function issueToken(env: Record<string, string>, role: 'viewer', labels: string[] = []): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(repoRoot, 'services/inventory/dist/src/cli/tokens.js'), 'create', '--subject', `bench-${role}${labels.length ? '-scoped' : ''}`, '--role', role, ...labels.flatMap((label) => ['--label', label])],
-    { cwd: repoRoot, env: { ...process.env, ...env, LOG_LEVEL: 'silent' } },
-  );
-  return stdout.trim();
-}
 
 /** One GET, timed from the request to the whole body read; fails on any other status than `expected`. */
 async function timedGet(url: string, token: string, expected = 200): Promise<{ ms: number; body: unknown }> {
@@ -150,18 +79,10 @@ async function main(): Promise<void> {
   const prefix = testBusPrefix();
   await ensureDatabase(DATABASE);
   const url = databaseUrl(DATABASE, TEST_SERVER_URL);
-  const env = {
-    DATABASE_URL: url,
-    DATABASE_SCHEMA: schema,
-    NATS_URL: TEST_NATS_URL,
-    BUS_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    OTEL_TRACES_EXPORTER: 'none',
-    SECRETS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-  };
+  const env = serviceEnv(url, schema, prefix, TEST_NATS_URL);
   const db = await new DataSource({ type: 'postgres', url, schema, extra: { max: 2, options: `-c search_path=${schema}` } }).initialize();
   const bus = await BusConnection.open(TEST_NATS_URL, 'inventory-query-bench');
-  const inventory = new InventoryProcess(await freePort(), env);
+  const inventory = new InventoryProcess(await freePort(), env, CPU_PROFILE_DIR);
   const loadBefore = loadText();
   try {
     log(`${CLUSTERS} clusters; schema ${schema}; load ${loadBefore}`);
@@ -198,7 +119,7 @@ async function main(): Promise<void> {
 
     // What any authenticated request costs on this machine now: a cluster that does not exist.
     const floor: number[] = [];
-    for (let n = 0; n < 200; n++) floor.push((await timedGet(`${inventory.url}/api/v1/clusters/no-such-cluster`, viewer, 404)).ms);
+    for (let n = 0; n < FLOORS; n++) floor.push((await timedGet(`${inventory.url}/api/v1/clusters/no-such-cluster`, viewer, 404)).ms);
     log(`floor (404 of an unknown cluster): p50 ${percentile(floor, 50).toFixed(2)} ms, p99 ${percentile(floor, 99).toFixed(2)} ms`);
 
     const list: number[] = [];
