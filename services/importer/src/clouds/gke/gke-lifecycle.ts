@@ -355,8 +355,10 @@ async function followUp(client: ClusterManagerClient, target: GkeTarget, then: G
       case 'drop-bootstrap': {
         const bootstrap = (cluster.nodePools ?? []).find((pool) => pool.name === BOOTSTRAP_POOL);
         if (bootstrap === undefined) return { done: true, failure: null };
-        if (gkeObservedNodeGroup(bootstrap).state === 'failed') return { done: true, failure: `the bootstrap node pool failed: ${gkeObservedNodeGroup(bootstrap).failure ?? 'no message'}` };
-        await dropPool(client, target, BOOTSTRAP_POOL, undefined, options);
+        const observed = gkeObservedNodeGroup(bootstrap);
+        if (observed.state === 'failed') return { done: true, failure: `the bootstrap node pool failed: ${observed.failure ?? 'no message'}` };
+        // Already being deleted: wait, without listing the location's operations at every poll.
+        if (observed.state !== 'deleting') await dropPool(client, target, BOOTSTRAP_POOL, undefined, options);
         return pending;
       }
       case 'delete-cluster': {
