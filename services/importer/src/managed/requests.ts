@@ -11,7 +11,7 @@ import { cloudNameFor, compareMinor, minorOf, type ManagedCluster, type ManagedW
 export type RequestOutcome = { kind: 'work'; cluster: ManagedCluster } | { kind: 'answer'; reasons: Reason[] } | { kind: 'reject'; code: string; message: string } | { kind: 'none' };
 
 /** A new managed cluster from an accepted request: work `create`, due at once. */
-export function newManagedCluster(id: string, name: string, desired: DesiredCluster, requestEventId: string, policy: { release: string; policyRevision: string }, now: Date): ManagedCluster {
+export function newManagedCluster(id: string, name: string, desired: DesiredCluster, requestEventId: string, policy: { release: string | null; policyRevision: string | null }, now: Date): ManagedCluster {
   const at = now.toISOString();
   return {
     id,

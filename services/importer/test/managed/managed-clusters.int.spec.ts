@@ -8,16 +8,13 @@ import {
   ClusterReady,
   ClusterRequested,
   ClusterUpgraded,
-  createEvent,
-  eventsSubject,
   NodePoolScaled,
   NodePoolScaleRequested,
   UpgradeStepApproved,
   UpgradeStepFailed,
   type EventData,
-  type EventDefinition,
 } from '@flotilla/contracts';
-import { BusConnection, publishEvent } from '@flotilla/messaging';
+import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import type { ImporterConfig } from '../../src/config.js';
@@ -26,6 +23,7 @@ import { CloudLifecycles } from '../../src/managed/lifecycles.js';
 import { cloudNameFor } from '../../src/managed/managed-cluster.js';
 import { importerService } from '../../src/service.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
+import { publisher } from './support.js';
 import { FakeCloud } from './fake-cloud.js';
 
 const awsKey = { accessKeyId: 'AKIAMANAGEDCLUSTER01', secretAccessKey: 'managed/cloud+key/0123456789abcdefghij' };
@@ -63,9 +61,10 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
   let prefix: string;
   let http: ReturnType<typeof importerClient>;
 
-  const producerOf = (definition: EventDefinition) => definition.producers.find((producer) => producer !== 'external') ?? 'inventory';
-  const publish = <D extends EventDefinition>(definition: D, subject: string, data: EventData<D>) =>
-    publishEvent(bus.js, eventsSubject({ prefix }, definition.channel), createEvent(definition, { subject, source: `/flotilla/${producerOf(definition)}` }, data));
+  const publish = publisher(
+    () => bus,
+    () => prefix,
+  );
 
   before(async () => {
     service = await start(importerTestEnv());
