@@ -91,6 +91,11 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(creating?.endpoint, null);
     assert.equal(creating?.owner, id);
     assert.deepEqual(await gke.operationStatus(account, target, operation ?? ''), { done: false });
+    // Too early: no node pool while the control plane is being created.
+    const early = await rejection(gke.createNodeGroup(account, target, spec(id), general, randomUUID()));
+    assert.equal(early.code, 'cloud-failed');
+    assert.match(early.message, /FAILED_PRECONDITION/);
+    assert.equal(standin.lifecycle.creates.get(`${path(target)}/nodePools/general`), undefined);
     assert.deepEqual(await settle(target, operation), { done: true, failure: null });
 
     const ready = await gke.findCluster(account, target);
