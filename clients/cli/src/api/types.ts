@@ -1,8 +1,8 @@
 // The shapes of the API answers the CLI reads (deploy/openapi/flotilla.openapi.json), only the
 // fields it uses. The CLI depends on no server package: it talks to the API as any client does.
 
-export type ClusterModel = 'platform-provisioned' | 'user-provisioned' | 'hosted-control-plane' | 'connected';
-export const CLUSTER_MODELS: readonly ClusterModel[] = ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'];
+export type ClusterModel = 'platform-provisioned' | 'user-provisioned' | 'hosted-control-plane' | 'connected' | 'public-cloud';
+export const CLUSTER_MODELS: readonly ClusterModel[] = ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected', 'public-cloud'];
 export const CLUSTER_STATUSES = ['Pending', 'Provisioning', 'Running', 'Failed', 'Importing', 'Rejected', 'Deleted'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
@@ -67,6 +67,8 @@ export interface Cluster {
   access: 'direct' | 'tunnel' | null;
   /** The infrastructure or import provider (eks, aks, gke, cncf, ...); absent from APIs that predate it. */
   provider?: string | null;
+  /** A public-cloud cluster's region (AWS region, Azure location, GCP region or zone); absent from APIs that predate it. */
+  region?: string | null;
   /** When the inventory first knew the cluster; absent from APIs that predate it. */
   createdAt?: string;
   lastEventTime: string;

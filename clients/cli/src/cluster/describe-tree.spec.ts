@@ -77,4 +77,15 @@ describe('describeTree', () => {
     assert.match(connected, /Automation: Minimal/);
     assert.match(connected, /└─Tunnel\s+False\s+Warning\s+Disconnected/);
   });
+
+  it('a public-cloud cluster: its cloud and region, a control plane the cloud runs, node pools from the progress', () => {
+    const progress = { phase: 'Provisioning', controlPlane: { ready: 0, total: 0 }, nodePools: [{ pool: 'general', ready: 1, total: 3 }], operation: null, time: '2026-12-06T12:00:00.000Z' };
+    const text = renderTree(describeTree({ cluster: clusterDetail({ model: 'public-cloud', provider: 'gke', region: 'europe-west1-b', progress, nodes: [] }) }));
+    assert.match(text, /Model: public-cloud/);
+    assert.match(text, /Provider: gke/);
+    assert.match(text, /Region: europe-west1-b/);
+    assert.match(text, /ControlPlane \(run by the cloud\)/);
+    assert.match(text, /NodePool\/general\s+False\s+Info\s+ScalingOrProvisioning\s+.*1\/3 ready/);
+    assert.match(text, /Automation: Full/);
+  });
 });

@@ -84,7 +84,8 @@ function machineGroups(facts: ClusterFacts): TreeNode[] {
     return groups;
   }
   const cp = progress?.controlPlane ?? { ready: controlPlaneMachines.filter((m) => m.phase === 'Running').length, total: controlPlaneMachines.length };
-  const cpName = cluster.model === 'hosted-control-plane' ? 'ControlPlane (hosted in a management cluster)' : 'ControlPlane';
+  const cpName =
+    cluster.model === 'hosted-control-plane' ? 'ControlPlane (hosted in a management cluster)' : cluster.model === 'public-cloud' ? 'ControlPlane (run by the cloud)' : 'ControlPlane';
   groups.push({ name: cpName, ...(cp.total > 0 ? groupReadiness(cp.ready, cp.total) : {}), children: machinesByState(controlPlaneMachines) });
   for (const pool of pools) {
     const poolMachines = machines.filter((machine) => machine.role === 'worker' && (machine.pool ?? '(no pool)') === pool);
@@ -104,6 +105,7 @@ function specNode(facts: ClusterFacts): TreeNode {
   ];
   const provider = cluster.provider ?? cluster.distribution;
   if (provider) children.push(info('Provider', provider));
+  if (cluster.region) children.push(info('Region', cluster.region));
   if (provisioner?.release) children.push(info('Release', `created under platform release ${provisioner.release}`));
   const connected = facts.connected;
   if (connected) {

@@ -33,7 +33,8 @@ export function describeCommand(): CommandUnknownOpts {
       const api = connect(self);
       const detail = await getCluster(api, name);
       const [provisioner, connected, fleet, matrix] = await Promise.all([
-        detail.model === 'connected' ? undefined : optional('machines', provisionerCluster(api, name)),
+        // The provisioner holds machines of the platform's own models only.
+        detail.model === 'connected' || detail.model === 'public-cloud' ? undefined : optional('machines', provisionerCluster(api, name)),
         detail.model === 'connected' ? optional('import', connectedCluster(api, name)) : undefined,
         optional('planner view', fleetEntry(api, name)),
         optional('version policy', supportMatrix(api)),

@@ -53,6 +53,16 @@ export const MODEL_CATALOGUE: readonly ModelEntry[] = [
     automation: 'Minimal',
     summary: 'an existing EKS, AKS, GKE or CNCF-conformant cluster, checked against the version policy when imported, reached through a tunnel when the global side cannot reach it',
   },
+  {
+    model: 'public-cloud',
+    scenario: 'Public cloud cluster (EKS, AKS, GKE) run from the platform',
+    infrastructure: 'External provider',
+    nodeOs: 'External provider',
+    kubernetes: 'Shared',
+    automation: 'Full',
+    summary:
+      'an EKS, AKS or GKE cluster the platform creates, scales, upgrades (approved steps under the version policy) and deletes through the cloud\'s own API, with a cloud account it keeps; an imported one can be adopted',
+  },
 ];
 
 export function modelEntry(model: ClusterModel): ModelEntry {

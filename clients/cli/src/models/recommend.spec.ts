@@ -48,6 +48,7 @@ describe('the model catalogue', () => {
         ['user-provisioned', 'User', 'Platform', 'Partial'],
         ['hosted-control-plane', 'Platform', 'Platform', 'Partial'],
         ['connected', 'External provider', 'Partial / external', 'Minimal'],
+        ['public-cloud', 'External provider', 'Shared', 'Full'],
       ],
     );
     assert.deepEqual(responsibilities('user-provisioned'), [

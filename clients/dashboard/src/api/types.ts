@@ -1,7 +1,7 @@
 // The shapes the dashboard reads from Flotilla's API: only the fields it shows. The services'
 // OpenAPI document (/api/docs) is the authority.
 
-export const CLUSTER_MODELS = ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected'] as const;
+export const CLUSTER_MODELS = ['platform-provisioned', 'user-provisioned', 'hosted-control-plane', 'connected', 'public-cloud'] as const;
 export type ClusterModel = (typeof CLUSTER_MODELS)[number];
 export const CLUSTER_STATUSES = ['Pending', 'Provisioning', 'Running', 'Failed', 'Importing', 'Rejected', 'Deleted'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
@@ -60,6 +60,10 @@ export interface Cluster {
   reachable: boolean | null;
   tunnel: 'connected' | 'disconnected' | null;
   access: 'direct' | 'tunnel' | null;
+  /** The infrastructure, cloud (public-cloud) or import provider; absent from APIs that predate it. */
+  provider?: string | null;
+  /** A public-cloud cluster's region; absent from APIs that predate it. */
+  region?: string | null;
   lastEventTime: string;
   pendingRequests: PendingRequest[];
   lastRefusal: Refusal | null;

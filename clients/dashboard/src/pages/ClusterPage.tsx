@@ -12,7 +12,7 @@ import { ColumnHeads } from '../components/table.js';
 
 interface ClusterPageData {
   cluster: Cluster;
-  /** The provisioner's side; null for clusters it does not build (connected) or does not know yet. */
+  /** The provisioner's side; null for clusters it does not build (connected, public-cloud) or does not know yet. */
   provisioner: ProvisionerCluster | null;
 }
 
@@ -20,7 +20,7 @@ async function loadCluster(id: string): Promise<ClusterPageData> {
   const path = encodeURIComponent(id);
   const cluster = await getJson<Cluster>(`/api/v1/clusters/${path}`);
   let provisioner: ProvisionerCluster | null = null;
-  if (cluster.model !== 'connected') {
+  if (cluster.model !== 'connected' && cluster.model !== 'public-cloud') {
     try {
       provisioner = await getJson<ProvisionerCluster>(`/api/v1/provisioner/clusters/${path}`);
     } catch (error) {
@@ -88,6 +88,15 @@ export function ClusterPage({ id, canDownloadKubeconfig, traceViewerUrl }: { id:
                 <dt>Model</dt>
                 <dd>{cluster.model ?? 'not known yet'}</dd>
               </div>
+              {cluster.provider ? (
+                <div>
+                  <dt>Provider</dt>
+                  <dd>
+                    {cluster.provider}
+                    {cluster.region ? `, ${cluster.region}` : ''}
+                  </dd>
+                </div>
+              ) : null}
               <div>
                 <dt>Kubernetes</dt>
                 <dd>{cluster.kubernetesVersion ?? '—'}</dd>
