@@ -27,6 +27,7 @@ import { TunnelEventsHandler } from './handlers/tunnel-events.handler.js';
 import { ConnectedClustersController } from './http/connected-clusters.controller.js';
 import { CredentialsController } from './http/credentials.controller.js';
 import { ImportsController } from './http/imports.controller.js';
+import { AdoptionController } from './managed/adoption.controller.js';
 import { CloudLifecycles, sdkLifecycles } from './managed/lifecycles.js';
 import { ManagedClusterRepository } from './managed/managed-cluster.repository.js';
 import { ManagedDeletions } from './managed/managed-deletions.js';
@@ -125,6 +126,7 @@ export class ImporterModule {
         CredentialsController,
         CloudAccountsController,
         ManagedRequestsHandler,
+        AdoptionController,
         ...registrationControllers,
       ],
       providers: [
