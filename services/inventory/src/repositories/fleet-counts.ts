@@ -22,6 +22,15 @@ interface GroupRow {
   ready: number;
 }
 
+interface NeedingRow {
+  id: string;
+  name: string | null;
+  status: ClusterStatus;
+  attention: AttentionReason[];
+  reasons: Reason[];
+  last_refusal: Refusal | null;
+}
+
 /**
  * The groups counted and the changes not folded in yet, matching `conditions`: by label set when
  * a condition names labels, else from the fleet's counts without labels (as few groups whatever
@@ -58,31 +67,32 @@ export class FleetCounts {
 
   /**
    * The fleet's counts, of the clusters carrying `scope` (a label-scoped caller's) or all, and the
-   * first clusters needing action: one snapshot, so the list agrees with the counts.
+   * first clusters needing action: one snapshot, so the list agrees with the counts. One statement
+   * is one snapshot and one round trip (a REPEATABLE READ transaction around two reads took five).
    */
   async overview(scope: Record<string, string> | undefined): Promise<FleetOverview> {
-    return this.unitOfWork.manager.transaction('REPEATABLE READ', async (manager) => {
-      const params: unknown[] = [];
-      const filter = scope ? { scope } : {};
-      const conditions = filterConditions(filter, params);
-      const groups = await manager.query<GroupRow[]>(
-        // By minor, what the overview shows: a few hundred groups at most, whatever the patches.
-        `SELECT nullif(model, '') AS model, status, nullif(provider, '') AS provider, kubernetes_minor AS kubernetes_version,
+    const params: unknown[] = [];
+    const filter = scope ? { scope } : {};
+    const conditions = filterConditions(filter, params);
+    const [row] = await this.unitOfWork.manager.query<{ groups: GroupRow[]; needing: NeedingRow[] }[]>(
+      // By minor, what the overview shows: a few hundred groups at most, whatever the patches.
+      `WITH grouped AS (
+         SELECT nullif(model, '') AS model, status, nullif(provider, '') AS provider, kubernetes_minor AS kubernetes_version,
                 nullif(access, '') AS access, nullif(tunnel, '') AS tunnel, attention,
                 sum(clusters)::int AS clusters, sum(nodes)::int AS nodes, sum(nodes_ready)::int AS ready
            FROM (${counted(conditions, filter)}) AS counted
           GROUP BY model, status, provider, kubernetes_minor, access, tunnel, attention
-         HAVING sum(clusters) <> 0`,
-        params,
-      );
-      const needing = await manager.query<{ id: string; name: string | null; status: ClusterStatus; attention: AttentionReason[]; reasons: Reason[]; last_refusal: Refusal | null }[]>(
-        `SELECT id, name, status, attention, reasons, last_refusal FROM clusters
+         HAVING sum(clusters) <> 0),
+       needing AS (
+         SELECT id, name, status, attention, reasons, last_refusal FROM clusters
           WHERE attention <> '{}' ${conditions.length > 0 ? `AND ${conditions.join(' AND ')}` : ''}
-          ORDER BY id LIMIT ${NEEDING_ACTION_SHOWN}`,
-        params,
-      );
-      return foldOverview(groups.map(toGroup), needing.map((row) => ({ id: row.id, name: row.name, status: row.status, reasons: row.attention, message: firstMessage(row) })));
-    });
+          ORDER BY id LIMIT ${NEEDING_ACTION_SHOWN})
+       SELECT (SELECT coalesce(json_agg(grouped), '[]') FROM grouped) AS groups,
+              (SELECT coalesce(json_agg(needing ORDER BY id), '[]') FROM needing) AS needing`,
+      params,
+    );
+    const needing = row?.needing ?? [];
+    return foldOverview((row?.groups ?? []).map(toGroup), needing.map((cluster) => ({ id: cluster.id, name: cluster.name, status: cluster.status, reasons: cluster.attention, message: firstMessage(cluster) })));
   }
 
   /**
