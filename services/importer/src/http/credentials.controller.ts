@@ -74,11 +74,14 @@ export class CredentialsController {
   @ApiErrors({ 404: 'No such credential', 409: 'Connected clusters still use it (they are named)' })
   async delete(@Param('ref') ref: string): Promise<void> {
     await this.unitOfWork.run(async () => {
+      // Public cloud clusters (src/managed) need their account until their deletion at the cloud is done.
       const users: { id: string }[] = await this.unitOfWork.manager.query(
-        `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND deleted_at IS NULL AND state <> 'Rejected' ORDER BY id LIMIT 10`,
+        `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND deleted_at IS NULL AND state <> 'Rejected'
+         UNION SELECT id FROM managed_clusters WHERE credential_ref = $1 AND phase <> 'Deleted'
+         ORDER BY id LIMIT 10`,
         [ref],
       );
-      if (users.length > 0) throw new ConflictException(`credential "${ref}" is used by connected cluster(s) ${users.map((user) => user.id).join(', ')}: delete them first`);
+      if (users.length > 0) throw new ConflictException(`credential "${ref}" is used by cluster(s) ${users.map((user) => user.id).join(', ')}: delete them first`);
       if (!(await this.credentials.delete(ref))) throw new NotFoundException(`credential "${ref}" not found`);
     });
   }

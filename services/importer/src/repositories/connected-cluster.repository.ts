@@ -138,7 +138,10 @@ export class ConnectedClusterRepository {
   /** Other clusters still under management (or on their way) that use a credential: it must stay. */
   async othersUsingCredential(credentialRef: string, exceptId: string): Promise<string[]> {
     const rows: { id: string }[] = await this.unitOfWork.manager.query(
-      `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND id <> $2 AND deleted_at IS NULL AND state <> 'Rejected' ORDER BY id LIMIT 10`,
+      // Public cloud clusters (src/managed) keep their account until their deletion at the cloud is done.
+      `SELECT id FROM connected_clusters WHERE credential_ref = $1 AND id <> $2 AND deleted_at IS NULL AND state <> 'Rejected'
+       UNION SELECT id FROM managed_clusters WHERE credential_ref = $1 AND id <> $2 AND phase <> 'Deleted'
+       ORDER BY id LIMIT 10`,
       [credentialRef, exceptId],
     );
     return rows.map((row) => row.id);

@@ -118,6 +118,15 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
     }
   });
 
+  it('a cloud account is kept while a public cloud cluster uses it, even one that failed (its resources may need deleting)', async () => {
+    await http.register({ ref: 'aws-other', kind: 'cloud-account', provider: 'eks', account: awsKey });
+    await publish(ClusterRequested, 'other-1', request('other', { kubernetesVersion: '1.29', cloud: { ...request('x').cloud!, credentialRef: 'aws-other' } }));
+    await waitForEvents(bus, prefix, ClusterProvisioningFailed, 'other-1');
+    const refused = await http.api('/api/v1/credentials/aws-other', { method: 'DELETE' });
+    assert.equal(refused.status, 409);
+    assert.match(((await refused.json()) as { message: string }).message, /other-1/);
+  });
+
   it('a cluster of that name that is not ours: cloud-name-taken, left alone', async () => {
     cloud.foreign('eu-west-1', cloudNameFor('taken-1'));
     await publish(ClusterRequested, 'taken-1', request('taken'));
