@@ -1,5 +1,6 @@
 import { AksLifecycle } from '../clouds/aks/aks-lifecycle.js';
 import { EksLifecycle } from '../clouds/eks/eks-lifecycle.js';
+import { GkeLifecycle } from '../clouds/gke/gke-lifecycle.js';
 import { parseCloudAccount, type AwsAccount, type AzureAccount, type GcpAccount } from '../clouds/accounts.js';
 import type { CloudProviderName } from '../clouds/cloud-provider.js';
 import type { CloudSettings } from '../clouds/settings.js';
@@ -91,5 +92,5 @@ export class CloudLifecycles {
 
 /** The lifecycles over the clouds' official SDKs, configured like the import code (`CLOUD_*`). */
 export function sdkLifecycles(settings: CloudSettings): CloudLifecycleSet {
-  return { eks: new EksLifecycle(settings), aks: new AksLifecycle(settings) };
+  return { eks: new EksLifecycle(settings), aks: new AksLifecycle(settings), gke: new GkeLifecycle(settings) };
 }
