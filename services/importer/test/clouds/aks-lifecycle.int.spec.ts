@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AzureAccount } from '../../src/clouds/accounts.js';
 import { AksClients } from '../../src/clouds/aks/aks-client.js';
 import { AksLifecycle } from '../../src/clouds/aks/aks-lifecycle.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudTarget } from '../../src/clouds/lifecycle.js';
-import { aksKubeconfig, AzureStandin, DEFAULT_AZURE_DURATIONS, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
+import { aksKubeconfig, AzureStandin, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
 import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { testTls } from '../support/cloud-standins/test-tls.js';
@@ -24,9 +23,12 @@ const spec = (clusterId: string, kubernetesVersion = '1.30', endpointAccess: 'pu
 const general: CloudNodeGroupSpec = { name: 'general-purpose', instanceType: 'Standard_D4s_v5', minSize: 2, maxSize: 2, desiredSize: 2, labels: { tier: 'general' }, taints: [] };
 const gpu: CloudNodeGroupSpec = { name: 'gpu', instanceType: 'Standard_NC6s_v3', minSize: 0, maxSize: 3, desiredSize: 1, labels: {}, taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }] };
 
-describe('AKS lifecycle through @azure/arm-containerservice against a stateful ARM stand-in', () => {
+describe('AKS lifecycle through @azure/arm-containerservice against a stateful ARM stand-in', { timeout: 120_000 }, () => {
   let standin: AzureStandin;
   let aks: AksLifecycle;
+  // The stand-in's clock: operations advance only when a test polls, so no state is missed on a slow machine.
+  let now = Date.now();
+  const STEP_MS = 25;
 
   /** Polls an operation as the reconciler does, noting the states the resource went through. */
   async function settle(operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; seen: string[] }> {
@@ -45,7 +47,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
         return { failure: status.failure, seen };
       }
       assert.ok(Date.now() < deadline, 'the operation did not end');
-      await sleep(20);
+      now += STEP_MS;
     }
   }
 
@@ -61,7 +63,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   }
 
   before(async () => {
-    standin = await AzureStandin.start({ durations: { clusterCreate: 250, poolCreate: 150, clusterUpgrade: 150, poolUpgrade: 100, poolScale: 100, poolDelete: 100, clusterDelete: 120, clusterUpdate: 100 } });
+    standin = await AzureStandin.start({ clock: () => now, durations: { clusterCreate: 250, poolCreate: 150, clusterUpgrade: 150, poolUpgrade: 100, poolScale: 100, poolDelete: 100, clusterDelete: 120, clusterUpdate: 100 } });
     standin.principals.set(account.clientId, { ...account, subscriptions: [SUBSCRIPTION] });
     aks = new AksLifecycle(standinSettings({ aks: standin.url }));
   });
@@ -223,11 +225,12 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   it('reports an operation failing half-way with the cloud message, and a repeated create reconciles it', async () => {
     const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
     standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });
-    const started = Date.now();
+    const started = now;
     const failed = await settle(await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
     assert.equal(failed.failure, `AKS: VMExtensionProvisioningError. ${message}`);
     assert.deepEqual(failed.seen, ['creating', 'failed']);
-    assert.ok(Date.now() - started < DEFAULT_AZURE_DURATIONS.clusterCreate + 2000);
+    const halfway = standin.managed.options.durations.clusterCreate / 2;
+    assert.ok(now - started >= halfway && now - started < halfway + 2 * STEP_MS, `failed after ${now - started} ms`);
     const observed = await aks.findCluster(account, target('zeta'));
     assert.deepEqual([observed?.state, observed?.failure], ['failed', `VMExtensionProvisioningError: ${message}`]);
 
@@ -296,7 +299,9 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal((await cloudRejection(aks.createCluster(account, target('kappa'), spec('id-other'), 'token-other'))).code, 'cloud-name-taken');
     // An agent pool someone added by hand, without our tag.
     const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
-    await client.agentPools.createOrUpdate(RG, 'kappa', 'gpu', { vmSize: 'Standard_NC6s_v3', count: 1, mode: 'User' }, { updateIntervalInMs: 20 });
+    const byHand = client.agentPools.createOrUpdate(RG, 'kappa', 'gpu', { vmSize: 'Standard_NC6s_v3', count: 1, mode: 'User' });
+    await byHand.submitted();
+    assert.equal((await settle(await byHand.serialize())).failure, null);
     assert.equal((await cloudRejection(aks.createNodeGroup(account, target('kappa'), spec('id-kappa'), gpu, 'token-kappa-gpu'))).code, 'cloud-name-taken');
   });
 });

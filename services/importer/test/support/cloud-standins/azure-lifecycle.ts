@@ -7,8 +7,8 @@ import type { StandinReply } from './https-standin.js';
  *
  * Every operation takes time (`durations`) and goes through AKS's own words: the resource's
  * provisioningState Creating/Updating/Upgrading/Scaling/Deleting -> Succeeded (or Failed), the
- * Azure-AsyncOperation status InProgress -> Succeeded/Failed. Time is read on each request, so the
- * state is always that of now.
+ * Azure-AsyncOperation status InProgress -> Succeeded/Failed. Time is read (from `clock`) on each
+ * request, so the state is always that of now.
  *
  * It refuses what AKS refuses and a bit more, so that a skipped or misordered step fails a test:
  * an agent pool before its cluster has Succeeded, any change while another operation runs on the
@@ -138,6 +138,8 @@ export class AzureLifecycleModel {
     /** The stand-in's URL (operation URLs point at it). */
     private readonly baseUrl: () => string,
     private readonly kubeconfigFor: (cluster: { name: string; resourceGroup: string; server: string }) => string,
+    /** Milliseconds now: the wall clock, or a test's own to step through operations without racing them. */
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** The next operation of that kind (and resource name) fails: half-way through with AKS's Failed status, or `halfway: false` at once in the request. */
@@ -156,7 +158,7 @@ export class AzureLifecycleModel {
   }
 
   /** Ends the operations whose time has come, in the order they end. */
-  tick(now = Date.now()): void {
+  tick(now = this.clock()): void {
     const due = [...this.running].filter((operation) => operation.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt);
     for (const operation of due) {
       this.running.delete(operation);
@@ -574,7 +576,7 @@ export class AzureLifecycleModel {
   }
 
   private start(cluster: StandinManagedCluster, action: AzureAction, duration: number, failure: Failure | undefined, effects: { succeed: () => void; fail: (failure: Failure) => void }): Operation {
-    const now = Date.now();
+    const now = this.clock();
     const operation: Operation = {
       id: randomUUID(),
       subscriptionId: cluster.subscriptionId,

@@ -118,6 +118,8 @@ export interface AzureStandinOptions {
   rateLimit?: AzureRateLimit | null;
   /** vCPUs a subscription may use per location. */
   coreQuota?: number;
+  /** Milliseconds now, for operation times and the rate limit; by default the wall clock. */
+  clock?: () => number;
 }
 
 export interface AzureRateLimit {
@@ -158,6 +160,7 @@ export class AzureStandin {
   armRequests = 0;
   /** Managed clusters and agent pools made through ARM's PUT, and their operations. */
   readonly managed: AzureLifecycleModel;
+  private readonly clock: () => number;
   private readonly buckets = new Map<string, { tokens: number; at: number; limit: AzureRateLimit }>();
 
   private constructor(
@@ -165,6 +168,7 @@ export class AzureStandin {
     options: AzureStandinOptions,
   ) {
     this.rateLimit = options.rateLimit ?? null;
+    this.clock = options.clock ?? Date.now;
     this.managed = new AzureLifecycleModel(
       {
         durations: { ...DEFAULT_AZURE_DURATIONS, ...options.durations },
@@ -173,6 +177,7 @@ export class AzureStandin {
       },
       () => this.url,
       ({ name, resourceGroup, server }) => aksKubeconfig({ name, resourceGroup, server, caPem: testTls().caPem, user: { token: randomBytes(32).toString('hex'), certPem: testTls().certPem, keyPem: '-----BEGIN RSA PRIVATE KEY-----\nstand-in\n-----END RSA PRIVATE KEY-----\n' } }),
+      this.clock,
     );
   }
 
@@ -331,7 +336,7 @@ export class AzureStandin {
   private limit(clientId: string, subscriptionId: string, method: string): StandinReply | undefined {
     const limit = this.rateLimit;
     if (limit === null) return undefined;
-    const now = Date.now();
+    const now = this.clock();
     // A new limit starts with a full bucket.
     const known = this.buckets.get(clientId);
     const bucket = known?.limit === limit ? known : { tokens: limit.burst, at: now, limit };
