@@ -29,6 +29,9 @@ export interface SessionTimeouts {
 
 export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = { statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 };
 
+/** How long a pooled connection may stay idle before it is closed. */
+const POOL_IDLE_MS = 10 * 60_000;
+
 /** The session settings every pooled connection starts with (libpq `options`). */
 export function sessionOptions(schema: string, timeouts: SessionTimeouts | null): string {
   const settings = [`-c search_path=${schema}`];
@@ -47,8 +50,10 @@ export function dataSourceOptions(options: DatabaseOptions, timeouts: SessionTim
     migrations: [...MESSAGING_MIGRATIONS, AuditTables1732300007000, ...options.migrations],
     migrationsTableName: 'migrations',
     synchronize: false,
-    // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema.
-    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 },
+    // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema. Idle
+    // connections are kept POOL_IDLE_MS, not pg-pool's 10 s: a new one costs a connect and a cold
+    // catalog cache (tens of ms on its first statements), paid by whichever request draws it.
+    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: POOL_IDLE_MS },
   };
 }
 
