@@ -127,8 +127,9 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       try {
         return await this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
       } catch (error) {
-        // Created by someone else between the look and the put: look again (once).
-        if (!(error instanceof PreconditionFailed) || attempt > 0) throw error instanceof PreconditionFailed ? nameTaken(`managed cluster "${describe(aks)}"`, undefined) : error;
+        if (!(error instanceof PreconditionFailed)) throw error;
+        // Created by someone else between the look and the put: look again, once.
+        if (attempt > 0) throw nameTaken(`managed cluster "${describe(aks)}"`, undefined);
       }
     }
   }
@@ -210,7 +211,8 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       try {
         return await this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
       } catch (error) {
-        if (!(error instanceof PreconditionFailed) || attempt > 0) throw error instanceof PreconditionFailed ? nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, undefined) : error;
+        if (!(error instanceof PreconditionFailed)) throw error;
+        if (attempt > 0) throw nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, undefined);
       }
     }
   }
