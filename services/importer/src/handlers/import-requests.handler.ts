@@ -33,6 +33,8 @@ export class ImportRequestsHandler {
   @OnEvent(ClusterImportRequested)
   async onImportRequested(@Payload() event: EventOf<typeof ClusterImportRequested>): Promise<void> {
     const current = await this.clusters.findForUpdate(event.subject);
+    // A public cloud cluster being created (or kept) here is not imported over itself.
+    if (await this.managed.holds(event.subject)) throw new PermanentError(`cluster ${event.subject} is a public cloud cluster the importer runs`, 'cluster-managed');
     const access = isTunnelRef(event.data.credentialRef)
       ? // A cluster removed since its registration was redeemed is refused by the broker from then on.
         { kind: 'tunnel' as const, redeemed: await this.registrations.isRedeemed(event.subject, current?.deletedAt ?? undefined) }

@@ -21,6 +21,12 @@ export class ManagedDeletions {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
+  /** Whether the importer runs a public cloud cluster of that id (one not deleted). */
+  async holds(id: string): Promise<boolean> {
+    const cluster = await this.clusters.find(id);
+    return cluster !== undefined && cluster.phase !== 'Deleted';
+  }
+
   /** True when the id is a managed cluster (the request is then dealt with), false when it is not one. */
   async onDeletionRequested(event: EventOf<typeof ClusterDeletionRequested>): Promise<boolean> {
     const cluster = await this.clusters.findForUpdate(event.subject);

@@ -230,8 +230,9 @@ describe('deleting (work delete): node groups, then the cluster', () => {
     assert.deepEqual(decideNextStep(adopted, observe(cloudCluster('ready', { owner: null }), [])), { kind: 'delete-cluster' });
   });
 
-  it('given a cluster of that name that is not ours: refuses to touch it', () => {
-    assert.equal(decideNextStep(deleting, observe(cloudCluster('ready', { owner: null }), [group('gpu', 'ready')])).kind, 'fail');
+  it('given a cluster of that name that is not ours (our create was refused): done, without touching it or its node groups', () => {
+    assert.equal(decideNextStep(deleting, observe(cloudCluster('ready', { owner: null }), [group('gpu', 'ready')])).kind, 'done');
+    assert.equal(decideNextStep(deleting, observe(cloudCluster('ready', { owner: 'another-cluster' }), [])).kind, 'done');
   });
 });
 

@@ -173,8 +173,10 @@ function nextUpgradeStep(cluster: ManagedCluster, observed: Observation, toVersi
 }
 
 function nextDeleteStep(cluster: ManagedCluster, observed: Observation): Step {
-  if (observed.cluster === null) return { kind: 'done', nodeCount: 0, version: cluster.observedVersion ?? cluster.spec.kubernetesVersion, endpoint: null };
-  if (!owns(cluster, observed.cluster)) return nameTaken(cluster, observed.cluster);
+  const gone: Step = { kind: 'done', nodeCount: 0, version: cluster.observedVersion ?? cluster.spec.kubernetesVersion, endpoint: null };
+  if (observed.cluster === null) return gone;
+  // Someone else's cluster under that name (our create was refused): nothing of ours to delete, and theirs is left alone.
+  if (!owns(cluster, observed.cluster)) return gone;
   // Node groups first: a cluster that still has some cannot be deleted; a group still changing is let finish.
   const standing = observed.nodeGroups.find((group) => group.state === 'ready' || group.state === 'failed');
   if (standing !== undefined) return { kind: 'delete-node-group', name: standing.name };

@@ -127,11 +127,16 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
     assert.match(((await refused.json()) as { message: string }).message, /other-1/);
   });
 
-  it('a cluster of that name that is not ours: cloud-name-taken, left alone', async () => {
+  it('a cluster of that name that is not ours: cloud-name-taken, left alone, even when ours is deleted', async () => {
     cloud.foreign('eu-west-1', cloudNameFor('taken-1'));
     await publish(ClusterRequested, 'taken-1', request('taken'));
     const [failed] = await waitForEvents(bus, prefix, ClusterProvisioningFailed, 'taken-1');
     assert.deepEqual(failed?.data.reasons.map((reason) => reason.code), ['cloud-name-taken']);
+    // Deleting ours deletes nothing of theirs, and is answered.
+    await publish(ClusterDeletionRequested, 'taken-1', { reason: 'give up' });
+    await waitForEvents(bus, prefix, ClusterDeleted, 'taken-1');
+    assert.equal(cloud.clusters.get(`eu-west-1/${cloudNameFor('taken-1')}`)?.state, 'ready');
+    assert.ok(!cloud.calls.some((call) => call.name === 'deleteCluster'));
   });
 
   it('a replica stopped in the middle of a create: the next one finishes it from what the cloud has, one cluster and one of each node group', async () => {
