@@ -222,6 +222,28 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(await aks.findNodeGroup(account, target('epsilon'), 'gpu'), null);
   });
 
+  it('runs a cluster made outside Flotilla (adopted): its System pool is no node group, follows the control plane and goes with the cluster', async () => {
+    const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
+    const made = client.managedClusters.createOrUpdate(RG, 'outside', { location: 'westeurope', kubernetesVersion: '1.30', dnsPrefix: 'outside', agentPoolProfiles: [{ name: 'nodepool1', mode: 'System', vmSize: 'Standard_D2s_v5', count: 2 }] });
+    await made.submitted();
+    assert.equal((await settle(await made.serialize())).failure, null);
+    const apps = client.agentPools.createOrUpdate(RG, 'outside', 'apps', { vmSize: 'Standard_D4s_v5', count: 3, mode: 'User' });
+    await apps.submitted();
+    assert.equal((await settle(await apps.serialize())).failure, null);
+
+    assert.deepEqual((await aks.listNodeGroups(account, target('outside'))).map((group) => group.name), ['apps']);
+    assert.equal(await aks.findNodeGroup(account, target('outside'), 'nodepool1'), null);
+    assert.equal((await settle(await aks.upgradeCluster(account, target('outside'), '1.31', 'token-outside-up'))).failure, null);
+    const pools = standin.managed.find(SUBSCRIPTION, RG, 'outside')?.pools;
+    assert.deepEqual([pools?.get('nodepool1')?.currentOrchestratorVersion, pools?.get('apps')?.currentOrchestratorVersion], ['1.31.4', '1.30.4']);
+    assert.equal((await settle(await aks.upgradeNodeGroup(account, target('outside'), 'apps', '1.31', 'token-outside-apps'))).failure, null);
+
+    assert.equal((await settle(await aks.deleteNodeGroup(account, target('outside'), 'apps'))).failure, null);
+    assert.deepEqual(await aks.listNodeGroups(account, target('outside')), []);
+    assert.equal((await settle(await aks.deleteCluster(account, target('outside')))).failure, null);
+    assert.equal(await aks.findCluster(account, target('outside')), null);
+  });
+
   it('reports an operation failing half-way with the cloud message, and a repeated create reconciles it', async () => {
     const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
     standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });

@@ -45,10 +45,12 @@ const SYSTEM_POOL_COUNT = 1;
  * when something got there in between. The operation handed back is the Azure poller's
  * serialized state (`serialize()`), waited on after a restart with `restorePoller`.
  *
- * AKS cannot run a cluster without a System-mode agent pool, so the control plane is created with
- * one small pool of its own (`flotillasys`), upgraded together with the control plane and deleted
- * with the cluster; it is not one of the spec's node groups and is not listed among them. Node
- * groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case alphanumerics).
+ * AKS cannot run a cluster without a System-mode agent pool (and refuses to delete the last one),
+ * so System pools go with the control plane: Flotilla creates its cluster with one small System
+ * pool of its own (`flotillasys`), every System pool (an adopted cluster's too) is upgraded in
+ * the control plane's step and deleted with the cluster, and none is listed as a node group.
+ * Node groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case
+ * alphanumerics).
  */
 export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   readonly provider = 'aks' as const;
@@ -142,11 +144,11 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const state = aksResourceState(cluster.provisioningState);
     // Asked for already: done or under way (a repeated step after a restart).
     if (minorOf(cluster.kubernetesVersion ?? '') === minorOf(version) && state !== 'failed') return null;
-    // The control plane and the System pool together; User pools keep their version for their own step.
+    // The control plane and the System pools together; User pools keep their version for their own step.
     const body: ManagedCluster = {
       ...cluster,
       kubernetesVersion: version,
-      agentPoolProfiles: (cluster.agentPoolProfiles ?? []).map((pool) => (pool.name === AKS_SYSTEM_POOL ? { ...pool, orchestratorVersion: version } : pool)),
+      agentPoolProfiles: (cluster.agentPoolProfiles ?? []).map((pool) => (pool.mode === 'System' ? { ...pool, orchestratorVersion: version } : pool)),
     };
     return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), `upgrade of managed cluster "${describe(aks)}" to ${version}`);
   }
@@ -165,7 +167,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   async findNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
     const aks = aksTarget(target);
     const pool = await this.getPool(this.clients.client(account, aks.subscriptionId), aks, aksAgentPoolName(name), signal);
-    return pool === null ? null : observedAksNodeGroup(pool);
+    return pool === null || pool.mode === 'System' ? null : observedAksNodeGroup(pool);
   }
 
   async listNodeGroups(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
@@ -173,7 +175,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const groups: ObservedCloudNodeGroup[] = [];
     try {
       for await (const pool of this.clients.client(account, aks.subscriptionId).agentPools.list(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) })) {
-        if (pool.name === AKS_SYSTEM_POOL && pool.mode === 'System') continue;
+        if (pool.mode === 'System') continue;
         groups.push(observedAksNodeGroup(pool));
       }
     } catch (error) {

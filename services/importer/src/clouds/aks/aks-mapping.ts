@@ -69,9 +69,8 @@ export function aksError(error: unknown, what: string): CloudError {
 const AGENT_POOL_NAME = /^[a-z][a-z0-9]{0,11}$/;
 
 /**
- * The agent pool every AKS cluster must have (a System-mode pool: a managed cluster cannot exist
- * without one). Flotilla creates it with the control plane and upgrades it with the control plane;
- * it is not one of the spec's node groups, so it is not listed as one.
+ * The System-mode agent pool Flotilla creates with a cluster (AKS runs none without one); System
+ * pools go with the control plane and are not node groups (see AksLifecycle).
  */
 export const AKS_SYSTEM_POOL = 'flotillasys';
 
