@@ -52,6 +52,11 @@ const BENCHMARKS = {
     build: ['services/inventory/bench/tsconfig.json'],
     script: 'services/inventory/dist/bench/inventory-query.bench.js',
   },
+  'cloud-provisioning': {
+    description: '300 public cloud clusters (100 each at EKS, AKS, GKE, two node groups each) created by the importer as a process against the stateful cloud stand-ins (scaled-down times, rate limits): seconds_to_all_ready, critical_path_s, efficiency (target >= 0.8), throttled_requests, duplicate_creates (target 0)',
+    build: ['services/importer/tsconfig.bench.json'],
+    script: 'services/importer/dist/bench/cloud-provisioning.bench.js',
+  },
   'provisioning-at-scale': {
     description: '10,000 clusters of 13 machines, as `provisioning` (the same script, BENCH_SCENARIO): seconds_to_all_running (target <= 180), provisioner_peak_rss_mb (target <= 512)',
     build: ['services/provisioner/bench/tsconfig.json', 'services/inventory/tsconfig.app.json'],

@@ -1,0 +1,464 @@
+// Public cloud clusters created from Flotilla, end to end: BENCH_CLUSTERS_PER_CLOUD clusters at
+// each of EKS, AKS and GKE (300 in all), each with two node groups, requested as ClusterRequested
+// (model public-cloud) on the bus as the inventory publishes them. The importer runs as its own
+// process (bench/cloud-importer.ts: runService as main.ts, its cloud endpoints pointed at the
+// stand-ins by CLOUD_* variables, CLOUD_CA_FILE their test CA), on this machine's PostgreSQL and
+// NATS (own schema and bus prefix, removed afterwards); one cloud account per cloud is stored
+// through its API. The stateful HTTPS stand-ins of EKS, ARM and GKE (test/support/cloud-standins)
+// run in this process, with operation times scaled down (a control plane in seconds) and each
+// cloud's request rate limit per account enforced (429 with Retry-After beyond it).
+//
+//   npm run bench -- cloud-provisioning
+//   (or: npx tsc -b services/importer/tsconfig.bench.json &&
+//        node --enable-source-maps services/importer/dist/bench/cloud-provisioning.bench.js)
+//
+// The clock runs from the first publish until the importer has every cluster Running (ClusterReady
+// emitted in the same transaction): seconds_to_all_ready is the last such commit. critical_path_s
+// is computed from the same parameters the stand-ins get (test/bench/critical-path.ts states the
+// formula: per cloud, the longer of one cluster's operation chain and the least requests of that
+// cloud's work through its rate limit; the slowest cloud). efficiency = critical_path_s /
+// seconds_to_all_ready (target >= 0.8); duplicate_creates from the stand-ins' counts (target 0).
+//
+// The reconciler's waits are scaled like the clouds' times (BENCH_TIME_SCALE, real / bench): its
+// 15 s poll against creates of ~10 minutes becomes 15 s / scale against creates of seconds.
+//
+// Environment: BENCH_CLUSTERS_PER_CLOUD (100), BENCH_TIME_SCALE (120), BENCH_CONCURRENCY (20:
+// IMPORT_CHECK_CONCURRENCY, clusters one reconciler round takes), BENCH_DATABASE_POOL_SIZE (30:
+// the importer's DATABASE_POOL_SIZE), BENCH_POLL_MS (100),
+// BENCH_TIMEOUT_MS (300000), BENCH_RESULTS_DIR (<repo>/bench/results), BENCH_IMPORTER_LOG (unset:
+// a file for the importer's output), LOG_LEVEL (warn; info: every step), TEST_DATABASE_URL,
+// TEST_NATS_URL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName, type EventData } from '@flotilla/contracts';
+import { BusConnection, busOptions, ensureStreams, publishEvent } from '@flotilla/messaging';
+import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
+import { KeyRing } from '@flotilla/secrets';
+import { testIssuer } from '@flotilla/service-kit/testing';
+import { DataSource } from 'typeorm';
+import { criticalPath, type CloudWork } from '../test/bench/critical-path.js';
+import { AzureStandin } from '../test/support/cloud-standins/azure-standin.js';
+import { EksStandin } from '../test/support/cloud-standins/eks-standin.js';
+import { GcpStandin, newServiceAccount } from '../test/support/cloud-standins/gcp-standin.js';
+import { testTls } from '../test/support/cloud-standins/test-tls.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const PER_CLOUD = envNumber('BENCH_CLUSTERS_PER_CLOUD', 100);
+const TIME_SCALE = envNumber('BENCH_TIME_SCALE', 120);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 20);
+const POOL_SIZE = envNumber('BENCH_DATABASE_POOL_SIZE', 30);
+const POLL_MS = envNumber('BENCH_POLL_MS', 100);
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 300_000);
+/** Where the importer's whole output goes, when set (with LOG_LEVEL=info: every step it takes). */
+const LOG_FILE = process.env['BENCH_IMPORTER_LOG'] || undefined;
+const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
+const CLUSTERS = 3 * PER_CLOUD;
+const NODE_GROUPS = 2;
+const TARGET_EFFICIENCY = 0.8;
+const DATABASE = 'flotilla_test';
+
+// Operation times (ms): a control plane in seconds, node groups shorter, GKE's bootstrap pool
+// deletion shorter still. Each cloud's chain comes to 8 s.
+const EKS_DURATIONS = { createCluster: 5_000, createNodegroup: 3_000 };
+const AKS_DURATIONS = { clusterCreate: 5_000, poolCreate: 3_000 };
+const GKE_DURATIONS = { createCluster: 4_000, deleteNodePool: 1_000, createNodePool: 1_500 };
+// Request limits per account: EKS and ARM token buckets, GKE requests per window as Google counts them.
+const EKS_LIMIT = { requestsPerSecond: 100, burst: 100 };
+const AKS_LIMIT = { perSecond: 100, burst: 100 };
+const GKE_LIMIT = { requests: 100, windowMs: 1_000 };
+
+const REGION = { eks: 'eu-west-1', aks: 'westeurope', gke: 'europe-west1' } as const;
+const VERSION = '1.31';
+const SUBSCRIPTION = '00000000-0000-0000-0000-0000000b3c40';
+const RESOURCE_GROUP = 'rg-fleet-bench';
+const PROJECT = 'flotilla-bench';
+const awsAccount = { accessKeyId: 'AKIABENCHCLOUDPROV01', secretAccessKey: 'bench/cloud+provisioning/secret/key/0000001' };
+const azureAccount = { tenantId: '00000000-0000-0000-0000-0000000000aa', clientId: '00000000-0000-0000-0000-0000000b3c41', clientSecret: 'bench-azure-client-secret' };
+const gcpAccount = newServiceAccount('flotilla-bench@flotilla-bench.iam.gserviceaccount.com', [PROJECT]);
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not "${raw}"`);
+  return value;
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+type Provider = 'eks' | 'aks' | 'gke';
+const PROVIDERS: Provider[] = ['eks', 'aks', 'gke'];
+const clusterId = (provider: Provider, index: number) => `cb-${provider}-${String(index).padStart(3, '0')}`;
+
+function request(provider: Provider, index: number): EventData<typeof ClusterRequested> {
+  const machineSize = { eks: 'm6i.large', aks: 'Standard_D2s_v5', gke: 'e2-standard-2' }[provider];
+  const networking = {
+    eks: {
+      subnetIds: ['subnet-0bench0a', 'subnet-0bench0b'],
+      securityGroupIds: ['sg-0bench'],
+      clusterRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-cluster',
+      nodeRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-node',
+    },
+    aks: {},
+    gke: { network: 'fleet', subnetwork: 'fleet-nodes' },
+  }[provider];
+  const place = { eks: {}, aks: { subscriptionId: SUBSCRIPTION, resourceGroup: RESOURCE_GROUP }, gke: { projectId: PROJECT } }[provider];
+  return {
+    name: clusterId(provider, index),
+    model: 'public-cloud',
+    kubernetesVersion: VERSION,
+    nodePools: [
+      { name: 'system', count: 2, machineSize, labels: { role: 'system' }, taints: [] },
+      { name: 'workers', count: 2, machineSize, minCount: 1, maxCount: 4, labels: { role: 'workers' }, taints: [] },
+    ],
+    network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
+    cloud: { provider, credentialRef: `bench-${provider}`, region: REGION[provider], ...place, networking, endpointAccess: 'public', tags: { bench: 'cloud-provisioning' } },
+  };
+}
+
+/** The importer's own process, started as production starts it (its entry is bench/cloud-importer.ts). */
+class ImporterProcess {
+  private child: ChildProcess | undefined;
+  private readonly output: string[] = [];
+
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    const entry = join(repoRoot, 'services/importer/dist/bench/cloud-importer.js');
+    const child = spawn(process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', entry], {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: 'importer' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const logFile = LOG_FILE === undefined ? undefined : createWriteStream(LOG_FILE);
+    const keep = (chunk: Buffer) => {
+      logFile?.write(chunk);
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
+      if (this.output.length > 2_000) this.output.splice(0, this.output.length - 2_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) throw new Error(`importer exited with ${child.exitCode ?? child.signalCode}:\n${this.tail()}`);
+      const response = await fetch(`${this.url}/readyz`).catch(() => undefined);
+      if (response?.ok) return;
+      if (performance.now() > deadline) throw new Error(`importer not ready within ${timeoutMs} ms:\n${this.tail()}`);
+      await sleep(100);
+    }
+  }
+
+  tail(lines = 30): string {
+    return this.output.slice(-lines).join('\n');
+  }
+
+  lines(): readonly string[] {
+    return this.output;
+  }
+
+  /** Peak resident set and CPU seconds, from /proc. */
+  usage(): { peakRssMb: number; cpuSeconds: number } | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined || !this.running) return undefined;
+    return procUsage(pid);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || !this.running) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function procUsage(pid: number): { peakRssMb: number; cpuSeconds: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { peakRssMb: Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+const cleanups: (() => unknown)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+interface Progress {
+  at: number;
+  byPhase: Record<string, number>;
+  throttled: number;
+}
+
+async function main(): Promise<void> {
+  const suffix = randomSuffix();
+  const prefix = `bcloud${suffix}`;
+  const schema = `bench_importer_${suffix}`;
+  await ensureDatabase(DATABASE);
+  const url = databaseUrl(DATABASE, TEST_SERVER_URL);
+  const db = await new DataSource({ type: 'postgres', url, extra: { max: 2 } }).initialize();
+  cleanups.push(() => db.destroy());
+  cleanups.push(() => db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  const bus = await BusConnection.open(TEST_NATS_URL, 'cloud-provisioning-bench');
+  cleanups.push(() => bus.drain());
+  cleanups.push(() => deleteTestStreams(bus.jsm, prefix));
+  await ensureStreams(bus.jsm, busOptions({ service: 'bench', prefix, natsUrl: TEST_NATS_URL }));
+
+  // The clouds, with the times and limits the critical path is computed from.
+  const tls = testTls();
+  const eks = await EksStandin.start({
+    durations: EKS_DURATIONS,
+    versions: { [REGION.eks]: ['1.30', '1.31', '1.32'] },
+    clusterQuota: PER_CLOUD,
+    rateLimit: { ...EKS_LIMIT, fractionalRetryAfter: true },
+  });
+  cleanups.push(() => eks.close());
+  eks.identities.set(awsAccount.accessKeyId, { ...awsAccount, arn: 'arn:aws:iam::123456789012:user/flotilla-importer', eksAllowed: true });
+  const aks = await AzureStandin.start({ durations: AKS_DURATIONS, rateLimit: { ...AKS_LIMIT, retryAfter: 'fractional' } });
+  cleanups.push(() => aks.close());
+  aks.principals.set(azureAccount.clientId, { ...azureAccount, subscriptions: [SUBSCRIPTION] });
+  const gke = await GcpStandin.start({ durations: GKE_DURATIONS, rateLimit: GKE_LIMIT });
+  cleanups.push(() => gke.close());
+  gke.addAccount(gcpAccount);
+  const works: CloudWork[] = [
+    { provider: 'eks', clusters: PER_CLOUD, nodeGroups: NODE_GROUPS, durations: EKS_DURATIONS, rateLimit: { kind: 'token-bucket', perSecond: EKS_LIMIT.requestsPerSecond, burst: EKS_LIMIT.burst } },
+    { provider: 'aks', clusters: PER_CLOUD, nodeGroups: NODE_GROUPS, durations: AKS_DURATIONS, rateLimit: { kind: 'token-bucket', perSecond: AKS_LIMIT.perSecond, burst: AKS_LIMIT.burst } },
+    { provider: 'gke', clusters: PER_CLOUD, nodeGroups: NODE_GROUPS, durations: GKE_DURATIONS, rateLimit: { kind: 'window', ...GKE_LIMIT } },
+  ];
+  const bound = criticalPath(works);
+
+  const caDir = mkdtempSync(join(tmpdir(), 'cloud-bench-ca-'));
+  cleanups.push(() => rmSync(caDir, { recursive: true, force: true }));
+  const caFile = join(caDir, 'ca.pem');
+  writeFileSync(caFile, tls.caPem);
+
+  // The reconciler's waits at the benchmark's time scale (its defaults are in importer.module.ts).
+  const scaled = (realMs: number) => Math.max(10, Math.round(realMs / TIME_SCALE));
+  const managed = { roundIntervalMs: scaled(1_000), pollIntervalMs: scaled(15_000), retryBaseMs: scaled(5_000), maxRetryMs: scaled(300_000), throttleFallbackMs: scaled(10_000) };
+  // Published before the importer starts, so it already knows the key of the token used below.
+  const issuer = await testIssuer(prefix, TEST_NATS_URL);
+  const importer = new ImporterProcess(await freePort(), {
+    DATABASE_URL: url,
+    DATABASE_SCHEMA: schema,
+    NATS_URL: TEST_NATS_URL,
+    BUS_PREFIX: prefix,
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    OTEL_TRACES_EXPORTER: 'none',
+    SECRETS_KEYS: KeyRing.generateConfigValue(['bench-1']),
+    IMPORT_POLL_INTERVAL_MS: String(managed.roundIntervalMs),
+    IMPORT_CHECK_CONCURRENCY: String(CONCURRENCY),
+    // Each cluster of a round holds a connection for its queries: the default 10 starves a round of 20.
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+    // Ready clusters are not re-checked during the run (their API servers are not stood in for).
+    SYNC_INTERVAL_MS: '3600000',
+    CLOUD_EKS_ENDPOINT: eks.url,
+    CLOUD_AWS_STS_ENDPOINT: eks.url,
+    CLOUD_AZURE_ARM_ENDPOINT: aks.url,
+    CLOUD_AZURE_AUTHORITY_HOST: aks.url,
+    CLOUD_GKE_API_ENDPOINT: gke.url,
+    CLOUD_GCP_TOKEN_URI: `${gke.url}/token`,
+    CLOUD_CA_FILE: caFile,
+    BENCH_MANAGED_SETTINGS: JSON.stringify(managed),
+  });
+  cleanups.push(() => importer.stop());
+  log(`${CLUSTERS} clusters (${PER_CLOUD} per cloud, ${NODE_GROUPS} node groups each); prefix ${prefix}; reconciler ${JSON.stringify(managed)}, concurrency ${CONCURRENCY}; load ${loadText()}`);
+  await importer.start();
+  log(`importer ready at ${importer.url}`);
+
+  const admin = `Bearer ${await issuer.token('admin')}`;
+  const accounts = { eks: awsAccount, aks: azureAccount, gke: gcpAccount.keyFile };
+  for (const provider of PROVIDERS) {
+    const response = await fetch(`${importer.url}/api/v1/credentials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: admin },
+      body: JSON.stringify({ ref: `bench-${provider}`, kind: 'cloud-account', provider, account: accounts[provider] }),
+    });
+    if (response.status !== 201) throw new Error(`cloud account bench-${provider}: ${response.status} ${await response.text()}`);
+  }
+
+  // Interleaved, so no cloud gets its requests in first.
+  const requests = Array.from({ length: PER_CLOUD }, (_, index) => PROVIDERS.map((provider) => createEvent(ClusterRequested, { subject: clusterId(provider, index), source: '/flotilla/inventory' }, request(provider, index)))).flat();
+  const subject = eventsSubject({ prefix }, ClusterRequested.channel);
+  const startedWall = Date.now();
+  const started = performance.now();
+  for (let index = 0; index < requests.length; index += 100) {
+    await Promise.all(requests.slice(index, index + 100).map((event) => publishEvent(bus.js, subject, event)));
+  }
+  const publishSeconds = (performance.now() - started) / 1000;
+  log(`published ${CLUSTERS} ClusterRequested in ${publishSeconds.toFixed(2)} s; critical path ${bound.seconds.toFixed(2)} s`);
+
+  const throttledNow = () => eks.counts().throttledRequests + aks.counts().throttledRequests + gke.counts().throttledRequests;
+  const history: Progress[] = [];
+  let lastPrint = 0;
+  for (;;) {
+    const elapsed = performance.now() - started;
+    const rows = await db.query<{ phase: string; count: number }[]>(`SELECT phase, count(*)::int AS count FROM "${schema}".managed_clusters GROUP BY phase`);
+    const byPhase = Object.fromEntries(rows.map((row) => [row.phase, row.count]));
+    const progress = { at: elapsed, byPhase, throttled: throttledNow() };
+    history.push(progress);
+    if ((byPhase['Running'] ?? 0) >= CLUSTERS) break;
+    if ((byPhase['Failed'] ?? 0) > 0) throw new Error(`${byPhase['Failed']} cluster(s) Failed: ${await failureSample(db, schema)}`);
+    if (!importer.running) throw new Error(`the importer exited during the run:\n${importer.tail()}`);
+    if (elapsed > TIMEOUT_MS) throw new Error(`only ${byPhase['Running'] ?? 0} of ${CLUSTERS} clusters Running after ${TIMEOUT_MS} ms: ${JSON.stringify(byPhase)}; ${await failureSample(db, schema)}`);
+    if (elapsed - lastPrint >= 2_000) {
+      lastPrint = elapsed;
+      log(`${(elapsed / 1000).toFixed(1).padStart(6)} s  ${JSON.stringify(byPhase)}  throttled ${progress.throttled}  load ${loadText()}`);
+    }
+    await sleep(POLL_MS);
+  }
+  const usage = importer.usage();
+
+  // Each cluster's ClusterReady committed with its row turning Running (updated_at: that transaction's start).
+  const readyRows = await db.query<{ id: string; provider: Provider; at: number }[]>(
+    `SELECT id, provider, (extract(epoch FROM updated_at) * 1000)::float8 AS at FROM "${schema}".managed_clusters WHERE phase = 'Running' AND work IS NULL`,
+  );
+  const readyAt = (rows: typeof readyRows) => rows.map((row) => (Number(row.at) - startedWall) / 1000).sort((a, b) => a - b);
+  const allReady = readyAt(readyRows);
+  const seconds = allReady.at(-1) ?? Number.NaN;
+  const readyEvents = await countOnBus(bus, prefix, ClusterReady.channel);
+
+  const counts = { eks: eks.counts(), aks: aks.counts(), gke: gke.counts() };
+  const requestsMade = { eks: counts.eks.requests, aks: counts.aks.armRequests, gke: counts.gke.apiRequests };
+  const duplicates = counts.eks.duplicateCreates + counts.aks.duplicateCreates + counts.gke.duplicateCreates;
+  const throttled = counts.eks.throttledRequests + counts.aks.throttledRequests + counts.gke.throttledRequests;
+  const efficiency = bound.seconds / seconds;
+  const gateClosures = importer.lines().filter((line) => line.includes('account gate closed')).length;
+  const failedRounds = importer.lines().filter((line) => line.includes('managed cloud clusters round failed')).length;
+
+  const problems: string[] = [];
+  if (readyRows.length !== CLUSTERS) problems.push(`${readyRows.length} of ${CLUSTERS} clusters Running`);
+  if (readyEvents !== CLUSTERS) problems.push(`${readyEvents} ClusterReady events on the bus, expected ${CLUSTERS}`);
+  if (duplicates !== 0) problems.push(`${duplicates} duplicate create(s) at the stand-ins`);
+
+  const perCloud = Object.fromEntries(
+    PROVIDERS.map((provider) => {
+      const times = readyAt(readyRows.filter((row) => row.provider === provider));
+      const cloudBound = bound.clouds.find((cloud) => cloud.provider === provider)!;
+      return [
+        provider,
+        {
+          seconds_to_all_ready: round(times.at(-1) ?? Number.NaN),
+          first_ready_s: round(times[0] ?? Number.NaN),
+          p50_ready_s: round(times[Math.floor(times.length / 2)] ?? Number.NaN),
+          chain_s: round(cloudBound.chainS),
+          min_requests: cloudBound.minRequests,
+          rate_limited_s: round(cloudBound.rateS),
+          requests: requestsMade[provider],
+          requests_per_cluster: round(requestsMade[provider] / PER_CLOUD, 1),
+          throttled_requests: counts[provider].throttledRequests,
+          creates: Object.values(counts[provider].creates).reduce((sum, count) => sum + count, 0),
+          duplicate_creates: counts[provider].duplicateCreates,
+        },
+      ];
+    }),
+  );
+  const result = {
+    benchmark: 'cloud-provisioning',
+    timestamp: new Date(startedWall).toISOString(),
+    clusters: CLUSTERS,
+    seconds_to_all_ready: round(seconds),
+    critical_path_s: round(bound.seconds),
+    efficiency: round(efficiency, 3),
+    target_efficiency: TARGET_EFFICIENCY,
+    throttled_requests: throttled,
+    duplicate_creates: duplicates,
+    per_cloud: perCloud,
+    parameters: {
+      clusters_per_cloud: PER_CLOUD,
+      node_groups_per_cluster: NODE_GROUPS,
+      durations_ms: { eks: EKS_DURATIONS, aks: AKS_DURATIONS, gke: GKE_DURATIONS },
+      rate_limits: { eks: EKS_LIMIT, aks: AKS_LIMIT, gke: GKE_LIMIT },
+      time_scale: TIME_SCALE,
+      reconciler: { ...managed, concurrency: CONCURRENCY, database_pool_size: POOL_SIZE },
+    },
+    gate_closures_logged: gateClosures,
+    reconciler_rounds_failed: failedRounds,
+    cluster_ready_events: readyEvents,
+    publish_seconds: round(publishSeconds),
+    importer_peak_rss_mb: round(usage?.peakRssMb ?? Number.NaN, 1),
+    importer_cpu_seconds: round(usage?.cpuSeconds ?? Number.NaN),
+    progress: sampleProgress(history),
+    load_average_end: loadavg().map((value) => round(value)),
+    problems,
+    node: process.version,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, 'cloud-provisioning.json'), `${JSON.stringify(result, null, 2)}\n`);
+  log(
+    `all ${CLUSTERS} ready in ${seconds.toFixed(2)} s; critical path ${bound.seconds.toFixed(2)} s; efficiency ${efficiency.toFixed(3)} (target >= ${TARGET_EFFICIENCY}); ` +
+      `throttled ${throttled}; duplicate creates ${duplicates}`,
+  );
+  if (problems.length > 0) throw new Error(`benchmark checks failed: ${problems.join('; ')}`);
+}
+
+async function failureSample(db: DataSource, schema: string): Promise<string> {
+  const rows = await db.query<{ id: string; phase: string; step: string | null; reasons: unknown }[]>(
+    `SELECT id, phase, step, reasons FROM "${schema}".managed_clusters WHERE phase = 'Failed' OR reasons <> '[]'::jsonb LIMIT 3`,
+  );
+  return JSON.stringify(rows);
+}
+
+async function countOnBus(bus: BusConnection, prefix: string, channel: string): Promise<number> {
+  const subject = eventsSubject({ prefix }, channel);
+  const info = await bus.jsm.streams.info(streamName({ prefix }, 'events'), { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
+/** About 20 evenly spaced samples of the progress, to see where the time went. */
+function sampleProgress(history: Progress[]): { s: number; phases: Record<string, number>; throttled: number }[] {
+  const step = Math.max(1, Math.floor(history.length / 20));
+  return history.filter((_, index) => index % step === 0 || index === history.length - 1).map((p) => ({ s: round(p.at / 1000), phases: p.byPhase, throttled: p.throttled }));
+}
+
+function loadText(): string {
+  return loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error('benchmark failed:', error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
+// Whatever a client library still holds open, the benchmark is over.
+process.exit(process.exitCode ?? 0);
