@@ -126,6 +126,13 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.deepEqual(pools[2]?.nodeTaints, ['gpu=true:NoSchedule']);
     assert.deepEqual([pools[2]?.enableAutoScaling, pools[2]?.minCount, pools[2]?.maxCount], [true, 0, 3]);
     assert.equal(state?.tags.team, 'platform');
+
+    // The CA is read once per cluster eTag: observing an unchanged running cluster again is one request.
+    const credentialReads = () => standin.server.calls.filter((call) => call.endsWith('/managedClusters/alpha/listClusterUserCredential')).length;
+    const readsBefore = credentialReads();
+    assert.equal((await aks.findCluster(account, target('alpha')))?.caCertificatePem, testTls().caPem);
+    assert.equal((await aks.findCluster(account, target('alpha')))?.caCertificatePem, testTls().caPem);
+    assert.equal(credentialReads() - readsBefore, 1, 'the node groups changed the eTag since the last read: one read, then none');
     assert.ok(Object.values(standin.counts().creates).every((count) => count === 1));
   });
 

@@ -36,6 +36,8 @@ type AksTarget = Extract<CloudTarget, { provider: 'aks' }>;
 /** VM size and node count of the System pool AKS requires; the spec's node groups are User pools. */
 const SYSTEM_POOL_VM_SIZE = 'Standard_D2s_v5';
 const SYSTEM_POOL_COUNT = 1;
+/** Cluster CAs kept at most (one per cluster this replica observes). */
+const MAX_CACHED_CAS = 2000;
 
 /**
  * Creates and runs AKS clusters through @azure/arm-containerservice.
@@ -55,6 +57,8 @@ const SYSTEM_POOL_COUNT = 1;
 export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   readonly provider = 'aks' as const;
   private readonly clients: AksClients;
+  /** Cluster CAs by cluster id and eTag. */
+  private readonly cas = new Map<string, string | null>();
 
   constructor(settings: CloudSettings) {
     this.clients = new AksClients(settings, { cache: true, surfaceThrottling: true });
@@ -75,18 +79,33 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const client = this.clients.client(account, aks.subscriptionId);
     const cluster = await this.getCluster(client, aks, signal);
     if (cluster === null) return null;
-    // ARM gives the cluster CA only inside the user kubeconfig, and only once the cluster runs.
-    let ca: string | null = null;
-    if (aksResourceState(cluster.provisioningState) === 'ready') {
-      try {
-        const result = await client.managedClusters.listClusterUserCredentials(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
-        const kubeconfig = result.kubeconfigs?.[0]?.value;
-        if (kubeconfig !== undefined) ca = parseKubeconfig(Buffer.from(kubeconfig).toString('utf8'), `the kubeconfig of AKS cluster "${aks.clusterName}"`).caCertificatePem;
-      } catch (error) {
-        throw aksLifecycleError(error, `listClusterUserCredential of "${describe(aks)}"`);
-      }
-    }
+    const ca = aksResourceState(cluster.provisioningState) === 'ready' ? await this.clusterCa(client, aks, cluster, signal) : null;
     return observedAksCluster(cluster, ca);
+  }
+
+  /**
+   * ARM gives the cluster CA only inside the user kubeconfig, and only once the cluster runs. It is
+   * kept per cluster and eTag (which changes with any change to the cluster, a certificate
+   * rotation included), so a reconciler observing a running cluster again costs one request, not two.
+   */
+  private async clusterCa(client: ContainerServiceClient, aks: AksTarget, cluster: ManagedCluster, signal: AbortSignal | undefined): Promise<string | null> {
+    const key = `${(cluster.id ?? describe(aks)).toLowerCase()}\n${cluster.eTag ?? ''}`;
+    const known = cluster.eTag === undefined ? undefined : this.cas.get(key);
+    if (known !== undefined) return known;
+    let ca: string | null = null;
+    try {
+      const result = await client.managedClusters.listClusterUserCredentials(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
+      const kubeconfig = result.kubeconfigs?.[0]?.value;
+      if (kubeconfig !== undefined) ca = parseKubeconfig(Buffer.from(kubeconfig).toString('utf8'), `the kubeconfig of AKS cluster "${aks.clusterName}"`).caCertificatePem;
+    } catch (error) {
+      throw aksLifecycleError(error, `listClusterUserCredential of "${describe(aks)}"`);
+    }
+    if (cluster.eTag !== undefined) {
+      // Oldest first out: Map keeps insertion order.
+      if (this.cas.size >= MAX_CACHED_CAS) this.cas.delete(this.cas.keys().next().value as string);
+      this.cas.set(key, ca);
+    }
+    return ca;
   }
 
   async createCluster(account: AzureAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { StandinReply } from './https-standin.js';
 
 /**
@@ -215,7 +215,13 @@ export class AzureLifecycleModel {
     return { status: 204, text: '' };
   }
 
+  /** The body with its eTag, which changes with anything in it, as ARM's does with any update. */
   clusterBody(cluster: StandinManagedCluster): Json {
+    const body = this.clusterBodyWithoutETag(cluster);
+    return { ...body, eTag: createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32) };
+  }
+
+  private clusterBodyWithoutETag(cluster: StandinManagedCluster): Json {
     const id = `/subscriptions/${cluster.subscriptionId}/resourcegroups/${cluster.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${cluster.name}`;
     const host = `${cluster.dnsPrefix}-a1b2c3d4.${cluster.privateCluster ? 'privatelink.' : 'hcp.'}${cluster.location}.azmk8s.io`;
     return {
