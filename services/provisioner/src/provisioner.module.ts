@@ -32,6 +32,7 @@ import { SimJoinMaterial1732300017100 } from './migrations/1732300017100-sim-joi
 import { ClusterApiServerEndpoint1732300018000 } from './migrations/1732300018000-cluster-api-server-endpoint.js';
 import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoints.js';
 import { MachineRemediation1732300019000 } from './migrations/1732300019000-machine-remediation.js';
+import { MachineQueueOrder1732300020000 } from './migrations/1732300020000-machine-queue-order.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -102,6 +103,7 @@ export class ProvisionerModule {
             ClusterApiServerEndpoint1732300018000,
             SimEndpoints1732300018100,
             MachineRemediation1732300019000,
+            MachineQueueOrder1732300020000,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),

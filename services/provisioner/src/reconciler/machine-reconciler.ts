@@ -51,6 +51,8 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private stopping = false;
   private readonly joinSecretsOfRound = new Map<string, Promise<JoinSecrets>>();
   private readonly endpointsOfRound = new Map<string, Promise<string>>();
+  /** The turn of each cluster's first control plane in this round: the cluster's other machines join after it. */
+  private readonly firstControlPlaneTurns = new Map<string, Promise<unknown>>();
 
   constructor(
     @Inject(MachineQueue) private readonly queue: MachineQueue,
@@ -88,8 +90,10 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     // The machines of a cluster in one round share one read (and renewal) of its join secrets.
     this.joinSecretsOfRound.clear();
     this.endpointsOfRound.clear();
+    this.firstControlPlaneTurns.clear();
     try {
-      const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.drive(machine), () => this.stopping);
+      // Claims come cluster by cluster, first control plane first: its turn starts before its siblings'.
+      const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.turn(machine), () => this.stopping);
       const worked = claimed.flatMap((machine, index) => {
         const outcome = outcomes[index];
         return outcome ? [{ machine, outcome }] : [];
@@ -107,6 +111,20 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       throw error;
     }
     return claimed.length;
+  }
+
+  /**
+   * One machine's turn in the round. A cluster's first control plane coming up is remembered, so
+   * that the cluster's other machines claimed with it ask to join once it had its turn (it runs
+   * `kubeadm init`): asked before, they would find no API server and wait a poll interval, and
+   * a claim, for nothing.
+   */
+  private turn(machine: ClaimedMachine): Promise<Outcome> {
+    const outcome = this.drive(machine);
+    if (isFirstControlPlane(machine) && isComingUp(machine)) {
+      this.firstControlPlaneTurns.set(machine.clusterId, outcome.catch(() => undefined));
+    }
+    return outcome;
   }
 
   /** Takes one machine as far as its work goes now. */
@@ -188,6 +206,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
             break;
         }
       }
+      if (!isFirstControlPlane(machine)) await this.firstControlPlaneTurns.get(machine.clusterId);
       const join = await this.bootstrapper.joinNode({ ...this.nodeRef(machine), providerId: providerId ?? '', addresses, kubernetesVersion: machine.kubernetesVersion });
       switch (join.state) {
         case 'joining':
@@ -315,7 +334,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     const { spec } = machine;
     if (machine.host !== null || endpoint === undefined) return { ok: true, data: null };
     try {
-      const first = machine.name === `${machine.clusterId}-cp-0`;
+      const first = isFirstControlPlane(machine);
       const secrets = spec.model === 'hosted-control-plane' ? await this.hostedJoinFor(machine) : await this.joinSecretsFor(machine, first);
       const data = renderBootstrapData({
         clusterId: machine.clusterId,
@@ -504,6 +523,15 @@ export function logEvent(logger: Logger, event: ClusterEvent): void {
 export function givenEndpoint(parameters: Record<string, unknown>): string | undefined {
   const given = parameters['controlPlaneEndpoint'];
   return typeof given === 'string' && given.length > 0 ? given : undefined;
+}
+
+/** The machine that runs `kubeadm init`: the cluster's other machines join the cluster it makes. */
+function isFirstControlPlane(machine: { clusterId: string; name: string }): boolean {
+  return machine.name === `${machine.clusterId}-cp-0`;
+}
+
+function isComingUp(machine: ClaimedMachine): boolean {
+  return machine.phase === 'Pending' || machine.phase === 'Provisioning' || machine.phase === 'Provisioned';
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
-import { In } from 'typeorm';
 import { needsReconcile, type ClusterState, type MachineState } from '../domain/cluster/index.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
 import { MachineEntity } from '../entities/machine.entity.js';
@@ -33,11 +32,26 @@ export interface MachineWrite {
   dueAt?: Date;
 }
 
+/** What a machine's state is read from (the reconciler's bookkeeping aside). */
+type MachineRow = Omit<MachineEntity, 'nextReconcileAt' | 'claimedBy' | 'claims' | 'providerErrors' | 'lastError' | 'updatedAt'>;
+
 /** A machine new to the table, and when it is first due (null: no work). */
 export interface MachineInsert {
   machine: MachineState;
   dueAt: Date | null;
 }
+
+/**
+ * The machines of clusters ($1, ids) by cluster and ordinal, each cluster's read through the
+ * primary key (a lateral subquery the planner may not flatten: OFFSET 0), so a round reads its
+ * clusters' rows and never the whole table, whatever the table's statistics say.
+ */
+export const MACHINES_OF_CLUSTERS_SQL = `SELECT m.cluster_id AS "clusterId", m.name, m.ordinal, m.role, m.pool, m.machine_size AS "machineSize", m.host, m.phase, m.provider_id AS "providerId",
+          m.addresses, m.kubernetes_version AS "kubernetesVersion", m.replaces, m.removal, m.unhealthy_since AS "unhealthySince", m.upgrade, m.remediation,
+          m.kubelet_version AS "kubeletVersion", m.failure_reason AS "failureReason", m.deadline, m.conditions
+     FROM unnest($1::text[]) AS k(id)
+     CROSS JOIN LATERAL (SELECT * FROM machines WHERE cluster_id = k.id OFFSET 0) m
+    ORDER BY m.cluster_id, m.ordinal`;
 
 /**
  * Clusters and their machines in PostgreSQL. Every method joins the caller's transaction; writes
@@ -71,14 +85,25 @@ export class ClusterRepository {
       .where('c.id IN (:...ids)', { ids: [...ids] })
       .orderBy('c.id', 'ASC')
       .getMany();
-    const machines = clusters.length === 0 ? [] : await manager.getRepository(MachineEntity).find({ where: { clusterId: In(clusters.map((c) => c.id)) }, order: { clusterId: 'ASC', ordinal: 'ASC' } });
-    const byCluster = new Map<string, MachineEntity[]>();
+    const machines = clusters.length === 0 ? [] : await this.machinesOf(clusters.map((c) => c.id));
+    const byCluster = new Map<string, MachineRow[]>();
     for (const machine of machines) {
       const list = byCluster.get(machine.clusterId) ?? [];
       list.push(machine);
       byCluster.set(machine.clusterId, list);
     }
     return new Map(clusters.map((cluster) => [cluster.id, toState(cluster, byCluster.get(cluster.id) ?? [])]));
+  }
+
+  /**
+   * The machines of these clusters, by cluster and ordinal (`MACHINES_OF_CLUSTERS_SQL`). JIT
+   * compilation is off for the transaction: an estimate made without statistics (a table filled
+   * in bulk) otherwise costs each round a compile longer than the read.
+   */
+  private async machinesOf(clusterIds: readonly string[]): Promise<MachineRow[]> {
+    const manager = this.unitOfWork.manager;
+    await manager.query(`SET LOCAL jit = off`);
+    return manager.query<MachineRow[]>(MACHINES_OF_CLUSTERS_SQL, [clusterIds]);
   }
 
   /** The reconciler's bookkeeping of a cluster's machines, for operators. */
@@ -252,7 +277,7 @@ function machineColumns(machine: MachineState) {
   };
 }
 
-function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterState {
+function toState(cluster: ClusterEntity, machines: readonly MachineRow[]): ClusterState {
   return {
     id: cluster.id,
     name: cluster.name,
@@ -271,7 +296,7 @@ function toState(cluster: ClusterEntity, machines: MachineEntity[]): ClusterStat
   };
 }
 
-function toMachine(entity: MachineEntity): MachineState {
+function toMachine(entity: MachineRow): MachineState {
   return {
     name: entity.name,
     role: entity.role,

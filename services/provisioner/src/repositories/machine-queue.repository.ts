@@ -51,8 +51,28 @@ interface ClaimRow {
   cluster_phase: ClusterPhase;
   upgrade: MachineState['upgrade'];
   remediation: MachineState['remediation'];
-  control_planes: { machine: string; host: HostRef }[] | null;
 }
+
+/**
+ * The claim ($1 owner, $2 limit, $3 lease in ms, $4 now). Its cost is the batch's whatever the
+ * table's size and whatever the planner knows of it (a table filled in bulk has no statistics
+ * until it is analysed): the claimed rows are updated by their row ids (a TID scan, never a join
+ * that may hash the whole table), and each one's cluster is looked up by its key. As a CTE:
+ * TypeORM hands back UPDATE ... RETURNING as [rows, count], a SELECT as rows.
+ */
+export const CLAIM_MACHINES_SQL = `WITH claimed AS (
+     UPDATE machines m
+        SET next_reconcile_at = $4::timestamptz + $3::int * interval '1 millisecond', claimed_by = $1, claims = m.claims + 1
+      WHERE m.ctid = ANY (ARRAY(SELECT ctid FROM machines
+                                 WHERE next_reconcile_at <= $4::timestamptz
+                                 ORDER BY next_reconcile_at, cluster_id, ordinal
+                                 LIMIT $2
+                                 FOR UPDATE SKIP LOCKED))
+    RETURNING m.cluster_id, m.name, m.ordinal, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
+              m.kubernetes_version, m.upgrade, m.remediation)
+   SELECT claimed.*, c.phase AS cluster_phase, c.spec
+     FROM claimed CROSS JOIN LATERAL (SELECT phase, spec FROM clusters WHERE id = claimed.cluster_id) c
+    ORDER BY claimed.cluster_id, claimed.ordinal`;
 
 /**
  * The reconciler's work queue: machines whose `next_reconcile_at` has come. A claim moves that
@@ -67,33 +87,13 @@ export class MachineQueue {
    * Claims up to `limit` machines due at `now` in one statement. SKIP LOCKED: replicas claiming at
    * the same moment take different machines instead of waiting for each other. `now` is the
    * provisioner's clock, which also wrote when each machine is due, so both agree whatever the
-   * database's clock says.
+   * database's clock says. Machines due at the same moment come cluster by cluster in ordinal
+   * order (the `machines_queue` index), and are returned in that order: a cluster's first
+   * control plane before the rest of its machines.
    */
   async claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedMachine[]> {
-    const rows = await this.unitOfWork.manager.query<ClaimRow[]>(
-      // As a CTE: TypeORM hands back UPDATE ... RETURNING as [rows, count], a SELECT as rows.
-      `WITH claimed AS (
-         UPDATE machines m
-            SET next_reconcile_at = $4::timestamptz + $3::int * interval '1 millisecond', claimed_by = $1, claims = m.claims + 1
-           FROM (SELECT cluster_id, name FROM machines
-                  WHERE next_reconcile_at <= $4::timestamptz
-                  ORDER BY next_reconcile_at
-                  LIMIT $2
-                  FOR UPDATE SKIP LOCKED) due,
-                clusters c
-          WHERE m.cluster_id = due.cluster_id AND m.name = due.name AND c.id = m.cluster_id
-        RETURNING m.cluster_id, m.name, m.role, m.pool, m.machine_size, m.host, m.phase, m.provider_id, m.addresses, m.claims, m.provider_errors,
-                  m.kubernetes_version, m.upgrade, m.remediation, c.phase AS cluster_phase,
-                  c.spec AS spec)
-       SELECT claimed.*,
-              CASE WHEN claimed.host IS NULL THEN NULL ELSE
-                (SELECT jsonb_agg(jsonb_build_object('machine', cp.name, 'host', cp.host) ORDER BY cp.ordinal)
-                   FROM machines cp
-                  WHERE cp.cluster_id = claimed.cluster_id AND cp.role = 'control-plane' AND cp.phase = 'Running' AND cp.host IS NOT NULL)
-              END AS control_planes
-         FROM claimed`,
-      [owner, limit, leaseMs, now.toISOString()],
-    );
+    const rows = await this.unitOfWork.manager.query<ClaimRow[]>(CLAIM_MACHINES_SQL, [owner, limit, leaseMs, now.toISOString()]);
+    const controlPlanes = await this.runningControlPlaneHosts([...new Set(rows.filter((row) => row.host !== null).map((row) => row.cluster_id))]);
     return rows.map((row) => ({
       clusterId: row.cluster_id,
       name: row.name,
@@ -113,8 +113,28 @@ export class MachineQueue {
       clusterPhase: row.cluster_phase,
       upgrade: row.upgrade,
       remediation: row.remediation,
-      controlPlanes: row.control_planes ?? [],
+      controlPlanes: row.host === null ? [] : (controlPlanes.get(row.cluster_id) ?? []),
     }));
+  }
+
+  /** Users' hosts: each cluster's Running control-plane hosts, oldest first (what an SSH join or upgrade goes through). */
+  private async runningControlPlaneHosts(clusterIds: readonly string[]): Promise<Map<string, { machine: string; host: HostRef }[]>> {
+    if (clusterIds.length === 0) return new Map();
+    const rows = await this.unitOfWork.manager.query<{ cluster_id: string; machine: string; host: HostRef }[]>(
+      `SELECT cp.cluster_id, cp.name AS machine, cp.host
+         FROM unnest($1::text[]) AS k(id)
+         CROSS JOIN LATERAL (SELECT cluster_id, name, host, ordinal FROM machines
+                              WHERE cluster_id = k.id AND role = 'control-plane' AND phase = 'Running' AND host IS NOT NULL) cp
+        ORDER BY cp.cluster_id, cp.ordinal`,
+      [clusterIds],
+    );
+    const byCluster = new Map<string, { machine: string; host: HostRef }[]>();
+    for (const row of rows) {
+      const list = byCluster.get(row.cluster_id) ?? [];
+      list.push({ machine: row.machine, host: row.host });
+      byCluster.set(row.cluster_id, list);
+    }
+    return byCluster;
   }
 
   /** Hands claims back untouched (shutting down before working on them): due again at `now`. */

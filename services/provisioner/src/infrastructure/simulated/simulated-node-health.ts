@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { JoinRequest, JoinResult, NodeRef } from '../../bootstrap/node-bootstrapper.js';
 import { SimulatedBootstrapper } from '../../bootstrap/simulated.bootstrapper.js';
+import { Coalescer } from './coalescer.js';
 import type { SimulatedClusters } from './simulated-clusters.js';
 import { simulatedFailure } from './simulation.js';
 
@@ -14,6 +15,9 @@ import { simulatedFailure } from './simulation.js';
  * draws again.
  */
 export class SimulatedNodeHealth extends SimulatedBootstrapper {
+  /** The health checks of one turn in one statement: a Running fleet is checked every interval. */
+  private readonly health = new Coalescer<{ clusterId: string; name: string }, boolean>((nodes) => this.readHealth(nodes));
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly settings: { seed: string; unhealthyRate: number },
@@ -37,7 +41,18 @@ export class SimulatedNodeHealth extends SimulatedBootstrapper {
 
   override async nodeReady(node: NodeRef): Promise<boolean> {
     if (simulatedFailure(this.settings.seed, node.clusterId, `${node.name}#unhealthy`, this.settings.unhealthyRate)) return false;
-    const rows = await this.dataSource.query<{ healthy: boolean }[]>(`SELECT healthy FROM sim_machines WHERE cluster_id = $1 AND name = $2`, [node.clusterId, node.name]);
-    return rows[0]?.healthy ?? false;
+    return this.health.load({ clusterId: node.clusterId, name: node.name });
+  }
+
+  /** Each node's flag, false for a machine that is gone. */
+  private async readHealth(nodes: readonly { clusterId: string; name: string }[]): Promise<boolean[]> {
+    const rows = await this.dataSource.query<{ cluster_id: string; name: string; healthy: boolean }[]>(
+      `SELECT m.cluster_id, m.name, m.healthy
+         FROM unnest($1::text[], $2::text[]) AS k(cluster_id, name)
+         CROSS JOIN LATERAL (SELECT cluster_id, name, healthy FROM sim_machines WHERE cluster_id = k.cluster_id AND name = k.name OFFSET 0) m`,
+      [nodes.map((node) => node.clusterId), nodes.map((node) => node.name)],
+    );
+    const healthy = new Map(rows.map((row) => [`${row.cluster_id}\0${row.name}`, row.healthy]));
+    return nodes.map((node) => healthy.get(`${node.clusterId}\0${node.name}`) ?? false);
   }
 }

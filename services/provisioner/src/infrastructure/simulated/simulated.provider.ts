@@ -89,6 +89,8 @@ export class SimulatedProvider implements InfrastructureProvider {
 
   /** The creates of one turn, in one statement (or one per round of repeated names). */
   private readonly creates = new Coalescer<NewSimMachine, SimMachineRow>((machines) => this.insertMachines(machines));
+  /** The endpoints asked for in one turn, in one statement. */
+  private readonly endpoints = new Coalescer<string, ControlPlaneEndpoint>((clusterIds) => this.allocateEndpoints(clusterIds));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -154,17 +156,25 @@ export class SimulatedProvider implements InfrastructureProvider {
     const call = { clusterId, name: 'control-plane-endpoint' };
     const error = this.apiError('ensure', call);
     if (error?.when === 'before') throw error.error;
-    // One statement, like createMachine: a second call (or a racing one) gets the first address.
-    const rows = await this.dataSource.query<{ address: string; port: number }[]>(
-      `INSERT INTO sim_endpoints (cluster_id, address, port)
-       VALUES ($1, host($2::inet + nextval('sim_endpoint_seq')), $3)
-       ON CONFLICT (cluster_id) DO UPDATE SET cluster_id = EXCLUDED.cluster_id
-       RETURNING address, port`,
-      [clusterId, ENDPOINT_NETWORK, API_SERVER_PORT],
-    );
+    // One statement for the turn's calls, like createMachine: a second call (or a racing one) gets the first address.
+    const endpoint = await this.endpoints.load(clusterId);
     if (error) throw error.error;
     this.succeeded('ensure', call);
-    return { host: rows[0]!.address, port: rows[0]!.port };
+    return endpoint;
+  }
+
+  /** Allocates the clusters' endpoints, or returns those they have. */
+  private async allocateEndpoints(clusterIds: readonly string[]): Promise<ControlPlaneEndpoint[]> {
+    const rows = await this.dataSource.query<{ cluster_id: string; address: string; port: number }[]>(
+      `INSERT INTO sim_endpoints (cluster_id, address, port)
+       SELECT k.cluster_id, host($2::inet + nextval('sim_endpoint_seq')), $3 FROM unnest($1::text[]) AS k(cluster_id)
+       ON CONFLICT (cluster_id) DO UPDATE SET cluster_id = EXCLUDED.cluster_id
+       RETURNING cluster_id, address, port`,
+      // A cluster twice in one statement is an error to ON CONFLICT DO UPDATE: each once.
+      [[...new Set(clusterIds)], ENDPOINT_NETWORK, API_SERVER_PORT],
+    );
+    const byCluster = new Map(rows.map((row) => [row.cluster_id, { host: row.address, port: row.port }]));
+    return clusterIds.map((clusterId) => byCluster.get(clusterId)!);
   }
 
   async releaseControlPlaneEndpoint(clusterId: string): Promise<void> {
