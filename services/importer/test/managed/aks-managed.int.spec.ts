@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, ClusterReady, ClusterRequested, NodePoolScaled, NodePoolScaleRequested, type EventData } from '@flotilla/contracts';
+import {
+  ClusterDeleted,
+  ClusterDeletionRequested,
+  ClusterReady,
+  ClusterRequested,
+  ClusterUpgraded,
+  NodePoolScaled,
+  NodePoolScaleRequested,
+  UpgradeStepApproved,
+  type EventData,
+} from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -58,7 +68,7 @@ describe('public cloud clusters at AKS: the reconciler through AksLifecycle and 
     await bus.drain();
   });
 
-  it('creates a cluster to ClusterReady with one of each agent pool, scales a pool whose AKS name is derived, then deletes it', async () => {
+  it('creates a cluster to ClusterReady with one of each agent pool', async () => {
     await publish(ClusterRequested, 'ledger', request('ledger'));
     const [ready] = await waitForEvents(bus, prefix, ClusterReady, 'ledger', 1, 30_000);
     assert.equal(ready?.data.nodeCount, 3);
@@ -66,11 +76,32 @@ describe('public cloud clusters at AKS: the reconciler through AksLifecycle and 
     // The cluster, the System pool AKS needs (created with it), and each of ours: once each.
     assert.equal(ours.length, 4, JSON.stringify(ours));
     assert.ok(ours.every(([, count]) => count === 1), JSON.stringify(ours));
+  });
+
+  it('scales a pool whose AKS name is derived to NodePoolScaled', async () => {
     await publish(NodePoolScaleRequested, 'ledger', { pool: 'general-purpose', count: 4 });
     const [scaled] = await waitForEvents(bus, prefix, NodePoolScaled, 'ledger', 1, 30_000);
     assert.deepEqual([scaled?.data.from, scaled?.data.to], [2, 4]);
+    const cluster = standin.managed.find(subscriptionId, resourceGroup, cloudNameFor('ledger'));
+    const counts = [...(cluster?.pools.values() ?? [])].filter((pool) => pool.mode === 'User').map((pool) => pool.count).sort();
+    assert.deepEqual(counts, [1, 4], 'the pool is at its new size at AKS, the other untouched');
+  });
+
+  it('upgrades one minor: the control plane (with its System pool), then each agent pool, to ClusterUpgraded', async () => {
+    await publish(UpgradeStepApproved, 'ledger', { planId: 'plan-aks', toVersion: '1.32' });
+    const [upgraded] = await waitForEvents(bus, prefix, ClusterUpgraded, 'ledger', 1, 30_000);
+    assert.equal(upgraded?.data.fromVersion, '1.31');
+    assert.match(upgraded?.data.toVersion ?? '', /^1\.32/);
+    const cluster = standin.managed.find(subscriptionId, resourceGroup, cloudNameFor('ledger'));
+    assert.match(cluster?.currentKubernetesVersion ?? '', /^1\.32\./);
+    const versions = [...(cluster?.pools.values() ?? [])].map((pool) => `${pool.mode}:${pool.currentOrchestratorVersion}`).sort();
+    assert.deepEqual(versions, ['System:1.32.4', 'User:1.32.4', 'User:1.32.4'], 'every pool follows the control plane');
+  });
+
+  it('deletes it: agent pools, then the cluster; ClusterDeleted and nothing left at AKS', async () => {
     await publish(ClusterDeletionRequested, 'ledger', { reason: 'test' });
     const [deleted] = await waitForEvents(bus, prefix, ClusterDeleted, 'ledger', 1, 30_000);
     assert.deepEqual(deleted?.data, { model: 'public-cloud' });
+    assert.equal(standin.managed.find(subscriptionId, resourceGroup, cloudNameFor('ledger')), undefined);
   });
 });

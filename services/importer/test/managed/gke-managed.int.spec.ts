@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterDeleted, ClusterDeletionRequested, ClusterReady, ClusterRequested, type EventData } from '@flotilla/contracts';
+import {
+  ClusterDeleted,
+  ClusterDeletionRequested,
+  ClusterReady,
+  ClusterRequested,
+  ClusterUpgraded,
+  NodePoolScaled,
+  NodePoolScaleRequested,
+  UpgradeStepApproved,
+  type EventData,
+} from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -43,7 +53,7 @@ describe('public cloud clusters at GKE: the reconciler through GkeLifecycle and 
   before(async () => {
     standin = await GcpStandin.start({
       durations: { createCluster: 200, deleteCluster: 120, upgradeMaster: 150, createNodePool: 150, deleteNodePool: 100, setNodePoolSize: 80, setNodePoolAutoscaling: 50, upgradeNodes: 120 },
-      versions: { [location]: ['1.30.9-gke.1127000', '1.31.5-gke.1233000'] },
+      versions: { [location]: ['1.30.9-gke.1127000', '1.31.5-gke.1233000', '1.32.1-gke.1357000'] },
     });
     standin.addAccount(serviceAccount);
     const module = (config: ImporterConfig) =>
@@ -61,14 +71,40 @@ describe('public cloud clusters at GKE: the reconciler through GkeLifecycle and 
     await bus.drain();
   });
 
-  it('creates a cluster to ClusterReady (one control plane, one of each node pool), then deletes it to ClusterDeleted', async () => {
+  const pool = (clusterId: string, name: string) => standin.lifecycle.clusters.get(`projects/acme-prod/locations/${location}/clusters/${cloudNameFor(clusterId)}`)?.pools.get(name)?.body;
+
+  it('creates a cluster to ClusterReady: one control plane, one of each node pool', async () => {
     await publish(ClusterRequested, 'analytics', request('analytics'));
     const [ready] = await waitForEvents(bus, prefix, ClusterReady, 'analytics', 1, 30_000);
     assert.equal(ready?.data.nodeCount, 3);
     assert.match(ready?.data.kubernetesVersion ?? '', /^1\.31/);
     assert.deepEqual([creates('analytics'), creates('analytics', 'batch'), creates('analytics', 'general')], [1, 1, 1]);
+  });
+
+  it('scales a node pool to NodePoolScaled: its new size at GKE', async () => {
+    await publish(NodePoolScaleRequested, 'analytics', { pool: 'batch', count: 3 });
+    const [scaled] = await waitForEvents(bus, prefix, NodePoolScaled, 'analytics', 1, 30_000);
+    assert.deepEqual([scaled?.data.from, scaled?.data.to, scaled?.data.requested], [1, 3, 3]);
+    assert.equal(pool('analytics', 'batch')?.initialNodeCount, 3);
+    assert.equal(pool('analytics', 'general')?.initialNodeCount, 2, 'the other pool is left alone');
+  });
+
+  it('upgrades one minor: the master, then each node pool, to ClusterUpgraded', async () => {
+    await publish(UpgradeStepApproved, 'analytics', { planId: 'plan-gke', toVersion: '1.32' });
+    const [upgraded] = await waitForEvents(bus, prefix, ClusterUpgraded, 'analytics', 1, 30_000);
+    assert.equal(upgraded?.data.fromVersion, '1.31');
+    assert.match(upgraded?.data.toVersion ?? '', /^1\.32/);
+    const cluster = standin.lifecycle.clusters.get(`projects/acme-prod/locations/${location}/clusters/${cloudNameFor('analytics')}`);
+    assert.equal(cluster?.body.currentMasterVersion, '1.32.1-gke.1357000');
+    assert.deepEqual([pool('analytics', 'batch')?.version, pool('analytics', 'general')?.version], ['1.32.1-gke.1357000', '1.32.1-gke.1357000']);
+    const order = standin.lifecycle.operations.filter((op) => op.type === 'UPGRADE_MASTER' || op.type === 'UPGRADE_NODES').map((op) => op.type);
+    assert.deepEqual(order, ['UPGRADE_MASTER', 'UPGRADE_NODES', 'UPGRADE_NODES'], 'the master first, then each pool once');
+  });
+
+  it('deletes it: node pools, then the cluster; ClusterDeleted and nothing left at GKE', async () => {
     await publish(ClusterDeletionRequested, 'analytics', { reason: 'test' });
     const [deleted] = await waitForEvents(bus, prefix, ClusterDeleted, 'analytics', 1, 30_000);
     assert.deepEqual(deleted?.data, { model: 'public-cloud' });
+    assert.deepEqual(standin.lifecycle.clusterBodies('acme-prod', location), []);
   });
 });
