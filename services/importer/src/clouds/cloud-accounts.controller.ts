@@ -45,6 +45,7 @@ export function httpStatusForCloudError(code: CloudErrorCode): number {
     case 'cloud-access-denied':
     case 'cloud-quota-exceeded':
     case 'cloud-version-not-offered':
+    case 'cloud-request-invalid':
       return 422;
     case 'cloud-name-taken':
       return 409;

@@ -14,6 +14,7 @@ export const CLOUD_ERROR_CODES = [
   'cloud-quota-exceeded',
   'cloud-version-not-offered',
   'cloud-name-taken',
+  'cloud-request-invalid',
   'cloud-failed',
 ] as const;
 export type CloudErrorCode = (typeof CLOUD_ERROR_CODES)[number];
@@ -43,6 +44,8 @@ export function describeCloudError(code: CloudErrorCode): string {
       return 'The cloud does not offer this Kubernetes version there';
     case 'cloud-name-taken':
       return 'A cloud resource of that name exists and is not Flotilla\'s';
+    case 'cloud-request-invalid':
+      return 'The cloud refused the request as invalid (a parameter it does not accept)';
     case 'cloud-failed':
       return 'The cloud provider call failed';
   }
@@ -64,6 +67,7 @@ export function isTransientCloudError(code: CloudErrorCode): boolean {
     case 'cloud-quota-exceeded':
     case 'cloud-version-not-offered':
     case 'cloud-name-taken':
+    case 'cloud-request-invalid':
       return false;
   }
 }
