@@ -26,7 +26,8 @@
 // IMPORT_CHECK_CONCURRENCY, clusters one reconciler round takes), BENCH_DATABASE_POOL_SIZE (30:
 // the importer's DATABASE_POOL_SIZE), BENCH_POLL_MS (100),
 // BENCH_TIMEOUT_MS (300000), BENCH_RESULTS_DIR (<repo>/bench/results), BENCH_IMPORTER_LOG (unset:
-// a file for the importer's output), LOG_LEVEL (warn; info: every step), TEST_DATABASE_URL,
+// a file for the importer's output), BENCH_CPU_PROFILE_DIR (unset: where the importer writes V8
+// CPU profiles when it stops), LOG_LEVEL (warn; info: every step), TEST_DATABASE_URL,
 // TEST_NATS_URL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -55,6 +56,7 @@ const POLL_MS = envNumber('BENCH_POLL_MS', 100);
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 300_000);
 /** Where the importer's whole output goes, when set (with LOG_LEVEL=info: every step it takes). */
 const LOG_FILE = process.env['BENCH_IMPORTER_LOG'] || undefined;
+const CPU_PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'] || undefined;
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
 const CLUSTERS = 3 * PER_CLOUD;
 const NODE_GROUPS = 2;
@@ -142,7 +144,9 @@ class ImporterProcess {
 
   async start(timeoutMs = 60_000): Promise<void> {
     const entry = join(repoRoot, 'services/importer/dist/bench/cloud-importer.js');
-    const child = spawn(process.execPath, ['--enable-source-maps', '--import', '@flotilla/telemetry/register', entry], {
+    // `--cpu-prof`: V8 writes the importer's CPU profile there when it stops.
+    const profile = CPU_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`];
+    const child = spawn(process.execPath, [...profile, '--enable-source-maps', '--import', '@flotilla/telemetry/register', entry], {
       cwd: repoRoot,
       env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: 'importer' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -314,6 +318,7 @@ async function main(): Promise<void> {
   // Interleaved, so no cloud gets its requests in first.
   const requests = Array.from({ length: PER_CLOUD }, (_, index) => PROVIDERS.map((provider) => createEvent(ClusterRequested, { subject: clusterId(provider, index), source: '/flotilla/inventory' }, request(provider, index)))).flat();
   const subject = eventsSubject({ prefix }, ClusterRequested.channel);
+  const cpuAtStart = process.cpuUsage();
   const startedWall = Date.now();
   const started = performance.now();
   for (let index = 0; index < requests.length; index += 100) {
@@ -342,6 +347,7 @@ async function main(): Promise<void> {
     await sleep(POLL_MS);
   }
   const usage = importer.usage();
+  const benchCpu = process.cpuUsage(cpuAtStart);
 
   // Each cluster's ClusterReady committed with its row turning Running (updated_at: that transaction's start).
   const readyRows = await db.query<{ id: string; provider: Provider; at: number }[]>(
@@ -412,6 +418,8 @@ async function main(): Promise<void> {
     publish_seconds: round(publishSeconds),
     importer_peak_rss_mb: round(usage?.peakRssMb ?? Number.NaN, 1),
     importer_cpu_seconds: round(usage?.cpuSeconds ?? Number.NaN),
+    // This process serves the three stand-ins (TLS, signatures, JSON): it shares the cores with the importer.
+    standins_cpu_seconds: round((benchCpu.user + benchCpu.system) / 1e6),
     progress: sampleProgress(history),
     load_average_end: loadavg().map((value) => round(value)),
     problems,
