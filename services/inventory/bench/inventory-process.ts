@@ -66,6 +66,14 @@ export class InventoryProcess {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   }
 
+  /** The most memory the process has held so far (VmHWM), in MB (Linux: /proc). */
+  peakRssMb(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('the inventory is not running');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024;
+  }
+
   async start(timeoutMs = 120_000): Promise<void> {
     const profile = this.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfileDir}`] : [];
     const child = spawn(process.execPath, ['--enable-source-maps', ...profile, join(repoRoot, 'services/inventory/dist/src/main.js')], {

@@ -2,8 +2,9 @@
 // process over a small read model (BENCH_CLUSTERS, 1,000), one caller in another process on one
 // kept-alive connection, and per kind of request (the floor, an authenticated 404 of an unknown
 // cluster; a cluster's detail; a list page; the overview) its latency p50/p99, the CPU the
-// service and the caller spent per request, and the service's event-loop delay meanwhile (from
-// its own /metrics, which resets it on each scrape). Prints a JSON report; writes no results file.
+// service and the caller spent per request, the service's time in garbage collection per request
+// and its event-loop delay meanwhile (from its own /metrics, which resets the delay on each
+// scrape). Prints a JSON report; writes no results file.
 //
 //   npx tsc -b services/inventory/bench/tsconfig.json &&
 //   node services/inventory/dist/bench/request-floor.js
@@ -44,11 +45,16 @@ function fetchClient(token: string): Get {
   };
 }
 
-/** The service's event-loop delay since its last scrape, from its own metrics (ms). */
-async function eventLoopDelay(get: Get, url: string): Promise<{ p99_ms: number; max_ms: number }> {
+/**
+ * From the service's own metrics: its event-loop delay since the last scrape (which resets it) and
+ * the time it has spent collecting garbage so far, in ms.
+ */
+async function runtimeFigures(get: Get, url: string): Promise<{ eventLoopDelay: { p99_ms: number; max_ms: number }; gcMs: number }> {
   const { text } = await get(`${url}/metrics`);
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
-  return { p99_ms: round(value('nodejs_eventloop_lag_p99_seconds')), max_ms: round(value('nodejs_eventloop_lag_max_seconds')) };
+  // One sum per kind of collection (minor, major, incremental, weakcb).
+  const gcMs = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]) * 1000, 0);
+  return { eventLoopDelay: { p99_ms: round(value('nodejs_eventloop_lag_p99_seconds')), max_ms: round(value('nodejs_eventloop_lag_max_seconds')) }, gcMs };
 }
 
 async function main(): Promise<void> {
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
     for (const kind of KINDS) {
       // Warm-up: connections, plans, code paths compiled.
       for (let n = 0; n < 200; n++) await get(`${inventory.url}${PATHS[kind]!(n).path}`);
-      await eventLoopDelay(get, inventory.url);
+      const { gcMs: gcBefore } = await runtimeFigures(get, inventory.url);
       const serverBefore = inventory.cpuMs();
       const clientBefore = process.cpuUsage();
       const samples: number[] = [];
@@ -89,16 +95,19 @@ async function main(): Promise<void> {
       }
       const clientCpu = process.cpuUsage(clientBefore);
       const serverCpuMs = inventory.cpuMs() - serverBefore;
+      const runtime = await runtimeFigures(get, inventory.url);
       const figures = {
         p50_ms: round(percentile(samples, 50)),
         p99_ms: round(percentile(samples, 99)),
         server_cpu_ms_per_request: round(serverCpuMs / REQUESTS, 3),
+        server_gc_ms_per_request: round((runtime.gcMs - gcBefore) / REQUESTS, 3),
         client_cpu_ms_per_request: round((clientCpu.user + clientCpu.system) / 1000 / REQUESTS, 3),
-        event_loop_delay: await eventLoopDelay(get, inventory.url),
+        event_loop_delay: runtime.eventLoopDelay,
       };
       log(`${kind}: ${JSON.stringify(figures)}`);
       report[kind] = figures;
     }
+    report['server_peak_rss_mb'] = round(inventory.peakRssMb(), 1);
     report['load_after'] = loadText();
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
