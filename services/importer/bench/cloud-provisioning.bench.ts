@@ -22,6 +22,20 @@
 // The reconciler's waits are scaled like the clouds' times (BENCH_TIME_SCALE, real / bench): its
 // 15 s poll against creates of ~10 minutes becomes 15 s / scale against creates of seconds.
 //
+// First runs (shared 2-core machine, load average about 10 from other work): 300 ready in 98 to
+// 187 s against a critical path of 8 s (efficiency 0.04 to 0.08), no 429, no duplicate create.
+// Nothing reached a rate limit (about 6,500 cloud calls in all, 15 / 24 / 25 per EKS / AKS / GKE
+// cluster against 6 / 7 / 8 at the least): the importer is bound by its cost per step, about
+// 64 CPU seconds for the run (some 30 ms per step of three to five cloud calls and a dozen SQL
+// statements), and got a third to a half of a core. Neither a longer poll (1 s: 98 s) nor larger
+// rounds (60 clusters: 135 s against 116 s for 20) changed it: clusters wait in the queue 15-50 s
+// between steps. A CPU profile (BENCH_CPU_PROFILE_DIR) puts 17% of the importer's time in
+// https.Agent#getName, which concatenates the `ca` option (Node's roots plus CLOUD_CA_FILE, some
+// 200 KB) for every request, and 3% in building a secure context for each new connection; the
+// OpenTelemetry async-hooks context, the pg instrumentation and TypeORM take most of the rest.
+// AKS node groups also start one after the other: the reconciler waits on the first pool's
+// operation before creating the second (EKS starts both at once).
+//
 // Environment: BENCH_CLUSTERS_PER_CLOUD (100), BENCH_TIME_SCALE (120), BENCH_CONCURRENCY (20:
 // IMPORT_CHECK_CONCURRENCY, clusters one reconciler round takes), BENCH_DATABASE_POOL_SIZE (30:
 // the importer's DATABASE_POOL_SIZE), BENCH_POLL_MS (100),
