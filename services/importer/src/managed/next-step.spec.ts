@@ -96,9 +96,18 @@ describe('creating a cluster (decideNextStep, work create)', () => {
     assert.deepEqual(decideNextStep(managed({ kind: 'create' }), observe(null)), { kind: 'create-cluster' });
   });
 
-  it('given the control plane being created (also after a crash that lost the create): waits, never creates again', () => {
-    const step = decideNextStep(managed({ kind: 'create' }), observe(cloudCluster('creating')));
+  it('given the control plane being created by our create-cluster step: waits, never creates again', () => {
+    const step = decideNextStep(managed({ kind: 'create' }, { step: 'create-cluster' }), observe(cloudCluster('creating')));
     assert.equal(step.kind, 'wait');
+  });
+
+  it('given the control plane being created with no handle of its create held (a crash, a new generation): asks the create again, which resumes it', () => {
+    assert.deepEqual(decideNextStep(managed({ kind: 'create' }), observe(cloudCluster('creating'))), { kind: 'create-cluster' });
+    assert.deepEqual(decideNextStep(managed({ kind: 'create' }, { step: 'check-version' }), observe(cloudCluster('creating'))), { kind: 'create-cluster' });
+    // Its handle held: waited on, not asked again.
+    assert.equal(decideNextStep(managed({ kind: 'create' }, { step: 'create-cluster', operation: 'op-1' }), observe(cloudCluster('creating'), [], { done: false })).kind, 'wait');
+    // Someone else's: never resumed.
+    assert.equal(decideNextStep(managed({ kind: 'create' }), observe(cloudCluster('creating', { owner: 'another' }))).kind, 'fail');
   });
 
   it('given a cluster of that name without our tag, or another cluster\'s: cloud-name-taken on field cloud', () => {
@@ -223,6 +232,14 @@ describe('deleting (work delete): node groups, then the cluster', () => {
     assert.deepEqual(decideNextStep(deleting, observe(cloudCluster('ready'), [])), { kind: 'delete-cluster' });
     assert.equal(decideNextStep(deleting, observe(cloudCluster('deleting'), [])).kind, 'wait');
     assert.equal(decideNextStep(deleting, observe(null)).kind, 'done');
+  });
+
+  it('given a GKE cluster still creating and no handle held (a delete asked during its create): deletes it, its bootstrap pool first; EKS and AKS wait for their create', () => {
+    const gke = { ...deleting, provider: 'gke' as const };
+    assert.deepEqual(decideNextStep(gke, observe(cloudCluster('creating'), [])), { kind: 'delete-cluster' });
+    assert.equal(decideNextStep({ ...gke, step: 'delete-cluster', operation: 'op-1' }, observe(cloudCluster('creating'), [], { done: false })).kind, 'wait');
+    assert.equal(decideNextStep(deleting, observe(cloudCluster('creating'), [])).kind, 'wait');
+    assert.equal(decideNextStep({ ...deleting, provider: 'aks' }, observe(cloudCluster('creating'), [])).kind, 'wait');
   });
 
   it('given an adopted cluster (no tag of ours): deletes it all the same', () => {

@@ -118,6 +118,12 @@ function groupFailed(cluster: ManagedCluster, group: ObservedCloudNodeGroup): St
 
 function nextCreateStep(cluster: ManagedCluster, observed: Observation): Step {
   if (observed.cluster === null) return cluster.versionOffered ? { kind: 'create-cluster' } : { kind: 'check-version' };
+  // Ours and still being created, with no handle of the create held (a crash, a new generation): the
+  // create is asked again, which every lifecycle takes as resuming it. GKE's create ends only when its
+  // bootstrap pool is dropped, and that follow-up lives in the handle: without it, creating forever.
+  if (cluster.operation === null && cluster.step !== 'create-cluster' && observed.cluster.state === 'creating' && owns(cluster, observed.cluster)) {
+    return { kind: 'create-cluster' };
+  }
   const ready = clusterReady(cluster, observed.cluster);
   if (isStep(ready)) return ready;
   const byName = new Map(observed.nodeGroups.map((group) => [group.name, group]));
@@ -184,6 +190,9 @@ function nextDeleteStep(cluster: ManagedCluster, observed: Observation): Step {
   if (changing !== undefined) return { kind: 'wait', on: `node group ${changing.name} ${changing.state}` };
   if (observed.nodeGroups.length > 0) return { kind: 'wait', on: `node groups deleting: ${observed.nodeGroups.map((group) => group.name).join(', ')}` };
   if (observed.cluster.state === 'deleting') return { kind: 'wait', on: `cluster ${cluster.cloudName} deleting` };
+  // A GKE cluster stays creating until its bootstrap pool is dropped, which only its create's handle
+  // does: with none held, its delete (which drops that pool first) is asked. EKS and AKS creates end on their own.
+  if (observed.cluster.state === 'creating' && cluster.operation === null && cluster.provider === 'gke') return { kind: 'delete-cluster' };
   if (observed.cluster.state === 'creating' || observed.cluster.state === 'updating') return { kind: 'wait', on: `cluster ${cluster.cloudName} ${observed.cluster.state}` };
   return { kind: 'delete-cluster' };
 }

@@ -236,6 +236,27 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(standin.lifecycle.clusters.has(path(target)), false);
   });
 
+  it('deletes a cluster whose create still runs and whose handle is lost: nothing refused meanwhile, then its bootstrap pool and the cluster go', async () => {
+    const id = randomUUID();
+    const target = targetOf(id);
+    Object.assign(standin.lifecycle.durations, { createCluster: 600 });
+    // The create's handle (which drops the bootstrap pool) is forgotten: only a delete is asked.
+    await gke.createCluster(account, target, spec(id), randomUUID());
+    assert.equal((await gke.findCluster(account, target))?.state, 'creating');
+    // GKE refuses pool changes while the create runs: nothing started, asked again later.
+    assert.equal(await gke.deleteCluster(account, target), null);
+    const deadline = Date.now() + 10_000;
+    let deleting: CloudOperation = null;
+    while (deleting === null) {
+      assert.ok(Date.now() < deadline, 'the delete never started');
+      await sleep(50);
+      deleting = await gke.deleteCluster(account, target);
+    }
+    await settle(target, deleting);
+    assert.equal(await gke.findCluster(account, target), null);
+    assert.equal(standin.lifecycle.clusters.has(path(target)), false);
+  });
+
   it('reports an operation that fails half-way with GKE’s message, and cleans up a failed create', async () => {
     const id = randomUUID();
     const target = await runningCluster(id);

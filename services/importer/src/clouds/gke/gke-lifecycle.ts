@@ -133,8 +133,16 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       const cluster = await getCluster(client, gke, options);
       if (cluster === null) return null;
       if (gkeStatus(cluster.status) === 'STOPPING') return runningOperation(client, gke, 'DELETE_CLUSTER', null, options);
-      // A create that failed before its bootstrap pool was dropped: that pool goes first, like any other.
-      if ((cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) return dropPool(client, gke, BOOTSTRAP_POOL, 'delete-cluster', options);
+      // A create that failed, or is still under way, before its bootstrap pool was dropped: that pool goes first, like any other.
+      if ((cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) {
+        try {
+          return await dropPool(client, gke, BOOTSTRAP_POOL, 'delete-cluster', options);
+        } catch (error) {
+          // The create still runs (GKE refuses pool changes meanwhile): nothing started, asked again at the next look.
+          if (error instanceof CloudError && isGkeConflict(error)) return null;
+          throw error;
+        }
+      }
       return deleteClusterNow(client, gke, options);
     });
   }
