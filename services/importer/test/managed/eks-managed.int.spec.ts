@@ -9,7 +9,6 @@ import {
   NodePoolScaled,
   NodePoolScaleRequested,
   UpgradeStepApproved,
-  type EventData,
 } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
@@ -23,34 +22,10 @@ import { EksStandin } from '../support/cloud-standins/eks-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { testTls } from '../support/cloud-standins/test-tls.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
-import { publisher } from './support.js';
+import { eksClusterRequest as request, publisher } from './support.js';
 
 const account = { accessKeyId: 'AKIAMANAGEDEKSTEST01', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYMANAGEDKEY' };
 const region = 'eu-west-1';
-
-const request = (name: string): EventData<typeof ClusterRequested> => ({
-  name,
-  model: 'public-cloud',
-  kubernetesVersion: '1.30',
-  nodePools: [
-    { name: 'system', count: 2, machineSize: 'm6i.large', labels: {}, taints: [{ key: 'CriticalAddonsOnly', value: 'true', effect: 'NoSchedule' }] },
-    { name: 'workers', count: 3, machineSize: 'm6i.xlarge', minCount: 1, maxCount: 6, labels: { pool: 'workers' }, taints: [] },
-  ],
-  network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
-  cloud: {
-    provider: 'eks',
-    credentialRef: 'aws-fleet',
-    region,
-    networking: {
-      subnetIds: ['subnet-0a', 'subnet-0b'],
-      securityGroupIds: ['sg-0c'],
-      clusterRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-cluster',
-      nodeRoleArn: 'arn:aws:iam::123456789012:role/flotilla-eks-node',
-    },
-    endpointAccess: 'public',
-    tags: { team: 'payments' },
-  },
-});
 
 describe('public cloud clusters at EKS: the reconciler through EksLifecycle and @aws-sdk/client-eks against the stateful EKS stand-in', () => {
   let standin: EksStandin;
