@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultSupportMatrix } from '@flotilla/contracts';
 import { decideClusterRequest, type PublicCloudRequest, type RequestCredential } from './cluster-request.js';
-import { closeGate, gateOpen } from './throttle.js';
+import { closeGate, gateOpen, heldUntil, MAX_GATE_REOPEN_SPREAD_MS } from './throttle.js';
 
 const policy = { release: '4.3', matrix: defaultSupportMatrix };
 const awsAccount = { ref: 'aws-main', kind: 'cloud-account', expiresAt: null, binding: null, metadata: { provider: 'eks' as const } } satisfies RequestCredential;
@@ -112,6 +112,16 @@ describe('the throttle gate of a cloud account', () => {
   it('never opens earlier than a gate another replica set', () => {
     const later = new Date(now.getTime() + 60_000);
     assert.equal(closeGate(later, now, 5_000, 1_000), later);
+  });
+
+  it('spreads the clusters it held over part of the wait once it opens, each at a place fixed by its id', () => {
+    const at = new Date(now.getTime() + 10_000);
+    const times = Array.from({ length: 50 }, (_, i) => heldUntil(at, now, `cluster-${i}`).getTime() - at.getTime());
+    for (const offset of times) assert.ok(offset >= 0 && offset < 5_000, `offset ${offset}`);
+    assert.ok(new Set(times).size > 40, 'the clusters do not all come back at once');
+    assert.equal(heldUntil(at, now, 'cluster-7').getTime(), heldUntil(at, now, 'cluster-7').getTime());
+    const far = new Date(now.getTime() + 10 * 60_000);
+    assert.ok(heldUntil(far, now, 'cluster-1').getTime() - far.getTime() < MAX_GATE_REOPEN_SPREAD_MS);
   });
 
   it('is open once its time has come', () => {

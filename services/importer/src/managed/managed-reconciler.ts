@@ -11,8 +11,8 @@ import { LifecycleUnavailableError, type AccountLifecycle, type CloudLifecycles 
 import { ManagedClusterRepository, type ManagedClaim } from './managed-cluster.repository.js';
 import { requestTokenFor, targetOf, type ManagedCluster } from './managed-cluster.js';
 import { decideNextStep, stepKey, type Step } from './next-step.js';
-import { settleDone, settleFailed, settleStarted, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
-import { closeGate, gateOpen } from './throttle.js';
+import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
+import { closeGate, gateOpen, heldUntil } from './throttle.js';
 
 export interface ManagedReconcilerSettings extends ReconcilePolicy {
   /** How often the idle reconciler looks for clusters with work due. */
@@ -78,7 +78,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     // One gate per account for the whole service: a cloud that throttled one replica is left alone by all.
     const gate = gateOpen(await this.clusters.gate(cluster.provider, cluster.credentialRef), now);
     if (!gate.open) {
-      await this.clusters.release(cluster.id, claimId, gate.at);
+      await this.clusters.release(cluster.id, claimId, heldUntil(gate.at, now, cluster.id));
       return;
     }
     const opened = await this.openAccount(cluster);
@@ -171,15 +171,16 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * A call that failed. Throttled: the account's gate closes for the cloud's Retry-After (every
-   * replica honours it) and the cluster waits at least that long. Other transient failures retry
-   * with backoff; permanent ones (quota, version not offered, name taken, access) end the work.
+   * replica honours it) and the cluster waits at least that long, no failure of its own counted.
+   * Other transient failures retry with backoff, up to MAX_TRANSIENT_FAILURES in a row; permanent
+   * ones (quota, version not offered, name taken, access, a request refused) end the work.
    */
   private async failure(cluster: ManagedCluster, error: unknown, groups: ObservedCloudNodeGroup[] | null): Promise<Settled> {
     const now = this.clock.now();
     if (!(error instanceof CloudError)) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn({ msg: 'managed cluster step failed unexpectedly: retried', clusterId: cluster.id, error: message });
-      return settleTransient(cluster, reason('cloud-failed', message), now, this.settings);
+      return settleTransient(cluster, reason('cloud-failed', message), groups, now, this.settings);
     }
     const why = reason(error.code, error.message, error.field);
     if (!isTransientCloudError(error.code)) return settleFailed(cluster, [why], groups, now);
@@ -188,9 +189,9 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       const notBefore = closeGate(current, now, error.retryAfterMs, this.settings.throttleFallbackMs);
       await this.clusters.closeGate(cluster.provider, cluster.credentialRef, notBefore);
       this.logger.log({ msg: 'cloud throttled: account gate closed', provider: cluster.provider, credentialRef: cluster.credentialRef, notBefore: notBefore.toISOString() });
-      return settleTransient(cluster, why, now, this.settings, notBefore);
+      return settleThrottled(cluster, why, heldUntil(notBefore, now, cluster.id));
     }
-    return settleTransient(cluster, why, now, this.settings);
+    return settleTransient(cluster, why, groups, now, this.settings);
   }
 
   /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */

@@ -105,12 +105,27 @@ export function settleWait(cluster: ManagedCluster, operationDone: boolean, now:
   };
 }
 
-/** A failure worth trying again (the cloud throttled, did not answer, failed a call): backoff, the work kept. */
-export function settleTransient(cluster: ManagedCluster, reason: Reason, now: Date, policy: ReconcilePolicy, notBefore?: Date): Settled {
+/**
+ * Transient failures of one piece of work in a row before it is given up (with the last reason): a
+ * cloud that keeps failing the same call is not going to do it on the eleventh try either.
+ */
+export const MAX_TRANSIENT_FAILURES = 10;
+
+/** A failure worth trying again (the cloud did not answer, failed a call): backoff, the work kept; failed after too many in a row. */
+export function settleTransient(cluster: ManagedCluster, reason: Reason, groups: ObservedCloudNodeGroup[] | null, now: Date, policy: ReconcilePolicy): Settled {
   const failures = cluster.failures + 1;
-  const backoff = later(now, retryDelayMs(failures, policy.retryBaseMs, policy.maxRetryMs));
-  const at = notBefore !== undefined && notBefore.toISOString() > backoff ? notBefore.toISOString() : backoff;
-  return { next: { ...cluster, failures, reasons: [reason], nextAttemptAt: at }, events: [] };
+  if (failures >= MAX_TRANSIENT_FAILURES) {
+    return settleFailed(cluster, [{ ...reason, message: `${reason.message} (given up after ${failures} failures in a row)` }], groups, now);
+  }
+  return { next: { ...cluster, failures, reasons: [reason], nextAttemptAt: later(now, retryDelayMs(failures, policy.retryBaseMs, policy.maxRetryMs)) }, events: [] };
+}
+
+/**
+ * The cloud throttled the account: not a failure of this cluster (the account's gate holds every
+ * cluster of it), so the count of failures is left as it is; looked at again at `at`.
+ */
+export function settleThrottled(cluster: ManagedCluster, reason: Reason, at: Date): Settled {
+  return { next: { ...cluster, reasons: [reason], nextAttemptAt: at.toISOString() }, events: [] };
 }
 
 /** The work is finished: its answer, and the cluster back to Running (or gone). */

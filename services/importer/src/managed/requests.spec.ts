@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { defaultSupportMatrix } from '@flotilla/contracts';
 import type { ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
 import type { ManagedCluster } from './managed-cluster.js';
-import { settleDone, settleFailed, settleTransient } from './outcome.js';
+import { MAX_TRANSIENT_FAILURES, settleDone, settleFailed, settleThrottled, settleTransient } from './outcome.js';
 import { decideDelete, decideScale, decideUpgrade, newManagedCluster } from './requests.js';
 
 const now = new Date('2026-12-06T12:00:00Z');
@@ -101,13 +101,27 @@ describe('settling a managed cluster\'s work', () => {
     assert.deepEqual([upgrade.next.phase, upgrade.events.map((event) => event.type)], ['Running', ['ClusterProgress', 'UpgradeStepFailed']]);
   });
 
-  it('a transient failure: backoff doubling, capped, never before a closed gate', () => {
-    const first = settleTransient(running({ work: { kind: 'create' } }), { code: 'cloud-unreachable', message: 'x' }, now, policyTimes);
+  it('a transient failure: backoff doubling, capped; given up with the last reason after MAX_TRANSIENT_FAILURES in a row', () => {
+    const first = settleTransient(running({ work: { kind: 'create' } }), { code: 'cloud-unreachable', message: 'x' }, null, now, policyTimes);
     assert.equal(Date.parse(first.next.nextAttemptAt) - now.getTime(), 2_000);
-    const third = settleTransient({ ...first.next, failures: 2 }, { code: 'cloud-unreachable', message: 'x' }, now, policyTimes);
+    const third = settleTransient({ ...first.next, failures: 2 }, { code: 'cloud-unreachable', message: 'x' }, null, now, policyTimes);
     assert.equal(Date.parse(third.next.nextAttemptAt) - now.getTime(), 8_000);
-    const gated = settleTransient(running({ work: { kind: 'create' } }), { code: 'cloud-throttled', message: 'x' }, now, policyTimes, new Date(now.getTime() + 30_000));
+    assert.deepEqual(third.events, []);
+    const nearly = settleTransient(running({ work: { kind: 'create' }, failures: MAX_TRANSIENT_FAILURES - 2 }), { code: 'cloud-unreachable', message: 'x' }, null, now, policyTimes);
+    assert.equal(nearly.next.work?.kind, 'create');
+    const last = settleTransient(nearly.next, { code: 'cloud-unreachable', message: 'no route to host' }, null, now, policyTimes);
+    assert.equal(last.next.work, null);
+    assert.equal(last.next.phase, 'Failed');
+    assert.equal(last.next.reasons[0]?.code, 'cloud-unreachable');
+    assert.match(last.next.reasons[0]?.message ?? '', /no route to host/);
+    assert.deepEqual(last.events.map((event) => event.type), ['ClusterProgress', 'ClusterProvisioningFailed']);
+  });
+
+  it('throttled: waits for the gate, no failure of the cluster counted', () => {
+    const gated = settleThrottled(running({ work: { kind: 'create' }, failures: MAX_TRANSIENT_FAILURES - 1 }), { code: 'cloud-throttled', message: 'x' }, new Date(now.getTime() + 30_000));
     assert.equal(Date.parse(gated.next.nextAttemptAt) - now.getTime(), 30_000);
+    assert.equal(gated.next.failures, MAX_TRANSIENT_FAILURES - 1);
+    assert.equal(gated.next.work?.kind, 'create');
     assert.deepEqual(gated.events, []);
   });
 });

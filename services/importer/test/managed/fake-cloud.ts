@@ -51,6 +51,8 @@ export class FakeCloud implements CloudLifecycle<AwsAccount> {
   throttleNext = 0;
   throttleRetryAfterMs = 1_000;
   readonly throttledAt: number[] = [];
+  /** Fail the next `failNext` calls (after any throttled ones) as a cloud that does not answer. */
+  failNext = 0;
   /** The last request token of each create and upgrade: a repeat with it is the same request. */
   private readonly tokens = new Map<string, string>();
 
@@ -64,6 +66,10 @@ export class FakeCloud implements CloudLifecycle<AwsAccount> {
       this.throttleNext -= 1;
       this.throttledAt.push(Date.now());
       throw new CloudError('cloud-throttled', `eks ${name}: Rate exceeded`, undefined, this.throttleRetryAfterMs);
+    }
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new CloudError('cloud-unreachable', `eks ${name}: connect ETIMEDOUT`);
     }
   }
 

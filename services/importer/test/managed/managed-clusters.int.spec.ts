@@ -21,6 +21,7 @@ import type { ImporterConfig } from '../../src/config.js';
 import { ImporterModule } from '../../src/importer.module.js';
 import { CloudLifecycles } from '../../src/managed/lifecycles.js';
 import { cloudNameFor } from '../../src/managed/managed-cluster.js';
+import { MAX_TRANSIENT_FAILURES } from '../../src/managed/outcome.js';
 import { importerService } from '../../src/service.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
 import { publisher } from './support.js';
@@ -115,6 +116,27 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
       assert.equal(cloud.creates.get(`cluster/${cloudNameFor('old-1')}`), undefined);
     } finally {
       cloud.offered = ['1.30', '1.31', '1.32'];
+    }
+  });
+
+  it('a cloud that keeps failing: given up after MAX_TRANSIENT_FAILURES in a row with the last reason; throttled answers meanwhile count for nothing', async () => {
+    // Throttled answers first (the account's gate, not this cluster's failures), then a cloud that never answers.
+    cloud.throttleRetryAfterMs = 100;
+    cloud.throttleNext = MAX_TRANSIENT_FAILURES;
+    cloud.failNext = 1_000;
+    const callsBefore = cloud.calls.length;
+    try {
+      await publish(ClusterRequested, 'flaky-1', request('flaky'));
+      const [failed] = await waitForEvents(bus, prefix, ClusterProvisioningFailed, 'flaky-1', 1, 30_000);
+      assert.deepEqual(failed?.data.reasons.map((reason) => reason.code), ['cloud-unreachable']);
+      assert.match(failed?.data.reasons[0]?.message ?? '', /ETIMEDOUT.*given up after 10 failures in a row/);
+      assert.equal(cloud.throttleNext, 0);
+      assert.equal(1_000 - cloud.failNext, MAX_TRANSIENT_FAILURES, 'one call per attempt, and no more attempts');
+      assert.equal(cloud.calls.length - callsBefore, 2 * MAX_TRANSIENT_FAILURES, 'one call per attempt, throttled or failed');
+    } finally {
+      cloud.throttleNext = 0;
+      cloud.failNext = 0;
+      cloud.throttleRetryAfterMs = 1_000;
     }
   });
 
