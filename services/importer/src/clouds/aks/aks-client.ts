@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { ContainerServiceClient, type ContainerServiceClientOptionalParams } from '@azure/arm-containerservice';
 import { ClientSecretCredential } from '@azure/identity';
 import type { AzureAccount } from '../accounts.js';
@@ -48,14 +50,16 @@ const surfaceThrottling: PipelinePolicy = {
  * for every call. The key holds a hash of the secret, never the secret; a rotated secret is a new key.
  */
 export class AksClients {
-  private readonly ca: string[] | undefined;
+  /** With extra CAs: one keep-alive agent on one secure context (see `EksClients` for why not `ca`). */
+  private readonly agent: Agent | undefined;
   private readonly cached = new Map<string, ContainerServiceClient>();
 
   constructor(
     private readonly settings: CloudSettings,
     private readonly options: { cache: boolean; surfaceThrottling: boolean } = { cache: false, surfaceThrottling: false },
   ) {
-    this.ca = trustedCas(settings);
+    const ca = trustedCas(settings);
+    this.agent = ca === undefined ? undefined : new Agent({ keepAlive: true, secureContext: createSecureContext({ ca }) });
   }
 
   credential(account: AzureAccount): ClientSecretCredential {
@@ -63,7 +67,7 @@ export class AksClients {
       authorityHost: this.settings.aks.authorityHost,
       disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(this.settings.aks.authorityHost),
       retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
-      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
+      ...(this.agent === undefined ? {} : { agent: this.agent }),
     });
   }
 
@@ -91,7 +95,7 @@ export class AksClients {
       endpoint: this.settings.aks.endpoint,
       credentials: { scopes: [this.settings.aks.credentialScope] },
       retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
-      ...(this.ca === undefined ? {} : { tlsOptions: { ca: this.ca } }),
+      ...(this.agent === undefined ? {} : { agent: this.agent }),
       ...(this.options.surfaceThrottling ? { additionalPolicies: [{ policy: surfaceThrottling, position: 'perRetry' as const }] } : {}),
     });
   }

@@ -1,4 +1,5 @@
 import { Agent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { AwsAccount } from '../accounts.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
@@ -17,7 +18,9 @@ export class EksClients {
 
   constructor(private readonly settings: CloudSettings) {
     const ca = trustedCas(settings);
-    this.httpsAgent = new Agent({ keepAlive: true, ...(ca === undefined ? {} : { ca }) });
+    // One secure context for every connection: given `ca` itself, the agent joins the whole CA list
+    // into its connection-pool key on every request and parses it for every new connection.
+    this.httpsAgent = new Agent({ keepAlive: true, ...(ca === undefined ? {} : { secureContext: createSecureContext({ ca }) }) });
   }
 
   client(account: AwsAccount, region: string): EKSClient {
