@@ -317,10 +317,18 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.ok(soon.retryAfterMs !== undefined && soon.retryAfterMs > 0 && soon.retryAfterMs <= 2000, `retryAfterMs ${soon.retryAfterMs}`);
     assert.equal(standin.counts().throttledRequests, 1);
 
-    // Allowed more attempts, the SDK waits as asked and gets through.
+    // Allowed more attempts, the SDK still does not sleep and retry a throttled call inside it: the
+    // throttling is raised at once, for the reconciler's account gate to hold back every call.
+    standin.resetCounts();
+    standin.rateLimit = null;
+    standin.throttleNext = 1;
     const patient = new EksLifecycle({ ...standinSettings({ eks: standin.url }), maxAttempts: 3 });
+    const atOnce = await cloudRejection(patient.offeredVersions(account, { provider: 'eks', region }));
+    assert.equal(atOnce.code, 'cloud-throttled');
+    assert.match(atOnce.message, /ThrottlingException/);
+    assert.equal(standin.counts().throttledRequests, 1);
+    assert.equal(standin.counts().requests, 1, 'not retried inside the call');
     assert.deepEqual(await patient.offeredVersions(account, { provider: 'eks', region }), ['1.29', '1.30', '1.31', '1.32']);
-    assert.ok(standin.counts().throttledRequests >= 2);
   });
 
   it('refuses a version the region does not offer, creating nothing', async () => {

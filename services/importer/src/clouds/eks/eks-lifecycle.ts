@@ -34,7 +34,6 @@ import {
   type ObservedCloudNodeGroup,
 } from '../lifecycle.js';
 import type { CloudSettings } from '../settings.js';
-import { EksClients } from './eks-client.js';
 import {
   eksClusterState,
   eksCreateClusterRequest,
@@ -51,6 +50,7 @@ import {
   parseEksOperation,
 } from './eks-lifecycle-mapping.js';
 import { eksError, eksExceptionName } from './eks-mapping.js';
+import { ThrottleSurfacingEksClients } from './eks-throttling.js';
 
 /** Describe calls in flight at once when reading several node groups or updates. */
 const DESCRIBE_CONCURRENCY = 4;
@@ -72,10 +72,10 @@ const at = (target: CloudTarget, region: string, nodegroupName?: string) => `"${
  */
 export class EksLifecycle implements CloudLifecycle<AwsAccount> {
   readonly provider = 'eks' as const;
-  private readonly clients: EksClients;
+  private readonly clients: ThrottleSurfacingEksClients;
 
   constructor(settings: CloudSettings) {
-    this.clients = new EksClients(settings);
+    this.clients = new ThrottleSurfacingEksClients(settings);
   }
 
   async offeredVersions(account: AwsAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
