@@ -171,7 +171,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * A call that failed. Throttled: the account's gate closes for the cloud's Retry-After (every
-   * replica honours it) and the cluster waits at least that long, no failure of its own counted.
+   * replica honours it) and the cluster waits at least that long (with backoff), never given up for it.
    * Other transient failures retry with backoff, up to MAX_TRANSIENT_FAILURES in a row; permanent
    * ones (quota, version not offered, name taken, access, a request refused) end the work.
    */
@@ -189,7 +189,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       const notBefore = closeGate(current, now, error.retryAfterMs, this.settings.throttleFallbackMs);
       await this.clusters.closeGate(cluster.provider, cluster.credentialRef, notBefore);
       this.logger.log({ msg: 'cloud throttled: account gate closed', provider: cluster.provider, credentialRef: cluster.credentialRef, notBefore: notBefore.toISOString() });
-      return settleThrottled(cluster, why, heldUntil(notBefore, now, cluster.id));
+      return settleThrottled(cluster, why, heldUntil(notBefore, now, cluster.id), now, this.settings);
     }
     return settleTransient(cluster, why, groups, now, this.settings);
   }

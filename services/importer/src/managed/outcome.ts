@@ -121,11 +121,14 @@ export function settleTransient(cluster: ManagedCluster, reason: Reason, groups:
 }
 
 /**
- * The cloud throttled the account: not a failure of this cluster (the account's gate holds every
- * cluster of it), so the count of failures is left as it is; looked at again at `at`.
+ * The cloud throttled the account: the account's gate holds every cluster of it, so a throttled
+ * answer never ends the work by itself. It still lengthens the backoff (a step makes several calls:
+ * coming back the moment one call is allowed again would be throttled again, round after round).
  */
-export function settleThrottled(cluster: ManagedCluster, reason: Reason, at: Date): Settled {
-  return { next: { ...cluster, reasons: [reason], nextAttemptAt: at.toISOString() }, events: [] };
+export function settleThrottled(cluster: ManagedCluster, reason: Reason, notBefore: Date, now: Date, policy: ReconcilePolicy): Settled {
+  const failures = Math.min(cluster.failures + 1, MAX_TRANSIENT_FAILURES - 1);
+  const backoff = now.getTime() + retryDelayMs(failures, policy.retryBaseMs, policy.maxRetryMs);
+  return { next: { ...cluster, failures, reasons: [reason], nextAttemptAt: new Date(Math.max(backoff, notBefore.getTime())).toISOString() }, events: [] };
 }
 
 /** The work is finished: its answer, and the cluster back to Running (or gone). */

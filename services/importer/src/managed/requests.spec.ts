@@ -117,11 +117,15 @@ describe('settling a managed cluster\'s work', () => {
     assert.deepEqual(last.events.map((event) => event.type), ['ClusterProgress', 'ClusterProvisioningFailed']);
   });
 
-  it('throttled: waits for the gate, no failure of the cluster counted', () => {
-    const gated = settleThrottled(running({ work: { kind: 'create' }, failures: MAX_TRANSIENT_FAILURES - 1 }), { code: 'cloud-throttled', message: 'x' }, new Date(now.getTime() + 30_000));
+  it('throttled: waits for the gate, with backoff, and is never given up for it', () => {
+    const gated = settleThrottled(running({ work: { kind: 'create' } }), { code: 'cloud-throttled', message: 'x' }, new Date(now.getTime() + 30_000), now, policyTimes);
     assert.equal(Date.parse(gated.next.nextAttemptAt) - now.getTime(), 30_000);
-    assert.equal(gated.next.failures, MAX_TRANSIENT_FAILURES - 1);
-    assert.equal(gated.next.work?.kind, 'create');
     assert.deepEqual(gated.events, []);
+    const backedOff = settleThrottled({ ...gated.next, failures: 3 }, { code: 'cloud-throttled', message: 'x' }, new Date(now.getTime() + 100), now, policyTimes);
+    assert.equal(Date.parse(backedOff.next.nextAttemptAt) - now.getTime(), 10_000);
+    let cluster = gated.next;
+    for (let i = 0; i < 3 * MAX_TRANSIENT_FAILURES; i += 1) cluster = settleThrottled(cluster, { code: 'cloud-throttled', message: 'x' }, now, now, policyTimes).next;
+    assert.equal(cluster.work?.kind, 'create');
+    assert.equal(cluster.failures, MAX_TRANSIENT_FAILURES - 1);
   });
 });
