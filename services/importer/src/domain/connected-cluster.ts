@@ -113,6 +113,8 @@ export function evolve(cluster: ConnectedCluster | undefined, event: CloudEvent)
     case 'UpgradePlanRequested':
     case 'UpgradePlanned':
     case 'EventRejected':
+    // Adoption is the managed cluster's record; the connected one is synced as before.
+    case 'ClusterAdopted':
       return undefined;
   }
 }
