@@ -27,8 +27,8 @@ describe('UnitOfWork.emit and the catalogue', () => {
 
   it("refuses an event the service is not declared to produce, naming the event's producers", async () => {
     await assert.rejects(
-      emitIn('importer', (unitOfWork) => unitOfWork.emit(ClusterReady, 'c-1', { model: 'platform-provisioned', kubernetesVersion: '1.31.2', nodeCount: 1 })),
-      /importer may not emit ClusterReady: the event catalogue \(libs\/contracts\) lists its producers as provisioner/,
+      emitIn('inventory', (unitOfWork) => unitOfWork.emit(ClusterReady, 'c-1', { model: 'platform-provisioned', kubernetesVersion: '1.31.2', nodeCount: 1 })),
+      /inventory may not emit ClusterReady: the event catalogue \(libs\/contracts\) lists its producers as provisioner, importer/,
     );
   });
 
