@@ -39,6 +39,8 @@ describe('importer: who may do what', () => {
       'PUT /api/v1/connected-clusters/:id/k8s/*path': 'operator',
       'PATCH /api/v1/connected-clusters/:id/k8s/*path': 'operator',
       'DELETE /api/v1/connected-clusters/:id/k8s/*path': 'operator',
+      // Adoption hands an imported cloud cluster's lifecycle to Flotilla.
+      'POST /api/v1/connected-clusters/:id/adoption': 'operator',
       'POST /api/v1/imports': 'operator scoped',
       'POST /api/v1/credentials': 'admin',
       'GET /api/v1/credentials': 'admin',
@@ -49,7 +51,7 @@ describe('importer: who may do what', () => {
       'GET /api/v1/registrations/:id': 'viewer',
       'DELETE /api/v1/registrations/:id': 'operator',
     });
-    assert.equal(report.checked, 17);
+    assert.equal(report.checked, 18);
   });
 
   it('a label-scoped operator imports only clusters carrying its labels', async () => {
