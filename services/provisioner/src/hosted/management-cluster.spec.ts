@@ -30,6 +30,7 @@ describe('management cluster requests', () => {
     ['a name that is not a DNS label', { ...valid, name: 'Mgmt_EU' }, ['name']],
     ['a plain http endpoint', { ...valid, apiEndpoint: 'http://mgmt.example.com:6443' }, ['apiEndpoint']],
     ['credentials in the endpoint', { ...valid, apiEndpoint: 'https://admin:secret@mgmt.example.com' }, ['apiEndpoint']],
+    ['an endpoint that is no URL at all, and too long', { ...valid, apiEndpoint: 'x'.repeat(5000) }, ['apiEndpoint', 'apiEndpoint']],
     ['an ingress domain with upper case', { ...valid, ingressDomain: 'HCP.example.com' }, ['ingressDomain']],
     ['zero cpu', { ...valid, capacity: { ...valid.capacity, cpuMillicores: 0 } }, ['capacity.cpuMillicores']],
     ['fractional memory', { ...valid, capacity: { ...valid.capacity, memoryBytes: 1.5 } }, ['capacity.memoryBytes']],

@@ -16,8 +16,9 @@ const ApiEndpoint = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .max(2048)
   .refine((value) => {
-    const url = new URL(value);
-    return url.username === '' && url.password === '';
+    // Zod runs this even when the checks above failed (too long, not a URL): it must not throw.
+    const url = URL.parse(value);
+    return url === null || (url.username === '' && url.password === '');
   }, 'must not carry credentials');
 
 const Labels = z.record(z.string().min(1).max(317), z.string().max(63));
