@@ -3,10 +3,16 @@ import { createSecureContext } from 'node:tls';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { AwsAccount } from '../accounts.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
+import { eksError, eksErrorCode } from './eks-mapping.js';
 
 /**
  * EKS clients for the import side and the lifecycle side alike: the endpoint (`{region}`
  * replaced), the extra CAs, the timeouts and attempts of the cloud settings.
+ *
+ * With `surfaceThrottling`, a throttled answer (429, ThrottlingException) ends the call at once as
+ * cloud-throttled with its Retry-After, instead of the SDK sleeping and retrying inside it: the
+ * caller's account gate then holds back every call of the account, not only this one. The check
+ * sits inside the SDK's retry loop (deserialize step), so other transient failures are still retried.
  */
 export class EksClients {
   /**
@@ -16,7 +22,10 @@ export class EksClients {
    */
   private readonly httpsAgent: Agent;
 
-  constructor(private readonly settings: CloudSettings) {
+  constructor(
+    private readonly settings: CloudSettings,
+    private readonly options: { surfaceThrottling: boolean } = { surfaceThrottling: false },
+  ) {
     const ca = trustedCas(settings);
     // One secure context for every connection: given `ca` itself, the agent joins the whole CA list
     // into its connection-pool key on every request and parses it for every new connection.
@@ -25,12 +34,27 @@ export class EksClients {
 
   client(account: AwsAccount, region: string): EKSClient {
     const endpoint = this.settings.eks.endpoint?.replaceAll('{region}', region);
-    return new EKSClient({
+    const client = new EKSClient({
       region,
       credentials: { accessKeyId: account.accessKeyId, secretAccessKey: account.secretAccessKey, ...(account.sessionToken ? { sessionToken: account.sessionToken } : {}) },
       ...(endpoint === undefined ? {} : { endpoint }),
       maxAttempts: this.settings.maxAttempts,
       requestHandler: { connectionTimeout: this.settings.requestTimeoutMs, requestTimeout: this.settings.requestTimeoutMs, httpsAgent: this.httpsAgent },
     });
+    if (this.options.surfaceThrottling) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            return await next(args);
+          } catch (error) {
+            // A CloudError has no $metadata: the SDK's retry strategy takes it as a client error and does not retry.
+            if (eksErrorCode(error) === 'cloud-throttled') throw eksError(error, context.commandName ?? 'call');
+            throw error;
+          }
+        },
+        { step: 'deserialize', name: 'flotillaSurfaceThrottling', priority: 'high' },
+      );
+    }
+    return client;
   }
 }

@@ -49,8 +49,8 @@ import {
   offeredEksVersions,
   parseEksOperation,
 } from './eks-lifecycle-mapping.js';
+import { EksClients } from './eks-client.js';
 import { eksError, eksExceptionName } from './eks-mapping.js';
-import { ThrottleSurfacingEksClients } from './eks-throttling.js';
 
 /** Describe calls in flight at once when reading several node groups or updates. */
 const DESCRIBE_CONCURRENCY = 4;
@@ -72,10 +72,10 @@ const at = (target: CloudTarget, region: string, nodegroupName?: string) => `"${
  */
 export class EksLifecycle implements CloudLifecycle<AwsAccount> {
   readonly provider = 'eks' as const;
-  private readonly clients: ThrottleSurfacingEksClients;
+  private readonly clients: EksClients;
 
   constructor(settings: CloudSettings) {
-    this.clients = new ThrottleSurfacingEksClients(settings);
+    this.clients = new EksClients(settings, { surfaceThrottling: true });
   }
 
   async offeredVersions(account: AwsAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
