@@ -84,12 +84,17 @@ function fakeCheckout(services, { tokenCli = false } = {}) {
   return root;
 }
 
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** `count` distinct free ports: every listener stays open until all are chosen, so none is handed out twice. */
+async function freePorts(count) {
+  const servers = [];
+  for (let i = 0; i < count; i++) {
+    const server = net.createServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+  }
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** GET over HTTPS, trusting only `ca`. */
@@ -161,7 +166,7 @@ const machineInfra = (await tcpAnswers('127.0.0.1', 4222)) && (await tcpAnswers(
 describe('npm start as a process', { timeout: 120_000 }, () => {
   it('runs the named services against the machine NATS and PostgreSQL, creates the database, and stops on SIGTERM', { skip: !machineInfra && 'no NATS/PostgreSQL on 127.0.0.1' }, async () => {
     const root = fakeCheckout(['inventory', 'importer'], { tokenCli: true });
-    const [inventoryPort, importerPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+    const [inventoryPort, importerPort, gatewayPort] = await freePorts(3);
     const database = `flotilla_start_test_${process.pid}`;
     const launcher = runLauncher(root, ['inventory', 'importer'], {
       INVENTORY_PORT: String(inventoryPort),
@@ -227,10 +232,11 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
 
   it('stops everything with a non-zero exit when a service exits on its own', { skip: !machineInfra && 'no NATS/PostgreSQL on 127.0.0.1' }, async () => {
     const root = fakeCheckout(['inventory', 'importer']);
+    const [inventoryPort, importerPort, gatewayPort] = await freePorts(3);
     const launcher = runLauncher(root, ['inventory', 'importer'], {
-      INVENTORY_PORT: String(await freePort()),
-      IMPORTER_PORT: String(await freePort()),
-      FLOTILLA_PORT: String(await freePort()),
+      INVENTORY_PORT: String(inventoryPort),
+      IMPORTER_PORT: String(importerPort),
+      FLOTILLA_PORT: String(gatewayPort),
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
       FAKE_CRASH: 'importer',
     });
@@ -245,7 +251,7 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
 
   it('wires register mode: the broker listens for agents at this machine, the importer hands out the entry point and reaches the broker through it', { skip: !machineInfra && 'no NATS/PostgreSQL on 127.0.0.1' }, async () => {
     const root = fakeCheckout(['importer', 'tunnel-broker']);
-    const [importerPort, brokerPort, gatewayPort, agentPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [importerPort, brokerPort, gatewayPort, agentPort] = await freePorts(4);
     const launcher = runLauncher(root, ['importer', 'tunnel-broker'], {
       IMPORTER_PORT: String(importerPort),
       TUNNEL_BROKER_PORT: String(brokerPort),
@@ -290,7 +296,8 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
     const busy = net.createServer();
     await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve));
     try {
-      const taken = runLauncher(root, ['tunnel-broker'], { TUNNEL_BROKER_PORT: String(await freePort()), FLOTILLA_PORT: String(await freePort()), FLOTILLA_TUNNEL_AGENT_PORT: String(busy.address().port) });
+      const [brokerPort, gatewayPort] = await freePorts(2);
+      const taken = runLauncher(root, ['tunnel-broker'], { TUNNEL_BROKER_PORT: String(brokerPort), FLOTILLA_PORT: String(gatewayPort), FLOTILLA_TUNNEL_AGENT_PORT: String(busy.address().port) });
       assert.deepEqual(await taken.exit, { code: 1, signal: null });
       assert.match(taken.output(), new RegExp(`port ${busy.address().port} for the tunnel agents is already in use .*set FLOTILLA_TUNNEL_AGENT_PORT`));
     } finally {
@@ -313,12 +320,12 @@ describe('npm start as a process', { timeout: 120_000 }, () => {
   const postgres = findPostgres({ pathEnv: process.env.PATH });
   it('starts nats-server and PostgreSQL itself under .data/ when nothing answers, and stops them after the services', { skip: !(nats && postgres) && 'nats-server or PostgreSQL is not installed' }, async () => {
     const root = fakeCheckout(['inventory']);
-    const [natsPort, pgPort, inventoryPort] = [await freePort(), await freePort(), await freePort()];
+    const [natsPort, pgPort, inventoryPort, gatewayPort] = await freePorts(4);
     const launcher = runLauncher(root, ['inventory'], {
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/flotilla`,
       INVENTORY_PORT: String(inventoryPort),
-      FLOTILLA_PORT: String(await freePort()),
+      FLOTILLA_PORT: String(gatewayPort),
     });
     try {
       const output = await launcher.until(/Ctrl-C stops everything\./, 60_000);
