@@ -129,6 +129,8 @@ export function cloudErrorCodeFor(facts: SdkErrorFacts): CloudErrorCode {
   }
   if (/^(AccessDenied(Exception)?|AuthorizationFailed|Forbidden|LinkedAuthorizationFailed|PERMISSION_DENIED|InvalidSubscriptionId|SubscriptionNotFound)$/.test(code)) return 'cloud-access-denied';
   if (/^(Throttling(Exception)?|TooManyRequests(Exception)?|RequestLimitExceeded|TooManyRequestsReceived|RESOURCE_EXHAUSTED)$/.test(code)) return 'cloud-throttled';
+  // The cloud's validation of the request (HTTP 400): sending it again changes nothing.
+  if (/^(InvalidParameter(Exception|Value|Combination)?|BadRequest|INVALID_ARGUMENT)$/.test(code)) return 'cloud-request-invalid';
   if (facts.networkCode !== undefined && NETWORK_CODES.has(facts.networkCode)) return 'cloud-unreachable';
   if (/^(UNAVAILABLE|DEADLINE_EXCEEDED)$/.test(code)) return 'cloud-unreachable';
   switch (facts.status) {

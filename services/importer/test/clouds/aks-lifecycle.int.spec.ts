@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AzureAccount } from '../../src/clouds/accounts.js';
 import { AksClients } from '../../src/clouds/aks/aks-client.js';
 import { AksLifecycle } from '../../src/clouds/aks/aks-lifecycle.js';
+import { isTransientCloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudTarget } from '../../src/clouds/lifecycle.js';
 import { aksKubeconfig, AzureStandin, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
 import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
@@ -315,6 +316,16 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(quota.code, 'cloud-quota-exceeded');
     assert.match(quota.message, /Insufficient regional vcpu quota/);
     assert.equal(await aks.findNodeGroup(account, target('iota'), general.name), null);
+  });
+
+  it('gives a parameter ARM refuses (InvalidParameter) as cloud-request-invalid (permanent) with its message', async () => {
+    await settle(await aks.createCluster(account, target('lambda'), spec('id-lambda'), 'token-lambda'));
+    const huge = { ...general, minSize: 1001, maxSize: 1001, desiredSize: 1001 };
+    const refused = await cloudRejection(aks.createNodeGroup(account, target('lambda'), spec('id-lambda'), huge, 'token-lambda-general'));
+    assert.equal(refused.code, 'cloud-request-invalid');
+    assert.ok(!isTransientCloudError(refused.code));
+    assert.match(refused.message, /InvalidParameter \(The count of agent pool '\w+' must be between 0 and 1000\.\)/);
+    assert.equal(await aks.findNodeGroup(account, target('lambda'), general.name), null);
   });
 
   it('will not take a name held by a resource without our tag', async () => {

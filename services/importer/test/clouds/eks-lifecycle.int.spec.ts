@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AwsAccount } from '../../src/clouds/accounts.js';
 import { EksLifecycle } from '../../src/clouds/eks/eks-lifecycle.js';
+import { isTransientCloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
 import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
 import { eksClusterBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
@@ -189,7 +190,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     await finished(second);
 
     const impossible = await cloudRejection(eks.scaleNodeGroup(account, target(), 'workers', { minSize: 3, maxSize: 2, desiredSize: 2 }, 'scale-3'));
-    assert.equal(impossible.code, 'cloud-failed');
+    assert.equal(impossible.code, 'cloud-request-invalid');
     assert.match(impossible.message, /Minimum capacity cannot be greater than maximum capacity/);
   });
 
@@ -335,6 +336,16 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     const refused = await cloudRejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), 'create-cluster'));
     assert.equal(refused.code, 'cloud-version-not-offered');
     assert.match(refused.message, /unsupported Kubernetes version 1\.31/);
+    assert.deepEqual(standin.counts().creates, {});
+  });
+
+  it('gives a parameter EKS refuses as cloud-request-invalid (permanent) with its message, creating nothing', async () => {
+    const roleName = spec();
+    if (roleName.networking.provider === 'eks') roleName.networking.clusterRoleArn = 'flotilla-eks-cluster';
+    const refused = await cloudRejection(eks.createCluster(account, target(), roleName, 'create-cluster'));
+    assert.equal(refused.code, 'cloud-request-invalid');
+    assert.ok(!isTransientCloudError(refused.code));
+    assert.match(refused.message, /InvalidParameterException \(roleArn must be the ARN of an IAM role\)/);
     assert.deepEqual(standin.counts().creates, {});
   });
 

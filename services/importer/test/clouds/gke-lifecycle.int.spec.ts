@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { CloudError } from '../../src/clouds/errors.js';
+import { CloudError, isTransientCloudError } from '../../src/clouds/errors.js';
 import { GkeClients } from '../../src/clouds/gke/gke-client.js';
 import { GkeLifecycle } from '../../src/clouds/gke/gke-lifecycle.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
@@ -312,6 +312,16 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(refused.code, 'cloud-version-not-offered');
     assert.match(refused.message, /Master version "1.31" is unsupported/);
     assert.equal(standin.lifecycle.creates.get(path(target)), undefined);
+  });
+
+  it('gives an argument GKE refuses (INVALID_ARGUMENT) as cloud-request-invalid (permanent) with its message', async () => {
+    const id = randomUUID();
+    const target = await runningCluster(id);
+    const refused = await rejection(gke.createNodeGroup(account, target, spec(id), { ...general, name: 'General_Pool' }, randomUUID()));
+    assert.equal(refused.code, 'cloud-request-invalid');
+    assert.ok(!isTransientCloudError(refused.code));
+    assert.match(refused.message, /INVALID_ARGUMENT: Invalid node pool name "General_Pool"/);
+    assert.equal(standin.lifecycle.creates.get(`${path(target)}/nodePools/General_Pool`), undefined);
   });
 
   it('refuses a name taken by a cluster or node pool that is not ours, and a quota GKE would not grant', async () => {

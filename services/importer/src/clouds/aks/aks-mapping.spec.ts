@@ -159,6 +159,10 @@ describe('AKS lifecycle mapping', () => {
     assert.equal(aksLifecycleError(restError(400, 'AgentPoolK8sVersionNotSupported', 'Version 1.28 is not supported'), 'create').code, 'cloud-version-not-offered');
     assert.equal(aksLifecycleError(restError(400, 'NodePoolMcVersionIncompatible', 'incompatible'), 'upgrade').code, 'cloud-version-not-offered');
     assert.equal(aksLifecycleError(restError(400, 'UpgradeNotAllowed', 'skip'), 'upgrade').code, 'cloud-version-not-offered');
+    const invalid = aksLifecycleError(restError(400, 'InvalidParameter', "The agent pool name 'Gpu' is invalid"), 'create');
+    assert.equal(invalid.code, 'cloud-request-invalid');
+    assert.match(invalid.message, /InvalidParameter \(The agent pool name 'Gpu' is invalid\)/);
+    assert.equal(aksLifecycleError(restError(400, 'BadRequest', 'bad'), 'create').code, 'cloud-request-invalid');
     assert.equal(aksLifecycleError(restError(404, 'LocationNotAvailableForResourceType', 'no'), 'versions').code, 'cloud-location-invalid');
     const throttled = aksLifecycleError(restError(429, 'SubscriptionRequestsThrottled', 'too many', '3'), 'get');
     assert.deepEqual([throttled.code, throttled.retryAfterMs], ['cloud-throttled', 3000]);

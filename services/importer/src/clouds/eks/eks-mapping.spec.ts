@@ -52,8 +52,11 @@ describe('EKS mapping', () => {
       eksErrorCode({ name: 'InvalidParameterException', message: 'Requested Nodegroup version 1.32 is newer than the cluster version 1.31', $metadata: { httpStatusCode: 400 } }),
       'cloud-version-not-offered',
     );
-    // Any other bad parameter is not about versions; nor is a bare error of that name (no service answer).
-    assert.equal(eksErrorCode({ name: 'InvalidParameterException', message: 'Subnets specified must be in at least two different AZs', $metadata: { httpStatusCode: 400 } }), 'cloud-failed');
+    // Any other bad parameter is a request EKS will never take (permanent); a bare error of that name is no service answer.
+    assert.equal(eksErrorCode({ name: 'InvalidParameterException', message: 'Subnets specified must be in at least two different AZs', $metadata: { httpStatusCode: 400 } }), 'cloud-request-invalid');
+    assert.equal(eksErrorCode({ name: 'InvalidParameterException', message: 'Subnets specified must be in at least two different AZs' }), 'cloud-failed');
+    // A refusal for the resource's state is worth trying again.
+    assert.equal(eksErrorCode({ name: 'InvalidRequestException', message: 'Nodegroup is not ACTIVE', $metadata: { httpStatusCode: 400 } }), 'cloud-failed');
     assert.equal(eksErrorCode({ name: 'ResourceLimitExceededException', message: 'x' }), 'cloud-failed');
     assert.equal(eksErrorCode({ name: 'ResourceInUseException', $metadata: { httpStatusCode: 409 } }), 'cloud-failed');
   });

@@ -58,6 +58,9 @@ describe('GKE mapping', () => {
     assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Master version "1.27" is unsupported.')), 'cloud-version-not-offered');
     assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Master cannot be upgraded from "1.30.9" to "1.32": upgrades go one minor version at a time.')), 'cloud-version-not-offered');
     assert.equal(gkeErrorCode(http(400, 'INVALID_ARGUMENT', 'Node version "1.32" must not be newer than master version "1.31.5".')), 'cloud-version-not-offered');
+    const invalid = gkeError(http(400, 'INVALID_ARGUMENT', 'Invalid node pool name "General".'), 'creating node pool x');
+    assert.equal(invalid.code, 'cloud-request-invalid');
+    assert.match(invalid.message, /INVALID_ARGUMENT: Invalid node pool name "General"/);
     assert.equal(gkeErrorCode(http(409, 'ALREADY_EXISTS', 'Already exists: projects/p/locations/l/clusters/c.')), 'cloud-name-taken');
     assert.equal(gkeErrorCode(http(404, 'NOT_FOUND', 'Not found: projects/p/locations/l/clusters/c.')), 'cloud-cluster-not-found');
     // A rate limit is throttling, not a quota to raise.
