@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterReady, EventRejected, ImportRejected } from '@flotilla/contracts';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { OutboxRow } from './outbox/outbox-store.js';
 import { EventTooLargeError, isPermanent } from './errors.js';
 import { UnitOfWork } from './unit-of-work.js';
@@ -10,7 +10,7 @@ import { UnitOfWork } from './unit-of-work.js';
 async function emitIn(service: string, emit: (unitOfWork: UnitOfWork) => void): Promise<OutboxRow[]> {
   const unitOfWork = new UnitOfWork({} as DataSource, { service, prefix: 't' });
   const pending: OutboxRow[] = [];
-  await unitOfWork.withRunner({} as QueryRunner, pending, () => Promise.resolve(emit(unitOfWork)));
+  await unitOfWork.withManager({} as EntityManager, pending, () => Promise.resolve(emit(unitOfWork)));
   return pending;
 }
 

@@ -12,14 +12,15 @@ import {
   type EventDefinition,
   type EventOf,
 } from '@flotilla/contracts';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { BusOptions } from './options.js';
 import { ABORTED_BY_A_CAUGHT_ERROR, EventTooLargeError, sqlState, TRANSACTION_ABORTED } from './errors.js';
 import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
 interface Scope {
-  runner: QueryRunner;
+  manager: EntityManager;
   pending: OutboxRow[];
 }
 
@@ -61,7 +62,7 @@ export class UnitOfWork {
 
   /** The current transaction's entity manager, or the plain one outside a transaction. */
   get manager(): EntityManager {
-    return this.storage.getStore()?.runner.manager ?? this.dataSource.manager;
+    return this.storage.getStore()?.manager ?? this.dataSource.manager;
   }
 
   get inTransaction(): boolean {
@@ -77,13 +78,13 @@ export class UnitOfWork {
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.inTransaction) return work();
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    const client = (await runner.connect()) as PoolClient;
     await runner.startTransaction();
-    const scope: Scope = { runner, pending: [] };
+    const scope: Scope = { manager: runner.manager, pending: [] };
     try {
       const result = await this.storage.run(scope, work);
       if (scope.pending.length > 0) {
-        await insertOutboxRows(runner, scope.pending).catch((error: unknown) => {
+        await insertOutboxRows(client, scope.pending).catch((error: unknown) => {
           throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
         });
       }
@@ -139,9 +140,9 @@ export class UnitOfWork {
     if (payloadBytes + headerBytes > streamLimit) throw new EventTooLargeError(definition.name, payloadBytes + headerBytes, streamLimit);
   }
 
-  /** For the consumer: runs one handler against a transaction the consumer owns. */
-  async withRunner<T>(runner: QueryRunner, pending: OutboxRow[], work: () => Promise<T>): Promise<T> {
-    return this.storage.run({ runner, pending }, work);
+  /** For the consumer: runs one handler against a transaction the consumer owns, through `manager`. */
+  async withManager<T>(manager: EntityManager, pending: OutboxRow[], work: () => Promise<T>): Promise<T> {
+    return this.storage.run({ manager, pending }, work);
   }
 
   notifyCommitted(rows: readonly OutboxRow[]): void {

@@ -1,158 +1,93 @@
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { DataSource, type QueryRunner } from 'typeorm';
-import { withPipelinedConnection } from '../src/consumer/pipelining.js';
-import { createTestSchema, type TestSchema } from '../src/testing/index.js';
+import { DataSource } from 'typeorm';
+import { AbortedByCaughtError, ConsumerTransaction } from '../src/consumer/transaction.js';
+import { MESSAGING_MIGRATIONS } from '../src/migrations.js';
+import { createTestSchema, TcpProxy, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
 
-interface PgClient {
-  pipeline: boolean;
-  connection: { stream: Socket };
-}
+const PG_PORT = Number(new URL(TEST_SERVER_URL).port || 5432);
 
-function pgClientOf(runner: QueryRunner): PgClient {
-  return (runner as unknown as { databaseConnection: PgClient }).databaseConnection;
-}
-
-/** Counts the writes the socket hands to the operating system. */
-function countWrites(socket: Socket): { count: () => number; restore: () => void } {
-  const internals = socket as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
-  const { _write, _writev } = internals;
-  let writes = 0;
-  internals._write = (...args) => {
-    writes += 1;
-    _write.apply(socket, args);
-  };
-  internals._writev = (...args) => {
-    writes += 1;
-    _writev.apply(socket, args);
-  };
-  return {
-    count: () => writes,
-    restore: () => {
-      internals._write = _write;
-      internals._writev = _writev;
-    },
-  };
-}
-
-describe('a pipelined connection', { timeout: 30_000 }, () => {
+describe("a consumer transaction's connection", { timeout: 30_000 }, () => {
   let schema: TestSchema;
+  let proxy: TcpProxy;
   let dataSource: DataSource;
 
   before(async () => {
-    schema = await createTestSchema([]);
-    dataSource = await new DataSource(schema.dataSourceOptions()).initialize();
+    schema = await createTestSchema(MESSAGING_MIGRATIONS);
+    // Through a proxy that counts what the client writes: one write arrives as one read here.
+    proxy = await TcpProxy.start(PG_PORT);
+    const url = new URL(schema.url);
+    url.port = String(proxy.port);
+    dataSource = await new DataSource(schema.dataSourceOptions({ url: url.toString() })).initialize();
     await dataSource.query(`CREATE TABLE issued (seq bigserial PRIMARY KEY, n integer NOT NULL)`);
   });
 
   after(async () => {
     await dataSource.destroy();
+    await proxy.cut();
     await schema.drop();
   });
 
-  it('sends statements issued together in one write, runs them in issue order, and hands the connection back as it found it', async () => {
-    const runner = dataSource.createQueryRunner();
+  it('sends statements issued together in one write, and runs them in issue order', async () => {
+    const transaction = await ConsumerTransaction.begin(dataSource);
     try {
-      await runner.connect();
-      const client = pgClientOf(runner);
-      const writes = countWrites(client.connection.stream);
-      try {
-        await withPipelinedConnection(runner, async () => {
-          await runner.startTransaction();
-          const before = writes.count();
-          const results = await Promise.all(Array.from({ length: 20 }, (_, n) => runner.query(`INSERT INTO issued (n) VALUES ($1) RETURNING seq::int AS seq`, [n]) as Promise<{ seq: number }[]>));
-          assert.equal(writes.count() - before, 1, 'twenty statements issued in one turn leave in one write');
-          const seqs = results.map((rows) => rows[0]!.seq);
-          assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'run in the order they were issued');
-          await runner.commitTransaction();
-        });
-        assert.equal(client.pipeline, false, 'back to one statement at a time');
-        assert.equal(Object.hasOwn(runner, 'query'), false, 'the runner is its own again');
-      } finally {
-        writes.restore();
-      }
+      assert.equal(transaction.pipelined, true, "the test pools' clients are pipelined");
+      const { runner } = transaction;
+      const before = proxy.clientChunks;
+      const results = await Promise.all(Array.from({ length: 20 }, (_, n) => runner.query(`INSERT INTO issued (n) VALUES ($1) RETURNING seq::int AS seq`, [n]) as Promise<{ seq: number }[]>));
+      assert.equal(proxy.clientChunks - before, 1, 'twenty statements issued in one turn leave in one write');
+      const seqs = results.map((rows) => rows[0]!.seq);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'run in the order they were issued');
+
+      const beforeCommit = proxy.clientChunks;
+      await transaction.commit([{ eventId: 'e-1', subject: 's', headers: {}, payload: '{}' }]);
+      assert.equal(proxy.clientChunks - beforeCommit, 1, 'the outbox rows and the commit leave together');
     } finally {
-      await runner.release();
+      await transaction.end();
     }
+    const rows = await dataSource.query<unknown[]>(`SELECT (SELECT count(*)::int FROM issued) AS issued, (SELECT count(*)::int FROM outbox WHERE event_id = 'e-1') AS outbox`);
+    assert.deepEqual(rows, [{ issued: 20, outbox: 1 }]);
   });
 
-  it('waits for statements a failed transaction left running, so that the pooled connection answers the next ones rightly', async () => {
-    const runner = dataSource.createQueryRunner();
-    let client: PgClient | undefined;
+  it('fails the statements behind a failed one, keeps nothing of the transaction, and the connection stays usable', async () => {
+    const transaction = await ConsumerTransaction.begin(dataSource);
     try {
-      await assert.rejects(
-        withPipelinedConnection(runner, async () => {
-          client = pgClientOf(runner);
-          await runner.startTransaction();
-          // Not awaited, as by a careless handler, and still running when this fails.
-          void runner.query(`SELECT pg_sleep(0.2)`).catch(() => undefined);
-          void runner.query(`SELECT 'late' AS answer`).catch(() => undefined);
-          throw new Error('handler failed');
-        }),
-        /handler failed/,
+      const { runner } = transaction;
+      const outcomes = await Promise.allSettled([runner.query(`INSERT INTO issued (n) VALUES (100)`), runner.query(`SELECT 1 / 0`), runner.query(`INSERT INTO issued (n) VALUES (101)`)]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ['fulfilled', 'rejected', 'rejected'],
       );
-      assert.equal(client?.pipeline, false);
-      await runner.rollbackTransaction();
+      assert.match(String(((outcomes[2] as PromiseRejectedResult).reason as Error).message), /current transaction is aborted/);
+      // As when a handler caught the error and went on: the commit refuses to pass it off as done.
+      await assert.rejects(transaction.commit([{ eventId: 'e-2', subject: 's', headers: {}, payload: '{}' }]), AbortedByCaughtError);
       assert.deepEqual(await runner.query(`SELECT 'mine' AS answer`), [{ answer: 'mine' }]);
     } finally {
-      await runner.release();
+      await transaction.end();
     }
+    const rows = await dataSource.query<unknown[]>(`SELECT (SELECT count(*)::int FROM issued WHERE n >= 100) AS issued, (SELECT count(*)::int FROM outbox WHERE event_id = 'e-2') AS outbox`);
+    assert.deepEqual(rows, [{ issued: 0, outbox: 0 }], 'nothing of the failed transaction stayed');
   });
 
-  it('drops, never pools, a connection that still owes answers after the wait', async () => {
-    const runner = dataSource.createQueryRunner();
-    let client: PgClient | undefined;
-    try {
-      await withPipelinedConnection(
-        runner,
-        async () => {
-          client = pgClientOf(runner);
-          void runner.query(`SELECT pg_sleep(5)`).catch(() => undefined);
-        },
-        { settleTimeoutMs: 100 },
-      );
-    } finally {
-      await runner.release();
+  it('drops, never pools, a connection cut in the middle of a statement, and rolls its transaction back', async () => {
+    const transaction = await ConsumerTransaction.begin(dataSource);
+    const { runner } = transaction;
+    const pid = ((await runner.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[])[0]!.pid;
+    await runner.query(`INSERT INTO issued (n) VALUES (200)`);
+    const stuck = runner.query(`SELECT pg_sleep(5)`);
+    transaction.drop(new Error('cut'));
+    await assert.rejects(stuck);
+    await transaction.end();
+    // Every connection the pool hands out now is a working one, and not that one.
+    for (let n = 0; n < 3; n++) {
+      const next = await ConsumerTransaction.begin(dataSource);
+      try {
+        const rows = (await next.runner.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[];
+        assert.notEqual(rows[0]!.pid, pid);
+      } finally {
+        await next.end();
+      }
     }
-    // Every pooled connection the pool hands out now is a working one, and not that one.
-    const next = dataSource.createQueryRunner();
-    try {
-      await next.connect();
-      assert.notEqual(pgClientOf(next), client);
-      assert.deepEqual(await next.query(`SELECT 1 AS one`), [{ one: 1 }]);
-    } finally {
-      await next.release();
-    }
-  });
-
-  it('fails the statements behind a failed one in the same transaction, and the connection stays usable', async () => {
-    const runner = dataSource.createQueryRunner();
-    try {
-      await assert.rejects(
-        withPipelinedConnection(runner, async () => {
-          await runner.startTransaction();
-          const outcomes = await Promise.allSettled([
-            runner.query(`INSERT INTO issued (n) VALUES (100)`),
-            runner.query(`SELECT 1 / 0`),
-            runner.query(`INSERT INTO issued (n) VALUES (101)`),
-          ]);
-          assert.deepEqual(
-            outcomes.map((outcome) => outcome.status),
-            ['fulfilled', 'rejected', 'rejected'],
-          );
-          const behind = outcomes[2] as PromiseRejectedResult;
-          assert.match(String((behind.reason as Error).message), /current transaction is aborted/);
-          await runner.rollbackTransaction();
-          throw new Error('handler failed');
-        }),
-        /handler failed/,
-      );
-      assert.equal(pgClientOf(runner).pipeline, false);
-      const rows = await runner.query(`SELECT count(*)::int AS n FROM issued WHERE n >= 100`);
-      assert.deepEqual(rows, [{ n: 0 }], 'nothing of the failed transaction stayed');
-    } finally {
-      await runner.release();
-    }
+    assert.deepEqual(await dataSource.query(`SELECT count(*)::int AS n FROM issued WHERE n = 200`), [{ n: 0 }]);
   });
 });

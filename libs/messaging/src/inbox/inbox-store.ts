@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent, StreamSettings } from '@flotilla/contracts';
+import type { ClientBase } from 'pg';
 import type { QueryRunner } from 'typeorm';
 
 /** An event id to claim, with the digest of what the event says (`eventDigest`). */
@@ -22,22 +23,21 @@ export interface InboxClaim {
  * apply an effect. The stored digests are read only when some id was not new (a second round
  * trip, in a fresh snapshot, so a claim that committed while this one waited is seen).
  */
-export async function claimInbox(runner: QueryRunner, consumer: string, entries: readonly InboxEntry[]): Promise<InboxClaim> {
+export async function claimInbox(client: ClientBase, consumer: string, entries: readonly InboxEntry[]): Promise<InboxClaim> {
   const claim: InboxClaim = { fresh: new Set(), seen: new Map() };
   if (entries.length === 0) return claim;
-  const rows = (await runner.query(
-    `INSERT INTO inbox (consumer, event_id, digest) SELECT $1, id, digest FROM unnest($2::text[], $3::text[]) AS claimed(id, digest)
-     ON CONFLICT DO NOTHING RETURNING event_id`,
-    [consumer, entries.map((entry) => entry.id), entries.map((entry) => entry.digest)],
-  )) as { event_id: string }[];
+  // Named: parsed and planned once per connection.
+  const { rows } = await client.query<{ event_id: string }>({
+    name: 'flotilla-inbox-claim',
+    text: `INSERT INTO inbox (consumer, event_id, digest) SELECT $1, id, digest FROM unnest($2::text[], $3::text[]) AS claimed(id, digest)
+           ON CONFLICT DO NOTHING RETURNING event_id`,
+    values: [consumer, entries.map((entry) => entry.id), entries.map((entry) => entry.digest)],
+  });
   for (const row of rows) claim.fresh.add(row.event_id);
   if (claim.fresh.size < entries.length) {
     const known = entries.filter((entry) => !claim.fresh.has(entry.id)).map((entry) => entry.id);
-    const stored = (await runner.query(`SELECT event_id, digest FROM inbox WHERE consumer = $1 AND event_id = ANY($2::text[])`, [consumer, known])) as {
-      event_id: string;
-      digest: string | null;
-    }[];
-    for (const row of stored) claim.seen.set(row.event_id, row.digest);
+    const stored = await client.query<{ event_id: string; digest: string | null }>(`SELECT event_id, digest FROM inbox WHERE consumer = $1 AND event_id = ANY($2::text[])`, [consumer, known]);
+    for (const row of stored.rows) claim.seen.set(row.event_id, row.digest);
   }
   return claim;
 }

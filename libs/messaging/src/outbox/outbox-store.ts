@@ -1,3 +1,4 @@
+import type { ClientBase } from 'pg';
 import type { QueryRunner } from 'typeorm';
 
 /** An event ready to publish, as the binding encodes it. */
@@ -18,14 +19,16 @@ export interface StoredOutboxRow extends OutboxRow {
  * just before a commit, it fails (SQLSTATE 25P02) when a database error caught by application
  * code left the transaction aborted, which the commit itself would not say (it quietly rolls back).
  */
-export async function insertOutboxRows(runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
-  await runner.query(
-    `INSERT INTO outbox (event_id, subject, headers, payload)
-     SELECT event_id, subject, headers, payload
-       FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)
-     ON CONFLICT (event_id) DO NOTHING`,
-    [JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })))],
-  );
+export async function insertOutboxRows(client: ClientBase, rows: readonly OutboxRow[]): Promise<void> {
+  // Named: parsed and planned once per connection.
+  await client.query({
+    name: 'flotilla-outbox-insert',
+    text: `INSERT INTO outbox (event_id, subject, headers, payload)
+           SELECT event_id, subject, headers, payload
+             FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)
+           ON CONFLICT (event_id) DO NOTHING`,
+    values: [JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })))],
+  });
 }
 
 /** Locks the oldest unpublished rows; other relays skip them instead of publishing them twice. */

@@ -78,7 +78,8 @@ export function attachTestSchema(schema: string, migrations: (new () => Migratio
       type: 'postgres',
       url,
       schema,
-      extra: { options: `-c search_path=${schema}`, max: 10 },
+      // Pipelined, as services' pools are: statements issued together are sent together.
+      extra: { options: `-c search_path=${schema}`, max: 10, pipeline: true },
       migrations,
       migrationsTableName: 'migrations',
       ...extra,

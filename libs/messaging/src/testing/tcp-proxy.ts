@@ -17,6 +17,8 @@ export async function freePort(): Promise<number> {
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Reads from the clients' side so far: each write a client makes arrives as one, or more when large. */
+  clientChunks = 0;
 
   constructor(
     readonly port: number,
@@ -42,6 +44,7 @@ export class TcpProxy {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket)).on('error', () => socket.destroy());
       }
+      client.on('data', () => this.clientChunks++);
       client.pipe(upstream).pipe(client);
     }).listen(this.port, '127.0.0.1');
     await once(this.server, 'listening');

@@ -1,0 +1,116 @@
+import { EntityManager, type DataSource, type QueryRunner } from 'typeorm';
+import type { OutboxRow } from '../outbox/outbox-store.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import type { DeliveredEvent, Item } from './admission.js';
+import { inBatchProcessSpan, inProcessSpan } from './observability.js';
+
+export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;
+export type BatchEventHandler = (delivered: DeliveredEvent[]) => Promise<void>;
+
+/**
+ * How a handler's events of one batch run in its transaction:
+ * - `sequential`: one after another (the default; any handler is safe so);
+ * - `by-subject`: events about different subjects side by side, each subject's in stream order,
+ *   their statements sharing round trips to PostgreSQL. Handlers sharing a transaction do not
+ *   isolate each other, so this is for handlers that touch their own subject's rows only: a
+ *   read-then-write of a row shared by subjects (a capacity count) could lose an update. A
+ *   nested transaction (`manager.transaction`) is refused there and runs when the batch is
+ *   retried event by event.
+ */
+export type HandlerConcurrency = 'sequential' | 'by-subject';
+
+/**
+ * A handler takes events one at a time, or, where its logic allows set-based SQL, a whole batch
+ * in one call: one statement for a hundred events instead of a hundred statements.
+ */
+export type Handling = { kind: 'single'; handle: EventHandler; concurrency?: HandlerConcurrency } | { kind: 'batch'; handle: BatchEventHandler };
+
+/** A handler failed on this event (the batch's other events are not to blame). */
+export class HandlerFailed extends Error {
+  constructor(
+    readonly item: Item,
+    override readonly cause: unknown,
+  ) {
+    super(`handler failed on event ${item.event.id}`);
+  }
+}
+
+/** Whether a batch's events run side by side (`by-subject`, more than one event). */
+export function sideBySide(handling: Handling, items: readonly Item[]): boolean {
+  return handling.kind === 'single' && handling.concurrency === 'by-subject' && items.length > 1;
+}
+
+/**
+ * Runs the handler on the batch's new events in the transaction `runner` holds and returns the
+ * events they emitted, in event order. A failure is a `HandlerFailed` naming the event to blame.
+ */
+export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[]): Promise<OutboxRow[]> {
+  const outbox: OutboxRow[] = [];
+  if (items.length === 0) return outbox;
+  if (handling.kind === 'batch') {
+    await inBatchProcessSpan(items, () => unitOfWork.withManager(runner.manager, outbox, () => handling.handle(items))).catch((error: unknown) => {
+      throw new HandlerFailed(items[0]!, error);
+    });
+  } else if (sideBySide(handling, items)) {
+    await runBySubject(unitOfWork, new SharedTransactionManager(dataSource, runner), items, handling.handle, outbox);
+  } else {
+    for (const item of items) {
+      await runOne(unitOfWork, runner.manager, item, handling.handle, outbox).catch((error: unknown) => {
+        throw new HandlerFailed(item, error);
+      });
+    }
+  }
+  return outbox;
+}
+
+/** One event's handler; what it emits joins `outbox` only when it succeeds. */
+async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item, handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
+  const pending: OutboxRow[] = [];
+  await inProcessSpan(item, () => unitOfWork.withManager(manager, pending, () => handle(item)));
+  outbox.push(...pending);
+}
+
+/**
+ * Events about different subjects side by side, each subject's in stream order. The first
+ * failure fails the batch once every handler has settled, so none is left mid-statement.
+ */
+async function runBySubject(unitOfWork: UnitOfWork, manager: SharedTransactionManager, items: Item[], handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
+  const emitted = new Map<Item, OutboxRow[]>();
+  const chains = new Map<string, Promise<void>>();
+  let failure: HandlerFailed | undefined;
+  for (const item of items) {
+    const run = async (): Promise<void> => {
+      if (failure) return;
+      const rows: OutboxRow[] = [];
+      try {
+        await runOne(unitOfWork, manager, item, handle, rows);
+        emitted.set(item, rows);
+      } catch (error) {
+        failure ??= new HandlerFailed(item, error);
+      }
+    };
+    chains.set(item.key, (chains.get(item.key) ?? Promise.resolve()).then(run));
+  }
+  await Promise.all(chains.values());
+  if (failure) throw failure;
+  // Refused even if the handler caught it: its work is not done, so every event runs on its own.
+  if (manager.refused) throw new HandlerFailed(items[0]!, manager.refused);
+  for (const item of items) outbox.push(...(emitted.get(item) ?? []));
+}
+
+/**
+ * The entity manager of handlers sharing one transaction. A nested transaction's savepoints would
+ * interleave with the others' (rolling one back would undo theirs), so it is refused; the first
+ * refusal fails the batch, which is then retried event by event, where nested transactions work.
+ * Handlers leave the transaction's control (commit, rollback, release of `queryRunner`) to the
+ * consumer.
+ */
+class SharedTransactionManager extends EntityManager {
+  refused: Error | undefined;
+
+  override transaction(): Promise<never> {
+    const error = new Error(`a handler with concurrency 'by-subject' cannot open a nested transaction (manager.transaction): nested transactions are for sequential handlers`);
+    this.refused ??= error;
+    return Promise.reject(error);
+  }
+}

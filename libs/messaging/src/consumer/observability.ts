@@ -1,0 +1,72 @@
+import type { Consumer } from '@nats-io/jetstream';
+import { context, ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
+import type { MessagingMetrics } from '../metrics.js';
+import { endWithError, extractTraceContext, startBatchProcessSpan, startProcessSpan } from '../tracing.js';
+import type { Item, Received } from './admission.js';
+
+/** Runs `work` as the current span, ending it with the outcome. */
+async function within(span: Span, work: () => Promise<void>): Promise<void> {
+  try {
+    await context.with(trace.setSpan(context.active(), span), work);
+    span.end();
+  } catch (error) {
+    endWithError(span, error);
+    throw error;
+  }
+}
+
+/** A `process` span (CONSUMER) around one event's handler, continuing the event's own trace. */
+export function inProcessSpan(item: Item, work: () => Promise<void>): Promise<void> {
+  const span = startProcessSpan({
+    destination: item.message.subject,
+    messageId: item.event.id,
+    consumerGroup: item.consumer,
+    deliveryCount: item.message.info.deliveryCount,
+    eventType: item.event.type,
+    eventSubject: item.event.subject,
+    parent: extractTraceContext(item.headers, context.active()),
+  });
+  return within(span, work);
+}
+
+/**
+ * One `process` span for a batch handler, linked to every message's own trace (the messaging
+ * conventions for batch receipt); events the handler emits with `causedBy` continue the trace of
+ * the event that caused them.
+ */
+export function inBatchProcessSpan(items: readonly Item[], work: () => Promise<void>): Promise<void> {
+  const span = startBatchProcessSpan({
+    destination: items[0]!.message.subject,
+    consumerGroup: items[0]!.consumer,
+    links: items.map((item) => extractTraceContext(item.headers, ROOT_CONTEXT)),
+  });
+  return within(span, work);
+}
+
+/**
+ * A consumer's gauges: how many messages wait for it in the stream, and the age of the oldest one
+ * this replica holds unsettled. Messages arrive in stream order, so under a backlog the ones held
+ * (buffered or being handled) are the oldest not yet settled: their age says how close the
+ * consumer is to the stream's max age, past which JetStream discards events whether consumed or not.
+ */
+export async function reportPending(durable: string, consumer: Consumer | undefined, held: Iterable<Received>, metrics: MessagingMetrics): Promise<void> {
+  try {
+    const info = await consumer?.info(true);
+    if (info) metrics.consumerPending.set({ consumer: durable }, info.num_pending + info.num_ack_pending);
+    metrics.consumerOldestPendingAge.set({ consumer: durable }, oldestAgeSeconds(held));
+  } catch {
+    // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
+  }
+}
+
+function oldestAgeSeconds(held: Iterable<Received>): number {
+  let oldest = Infinity;
+  for (const { message } of held) oldest = Math.min(oldest, message.time.getTime());
+  return oldest === Infinity ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+}
+
+/** Per transaction: how long its handling took and how many events it held. */
+export function observeBatch(metrics: MessagingMetrics, durable: string, startedMs: number, size: number): void {
+  metrics.handlerSeconds.observe({ consumer: durable }, (performance.now() - startedMs) / 1000);
+  metrics.batchSize.observe({ consumer: durable }, size);
+}

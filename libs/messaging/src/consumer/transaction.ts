@@ -1,0 +1,97 @@
+import type { PoolClient } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { ABORTED_BY_A_CAUGHT_ERROR, sqlState, TRANSACTION_ABORTED } from '../errors.js';
+import { claimInbox, type InboxClaim, type InboxEntry } from '../inbox/inbox-store.js';
+import { insertOutboxRows, type OutboxRow } from '../outbox/outbox-store.js';
+import { TurnWrites } from './pipelining.js';
+
+/**
+ * A consumer's PostgreSQL transaction. Handlers see it as a TypeORM query runner (their
+ * EntityManager API); the consumer's own statements (inbox claim, outbox rows) go to the same
+ * connection through node-postgres directly, which `QueryRunner.connect()` hands out. Writes are
+ * held to one per event-loop turn (`TurnWrites`); on a pipelined connection (the pool's clients
+ * made with node-postgres' `pipeline` option) the outbox rows and the commit share one round trip.
+ */
+export class ConsumerTransaction {
+  private constructor(
+    readonly runner: QueryRunner,
+    private readonly client: PoolClient,
+    private readonly writes: TurnWrites,
+  ) {}
+
+  /** Takes a connection from the data source's pool and starts a transaction on it. */
+  static async begin(dataSource: DataSource): Promise<ConsumerTransaction> {
+    const runner = dataSource.createQueryRunner();
+    let writes: TurnWrites | undefined;
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      writes = new TurnWrites(client.connection.stream);
+      const transaction = new ConsumerTransaction(runner, client, writes);
+      // Through the runner, so that handlers' nested transactions become savepoints.
+      await runner.startTransaction();
+      return transaction;
+    } catch (error) {
+      writes?.close();
+      await runner.release();
+      throw error;
+    }
+  }
+
+  /** Whether statements issued together are sent together (node-postgres' pipeline mode). */
+  get pipelined(): boolean {
+    return this.client.pipeline;
+  }
+
+  /** Claims the events' ids in the inbox (`claimInbox`). */
+  claim(consumer: string, entries: readonly InboxEntry[]): Promise<InboxClaim> {
+    this.writes.hold();
+    return claimInbox(this.client, consumer, entries);
+  }
+
+  /**
+   * Writes the outbox rows and commits. The insert runs even with no rows, to find out whether a
+   * handler caught a database error and went on: the transaction is then aborted and the commit
+   * would quietly roll it back while its events were acked. That case throws
+   * `AbortedByCaughtError`. Pipelined, the commit is sent behind the insert without waiting for
+   * it: when the insert fails, PostgreSQL answers the commit by rolling back.
+   */
+  async commit(rows: readonly OutboxRow[]): Promise<void> {
+    this.writes.hold();
+    const inserted = insertOutboxRows(this.client, rows).catch((error: unknown) => {
+      throw sqlState(error) === TRANSACTION_ABORTED ? new AbortedByCaughtError(error) : error;
+    });
+    if (!this.pipelined) {
+      await inserted;
+      await this.runner.commitTransaction();
+      return;
+    }
+    const [insert, commit] = await Promise.allSettled([inserted, this.runner.commitTransaction()]);
+    if (insert.status === 'rejected') throw insert.reason;
+    if (commit.status === 'rejected') throw commit.reason;
+  }
+
+  /**
+   * Cuts the connection at once: PostgreSQL rolls the transaction back, statements still to come
+   * fail, and TypeORM, told of the broken connection, hands it back to the pool to be discarded.
+   */
+  drop(error: Error): void {
+    this.client.connection.stream.destroy(error);
+  }
+
+  /** Rolls back what was not committed and gives the connection back. */
+  async end(): Promise<void> {
+    try {
+      if (this.runner.isTransactionActive) await this.runner.rollbackTransaction().catch(() => undefined);
+    } finally {
+      this.writes.close();
+      await this.runner.release();
+    }
+  }
+}
+
+/** A handler caught a database error and went on; the transaction was aborted all the same. */
+export class AbortedByCaughtError extends Error {
+  constructor(cause: unknown) {
+    super(ABORTED_BY_A_CAUGHT_ERROR, { cause });
+  }
+}
