@@ -3,12 +3,14 @@ import { describe, it } from 'node:test';
 import { DEFAULT_MAX_EVENT_BYTES } from './nats-binding.js';
 import {
   allEventsSubject,
+  auditStreamSettings,
   DEAD_LETTER_HEADERS,
   deadLetterStreamSettings,
   deadLetterSubject,
   DEFAULT_SUBJECT_PREFIX,
   eventsStreamSettings,
   eventsSubject,
+  replayStreamSettings,
   streamName,
 } from './streams.js';
 
@@ -93,6 +95,17 @@ describe('deadLetterStreamSettings', () => {
 
   it('does not overlap the events stream subjects', () => {
     assert.ok(!deadLetterSubject(naming, 'inventory').startsWith(allEventsSubject(naming).slice(0, -1)));
+  });
+});
+
+describe('replicas', () => {
+  const all = [eventsStreamSettings, deadLetterStreamSettings, replayStreamSettings, auditStreamSettings];
+
+  it('are the same configured count for every stream of the bus, one when none is given', () => {
+    for (const settings of all) {
+      assert.equal(settings(naming, { replicas: 3 }).num_replicas, 3, settings.name);
+      assert.equal(settings(naming).num_replicas, 1, settings.name);
+    }
   });
 });
 

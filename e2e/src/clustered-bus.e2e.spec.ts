@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ClusterReady, ClusterRequested, ClusterSpec, createEvent, eventsSubject, streamName, type ServiceName } from '@flotilla/contracts';
+import { publishEvent } from '@flotilla/messaging';
+import { eventsOf, eventually } from '@flotilla/messaging/testing';
+import type { StreamInfo } from '@nats-io/jetstream';
+import { ClusteredFleet, NatsCluster, type NatsNode } from './support/nats-cluster.js';
+
+// The bus on a three-node JetStream cluster with every stream and bucket at three replicas: the
+// node leading the events stream is SIGKILLed while a few hundred clusters are being provisioned,
+// more are requested while it is down, and it is restarted later. Nothing is lost or duplicated.
+
+const SERVICES: ServiceName[] = ['inventory', 'provisioner', 'importer', 'upgrade-planner', 'tunnel-broker'];
+const SCHEMAS = ['inventory', 'provisioner', 'importer', 'upgrade_planner', 'tunnel_broker'];
+/** Requested before the kill, and while the node is down. */
+const BEFORE_KILL = 200;
+const DURING_OUTAGE = 100;
+
+/** One control-plane machine and one worker; the contract fills in the rest. */
+const spec = (name: string): ClusterSpec => ClusterSpec.parse({ name, model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [{ name: 'workers', count: 1, machineSize: 'small' }] });
+
+describe('the bus on a three-node NATS cluster, one node killed mid-run and restarted', { timeout: 600_000 }, () => {
+  let nats: NatsCluster;
+  let fleet: ClusteredFleet;
+  const requested = new Map<string, string>(); // cluster id -> ClusterRequested event id
+
+  before(async () => {
+    nats = await NatsCluster.start(3);
+    fleet = new ClusteredFleet(nats, SERVICES, { SIM_BOOT_MS: '300' });
+    await fleet.start();
+  });
+
+  after(async () => {
+    await fleet?.stop();
+    await nats?.stop();
+  });
+
+  /** Publishes until JetStream acknowledges: the connection may be moving to another node. Retries are dropped as duplicates by id. */
+  const request = async (id: string) => {
+    const event = createEvent(ClusterRequested, { subject: id, source: '/another-platform-service' }, spec(id));
+    requested.set(id, event.id);
+    await eventually(
+      async () => {
+        await publishEvent(fleet.bus.js, eventsSubject(fleet, ClusterRequested.channel), event);
+        return true;
+      },
+      60_000,
+      `${id} requested`,
+    );
+  };
+  const runningCount = async (): Promise<number> => {
+    const { rows } = await fleet.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM inventory.clusters WHERE id LIKE 'bus-%' AND status = 'Running'`);
+    return rows[0]?.n ?? 0;
+  };
+  const untilRunning = async (count: number, what: string) => eventually(async () => ((await runningCount()) >= count ? true : undefined), 300_000, what);
+  /** Every stream of the fleet's prefix: its events, dead-letter, replay and audit streams and its key-value buckets. */
+  const fleetStreams = async (): Promise<StreamInfo[]> => {
+    const infos: StreamInfo[] = [];
+    for await (const info of fleet.bus.jsm.streams.list()) {
+      if (info.config.name.startsWith(`${fleet.prefix.toUpperCase()}_`) || info.config.name.startsWith(`KV_${fleet.prefix}_`)) infos.push(info);
+    }
+    return infos;
+  };
+  const eventsLeader = async (): Promise<NatsNode> => {
+    const info = await fleet.bus.jsm.streams.info(streamName(fleet, 'events'));
+    assert.ok(info.cluster?.leader, 'the events stream has a leader');
+    return nats.node(info.cluster.leader);
+  };
+
+  /**
+   * The node most services are connected to, made leader of the events stream (stepping its
+   * leader down until the election lands there): killing it takes the services' connections and
+   * the stream's leader at once.
+   */
+  const chooseVictim = async (): Promise<NatsNode> => {
+    const serving = await Promise.all(nats.nodes.map(async (node) => ({ node, services: (await node.clients()).filter((name) => SERVICES.includes(name as ServiceName)).length })));
+    const victim = serving.reduce((most, next) => (next.services > most.services ? next : most)).node;
+    assert.ok(serving.some((entry) => entry.services > 0), 'services are connected to the cluster');
+    await eventually(
+      async () => {
+        const leader = await eventsLeader();
+        if (leader === victim) return true;
+        await fleet.bus.nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${streamName(fleet, 'events')}`);
+        await eventually(async () => (await eventsLeader()) !== leader || undefined, 10_000, 'a new leader of the events stream');
+        return undefined;
+      },
+      60_000,
+      `${victim.name} leading the events stream`,
+    );
+    return victim;
+  };
+
+  it('creates every stream and bucket with three replicas', async () => {
+    const names = (await fleetStreams()).map((info) => `${info.config.name}:R${info.config.num_replicas}`).sort();
+    const upper = fleet.prefix.toUpperCase();
+    for (const expected of [`${upper}_EVENTS`, `${upper}_DLQ`, `${upper}_REPLAY`, `${upper}_AUDIT`, `KV_${fleet.prefix}_auth`, `KV_${fleet.prefix}_tunnel_sessions`, `KV_${fleet.prefix}_support_matrix`]) {
+      assert.ok(names.includes(`${expected}:R3`), `${expected} at three replicas among ${names.join(', ')}`);
+    }
+    assert.ok(
+      names.every((name) => name.endsWith(':R3')),
+      names.join(', '),
+    );
+  });
+
+  it('provisions every cluster once while the events stream leader is killed and later restarted', async (t) => {
+    const first = Array.from({ length: BEFORE_KILL }, (_, i) => `bus-${i}`);
+    for (const id of first) await request(id);
+    await untilRunning(BEFORE_KILL / 10, 'provisioning under way');
+
+    const victim = await chooseVictim();
+    const reconnecting = (await victim.clients()).filter((name) => SERVICES.includes(name as ServiceName));
+    const runningAtKill = await runningCount();
+    await victim.kill();
+    t.diagnostic(`killed ${victim.name} (leading the events stream, serving ${reconnecting.join(', ') || 'no service'}) with ${runningAtKill} of ${BEFORE_KILL} clusters Running`);
+    const survivors = nats.nodes.filter((node) => node !== victim);
+    // Requests published while a node is down are stored by the two that are left.
+    for (let i = 0; i < DURING_OUTAGE; i++) await request(`bus-${BEFORE_KILL + i}`);
+    const newLeader = await eventually(async () => {
+      const leader = await eventsLeader().catch(() => undefined);
+      return leader && leader !== victim ? leader : undefined;
+    }, 60_000, 'another node leading the events stream');
+    assert.ok(survivors.includes(newLeader));
+    // The services that were connected to the killed node are connected to the others.
+    await eventually(async () => {
+      const connected = (await Promise.all(survivors.map((node) => node.clients()))).flat();
+      return reconnecting.every((name) => connected.includes(name)) ? true : undefined;
+    }, 60_000, `${reconnecting.join(', ')} connected to another node`);
+    // Work goes on with two of three nodes before the third comes back.
+    await untilRunning(BEFORE_KILL, `${BEFORE_KILL} clusters Running with ${victim.name} down`);
+
+    t.diagnostic(`${await runningCount()} clusters Running when ${victim.name} restarts`);
+    await nats.restart(victim);
+    await untilRunning(BEFORE_KILL + DURING_OUTAGE, 'every cluster Running');
+  });
+
+  it('every cluster reached Running exactly once, no machine was created twice', async () => {
+    const total = requested.size;
+    const readyTwice = await fleet.db.query(`SELECT cluster_id FROM inventory.cluster_events WHERE type = $1 AND cluster_id LIKE 'bus-%' GROUP BY cluster_id HAVING count(*) <> 1`, [ClusterReady.type]);
+    assert.equal(readyTwice.rowCount, 0, `clusters not Ready exactly once: ${JSON.stringify(readyTwice.rows.slice(0, 5))}`);
+    const machines = await fleet.db.query<{ n: number; distinct_names: number; clusters: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT (cluster_id, name))::int AS distinct_names, count(DISTINCT cluster_id)::int AS clusters FROM provisioner.sim_machines WHERE cluster_id LIKE 'bus-%'`,
+    );
+    assert.deepEqual(machines.rows[0], { n: total * 2, distinct_names: total * 2, clusters: total }, 'two machines per cluster, none created twice');
+
+    const ready = await eventsOf(fleet.bus, fleet.prefix, ClusterReady);
+    const readyPerCluster = new Map<string, number>();
+    for (const event of ready) readyPerCluster.set(event.subject, (readyPerCluster.get(event.subject) ?? 0) + 1);
+    assert.equal(readyPerCluster.size, total, 'a ClusterReady on the stream for every cluster');
+    assert.ok([...readyPerCluster.values()].every((n) => n === 1), 'and only one');
+    const inboxed = await fleet.db.query<{ n: number; distinct_ids: number }>(`SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids FROM inventory.inbox WHERE event_id = ANY($1)`, [ready.map((event) => event.id)]);
+    assert.deepEqual(inboxed.rows[0], { n: total, distinct_ids: total }, "each ClusterReady in the inventory's inbox once");
+  });
+
+  it("each request is in its consumers' inboxes once; outboxes and the dead-letter stream are empty", async () => {
+    const ids = [...requested.values()];
+    for (const schema of ['provisioner', 'inventory']) {
+      const { rows } = await fleet.db.query<{ consumer: string; n: number; distinct_ids: number }>(`SELECT consumer, count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids FROM ${schema}.inbox WHERE event_id = ANY($1) GROUP BY consumer`, [ids]);
+      assert.ok(rows.length > 0, `${schema} handled the requests`);
+      for (const row of rows) assert.deepEqual(row, { consumer: row.consumer, n: ids.length, distinct_ids: ids.length }, `${schema}'s ${row.consumer} inbox`);
+    }
+    await eventually(async () => {
+      for (const schema of SCHEMAS) {
+        const { rows } = await fleet.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE published_at IS NULL`);
+        if (rows[0]?.n !== 0) return undefined;
+      }
+      return true;
+    }, 30_000, 'every outbox drained');
+    const dlq = await fleet.bus.jsm.streams.info(streamName(fleet, 'dlq'));
+    assert.equal(dlq.state.messages, 0, 'nothing dead-lettered');
+  });
+
+  it('ends with every stream and consumer at three replicas, all current', async () => {
+    await Promise.all(nats.nodes.map((node) => node.healthy()));
+    let last = '';
+    await eventually(
+      async () => {
+        const lagging: string[] = [];
+        for (const info of await fleetStreams()) {
+          if (info.config.num_replicas !== 3) lagging.push(`${info.config.name}: R${info.config.num_replicas}`);
+          const peers = info.cluster?.replicas ?? [];
+          if (!info.cluster?.leader || peers.length !== 2 || peers.some((peer) => !peer.current)) lagging.push(`${info.config.name}: ${JSON.stringify(info.cluster)}`);
+          for await (const consumer of fleet.bus.jsm.consumers.list(info.config.name)) {
+            // Key-value watchers are ordered consumers: ephemeral, one replica by design.
+            if (!consumer.config.durable_name) continue;
+            const replicas = consumer.cluster?.replicas ?? [];
+            if (!consumer.cluster?.leader || replicas.length !== 2 || replicas.some((peer) => !peer.current)) lagging.push(`${info.config.name}/${consumer.name}: ${JSON.stringify(consumer.cluster)}`);
+          }
+        }
+        last = lagging.join('; ');
+        return lagging.length === 0 ? true : undefined;
+      },
+      60_000,
+      'every stream and consumer replica current',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last seen ${last}`);
+    });
+  });
+});
