@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AzureAccount } from '../../src/clouds/accounts.js';
 import { AksClients } from '../../src/clouds/aks/aks-client.js';
 import { AksLifecycle } from '../../src/clouds/aks/aks-lifecycle.js';
+import { aksAgentPoolName, aksLifecycleError } from '../../src/clouds/aks/aks-mapping.js';
 import { isTransientCloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudTarget } from '../../src/clouds/lifecycle.js';
 import { aksKubeconfig, AzureStandin, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
@@ -173,18 +174,59 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal((await cloudRejection(aks.operationStatus(account, target('beta'), 'not a poller state'))).code, 'cloud-response-invalid');
   });
 
-  it('scales a node group and leaves one already at that size alone', async () => {
+  it('scales a fixed pool by its count and an autoscaled one within its autoscaler, changing nothing else', async () => {
     await readyCluster('gamma');
-    const operation = await aks.scaleNodeGroup(account, target('gamma'), 'gpu', { minSize: 1, maxSize: 5, desiredSize: 3 }, 'token-scale');
-    assert.deepEqual((await settle(operation, poolState('gamma', 'gpu'))).seen, ['updating', 'ready']);
-    const scaled = await aks.findNodeGroup(account, target('gamma'), 'gpu');
-    assert.deepEqual([scaled?.minSize, scaled?.maxSize, scaled?.desiredSize], [1, 5, 3]);
-    assert.equal(await aks.scaleNodeGroup(account, target('gamma'), 'gpu', { minSize: 1, maxSize: 5, desiredSize: 3 }, 'token-scale'), null);
+    const pools = () => standin.managed.find(SUBSCRIPTION, RG, 'gamma')?.pools;
+    const sizeOf = (pool: string) => {
+      const found = pools()?.get(pool);
+      return [found?.enableAutoScaling, found?.minCount, found?.maxCount, found?.count];
+    };
+    /** Scales as the reconciler does: asked again after each operation until nothing is left to change. */
+    async function scaleFully(pool: string, size: { minSize: number; maxSize: number; desiredSize: number }): Promise<number> {
+      for (let operations = 0; operations < 4; operations += 1) {
+        const operation = await aks.scaleNodeGroup(account, target('gamma'), pool, size, `token-scale-${pool}-${size.desiredSize}`);
+        if (operation === null) return operations;
+        assert.equal((await settle(operation, poolState('gamma', pool))).failure, null);
+      }
+      assert.fail(`${pool} never reached ${JSON.stringify(size)}`);
+    }
+    const untouched = (pool: string) => {
+      const found = pools()?.get(pool);
+      return [found?.vmSize, found?.orchestratorVersion, found?.nodeLabels, found?.nodeTaints, found?.tags];
+    };
+    const generalPool = aksAgentPoolName('general-purpose');
+    const gpuBefore = untouched('gpu');
+    const generalBefore = untouched(generalPool);
 
-    const fixed = await aks.scaleNodeGroup(account, target('gamma'), 'general-purpose', { minSize: 4, maxSize: 4, desiredSize: 4 }, 'token-scale-2');
-    assert.equal((await settle(fixed)).failure, null);
+    // AKS takes no count while the autoscaler runs a pool: the asked count and bounds are reached all the same.
+    assert.deepEqual(sizeOf('gpu'), [true, 0, 3, 1]);
+    const direct = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
+    const manual = direct.agentPools.createOrUpdate(RG, 'gamma', 'gpu', { ...(await direct.agentPools.get(RG, 'gamma', 'gpu')), count: 2 });
+    const refused = await cloudRejection(manual.submitted().catch((error: unknown) => Promise.reject(aksLifecycleError(error, 'manual scale of gpu'))));
+    assert.equal(refused.code, 'cloud-request-invalid');
+    assert.match(refused.message, /Cannot manually scale agent pool 'gpu' while its cluster autoscaler is enabled/);
+    assert.equal(await scaleFully('gpu', { minSize: 1, maxSize: 5, desiredSize: 3 }), 2);
+    assert.deepEqual(sizeOf('gpu'), [true, 1, 5, 3]);
+    const scaled = await aks.findNodeGroup(account, target('gamma'), 'gpu');
+    assert.deepEqual([scaled?.state, scaled?.minSize, scaled?.maxSize, scaled?.desiredSize], ['ready', 1, 5, 3]);
+    // Bounds only, the count within them: one operation, and the autoscaler stays on.
+    assert.equal(await scaleFully('gpu', { minSize: 0, maxSize: 6, desiredSize: 3 }), 1);
+    assert.deepEqual(sizeOf('gpu'), [true, 0, 6, 3]);
+    // And scaled again later: no manual size is refused.
+    assert.equal(await scaleFully('gpu', { minSize: 0, maxSize: 6, desiredSize: 5 }), 2);
+    assert.deepEqual(sizeOf('gpu'), [true, 0, 6, 5]);
+    assert.equal(await aks.scaleNodeGroup(account, target('gamma'), 'gpu', { minSize: 0, maxSize: 6, desiredSize: 5 }, 'token-again'), null);
+
+    // A fixed pool keeps a fixed count: the autoscaler is never turned on for it.
+    assert.deepEqual(sizeOf(generalPool), [false, undefined, undefined, 2]);
+    assert.equal(await scaleFully('general-purpose', { minSize: 4, maxSize: 4, desiredSize: 4 }), 1);
+    assert.deepEqual(sizeOf(generalPool), [false, undefined, undefined, 4]);
+    assert.equal(await scaleFully('general-purpose', { minSize: 1, maxSize: 1, desiredSize: 1 }), 1);
+    assert.deepEqual(sizeOf(generalPool), [false, undefined, undefined, 1]);
     const general_ = await aks.findNodeGroup(account, target('gamma'), 'general-purpose');
-    assert.deepEqual([general_?.minSize, general_?.maxSize, general_?.desiredSize], [4, 4, 4]);
+    assert.deepEqual([general_?.minSize, general_?.maxSize, general_?.desiredSize], [1, 1, 1]);
+
+    assert.deepEqual([untouched('gpu'), untouched(generalPool)], [gpuBefore, generalBefore]);
     assert.equal((await cloudRejection(aks.scaleNodeGroup(account, target('gamma'), 'missing', { minSize: 1, maxSize: 1, desiredSize: 1 }, 't'))).code, 'cloud-cluster-not-found');
   });
 

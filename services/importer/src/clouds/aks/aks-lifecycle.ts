@@ -22,6 +22,7 @@ import {
   aksLifecycleError,
   aksPoolSize,
   aksResourceState,
+  aksScaleChange,
   aksTaint,
   minorOf,
   observedAksCluster,
@@ -249,9 +250,10 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
     const pool = await this.existingPool(client, aks, name, signal);
-    const observed = observedAksNodeGroup(pool);
-    if (observed.state !== 'failed' && observed.minSize === size.minSize && observed.maxSize === size.maxSize && observed.desiredSize === size.desiredSize) return null;
-    const body: AgentPool = { ...pool, ...aksPoolSize(size) };
+    const change = aksScaleChange(pool, size);
+    if (change === null) return null;
+    // A PUT is the whole pool: everything but the size is sent back as it is.
+    const body: AgentPool = { ...pool, ...change };
     return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `scale of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}"`);
   }
 

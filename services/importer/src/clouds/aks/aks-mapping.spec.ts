@@ -10,6 +10,7 @@ import {
   aksLifecycleError,
   aksPoolSize,
   aksResourceState,
+  aksScaleChange,
   aksTaint,
   minorOf,
   observedAksCluster,
@@ -131,6 +132,21 @@ describe('AKS lifecycle mapping', () => {
     assert.equal(aksTaint({ key: 'dedicated', effect: 'NoExecute' }), 'dedicated:NoExecute');
     assert.deepEqual(aksPoolSize({ minSize: 2, maxSize: 2, desiredSize: 2 }), { count: 2, enableAutoScaling: false, minCount: undefined, maxCount: undefined });
     assert.deepEqual(aksPoolSize({ minSize: 1, maxSize: 4, desiredSize: 3 }), { count: 3, enableAutoScaling: true, minCount: 1, maxCount: 4 });
+  });
+
+  it('scales a count on its own with the autoscaler off, then sets the autoscaler as asked', () => {
+    const fixed = (count: number) => ({ count, enableAutoScaling: false, minCount: undefined, maxCount: undefined });
+    const autoscaled = { count: 2, enableAutoScaling: true, minCount: 1, maxCount: 4, provisioningState: 'Succeeded' };
+    // The count differs: first that count alone (AKS refuses a count the autoscaler owns).
+    assert.deepEqual(aksScaleChange(autoscaled, { minSize: 1, maxSize: 4, desiredSize: 3 }), fixed(3));
+    // Then, the count right, the autoscaler back on with its bounds, the count as it is.
+    assert.deepEqual(aksScaleChange({ ...fixed(3), provisioningState: 'Succeeded' }, { minSize: 1, maxSize: 4, desiredSize: 3 }), { count: 3, enableAutoScaling: true, minCount: 1, maxCount: 4 });
+    assert.deepEqual(aksScaleChange(autoscaled, { minSize: 0, maxSize: 6, desiredSize: 2 }), { count: 2, enableAutoScaling: true, minCount: 0, maxCount: 6 });
+    assert.equal(aksScaleChange(autoscaled, { minSize: 1, maxSize: 4, desiredSize: 2 }), null);
+    // A fixed pool stays fixed; one at its size is left alone unless it failed.
+    assert.deepEqual(aksScaleChange({ ...fixed(2), provisioningState: 'Succeeded' }, { minSize: 5, maxSize: 5, desiredSize: 5 }), fixed(5));
+    assert.equal(aksScaleChange({ ...fixed(5), provisioningState: 'Succeeded' }, { minSize: 5, maxSize: 5, desiredSize: 5 }), null);
+    assert.deepEqual(aksScaleChange({ ...fixed(5), provisioningState: 'Failed' }, { minSize: 5, maxSize: 5, desiredSize: 5 }), fixed(5));
   });
 
   it('lists offered minors oldest first without previews', () => {

@@ -157,6 +157,22 @@ export function aksPoolSize(size: { minSize: number; maxSize: number; desiredSiz
     : { count: size.desiredSize, enableAutoScaling: true, minCount: size.minSize, maxCount: size.maxSize };
 }
 
+/**
+ * The one change of an agent pool a scale makes next, or null when the pool is at `size` already.
+ * AKS takes no count for a pool its cluster autoscaler runs (nor a count with turning it on), so
+ * a new count comes first, on its own with the autoscaler off; then, the count right, the
+ * autoscaler is set as asked (on with its bounds when min < max, off for a fixed count). The
+ * reconciler asks again until the pool matches. Only count and autoscaling change.
+ */
+export function aksScaleChange(pool: AgentPool, size: { minSize: number; maxSize: number; desiredSize: number }): Pick<AgentPool, 'count' | 'enableAutoScaling' | 'minCount' | 'maxCount'> | null {
+  const failed = aksResourceState(pool.provisioningState) === 'failed';
+  if ((pool.count ?? 0) !== size.desiredSize) return aksPoolSize({ minSize: size.desiredSize, maxSize: size.desiredSize, desiredSize: size.desiredSize });
+  const wanted = aksPoolSize(size);
+  const autoscaled = pool.enableAutoScaling === true;
+  const asAsked = autoscaled === wanted.enableAutoScaling && (!autoscaled || (pool.minCount === wanted.minCount && pool.maxCount === wanted.maxCount));
+  return asAsked && !failed ? null : wanted;
+}
+
 /** `major.minor` versions AKS offers for new clusters, oldest first; previews left out. */
 export function offeredMinors(result: KubernetesVersionListResult): string[] {
   const minors = (result.values ?? []).filter((version) => version.isPreview !== true && version.version !== undefined).map((version) => minorOf(version.version ?? ''));

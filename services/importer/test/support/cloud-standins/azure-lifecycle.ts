@@ -472,6 +472,16 @@ export class AzureLifecycleModel {
       if (scaling) return armError(400, 'OperationNotAllowed', `Agent pool '${pool.name}' cannot be upgraded and scaled in one operation.`);
     }
     if (wanted.vmSize !== pool.vmSize) return armError(400, 'PropertyChangeNotAllowed', `Changing property 'vmSize' is not allowed.`);
+    // The cluster autoscaler owns the count of a pool it runs on: AKS takes no manual count with it, nor with turning it on.
+    if (wanted.enableAutoScaling && wanted.count !== pool.count) {
+      return armError(
+        400,
+        'BadRequest',
+        pool.enableAutoScaling
+          ? `Cannot manually scale agent pool '${pool.name}' while its cluster autoscaler is enabled: disable the autoscaler to set a count.`
+          : `Cannot manually scale and enable cluster autoscaler in the same update operation on VMSS Agentpool '${pool.name}'.`,
+      );
+    }
     if (wanted.count > pool.count) {
       const quota = this.checkQuota(cluster.subscriptionId, cluster.location, (wanted.count - pool.count) * coresOf(pool.vmSize));
       if (quota) return quota;
