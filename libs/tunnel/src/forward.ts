@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants, type ClientHttp2Session } from 'node:http2';
 import { forwardableHeaders } from './headers.js';
+import { relay } from './relay.js';
 
 export interface ForwardOptions {
   /** The path on the agent's side (the request's own by default). */
@@ -31,10 +32,7 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       { ':method': request.method ?? 'GET', ':path': options.path ?? request.url ?? '/', ...forwardableHeaders(request.headers, options.drop), ...options.headers },
       { endStream: bodiless },
     );
-    if (!bodiless) {
-      request.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-      request.pipe(stream);
-    }
+    if (!bodiless) relay(request, stream, (chunk) => (bytesIn += chunk.length));
     const finish = (status: number) => resolve({ status, bytesIn, bytesOut });
     // The agent's whole answer came: the stream ends by itself, and must not be reset (an HTTP/2
     // server drops a connection that resets too many streams; nghttp2's flood protection).
@@ -43,8 +41,7 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       const status = Number(headers[':status'] ?? 502);
       response.writeHead(status, forwardableHeaders(headers));
       response.flushHeaders();
-      stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-      stream.pipe(response);
+      relay(stream, response, (chunk) => (bytesOut += chunk.length));
       stream.once('end', () => {
         answered = true;
         finish(status);

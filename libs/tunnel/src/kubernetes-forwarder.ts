@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { forwardableHeaders } from './headers.js';
+import { relay } from './relay.js';
 import { endTogether } from './upgrade.js';
 
 /** Who asked, as the broker vouches for it: the agent turns these into impersonation. */
@@ -70,7 +71,7 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
         return;
       }
       stream.respond({ ':status': response.statusCode ?? 502, ...forwardableHeaders(response.headers) });
-      response.pipe(stream);
+      relay(response, stream);
     });
     let upgraded = false;
     if (upgrading) {
@@ -94,7 +95,7 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
       if (!upgraded) upstream.destroy();
     });
     if (upgrading) upstream.end();
-    else stream.pipe(upstream);
+    else relay(stream, upstream);
   };
 }
 
