@@ -4,6 +4,7 @@ import { ClusterProvisioningFailed, ClusterReady, ClusterRequested, createEvent,
 import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import { ClusterDetailAnswer, ClusterPageAnswer } from '../src/http/cluster-answers.js';
 import { ClusterListing, FILTER_FIRST_AT_MOST } from '../src/repositories/cluster-listing.js';
 import { inventoryService } from '../src/service.js';
 
@@ -156,6 +157,30 @@ describe('inventory: the fleet listed, filtered and sorted, a keyset page at a t
       }
     }
     listing.filterFirstAtMost = FILTER_FIRST_AT_MOST;
+  });
+
+  it('lists each cluster as its detail shows it, without the history, whichever way the page is read', async () => {
+    const listing = service.app.get(ClusterListing);
+    for (const filterFirstAtMost of [FILTER_FIRST_AT_MOST, 0]) {
+      listing.filterFirstAtMost = filterFirstAtMost;
+      for (const item of await walk('labels=team=even', 6)) {
+        const response = await fetch(`${service.url}/api/v1/clusters/${item.id}`, { headers });
+        const answer: unknown = await response.json();
+        const checked = ClusterDetailAnswer.safeParse(answer);
+        assert.ok(checked.success, `${item.id}: ${JSON.stringify(checked.error?.issues)}`);
+        const { history: _history, historyNextCursor: _next, ...detail } = answer as Record<string, unknown>;
+        assert.deepEqual(item, detail, `${item.id} (filter first up to ${filterFirstAtMost})`);
+        assert.deepEqual(Object.keys(item), Object.keys(detail), `${item.id}: the same fields in the same order`);
+      }
+    }
+    listing.filterFirstAtMost = FILTER_FIRST_AT_MOST;
+    const response = await fetch(`${service.url}/api/v1/clusters?limit=2`, { headers });
+    assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+    const checked = ClusterPageAnswer.safeParse(await response.json());
+    assert.ok(checked.success, JSON.stringify(checked.error?.issues));
+    const page = checked.data;
+    assert.equal(page.items.length, 2);
+    assert.ok(page.nextCursor);
   });
 
   it('sorts by each key in either order, ties by id, and pages without skipping or repeating', async () => {

@@ -68,8 +68,8 @@ export const ClusterAnswer = describes<Omit<ClusterView, 'factTimes'>>()(
   }),
 );
 
-/** One line of a cluster's history. */
-export type HistoryLine = Omit<ClusterEventEntity, 'clusterId' | 'time'> & { time: string };
+/** One line of a cluster's history (a rejection's data stays in the table for the projection). */
+export type HistoryLine = Omit<ClusterEventEntity, 'clusterId' | 'time' | 'detail'> & { time: string };
 export const HistoryLineAnswer = describes<HistoryLine>()(
   z.object({
     eventId: z.string(),
@@ -78,12 +78,11 @@ export const HistoryLineAnswer = describes<HistoryLine>()(
     time: Time.describe('When it happened'),
     traceId: z.string().nullable().describe('The trace of the request that caused it'),
     summary: z.string(),
-    detail: z.record(z.string(), z.unknown()).nullable().describe("A rejection's data (EventRejected)"),
   }),
 );
 
 export const ClusterPageAnswer = z.object({
-  items: z.array(ClusterAnswer.extend({ factTimes: z.record(z.string(), z.unknown()).describe('When each fact was last set, by event time') })),
+  items: z.array(ClusterAnswer),
   total: z.number().int().describe('Clusters matching the filters, over every page'),
   nextCursor: z.string().nullable().describe('Pass as cursor for the next page (same sort and order); null on the last'),
 });

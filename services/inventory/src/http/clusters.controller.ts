@@ -1,11 +1,11 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Redirect, Req } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Param, Post, Query, Redirect, Req } from '@nestjs/common';
 import { Access, Caller, forbidOutOfScope, inScope, noteAuditTarget, type AuthenticatedRequest, type Principal } from '@flotilla/auth';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ClusterDeletionRequested, clusterIdFor, ClusterRequested, NodePoolScaleRequested, UpgradeStepApproved, type EventData, type EventDefinition } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { ApiAnswer, ApiErrors, ApiQueryParameters, ApiRedirect, ApiRequestBody, PolicyInForce, ZodValidationPipe } from '@flotilla/service-kit';
 import { beingDeleted, emptyView, type ClusterView } from '../domain/cluster-view.js';
-import { ClusterListing, type ClusterPage } from '../repositories/cluster-listing.js';
+import { ClusterListing, type ClusterPageJson } from '../repositories/cluster-listing.js';
 import { ClusterRepository, decodeHistoryCursor, type HistoryItem } from '../repositories/cluster.repository.js';
 import { ClusterCreatedAnswer, ClusterDetailAnswer, ClusterPageAnswer, CommandAcceptedAnswer, HistoryPageAnswer, type HistoryLine } from './cluster-answers.js';
 import { idTaken, refuseCommand, refusalMessage } from './cluster-commands.js';
@@ -23,9 +23,7 @@ import {
   type CommandAccepted,
 } from './cluster-requests.js';
 
-/** A rejection's data (`detail`) is kept for the projection and never read back for an answer. */
-type AnsweredLine = Omit<HistoryLine, 'detail'>;
-const historyLine = ({ clusterId: _clusterId, time, ...entry }: HistoryItem): AnsweredLine => ({ ...entry, time: time.toISOString() });
+const historyLine = ({ clusterId: _clusterId, time, ...entry }: HistoryItem): HistoryLine => ({ ...entry, time: time.toISOString() });
 
 const NOT_FOUND = 'No such cluster';
 const GONE_OR_GOING = 'The cluster is deleted or being deleted';
@@ -51,7 +49,9 @@ export class ClustersController {
   @ApiQueryParameters(ListClustersQuery)
   @ApiAnswer(200, ClusterPageAnswer, 'A page of clusters')
   @ApiErrors({ 400: 'Invalid filter, sort, limit or cursor (a cursor of another sort or order), named' })
-  async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPage> {
+  // The page is JSON text already (PostgreSQL built it): sent as it is.
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async list(@Caller() caller: Principal, @Query(new ZodValidationPipe(ListClustersQuery)) query: ListClustersQuery): Promise<ClusterPageJson> {
     const { sort, order, limit, cursor, ...filters } = query;
     return this.listing.list({ ...filters, ...(caller.scope ? { scope: caller.scope.labels } : {}) }, sort, order, limit, cursor);
   }
@@ -67,12 +67,13 @@ export class ClustersController {
   @ApiParam({ name: 'id' })
   @ApiAnswer(200, ClusterDetailAnswer, 'The cluster with the newest page of its history')
   @ApiErrors({ 404: NOT_FOUND })
-  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<Omit<ClusterView, 'factTimes'> & { history: AnsweredLine[]; historyNextCursor: string | null }> {
-    const found = await this.clusters.findWithHistory(id, 50);
+  // The detail is JSON text already (PostgreSQL built it): sent as it is.
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async get(@Caller() caller: Principal, @Param('id') id: string): Promise<string> {
+    const found = await this.clusters.detail(id, 50);
     if (!found) throw new NotFoundException(`cluster "${id}" not found`);
-    if (!inScope(caller, found.view.labels)) forbidOutOfScope(caller, id);
-    const { factTimes: _factTimes, ...view } = found.view;
-    return { ...view, history: found.history.items.map(historyLine), historyNextCursor: found.history.nextCursor };
+    if (!inScope(caller, found.labels)) forbidOutOfScope(caller, id);
+    return found.json;
   }
 
   @Get(':id/history')
@@ -86,7 +87,7 @@ export class ClustersController {
     @Caller() caller: Principal,
     @Param('id') id: string,
     @Query(new ZodValidationPipe(ClusterHistoryQuery)) query: ClusterHistoryQuery,
-  ): Promise<{ items: AnsweredLine[]; nextCursor: string | null }> {
+  ): Promise<{ items: HistoryLine[]; nextCursor: string | null }> {
     await this.readable(caller, id);
     const cursor = query.cursor === undefined ? undefined : decodeHistoryCursor(query.cursor);
     const page = await this.clusters.history(id, query.limit, cursor);

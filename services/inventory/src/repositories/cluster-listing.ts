@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { filterConditions, type ClusterFilter } from './cluster-filter.js';
-import { ITEM_COLUMNS, rowToItem, type ClusterItem, type ClusterRow } from './cluster-rows.js';
-import { FleetCounts } from './fleet-counts.js';
+import { ITEM_JSON } from './cluster-rows.js';
+import { countOf } from './fleet-counts.js';
 
 export const CLUSTER_SORTS = ['id', 'name', 'status', 'version', 'created', 'updated'] as const;
 export type ClusterSort = (typeof CLUSTER_SORTS)[number];
@@ -51,12 +51,11 @@ export function decodeListCursor(text: string): ListCursor | undefined {
   }
 }
 
-export interface ClusterPage {
-  items: ClusterItem[];
-  /** How many clusters match the filter (all pages). */
-  total: number;
-  nextCursor: string | null;
-}
+/**
+ * A page of the fleet as the answer's JSON text, `{ items, total, nextCursor }` (items as
+ * ClusterItem): PostgreSQL builds the items' JSON, and the service never parses it.
+ */
+export type ClusterPageJson = string & { readonly __brand: 'ClusterPageJson' };
 
 /**
  * Up to how many matching clusters a filtered page is read filter first (the filters' indexes,
@@ -67,51 +66,73 @@ export interface ClusterPage {
  */
 export const FILTER_FIRST_AT_MOST = 5_000;
 
+interface PageRow {
+  total: number;
+  /** Clusters read: one more than the page says that another page follows. */
+  read: number;
+  items: string;
+  last_key: string | null;
+  last_id: string | null;
+}
+
 /**
  * The fleet a page at a time: filtered, sorted, keyset-paginated on (sort key, id), so a page
  * costs the same at any depth and no cluster is skipped or repeated while others are added.
+ * One statement reads the total (from the maintained counts, before any row) and the page: one
+ * snapshot, one round trip.
  */
 @Injectable()
 export class ClusterListing {
   /** FILTER_FIRST_AT_MOST; tests lower it to list every page by walking the sort key's index. */
   filterFirstAtMost = FILTER_FIRST_AT_MOST;
 
-  constructor(
-    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
-    @Inject(FleetCounts) private readonly counts: FleetCounts,
-  ) {}
+  constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
 
-  async list(filter: ClusterFilter, sort: ClusterSort, order: SortOrder, limit: number, cursor: ListCursor | undefined): Promise<ClusterPage> {
-    // The maintained counts say how many match (the answer's total) before any row is read.
-    const total = await this.counts.count(filter);
+  async list(filter: ClusterFilter, sort: ClusterSort, order: SortOrder, limit: number, cursor: ListCursor | undefined): Promise<ClusterPageJson> {
     const params: unknown[] = [];
-    const conditions = filterConditions(filter, params);
+    const bind = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const filters = filterConditions(filter, params);
+    const total = countOf(filters, filter);
+    const conditions = [...filters];
     const key = SORT_KEYS[sort];
     const direction = order === 'asc' ? 'ASC' : 'DESC';
     if (cursor) {
       const after = order === 'asc' ? '>' : '<';
-      params.push(cursor.id);
-      const id = `$${params.length}`;
-      if (sort === 'id') conditions.push(`id ${after} ${id}`);
-      else {
-        params.push(cursor.key);
-        conditions.push(`(${key.sql}, id) ${after} ($${params.length}::${key.type}, ${id})`);
-      }
+      const id = bind(cursor.id);
+      conditions.push(sort === 'id' ? `id ${after} ${id}` : `(${key.sql}, id) ${after} (${bind(cursor.key)}::${key.type}, ${id})`);
     }
-    params.push(limit + 1);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const filterFirst = conditions.length > (cursor ? 1 : 0) && total <= this.filterFirstAtMost;
-    const rows = await this.unitOfWork.manager.query<(Omit<ClusterRow, 'fact_times'> & { sort_key: string })[]>(
-      filterFirst
-        ? // MATERIALIZED: the planner cannot fold the matches back into a walk of the sort index.
-          `WITH matching AS MATERIALIZED (SELECT id, ${key.sql} AS sort_key FROM clusters ${where}),
-                page AS (SELECT id, sort_key FROM matching ORDER BY sort_key ${direction}, id ${direction} LIMIT $${params.length})
-           SELECT ${ITEM_COLUMNS}, page.sort_key::text AS sort_key FROM page JOIN clusters USING (id) ORDER BY page.sort_key ${direction}, id ${direction}`
-        : `SELECT ${ITEM_COLUMNS}, (${key.sql})::text AS sort_key FROM clusters ${where} ORDER BY ${key.sql} ${direction}, id ${direction} LIMIT $${params.length}`,
+    const readAtMost = bind(limit + 1);
+    const walk = (gate: string) =>
+      `SELECT id, ${key.sql} AS sort_value, ${ITEM_JSON} AS item FROM clusters ${where}${gate} ORDER BY ${key.sql} ${direction}, id ${direction} LIMIT ${readAtMost}`;
+    let read = walk('');
+    let matching = '';
+    if (filters.length > 0) {
+      // Whichever way the total says; the other branch's gate is false, and it is never run.
+      const fewMatch = `(SELECT total FROM counted) <= ${bind(this.filterFirstAtMost)}`;
+      // MATERIALIZED: the planner cannot fold the matches back into a walk of the sort index.
+      matching = `matching AS MATERIALIZED (SELECT id, ${key.sql} AS sort_value FROM clusters ${where} AND ${fewMatch}),`;
+      read = `SELECT page.id, page.sort_value, ${ITEM_JSON} AS item
+                FROM (SELECT id, sort_value FROM matching ORDER BY sort_value ${direction}, id ${direction} LIMIT ${readAtMost}) AS page JOIN clusters USING (id)
+              UNION ALL (${walk(` AND NOT ${fewMatch}`)})`;
+    }
+    const shownAtMost = bind(limit);
+    const [row] = await this.unitOfWork.manager.query<PageRow[]>(
+      `WITH counted AS (SELECT ${total} AS total), ${matching}
+            read AS (${read}),
+            numbered AS (SELECT id, sort_value::text AS sort_key, item, row_number() OVER (ORDER BY sort_value ${direction}, id ${direction}) AS n FROM read)
+       SELECT (SELECT total FROM counted) AS total,
+              (SELECT count(*)::int FROM numbered) AS read,
+              (SELECT coalesce(json_agg(item ORDER BY n) FILTER (WHERE n <= ${shownAtMost}), '[]')::text FROM numbered) AS items,
+              (SELECT sort_key FROM numbered WHERE n = ${shownAtMost}) AS last_key,
+              (SELECT id FROM numbered WHERE n = ${shownAtMost}) AS last_id`,
       params,
     );
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { items: page.map(rowToItem), total, nextCursor: rows.length > limit && last ? encodeListCursor({ sort, order, key: last.sort_key, id: last.id }) : null };
+    const { total: count, read: fetched, items, last_key: lastKey, last_id: lastId } = row!;
+    const nextCursor = fetched > limit && lastKey !== null && lastId !== null ? encodeListCursor({ sort, order, key: lastKey, id: lastId }) : null;
+    return `{"items":${items},"total":${count},"nextCursor":${JSON.stringify(nextCursor)}}` as ClusterPageJson;
   }
 }

@@ -8,12 +8,23 @@ export const COLUMNS =
   'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, provider, region, last_event_time, pending_requests, last_refusal, progress, fact_times';
 /** A cluster as lists show it: the view without its bookkeeping of fact times (a time per node, per answer). */
 export type ClusterItem = Omit<ClusterView, 'factTimes'>;
-export const ITEM_COLUMNS = COLUMNS.replace(', fact_times', '');
 
-export function rowToItem(row: Omit<ClusterRow, 'fact_times'>): ClusterItem {
-  const { factTimes: _factTimes, ...item } = rowToView({ ...row, fact_times: {} });
-  return item;
+/** A timestamptz column as toISOString writes it: UTC, milliseconds. */
+export function isoTime(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
+
+/**
+ * A cluster as lists show it (ClusterItem, the keys in rowToView's order), as JSON built by
+ * PostgreSQL: a page goes out as the text PostgreSQL made, never parsed into objects and
+ * serialised again in the service.
+ */
+export const ITEM_JSON = `json_build_object(
+  'id', id, 'name', name, 'model', model, 'labels', labels, 'status', status, 'kubernetesVersion', kubernetes_version,
+  'distribution', distribution, 'nodes', nodes, 'reasons', reasons, 'warnings', warnings, 'reachable', reachable,
+  'tunnel', tunnel, 'access', access, 'provider', provider, 'region', region,
+  'lastEventTime', ${isoTime('last_event_time')},
+  'pendingRequests', pending_requests, 'lastRefusal', last_refusal, 'progress', progress)`;
 
 /** The records the projection writes: the view and, from it, what the overview counts (cluster-attention). */
 export const RECORD =

@@ -6,7 +6,7 @@ import type { ClusterView } from '../domain/cluster-view.js';
 import { rejectionFromHistory, type HistoryEntry } from '../domain/fleet-projection.js';
 import { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import { ClusterEntity } from '../entities/cluster.entity.js';
-import { COLUMNS, RECORD, rowToView, toEntity, toRecords, toView, type ClusterRow } from './cluster-rows.js';
+import { COLUMNS, isoTime, ITEM_JSON, RECORD, rowToView, toEntity, toRecords, toView, type ClusterRow } from './cluster-rows.js';
 
 /** Where a page of a cluster's history ends: the time and id of its last (oldest) entry. */
 export interface HistoryCursor {
@@ -39,8 +39,17 @@ export function decodeHistoryCursor(text: string): HistoryCursor | undefined {
   }
 }
 
-/** A history line as findWithHistory reads it: event id, type, source, time (JSON text), trace id, summary. */
-type HistoryJson = [string, string, string, string, string | null, string];
+/** A history line as answers show it (HistoryLine without the rejection's data), as JSON built by PostgreSQL. */
+const HISTORY_LINE_JSON = `json_build_object('eventId', event_id, 'type', type, 'source', source, 'traceId', trace_id, 'summary', summary, 'time', ${isoTime('time')})`;
+
+/**
+ * A cluster's detail as the answer's JSON text (ClusterDetailAnswer): the cluster as lists show
+ * it, the newest page of its history and the cursor to the next; `labels` for the caller's scope.
+ */
+export interface ClusterDetail {
+  labels: Record<string, string>;
+  json: string;
+}
 
 /** A page of `limit` lines from up to `limit + 1` read, newest first: the one more says whether older ones follow. */
 function historyPage(entries: readonly HistoryItem[], limit: number): HistoryPage {
@@ -77,21 +86,25 @@ export class ClusterRepository {
    * A cluster and the newest page of its history, read from one snapshot: read apart, a
    * projection committing between the two reads would show a history line whose effect the
    * cluster's state does not show yet. One statement is one snapshot, and one round trip (a
-   * REPEATABLE READ transaction around two reads took five).
+   * REPEATABLE READ transaction around two reads took five); PostgreSQL builds the JSON, the
+   * service never parses it.
    */
-  async findWithHistory(id: string, limit: number): Promise<{ view: ClusterView; history: HistoryPage } | undefined> {
-    const [row] = await this.unitOfWork.manager.query<(ClusterRow & { history: HistoryJson[] })[]>(
-      `SELECT ${COLUMNS},
-              (SELECT coalesce(jsonb_agg(jsonb_build_array(e.event_id, e.type, e.source, e.time, e.trace_id, e.summary) ORDER BY e.time DESC, e.event_id DESC), '[]')
-                 FROM (SELECT event_id, type, source, time, trace_id, summary FROM cluster_events
-                        WHERE cluster_id = $1 ORDER BY time DESC, event_id DESC LIMIT $2) AS e) AS history
-         FROM clusters WHERE id = $1`,
-      [id, limit + 1],
+  async detail(id: string, limit: number): Promise<ClusterDetail | undefined> {
+    const [row] = await this.unitOfWork.manager.query<{ labels: Record<string, string>; item: string; read: number; lines: string; last_time: string | null; last_id: string | null }[]>(
+      `SELECT labels, ${ITEM_JSON}::text AS item, history.*
+         FROM clusters,
+              LATERAL (SELECT count(*)::int AS read,
+                              coalesce(json_agg(line ORDER BY n) FILTER (WHERE n <= $3), '[]')::text AS lines,
+                              min(iso_time) FILTER (WHERE n = $3) AS last_time, min(event_id) FILTER (WHERE n = $3) AS last_id
+                         FROM (SELECT ${HISTORY_LINE_JSON} AS line, event_id, ${isoTime('time')} AS iso_time, row_number() OVER (ORDER BY time DESC, event_id DESC) AS n
+                                 FROM cluster_events WHERE cluster_id = $1 ORDER BY time DESC, event_id DESC LIMIT $2) AS newest) AS history
+        WHERE id = $1`,
+      [id, limit + 1, limit],
     );
     if (!row) return undefined;
-    const { history, ...cluster } = row;
-    const entries = history.map(([eventId, type, source, time, traceId, summary]): HistoryItem => ({ eventId, clusterId: id, type, source, time: new Date(time), traceId, summary }));
-    return { view: rowToView(cluster), history: historyPage(entries, limit) };
+    const nextCursor = row.read > limit && row.last_time !== null && row.last_id !== null ? encodeHistoryCursor({ time: row.last_time, eventId: row.last_id }) : null;
+    // The item is a JSON object: its closing brace gives way to the history.
+    return { labels: row.labels, json: `${row.item.slice(0, -1)},"history":${row.lines},"historyNextCursor":${JSON.stringify(nextCursor)}}` };
   }
 
   /** Inserts only if the id is free; false when it is taken. */

@@ -45,6 +45,11 @@ function counted(conditions: string[], filter: ClusterFilter): string {
     SELECT model, status, provider, kubernetes_minor, access, tunnel, attention, clusters, nodes, nodes_ready FROM cluster_count_changes ${where}`;
 }
 
+/** How many clusters match `conditions` (filterConditions of `filter`), as a scalar subquery. */
+export function countOf(conditions: string[], filter: ClusterFilter): string {
+  return `(SELECT coalesce(sum(clusters), 0)::int FROM (${counted(conditions, filter)}) AS counted)`;
+}
+
 /**
  * Counts over the fleet read model, from the counts maintained as clusters change (see the
  * ClusterCounts migration): the overview and the totals of filtered lists read groups of alike
@@ -53,17 +58,6 @@ function counted(conditions: string[], filter: ClusterFilter): string {
 @Injectable()
 export class FleetCounts {
   constructor(@Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork) {}
-
-  /** How many clusters match a filter. */
-  async count(filter: ClusterFilter): Promise<number> {
-    const params: unknown[] = [];
-    const conditions = filterConditions(filter, params);
-    const [row] = await this.unitOfWork.manager.query<{ count: number }[]>(
-      `SELECT coalesce(sum(clusters), 0)::int AS count FROM (${counted(conditions, filter)}) AS counted`,
-      params,
-    );
-    return row?.count ?? 0;
-  }
 
   /**
    * The fleet's counts, of the clusters carrying `scope` (a label-scoped caller's) or all, and the
