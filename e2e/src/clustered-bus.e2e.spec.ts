@@ -169,8 +169,9 @@ describe('the bus on a three-node NATS cluster, one node killed mid-run and rest
     assert.equal(dlq.state.messages, 0, 'nothing dead-lettered');
   });
 
-  it('ends with every stream and consumer at three replicas, all current', async () => {
+  it('ends with every service ready, and every stream and consumer at three replicas, all current', async () => {
     await Promise.all(nats.nodes.map((node) => node.healthy()));
+    for (const service of fleet.processes) assert.equal((await fetch(`${service.url}/readyz`)).status, 200, `${service.name} ready`);
     let last = '';
     await eventually(
       async () => {
