@@ -19,4 +19,9 @@ describe('eventDigest: what makes a redelivery the same event', () => {
     ['a value moved between keys', { ...base, data: { ...base.data, labels: { a: '2', b: '1' } } }],
   ];
   for (const [name, event] of different) it(`differs for ${name}`, () => assert.notEqual(eventDigest(event), eventDigest(base)));
+
+  it('keeps the text it hashes: digests already stored stay comparable', () => {
+    const nested = { ...base, data: { model: 'connected', labels: { a: '1', b: '2' }, list: [1, null, { z: 'é"', y: undefined, x: [true, 1.5e21] }], n: -0.1 } };
+    assert.equal(eventDigest(nested), 'tyMH-kAEXB7jM457hqrlWELtQv2tF7lU45TGYT9hSi8');
+  });
 });
