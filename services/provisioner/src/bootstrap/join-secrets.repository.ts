@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import { SecretStore } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
+import { Coalescer } from '../repositories/coalescer.js';
 import type { JoinMaterialIssuer } from './join-material-issuer.js';
 import { BOOTSTRAP_TOKEN_TTL_MS, generateBootstrapToken, generateJoinSecrets, type JoinSecrets, JoinSecretsSchema, staleJoinMaterial } from './join-secrets.js';
 
@@ -33,6 +34,9 @@ export interface JoinWindow {
  */
 @Injectable()
 export class JoinSecretsRepository {
+  /** New sets made at the same time, stored together (`storeNew`). */
+  private readonly creates = new Coalescer<JoinSecrets, JoinSecrets>((sets) => this.storeNew(sets));
+
   constructor(
     @Inject(SecretStore) private readonly store: SecretStore,
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -43,14 +47,29 @@ export class JoinSecretsRepository {
     const existing = await this.find(clusterId);
     if (existing) return existing;
     // Key generation is CPU work: done before the transaction, thrown away if another replica won.
-    const fresh = await generateJoinSecrets(clusterId, this.clock.now());
-    const ref = joinSecretsRef(clusterId);
+    return this.creates.load(await generateJoinSecrets(clusterId, this.clock.now()));
+  }
+
+  /**
+   * Stores new sets unless their clusters have one by now (the winner's is returned instead):
+   * the sets made at the same time (a round's clusters coming up) in one transaction, under the
+   * advisory locks of all their references, taken in one order.
+   */
+  private async storeNew(sets: readonly JoinSecrets[]): Promise<JoinSecrets[]> {
     return this.unitOfWork.run(async () => {
-      await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`flotilla:secret:${ref}`]);
-      const winner = await this.find(clusterId);
-      if (winner) return winner;
-      await this.put(fresh);
-      return fresh;
+      const refs = [...new Set(sets.map((set) => `flotilla:secret:${joinSecretsRef(set.clusterId)}`))].sort();
+      await this.unitOfWork.manager.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(ref, 0))) FROM (SELECT unnest($1::text[]) AS ref ORDER BY 1) refs`, [refs]);
+      const stored = new Map<string, JoinSecrets>();
+      for (const fresh of sets) {
+        const winner = stored.get(fresh.clusterId) ?? (await this.find(fresh.clusterId));
+        if (winner) {
+          stored.set(fresh.clusterId, winner);
+          continue;
+        }
+        await this.put(fresh);
+        stored.set(fresh.clusterId, fresh);
+      }
+      return sets.map((set) => stored.get(set.clusterId)!);
     });
   }
 

@@ -92,8 +92,14 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
     this.endpointsOfRound.clear();
     this.firstControlPlaneTurns.clear();
     try {
-      // Claims come cluster by cluster, first control plane first: its turn starts before its siblings'.
-      const outcomes = await mapWithConcurrency(claimed, this.config.PROVIDER_CONCURRENCY, (machine) => this.turn(machine), () => this.stopping);
+      await this.prepareClusters(claimed);
+      // Every cluster's first control plane comes up before the rest of the round (it runs
+      // `kubeadm init`, which its siblings join), all of them together: their creates and inits
+      // go to the provider in a few batches rather than one cluster at a time.
+      const order = [...claimed.filter(isFirstControlPlane), ...claimed.filter((machine) => !isFirstControlPlane(machine))];
+      const ordered = await mapWithConcurrency(order, this.config.PROVIDER_CONCURRENCY, (machine) => this.turn(machine), () => this.stopping);
+      const byMachine = new Map(order.map((machine, index) => [machine, ordered[index]]));
+      const outcomes = claimed.map((machine) => byMachine.get(machine));
       const worked = claimed.flatMap((machine, index) => {
         const outcome = outcomes[index];
         return outcome ? [{ machine, outcome }] : [];
@@ -111,6 +117,26 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       throw error;
     }
     return claimed.length;
+  }
+
+  /**
+   * What the round's clusters coming up share, asked for all of them at once before any
+   * machine's turn: the endpoint (one provider call for the round) and the join secrets (the
+   * sets made, stored in one transaction). A failure is left to the machines' turns, which ask
+   * again and record it.
+   */
+  private async prepareClusters(claimed: readonly ClaimedMachine[]): Promise<void> {
+    const firstOfCluster = new Map<string, ClaimedMachine>();
+    for (const machine of claimed) {
+      if (machine.phase !== 'Pending' || machine.clusterPhase === 'Running' || !this.allocatesEndpoint(machine)) continue;
+      if (!firstOfCluster.has(machine.clusterId)) firstOfCluster.set(machine.clusterId, machine);
+    }
+    await Promise.allSettled(
+      [...firstOfCluster.values()].map(async (machine) => {
+        const endpoint = await this.apiServerEndpointFor(machine);
+        if (endpoint !== undefined) await this.joinSecretsFor(machine, true);
+      }),
+    );
   }
 
   /**

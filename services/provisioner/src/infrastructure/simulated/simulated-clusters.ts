@@ -1,9 +1,9 @@
 import type { Clock } from '@flotilla/service-kit';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { JoinMaterialIssuer } from '../../bootstrap/join-material-issuer.js';
 import { UPLOADED_CERTIFICATES_TTL_MS } from '../../bootstrap/join-lifetimes.js';
 import { sha256, type FirstBootKubeadm } from './first-boot.js';
-import { Coalescer } from './coalescer.js';
+import { Coalescer } from '../../repositories/coalescer.js';
 import { LIVE_CONTROL_PLANE } from './simulated.provider.js';
 
 /** What became of a machine's kubeadm; undefined when its first-boot data runs none. */
@@ -48,6 +48,8 @@ export class SimulatedClusters implements JoinMaterialIssuer {
   private readonly joinStates = new Coalescer<MachineKey, JoinRow | undefined>((keys) => this.readJoinStates(keys));
   /** The joins of one turn recorded in one statement. */
   private readonly joins = new Coalescer<MachineKey & { at: Date }, void>((keys) => this.recordJoins(keys));
+  /** The first control planes' `kubeadm init` of one turn, in one transaction. */
+  private readonly inits = new Coalescer<MachineKey & { kubeadm: FirstBootKubeadm; at: Date }, void>((keys) => this.initialise(keys));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -84,7 +86,7 @@ export class SimulatedClusters implements JoinMaterialIssuer {
     const kubeadm = row.kubeadm;
     const now = this.clock.now();
     if (kubeadm.action === 'init') {
-      await this.init(clusterId, name, kubeadm, now);
+      await this.inits.load({ clusterId, name, kubeadm, at: now });
       return { state: 'joined' };
     }
     // No API server yet: kubeadm join keeps trying until the first control plane is up.
@@ -127,28 +129,48 @@ export class SimulatedClusters implements JoinMaterialIssuer {
   }
 
   private async recordJoins(joins: readonly (MachineKey & { at: Date })[]): Promise<void[]> {
-    await this.dataSource.query(
+    await this.markJoined(this.dataSource.manager, joins);
+    return joins.map(() => undefined);
+  }
+
+  private async markJoined(manager: EntityManager, joins: readonly (MachineKey & { at: Date })[]): Promise<void> {
+    await manager.query(
       `UPDATE sim_machines m SET joined_at = j.at
          FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(cluster_id, name, at)
         WHERE m.cluster_id = j.cluster_id AND m.name = j.name`,
       [joins.map((join) => join.clusterId), joins.map((join) => join.name), joins.map((join) => join.at.toISOString())],
     );
-    return joins.map(() => undefined);
   }
 
-  /** `kubeadm init --upload-certs`: the cluster, its first token and the certificates, in one transaction. */
-  private async init(clusterId: string, name: string, kubeadm: FirstBootKubeadm, now: Date): Promise<void> {
+  /**
+   * `kubeadm init --upload-certs`: the cluster, its first token and the certificates, in one
+   * transaction (with the other inits of the turn: three statements for all of them).
+   */
+  private async initialise(inits: readonly (MachineKey & { kubeadm: FirstBootKubeadm; at: Date })[]): Promise<void[]> {
+    const column = <T>(pick: (init: (typeof inits)[number]) => T): T[] => inits.map(pick);
+    const certificatesExpireAt = (init: (typeof inits)[number]) =>
+      init.kubeadm.certificateKeySha256 === null ? null : new Date(init.at.getTime() + UPLOADED_CERTIFICATES_TTL_MS).toISOString();
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
-        `INSERT INTO sim_clusters (cluster_id, initialised_at, certificate_key_sha256, certificates_expire_at) VALUES ($1, $2, $3, $4) ON CONFLICT (cluster_id) DO NOTHING`,
-        [clusterId, now, kubeadm.certificateKeySha256, kubeadm.certificateKeySha256 === null ? null : new Date(now.getTime() + UPLOADED_CERTIFICATES_TTL_MS)],
+        `INSERT INTO sim_clusters (cluster_id, initialised_at, certificate_key_sha256, certificates_expire_at)
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[])
+         ON CONFLICT (cluster_id) DO NOTHING`,
+        [column((init) => init.clusterId), column((init) => init.at.toISOString()), column((init) => init.kubeadm.certificateKeySha256), column(certificatesExpireAt)],
       );
       await manager.query(
-        `INSERT INTO sim_bootstrap_tokens (cluster_id, token_id, secret_sha256, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (cluster_id, token_id) DO NOTHING`,
-        [clusterId, kubeadm.tokenId, kubeadm.tokenSha256, new Date(now.getTime() + (kubeadm.tokenTtlMs ?? 0))],
+        `INSERT INTO sim_bootstrap_tokens (cluster_id, token_id, secret_sha256, expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+         ON CONFLICT (cluster_id, token_id) DO NOTHING`,
+        [
+          column((init) => init.clusterId),
+          column((init) => init.kubeadm.tokenId),
+          column((init) => init.kubeadm.tokenSha256),
+          column((init) => new Date(init.at.getTime() + (init.kubeadm.tokenTtlMs ?? 0)).toISOString()),
+        ],
       );
-      await manager.query(`UPDATE sim_machines SET joined_at = $3 WHERE cluster_id = $1 AND name = $2`, [clusterId, name, now]);
+      await this.markJoined(manager, inits);
     });
+    return inits.map(() => undefined);
   }
 
   private async refusal(clusterId: string, conflict: string): Promise<SimulatedClusterError> {

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { JoinRequest, JoinResult, NodeRef } from '../../bootstrap/node-bootstrapper.js';
 import { SimulatedBootstrapper } from '../../bootstrap/simulated.bootstrapper.js';
-import { Coalescer } from './coalescer.js';
+import { Coalescer } from '../../repositories/coalescer.js';
 import type { SimulatedClusters } from './simulated-clusters.js';
 import { simulatedFailure } from './simulation.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { API_SERVER_PORT } from '../../bootstrap/render/kubeadm.js';
 import { endpointAddress, type ControlPlaneEndpoint, type InfrastructureProvider, type MachineRef, type MachineSpec, type ProviderMachine, type ProviderMachineStatus } from '../provider.js';
-import { Coalescer } from './coalescer.js';
+import { Coalescer } from '../../repositories/coalescer.js';
 import { firstBootKubeadm } from './first-boot.js';
 import { simulatedFailure } from './simulation.js';
 
