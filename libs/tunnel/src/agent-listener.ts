@@ -46,6 +46,9 @@ export type AgentListenerEvent =
 export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }> {
   private readonly server: Server;
   private readonly sessions = new Map<string, AgentSession>();
+  /** When each session is next pinged: one timer for all of them (thousands), not one each. */
+  private readonly pingDue = new WeakMap<AgentSession, number>();
+  private pings: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentListenerOptions) {
     super();
@@ -63,6 +66,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
       this.server.once('error', reject);
       this.server.listen({ port, host, backlog }, () => resolve());
     });
+    this.startPings();
     return (this.server.address() as AddressInfo).port;
   }
 
@@ -86,15 +90,18 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pings);
+    this.pings = undefined;
     for (const clusterId of [...this.sessions.keys()]) this.disconnect(clusterId, 'broker-stopping');
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private async admit(socket: TLSSocket): Promise<void> {
-    const peer = socket.getPeerCertificate();
-    const clusterId = clusterIdOf(peer);
-    const refusal = clusterId === undefined ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 });
-    if (clusterId === undefined || refusal) {
+    // The X509Certificate computes only the fields asked for (getPeerCertificate() computes every one, three digests among them).
+    const peer = socket.getPeerX509Certificate();
+    const clusterId = clusterIdOf({ subjectaltname: peer?.subjectAltName ?? '' });
+    const refusal = clusterId === undefined || !peer ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 });
+    if (clusterId === undefined || !peer || refusal) {
       this.emit('change', { kind: 'refused', clusterId, remoteAddress: socket.remoteAddress, reason: refusal ?? 'the certificate names no cluster' });
       socket.destroy();
       return;
@@ -106,13 +113,13 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     session.on('error', (error: Error) => (ended ??= error.message)); // 'close' follows
     session.on('goaway', (code: number, lastStreamId: number) => (ended ??= `the agent ended the connection: ${http2ErrorName(code)} after stream ${lastStreamId}`));
     session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
-    const certificate = { raw: peer.raw, validTo: new Date(peer.valid_to), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
+    const certificate = { raw: peer.raw, validTo: new Date(peer.validTo), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
     const entry: AgentSession = { clusterId, session, certificate, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
     const previous = this.sessions.get(clusterId);
     this.sessions.set(clusterId, entry);
     if (previous) previous.session.destroy();
     else this.emit('change', { kind: 'connected', clusterId, remoteAddress: socket.remoteAddress });
-    this.keepAlive(entry);
+    this.pingDue.set(entry, performance.now() + (this.options.keepaliveMs ?? 10_000));
     session.once('close', () => {
       if (this.sessions.get(clusterId) !== entry) return; // replaced, or dropped on purpose
       this.sessions.delete(clusterId);
@@ -120,11 +127,27 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     });
   }
 
-  private keepAlive(entry: AgentSession): void {
+  /**
+   * Pings every session each `keepaliveMs` (see pingOrDrop), from one timer that looks a few
+   * times per interval for the sessions that are due: a session waits at most a tenth of the
+   * interval (and no more than a second) longer than its own timer would have let it.
+   */
+  private startPings(): void {
+    if (this.pings) return;
     const every = this.options.keepaliveMs ?? 10_000;
     const timeout = this.options.keepaliveTimeoutMs ?? 5_000;
-    const timer = setInterval(() => pingOrDrop(entry.session, timeout), every);
-    timer.unref();
-    entry.session.once('close', () => clearInterval(timer));
+    this.pings = setInterval(
+      () => {
+        const now = performance.now();
+        for (const entry of this.sessions.values()) {
+          if ((this.pingDue.get(entry) ?? 0) > now) continue;
+          this.pingDue.set(entry, now + every);
+          pingOrDrop(entry.session, timeout);
+        }
+      },
+      Math.min(1_000, every / 10),
+    );
+    this.pings.unref();
   }
+
 }
