@@ -42,6 +42,7 @@ export function documentationGaps(document: Pick<OpenAPIObject, 'paths'>): strin
         const media = Object.values(operation.requestBody.content ?? {});
         if (!media.some((one) => one.schema !== undefined)) gaps.push(`${where}: the request body has no schema`);
         if (!media.some((one) => one.example !== undefined || Object.keys(one.examples ?? {}).length > 0)) gaps.push(`${where}: the request body has no example`);
+        if (!operation.responses?.['415']) gaps.push(`${where}: takes a body, but no 415 for one that is not JSON`);
       }
       if (!Array.isArray(operation.security)) gaps.push(`${where}: no security requirement (or security: [] for a public route)`);
       else if (operation.security.length === 0 && !operation['x-flotilla-public']) gaps.push(`${where}: security: [] without x-flotilla-public saying why`);

@@ -71,6 +71,11 @@ export function apiDocument(app: INestApplication, options: { title: string; des
     for (const parameter of (operation['parameters'] ?? []) as { in?: string; schema?: Record<string, unknown> }[]) {
       if (parameter.in === 'path' && Object.keys(parameter.schema ?? {}).length === 0) parameter.schema = { type: 'string' };
     }
+    // JsonBodyInterceptor answers any body that is not JSON, after authentication and before validation.
+    if (operation['requestBody'] !== undefined) {
+      const responses = ((operation as Operation).responses ??= {});
+      responses['415'] ??= errorResponse('The body is not application/json (`errors` names content-type)');
+    }
   }
   for (const route of declaredRoutes(app)) {
     if (route.rule === undefined) continue; // the guard refuses it; checkRouteAccess names it

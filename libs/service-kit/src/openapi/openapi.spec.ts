@@ -83,6 +83,8 @@ describe('the OpenAPI document of a service', () => {
     assert.equal(answer['$schema'], undefined);
     assert.deepEqual(responses['400']!.content!['application/json']!.schema, { $ref: '#/components/schemas/ValidationError' });
     assert.deepEqual(responses['409']!.content!['application/json']!.schema, { $ref: '#/components/schemas/Error' });
+    assert.deepEqual(responses['415']!.content!['application/json']!.schema, { $ref: '#/components/schemas/Error' }, 'a body that is not JSON');
+    assert.equal((document.paths['/api/v1/widgets']!.get!.responses as Responses)['415'], undefined, 'no body, no 415');
   });
 
   it('documents query parameters from the schema the query is validated with', async () => {
@@ -140,6 +142,7 @@ describe('the OpenAPI document of a service', () => {
       'POST /x: the 404 answer has no schema',
       'POST /x: the query parameter dry has no schema',
       'POST /x: the request body has no example',
+      'POST /x: takes a body, but no 415 for one that is not JSON',
       'POST /x: no security requirement (or security: [] for a public route)',
       'DELETE /x: security: [] without x-flotilla-public saying why',
       'PUT /elsewhere: no success answer with a schema',
