@@ -19,6 +19,10 @@ export const TEST_PACKAGES = {
   kubectl: '/usr/bin/kubectl',
   // The browser the fleet dashboard's end-to-end test drives through playwright-core.
   chromium: '/usr/bin/chromium',
+  // Tests that restart, cluster or secure NATS start their own servers on other ports.
+  'nats-server': '/usr/sbin/nats-server',
+  // Network namespaces: the tunnel's workload cluster that only its agent can reach (as root).
+  iproute2: '/usr/sbin/ip',
 };
 
 export function ensureSystemPackages(packages = TEST_PACKAGES) {
