@@ -39,8 +39,12 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
     let answered = false;
     stream.on('response', (headers) => {
       const status = Number(headers[':status'] ?? 502);
+      // The headers go out at once (a watch's caller waits for them), in one write with what else
+      // comes in the same turn (a small answer whole, its end included): corked until then.
+      response.cork();
       response.writeHead(status, forwardableHeaders(headers));
       response.flushHeaders();
+      setImmediate(() => response.uncork());
       relay(stream, response, (chunk) => (bytesOut += chunk.length));
       stream.once('end', () => {
         answered = true;
