@@ -4,7 +4,7 @@ import type { AzureAccount } from '../../src/clouds/accounts.js';
 import { AksClients } from '../../src/clouds/aks/aks-client.js';
 import { AksLifecycle } from '../../src/clouds/aks/aks-lifecycle.js';
 import { aksAgentPoolName, aksLifecycleError } from '../../src/clouds/aks/aks-mapping.js';
-import { isTransientCloudError } from '../../src/clouds/errors.js';
+import { CloudError, isTransientCloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperation, type CloudTarget } from '../../src/clouds/lifecycle.js';
 import { aksKubeconfig, AzureStandin, managedClusterBody } from '../support/cloud-standins/azure-standin.js';
 import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
@@ -272,7 +272,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(await aks.findNodeGroup(account, target('epsilon'), 'gpu'), null);
   });
 
-  it('runs a cluster made outside Flotilla (adopted): its System pool is no node group, follows the control plane and goes with the cluster', async () => {
+  it('runs a cluster made outside Flotilla (adopted, tagged then): its System pool is no node group, follows the control plane and goes with the cluster; never deleted before', async () => {
     const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
     const made = client.managedClusters.createOrUpdate(RG, 'outside', { location: 'westeurope', kubernetesVersion: '1.30', dnsPrefix: 'outside', agentPoolProfiles: [{ name: 'nodepool1', mode: 'System', vmSize: 'Standard_D2s_v5', count: 2 }] });
     await made.submitted();
@@ -288,7 +288,36 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.deepEqual([pools?.get('nodepool1')?.currentOrchestratorVersion, pools?.get('apps')?.currentOrchestratorVersion], ['1.31.4', '1.30.4']);
     assert.equal((await settle(await aks.upgradeNodeGroup(account, target('outside'), 'apps', '1.31', 'token-outside-apps'))).failure, null);
 
-    assert.equal((await settle(await aks.deleteNodeGroup(account, target('outside'), 'apps'))).failure, null);
+    // Not adopted yet: no ownership tag, neither its pool nor the cluster is deleted.
+    assert.equal((await cloudRejection(aks.deleteNodeGroup(account, target('outside'), 'apps'))).code, 'cloud-name-taken');
+    const notOurs = await cloudRejection(aks.deleteCluster(account, target('outside')));
+    assert.equal(notOurs.code, 'cloud-name-taken');
+    assert.match(notOurs.message, /has no flotilla-cluster-id tag/);
+    assert.ok(!standin.server.calls.some((call) => call.startsWith('DELETE ') && /\/managedClusters\/outside(\/|$)/.test(call)));
+    const outside = () => standin.managed.find(SUBSCRIPTION, RG, 'outside');
+    const found = outside();
+    assert.ok(found !== undefined);
+    // Its own tags are kept.
+    found.tags = { owner: 'team-a' };
+    await aks.adoptCluster(account, target('outside'), 'id-outside');
+    assert.deepEqual(outside()?.tags, { owner: 'team-a', [OWNERSHIP_TAG]: 'id-outside' });
+    assert.equal((await aks.findCluster(account, target('outside')))?.owner, 'id-outside');
+    await aks.adoptCluster(account, target('outside'), 'id-outside');
+    assert.equal(standin.server.calls.filter((call) => call.startsWith('PATCH ') && call.endsWith('/managedClusters/outside')).length, 1);
+    assert.equal((await cloudRejection(aks.adoptCluster(account, target('outside'), 'id-other'))).code, 'cloud-name-taken');
+
+    // The tag's own update runs a moment: the first delete waits it out like any operation under way.
+    let poolDeletion: CloudOperation = null;
+    for (let attempt = 0; poolDeletion === null; attempt += 1) {
+      assert.ok(attempt < 100, 'the delete never started');
+      try {
+        poolDeletion = await aks.deleteNodeGroup(account, target('outside'), 'apps');
+      } catch (error) {
+        assert.ok(error instanceof CloudError && error.code === 'cloud-failed', String(error));
+        now += STEP_MS;
+      }
+    }
+    assert.equal((await settle(poolDeletion)).failure, null);
     assert.deepEqual(await aks.listNodeGroups(account, target('outside')), []);
     assert.equal((await settle(await aks.deleteCluster(account, target('outside')))).failure, null);
     assert.equal(await aks.findCluster(account, target('outside')), null);

@@ -5,7 +5,7 @@ import { EksLifecycle } from '../../src/clouds/eks/eks-lifecycle.js';
 import { isTransientCloudError } from '../../src/clouds/errors.js';
 import { OWNERSHIP_TAG, type CloudClusterSpec, type CloudNodeGroupSpec, type CloudOperationStatus, type CloudTarget } from '../../src/clouds/lifecycle.js';
 import { cloudRejection } from '../support/cloud-standins/cloud-rejection.js';
-import { eksClusterBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
+import { eksClusterBody, eksNodegroupBody, EksStandin } from '../support/cloud-standins/eks-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { testTls } from '../support/cloud-standins/test-tls.js';
 
@@ -365,6 +365,43 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     theirs.tags = { [OWNERSHIP_TAG]: 'another-cluster-id' };
     assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-name-taken');
     assert.deepEqual(standin.counts().creates, {});
+  });
+
+  it('deletes a cluster made outside Flotilla once it is adopted (tagged then), and never one that is not', async () => {
+    const legacy = eksClusterBody('legacy', region, '1.30', testTls().caPem);
+    const workers = eksNodegroupBody('legacy', region, 'workers', 3, 'm6i.large', '1.30');
+    standin.fixtures.push({ region, cluster: legacy, nodegroups: [workers] });
+    const outside: CloudTarget = { provider: 'eks', region, clusterName: 'legacy' };
+    // Not adopted: neither its node group nor the cluster is deleted.
+    assert.equal((await cloudRejection(eks.deleteNodeGroup(account, outside, 'workers'))).code, 'cloud-name-taken');
+    assert.equal((await cloudRejection(eks.deleteCluster(account, outside))).code, 'cloud-name-taken');
+    assert.deepEqual([legacy.status, workers.status], ['ACTIVE', 'ACTIVE']);
+
+    await eks.adoptCluster(account, outside, 'adopted-cluster-id');
+    assert.deepEqual([legacy.tags, workers.tags], [{ [OWNERSHIP_TAG]: 'adopted-cluster-id' }, { [OWNERSHIP_TAG]: 'adopted-cluster-id' }]);
+    assert.equal((await eks.findCluster(account, outside))?.owner, 'adopted-cluster-id');
+    // Adopted again: nothing left to tag. By another Flotilla cluster: refused, nothing changed.
+    const tagCalls = () => standin.server.calls.filter((call) => call.startsWith('POST /tags/')).length;
+    const tagged = tagCalls();
+    assert.equal(tagged, 2);
+    await eks.adoptCluster(account, outside, 'adopted-cluster-id');
+    assert.equal(tagCalls(), tagged);
+    const theirs = await cloudRejection(eks.adoptCluster(account, outside, 'another-cluster-id'));
+    assert.equal(theirs.code, 'cloud-name-taken');
+    assert.match(theirs.message, /belongs to Flotilla cluster adopted-cluster-id/);
+    assert.equal(tagCalls(), tagged);
+
+    assert.equal(await eks.deleteNodeGroup(account, outside, 'workers'), null);
+    await until(
+      () => eks.listNodeGroups(account, outside),
+      (groups) => groups.length === 0,
+    );
+    assert.equal(await eks.deleteCluster(account, outside), null);
+    await until(
+      () => eks.findCluster(account, outside),
+      (cluster) => cluster === null,
+    );
+    assert.equal((await cloudRejection(eks.adoptCluster(account, outside, 'adopted-cluster-id'))).code, 'cloud-cluster-not-found');
   });
 
   it('names a quota reached, an account not allowed and an operation of the wrong shape', async () => {

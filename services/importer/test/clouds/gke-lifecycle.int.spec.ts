@@ -236,6 +236,53 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(standin.lifecycle.clusters.has(path(target)), false);
   });
 
+  it('deletes a cluster made outside Flotilla once it is adopted (labelled then), and never one that is not', async () => {
+    const clients = new GkeClients(standinSettings({ gke: standin.url }));
+    const target = targetOf(randomUUID());
+    await clients.withClient(account, undefined, (client, options) =>
+      client.createCluster(
+        { parent: 'projects/acme-prod/locations/europe-west1', cluster: { name: target.clusterName, initialClusterVersion: '1.31', resourceLabels: { env: 'prod' }, nodePools: [{ name: 'default-pool', initialNodeCount: 1 }] } },
+        options,
+      ),
+    );
+    const deadline = Date.now() + 10_000;
+    while ((await gke.findCluster(account, target))?.state !== 'ready') {
+      assert.ok(Date.now() < deadline, 'the cluster never ran');
+      await sleep(25);
+    }
+    // Not adopted: neither its pool nor the cluster is deleted.
+    assert.equal((await rejection(gke.deleteNodeGroup(account, target, 'default-pool'))).code, 'cloud-name-taken');
+    const notOurs = await rejection(gke.deleteCluster(account, target));
+    assert.equal(notOurs.code, 'cloud-name-taken');
+    assert.match(notOurs.message, /has no flotilla-cluster-id label/);
+    assert.ok(!standin.server.calls.some((call) => call.startsWith('DELETE ') && call.includes(`/clusters/${target.clusterName}`)));
+
+    const id = randomUUID();
+    await gke.adoptCluster(account, target, id);
+    assert.deepEqual(standin.lifecycle.clusters.get(path(target))?.body['resourceLabels'], { env: 'prod', [OWNERSHIP_TAG]: id });
+    assert.equal((await gke.findCluster(account, target))?.owner, id);
+    const labelled = () => standin.server.calls.filter((call) => call.endsWith(`/clusters/${target.clusterName}:setResourceLabels`)).length;
+    await gke.adoptCluster(account, target, id);
+    assert.equal(labelled(), 1);
+    assert.equal((await rejection(gke.adoptCluster(account, target, randomUUID()))).code, 'cloud-name-taken');
+    assert.equal(labelled(), 1);
+
+    // The labels' own operation runs a moment: the first delete waits it out like any conflict.
+    let deleting: CloudOperation = null;
+    while (deleting === null) {
+      assert.ok(Date.now() < deadline, 'the pool delete never started');
+      try {
+        deleting = await gke.deleteNodeGroup(account, target, 'default-pool');
+      } catch (error) {
+        assert.ok(error instanceof CloudError && error.code === 'cloud-failed', inspect(error));
+        await sleep(25);
+      }
+    }
+    await settle(target, deleting);
+    await settle(target, await gke.deleteCluster(account, target));
+    assert.equal(await gke.findCluster(account, target), null);
+  });
+
   it('deletes a cluster whose create still runs and whose handle is lost: nothing refused meanwhile, then its bootstrap pool and the cluster go', async () => {
     const id = randomUUID();
     const target = targetOf(id);

@@ -3,6 +3,7 @@ import type { AzureAccount } from '../accounts.js';
 import { CloudError } from '../errors.js';
 import {
   OWNERSHIP_TAG,
+  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -55,7 +56,7 @@ const MAX_CACHED_CAS = 2000;
  * Node groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case
  * alphanumerics).
  */
-export class AksLifecycle implements CloudLifecycle<AzureAccount> {
+export class AksLifecycle implements CloudLifecycle<AzureAccount>, CloudAdoption<AzureAccount> {
   readonly provider = 'aks' as const;
   private readonly clients: AksClients;
   /** Cluster CAs by cluster id and eTag. */
@@ -176,12 +177,30 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   async deleteCluster(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
+    if (!(await this.mustBeFlotillas(client, aks, signal))) return null;
     try {
       return await this.started(() => client.managedClusters.delete(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) }), `delete of managed cluster "${describe(aks)}"`);
     } catch (error) {
       if (error instanceof CloudError && error.code === 'cloud-cluster-not-found') return null;
       throw error;
     }
+  }
+
+  /**
+   * Tags the managed cluster with `owner` (ARM's PATCH of its tags, the others kept), so it can be
+   * deleted from then on. The tag is there as soon as ARM answers; AKS's update of the cluster for
+   * it runs on, and a call meanwhile is refused as in progress, to be tried again.
+   */
+  async adoptCluster(account: AzureAccount, target: CloudTarget, owner: string, signal?: AbortSignal): Promise<void> {
+    const aks = aksTarget(target);
+    const client = this.clients.client(account, aks.subscriptionId);
+    const cluster = await this.getCluster(client, aks, signal);
+    if (cluster === null) throw new CloudError('cloud-cluster-not-found', `AKS managed cluster "${describe(aks)}" does not exist`);
+    const tag = cluster.tags?.[OWNERSHIP_TAG];
+    if (tag === owner) return;
+    if (tag !== undefined && tag !== '') throw nameTaken(`managed cluster "${describe(aks)}"`, tag);
+    const tags = { ...cluster.tags, [OWNERSHIP_TAG]: owner };
+    await this.started(() => client.managedClusters.updateTags(aks.resourceGroup, aks.clusterName, { tags }, { abortSignal: this.clients.signal(signal) }), `tagging of managed cluster "${describe(aks)}"`);
   }
 
   async findNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
@@ -270,6 +289,10 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
     const poolName = aksAgentPoolName(name);
+    const pool = await this.getPool(client, aks, poolName, signal);
+    if (pool === null) return null;
+    // A pool without our tag (an adopted cluster's) is deleted only from a cluster that is ours.
+    if ((pool.tags?.[OWNERSHIP_TAG] ?? '') === '') await this.mustBeFlotillas(client, aks, signal);
     try {
       return await this.started(() => client.agentPools.delete(aks.resourceGroup, aks.clusterName, poolName, { abortSignal: this.clients.signal(signal) }), `delete of agent pool "${poolName}" of "${describe(aks)}"`);
     } catch (error) {
@@ -335,6 +358,17 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       if (isRestError(error) && error.statusCode === 404) return null;
       throw aksLifecycleError(error, `managed cluster "${describe(aks)}"`);
     }
+  }
+
+  /**
+   * Only what carries the ownership tag (a cluster Flotilla made, or adopted) is ever deleted:
+   * true when the cluster does, false when there is no cluster, `cloud-name-taken` otherwise.
+   */
+  private async mustBeFlotillas(client: ContainerServiceClient, aks: AksTarget, signal: AbortSignal | undefined): Promise<boolean> {
+    const cluster = await this.getCluster(client, aks, signal);
+    if (cluster === null) return false;
+    if ((cluster.tags?.[OWNERSHIP_TAG] ?? '') !== '') return true;
+    throw new CloudError('cloud-name-taken', `AKS managed cluster "${describe(aks)}" has no ${OWNERSHIP_TAG} tag: it is not Flotilla's and is left alone`);
   }
 
   private async getPool(client: ContainerServiceClient, aks: AksTarget, poolName: string, signal: AbortSignal | undefined): Promise<AgentPool | null> {

@@ -9,6 +9,7 @@ import {
   paginateDescribeClusterVersions,
   paginateListNodegroups,
   paginateListUpdates,
+  TagResourceCommand,
   UpdateClusterVersionCommand,
   UpdateNodegroupConfigCommand,
   UpdateNodegroupVersionCommand,
@@ -23,6 +24,7 @@ import { mapLimited } from '../concurrency.js';
 import { CloudError } from '../errors.js';
 import {
   OWNERSHIP_TAG,
+  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -70,7 +72,7 @@ const at = (target: CloudTarget, region: string, nodegroupName?: string) => `"${
  * update EKS refuses because it is already done or under way is looked up instead of failing, and a
  * delete of what is gone or going is done. Nothing without our tag is ever deleted.
  */
-export class EksLifecycle implements CloudLifecycle<AwsAccount> {
+export class EksLifecycle implements CloudLifecycle<AwsAccount>, CloudAdoption<AwsAccount> {
   readonly provider = 'eks' as const;
   private readonly clients: EksClients;
 
@@ -155,7 +157,42 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
 
   async listNodeGroups(account: AwsAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
     const region = eksRegionOf(target);
+    return (await this.nodegroups(this.clients.client(account, region), target, region, signal)).map(observedEksNodegroup);
+  }
+
+  /**
+   * Tags the cluster and each of its node groups with `owner` (TagResource), so the deletes, which
+   * check each resource's own tag, take them. Everything is looked at before anything is tagged.
+   */
+  async adoptCluster(account: AwsAccount, target: CloudTarget, owner: string, signal?: AbortSignal): Promise<void> {
+    const region = eksRegionOf(target);
     const client = this.clients.client(account, region);
+    const cluster = await this.describeCluster(client, target, region, signal);
+    if (cluster === null) throw new CloudError('cloud-cluster-not-found', `EKS has no cluster ${at(target, region)}`);
+    const resources = [
+      { what: `cluster ${at(target, region)}`, arn: cluster.arn, tag: cluster.tags?.[OWNERSHIP_TAG] },
+      ...(await this.nodegroups(client, target, region, signal)).map((nodegroup) => ({
+        what: `node group ${at(target, region, nodegroup.nodegroupName)}`,
+        arn: nodegroup.nodegroupArn,
+        tag: eksNodegroupOwner(nodegroup) ?? undefined,
+      })),
+    ];
+    for (const resource of resources) {
+      if (resource.tag !== undefined && resource.tag !== '' && resource.tag !== owner) throw new CloudError('cloud-name-taken', `EKS ${resource.what} belongs to Flotilla cluster ${resource.tag}`);
+      if (resource.arn === undefined) throw new CloudError('cloud-response-invalid', `EKS answered ${resource.what} without its ARN`);
+    }
+    for (const resource of resources) {
+      if (resource.tag === owner) continue;
+      try {
+        await client.send(new TagResourceCommand({ resourceArn: resource.arn, tags: { [OWNERSHIP_TAG]: owner } }), options(signal));
+      } catch (error) {
+        throw eksError(error, `TagResource of ${resource.what}`);
+      }
+    }
+  }
+
+  /** Every node group of the cluster, described; none when the cluster is gone. */
+  private async nodegroups(client: EKSClient, target: CloudTarget, region: string, signal: AbortSignal | undefined): Promise<Nodegroup[]> {
     const names: string[] = [];
     try {
       for await (const page of paginateListNodegroups({ client }, { clusterName: target.clusterName }, options(signal))) names.push(...(page.nodegroups ?? []));
@@ -166,7 +203,7 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
     }
     const found = await mapLimited(names, DESCRIBE_CONCURRENCY, (name) => this.describeNodegroup(client, target, region, name, signal));
     // A group deleted between the listing and its description is simply gone.
-    return found.filter((nodegroup): nodegroup is Nodegroup => nodegroup !== null).map(observedEksNodegroup);
+    return found.filter((nodegroup): nodegroup is Nodegroup => nodegroup !== null);
   }
 
   async createNodeGroup(account: AwsAccount, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {

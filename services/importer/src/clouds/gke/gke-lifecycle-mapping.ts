@@ -69,7 +69,7 @@ export function gkeObservedCluster(cluster: Cluster): ObservedCloudCluster {
     // The API gives the control plane's IP (or DNS name) without scheme.
     endpoint: endpoint === null ? null : `https://${endpoint}`,
     caCertificatePem: ca === null ? null : Buffer.from(ca, 'base64').toString('utf8'),
-    owner: present(cluster.resourceLabels?.[OWNERSHIP_TAG]),
+    owner: gkeClusterOwner(cluster),
     failure: state === 'failed' ? (present(cluster.statusMessage) ?? conditionsMessage(cluster.conditions) ?? status) : null,
   };
 }
@@ -99,6 +99,9 @@ export function gkeObservedNodeGroup(pool: NodePool): ObservedCloudNodeGroup {
 }
 
 export const gkePoolOwner = (pool: NodePool): string | null => present(pool.config?.resourceLabels?.[OWNERSHIP_TAG]);
+export function gkeClusterOwner(cluster: Cluster): string | null {
+  return present(cluster.resourceLabels?.[OWNERSHIP_TAG]);
+}
 
 /** `major.minor` of each version GKE offers for control planes (`1.31.5-gke.1233000` -> `1.31`), oldest first. */
 export function gkeOfferedMinors(validMasterVersions: string[]): string[] {

@@ -3,6 +3,7 @@ import type { GcpAccount } from '../accounts.js';
 import { CloudError } from '../errors.js';
 import {
   OWNERSHIP_TAG,
+  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -19,6 +20,7 @@ import {
   BOOTSTRAP_POOL,
   decodeGkeOperation,
   encodeGkeOperation,
+  gkeClusterOwner,
   gkeClusterRequest,
   gkeLabels,
   gkeNodePoolRequest,
@@ -67,7 +69,7 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * Node group sizes are GKE's, per zone of the pool. GKE runs one operation at a time on a cluster:
  * a call made while another runs fails with `cloud-failed` (FAILED_PRECONDITION), to be tried again.
  */
-export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
+export class GkeLifecycle implements CloudLifecycle<GcpAccount>, CloudAdoption<GcpAccount> {
   readonly provider = 'gke' as const;
   private readonly clients: GkeClients;
 
@@ -132,6 +134,7 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     return this.clients.withClient(account, signal, async (client, options) => {
       const cluster = await getCluster(client, gke, options);
       if (cluster === null) return null;
+      mustBeFlotillas(cluster, gke);
       if (gkeStatus(cluster.status) === 'STOPPING') return runningOperation(client, gke, 'DELETE_CLUSTER', null, options);
       // A create that failed, or is still under way, before its bootstrap pool was dropped: that pool goes first, like any other.
       if ((cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) {
@@ -144,6 +147,26 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
         }
       }
       return deleteClusterNow(client, gke, options);
+    });
+  }
+
+  /**
+   * Labels the cluster with `owner` (setResourceLabels, its other labels kept, against the
+   * fingerprint of the set it read), so it can be deleted from then on. GKE applies the labels
+   * in a short operation of its own; a call meanwhile is refused as a conflict, to be tried again.
+   */
+  async adoptCluster(account: GcpAccount, target: CloudTarget, owner: string, signal?: AbortSignal): Promise<void> {
+    const gke = gkeTarget(target);
+    const name = clusterPath(gke);
+    const label = gkeLabels({ [OWNERSHIP_TAG]: owner })[OWNERSHIP_TAG] ?? owner;
+    await this.clients.withClient(account, signal, async (client, options) => {
+      const cluster = await getCluster(client, gke, options);
+      if (cluster === null) throw new CloudError('cloud-cluster-not-found', `GKE has no cluster ${name}`);
+      const found = gkeClusterOwner(cluster);
+      if (found === label) return;
+      if (found !== null) throw new CloudError('cloud-name-taken', `GKE cluster ${name} belongs to Flotilla cluster ${found}`);
+      const resourceLabels = { ...cluster.resourceLabels, [OWNERSHIP_TAG]: label };
+      await call(`labelling cluster ${name}`, () => client.setLabels({ name, resourceLabels, labelFingerprint: cluster.labelFingerprint ?? '' }, options));
     });
   }
 
@@ -234,6 +257,11 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     return this.clients.withClient(account, signal, async (client, options) => {
       const pool = await getPool(client, gke, name, options);
       if (pool === null) return null;
+      // A pool without our label (an adopted cluster's) is deleted only from a cluster that is ours.
+      if (gkePoolOwner(pool) === null) {
+        const cluster = await getCluster(client, gke, options);
+        if (cluster !== null) mustBeFlotillas(cluster, gke);
+      }
       return dropPool(client, gke, name, undefined, options);
     });
   }
@@ -250,6 +278,12 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       return followUp(client, gke, ref.then, options);
     });
   }
+}
+
+/** Only a cluster with the ownership label (made by Flotilla, or adopted) is ever deleted. */
+function mustBeFlotillas(cluster: Cluster, target: GkeTarget): void {
+  if (gkeClusterOwner(cluster) !== null) return;
+  throw new CloudError('cloud-name-taken', `GKE cluster ${clusterPath(target)} has no ${OWNERSHIP_TAG} label: it is not Flotilla's and is left alone`);
 }
 
 /** Runs one SDK call, its failure as a CloudError naming `what`. */
@@ -313,7 +347,7 @@ async function latestOperation(client: ClusterManagerClient, target: GkeTarget, 
 
 /** A cluster of our name exists: ours is resumed (its create waited on again), anyone else's refused. */
 async function resumeCreate(client: ClusterManagerClient, target: GkeTarget, cluster: Cluster, owner: string, options: GkeCallOptions): Promise<CloudOperation> {
-  const found = gkeObservedCluster(cluster).owner;
+  const found = gkeClusterOwner(cluster);
   if (found !== owner) {
     throw new CloudError('cloud-name-taken', `GKE cluster ${clusterPath(target)} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'cloud');
   }

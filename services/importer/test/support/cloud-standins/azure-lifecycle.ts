@@ -324,6 +324,27 @@ export class AzureLifecycleModel {
     return { status: 201, json: this.clusterBody(cluster), headers: this.operationHeaders(operation) };
   }
 
+  /** PATCH of a managed cluster (updateTags): its tags replaced, an update AKS runs like any other. */
+  patchTags(cluster: StandinManagedCluster, body: Json): StandinReply {
+    if (cluster.operation?.status === 'InProgress') return inProgress(cluster.operation);
+    const tags = body.tags;
+    if (typeof tags !== 'object' || tags === null || Array.isArray(tags) || Object.values(tags).some((value) => typeof value !== 'string')) {
+      return armError(400, 'InvalidParameter', 'The tags of a managed cluster map names to string values.');
+    }
+    cluster.tags = tags as Record<string, string>;
+    cluster.provisioningState = 'Updating';
+    cluster.operation = this.start(cluster, 'cluster-update', this.options.durations.clusterUpdate, undefined, {
+      succeed: () => {
+        cluster.provisioningState = 'Succeeded';
+      },
+      fail: (error) => {
+        cluster.provisioningState = 'Failed';
+        cluster.provisioningError = error;
+      },
+    });
+    return { status: 200, json: this.clusterBody(cluster), headers: this.operationHeaders(cluster.operation) };
+  }
+
   deleteCluster(subscriptionId: string, resourceGroup: string, name: string): StandinReply {
     const cluster = this.find(subscriptionId, resourceGroup, name);
     if (!cluster) return { status: 204, text: '' };

@@ -315,6 +315,7 @@ export class AzureStandin {
     const cluster = this.managed.find(subscriptionId, resourceGroup, name);
     if (!cluster) return notFound;
     if (action === undefined && request.method === 'GET') return { status: 200, json: this.managed.clusterBody(cluster) };
+    if (action === undefined && request.method === 'PATCH') return this.managed.patchTags(cluster, parseJson(request.body));
     if (action === 'listClusterUserCredential' && request.method === 'POST') {
       if (cluster.provisioningState === 'Creating') return armError(409, 'OperationNotAllowed', `Managed cluster '${name}' is being created.`);
       return { status: 200, json: { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(cluster.kubeconfig).toString('base64') }] } };

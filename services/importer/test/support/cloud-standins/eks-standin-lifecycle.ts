@@ -170,6 +170,7 @@ export class EksLifecycleApi {
   /** The lifecycle calls; undefined for what the read side answers (Describe/List of clusters and node groups). */
   route(method: string, segments: string[], query: URLSearchParams, body: string, region: string): StandinReply | undefined {
     if (segments[0] === 'cluster-versions' && segments.length === 1 && method === 'GET') return this.describeClusterVersions(region, query);
+    if (segments[0] === 'tags' && segments.length === 2 && method === 'POST') return this.withBody(body, (input) => this.tagResource(region, segments[1] ?? '', input));
     if (segments[0] !== 'clusters') return undefined;
     const [, clusterName, sub, nodegroupName, action] = segments;
     if (clusterName === undefined) return method === 'POST' ? this.withBody(body, (input) => this.createCluster(region, input)) : undefined;
@@ -195,6 +196,23 @@ export class EksLifecycleApi {
       return eksError(400, 'SerializationException', 'The request body is not JSON');
     }
     return typeof input === 'object' && input !== null && !Array.isArray(input) ? handle(input as Json) : eksError(400, 'SerializationException', 'The request body is not a JSON object');
+  }
+
+  /** TagResource: adds (or replaces) tags of a cluster or managed node group, named by its ARN. */
+  private tagResource(region: string, arn: string, input: Json): StandinReply {
+    const tags = input.tags;
+    if (typeof tags !== 'object' || tags === null || Array.isArray(tags) || Object.keys(tags).length === 0) return invalidParameter('tags must map at least one key to a value');
+    if (Object.entries(tags).some(([key, value]) => key === '' || key.length > 128 || typeof value !== 'string' || value.length > 256 || key.startsWith('aws:'))) {
+      return invalidParameter('Tag keys must be 1-128 characters and not start with aws:, values at most 256 characters');
+    }
+    for (const entry of this.store) {
+      if (entry.region !== region) continue;
+      const resource = entry.cluster.arn === arn ? entry.cluster : entry.nodegroups.find((nodegroup) => nodegroup.nodegroupArn === arn);
+      if (resource === undefined) continue;
+      resource.tags = { ...(resource.tags as Record<string, string> | undefined), ...(tags as Record<string, string>) };
+      return ok({});
+    }
+    return notFound(`No resource found for ARN: ${arn}.`);
   }
 
   private find(region: string, name: string): EksStore | undefined {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { StandinReply, StandinRequest } from './https-standin.js';
 import { testTls } from './test-tls.js';
 
@@ -49,7 +49,7 @@ export function gkeCreateCriticalPathMs(durations: GkeOperationDurations, nodePo
 }
 
 /** GKE's operation types, as the API names them. */
-export type GkeOperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPGRADE_MASTER' | 'CREATE_NODE_POOL' | 'DELETE_NODE_POOL' | 'SET_NODE_POOL_SIZE' | 'UPGRADE_NODES';
+export type GkeOperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPGRADE_MASTER' | 'UPDATE_CLUSTER' | 'CREATE_NODE_POOL' | 'DELETE_NODE_POOL' | 'SET_NODE_POOL_SIZE' | 'UPGRADE_NODES';
 
 /** Versions offered in a region (or a zone of it) without an entry of its own, oldest first. */
 export const DEFAULT_GKE_VERSIONS = ['1.29.12-gke.1120000', '1.30.9-gke.1127000', '1.31.5-gke.1233000', '1.32.1-gke.1357000'];
@@ -133,6 +133,13 @@ function badLabels(labels: unknown): string | null {
 
 const API = 'https://container.googleapis.com/v1';
 
+/** GKE's fingerprint of a label set: it changes with every change of the labels. */
+const labelFingerprint = (labels: unknown): string =>
+  createHash('sha256')
+    .update(JSON.stringify(Object.entries((labels ?? {}) as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))))
+    .digest('hex')
+    .slice(0, 16);
+
 export class GkeLifecycleStandin {
   readonly durations: GkeOperationDurations;
   readonly versions: Record<string, string[]>;
@@ -197,6 +204,7 @@ export class GkeLifecycleStandin {
       if (!cluster) return notFound(key);
       if (method === 'DELETE') return this.deleteCluster(key, cluster);
       if (method === 'POST' && action === 'updateMaster') return this.upgradeMaster(key, cluster, text(body['masterVersion']));
+      if (method === 'POST' && action === 'setResourceLabels') return this.setResourceLabels(key, cluster, body);
       if (method === 'PUT' && action === undefined) {
         const update = (body['update'] ?? {}) as Json;
         if (typeof update['desiredMasterVersion'] === 'string') return this.upgradeMaster(key, cluster, update['desiredMasterVersion']);
@@ -318,6 +326,7 @@ export class GkeLifecycleStandin {
     const pools = [...cluster.pools.values()];
     return {
       ...cluster.body,
+      labelFingerprint: labelFingerprint(cluster.body['resourceLabels']),
       nodePools: pools.map((pool) => pool.body),
       currentNodeCount: pools.reduce((sum, pool) => sum + pool.body.initialNodeCount * zonesOf(cluster.location).length, 0),
       // The endpoint and CA exist once the control plane runs.
@@ -460,6 +469,30 @@ export class GkeLifecycleStandin {
       (message) => {
         cluster.body.status = 'RUNNING';
         cluster.body['statusMessage'] = message;
+      },
+    );
+  }
+
+  /** setResourceLabels: the whole set replaced, refused unless the caller saw the set it replaces (its fingerprint). */
+  private setResourceLabels(key: string, cluster: ClusterState, body: Json): StandinReply {
+    const busy = this.busy(key);
+    if (busy) return busy;
+    const labels = body['resourceLabels'] ?? {};
+    const labelsWrong = badLabels(labels);
+    if (labelsWrong !== null) return badRequest(labelsWrong);
+    if (text(body['labelFingerprint']) !== labelFingerprint(cluster.body['resourceLabels'])) {
+      return precondition(`Labels could not be set due to fingerprint mismatch: cluster ${cluster.body.name}'s labels changed since they were read.`);
+    }
+    const previous = cluster.body['resourceLabels'];
+    cluster.body['resourceLabels'] = labels;
+    return this.start(
+      cluster,
+      'UPDATE_CLUSTER',
+      key,
+      0,
+      () => undefined,
+      () => {
+        cluster.body['resourceLabels'] = previous;
       },
     );
   }

@@ -61,7 +61,9 @@ export function signatureIsValid(request: RequestToVerify, parts: SignedParts, s
   };
   const canonicalHeaders = parts.signedHeaders.map((name) => `${name}:${headerValue(name)}\n`).join('');
   const payloadHash = typeof request.headers['x-amz-content-sha256'] === 'string' ? request.headers['x-amz-content-sha256'] : hex(request.body);
-  const canonicalRequest = [request.method, request.rawPath, query, canonicalHeaders, parts.signedHeaders.join(';'), payloadHash].join('\n');
+  // Every service but S3 encodes each segment of the path once more (an ARN in the path: `%3A` signs as `%253A`).
+  const canonicalPath = request.rawPath.split('/').map(rfc3986).join('/');
+  const canonicalRequest = [request.method, canonicalPath, query, canonicalHeaders, parts.signedHeaders.join(';'), payloadHash].join('\n');
   const scope = `${parts.date}/${parts.region}/${parts.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', parts.amzDate, scope, hex(canonicalRequest)].join('\n');
   const key = [parts.date, parts.region, parts.service, 'aws4_request'].reduce<Buffer>((previous, part) => hmac(previous, part), Buffer.from(`AWS4${secretAccessKey}`, 'utf8'));
