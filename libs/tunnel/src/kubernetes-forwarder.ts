@@ -105,8 +105,8 @@ function joinUpgraded(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, s
   if (stream.destroyed) return void socket.destroy();
   stream.respond({ ':status': 200, ...forwardableHeaders(headers) });
   if (head.length > 0) stream.write(head);
-  socket.pipe(stream);
-  stream.pipe(socket);
+  relay(socket, stream);
+  relay(stream, socket);
   endTogether(stream, socket);
 }
 

@@ -4,6 +4,7 @@ import { constants, type ClientHttp2Session, type ClientHttp2Stream, type Http2S
 import type { Duplex } from 'node:stream';
 import type { ForwardOptions, ForwardResult } from './forward.js';
 import { forwardableHeaders } from './headers.js';
+import { relay } from './relay.js';
 
 /** The most of a refused upgrade's body relayed back (an error Status is small). */
 const MAX_REFUSAL_BODY = 1024 * 1024;
@@ -48,14 +49,12 @@ export function relayUpgrade(session: ClientHttp2Session, request: IncomingMessa
       if (status !== 200) return refuseWith(stream, socket, status, headers);
       status = 101;
       socket.write(head101(protocol, forwardableHeaders(headers)));
-      stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-      socket.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
       if (head.length > 0) {
         bytesIn += head.length;
         stream.write(head);
       }
-      stream.pipe(socket);
-      socket.pipe(stream);
+      relay(stream, socket, (chunk) => (bytesOut += chunk.length));
+      relay(socket, stream, (chunk) => (bytesIn += chunk.length));
     });
   });
 }
