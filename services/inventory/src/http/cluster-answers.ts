@@ -1,14 +1,15 @@
 import { ClusterModel, ClusterProgress, Node, Reason } from '@flotilla/contracts';
 import { describes } from '@flotilla/service-kit';
 import { z } from 'zod';
-import { CLUSTER_ACCESS, CLUSTER_STATUSES, REQUEST_NAMES, type ClusterView } from '../domain/cluster-view.js';
+import { CLUSTER_ACCESS, CLUSTER_STATUSES, REQUEST_NAMES } from '../domain/cluster-view.js';
+import type { ClusterItem } from '../repositories/cluster-rows.js';
 import type { ClusterEventEntity } from '../entities/cluster-event.entity.js';
 import type { CommandAccepted } from './cluster-requests.js';
 
 const Time = z.iso.datetime({ offset: true });
 
 /** A cluster as the fleet read model knows it (its bookkeeping of fact times left out). */
-export const ClusterAnswer = describes<Omit<ClusterView, 'factTimes'>>()(
+export const ClusterAnswer = describes<ClusterItem>()(
   z.object({
     id: z.string(),
     name: z.string().nullable(),
@@ -65,6 +66,7 @@ export const ClusterAnswer = describes<Omit<ClusterView, 'factTimes'>>()(
       })
       .nullable()
       .describe("Where the owner's work on the cluster stands"),
+    createdAt: Time.describe('When the inventory first heard of the cluster (its request, import or registration)'),
   }),
 );
 

@@ -6,8 +6,11 @@ import type { ClusterEntity } from '../entities/cluster.entity.js';
 /** The columns of a view, as the projection's statements read and write them. */
 export const COLUMNS =
   'id, name, model, labels, status, kubernetes_version, distribution, nodes, reasons, warnings, reachable, tunnel, access, provider, region, last_event_time, pending_requests, last_refusal, progress, fact_times';
-/** A cluster as lists show it: the view without its bookkeeping of fact times (a time per node, per answer). */
-export type ClusterItem = Omit<ClusterView, 'factTimes'>;
+/**
+ * A cluster as answers show it: the view without its bookkeeping of fact times (a time per node,
+ * per answer), and when the inventory first heard of it.
+ */
+export type ClusterItem = Omit<ClusterView, 'factTimes'> & { createdAt: string };
 
 /** A timestamptz column as toISOString writes it: UTC, milliseconds. */
 export function isoTime(column: string): string {
@@ -15,7 +18,7 @@ export function isoTime(column: string): string {
 }
 
 /**
- * A cluster as lists show it (ClusterItem, the keys in rowToView's order), as JSON built by
+ * A cluster as answers show it (ClusterItem, the keys in rowToView's order), as JSON built by
  * PostgreSQL: a page goes out as the text PostgreSQL made, never parsed into objects and
  * serialised again in the service.
  */
@@ -24,7 +27,7 @@ export const ITEM_JSON = `json_build_object(
   'distribution', distribution, 'nodes', nodes, 'reasons', reasons, 'warnings', warnings, 'reachable', reachable,
   'tunnel', tunnel, 'access', access, 'provider', provider, 'region', region,
   'lastEventTime', ${isoTime('last_event_time')},
-  'pendingRequests', pending_requests, 'lastRefusal', last_refusal, 'progress', progress)`;
+  'pendingRequests', pending_requests, 'lastRefusal', last_refusal, 'progress', progress, 'createdAt', ${isoTime('created_at')})`;
 
 /** The records the projection writes: the view and, from it, what the overview counts (cluster-attention). */
 export const RECORD =
