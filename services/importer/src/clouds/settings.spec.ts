@@ -22,6 +22,13 @@ describe('cloud settings', () => {
     assert.equal(settings.maxAttempts, 5);
   });
 
+  it("reads node pool sizes at Google's Compute Engine with Google's GKE, else where GKE is unless told", () => {
+    const proxied = cloudSettingsFrom(CloudConfigVariables.parse({ CLOUD_GKE_API_ENDPOINT: 'https://gke-proxy.internal/' }));
+    assert.equal(proxied.gke.computeEndpoint, 'https://gke-proxy.internal');
+    const told = cloudSettingsFrom(CloudConfigVariables.parse({ CLOUD_GKE_API_ENDPOINT: 'https://gke-proxy.internal', CLOUD_GCE_API_ENDPOINT: 'https://gce-proxy.internal/' }));
+    assert.equal(told.gke.computeEndpoint, 'https://gce-proxy.internal');
+  });
+
   it('refuses a plain-http endpoint, naming the variable', () => {
     const result = CloudConfigVariables.safeParse({ CLOUD_GKE_API_ENDPOINT: 'http://container.googleapis.com' });
     assert.equal(result.success, false);

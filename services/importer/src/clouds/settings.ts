@@ -27,6 +27,8 @@ export interface CloudSettings {
     apiEndpoint: string;
     /** OAuth 2.0 token endpoint the service account's assertion is exchanged at. */
     tokenUri: string;
+    /** Compute Engine API (REST): the instance groups that hold a node pool's current size. */
+    computeEndpoint: string;
   };
   /** Extra CA certificates (PEM) to trust besides the public ones: TLS-inspecting proxies, private endpoints. */
   extraCaCertificatesPem: string | null;
@@ -43,7 +45,7 @@ export const PUBLIC_CLOUD_SETTINGS: CloudSettings = {
     authorityHost: 'https://login.microsoftonline.com',
     credentialScope: 'https://management.azure.com/.default',
   },
-  gke: { apiEndpoint: 'https://container.googleapis.com', tokenUri: 'https://oauth2.googleapis.com/token' },
+  gke: { apiEndpoint: 'https://container.googleapis.com', tokenUri: 'https://oauth2.googleapis.com/token', computeEndpoint: 'https://compute.googleapis.com' },
   extraCaCertificatesPem: null,
   requestTimeoutMs: 20_000,
   maxAttempts: 3,
@@ -63,6 +65,8 @@ export const CloudConfigVariables = z.object({
   CLOUD_AZURE_ARM_SCOPE: z.string().min(1).optional(),
   CLOUD_GKE_API_ENDPOINT: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.gke.apiEndpoint),
   CLOUD_GCP_TOKEN_URI: httpsUrl.default(PUBLIC_CLOUD_SETTINGS.gke.tokenUri),
+  /** Absent: Google's with Google's GKE endpoint, else the GKE endpoint's (a proxy or stand-in that serves both). */
+  CLOUD_GCE_API_ENDPOINT: httpsUrl.optional(),
   CLOUD_CA_FILE: z.string().min(1).optional(),
   CLOUD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(PUBLIC_CLOUD_SETTINGS.requestTimeoutMs),
   CLOUD_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(PUBLIC_CLOUD_SETTINGS.maxAttempts),
@@ -74,6 +78,7 @@ const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '');
 /** Settings from the parsed variables. Reads CLOUD_CA_FILE, so call it once at start. */
 export function cloudSettingsFrom(variables: CloudConfigVariables): CloudSettings {
   const armEndpoint = withoutTrailingSlash(variables.CLOUD_AZURE_ARM_ENDPOINT);
+  const gkeEndpoint = withoutTrailingSlash(variables.CLOUD_GKE_API_ENDPOINT);
   return {
     eks: {
       ...(variables.CLOUD_EKS_ENDPOINT === undefined ? {} : { endpoint: withoutTrailingSlash(variables.CLOUD_EKS_ENDPOINT) }),
@@ -84,7 +89,16 @@ export function cloudSettingsFrom(variables: CloudConfigVariables): CloudSetting
       authorityHost: withoutTrailingSlash(variables.CLOUD_AZURE_AUTHORITY_HOST),
       credentialScope: variables.CLOUD_AZURE_ARM_SCOPE ?? `${armEndpoint}/.default`,
     },
-    gke: { apiEndpoint: withoutTrailingSlash(variables.CLOUD_GKE_API_ENDPOINT), tokenUri: variables.CLOUD_GCP_TOKEN_URI },
+    gke: {
+      apiEndpoint: gkeEndpoint,
+      tokenUri: variables.CLOUD_GCP_TOKEN_URI,
+      computeEndpoint:
+        variables.CLOUD_GCE_API_ENDPOINT !== undefined
+          ? withoutTrailingSlash(variables.CLOUD_GCE_API_ENDPOINT)
+          : gkeEndpoint === PUBLIC_CLOUD_SETTINGS.gke.apiEndpoint
+            ? PUBLIC_CLOUD_SETTINGS.gke.computeEndpoint
+            : gkeEndpoint,
+    },
     extraCaCertificatesPem: variables.CLOUD_CA_FILE === undefined ? null : readFileSync(variables.CLOUD_CA_FILE, 'utf8'),
     requestTimeoutMs: variables.CLOUD_REQUEST_TIMEOUT_MS,
     maxAttempts: variables.CLOUD_MAX_ATTEMPTS,

@@ -168,8 +168,18 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const target = await runningCluster(id);
     await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID()));
 
+    const pool = () => standin.lifecycle.clusters.get(path(target))?.pools.get('general');
+    const computeBefore = standin.counts().computeRequests;
     await settle(target, await gke.scaleNodeGroup(account, target, 'general', { minSize: 3, maxSize: 3, desiredSize: 3 }, randomUUID()));
     assert.deepEqual(pick(await gke.findNodeGroup(account, target, 'general')), { state: 'ready', minSize: 3, maxSize: 3, desiredSize: 3 });
+    // GKE resized the pool's instance group in each of the region's three zones: 3 nodes per zone,
+    // 9 nodes; the size it was created with is what GKE still shows as initialNodeCount.
+    assert.deepEqual([pool()?.size, pool()?.body.initialNodeCount, pool()?.body.instanceGroupUrls.length], [3, 2, 3]);
+    const clients = new GkeClients(standinSettings({ gke: standin.url }));
+    const [cluster] = await clients.withClient(account, undefined, (client, options) => client.getCluster({ name: path(target) }, options));
+    assert.equal(cluster.currentNodeCount, 9);
+    // The size was read where GKE keeps it, the instance groups at Compute Engine.
+    assert.ok(standin.counts().computeRequests > computeBefore);
     // Nothing left to change: no operation.
     assert.equal(await gke.scaleNodeGroup(account, target, 'general', { minSize: 3, maxSize: 3, desiredSize: 3 }, randomUUID()), null);
 
@@ -180,6 +190,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.deepEqual(pick(await gke.findNodeGroup(account, target, 'general')), { state: 'ready', minSize: 1, maxSize: 6, desiredSize: 5 });
     assert.ok(standin.server.calls.some((call) => call.endsWith('/nodePools/general:setAutoscaling')));
     assert.ok(standin.server.calls.some((call) => call.endsWith('/nodePools/general:setSize')));
+    assert.deepEqual([pool()?.size, pool()?.body.initialNodeCount], [5, 2]);
   });
 
   it('upgrades one minor, control plane then node pools; a skipped minor or a pool ahead of the control plane is refused', async () => {

@@ -78,13 +78,14 @@ const conditionsMessage = (conditions: { message?: string | null }[] | null | un
   present((conditions ?? []).map((condition) => condition.message ?? '').filter((message) => message !== '').join('; '));
 
 /**
- * A node pool as ours. Sizes are GKE's own, per zone: `initialNodeCount` (which the stand-in, like
- * the import side, reads as the pool's size) and the autoscaler's bounds when it is on.
+ * A node pool as ours. Sizes are GKE's own, per zone: `perZone`, its current size (its instance
+ * groups', `gke-instance-groups.ts`; the size it was created with when not known), and the
+ * autoscaler's bounds when it is on.
  */
-export function gkeObservedNodeGroup(pool: NodePool): ObservedCloudNodeGroup {
+export function gkeObservedNodeGroup(pool: NodePool, perZone = pool.initialNodeCount ?? 0): ObservedCloudNodeGroup {
   const status = poolStatus(pool.status);
   const state = gkeNodePoolState(status);
-  const count = pool.initialNodeCount ?? 0;
+  const count = perZone;
   const autoscaled = pool.autoscaling?.enabled === true;
   return {
     name: pool.name ?? '',

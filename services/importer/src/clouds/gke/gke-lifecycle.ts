@@ -16,6 +16,7 @@ import {
 } from '../lifecycle.js';
 import type { CloudSettings } from '../settings.js';
 import { GkeClients, type GkeCallOptions } from './gke-client.js';
+import { GkeInstanceGroups, gkePoolSizePerZone } from './gke-instance-groups.js';
 import {
   BOOTSTRAP_POOL,
   decodeGkeOperation,
@@ -66,15 +67,18 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * (`BOOTSTRAP_POOL`), a delete of a cluster that still has it drops it first. `operationStatus`
  * carries the follow-up out, from what GKE reports, so it is resumed after a restart too.
  *
- * Node group sizes are GKE's, per zone of the pool. GKE runs one operation at a time on a cluster:
+ * Node group sizes are GKE's, per zone of the pool, the current one read from the pool's instance
+ * groups at Compute Engine (`gke-instance-groups.ts`) and changed with setSize. GKE runs one operation at a time on a cluster:
  * a call made while another runs fails with `cloud-failed` (FAILED_PRECONDITION), to be tried again.
  */
 export class GkeLifecycle implements CloudLifecycle<GcpAccount>, CloudAdoption<GcpAccount> {
   readonly provider = 'gke' as const;
   private readonly clients: GkeClients;
+  private readonly instanceGroups: GkeInstanceGroups;
 
   constructor(settings: CloudSettings) {
     this.clients = new GkeClients(settings);
+    this.instanceGroups = new GkeInstanceGroups(this.clients, settings);
   }
 
   async offeredVersions(account: GcpAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
@@ -173,19 +177,24 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount>, CloudAdoption<G
   async findNodeGroup(account: GcpAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
     const gke = gkeTarget(target);
     if (name === BOOTSTRAP_POOL) return null;
-    return this.clients.withClient(account, signal, async (client, options) => {
-      const pool = await getPool(client, gke, name, options);
-      return pool === null ? null : gkeObservedNodeGroup(pool);
-    });
+    const pool = await this.clients.withClient(account, signal, (client, options) => getPool(client, gke, name, options));
+    return pool === null ? null : (await this.observed(account, gke, [pool], signal))[0] ?? null;
   }
 
   async listNodeGroups(account: GcpAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
     const gke = gkeTarget(target);
     const parent = clusterPath(gke);
-    return this.clients.withClient(account, signal, async (client, options) => {
+    const pools = await this.clients.withClient(account, signal, async (client, options) => {
       const [response] = await call(`node pools of ${parent}`, () => client.listNodePools({ parent }, options));
-      return (response.nodePools ?? []).filter((pool) => pool.name !== BOOTSTRAP_POOL).map(gkeObservedNodeGroup);
+      return (response.nodePools ?? []).filter((pool) => pool.name !== BOOTSTRAP_POOL);
     });
+    return this.observed(account, gke, pools, signal);
+  }
+
+  /** Pools as ours, each with its current size per zone from its instance groups. */
+  private async observed(account: GcpAccount, gke: GkeTarget, pools: NodePool[], signal: AbortSignal | undefined): Promise<ObservedCloudNodeGroup[]> {
+    const sizes = await this.instanceGroups.targetSizes(account, gke.projectId, pools, signal);
+    return pools.map((pool) => gkeObservedNodeGroup(pool, gkePoolSizePerZone(pool, sizes)));
   }
 
   async createNodeGroup(account: GcpAccount, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
@@ -230,8 +239,10 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount>, CloudAdoption<G
         const [operation] = await call(`setting the autoscaling of ${path}`, () => client.setNodePoolAutoscaling({ name: path, autoscaling }, options));
         return gkeOperationName(operation);
       }
-      if ((pool.initialNodeCount ?? 0) === size.desiredSize) return null;
-      const [operation] = await call(`resizing ${path} to ${size.desiredSize}`, () => client.setNodePoolSize({ name: path, nodeCount: size.desiredSize }, options));
+      // The size GKE resizes to (setSize) is per zone, as the pool's instance groups hold it.
+      const current = gkePoolSizePerZone(pool, await this.instanceGroups.targetSizes(account, gke.projectId, [pool], signal));
+      if (current === size.desiredSize) return null;
+      const [operation] = await call(`resizing ${path} to ${size.desiredSize} per zone`, () => client.setNodePoolSize({ name: path, nodeCount: size.desiredSize }, options));
       return gkeOperationName(operation);
     });
   }

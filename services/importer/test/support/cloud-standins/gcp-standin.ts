@@ -17,6 +17,8 @@ export interface GcpStandinCounts {
   /** Requests answered 429 (rate limit and `throttleNext`). */
   throttledRequests: number;
   apiRequests: number;
+  /** Requests to Compute Engine (node pools' instance groups), which GKE's rate limit does not cover. */
+  computeRequests: number;
 }
 
 /** A service account the stand-in knows: its key file and the projects it may read. */
@@ -110,8 +112,8 @@ function splitJwt(jwt: string): JwtParts | undefined {
 }
 
 /**
- * Google's OAuth 2.0 token endpoint (the JWT-bearer grant of service accounts) and the GKE REST
- * API v1 on one HTTPS server. Assertions and self-signed JWTs are checked against the service
+ * Google's OAuth 2.0 token endpoint (the JWT-bearer grant of service accounts), the GKE REST
+ * API v1 and Compute Engine's listing of node pools' instance groups on one HTTPS server. Assertions and self-signed JWTs are checked against the service
  * account's public key, as Google does.
  */
 export class GcpStandin {
@@ -131,6 +133,7 @@ export class GcpStandin {
   private readonly recent = new Map<string, number[]>();
   private throttled = 0;
   private apiRequests = 0;
+  private computeRequests = 0;
 
   private constructor(
     readonly server: HttpsStandin,
@@ -149,7 +152,7 @@ export class GcpStandin {
   }
 
   counts(): GcpStandinCounts {
-    return { creates: Object.fromEntries(this.lifecycle.creates), duplicateCreates: this.lifecycle.duplicateCreates(), throttledRequests: this.throttled, apiRequests: this.apiRequests };
+    return { creates: Object.fromEntries(this.lifecycle.creates), duplicateCreates: this.lifecycle.duplicateCreates(), throttledRequests: this.throttled, apiRequests: this.apiRequests, computeRequests: this.computeRequests };
   }
 
   /** Over the account's rate: how long until a request would be taken again (ms). */
@@ -184,7 +187,7 @@ export class GcpStandin {
 
   private handle(request: StandinRequest): StandinReply {
     if (request.method === 'POST' && request.url.pathname === '/token') return this.token(new URLSearchParams(request.body));
-    if (request.url.pathname.startsWith('/v1/')) return this.api(request);
+    if (request.url.pathname.startsWith('/v1/') || request.url.pathname.startsWith('/compute/v1/')) return this.api(request);
     return googleError(404, 'NOT_FOUND', 'Not found');
   }
 
@@ -214,17 +217,20 @@ export class GcpStandin {
       }
     }
     if (email === undefined) return googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
-    this.apiRequests += 1;
-    const projectId = /^\/v1\/projects\/([^/]+)\//.exec(request.url.pathname)?.[1] ?? '';
+    // Compute Engine is another API, with quotas of its own: GKE's rate limit and count are not its.
+    const compute = request.url.pathname.startsWith('/compute/');
+    if (compute) this.computeRequests += 1;
+    else this.apiRequests += 1;
+    const projectId = /^\/(?:compute\/)?v1\/projects\/([^/]+)\//.exec(request.url.pathname)?.[1] ?? '';
     if (!this.accounts.get(email)?.fixture.projects.includes(projectId)) {
       return googleError(403, 'PERMISSION_DENIED', `Required "container.clusters.list" permission(s) for "projects/${projectId}".`);
     }
-    if (this.throttleNext > 0) {
+    if (!compute && this.throttleNext > 0) {
       this.throttleNext -= 1;
       this.throttled += 1;
       return googleError(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.");
     }
-    const waitMs = this.overRate(email, Date.now());
+    const waitMs = compute ? undefined : this.overRate(email, Date.now());
     if (waitMs !== undefined) {
       this.throttled += 1;
       return {

@@ -65,7 +65,9 @@ export interface GkeLifecycleOptions {
 type Json = Record<string, unknown>;
 
 interface PoolState {
-  body: Json & { name: string; status: string; initialNodeCount: number; version: string; config: Json; autoscaling?: Json };
+  body: Json & { name: string; status: string; initialNodeCount: number; version: string; config: Json; autoscaling?: Json; instanceGroupUrls: string[] };
+  /** Nodes per zone now: what each of its instance groups holds (GKE's API shows only `initialNodeCount`). */
+  size: number;
 }
 
 interface ClusterState {
@@ -132,6 +134,8 @@ function badLabels(labels: unknown): string | null {
 }
 
 const API = 'https://container.googleapis.com/v1';
+/** Where GKE's node pool URLs name their instance groups. */
+const COMPUTE = 'https://www.googleapis.com/compute/v1';
 
 /** GKE's fingerprint of a label set: it changes with every change of the labels. */
 const labelFingerprint = (labels: unknown): string =>
@@ -182,6 +186,8 @@ export class GkeLifecycleStandin {
   handle(request: StandinRequest, projectId: string): StandinReply | undefined {
     this.advance();
     const path = decodeURIComponent(request.url.pathname);
+    const igms = /^\/compute\/v1\/projects\/([^/]+)\/aggregated\/instanceGroupManagers$/.exec(path);
+    if (igms) return igms[1] === projectId && request.method === 'GET' ? this.instanceGroupManagers(projectId, request.url.searchParams) : undefined;
     const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/:]+)(?:\/(clusters|operations)(?:\/([^/:]+)(?:\/nodePools(?:\/([^/:]+))?)?)?)?(?::(\w+)|\/(serverConfig))?$/.exec(path);
     if (!match || match[1] !== projectId) return undefined;
     const [, , location = '', collection, id, poolId, action, serverConfig] = match;
@@ -229,6 +235,30 @@ export class GkeLifecycleStandin {
     return undefined;
   }
 
+  /**
+   * Compute Engine's aggregated list of instance group managers, each pool's per zone with its
+   * target size; `filter` as `name eq <RE2>` (a full match), as the API takes it.
+   */
+  private instanceGroupManagers(projectId: string, query: URLSearchParams): StandinReply {
+    const filter = query.get('filter');
+    const wanted = filter === null ? null : /^name eq (.+)$/.exec(filter.trim())?.[1];
+    if (wanted === undefined) return badRequest(`Invalid value for field 'filter': '${filter ?? ''}'.`);
+    const names = wanted === null ? null : new RegExp(`^(?:${wanted})$`);
+    const items: Record<string, { instanceGroupManagers: Json[] }> = {};
+    for (const cluster of this.clusters.values()) {
+      if (cluster.projectId !== projectId) continue;
+      for (const pool of cluster.pools.values()) {
+        for (const url of pool.body.instanceGroupUrls) {
+          const [, zone = '', name = ''] = /\/zones\/([^/]+)\/instanceGroupManagers\/([^/]+)$/.exec(url) ?? [];
+          if (names !== null && !names.test(name)) continue;
+          const scope = (items[`zones/${zone}`] ??= { instanceGroupManagers: [] });
+          scope.instanceGroupManagers.push({ kind: 'compute#instanceGroupManager', name, zone: `${COMPUTE}/projects/${projectId}/zones/${zone}`, selfLink: url, targetSize: pool.size, baseInstanceName: name.replace(/-grp$/, '') });
+        }
+      }
+    }
+    return { status: 200, json: { kind: 'compute#instanceGroupManagerAggregatedList', items } };
+  }
+
   /** Applies every operation due by now, in the order they end. */
   advance(now = Date.now()): void {
     const due = this.operations.filter((op) => op.status === 'RUNNING' && op.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt);
@@ -273,7 +303,7 @@ export class GkeLifecycleStandin {
     let used = 0;
     for (const cluster of this.clusters.values()) {
       if (cluster.projectId !== projectId || regionOf(cluster.location) !== region) continue;
-      for (const pool of cluster.pools.values()) used += pool.body.initialNodeCount * zonesOf(cluster.location).length * cpusOf(text(pool.body.config['machineType']));
+      for (const pool of cluster.pools.values()) used += pool.size * zonesOf(cluster.location).length * cpusOf(text(pool.body.config['machineType']));
     }
     if (used + adding <= this.cpuQuota) return undefined;
     const available = Math.max(0, this.cpuQuota - used);
@@ -328,7 +358,7 @@ export class GkeLifecycleStandin {
       ...cluster.body,
       labelFingerprint: labelFingerprint(cluster.body['resourceLabels']),
       nodePools: pools.map((pool) => pool.body),
-      currentNodeCount: pools.reduce((sum, pool) => sum + pool.body.initialNodeCount * zonesOf(cluster.location).length, 0),
+      currentNodeCount: pools.reduce((sum, pool) => sum + pool.size * zonesOf(cluster.location).length, 0),
       // The endpoint and CA exist once the control plane runs.
       ...(running ? { endpoint: '34.76.12.34', masterAuth: { clusterCaCertificate: Buffer.from(testTls().caPem).toString('base64') } } : { endpoint: '' }),
     };
@@ -345,13 +375,20 @@ export class GkeLifecycleStandin {
     const labelsWrong = badLabels(config['resourceLabels']);
     if (labelsWrong !== null) return badRequest(labelsWrong);
     const machineType = typeof config['machineType'] === 'string' && config['machineType'] !== '' ? config['machineType'] : 'e2-medium';
+    // One managed instance group per zone, named as GKE names them.
+    const instanceGroupUrls = zonesOf(location).map((zone) => {
+      const hash = createHash('sha256').update(`${projectId}/${location}/${clusterName}/${name}/${zone}`).digest('hex').slice(0, 8);
+      return `${COMPUTE}/projects/${projectId}/zones/${zone}/instanceGroupManagers/gke-${clusterName.slice(0, 16)}-${name.slice(0, 16)}-${hash}-grp`;
+    });
     return {
+      size: count,
       body: {
         ...request,
         name,
         config: { diskSizeGb: 100, imageType: 'COS_CONTAINERD', diskType: 'pd-balanced', ...config, machineType },
         initialNodeCount: count,
         locations: zonesOf(location),
+        instanceGroupUrls,
         selfLink: `${API}/projects/${projectId}/locations/${location}/clusters/${clusterName}/nodePools/${name}`,
         version,
         status: 'PROVISIONING',
@@ -558,7 +595,7 @@ export class GkeLifecycleStandin {
     const refused = this.poolReady(key, cluster, pool);
     if (refused) return refused;
     if (!Number.isInteger(count) || count < 0) return badRequest('node_count must be zero or more.');
-    const growth = (count - pool.body.initialNodeCount) * zonesOf(cluster.location).length * cpusOf(String(pool.body.config['machineType']));
+    const growth = (count - pool.size) * zonesOf(cluster.location).length * cpusOf(String(pool.body.config['machineType']));
     const quota = growth > 0 ? this.quotaRefusal(cluster.projectId, cluster.location, growth) : undefined;
     if (quota) return quota;
     pool.body.status = 'RECONCILING';
@@ -569,8 +606,8 @@ export class GkeLifecycleStandin {
       this.durations.setNodePoolSize,
       () => {
         pool.body.status = 'RUNNING';
-        // GKE shows a resize in the instance groups; the stand-in keeps it where the import side reads a pool's size.
-        pool.body.initialNodeCount = count;
+        // A resize changes the instance groups (nodes per zone), never the size the pool was created with.
+        pool.size = count;
       },
       (message) => {
         pool.body.status = 'RUNNING_WITH_ERROR';
@@ -598,7 +635,7 @@ export class GkeLifecycleStandin {
         if (enabled) {
           pool.body.autoscaling = { enabled: true, minNodeCount: min, maxNodeCount: max };
           // The autoscaler brings the pool within its new bounds.
-          pool.body.initialNodeCount = Math.min(max, Math.max(min, pool.body.initialNodeCount));
+          pool.size = Math.min(max, Math.max(min, pool.size));
         } else delete pool.body.autoscaling;
       },
       (message) => {

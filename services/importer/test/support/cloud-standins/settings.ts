@@ -6,7 +6,7 @@ export function standinSettings(urls: { eks?: string; aks?: string; gke?: string
   return {
     eks: { ...(urls.eks === undefined ? {} : { endpoint: urls.eks, stsEndpoint: urls.eks }) },
     aks: urls.aks === undefined ? PUBLIC_CLOUD_SETTINGS.aks : { endpoint: urls.aks, authorityHost: urls.aks, credentialScope: `${urls.aks}/.default` },
-    gke: urls.gke === undefined ? PUBLIC_CLOUD_SETTINGS.gke : { apiEndpoint: urls.gke, tokenUri: `${urls.gke}/token` },
+    gke: urls.gke === undefined ? PUBLIC_CLOUD_SETTINGS.gke : { apiEndpoint: urls.gke, tokenUri: `${urls.gke}/token`, computeEndpoint: urls.gke },
     extraCaCertificatesPem: testTls().caPem,
     requestTimeoutMs: 5_000,
     maxAttempts: 1,

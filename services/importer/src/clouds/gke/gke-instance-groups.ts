@@ -1,0 +1,71 @@
+import type { protos } from '@google-cloud/container';
+import type { GcpAccount } from '../accounts.js';
+import type { CloudSettings } from '../settings.js';
+import type { GkeClients } from './gke-client.js';
+import { gkeError } from './gke-mapping.js';
+
+type NodePool = protos.google.container.v1.INodePool;
+
+/** `projects/<p>/zones/<z>/instanceGroupManagers/<name>` of an instance group URL, or null for anything else. */
+export function instanceGroupPath(url: string | null | undefined): string | null {
+  const match = /(?:^|\/)(projects\/[a-z0-9-]+\/zones\/[a-z0-9-]+\/instanceGroupManagers\/[a-z0-9-]+)$/.exec(url ?? '');
+  return match?.[1] ?? null;
+}
+
+interface AggregatedInstanceGroupManagers {
+  items?: Record<string, { instanceGroupManagers?: { selfLink?: string; targetSize?: number }[] }>;
+  nextPageToken?: string;
+}
+
+/**
+ * A GKE node pool's current size per zone: what its managed instance groups hold (one per zone of
+ * the pool, `instanceGroupUrls`), averaged over them. GKE's own API gives only the size the pool
+ * was created with (`initialNodeCount`), which neither a resize nor the autoscaler changes; before
+ * the pool has instance groups, that is its size.
+ */
+export function gkePoolSizePerZone(pool: NodePool, targetSizes: ReadonlyMap<string, number>): number {
+  const sizes = (pool.instanceGroupUrls ?? []).map((url) => targetSizes.get(instanceGroupPath(url) ?? ''));
+  if (sizes.length === 0 || sizes.some((size) => size === undefined)) return pool.initialNodeCount ?? 0;
+  return Math.round(sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) / sizes.length);
+}
+
+/**
+ * Reads the target sizes of node pools' instance groups from Compute Engine (needs
+ * `compute.instanceGroupManagers.list`), in one aggregated listing filtered to their names, at
+ * the configured Compute endpoint whatever host the URLs name.
+ */
+export class GkeInstanceGroups {
+  constructor(
+    private readonly clients: GkeClients,
+    private readonly settings: CloudSettings,
+  ) {}
+
+  /** Target size by instance group path (`instanceGroupPath`) of every instance group of `pools`. */
+  async targetSizes(account: GcpAccount, projectId: string, pools: NodePool[], signal?: AbortSignal): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    const names = new Set(pools.flatMap((pool) => (pool.instanceGroupUrls ?? []).map((url) => instanceGroupPath(url)?.split('/').pop() ?? '')).filter((name) => name !== ''));
+    if (names.size === 0) return sizes;
+    const jwt = this.clients.jwt(account);
+    let pageToken: string | undefined;
+    do {
+      const url = new URL(`${this.settings.gke.computeEndpoint}/compute/v1/projects/${encodeURIComponent(projectId)}/aggregated/instanceGroupManagers`);
+      url.searchParams.set('filter', `name eq (${[...names].join('|')})`);
+      url.searchParams.set('returnPartialSuccess', 'true');
+      if (pageToken !== undefined) url.searchParams.set('pageToken', pageToken);
+      let page: AggregatedInstanceGroupManagers;
+      try {
+        page = (await jwt.request<AggregatedInstanceGroupManagers>({ url: url.toString(), timeout: this.settings.requestTimeoutMs, ...(signal === undefined ? {} : { signal }) })).data;
+      } catch (error) {
+        throw gkeError(error, `instance groups of node pools in ${projectId}`);
+      }
+      for (const scoped of Object.values(page.items ?? {})) {
+        for (const manager of scoped.instanceGroupManagers ?? []) {
+          const path = instanceGroupPath(manager.selfLink);
+          if (path !== null && typeof manager.targetSize === 'number') sizes.set(path, manager.targetSize);
+        }
+      }
+      pageToken = page.nextPageToken === '' ? undefined : page.nextPageToken;
+    } while (pageToken !== undefined);
+    return sizes;
+  }
+}
