@@ -53,7 +53,8 @@ export class ConsumerTransaction {
    * handler caught a database error and went on: the transaction is then aborted and the commit
    * would quietly roll it back while its events were acked. That case throws
    * `AbortedByCaughtError`. Pipelined, the commit is sent behind the insert without waiting for
-   * it: when the insert fails, PostgreSQL answers the commit by rolling back.
+   * it: when the insert fails, PostgreSQL answers the commit by rolling back (TypeORM subscribers
+   * are told of a commit all the same; none of Flotilla's listens).
    */
   async commit(rows: readonly OutboxRow[]): Promise<void> {
     this.writes.hold();
