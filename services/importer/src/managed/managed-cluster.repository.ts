@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@flotilla/messaging';
 import type { Reason } from '@flotilla/contracts';
@@ -95,15 +94,7 @@ export class ManagedClusterRepository {
         JSON.stringify(cluster.place),
         cluster.cloudName,
         JSON.stringify(cluster.spec),
-        cluster.phase,
-        cluster.work === null ? null : JSON.stringify(cluster.work),
-        cluster.step,
-        cluster.operation,
-        cluster.generation,
-        cluster.versionOffered,
-        JSON.stringify(cluster.reasons),
-        cluster.failures,
-        cluster.nextAttemptAt,
+        ...stateValues(cluster),
         cluster.requestEventId,
         cluster.observedVersion,
         cluster.endpoint,
@@ -113,24 +104,37 @@ export class ManagedClusterRepository {
         cluster.createdAt,
       ],
     );
-    const names = cluster.nodeGroups.map((group) => group.name);
-    await this.query(`DELETE FROM managed_node_groups WHERE cluster_id = $1 AND NOT (name = ANY($2::text[]))`, [cluster.id, names]);
-    for (const group of cluster.nodeGroups) {
-      await this.query(
-        `INSERT INTO managed_node_groups (cluster_id, name, instance_type, min_size, max_size, desired_size, labels, taints)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (cluster_id, name) DO UPDATE SET instance_type = EXCLUDED.instance_type, min_size = EXCLUDED.min_size, max_size = EXCLUDED.max_size,
-           desired_size = EXCLUDED.desired_size, labels = EXCLUDED.labels, taints = EXCLUDED.taints`,
-        [cluster.id, group.name, group.instanceType, group.minSize, group.maxSize, group.desiredSize, JSON.stringify(group.labels), JSON.stringify(group.taints)],
-      );
-    }
+    const groups = cluster.nodeGroups;
+    await this.query(`DELETE FROM managed_node_groups WHERE cluster_id = $1 AND NOT (name = ANY($2::text[]))`, [cluster.id, groups.map((group) => group.name)]);
+    if (groups.length === 0) return;
+    await this.query(
+      `INSERT INTO managed_node_groups (cluster_id, name, instance_type, min_size, max_size, desired_size, labels, taints)
+       SELECT $1, g.name, g.instance_type, g.min_size, g.max_size, g.desired_size, g.labels, g.taints
+         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::jsonb[], $8::jsonb[]) AS g(name, instance_type, min_size, max_size, desired_size, labels, taints)
+       ON CONFLICT (cluster_id, name) DO UPDATE SET instance_type = EXCLUDED.instance_type, min_size = EXCLUDED.min_size, max_size = EXCLUDED.max_size,
+         desired_size = EXCLUDED.desired_size, labels = EXCLUDED.labels, taints = EXCLUDED.taints`,
+      [
+        cluster.id,
+        groups.map((group) => group.name),
+        groups.map((group) => group.instanceType),
+        groups.map((group) => group.minSize),
+        groups.map((group) => group.maxSize),
+        groups.map((group) => group.desiredSize),
+        groups.map((group) => JSON.stringify(group.labels)),
+        groups.map((group) => JSON.stringify(group.taints)),
+      ],
+    );
   }
 
   /** What the last observation saw of each node group, for people (the reconciler observes anew each step). */
   async recordObservedGroups(id: string, groups: ObservedCloudNodeGroup[]): Promise<void> {
-    for (const group of groups) {
-      await this.query(`UPDATE managed_node_groups SET observed_state = $3, observed_version = $4 WHERE cluster_id = $1 AND name = $2`, [id, group.name, group.state, group.version]);
-    }
+    if (groups.length === 0) return;
+    await this.query(
+      `UPDATE managed_node_groups g SET observed_state = o.state, observed_version = o.version
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS o(name, state, version)
+        WHERE g.cluster_id = $1 AND g.name = o.name`,
+      [id, groups.map((group) => group.name), groups.map((group) => group.state), groups.map((group) => group.version)],
+    );
   }
 
   /**
@@ -139,27 +143,48 @@ export class ManagedClusterRepository {
    * sets and never wait on each other.
    */
   async claimDue(limit: number, now: Date, leaseMs: number): Promise<ManagedClaim[]> {
-    return this.unitOfWork.run(async () => {
-      const rows = await this.query<ClusterRow>(
-        `SELECT * FROM managed_clusters
-          WHERE work IS NOT NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
-          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [now, limit],
-      );
-      const claims: ManagedClaim[] = [];
-      for (const row of rows) {
-        const claimId = randomUUID();
-        await this.query(`UPDATE managed_clusters SET claimed_until = $2, claim_id = $3 WHERE id = $1`, [row.id, new Date(now.getTime() + leaseMs), claimId]);
-        claims.push({ cluster: await this.withGroups(row), claimId });
-      }
-      return claims;
-    });
+    // One statement takes them all (its row locks end with it; the lease holds them from then on).
+    const rows = await this.query<ClusterRow>(
+      `WITH claimed AS (
+         UPDATE managed_clusters m SET claimed_until = $3, claim_id = gen_random_uuid()
+           FROM (SELECT id FROM managed_clusters
+                  WHERE work IS NOT NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+                  ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+          WHERE m.id = due.id
+          RETURNING m.*)
+       SELECT * FROM claimed ORDER BY next_attempt_at`,
+      [now, limit, new Date(now.getTime() + leaseMs)],
+    );
+    const clusters = await this.withGroupsOf(rows);
+    return clusters.map((cluster, index) => ({ cluster, claimId: rows[index]!.claim_id! }));
   }
 
-  /** The claim a cluster locked by findForUpdate carries, if any. */
-  async claimOf(id: string): Promise<string | null> {
-    const [row] = await this.query<{ claim_id: string | null }>(`SELECT claim_id FROM managed_clusters WHERE id = $1`, [id]);
-    return row?.claim_id ?? null;
+  /**
+   * Locks a claimed cluster to record its step (the advisory lock of findForUpdate, then the row)
+   * and says whose claim it is under and at which generation, reading nothing else.
+   */
+  async lockClaim(id: string): Promise<{ claimId: string | null; generation: number } | undefined> {
+    await this.query(`SELECT pg_advisory_xact_lock(hashtext('importer.cluster'), hashtext($1))`, [id]);
+    const [row] = await this.query<{ claim_id: string | null; generation: number }>(`SELECT claim_id, generation FROM managed_clusters WHERE id = $1 FOR UPDATE`, [id]);
+    return row === undefined ? undefined : { claimId: row.claim_id, generation: row.generation };
+  }
+
+  /**
+   * Writes what a step changed: the cluster's state, not its wanted node groups (a step never
+   * changes what is wanted; `save` does). The claim is released.
+   */
+  async saveState(cluster: ManagedCluster): Promise<void> {
+    await this.query(
+      `UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
+         next_attempt_at = $10, observed_version = $11, endpoint = $12, claimed_until = NULL, claim_id = NULL, updated_at = now()
+       WHERE id = $1`,
+      [
+        cluster.id,
+        ...stateValues(cluster),
+        cluster.observedVersion,
+        cluster.endpoint,
+      ],
+    );
   }
 
   /** Gives a claim back untouched (shutdown, a closed gate): due again at `at`. */
@@ -173,6 +198,12 @@ export class ManagedClusterRepository {
     return row?.not_before ?? null;
   }
 
+  /** The gates closed at `now`, by `provider\ncredentialRef`. */
+  async closedGates(now: Date): Promise<Map<string, Date>> {
+    const rows = await this.query<{ provider: string; credential_ref: string; not_before: Date }>(`SELECT provider, credential_ref, not_before FROM cloud_throttle_gates WHERE not_before > $1`, [now]);
+    return new Map(rows.map((row) => [`${row.provider}\n${row.credential_ref}`, row.not_before]));
+  }
+
   /** Closes an account's gate until `notBefore`; a later time another replica set stays. */
   async closeGate(provider: CloudProviderName, credentialRef: string, notBefore: Date): Promise<void> {
     await this.query(
@@ -183,40 +214,72 @@ export class ManagedClusterRepository {
   }
 
   private async withGroups(row: ClusterRow): Promise<ManagedCluster> {
-    const groups = await this.query<NodeGroupRow>(`SELECT * FROM managed_node_groups WHERE cluster_id = $1 ORDER BY name`, [row.id]);
-    return {
-      id: row.id,
-      name: row.name,
-      provider: row.provider,
-      credentialRef: row.credential_ref,
-      place: row.place,
-      cloudName: row.cloud_name,
-      spec: row.spec,
-      nodeGroups: groups.map((group) => ({
-        name: group.name,
-        instanceType: group.instance_type,
-        minSize: group.min_size,
-        maxSize: group.max_size,
-        desiredSize: group.desired_size,
-        labels: group.labels,
-        taints: group.taints,
-      })),
-      phase: row.phase,
-      work: row.work,
-      step: row.step,
-      operation: row.operation,
-      generation: row.generation,
-      versionOffered: row.version_offered,
-      reasons: row.reasons,
-      failures: row.failures,
-      nextAttemptAt: row.next_attempt_at.toISOString(),
-      requestEventId: row.request_event_id,
-      observedVersion: row.observed_version,
-      endpoint: row.endpoint,
-      release: row.release,
-      policyRevision: row.policy_revision,
-      adopted: row.adopted,
-      createdAt: row.created_at.toISOString(),
-    };
+    const [cluster] = await this.withGroupsOf([row]);
+    return cluster!;
   }
+
+  /** The clusters of these rows with their wanted node groups, read in one query. */
+  private async withGroupsOf(rows: ClusterRow[]): Promise<ManagedCluster[]> {
+    if (rows.length === 0) return [];
+    const groups = await this.query<NodeGroupRow>(`SELECT * FROM managed_node_groups WHERE cluster_id = ANY($1::text[]) ORDER BY cluster_id, name`, [rows.map((row) => row.id)]);
+    const byCluster = new Map<string, NodeGroupRow[]>();
+    for (const group of groups) {
+      const list = byCluster.get(group.cluster_id);
+      if (list === undefined) byCluster.set(group.cluster_id, [group]);
+      else list.push(group);
+    }
+    return rows.map((row) => clusterOf(row, byCluster.get(row.id) ?? []));
+  }
+}
+
+/** phase, work, step, operation, generation, version_offered, reasons, failures, next_attempt_at: what a step changes. */
+function stateValues(cluster: ManagedCluster): unknown[] {
+  return [
+    cluster.phase,
+    cluster.work === null ? null : JSON.stringify(cluster.work),
+    cluster.step,
+    cluster.operation,
+    cluster.generation,
+    cluster.versionOffered,
+    JSON.stringify(cluster.reasons),
+    cluster.failures,
+    cluster.nextAttemptAt,
+  ];
+}
+
+function clusterOf(row: ClusterRow, groups: NodeGroupRow[]): ManagedCluster {
+  return {
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    credentialRef: row.credential_ref,
+    place: row.place,
+    cloudName: row.cloud_name,
+    spec: row.spec,
+    nodeGroups: groups.map((group) => ({
+      name: group.name,
+      instanceType: group.instance_type,
+      minSize: group.min_size,
+      maxSize: group.max_size,
+      desiredSize: group.desired_size,
+      labels: group.labels,
+      taints: group.taints,
+    })),
+    phase: row.phase,
+    work: row.work,
+    step: row.step,
+    operation: row.operation,
+    generation: row.generation,
+    versionOffered: row.version_offered,
+    reasons: row.reasons,
+    failures: row.failures,
+    nextAttemptAt: row.next_attempt_at.toISOString(),
+    requestEventId: row.request_event_id,
+    observedVersion: row.observed_version,
+    endpoint: row.endpoint,
+    release: row.release,
+    policyRevision: row.policy_revision,
+    adopted: row.adopted,
+    createdAt: row.created_at.toISOString(),
+  };
 }

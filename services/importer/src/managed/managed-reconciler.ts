@@ -3,14 +3,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, NodePoolScaled, UpgradeStepFailed, type Reason } from '@flotilla/contracts';
 import { UnitOfWork } from '@flotilla/messaging';
 import { CloudError, isTransientCloudError } from '../clouds/errors.js';
-import type { CloudOperationStatus, CloudTarget, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
+import type { CloudProviderName } from '../clouds/cloud-provider.js';
+import type { CloudOperationStatus, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 import { connectedRecordOf } from './connected-record.js';
 import { LifecycleUnavailableError, type AccountLifecycle, type CloudLifecycles } from './lifecycles.js';
 import { ManagedClusterRepository, type ManagedClaim } from './managed-cluster.repository.js';
 import { requestTokenFor, targetOf, type ManagedCluster } from './managed-cluster.js';
-import { decideNextStep, stepKey, type Step } from './next-step.js';
+import { decideNextStep, stepKey, type Observation, type Step } from './next-step.js';
 import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
 import { closeGate, gateOpen, heldUntil } from './throttle.js';
 
@@ -27,7 +28,20 @@ export interface ManagedReconcilerSettings extends ReconcilePolicy {
   throttleFallbackMs: number;
   /** An imported cluster's first periodic re-check is due this long after ClusterReady. */
   firstSyncAfterMs: number;
+  /** How long one answer of the versions a cloud offers in a place serves (default OFFERED_VERSIONS_TTL_MS). */
+  offeredVersionsTtlMs?: number;
 }
+
+/** The versions a cloud offers change with its releases, a few times a year: an answer serves ten minutes. */
+export const OFFERED_VERSIONS_TTL_MS = 600_000;
+const MAX_OFFERED_VERSION_ANSWERS = 1_000;
+/** Steps one look at the cloud can lead to: the create after the version check, or each node group of a cluster. */
+const MAX_STEPS_AT_ONCE = 8;
+type OpenedAccount = { cloud: AccountLifecycle } | { reasons: Reason[] };
+const accountKey = (cluster: Pick<ManagedCluster, 'provider' | 'credentialRef'>) => `${cluster.provider}\n${cluster.credentialRef}`;
+
+/** Clouds that create the node groups of one cluster side by side (GKE runs one operation at a time per cluster). */
+const PARALLEL_NODE_GROUPS: ReadonlySet<CloudProviderName> = new Set(['eks', 'aks']);
 
 export const MANAGED_RECONCILER_SETTINGS = Symbol('ManagedReconcilerSettings');
 export const CLOUD_LIFECYCLES = Symbol('CloudLifecycles');
@@ -45,6 +59,8 @@ const reason = (code: string, message: string, field?: string): Reason => (field
 export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ManagedReconciler.name);
   private readonly task: PeriodicTask;
+  /** The versions each cloud offers, by provider, account and place. */
+  private readonly offered = new Map<string, { versions: string[]; until: number }>();
 
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -69,19 +85,29 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   /** One round: claim up to `concurrency` clusters with work due and take one step for each. */
   async round(signal: AbortSignal): Promise<number> {
     const claims = await this.clusters.claimDue(this.settings.concurrency, this.clock.now(), this.settings.leaseMs);
-    await Promise.all(claims.map((claim) => this.reconcile(claim, signal)));
+    if (claims.length === 0) return 0;
+    // One gate per account for the whole service: a cloud that throttled one replica is left alone by all.
+    // The gates and the accounts are read once for the round's clusters, most of which share an account.
+    const gates = await this.clusters.closedGates(this.clock.now());
+    const accounts = new Map<string, Promise<OpenedAccount>>();
+    const account = (cluster: ManagedCluster) => {
+      const key = accountKey(cluster);
+      let opened = accounts.get(key);
+      if (opened === undefined) accounts.set(key, (opened = this.openAccount(cluster)));
+      return opened;
+    };
+    await Promise.all(claims.map((claim) => this.reconcile(claim, gates.get(accountKey(claim.cluster)) ?? null, account, signal)));
     return claims.length;
   }
 
-  private async reconcile({ cluster, claimId }: ManagedClaim, stopping: AbortSignal): Promise<void> {
+  private async reconcile({ cluster, claimId }: ManagedClaim, gateAt: Date | null, account: (cluster: ManagedCluster) => Promise<OpenedAccount>, stopping: AbortSignal): Promise<void> {
     const now = this.clock.now();
-    // One gate per account for the whole service: a cloud that throttled one replica is left alone by all.
-    const gate = gateOpen(await this.clusters.gate(cluster.provider, cluster.credentialRef), now);
+    const gate = gateOpen(gateAt, now);
     if (!gate.open) {
       await this.clusters.release(cluster.id, claimId, heldUntil(gate.at, now, cluster.id));
       return;
     }
-    const opened = await this.openAccount(cluster);
+    const opened = await account(cluster);
     if ('reasons' in opened) {
       await this.record(cluster, claimId, settleFailed(cluster, opened.reasons, null, now), null);
       return;
@@ -92,10 +118,14 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     try {
       const target = targetOf(cluster);
       const operation = cluster.operation === null ? undefined : await opened.cloud.operationStatus(target, cluster.operation, signal);
-      const observed = await opened.cloud.findCluster(target, signal);
-      groups = observed === null ? [] : await opened.cloud.listNodeGroups(target, signal);
-      const step = decideNextStep(cluster, operation === undefined ? { cluster: observed, nodeGroups: groups } : { operation, cluster: observed, nodeGroups: groups });
-      settled = await this.take(cluster, step, opened.cloud, target, groups, operation, signal);
+      if (operation !== undefined && !operation.done) {
+        // An operation in flight is waited on whatever the cloud shows of the cluster: nothing more to read.
+        settled = settleWait(cluster, false, now, this.settings);
+      } else {
+        const observed = await opened.cloud.findCluster(target, signal);
+        groups = nodeGroupsMatter(cluster, observed) ? await opened.cloud.listNodeGroups(target, signal) : [];
+        settled = await this.takeSteps(cluster, operation === undefined ? { cluster: observed, nodeGroups: groups } : { operation, cluster: observed, nodeGroups: groups }, opened.cloud, target, signal);
+      }
     } catch (error) {
       if (stopping.aborted) {
         // Shutting down: the next replica (or this one, restarted) observes and goes on.
@@ -107,7 +137,29 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     await this.record(cluster, claimId, settled, groups);
   }
 
-  private async openAccount(cluster: ManagedCluster): Promise<{ cloud: AccountLifecycle } | { reasons: Reason[] }> {
+  /**
+   * Takes the step decided, and the ones that can follow it at once without looking at the cloud
+   * again: the create once the version is found offered, every missing node group of a cloud that
+   * creates them side by side. The events of all of them are kept, the last progress only.
+   */
+  private async takeSteps(cluster: ManagedCluster, observed: Observation, cloud: AccountLifecycle, target: CloudTarget, signal: AbortSignal): Promise<Settled> {
+    let current = cluster;
+    let observation = observed;
+    let step = decideNextStep(current, observation);
+    const events: ManagedEvent[] = [];
+    for (let taken = 1; ; taken += 1) {
+      const settled = await this.take(current, step, cloud, target, observation.nodeGroups, observation.operation, signal);
+      events.push(...settled.events);
+      const follow = taken < MAX_STEPS_AT_ONCE ? followingObservation(step, settled.next, observation) : null;
+      const next = follow === null ? null : decideNextStep(settled.next, follow);
+      if (follow === null || next === null || !startsAtOnce(next)) return { next: settled.next, events: lastProgressOnly(events) };
+      current = settled.next;
+      observation = follow;
+      step = next;
+    }
+  }
+
+  private async openAccount(cluster: ManagedCluster): Promise<OpenedAccount> {
     const material = await this.credentials.open(cluster.credentialRef);
     if (material === undefined) {
       return { reasons: [reason('credential-not-found', `credentialRef "${cluster.credentialRef}" names no credential held by the importer`, 'cloud.credentialRef')] };
@@ -146,7 +198,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       case 'fail':
         return settleFailed(cluster, step.reasons, groups, now);
       case 'check-version': {
-        const offered = await cloud.offeredVersions(cluster.place, signal);
+        const offered = await this.offeredVersions(cluster, cloud, signal);
         if (offered.includes(cluster.spec.kubernetesVersion)) return settleWait({ ...cluster, versionOffered: true }, false, now, this.settings, true);
         const where = 'region' in cluster.place ? cluster.place.region : cluster.place.location;
         const message = `${cluster.provider} offers ${offered.length === 0 ? 'no version' : offered.join(', ')} in ${where}, not ${cluster.spec.kubernetesVersion}`;
@@ -167,6 +219,22 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       case 'delete-cluster':
         return started(await cloud.deleteCluster(target, signal));
     }
+  }
+
+  /**
+   * The versions the cloud offers where the cluster goes. One answer serves every cluster of the
+   * account and place for a while (a fleet is created in the same few places); a version not in
+   * it is asked about again before a create is refused for it.
+   */
+  private async offeredVersions(cluster: ManagedCluster, cloud: AccountLifecycle, signal: AbortSignal): Promise<string[]> {
+    const key = `${cluster.provider}\n${cluster.credentialRef}\n${JSON.stringify(cluster.place)}`;
+    const now = this.clock.now().getTime();
+    const known = this.offered.get(key);
+    if (known !== undefined && known.until > now && known.versions.includes(cluster.spec.kubernetesVersion)) return known.versions;
+    const versions = await cloud.offeredVersions(cluster.place, signal);
+    if (this.offered.size >= MAX_OFFERED_VERSION_ANSWERS) this.offered.delete(this.offered.keys().next().value as string);
+    this.offered.set(key, { versions, until: now + (this.settings.offeredVersionsTtlMs ?? OFFERED_VERSIONS_TTL_MS) });
+    return versions;
   }
 
   /**
@@ -197,12 +265,12 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */
   private async record(claimed: ManagedCluster, claimId: string, settled: Settled, groups: ObservedCloudNodeGroup[] | null): Promise<void> {
     await this.unitOfWork.run(async () => {
-      const current = await this.clusters.findForUpdate(claimed.id);
-      if (current === undefined || (await this.clusters.claimOf(claimed.id)) !== claimId || current.generation !== claimed.generation) {
+      const current = await this.clusters.lockClaim(claimed.id);
+      if (current === undefined || current.claimId !== claimId || current.generation !== claimed.generation) {
         this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
         return;
       }
-      await this.clusters.save(settled.next);
+      await this.clusters.saveState(settled.next);
       if (groups !== null) await this.clusters.recordObservedGroups(claimed.id, groups);
       for (const event of settled.events) await this.emit(settled.next, event);
       if (settled.next.step !== claimed.step || settled.next.work === null) {
@@ -242,4 +310,39 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
         return;
     }
   }
+}
+
+/**
+ * Whether the next step of this work can depend on the node groups: a cluster still being created
+ * (or not there) has none to look at, so they are not read for it.
+ */
+function nodeGroupsMatter(cluster: ManagedCluster, observed: ObservedCloudCluster | null): boolean {
+  if (observed === null) return false;
+  return cluster.work?.kind !== 'create' || observed.state === 'ready';
+}
+
+/** Steps that start cloud work and can follow one another in one look. */
+const startsAtOnce = (step: Step) => step.kind === 'create-cluster' || step.kind === 'create-node-group';
+
+/** What the cloud has after `step`, as far as the next step needs to know: null when it must be looked at again. */
+function followingObservation(step: Step, next: ManagedCluster, observed: Observation): Observation | null {
+  if (next.work === null) return null;
+  switch (step.kind) {
+    case 'check-version':
+      return next.versionOffered ? { cluster: observed.cluster, nodeGroups: observed.nodeGroups } : null;
+    case 'create-node-group': {
+      if (!PARALLEL_NODE_GROUPS.has(next.provider)) return null;
+      const { group } = step;
+      const creating: ObservedCloudNodeGroup = { name: group.name, state: 'creating', version: null, instanceType: group.instanceType, minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize, failure: null };
+      return { cluster: observed.cluster, nodeGroups: [...observed.nodeGroups.filter((other) => other.name !== group.name), creating] };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Several steps taken at once each say where the cluster stands: the last one says it for all. */
+function lastProgressOnly(events: ManagedEvent[]): ManagedEvent[] {
+  const last = events.findLastIndex((event) => event.type === 'ClusterProgress');
+  return events.filter((event, index) => event.type !== 'ClusterProgress' || index === last);
 }

@@ -10,6 +10,7 @@ import type {
   UpgradeStepFailed,
 } from '@flotilla/contracts';
 import type { ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
+import { firstLookMs, nextLookMs, type LookAgainPolicy } from './look-again.js';
 import { retryDelayMs, type ManagedCluster, type ManagedPhase, type ManagedWork } from './managed-cluster.js';
 import type { Step } from './next-step.js';
 
@@ -28,9 +29,8 @@ export interface Settled {
   events: ManagedEvent[];
 }
 
-export interface ReconcilePolicy {
-  /** How soon a cluster waiting on its cloud is looked at again. */
-  pollIntervalMs: number;
+/** `pollIntervalMs` is the least time between two looks at a cluster waiting on its cloud (see look-again.ts). */
+export interface ReconcilePolicy extends LookAgainPolicy {
   /** First wait after a transient failure; doubles with each one in a row. */
   retryBaseMs: number;
   maxRetryMs: number;
@@ -91,16 +91,16 @@ export function progressData(cluster: ManagedCluster, groups: ObservedCloudNodeG
   };
 }
 
-/** A step that started cloud work: its handle kept (waited on after a restart), looked at again after the poll interval. */
+/** A step that started cloud work: its handle kept (waited on after a restart), looked at again when the operation can be done. */
 export function settleStarted(cluster: ManagedCluster, step: string, operation: string | null, groups: ObservedCloudNodeGroup[], now: Date, policy: ReconcilePolicy): Settled {
-  const next: ManagedCluster = { ...cluster, step, operation, failures: 0, reasons: [], nextAttemptAt: later(now, policy.pollIntervalMs) };
+  const next: ManagedCluster = { ...cluster, step, operation, failures: 0, reasons: [], nextAttemptAt: later(now, firstLookMs(cluster.provider, step, policy)) };
   return { next, events: [progressOf(next, groups)] };
 }
 
-/** Nothing to start: the cloud is at work (or the version was just found offered). */
+/** Nothing to start: the cloud is at work on the step last started (or the version was just found offered), looked at again after a share of its typical time. */
 export function settleWait(cluster: ManagedCluster, operationDone: boolean, now: Date, policy: ReconcilePolicy, soon = false): Settled {
   return {
-    next: { ...cluster, operation: operationDone ? null : cluster.operation, failures: 0, nextAttemptAt: later(now, soon ? 0 : policy.pollIntervalMs) },
+    next: { ...cluster, operation: operationDone ? null : cluster.operation, failures: 0, nextAttemptAt: later(now, soon ? 0 : nextLookMs(cluster.provider, cluster.step, policy)) },
     events: [],
   };
 }

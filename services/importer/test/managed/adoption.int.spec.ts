@@ -13,7 +13,7 @@ import { eksCluster } from '../support/cluster-fixtures.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
 import { createTestPki } from '../support/pki.js';
-import { publisher } from './support.js';
+import { publisher, STANDIN_TIME_SCALE } from './support.js';
 
 describe('adopting an imported EKS cluster: its node groups become its desired state, then it is scaled like a cluster Flotilla created', () => {
   const pki = createTestPki();
@@ -43,7 +43,7 @@ describe('adopting an imported EKS cluster: its node groups become its desired s
     });
     const cloudSettings = standinSettings({ eks: eks.url });
     service = await startTestService(
-      { ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { cloudSettings, managed: { roundIntervalMs: 30, pollIntervalMs: 50 } }) },
+      { ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { cloudSettings, managed: { roundIntervalMs: 30, pollIntervalMs: 50, operationTimeScale: STANDIN_TIME_SCALE } }) },
       importerTestEnv(),
     );
     prefix = service.env['BUS_PREFIX']!;

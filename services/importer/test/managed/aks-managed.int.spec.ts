@@ -21,7 +21,7 @@ import { importerService } from '../../src/service.js';
 import { AzureStandin } from '../support/cloud-standins/azure-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
-import { publisher } from './support.js';
+import { publisher, STANDIN_TIME_SCALE } from './support.js';
 
 const account = { tenantId: '00000000-0000-0000-0000-0000000000bb', clientId: 'bbbbbbbb-cccc-dddd-eeee-ffffffffffff', clientSecret: 'Xy8Q~managed.secret-value_0123456789' };
 const subscriptionId = '11111111-2222-3333-4444-666666666666';
@@ -54,7 +54,7 @@ describe('public cloud clusters at AKS: the reconciler through AksLifecycle and 
     standin = await AzureStandin.start({ durations: { clusterCreate: 250, poolCreate: 150, clusterUpgrade: 150, poolUpgrade: 100, poolScale: 100, poolDelete: 100, clusterDelete: 120, clusterUpdate: 100 } });
     standin.principals.set(account.clientId, { ...account, subscriptions: [subscriptionId] });
     const module = (config: ImporterConfig) =>
-      ImporterModule.register(config, { cloudSettings: standinSettings({ aks: standin.url }), managed: { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 600 } });
+      ImporterModule.register(config, { cloudSettings: standinSettings({ aks: standin.url }), managed: { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 600, operationTimeScale: STANDIN_TIME_SCALE } });
     service = await startTestService({ ...importerService, module }, importerTestEnv());
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-managed-aks-test');

@@ -17,12 +17,12 @@ import { aksCluster, gkeCluster } from '../support/cluster-fixtures.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
 import { createTestPki } from '../support/pki.js';
-import { publisher } from './support.js';
+import { publisher, STANDIN_TIME_SCALE } from './support.js';
 
 /** An importer on its own schema and bus prefix, and what the tests of one cloud do with it. */
 async function startImporter(overrides: ImporterModuleOverrides, bus: () => BusConnection) {
   const service = await startTestService(
-    { ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { ...overrides, managed: { roundIntervalMs: 30, pollIntervalMs: 50, retryBaseMs: 60, maxRetryMs: 600 } }) },
+    { ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { ...overrides, managed: { roundIntervalMs: 30, pollIntervalMs: 50, retryBaseMs: 60, maxRetryMs: 600, operationTimeScale: STANDIN_TIME_SCALE } }) },
     importerTestEnv(),
   );
   const prefix = service.env['BUS_PREFIX']!;

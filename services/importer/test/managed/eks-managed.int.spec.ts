@@ -22,7 +22,7 @@ import { EksStandin } from '../support/cloud-standins/eks-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { testTls } from '../support/cloud-standins/test-tls.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
-import { eksClusterRequest as request, publisher } from './support.js';
+import { eksClusterRequest as request, publisher, STANDIN_TIME_SCALE } from './support.js';
 
 const account = { accessKeyId: 'AKIAMANAGEDEKSTEST01', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYMANAGEDKEY' };
 const region = 'eu-west-1';
@@ -32,7 +32,7 @@ describe('public cloud clusters at EKS: the reconciler through EksLifecycle and 
   let service: TestService;
   let bus: BusConnection;
   let prefix: string;
-  const fast = { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 600, throttleFallbackMs: 300 };
+  const fast = { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 1_500, throttleFallbackMs: 300, operationTimeScale: STANDIN_TIME_SCALE };
   const start = (env: Record<string, string>) =>
     startTestService(
       { ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { cloudSettings: standinSettings({ eks: standin.url }), managed: fast }) },
@@ -103,8 +103,10 @@ describe('public cloud clusters at EKS: the reconciler through EksLifecycle and 
   });
 
   it('under EKS\'s rate limit: the account\'s gate is closed for the Retry-After, and the work still finishes', async () => {
-    // Room for one step's calls at once (burst: a step makes up to six), not for polling every 60 ms: the reconciler is throttled while it waits.
-    standin.rateLimit = { requestsPerSecond: 10, burst: 6, fractionalRetryAfter: true };
+    // Room for one step's calls at once (burst: a step makes up to six), refilled slower than the
+    // reconciler looks again (it is throttled while it waits), and full again within the longest
+    // backoff (maxRetryMs), so a throttled step goes through at last.
+    standin.rateLimit = { requestsPerSecond: 4, burst: 6, fractionalRetryAfter: true };
     try {
       await publish(ClusterDeletionRequested, 'resumed', { reason: 'test' });
       await waitForEvents(bus, prefix, ClusterDeleted, 'resumed', 1, 30_000);

@@ -21,7 +21,7 @@ import { importerService } from '../../src/service.js';
 import { GcpStandin, newServiceAccount } from '../support/cloud-standins/gcp-standin.js';
 import { standinSettings } from '../support/cloud-standins/settings.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
-import { publisher } from './support.js';
+import { publisher, STANDIN_TIME_SCALE } from './support.js';
 
 const serviceAccount = newServiceAccount('flotilla-importer@acme-prod.iam.gserviceaccount.com', ['acme-prod']);
 const location = 'europe-west1';
@@ -57,7 +57,7 @@ describe('public cloud clusters at GKE: the reconciler through GkeLifecycle and 
     });
     standin.addAccount(serviceAccount);
     const module = (config: ImporterConfig) =>
-      ImporterModule.register(config, { cloudSettings: standinSettings({ gke: standin.url }), managed: { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 600 } });
+      ImporterModule.register(config, { cloudSettings: standinSettings({ gke: standin.url }), managed: { roundIntervalMs: 30, pollIntervalMs: 60, retryBaseMs: 60, maxRetryMs: 600, operationTimeScale: STANDIN_TIME_SCALE } });
     service = await startTestService({ ...importerService, module }, importerTestEnv());
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-managed-gke-test');

@@ -11,6 +11,7 @@ import { KeyRing } from '@flotilla/secrets';
 import { testIssuer } from '@flotilla/service-kit/testing';
 import { DataSource } from 'typeorm';
 import { testTls } from '../support/cloud-standins/test-tls.js';
+import { STANDIN_TIME_SCALE } from './support.js';
 
 // The importer as its own process, as production starts it (runService, config from the
 // environment, CLOUD_* at the stand-ins, CLOUD_CA_FILE their CA), with the reconciler's waits
@@ -35,7 +36,7 @@ export class ImporterProcesses {
     SYNC_INTERVAL_MS: '3600000',
     CLOUD_REQUEST_TIMEOUT_MS: '5000',
     // A step cut by the kill leaves its claim to run out: short, so the next process takes it over soon.
-    BENCH_MANAGED_SETTINGS: JSON.stringify({ roundIntervalMs: 50, pollIntervalMs: 100, retryBaseMs: 100, maxRetryMs: 1_000, throttleFallbackMs: 300, stepTimeoutMs: 6_000, leaseMs: 8_000 }),
+    BENCH_MANAGED_SETTINGS: JSON.stringify({ roundIntervalMs: 50, pollIntervalMs: 100, retryBaseMs: 100, maxRetryMs: 1_000, throttleFallbackMs: 300, stepTimeoutMs: 6_000, leaseMs: 8_000, operationTimeScale: STANDIN_TIME_SCALE }),
   };
   private readonly children: ChildProcess[] = [];
 

@@ -24,7 +24,7 @@ import { cloudNameFor } from '../../src/managed/managed-cluster.js';
 import { MAX_TRANSIENT_FAILURES } from '../../src/managed/outcome.js';
 import { importerService } from '../../src/service.js';
 import { importerClient, importerTestEnv, waitForEvents } from '../support/importer-client.js';
-import { publisher } from './support.js';
+import { publisher, STANDIN_TIME_SCALE } from './support.js';
 import { FakeCloud } from './fake-cloud.js';
 
 const awsKey = { accessKeyId: 'AKIAMANAGEDCLUSTER01', secretAccessKey: 'managed/cloud+key/0123456789abcdefghij' };
@@ -54,7 +54,7 @@ const request = (name: string, overrides: Partial<Request> = {}): Request => ({
 describe('public cloud clusters the importer creates and runs (against a cloud in memory with EKS rules)', () => {
   const cloud = new FakeCloud();
   const lifecycles = new CloudLifecycles({ eks: cloud });
-  const fast = { roundIntervalMs: 30, pollIntervalMs: 40, retryBaseMs: 40, maxRetryMs: 400, throttleFallbackMs: 500 };
+  const fast = { roundIntervalMs: 30, pollIntervalMs: 40, retryBaseMs: 40, maxRetryMs: 400, throttleFallbackMs: 500, operationTimeScale: STANDIN_TIME_SCALE };
   const start = (env: Record<string, string>) =>
     startTestService({ ...importerService, module: (config: ImporterConfig) => ImporterModule.register(config, { cloudLifecycles: lifecycles, managed: fast }) }, env);
   let service: TestService;
@@ -110,7 +110,10 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
   it('a version the cloud does not offer there: cloud-version-not-offered, nothing created', async () => {
     cloud.offered = ['1.32'];
     try {
-      await publish(ClusterRequested, 'old-1', request('old'));
+      // Another region: what the cloud offers in one place is asked once and kept a while.
+      const { cloud: place, ...base } = request('old');
+      assert.ok(place);
+      await publish(ClusterRequested, 'old-1', { ...base, cloud: { ...place, region: 'eu-central-1' } });
       const [failed] = await waitForEvents(bus, prefix, ClusterProvisioningFailed, 'old-1');
       assert.deepEqual(failed?.data.reasons.map((reason) => [reason.field, reason.code]), [['kubernetesVersion', 'cloud-version-not-offered']]);
       assert.equal(cloud.creates.get(`cluster/${cloudNameFor('old-1')}`), undefined);

@@ -32,3 +32,9 @@ export const eksClusterRequest = (name: string, kubernetesVersion = '1.30', regi
     tags: { team: 'payments' },
   },
 });
+
+/**
+ * The stand-ins of these tests run a cloud operation in a few hundred milliseconds where the clouds
+ * take minutes: the reconciler's typical operation times (look-again.ts) are divided by this.
+ */
+export const STANDIN_TIME_SCALE = 2_000;

@@ -1,0 +1,87 @@
+import type { CloudProviderName } from '../clouds/cloud-provider.js';
+
+/**
+ * When a cluster waiting on its cloud is looked at again. A cloud operation takes minutes and is
+ * not done before its typical time: looking every few seconds meanwhile only spends the account's
+ * request budget (each look is two to five calls), and the cloud throttles every cluster of the
+ * account for it. So the first look after a step is started comes when the operation can be due,
+ * and the looks after that come at an eighth of that time: a slower operation is seen done at most
+ * an eighth of its typical time late.
+ */
+
+/** The kinds of cloud operation a step starts: a step key's first segment (`create-node-group/workers`). */
+export const OPERATION_KINDS = ['create-cluster', 'create-node-group', 'scale-node-group', 'upgrade-cluster', 'upgrade-node-group', 'delete-node-group', 'delete-cluster'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * Typical times at each cloud (ms), from what the clouds document and what people report: an EKS
+ * control plane takes about ten minutes and a managed node group about five, AKS and GKE control
+ * planes five to ten, their pools a few minutes. A GKE create is its control plane alone: the
+ * drop of its bootstrap pool that follows is started when the create is seen done.
+ */
+export const TYPICAL_OPERATION_MS: Record<CloudProviderName, Record<OperationKind, number>> = {
+  eks: {
+    'create-cluster': 600_000,
+    'create-node-group': 300_000,
+    'scale-node-group': 120_000,
+    'upgrade-cluster': 1_200_000,
+    'upgrade-node-group': 600_000,
+    'delete-node-group': 300_000,
+    'delete-cluster': 300_000,
+  },
+  aks: {
+    'create-cluster': 480_000,
+    'create-node-group': 240_000,
+    'scale-node-group': 120_000,
+    'upgrade-cluster': 900_000,
+    'upgrade-node-group': 600_000,
+    'delete-node-group': 180_000,
+    'delete-cluster': 300_000,
+  },
+  gke: {
+    'create-cluster': 420_000,
+    'create-node-group': 150_000,
+    'scale-node-group': 120_000,
+    'upgrade-cluster': 900_000,
+    'upgrade-node-group': 600_000,
+    'delete-node-group': 120_000,
+    'delete-cluster': 240_000,
+  },
+};
+
+/** Looks after the first one come at this share of the operation's typical time. */
+export const LOOK_AGAIN_SHARE = 1 / 8;
+
+export interface LookAgainPolicy {
+  /** The least time between two looks at one cluster, whatever the operation. */
+  pollIntervalMs: number;
+  /**
+   * Typical times are divided by this (default 1): a test or a benchmark whose clouds run faster
+   * than the real ones says how much faster.
+   */
+  operationTimeScale?: number;
+}
+
+/** The operation a step key names, or null (`check-version`, no step). */
+export function operationKindOf(step: string | null): OperationKind | null {
+  if (step === null) return null;
+  const kind = step.split('/', 1)[0];
+  return OPERATION_KINDS.find((candidate) => candidate === kind) ?? null;
+}
+
+function typicalMs(provider: CloudProviderName, step: string | null, policy: LookAgainPolicy): number {
+  const kind = operationKindOf(step);
+  if (kind === null) return 0;
+  const scale = policy.operationTimeScale ?? 1;
+  return TYPICAL_OPERATION_MS[provider][kind] / (Number.isFinite(scale) && scale > 0 ? scale : 1);
+}
+
+/** After starting a step: when its operation can be done. */
+export function firstLookMs(provider: CloudProviderName, step: string, policy: LookAgainPolicy): number {
+  return Math.max(policy.pollIntervalMs, Math.round(typicalMs(provider, step, policy)));
+}
+
+/** The cloud still at work on the step last started: the next look. */
+export function nextLookMs(provider: CloudProviderName, step: string | null, policy: LookAgainPolicy): number {
+  return Math.max(policy.pollIntervalMs, Math.round(typicalMs(provider, step, policy) * LOOK_AGAIN_SHARE));
+}
