@@ -65,6 +65,18 @@ export function cpuSecondsBetween(from: Map<string, number>, to: Map<string, num
   return ms / 1000;
 }
 
+/**
+ * The node flags of a service's `npm start` (its heap limit, source maps, the telemetry hook):
+ * a benchmark starts it with the same ones.
+ */
+export function startFlags(service: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'services', service, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (manifest.scripts?.start ?? '').split(/\s+/);
+  const node = words.indexOf('node');
+  if (node < 0 || words.at(-1) !== 'dist/src/main.js') throw new Error(`services/${service}/package.json: no "start" script of the form "node <flags> dist/src/main.js"`);
+  return words.slice(node + 1, -1);
+}
+
 /** One service replica as its own OS process, started the way production starts it. */
 export class ServiceProcess {
   private child: ChildProcess | undefined;
@@ -102,7 +114,7 @@ export class ServiceProcess {
     const entry = `${repoRoot}services/${this.service}/dist/src/main.js`;
     // A folder per process: its loader-hook thread writes a profile of its own next to the main thread's.
     const profile = this.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(this.cpuProfileDir, this.name)}`] : [];
-    const child = spawn(process.execPath, [...profile, '--enable-source-maps', '--import', '@flotilla/telemetry/register', entry], {
+    const child = spawn(process.execPath, [...profile, ...startFlags(this.service), entry], {
       cwd: repoRoot,
       env: { ...process.env, ...this.env, PORT: String(this.port), FLOTILLA_SERVICE: this.service },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,12 @@ export const ProvisionerConfig = serviceConfigSchema(8081, {
   INFRA_PROVIDER: z.enum(['simulated']).default('simulated'),
   /** Machines claimed per reconcile round (one claim query, one write transaction). */
   RECONCILE_BATCH_SIZE: integer(1, 10_000).default(500),
+  /**
+   * The machine queue's tables are vacuumed after this many machines were recorded (0: never;
+   * left to autovacuum). Every claim and record writes a row again, and the dead versions slow
+   * the claims down until they are vacuumed.
+   */
+  RECONCILE_VACUUM_EVERY: integer(0, 10_000_000).default(20_000),
   /** Provider calls in flight at once, per replica. */
   PROVIDER_CONCURRENCY: integer(1, 1_000).default(32),
   /** How long to sleep when a round found nothing to do. */

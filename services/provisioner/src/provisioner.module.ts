@@ -33,6 +33,7 @@ import { ClusterApiServerEndpoint1732300018000 } from './migrations/173230001800
 import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoints.js';
 import { MachineRemediation1732300019000 } from './migrations/1732300019000-machine-remediation.js';
 import { MachineQueueOrder1732300020000 } from './migrations/1732300020000-machine-queue-order.js';
+import { DropClustersPhase1732300021000 } from './migrations/1732300021000-drop-clusters-phase.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -104,6 +105,7 @@ export class ProvisionerModule {
             SimEndpoints1732300018100,
             MachineRemediation1732300019000,
             MachineQueueOrder1732300020000,
+            DropClustersPhase1732300021000,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),

@@ -95,3 +95,31 @@ describe('the reconciler queue at scale', () => {
     await h.query(`DELETE FROM clusters WHERE id LIKE 'bulk-%'`);
   });
 });
+
+describe('the reconciler queue vacuumed', () => {
+  let h: Harness;
+
+  before(async () => {
+    h = await Harness.start({ SIM_BOOT_MS: '0', RECONCILE_VACUUM_EVERY: '1' });
+  });
+
+  after(async () => {
+    await h.dispose();
+  });
+
+  it('after RECONCILE_VACUUM_EVERY machines recorded, the queue\'s tables are vacuumed, and the machines go on', async () => {
+    await h.request('vacuumed-1', clusterSpec());
+    await h.waitFor(ClusterReady, 'vacuumed-1', WAIT_MS);
+    // The statistics of the vacuum come once its backend reports them: asked again until then.
+    let counts: { machines: number; clusters: number } | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      [counts] = await h.query<{ machines: number; clusters: number }>(
+        `SELECT (SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'machines'::regclass)::int AS machines,
+                (SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'clusters'::regclass)::int AS clusters`,
+      );
+      if (counts && counts.machines > 0 && counts.clusters > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(counts && counts.machines > 0 && counts.clusters > 0, `vacuum counts ${JSON.stringify(counts)}`);
+  });
+});

@@ -53,6 +53,9 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private readonly endpointsOfRound = new Map<string, Promise<string>>();
   /** The turn of each cluster's first control plane in this round: the cluster's other machines join after it. */
   private readonly firstControlPlaneTurns = new Map<string, Promise<unknown>>();
+  /** Machines recorded since the queue was last vacuumed, and the vacuum under way. */
+  private recordedSinceVacuum = 0;
+  private vacuuming: Promise<void> | undefined;
 
   constructor(
     @Inject(MachineQueue) private readonly queue: MachineQueue,
@@ -81,6 +84,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     await this.task.stop();
+    await this.vacuuming;
   }
 
   /** One round; returns how many machines it claimed. */
@@ -105,6 +109,7 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
         return outcome ? [{ machine, outcome }] : [];
       });
       await this.record(worked);
+      this.vacuumNowAndThen(worked.length);
       // Stopping: what was never started goes back to the queue for whoever runs next.
       await this.queue.release(
         this.owner,
@@ -117,6 +122,22 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
       throw error;
     }
     return claimed.length;
+  }
+
+  /**
+   * Every RECONCILE_VACUUM_EVERY machines recorded, the queue's tables are vacuumed, beside the
+   * rounds that go on meanwhile (`MachineQueue.vacuum`). A vacuum that fails is logged; the next
+   * one comes after as many machines again.
+   */
+  private vacuumNowAndThen(recorded: number): void {
+    const every = this.config.RECONCILE_VACUUM_EVERY;
+    this.recordedSinceVacuum += recorded;
+    if (every === 0 || this.recordedSinceVacuum < every || this.vacuuming) return;
+    this.recordedSinceVacuum = 0;
+    this.vacuuming = this.queue
+      .vacuum()
+      .catch((error: unknown) => this.logger.warn({ msg: 'vacuum of the machine queue failed', error: describeError(error) }))
+      .finally(() => (this.vacuuming = undefined));
   }
 
   /**
