@@ -24,6 +24,7 @@ export class ServiceProcess {
     readonly replica: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly readyTimeoutMs = READY_TIMEOUT_MS,
   ) {}
 
   get url(): string {
@@ -52,7 +53,7 @@ export class ServiceProcess {
         return response?.ok ? true : undefined;
       },
       // A busy two-core machine (several suites at once) takes up to half a minute per service.
-      READY_TIMEOUT_MS,
+      this.readyTimeoutMs,
       `${this.name}/${this.replica} to be ready`,
     );
   }
@@ -76,6 +77,12 @@ export interface FleetOptions {
   services: ServiceName[];
   /** Extra environment for every service (e.g. OTLP endpoint, simulated boot time). */
   env?: Record<string, string>;
+  /** Another NATS than the machine's (e.g. one a test restarts). */
+  natsUrl?: string;
+  /** Another PostgreSQL server than the machine's: its maintenance database's URL. */
+  serverUrl?: string;
+  /** How long a started process has to answer /readyz (90 s unless given). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -96,13 +103,21 @@ export class Fleet {
   constructor(private readonly options: FleetOptions) {}
 
   get databaseUrl(): string {
-    return databaseUrl(this.database, TEST_SERVER_URL);
+    return databaseUrl(this.database, this.serverUrl);
+  }
+
+  private get serverUrl(): string {
+    return this.options.serverUrl ?? TEST_SERVER_URL;
+  }
+
+  private get natsUrl(): string {
+    return this.options.natsUrl ?? TEST_NATS_URL;
   }
 
   async start(): Promise<void> {
-    await ensureDatabase(this.database);
+    await ensureDatabase(this.database, this.serverUrl);
     this.db = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
-    this.bus = await BusConnection.open(TEST_NATS_URL, 'e2e-test');
+    this.bus = await BusConnection.open(this.natsUrl, 'e2e-test');
     // Published before any service starts, so each one knows the key from its first request.
     this.issuer = await TestTokenIssuer.publish(this.bus.nc, this.prefix);
     for (const name of this.options.services) await this.add(name);
@@ -117,7 +132,7 @@ export class Fleet {
   async add(name: ServiceName, replica = 'a', env: Record<string, string> = {}): Promise<ServiceProcess> {
     const service = new ServiceProcess(name, replica, await freePort(), {
       DATABASE_URL: this.databaseUrl,
-      NATS_URL: TEST_NATS_URL,
+      NATS_URL: this.natsUrl,
       BUS_PREFIX: this.prefix,
       BUS_STREAM_MAX_BYTES: String(TEST_STREAM_MAX_BYTES),
       LOG_LEVEL: 'warn',
@@ -126,7 +141,7 @@ export class Fleet {
       TUNNEL_AGENT_PORT: '0',
       ...this.options.env,
       ...env,
-    });
+    }, this.options.readyTimeoutMs);
     await service.start();
     this.processes.push(service);
     return service;
@@ -147,7 +162,7 @@ export class Fleet {
     // pool reports it as an error event that would otherwise crash the test process.
     this.db.on('error', () => undefined);
     await this.db.end();
-    const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+    const admin = new pg.Client({ connectionString: this.serverUrl });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
