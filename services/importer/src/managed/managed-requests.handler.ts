@@ -35,7 +35,8 @@ export class ManagedRequestsHandler {
    * A public-cloud cluster request (the provisioner answers the other models): every problem at
    * once (ClusterProvisioningFailed, reasons naming fields), or recorded for the reconciler.
    */
-  @OnEvent(ClusterRequested)
+  // By subject: a fleet requested at once is recorded side by side, each request touching its own cluster's rows.
+  @OnEvent(ClusterRequested, { concurrency: 'by-subject' })
   async onClusterRequested(@Payload() event: EventOf<typeof ClusterRequested>): Promise<void> {
     if (event.data.model !== 'public-cloud') return;
     const existing = await this.clusters.findForUpdate(event.subject);
