@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLOUD_ERROR_CODES, CloudError, cloudErrorCodeFor, describeCloudError, isTransientCloudError } from './errors.js';
+import { CLOUD_ERROR_CODES, CloudError, cloudErrorCodeFor, cloudFailureCode, describeCloudError, isTransientCloudError } from './errors.js';
 
 describe('cloud error reasons', () => {
   it('reads the provider code first, then the HTTP status, then the network error', () => {
@@ -36,6 +36,23 @@ describe('cloud error reasons', () => {
       [{}, 'cloud-failed'],
     ];
     for (const [facts, expected] of cases) assert.equal(cloudErrorCodeFor(facts), expected, JSON.stringify(facts));
+  });
+
+  it("types a failure reported half-way through an operation from the cloud's reason and message", () => {
+    const cases: [string | undefined, string, string][] = [
+      ['InsufficientFreeAddresses', 'The subnets do not have enough free IP addresses', 'cloud-quota-exceeded'],
+      ['AsgInstanceLaunchFailures', 'Could not launch On-Demand Instances. VcpuLimitExceeded', 'cloud-quota-exceeded'],
+      ['QuotaExceeded', 'exceeding approved Cores quota', 'cloud-quota-exceeded'],
+      ['RESOURCE_EXHAUSTED', 'Insufficient regional quota to satisfy request', 'cloud-quota-exceeded'],
+      ['RESOURCE_EXHAUSTED', 'Not enough resources are available to fulfill the request', 'cloud-failed'],
+      ['Ec2SubnetNotFound', 'The subnet ID subnet-0a does not exist', 'cloud-request-invalid'],
+      ['INVALID_ARGUMENT', 'no secondary ranges left', 'cloud-request-invalid'],
+      ['AgentPoolK8sVersionNotSupported', 'Version 1.28 is not supported', 'cloud-version-not-offered'],
+      ['AccessDenied', 'not authorized to perform ec2:RunInstances', 'cloud-access-denied'],
+      ['VMExtensionProvisioningError', 'Enable failed: exit status 50', 'cloud-failed'],
+      [undefined, '', 'cloud-failed'],
+    ];
+    for (const [reason, message, expected] of cases) assert.equal(cloudFailureCode(reason, message), expected, `${reason ?? '-'}: ${message}`);
   });
 
   it('has a title for every code and says which are worth retrying', () => {

@@ -152,3 +152,18 @@ export function cloudErrorCodeFor(facts: SdkErrorFacts): CloudErrorCode {
       return 'cloud-failed';
   }
 }
+
+/**
+ * The typed reason of a failure a cloud reports half-way through an operation, from its own reason
+ * (EKS update error and health issue codes, ARM provisioning error codes, GKE operation status
+ * words) and message: a quota, a version, a request the cloud cannot carry out as given, access;
+ * anything else (a capacity stockout, an internal error) `cloud-failed`.
+ */
+export function cloudFailureCode(reason: string | undefined, message = ''): CloudErrorCode {
+  const code = reason ?? '';
+  if (/Quota|LimitExceeded|LimitReached|InsufficientFreeAddresses/i.test(code) || /\bquota\b|LimitExceeded/i.test(message)) return 'cloud-quota-exceeded';
+  if (/VersionNotSupported|VersionIncompatible|UpgradeNotAllowed/.test(code)) return 'cloud-version-not-offered';
+  if (/^(InvalidParameter\w*|InvalidRequest|BadRequest|INVALID_ARGUMENT|Ec2\w*NotFound|IamRoleNotFound|\w*InvalidConfiguration|Ec2InstanceTypeDoesNotExist|PropertyChangeNotAllowed)$/.test(code)) return 'cloud-request-invalid';
+  if (/^(AccessDenied\w*|AuthorizationFailed|LinkedAuthorizationFailed|PERMISSION_DENIED|IamInstanceProfileNotFound)$/.test(code)) return 'cloud-access-denied';
+  return 'cloud-failed';
+}

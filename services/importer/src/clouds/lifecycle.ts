@@ -1,4 +1,5 @@
 import type { CloudProviderName } from './cloud-provider.js';
+import type { CloudErrorCode } from './errors.js';
 
 /**
  * Creating and running a cluster at a public cloud: the calls the managed-cluster reconciler makes,
@@ -87,6 +88,8 @@ export interface ObservedCloudCluster {
   owner: string | null;
   /** The cloud's own message when `state` is `failed`. */
   failure: string | null;
+  /** That failure typed from the cloud's own reason (`cloudFailureCode`). */
+  failureCode?: CloudErrorCode;
 }
 
 export interface ObservedCloudNodeGroup {
@@ -98,6 +101,8 @@ export interface ObservedCloudNodeGroup {
   maxSize: number;
   desiredSize: number;
   failure: string | null;
+  /** That failure typed from the cloud's own reason (`cloudFailureCode`). */
+  failureCode?: CloudErrorCode;
 }
 
 /**
@@ -107,7 +112,8 @@ export interface ObservedCloudNodeGroup {
  */
 export type CloudOperation = string | null;
 
-export type CloudOperationStatus = { done: false } | { done: true; failure: string | null };
+/** `code`: the failure typed from the cloud's own reason (`cloudFailureCode`), when it failed. */
+export type CloudOperationStatus = { done: false } | { done: true; failure: string | null; code?: CloudErrorCode };
 
 export interface CloudLifecycle<Account> {
   readonly provider: CloudProviderName;

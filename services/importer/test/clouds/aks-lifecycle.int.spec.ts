@@ -33,7 +33,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   const STEP_MS = 25;
 
   /** Polls an operation as the reconciler does, noting the states the resource went through. */
-  async function settle(operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; seen: string[] }> {
+  async function settle(operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; code?: string; seen: string[] }> {
     const seen: string[] = [];
     const note = async () => {
       const state = observe ? await observe() : null;
@@ -46,7 +46,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
       const status = await aks.operationStatus(account, target('unused'), operation);
       if (status.done) {
         await note();
-        return { failure: status.failure, seen };
+        return { failure: status.failure, ...(status.code === undefined ? {} : { code: status.code }), seen };
       }
       assert.ok(Date.now() < deadline, 'the operation did not end');
       now += STEP_MS;
@@ -323,23 +323,33 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(await aks.findCluster(account, target('outside')), null);
   });
 
-  it('reports an operation failing half-way with the cloud message, and a repeated create reconciles it', async () => {
+  it('reports an operation failing half-way with the cloud message typed from its code, and a repeated create reconciles it', async () => {
     const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
     standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });
     const started = now;
     const failed = await settle(await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
     assert.equal(failed.failure, `AKS: VMExtensionProvisioningError. ${message}`);
+    assert.equal(failed.code, 'cloud-failed');
     assert.deepEqual(failed.seen, ['creating', 'failed']);
     const halfway = standin.managed.options.durations.clusterCreate / 2;
     assert.ok(now - started >= halfway && now - started < halfway + 2 * STEP_MS, `failed after ${now - started} ms`);
     const observed = await aks.findCluster(account, target('zeta'));
-    assert.deepEqual([observed?.state, observed?.failure], ['failed', `VMExtensionProvisioningError: ${message}`]);
+    assert.deepEqual([observed?.state, observed?.failure, observed?.failureCode], ['failed', `VMExtensionProvisioningError: ${message}`, 'cloud-failed']);
 
     const retried = await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta');
     assert.ok(retried !== null);
     assert.equal((await settle(retried)).failure, null);
     assert.equal((await aks.findCluster(account, target('zeta')))?.state, 'ready');
     assert.equal(standin.counts().creates[`${RG}/zeta`], 1);
+
+    // A scale that fails half-way for the subscription's quota is a quota to raise.
+    const quota = 'Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota.';
+    standin.managed.failNext('pool-scale', { code: 'QuotaExceeded', message: quota }, { name: 'gpu' });
+    assert.equal((await settle(await aks.createNodeGroup(account, target('zeta'), spec('id-zeta'), gpu, 'token-zeta-gpu'))).failure, null);
+    const scale = await settle(await aks.scaleNodeGroup(account, target('zeta'), 'gpu', { minSize: 0, maxSize: 3, desiredSize: 2 }, 'token-zeta-scale'));
+    assert.deepEqual([scale.failure, scale.code], [`AKS: QuotaExceeded. ${quota}`, 'cloud-quota-exceeded']);
+    const pool = await aks.findNodeGroup(account, target('zeta'), 'gpu');
+    assert.deepEqual([pool?.state, pool?.failureCode], ['failed', 'cloud-quota-exceeded']);
   });
 
   it('answers 429 beyond the rate limit with Retry-After, read into retryAfterMs', async () => {

@@ -268,14 +268,14 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
     assert.deepEqual(standin.fixtures, []);
   });
 
-  it('shows an operation that fails half-way with the message EKS gives', async () => {
+  it('shows an operation that fails half-way with the message EKS gives, typed from its reason', async () => {
     standin.lifecycle.failures.push({ operation: 'createCluster', name: 'flotilla-broken', code: 'Ec2SubnetNotFound', message: 'The subnet ID subnet-0a does not exist' });
     await eks.createCluster(account, target('flotilla-broken'), spec(), 'create-broken');
     const broken = await until(
       () => eks.findCluster(account, target('flotilla-broken')),
       (cluster) => cluster?.state !== 'creating',
     );
-    assert.deepEqual([broken?.state, broken?.failure], ['failed', 'Ec2SubnetNotFound: The subnet ID subnet-0a does not exist']);
+    assert.deepEqual([broken?.state, broken?.failure, broken?.failureCode], ['failed', 'Ec2SubnetNotFound: The subnet ID subnet-0a does not exist', 'cloud-request-invalid']);
 
     await readyCluster('1.30', []);
     standin.lifecycle.failures.push({ operation: 'createNodegroup', name: 'gpu', code: 'AsgInstanceLaunchFailures', message: 'Could not launch On-Demand Instances. VcpuLimitExceeded' });
@@ -284,7 +284,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
       () => eks.findNodeGroup(account, target(), 'gpu'),
       (nodegroup) => nodegroup?.state !== 'creating',
     );
-    assert.deepEqual([gpu?.state, gpu?.failure], ['failed', 'AsgInstanceLaunchFailures: Could not launch On-Demand Instances. VcpuLimitExceeded']);
+    assert.deepEqual([gpu?.state, gpu?.failure, gpu?.failureCode], ['failed', 'AsgInstanceLaunchFailures: Could not launch On-Demand Instances. VcpuLimitExceeded', 'cloud-quota-exceeded']);
     // A failed group is deleted like any other.
     assert.equal(await eks.deleteNodeGroup(account, target(), 'gpu'), null);
     await until(
@@ -294,7 +294,13 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
     standin.lifecycle.failures.push({ operation: 'updateClusterVersion', code: 'InsufficientFreeAddresses', message: 'The subnets do not have enough free IP addresses' });
     const operation = await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31');
-    assert.deepEqual(await finished(operation), { done: true, failure: 'InsufficientFreeAddresses: The subnets do not have enough free IP addresses' });
+    assert.deepEqual(await finished(operation), { done: true, failure: 'InsufficientFreeAddresses: The subnets do not have enough free IP addresses', code: 'cloud-quota-exceeded' });
+    standin.lifecycle.failures.push({ operation: 'updateClusterVersion', code: 'ClusterUnreachable', message: 'The control plane could not be reached during the update' });
+    assert.deepEqual(await finished(await eks.upgradeCluster(account, target(), '1.31', 'upgrade-1.31-again')), {
+      done: true,
+      failure: 'ClusterUnreachable: The control plane could not be reached during the update',
+      code: 'cloud-failed',
+    });
     assert.deepEqual(await eks.findCluster(account, target()).then((cluster) => [cluster?.state, cluster?.version]), ['ready', '1.30']);
   });
 

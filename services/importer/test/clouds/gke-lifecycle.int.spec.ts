@@ -315,14 +315,15 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(standin.lifecycle.clusters.has(path(target)), false);
   });
 
-  it('reports an operation that fails half-way with GKE’s message, and cleans up a failed create', async () => {
+  it('reports an operation that fails half-way with GKE’s message typed from its code, and cleans up a failed create', async () => {
     const id = randomUUID();
     const target = await runningCluster(id);
     const message = 'Google Compute Engine: Not enough resources are available to fulfill the request. Try a different zone, or try again later.';
-    standin.lifecycle.failNext('CREATE_NODE_POOL', message);
+    standin.lifecycle.failNext('CREATE_NODE_POOL', message, 8);
     standin.lifecycle.durations.createNodePool = 1200;
     const started = Date.now();
-    assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID())), { done: true, failure: message });
+    // A stockout (RESOURCE_EXHAUSTED, no quota named) is no quota to raise.
+    assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID())), { done: true, failure: message, code: 'cloud-failed' });
     assert.ok(Date.now() - started < 1200, 'it fails half-way');
     const failed = await gke.findNodeGroup(account, target, 'general');
     assert.equal(failed?.state, 'failed');
@@ -331,10 +332,11 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     // A cluster whose create failed still has its bootstrap pool: a delete takes it first, then the cluster.
     const other = randomUUID();
     const otherTarget = targetOf(other);
-    standin.lifecycle.failNext('CREATE_CLUSTER', 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.');
+    standin.lifecycle.failNext('CREATE_CLUSTER', 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.', 3);
     assert.deepEqual(await settle(otherTarget, await gke.createCluster(account, otherTarget, spec(other), randomUUID())), {
       done: true,
       failure: 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.',
+      code: 'cloud-request-invalid',
     });
     assert.equal((await gke.findCluster(account, otherTarget))?.state, 'failed');
     const deleting = await gke.deleteCluster(account, otherTarget);

@@ -1,6 +1,6 @@
 import { restorePoller, type AgentPool, type ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import type { AzureAccount } from '../accounts.js';
-import { CloudError } from '../errors.js';
+import { CloudError, cloudFailureCode } from '../errors.js';
 import {
   OWNERSHIP_TAG,
   type CloudAdoption,
@@ -326,10 +326,12 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount>, CloudAdoption
     switch (state?.status) {
       case 'succeeded':
         return { done: true, failure: null };
-      case 'failed':
-        return { done: true, failure: operationFailure(state.error) };
+      case 'failed': {
+        const failure = operationFailure(state.error);
+        return { done: true, failure: failure.text, code: cloudFailureCode(failure.code, failure.text) };
+      }
       case 'canceled':
-        return { done: true, failure: `AKS canceled the operation on "${describe(aks)}"` };
+        return { done: true, failure: `AKS canceled the operation on "${describe(aks)}"`, code: 'cloud-failed' };
       default:
         return { done: false };
     }
@@ -436,8 +438,9 @@ function dnsPrefixOf(clusterName: string): string {
   return prefix === '' ? 'flotilla' : prefix;
 }
 
-/** core-lro words a failed operation "The long-running operation has failed. <code>. <message>". */
-function operationFailure(error: Error | undefined): string {
+/** core-lro words a failed operation "The long-running operation has failed. <code>. <message>": the text, and ARM's code in it. */
+function operationFailure(error: Error | undefined): { text: string; code: string | undefined } {
   const text = error?.message.replace(/^The long-running operation has failed\.?\s*/, '') ?? '';
-  return text === '' ? 'AKS reported the operation failed' : `AKS: ${text}`;
+  const code = /^([A-Za-z_]+)\.\s/.exec(text)?.[1];
+  return { text: text === '' ? 'AKS reported the operation failed' : `AKS: ${text}`, code };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AgentPool, KubernetesVersionListResult, ManagedCluster, ManagedClusterAgentPoolProfile } from '@azure/arm-containerservice';
 import type { CloudCluster, CloudNodeGroup } from '../cloud-provider.js';
-import { CloudError, cloudErrorCodeFor, type CloudErrorCode } from '../errors.js';
+import { CloudError, cloudErrorCodeFor, cloudFailureCode, type CloudErrorCode } from '../errors.js';
 import { OWNERSHIP_TAG, type CloudResourceState, type CloudTaint, type ObservedCloudCluster, type ObservedCloudNodeGroup } from '../lifecycle.js';
 
 /** The application id of the AKS Entra ID server: kubelogin asks tokens for `<it>/.default`. */
@@ -119,6 +119,11 @@ function failureOf(provisioningState: string | undefined, error: { code?: string
   return `provisioningState ${provisioningState ?? 'Failed'}`;
 }
 
+/** A failed resource's provisioning error, typed. */
+function failureCodeOf(provisioningState: string | undefined, error: { code?: string; message?: string } | undefined): { failureCode?: CloudErrorCode } {
+  return aksResourceState(provisioningState) === 'failed' ? { failureCode: cloudFailureCode(error?.code, error?.message) } : {};
+}
+
 export function observedAksCluster(cluster: ManagedCluster, caCertificatePem: string | null): ObservedCloudCluster {
   const fqdn = cluster.fqdn ?? cluster.privateFqdn;
   return {
@@ -128,6 +133,7 @@ export function observedAksCluster(cluster: ManagedCluster, caCertificatePem: st
     caCertificatePem,
     owner: cluster.tags?.[OWNERSHIP_TAG] ?? null,
     failure: failureOf(cluster.provisioningState, cluster.status?.provisioningError),
+    ...failureCodeOf(cluster.provisioningState, cluster.status?.provisioningError),
   };
 }
 
@@ -142,6 +148,7 @@ export function observedAksNodeGroup(pool: AgentPool): ObservedCloudNodeGroup {
     maxSize: pool.enableAutoScaling ? (pool.maxCount ?? count) : count,
     desiredSize: count,
     failure: failureOf(pool.provisioningState, pool.status?.provisioningError),
+    ...failureCodeOf(pool.provisioningState, pool.status?.provisioningError),
   };
 }
 

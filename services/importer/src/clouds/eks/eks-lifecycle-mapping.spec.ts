@@ -83,7 +83,7 @@ describe('EKS lifecycle mapping', () => {
         scalingConfig: { minSize: 1, maxSize: 4, desiredSize: 2 },
         health: { issues: [{ code: 'AsgInstanceLaunchFailures', message: 'VcpuLimitExceeded' }, { code: 'NodeCreationFailure' }] },
       }),
-      { name: 'workers', state: 'failed', version: '1.31', instanceType: 'm6i.large', minSize: 1, maxSize: 4, desiredSize: 2, failure: 'AsgInstanceLaunchFailures: VcpuLimitExceeded; NodeCreationFailure' },
+      { name: 'workers', state: 'failed', version: '1.31', instanceType: 'm6i.large', minSize: 1, maxSize: 4, desiredSize: 2, failure: 'AsgInstanceLaunchFailures: VcpuLimitExceeded; NodeCreationFailure', failureCode: 'cloud-quota-exceeded' },
     );
     assert.equal(observedEksNodegroup({ nodegroupName: 'lt', status: 'ACTIVE' }).instanceType, null);
   });
@@ -113,9 +113,15 @@ describe('EKS lifecycle mapping', () => {
     assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Failed', errors: [{ errorCode: 'NodeCreationFailure', errorMessage: 'Instances failed to join the kubernetes cluster' }] }), {
       done: true,
       failure: 'NodeCreationFailure: Instances failed to join the kubernetes cluster',
+      code: 'cloud-failed',
     });
-    assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Failed' }), { done: true, failure: 'update u failed' });
-    assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Cancelled' }), { done: true, failure: 'update u was cancelled' });
+    assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Failed', errors: [{ errorCode: 'InsufficientFreeAddresses', errorMessage: 'no free IPs' }] }), {
+      done: true,
+      failure: 'InsufficientFreeAddresses: no free IPs',
+      code: 'cloud-quota-exceeded',
+    });
+    assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Failed' }), { done: true, failure: 'update u failed', code: 'cloud-failed' });
+    assert.deepEqual(eksUpdateStatus({ id: 'u', status: 'Cancelled' }), { done: true, failure: 'update u was cancelled', code: 'cloud-failed' });
     assert.equal(cloudError(() => eksUpdateStatus({ id: 'u', status: 'Paused' as 'InProgress' })).code, 'cloud-response-invalid');
   });
 

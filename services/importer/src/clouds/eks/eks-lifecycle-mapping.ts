@@ -8,7 +8,7 @@ import type {
   TaintEffect,
   Update,
 } from '@aws-sdk/client-eks';
-import { CloudError } from '../errors.js';
+import { CloudError, cloudFailureCode, type CloudErrorCode } from '../errors.js';
 import {
   OWNERSHIP_TAG,
   type CloudClusterSpec,
@@ -103,6 +103,12 @@ function failureText(status: string, issues: { code?: string | undefined; messag
   return said.length > 0 ? said.join('; ') : status;
 }
 
+/** The failure typed from the first issue or error code EKS gives, with every message. */
+function failureCodeOf(issues: { code?: string | undefined; message?: string | undefined }[] | undefined): CloudErrorCode {
+  const said = issues ?? [];
+  return cloudFailureCode(said.find((issue) => issue.code)?.code, said.map((issue) => issue.message ?? '').join(' '));
+}
+
 /** The cluster CA (PEM) of a DescribeCluster answer, null until EKS has one. */
 function caPemOf(cluster: Cluster): string | null {
   const data = cluster.certificateAuthority?.data;
@@ -120,6 +126,7 @@ export function observedEksCluster(cluster: Cluster): ObservedCloudCluster {
     caCertificatePem: caPemOf(cluster),
     owner: cluster.tags?.[OWNERSHIP_TAG] ?? null,
     failure: state === 'failed' ? failureText(cluster.status ?? 'FAILED', cluster.health?.issues) : null,
+    ...(state === 'failed' ? { failureCode: failureCodeOf(cluster.health?.issues) } : {}),
   };
 }
 
@@ -135,6 +142,7 @@ export function observedEksNodegroup(nodegroup: Nodegroup): ObservedCloudNodeGro
     maxSize: nodegroup.scalingConfig?.maxSize ?? 0,
     desiredSize: nodegroup.scalingConfig?.desiredSize ?? 0,
     failure: state === 'failed' ? failureText(nodegroup.status ?? 'FAILED', nodegroup.health?.issues) : null,
+    ...(state === 'failed' ? { failureCode: failureCodeOf(nodegroup.health?.issues) } : {}),
   };
 }
 
@@ -150,10 +158,12 @@ export function eksUpdateStatus(update: Update): CloudOperationStatus {
       return { done: false };
     case 'Successful':
       return { done: true, failure: null };
-    case 'Failed':
-      return { done: true, failure: failureText(`update ${update.id ?? '?'} failed`, update.errors?.map((error) => ({ code: error.errorCode, message: error.errorMessage }))) };
+    case 'Failed': {
+      const errors = update.errors?.map((error) => ({ code: error.errorCode, message: error.errorMessage }));
+      return { done: true, failure: failureText(`update ${update.id ?? '?'} failed`, errors), code: failureCodeOf(errors) };
+    }
     case 'Cancelled':
-      return { done: true, failure: `update ${update.id ?? '?'} was cancelled` };
+      return { done: true, failure: `update ${update.id ?? '?'} was cancelled`, code: 'cloud-failed' };
     default:
       throw new CloudError('cloud-response-invalid', `EKS update "${update.id ?? '?'}" has an unknown status ${update.status ?? '(none)'}`);
   }

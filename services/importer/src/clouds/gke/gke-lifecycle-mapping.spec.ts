@@ -113,8 +113,14 @@ describe('GKE lifecycle mapping', () => {
     assert.deepEqual(gkeOperationStatus({ status: 'RUNNING' }), { done: false });
     assert.deepEqual(gkeOperationStatus({ status: 1 }), { done: false });
     assert.deepEqual(gkeOperationStatus({ status: 'DONE' }), { done: true, failure: null });
-    assert.deepEqual(gkeOperationStatus({ status: 3, error: { code: 13, message: 'Not enough resources' } }), { done: true, failure: 'Not enough resources' });
-    assert.deepEqual(gkeOperationStatus({ status: 'DONE', statusMessage: 'Deprecated message' }), { done: true, failure: 'Deprecated message' });
+    assert.deepEqual(gkeOperationStatus({ status: 3, error: { code: 13, message: 'Not enough resources' } }), { done: true, failure: 'Not enough resources', code: 'cloud-failed' });
+    assert.deepEqual(gkeOperationStatus({ status: 3, error: { code: 3, message: 'Invalid subnetwork' } }), { done: true, failure: 'Invalid subnetwork', code: 'cloud-request-invalid' });
+    assert.deepEqual(gkeOperationStatus({ status: 3, error: { code: 8, message: 'Insufficient regional quota to satisfy request' } }), {
+      done: true,
+      failure: 'Insufficient regional quota to satisfy request',
+      code: 'cloud-quota-exceeded',
+    });
+    assert.deepEqual(gkeOperationStatus({ status: 'DONE', statusMessage: 'Deprecated message' }), { done: true, failure: 'Deprecated message', code: 'cloud-failed' });
     assert.equal(gkeOperationName({ name: 'operation-9-ff' }), 'operation-9-ff');
     assert.equal(gkeOperationName({ name: '', selfLink: 'https://container.googleapis.com/v1/projects/p/locations/l/operations/operation-7-aa' }), 'operation-7-aa');
     assert.throws(() => gkeOperationName({}), /without a name/);

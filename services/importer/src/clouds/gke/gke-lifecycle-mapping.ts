@@ -1,5 +1,5 @@
 import { protos } from '@google-cloud/container';
-import { CloudError } from '../errors.js';
+import { CloudError, cloudFailureCode } from '../errors.js';
 import {
   OWNERSHIP_TAG,
   type CloudClusterSpec,
@@ -71,6 +71,7 @@ export function gkeObservedCluster(cluster: Cluster): ObservedCloudCluster {
     caCertificatePem: ca === null ? null : Buffer.from(ca, 'base64').toString('utf8'),
     owner: gkeClusterOwner(cluster),
     failure: state === 'failed' ? (present(cluster.statusMessage) ?? conditionsMessage(cluster.conditions) ?? status) : null,
+    ...(state === 'failed' ? { failureCode: cloudFailureCode(undefined, present(cluster.statusMessage) ?? conditionsMessage(cluster.conditions) ?? '') } : {}),
   };
 }
 
@@ -96,6 +97,7 @@ export function gkeObservedNodeGroup(pool: NodePool, perZone = pool.initialNodeC
     maxSize: autoscaled ? (pool.autoscaling?.maxNodeCount ?? 0) : count,
     desiredSize: count,
     failure: state === 'failed' ? (present(pool.statusMessage) ?? conditionsMessage(pool.conditions) ?? status) : null,
+    ...(state === 'failed' ? { failureCode: cloudFailureCode(undefined, present(pool.statusMessage) ?? conditionsMessage(pool.conditions) ?? '') } : {}),
   };
 }
 
@@ -214,11 +216,14 @@ export function decodeGkeOperation(operation: string): GkeOperationRef {
 const operationStatusWord = (status: Operation['status']): string =>
   typeof status === 'number' ? (protos.google.container.v1.Operation.Status[status] ?? 'STATUS_UNSPECIFIED') : (status ?? 'STATUS_UNSPECIFIED');
 
-/** PENDING / RUNNING / ABORTING are under way; DONE carries an error when it failed. */
+/** google.rpc.Code numbers of operation errors, as their words. */
+const RPC_CODES: Record<number, string> = { 3: 'INVALID_ARGUMENT', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 13: 'INTERNAL', 14: 'UNAVAILABLE' };
+
+/** PENDING / RUNNING / ABORTING are under way; DONE carries an error when it failed, typed from its code and message. */
 export function gkeOperationStatus(operation: Operation): CloudOperationStatus {
   if (operationStatusWord(operation.status) !== 'DONE') return { done: false };
   const failure = present(operation.error?.message) ?? (operation.error?.code ? `status ${operation.error.code}` : null) ?? present(operation.statusMessage);
-  return { done: true, failure };
+  return failure === null ? { done: true, failure } : { done: true, failure, code: cloudFailureCode(RPC_CODES[operation.error?.code ?? 0], failure) };
 }
 
 /** The operation's short name from what the API answered (its `name`, or the end of its `selfLink`). */

@@ -89,6 +89,8 @@ interface OperationState {
   endsAt: number;
   status: 'RUNNING' | 'DONE';
   failure: string | null;
+  /** Its google.rpc code when it fails. */
+  failureCode: number;
   /** Applied when it ends well. */
   finish: () => void;
   /** Applied when it fails: the resource shows GKE's failure. */
@@ -152,7 +154,7 @@ export class GkeLifecycleStandin {
   readonly operations: OperationState[] = [];
   /** Resources created, by path (`projects/p/locations/l/clusters/c[/nodePools/n]`): a second create of one is a duplicate. */
   readonly creates = new Map<string, number>();
-  private readonly failures: { type: GkeOperationType; message: string }[] = [];
+  private readonly failures: { type: GkeOperationType; message: string; code: number }[] = [];
 
   constructor(options: GkeLifecycleOptions = {}) {
     this.durations = { ...DEFAULT_GKE_DURATIONS, ...options.durations };
@@ -160,9 +162,9 @@ export class GkeLifecycleStandin {
     this.cpuQuota = options.cpuQuota;
   }
 
-  /** The next operation of that type fails half-way with GKE's failure message. */
-  failNext(type: GkeOperationType, message: string): void {
-    this.failures.push({ type, message });
+  /** The next operation of that type fails half-way with GKE's failure message and google.rpc code (13: INTERNAL). */
+  failNext(type: GkeOperationType, message: string, code = 13): void {
+    this.failures.push({ type, message, code });
   }
 
   offered(location: string): string[] {
@@ -317,7 +319,8 @@ export class GkeLifecycleStandin {
   private start(cluster: ClusterState, type: GkeOperationType, target: string, duration: number, finish: () => void, fail: (message: string) => void): StandinReply {
     const now = Date.now();
     const failing = this.failures.findIndex((failure) => failure.type === type);
-    const failure = failing === -1 ? null : (this.failures.splice(failing, 1)[0]?.message ?? null);
+    const taken = failing === -1 ? undefined : this.failures.splice(failing, 1)[0];
+    const failure = taken?.message ?? null;
     const op: OperationState = {
       projectId: cluster.projectId,
       location: cluster.location,
@@ -329,6 +332,7 @@ export class GkeLifecycleStandin {
       endsAt: now + (failure === null ? duration : Math.floor(duration / 2)),
       status: 'RUNNING',
       failure,
+      failureCode: taken?.code ?? 13,
       finish,
       fail,
     };
@@ -347,7 +351,7 @@ export class GkeLifecycleStandin {
       location: op.location,
       startTime: op.startTime,
       ...(op.status === 'DONE' ? { endTime: new Date(op.endsAt).toISOString() } : {}),
-      ...(op.status === 'DONE' && op.failure !== null ? { error: { code: 13, message: op.failure }, statusMessage: op.failure } : {}),
+      ...(op.status === 'DONE' && op.failure !== null ? { error: { code: op.failureCode, message: op.failure }, statusMessage: op.failure } : {}),
     };
   }
 
