@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterReady, ClusterRequested, ClusterSpec, createEvent, eventsSubject, streamName, type ServiceName } from '@flotilla/contracts';
+import { ClusterRequested, ClusterSpec, createEvent, eventsSubject, streamName, type ServiceName } from '@flotilla/contracts';
 import { publishEvent } from '@flotilla/messaging';
-import { eventsOf, eventually } from '@flotilla/messaging/testing';
+import { eventually } from '@flotilla/messaging/testing';
 import type { StreamInfo } from '@nats-io/jetstream';
+import { deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
 import { ClusteredFleet, NatsCluster, type NatsNode } from './support/nats-cluster.js';
 
 // The bus on a three-node JetStream cluster with every stream and bucket at three replicas: the
@@ -11,7 +12,6 @@ import { ClusteredFleet, NatsCluster, type NatsNode } from './support/nats-clust
 // more are requested while it is down, and it is restarted later. Nothing is lost or duplicated.
 
 const SERVICES: ServiceName[] = ['inventory', 'provisioner', 'importer', 'upgrade-planner', 'tunnel-broker'];
-const SCHEMAS = ['inventory', 'provisioner', 'importer', 'upgrade_planner', 'tunnel_broker'];
 /** Requested before the kill, and while the node is down. */
 const BEFORE_KILL = 200;
 const DURING_OUTAGE = 100;
@@ -135,38 +135,26 @@ describe('the bus on a three-node NATS cluster, one node killed mid-run and rest
 
   it('every cluster reached Running exactly once, no machine was created twice', async () => {
     const total = requested.size;
-    const readyTwice = await fleet.db.query(`SELECT cluster_id FROM inventory.cluster_events WHERE type = $1 AND cluster_id LIKE 'bus-%' GROUP BY cluster_id HAVING count(*) <> 1`, [ClusterReady.type]);
-    assert.equal(readyTwice.rowCount, 0, `clusters not Ready exactly once: ${JSON.stringify(readyTwice.rows.slice(0, 5))}`);
-    const machines = await fleet.db.query<{ n: number; distinct_names: number; clusters: number }>(
-      `SELECT count(*)::int AS n, count(DISTINCT (cluster_id, name))::int AS distinct_names, count(DISTINCT cluster_id)::int AS clusters FROM provisioner.sim_machines WHERE cluster_id LIKE 'bus-%'`,
-    );
-    assert.deepEqual(machines.rows[0], { n: total * 2, distinct_names: total * 2, clusters: total }, 'two machines per cluster, none created twice');
+    const states = await terminalStates(fleet.db, 'bus-%');
+    assert.equal(states.duplicatedCount, 0, `clusters Ready more than once: ${states.duplicated.join(', ')}`);
+    assert.deepEqual(await simulatedMachines(fleet.db, 'bus-%'), { machines: total * 2, distinct: total * 2, clusters: total }, 'two machines per cluster, none created twice');
 
-    const ready = await eventsOf(fleet.bus, fleet.prefix, ClusterReady);
-    const readyPerCluster = new Map<string, number>();
-    for (const event of ready) readyPerCluster.set(event.subject, (readyPerCluster.get(event.subject) ?? 0) + 1);
-    assert.equal(readyPerCluster.size, total, 'a ClusterReady on the stream for every cluster');
-    assert.ok([...readyPerCluster.values()].every((n) => n === 1), 'and only one');
-    const inboxed = await fleet.db.query<{ n: number; distinct_ids: number }>(`SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids FROM inventory.inbox WHERE event_id = ANY($1)`, [ready.map((event) => event.id)]);
-    assert.deepEqual(inboxed.rows[0], { n: total, distinct_ids: total }, "each ClusterReady in the inventory's inbox once");
+    const ready = await readyOnTheBus(fleet.bus, fleet.prefix, new Set(requested.keys()));
+    assert.deepEqual(ready.missing, [], 'a ClusterReady on the stream for every cluster');
+    assert.deepEqual(ready.repeated, [], 'and only one');
+    const inboxed = await inboxCounts(fleet.db, 'inventory', ready.eventIds);
+    assert.deepEqual(inboxed.map(({ n, distinct_ids }) => ({ n, distinct_ids })), [{ n: total, distinct_ids: total }], "each ClusterReady in the inventory's inbox once");
   });
 
   it("each request is in its consumers' inboxes once; outboxes and the dead-letter stream are empty", async () => {
     const ids = [...requested.values()];
     for (const schema of ['provisioner', 'inventory']) {
-      const { rows } = await fleet.db.query<{ consumer: string; n: number; distinct_ids: number }>(`SELECT consumer, count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids FROM ${schema}.inbox WHERE event_id = ANY($1) GROUP BY consumer`, [ids]);
+      const rows = await inboxCounts(fleet.db, schema, ids);
       assert.ok(rows.length > 0, `${schema} handled the requests`);
       for (const row of rows) assert.deepEqual(row, { consumer: row.consumer, n: ids.length, distinct_ids: ids.length }, `${schema}'s ${row.consumer} inbox`);
     }
-    await eventually(async () => {
-      for (const schema of SCHEMAS) {
-        const { rows } = await fleet.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE published_at IS NULL`);
-        if (rows[0]?.n !== 0) return undefined;
-      }
-      return true;
-    }, 30_000, 'every outbox drained');
-    const dlq = await fleet.bus.jsm.streams.info(streamName(fleet, 'dlq'));
-    assert.equal(dlq.state.messages, 0, 'nothing dead-lettered');
+    await outboxesDrained(fleet.db);
+    assert.equal(await deadLetterCount(fleet.bus, fleet.prefix), 0, 'nothing dead-lettered');
   });
 
   it('ends with every service ready, and every stream and consumer at three replicas, all current', async () => {
