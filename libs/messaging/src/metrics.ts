@@ -11,6 +11,7 @@ export class MessagingMetrics {
   readonly handlerSeconds: Histogram<'consumer'>;
   readonly batchSize: Histogram<'consumer'>;
   readonly consumerPending: Gauge<'consumer'>;
+  readonly consumerDiscardHeadroom: Gauge<'consumer'>;
   readonly consumerOldestPendingAge: Gauge<'consumer'>;
   readonly outboxBacklog: Gauge;
   readonly outboxParked: Gauge;
@@ -52,6 +53,12 @@ export class MessagingMetrics {
     this.consumerPending = getOrCreate(registry, 'flotilla_consumer_pending', () => new Gauge({
       name: 'flotilla_consumer_pending',
       help: 'Messages waiting in the stream for this durable consumer (JetStream num_pending)',
+      labelNames: ['consumer'] as const,
+      registers: [registry],
+    }));
+    this.consumerDiscardHeadroom = getOrCreate(registry, 'flotilla_consumer_discard_headroom_ratio', () => new Gauge({
+      name: 'flotilla_consumer_discard_headroom_ratio',
+      help: "How much of the stream's byte limit may still arrive before JetStream discards (oldest first) a message this durable consumer has not acknowledged, as a share of the limit: 1 with nothing unacknowledged or no limit, 0 when the next message stored drops one",
       labelNames: ['consumer'] as const,
       registers: [registry],
     }));

@@ -96,7 +96,8 @@ export class EventConsumer {
     // exactly like deliveries of the events stream, through the same inbox, so a second one has no effect.
     await ensureConsumer(jsm, { stream: this.replayStream, durable: this.durable, filterSubject: replaySubject(options, this.durable) }, options);
     this.replays = await (await js.consumers.get(this.replayStream, this.durable)).consume({ max_messages: options.batchSize, callback: (message) => this.enqueue(message) });
-    this.pendingTimer = setInterval(() => void reportPending(this.durable, this.consumer, this.held(), this.deps.metrics), 5_000);
+    const streamInfo = () => this.deps.jsm.streams.info(this.stream);
+    this.pendingTimer = setInterval(() => void reportPending(this.durable, this.consumer, streamInfo, this.held(), this.deps.metrics), 5_000);
     this.pendingTimer.unref();
     this.keepAliveTimer = setInterval(() => this.keepBufferAlive(), Math.max(1_000, options.ackWaitMs / 3));
     this.keepAliveTimer.unref();

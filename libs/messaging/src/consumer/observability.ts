@@ -1,4 +1,4 @@
-import type { Consumer } from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo, StreamInfo } from '@nats-io/jetstream';
 import { context, ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import type { MessagingMetrics } from '../metrics.js';
 import { endWithError, extractTraceContext, startBatchProcessSpan, startProcessSpan } from '../tracing.js';
@@ -44,19 +44,39 @@ export function inBatchProcessSpan(items: readonly Item[], work: () => Promise<v
 }
 
 /**
- * A consumer's gauges: how many messages wait for it in the stream, and the age of the oldest one
- * this replica holds unsettled. Messages arrive in stream order, so under a backlog the ones held
- * (buffered or being handled) are the oldest not yet settled: their age says how close the
- * consumer is to the stream's max age, past which JetStream discards events whether consumed or not.
+ * A consumer's gauges: how many messages wait for it in the stream, the age of the oldest one
+ * this replica holds unsettled, and its headroom before the stream's byte limit. Messages arrive
+ * in stream order, so under a backlog the ones held (buffered or being handled) are the oldest
+ * not yet settled: their age says how close the consumer is to the stream's max age, past which
+ * JetStream discards events whether consumed or not; the headroom says the same of its max bytes.
  */
-export async function reportPending(durable: string, consumer: Consumer | undefined, held: Iterable<Received>, metrics: MessagingMetrics): Promise<void> {
+export async function reportPending(durable: string, consumer: Consumer | undefined, stream: () => Promise<StreamInfo>, held: Iterable<Received>, metrics: MessagingMetrics): Promise<void> {
   try {
     const info = await consumer?.info(true);
-    if (info) metrics.consumerPending.set({ consumer: durable }, info.num_pending + info.num_ack_pending);
+    if (info) {
+      metrics.consumerPending.set({ consumer: durable }, info.num_pending + info.num_ack_pending);
+      metrics.consumerDiscardHeadroom.set({ consumer: durable }, discardHeadroom(info, await stream()));
+    }
     metrics.consumerOldestPendingAge.set({ consumer: durable }, oldestAgeSeconds(held));
   } catch {
     // Not being able to read the count is not worth a log line every 5 s; readiness reports NATS.
   }
+}
+
+/**
+ * The share of the stream's byte limit that may still be stored before a message `consumer` has
+ * not acknowledged is discarded: the free bytes, plus the bytes stored before its ack floor
+ * (discarded first; estimated from the sequences at the stream's mean message size). 1 when it
+ * has nothing unacknowledged or the stream has no byte limit.
+ */
+export function discardHeadroom(consumer: Pick<ConsumerInfo, 'num_pending' | 'num_ack_pending' | 'ack_floor'>, stream: Pick<StreamInfo, 'config' | 'state'>): number {
+  const limit = stream.config.max_bytes;
+  if (!(limit > 0) || consumer.num_pending + consumer.num_ack_pending === 0) return 1;
+  const { bytes, first_seq: first, last_seq: last } = stream.state;
+  const stored = Math.max(1, last - first + 1);
+  const before = Math.min(stored, Math.max(0, consumer.ack_floor.stream_seq + 1 - first));
+  const headroom = Math.max(0, limit - bytes) + (bytes * before) / stored;
+  return Math.min(1, headroom / limit);
 }
 
 function oldestAgeSeconds(held: Iterable<Received>): number {
