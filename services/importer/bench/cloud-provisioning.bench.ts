@@ -35,8 +35,19 @@
 // OpenTelemetry async-hooks context, the pg instrumentation and TypeORM take most of the rest.
 // Trusting the CA through NODE_EXTRA_CA_CERTS instead (BENCH_TRUST=node-extra-ca-certs, no `ca`
 // option) took the importer from 64 to 45 CPU seconds for the same calls (163 s at load 14).
-// AKS node groups also start one after the other: the reconciler waits on the first pool's
-// operation before creating the second (EKS starts both at once).
+//
+// The quiet run of e323de8 (115 s, efficiency 0.070) spent the accounts' limits on looks at
+// operations that could not be done yet: 42 / 144 / 64 requests per EKS / AKS / GKE cluster, 5,362
+// throttled. Since then a waiting cluster is looked at when its operation can be done (the cloud's
+// typical time for it, divided by BENCH_TIME_SCALE like the clouds' times, then an eighth of it;
+// src/managed/look-again.ts), an operation in flight is read alone, the create follows the version
+// check at once (one answer per account and place), EKS and AKS node groups start together, and a
+// step's SQL is a few statements. On the same loaded machine (load average 15 to 19), one run each:
+// before, 171.5 s, 15.3 / 24 / 25 requests per cluster, importer 33.6 CPU seconds; after, 103.5 s,
+// 10.7 / 17.8 / 22.7 requests per cluster, 24.7 CPU seconds, 17 throttled. At load 27 (the
+// requests recorded side by side too): 214 s, 10 / 17 / 21.1 requests per cluster, 24.4 CPU
+// seconds, none throttled; all 300 recorded within 11 s of the first publish. Under such load the
+// importer gets a tenth of a core and the figure measures the machine, not the reconciler.
 //
 // Environment: BENCH_CLUSTERS_PER_CLOUD (100), BENCH_TIME_SCALE (120), BENCH_CONCURRENCY (20:
 // IMPORT_CHECK_CONCURRENCY, clusters one reconciler round takes), BENCH_DATABASE_POOL_SIZE (30:
