@@ -47,7 +47,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
   private readonly server: Server;
   private readonly sessions = new Map<string, AgentSession>();
   /** When each session is next pinged: one timer for all of them (thousands), not one each. */
-  private readonly pingDue = new WeakMap<AgentSession, number>();
+  private readonly pingDue = new Map<AgentSession, number>();
   private pings: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentListenerOptions) {
@@ -97,11 +97,10 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
   }
 
   private async admit(socket: TLSSocket): Promise<void> {
-    // The X509Certificate computes only the fields asked for (getPeerCertificate() computes every one, three digests among them).
-    const peer = socket.getPeerX509Certificate();
-    const clusterId = clusterIdOf({ subjectaltname: peer?.subjectAltName ?? '' });
-    const refusal = clusterId === undefined || !peer ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 });
-    if (clusterId === undefined || !peer || refusal) {
+    const peer = socket.getPeerCertificate();
+    const clusterId = clusterIdOf(peer);
+    const refusal = clusterId === undefined ? 'the certificate names no cluster' : await this.options.refuse?.(clusterId, { serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 });
+    if (clusterId === undefined || refusal) {
       this.emit('change', { kind: 'refused', clusterId, remoteAddress: socket.remoteAddress, reason: refusal ?? 'the certificate names no cluster' });
       socket.destroy();
       return;
@@ -113,7 +112,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     session.on('error', (error: Error) => (ended ??= error.message)); // 'close' follows
     session.on('goaway', (code: number, lastStreamId: number) => (ended ??= `the agent ended the connection: ${http2ErrorName(code)} after stream ${lastStreamId}`));
     session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
-    const certificate = { raw: peer.raw, validTo: new Date(peer.validTo), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
+    const certificate = { raw: peer.raw, validTo: new Date(peer.valid_to), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
     const entry: AgentSession = { clusterId, session, certificate, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
     const previous = this.sessions.get(clusterId);
     this.sessions.set(clusterId, entry);
@@ -121,6 +120,7 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     else this.emit('change', { kind: 'connected', clusterId, remoteAddress: socket.remoteAddress });
     this.pingDue.set(entry, performance.now() + (this.options.keepaliveMs ?? 10_000));
     session.once('close', () => {
+      this.pingDue.delete(entry);
       if (this.sessions.get(clusterId) !== entry) return; // replaced, or dropped on purpose
       this.sessions.delete(clusterId);
       this.emit('change', { kind: 'disconnected', clusterId, reason: ended ?? 'the connection closed' });
