@@ -146,15 +146,13 @@ export interface CloudLifecycle<Account> {
 
   /** How an operation stands; one the cloud no longer knows of is done without failure. */
   operationStatus(account: Account, target: CloudTarget, operation: string, signal?: AbortSignal): Promise<CloudOperationStatus>;
-}
 
-/**
- * Adoption: a cluster Flotilla did not create becomes its own. Deletes touch only what carries the
- * ownership tag, so the cluster (and on EKS, where node group deletes check their own tags, each
- * node group) is given `flotilla-cluster-id` = `owner` when it is adopted; it can be deleted from
- * then on. Repeatable; a resource already tagged for another Flotilla cluster is `cloud-name-taken`
- * and nothing is tagged. A cluster never adopted keeps no tag, and is never deleted.
- */
-export interface CloudAdoption<Account> {
+  /**
+   * Adoption: a cluster Flotilla did not create becomes its own. Deletes touch only what carries
+   * the ownership tag, so the cluster (and on EKS, where node group deletes check their own tags,
+   * each node group) is given `flotilla-cluster-id` = `owner` when it is adopted; it can be deleted
+   * from then on. Repeatable; a resource already tagged for another Flotilla cluster is
+   * `cloud-name-taken` and nothing is tagged. A cluster never adopted keeps no tag, and is never deleted.
+   */
   adoptCluster(account: Account, target: CloudTarget, owner: string, signal?: AbortSignal): Promise<void>;
 }

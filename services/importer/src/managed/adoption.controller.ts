@@ -80,7 +80,10 @@ export class AdoptionController {
       described = await this.clouds.describe(provider, material.account, cluster.cloud);
       const place = placeOfImport(provider, cluster.cloud, described);
       const target = targetOf({ place, cloudName: cluster.cloud.clusterName });
-      const groups = await this.lifecycles.open(provider, material.account).listNodeGroups(target);
+      const lifecycle = this.lifecycles.open(provider, material.account);
+      const groups = await lifecycle.listNodeGroups(target);
+      // Tagged as Flotilla's before it is recorded as managed: deletes touch only what carries the tag.
+      await lifecycle.adoptCluster(target, id);
       adopted = adoptedCluster(cluster, place, described, groups, new Date());
     } catch (error) {
       if (error instanceof CloudError) return refuse(httpStatusForCloudError(error.code), error.code, error.message);

@@ -37,6 +37,7 @@ export interface AccountLifecycle {
   upgradeNodeGroup(target: CloudTarget, name: string, version: string, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   deleteNodeGroup(target: CloudTarget, name: string, signal?: AbortSignal): Promise<CloudOperation>;
   operationStatus(target: CloudTarget, operation: string, signal?: AbortSignal): Promise<CloudOperationStatus>;
+  adoptCluster(target: CloudTarget, owner: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** This build has no lifecycle for the cloud: permanent, the request is refused with it. */
@@ -61,6 +62,7 @@ function bind<Account>(lifecycle: CloudLifecycle<Account>, account: Account): Ac
     upgradeNodeGroup: (target, name, version, token, signal) => lifecycle.upgradeNodeGroup(account, target, name, version, token, signal),
     deleteNodeGroup: (target, name, signal) => lifecycle.deleteNodeGroup(account, target, name, signal),
     operationStatus: (target, operation, signal) => lifecycle.operationStatus(account, target, operation, signal),
+    adoptCluster: (target, owner, signal) => lifecycle.adoptCluster(account, target, owner, signal),
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterAdopted, NodePoolScaled, NodePoolScaleRequested } from '@flotilla/contracts';
+import { ClusterAdopted, ClusterDeleted, ClusterDeletionRequested, NodePoolScaled, NodePoolScaleRequested } from '@flotilla/contracts';
+import { OWNERSHIP_TAG } from '../../src/clouds/lifecycle.js';
 import { BusConnection } from '@flotilla/messaging';
 import { deleteTestStreams, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
@@ -87,5 +88,14 @@ describe('adopting an imported EKS cluster: its node groups become its desired s
     assert.deepEqual([scaled?.data.model, scaled?.data.from, scaled?.data.to], ['public-cloud', 3, 6]);
     const nodegroup = eks.fixtures[0]?.nodegroups.find((group) => group.nodegroupName === 'general-purpose');
     assert.deepEqual(nodegroup?.scalingConfig, { minSize: 1, maxSize: 6, desiredSize: 6 });
+  });
+
+  it('deletes the adopted cluster at EKS: adoption tagged it and its node groups as Flotilla\'s, so they may go; ClusterDeleted', async () => {
+    const fixture = eks.fixtures[0];
+    assert.equal((fixture?.cluster.tags as Record<string, string> | undefined)?.[OWNERSHIP_TAG], 'shop', 'the cluster carries the ownership tag');
+    for (const group of fixture?.nodegroups ?? []) assert.equal((group.tags as Record<string, string> | undefined)?.[OWNERSHIP_TAG], 'shop', `node group ${group.nodegroupName}`);
+    await publish(ClusterDeletionRequested, 'shop', { reason: 'test' });
+    const [deleted] = await waitForEvents(bus, prefix, ClusterDeleted, 'shop', 1, 30_000);
+    assert.deepEqual(deleted?.data, { model: 'public-cloud' });
   });
 });

@@ -244,6 +244,14 @@ export class FakeCloud implements CloudLifecycle<AwsAccount> {
     return Promise.resolve(cluster.state === 'updating' ? { done: false } : { done: true, failure: null });
   }
 
+  adoptCluster(_account: AwsAccount, target: CloudTarget, owner: string): Promise<void> {
+    this.call('adoptCluster');
+    const cluster = this.need(target);
+    if (cluster.owner !== null && cluster.owner !== owner) return Promise.reject(new CloudError('cloud-name-taken', `cluster ${target.clusterName} belongs to Flotilla cluster ${cluster.owner}`));
+    cluster.owner = owner;
+    return Promise.resolve();
+  }
+
   /** A cluster someone else made under a name (no ownership tag). */
   foreign(region: string, name: string): void {
     this.clusters.set(`${region}/${name}`, { state: 'ready', then: 'ready', until: 0, version: '1.31', owner: null, groups: new Map() });

@@ -3,7 +3,6 @@ import type { AzureAccount } from '../accounts.js';
 import { CloudError, cloudFailureCode } from '../errors.js';
 import {
   OWNERSHIP_TAG,
-  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -56,7 +55,7 @@ const MAX_CACHED_CAS = 2000;
  * Node groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case
  * alphanumerics).
  */
-export class AksLifecycle implements CloudLifecycle<AzureAccount>, CloudAdoption<AzureAccount> {
+export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   readonly provider = 'aks' as const;
   private readonly clients: AksClients;
   /** Cluster CAs by cluster id and eTag. */

@@ -24,7 +24,6 @@ import { mapLimited } from '../concurrency.js';
 import { CloudError } from '../errors.js';
 import {
   OWNERSHIP_TAG,
-  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -72,7 +71,7 @@ const at = (target: CloudTarget, region: string, nodegroupName?: string) => `"${
  * update EKS refuses because it is already done or under way is looked up instead of failing, and a
  * delete of what is gone or going is done. Nothing without our tag is ever deleted.
  */
-export class EksLifecycle implements CloudLifecycle<AwsAccount>, CloudAdoption<AwsAccount> {
+export class EksLifecycle implements CloudLifecycle<AwsAccount> {
   readonly provider = 'eks' as const;
   private readonly clients: EksClients;
 

@@ -3,7 +3,6 @@ import type { GcpAccount } from '../accounts.js';
 import { CloudError } from '../errors.js';
 import {
   OWNERSHIP_TAG,
-  type CloudAdoption,
   type CloudClusterSpec,
   type CloudLifecycle,
   type CloudNodeGroupSpec,
@@ -71,7 +70,7 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * groups at Compute Engine (`gke-instance-groups.ts`) and changed with setSize. GKE runs one operation at a time on a cluster:
  * a call made while another runs fails with `cloud-failed` (FAILED_PRECONDITION), to be tried again.
  */
-export class GkeLifecycle implements CloudLifecycle<GcpAccount>, CloudAdoption<GcpAccount> {
+export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
   readonly provider = 'gke' as const;
   private readonly clients: GkeClients;
   private readonly instanceGroups: GkeInstanceGroups;
