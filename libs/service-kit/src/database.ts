@@ -53,7 +53,9 @@ export function dataSourceOptions(options: DatabaseOptions, timeouts: SessionTim
     // Unqualified names in raw SQL (inbox, outbox) resolve to the service's schema. Idle
     // connections are kept POOL_IDLE_MS, not pg-pool's 10 s: a new one costs a connect and a cold
     // catalog cache (tens of ms on its first statements), paid by whichever request draws it.
-    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: POOL_IDLE_MS },
+    // Pipelined: statements queued on one connection go out without waiting for the answer before
+    // (the consumer's outbox rows and COMMIT share a round trip; see libs/messaging's README).
+    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: POOL_IDLE_MS, pipeline: true },
   };
 }
 
