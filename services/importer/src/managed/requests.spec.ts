@@ -53,6 +53,13 @@ describe('requests about a managed cluster', () => {
     assert.deepEqual(down.kind === 'work' && [down.cluster.nodeGroups[0]?.minSize, down.cluster.nodeGroups[0]?.maxSize], [0, 4]);
   });
 
+  it('scale of a fixed pool (min = max) keeps it fixed at the new count: no autoscaler is turned on', () => {
+    const fixed = running();
+    fixed.nodeGroups = [{ ...fixed.nodeGroups[0]!, minSize: 2, maxSize: 2, desiredSize: 2 }];
+    const up = decideScale(fixed, 'workers', 3, 'scale-3', now);
+    assert.deepEqual(up.kind === 'work' && [up.cluster.nodeGroups[0]?.minSize, up.cluster.nodeGroups[0]?.maxSize, up.cluster.nodeGroups[0]?.desiredSize], [3, 3, 3]);
+  });
+
   it('scale of an unknown pool, or while other work runs: refused on the bus with a code', () => {
     assert.deepEqual(decideScale(running(), 'gpu', 1, 's', now).kind === 'reject' && 'node-pool-not-found', 'node-pool-not-found');
     const busy = decideScale(running({ work: { kind: 'create' } }), 'workers', 1, 's', now);

@@ -65,7 +65,11 @@ export function decideScale(cluster: ManagedCluster, pool: string, count: number
   if (group === undefined) {
     return { kind: 'reject', code: 'node-pool-not-found', message: `cluster ${cluster.id} has no node pool ${pool} (it has ${cluster.nodeGroups.map((g) => g.name).join(', ') || 'none'})` };
   }
-  const scaled: CloudNodeGroupSpec = { ...group, desiredSize: count, minSize: Math.min(group.minSize, count), maxSize: Math.max(group.maxSize, count, 1) };
+  // An autoscaled pool keeps its autoscaler, bounds widened to take the count; a fixed one stays fixed.
+  const fixed = group.minSize === group.maxSize;
+  const scaled: CloudNodeGroupSpec = fixed
+    ? { ...group, desiredSize: count, minSize: count, maxSize: Math.max(count, 1) }
+    : { ...group, desiredSize: count, minSize: Math.min(group.minSize, count), maxSize: Math.max(group.maxSize, count, 1) };
   const nodeGroups = cluster.nodeGroups.map((candidate) => (candidate.name === pool ? scaled : candidate));
   return started(cluster, { kind: 'scale', pool, from: group.desiredSize, to: count, requestEventId }, requestEventId, now, { nodeGroups });
 }
