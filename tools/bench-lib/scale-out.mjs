@@ -4,8 +4,10 @@
 // provisioner replicas (one inventory) and 1, 2 and 3 inventory replicas (one provisioner), in
 // two modes, each run reading the child's JSON from a temporary BENCH_RESULTS_DIR:
 //
-//   latency  the simulated provider's machines take SIM_BOOT_MS (BENCH_SCALE_LATENCY_MS, 200) to
-//            come up: a fixed wait per machine on top of the services' work
+//   latency  every call to the simulated provider answers after SIM_API_LATENCY_MS
+//            (BENCH_SCALE_LATENCY_MS, 200), holding one of the replica's PROVIDER_CONCURRENCY
+//            slots meanwhile, as a cloud's round trip does: a replica's ceiling is its slots over
+//            the latency, and a second replica brings slots of its own
 //   cpu      zero boot time: the services, PostgreSQL and NATS share the machine's cores
 //
 // The one-replica run of each mode is shared by both services (provisioner 1, inventory 1), so a
@@ -82,10 +84,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 /** One run of the provisioning benchmark; what this benchmark keeps of it. */
-async function measure(mode, bootMs, provisioners, inventories) {
+async function measure(mode, latencyMs, provisioners, inventories) {
   const label = `${mode} p${provisioners} i${inventories}`;
   const dir = mkdtempSync(join(tmpdir(), 'scale-out-'));
-  log(`${label}: ${CLUSTERS} clusters, SIM_BOOT_MS ${bootMs}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  log(`${label}: ${CLUSTERS} clusters, SIM_API_LATENCY_MS ${latencyMs}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   const env = {
     ...process.env,
     BENCH_SCENARIO: 'provisioning',
@@ -94,7 +96,8 @@ async function measure(mode, bootMs, provisioners, inventories) {
     BENCH_PROVISIONER_REPLICAS: String(provisioners),
     BENCH_INVENTORY_REPLICAS: String(inventories),
     BENCH_TIMEOUT_MS: String(TIMEOUT_MS),
-    SIM_BOOT_MS: String(bootMs),
+    SIM_BOOT_MS: '0',
+    SIM_API_LATENCY_MS: String(latencyMs),
   };
   const child = spawn(process.execPath, ['--enable-source-maps', CHILD], { cwd: root, env, stdio: ['ignore', 'inherit', 'pipe'] });
   current = child;
@@ -285,7 +288,7 @@ class InboxWatch {
 function printSummary(r) {
   console.log(`\nscale-out benchmark (${r.cpus} cores; load ${r.load_average.start.join(' ')} -> ${r.load_average.end.join(' ')}; ${r.seconds} s)`);
   for (const [mode, m] of Object.entries(r.modes)) {
-    console.log(`  ${mode} (SIM_BOOT_MS ${m.sim_boot_ms}, ${m.clusters} clusters, ${m.machines} machines)`);
+    console.log(`  ${mode} (SIM_API_LATENCY_MS ${m.sim_api_latency_ms}, ${m.clusters} clusters, ${m.machines} machines)`);
     for (const service of SERVICES) {
       const s = m[service];
       const figures = REPLICAS.map((n) => {
@@ -334,20 +337,20 @@ async function main() {
   const modes = {};
   let failures = 0;
   for (const mode of MODES) {
-    const bootMs = mode === 'latency' ? LATENCY_MS : 0;
+    const latencyMs = mode === 'latency' ? LATENCY_MS : 0;
     // The shared one-replica run first; then each service's counts alternate, so a change of load
     // during the mode spreads over both services rather than landing on one.
-    const runs = new Map([['1/1', await measure(mode, bootMs, 1, 1)]]);
+    const runs = new Map([['1/1', await measure(mode, latencyMs, 1, 1)]]);
     for (const n of REPLICAS.filter((count) => count !== 1)) {
       for (const service of SERVICES) {
         const [provisioners, inventories] = service === 'provisioner' ? [n, 1] : [1, n];
-        runs.set(`${provisioners}/${inventories}`, await measure(mode, bootMs, provisioners, inventories));
+        runs.set(`${provisioners}/${inventories}`, await measure(mode, latencyMs, provisioners, inventories));
       }
     }
     failures += [...runs.values()].filter((run) => run.checks !== 'ok').length;
     const base = runs.get('1/1');
     modes[mode] = {
-      sim_boot_ms: bootMs,
+      sim_api_latency_ms: latencyMs,
       clusters: CLUSTERS,
       machines: base.machines,
       ...Object.fromEntries(

@@ -61,6 +61,8 @@ export const ProvisionerConfig = serviceConfigSchema(8081, {
   SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Simulated provider: share of API calls that throw (a cloud's 503s), 0..1; they are retried. */
   SIM_API_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Simulated provider: how long each API call takes to answer (a cloud's round trip), in ms. */
+  SIM_API_LATENCY_MS: integer(0, 60_000).default(0),
   /** Simulated provider: share of nodes that are never Ready once joined (machine health checks replace them), 0..1. */
   SIM_UNHEALTHY_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Simulated provider: which machines and calls fail is a function of this seed and the machine name. */

@@ -42,7 +42,7 @@ import { MachineQueue } from './repositories/machine-queue.repository.js';
 function infrastructureProvider(config: ProvisionerConfig, dataSource: DataSource): InfrastructureProvider {
   switch (config.INFRA_PROVIDER) {
     case 'simulated':
-      return new SimulatedProvider(dataSource, { bootMs: config.SIM_BOOT_MS, failureRate: config.SIM_FAILURE_RATE, apiErrorRate: config.SIM_API_ERROR_RATE, seed: config.SIM_SEED });
+      return new SimulatedProvider(dataSource, { bootMs: config.SIM_BOOT_MS, failureRate: config.SIM_FAILURE_RATE, apiErrorRate: config.SIM_API_ERROR_RATE, apiLatencyMs: config.SIM_API_LATENCY_MS, seed: config.SIM_SEED });
   }
 }
 

@@ -61,6 +61,26 @@ describe('simulated provider: bootstrap data', () => {
     for (const schema of schemas) await schema.drop();
   });
 
+  it('answers each API call after its latency (SIM_API_LATENCY_MS)', async () => {
+    const schema = await createTestSchema([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimJoinMaterial1732300017100, SimEndpoints1732300018100], 'simlatency');
+    schemas.push(schema);
+    const dataSource = new DataSource(schema.dataSourceOptions());
+    await dataSource.initialize();
+    dataSources.push(dataSource);
+    const waits: number[] = [];
+    const cloud = new SimulatedProvider(dataSource, { ...settings, apiLatencyMs: 250 }, async (ms) => void waits.push(ms));
+    await cloud.ensureControlPlaneEndpoint('c1');
+    await cloud.createMachine(machine('c1-general-0'));
+    await cloud.getMachine({ clusterId: 'c1', name: 'c1-general-0' });
+    await cloud.listMachines('c1');
+    await cloud.deleteMachine({ clusterId: 'c1', name: 'c1-general-0' });
+    await cloud.releaseControlPlaneEndpoint('c1');
+    assert.deepEqual(waits, [250, 250, 250, 250, 250, 250]);
+    const atOnce: number[] = [];
+    await new SimulatedProvider(dataSource, settings, async (ms) => void atOnce.push(ms)).getMachine({ clusterId: 'c1', name: 'c1-general-0' });
+    assert.deepEqual(atOnce, [], 'no latency by default');
+  });
+
   it('keeps the format, hash and size of what a machine was created with, never the data', async () => {
     const { provider: cloud, dataSource } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimJoinMaterial1732300017100]);
     await cloud.createMachine(machine('c1-general-0', { bootstrapData }));

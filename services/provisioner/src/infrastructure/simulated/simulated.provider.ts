@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { API_SERVER_PORT } from '../../bootstrap/render/kubeadm.js';
 import { endpointAddress, type ControlPlaneEndpoint, type InfrastructureProvider, type MachineRef, type MachineSpec, type ProviderMachine, type ProviderMachineStatus } from '../provider.js';
@@ -13,6 +14,8 @@ export interface SimulationSettings {
   failureRate: number;
   /** Share of API calls that fail (a cloud's 503s and throttling), 0..1: the caller retries. */
   apiErrorRate: number;
+  /** How long each API call takes to answer, as a cloud's round trip does (0: at once). */
+  apiLatencyMs?: number;
   seed: string;
 }
 
@@ -95,9 +98,17 @@ export class SimulatedProvider implements InfrastructureProvider {
   constructor(
     private readonly dataSource: DataSource,
     private readonly settings: SimulationSettings,
+    /** How an API call's latency is waited out (tests count the waits). */
+    private readonly wait: (ms: number) => Promise<unknown> = sleep,
   ) {}
 
+  /** Each call answers after the API's latency: a caller's concurrency slot is held meanwhile, as with a real cloud. */
+  private async latency(): Promise<void> {
+    if ((this.settings.apiLatencyMs ?? 0) > 0) await this.wait(this.settings.apiLatencyMs!);
+  }
+
   async createMachine(spec: MachineSpec): Promise<ProviderMachine> {
+    await this.latency();
     const error = this.apiError('create', spec);
     if (error?.when === 'before') throw error.error;
     const fails = simulatedFailure(this.settings.seed, spec.clusterId, spec.name, this.settings.failureRate);
@@ -127,6 +138,7 @@ export class SimulatedProvider implements InfrastructureProvider {
   }
 
   async getMachine(ref: MachineRef): Promise<ProviderMachine | undefined> {
+    await this.latency();
     const error = this.apiError('get', ref);
     if (error) throw error.error;
     const rows = ref.providerId
@@ -137,6 +149,7 @@ export class SimulatedProvider implements InfrastructureProvider {
   }
 
   async deleteMachine(ref: MachineRef): Promise<void> {
+    await this.latency();
     const error = this.apiError('delete', ref);
     if (error?.when === 'before') throw error.error;
     if (ref.providerId) await this.dataSource.query(`DELETE FROM sim_machines WHERE provider_id = $1`, [ref.providerId]);
@@ -148,11 +161,13 @@ export class SimulatedProvider implements InfrastructureProvider {
   }
 
   async listMachines(clusterId: string): Promise<ProviderMachine[]> {
+    await this.latency();
     const rows = await this.dataSource.query<SimMachineRow[]>(`SELECT ${COLUMNS} FROM sim_machines WHERE cluster_id = $1 ORDER BY name`, [clusterId]);
     return rows.map(toMachine);
   }
 
   async ensureControlPlaneEndpoint(clusterId: string): Promise<ControlPlaneEndpoint> {
+    await this.latency();
     const call = { clusterId, name: 'control-plane-endpoint' };
     const error = this.apiError('ensure', call);
     if (error?.when === 'before') throw error.error;
@@ -178,6 +193,7 @@ export class SimulatedProvider implements InfrastructureProvider {
   }
 
   async releaseControlPlaneEndpoint(clusterId: string): Promise<void> {
+    await this.latency();
     const call = { clusterId, name: 'control-plane-endpoint' };
     const error = this.apiError('release', call);
     if (error?.when === 'before') throw error.error;
