@@ -100,6 +100,8 @@ export interface ObservedCloudNodeGroup {
   minSize: number;
   maxSize: number;
   desiredSize: number;
+  /** The nodes it runs when that is not `desiredSize`: a GKE pool's size is per zone of its locations. */
+  nodes?: number;
   failure: string | null;
   /** That failure typed from the cloud's own reason (`cloudFailureCode`). */
   failureCode?: CloudErrorCode;

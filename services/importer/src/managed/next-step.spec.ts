@@ -134,6 +134,9 @@ describe('creating a cluster (decideNextStep, work create)', () => {
   it('given everything ready: done, with the endpoint, the version and the nodes asked for', () => {
     const step = decideNextStep(managed({ kind: 'create' }), observe(cloudCluster('ready', { version: '1.31.4' }), [group('gpu', 'ready'), group('workers', 'ready')]));
     assert.deepEqual(step, { kind: 'done', nodeCount: 4, version: '1.31.4', endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com' });
+    // A group whose size is per zone (GKE) counts the nodes it runs.
+    const zonal = decideNextStep(managed({ kind: 'create' }), observe(cloudCluster('ready'), [{ ...group('gpu', 'ready'), nodes: 6 }, group('workers', 'ready')]));
+    assert.equal(zonal.kind === 'done' && zonal.nodeCount, 6 + 3);
   });
 
   it('given a failed control plane or node group: fails with the cloud\'s message', () => {

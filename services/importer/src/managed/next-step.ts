@@ -105,7 +105,7 @@ function nameTaken(cluster: ManagedCluster, observed: ObservedCloudCluster): Ste
 
 const isStep = (value: Step | ObservedCloudCluster): value is Step => 'kind' in value;
 
-const nodeCountOf = (groups: ObservedCloudNodeGroup[]) => groups.reduce((sum, group) => sum + group.desiredSize, 0);
+const nodeCountOf = (groups: ObservedCloudNodeGroup[]) => groups.reduce((sum, group) => sum + (group.nodes ?? group.desiredSize), 0);
 
 const done = (cluster: ObservedCloudCluster, groups: ObservedCloudNodeGroup[]): Step => ({ kind: 'done', nodeCount: nodeCountOf(groups), version: cluster.version, endpoint: cluster.endpoint });
 

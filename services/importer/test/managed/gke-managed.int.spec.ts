@@ -77,7 +77,8 @@ describe('public cloud clusters at GKE: the reconciler through GkeLifecycle and 
   it('creates a cluster to ClusterReady: one control plane, one of each node pool', async () => {
     await publish(ClusterRequested, 'analytics', request('analytics'));
     const [ready] = await waitForEvents(bus, prefix, ClusterReady, 'analytics', 1, 30_000);
-    assert.equal(ready?.data.nodeCount, 3);
+    // A regional cluster: its pools' sizes (2 + 1) are per zone, in each of the region's three zones.
+    assert.equal(ready?.data.nodeCount, 9);
     assert.match(ready?.data.kubernetesVersion ?? '', /^1\.31/);
     assert.deepEqual([creates('analytics'), creates('analytics', 'batch'), creates('analytics', 'general')], [1, 1, 1]);
   });

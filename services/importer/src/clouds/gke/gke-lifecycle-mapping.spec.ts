@@ -67,8 +67,12 @@ describe('GKE lifecycle mapping', () => {
       minSize: 2,
       maxSize: 2,
       desiredSize: 2,
+      nodes: 2,
       failure: null,
     });
+    // Sizes are per zone: a pool of 2 in three zones runs 6 nodes.
+    const regional = gkeObservedNodeGroup({ name: 'general', status: 'RUNNING', initialNodeCount: 2, locations: ['europe-west1-b', 'europe-west1-c', 'europe-west1-d'] });
+    assert.deepEqual([regional.desiredSize, regional.nodes], [2, 6]);
     const autoscaled = gkeObservedNodeGroup({ name: 'batch', status: 'RUNNING_WITH_ERROR', statusMessage: 'ZONE_RESOURCE_POOL_EXHAUSTED', initialNodeCount: 3, autoscaling: { enabled: true, minNodeCount: 1, maxNodeCount: 6 } });
     assert.deepEqual([autoscaled.minSize, autoscaled.maxSize, autoscaled.desiredSize, autoscaled.state, autoscaled.failure], [1, 6, 3, 'failed', 'ZONE_RESOURCE_POOL_EXHAUSTED']);
   });

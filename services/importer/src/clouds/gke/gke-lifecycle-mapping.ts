@@ -96,6 +96,7 @@ export function gkeObservedNodeGroup(pool: NodePool, perZone = pool.initialNodeC
     minSize: autoscaled ? (pool.autoscaling?.minNodeCount ?? 0) : count,
     maxSize: autoscaled ? (pool.autoscaling?.maxNodeCount ?? 0) : count,
     desiredSize: count,
+    nodes: count * Math.max(1, pool.locations?.length ?? 0),
     failure: state === 'failed' ? (present(pool.statusMessage) ?? conditionsMessage(pool.conditions) ?? status) : null,
     ...(state === 'failed' ? { failureCode: cloudFailureCode(undefined, present(pool.statusMessage) ?? conditionsMessage(pool.conditions) ?? '') } : {}),
   };
