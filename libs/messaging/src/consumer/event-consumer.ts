@@ -202,7 +202,9 @@ export class EventConsumer {
     } else if (items.length === 1) {
       await this.settlement.failed(outcome.item, outcome.error);
     } else {
-      // Isolate the failure: each message on its own.
+      // Isolate the failure: each message on its own. What failed the batch is said once; each
+      // event's own failure, if any, is settled (retried, dead-lettered) with its reason below.
+      this.deps.logger.warn('batch failed; handling its events one at a time', { consumer: this.durable, events: items.length, error: describeError(outcome.error) });
       for (const item of items) {
         const single = await this.handleInTransaction([item]);
         if (single.ok) await this.settlement.committed([item], single);

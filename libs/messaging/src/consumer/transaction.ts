@@ -79,12 +79,18 @@ export class ConsumerTransaction {
     this.client.connection.stream.destroy(error);
   }
 
-  /** Rolls back what was not committed and gives the connection back. */
+  /**
+   * Rolls back what was not committed and gives the connection back: only when PostgreSQL says it
+   * is outside any transaction (a handler that committed or released the runner on its own, or a
+   * rollback that failed, would hand the next user a transaction half done); else it is cut.
+   */
   async end(): Promise<void> {
     try {
       if (this.runner.isTransactionActive) await this.runner.rollbackTransaction().catch(() => undefined);
     } finally {
       this.writes.close();
+      const status = this.client.getTransactionStatus();
+      if (status !== 'I' && !this.client.connection.stream.destroyed) this.drop(new Error(`the connection ended a consumer transaction in state ${status ?? 'unknown'}`));
       await this.runner.release();
     }
   }
