@@ -176,12 +176,12 @@ describe('public cloud clusters the importer creates and runs (against a cloud i
     }
   });
 
-  it('scales a node group: NodePoolScaled, the autoscaling bounds widened to take the count', async () => {
+  it('scales a node group: NodePoolScaled, a fixed group fixed at the new count', async () => {
     await publish(NodePoolScaleRequested, 'shop-prod', { pool: 'workers', count: 5 });
     const [scaled] = await waitForEvents(bus, prefix, NodePoolScaled, 'shop-prod', 1, 20_000);
     assert.deepEqual(scaled?.data, { model: 'public-cloud', pool: 'workers', from: 2, to: 5, requested: 5, nodes: [], removed: [] });
     const group = cloud.clusters.get(`eu-west-1/${cloudNameFor('shop-prod')}`)?.groups.get('workers');
-    assert.deepEqual([group?.spec.minSize, group?.spec.desiredSize, group?.spec.maxSize], [2, 5, 5]);
+    assert.deepEqual([group?.spec.minSize, group?.spec.desiredSize, group?.spec.maxSize], [5, 5, 5], 'no autoscaler turned on');
   });
 
   it('upgrades one approved step: the control plane, then each node group; a step skipping a minor is refused', async () => {
