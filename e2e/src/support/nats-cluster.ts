@@ -178,7 +178,13 @@ export class ClusteredFleet extends Fleet {
     super({ services: [], env: { NATS_URL: nats.url, BUS_REPLICAS: String(nats.nodes.length), ...env } });
   }
 
-  /** Starts the services all at once: each may be the first to create the streams and buckets. */
+  /**
+   * Starts the upgrade planner, then the other services all at once: each of those may be the
+   * first to create the streams. The planner goes first because a service watching the
+   * support-matrix bucket while the planner creates it at three replicas can die of a JetStream
+   * request timeout the NATS client throws where nothing can catch it (seen with all five starting
+   * together on a quiet machine).
+   */
   override async start(): Promise<void> {
     await ensureDatabase(this.database);
     this.db = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
@@ -186,6 +192,8 @@ export class ClusteredFleet extends Fleet {
     // The test issuer would otherwise be first to make the authentication bucket, at one replica.
     await AuthBucket.open(this.bus.nc, { prefix: this.prefix }, this.nats.nodes.length);
     this.issuer = await TestTokenIssuer.publish(this.bus.nc, this.prefix);
-    await Promise.all(this.services.map((name) => this.add(name)));
+    const first: ServiceName[] = this.services.filter((name) => name === 'upgrade-planner');
+    for (const name of first) await this.add(name);
+    await Promise.all(this.services.filter((name) => !first.includes(name)).map((name) => this.add(name)));
   }
 }
