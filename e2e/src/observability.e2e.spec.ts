@@ -109,7 +109,7 @@ describe('traces and metrics with no collector', { timeout: 300_000 }, () => {
 
     // The event it emitted continues the request's trace.
     const stored = await eventually(
-      () => fleet.bus.jsm.streams.getMessage(streamName({ prefix: fleet.prefix }, 'events'), { last_by_subj: eventsSubject({ prefix: fleet.prefix }, ClusterRequested.channel) }).catch(() => undefined) ?? undefined,
+      () => fleet.bus.jsm.streams.getMessage(streamName({ prefix: fleet.prefix }, 'events'), { last_by_subj: eventsSubject({ prefix: fleet.prefix }, ClusterRequested.channel) }).then((message) => message ?? undefined, () => undefined),
       10_000,
       'ClusterRequested on the bus',
     );
