@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await db.query('VACUUM ANALYZE cluster_counts');
+    await db.query('VACUUM cluster_count_changes');
     // The fill's gigabyte of dirty pages is written out now, not by the checkpointer during the
     // measurement: what is measured is the reads of a settled database, not the fill's write-back.
     await db.query('CHECKPOINT');

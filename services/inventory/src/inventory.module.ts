@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretsModule, secretsEntities, secretsMigrations } from '@flotilla/secrets';
+import { streamPlacement } from '@flotilla/contracts';
 import { PolicyModule, ServiceKitModule } from '@flotilla/service-kit';
 import { AUDIT_STREAM_OPTIONS, FleetAuditConsumer } from './audit/fleet-audit.consumer.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -19,6 +20,7 @@ import { ClusterCounts1732300017500 } from './migrations/1732300017500-cluster-c
 import { ClusterCountsFleet1732300017600 } from './migrations/1732300017600-cluster-counts-fleet.js';
 import { ClusterVersionIndex1732300017700 } from './migrations/1732300017700-cluster-version-index.js';
 import { ClusterRegion1732300017800 } from './migrations/1732300017800-cluster-region.js';
+import { ClusterOrderCovering1732300017900 } from './migrations/1732300017900-cluster-order-covering.js';
 import { DeadLetterIndexConsumer } from './dead-letters/dead-letter-index.consumer.js';
 import { DeadLetterReplay } from './dead-letters/dead-letter-replay.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
@@ -39,14 +41,14 @@ export class InventoryModule {
         ServiceKitModule.forRoot({
           service: 'inventory',
           config,
-          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500, ClusterCountsFleet1732300017600, ClusterVersionIndex1732300017700, ClusterRegion1732300017800],
+          migrations: [InventoryTables1732300001000, ...secretsMigrations, ClusterLabelsTokensAudit1732300007100, ClusterRequestsProgressOrder1732300015300, ClusterAccess1732300016100, DeadLetters1732300017300, ClusterOverviewOrder1732300017400, ClusterCounts1732300017500, ClusterCountsFleet1732300017600, ClusterVersionIndex1732300017700, ClusterRegion1732300017800, ClusterOrderCovering1732300017900],
           entities: [ClusterEntity, ClusterEventEntity, ...secretsEntities],
         }),
         SecretsModule.forRoot({ keys: config.SECRETS_KEYS }),
         PolicyModule.forRoot({ naming: { prefix: config.BUS_PREFIX } }),
       ],
       controllers: [FleetProjectionHandler, ClustersController, OverviewController, TokensController, AuditController, DeadLettersController],
-      providers: [ClusterRepository, ClusterListing, FleetCounts, FleetCountsCompactor, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, FleetGauge, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
+      providers: [ClusterRepository, ClusterListing, FleetCounts, FleetCountsCompactor, TokenIssuer, FleetAuditConsumer, DeadLetterIndexConsumer, DeadLetterReplay, FleetGauge, { provide: AUDIT_STREAM_OPTIONS, useValue: { prefix: config.BUS_PREFIX, replicas: config.BUS_REPLICAS, placement: streamPlacement(config), streamMaxBytes: config.BUS_STREAM_MAX_BYTES } }],
     };
   }
 }

@@ -5,7 +5,7 @@ import { BusConnection, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
 import { ClusterDetailAnswer, ClusterPageAnswer } from '../src/http/cluster-answers.js';
-import { ClusterListing, FILTER_FIRST_AT_MOST } from '../src/repositories/cluster-listing.js';
+import { ClusterListing, FILTER_FIRST_AT_MOST, WALK_AT_MOST } from '../src/repositories/cluster-listing.js';
 import { inventoryService } from '../src/service.js';
 
 interface Item {
@@ -24,6 +24,17 @@ interface Page {
 }
 
 const PROVISIONER = '/flotilla/provisioner';
+/**
+ * The ways a filtered page is read (cluster-listing.ts): a bounded walk of the sort index; filter
+ * first; a walk too short for some pages (pages of 3 or 4), so they are read filter first; a walk
+ * without a bound.
+ */
+const READS = [
+  { way: 'walked', walkAtMost: WALK_AT_MOST, filterFirstAtMost: FILTER_FIRST_AT_MOST },
+  { way: 'filter first', walkAtMost: 0, filterFirstAtMost: FILTER_FIRST_AT_MOST },
+  { way: 'walked 12 at most, else filter first', walkAtMost: 12, filterFirstAtMost: FILTER_FIRST_AT_MOST },
+  { way: 'walked without a bound', walkAtMost: 0, filterFirstAtMost: 0 },
+];
 const MODELS = ['platform-provisioned', 'hosted-control-plane', 'user-provisioned'] as const;
 const PROVIDERS = ['sim', 'openstack'];
 const VERSIONS = ['1.32.4', '1.33.1', '1.33.10', '1.34.2', '1.9.3'];
@@ -142,38 +153,38 @@ describe('inventory: the fleet listed, filtered and sorted, a keyset page at a t
       ['model=platform-provisioned&status=Running&labels=team=odd', (cluster) => cluster.model === 'platform-provisioned' && cluster.outcome === 'running' && cluster.labels['team'] === 'odd'],
       ['provider=sim&version=1.32', (cluster) => cluster.provider === 'sim' && cluster.version.startsWith('1.32.')],
     ];
-    // Few matches are read filter first, many by walking the sort index: both ways list the same.
+    // Every way of reading a page lists the same.
     const listing = service.app.get(ClusterListing);
-    for (const filterFirstAtMost of [FILTER_FIRST_AT_MOST, 0]) {
-      listing.filterFirstAtMost = filterFirstAtMost;
+    for (const { way, walkAtMost, filterFirstAtMost } of READS) {
+      Object.assign(listing, { walkAtMost, filterFirstAtMost });
       for (const [query, matches] of cases) {
         const expected = FIXTURE.filter(matches).map((cluster) => cluster.id);
         assert.ok(expected.length > 0, `${query} matches some of the fixture`);
         const listed = await walk(query, 4);
-        assert.deepEqual(listed.map((item) => item.id), expected, `${query} (filter first up to ${filterFirstAtMost})`);
-        assert.deepEqual((await walk(`${query}&sort=name&order=desc`, 3)).map((item) => item.id).sort(), expected, `${query} by name`);
+        assert.deepEqual(listed.map((item) => item.id), expected, `${query} (${way})`);
+        assert.deepEqual((await walk(`${query}&sort=name&order=desc`, 3)).map((item) => item.id).sort(), expected, `${query} by name (${way})`);
         assert.equal((await get(`${query}&limit=1`)).body.total, expected.length, `${query}: total`);
         for (const item of listed) assert.equal(item.status, statusOf(FIXTURE.find((cluster) => cluster.id === item.id)!));
       }
     }
-    listing.filterFirstAtMost = FILTER_FIRST_AT_MOST;
+    Object.assign(listing, { walkAtMost: WALK_AT_MOST, filterFirstAtMost: FILTER_FIRST_AT_MOST });
   });
 
   it('lists each cluster as its detail shows it, without the history, whichever way the page is read', async () => {
     const listing = service.app.get(ClusterListing);
-    for (const filterFirstAtMost of [FILTER_FIRST_AT_MOST, 0]) {
-      listing.filterFirstAtMost = filterFirstAtMost;
+    for (const { way, walkAtMost, filterFirstAtMost } of READS) {
+      Object.assign(listing, { walkAtMost, filterFirstAtMost });
       for (const item of await walk('labels=team=even', 6)) {
         const response = await fetch(`${service.url}/api/v1/clusters/${item.id}`, { headers });
         const answer: unknown = await response.json();
         const checked = ClusterDetailAnswer.safeParse(answer);
         assert.ok(checked.success, `${item.id}: ${JSON.stringify(checked.error?.issues)}`);
         const { history: _history, historyNextCursor: _next, ...detail } = answer as Record<string, unknown>;
-        assert.deepEqual(item, detail, `${item.id} (filter first up to ${filterFirstAtMost})`);
+        assert.deepEqual(item, detail, `${item.id} (${way})`);
         assert.deepEqual(Object.keys(item), Object.keys(detail), `${item.id}: the same fields in the same order`);
       }
     }
-    listing.filterFirstAtMost = FILTER_FIRST_AT_MOST;
+    Object.assign(listing, { walkAtMost: WALK_AT_MOST, filterFirstAtMost: FILTER_FIRST_AT_MOST });
     const response = await fetch(`${service.url}/api/v1/clusters?limit=2`, { headers });
     assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
     const checked = ClusterPageAnswer.safeParse(await response.json());

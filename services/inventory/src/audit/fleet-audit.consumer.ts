@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { allAuditSubject, AuditRecord, INVENTORY_AUDIT_DURABLE, streamName } from '@flotilla/contracts';
+import { allAuditSubject, AuditRecord, INVENTORY_AUDIT_DURABLE, streamName, type StreamPlacement } from '@flotilla/contracts';
 import { AUDIT_RETENTION_DAYS } from '@flotilla/auth';
 import { BusConnection, ensureAuditStream } from '@flotilla/messaging';
 import { PeriodicTask } from '@flotilla/service-kit';
@@ -12,6 +12,7 @@ export const AUDIT_STREAM_OPTIONS = Symbol('AuditStreamOptions');
 export interface AuditStreamOptions {
   prefix: string;
   replicas: number;
+  placement?: StreamPlacement | undefined;
   streamMaxBytes: number;
 }
 
