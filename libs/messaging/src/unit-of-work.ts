@@ -74,7 +74,12 @@ export class UnitOfWork {
     this.committedListeners.push(listener);
   }
 
-  /** Runs `work` in a transaction; nested calls join the outer one. */
+  /**
+   * Runs `work` in a transaction; nested calls join the outer one. When `work` caught a database
+   * error and went on, PostgreSQL has aborted the transaction and would answer the commit by
+   * rolling back, quietly: that is found out before committing (from the outbox insert, or from
+   * the connection's transaction status when nothing was emitted) and thrown instead.
+   */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.inTransaction) return work();
     const runner = this.dataSource.createQueryRunner();
@@ -87,6 +92,9 @@ export class UnitOfWork {
         await insertOutboxRows(client, scope.pending).catch((error: unknown) => {
           throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
         });
+      } else if (client.getTransactionStatus() === 'E') {
+        // 'E': in a failed transaction block (node-postgres reads it from PostgreSQL's ReadyForQuery).
+        throw new Error(ABORTED_BY_A_CAUGHT_ERROR);
       }
       await runner.commitTransaction();
       if (scope.pending.length > 0) this.notifyCommitted(scope.pending);

@@ -31,7 +31,8 @@ const failedOnce = new Set<string>();
 /**
  * `fail-once-*` fails its first attempt, `reject-*` fails for good, `nested-*` writes its effect
  * in a nested transaction, `swallow-tx-*` too but catches its failure, `swallow-sql-*` catches a
- * database error and returns, `slow-*` waits a little first; every other event records its
+ * database error and returns, `commit-*` writes its effect and tries to commit the consumer's
+ * transaction itself (catching the refusal), `slow-*` waits a little first; every other event records its
  * handling order, counts its effect and emits NodesProvisioned.
  */
 @Controller()
@@ -59,6 +60,11 @@ class BySubjectHandlers {
       if (name.startsWith('swallow-sql')) {
         // Catches a database error and carries on: the transaction is aborted all the same.
         await manager.query(`SELECT 1 / 0`).catch(() => undefined);
+        return;
+      }
+      if (name.startsWith('commit')) {
+        await manager.query(countEffect, [name]);
+        await manager.queryRunner!.commitTransaction().catch(() => undefined);
         return;
       }
       if (name.startsWith('nested')) await manager.transaction((nested) => nested.query(countEffect, [name]));
@@ -155,8 +161,8 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
 
   it('applies each effect once when failures or nested transactions send a batch back event by event', async () => {
     await probe.query(`TRUNCATE handled, effects`);
-    const names = ['slow-0', 'slow-1', 'fail-once-a', 'slow-2', 'nested-c', 'reject-b', 'swallow-tx-d', 'slow-3', 'swallow-sql-e', 'slow-4'];
-    const noEffect = ['reject-b', 'swallow-sql-e'];
+    const names = ['slow-0', 'slow-1', 'fail-once-a', 'slow-2', 'nested-c', 'reject-b', 'swallow-tx-d', 'slow-3', 'swallow-sql-e', 'commit-f', 'slow-4'];
+    const noEffect = ['commit-f', 'reject-b', 'swallow-sql-e'];
     // Published before the app starts: after the first, they are handled in one batch.
     for (const name of names) await requestCluster(bus, options, name);
 
@@ -167,16 +173,18 @@ describe("handlers with concurrency 'by-subject'", { timeout: 60_000 }, () => {
       assert.deepEqual(
         effects,
         names.filter((name) => !noEffect.includes(name)).sort().map((name) => ({ name, times: 1 })),
-        'every effect once, none of the failures; the nested transactions ran on their own',
+        "every effect once, none of the failures; the nested transactions ran on their own; no handler committed the consumer's transaction",
       );
-      // Neither failure was acked as if handled: both are dead letters, with their reasons.
+      // No failure was acked as if handled: each is a dead letter, with its reason.
       const deadLetters = await eventually(async () => {
         const messages = await readStream(bus.jsm, streamName(options, 'dlq')).catch((): ReadMessage[] => []);
         return messages.length >= noEffect.length ? messages : undefined;
-      }, 15_000, 'two dead letters');
+      }, 15_000, `${noEffect.length} dead letters`);
       const reasons = Object.fromEntries(deadLetters.map((m) => [m.headers['ce-subject'] ?? '?', m.headers[DEAD_LETTER_HEADERS.reason] ?? '']));
       assert.deepEqual(Object.keys(reasons).sort(), noEffect);
       assert.match(reasons['swallow-sql-e'] ?? '', /a database error was caught and the work went on/);
+      // Refused side by side, and again when the batch was retried event by event.
+      assert.match(reasons['commit-f'] ?? '', /a handler cannot commitTransaction the consumer's transaction/);
     } finally {
       await closeHandlerApp(app);
     }

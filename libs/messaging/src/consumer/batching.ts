@@ -1,7 +1,8 @@
-import { EntityManager, type DataSource, type QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { OutboxRow } from '../outbox/outbox-store.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { DeliveredEvent, Item } from './admission.js';
+import { handlerManager } from './handler-manager.js';
 import { inBatchProcessSpan, inProcessSpan } from './observability.js';
 
 export type EventHandler = (delivered: DeliveredEvent) => Promise<void>;
@@ -47,17 +48,23 @@ export function sideBySide(handling: Handling, items: readonly Item[]): boolean 
 export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[]): Promise<OutboxRow[]> {
   const outbox: OutboxRow[] = [];
   if (items.length === 0) return outbox;
+  // Refused transaction control fails the batch even if a handler caught the refusal.
+  let refused: Error | undefined;
+  const shared = sideBySide(handling, items);
+  const manager = handlerManager(dataSource, runner, shared, (error) => (refused ??= error));
   if (handling.kind === 'batch') {
-    await inBatchProcessSpan(items, () => unitOfWork.withManager(runner.manager, outbox, () => handling.handle(items))).catch((error: unknown) => {
+    await inBatchProcessSpan(items, () => unitOfWork.withManager(manager, outbox, () => handling.handle(items))).catch((error: unknown) => {
       throw new HandlerFailed(items[0]!, error);
     });
-  } else if (sideBySide(handling, items)) {
-    await runBySubject(unitOfWork, new SharedTransactionManager(dataSource, runner), items, handling.handle, outbox);
+    if (refused) throw new HandlerFailed(items[0]!, refused);
+  } else if (shared) {
+    await runBySubject(unitOfWork, manager, items, handling.handle, outbox, () => refused);
   } else {
     for (const item of items) {
-      await runOne(unitOfWork, runner.manager, item, handling.handle, outbox).catch((error: unknown) => {
+      await runOne(unitOfWork, manager, item, handling.handle, outbox).catch((error: unknown) => {
         throw new HandlerFailed(item, error);
       });
+      if (refused) throw new HandlerFailed(item, refused);
     }
   }
   return outbox;
@@ -74,7 +81,7 @@ async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item
  * Events about different subjects side by side, each subject's in stream order. The first
  * failure fails the batch once every handler has settled, so none is left mid-statement.
  */
-async function runBySubject(unitOfWork: UnitOfWork, manager: SharedTransactionManager, items: Item[], handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
+async function runBySubject(unitOfWork: UnitOfWork, manager: EntityManager, items: Item[], handle: EventHandler, outbox: OutboxRow[], refused: () => Error | undefined): Promise<void> {
   const emitted = new Map<Item, OutboxRow[]>();
   const chains = new Map<string, Promise<void>>();
   let failure: HandlerFailed | undefined;
@@ -94,23 +101,7 @@ async function runBySubject(unitOfWork: UnitOfWork, manager: SharedTransactionMa
   await Promise.all(chains.values());
   if (failure) throw failure;
   // Refused even if the handler caught it: its work is not done, so every event runs on its own.
-  if (manager.refused) throw new HandlerFailed(items[0]!, manager.refused);
+  const refusal = refused();
+  if (refusal) throw new HandlerFailed(items[0]!, refusal);
   for (const item of items) outbox.push(...(emitted.get(item) ?? []));
-}
-
-/**
- * The entity manager of handlers sharing one transaction. A nested transaction's savepoints would
- * interleave with the others' (rolling one back would undo theirs), so it is refused; the first
- * refusal fails the batch, which is then retried event by event, where nested transactions work.
- * Handlers leave the transaction's control (commit, rollback, release of `queryRunner`) to the
- * consumer.
- */
-class SharedTransactionManager extends EntityManager {
-  refused: Error | undefined;
-
-  override transaction(): Promise<never> {
-    const error = new Error(`a handler with concurrency 'by-subject' cannot open a nested transaction (manager.transaction): nested transactions are for sequential handlers`);
-    this.refused ??= error;
-    return Promise.reject(error);
-  }
 }

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EventRejected } from '@flotilla/contracts';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { MESSAGING_MIGRATIONS, UnitOfWork } from '../src/index.js';
+import { createTestSchema, testBusPrefix, type TestSchema } from '../src/testing/index.js';
+
+class NotesTable1732300000004 implements MigrationInterface {
+  name = 'NotesTable1732300000004';
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`CREATE TABLE notes (name text PRIMARY KEY)`);
+  }
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`DROP TABLE notes`);
+  }
+}
+
+describe('UnitOfWork.run against PostgreSQL', { timeout: 30_000 }, () => {
+  let schema: TestSchema;
+  let dataSource: DataSource;
+  let unitOfWork: UnitOfWork;
+  const notice = { rejectedEventId: 'x', code: 'unparseable', reason: 'bad', consumer: 'c', deadLetterSubject: 't.dlq.c' } as const;
+  const notes = async (): Promise<string[]> => (await dataSource.query<{ name: string }[]>(`SELECT name FROM notes ORDER BY name`)).map((row) => row.name);
+  const outboxRows = async (): Promise<number> => (await dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox`))[0]!.n;
+
+  before(async () => {
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, NotesTable1732300000004]);
+    dataSource = await new DataSource(schema.dataSourceOptions()).initialize();
+    unitOfWork = new UnitOfWork(dataSource, { service: 'notes', prefix: testBusPrefix() });
+  });
+
+  after(async () => {
+    await dataSource.destroy();
+    await schema.drop();
+  });
+
+  it('commits the work and its emitted events together', async () => {
+    await unitOfWork.run(async () => {
+      await unitOfWork.manager.query(`INSERT INTO notes (name) VALUES ('kept')`);
+      unitOfWork.emit(EventRejected, 'n-1', notice);
+    });
+    assert.deepEqual(await notes(), ['kept']);
+    assert.equal(await outboxRows(), 1);
+  });
+
+  it('refuses work that caught a database error and went on, when it emitted nothing: nothing is passed off as committed', async () => {
+    await assert.rejects(
+      unitOfWork.run(async () => {
+        await unitOfWork.manager.query(`INSERT INTO notes (name) VALUES ('lost')`);
+        await unitOfWork.manager.query(`SELECT 1 / 0`).catch(() => undefined);
+        return 'done';
+      }),
+      /a database error was caught and the work went on, but it had aborted the transaction/,
+    );
+    assert.deepEqual(await notes(), ['kept']);
+  });
+
+  it('refuses it too when it emitted events, and writes none of them', async () => {
+    await assert.rejects(
+      unitOfWork.run(async () => {
+        await unitOfWork.manager.query(`SELECT 1 / 0`).catch(() => undefined);
+        unitOfWork.emit(EventRejected, 'n-2', notice);
+      }),
+      /a database error was caught and the work went on/,
+    );
+    assert.equal(await outboxRows(), 1);
+  });
+
+  it('gives back a connection that is ready for the next unit of work', async () => {
+    for (let i = 0; i < 12; i++) await unitOfWork.run(() => unitOfWork.manager.query(`INSERT INTO notes (name) VALUES ($1)`, [`n-${i}`]));
+    assert.equal((await notes()).length, 13);
+  });
+});
