@@ -106,6 +106,9 @@ const GKE_DURATIONS = { createCluster: 4_000, deleteNodePool: 1_000, createNodeP
 const EKS_LIMIT = { requestsPerSecond: 100, burst: 100 };
 const AKS_LIMIT = { perSecond: 100, burst: 100 };
 const GKE_LIMIT = { requests: 100, windowMs: 1_000 };
+// What the importer is told of them (CLOUD_*_REQUEST_RATE, `<per second>/<burst>`): its budgets stay
+// a little under each limit, and GKE's burst plus a second's refill never passes its window's count.
+const IMPORTER_RATES = { eks: '95/90', aks: '95/90', gke: '90/8' };
 
 const REGION = { eks: 'eu-west-1', aks: 'westeurope', gke: 'europe-west1' } as const;
 const VERSION = '1.31';
@@ -338,6 +341,11 @@ async function main(): Promise<void> {
     CLOUD_AZURE_AUTHORITY_HOST: aks.url,
     CLOUD_GKE_API_ENDPOINT: gke.url,
     CLOUD_GCP_TOKEN_URI: `${gke.url}/token`,
+    CLOUD_EKS_REQUEST_RATE: IMPORTER_RATES.eks,
+    CLOUD_AKS_REQUEST_RATE: IMPORTER_RATES.aks,
+    CLOUD_GKE_REQUEST_RATE: IMPORTER_RATES.gke,
+    // The shared location lists (GKE, AKS) at the scale of the reconciler's poll.
+    CLOUD_LIST_MAX_AGE_MS: String(scaled(15_000)),
     ...(TRUST === 'cloud-ca-file' ? { CLOUD_CA_FILE: caFile } : { NODE_EXTRA_CA_CERTS: caFile }),
     BENCH_MANAGED_SETTINGS: JSON.stringify(managed),
   });
@@ -453,6 +461,8 @@ async function main(): Promise<void> {
       rate_limits: { eks: EKS_LIMIT, aks: AKS_LIMIT, gke: GKE_LIMIT },
       time_scale: TIME_SCALE,
       reconciler: { ...managed, concurrency: CONCURRENCY, database_pool_size: POOL_SIZE },
+      importer_request_rates: IMPORTER_RATES,
+      list_max_age_ms: scaled(15_000),
       trust: TRUST,
     },
     gate_closures_logged: gateClosures,

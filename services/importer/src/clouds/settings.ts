@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { z } from 'zod';
+import type { CloudProviderName } from './cloud-provider.js';
+import type { RequestRate } from './request-budget.js';
 
 /**
  * Where the cloud APIs are and how hard to try. The defaults are the public clouds; overrides
@@ -36,7 +38,30 @@ export interface CloudSettings {
   requestTimeoutMs: number;
   /** Attempts per call (1: no retry). */
   maxAttempts: number;
+  /**
+   * How fast the lifecycle side calls each cloud, per account and scope (EKS region, Azure
+   * subscription, Google project): kept below the cloud's limit so it never has to throttle.
+   */
+  requestRates: Record<CloudProviderName, RequestRate>;
+  /**
+   * How old a shared list of a location's clusters or operations (GKE, AKS) may be when read for one
+   * cluster: one call serves every cluster of the account there meanwhile. Never older than our
+   * last change to that cluster.
+   */
+  listMaxAgeMs: number;
 }
+
+/**
+ * Request rates kept under what each cloud allows an account, with room for the account's other
+ * clients: EKS throttles its control-plane API at a few tens of requests per second per account and
+ * region, ARM refills a subscription's read bucket at 25 per second (250 held), GKE's default quota
+ * is 3,000 requests per minute per project (a sliding minute: a small burst keeps any second under it).
+ */
+export const DEFAULT_REQUEST_RATES: Record<CloudProviderName, RequestRate> = {
+  eks: { perSecond: 10, burst: 20 },
+  aks: { perSecond: 20, burst: 100 },
+  gke: { perSecond: 40, burst: 10 },
+};
 
 export const PUBLIC_CLOUD_SETTINGS: CloudSettings = {
   eks: {},
@@ -49,12 +74,25 @@ export const PUBLIC_CLOUD_SETTINGS: CloudSettings = {
   extraCaCertificatesPem: null,
   requestTimeoutMs: 20_000,
   maxAttempts: 3,
+  requestRates: DEFAULT_REQUEST_RATES,
+  listMaxAgeMs: 15_000,
 };
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const awsEndpoint = z
   .string()
   .refine((value) => z.url({ protocol: /^https$/ }).safeParse(value.replaceAll('{region}', 'region')).success, 'must be an https:// URL ({region} allowed)');
+
+/** `20` or `20/100`: requests per second, then the burst. */
+function parseRequestRate(value: string): RequestRate | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+)\s*)?$/.exec(value);
+  if (!match) return null;
+  const perSecond = Number(match[1]);
+  const burst = match[2] === undefined ? Math.max(1, Math.floor(perSecond)) : Number(match[2]);
+  return perSecond > 0 && burst >= 1 ? { perSecond, burst } : null;
+}
+
+const requestRate = z.string().refine((value) => parseRequestRate(value) !== null, 'must be <requests per second>[/<burst>], both positive, e.g. 20/100');
 
 /** The environment variables of the cloud settings, to merge into a service's config schema. */
 export const CloudConfigVariables = z.object({
@@ -70,6 +108,11 @@ export const CloudConfigVariables = z.object({
   CLOUD_CA_FILE: z.string().min(1).optional(),
   CLOUD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(PUBLIC_CLOUD_SETTINGS.requestTimeoutMs),
   CLOUD_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(PUBLIC_CLOUD_SETTINGS.maxAttempts),
+  /** `<requests per second>[/<burst>]` per cloud account and scope; the burst defaults to one second's worth. */
+  CLOUD_EKS_REQUEST_RATE: requestRate.optional(),
+  CLOUD_AKS_REQUEST_RATE: requestRate.optional(),
+  CLOUD_GKE_REQUEST_RATE: requestRate.optional(),
+  CLOUD_LIST_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(PUBLIC_CLOUD_SETTINGS.listMaxAgeMs),
 });
 export type CloudConfigVariables = z.infer<typeof CloudConfigVariables>;
 
@@ -102,8 +145,16 @@ export function cloudSettingsFrom(variables: CloudConfigVariables): CloudSetting
     extraCaCertificatesPem: variables.CLOUD_CA_FILE === undefined ? null : readFileSync(variables.CLOUD_CA_FILE, 'utf8'),
     requestTimeoutMs: variables.CLOUD_REQUEST_TIMEOUT_MS,
     maxAttempts: variables.CLOUD_MAX_ATTEMPTS,
+    requestRates: {
+      eks: rateOr(variables.CLOUD_EKS_REQUEST_RATE, DEFAULT_REQUEST_RATES.eks),
+      aks: rateOr(variables.CLOUD_AKS_REQUEST_RATE, DEFAULT_REQUEST_RATES.aks),
+      gke: rateOr(variables.CLOUD_GKE_REQUEST_RATE, DEFAULT_REQUEST_RATES.gke),
+    },
+    listMaxAgeMs: variables.CLOUD_LIST_MAX_AGE_MS,
   };
 }
+
+const rateOr = (value: string | undefined, fallback: RequestRate): RequestRate => (value === undefined ? fallback : (parseRequestRate(value) ?? fallback));
 
 /**
  * The CA list for a TLS client: Node's public roots plus the extra ones. Undefined when there

@@ -18,7 +18,7 @@ import { closeGate, gateOpen, heldUntil } from './throttle.js';
 export interface ManagedReconcilerSettings extends ReconcilePolicy {
   /** How often the idle reconciler looks for clusters with work due. */
   roundIntervalMs: number;
-  /** Clusters one replica takes per round, worked on side by side. */
+  /** Clusters one replica works on side by side (steps in flight at most). */
   concurrency: number;
   /** A claim outlives one step's calls: a replica that dies leaves the cluster to another after this. */
   leaseMs: number;
@@ -59,6 +59,8 @@ const reason = (code: string, message: string, field?: string): Reason => (field
 export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ManagedReconciler.name);
   private readonly task: PeriodicTask;
+  /** Steps under way (at most `concurrency`). */
+  private readonly inFlight = new Set<Promise<void>>();
   /** The versions each cloud offers, by provider, account and place. */
   private readonly offered = new Map<string, { versions: string[]; until: number }>();
 
@@ -80,11 +82,23 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     await this.task.stop();
+    // The loop's signal aborted every step: each releases its cluster or records what it did.
+    await Promise.allSettled([...this.inFlight]);
   }
 
-  /** One round: claim up to `concurrency` clusters with work due and take one step for each. */
+  /**
+   * One round: claims as many clusters with work due as there are free places (`concurrency` steps
+   * in flight at most) and starts a step for each, without waiting for the others: a step waiting on
+   * its cloud or its account's request budget holds its own place only. With every place taken it
+   * waits for one to free up.
+   */
   async round(signal: AbortSignal): Promise<number> {
-    const claims = await this.clusters.claimDue(this.settings.concurrency, this.clock.now(), this.settings.leaseMs);
+    const free = this.settings.concurrency - this.inFlight.size;
+    if (free <= 0) {
+      await Promise.race(this.inFlight);
+      return 1;
+    }
+    const claims = await this.clusters.claimDue(free, this.clock.now(), this.settings.leaseMs);
     if (claims.length === 0) return 0;
     // One gate per account for the whole service: a cloud that throttled one replica is left alone by all.
     // The gates and the accounts are read once for the round's clusters, most of which share an account.
@@ -96,7 +110,15 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       if (opened === undefined) accounts.set(key, (opened = this.openAccount(cluster)));
       return opened;
     };
-    await Promise.all(claims.map((claim) => this.reconcile(claim, gates.get(accountKey(claim.cluster)) ?? null, account, signal)));
+    for (const claim of claims) {
+      const step: Promise<void> = this.reconcile(claim, gates.get(accountKey(claim.cluster)) ?? null, account, signal)
+        .catch((error: unknown) => {
+          // Its claim runs out and the cluster is taken again (a database that failed mid-step).
+          this.logger.warn({ msg: 'managed cluster step failed; taken again when its claim runs out', clusterId: claim.cluster.id, error: error instanceof Error ? error.message : String(error) });
+        })
+        .finally(() => this.inFlight.delete(step));
+      this.inFlight.add(step);
+    }
     return claims.length;
   }
 

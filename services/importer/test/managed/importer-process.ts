@@ -35,6 +35,8 @@ export class ImporterProcesses {
     // Ready clusters are not re-checked here (their API servers are not stood in for).
     SYNC_INTERVAL_MS: '3600000',
     CLOUD_REQUEST_TIMEOUT_MS: '5000',
+    // The location lists a look reads (GKE, AKS) at the same scale as the reconciler's poll.
+    CLOUD_LIST_MAX_AGE_MS: '100',
     // A step cut by the kill leaves its claim to run out: short, so the next process takes it over soon.
     BENCH_MANAGED_SETTINGS: JSON.stringify({ roundIntervalMs: 50, pollIntervalMs: 100, retryBaseMs: 100, maxRetryMs: 1_000, throttleFallbackMs: 300, stepTimeoutMs: 6_000, leaseMs: 8_000, operationTimeScale: STANDIN_TIME_SCALE }),
   };

@@ -5,6 +5,7 @@ import { ContainerServiceClient, type ContainerServiceClientOptionalParams } fro
 import { ClientSecretCredential } from '@azure/identity';
 import type { AzureAccount } from '../accounts.js';
 import { CloudError } from '../errors.js';
+import type { RequestBudget, RequestBudgets } from '../request-budget.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
 import { retryAfterMs } from './aks-mapping.js';
 
@@ -41,10 +42,30 @@ const surfaceThrottling: PipelinePolicy = {
 };
 
 /**
+ * Every ARM request (each attempt) takes a token of the account's request budget first; a 429 that
+ * comes anyway holds the budget for its Retry-After.
+ */
+function budgetPolicy(budget: RequestBudget): PipelinePolicy {
+  return {
+    name: 'flotillaRequestBudget',
+    async sendRequest(request, next) {
+      await budget.take(request.abortSignal instanceof AbortSignal ? request.abortSignal : undefined);
+      const response = await next(request);
+      if (response.status === 429) {
+        const wait = retryAfterMs(response.headers.get('retry-after'));
+        if (wait !== undefined) budget.hold(wait);
+      }
+      return response;
+    },
+  };
+}
+
+/**
  * Builds the Azure SDK clients of the AKS code from the cloud settings: ARM endpoint and token
  * scope, Entra ID authority, extra CAs, retries and the per-call timeout.
  *
  * With `surfaceThrottling`, a 429 fails the call at once (see `surfaceThrottling`).
+ * With `budgets`, ARM requests are paced by the budget of the account and subscription.
  * With `cache`, a client (and its credential, which keeps its access token until it expires) is
  * reused per account and subscription, so a reconciler polling many operations does not sign in
  * for every call. The key holds a hash of the secret, never the secret; a rotated secret is a new key.
@@ -56,7 +77,7 @@ export class AksClients {
 
   constructor(
     private readonly settings: CloudSettings,
-    private readonly options: { cache: boolean; surfaceThrottling: boolean } = { cache: false, surfaceThrottling: false },
+    private readonly options: { cache: boolean; surfaceThrottling: boolean; budgets?: RequestBudgets } = { cache: false, surfaceThrottling: false },
   ) {
     const ca = trustedCas(settings);
     this.agent = ca === undefined ? undefined : new Agent({ keepAlive: true, secureContext: createSecureContext({ ca }) });
@@ -91,12 +112,18 @@ export class AksClients {
   }
 
   private build(account: AzureAccount, subscriptionId: string): ContainerServiceClient {
+    const budget = this.options.budgets?.for(`${account.tenantId}/${account.clientId}`, subscriptionId);
+    // Per retry, in order: the budget is taken for each attempt, and sees the 429 before it is raised.
+    const policies = [
+      ...(this.options.surfaceThrottling ? [{ policy: surfaceThrottling, position: 'perRetry' as const }] : []),
+      ...(budget === undefined ? [] : [{ policy: budgetPolicy(budget), position: 'perRetry' as const }]),
+    ];
     return new ContainerServiceClient(this.credential(account), subscriptionId, {
       endpoint: this.settings.aks.endpoint,
       credentials: { scopes: [this.settings.aks.credentialScope] },
       retryOptions: { maxRetries: this.settings.maxAttempts - 1 },
       ...(this.agent === undefined ? {} : { agent: this.agent }),
-      ...(this.options.surfaceThrottling ? { additionalPolicies: [{ policy: surfaceThrottling, position: 'perRetry' as const }] } : {}),
+      ...(policies.length === 0 ? {} : { additionalPolicies: policies }),
     });
   }
 }

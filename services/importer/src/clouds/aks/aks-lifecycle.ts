@@ -13,6 +13,7 @@ import {
   type ObservedCloudCluster,
   type ObservedCloudNodeGroup,
 } from '../lifecycle.js';
+import { RequestBudgets } from '../request-budget.js';
 import type { CloudSettings } from '../settings.js';
 import { AksClients } from './aks-client.js';
 import {
@@ -62,7 +63,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   private readonly cas = new Map<string, string | null>();
 
   constructor(settings: CloudSettings) {
-    this.clients = new AksClients(settings, { cache: true, surfaceThrottling: true });
+    this.clients = new AksClients(settings, { cache: true, surfaceThrottling: true, budgets: new RequestBudgets(settings.requestRates.aks) });
   }
 
   async offeredVersions(account: AzureAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {

@@ -2,6 +2,7 @@ import { Agent } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { AwsAccount } from '../accounts.js';
+import type { RequestBudgets } from '../request-budget.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
 import { eksError, eksErrorCode } from './eks-mapping.js';
 
@@ -13,6 +14,9 @@ import { eksError, eksErrorCode } from './eks-mapping.js';
  * cloud-throttled with its Retry-After, instead of the SDK sleeping and retrying inside it: the
  * caller's account gate then holds back every call of the account, not only this one. The check
  * sits inside the SDK's retry loop (deserialize step), so other transient failures are still retried.
+ *
+ * With `budgets`, every request (each attempt) first takes a token of its account's and region's
+ * request budget, and a throttled answer holds that budget for its Retry-After.
  */
 export class EksClients {
   /**
@@ -24,7 +28,7 @@ export class EksClients {
 
   constructor(
     private readonly settings: CloudSettings,
-    private readonly options: { surfaceThrottling: boolean } = { surfaceThrottling: false },
+    private readonly options: { surfaceThrottling: boolean; budgets?: RequestBudgets } = { surfaceThrottling: false },
   ) {
     const ca = trustedCas(settings);
     // One secure context for every connection: given `ca` itself, the agent joins the whole CA list
@@ -41,14 +45,20 @@ export class EksClients {
       maxAttempts: this.settings.maxAttempts,
       requestHandler: { connectionTimeout: this.settings.requestTimeoutMs, requestTimeout: this.settings.requestTimeoutMs, httpsAgent: this.httpsAgent },
     });
-    if (this.options.surfaceThrottling) {
+    const budget = this.options.budgets?.for(account.accessKeyId, region);
+    if (this.options.surfaceThrottling || budget !== undefined) {
+      const surface = this.options.surfaceThrottling;
       client.middlewareStack.add(
         (next, context) => async (args) => {
+          await budget?.take();
           try {
             return await next(args);
           } catch (error) {
+            if (eksErrorCode(error) !== 'cloud-throttled') throw error;
+            const throttled = eksError(error, context.commandName ?? 'call');
+            if (throttled.retryAfterMs !== undefined) budget?.hold(throttled.retryAfterMs);
             // A CloudError has no $metadata: the SDK's retry strategy takes it as a client error and does not retry.
-            if (eksErrorCode(error) === 'cloud-throttled') throw eksError(error, context.commandName ?? 'call');
+            if (surface) throw throttled;
             throw error;
           }
         },

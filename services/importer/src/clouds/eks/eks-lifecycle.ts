@@ -34,6 +34,7 @@ import {
   type ObservedCloudCluster,
   type ObservedCloudNodeGroup,
 } from '../lifecycle.js';
+import { RequestBudgets } from '../request-budget.js';
 import type { CloudSettings } from '../settings.js';
 import {
   eksClusterState,
@@ -76,7 +77,7 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
   private readonly clients: EksClients;
 
   constructor(settings: CloudSettings) {
-    this.clients = new EksClients(settings, { surfaceThrottling: true });
+    this.clients = new EksClients(settings, { surfaceThrottling: true, budgets: new RequestBudgets(settings.requestRates.eks) });
   }
 
   async offeredVersions(account: AwsAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {

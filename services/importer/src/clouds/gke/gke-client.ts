@@ -5,7 +5,9 @@ import { ClusterManagerClient } from '@google-cloud/container';
 import { JWT } from 'google-auth-library';
 import type { GcpAccount } from '../accounts.js';
 import { CloudError } from '../errors.js';
+import type { RequestBudget, RequestBudgets } from '../request-budget.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
+import { gkeError } from './gke-mapping.js';
 
 /** The scope gke-gcloud-auth-plugin asks for: the API server accepts these tokens. */
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -16,6 +18,50 @@ const MAX_CACHED_ACCOUNTS = 64;
 
 export interface GkeCallOptions {
   timeout: number;
+}
+
+/** The GKE API's methods the importer calls: each is one request, paced by the account's budget. */
+const PACED_METHODS: ReadonlySet<string | symbol> = new Set([
+  'getServerConfig',
+  'listClusters',
+  'getCluster',
+  'createCluster',
+  'updateMaster',
+  'setLabels',
+  'deleteCluster',
+  'listNodePools',
+  'getNodePool',
+  'createNodePool',
+  'setNodePoolAutoscaling',
+  'setNodePoolSize',
+  'updateNodePool',
+  'deleteNodePool',
+  'listOperations',
+  'getOperation',
+]);
+
+/**
+ * The client with each API method first taking a token of the budget; a throttled answer holds the
+ * budget for the delay Google gives.
+ */
+function paced(client: ClusterManagerClient, budget: RequestBudget): ClusterManagerClient {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || !PACED_METHODS.has(property)) return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      return async (...args: unknown[]): Promise<unknown> => {
+        await budget.take();
+        try {
+          return await method.apply(target, args);
+        } catch (error) {
+          const typed = error instanceof CloudError ? error : gkeError(error, String(property));
+          if (typed.code === 'cloud-throttled' && typed.retryAfterMs !== undefined) budget.hold(typed.retryAfterMs);
+          throw error;
+        }
+      };
+    },
+  });
 }
 
 /**
@@ -33,7 +79,11 @@ export class GkeClients {
    */
   private readonly jwts = new Map<string, { jwt: JWT; client: ClusterManagerClient }>();
 
-  constructor(private readonly settings: CloudSettings) {
+  /** With `budgets`, every API call of an account is paced by its budget (one per service account: Google counts requests per user). */
+  constructor(
+    private readonly settings: CloudSettings,
+    private readonly budgets?: RequestBudgets,
+  ) {
     const ca = trustedCas(settings);
     // One secure context for every connection: given `ca` instead, Node parses the whole CA list
     // again for each TLS connection (milliseconds of CPU each).
@@ -64,7 +114,7 @@ export class GkeClients {
     });
     // Dropped, not closed: a call may still be about to use it (a REST client holds no sockets of its own).
     if (this.jwts.size >= MAX_CACHED_ACCOUNTS) this.jwts.delete(this.jwts.keys().next().value as string);
-    const made = { jwt, client };
+    const made = { jwt, client: this.budgets === undefined ? client : paced(client, this.budgets.for(account.client_email, 'gke')) };
     this.jwts.set(key, made);
     return made;
   }

@@ -13,6 +13,8 @@ import {
   type ObservedCloudCluster,
   type ObservedCloudNodeGroup,
 } from '../lifecycle.js';
+import { RequestBudgets } from '../request-budget.js';
+import { ChangeTimes, SharedReads } from '../shared-reads.js';
 import type { CloudSettings } from '../settings.js';
 import { GkeClients, type GkeCallOptions } from './gke-client.js';
 import { GkeInstanceGroups, gkePoolSizePerZone } from './gke-instance-groups.js';
@@ -69,15 +71,50 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * Node group sizes are GKE's, per zone of the pool, the current one read from the pool's instance
  * groups at Compute Engine (`gke-instance-groups.ts`) and changed with setSize. GKE runs one operation at a time on a cluster:
  * a call made while another runs fails with `cloud-failed` (FAILED_PRECONDITION), to be tried again.
+ *
+ * Clusters and operations are watched a location at a time: `findCluster`, `listNodeGroups` and
+ * `operationStatus` read the location's cluster list and operation list (both carry every
+ * cluster's node pools and every operation with its status), one call shared by every cluster of
+ * the account there for up to `listMaxAgeMs`, and never older than our last change to the cluster
+ * (`GkeReads`). An operation the list does not show is asked for by name.
  */
 export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
   readonly provider = 'gke' as const;
   private readonly clients: GkeClients;
   private readonly instanceGroups: GkeInstanceGroups;
+  private readonly clusterLists: SharedReads<Cluster[]>;
+  private readonly operationLists: SharedReads<Operation[]>;
+  private readonly changes = new ChangeTimes();
 
   constructor(settings: CloudSettings) {
-    this.clients = new GkeClients(settings);
+    this.clients = new GkeClients(settings, new RequestBudgets(settings.requestRates.gke));
     this.instanceGroups = new GkeInstanceGroups(this.clients, settings);
+    this.clusterLists = new SharedReads(settings.listMaxAgeMs);
+    this.operationLists = new SharedReads(settings.listMaxAgeMs);
+  }
+
+  /** The shared reads of one account, through `client`. */
+  private reads(account: GcpAccount, client: ClusterManagerClient, options: GkeCallOptions): GkeReads {
+    const key = (target: GkeTarget) => `${account.client_email}\n${locationPath(target)}`;
+    return {
+      cluster: async (target, after = 0) => {
+        const parent = locationPath(target);
+        const { value } = await this.clusterLists.read(key(target), Math.max(after, this.changes.notBefore(clusterPath(target))), async () => {
+          const [response] = await call(`clusters of ${parent}`, () => client.listClusters({ parent }, options));
+          return response.clusters ?? [];
+        });
+        return value.find((cluster) => cluster.name === target.clusterName) ?? null;
+      },
+      operations: async (target) => {
+        const parent = locationPath(target);
+        const { value, sentAt } = await this.operationLists.read(key(target), this.changes.notBefore(clusterPath(target)), async () => {
+          const [response] = await call(`operations of ${parent}`, () => client.listOperations({ parent }, options));
+          return response.operations ?? [];
+        });
+        return { operations: value, sentAt };
+      },
+      changed: (target) => this.changes.changed(clusterPath(target)),
+    };
   }
 
   async offeredVersions(account: GcpAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
@@ -92,7 +129,7 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
   async findCluster(account: GcpAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null> {
     const gke = gkeTarget(target);
     return this.clients.withClient(account, signal, async (client, options) => {
-      const cluster = await getCluster(client, gke, options);
+      const cluster = await this.reads(account, client, options).cluster(gke);
       return cluster === null ? null : gkeObservedCluster(cluster);
     });
   }
@@ -102,18 +139,21 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     const request = gkeClusterRequest(gke.clusterName, spec);
     const owner = request.resourceLabels?.[OWNERSHIP_TAG] ?? '';
     return this.clients.withClient(account, signal, async (client, options) => {
-      const existing = await getCluster(client, gke, options);
-      if (existing !== null) return resumeCreate(client, gke, existing, owner, options);
+      const reads = this.reads(account, client, options);
+      const existing = await reads.cluster(gke);
+      if (existing !== null) return resumeCreate(client, gke, existing, owner, options, reads);
       try {
         const [operation] = await client.createCluster({ parent: locationPath(gke), cluster: request }, options);
+        reads.changed(gke);
         return encodeGkeOperation({ name: gkeOperationName(operation), then: 'drop-bootstrap' });
       } catch (error) {
         const failure = gkeError(error, `creating cluster ${clusterPath(gke)}`);
         if (failure.code !== 'cloud-name-taken') throw failure;
-        // Created between our look and our create (another replica): look again.
+        // Created since the list we looked at was made (another replica, or a create before a crash): look at it.
         const raced = await getCluster(client, gke, options);
         if (raced === null) throw failure;
-        return resumeCreate(client, gke, raced, owner, options);
+        reads.changed(gke);
+        return resumeCreate(client, gke, raced, owner, options, reads);
       }
     });
   }
@@ -124,10 +164,12 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     return this.clients.withClient(account, signal, async (client, options) => {
       const cluster = await getCluster(client, gke, options);
       if (cluster === null) throw new CloudError('cloud-cluster-not-found', `GKE has no cluster ${name}`);
-      const running = await runningOperation(client, gke, 'UPGRADE_MASTER', null, options);
+      const reads = this.reads(account, client, options);
+      const running = await runningOperation(reads, gke, 'UPGRADE_MASTER', null);
       if (running !== null) return running;
       if (minorOf(cluster.currentMasterVersion) === minorOf(version)) return null;
       const [operation] = await call(`upgrading cluster ${name} to ${version}`, () => client.updateMaster({ name, masterVersion: version }, options));
+      reads.changed(gke);
       return gkeOperationName(operation);
     });
   }
@@ -138,18 +180,19 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       const cluster = await getCluster(client, gke, options);
       if (cluster === null) return null;
       mustBeFlotillas(cluster, gke);
-      if (gkeStatus(cluster.status) === 'STOPPING') return runningOperation(client, gke, 'DELETE_CLUSTER', null, options);
+      const reads = this.reads(account, client, options);
+      if (gkeStatus(cluster.status) === 'STOPPING') return runningOperation(reads, gke, 'DELETE_CLUSTER', null);
       // A create that failed, or is still under way, before its bootstrap pool was dropped: that pool goes first, like any other.
       if ((cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) {
         try {
-          return await dropPool(client, gke, BOOTSTRAP_POOL, 'delete-cluster', options);
+          return await dropPool(client, gke, BOOTSTRAP_POOL, 'delete-cluster', options, reads);
         } catch (error) {
           // The create still runs (GKE refuses pool changes meanwhile): nothing started, asked again at the next look.
           if (error instanceof CloudError && isGkeConflict(error)) return null;
           throw error;
         }
       }
-      return deleteClusterNow(client, gke, options);
+      return deleteClusterNow(client, gke, options, reads);
     });
   }
 
@@ -184,8 +227,9 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     const gke = gkeTarget(target);
     const parent = clusterPath(gke);
     const pools = await this.clients.withClient(account, signal, async (client, options) => {
-      const [response] = await call(`node pools of ${parent}`, () => client.listNodePools({ parent }, options));
-      return (response.nodePools ?? []).filter((pool) => pool.name !== BOOTSTRAP_POOL);
+      const cluster = await this.reads(account, client, options).cluster(gke);
+      if (cluster === null) throw new CloudError('cloud-cluster-not-found', `GKE has no cluster ${parent}`);
+      return (cluster.nodePools ?? []).filter((pool) => pool.name !== BOOTSTRAP_POOL);
     });
     return this.observed(account, gke, pools, signal);
   }
@@ -201,17 +245,20 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     const request = gkeNodePoolRequest(group, cluster);
     const owner = gkeLabels(cluster.tags)[OWNERSHIP_TAG] ?? '';
     return this.clients.withClient(account, signal, async (client, options) => {
-      const existing = await getPool(client, gke, group.name, options);
-      if (existing !== null) return resumePoolCreate(client, gke, existing, owner, options);
+      const reads = this.reads(account, client, options);
+      const existing = (await reads.cluster(gke))?.nodePools?.find((pool) => pool.name === group.name);
+      if (existing !== undefined) return resumePoolCreate(gke, existing, owner, reads);
       try {
         const [operation] = await client.createNodePool({ parent: clusterPath(gke), nodePool: request }, options);
+        reads.changed(gke);
         return gkeOperationName(operation);
       } catch (error) {
         const failure = gkeError(error, `creating node pool ${poolPath(gke, group.name)}`);
         if (failure.code !== 'cloud-name-taken') throw failure;
         const raced = await getPool(client, gke, group.name, options);
         if (raced === null) throw failure;
-        return resumePoolCreate(client, gke, raced, owner, options);
+        reads.changed(gke);
+        return resumePoolCreate(gke, raced, owner, reads);
       }
     });
   }
@@ -236,12 +283,14 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       if (boundsDiffer) {
         const autoscaling = wantAutoscaled ? { enabled: true, minNodeCount: size.minSize, maxNodeCount: size.maxSize } : { enabled: false };
         const [operation] = await call(`setting the autoscaling of ${path}`, () => client.setNodePoolAutoscaling({ name: path, autoscaling }, options));
+        this.changes.changed(clusterPath(gke));
         return gkeOperationName(operation);
       }
       // The size GKE resizes to (setSize) is per zone, as the pool's instance groups hold it.
       const current = gkePoolSizePerZone(pool, await this.instanceGroups.targetSizes(account, gke.projectId, [pool], signal));
       if (current === size.desiredSize) return null;
       const [operation] = await call(`resizing ${path} to ${size.desiredSize} per zone`, () => client.setNodePoolSize({ name: path, nodeCount: size.desiredSize }, options));
+      this.changes.changed(clusterPath(gke));
       return gkeOperationName(operation);
     });
   }
@@ -252,12 +301,14 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     return this.clients.withClient(account, signal, async (client, options) => {
       const pool = await getPool(client, gke, name, options);
       if (pool === null) throw new CloudError('cloud-cluster-not-found', `GKE has no node pool ${path}`);
-      const running = await runningOperation(client, gke, 'UPGRADE_NODES', name, options);
+      const reads = this.reads(account, client, options);
+      const running = await runningOperation(reads, gke, 'UPGRADE_NODES', name);
       if (running !== null) return running;
       if (minorOf(pool.version) === minorOf(version)) return null;
       // GKE wants the image type with every node pool update: the pool keeps its own.
       const imageType = pool.config?.imageType ?? '';
       const [operation] = await call(`upgrading ${path} to ${version}`, () => client.updateNodePool({ name: path, nodeVersion: version, imageType }, options));
+      reads.changed(gke);
       return gkeOperationName(operation);
     });
   }
@@ -272,7 +323,7 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
         const cluster = await getCluster(client, gke, options);
         if (cluster !== null) mustBeFlotillas(cluster, gke);
       }
-      return dropPool(client, gke, name, undefined, options);
+      return dropPool(client, gke, name, undefined, options, this.reads(account, client, options));
     });
   }
 
@@ -281,11 +332,14 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     const ref = decodeGkeOperation(operation);
     const name = `${locationPath(gke)}/operations/${ref.name}`;
     return this.clients.withClient(account, signal, async (client, options) => {
-      const found = await getOperation(client, name, options);
+      const reads = this.reads(account, client, options);
+      const listed = await reads.operations(gke);
+      // Not in the list: another replica's, newer than the list, or forgotten by GKE: asked for by name.
+      const found = listed.operations.find((candidate) => gkeOperationName(candidate) === ref.name) ?? (await getOperation(client, name, options));
       // One GKE no longer knows of is over (operations are kept for a while only).
       const status = found === null ? { done: true as const, failure: null } : gkeOperationStatus(found);
       if (!status.done || status.failure !== null || ref.then === undefined) return status;
-      return followUp(client, gke, ref.then, options);
+      return followUp(client, gke, ref.then, options, reads, listed.sentAt);
     });
   }
 }
@@ -334,63 +388,73 @@ async function getOperation(client: ClusterManagerClient, name: string, options:
 }
 
 /**
+ * What the lifecycle reads of a location through its shared lists: never older than our last change
+ * to the cluster (`changed`), nor than `after` when given.
+ */
+interface GkeReads {
+  cluster(target: GkeTarget, after?: number): Promise<Cluster | null>;
+  operations(target: GkeTarget): Promise<{ operations: Operation[]; sentAt: number }>;
+  changed(target: GkeTarget): void;
+}
+
+/**
  * The name of an operation of that type on the cluster (or one of its pools) that is not over:
  * what a crashed caller started and never recorded.
  */
-async function runningOperation(client: ClusterManagerClient, target: GkeTarget, type: OperationType, pool: string | null, options: GkeCallOptions): Promise<string | null> {
-  const parent = locationPath(target);
-  const [response] = await call(`operations of ${parent}`, () => client.listOperations({ parent }, options));
+async function runningOperation(reads: GkeReads, target: GkeTarget, type: OperationType, pool: string | null): Promise<string | null> {
+  const { operations } = await reads.operations(target);
   const suffix = pool === null ? `/clusters/${target.clusterName}` : `/clusters/${target.clusterName}/nodePools/${pool}`;
-  const running = (response.operations ?? []).find((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix) && !isDone(operation));
+  const running = operations.find((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix) && !isDone(operation));
   return running === undefined ? null : gkeOperationName(running);
 }
 
 /** An operation of that type on the resource, over or not (the create of a cluster found running). */
-async function latestOperation(client: ClusterManagerClient, target: GkeTarget, type: OperationType, options: GkeCallOptions): Promise<string | null> {
-  const parent = locationPath(target);
-  const [response] = await call(`operations of ${parent}`, () => client.listOperations({ parent }, options));
+async function latestOperation(reads: GkeReads, target: GkeTarget, type: OperationType): Promise<string | null> {
+  const { operations } = await reads.operations(target);
   const suffix = `/clusters/${target.clusterName}`;
-  const matching = (response.operations ?? []).filter((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix));
+  const matching = operations.filter((operation) => operationType(operation.operationType) === type && (operation.targetLink ?? '').endsWith(suffix));
   const last = matching.at(-1);
   return last === undefined ? null : gkeOperationName(last);
 }
 
 /** A cluster of our name exists: ours is resumed (its create waited on again), anyone else's refused. */
-async function resumeCreate(client: ClusterManagerClient, target: GkeTarget, cluster: Cluster, owner: string, options: GkeCallOptions): Promise<CloudOperation> {
+async function resumeCreate(client: ClusterManagerClient, target: GkeTarget, cluster: Cluster, owner: string, options: GkeCallOptions, reads: GkeReads): Promise<CloudOperation> {
   const found = gkeClusterOwner(cluster);
   if (found !== owner) {
     throw new CloudError('cloud-name-taken', `GKE cluster ${clusterPath(target)} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'cloud');
   }
   const hasBootstrap = (cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL);
   if (!hasBootstrap) return null;
-  const create = await latestOperation(client, target, 'CREATE_CLUSTER', options);
+  const create = await latestOperation(reads, target, 'CREATE_CLUSTER');
   if (create !== null) return encodeGkeOperation({ name: create, then: 'drop-bootstrap' });
   // Its create is forgotten by GKE: drop the bootstrap pool now, if the cluster runs already.
-  return gkeStatus(cluster.status) === 'RUNNING' ? dropPool(client, target, BOOTSTRAP_POOL, undefined, options) : null;
+  return gkeStatus(cluster.status) === 'RUNNING' ? dropPool(client, target, BOOTSTRAP_POOL, undefined, options, reads) : null;
 }
 
-async function resumePoolCreate(client: ClusterManagerClient, target: GkeTarget, pool: NodePool, owner: string, options: GkeCallOptions): Promise<CloudOperation> {
+async function resumePoolCreate(target: GkeTarget, pool: NodePool, owner: string, reads: GkeReads): Promise<CloudOperation> {
   const found = gkePoolOwner(pool);
   if (found !== owner) {
     throw new CloudError('cloud-name-taken', `GKE node pool ${poolPath(target, pool.name ?? '')} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'nodePools');
   }
-  return runningOperation(client, target, 'CREATE_NODE_POOL', pool.name ?? '', options);
+  return runningOperation(reads, target, 'CREATE_NODE_POOL', pool.name ?? '');
 }
 
 /** Deletes a pool (waiting on a delete already under way), then maybe the follow-up. */
-async function dropPool(client: ClusterManagerClient, target: GkeTarget, pool: string, then: GkeFollowUp | undefined, options: GkeCallOptions): Promise<CloudOperation> {
-  const running = await runningOperation(client, target, 'DELETE_NODE_POOL', pool, options);
+async function dropPool(client: ClusterManagerClient, target: GkeTarget, pool: string, then: GkeFollowUp | undefined, options: GkeCallOptions, reads: GkeReads): Promise<CloudOperation> {
+  const running = await runningOperation(reads, target, 'DELETE_NODE_POOL', pool);
   if (running !== null) return encodeGkeOperation(then === undefined ? { name: running } : { name: running, then });
   const name = poolPath(target, pool);
   const deleted = await orNull(`deleting node pool ${name}`, () => client.deleteNodePool({ name }, options));
-  if (deleted === null) return then === 'delete-cluster' ? deleteClusterNow(client, target, options) : null;
+  reads.changed(target);
+  if (deleted === null) return then === 'delete-cluster' ? deleteClusterNow(client, target, options, reads) : null;
   const operation = gkeOperationName(deleted[0]);
   return encodeGkeOperation(then === undefined ? { name: operation } : { name: operation, then });
 }
 
-async function deleteClusterNow(client: ClusterManagerClient, target: GkeTarget, options: GkeCallOptions): Promise<CloudOperation> {
+async function deleteClusterNow(client: ClusterManagerClient, target: GkeTarget, options: GkeCallOptions, reads: GkeReads): Promise<CloudOperation> {
   const name = clusterPath(target);
   const deleted = await orNull(`deleting cluster ${name}`, () => client.deleteCluster({ name }, options));
+  reads.changed(target);
   return deleted === null ? null : gkeOperationName(deleted[0]);
 }
 
@@ -398,8 +462,9 @@ async function deleteClusterNow(client: ClusterManagerClient, target: GkeTarget,
  * The second half of a call of ours, once GKE's first operation is over: started if it is not, and
  * done when GKE shows it done. A conflict with an operation GKE is still running is waited out.
  */
-async function followUp(client: ClusterManagerClient, target: GkeTarget, then: GkeFollowUp, options: GkeCallOptions): Promise<CloudOperationStatus> {
-  const cluster = await getCluster(client, target, options);
+async function followUp(client: ClusterManagerClient, target: GkeTarget, then: GkeFollowUp, options: GkeCallOptions, reads: GkeReads, after: number): Promise<CloudOperationStatus> {
+  // The cluster as it was once the operation was seen over, at least.
+  const cluster = await reads.cluster(target, after);
   if (cluster === null) return { done: true, failure: null };
   const pending = { done: false } as const;
   try {
@@ -410,11 +475,11 @@ async function followUp(client: ClusterManagerClient, target: GkeTarget, then: G
         const observed = gkeObservedNodeGroup(bootstrap);
         if (observed.state === 'failed') return { done: true, failure: `the bootstrap node pool failed: ${observed.failure ?? 'no message'}` };
         // Already being deleted: wait, without listing the location's operations at every poll.
-        if (observed.state !== 'deleting') await dropPool(client, target, BOOTSTRAP_POOL, undefined, options);
+        if (observed.state !== 'deleting') await dropPool(client, target, BOOTSTRAP_POOL, undefined, options, reads);
         return pending;
       }
       case 'delete-cluster': {
-        if (gkeStatus(cluster.status) !== 'STOPPING') await deleteClusterNow(client, target, options);
+        if (gkeStatus(cluster.status) !== 'STOPPING') await deleteClusterNow(client, target, options, reads);
         return pending;
       }
     }
