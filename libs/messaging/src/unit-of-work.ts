@@ -15,8 +15,9 @@ import {
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BusOptions } from './options.js';
-import { ABORTED_BY_A_CAUGHT_ERROR, EventTooLargeError, sqlState, TRANSACTION_ABORTED } from './errors.js';
-import { insertOutboxRows, type OutboxRow } from './outbox/outbox-store.js';
+import { commitWithOutbox } from './consumer/transaction.js';
+import { EventTooLargeError } from './errors.js';
+import type { OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
 interface Scope {
@@ -77,8 +78,8 @@ export class UnitOfWork {
   /**
    * Runs `work` in a transaction; nested calls join the outer one. When `work` caught a database
    * error and went on, PostgreSQL has aborted the transaction and would answer the commit by
-   * rolling back, quietly: that is found out before committing (from the outbox insert, or from
-   * the connection's transaction status when nothing was emitted) and thrown instead.
+   * rolling back, quietly: the outbox insert, run even when nothing was emitted, finds it out
+   * before the commit (in the same round trip on a pipelined connection), and it is thrown instead.
    */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.inTransaction) return work();
@@ -88,15 +89,7 @@ export class UnitOfWork {
     const scope: Scope = { manager: runner.manager, pending: [] };
     try {
       const result = await this.storage.run(scope, work);
-      if (scope.pending.length > 0) {
-        await insertOutboxRows(client, scope.pending).catch((error: unknown) => {
-          throw sqlState(error) === TRANSACTION_ABORTED ? new Error(ABORTED_BY_A_CAUGHT_ERROR, { cause: error }) : error;
-        });
-      } else if (client.getTransactionStatus() === 'E') {
-        // 'E': in a failed transaction block (node-postgres reads it from PostgreSQL's ReadyForQuery).
-        throw new Error(ABORTED_BY_A_CAUGHT_ERROR);
-      }
-      await runner.commitTransaction();
+      await commitWithOutbox(client, runner, scope.pending);
       if (scope.pending.length > 0) this.notifyCommitted(scope.pending);
       return result;
     } catch (error) {

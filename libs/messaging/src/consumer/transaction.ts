@@ -49,26 +49,12 @@ export class ConsumerTransaction {
   }
 
   /**
-   * Writes the outbox rows and commits. The insert runs even with no rows, to find out whether a
-   * handler caught a database error and went on: the transaction is then aborted and the commit
-   * would quietly roll it back while its events were acked. That case throws
-   * `AbortedByCaughtError`. Pipelined, the commit is sent behind the insert without waiting for
-   * it: when the insert fails, PostgreSQL answers the commit by rolling back (TypeORM subscribers
-   * are told of a commit all the same; none of Flotilla's listens).
+   * Writes the outbox rows and commits (`commitWithOutbox`): a handler that caught a database
+   * error and went on is found out (`AbortedByCaughtError`) instead of its events being acked.
    */
   async commit(rows: readonly OutboxRow[]): Promise<void> {
     this.writes.hold();
-    const inserted = insertOutboxRows(this.client, rows).catch((error: unknown) => {
-      throw sqlState(error) === TRANSACTION_ABORTED ? new AbortedByCaughtError(error) : error;
-    });
-    if (!this.pipelined) {
-      await inserted;
-      await this.runner.commitTransaction();
-      return;
-    }
-    const [insert, commit] = await Promise.allSettled([inserted, this.runner.commitTransaction()]);
-    if (insert.status === 'rejected') throw insert.reason;
-    if (commit.status === 'rejected') throw commit.reason;
+    await commitWithOutbox(this.client, this.runner, rows);
   }
 
   /**
@@ -94,6 +80,28 @@ export class ConsumerTransaction {
       await this.runner.release();
     }
   }
+}
+
+/**
+ * Writes the outbox rows in the transaction `runner` holds on `client`, and commits. The insert
+ * runs even with no rows, to find out whether the work caught a database error and went on: the
+ * transaction is then aborted, and the commit would quietly roll it back. That case throws
+ * `AbortedByCaughtError`. On a pipelined connection the commit is sent behind the insert without
+ * waiting for it (one round trip): when the insert fails, PostgreSQL answers the commit by rolling
+ * back (TypeORM subscribers are told of a commit all the same; none of Flotilla's listens).
+ */
+export async function commitWithOutbox(client: PoolClient, runner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
+  const inserted = insertOutboxRows(client, rows).catch((error: unknown) => {
+    throw sqlState(error) === TRANSACTION_ABORTED ? new AbortedByCaughtError(error) : error;
+  });
+  if (!client.pipeline) {
+    await inserted;
+    await runner.commitTransaction();
+    return;
+  }
+  const [insert, commit] = await Promise.allSettled([inserted, runner.commitTransaction()]);
+  if (insert.status === 'rejected') throw insert.reason;
+  if (commit.status === 'rejected') throw commit.reason;
 }
 
 /** A handler caught a database error and went on; the transaction was aborted all the same. */
