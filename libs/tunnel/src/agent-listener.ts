@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { http2ErrorName, pingOrDrop, TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from './agent-link.js';
+import { http2ErrorName, pingOrDrop, TUNNEL_ALPN, TUNNEL_CIPHERS, TUNNEL_CONNECTION_WINDOW, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SETTINGS } from './agent-link.js';
 import { clusterIdOf } from './identity.js';
 
 export interface AgentListenerOptions {
@@ -53,8 +53,9 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
   constructor(private readonly options: AgentListenerOptions) {
     super();
     // No TLS 1.3 session tickets: what OpenSSL keeps for them is about 11 KB of every idle agent's
-    // connection (thousands of them), and agents dial back in full anyway.
-    const tls = { cert: options.cert, key: options.key, ca: options.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN], secureOptions: crypto.SSL_OP_NO_TICKET };
+    // connection (thousands of them), and agents dial back in full anyway. AES-128-GCM first
+    // (TUNNEL_CIPHERS): the server's order is the one TLS uses.
+    const tls = { cert: options.cert, key: options.key, ca: options.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN], secureOptions: crypto.SSL_OP_NO_TICKET, ciphers: TUNNEL_CIPHERS };
     this.server = createServer(tls, (socket) => void this.admit(socket));
     // A handshake that fails (no certificate, another CA) never reaches admit().
     this.server.on('tlsClientError', (error, socket) => this.emit('change', { kind: 'refused', clusterId: undefined, remoteAddress: socket.remoteAddress, reason: error.message }));
@@ -111,7 +112,10 @@ export class AgentListener extends EventEmitter<{ change: [AgentListenerEvent] }
     let ended: string | undefined;
     session.on('error', (error: Error) => (ended ??= error.message)); // 'close' follows
     session.on('goaway', (code: number, lastStreamId: number) => (ended ??= `the agent ended the connection: ${http2ErrorName(code)} after stream ${lastStreamId}`));
-    session.once('connect', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW));
+    // Not on a session dropped before its 'connect' (replaced, disconnected): that throws, and would take the broker down.
+    session.once('connect', () => {
+      if (!session.destroyed) session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW);
+    });
     const certificate = { raw: peer.raw, validTo: new Date(peer.valid_to), serialNumber: peer.serialNumber, fingerprint256: peer.fingerprint256 };
     const entry: AgentSession = { clusterId, session, certificate, remoteAddress: socket.remoteAddress, connectedAt: new Date() };
     const previous = this.sessions.get(clusterId);

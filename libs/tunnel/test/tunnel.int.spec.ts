@@ -258,6 +258,28 @@ describe('the tunnel transport: agents dial out over mutual TLS and serve HTTP/2
     assert.match(silent.state.reason, /no answer to a ping within 20 ms/);
   });
 
+  it('encrypts the tunnel with AES-128-GCM', () => {
+    const socket = listener.session('alpha')!.session.socket as unknown as import('node:tls').TLSSocket;
+    assert.equal(socket.getCipher().standardName, 'TLS_AES_128_GCM_SHA256');
+  });
+
+  it('stays up when a session is dropped as it connects, before its HTTP/2 handshake is done', async () => {
+    const drop = (event: AgentListenerEvent) => {
+      if (event.kind === 'connected' && event.clusterId === 'hasty') listener.disconnect('hasty', 'dropped as it connected');
+    };
+    listener.on('change', drop);
+    const before = events.length;
+    const agent = link('hasty', ca.agent('hasty'));
+    try {
+      await until(() => events.slice(before).filter((event) => event.kind === 'disconnected' && event.clusterId === 'hasty').length >= 2, 'two sessions dropped');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // their 'connect' comes after the drop
+    } finally {
+      listener.off('change', drop);
+      await agent.stop();
+    }
+    assert.equal((await get(`${frontUrl}/clusters/alpha/version`)).status, 200);
+  });
+
   // Each reset costs the agent one of the 1,000 (then 33 a second) its HTTP/2 server takes before it drops the connection.
   it('resets no stream whose answer it relayed whole', async () => {
     const { session } = listener.session('alpha')!;
