@@ -70,7 +70,10 @@ export interface EndpointRoute {
   routesTo: string | null;
 }
 
-/** The control plane a cluster's load balancer (`e`) routes to: the longest-joined one still there. */
+/**
+ * The control plane a cluster's load balancer (`e`) routes to: the longest-joined one still there,
+ * the first entry of the `sim_machines_live_control_plane` index (whose predicate this repeats).
+ */
 export const LIVE_CONTROL_PLANE = `(SELECT cp.name FROM sim_machines cp
    WHERE cp.cluster_id = e.cluster_id AND cp.role = 'control-plane' AND cp.joined_at IS NOT NULL
    ORDER BY cp.joined_at, cp.name LIMIT 1)`;
