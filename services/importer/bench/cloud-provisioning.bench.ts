@@ -77,7 +77,7 @@ import { testTls } from '../test/support/cloud-standins/test-tls.js';
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const PER_CLOUD = envNumber('BENCH_CLUSTERS_PER_CLOUD', 100);
 const TIME_SCALE = envNumber('BENCH_TIME_SCALE', 120);
-const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 20);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 64);
 const POOL_SIZE = envNumber('BENCH_DATABASE_POOL_SIZE', 30);
 const POLL_MS = envNumber('BENCH_POLL_MS', 100);
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 300_000);
@@ -330,7 +330,7 @@ async function main(): Promise<void> {
     OTEL_TRACES_EXPORTER: 'none',
     SECRETS_KEYS: KeyRing.generateConfigValue(['bench-1']),
     IMPORT_POLL_INTERVAL_MS: String(managed.roundIntervalMs),
-    IMPORT_CHECK_CONCURRENCY: String(CONCURRENCY),
+    MANAGED_CONCURRENCY: String(CONCURRENCY),
     // Each cluster of a round holds a connection for its queries: the default 10 starves a round of 20.
     DATABASE_POOL_SIZE: String(POOL_SIZE),
     // Ready clusters are not re-checked during the run (their API servers are not stood in for).

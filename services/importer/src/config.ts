@@ -31,6 +31,11 @@ export const ImporterConfig = serviceConfigSchema(8082, {
   SYNC_INTERVAL_MS: integer(50, 86_400_000).default(300_000),
   /** Re-checks one replica runs at once. */
   SYNC_CONCURRENCY: integer(1, 1_000).default(50),
+  /**
+   * Steps of public cloud clusters one replica has in flight at once. A step mostly waits on its
+   * cloud, and each account's request budget paces the calls whatever this is.
+   */
+  MANAGED_CONCURRENCY: integer(1, 1_000).default(64),
   /** A re-check with no answer by then counts as a failure. */
   SYNC_CHECK_TIMEOUT_MS: integer(50, 600_000).default(15_000),
   /** Failing clusters are re-checked at doubling intervals up to this. */

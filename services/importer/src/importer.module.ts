@@ -83,7 +83,7 @@ export class ImporterModule {
     };
     const managed: ManagedReconcilerSettings = {
       roundIntervalMs: config.IMPORT_POLL_INTERVAL_MS,
-      concurrency: config.IMPORT_CHECK_CONCURRENCY,
+      concurrency: config.MANAGED_CONCURRENCY,
       // The clouds take minutes to create and upgrade: their state is looked at every 15 s meanwhile.
       pollIntervalMs: 15_000,
       retryBaseMs: 5_000,

@@ -34,4 +34,18 @@ describe('cloud settings', () => {
     assert.equal(result.success, false);
     assert.deepEqual(result.error?.issues.map((issue) => issue.path.join('.')), ['CLOUD_GKE_API_ENDPOINT']);
   });
+
+  it('paces each cloud at the rate it is given, the burst a second of it unless told', () => {
+    const settings = cloudSettingsFrom(CloudConfigVariables.parse({ CLOUD_EKS_REQUEST_RATE: '95/90', CLOUD_GKE_REQUEST_RATE: '40', CLOUD_LIST_MAX_AGE_MS: '125' }));
+    assert.deepEqual(settings.requestRates, { eks: { perSecond: 95, burst: 90 }, aks: PUBLIC_CLOUD_SETTINGS.requestRates.aks, gke: { perSecond: 40, burst: 40 } });
+    assert.equal(settings.listMaxAgeMs, 125);
+  });
+
+  it('refuses a request rate that is not one, naming the variable', () => {
+    for (const bad of ['0', 'fast', '10/0', '-5']) {
+      const result = CloudConfigVariables.safeParse({ CLOUD_AKS_REQUEST_RATE: bad });
+      assert.equal(result.success, false, bad);
+      assert.deepEqual(result.error?.issues.map((issue) => issue.path.join('.')), ['CLOUD_AKS_REQUEST_RATE']);
+    }
+  });
 });

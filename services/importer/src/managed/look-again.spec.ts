@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstLookMs, LOOK_AGAIN_SHARE, nextLookMs, operationKindOf, TYPICAL_OPERATION_MS } from './look-again.js';
+import { firstLookMs, LOOK_AGAIN_SHARE, MIN_OBSERVED_DURATIONS, nextLookMs, OBSERVED_DURATIONS_KEPT, ObservedDurations, operationKindOf, TYPICAL_OPERATION_MS } from './look-again.js';
 
 describe('when a cluster waiting on its cloud is looked at again', () => {
   const production = { pollIntervalMs: 15_000 };
@@ -32,5 +32,32 @@ describe('when a cluster waiting on its cloud is looked at again', () => {
     assert.equal(firstLookMs('eks', 'create-cluster', { pollIntervalMs: 100, operationTimeScale: 120 }), 5_000);
     assert.equal(nextLookMs('eks', 'create-cluster', { pollIntervalMs: 100, operationTimeScale: 120 }), 625);
     assert.equal(firstLookMs('eks', 'create-cluster', { pollIntervalMs: 100, operationTimeScale: 0 }), TYPICAL_OPERATION_MS.eks['create-cluster']);
+  });
+
+  it('once a kind of operation has been seen done a few times, its first look comes when most of them were done', () => {
+    const observed = new ObservedDurations();
+    const policy = { pollIntervalMs: 100, operationTimeScale: 120, observed };
+    observed.record('aks', 'create-cluster', 5_300);
+    observed.record('aks', 'create-cluster', 5_100);
+    assert.equal(MIN_OBSERVED_DURATIONS, 3);
+    assert.equal(firstLookMs('aks', 'create-cluster', policy), 4_000, 'seen twice: still the documented time, scaled');
+    observed.record('aks', 'create-cluster', 6_900);
+    observed.record('aks', 'create-cluster', 5_600);
+    observed.record('aks', 'create-cluster', 5_200);
+    // The lower quarter of 5100, 5200, 5300, 5600, 6900: each was seen up to a look late.
+    assert.equal(firstLookMs('aks', 'create-cluster', policy), 5_200);
+    assert.equal(nextLookMs('aks', 'create-cluster', policy), 650);
+    // Another cloud, another kind: their own times.
+    assert.equal(firstLookMs('eks', 'create-cluster', policy), 5_000);
+    assert.equal(firstLookMs('aks', 'create-node-group/workers', policy), 2_000);
+  });
+
+  it('keeps the last durations only, so a cloud that got slower is followed', () => {
+    const observed = new ObservedDurations();
+    for (let i = 0; i < OBSERVED_DURATIONS_KEPT; i += 1) observed.record('gke', 'delete-node-group', 1_000);
+    for (let i = 0; i < OBSERVED_DURATIONS_KEPT; i += 1) observed.record('gke', 'delete-node-group', 3_000);
+    observed.record('gke', 'delete-node-group', Number.NaN);
+    observed.record('gke', 'delete-node-group', -1);
+    assert.equal(observed.typical('gke', 'delete-node-group'), 3_000);
   });
 });

@@ -7,6 +7,10 @@ import type { CloudProviderName } from '../clouds/cloud-provider.js';
  * account for it. So the first look after a step is started comes when the operation can be due,
  * and the looks after that come at an eighth of that time: a slower operation is seen done at most
  * an eighth of its typical time late.
+ *
+ * The typical time is what this process has seen of that kind of operation at that cloud
+ * (`ObservedDurations`: a low quantile of the last durations, from each start until it was seen
+ * done), and until it has seen a few, what the clouds document (`TYPICAL_OPERATION_MS`).
  */
 
 /** The kinds of cloud operation a step starts: a step key's first segment (`create-node-group/workers`). */
@@ -57,9 +61,47 @@ export interface LookAgainPolicy {
   pollIntervalMs: number;
   /**
    * Typical times are divided by this (default 1): a test or a benchmark whose clouds run faster
-   * than the real ones says how much faster.
+   * than the real ones says how much faster. Durations observed are taken as they are.
    */
   operationTimeScale?: number;
+  /** What this process has seen the operations take. */
+  observed?: ObservedDurations;
+}
+
+/** Durations kept per cloud and kind of operation: the last ones say how the cloud runs now. */
+export const OBSERVED_DURATIONS_KEPT = 50;
+/** Seen fewer times than this, a kind of operation keeps its documented time. */
+export const MIN_OBSERVED_DURATIONS = 3;
+/**
+ * The quantile of the durations seen that is taken as typical: each was seen done up to one look
+ * late, so the low end is nearer what the operation took; most of them are done by then.
+ */
+export const OBSERVED_QUANTILE = 0.25;
+
+/**
+ * How long each kind of operation took at each cloud, from when its step started it until the
+ * reconciler saw it done, the last OBSERVED_DURATIONS_KEPT of them. In memory: a restarted process
+ * starts again from the documented times.
+ */
+export class ObservedDurations {
+  private readonly seen = new Map<string, number[]>();
+
+  record(provider: CloudProviderName, kind: OperationKind, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const key = `${provider}/${kind}`;
+    const durations = this.seen.get(key) ?? [];
+    durations.push(ms);
+    if (durations.length > OBSERVED_DURATIONS_KEPT) durations.shift();
+    this.seen.set(key, durations);
+  }
+
+  /** The typical duration seen (OBSERVED_QUANTILE), or undefined when seen too few times. */
+  typical(provider: CloudProviderName, kind: OperationKind): number | undefined {
+    const durations = this.seen.get(`${provider}/${kind}`);
+    if (durations === undefined || durations.length < MIN_OBSERVED_DURATIONS) return undefined;
+    const sorted = [...durations].sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) * OBSERVED_QUANTILE)];
+  }
 }
 
 /** The operation a step key names, or null (`check-version`, no step). */
@@ -72,6 +114,8 @@ export function operationKindOf(step: string | null): OperationKind | null {
 function typicalMs(provider: CloudProviderName, step: string | null, policy: LookAgainPolicy): number {
   const kind = operationKindOf(step);
   if (kind === null) return 0;
+  const observed = policy.observed?.typical(provider, kind);
+  if (observed !== undefined) return observed;
   const scale = policy.operationTimeScale ?? 1;
   return TYPICAL_OPERATION_MS[provider][kind] / (Number.isFinite(scale) && scale > 0 ? scale : 1);
 }

@@ -13,6 +13,7 @@ import { ManagedClusterRepository, type ManagedClaim } from './managed-cluster.r
 import { requestTokenFor, targetOf, type ManagedCluster } from './managed-cluster.js';
 import { decideNextStep, stepKey, type Observation, type Step } from './next-step.js';
 import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
+import { ObservedDurations, operationKindOf } from './look-again.js';
 import { closeGate, gateOpen, heldUntil } from './throttle.js';
 
 export interface ManagedReconcilerSettings extends ReconcilePolicy {
@@ -37,6 +38,11 @@ export const OFFERED_VERSIONS_TTL_MS = 600_000;
 const MAX_OFFERED_VERSION_ANSWERS = 1_000;
 /** Steps one look at the cloud can lead to: the create after the version check, or each node group of a cluster. */
 const MAX_STEPS_AT_ONCE = 8;
+/** An opened cloud account serves this long before its credential is read again. */
+const OPENED_ACCOUNT_TTL_MS = 10_000;
+const MAX_OPENED_ACCOUNTS = 1_000;
+/** Steps timed at once at most (one per cluster at work). */
+const MAX_STEPS_TIMED = 100_000;
 type OpenedAccount = { cloud: AccountLifecycle } | { reasons: Reason[] };
 const accountKey = (cluster: Pick<ManagedCluster, 'provider' | 'credentialRef'>) => `${cluster.provider}\n${cluster.credentialRef}`;
 
@@ -61,6 +67,14 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   private readonly task: PeriodicTask;
   /** Steps under way (at most `concurrency`). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** How long each kind of operation took here: when a waiting cluster is looked at again (look-again.ts). */
+  private readonly durations = new ObservedDurations();
+  /** When each cluster's last step that started cloud work was taken, to learn its duration once seen over. */
+  private readonly started = new Map<string, { step: string; at: number }>();
+  /** The settings, with the durations seen: what the outcomes are timed by. */
+  private readonly policy: ReconcilePolicy;
+  /** Cloud accounts opened, by provider and credential. */
+  private readonly accounts = new Map<string, { opened: Promise<OpenedAccount>; until: number }>();
   /** The versions each cloud offers, by provider, account and place. */
   private readonly offered = new Map<string, { versions: string[]; until: number }>();
 
@@ -74,6 +88,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     @Inject(MANAGED_RECONCILER_SETTINGS) private readonly settings: ManagedReconcilerSettings,
   ) {
     this.task = new PeriodicTask('managed cloud clusters', settings.roundIntervalMs, (signal) => this.round(signal), this.logger);
+    this.policy = { ...settings, observed: this.durations };
   }
 
   onApplicationBootstrap(): void {
@@ -94,22 +109,17 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
    */
   async round(signal: AbortSignal): Promise<number> {
     const free = this.settings.concurrency - this.inFlight.size;
-    if (free <= 0) {
+    // Clusters are claimed a quarter of the places at a time at least: each claim costs its statements.
+    if (this.inFlight.size > 0 && free < Math.max(1, Math.floor(this.settings.concurrency / 4))) {
       await Promise.race(this.inFlight);
       return 1;
     }
     const claims = await this.clusters.claimDue(free, this.clock.now(), this.settings.leaseMs);
     if (claims.length === 0) return 0;
     // One gate per account for the whole service: a cloud that throttled one replica is left alone by all.
-    // The gates and the accounts are read once for the round's clusters, most of which share an account.
+    // The gates are read once for the round's clusters, most of which share an account.
     const gates = await this.clusters.closedGates(this.clock.now());
-    const accounts = new Map<string, Promise<OpenedAccount>>();
-    const account = (cluster: ManagedCluster) => {
-      const key = accountKey(cluster);
-      let opened = accounts.get(key);
-      if (opened === undefined) accounts.set(key, (opened = this.openAccount(cluster)));
-      return opened;
-    };
+    const account = (cluster: ManagedCluster) => this.account(cluster);
     for (const claim of claims) {
       const step: Promise<void> = this.reconcile(claim, gates.get(accountKey(claim.cluster)) ?? null, account, signal)
         .catch((error: unknown) => {
@@ -142,7 +152,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       const operation = cluster.operation === null ? undefined : await opened.cloud.operationStatus(target, cluster.operation, signal);
       if (operation !== undefined && !operation.done) {
         // An operation in flight is waited on whatever the cloud shows of the cluster: nothing more to read.
-        settled = settleWait(cluster, false, now, this.settings);
+        settled = settleWait(cluster, false, now, this.policy);
       } else {
         const observed = await opened.cloud.findCluster(target, signal);
         groups = nodeGroupsMatter(cluster, observed) ? await opened.cloud.listNodeGroups(target, signal) : [];
@@ -168,6 +178,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     let current = cluster;
     let observation = observed;
     let step = decideNextStep(current, observation);
+    this.maybeOver(cluster, step, observed);
     const events: ManagedEvent[] = [];
     for (let taken = 1; ; taken += 1) {
       const settled = await this.take(current, step, cloud, target, observation.nodeGroups, observation.operation, signal);
@@ -179,6 +190,40 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       observation = follow;
       step = next;
     }
+  }
+
+  /**
+   * The step the cluster waited on is over when its operation is seen done or something other than
+   * waiting comes next: how long it took is learned (a failure teaches nothing). It is counted to
+   * when this look was due, not to when it came: a look that came late (the replica busy) says
+   * nothing of the cloud, and counting its delay would put the next looks later still.
+   */
+  private maybeOver(cluster: ManagedCluster, next: Step, observed: Observation): void {
+    const started = this.started.get(cluster.id);
+    if (started === undefined || started.step !== cluster.step) return;
+    if (next.kind === 'wait' && observed.operation?.done !== true) return;
+    this.started.delete(cluster.id);
+    const kind = operationKindOf(started.step);
+    const failed = next.kind === 'fail' || (observed.operation?.done === true && observed.operation.failure !== null);
+    const seen = Math.min(this.clock.now().getTime(), Date.parse(cluster.nextAttemptAt));
+    if (kind !== null && !failed) this.durations.record(cluster.provider, kind, seen - started.at);
+  }
+
+  /** The cluster's cloud account, opened once for every cluster of it for a while (a rotated credential is read again after OPENED_ACCOUNT_TTL_MS). */
+  private account(cluster: ManagedCluster): Promise<OpenedAccount> {
+    const key = accountKey(cluster);
+    const now = this.clock.now().getTime();
+    const known = this.accounts.get(key);
+    if (known !== undefined && known.until > now) return known.opened;
+    const opened = this.openAccount(cluster);
+    if (!this.accounts.has(key) && this.accounts.size >= MAX_OPENED_ACCOUNTS) this.accounts.delete(this.accounts.keys().next().value as string);
+    this.accounts.set(key, { opened, until: now + OPENED_ACCOUNT_TTL_MS });
+    // A failure to open is not kept: the next cluster asks again (its credential may be stored by then).
+    const forget = () => {
+      if (this.accounts.get(key)?.opened === opened) this.accounts.delete(key);
+    };
+    opened.then((result) => ('reasons' in result ? forget() : undefined), forget);
+    return opened;
   }
 
   private async openAccount(cluster: ManagedCluster): Promise<OpenedAccount> {
@@ -211,17 +256,20 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     const now = this.clock.now();
     const key = stepKey(step);
     const token = requestTokenFor(cluster.id, cluster.generation, key);
-    const started = (handle: string | null) => settleStarted(cluster, key, handle, groups, now, this.settings);
+    const started = (handle: string | null) => {
+      this.remember(cluster.id, key, now.getTime());
+      return settleStarted(cluster, key, handle, groups, now, this.policy);
+    };
     switch (step.kind) {
       case 'wait':
-        return settleWait(cluster, operation?.done === true, now, this.settings);
+        return settleWait(cluster, operation?.done === true, now, this.policy);
       case 'done':
         return settleDone(cluster, step, groups, now);
       case 'fail':
         return settleFailed(cluster, step.reasons, groups, now);
       case 'check-version': {
         const offered = await this.offeredVersions(cluster, cloud, signal);
-        if (offered.includes(cluster.spec.kubernetesVersion)) return settleWait({ ...cluster, versionOffered: true }, false, now, this.settings, true);
+        if (offered.includes(cluster.spec.kubernetesVersion)) return settleWait({ ...cluster, versionOffered: true }, false, now, this.policy, true);
         const where = 'region' in cluster.place ? cluster.place.region : cluster.place.location;
         const message = `${cluster.provider} offers ${offered.length === 0 ? 'no version' : offered.join(', ')} in ${where}, not ${cluster.spec.kubernetesVersion}`;
         return settleFailed(cluster, [reason('cloud-version-not-offered', message, 'kubernetesVersion')], groups, now);
@@ -241,6 +289,13 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       case 'delete-cluster':
         return started(await cloud.deleteCluster(target, signal));
     }
+  }
+
+  /** A step that started cloud work, to time it (bounded: a cluster that is never looked at again is forgotten first). */
+  private remember(clusterId: string, step: string, at: number): void {
+    this.started.delete(clusterId);
+    if (this.started.size >= MAX_STEPS_TIMED) this.started.delete(this.started.keys().next().value as string);
+    this.started.set(clusterId, { step, at });
   }
 
   /**
@@ -270,7 +325,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     if (!(error instanceof CloudError)) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn({ msg: 'managed cluster step failed unexpectedly: retried', clusterId: cluster.id, error: message });
-      return settleTransient(cluster, reason('cloud-failed', message), groups, now, this.settings);
+      return settleTransient(cluster, reason('cloud-failed', message), groups, now, this.policy);
     }
     const why = reason(error.code, error.message, error.field);
     if (!isTransientCloudError(error.code)) return settleFailed(cluster, [why], groups, now);
@@ -279,9 +334,9 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       const notBefore = closeGate(current, now, error.retryAfterMs, this.settings.throttleFallbackMs);
       await this.clusters.closeGate(cluster.provider, cluster.credentialRef, notBefore);
       this.logger.log({ msg: 'cloud throttled: account gate closed', provider: cluster.provider, credentialRef: cluster.credentialRef, notBefore: notBefore.toISOString() });
-      return settleThrottled(cluster, why, heldUntil(notBefore, now, cluster.id), now, this.settings);
+      return settleThrottled(cluster, why, heldUntil(notBefore, now, cluster.id), now, this.policy);
     }
-    return settleTransient(cluster, why, groups, now, this.settings);
+    return settleTransient(cluster, why, groups, now, this.policy);
   }
 
   /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */

@@ -32,8 +32,8 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   let now = Date.now();
   const STEP_MS = 25;
 
-  /** Polls an operation as the reconciler does, noting the states the resource went through. */
-  async function settle(operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; code?: string; seen: string[] }> {
+  /** Polls an operation of cluster `name` as the reconciler does, noting the states the resource went through. */
+  async function settle(name: string, operation: CloudOperation, observe?: () => Promise<string | null>): Promise<{ failure: string | null; code?: string; seen: string[] }> {
     const seen: string[] = [];
     const note = async () => {
       const state = observe ? await observe() : null;
@@ -43,7 +43,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const deadline = Date.now() + 10_000;
     for (;;) {
       await note();
-      const status = await aks.operationStatus(account, target('unused'), operation);
+      const status = await aks.operationStatus(account, target(name), operation);
       if (status.done) {
         await note();
         return { failure: status.failure, ...(status.code === undefined ? {} : { code: status.code }), seen };
@@ -58,9 +58,9 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
 
   /** A cluster made ready with its two node groups, the way the reconciler does it. */
   async function readyCluster(name: string, version = '1.30'): Promise<void> {
-    assert.equal((await settle(await aks.createCluster(account, target(name), spec(`id-${name}`, version), `token-${name}`))).failure, null);
+    assert.equal((await settle(name, await aks.createCluster(account, target(name), spec(`id-${name}`, version), `token-${name}`))).failure, null);
     for (const group of [general, gpu]) {
-      assert.equal((await settle(await aks.createNodeGroup(account, target(name), spec(`id-${name}`, version), group, `token-${name}-${group.name}`))).failure, null);
+      assert.equal((await settle(name, await aks.createNodeGroup(account, target(name), spec(`id-${name}`, version), group, `token-${name}-${group.name}`))).failure, null);
     }
   }
 
@@ -93,7 +93,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const early = await cloudRejection(aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), general, 'token-alpha-general'));
     assert.match(early.message, /OperationNotAllowed.*in progress managed cluster create/);
 
-    const created = await settle(operation, clusterState('alpha'));
+    const created = await settle('alpha', operation, clusterState('alpha'));
     assert.deepEqual(created, { failure: null, seen: ['creating', 'ready'] });
     const cluster = await aks.findCluster(account, target('alpha'));
     assert.deepEqual(cluster, {
@@ -107,8 +107,8 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
 
     const general_ = await aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), general, 'token-alpha-general');
     const gpu_ = await aks.createNodeGroup(account, target('alpha'), spec('id-alpha'), gpu, 'token-alpha-gpu');
-    assert.deepEqual((await settle(general_, poolState('alpha', general.name))).seen, ['creating', 'ready']);
-    assert.equal((await settle(gpu_)).failure, null);
+    assert.deepEqual((await settle('alpha', general_, poolState('alpha', general.name))).seen, ['creating', 'ready']);
+    assert.equal((await settle('alpha', gpu_)).failure, null);
 
     const groups = await aks.listNodeGroups(account, target('alpha'));
     assert.deepEqual(
@@ -139,9 +139,9 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   });
 
   it('makes a private cluster when asked', async () => {
-    assert.equal((await settle(await aks.createCluster(account, target('inside'), spec('id-inside', '1.31', 'private'), 'token-inside'))).failure, null);
+    assert.equal((await settle('inside', await aks.createCluster(account, target('inside'), spec('id-inside', '1.31', 'private'), 'token-inside'))).failure, null);
     assert.equal((await aks.findCluster(account, target('inside')))?.endpoint, 'https://inside-a1b2c3d4.privatelink.westeurope.azmk8s.io:443');
-    await settle(await aks.deleteCluster(account, target('inside')));
+    await settle('inside', await aks.deleteCluster(account, target('inside')));
   });
 
   it('resumes after a crash: the repeated create finds its own resources and makes no second one', async () => {
@@ -152,12 +152,12 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const putsBefore = puts();
     assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
     assert.equal(puts(), putsBefore, 'the repeated create sent no PUT');
-    assert.equal((await settle(operation)).failure, null);
+    assert.equal((await settle('beta', operation)).failure, null);
     assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
 
     const first = await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general');
     assert.equal(await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general'), null);
-    assert.equal((await settle(first)).failure, null);
+    assert.equal((await settle('beta', first)).failure, null);
     assert.equal(await aks.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general'), null);
 
     const creates = Object.entries(standin.counts().creates).filter(([resource]) => resource.startsWith(`${RG}/beta`));
@@ -168,7 +168,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     // An operation ARM no longer knows of (long finished, or lost) is done, without failure.
     const lost = await aks.scaleNodeGroup(account, target('beta'), 'general-purpose', { minSize: 3, maxSize: 3, desiredSize: 3 }, 'token-beta-scale');
     assert.ok(lost !== null);
-    await settle(lost);
+    await settle('beta', lost);
     standin.managed.operations.clear();
     assert.deepEqual(await aks.operationStatus(account, target('beta'), lost), { done: true, failure: null });
     assert.equal((await cloudRejection(aks.operationStatus(account, target('beta'), 'not a poller state'))).code, 'cloud-response-invalid');
@@ -186,7 +186,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
       for (let operations = 0; operations < 4; operations += 1) {
         const operation = await aks.scaleNodeGroup(account, target('gamma'), pool, size, `token-scale-${pool}-${size.desiredSize}`);
         if (operation === null) return operations;
-        assert.equal((await settle(operation, poolState('gamma', pool))).failure, null);
+        assert.equal((await settle('gamma', operation, poolState('gamma', pool))).failure, null);
       }
       assert.fail(`${pool} never reached ${JSON.stringify(size)}`);
     }
@@ -242,14 +242,14 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const upgrade = await aks.upgradeCluster(account, target('delta'), '1.31', 'token-up');
     // Repeated while under way (a restart): nothing new is sent.
     assert.equal(await aks.upgradeCluster(account, target('delta'), '1.31', 'token-up'), null);
-    assert.deepEqual((await settle(upgrade, clusterState('delta'))).seen, ['updating', 'ready']);
+    assert.deepEqual((await settle('delta', upgrade, clusterState('delta'))).seen, ['updating', 'ready']);
     assert.equal((await aks.findCluster(account, target('delta')))?.version, '1.31.4');
     const state = standin.managed.find(SUBSCRIPTION, RG, 'delta');
     assert.equal(state?.pools.get('flotillasys')?.currentOrchestratorVersion, '1.31.4', 'the System pool follows the control plane');
     assert.deepEqual((await aks.listNodeGroups(account, target('delta'))).map((group) => group.version), ['1.30.4', '1.30.4']);
 
     for (const group of ['general-purpose', 'gpu']) {
-      assert.equal((await settle(await aks.upgradeNodeGroup(account, target('delta'), group, '1.31', `token-up-${group}`), poolState('delta', group))).failure, null);
+      assert.equal((await settle('delta', await aks.upgradeNodeGroup(account, target('delta'), group, '1.31', `token-up-${group}`), poolState('delta', group))).failure, null);
     }
     assert.deepEqual((await aks.listNodeGroups(account, target('delta'))).map((group) => group.version), ['1.31.4', '1.31.4']);
     assert.equal(await aks.upgradeNodeGroup(account, target('delta'), 'gpu', '1.31', 'token-up-gpu'), null);
@@ -261,10 +261,10 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.match(early.message, /OperationNotAllowed.*User agent pools/);
 
     const deletions = await Promise.all(['general-purpose', 'gpu'].map((group) => aks.deleteNodeGroup(account, target('epsilon'), group)));
-    for (const deletion of deletions) assert.equal((await settle(deletion)).failure, null);
+    for (const deletion of deletions) assert.equal((await settle('epsilon', deletion)).failure, null);
     assert.deepEqual(await aks.listNodeGroups(account, target('epsilon')), []);
     const deletion = await aks.deleteCluster(account, target('epsilon'));
-    assert.deepEqual((await settle(deletion, clusterState('epsilon'))).seen, ['deleting', 'gone']);
+    assert.deepEqual((await settle('epsilon', deletion, clusterState('epsilon'))).seen, ['deleting', 'gone']);
     assert.equal(await aks.findCluster(account, target('epsilon')), null);
     assert.equal(standin.managed.find(SUBSCRIPTION, RG, 'epsilon'), undefined);
     assert.equal(await aks.deleteCluster(account, target('epsilon')), null);
@@ -276,17 +276,17 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
     const made = client.managedClusters.createOrUpdate(RG, 'outside', { location: 'westeurope', kubernetesVersion: '1.30', dnsPrefix: 'outside', agentPoolProfiles: [{ name: 'nodepool1', mode: 'System', vmSize: 'Standard_D2s_v5', count: 2 }] });
     await made.submitted();
-    assert.equal((await settle(await made.serialize())).failure, null);
+    assert.equal((await settle('outside', await made.serialize())).failure, null);
     const apps = client.agentPools.createOrUpdate(RG, 'outside', 'apps', { vmSize: 'Standard_D4s_v5', count: 3, mode: 'User' });
     await apps.submitted();
-    assert.equal((await settle(await apps.serialize())).failure, null);
+    assert.equal((await settle('outside', await apps.serialize())).failure, null);
 
     assert.deepEqual((await aks.listNodeGroups(account, target('outside'))).map((group) => group.name), ['apps']);
     assert.equal(await aks.findNodeGroup(account, target('outside'), 'nodepool1'), null);
-    assert.equal((await settle(await aks.upgradeCluster(account, target('outside'), '1.31', 'token-outside-up'))).failure, null);
+    assert.equal((await settle('outside', await aks.upgradeCluster(account, target('outside'), '1.31', 'token-outside-up'))).failure, null);
     const pools = standin.managed.find(SUBSCRIPTION, RG, 'outside')?.pools;
     assert.deepEqual([pools?.get('nodepool1')?.currentOrchestratorVersion, pools?.get('apps')?.currentOrchestratorVersion], ['1.31.4', '1.30.4']);
-    assert.equal((await settle(await aks.upgradeNodeGroup(account, target('outside'), 'apps', '1.31', 'token-outside-apps'))).failure, null);
+    assert.equal((await settle('outside', await aks.upgradeNodeGroup(account, target('outside'), 'apps', '1.31', 'token-outside-apps'))).failure, null);
 
     // Not adopted yet: no ownership tag, neither its pool nor the cluster is deleted.
     assert.equal((await cloudRejection(aks.deleteNodeGroup(account, target('outside'), 'apps'))).code, 'cloud-name-taken');
@@ -317,9 +317,9 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
         now += STEP_MS;
       }
     }
-    assert.equal((await settle(poolDeletion)).failure, null);
+    assert.equal((await settle('outside', poolDeletion)).failure, null);
     assert.deepEqual(await aks.listNodeGroups(account, target('outside')), []);
-    assert.equal((await settle(await aks.deleteCluster(account, target('outside')))).failure, null);
+    assert.equal((await settle('outside', await aks.deleteCluster(account, target('outside')))).failure, null);
     assert.equal(await aks.findCluster(account, target('outside')), null);
   });
 
@@ -327,7 +327,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
     standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });
     const started = now;
-    const failed = await settle(await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
+    const failed = await settle('zeta', await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
     assert.equal(failed.failure, `AKS: VMExtensionProvisioningError. ${message}`);
     assert.equal(failed.code, 'cloud-failed');
     assert.deepEqual(failed.seen, ['creating', 'failed']);
@@ -338,15 +338,15 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
 
     const retried = await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta');
     assert.ok(retried !== null);
-    assert.equal((await settle(retried)).failure, null);
+    assert.equal((await settle('zeta', retried)).failure, null);
     assert.equal((await aks.findCluster(account, target('zeta')))?.state, 'ready');
     assert.equal(standin.counts().creates[`${RG}/zeta`], 1);
 
     // A scale that fails half-way for the subscription's quota is a quota to raise.
     const quota = 'Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota.';
     standin.managed.failNext('pool-scale', { code: 'QuotaExceeded', message: quota }, { name: 'gpu' });
-    assert.equal((await settle(await aks.createNodeGroup(account, target('zeta'), spec('id-zeta'), gpu, 'token-zeta-gpu'))).failure, null);
-    const scale = await settle(await aks.scaleNodeGroup(account, target('zeta'), 'gpu', { minSize: 0, maxSize: 3, desiredSize: 2 }, 'token-zeta-scale'));
+    assert.equal((await settle('zeta', await aks.createNodeGroup(account, target('zeta'), spec('id-zeta'), gpu, 'token-zeta-gpu'))).failure, null);
+    const scale = await settle('zeta', await aks.scaleNodeGroup(account, target('zeta'), 'gpu', { minSize: 0, maxSize: 3, desiredSize: 2 }, 'token-zeta-scale'));
     assert.deepEqual([scale.failure, scale.code], [`AKS: QuotaExceeded. ${quota}`, 'cloud-quota-exceeded']);
     const pool = await aks.findNodeGroup(account, target('zeta'), 'gpu');
     assert.deepEqual([pool?.state, pool?.failureCode], ['failed', 'cloud-quota-exceeded']);
@@ -355,7 +355,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   it('answers 429 beyond the rate limit with Retry-After, read into retryAfterMs', async () => {
     const created = await aks.createCluster(account, target('eta'), spec('id-eta'), 'token-eta');
     assert.ok(created !== null);
-    await settle(created);
+    await settle('eta', created);
     const throttledBefore = standin.counts().throttledRequests;
     standin.rateLimit = { perSecond: 0.5, burst: 2 };
     await aks.findNodeGroup(account, target('eta'), 'gpu');
@@ -391,7 +391,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.match(old.message, /Version 1\.30 is not supported in this region/);
     assert.equal(await aks.findCluster(account, target('theta', 'brazilsouth')), null);
 
-    await settle(await aks.createCluster(account, target('iota'), spec('id-iota'), 'token-iota'));
+    await settle('iota', await aks.createCluster(account, target('iota'), spec('id-iota'), 'token-iota'));
     standin.managed.options.coreQuota = 0;
     const quota = await cloudRejection(aks.createNodeGroup(account, target('iota'), spec('id-iota'), general, 'token-iota-general'));
     assert.equal(quota.code, 'cloud-quota-exceeded');
@@ -400,7 +400,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   });
 
   it('gives a parameter ARM refuses (InvalidParameter) as cloud-request-invalid (permanent) with its message', async () => {
-    await settle(await aks.createCluster(account, target('lambda'), spec('id-lambda'), 'token-lambda'));
+    await settle('lambda', await aks.createCluster(account, target('lambda'), spec('id-lambda'), 'token-lambda'));
     const huge = { ...general, minSize: 1001, maxSize: 1001, desiredSize: 1001 };
     const refused = await cloudRejection(aks.createNodeGroup(account, target('lambda'), spec('id-lambda'), huge, 'token-lambda-general'));
     assert.equal(refused.code, 'cloud-request-invalid');
@@ -416,13 +416,13 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.equal(taken.code, 'cloud-name-taken');
     assert.ok(!standin.server.calls.some((call) => call.startsWith('PUT ') && call.endsWith('/managedClusters/legacy')));
 
-    await settle(await aks.createCluster(account, target('kappa'), spec('id-kappa'), 'token-kappa'));
+    await settle('kappa', await aks.createCluster(account, target('kappa'), spec('id-kappa'), 'token-kappa'));
     assert.equal((await cloudRejection(aks.createCluster(account, target('kappa'), spec('id-other'), 'token-other'))).code, 'cloud-name-taken');
     // An agent pool someone added by hand, without our tag.
     const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
     const byHand = client.agentPools.createOrUpdate(RG, 'kappa', 'gpu', { vmSize: 'Standard_NC6s_v3', count: 1, mode: 'User' });
     await byHand.submitted();
-    assert.equal((await settle(await byHand.serialize())).failure, null);
+    assert.equal((await settle('kappa', await byHand.serialize())).failure, null);
     assert.equal((await cloudRejection(aks.createNodeGroup(account, target('kappa'), spec('id-kappa'), gpu, 'token-kappa-gpu'))).code, 'cloud-name-taken');
   });
 });

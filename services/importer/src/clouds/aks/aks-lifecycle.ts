@@ -14,6 +14,7 @@ import {
   type ObservedCloudNodeGroup,
 } from '../lifecycle.js';
 import { RequestBudgets } from '../request-budget.js';
+import { ChangeTimes, SharedReads } from '../shared-reads.js';
 import type { CloudSettings } from '../settings.js';
 import { AksClients } from './aks-client.js';
 import {
@@ -30,6 +31,7 @@ import {
   observedAksNodeGroup,
   offeredMinors,
 } from './aks-mapping.js';
+import { decodeAksOperation, encodeAksOperation, listedPool, statusFromListing, type AksOperationRef } from './aks-watch.js';
 import { parseKubeconfig } from './kubeconfig.js';
 
 type AksPlace = Extract<CloudPlace, { provider: 'aks' }>;
@@ -55,15 +57,39 @@ const MAX_CACHED_CAS = 2000;
  * the control plane's step and deleted with the cluster, and none is listed as a node group.
  * Node groups are User pools, named by `aksAgentPoolName` (AKS allows 1-12 lower-case
  * alphanumerics).
+ *
+ * Clusters are watched a resource group at a time: `findCluster`, `listNodeGroups` and
+ * `operationStatus` read the group's managed-cluster list (each cluster with its agent pools and
+ * their provisioning states), one call shared by every cluster of the account there for up to
+ * `listMaxAgeMs` and never older than our last change to the cluster (`aks-watch.ts`).
  */
 export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   readonly provider = 'aks' as const;
   private readonly clients: AksClients;
   /** Cluster CAs by cluster id and eTag. */
   private readonly cas = new Map<string, string | null>();
+  /** Each resource group's managed clusters, by account. */
+  private readonly clusterLists: SharedReads<ManagedCluster[]>;
+  private readonly changes = new ChangeTimes();
 
   constructor(settings: CloudSettings) {
     this.clients = new AksClients(settings, { cache: true, surfaceThrottling: true, budgets: new RequestBudgets(settings.requestRates.aks) });
+    this.clusterLists = new SharedReads(settings.listMaxAgeMs);
+  }
+
+  /** The cluster as its resource group's shared list shows it (see the class comment); null when not there. */
+  private async listed(account: AzureAccount, client: ContainerServiceClient, aks: AksTarget, signal: AbortSignal | undefined): Promise<ManagedCluster | null> {
+    const key = `${account.tenantId}/${account.clientId}\n${aks.subscriptionId}\n${aks.resourceGroup.toLowerCase()}`;
+    const { value } = await this.clusterLists.read(key, this.changes.notBefore(changeKey(aks)), async () => {
+      const clusters: ManagedCluster[] = [];
+      try {
+        for await (const cluster of client.managedClusters.listByResourceGroup(aks.resourceGroup, { abortSignal: this.clients.signal(signal) })) clusters.push(cluster);
+      } catch (error) {
+        throw aksLifecycleError(error, `managed clusters of resource group "${aks.resourceGroup}"`);
+      }
+      return clusters;
+    });
+    return value.find((cluster) => cluster.name?.toLowerCase() === aks.clusterName.toLowerCase()) ?? null;
   }
 
   async offeredVersions(account: AzureAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {
@@ -79,7 +105,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   async findCluster(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
-    const cluster = await this.getCluster(client, aks, signal);
+    const cluster = await this.listed(account, client, aks, signal);
     if (cluster === null) return null;
     const ca = aksResourceState(cluster.provisioningState) === 'ready' ? await this.clusterCa(client, aks, cluster, signal) : null;
     return observedAksCluster(cluster, ca);
@@ -139,16 +165,18 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       ...(networking.vnetSubnetId === undefined ? {} : { networkProfile: { networkPlugin: 'azure' } }),
     };
     const what = `create of managed cluster "${describe(aks)}"`;
+    const on = { aks, resource: 'cluster', action: 'put' } as const;
     for (let attempt = 0; ; attempt += 1) {
-      const existing = await this.getCluster(client, aks, signal);
+      // The group's list first; after a 412 (it appeared since that list), the cluster itself.
+      const existing = attempt === 0 ? await this.listed(account, client, aks, signal) : await this.getCluster(client, aks, signal);
       if (existing !== null) {
         if (existing.tags?.[OWNERSHIP_TAG] !== owner) throw nameTaken(`managed cluster "${describe(aks)}"`, existing.tags?.[OWNERSHIP_TAG]);
         // Ours: a create already started (resumption). A failed one is put again, which is how AKS retries it.
         if (aksResourceState(existing.provisioningState) !== 'failed') return null;
-        return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), what);
+        return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), what, on);
       }
       try {
-        return await this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
+        return await this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what, on);
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error;
         // Created by someone else between the look and the put: look again, once.
@@ -171,7 +199,11 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       kubernetesVersion: version,
       agentPoolProfiles: (cluster.agentPoolProfiles ?? []).map((pool) => (pool.mode === 'System' ? { ...pool, orchestratorVersion: version } : pool)),
     };
-    return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), `upgrade of managed cluster "${describe(aks)}" to ${version}`);
+    return this.started(() => client.managedClusters.createOrUpdate(aks.resourceGroup, aks.clusterName, body, { abortSignal: this.clients.signal(signal) }), `upgrade of managed cluster "${describe(aks)}" to ${version}`, {
+      aks,
+      resource: 'cluster',
+      action: 'put',
+    });
   }
 
   async deleteCluster(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation> {
@@ -179,7 +211,11 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const client = this.clients.client(account, aks.subscriptionId);
     if (!(await this.mustBeFlotillas(client, aks, signal))) return null;
     try {
-      return await this.started(() => client.managedClusters.delete(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) }), `delete of managed cluster "${describe(aks)}"`);
+      return await this.started(() => client.managedClusters.delete(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) }), `delete of managed cluster "${describe(aks)}"`, {
+        aks,
+        resource: 'cluster',
+        action: 'delete',
+      });
     } catch (error) {
       if (error instanceof CloudError && error.code === 'cloud-cluster-not-found') return null;
       throw error;
@@ -200,7 +236,11 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     if (tag === owner) return;
     if (tag !== undefined && tag !== '') throw nameTaken(`managed cluster "${describe(aks)}"`, tag);
     const tags = { ...cluster.tags, [OWNERSHIP_TAG]: owner };
-    await this.started(() => client.managedClusters.updateTags(aks.resourceGroup, aks.clusterName, { tags }, { abortSignal: this.clients.signal(signal) }), `tagging of managed cluster "${describe(aks)}"`);
+    await this.started(() => client.managedClusters.updateTags(aks.resourceGroup, aks.clusterName, { tags }, { abortSignal: this.clients.signal(signal) }), `tagging of managed cluster "${describe(aks)}"`, {
+      aks,
+      resource: 'cluster',
+      action: 'put',
+    });
   }
 
   async findNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null> {
@@ -211,16 +251,8 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
 
   async listNodeGroups(account: AzureAccount, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]> {
     const aks = aksTarget(target);
-    const groups: ObservedCloudNodeGroup[] = [];
-    try {
-      for await (const pool of this.clients.client(account, aks.subscriptionId).agentPools.list(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) })) {
-        if (pool.mode === 'System') continue;
-        groups.push(observedAksNodeGroup(pool));
-      }
-    } catch (error) {
-      throw aksLifecycleError(error, `agent pools of "${describe(aks)}"`);
-    }
-    return groups;
+    const cluster = await this.listed(account, this.clients.client(account, aks.subscriptionId), aks, signal);
+    return (cluster?.agentPoolProfiles ?? []).filter((pool) => pool.mode !== 'System').map(observedAksNodeGroup);
   }
 
   async createNodeGroup(account: AzureAccount, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
@@ -242,15 +274,17 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       ...(cluster.networking.provider === 'aks' && cluster.networking.vnetSubnetId !== undefined ? { vnetSubnetID: cluster.networking.vnetSubnetId } : {}),
     };
     const what = `create of agent pool "${poolName}" of "${describe(aks)}"`;
+    const on = { aks, resource: 'pool', pool: poolName, action: 'put' } as const;
     for (let attempt = 0; ; attempt += 1) {
-      const existing = await this.getPool(client, aks, poolName, signal);
+      // The group's list first; after a 412 (it appeared since that list), the pool itself.
+      const existing = attempt === 0 ? listedPool(await this.listed(account, client, aks, signal), poolName) : await this.getPool(client, aks, poolName, signal);
       if (existing !== null) {
         if (existing.tags?.[OWNERSHIP_TAG] !== owner) throw nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, existing.tags?.[OWNERSHIP_TAG]);
         if (aksResourceState(existing.provisioningState) !== 'failed') return null;
-        return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { abortSignal: this.clients.signal(signal) }), what);
+        return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { abortSignal: this.clients.signal(signal) }), what, on);
       }
       try {
-        return await this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what);
+        return await this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, poolName, body, { ifNoneMatch: '*', abortSignal: this.clients.signal(signal) }), what, on);
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error;
         if (attempt > 0) throw nameTaken(`agent pool "${poolName}" of "${describe(aks)}"`, undefined);
@@ -273,7 +307,12 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     if (change === null) return null;
     // A PUT is the whole pool: everything but the size is sent back as it is.
     const body: AgentPool = { ...pool, ...change };
-    return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `scale of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}"`);
+    return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `scale of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}"`, {
+      aks,
+      resource: 'pool',
+      pool: aksAgentPoolName(name),
+      action: 'put',
+    });
   }
 
   async upgradeNodeGroup(account: AzureAccount, target: CloudTarget, name: string, version: string, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
@@ -282,7 +321,11 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const pool = await this.existingPool(client, aks, name, signal);
     if (minorOf(pool.orchestratorVersion ?? '') === minorOf(version) && aksResourceState(pool.provisioningState) !== 'failed') return null;
     const body: AgentPool = { ...pool, orchestratorVersion: version };
-    return this.started(() => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }), `upgrade of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}" to ${version}`);
+    return this.started(
+      () => client.agentPools.createOrUpdate(aks.resourceGroup, aks.clusterName, aksAgentPoolName(name), body, { abortSignal: this.clients.signal(signal) }),
+      `upgrade of agent pool "${aksAgentPoolName(name)}" of "${describe(aks)}" to ${version}`,
+      { aks, resource: 'pool', pool: aksAgentPoolName(name), action: 'put' },
+    );
   }
 
   async deleteNodeGroup(account: AzureAccount, target: CloudTarget, name: string, signal?: AbortSignal): Promise<CloudOperation> {
@@ -294,7 +337,12 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     // A pool without our tag (an adopted cluster's) is deleted only from a cluster that is ours.
     if ((pool.tags?.[OWNERSHIP_TAG] ?? '') === '') await this.mustBeFlotillas(client, aks, signal);
     try {
-      return await this.started(() => client.agentPools.delete(aks.resourceGroup, aks.clusterName, poolName, { abortSignal: this.clients.signal(signal) }), `delete of agent pool "${poolName}" of "${describe(aks)}"`);
+      return await this.started(() => client.agentPools.delete(aks.resourceGroup, aks.clusterName, poolName, { abortSignal: this.clients.signal(signal) }), `delete of agent pool "${poolName}" of "${describe(aks)}"`, {
+        aks,
+        resource: 'pool',
+        pool: poolName,
+        action: 'delete',
+      });
     } catch (error) {
       if (error instanceof CloudError && error.code === 'cloud-cluster-not-found') return null;
       throw error;
@@ -304,9 +352,15 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   async operationStatus(account: AzureAccount, target: CloudTarget, operation: string, signal?: AbortSignal): Promise<CloudOperationStatus> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
+    const ref = decodeAksOperation(operation);
+    if ('resource' in ref) {
+      // The resource group's list says whether the resource is still at it; the poller, how it failed.
+      const listed = statusFromListing(ref, await this.listed(account, client, aks, signal));
+      if (listed !== undefined) return listed;
+    }
     let poller: ReturnType<typeof restorePoller<never, unknown>>;
     try {
-      poller = restorePoller(client, operation, client.managedClusters.createOrUpdate, { abortSignal: this.clients.signal(signal) });
+      poller = restorePoller(client, ref.poller, client.managedClusters.createOrUpdate, { abortSignal: this.clients.signal(signal) });
     } catch {
       throw new CloudError('cloud-response-invalid', `AKS operation of "${describe(aks)}" is not a serialized Azure poller state`);
     }
@@ -339,18 +393,23 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
 
   /**
    * Sends the first request of a long-running operation and returns what to wait on: the poller's
-   * serialized state, or null when ARM answered it done at once. `start` is a function because an
-   * SDK poller is a thenable: handed around, it would be awaited to the end.
+   * serialized state with what it changes (`on`), or null when ARM answered it done at once.
+   * `start` is a function because an SDK poller is a thenable: handed around, it would be awaited
+   * to the end. Reads of the cluster from then on must be newer than this change.
    */
-  private async started(start: () => StartedPoller, what: string): Promise<CloudOperation> {
+  private async started(start: () => StartedPoller, what: string, on: { aks: AksTarget } & Omit<AksOperationRef, 'poller'>): Promise<CloudOperation> {
     const poller = start();
     try {
       await poller.submitted();
     } catch (error) {
+      this.changes.changed(changeKey(on.aks));
       if (isRestError(error) && error.statusCode === 412) throw new PreconditionFailed();
       throw aksLifecycleError(error, what);
     }
-    return poller.operationState?.status === 'succeeded' ? null : poller.serialize();
+    this.changes.changed(changeKey(on.aks));
+    if (poller.operationState?.status === 'succeeded') return null;
+    const { aks: _aks, ...ref } = on;
+    return encodeAksOperation({ ...ref, poller: await poller.serialize() });
   }
 
   private async getCluster(client: ContainerServiceClient, aks: AksTarget, signal: AbortSignal | undefined): Promise<ManagedCluster | null> {
@@ -423,6 +482,9 @@ function ownerOf(spec: CloudClusterSpec): string {
   if (owner === undefined || owner === '') throw new CloudError('cloud-location-invalid', `the cluster spec carries no ${OWNERSHIP_TAG} tag`, 'tags');
   return owner;
 }
+
+/** The cluster as `ChangeTimes` knows it. */
+const changeKey = (aks: AksTarget) => `${aks.subscriptionId}/${aks.resourceGroup}/${aks.clusterName}`.toLowerCase();
 
 function describe(aks: AksTarget): string {
   return `${aks.resourceGroup}/${aks.clusterName}`;

@@ -137,7 +137,8 @@ export function observedAksCluster(cluster: ManagedCluster, caCertificatePem: st
   };
 }
 
-export function observedAksNodeGroup(pool: AgentPool): ObservedCloudNodeGroup {
+/** An agent pool as its own API or its cluster's `agentPoolProfiles` gives it. */
+export function observedAksNodeGroup(pool: AgentPool | ManagedClusterAgentPoolProfile): ObservedCloudNodeGroup {
   const count = pool.count ?? 0;
   return {
     name: pool.tags?.[AKS_NODE_GROUP_TAG] ?? pool.name ?? '',

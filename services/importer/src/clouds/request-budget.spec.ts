@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RequestBudget, RequestBudgets, type BudgetClock } from './request-budget.js';
+
+/** A clock that moves only when a caller sleeps: the budget's waits are read off it. */
+function fakeClock(): BudgetClock & { slept: number[] } {
+  let now = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+      await Promise.resolve();
+    },
+  };
+}
+
+describe('an account request budget', () => {
+  it('lets a burst through at once, then one request per 1/rate second, in the order they asked', async () => {
+    const clock = fakeClock();
+    const budget = new RequestBudget({ perSecond: 10, burst: 3 }, clock);
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3, 4].map(async (index) => {
+      await budget.take();
+      order.push(index);
+    }));
+    assert.deepEqual(order, [0, 1, 2, 3, 4]);
+    // Three from the burst, then 100 ms for each of the other two.
+    assert.equal(clock.now(), 200);
+    assert.deepEqual(budget.stats(), { waiting: 0, taken: 5 });
+  });
+
+  it('never lets more through in a second than the burst and a second of refill', async () => {
+    const clock = fakeClock();
+    const budget = new RequestBudget({ perSecond: 90, burst: 8 }, clock);
+    const times: number[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      await budget.take();
+      times.push(clock.now());
+    }
+    for (const start of times) assert.ok(times.filter((time) => time >= start && time < start + 1000).length <= 98, `more than 98 within a second from ${start}`);
+  });
+
+  it('holds every call for a Retry-After the cloud gave anyway, starting empty after it', async () => {
+    const clock = fakeClock();
+    const budget = new RequestBudget({ perSecond: 10, burst: 10 }, clock);
+    await budget.take();
+    budget.hold(2_000);
+    await budget.take();
+    // Two seconds held, then a token's refill (100 ms): the bucket was emptied by the 429.
+    assert.equal(clock.now(), 2_100);
+    budget.hold(Number.NaN);
+    budget.hold(-5);
+    await budget.take();
+    assert.equal(clock.now(), 2_200);
+  });
+
+  it('gives up waiting when the caller aborts', async () => {
+    const budget = new RequestBudget({ perSecond: 0.001, burst: 1 });
+    await budget.take();
+    const abort = new AbortController();
+    const waiting = budget.take(abort.signal);
+    abort.abort(new Error('step over'));
+    await assert.rejects(waiting, /step over/);
+  });
+
+  it('refuses a rate that lets nothing through', () => {
+    assert.throws(() => new RequestBudget({ perSecond: 0, burst: 1 }), /perSecond must be a positive number/);
+    assert.throws(() => new RequestBudget({ perSecond: 1, burst: 0.5 }), /burst must be at least 1/);
+  });
+
+  it('one budget per account and scope, shared by every caller of them', () => {
+    const budgets = new RequestBudgets({ perSecond: 5, burst: 5 });
+    assert.equal(budgets.for('AKIA1', 'eu-west-1'), budgets.for('AKIA1', 'eu-west-1'));
+    assert.notEqual(budgets.for('AKIA1', 'eu-west-1'), budgets.for('AKIA1', 'us-east-1'));
+    assert.notEqual(budgets.for('AKIA1', 'eu-west-1'), budgets.for('AKIA2', 'eu-west-1'));
+  });
+});
