@@ -8,7 +8,7 @@ import { CONTROL_AUTHORITY, controlHandler, unknownAuthority } from './control.j
 import { certificateProblem, certificateSummary, type Credential, newKeyAndRequest, parseTunnelAddress, sha256Hex } from './credential.js';
 import { enroll as enrollOverHttps, type Enrolled, type EnrollmentRequest, EnrollmentRejectedError, TokenRefusedError } from './enrollment.js';
 import type { Log } from './log.js';
-import { type CredentialStore, readServiceAccountToken, type RegistrationSecret } from './secret-store.js';
+import { type CredentialStore, type RegistrationSecret, serviceAccountToken } from './secret-store.js';
 
 export interface AgentTiming {
   /** Between failed enrollments (network, 5xx) and failed reads or writes of the Secret. */
@@ -153,7 +153,7 @@ export class TunnelAgent extends EventEmitter<{ state: [AgentState] }> {
       return this.idle();
     }
     this.credential = credential;
-    const forward = kubernetesForwarder({ apiServer: config.kubernetes.apiServer, token: () => readServiceAccountToken(config.kubernetes.tokenFile), ca: config.kubernetes.ca });
+    const forward = kubernetesForwarder({ apiServer: config.kubernetes.apiServer, token: serviceAccountToken(config.kubernetes.tokenFile), ca: config.kubernetes.ca });
     const control = controlHandler({
       renewCertificate: (pem) => this.renewCertificate(pem),
       stop: () => this.options.store.markStopped(config.clusterId, this.credential?.tokenSha256),

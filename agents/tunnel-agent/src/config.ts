@@ -10,7 +10,7 @@ export const DEFAULT_REGISTRATION_SECRET = 'flotilla-tunnel-agent-registration';
 export interface KubernetesAccess {
   /** The API server, `https://host:port`. */
   apiServer: string;
-  /** Read again for every request: the kubelet rotates it. */
+  /** Read again every few seconds (`serviceAccountToken`): the kubelet rotates it. */
   tokenFile: string;
   caFile: string;
   ca: string;

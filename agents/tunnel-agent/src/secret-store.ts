@@ -24,6 +24,27 @@ export function readServiceAccountToken(tokenFile: string): string {
   return readFileSync(tokenFile, 'utf8').trim();
 }
 
+/** How long a token read from its file is used before the file is read again. */
+export const TOKEN_REREAD_MS = 10_000;
+
+/**
+ * The service account's token for the requests the agent forwards, read from its file at most
+ * every `rereadMs` rather than for each request (a file read, four syscalls, on the request's
+ * way): the kubelet writes a new token once four fifths of the old one's life have passed, so
+ * the old one stays good far longer than that (client-go reads the file once a minute).
+ */
+export function serviceAccountToken(tokenFile: string, rereadMs = TOKEN_REREAD_MS, now: () => number = () => performance.now()): () => string {
+  let token: string | undefined;
+  let readAt = 0;
+  return () => {
+    if (token === undefined || now() - readAt >= rereadMs) {
+      token = readServiceAccountToken(tokenFile);
+      readAt = now();
+    }
+    return token;
+  };
+}
+
 /**
  * The API server as the agent's own service account reaches it: the cluster's CA from the
  * KubeConfig, the token read again for every request (the kubelet rotates it).

@@ -1,4 +1,4 @@
-import { request, type RequestOptions } from 'node:https';
+import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -10,10 +10,19 @@ import { endTogether } from './upgrade.js';
 export const CALLER_USER_HEADER = 'flotilla-caller-user';
 export const CALLER_GROUPS_HEADER = 'flotilla-caller-groups';
 
+/**
+ * How long a connection to the API server may wait idle for the next request. node's global
+ * agent closes it after 5 s: a cluster asked every few seconds (kubectl, a dashboard's polling)
+ * paid a TLS handshake to its API server, milliseconds of CPU on both sides, with each request.
+ * Well under kube-apiserver's own idle timeout (90 s), so it is not the server that closes a
+ * connection as a request goes out on it.
+ */
+export const API_SERVER_IDLE_MS = 30_000;
+
 export interface KubernetesTarget {
   /** `https://kubernetes.default.svc` in a pod. */
   apiServer: string;
-  /** The agent's service-account token, read again for every request (kubelet rotates it). */
+  /** The agent's service-account token, asked for every request (the kubelet rotates it). */
   token: () => string;
   /** The cluster's CA (`/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`). */
   ca: string | Buffer;
@@ -30,6 +39,8 @@ export interface KubernetesTarget {
  */
 export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const base = new URL(target.apiServer);
+  // The forwarder's own pool of kept-alive connections (the most recently used first), not the process's global one.
+  const agent = new Agent({ keepAlive: true, timeout: API_SERVER_IDLE_MS, scheduling: 'lifo' });
   return (stream, headers) => {
     const user = headerText(headers[CALLER_USER_HEADER]);
     if (!user) {
@@ -53,6 +64,7 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
       method: upgrading ? 'GET' : method,
       path: `${base.pathname.replace(/\/$/, '')}${headerText(headers[':path']) ?? '/'}`,
       ca: target.ca,
+      agent,
       headers: {
         ...outgoing,
         authorization: `Bearer ${target.token()}`,
