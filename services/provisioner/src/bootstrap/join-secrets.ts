@@ -75,13 +75,13 @@ const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export async function generateJoinSecrets(clusterId: string, now: Date = new Date()): Promise<JoinSecrets> {
   if (clusterId.length === 0) throw new Error('clusterId must not be empty');
-  const ca = await generateClusterCa(clusterId, now);
+  const { ca, caCertHash } = await generateClusterCa(clusterId, now);
   return {
     clusterId,
     bootstrapToken: generateBootstrapToken(),
     certificateKey: randomBytes(32).toString('hex'),
     ca,
-    caCertHash: caCertHashOf(ca.certificatePem),
+    caCertHash,
     bootstrapTokenMintedAt: now.toISOString(),
     certificatesUploadedAt: now.toISOString(),
   };
@@ -117,8 +117,11 @@ export function staleJoinMaterial(secrets: JoinSecrets, need: JoinNeed): StaleJo
  */
 export function caCertHashOf(certificatePem: string): string {
   const certificate = new x509.X509Certificate(certificatePem);
-  const spki = Buffer.from(certificate.publicKey.rawData);
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+  return spkiPin(certificate.publicKey.rawData);
+}
+
+function spkiPin(spki: ArrayBuffer): string {
+  return `sha256:${createHash('sha256').update(Buffer.from(spki)).digest('hex')}`;
 }
 
 /** The bootstrap token's public half, the name of its Secret in kube-system (`bootstrap-token-<id>`). */
@@ -133,7 +136,12 @@ function randomToken(length: number): string {
   return token;
 }
 
-async function generateClusterCa(clusterId: string, now: Date): Promise<JoinSecrets['ca']> {
+/**
+ * The CA and its pin. The pin is taken from the public key as made (its DER SubjectPublicKeyInfo
+ * is the certificate's), not from the certificate parsed back: that parse cost more main-thread
+ * time than the rest of a cluster's secrets.
+ */
+async function generateClusterCa(clusterId: string, now: Date): Promise<Pick<JoinSecrets, 'ca' | 'caCertHash'>> {
   const crypto = webcrypto;
   const keys = await crypto.subtle.generateKey(CA_KEY_ALGORITHM, true, ['sign', 'verify']);
   const notAfter = new Date(now);
@@ -155,9 +163,12 @@ async function generateClusterCa(clusterId: string, now: Date): Promise<JoinSecr
     },
     crypto,
   );
-  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const [pkcs8, spki] = await Promise.all([crypto.subtle.exportKey('pkcs8', keys.privateKey), crypto.subtle.exportKey('spki', keys.publicKey)]);
   return {
-    certificatePem: certificate.toString('pem') + '\n',
-    privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
+    ca: {
+      certificatePem: certificate.toString('pem') + '\n',
+      privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
+    },
+    caCertHash: spkiPin(spki),
   };
 }
