@@ -1,6 +1,6 @@
 import { AUTH_BUCKET_KEYS, authBucketName, serviceKeyName, type BusNaming } from '@flotilla/contracts';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
-import type { BusConnection } from '@flotilla/messaging';
+import { bucketPlacement, explainLayoutRefusal, type BusConnection, type StreamLayout } from '@flotilla/messaging';
 import { Logger } from '@nestjs/common';
 import type { JWK } from 'jose';
 
@@ -47,9 +47,13 @@ export class AuthBucket {
 
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: BusConnection['nc'], naming: BusNaming, replicas = 1): Promise<AuthBucket> {
+  /** `layout`: the bucket's replicas and placement when this call creates it (BUS_REPLICAS, BUS_PLACEMENT_*). */
+  static async open(nc: BusConnection['nc'], naming: BusNaming, layout: StreamLayout = { replicas: 1 }): Promise<AuthBucket> {
+    const name = authBucketName(naming);
     // `create` opens the bucket when it exists: every service may be first to start.
-    const kv = await new Kvm(nc).create(authBucketName(naming), { history: 1, replicas });
+    const kv = await new Kvm(nc).create(name, { history: 1, replicas: layout.replicas, ...bucketPlacement(layout) }).catch((error: unknown) => {
+      throw explainLayoutRefusal(error, `key-value bucket ${name}`, layout);
+    });
     return new AuthBucket(kv);
   }
 

@@ -3,6 +3,7 @@ export * from './envelope.js';
 export * from './nats-binding.js';
 export * from './media-type.js';
 export * from './streams.js';
+export * from './placement.js';
 export * from './catalogue.js';
 export * from './nats-permissions.js';
 export * from './validation.js';

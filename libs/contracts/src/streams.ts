@@ -1,3 +1,5 @@
+import type { StreamPlacement } from './placement.js';
+
 /**
  * Subject naming and stream settings of the bus, in one place.
  *
@@ -143,6 +145,8 @@ export interface StreamSettings {
   duplicate_window_ns: number;
   /** 1 on a single server; 3 on a clustered NATS (R3). */
   num_replicas: number;
+  /** Which servers hold the replicas (BUS_PLACEMENT_CLUSTER, BUS_PLACEMENT_TAGS); absent: any. */
+  placement?: StreamPlacement;
   discard: 'old';
 }
 
@@ -152,6 +156,7 @@ const DAY_NS = 86_400 * SECOND_NS;
 
 export interface StreamOptions {
   replicas?: number;
+  placement?: StreamPlacement | undefined;
   /**
    * Size cap of the events stream. JetStream reserves a file stream's max_bytes on the server
    * up front, so the default is modest; size it to the fleet (the dead-letter stream gets a
@@ -172,6 +177,7 @@ export function eventsStreamSettings(naming: BusNaming, options: StreamOptions =
     max_msg_size: 1024 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,
     num_replicas: options.replicas ?? 1,
+    ...(options.placement ? { placement: options.placement } : {}),
     discard: 'old',
   };
 }
@@ -188,6 +194,7 @@ export function deadLetterStreamSettings(naming: BusNaming, options: StreamOptio
     max_msg_size: 8 * 1024 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,
     num_replicas: options.replicas ?? 1,
+    ...(options.placement ? { placement: options.placement } : {}),
     discard: 'old',
   };
 }
@@ -214,6 +221,7 @@ export function auditStreamSettings(naming: BusNaming, options: StreamOptions = 
     max_msg_size: 64 * 1024,
     duplicate_window_ns: 10 * 60 * SECOND_NS,
     num_replicas: options.replicas ?? 1,
+    ...(options.placement ? { placement: options.placement } : {}),
     discard: 'old',
   };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_EVENTS_MAX_BYTES, DEFAULT_MAX_EVENT_BYTES, DEFAULT_SUBJECT_PREFIX, type BusNaming } from '@flotilla/contracts';
+import { DEFAULT_EVENTS_MAX_BYTES, DEFAULT_MAX_EVENT_BYTES, DEFAULT_SUBJECT_PREFIX, type BusNaming, type StreamPlacement } from '@flotilla/contracts';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** How a service talks to the bus. Every field but `service` has a production default. */
@@ -11,6 +11,8 @@ export interface BusOptions extends BusNaming {
   natsPassword?: string;
   /** Stream replicas: 1 on a single server, 3 on a clustered NATS. */
   replicas: number;
+  /** Which servers hold every stream's replicas (a cluster, server tags); absent: any. */
+  placement?: StreamPlacement | undefined;
   /** Size cap of the events stream (JetStream reserves it on the server). */
   streamMaxBytes: number;
   /** Messages handled in one PostgreSQL transaction at most. */

@@ -1,6 +1,6 @@
 import { authConfigProblems, AuthConfig } from '@flotilla/auth';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_SUBJECT_PREFIX } from '@flotilla/contracts';
+import { BusPlacementConfig, DEFAULT_SUBJECT_PREFIX } from '@flotilla/contracts';
 import { z } from 'zod';
 
 /** A configuration problem: names the variable, so start-up stops with something to act on. */
@@ -46,6 +46,8 @@ export const CommonConfig = z.object({
     .regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _')
     .default(DEFAULT_SUBJECT_PREFIX),
   BUS_REPLICAS: integer(1, 5).default(1),
+  /** Where every stream's and bucket's replicas go: a cluster, and tags its servers must carry (comma-separated). */
+  ...BusPlacementConfig.shape,
   BUS_BATCH_SIZE: integer(1, 1000).default(100),
   /** Transactions one consumer runs at once when a backlog waits (events of one cluster never in two). */
   BUS_LANES: integer(1, 64).default(4),

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from '@flotilla/auth';
 import { busOptions, MessagingModule } from '@flotilla/messaging';
-import type { ServiceName } from '@flotilla/contracts';
+import { streamPlacement, type ServiceName } from '@flotilla/contracts';
 import { natsPassword, type CommonConfig } from './config.js';
 import { DatabaseModule, type DatabaseOptions } from './database.js';
 import { HealthController } from './health.controller.js';
@@ -50,6 +50,7 @@ export class ServiceKitModule {
             natsPassword: natsPassword(config),
             prefix: config.BUS_PREFIX,
             replicas: config.BUS_REPLICAS,
+            placement: streamPlacement(config),
             streamMaxBytes: config.BUS_STREAM_MAX_BYTES,
             batchSize: config.BUS_BATCH_SIZE,
             lanes: config.BUS_LANES,
@@ -58,7 +59,7 @@ export class ServiceKitModule {
             handlerTimeoutMs: config.BUS_HANDLER_TIMEOUT_MS,
           }),
         ),
-        AuthModule.forRoot({ service: options.service, naming: { prefix: config.BUS_PREFIX }, config, replicas: config.BUS_REPLICAS }),
+        AuthModule.forRoot({ service: options.service, naming: { prefix: config.BUS_PREFIX }, config, replicas: config.BUS_REPLICAS, placement: streamPlacement(config) }),
       ],
       controllers: [HealthController],
     };

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { streamPlacement } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { secretsEntities, secretsMigrations, SecretsModule } from '@flotilla/secrets';
 import { Clock, ServiceKitModule } from '@flotilla/service-kit';
@@ -49,7 +50,7 @@ export class TunnelBrokerModule {
         { provide: AGENT_SETTINGS, useValue: agentSettings(config) },
         { provide: SWEEPER_SETTINGS, useValue: sweeper },
         { provide: REPLICA_URL, useValue: config.TUNNEL_REPLICA_URL },
-        { provide: SessionRegistry, inject: [BusConnection], useFactory: (bus: BusConnection) => SessionRegistry.open(bus, { prefix: config.BUS_PREFIX }, config.BUS_REPLICAS) },
+        { provide: SessionRegistry, inject: [BusConnection], useFactory: (bus: BusConnection) => SessionRegistry.open(bus, { prefix: config.BUS_PREFIX }, { replicas: config.BUS_REPLICAS, placement: streamPlacement(config) }) },
         ReplicaIdentity,
         AgentGateway,
         TunnelProxy,

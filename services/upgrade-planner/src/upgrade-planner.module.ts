@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { streamPlacement } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { PolicyInForce, ServiceKitModule } from '@flotilla/service-kit';
 import { supportMatrixBucket, UPGRADE_PLANNER_CONFIG, type UpgradePlannerConfig } from './config.js';
@@ -40,7 +41,7 @@ export class UpgradePlannerModule {
         {
           provide: SupportMatrixBucket,
           inject: [BusConnection],
-          useFactory: (bus: BusConnection) => new SupportMatrixBucket(bus, { bucket: supportMatrixBucket(config), history: config.SUPPORT_MATRIX_HISTORY, replicas: config.BUS_REPLICAS }),
+          useFactory: (bus: BusConnection) => new SupportMatrixBucket(bus, { bucket: supportMatrixBucket(config), history: config.SUPPORT_MATRIX_HISTORY, replicas: config.BUS_REPLICAS, placement: streamPlacement(config) }),
         },
         FleetRepository,
         PlanRepository,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import type { BusNaming } from '@flotilla/contracts';
+import type { BusNaming, StreamPlacement } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { DataSource } from 'typeorm';
 import { AuditTrail } from '../audit/audit-trail.js';
@@ -17,7 +17,9 @@ export interface AuthModuleOptions {
   service: string;
   naming: BusNaming;
   config: AuthConfig;
+  /** The authentication bucket's replicas and placement, when this service is first to make it. */
   replicas: number;
+  placement?: StreamPlacement | undefined;
 }
 
 const AUTH_WATCH = Symbol('AuthWatch');
@@ -62,7 +64,7 @@ export class AuthModule {
     return {
       module: AuthModule,
       providers: [
-        { provide: AuthBucket, inject: [BusConnection], useFactory: (bus: BusConnection) => AuthBucket.open(bus.nc, options.naming, options.replicas) },
+        { provide: AuthBucket, inject: [BusConnection], useFactory: (bus: BusConnection) => AuthBucket.open(bus.nc, options.naming, { replicas: options.replicas, placement: options.placement }) },
         { provide: TokenVerifier, useFactory: () => new TokenVerifier({ clockToleranceS: options.config.AUTH_CLOCK_TOLERANCE_S, ...withOidc(oidcVerifier(options.config)) }) },
         {
           provide: AUTH_WATCH,

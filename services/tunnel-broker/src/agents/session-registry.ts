@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { tunnelSessionsBucketName, type BusNaming } from '@flotilla/contracts';
-import type { BusConnection } from '@flotilla/messaging';
+import { bucketPlacement, explainLayoutRefusal, type BusConnection, type StreamLayout } from '@flotilla/messaging';
 import { Kvm, type KV } from '@nats-io/kv';
 
 /** Where a cluster's agent is held: the replica and the URL requests for it are forwarded to. */
@@ -26,8 +26,12 @@ export class SessionRegistry {
 
   private constructor(private readonly kv: KV) {}
 
-  static async open(bus: BusConnection, naming: BusNaming, replicas = 1): Promise<SessionRegistry> {
-    const kv = await new Kvm(bus.nc).create(tunnelSessionsBucketName(naming), { history: 1, replicas });
+  /** `layout`: the bucket's replicas and placement when this call creates it (BUS_REPLICAS, BUS_PLACEMENT_*). */
+  static async open(bus: BusConnection, naming: BusNaming, layout: StreamLayout = { replicas: 1 }): Promise<SessionRegistry> {
+    const name = tunnelSessionsBucketName(naming);
+    const kv = await new Kvm(bus.nc).create(name, { history: 1, replicas: layout.replicas, ...bucketPlacement(layout) }).catch((error: unknown) => {
+      throw explainLayoutRefusal(error, `key-value bucket ${name}`, layout);
+    });
     return new SessionRegistry(kv);
   }
 

@@ -4,12 +4,12 @@
 //
 // Usage: node services/upgrade-planner/dist/src/cli/publish-matrix.js <file.json> [--check]
 //   --check   validate only (parseSupportMatrix), without connecting to NATS
-// Environment: NATS_URL, BUS_PREFIX, SUPPORT_MATRIX_BUCKET, SUPPORT_MATRIX_HISTORY, BUS_REPLICAS
+// Environment: NATS_URL, BUS_PREFIX, SUPPORT_MATRIX_BUCKET, SUPPORT_MATRIX_HISTORY, BUS_REPLICAS, BUS_PLACEMENT_CLUSTER, BUS_PLACEMENT_TAGS
 // (the service's variables and defaults). Exit status: 0 published or already in force,
 // 1 refused (every problem printed), 2 usage, configuration, file or NATS error.
 import { readFile } from 'node:fs/promises';
 import { Logger } from '@nestjs/common';
-import { parseSupportMatrix } from '@flotilla/contracts';
+import { parseSupportMatrix, streamPlacement } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
 import { ConfigError, loadConfig } from '@flotilla/service-kit';
 import { supportMatrixBucket, UpgradePlannerConfig } from '../config.js';
@@ -17,7 +17,7 @@ import type { MatrixProblem } from '../domain/support-matrix-revision.js';
 import { SupportMatrixStore } from '../planning/support-matrix.store.js';
 import { SupportMatrixBucket } from '../repositories/support-matrix.bucket.js';
 
-const CliConfig = UpgradePlannerConfig.pick({ NATS_URL: true, BUS_PREFIX: true, BUS_REPLICAS: true, SUPPORT_MATRIX_BUCKET: true, SUPPORT_MATRIX_HISTORY: true });
+const CliConfig = UpgradePlannerConfig.pick({ NATS_URL: true, BUS_PREFIX: true, BUS_REPLICAS: true, BUS_PLACEMENT_CLUSTER: true, BUS_PLACEMENT_TAGS: true, SUPPORT_MATRIX_BUCKET: true, SUPPORT_MATRIX_HISTORY: true });
 
 const USAGE = 'usage: publish-matrix <file.json> [--check]';
 
@@ -54,7 +54,7 @@ async function main(args: string[]): Promise<number> {
   // The store logs for a service; here the outcome is printed instead.
   Logger.overrideLogger(false);
   const bus = await BusConnection.open(config.NATS_URL, 'upgrade-planner-publish-matrix');
-  const bucket = new SupportMatrixBucket(bus, { bucket: supportMatrixBucket(config), history: config.SUPPORT_MATRIX_HISTORY, replicas: config.BUS_REPLICAS });
+  const bucket = new SupportMatrixBucket(bus, { bucket: supportMatrixBucket(config), history: config.SUPPORT_MATRIX_HISTORY, replicas: config.BUS_REPLICAS, placement: streamPlacement(config) });
   // The same store the service runs: it replays the bucket, so "revision unchanged" is judged
   // against the revision every replica has in force.
   const store = new SupportMatrixStore(bucket);

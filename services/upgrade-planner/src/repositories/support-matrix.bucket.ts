@@ -1,4 +1,5 @@
-import type { BusConnection } from '@flotilla/messaging';
+import type { StreamPlacement } from '@flotilla/contracts';
+import { explainLayoutRefusal, jetStreamPlacement, type BusConnection } from '@flotilla/messaging';
 import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 
 /** The key every revision is written under; the bucket's history holds the earlier ones. */
@@ -17,6 +18,8 @@ export interface BucketOptions {
   bucket: string;
   history: number;
   replicas: number;
+  /** Which servers hold the replicas (BUS_PLACEMENT_*); absent: any. */
+  placement?: StreamPlacement | undefined;
 }
 
 export interface BucketWatch {
@@ -63,6 +66,7 @@ export class SupportMatrixBucket {
         retention: RetentionPolicy.Limits,
         storage: StorageType.File,
         num_replicas: this.options.replicas,
+        ...(this.options.placement ? { placement: jetStreamPlacement(this.options.placement) } : {}),
         max_msgs_per_subject: this.options.history,
         discard: DiscardPolicy.New,
         allow_rollup_hdrs: true,
@@ -75,7 +79,7 @@ export class SupportMatrixBucket {
       });
     } catch (error) {
       // Another replica (or the CLI) created it between our lookup and our add.
-      if (!(error instanceof JetStreamApiError && error.code === 10058)) throw error;
+      if (!(error instanceof JetStreamApiError && error.code === 10058)) throw explainLayoutRefusal(error, `key-value bucket ${this.options.bucket}`, this.options);
     }
   }
 
