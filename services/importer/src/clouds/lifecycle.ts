@@ -132,7 +132,11 @@ export interface CloudLifecycle<Account> {
   deleteCluster(account: Account, target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation>;
 
   findNodeGroup(account: Account, target: CloudTarget, name: string, signal?: AbortSignal): Promise<ObservedCloudNodeGroup | null>;
-  listNodeGroups(account: Account, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]>;
+  /**
+   * The cluster's node groups. `only`: the caller needs no others, so a cloud with no call that
+   * lists them described (EKS) describes only these, those that exist; the others may list all.
+   */
+  listNodeGroups(account: Account, target: CloudTarget, signal?: AbortSignal, only?: readonly string[]): Promise<ObservedCloudNodeGroup[]>;
   createNodeGroup(account: Account, target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   scaleNodeGroup(
     account: Account,

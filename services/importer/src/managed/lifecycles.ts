@@ -31,7 +31,7 @@ export interface AccountLifecycle {
   createCluster(target: CloudTarget, spec: CloudClusterSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   upgradeCluster(target: CloudTarget, version: string, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   deleteCluster(target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation>;
-  listNodeGroups(target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudNodeGroup[]>;
+  listNodeGroups(target: CloudTarget, signal?: AbortSignal, only?: readonly string[]): Promise<ObservedCloudNodeGroup[]>;
   createNodeGroup(target: CloudTarget, cluster: CloudClusterSpec, group: CloudNodeGroupSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   scaleNodeGroup(target: CloudTarget, name: string, size: { minSize: number; maxSize: number; desiredSize: number }, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   upgradeNodeGroup(target: CloudTarget, name: string, version: string, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
@@ -56,7 +56,7 @@ function bind<Account>(lifecycle: CloudLifecycle<Account>, account: Account): Ac
     createCluster: (target, spec, token, signal) => lifecycle.createCluster(account, target, spec, token, signal),
     upgradeCluster: (target, version, token, signal) => lifecycle.upgradeCluster(account, target, version, token, signal),
     deleteCluster: (target, signal) => lifecycle.deleteCluster(account, target, signal),
-    listNodeGroups: (target, signal) => lifecycle.listNodeGroups(account, target, signal),
+    listNodeGroups: (target, signal, only) => lifecycle.listNodeGroups(account, target, signal, only),
     createNodeGroup: (target, cluster, group, token, signal) => lifecycle.createNodeGroup(account, target, cluster, group, token, signal),
     scaleNodeGroup: (target, name, size, token, signal) => lifecycle.scaleNodeGroup(account, target, name, size, token, signal),
     upgradeNodeGroup: (target, name, version, token, signal) => lifecycle.upgradeNodeGroup(account, target, name, version, token, signal),

@@ -154,8 +154,9 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
         // An operation in flight is waited on whatever the cloud shows of the cluster: nothing more to read.
         settled = settleWait(cluster, false, now, this.policy);
       } else {
-        const observed = await opened.cloud.findCluster(target, signal);
-        groups = nodeGroupsMatter(cluster, observed) ? await opened.cloud.listNodeGroups(target, signal) : [];
+        // A create not started yet has nothing to look at: every lifecycle's create resumes what a crash left of it.
+        const observed = firstOfCreate(cluster) ? null : await opened.cloud.findCluster(target, signal);
+        groups = nodeGroupsMatter(cluster, observed) ? await opened.cloud.listNodeGroups(target, signal, groupsWanted(cluster)) : [];
         settled = await this.takeSteps(cluster, operation === undefined ? { cluster: observed, nodeGroups: groups } : { operation, cluster: observed, nodeGroups: groups }, opened.cloud, target, signal);
       }
     } catch (error) {
@@ -396,6 +397,18 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 function nodeGroupsMatter(cluster: ManagedCluster, observed: ObservedCloudCluster | null): boolean {
   if (observed === null) return false;
   return cluster.work?.kind !== 'create' || observed.state === 'ready';
+}
+
+/** A create whose first step is still to be taken: nothing was asked of the cloud for it (a create asked before a crash is found by the create itself). */
+const firstOfCreate = (cluster: ManagedCluster) => cluster.work?.kind === 'create' && cluster.step === null && cluster.operation === null;
+
+/**
+ * The node groups a look needs when it needs no others: those being created (their cluster's
+ * other groups, if any, do not change what comes next). A cloud with no call that lists them
+ * described (EKS) then describes only these.
+ */
+function groupsWanted(cluster: ManagedCluster): string[] | undefined {
+  return cluster.work?.kind === 'create' && cluster.step?.startsWith('create-node-group/') === true ? cluster.nodeGroups.map((group) => group.name) : undefined;
 }
 
 /** Steps that start cloud work and can follow one another in one look. */
