@@ -34,7 +34,6 @@ import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoi
 import { MachineRemediation1732300019000 } from './migrations/1732300019000-machine-remediation.js';
 import { MachineQueueOrder1732300020000 } from './migrations/1732300020000-machine-queue-order.js';
 import { DropClustersPhase1732300021000 } from './migrations/1732300021000-drop-clusters-phase.js';
-import { SimLiveControlPlane1732300022000 } from './migrations/1732300022000-sim-live-control-plane.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -69,7 +68,7 @@ export function byMachineSource(hosts: NodeBootstrapper, platform: NodeBootstrap
     joinNode: (request) => pick(request).joinNode(request),
     nodeReady: (node) => pick(node).nodeReady(node),
     upgradeNode: (request) => pick(request).upgradeNode(request),
-    removeNode: (node) => pick(node).removeNode(node),
+    removeNode: (node, options) => pick(node).removeNode(node, options),
     rebootNode: (node) => pick(node).rebootNode(node),
   };
 }
@@ -107,7 +106,6 @@ export class ProvisionerModule {
             MachineRemediation1732300019000,
             MachineQueueOrder1732300020000,
             DropClustersPhase1732300021000,
-            SimLiveControlPlane1732300022000,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),

@@ -33,6 +33,15 @@ export interface UpgradeRequest extends NodeRef {
   first: boolean;
 }
 
+export interface RemoveOptions {
+  /**
+   * A user's host that still cannot be reached (its retries used up) is left as it is: the node
+   * is taken out of its cluster from a control-plane host, and what Flotilla installed on the
+   * host stays recorded for an operator. Otherwise an unreachable host is retried.
+   */
+  leaveUnreachableHost?: boolean;
+}
+
 export type JoinResult = { state: 'joining' } | { state: 'joined'; kubeletVersion: string } | { state: 'failed'; message: string };
 
 /**
@@ -48,7 +57,7 @@ export interface NodeBootstrapper {
   /** Upgrades the node in place (machines users bring; platform machines are replaced instead). */
   upgradeNode(request: UpgradeRequest): Promise<JoinResult>;
   /** Takes the node out of its cluster (drain, reset) before its machine is released. */
-  removeNode(node: NodeRef): Promise<void>;
+  removeNode(node: NodeRef, options?: RemoveOptions): Promise<void>;
   /** Reboots a user's host whose node failed its health check; its kubelet rejoins by itself (nothing else is changed). */
   rebootNode(node: NodeRef): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, UpgradeRequest } from '../bootstrap/node-bootstrapper.js';
+import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, RemoveOptions, UpgradeRequest } from '../bootstrap/node-bootstrapper.js';
 import type { TenantClusters } from './tenant-clusters.js';
 
 /** A bootstrapper that may reboot users' hosts (optional here: hosted clusters' platform workers never are). */
@@ -37,10 +37,10 @@ export class HostedClusterNodes implements NodeBootstrapper {
   }
 
   /** Out of the hosted cluster's API first (a host is reset after, over SSH). */
-  async removeNode(node: NodeRef): Promise<void> {
-    if (!hosted(node)) return this.others.removeNode(node);
+  async removeNode(node: NodeRef, options?: RemoveOptions): Promise<void> {
+    if (!hosted(node)) return this.others.removeNode(node, options);
     await this.tenants.deleteNode(node.clusterId, node.name);
-    if (node.host) await this.hosts.removeNode(node);
+    if (node.host) await this.hosts.removeNode(node, options);
   }
 
   async rebootNode(node: NodeRef): Promise<void> {

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { planMachines, type HostRef, type MachineRole } from '../domain/machine-plan.js';
-import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, UpgradeRequest } from '../bootstrap/node-bootstrapper.js';
+import type { JoinRequest, JoinResult, NodeBootstrapper, NodeRef, RemoveOptions, UpgradeRequest } from '../bootstrap/node-bootstrapper.js';
 import { kubeletVersionFor } from '../bootstrap/simulated.bootstrapper.js';
 import { asRoot, shellQuote } from './commands.js';
 import { FACTS_SCRIPT, parseFacts, type HostFacts } from './facts.js';
@@ -38,6 +38,19 @@ interface ClusterHost {
 interface ControlPlaneHost {
   machine: string;
   host: HostRef;
+}
+
+/**
+ * Removes the etcd member named after a node, through the etcd static pod of the control-plane
+ * node it runs on (etcdctl comes with the pod, not the host); a member already gone is done.
+ */
+function removeEtcdMemberScript(onNode: string, member: string): string {
+  const etcdctl = `kubectl --kubeconfig ${ADMIN_KUBECONFIG} -n kube-system exec ${shellQuote(`etcd-${onNode}`)} -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key`;
+  return [
+    `members=$(${etcdctl} member list) || exit 1`,
+    `id=$(printf '%s\\n' "$members" | awk -F', ' -v name=${shellQuote(member)} '$3 == name { print $1 }')`,
+    `if [ -z "$id" ]; then echo no etcd member named ${shellQuote(member)}; else ${etcdctl} member remove "$id"; fi`,
+  ].join('\n');
 }
 
 /** Hosts may carry the fingerprint their key must have (otherwise the first key seen is pinned). */
@@ -151,11 +164,14 @@ export class SshBootstrapper implements NodeBootstrapper {
 
   /**
    * Undoes what Flotilla did on the host, and nothing else: a node it joined is drained and
-   * deleted (from a control-plane host that answers) and `kubeadm reset`; the files it wrote get
-   * the host's own copies back or go; the packages it installed are removed. A host where
-   * nothing was done (preflight failed, a spare never used) is not even connected to.
+   * deleted (from a control-plane host that answers), a control plane's etcd member removed
+   * (from another control-plane host: a host that died cannot remove its own, and a member left
+   * behind counts against the quorum), and `kubeadm reset`; the files it wrote get the host's own
+   * copies back or go; the packages it installed are removed. A host where nothing was done
+   * (preflight failed, a spare never used) is not even connected to; one that cannot be reached
+   * is left as it is when `leaveUnreachableHost` says so.
    */
-  async removeNode(node: NodeRef): Promise<void> {
+  async removeNode(node: NodeRef, options: RemoveOptions = {}): Promise<void> {
     const host = this.hostOf(node);
     const { clusterId, name } = node;
     const changes = await this.records.changes(clusterId, name);
@@ -174,13 +190,26 @@ export class SshBootstrapper implements NodeBootstrapper {
         if (drain.exitCode !== 0 && !/not ?found/i.test(drain.output)) throw new StepFailed(`${name}: drain failed (exit ${drain.exitCode}): ${lastLine(drain.output)}`);
         await steps.run(`${REMOVE_PREFIX}delete-node`, `kubectl --kubeconfig ${ADMIN_KUBECONFIG} delete node ${shellQuote(name)} --ignore-not-found`, { rerun: true });
       });
+      if (node.role === 'control-plane') {
+        // From any other control-plane host; none when this is the cluster's last one (it goes with its etcd).
+        await this.onControlPlane(node, (cp, session) => this.stepsOf(session, clusterId, name).run(`${REMOVE_PREFIX}etcd-member`, removeEtcdMemberScript(cp.machine, name), { rerun: true }), 'every-use', name);
+      }
     }
     const facts = await this.factsOf(clusterId, name);
-    await this.withSession(clusterId, host, async (session) => {
-      const steps = this.stepsOf(session, clusterId, name);
-      if (joined) await steps.run(`${REMOVE_PREFIX}kubeadm-reset`, 'kubeadm reset -f', { rerun: true });
-      await undoChanges(steps, facts, changes, REMOVE_PREFIX);
-    });
+    try {
+      await this.withSession(clusterId, host, async (session) => {
+        const steps = this.stepsOf(session, clusterId, name);
+        if (joined) await steps.run(`${REMOVE_PREFIX}kubeadm-reset`, 'kubeadm reset -f', { rerun: true });
+        await undoChanges(steps, facts, changes, REMOVE_PREFIX);
+      });
+    } catch (error) {
+      if (!(options.leaveUnreachableHost && error instanceof SshError && error.transient)) throw error;
+      this.logger.warn(
+        `${name}: ${describeTarget(targetOf(host))} still cannot be reached (${error.message}): the node is out of cluster ${clusterId}, and the host is left as it is; ` +
+          `what Flotilla changed on it stays listed under the cluster's hosts (${changes.length} changes${joined ? ', and kubeadm reset' : ''}) for an operator to undo`,
+      );
+      return;
+    }
     await this.records.forgetInstall(clusterId, name, REMOVE_PREFIX);
     this.logger.log(`${name}: removed from cluster ${clusterId}; what Flotilla installed is undone`);
   }
@@ -342,10 +371,10 @@ export class SshBootstrapper implements NodeBootstrapper {
    * API server down), is passed over. Throws the last error when none serves, and answers
    * undefined when none is a node yet.
    */
-  private async onControlPlane<T>(node: NodeRef, work: (host: ControlPlaneHost, session: SshSession) => Promise<T>, audit: 'every-use' | 'failures' = 'every-use'): Promise<T | undefined> {
+  private async onControlPlane<T>(node: NodeRef, work: (host: ControlPlaneHost, session: SshSession) => Promise<T>, audit: 'every-use' | 'failures' = 'every-use', except?: string): Promise<T | undefined> {
     let failure: SshError | StepFailed | undefined;
     for (const candidate of this.controlPlanes(node)) {
-      if (!(await this.isNode(node.clusterId, candidate.machine))) continue;
+      if (candidate.machine === except || !(await this.isNode(node.clusterId, candidate.machine))) continue;
       try {
         return await this.withSession(node.clusterId, candidate.host, (session) => work(candidate, session), audit);
       } catch (error) {

@@ -330,7 +330,9 @@ export class MachineReconciler implements OnApplicationBootstrap, BeforeApplicat
   private async remove(machine: ClaimedMachine): Promise<Outcome> {
     const observations: MachineObservation[] = [];
     try {
-      await this.bootstrapper.removeNode(this.nodeRef(machine));
+      // A user's host down for good must not hold its cluster's deletion or replacement forever.
+      const leaveUnreachableHost = machine.host !== null && machine.providerErrors + 1 >= this.config.PROVIDER_MAX_ERRORS;
+      await this.bootstrapper.removeNode(this.nodeRef(machine), { leaveUnreachableHost });
       await this.provider.deleteMachine({ clusterId: machine.clusterId, name: machine.name, providerId: machine.providerId });
       // The cluster goes: its endpoint with its last machine. Whichever of its machines is
       // released last sees none left (each lists after its own delete).

@@ -292,6 +292,32 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
       assert.deepEqual(argvOf(cp2).slice(cp2Calls), [['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'node', `${id}-workers-1`, '-o', 'json']]);
       cp1.succeedAgain('kubectl', '--kubeconfig');
     });
+
+    it('takes a control-plane host that went down out of the cluster: its etcd member goes from one that serves, the host is retried, then left as it is', async () => {
+      const name = `${id}-cp-0`;
+      assert.deepEqual(cp0.etcdMembers(), [name, `${id}-cp-1`, `${id}-cp-2`], 'each control plane joined etcd');
+      const cp1Calls = cp1.invocations().length;
+      // The host is down: the removal is retried (a host can be down for a moment)...
+      await assert.rejects(bootstrapper.removeNode(request('cp-0')), (error) => error instanceof SshError && error.transient);
+      // ...but the node is out of the cluster already, its etcd member removed through another control plane's etcd pod.
+      assert.deepEqual(cp0.etcdMembers(), [`${id}-cp-1`, `${id}-cp-2`]);
+      const asked = argvOf(cp1).slice(cp1Calls).map((argv) => argv.filter((word) => !word.startsWith('--') && word !== '/etc/kubernetes/admin.conf'));
+      const etcdctl = ['kubectl', '-n', 'kube-system', 'exec', `etcd-${id}-cp-1`, 'etcdctl', 'member'];
+      assert.deepEqual(asked.slice(0, 3), [['kubectl', 'drain', name], ['kubectl', 'delete', 'node', name], [...etcdctl, 'list']]);
+      assert.deepEqual(asked[3]?.slice(0, -1), [...etcdctl, 'remove']);
+      assert.match(asked[3]?.at(-1) ?? '', /^[0-9a-f]{16}$/);
+      const changes = (await context.records.changes(id, name)).length;
+      assert.ok(changes > 0, 'Flotilla changed the host');
+
+      // Its retries used up, the host is left as it is: nothing more asked of another host, what is left on it stays recorded.
+      const cp1Again = cp1.invocations().length;
+      await bootstrapper.removeNode(request('cp-0'), { leaveUnreachableHost: true });
+      assert.match(context.logs.join('\n'), new RegExp(`${name}: .* still cannot be reached .*left as it is`));
+      assert.equal((await context.records.changes(id, name)).length, changes);
+      assert.deepEqual(cp0.etcdMembers(), [`${id}-cp-1`, `${id}-cp-2`]);
+      assert.match((await context.records.step(id, name, 'remove/etcd-member'))?.output ?? '', new RegExp(`no etcd member named '?${name}`), 'a member already removed is done');
+      assert.ok(cp1.invocations().length > cp1Again);
+    });
   });
 
   describe('preflight failures', () => {

@@ -185,6 +185,32 @@ describe("users' hosts through the provisioner service", () => {
     assert.deepEqual(await h.query(`SELECT address FROM host_owners WHERE cluster_id = $1`, [id]), [], 'every host free again');
   });
 
+  it('a host down for good is replaced by a spare, then left as it is: neither the replacement nor the deletion waits for it', async () => {
+    const id = clusterId();
+    const [cp, worker, spare] = await Promise.all([start('127.0.2.41'), start('127.0.2.42'), start('127.0.2.43')]);
+    const base = userClusterSpec(await plan(id, [cp, worker]));
+    const spec: ClusterSpec = {
+      ...base,
+      spareHosts: [{ address: spare.address, port: spare.port, user: 'root', sshKeyRef: await keyOf(spare, `${id}-spare`), role: 'worker', pool: 'workers' }],
+    };
+    await h.request(id, spec);
+    await h.waitFor(ClusterReady, id, WAIT_MS);
+
+    await worker.powerOff();
+    const replaced = await h.waitFor(MachineReplaced, id, WAIT_MS);
+    assert.deepEqual([replaced.data.oldMachine.name, replaced.data.newMachine.name], [`${id}-workers-0`, `${id}-workers-1`]);
+    assert.ok(spare.isNode);
+    assert.ok(cp.invocations().some((call) => call.tool === 'kubectl' && call.argv.includes('delete') && call.argv.includes(`${id}-workers-0`)), 'the node is out of the cluster');
+    // What Flotilla changed on the host that is down stays listed for an operator to undo.
+    const response = await h.api(`/api/v1/provisioner/clusters/${id}/hosts`);
+    const view = (await response.json()) as { hosts: { machine: string; changes: unknown[] }[] };
+    assert.ok((view.hosts.find((host) => host.machine === `${id}-workers-0`)?.changes.length ?? 0) > 0, JSON.stringify(view));
+
+    await h.publish(ClusterDeletionRequested, id, { reason: 'done' });
+    await h.waitFor(ClusterDeleted, id, WAIT_MS);
+    assert.ok(!spare.isNode && !cp.isNode);
+  });
+
   it('a host of another cluster is refused naming that cluster, on a request, on a scale-up, and when two requests race for it', async () => {
     const owner = clusterId();
     const [cp, worker] = await Promise.all([start('127.0.2.31'), start('127.0.2.32')]);

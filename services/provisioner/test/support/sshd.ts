@@ -100,12 +100,13 @@ export interface Invocation {
  * the host's node, `reboots` counts `systemctl reboot`. kubeadm keeps the cluster's join material
  * and control-plane version (see `KUBEADM`), kubectl its cordoned nodes (see `KUBECTL`).
  */
-function standInScript(tool: string, log: string, state: string, clockFile: string): string {
+function standInScript(tool: string, log: string, state: string, clockFile: string, address: string): string {
   return `#!/bin/sh
 STATE='${state}'
 APISERVERS='${API_SERVERS}'
 CLOCK='${clockFile}'
 TOOL='${tool}'
+ADDRESS='${address}'
 stdin=""
 if [ ! -t 0 ]; then stdin=$(base64 -w0); fi
 { printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } >> '${log}'
@@ -242,12 +243,14 @@ esac`;
 /**
  * kubectl, with the admin kubeconfig of a control-plane node: nodes are the test hosts that
  * joined the same cluster (by their node name), Ready as their \`node-ready\` says; drain cordons
- * a node in the cluster's store (\`cordoned/<node>\`), uncordon and delete lift it.
+ * a node in the cluster's store (\`cordoned/<node>\`), uncordon and delete lift it. \`exec\` runs
+ * etcdctl in the etcd static pod of the host it runs on (\`etcd-<its node name>\`, no other):
+ * \`member list\` and \`member remove <hex id>\` on the cluster's members (\`etcd/<id>\`, see KUBEADM).
  */
 const KUBECTL = String.raw`needs_package kubectl
 api=$(cat "$STATE/cluster" 2>/dev/null)
 if [ ! -f "$STATE/control-plane" ] || [ -z "$api" ] || [ ! -d "$api" ]; then echo 'error: stat /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
-verb=""; for arg in "$@"; do case "$arg" in get|drain|delete|uncordon) [ -z "$verb" ] && verb=$arg ;; esac; done
+verb=""; for arg in "$@"; do case "$arg" in get|drain|delete|uncordon|exec) [ -z "$verb" ] && verb=$arg ;; esac; done
 name=""; prev=""; for arg in "$@"; do case "$prev" in node|drain|uncordon) [ -z "$name" ] && name="$arg" ;; esac; prev="$arg"; done
 node_host() { for peer in "$APISERVERS"/*; do if [ "$(cat "$peer/node-name" 2>/dev/null)" = "$1" ] && [ "$(cat "$peer/cluster" 2>/dev/null)" = "$api" ]; then echo "$peer"; return 0; fi; done; return 1; }
 not_found() { echo "Error from server (NotFound): nodes \"$name\" not found" >&2; exit 1; }
@@ -257,6 +260,18 @@ case "$verb" in
   drain) node_host "$name" >/dev/null || not_found; mkdir -p "$api/cordoned"; touch "$api/cordoned/$name"; echo "node/$name cordoned"; echo "node/$name drained" ;;
   uncordon) node_host "$name" >/dev/null || not_found; rm -f "$api/cordoned/$name"; echo "node/$name uncordoned" ;;
   delete) rm -f "$api/cordoned/$name"; echo "node \"$name\" deleted" ;;
+  exec)
+    pod=""; prev=""; for arg in "$@"; do [ "$prev" = exec ] && pod="$arg"; prev="$arg"; done
+    if [ "$pod" != "etcd-$(cat "$STATE/node-name")" ]; then echo "Error from server (NotFound): pods \"$pod\" not found" >&2; exit 1; fi
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done; shift
+    [ "$1" = etcdctl ] || { echo "exec: \"$1\": executable file not found in \$PATH" >&2; exit 1; }
+    words=""; for arg in "$@"; do case "$arg" in --*) ;; *) words="$words $arg" ;; esac; done
+    set -- $words
+    case "$2 $3" in
+      "member list") for member in "$api"/etcd/*; do [ -f "$member" ] && printf '%s, started, %s, https://%s:2380, https://%s:2379, false\n' "$(basename "$member")" "$(cut -d' ' -f1 "$member")" "$(cut -d' ' -f2 "$member")" "$(cut -d' ' -f2 "$member")"; done; exit 0 ;;
+      "member remove") [ -f "$api/etcd/$4" ] || { echo "Error: etcdserver: member not found" >&2; exit 1; }; rm -f "$api/etcd/$4"; echo "Member $4 removed from cluster 1" ;;
+      *) echo "Error: unknown command \"$2 $3\" for \"etcdctl\"" >&2; exit 1 ;;
+    esac ;;
 esac`;
 
 /**
@@ -270,8 +285,11 @@ esac`;
  * belongs to; a control-plane host (`$STATE/control-plane`) answers as an API server at its own
  * address while it belongs to one. kube-vip: a control-plane host whose kubelet has the kube-vip
  * static pod (`/etc/kubernetes/manifests/kube-vip.yaml`) competes for its address
- * (`$STATE/vip`), and a join to that address reaches one such host still serving. `reset` (or
- * `TestSshd.powerOff`) takes all of it away.
+ * (`$STATE/vip`), and a join to that address reaches one such host still serving. A
+ * control-plane host's init or join makes it a member of the cluster's etcd (`etcd/<hex id>`: its
+ * node name and address); `reset` removes its own member (kubeadm's remove-etcd-member phase)
+ * and takes all of it away. `TestSshd.powerOff` takes the host away but leaves its member, as a
+ * host that dies does.
  */
 const KUBEADM = String.raw`needs_package kubeadm
 now=$(( $(date +%s) + $(cat "$CLOCK" 2>/dev/null || echo 0) ))
@@ -285,6 +303,7 @@ kube_vip() {
   sed -n '/name: address$/{n;s/^ *value: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p;}' "$manifest" > "$STATE/vip"
 }
 node_name() { sed -n '/^nodeRegistration:/,/^[^ ]/s/^  name: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1" | head -n 1 > "$STATE/node-name"; }
+etcd_member() { mkdir -p "$1/etcd"; echo "$(cat "$STATE/node-name") $ADDRESS" > "$1/etcd/$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
 cluster_api() {
   api=$(cat "$STATE/cluster" 2>/dev/null)
   if [ -z "$api" ] || [ ! -d "$api" ]; then echo 'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory' >&2; exit 1; fi
@@ -311,6 +330,7 @@ case "$1" in
     echo "v$(version_of kubeadm)" > "$STATE/apiserver/version"
     node_name "$config"
     touch "$STATE/control-plane"
+    etcd_member "$STATE/apiserver"
     kube_vip
     echo "[init] Using Kubernetes version: v$(version_of kubeadm)"
     echo "Your Kubernetes control-plane has initialized successfully!"
@@ -353,7 +373,7 @@ case "$1" in
     fi
     echo "$api" > "$STATE/cluster"
     node_name "$config"
-    if grep -q '^controlPlane:' "$config"; then touch "$STATE/control-plane"; kube_vip; fi
+    if grep -q '^controlPlane:' "$config"; then touch "$STATE/control-plane"; etcd_member "$api"; kube_vip; fi
     echo "This node has joined the cluster" ;;
   upgrade)
     cluster_api
@@ -373,7 +393,12 @@ case "$1" in
         if older "${'$'}{mine#v}" "${'$'}{current#v}"; then echo "[upgrade] FATAL: kubeadm $mine is older than the control plane $current: upgrade kubeadm first" >&2; exit 1; fi
         echo "[upgrade] The configuration for this node was successfully updated!" ;;
     esac ;;
-  reset) rm -f "$STATE/cluster" "$STATE/control-plane" "$STATE/vip" "$STATE/node-name" /etc/kubernetes/manifests/*; echo "[reset] Deleted contents of the etcd data directory" ;;
+  reset)
+    api=$(cat "$STATE/cluster" 2>/dev/null)
+    if [ -f "$STATE/control-plane" ] && [ -n "$api" ] && [ -d "$api/etcd" ]; then
+      for member in "$api"/etcd/*; do [ "$(cut -d' ' -f1 "$member" 2>/dev/null)" = "$(cat "$STATE/node-name")" ] && rm -f "$member" && echo "[reset] Removing member $(basename "$member") from the etcd cluster"; done
+    fi
+    rm -f "$STATE/cluster" "$STATE/control-plane" "$STATE/vip" "$STATE/node-name" /etc/kubernetes/manifests/*; echo "[reset] Deleted contents of the etcd data directory" ;;
 esac`;
 
 /** The directories a test host has of its own (bind-mounted in its mount namespace): everything the installer writes. */
@@ -421,7 +446,7 @@ export class TestSshd {
     writeFileSync(join(state, 'node-ready'), 'True\n');
     writeFileSync(join(dir, 'calls.log'), '');
     for (const tool of STAND_INS) {
-      writeFileSync(join(bin, tool), standInScript(tool, join(dir, 'calls.log'), state, options.clockFile ?? ''));
+      writeFileSync(join(bin, tool), standInScript(tool, join(dir, 'calls.log'), state, options.clockFile ?? '', address));
       chmodSync(join(bin, tool), 0o755);
     }
     const environment = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`];
@@ -597,6 +622,12 @@ export class TestSshd {
   cordonedNodes(): string[] {
     const directory = join(this.dir, 'state', 'apiserver', 'cordoned');
     return existsSync(directory) ? readdirSync(directory).sort() : [];
+  }
+
+  /** The etcd members of the cluster this host initialised, by name (their node names). */
+  etcdMembers(): string[] {
+    const directory = join(this.dir, 'state', 'apiserver', 'etcd');
+    return existsSync(directory) ? readdirSync(directory).map((id) => readFileSync(join(directory, id), 'utf8').split(' ')[0]!).sort() : [];
   }
 
   /** The control-plane version of the cluster this host initialised. */
