@@ -81,6 +81,24 @@ describe('service configuration', () => {
     );
   });
 
+  it('reads the stream placement, and stops on a bad one naming the variable and the value', () => {
+    const config = loadConfig(schema, { BUS_PLACEMENT_CLUSTER: 'east', BUS_PLACEMENT_TAGS: 'az:1, ssd' });
+    assert.equal(config.BUS_PLACEMENT_CLUSTER, 'east');
+    assert.deepEqual(config.BUS_PLACEMENT_TAGS, ['az:1', 'ssd']);
+    assert.equal(loadConfig(schema, {}).BUS_PLACEMENT_TAGS, undefined);
+    assert.throws(
+      () => loadConfig(schema, { BUS_PLACEMENT_CLUSTER: 'east west', BUS_PLACEMENT_TAGS: 'ssd,,az:1' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, [
+          'BUS_PLACEMENT_CLUSTER: must be a NATS cluster name: letters, digits and _ . : = / - (no spaces or wildcards) (got "east west")',
+          'BUS_PLACEMENT_TAGS: must be tags separated by commas, none empty (got "ssd,,az:1")',
+        ]);
+        return true;
+      },
+    );
+  });
+
   it('accepts several NATS servers', () => {
     assert.equal(loadConfig(schema, { NATS_URL: 'nats://a:4222, nats://b:4222' }).NATS_URL, 'nats://a:4222, nats://b:4222');
   });
