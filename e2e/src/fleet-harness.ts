@@ -46,16 +46,22 @@ export class ServiceProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    let last = '';
     await eventually(
       async () => {
         if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output.slice(-20).join('\n')}`);
         const response = await fetch(`${this.url}/readyz`).catch(() => undefined);
+        if (response && !response.ok) last = await response.text().catch(() => '');
         return response?.ok ? true : undefined;
       },
       // A busy two-core machine (several suites at once) takes up to half a minute per service.
       this.readyTimeoutMs,
       `${this.name}/${this.replica} to be ready`,
-    );
+    ).catch(async (error: Error) => {
+      // Not left running: the fleet stops only the services that started.
+      await this.kill();
+      throw new Error(`${error.message}; its last /readyz: ${last || '(no answer)'}; its last output:\n${this.output.slice(-20).join('\n')}`, { cause: error });
+    });
   }
 
   /** SIGKILL: no shutdown hooks, no flush, like a node dying. */
