@@ -62,6 +62,7 @@ export const REASON_CODES = [
   // upgrade steps: the cluster's state, then the version policy (skew and compatibility)
   'cluster-not-running',
   'cluster-busy',
+  'upgrade-unsupported',
   'major-version-mismatch',
   'control-plane-skips-minor',
   'control-plane-downgrade',
@@ -178,6 +179,8 @@ export function describeReasonCode(code: ReasonCode): string {
       return 'The cluster is not Running';
     case 'cluster-busy':
       return 'Another operation is in progress on the cluster';
+    case 'upgrade-unsupported':
+      return 'The cluster\'s control plane is not upgraded in place yet (hosted control planes)';
     case 'major-version-mismatch':
       return 'The step changes the Kubernetes major version';
     case 'control-plane-skips-minor':

@@ -154,6 +154,7 @@ describe('cluster request validation', () => {
       'management-cluster-unavailable',
       'cluster-not-running',
       'cluster-busy',
+      'upgrade-unsupported',
       'major-version-mismatch',
       'control-plane-skips-minor',
       'control-plane-downgrade',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findCondition } from '../conditions.js';
-import { evolve, machineWork, type ClusterCommand, type ClusterEvent, type ClusterState } from './index.js';
-import { bringUp, byType, spec, types, when, RELEASE, at, refusedWith } from '../../../test/support/lifecycle.js';
+import { decide, evolve, machineWork, type ClusterCommand, type ClusterEvent, type ClusterState } from './index.js';
+import { approve, bringUp, byType, spec, types, when, RELEASE, at, refusedWith } from '../../../test/support/lifecycle.js';
 import { controlPlaneReady, decideControlPlane, type ObserveControlPlane } from './hosted.js';
 
 const hostedSpec = { ...spec, model: 'hosted-control-plane' as const, hosted: { workerModel: 'platform-provisioned' as const } };
@@ -24,6 +24,17 @@ describe('hosted control plane in its management cluster', () => {
     assert.deepEqual([findCondition(placed.conditions, 'ControlPlaneReady')?.status, findCondition(placed.conditions, 'ControlPlaneReady')?.reason], ['True', 'Hosted']);
     assert.deepEqual(decideControlPlane(ready(6), placed), [], 'Ready again changes nothing');
     assert.throws(() => decideControlPlane(ready(7, '203.0.113.8:6443'), placed), refusedWith('endpoint-changed'));
+  });
+
+  it('an upgrade step is refused: the control plane goes first, and it is not upgraded in place', () => {
+    const accepted = when(undefined, request).state;
+    const placed = evolveAll(accepted, decideControlPlane(ready(5), accepted));
+    const { state } = bringUp(placed, 6);
+    assert.equal(state.phase, 'Running');
+    const refused = decide(approve('1.31', 7), state);
+    assert.deepEqual(types(refused), ['UpgradeStepRejected']);
+    assert.deepEqual(byType(refused, 'UpgradeStepRejected')[0]!.reasons.map((item) => [item.code, item.field]), [['upgrade-unsupported', 'toVersion']]);
+    assert.deepEqual(evolveAll(state, refused).machines.map((machine) => machine.kubernetesVersion), state.machines.map((machine) => machine.kubernetesVersion), 'no worker moves');
   });
 
   it('the cluster runs at the TenantControlPlane\'s endpoint once its workers joined', () => {

@@ -31,6 +31,10 @@ function upgradeRefusals(state: ClusterState, command: ApproveUpgradeStep): Prov
   if (state.phase !== 'Running') return [reason('cluster-not-running', `cluster "${state.id}" is ${state.phase}: only a Running cluster is upgraded`)];
   const busy = busyWith(state);
   if (busy) return [reason('cluster-busy', `cluster "${state.id}" is busy: ${busy}; approve the step again when it is done`)];
+  // Control plane first: its TenantControlPlane is applied once, at creation; workers upgraded alone would run kubelets newer than their API server.
+  if (state.model === 'hosted-control-plane') {
+    return [reason('upgrade-unsupported', `cluster "${state.id}" has a hosted control plane, which is not upgraded in place yet: its workers cannot go ahead of it, so the step is not taken`, 'toVersion')];
+  }
   const reasons: ProvisionerReason[] = [];
   const step = checkControlPlaneStep(state.kubernetesVersion, command.toVersion);
   if (!step.allowed) reasons.push(reason(policyReason(step.code), step.reason, 'toVersion'));
