@@ -335,7 +335,7 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       const reads = this.reads(account, client, options);
       const listed = await reads.operations(gke);
       // Not in the list: another replica's, newer than the list, or forgotten by GKE: asked for by name.
-      const found = listed.operations.find((candidate) => gkeOperationName(candidate) === ref.name) ?? (await getOperation(client, name, options));
+      const found = listed.operations.find((candidate) => (candidate.name ?? '').split('/').pop() === ref.name) ?? (await getOperation(client, name, options));
       // One GKE no longer knows of is over (operations are kept for a while only).
       const status = found === null ? { done: true as const, failure: null } : gkeOperationStatus(found);
       if (!status.done || status.failure !== null || ref.then === undefined) return status;
