@@ -1,40 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { eventually, freePort, TcpProxy } from '@flotilla/messaging/testing';
 import { serviceConfigSchema } from '../src/config.js';
 import { ServiceKitModule } from '../src/service-kit.module.js';
+import { OwnNats } from './support/own-nats.js';
 import { startTestService, type TestService } from '../src/testing/index.js';
-
-const NATS_SERVER = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
-
-/** A nats-server of the test's own, so it can be stopped and started again. */
-class OwnNats {
-  private process: ChildProcess | undefined;
-  private readonly store = mkdtempSync(join(tmpdir(), 'flotilla-nats-'));
-  constructor(readonly port: number) {}
-  async start(): Promise<void> {
-    if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
-    this.process = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], { stdio: 'ignore' });
-    await eventually(async () => new Promise<true | undefined>((resolve) => {
-      const socket = tcpConnect(this.port, '127.0.0.1', () => { socket.end(); resolve(true); }).on('error', () => resolve(undefined));
-    }), 10_000, 'nats-server to listen');
-  }
-  async stop(): Promise<void> {
-    if (!this.process || this.process.exitCode !== null || this.process.signalCode !== null) return;
-    this.process.kill('SIGTERM');
-    await once(this.process, 'exit');
-  }
-  cleanUp(): void {
-    rmSync(this.store, { recursive: true, force: true });
-  }
-}
 
 @Module({})
 class EmptyServiceModule {

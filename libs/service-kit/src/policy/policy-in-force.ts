@@ -5,11 +5,14 @@ import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { applyPolicyEntry, SHIPPED_POLICY, type PolicyEntry, type PolicySnapshot, type RejectedPolicyEntry } from './policy-state.js';
 
 const REWATCH_DELAY_MS = 1_000;
+/** Backoff after failed attempts to read the bucket (a JetStream API that does not answer): doubling up to this. */
+const MAX_RETRY_DELAY_MS = 30_000;
 /** How often to look again for a bucket that does not exist yet (the planner creates it). */
 /** Short: until the planner has made the bucket, this service judges by the shipped policy. */
 const MISSING_BUCKET_RETRY_MS = 250;
 /** JetStream "key exists" / "wrong last sequence": someone else wrote the key first. */
 const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059;
 
 export interface PolicyInForceOptions {
   naming: BusNaming;
@@ -33,7 +36,7 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
   private lastSequence = 0;
   private rejected: RejectedPolicyEntry | null = null;
   private readonly listeners = new Set<(snapshot: PolicySnapshot) => void>();
-  private readonly kv: Promise<KV>;
+  private kv: KV | undefined;
   private stopped = false;
   private stopWatch: (() => void) | undefined;
   private starting: Promise<void> | undefined;
@@ -44,8 +47,14 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
     options: PolicyInForceOptions,
   ) {
     this.bucket = options.bucket ?? supportMatrixBucketName(options.naming);
-    // Bound, never created: only the planner makes the bucket (and has the right to).
-    this.kv = new Kvm(bus.nc).open(this.bucket);
+  }
+
+  /**
+   * The bucket, bound and never created: only the planner makes it (and has the right to). Bound
+   * when first needed, inside the code that handles its failures, and kept once bound.
+   */
+  private async openBucket(): Promise<KV> {
+    return (this.kv ??= await new Kvm(this.bus.nc).open(this.bucket));
   }
 
   /** The policy every decision of this process is made under right now. */
@@ -84,7 +93,7 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
    * Returns false when `onlyIfAbsent` found a value already there.
    */
   async putRelease(release: string, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
-    const kv = await this.kv;
+    const kv = await this.openBucket();
     const text = JSON.stringify({ release });
     if (!options.onlyIfAbsent) {
       this.applyEntry({ key: SUPPORT_MATRIX_BUCKET_KEYS.platformRelease, sequence: await kv.put(SUPPORT_MATRIX_BUCKET_KEYS.platformRelease, text), publishedAt: new Date().toISOString(), operation: 'put', text });
@@ -112,16 +121,28 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
   /**
    * Replays the bucket's history, then follows it. A watch that ends (the client gives up
    * re-creating its consumer after a long outage) is opened again where it stopped; a bucket that
-   * does not exist yet is looked for again until it does.
+   * does not exist yet is looked for again until it does. When reading it fails (a JetStream API
+   * that times out, as while the bucket is being created at three replicas), the policy in force
+   * stays and the watch is tried again with backoff; the failure is logged once, and so is the
+   * recovery.
    */
   private async follow(initialised: () => void): Promise<void> {
     let announcedMissing = false;
+    let failures = 0;
     while (!this.stopped) {
       let delay = REWATCH_DELAY_MS;
       try {
-        const kv = await this.kv;
-        const status = await kv.status().catch(() => undefined);
+        const kv = await this.openBucket();
+        const status = await kv.status().catch((error: unknown) => {
+          if (isStreamNotFound(error)) return undefined;
+          throw error;
+        });
+        const recovered = (): void => {
+          if (failures > 0) this.logger.log({ msg: 'support-matrix bucket read again after failures', bucket: this.bucket, failures });
+          failures = 0;
+        };
         if (!status) {
+          recovered();
           if (!announcedMissing) this.logger.warn({ msg: 'support-matrix bucket does not exist yet: the shipped matrix and release are in force until the upgrade planner creates it', bucket: this.bucket, revision: this.snapshot.matrix.revision, release: this.snapshot.release });
           announcedMissing = true;
           initialised();
@@ -129,6 +150,7 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
         } else {
           if (status.values === 0) initialised();
           const watcher = await kv.watch({ key: '>', include: KvWatchInclude.AllHistory, ...(this.lastSequence > 0 ? { resumeFromRevision: this.lastSequence + 1 } : {}) });
+          recovered();
           this.stopWatch = () => watcher.stop();
           if (this.stopped) watcher.stop();
           for await (const entry of watcher) {
@@ -137,7 +159,9 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
           }
         }
       } catch (error) {
-        this.logger.warn({ msg: 'support-matrix bucket watch failed', bucket: this.bucket, err: error });
+        failures++;
+        if (failures === 1) this.logger.warn({ msg: 'support-matrix bucket cannot be read or watched; the policy in force stays, retrying with backoff', bucket: this.bucket, revision: this.snapshot.matrix.revision, err: error });
+        delay = Math.min(MAX_RETRY_DELAY_MS, REWATCH_DELAY_MS * 2 ** (failures - 1));
         initialised();
       }
       if (this.stopped) return;
@@ -171,6 +195,13 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
 
 function toPolicyEntry(entry: KvEntry): PolicyEntry {
   return { key: entry.key, sequence: entry.revision, publishedAt: entry.created.toISOString(), operation: entry.operation === 'PUT' ? 'put' : 'delete', text: entry.operation === 'PUT' ? entry.string() : '' };
+}
+
+/** The bucket's stream does not exist (JetStream API 404, `stream not found`). */
+function isStreamNotFound(error: unknown): boolean {
+  // JetStreamApiError (its `status` is the API's code, `code` the JetStream error code); not imported: @nats-io/jetstream is not this lib's dependency.
+  const apiError = error as { status?: unknown; code?: unknown } | null;
+  return apiError?.status === 404 || apiError?.code === STREAM_NOT_FOUND;
 }
 
 function isKeyExists(error: unknown): boolean {
