@@ -34,6 +34,20 @@ interface JoinRow {
 }
 
 /**
+ * The join state of machines ($1 cluster ids, $2 names, pairwise): what each one's kubeadm
+ * presents, whether it joined, and its cluster's as far as joining goes (initialised, uploaded
+ * certificates, the token it names, its load balancer and where that routes).
+ */
+export const JOIN_STATES_SQL = `SELECT m.cluster_id AS "clusterId", m.name, m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
+          c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at,
+          e.address || ':' || e.port AS cluster_endpoint, ${LIVE_CONTROL_PLANE} AS routes_to
+     FROM unnest($1::text[], $2::text[]) AS k(cluster_id, name)
+     JOIN sim_machines m ON m.cluster_id = k.cluster_id AND m.name = k.name
+     LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
+     LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
+     LEFT JOIN sim_endpoints e ON e.cluster_id = m.cluster_id`;
+
+/**
  * The running clusters of the simulated cloud, for what joining them takes, on the provisioner's
  * clock: a machine's first boot runs `kubeadm init` (the cluster comes to exist with the token
  * of the machine's configuration, and the certificates uploaded for two hours) or `kubeadm join`,
@@ -113,17 +127,7 @@ export class SimulatedClusters implements JoinMaterialIssuer {
   }
 
   private async readJoinStates(keys: readonly MachineKey[]): Promise<(JoinRow | undefined)[]> {
-    const rows = await this.dataSource.query<(JoinRow & MachineKey)[]>(
-      `SELECT m.cluster_id AS "clusterId", m.name, m.kubeadm, m.joined_at IS NOT NULL AS joined, c.cluster_id IS NOT NULL AS initialised,
-              c.certificate_key_sha256, c.certificates_expire_at, t.secret_sha256 AS token_sha256, t.expires_at AS token_expires_at,
-              e.address || ':' || e.port AS cluster_endpoint, ${LIVE_CONTROL_PLANE} AS routes_to
-         FROM unnest($1::text[], $2::text[]) AS k(cluster_id, name)
-         JOIN sim_machines m ON m.cluster_id = k.cluster_id AND m.name = k.name
-         LEFT JOIN sim_clusters c ON c.cluster_id = m.cluster_id
-         LEFT JOIN sim_bootstrap_tokens t ON t.cluster_id = m.cluster_id AND t.token_id = m.kubeadm->>'tokenId'
-         LEFT JOIN sim_endpoints e ON e.cluster_id = m.cluster_id`,
-      [keys.map((key) => key.clusterId), keys.map((key) => key.name)],
-    );
+    const rows = await this.dataSource.query<(JoinRow & MachineKey)[]>(JOIN_STATES_SQL, [keys.map((key) => key.clusterId), keys.map((key) => key.name)]);
     const byKey = new Map(rows.map((row) => [machineKey(row), row]));
     return keys.map((key) => byKey.get(machineKey(key)));
   }

@@ -12,15 +12,17 @@ import { SimBootstrapData1732300003500 } from '../../migrations/1732300003500-si
 import { SimulatedNodeHealth1732300007100 } from '../../migrations/1732300007100-simulated-node-health.js';
 import { SimJoinMaterial1732300017100 } from '../../migrations/1732300017100-sim-join-material.js';
 import { SimEndpoints1732300018100 } from '../../migrations/1732300018100-sim-endpoints.js';
+import { SimLiveControlPlane1732300022000 } from '../../migrations/1732300022000-sim-live-control-plane.js';
 import { Clock } from '@flotilla/service-kit';
 import { generateBootstrapToken, type JoinSecrets } from '../../bootstrap/join-secrets.js';
 import { endpointAddress, type MachineSpec } from '../provider.js';
-import { SimulatedClusters } from './simulated-clusters.js';
+import { JOIN_STATES_SQL, SimulatedClusters } from './simulated-clusters.js';
 import { SimulatedProvider } from './simulated.provider.js';
 
 const HOUR_MS = 3_600_000;
 
 const settings = { bootMs: 0, failureRate: 0, apiErrorRate: 0, seed: 'test' };
+const ALL_SIM_MIGRATIONS = [SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100, SimEndpoints1732300018100, SimLiveControlPlane1732300022000];
 
 function machine(name: string, extra: Partial<MachineSpec> = {}): MachineSpec {
   return { clusterId: 'c1', name, role: 'worker', pool: 'general', machineSize: 'm', kubernetesVersion: '1.34', nodeOs: 'flatcar', host: null, parameters: {}, ...extra };
@@ -214,7 +216,7 @@ describe('simulated provider: bootstrap data', () => {
     }
 
     before(async () => {
-      ({ provider: cloud } = await provider([SimulatedCloud1732300002100, SimBootstrapData1732300003500, SimulatedNodeHealth1732300007100, SimJoinMaterial1732300017100, SimEndpoints1732300018100]));
+      ({ provider: cloud } = await provider(ALL_SIM_MIGRATIONS));
       clusters = new SimulatedClusters(dataSources.at(-1)!, new Clock());
       joinSecrets = await generateJoinSecrets('lb1');
     });
@@ -253,5 +255,46 @@ describe('simulated provider: bootstrap data', () => {
       await cloud.releaseControlPlaneEndpoint('lb1');
       assert.equal(await cloud.endpointRoute('lb1'), undefined);
     });
+  });
+});
+
+describe('simulated cloud at scale', () => {
+  let schema: TestSchema;
+  let dataSource: DataSource;
+
+  before(async () => {
+    schema = await createTestSchema(ALL_SIM_MIGRATIONS, 'simscale');
+    dataSource = new DataSource(schema.dataSourceOptions());
+    await dataSource.initialize();
+  });
+
+  after(async () => {
+    await dataSource.destroy();
+    await schema.drop();
+  });
+
+  it('reads join states at a cost below the JIT threshold on 130,000 machines without statistics', async () => {
+    // 10,000 initialised clusters behind their load balancers, 13 joined machines each, inserted in bulk (never analysed).
+    await dataSource.query(`INSERT INTO sim_endpoints (cluster_id, address, port) SELECT 's-' || i, '198.18.' || (i / 250) || '.' || (i % 250), 6443 FROM generate_series(0, 9999) i`);
+    await dataSource.query(`INSERT INTO sim_clusters (cluster_id, initialised_at) SELECT cluster_id, now() FROM sim_endpoints`);
+    await dataSource.query(`INSERT INTO sim_bootstrap_tokens (cluster_id, token_id, secret_sha256, expires_at) SELECT cluster_id, 'abcdef', md5(cluster_id), now() + interval '1 day' FROM sim_endpoints`);
+    await dataSource.query(
+      `INSERT INTO sim_machines (provider_id, cluster_id, name, role, addresses, fails, ready_at, kubeadm)
+       SELECT 'simulated:///s-' || i || '/m-' || j, 's-' || i, 's-' || i || '-m-' || j, CASE WHEN j < 3 THEN 'control-plane' ELSE 'worker' END, '[]', false, now(),
+              jsonb_build_object('action', 'join', 'tokenId', 'abcdef')
+         FROM generate_series(0, 9999) i, generate_series(0, 12) j`,
+    );
+    // Joined afterwards, as machines are: the table holds both versions of each row (nothing vacuums it).
+    await dataSource.query(`UPDATE sim_machines SET joined_at = now()`);
+    // A turn's reads: up to PROVIDER_CONCURRENCY (32) machines of a few clusters.
+    const keys = Array.from({ length: 32 }, (_, index) => ({ clusterId: `s-${9000 + Math.floor(index / 13)}`, name: `s-${9000 + Math.floor(index / 13)}-m-${index % 13}` }));
+    const parameters = [keys.map((key) => key.clusterId), keys.map((key) => key.name)];
+    const [plan] = await dataSource.query<{ 'QUERY PLAN': [{ Plan: { 'Total Cost': number } }] }[]>(`EXPLAIN (FORMAT JSON) ${JOIN_STATES_SQL}`, parameters);
+    const [threshold] = await dataSource.query<{ jit_above_cost: string }[]>(`SHOW jit_above_cost`);
+    const cost = plan!['QUERY PLAN'][0].Plan['Total Cost'];
+    assert.ok(cost < Number(threshold!.jit_above_cost), `estimated cost ${cost}, JIT from ${threshold!.jit_above_cost}`);
+    const rows = await dataSource.query<{ name: string; routes_to: string; initialised: boolean; token_sha256: string }[]>(JOIN_STATES_SQL, parameters);
+    assert.equal(rows.length, 32);
+    assert.ok(rows.every((row) => row.initialised && row.token_sha256 !== null && row.routes_to === `${row.name.slice(0, row.name.lastIndexOf('-m-'))}-m-0`));
   });
 });
