@@ -7,26 +7,31 @@ import type { StreamInfo } from '@nats-io/jetstream';
 import { deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
 import { ClusteredFleet, NatsCluster, type NatsNode } from './support/nats-cluster.js';
 
-// The bus on a three-node JetStream cluster with every stream and bucket at three replicas: the
-// node leading the events stream is SIGKILLed while a few hundred clusters are being provisioned,
-// more are requested while it is down, and it is restarted later. Nothing is lost or duplicated.
+// The bus on a four-node JetStream cluster with every stream and bucket at three replicas, placed
+// on the three nodes tagged for the bus (BUS_PLACEMENT_CLUSTER, BUS_PLACEMENT_TAGS); the fourth
+// holds none. The node leading the events stream is SIGKILLed while a few hundred clusters are
+// being provisioned, more are requested while it is down, and it is restarted later. Nothing is
+// lost or duplicated.
 
 const SERVICES: ServiceName[] = ['inventory', 'provisioner', 'importer', 'upgrade-planner', 'tunnel-broker'];
 /** Requested before the kill, and while the node is down. */
 const BEFORE_KILL = 200;
 const DURING_OUTAGE = 100;
+/** n1 to n3 carry the bus's tag; n4 does not, so no replica may land there. */
+const BUS_TAG = 'flotilla-bus';
+const NODE_TAGS = [[BUS_TAG, 'az:a'], [BUS_TAG, 'az:b'], [BUS_TAG, 'az:c'], ['az:d']];
 
 /** One control-plane machine and one worker; the contract fills in the rest. */
 const spec = (name: string): ClusterSpec => ClusterSpec.parse({ name, model: 'platform-provisioned', kubernetesVersion: '1.34', controlPlane: { count: 1, machineSize: 'small' }, nodePools: [{ name: 'workers', count: 1, machineSize: 'small' }] });
 
-describe('the bus on a three-node NATS cluster, one node killed mid-run and restarted', { timeout: 600_000 }, () => {
+describe('the bus on a NATS cluster, placed on three tagged nodes, one of them killed mid-run and restarted', { timeout: 600_000 }, () => {
   let nats: NatsCluster;
   let fleet: ClusteredFleet;
   const requested = new Map<string, string>(); // cluster id -> ClusterRequested event id
 
   before(async () => {
-    nats = await NatsCluster.start(3);
-    fleet = new ClusteredFleet(nats, SERVICES, { SIM_BOOT_MS: '300' });
+    nats = await NatsCluster.start(NODE_TAGS.length, NODE_TAGS);
+    fleet = new ClusteredFleet(nats, SERVICES, { replicas: 3, placement: { cluster: nats.name, tags: [BUS_TAG] } }, { SIM_BOOT_MS: '300' });
     await fleet.start();
   });
 
@@ -67,15 +72,22 @@ describe('the bus on a three-node NATS cluster, one node killed mid-run and rest
     return nats.node(info.cluster.leader);
   };
 
+  /** The nodes holding a replica of the events stream. */
+  const eventsPeers = async (): Promise<NatsNode[]> => {
+    const info = await fleet.bus.jsm.streams.info(streamName(fleet, 'events'));
+    return [info.cluster?.leader ?? '', ...(info.cluster?.replicas ?? []).map((peer) => peer.name)].filter(Boolean).map((name) => nats.node(name));
+  };
+
   /**
-   * The node most services are connected to, made leader of the events stream (stepping its
-   * leader down until the election lands there): killing it takes the services' connections and
-   * the stream's leader at once.
+   * Of the nodes holding the events stream, the one most services are connected to, made leader
+   * of the stream (stepping its leader down until the election lands there): killing it takes the
+   * services' connections and the stream's leader at once.
    */
   const chooseVictim = async (): Promise<NatsNode> => {
-    const serving = await Promise.all(nats.nodes.map(async (node) => ({ node, services: (await node.clients()).filter((name) => SERVICES.includes(name as ServiceName)).length })));
+    const peers = await eventsPeers();
+    const serving = await Promise.all(peers.map(async (node) => ({ node, services: (await node.clients()).filter((name) => SERVICES.includes(name as ServiceName)).length })));
     const victim = serving.reduce((most, next) => (next.services > most.services ? next : most)).node;
-    assert.ok(serving.some((entry) => entry.services > 0), 'services are connected to the cluster');
+    assert.ok(serving.some((entry) => entry.services > 0), 'services are connected to the nodes holding the events stream');
     await eventually(
       async () => {
         const leader = await eventsLeader();
@@ -102,6 +114,20 @@ describe('the bus on a three-node NATS cluster, one node killed mid-run and rest
     );
   });
 
+  it('places every stream and bucket on the nodes of the named cluster that carry the tag', async () => {
+    const tagged = nats.nodes.filter((node) => node.tags.includes(BUS_TAG)).map((node) => node.name);
+    const streams = await fleetStreams();
+    assert.equal(streams.length, 7, streams.map((info) => info.config.name).join(', '));
+    for (const info of streams) {
+      assert.deepEqual({ cluster: info.config.placement?.cluster, tags: info.config.placement?.tags }, { cluster: nats.name, tags: [BUS_TAG] }, `${info.config.name}'s placement`);
+      assert.equal(info.cluster?.name, nats.name, `${info.config.name} in the named cluster`);
+      const holders = [info.cluster?.leader ?? '', ...(info.cluster?.replicas ?? []).map((peer) => peer.name)].sort();
+      assert.deepEqual(holders, tagged, `${info.config.name} held by the tagged nodes only`);
+    }
+    // And JetStream holds to it: a stream asking for a tag no node carries is refused.
+    await assert.rejects(fleet.bus.jsm.streams.add({ name: `${fleet.prefix.toUpperCase()}_UNPLACEABLE`, subjects: [`${fleet.prefix}.unplaceable`], num_replicas: 1, placement: { cluster: nats.name, tags: ['nowhere'] } }), /no suitable peers|insufficient resources/i);
+  });
+
   it('provisions every cluster once while the events stream leader is killed and later restarted', async (t) => {
     const first = Array.from({ length: BEFORE_KILL }, (_, i) => `bus-${i}`);
     for (const id of first) await request(id);
@@ -120,6 +146,7 @@ describe('the bus on a three-node NATS cluster, one node killed mid-run and rest
       return leader && leader !== victim ? leader : undefined;
     }, 60_000, 'another node leading the events stream');
     assert.ok(survivors.includes(newLeader));
+    assert.ok(newLeader.tags.includes(BUS_TAG), `the new leader ${newLeader.name} is a tagged node`);
     // The services that were connected to the killed node are connected to the others.
     await eventually(async () => {
       const connected = (await Promise.all(survivors.map((node) => node.clients()))).flat();
