@@ -56,10 +56,12 @@
 // EKS and ARM buckets, 90/s with a burst of 8 for GKE's window of 100 a second), GKE and AKS are
 // watched a location / resource group at a time (one shared list, CLOUD_LIST_MAX_AGE_MS at the
 // scale of the poll, 125 ms), creates there look in that list, looks are timed by the durations
-// seen of each kind of operation, and up to MANAGED_CONCURRENCY steps run side by side. Same
-// loaded machine, one run each: before, 47.5 s at load 7 (10 / 17 / 36.3 requests per cluster,
-// 668 throttled, importer 24.2 CPU s); after, 17.1 s at load 5.5 (10 / 6.7 / 5.4 requests per
-// cluster, none throttled, importer 15.8 CPU s). The importer's CPU (one thread) now bounds it.
+// seen of each kind of operation, up to MANAGED_CONCURRENCY steps run side by side, a create's
+// first step asks nothing before the create, and EKS describes only the node groups it creates.
+// On the shared machine, before (d6c0aca) and after, back to back at load 12 to 24: requests per
+// EKS / AKS / GKE cluster 10 / 17 / 34.3 -> 8.2 / 7.4 / 6.1, throttled 574 -> 0, importer 27.5 ->
+// 20.3 CPU s (65 s and 78 s: the load, not the importer). At load 5.5, 17.1 s (efficiency 0.467)
+// against 47.5 s at load 7 before. With no 429s left the importer's CPU (one thread) bounds it.
 //
 // Environment: BENCH_CLUSTERS_PER_CLOUD (100), BENCH_TIME_SCALE (120), BENCH_CONCURRENCY (64:
 // MANAGED_CONCURRENCY, steps the reconciler has in flight), BENCH_DATABASE_POOL_SIZE (30:
