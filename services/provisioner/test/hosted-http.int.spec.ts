@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
 import { AuditTrail } from '@flotilla/auth';
-import { UnitOfWork } from '@flotilla/messaging';
+import { MESSAGING_MIGRATIONS, UnitOfWork } from '@flotilla/messaging';
 import { KeyRing, SECRETS_KEYRING, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
 import { createTestSchema, type TestSchema } from '@flotilla/messaging/testing';
@@ -52,7 +52,7 @@ describe('hosted control planes over HTTP', () => {
   let url: string;
 
   before(async () => {
-    schema = await createTestSchema([...hostedMigrations, ...secretsMigrations], 'hcp');
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, ...hostedMigrations, ...secretsMigrations], 'hcp');
     dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...hostedEntities, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'hcp-test' });
 

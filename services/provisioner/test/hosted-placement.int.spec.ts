@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ClusterSpec } from '@flotilla/contracts';
-import { UnitOfWork } from '@flotilla/messaging';
+import { MESSAGING_MIGRATIONS, UnitOfWork } from '@flotilla/messaging';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
 import { createTestSchema, eventually, type TestSchema } from '@flotilla/messaging/testing';
@@ -55,7 +55,7 @@ describe('hosted control-plane placement on real PostgreSQL', () => {
   let placement: HostedControlPlanePlacement;
 
   before(async () => {
-    schema = await createTestSchema([...hostedMigrations, ...secretsMigrations], 'hcp');
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, ...hostedMigrations, ...secretsMigrations], 'hcp');
     dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...hostedEntities, ...secretsEntities] })).initialize();
     unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'hcp-test' });
     const secrets = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['k1'])));

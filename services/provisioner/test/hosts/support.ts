@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CredentialUse } from '@flotilla/auth';
-import { UnitOfWork } from '@flotilla/messaging';
+import { MESSAGING_MIGRATIONS, UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, randomSuffix, type TestSchema } from '@flotilla/messaging/testing';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
@@ -62,7 +62,7 @@ export class HostsContext {
   ) {}
 
   static async create(clock: Clock = new Clock()): Promise<HostsContext> {
-    const schema = await createTestSchema([HostChecks1732300003000, HostOwnership1732300019100, ...secretsMigrations], 'hosts');
+    const schema = await createTestSchema([...MESSAGING_MIGRATIONS, HostChecks1732300003000, HostOwnership1732300019100, ...secretsMigrations], 'hosts');
     const dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...HOST_ENTITIES, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' });
     const store = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['test-1'])));
