@@ -34,6 +34,7 @@ import { SimEndpoints1732300018100 } from './migrations/1732300018100-sim-endpoi
 import { MachineRemediation1732300019000 } from './migrations/1732300019000-machine-remediation.js';
 import { MachineQueueOrder1732300020000 } from './migrations/1732300020000-machine-queue-order.js';
 import { DropClustersPhase1732300021000 } from './migrations/1732300021000-drop-clusters-phase.js';
+import { SimLiveControlPlane1732300022000 } from './migrations/1732300022000-sim-live-control-plane.js';
 import { MachineReconciler } from './reconciler/machine-reconciler.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IntegrationEvents } from './repositories/integration-events.js';
@@ -106,6 +107,7 @@ export class ProvisionerModule {
             MachineRemediation1732300019000,
             MachineQueueOrder1732300020000,
             DropClustersPhase1732300021000,
+            SimLiveControlPlane1732300022000,
           ],
           entities: [ClusterEntity, MachineEntity, ...hostsEntities, ...hostedEntities, ...secretsEntities],
         }),
