@@ -234,9 +234,14 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     return this.observed(account, gke, pools, signal);
   }
 
-  /** Pools as ours, each with its current size per zone from its instance groups. */
+  /**
+   * Pools as ours, each with its current size per zone from its instance groups. A pool still being
+   * created is the size it was asked for (its instance groups are being made at that size): Compute
+   * Engine is not asked about it, nor asked at all while every pool is.
+   */
   private async observed(account: GcpAccount, gke: GkeTarget, pools: NodePool[], signal: AbortSignal | undefined): Promise<ObservedCloudNodeGroup[]> {
-    const sizes = await this.instanceGroups.targetSizes(account, gke.projectId, pools, signal);
+    const made = pools.filter((pool) => gkeObservedNodeGroup(pool).state !== 'creating');
+    const sizes = made.length === 0 ? new Map<string, number>() : await this.instanceGroups.targetSizes(account, gke.projectId, made, signal);
     return pools.map((pool) => gkeObservedNodeGroup(pool, gkePoolSizePerZone(pool, sizes)));
   }
 
