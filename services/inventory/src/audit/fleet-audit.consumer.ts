@@ -38,7 +38,7 @@ export class FleetAuditConsumer implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     // The inventory reads the audit stream, so it makes it: the other services may only publish.
     await ensureAuditStream(this.bus.jsm, this.options);
-    await this.follower.start();
+    this.follower.start();
     this.pruning.start();
   }
 

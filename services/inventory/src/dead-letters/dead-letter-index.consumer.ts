@@ -32,7 +32,7 @@ export class DeadLetterIndexConsumer implements OnApplicationBootstrap, OnApplic
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureStreams(this.bus.jsm, this.options);
-    await this.follower.start();
+    this.follower.start();
     this.pruning.start();
   }
 
