@@ -187,6 +187,22 @@ export class ManagedClusterRepository {
     );
   }
 
+  /**
+   * `saveState` in one statement, outside any transaction, for a step that wrote nothing else (a
+   * look that found the cloud still at work): only while the claim is still `claimId` at
+   * `generation` (the row lock orders it with a request's change). False when it changed meanwhile.
+   */
+  async saveStateUnderClaim(cluster: ManagedCluster, claimId: string, generation: number): Promise<boolean> {
+    const rows = await this.query<{ id: string }>(
+      `UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
+         next_attempt_at = $10, observed_version = $11, endpoint = $12, claimed_until = NULL, claim_id = NULL, updated_at = now()
+       WHERE id = $1 AND claim_id = $13 AND generation = $14
+       RETURNING id`,
+      [cluster.id, ...stateValues(cluster), cluster.observedVersion, cluster.endpoint, claimId, generation],
+    );
+    return rows.length > 0;
+  }
+
   /** Gives a claim back untouched (shutdown, a closed gate): due again at `at`. */
   async release(id: string, claimId: string, at: Date): Promise<void> {
     await this.query(`UPDATE managed_clusters SET claimed_until = NULL, claim_id = NULL, next_attempt_at = $3 WHERE id = $1 AND claim_id = $2`, [id, claimId, at]);

@@ -342,6 +342,13 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 
   /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */
   private async record(claimed: ManagedCluster, claimId: string, settled: Settled, groups: ObservedCloudNodeGroup[] | null): Promise<void> {
+    if (settled.events.length === 0 && groups === null) {
+      // Most looks find the cloud still at work: one statement, no transaction.
+      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation))) {
+        this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
+      }
+      return;
+    }
     await this.unitOfWork.run(async () => {
       const current = await this.clusters.lockClaim(claimed.id);
       if (current === undefined || current.claimId !== claimId || current.generation !== claimed.generation) {
