@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { UnitOfWork } from '@flotilla/messaging';
+import { MESSAGING_MIGRATIONS, UnitOfWork } from '@flotilla/messaging';
 import { createTestSchema, type TestSchema } from '@flotilla/messaging/testing';
 import { KeyRing, SecretStore, secretsEntities, secretsMigrations } from '@flotilla/secrets';
 import { Clock } from '@flotilla/service-kit';
@@ -59,7 +59,7 @@ describe('join secrets repository (PostgreSQL)', () => {
   }
 
   before(async () => {
-    schema = await createTestSchema(secretsMigrations, 'joinsecrets');
+    schema = await createTestSchema([...MESSAGING_MIGRATIONS, ...secretsMigrations], 'joinsecrets');
   });
 
   after(async () => {
