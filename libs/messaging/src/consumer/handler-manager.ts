@@ -15,7 +15,8 @@ const TRANSACTION_CONTROL = new Set<PropertyKey>(['startTransaction', 'commitTra
  */
 export function handlerManager(dataSource: DataSource, runner: QueryRunner, shared: boolean, onRefused: (error: Error) => void): EntityManager {
   const own: { manager?: EntityManager } = {};
-  const depth = () => (runner as unknown as { transactionDepth: number }).transactionDepth;
+  // Nested transactions opened through this manager and not ended yet (savepoints above the consumer's).
+  let nested = 0;
   const guarded = new Proxy(runner, {
     get(target, property, receiver) {
       // `manager.transaction()` hands its callback `queryRunner.manager`: the guarded one.
@@ -24,8 +25,14 @@ export function handlerManager(dataSource: DataSource, runner: QueryRunner, shar
       if (!TRANSACTION_CONTROL.has(property) || typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
         // A savepoint: a nested transaction starting, or one above the consumer's ending.
-        const savepoint = property === 'startTransaction' ? target.isTransactionActive : property !== 'release' && depth() > 1;
-        if (savepoint && !shared) return (value as (...a: unknown[]) => unknown).apply(receiver, args);
+        const starting = property === 'startTransaction';
+        const savepoint = starting ? target.isTransactionActive : property !== 'release' && nested > 0;
+        if (savepoint && !shared) {
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(receiver, args).then((answer) => {
+            nested += starting ? 1 : -1;
+            return answer;
+          });
+        }
         const error = new PermanentError(
           shared
             ? `a handler with concurrency 'by-subject' cannot ${String(property)} (manager.queryRunner): the transaction is the consumer's, shared with other handlers`

@@ -1,3 +1,5 @@
+import { setAtMost } from './bounded-map.js';
+
 /** An answer of a list call, and when the call was made (ms on the reader's clock). */
 export interface SharedAnswer<T> {
   value: T;
@@ -30,8 +32,7 @@ export class SharedReads<T> {
     const entry = this.entries.get(key);
     if (entry !== undefined && entry.sentAt >= Math.max(now - this.maxAgeMs, notBefore)) return { value: await entry.answer, sentAt: entry.sentAt };
     const made = { sentAt: now, answer: fetch() };
-    if (!this.entries.has(key) && this.entries.size >= this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, made);
+    setAtMost(this.entries, key, made, this.maxKeys);
     try {
       return { value: await made.answer, sentAt: made.sentAt };
     } catch (error) {
@@ -59,8 +60,7 @@ export class ChangeTimes {
 
   changed(key: string): void {
     this.times.delete(key);
-    if (this.times.size >= this.maxKeys) this.times.delete(this.times.keys().next().value as string);
-    this.times.set(key, this.clock());
+    setAtMost(this.times, key, this.clock(), this.maxKeys);
   }
 
   /** The time a read of `key` must have been asked after. */

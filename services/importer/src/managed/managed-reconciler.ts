@@ -15,6 +15,7 @@ import { decideNextStep, stepKey, type Observation, type Step } from './next-ste
 import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
 import { ObservedDurations, operationKindOf } from './look-again.js';
 import { closeGate, gateOpen, heldUntil } from './throttle.js';
+import { setAtMost } from '../clouds/bounded-map.js';
 
 export interface ManagedReconcilerSettings extends ReconcilePolicy {
   /** How often the idle reconciler looks for clusters with work due. */
@@ -217,8 +218,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     const known = this.accounts.get(key);
     if (known !== undefined && known.until > now) return known.opened;
     const opened = this.openAccount(cluster);
-    if (!this.accounts.has(key) && this.accounts.size >= MAX_OPENED_ACCOUNTS) this.accounts.delete(this.accounts.keys().next().value as string);
-    this.accounts.set(key, { opened, until: now + OPENED_ACCOUNT_TTL_MS });
+    setAtMost(this.accounts, key, { opened, until: now + OPENED_ACCOUNT_TTL_MS }, MAX_OPENED_ACCOUNTS);
     // A failure to open is not kept: the next cluster asks again (its credential may be stored by then).
     const forget = () => {
       if (this.accounts.get(key)?.opened === opened) this.accounts.delete(key);
@@ -295,8 +295,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   /** A step that started cloud work, to time it (bounded: a cluster that is never looked at again is forgotten first). */
   private remember(clusterId: string, step: string, at: number): void {
     this.started.delete(clusterId);
-    if (this.started.size >= MAX_STEPS_TIMED) this.started.delete(this.started.keys().next().value as string);
-    this.started.set(clusterId, { step, at });
+    setAtMost(this.started, clusterId, { step, at }, MAX_STEPS_TIMED);
   }
 
   /**
@@ -310,8 +309,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     const known = this.offered.get(key);
     if (known !== undefined && known.until > now && known.versions.includes(cluster.spec.kubernetesVersion)) return known.versions;
     const versions = await cloud.offeredVersions(cluster.place, signal);
-    if (this.offered.size >= MAX_OFFERED_VERSION_ANSWERS) this.offered.delete(this.offered.keys().next().value as string);
-    this.offered.set(key, { versions, until: now + (this.settings.offeredVersionsTtlMs ?? OFFERED_VERSIONS_TTL_MS) });
+    setAtMost(this.offered, key, { versions, until: now + (this.settings.offeredVersionsTtlMs ?? OFFERED_VERSIONS_TTL_MS) }, MAX_OFFERED_VERSION_ANSWERS);
     return versions;
   }
 

@@ -8,6 +8,7 @@ import { CloudError } from '../errors.js';
 import type { RequestBudget, RequestBudgets } from '../request-budget.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
 import { retryAfterMs } from './aks-mapping.js';
+import { setAtMost } from '../bounded-map.js';
 
 type PipelinePolicy = NonNullable<ContainerServiceClientOptionalParams['additionalPolicies']>[number]['policy'];
 
@@ -98,9 +99,7 @@ export class AksClients {
     let client = this.cached.get(key);
     if (client === undefined) {
       client = this.build(account, subscriptionId);
-      // Oldest first out: Map keeps insertion order.
-      if (this.cached.size >= MAX_CACHED) this.cached.delete(this.cached.keys().next().value as string);
-      this.cached.set(key, client);
+      setAtMost(this.cached, key, client, MAX_CACHED);
     }
     return client;
   }

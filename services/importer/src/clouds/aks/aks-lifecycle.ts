@@ -33,6 +33,7 @@ import {
 } from './aks-mapping.js';
 import { decodeAksOperation, encodeAksOperation, listedPool, statusFromListing, type AksOperationRef } from './aks-watch.js';
 import { parseKubeconfig } from './kubeconfig.js';
+import { setAtMost } from '../bounded-map.js';
 
 type AksPlace = Extract<CloudPlace, { provider: 'aks' }>;
 type AksTarget = Extract<CloudTarget, { provider: 'aks' }>;
@@ -129,9 +130,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
       throw aksLifecycleError(error, `listClusterUserCredential of "${describe(aks)}"`);
     }
     if (cluster.eTag !== undefined) {
-      // Oldest first out: Map keeps insertion order.
-      if (this.cas.size >= MAX_CACHED_CAS) this.cas.delete(this.cas.keys().next().value as string);
-      this.cas.set(key, ca);
+      setAtMost(this.cas, key, ca, MAX_CACHED_CAS);
     }
     return ca;
   }

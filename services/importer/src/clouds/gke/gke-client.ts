@@ -8,6 +8,7 @@ import { CloudError } from '../errors.js';
 import type { RequestBudget, RequestBudgets } from '../request-budget.js';
 import { trustedCas, type CloudSettings } from '../settings.js';
 import { gkeError } from './gke-mapping.js';
+import { setAtMost } from '../bounded-map.js';
 
 /** The scope gke-gcloud-auth-plugin asks for: the API server accepts these tokens. */
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -113,9 +114,8 @@ export class GkeClients {
       fallback: true,
     });
     // Dropped, not closed: a call may still be about to use it (a REST client holds no sockets of its own).
-    if (this.jwts.size >= MAX_CACHED_ACCOUNTS) this.jwts.delete(this.jwts.keys().next().value as string);
     const made = { jwt, client: this.budgets === undefined ? client : paced(client, this.budgets.for(account.client_email, 'gke')) };
-    this.jwts.set(key, made);
+    setAtMost(this.jwts, key, made, MAX_CACHED_ACCOUNTS);
     return made;
   }
 
