@@ -20,7 +20,7 @@ import { eventually } from '@flotilla/messaging/testing';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { Fleet, type ServiceProcess } from './fleet-harness.js';
 import { chaosSchedule, type ScheduledFault } from './support/chaos-schedule.js';
-import { deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
+import { consumersCaughtUp, deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
 import { consumersOf, DeadLetterReader } from './support/fuzz-bus.js';
 import { envelopeHeaders } from './support/fuzz-events.js';
 import { StandaloneNats } from './support/nats-server.js';
@@ -170,6 +170,7 @@ describe(`${CLUSTERS} clusters under SIGKILLs, a NATS restart and a PostgreSQL c
 
   it('ends with every cluster in one terminal state, no machine twice, each event in each inbox once, outboxes empty, only the bad messages dead-lettered', async (t) => {
     const ids = new Set(requested.keys());
+    await consumersCaughtUp(fleet.bus, fleet.prefix);
     const states = await terminalStates(fleet.db, ID_LIKE);
     const machines = await simulatedMachines(fleet.db, ID_LIKE);
     const ready = await readyOnTheBus(fleet.bus, fleet.prefix, ids);

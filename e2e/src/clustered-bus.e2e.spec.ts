@@ -4,7 +4,7 @@ import { ClusterRequested, ClusterSpec, createEvent, eventsSubject, streamName, 
 import { publishEvent } from '@flotilla/messaging';
 import { eventually } from '@flotilla/messaging/testing';
 import type { StreamInfo } from '@nats-io/jetstream';
-import { deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
+import { consumersCaughtUp, deadLetterCount, inboxCounts, outboxesDrained, readyOnTheBus, simulatedMachines, terminalStates } from './support/fleet-checks.js';
 import { ClusteredFleet, NatsCluster, type NatsNode } from './support/nats-cluster.js';
 
 // The bus on a four-node JetStream cluster with every stream and bucket at three replicas, placed
@@ -162,6 +162,7 @@ describe('the bus on a NATS cluster, placed on three tagged nodes, one of them k
 
   it('every cluster reached Running exactly once, no machine was created twice', async () => {
     const total = requested.size;
+    await consumersCaughtUp(fleet.bus, fleet.prefix);
     const states = await terminalStates(fleet.db, 'bus-%');
     assert.equal(states.duplicatedCount, 0, `clusters Ready more than once: ${states.duplicated.join(', ')}`);
     assert.deepEqual(await simulatedMachines(fleet.db, 'bus-%'), { machines: total * 2, distinct: total * 2, clusters: total }, 'two machines per cluster, none created twice');

@@ -96,6 +96,29 @@ export async function outboxesDrained(db: pg.Pool, timeoutMs = 30_000, schemas: 
   });
 }
 
+/**
+ * Waits until every consumer of the events stream has taken and settled all of it. A replica
+ * killed with messages in hand leaves them unacked until the stream's ack wait passes (30 s), and
+ * only then are they delivered to another: every cluster may be terminal by other events first.
+ */
+export async function consumersCaughtUp(bus: BusConnection, prefix: string, timeoutMs = 90_000): Promise<void> {
+  const stream = streamName({ prefix }, 'events');
+  let behind: string[] = [];
+  await eventually(
+    async () => {
+      behind = [];
+      for await (const consumer of bus.jsm.consumers.list(stream)) {
+        if (consumer.num_pending > 0 || consumer.num_ack_pending > 0) behind.push(`${consumer.name} (${consumer.num_pending} not delivered, ${consumer.num_ack_pending} unacked)`);
+      }
+      return behind.length === 0 ? true : undefined;
+    },
+    timeoutMs,
+    'every consumer of the events stream caught up',
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; behind: ${behind.join(', ')}`);
+  });
+}
+
 /** Messages in the prefix's dead-letter stream. */
 export async function deadLetterCount(bus: BusConnection, prefix: string): Promise<number> {
   const info = await bus.jsm.streams.info(streamName({ prefix }, 'dlq'));
