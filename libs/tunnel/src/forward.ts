@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants, type ClientHttp2Session } from 'node:http2';
 import { forwardableHeaders } from './headers.js';
-import { relay } from './relay.js';
+import { relay, STALLED_READER_TIMEOUT_MS } from './relay.js';
 
 export interface ForwardOptions {
   /** The path on the agent's side (the request's own by default). */
@@ -10,6 +10,11 @@ export interface ForwardOptions {
   headers?: OutgoingHttpHeaders;
   /** Request headers never forwarded (e.g. a caller's own `impersonate-*`, its `authorization`). */
   drop?: (name: string) => boolean;
+  /**
+   * How long the caller may leave the answer's bytes waiting (reading nothing) before it is cut and
+   * the agent's stream cancelled, freeing what it held (`STALLED_READER_TIMEOUT_MS` by default).
+   */
+  stalledCallerTimeoutMs?: number;
 }
 
 export interface ForwardResult {
@@ -32,7 +37,7 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       { ':method': request.method ?? 'GET', ':path': options.path ?? request.url ?? '/', ...forwardableHeaders(request.headers, options.drop), ...options.headers },
       { endStream: bodiless },
     );
-    if (!bodiless) relay(request, stream, (chunk) => (bytesIn += chunk.length));
+    if (!bodiless) relay(request, stream, { onChunk: (chunk) => (bytesIn += chunk.length) });
     const finish = (status: number) => resolve({ status, bytesIn, bytesOut });
     // The agent's whole answer came: the stream ends by itself, and must not be reset (an HTTP/2
     // server drops a connection that resets too many streams; nghttp2's flood protection).
@@ -45,7 +50,7 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       response.writeHead(status, forwardableHeaders(headers));
       response.flushHeaders();
       setImmediate(() => response.uncork());
-      relay(stream, response, (chunk) => (bytesOut += chunk.length));
+      relay(stream, response, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: options.stalledCallerTimeoutMs ?? STALLED_READER_TIMEOUT_MS });
       stream.once('end', () => {
         answered = true;
         finish(status);

@@ -6,5 +6,6 @@ export * from './agent-link.js';
 export * from './agent-listener.js';
 export * from './forward.js';
 export { relayUpgrade } from './upgrade.js';
+export { STALLED_READER_TIMEOUT_MS, StalledReaderError } from './relay.js';
 export * from './kubernetes-forwarder.js';
 export * from './kubernetes-front.js';

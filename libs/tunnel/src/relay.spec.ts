@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { relay } from './relay.js';
+import { relay, StalledReaderError } from './relay.js';
 
 const chunks = (count: number, size: number) => Array.from({ length: count }, (_, i) => Buffer.alloc(size, i % 256));
 
@@ -21,7 +21,7 @@ describe('relay', () => {
       },
     });
     let counted = 0;
-    relay(Readable.from(sent), to, (chunk) => (counted += chunk.length));
+    relay(Readable.from(sent), to, { onChunk: (chunk) => (counted += chunk.length) });
     await once(to, 'finish');
     assert.deepEqual(Buffer.concat(received), Buffer.concat(sent));
     assert.equal(counted, 40 * 16 * 1024);
@@ -43,7 +43,7 @@ describe('relay', () => {
         held.push(done);
       },
     });
-    relay(from, to, undefined, 64 * 1024);
+    relay(from, to, { budget: 64 * 1024 });
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     for (const chunk of chunks(10, 16 * 1024)) from.write(chunk);
     from.end();
@@ -69,5 +69,45 @@ describe('relay', () => {
     from.write(Buffer.from('after'));
     assert.ok(from.isPaused());
     assert.equal(from.listenerCount('data'), 0);
+  });
+
+  it('cuts a writer that drains nothing for stalledAfterMs, and never one that drains, however slowly', async () => {
+    const held: (() => void)[] = [];
+    const stuck = (): Writable =>
+      new Writable({
+        highWaterMark: 16 * 1024,
+        write(_chunk: Buffer, _encoding, done) {
+          held.push(done);
+        },
+      });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+    const stalledFrom = new PassThrough();
+    const stalled = stuck();
+    relay(stalledFrom, stalled, { budget: 32 * 1024, stalledAfterMs: 50 });
+    for (const chunk of chunks(4, 16 * 1024)) stalledFrom.write(chunk);
+    const [error] = (await once(stalled, 'error')) as [Error];
+    assert.ok(error instanceof StalledReaderError, `cut as stalled: ${error.message}`);
+    assert.ok(stalled.destroyed);
+    held.length = 0;
+
+    // Drains one write every 20 ms: its budget takes longer than the 200 ms allowed to drain, but
+    // bytes leave all along.
+    const slowFrom = new PassThrough();
+    const slow = stuck();
+    let cut: Error | undefined;
+    slow.on('error', (failure: Error) => (cut = failure));
+    relay(slowFrom, slow, { budget: 256 * 1024, stalledAfterMs: 200 });
+    for (const chunk of chunks(40, 16 * 1024)) slowFrom.write(chunk);
+    slowFrom.end();
+    const started = Date.now();
+    while (!slow.writableFinished && !slow.destroyed) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      held.shift()?.();
+      await turn();
+    }
+    assert.equal(cut, undefined, 'a writer that keeps draining is not cut');
+    assert.ok(slow.writableFinished, 'and gets everything');
+    assert.ok(Date.now() - started > 400, 'over more than twice the time allowed for one wait');
   });
 });

@@ -4,7 +4,7 @@ import { constants, type ClientHttp2Session, type ClientHttp2Stream, type Http2S
 import type { Duplex } from 'node:stream';
 import type { ForwardOptions, ForwardResult } from './forward.js';
 import { forwardableHeaders } from './headers.js';
-import { relay } from './relay.js';
+import { relay, STALLED_READER_TIMEOUT_MS } from './relay.js';
 
 /** The most of a refused upgrade's body relayed back (an error Status is small). */
 const MAX_REFUSAL_BODY = 1024 * 1024;
@@ -53,8 +53,8 @@ export function relayUpgrade(session: ClientHttp2Session, request: IncomingMessa
         bytesIn += head.length;
         stream.write(head);
       }
-      relay(stream, socket, (chunk) => (bytesOut += chunk.length));
-      relay(socket, stream, (chunk) => (bytesIn += chunk.length));
+      relay(stream, socket, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: options.stalledCallerTimeoutMs ?? STALLED_READER_TIMEOUT_MS });
+      relay(socket, stream, { onChunk: (chunk) => (bytesIn += chunk.length) });
     });
   });
 }

@@ -1,5 +1,6 @@
 import { SecretsConfig } from '@flotilla/secrets';
 import { serviceConfigSchema } from '@flotilla/service-kit';
+import { STALLED_READER_TIMEOUT_MS } from '@flotilla/tunnel';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -30,6 +31,12 @@ export const TunnelBrokerConfig = serviceConfigSchema(8084, {
   /** Pings on each agent connection: a connection silent for interval + timeout is dropped. */
   TUNNEL_KEEPALIVE_MS: integer(100, 600_000).default(10_000),
   TUNNEL_KEEPALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  /**
+   * A caller that takes nothing of an answer for this long while its bytes wait is cut, and the
+   * agent's stream cancelled, as a proxy's send timeout: each such caller holds up to an HTTP/2
+   * window and a relay budget (about 5 MiB) in the broker until then.
+   */
+  TUNNEL_STALLED_CALLER_TIMEOUT_MS: integer(1_000, 3_600_000).default(STALLED_READER_TIMEOUT_MS),
   /**
    * How the other broker replicas reach this one's API (a request for an agent held here is
    * forwarded to it): its pod address in Kubernetes. Defaults to this host's name and PORT.
@@ -65,6 +72,8 @@ export interface AgentSettings {
   certificateTtlS: number;
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** How long a caller may read nothing of an answer waiting for it (TUNNEL_STALLED_CALLER_TIMEOUT_MS). */
+  stalledCallerTimeoutMs: number;
 }
 
 export const AGENT_SETTINGS = Symbol('AgentSettings');
@@ -76,5 +85,6 @@ export function agentSettings(config: TunnelBrokerConfig): AgentSettings {
     certificateTtlS: config.TUNNEL_AGENT_CERT_TTL_S,
     keepaliveMs: config.TUNNEL_KEEPALIVE_MS,
     keepaliveTimeoutMs: config.TUNNEL_KEEPALIVE_TIMEOUT_MS,
+    stalledCallerTimeoutMs: config.TUNNEL_STALLED_CALLER_TIMEOUT_MS,
   };
 }

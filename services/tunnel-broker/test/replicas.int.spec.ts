@@ -83,14 +83,17 @@ describe('tunnel broker: several replicas behind one address', () => {
   it('a request arriving at the replica without the agent is forwarded to the one holding it, and audited once', async () => {
     await eventually(async () => ((await eventsOf(bus, prefix, TunnelConnected, 'edge-moving')).length > 0 ? true : undefined), 15_000);
     const viewer = await second.auth('viewer', { subject: 'via-second' });
+    // Until the second replica learns where the agent is, it answers 503: each try is audited too.
+    let tries = 0;
     const answer = await eventually(async () => {
+      tries++;
       const response = await fetch(`${second.url}/api/v1/tunnels/edge-moving/k8s/version`, { headers: viewer });
       return response.status === 200 ? response : undefined;
     });
     assert.equal(((await answer.json()) as { gitVersion: string }).gitVersion, 'v1.32.4');
     assert.equal(apiServer.requests.at(-1)?.user, 'via-second');
     const records = (await auditRecords(second)).filter((row) => row.subject === 'via-second');
-    assert.equal(records.length, 1, 'recorded by the replica the caller reached, not again by the other');
+    assert.equal(records.length, tries, 'each try recorded by the replica the caller reached, not again by the other');
   });
 
   it('when the replica holding the agent stops, the agent moves to the other one and requests resume; the cluster never went down', async () => {

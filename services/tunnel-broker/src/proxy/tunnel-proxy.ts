@@ -7,6 +7,7 @@ import { AuditTrail, AuthenticationError, describeScope, inScope, roleAllows, To
 import { forwardRequest, kubernetesForwardOptions, kubernetesStatus, relayUpgrade, type ForwardOptions } from '@flotilla/tunnel';
 import { AgentGateway } from '../agents/agent-gateway.js';
 import { ReplicaIdentity } from '../agents/replica.js';
+import { AGENT_SETTINGS, type AgentSettings } from '../config.js';
 import { SessionRegistry } from '../agents/session-registry.js';
 import { EnrollmentRepository, type TunnelCluster } from '../enrollment/enrollment.repository.js';
 import { FORWARDED_BY_HEADER, forwardToReplica, forwardUpgradeToReplica, type Relayed } from './replica-forwarding.js';
@@ -46,6 +47,7 @@ export class TunnelProxy {
     @Inject(ReplicaIdentity) private readonly replica: ReplicaIdentity,
     @Inject(EnrollmentRepository) private readonly enrollment: EnrollmentRepository,
     @Inject(AuditTrail) private readonly audit: AuditTrail,
+    @Inject(AGENT_SETTINGS) private readonly settings: AgentSettings,
   ) {}
 
   /** Express middleware, ahead of body parsing: bodies stream through untouched. */
@@ -71,6 +73,15 @@ export class TunnelProxy {
     });
   };
 
+  /**
+   * The agent forwards as the caller: user = the token's subject, group = `flotilla:<role>` (what
+   * the manifest's RBAC binds); never with the caller's own credentials or impersonation.
+   */
+  private forwardOptions(session: ClientHttp2Session, admission: { principal: Principal; path: string }): ForwardOptions {
+    const caller = { user: admission.principal.subject, groups: [`flotilla:${admission.principal.role}`] };
+    return { ...kubernetesForwardOptions({ session, path: admission.path, caller }), stalledCallerTimeoutMs: this.settings.stalledCallerTimeoutMs };
+  }
+
   private async relay(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
     const admission = await this.admit(request, false);
@@ -81,7 +92,7 @@ export class TunnelProxy {
     } else {
       const local = this.gateway.session(admission.clusterId);
       const location = local ? undefined : await this.elsewhere(request, admission.clusterId);
-      if (local) result = await forwardRequest(local.session, request, response, forwardOptions(local.session, admission));
+      if (local) result = await forwardRequest(local.session, request, response, this.forwardOptions(local.session, admission));
       else if (location) result = await forwardToReplica(location.url, this.replica.replicaId, request, response);
       else {
         const refusal = notConnected(admission.clusterId);
@@ -102,7 +113,7 @@ export class TunnelProxy {
     } else {
       const local = this.gateway.session(admission.clusterId);
       const location = local ? undefined : await this.elsewhere(request, admission.clusterId);
-      if (local) result = await relayUpgrade(local.session, request, socket, head, forwardOptions(local.session, admission));
+      if (local) result = await relayUpgrade(local.session, request, socket, head, this.forwardOptions(local.session, admission));
       else if (location) result = await forwardUpgradeToReplica(location.url, this.replica.replicaId, request, socket, head);
       else {
         const refusal = notConnected(admission.clusterId);
@@ -171,14 +182,6 @@ export class TunnelProxy {
       durationMs: performance.now() - started,
     });
   }
-}
-
-/**
- * The agent forwards as the caller: user = the token's subject, group = `flotilla:<role>` (what
- * the manifest's RBAC binds); never with the caller's own credentials or impersonation.
- */
-function forwardOptions(session: ClientHttp2Session, admission: { principal: Principal; path: string }): ForwardOptions {
-  return kubernetesForwardOptions({ session, path: admission.path, caller: { user: admission.principal.subject, groups: [`flotilla:${admission.principal.role}`] } });
 }
 
 function notConnected(clusterId: string): Refusal {
