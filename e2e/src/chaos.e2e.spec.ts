@@ -55,7 +55,7 @@ describe(`${CLUSTERS} clusters under SIGKILLs, a NATS restart and a PostgreSQL c
   before(async () => {
     postgres = await PostgresServer.start();
     nats = await StandaloneNats.start();
-    fleet = new Fleet({ services: [], natsUrl: nats.url, serverUrl: postgres.url, env: { SIM_BOOT_MS: '200', LOG_LEVEL: 'error' }, readyTimeoutMs: 300_000 });
+    fleet = new Fleet({ services: [], natsUrl: nats.url, serverUrl: postgres.url, env: { SIM_BOOT_MS: '200', LOG_LEVEL: 'warn' }, readyTimeoutMs: 300_000 });
     await fleet.start();
     // The pool's idle connections are cut when PostgreSQL crashes: that is expected here.
     fleet.db.on('error', () => undefined);

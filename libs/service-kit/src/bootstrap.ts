@@ -13,6 +13,9 @@ import { ConfigError, loadConfig, type CommonConfig } from './config.js';
 import { collectProcessMetrics, httpTelemetry } from './http-telemetry.js';
 import { JsonBodyInterceptor, useStrictJsonBodies } from './json-bodies.js';
 
+/** How often a start that has not finished says what it is waiting on. */
+const STARTUP_REPORT_MS = 30_000;
+
 export interface ServiceDefinition<S extends z.ZodObject> {
   name: ServiceName;
   config: S;
@@ -70,7 +73,15 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   const telemetry = await startTelemetry({ serviceName: definition.name });
   const logger = createLogger({ name: definition.name, level: config.LOG_LEVEL });
   collectProcessMetrics();
-  const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
+  // A start that waits on something (PostgreSQL, NATS, a bucket) says what, instead of staying silent.
+  const startedAt = performance.now();
+  let phase = 'creating the application (database migrations, bus connection, version policy)';
+  const slowStart = setInterval(() => logger.warn({ phase, seconds: Math.round((performance.now() - startedAt) / 1000) }, `${definition.name} still starting`), STARTUP_REPORT_MS);
+  slowStart.unref();
+  const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) }).catch((error: unknown) => {
+    clearInterval(slowStart);
+    throw error;
+  });
   // First: the rest of the request, the audit trail included, runs in its server span.
   app.use(httpTelemetry(logger));
   // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
@@ -79,14 +90,18 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
     await definition.configureHttp?.(app, config);
     useStrictJsonBodies(app);
     app.useGlobalInterceptors(new JsonBodyInterceptor());
+    phase = 'starting the event consumers';
     await startEventConsumers(app);
+    phase = 'listening';
     await app.listen(config.PORT, '0.0.0.0');
   } catch (error) {
+    clearInterval(slowStart);
     // What started (bus connections, consumers, listeners) is closed again: a failed start leaves nothing running.
     await app.close().catch((closing: unknown) => logger.error({ err: closing }, 'closing after a failed start failed too'));
     await telemetry.shutdown().catch(() => undefined);
     throw error;
   }
+  clearInterval(slowStart);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
   const url = `${httpsOptions ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   logger.info({ url, bus: config.BUS_PREFIX }, `${definition.name} listening`);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { SUPPORT_MATRIX_DOCUMENT, type SupportMatrixDocument } from '@flotilla/contracts';
 import { BusConnection } from '@flotilla/messaging';
-import { eventually, freePort, testBusPrefix } from '@flotilla/messaging/testing';
+import { deleteTestStreams, eventually, freePort, TEST_NATS_URL, testBusPrefix } from '@flotilla/messaging/testing';
 import { PolicyInForce } from '../src/policy/policy-in-force.js';
 import { publishTestPolicy } from '../src/testing/policy.js';
 import { OwnNats } from './support/own-nats.js';
@@ -75,5 +75,29 @@ describe('the support-matrix watch when the JetStream API does not answer', { ti
     assert.ok(logger.of('log').includes('support-matrix bucket read again after failures'), logger.of('log').join('; '));
     assert.equal(logger.of('warn').length, 1, 'and no other warning');
     assert.deepEqual(unhandled, [], 'nothing thrown where nobody catches it');
+  });
+});
+
+describe('the support-matrix watch when the history takes longer to replay than a start may wait', () => {
+  it('starts with the policy replayed so far, says so, and takes the rest when it comes', async () => {
+    const logger = new CapturingLogger();
+    Logger.overrideLogger(logger);
+    const prefix = testBusPrefix();
+    const bus = await BusConnection.open(TEST_NATS_URL, 'policy-patience-test');
+    const document: SupportMatrixDocument = { ...SUPPORT_MATRIX_DOCUMENT, revision: 'replayed-late' };
+    await publishTestPolicy(prefix, { document }, TEST_NATS_URL);
+    // Opening the bucket and replaying it takes several round trips to NATS: far more than 1 ms.
+    const policy = new PolicyInForce(bus, { naming: { prefix }, replayPatienceMs: 1 });
+    try {
+      await policy.onModuleInit();
+      assert.equal(policy.current().matrixSource, 'shipped', 'started before the history was replayed');
+      assert.deepEqual(logger.of('warn'), ['support-matrix bucket not replayed yet: starting with the policy in force so far; the watch goes on']);
+      await eventually(() => (policy.current().matrix.revision === 'replayed-late' ? true : undefined), 10_000, 'the revision of the bucket in force');
+    } finally {
+      policy.stop();
+      Logger.overrideLogger(false);
+      await deleteTestStreams(bus.jsm, prefix);
+      await bus.drain();
+    }
   });
 });

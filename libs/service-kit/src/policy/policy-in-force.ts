@@ -10,6 +10,12 @@ const MAX_RETRY_DELAY_MS = 30_000;
 /** How often to look again for a bucket that does not exist yet (the planner creates it). */
 /** Short: until the planner has made the bucket, this service judges by the shipped policy. */
 const MISSING_BUCKET_RETRY_MS = 250;
+/**
+ * How long a start waits for the bucket's history to be replayed. Past it, the service starts
+ * with the policy replayed so far (the shipped one at worst), as when the bucket cannot be read,
+ * and the watch goes on: a service that never starts judges nothing at all.
+ */
+const REPLAY_PATIENCE_MS = 15_000;
 /** JetStream "key exists" / "wrong last sequence": someone else wrote the key first. */
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
@@ -18,6 +24,8 @@ export interface PolicyInForceOptions {
   naming: BusNaming;
   /** Defaults to `<prefix>_support_matrix`. */
   bucket?: string;
+  /** How long a start waits for the bucket's history (`REPLAY_PATIENCE_MS` unless given). */
+  replayPatienceMs?: number;
 }
 
 /**
@@ -41,12 +49,14 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
   private stopWatch: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   readonly bucket: string;
+  private readonly replayPatienceMs: number;
 
   constructor(
     private readonly bus: Pick<BusConnection, 'nc'>,
     options: PolicyInForceOptions,
   ) {
     this.bucket = options.bucket ?? supportMatrixBucketName(options.naming);
+    this.replayPatienceMs = options.replayPatienceMs ?? REPLAY_PATIENCE_MS;
   }
 
   /**
@@ -113,7 +123,15 @@ export class PolicyInForce implements OnModuleInit, OnApplicationShutdown {
     let initialised!: () => void;
     const ready = new Promise<void>((resolve) => (initialised = resolve));
     void this.follow(initialised);
-    await ready;
+    let patience: NodeJS.Timeout | undefined;
+    const impatient = new Promise<void>((resolve) => {
+      patience = setTimeout(() => {
+        this.logger.warn({ msg: 'support-matrix bucket not replayed yet: starting with the policy in force so far; the watch goes on', bucket: this.bucket, afterMs: this.replayPatienceMs, revision: this.snapshot.matrix.revision, release: this.snapshot.release });
+        resolve();
+      }, this.replayPatienceMs);
+    });
+    await Promise.race([ready, impatient]);
+    clearTimeout(patience);
     const { matrix, matrixSource, release, releaseSource } = this.snapshot;
     this.logger.log({ msg: 'version policy in force', bucket: this.bucket, revision: matrix.revision, matrixSource, release, releaseSource });
   }

@@ -5,7 +5,8 @@ import { PolicyInForce } from './policy-in-force.js';
 
 /**
  * The version policy in force (PolicyInForce) for a service that judges requests by it. Start-up
- * waits until the bucket's history is replayed, so no request is judged by a stale revision.
+ * waits until the bucket's history is replayed, so no request is judged by a stale revision, for
+ * at most 15 s (then it goes on with what it has, and says so).
  */
 @Global()
 @Module({})
