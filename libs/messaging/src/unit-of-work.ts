@@ -15,7 +15,7 @@ import {
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BusOptions } from './options.js';
-import { commitWithOutbox } from './consumer/transaction.js';
+import { commitWithOutbox } from './outbox/commit.js';
 import { EventTooLargeError } from './errors.js';
 import type { OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';

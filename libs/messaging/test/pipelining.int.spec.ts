@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { AbortedByCaughtError, ConsumerTransaction } from '../src/consumer/transaction.js';
+import { ConsumerTransaction } from '../src/consumer/transaction.js';
+import { AbortedByCaughtError } from '../src/outbox/commit.js';
 import { MESSAGING_MIGRATIONS } from '../src/migrations.js';
 import { createTestSchema, TcpProxy, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
 

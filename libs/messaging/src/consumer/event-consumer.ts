@@ -14,7 +14,8 @@ import { withinBound } from './handler-bound.js';
 import { headerRecord, Lanes, orderingKey, TransactionSlots } from './lanes.js';
 import { observeBatch, reportPending } from './observability.js';
 import { Settlement, type Committed, type Conflict, type ConsumerLogger } from './settlement.js';
-import { AbortedByCaughtError, ConsumerTransaction } from './transaction.js';
+import { AbortedByCaughtError } from '../outbox/commit.js';
+import { ConsumerTransaction } from './transaction.js';
 
 export type { DeliveredEvent } from './admission.js';
 export type { BatchEventHandler, EventHandler, HandlerConcurrency, Handling } from './batching.js';
