@@ -4,7 +4,8 @@
 // migrated it; then VACUUM ANALYZE, as autovacuum leaves a settled table, and a CHECKPOINT.
 // Measured over HTTP with real tokens (the inventory's own `tokens create` command), one
 // request at a time, by a caller in this process over one kept-alive node:http connection per
-// token (KeptAliveClient):
+// token (KeptAliveClient; a list page's bytes are read to the last and not decoded, but for its
+// nextCursor at the end, so the caller's own garbage collections stay out of the timed requests):
 //
 //   list_p50_ms, list_p99_ms  GET /api/v1/clusters: LIST_QUERIES (filters, sorts, orders), each
 //                  walked BENCH_PAGES pages of 50 by nextCursor, BENCH_ROUNDS times (target p99 <= 20)
@@ -26,6 +27,7 @@
 // BENCH_CPU_PROFILE_DIR (unset: none; set, the inventory runs with --cpu-prof and writes its CPU
 // profile there when stopped, to open in Chrome's DevTools or read with tools),
 // BENCH_RESULTS_DIR (<repo>/bench/results), TEST_DATABASE_URL, TEST_NATS_URL.
+import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +35,7 @@ import { BusConnection } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
 import { fillFleet } from './fleet-fill.js';
-import { envNumber, InventoryProcess, issueToken, KeptAliveClient, loadText, percentile, repoRoot, round, serviceEnv } from './inventory-process.js';
+import { envNumber, InventoryProcess, issueToken, KeptAliveClient, loadText, nextCursorOf, percentile, repoRoot, round, serviceEnv } from './inventory-process.js';
 
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 100_000);
 const HISTORY = envNumber('BENCH_HISTORY', 5);
@@ -42,7 +44,8 @@ const PAGES = envNumber('BENCH_PAGES', 10);
 const DETAILS = envNumber('BENCH_DETAILS', 1000);
 const SUMMARIES = envNumber('BENCH_SUMMARIES', 500);
 const FLOORS = envNumber('BENCH_FLOORS', 200);
-const KEEP_SCHEMA = Boolean(process.env['BENCH_KEEP_SCHEMA']);
+const REUSED_SCHEMA = process.env['BENCH_SCHEMA'] || undefined;
+const KEEP_SCHEMA = Boolean(process.env['BENCH_KEEP_SCHEMA']) || REUSED_SCHEMA !== undefined;
 const CPU_PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'] || undefined;
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? join(repoRoot, 'bench/results');
 const TARGETS = { list_p99_ms: 20, detail_p99_ms: 10, summary_p99_ms: 50 };
@@ -67,18 +70,49 @@ const LIST_QUERIES = [
 const log = (message: string) => process.stderr.write(`[inventory-query] ${message}\n`);
 
 /** One GET, timed from the request to the whole body read; fails on any other status than `expected`. */
-async function timedGet(client: KeptAliveClient, url: string, expected = 200): Promise<{ ms: number; body: unknown }> {
+async function timedGet(client: KeptAliveClient, url: string, expected = 200): Promise<{ ms: number; text: string }> {
   const { ms, status, text } = await client.get(url);
   if (status !== expected) throw new Error(`GET ${url}: ${status} ${text.slice(0, 500)}`);
-  return { ms, body: JSON.parse(text) as unknown };
+  return { ms, text };
+}
+
+/** A list page, timed the same way, and the cursor of the next one. */
+async function timedPage(client: KeptAliveClient, url: string): Promise<{ ms: number; nextCursor: string | null }> {
+  const { ms, status, chunks } = await client.getBytes(url);
+  if (status !== 200) throw new Error(`GET ${url}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 500)}`);
+  return { ms, nextCursor: nextCursorOf(chunks) };
+}
+
+/** The fleet, filled in bulk SQL into the service's schema and settled as a running database's would be. */
+async function fill(db: DataSource): Promise<void> {
+  for (let from = 0; from < CLUSTERS; from += FILL_CHUNK) {
+    await fillFleet(db, from, Math.min(CLUSTERS, from + FILL_CHUNK), HISTORY);
+    log(`filled ${Math.min(CLUSTERS, from + FILL_CHUNK)} clusters`);
+  }
+  await db.query('VACUUM ANALYZE clusters');
+  await db.query('VACUUM ANALYZE cluster_events');
+  // The service folds the fill's count changes in within a second or two.
+  for (let waited = 0; ; waited += 200) {
+    const [pending] = await db.query<{ changes: number }[]>('SELECT count(*)::int AS changes FROM cluster_count_changes');
+    if (pending?.changes === 0) break;
+    if (waited > 60_000) throw new Error(`${pending?.changes} count changes still unfolded after a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await db.query('VACUUM ANALYZE cluster_counts');
+  await db.query('VACUUM ANALYZE cluster_counts_fleet');
+  await db.query('VACUUM cluster_count_changes');
+  // The fill's gigabyte of dirty pages is written out now, not by the checkpointer during the
+  // measurement: what is measured is the reads of a settled database, not the fill's write-back.
+  await db.query('CHECKPOINT');
 }
 
 async function main(): Promise<void> {
-  const schema = `inventory_bench_${randomSuffix()}`;
+  const schema = REUSED_SCHEMA ?? `inventory_bench_${randomSuffix()}`;
   const prefix = testBusPrefix();
   await ensureDatabase(DATABASE);
   const url = databaseUrl(DATABASE, TEST_SERVER_URL);
-  const env = serviceEnv(url, schema, prefix, TEST_NATS_URL);
+  // The key ring follows the schema, so a kept schema's sealed signing key opens again.
+  const env = serviceEnv(url, schema, prefix, TEST_NATS_URL, `bench:${createHash('sha256').update(schema).digest('base64')}`);
   const db = await new DataSource({ type: 'postgres', url, schema, extra: { max: 2, options: `-c search_path=${schema}` } }).initialize();
   const bus = await BusConnection.open(TEST_NATS_URL, 'inventory-query-bench');
   const inventory = new InventoryProcess(await freePort(), env, CPU_PROFILE_DIR);
@@ -91,29 +125,13 @@ async function main(): Promise<void> {
     await inventory.start();
 
     const fillStarted = performance.now();
-    for (let from = 0; from < CLUSTERS; from += FILL_CHUNK) {
-      await fillFleet(db, from, Math.min(CLUSTERS, from + FILL_CHUNK), HISTORY);
-      log(`filled ${Math.min(CLUSTERS, from + FILL_CHUNK)} clusters`);
-    }
-    await db.query('VACUUM ANALYZE clusters');
-    await db.query('VACUUM ANALYZE cluster_events');
-    // The service folds the fill's count changes in within a second or two.
-    for (let waited = 0; ; waited += 200) {
-      const [pending] = await db.query<{ changes: number }[]>('SELECT count(*)::int AS changes FROM cluster_count_changes');
-      if (pending?.changes === 0) break;
-      if (waited > 60_000) throw new Error(`${pending?.changes} count changes still unfolded after a minute`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await db.query('VACUUM ANALYZE cluster_counts');
-    await db.query('VACUUM cluster_count_changes');
-    // The fill's gigabyte of dirty pages is written out now, not by the checkpointer during the
-    // measurement: what is measured is the reads of a settled database, not the fill's write-back.
-    await db.query('CHECKPOINT');
+    if (REUSED_SCHEMA) log(`measuring the fleet kept in ${schema} again`);
+    else await fill(db);
     const fillSeconds = (performance.now() - fillStarted) / 1000;
     const [sizes] = await db.query<{ clusters: number; nodes: number; history: number }[]>(
       `SELECT (SELECT count(*) FROM clusters)::int AS clusters, (SELECT sum(node_count) FROM clusters)::int AS nodes, (SELECT count(*) FROM cluster_events)::int AS history`,
     );
-    log(`filled in ${fillSeconds.toFixed(1)} s: ${sizes?.clusters} clusters, ${sizes?.nodes} nodes, ${sizes?.history} history lines; load ${loadText()}`);
+    log(`${REUSED_SCHEMA ? 'kept' : `filled in ${fillSeconds.toFixed(1)} s`}: ${sizes?.clusters} clusters, ${sizes?.nodes} nodes, ${sizes?.history} history lines; load ${loadText()}`);
 
     viewer = new KeptAliveClient(await issueToken(env, 'viewer'));
     scoped = new KeptAliveClient(await issueToken(env, 'viewer', ['team=t7']));
@@ -133,10 +151,10 @@ async function main(): Promise<void> {
       for (const query of LIST_QUERIES) {
         let cursor: string | null = null;
         for (let page = 0; page < PAGES; page++) {
-          const { ms, body } = await timedGet(viewer, `${inventory.url}/api/v1/clusters?${query}&limit=50${cursor ? `&cursor=${cursor}` : ''}`);
-          list.push(ms);
-          byQuery.get(query)!.push(ms);
-          cursor = (body as { nextCursor: string | null }).nextCursor;
+          const page = await timedPage(viewer, `${inventory.url}/api/v1/clusters?${query}&limit=50${cursor ? `&cursor=${cursor}` : ''}`);
+          list.push(page.ms);
+          byQuery.get(query)!.push(page.ms);
+          cursor = page.nextCursor;
           if (!cursor) break;
         }
       }
@@ -145,7 +163,7 @@ async function main(): Promise<void> {
 
     const detail: number[] = [];
     for (let n = 0; n < DETAILS; n++) {
-      const index = Math.floor(Math.random() * CLUSTERS);
+      const index = Math.floor(Math.random() * (sizes?.clusters ?? CLUSTERS));
       detail.push((await timedGet(viewer, `${inventory.url}/api/v1/clusters/c${String(index).padStart(6, '0')}`)).ms);
     }
     log(`detail: ${detail.length} clusters, p50 ${percentile(detail, 50).toFixed(2)} ms, p99 ${percentile(detail, 99).toFixed(2)} ms`);
@@ -156,7 +174,7 @@ async function main(): Promise<void> {
     for (let n = 0; n < SUMMARIES; n++) {
       const all = await timedGet(viewer, `${inventory.url}/api/v1/overview`);
       summary.push(all.ms);
-      overview = all.body;
+      overview = JSON.parse(all.text);
       summaryScoped.push((await timedGet(scoped, `${inventory.url}/api/v1/overview`)).ms);
     }
     log(`summary: p50 ${percentile(summary, 50).toFixed(2)} ms, p99 ${percentile(summary, 99).toFixed(2)} ms; scoped p99 ${percentile(summaryScoped, 99).toFixed(2)} ms`);
@@ -186,7 +204,8 @@ async function main(): Promise<void> {
         detail_p99_ms: percentile(detail, 99) <= TARGETS.detail_p99_ms,
         summary_p99_ms: percentile(summary, 99) <= TARGETS.summary_p99_ms,
       },
-      fill_seconds: round(fillSeconds, 1),
+      fill_seconds: REUSED_SCHEMA ? null : round(fillSeconds, 1),
+      reused_schema: REUSED_SCHEMA !== undefined,
       machine: { cores: cpus().length, load_before: loadBefore, load_after: loadText() },
       finished_at: new Date().toISOString(),
     };
