@@ -1,6 +1,7 @@
-import { createHash, randomBytes, randomInt, webcrypto } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
+import { generateClusterCaCertificate } from './cluster-ca.js';
 import { BOOTSTRAP_TOKEN_TTL_MS, UPLOADED_CERTIFICATES_TTL_MS } from './join-lifetimes.js';
 
 /**
@@ -69,8 +70,6 @@ export const JoinSecretsSchema = z.object({
 
 /** kubeadm's CA lasts ten years; so does this one. */
 const CA_VALIDITY_YEARS = 10;
-/** ECDSA P-256: kubeadm reads such keys (PKCS#8), and they are quick to make. */
-const CA_KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export async function generateJoinSecrets(clusterId: string, now: Date = new Date()): Promise<JoinSecrets> {
@@ -117,11 +116,11 @@ export function staleJoinMaterial(secrets: JoinSecrets, need: JoinNeed): StaleJo
  */
 export function caCertHashOf(certificatePem: string): string {
   const certificate = new x509.X509Certificate(certificatePem);
-  return spkiPin(certificate.publicKey.rawData);
+  return spkiPin(new Uint8Array(certificate.publicKey.rawData));
 }
 
-function spkiPin(spki: ArrayBuffer): string {
-  return `sha256:${createHash('sha256').update(Buffer.from(spki)).digest('hex')}`;
+function spkiPin(spki: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 
 /** The bootstrap token's public half, the name of its Secret in kube-system (`bootstrap-token-<id>`). */
@@ -138,37 +137,19 @@ function randomToken(length: number): string {
 
 /**
  * The CA and its pin. The pin is taken from the public key as made (its DER SubjectPublicKeyInfo
- * is the certificate's), not from the certificate parsed back: that parse cost more main-thread
- * time than the rest of a cluster's secrets.
+ * is the certificate's), not from the certificate parsed back.
  */
 async function generateClusterCa(clusterId: string, now: Date): Promise<Pick<JoinSecrets, 'ca' | 'caCertHash'>> {
-  const crypto = webcrypto;
-  const keys = await crypto.subtle.generateKey(CA_KEY_ALGORITHM, true, ['sign', 'verify']);
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_VALIDITY_YEARS);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
-      // kubeadm names its CA "kubernetes"; the unit says which cluster it belongs to.
-      name: [{ CN: ['kubernetes'] }, { OU: [`flotilla cluster ${clusterId}`] }],
-      notBefore: new Date(now.getTime() - 5 * 60_000),
-      notAfter,
-      keys,
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-      ],
-    },
-    crypto,
-  );
-  const [pkcs8, spki] = await Promise.all([crypto.subtle.exportKey('pkcs8', keys.privateKey), crypto.subtle.exportKey('spki', keys.publicKey)]);
-  return {
-    ca: {
-      certificatePem: certificate.toString('pem') + '\n',
-      privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
-    },
-    caCertHash: spkiPin(spki),
-  };
+  const { certificatePem, privateKeyPem, spki } = generateClusterCaCertificate({
+    // kubeadm names its CA "kubernetes"; the unit says which cluster it belongs to.
+    name: [
+      { type: 'CN', value: 'kubernetes' },
+      { type: 'OU', value: `flotilla cluster ${clusterId}` },
+    ],
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter,
+  });
+  return { ca: { certificatePem, privateKeyPem }, caCertHash: spkiPin(spki) };
 }
