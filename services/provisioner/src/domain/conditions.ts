@@ -15,8 +15,11 @@ export type ConditionUpdate = Omit<Condition, 'lastTransitionTime'>;
 
 export function setCondition(conditions: readonly Condition[], update: ConditionUpdate, at: string): Condition[] {
   const current = conditions.find((condition) => condition.type === update.type);
-  const next: Condition = { ...update, lastTransitionTime: current && current.status === update.status ? current.lastTransitionTime : at };
-  if (next.message === undefined) delete next.message;
+  const lastTransitionTime = current && current.status === update.status ? current.lastTransitionTime : at;
+  // Built whole rather than spread and then trimmed: a deleted property turns the object into a
+  // slow dictionary, and every decision about a cluster sets its conditions again.
+  const { type, status, reason, message } = update;
+  const next: Condition = message === undefined ? { type, status, reason, lastTransitionTime } : { type, status, reason, message, lastTransitionTime };
   return current ? conditions.map((condition) => (condition.type === update.type ? next : condition)) : [...conditions, next];
 }
 
