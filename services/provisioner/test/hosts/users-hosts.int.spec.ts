@@ -12,7 +12,11 @@ import { clusterId, userClusterSpec, type HostPlan } from './support.js';
  * makes; deleting a cluster undoes only what Flotilla installed; a host is in one cluster at a time.
  */
 
-const WAIT_MS = 60_000;
+// Every step here is SSH sessions to real sshd hosts. On two busy cores (a CI run's other tiers), and
+// with the hosts earlier tests powered off still being retried by the reconciler, a host's install
+// or a dead host's give-up (PROVIDER_MAX_ERRORS tries, spaced by the reconciler's rounds) took
+// more than a minute; alone, each takes seconds.
+const WAIT_MS = 150_000;
 const HEALTH = { MHC_CHECK_INTERVAL_MS: '200', MHC_UNHEALTHY_TIMEOUT_MS: '1500', MHC_MAX_UNHEALTHY: '1' };
 
 interface ClusterView {
