@@ -78,30 +78,30 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   let phase = 'creating the application (database migrations, bus connection, version policy)';
   const slowStart = setInterval(() => logger.warn({ phase, seconds: Math.round((performance.now() - startedAt) / 1000) }, `${definition.name} still starting`), STARTUP_REPORT_MS);
   slowStart.unref();
-  const app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) }).catch((error: unknown) => {
-    clearInterval(slowStart);
-    throw error;
-  });
-  // First: the rest of the request, the audit trail included, runs in its server span.
-  app.use(httpTelemetry(logger));
-  // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
-  app.use(app.get(AuditTrail).middleware());
+  let app: INestApplication;
   try {
-    await definition.configureHttp?.(app, config);
-    useStrictJsonBodies(app);
-    app.useGlobalInterceptors(new JsonBodyInterceptor());
-    phase = 'starting the event consumers';
-    await startEventConsumers(app);
-    phase = 'listening';
-    await app.listen(config.PORT, '0.0.0.0');
-  } catch (error) {
+    app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
+    // First: the rest of the request, the audit trail included, runs in its server span.
+    app.use(httpTelemetry(logger));
+    // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
+    app.use(app.get(AuditTrail).middleware());
+    try {
+      await definition.configureHttp?.(app, config);
+      useStrictJsonBodies(app);
+      app.useGlobalInterceptors(new JsonBodyInterceptor());
+      phase = 'starting the event consumers';
+      await startEventConsumers(app);
+      phase = 'listening';
+      await app.listen(config.PORT, '0.0.0.0');
+    } catch (error) {
+      // What started (bus connections, consumers, listeners) is closed again: a failed start leaves nothing running.
+      await app.close().catch((closing: unknown) => logger.error({ err: closing }, 'closing after a failed start failed too'));
+      await telemetry.shutdown().catch(() => undefined);
+      throw error;
+    }
+  } finally {
     clearInterval(slowStart);
-    // What started (bus connections, consumers, listeners) is closed again: a failed start leaves nothing running.
-    await app.close().catch((closing: unknown) => logger.error({ err: closing }, 'closing after a failed start failed too'));
-    await telemetry.shutdown().catch(() => undefined);
-    throw error;
   }
-  clearInterval(slowStart);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
   const url = `${httpsOptions ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   logger.info({ url, bus: config.BUS_PREFIX }, `${definition.name} listening`);

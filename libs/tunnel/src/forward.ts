@@ -17,6 +17,11 @@ export interface ForwardOptions {
   stalledCallerTimeoutMs?: number;
 }
 
+/** How long the caller may read nothing of a waiting answer, as `options` say or by default. */
+export function stalledCallerTimeout(options: ForwardOptions): number {
+  return options.stalledCallerTimeoutMs ?? STALLED_READER_TIMEOUT_MS;
+}
+
 export interface ForwardResult {
   status: number;
   bytesIn: number;
@@ -50,7 +55,7 @@ export function forwardRequest(session: ClientHttp2Session, request: IncomingMes
       response.writeHead(status, forwardableHeaders(headers));
       response.flushHeaders();
       setImmediate(() => response.uncork());
-      relay(stream, response, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: options.stalledCallerTimeoutMs ?? STALLED_READER_TIMEOUT_MS });
+      relay(stream, response, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: stalledCallerTimeout(options) });
       stream.once('end', () => {
         answered = true;
         finish(status);

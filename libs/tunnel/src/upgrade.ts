@@ -2,9 +2,9 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { ForwardOptions, ForwardResult } from './forward.js';
+import { stalledCallerTimeout, type ForwardOptions, type ForwardResult } from './forward.js';
 import { forwardableHeaders } from './headers.js';
-import { relay, STALLED_READER_TIMEOUT_MS } from './relay.js';
+import { relay } from './relay.js';
 
 /** The most of a refused upgrade's body relayed back (an error Status is small). */
 const MAX_REFUSAL_BODY = 1024 * 1024;
@@ -53,7 +53,7 @@ export function relayUpgrade(session: ClientHttp2Session, request: IncomingMessa
         bytesIn += head.length;
         stream.write(head);
       }
-      relay(stream, socket, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: options.stalledCallerTimeoutMs ?? STALLED_READER_TIMEOUT_MS });
+      relay(stream, socket, { onChunk: (chunk) => (bytesOut += chunk.length), stalledAfterMs: stalledCallerTimeout(options) });
       relay(socket, stream, { onChunk: (chunk) => (bytesIn += chunk.length) });
     });
   });
