@@ -56,7 +56,7 @@ export class ClusterLifecycleHandler {
     if (command.type !== 'ScaleNodePool' || !command.hosts?.length || !events.some((event) => event.type === 'MachinesAdded')) return;
     const taken = await this.hosts.claim(
       command.clusterId,
-      command.hosts.map((host, index) => ({ address: host.address, port: host.port, field: `hosts.${index}.address` })),
+      command.hosts.map((host, index) => ({ address: host.address, port: host.port, field: `hosts.${index}.address`, hostKey: host.hostKeyFingerprint })),
     );
     const first = taken[0];
     if (first) throw new ProvisionerError('host-in-another-cluster', taken.map(hostTakenMessage).join('; '), first.field);

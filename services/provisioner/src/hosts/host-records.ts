@@ -3,7 +3,9 @@ import type { MachineRole } from '../domain/machine-plan.js';
 import type { HostFacts } from './facts.js';
 import { HostCheckEntity, HostFactsEntity, HostKeyEntity, HostStepEntity } from './host-checks.entity.js';
 import type { HostReport } from './preflight.js';
-import type { HostKeyPins } from './ssh-session.js';
+import type { HostKeyHolder, HostKeyPins } from './ssh-session.js';
+
+const UNIQUE_VIOLATION = '23505';
 
 /** Something Flotilla changed on a host, recorded before it is done so that removal undoes exactly it. */
 export interface HostChange {
@@ -112,6 +114,23 @@ export class HostRecords implements HostKeyPins {
   async pin(address: string, port: number, fingerprint: string): Promise<string> {
     await this.dataSource.query(`INSERT INTO host_keys (address, port, fingerprint) VALUES ($1, $2, $3) ON CONFLICT (address, port) DO NOTHING`, [address, port, fingerprint]);
     return (await this.pinned(address, port)) ?? fingerprint;
+  }
+
+  async ownerOfKey(address: string, port: number, fingerprint: string): Promise<HostKeyHolder | null> {
+    const where = [address.toLowerCase(), port, fingerprint];
+    try {
+      // A no-op unless the owned host's key is new (its first connection) or changed (an unpinned reinstall).
+      await this.dataSource.query(`UPDATE host_owners SET host_key = $3 WHERE address = $1 AND port = $2 AND host_key IS DISTINCT FROM $3`, where);
+      return null;
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      const [holder] = await this.dataSource.query<{ address: string; port: number; cluster_id: string }[]>(
+        `SELECT address, port, cluster_id FROM host_owners WHERE host_key = $3 AND NOT (address = $1 AND port = $2)`,
+        where,
+      );
+      // Freed in between: the next connection records the key.
+      return holder ? { address: holder.address, port: holder.port, clusterId: holder.cluster_id } : null;
+    }
   }
 
   /** Removes a host's pin, for an operator who knows the host was reinstalled. */

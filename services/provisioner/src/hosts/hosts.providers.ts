@@ -5,6 +5,7 @@ import { SecretStore } from '@flotilla/secrets';
 import { DataSource } from 'typeorm';
 import { HostChecks1732300003000 } from './1732300003000-host-checks.js';
 import { HostOwnership1732300019100 } from './1732300019100-host-ownership.js';
+import { HostIdentity1732300019200 } from './1732300019200-host-identity.js';
 import { HostOwnership } from './host-ownership.js';
 import { HOST_ENTITIES } from './host-checks.entity.js';
 import { HostRecords } from './host-records.js';
@@ -17,7 +18,7 @@ import { TenantClusters } from '../hosted/tenant-clusters.js';
 import { SshBootstrapper } from './ssh.bootstrapper.js';
 
 /** What the provisioner module adds for users' hosts: tables, controllers and providers (JoinSecretsRepository and SecretStore come from the module). */
-export const hostsMigrations = [HostChecks1732300003000, HostOwnership1732300019100];
+export const hostsMigrations = [HostChecks1732300003000, HostOwnership1732300019100, HostIdentity1732300019200];
 export const hostsEntities = HOST_ENTITIES;
 export const hostsControllers = [SshKeysController, HostsController];
 export const hostsProviders: Provider[] = [

@@ -1,5 +1,5 @@
 /** Why an SSH connection or command could not be used. */
-export type SshErrorCode = 'key-unknown' | 'key-invalid' | 'auth-failed' | 'host-key-changed' | 'host-key-mismatch' | 'unreachable' | 'timeout' | 'connection-lost';
+export type SshErrorCode = 'key-unknown' | 'key-invalid' | 'auth-failed' | 'host-key-changed' | 'host-key-mismatch' | 'host-in-another-cluster' | 'unreachable' | 'timeout' | 'connection-lost';
 
 /** Whether trying again later can help: the reconciler retries what may pass and fails the machine otherwise. */
 export function sshErrorIsTransient(code: SshErrorCode): boolean {
@@ -13,6 +13,7 @@ export function sshErrorIsTransient(code: SshErrorCode): boolean {
     case 'auth-failed':
     case 'host-key-changed':
     case 'host-key-mismatch':
+    case 'host-in-another-cluster':
       return false;
   }
 }
@@ -29,6 +30,8 @@ export function describeSshErrorCode(code: SshErrorCode): string {
       return 'the host key changed since it was first seen';
     case 'host-key-mismatch':
       return 'the host key is not the expected one';
+    case 'host-in-another-cluster':
+      return 'the host belongs to another cluster';
     case 'unreachable':
       return 'the host cannot be reached';
     case 'timeout':

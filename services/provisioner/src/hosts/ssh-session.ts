@@ -16,6 +16,18 @@ export interface HostKeyPins {
   pinned(address: string, port: number): Promise<string | null>;
   /** Records a key for a host that has none; returns the one now recorded (another caller's if it won). */
   pin(address: string, port: number, fingerprint: string): Promise<string>;
+  /**
+   * Records the key as the identity of the host a cluster owns at this address; answers the
+   * host (another address, its cluster) that already holds the key: the same machine.
+   */
+  ownerOfKey(address: string, port: number, fingerprint: string): Promise<HostKeyHolder | null>;
+}
+
+/** An owned host known by a host key. */
+export interface HostKeyHolder {
+  address: string;
+  port: number;
+  clusterId: string;
 }
 
 export interface CommandResult {
@@ -89,6 +101,13 @@ export class SshSession {
       if (recorded !== presented) {
         client.end();
         throw new SshError('host-key-changed', where, `pinned ${recorded}, the host presented ${presented}`);
+      }
+    }
+    if (presented !== null) {
+      const holder = await pins.ownerOfKey(target.address, target.port, presented);
+      if (holder) {
+        client.end();
+        throw new SshError('host-in-another-cluster', where, `it presents the host key of ${holder.address}:${holder.port}, a host of cluster "${holder.clusterId}": one machine under two addresses is one host`);
       }
     }
     // Later connection errors end the running command through its channel's close.

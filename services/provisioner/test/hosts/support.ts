@@ -12,10 +12,9 @@ import { DataSource } from 'typeorm';
 import { JoinSecretsRepository } from '../../src/bootstrap/join-secrets.repository.js';
 import type { JoinRequest } from '../../src/bootstrap/node-bootstrapper.js';
 import { planMachines } from '../../src/domain/machine-plan.js';
-import { HostChecks1732300003000 } from '../../src/hosts/1732300003000-host-checks.js';
-import { HostOwnership1732300019100 } from '../../src/hosts/1732300019100-host-ownership.js';
 import { HOST_ENTITIES } from '../../src/hosts/host-checks.entity.js';
 import { HostRecords } from '../../src/hosts/host-records.js';
+import { hostsMigrations } from '../../src/hosts/hosts.providers.js';
 import { SshKeys } from '../../src/hosts/ssh-keys.js';
 import { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
 import { TestClock } from '../support/harness.js';
@@ -62,7 +61,7 @@ export class HostsContext {
   ) {}
 
   static async create(clock: Clock = new Clock()): Promise<HostsContext> {
-    const schema = await createTestSchema([...MESSAGING_MIGRATIONS, HostChecks1732300003000, HostOwnership1732300019100, ...secretsMigrations], 'hosts');
+    const schema = await createTestSchema([...MESSAGING_MIGRATIONS, ...hostsMigrations, ...secretsMigrations], 'hosts');
     const dataSource = await new DataSource(schema.dataSourceOptions({ entities: [...HOST_ENTITIES, ...secretsEntities] })).initialize();
     const unitOfWork = new UnitOfWork(dataSource, { service: 'provisioner', prefix: 'test' });
     const store = new SecretStore(unitOfWork, KeyRing.parse(KeyRing.generateConfigValue(['test-1'])));

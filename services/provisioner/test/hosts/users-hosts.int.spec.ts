@@ -215,6 +215,41 @@ describe("users' hosts through the provisioner service", () => {
     assert.ok(!spare.isNode && !cp.isNode);
   });
 
+  it('one machine under two addresses is one host: refused when a request names its key, and when it presents the key of another cluster\'s host', async () => {
+    const owner = clusterId();
+    const machine = await start('127.0.2.41');
+    await h.request(owner, userClusterSpec(await plan(owner, [machine])));
+    await h.waitFor(ClusterReady, owner, WAIT_MS);
+    const key = machine.hostKeyFingerprint;
+    assert.deepEqual(await h.query(`SELECT cluster_id FROM host_owners WHERE host_key = $1`, [key]), [{ cluster_id: owner }], 'the host is known by its key once it was reached');
+    const taken = new RegExp(`has the host key of 127\\.0\\.2\\.41:${machine.port}, which belongs to cluster "${owner}"`);
+
+    // The same machine under another address, the request naming its key: refused before anything is done.
+    const named = clusterId();
+    const spec = userClusterSpec([{ sshd: { address: '127.0.2.43', port: 22 }, role: 'control-plane', keyRef: 'sshkey-none' }]);
+    await h.request(named, { ...spec, hosts: spec.hosts!.map((host) => ({ ...host, hostKeyFingerprint: key })) });
+    const refused = await h.waitFor(ClusterProvisioningFailed, named, WAIT_MS);
+    assert.deepEqual(refused.data.reasons.map((reason) => [reason.code, reason.field]), [['host-in-another-cluster', 'hosts.0.address']]);
+    assert.match(refused.data.reasons[0]!.message, taken);
+
+    // Not named: it is found by the key it presents on its first connection, and nothing is run on it.
+    const twin = await start('127.0.2.42', { hostKeyOf: machine });
+    const intruder = clusterId();
+    await h.request(intruder, userClusterSpec(await plan(intruder, [twin])));
+    const failed = await eventually(async () => {
+      const view = await cluster(intruder);
+      return view.phase === 'Failed' ? view : undefined;
+    }, WAIT_MS, 'the cluster on the twin fails');
+    const presents = new RegExp(`presents the host key of 127\\.0\\.2\\.41:${machine.port}, a host of cluster "${owner}"`);
+    assert.ok(failed.conditions.some((entry) => presents.test(entry.message ?? '')), JSON.stringify(failed.conditions));
+    assert.deepEqual(twin.invocations(), [], 'nothing was run on the other cluster\'s machine');
+    assert.equal((await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM host_owners WHERE host_key = $1`, [key]))[0]!.n, 1);
+
+    await h.publish(ClusterDeletionRequested, owner, { reason: 'done' });
+    await h.waitFor(ClusterDeleted, owner, WAIT_MS);
+    assert.deepEqual(await h.query(`SELECT address FROM host_owners WHERE host_key = $1`, [key]), [], 'deleting the cluster frees its host, key and all');
+  });
+
   it('a host of another cluster is refused naming that cluster, on a request, on a scale-up, and when two requests race for it', async () => {
     const owner = clusterId();
     const [cp, worker] = await Promise.all([start('127.0.2.31'), start('127.0.2.32')]);

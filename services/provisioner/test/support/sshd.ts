@@ -1,5 +1,5 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,8 @@ export interface TestSshdOptions {
    * kubectl at `kubeletVersion` and containerd unless given (`{}`: a bare host).
    */
   packages?: Record<string, string>;
+  /** Another test host whose host key this one presents: one machine reached under two addresses. */
+  hostKeyOf?: TestSshd;
   /** A fixed port (to bring a host back at the same place); a free one otherwise. */
   port?: number;
   /**
@@ -437,7 +439,10 @@ export class TestSshd {
     const root = join(dir, 'root');
     for (const directory of [bin, state, root, join(state, 'packages')]) mkdirSync(directory, { recursive: true });
     for (const path of HOST_DIRECTORIES) mkdirSync(join(dir, 'fs', path), { recursive: true });
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', join(dir, 'host_key')]);
+    if (options.hostKeyOf) {
+      for (const file of ['host_key', 'host_key.pub']) copyFileSync(join(options.hostKeyOf.dir, file), join(dir, file));
+      chmodSync(join(dir, 'host_key'), 0o600);
+    } else execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', join(dir, 'host_key')]);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-user', '-f', join(dir, 'user_key')]);
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'user_key.pub')));
     const kubernetesVersion = (options.kubeletVersion ?? 'v1.34.2').replace(/^v/, '');

@@ -50,7 +50,7 @@ export function refuseForPlacement(accepted: Extract<ClusterEvent, { type: 'Clus
 }
 
 /** Hosts another cluster holds: the request is refused, each host named with its field and owner. */
-export function refuseForHosts(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, taken: readonly { field: string; address: string; port: number; clusterId: string }[]): ClusterEvent {
+export function refuseForHosts(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted' }>, taken: readonly { field: string; address: string; port: number; clusterId: string; sameAs?: { address: string; port: number } | undefined }[]): ClusterEvent {
   return refuseAccepted(
     accepted,
     taken.map((host) => reason('host-in-another-cluster', hostTakenMessage(host), host.field)),
@@ -70,8 +70,9 @@ function refuseAccepted(accepted: Extract<ClusterEvent, { type: 'ClusterAccepted
   };
 }
 
-export function hostTakenMessage(host: { address: string; port: number; clusterId: string }): string {
-  return `host ${host.address}:${host.port} belongs to cluster "${host.clusterId}": a host is in one cluster at a time (delete that cluster, or scale its pool down, to free it)`;
+export function hostTakenMessage(host: { address: string; port: number; clusterId: string; sameAs?: { address: string; port: number } | undefined }): string {
+  const which = host.sameAs ? `host ${host.address}:${host.port} has the host key of ${host.sameAs.address}:${host.sameAs.port}, which` : `host ${host.address}:${host.port}`;
+  return `${which} belongs to cluster "${host.clusterId}": a host is in one cluster at a time (delete that cluster, or scale its pool down, to free it)`;
 }
 
 /**
