@@ -97,6 +97,7 @@ function entry(index: number, epoch = 0): FleetEntry {
     controlPlaneVersion: state < 0.01 ? null : version(minor),
     versionTime: time,
     nodes,
+    upgraded: null,
     deletedAt: state > 0.99 ? time : null,
     lastEventTime: time,
   };

@@ -13,6 +13,7 @@ import { SupportMatrixController } from './http/support-matrix.controller.js';
 import { UpgradePlansController } from './http/upgrade-plans.controller.js';
 import { UpgradePlannerTables1732300004000 } from './migrations/1732300004000-upgrade-planner-tables.js';
 import { PlanToVersion1732300015600 } from './migrations/1732300015600-plan-to-version.js';
+import { FleetUpgraded1732300023000 } from './migrations/1732300023000-fleet-upgraded.js';
 import { FleetView } from './planning/fleet-view.js';
 import { PlanService } from './planning/plan.service.js';
 import { RecomputeScheduler } from './planning/recompute.scheduler.js';
@@ -31,7 +32,7 @@ export class UpgradePlannerModule {
         ServiceKitModule.forRoot({
           service: 'upgrade-planner',
           config,
-          migrations: [UpgradePlannerTables1732300004000, PlanToVersion1732300015600],
+          migrations: [UpgradePlannerTables1732300004000, PlanToVersion1732300015600, FleetUpgraded1732300023000],
           entities: [FleetClusterEntity, PlanEntity, PlanRevisionEntity],
         }),
       ],

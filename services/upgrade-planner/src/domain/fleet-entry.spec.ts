@@ -117,6 +117,29 @@ describe('fleet view (evolve)', () => {
     ]);
   });
 
+  it('ClusterUpgraded before an older node fact: the nodes it knew of run the new version, whatever the order facts arrive in', () => {
+    const upgraded = createEvent(ClusterUpgraded, meta(5), { model: 'platform-provisioned', fromVersion: 'v1.30.4', toVersion: 'v1.31.2' });
+    const rolled = createEvent(MachineReplaced, meta(4), {
+      model: 'platform-provisioned',
+      role: 'worker',
+      pool: 'workers',
+      reason: 'upgrade',
+      oldMachine: { name: 'pp-1-w-0' },
+      newMachine: { name: 'pp-1-w-9' },
+    });
+    const inOrder = replay([nodes, ready(2, 'v1.30.4'), rolled, upgraded]);
+    const upgradeFirst = replay([upgraded, rolled, ready(2, 'v1.30.4'), nodes]);
+    assert.deepEqual(liveNodes(upgradeFirst), [
+      { name: 'pp-1-cp-0', kubeletVersion: 'v1.31.2' },
+      { name: 'pp-1-w-9', kubeletVersion: 'v1.31.2' },
+    ]);
+    assert.deepEqual(toFleetCluster(upgradeFirst), toFleetCluster(inOrder));
+    // A node that joined after the upgrade reports its own version.
+    const later = replay([upgraded, nodes, provisioned(7, [{ name: 'pp-1-w-1', role: 'worker', pool: 'workers', kubeletVersion: 'v1.30.9' }])]);
+    assert.equal(later.nodes.find((node) => node.name === 'pp-1-w-1')?.kubeletVersion, 'v1.30.9');
+    assert.equal(later.nodes.find((node) => node.name === 'pp-1-w-0')?.kubeletVersion, 'v1.31.2');
+  });
+
   it('NodePoolScaled: removed nodes leave the view, new ones join it, and a late listing does not bring a removed one back', () => {
     const grown = provisioned(3, [{ name: 'pp-1-w-1', role: 'worker', pool: 'workers', kubeletVersion: 'v1.27.3' }]);
     const shrunk = createEvent(NodePoolScaled, meta(5), {

@@ -33,6 +33,11 @@ export interface FleetEntry {
   versionTime: string | null;
   /** Sorted by name. */
   nodes: FleetNode[];
+  /**
+   * The newest ClusterUpgraded: every node the cluster had then runs its version, so a node fact
+   * older than it that arrives after it (from another consumer) takes that version, not its own.
+   */
+  upgraded: { toVersion: string; time: string } | null;
   deletedAt: string | null;
   lastEventTime: string;
 }
@@ -41,7 +46,7 @@ export interface FleetEntry {
 export const FLEET_FACT_NAMES = ['NodesProvisioned', 'ClusterReady', 'ClusterImported', 'ClusterAdopted', 'ClusterVersionChanged', 'ClusterUpgraded', 'MachineReplaced', 'NodePoolScaled', 'ClusterDeleted'] as const;
 
 export function emptyEntry(id: string, time: string): FleetEntry {
-  return { id, model: null, distribution: null, controlPlaneVersion: null, versionTime: null, nodes: [], deletedAt: null, lastEventTime: normalise(time) };
+  return { id, model: null, distribution: null, controlPlaneVersion: null, versionTime: null, nodes: [], upgraded: null, deletedAt: null, lastEventTime: normalise(time) };
 }
 
 /**
@@ -71,7 +76,7 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
           role: node.role,
           pool: node.pool ?? null,
           // A node listed again without its version keeps the one it had.
-          kubeletVersion: node.kubeletVersion ?? previous?.kubeletVersion ?? null,
+          kubeletVersion: kubeletAt(next, node.kubeletVersion ?? previous?.kubeletVersion ?? null, time),
           time,
           removed: false,
         });
@@ -100,7 +105,8 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
       const { data } = known.event;
       // "The control plane and every node now run the target version."
       const nodes = next.nodes.map((node) => (node.removed || node.time > time ? node : { ...node, kubeletVersion: data.toVersion, time }));
-      return setVersion({ ...next, model: next.model ?? data.model, nodes }, data.toVersion, time);
+      const upgraded = next.upgraded !== null && next.upgraded.time > time ? next.upgraded : { toVersion: data.toVersion, time };
+      return setVersion({ ...next, model: next.model ?? data.model, nodes, upgraded }, data.toVersion, time);
     }
     case 'MachineReplaced': {
       const { data } = known.event;
@@ -119,7 +125,7 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
         pool: data.pool ?? old?.pool ?? null,
         // The new kubelet's version when the event says. Otherwise a like-for-like replacement runs
         // what the old machine ran; a machine rolled for an upgrade runs something we have not been told.
-        kubeletVersion: data.newMachine.kubeletVersion ?? (data.reason === 'upgrade' ? null : (old?.kubeletVersion ?? null)),
+        kubeletVersion: kubeletAt(next, data.newMachine.kubeletVersion ?? (data.reason === 'upgrade' ? null : (old?.kubeletVersion ?? null)), time),
         time,
         removed: false,
       });
@@ -135,16 +141,21 @@ export function evolve(entry: FleetEntry | undefined, event: CloudEvent): FleetE
       }
       for (const node of data.nodes) {
         const previous = nodes.find((n) => n.name === node.name);
-        nodes = upsertNode(nodes, { name: node.name, role: node.role, pool: node.pool ?? data.pool, kubeletVersion: node.kubeletVersion ?? previous?.kubeletVersion ?? null, time, removed: false });
+        nodes = upsertNode(nodes, { name: node.name, role: node.role, pool: node.pool ?? data.pool, kubeletVersion: kubeletAt(next, node.kubeletVersion ?? previous?.kubeletVersion ?? null, time), time, removed: false });
       }
       return { ...next, model: next.model ?? data.model, nodes };
     }
     case 'ClusterDeleted':
       if (base.deletedAt !== null && base.deletedAt >= time) return base;
-      return { ...next, model: next.model ?? known.event.data.model, deletedAt: time, controlPlaneVersion: null, versionTime: time, nodes: [] };
+      return { ...next, model: next.model ?? known.event.data.model, deletedAt: time, controlPlaneVersion: null, versionTime: time, nodes: [], upgraded: null };
     default:
       return base;
   }
+}
+
+/** A node's kubelet as of a fact at `time`: an upgrade completed after it moved the node on. */
+function kubeletAt(entry: FleetEntry, reported: string | null, time: string): string | null {
+  return entry.upgraded !== null && entry.upgraded.time > time ? entry.upgraded.toVersion : reported;
 }
 
 function setVersion(entry: FleetEntry, version: string, time: string): FleetEntry {

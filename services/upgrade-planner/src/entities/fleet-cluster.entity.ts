@@ -23,6 +23,12 @@ export class FleetClusterEntity {
   @Column('jsonb')
   nodes!: FleetNode[];
 
+  @Column('text', { name: 'upgraded_to', nullable: true })
+  upgradedTo!: string | null;
+
+  @Column('timestamptz', { name: 'upgraded_at', nullable: true })
+  upgradedAt!: Date | null;
+
   @Column('timestamptz', { name: 'deleted_at', nullable: true })
   deletedAt!: Date | null;
 

@@ -48,6 +48,10 @@ export const FleetEntryAnswer = z.object({
           removed: z.boolean().describe('Removed machines stay as tombstones'),
         }),
       ),
+      upgraded: z
+        .object({ toVersion: z.string(), time: Time })
+        .nullable()
+        .describe('The newest ClusterUpgraded: a node fact older than it that arrives later takes its version'),
       deletedAt: Time.nullable(),
       lastEventTime: Time,
     }),

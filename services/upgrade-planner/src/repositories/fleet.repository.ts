@@ -10,11 +10,13 @@ interface FleetRow {
   control_plane_version: string | null;
   version_time: Date | null;
   nodes: FleetNode[];
+  upgraded_to: string | null;
+  upgraded_at: Date | null;
   deleted_at: Date | null;
   last_event_time: Date;
 }
 
-const COLUMNS = 'id, model, distribution, control_plane_version, version_time, nodes, deleted_at, last_event_time';
+const COLUMNS = 'id, model, distribution, control_plane_version, version_time, nodes, upgraded_to, upgraded_at, deleted_at, last_event_time';
 const PAGE = 5_000;
 
 /** The fleet view in PostgreSQL. Fact handlers write through the handler's transaction. */
@@ -40,9 +42,20 @@ export class FleetRepository {
     await this.unitOfWork.manager.query(
       `UPDATE fleet_clusters
           SET model = $2, distribution = $3, control_plane_version = $4, version_time = $5, nodes = $6::jsonb,
-              deleted_at = $7, last_event_time = $8, write_xid = pg_current_xact_id(), updated_at = now()
+              deleted_at = $7, last_event_time = $8, upgraded_to = $9, upgraded_at = $10, write_xid = pg_current_xact_id(), updated_at = now()
         WHERE id = $1`,
-      [entry.id, entry.model, entry.distribution, entry.controlPlaneVersion, entry.versionTime, JSON.stringify(entry.nodes), entry.deletedAt, entry.lastEventTime],
+      [
+        entry.id,
+        entry.model,
+        entry.distribution,
+        entry.controlPlaneVersion,
+        entry.versionTime,
+        JSON.stringify(entry.nodes),
+        entry.deletedAt,
+        entry.lastEventTime,
+        entry.upgraded?.toVersion ?? null,
+        entry.upgraded?.time ?? null,
+      ],
     );
   }
 
@@ -94,6 +107,7 @@ function toEntry(row: FleetRow): FleetEntry {
     controlPlaneVersion: row.control_plane_version,
     versionTime: row.version_time?.toISOString() ?? null,
     nodes: row.nodes,
+    upgraded: row.upgraded_to !== null && row.upgraded_at !== null ? { toVersion: row.upgraded_to, time: row.upgraded_at.toISOString() } : null,
     deletedAt: row.deleted_at?.toISOString() ?? null,
     lastEventTime: row.last_event_time.toISOString(),
   };
