@@ -10,6 +10,7 @@ import type { ServiceName } from '@flotilla/contracts';
 import { createLogger, PinoNestLogger, startTelemetry } from '@flotilla/telemetry';
 import type { z } from 'zod';
 import { ConfigError, loadConfig, type CommonConfig } from './config.js';
+import { PrototypedExpressAdapter } from './express-adapter.js';
 import { collectProcessMetrics, httpTelemetry } from './http-telemetry.js';
 import { JsonBodyInterceptor, useStrictJsonBodies } from './json-bodies.js';
 
@@ -80,7 +81,7 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   slowStart.unref();
   let app: INestApplication;
   try {
-    app = await NestFactory.create(definition.module(config), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
+    app = await NestFactory.create(definition.module(config), new PrototypedExpressAdapter(), { logger: new PinoNestLogger(logger), abortOnError: false, ...(httpsOptions ? { httpsOptions } : {}) });
     // First: the rest of the request, the audit trail included, runs in its server span.
     app.use(httpTelemetry(logger));
     // Every finished request passes the audit trail, refusals included (the guard throws before any interceptor).
