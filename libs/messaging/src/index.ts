@@ -7,6 +7,7 @@ export * from './metrics.js';
 export * from './connection.js';
 export * from './publisher.js';
 export * from './unit-of-work.js';
+export * from './postgres-client.js';
 export * from './migrations.js';
 export * from './dead-letter.js';
 export * from './inbox/inbox-store.js';

@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { AuditTables1732300007000 } from '@flotilla/auth';
-import { MESSAGING_MIGRATIONS } from '@flotilla/messaging';
+import { CallbackQueryClient, MESSAGING_MIGRATIONS } from '@flotilla/messaging';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions, type EntitySchema, type MigrationInterface } from 'typeorm';
 
@@ -55,7 +55,8 @@ export function dataSourceOptions(options: DatabaseOptions, timeouts: SessionTim
     // catalog cache (tens of ms on its first statements), paid by whichever request draws it.
     // Pipelined: statements queued on one connection go out without waiting for the answer before
     // (the consumer's outbox rows and COMMIT share a round trip; see libs/messaging's README).
-    extra: { options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: POOL_IDLE_MS, pipeline: true },
+    // CallbackQueryClient: see libs/messaging's postgres-client.ts.
+    extra: { Client: CallbackQueryClient, options: sessionOptions(options.schema, timeouts), max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: POOL_IDLE_MS, pipeline: true },
   };
 }
 

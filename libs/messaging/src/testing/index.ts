@@ -3,6 +3,7 @@ import { streamName } from '@flotilla/contracts';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions, type MigrationInterface } from 'typeorm';
+import { CallbackQueryClient } from '../postgres-client.js';
 
 /** PostgreSQL of the machine tests run on; override with TEST_DATABASE_URL. */
 export const TEST_SERVER_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -79,7 +80,7 @@ export function attachTestSchema(schema: string, migrations: (new () => Migratio
       url,
       schema,
       // Pipelined, as services' pools are: statements issued together are sent together.
-      extra: { options: `-c search_path=${schema}`, max: 10, pipeline: true },
+      extra: { Client: CallbackQueryClient, options: `-c search_path=${schema}`, max: 10, pipeline: true },
       migrations,
       migrationsTableName: 'migrations',
       ...extra,
