@@ -10,8 +10,18 @@
 //            the latency, and a second replica brings slots of its own
 //   cpu      zero boot time: the services, PostgreSQL and NATS share the machine's cores
 //
-// The one-replica run of each mode is shared by both services (provisioner 1, inventory 1), so a
-// full run is 10 runs of the child. Sizes (BENCH_SCALE_CLUSTERS): 400 clusters of 13 machines
+// End to end, the provisioner bounds the figure (the inventory keeps up with a tenth of its CPU),
+// so inventory replicas cannot move it. A third mode measures the inventory alone:
+//
+//   inventory-only  services/provisioner/bench/inventory-backlog.bench.ts, once: the provisioner
+//            provisions BENCH_SCALE_BACKLOG_CLUSTERS clusters (1000) with no inventory and stops;
+//            its events are read back, and for 1, 2 and 3 inventory replicas (fresh streams and
+//            schema, replicas ready first) published again; clock until the inbox holds them all.
+//            Reported: events_per_s, speedup, CPU per process, cores_busy, the projection's
+//            transactions, transactions waiting on another's cluster lock (sampled), the inbox.
+//
+// The one-replica run of each end-to-end mode is shared by both services (provisioner 1,
+// inventory 1), so those two modes are 10 runs of the child. Sizes (BENCH_SCALE_CLUSTERS): 400 clusters of 13 machines
 // (5,200 machines) per run in both modes, about 13 s of provisioning for one replica of each
 // service on a quiet 2-core machine (the provisioning benchmark's 1,000 clusters take 31 s there)
 // and 5 to 10 s more to start and stop the services: the whole benchmark in about 4 minutes
@@ -38,8 +48,9 @@
 // not blocked by it); the child's DROP SCHEMA at its cleanup waits for them, and once it does
 // (or the child has exited), the tables are read and the transaction ends.
 //
-// Environment: BENCH_SCALE_MODES (latency,cpu), BENCH_SCALE_SERVICES (provisioner,inventory),
+// Environment: BENCH_SCALE_MODES (latency,cpu,inventory-only), BENCH_SCALE_SERVICES (provisioner,inventory),
 // BENCH_SCALE_REPLICAS (1,2,3), BENCH_SCALE_CLUSTERS (400), BENCH_SCALE_LATENCY_MS (200),
+// BENCH_SCALE_BACKLOG_CLUSTERS (1000),
 // BENCH_RESULTS_DIR (<repo>/bench/results), BENCH_TIMEOUT_MS (300000 per run), BENCH_DATABASE
 // (flotilla_test), TEST_DATABASE_URL; anything else the provisioning benchmark reads
 // (BENCH_WORKERS, RECONCILE_*, PROVIDER_*, ...) passes through to every run.
@@ -54,12 +65,16 @@ import pg from 'pg';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const CHILD = join(root, 'services/provisioner/dist/bench/provisioning.bench.js');
+const BACKLOG_CHILD = join(root, 'services/provisioner/dist/bench/inventory-backlog.bench.js');
+/** The mode that measures the inventory alone, on a backlog of recorded events. */
+const INVENTORY_ONLY = 'inventory-only';
 const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench/results');
-const MODES = list('BENCH_SCALE_MODES', 'latency,cpu', ['latency', 'cpu']);
+const MODES = list('BENCH_SCALE_MODES', `latency,cpu,${INVENTORY_ONLY}`, ['latency', 'cpu', INVENTORY_ONLY]);
 const SERVICES = list('BENCH_SCALE_SERVICES', 'provisioner,inventory', ['provisioner', 'inventory']);
 const REPLICAS = list('BENCH_SCALE_REPLICAS', '1,2,3').map(Number);
 const CLUSTERS = positive('BENCH_SCALE_CLUSTERS', 400);
 const LATENCY_MS = positive('BENCH_SCALE_LATENCY_MS', 200);
+const BACKLOG_CLUSTERS = positive('BENCH_SCALE_BACKLOG_CLUSTERS', 1000);
 /** Three control planes and BENCH_WORKERS workers, as the provisioning benchmark makes them. */
 const MACHINES_PER_CLUSTER = 3 + positive('BENCH_WORKERS', 10);
 const TIMEOUT_MS = positive('BENCH_TIMEOUT_MS', 300_000);
@@ -285,15 +300,86 @@ class InboxWatch {
   }
 }
 
+/**
+ * The inventory-only mode: one run of the backlog benchmark (its child provisions once, then
+ * drains the same recorded events with each replica count); what this benchmark keeps of it.
+ */
+async function inventoryOnly() {
+  const dir = mkdtempSync(join(tmpdir(), 'scale-out-'));
+  log(`${INVENTORY_ONLY}: the events of ${BACKLOG_CLUSTERS} clusters' provisioning, inventory x${REPLICAS.join(', x')}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const env = {
+    ...process.env,
+    BENCH_RESULTS_DIR: dir,
+    BENCH_CLUSTERS: String(BACKLOG_CLUSTERS),
+    BENCH_BACKLOG_REPLICAS: REPLICAS.join(','),
+    BENCH_TIMEOUT_MS: String(TIMEOUT_MS),
+  };
+  const child = spawn(process.execPath, ['--enable-source-maps', BACKLOG_CHILD], { cwd: root, env, stdio: ['ignore', 'inherit', 'pipe'] });
+  current = child;
+  const exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? signal)));
+  createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`[${INVENTORY_ONLY}] ${line}\n`));
+  const status = await exited;
+  current = undefined;
+  let backlog;
+  try {
+    backlog = JSON.parse(readFileSync(join(dir, 'inventory-backlog.json'), 'utf8'));
+  } catch {
+    log(`${INVENTORY_ONLY}: the run failed (exit ${status}) and wrote no result`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const failed = { events_per_s: Number.NaN, checks: [`run failed (exit ${status}), no result`] };
+  const byCount = Object.fromEntries(REPLICAS.map((n) => [n, backlog?.runs[n] ? summariseBacklogRun(backlog.runs[n]) : failed]));
+  const speedup = Object.fromEntries(REPLICAS.filter((n) => n !== 1).map((n) => [n, round(byCount[n].events_per_s / byCount[1].events_per_s, 2)]));
+  return {
+    sim_api_latency_ms: 0,
+    clusters: BACKLOG_CLUSTERS,
+    machines: backlog ? BACKLOG_CLUSTERS * backlog.machines_per_cluster : Number.NaN,
+    events: backlog?.backlog.events ?? Number.NaN,
+    events_by_subject: backlog?.backlog.events_by_subject,
+    provisioning_seconds: backlog?.backlog.provisioning_seconds,
+    inventory: { events_per_s: mapValues(byCount, (run) => run.events_per_s), speedup, meets_target: speedup[2] === undefined ? null : speedup[2] >= TARGET_SPEEDUP, runs: byCount },
+  };
+}
+
+/** One replica count of the backlog run, in the shape of the other modes' runs. */
+function summariseBacklogRun(run) {
+  const serviceCpu = Object.values(run.services).reduce((sum, s) => sum + s.cpu_seconds, 0);
+  const cpuTotal = serviceCpu + run.postgres_cpu_seconds + run.nats_cpu_seconds;
+  const checks = [...(run.checks === 'ok' ? [] : run.checks)];
+  return {
+    events: run.events,
+    seconds_to_all_handled: run.seconds,
+    events_per_s: run.events_per_s,
+    publish_seconds: run.publish_seconds,
+    replicas_start_seconds: run.start_seconds,
+    cpu_seconds: {
+      ...Object.fromEntries(Object.entries(run.services).map(([name, s]) => [name, s.cpu_seconds])),
+      postgres: run.postgres_cpu_seconds,
+      nats: run.nats_cpu_seconds,
+    },
+    peak_rss_mb: Object.fromEntries(Object.entries(run.services).map(([name, s]) => [name, s.peak_rss_mb])),
+    cores_busy: round(cpuTotal / run.seconds, 2),
+    projection: run.projection,
+    advisory_lock_waits: run.advisory_lock_waits,
+    load_average: run.load_average,
+    handled_once: { inbox: run.inbox },
+    checks: checks.length === 0 ? 'ok' : checks,
+  };
+}
+
 function printSummary(r) {
   console.log(`\nscale-out benchmark (${r.cpus} cores; load ${r.load_average.start.join(' ')} -> ${r.load_average.end.join(' ')}; ${r.seconds} s)`);
   for (const [mode, m] of Object.entries(r.modes)) {
-    console.log(`  ${mode} (SIM_API_LATENCY_MS ${m.sim_api_latency_ms}, ${m.clusters} clusters, ${m.machines} machines)`);
-    for (const service of SERVICES) {
+    const inventoryOnlyMode = mode === INVENTORY_ONLY;
+    const size = inventoryOnlyMode ? `${m.events} events of ${m.clusters} clusters` : `${m.clusters} clusters, ${m.machines} machines`;
+    console.log(`  ${mode} (SIM_API_LATENCY_MS ${m.sim_api_latency_ms}, ${size})`);
+    for (const service of inventoryOnlyMode ? ['inventory'] : SERVICES) {
       const s = m[service];
       const figures = REPLICAS.map((n) => {
         const run = s.runs[n];
-        return `x${n} ${run.machines_per_s} machines/s (cores busy ${run.cores_busy}${run.checks === 'ok' ? '' : ', CHECKS FAILED'})`;
+        const throughput = inventoryOnlyMode ? `${run.events_per_s} events/s` : `${run.machines_per_s} machines/s`;
+        return `x${n} ${throughput} (cores busy ${run.cores_busy}${run.checks === 'ok' ? '' : ', CHECKS FAILED'})`;
       }).join(', ');
       const speedups = Object.entries(s.speedup).map(([n, x]) => `x${n}: ${x}`).join(', ');
       console.log(`    ${service.padEnd(11)} ${figures}; speedup ${speedups}${s.meets_target === false ? '  BELOW TARGET' : ''}`);
@@ -330,49 +416,54 @@ function log(message) {
   console.error(`[scale-out] ${message}`);
 }
 
+/** A latency or cpu mode: the provisioning benchmark end to end for each service's replica counts. */
+async function endToEnd(mode) {
+  const latencyMs = mode === 'latency' ? LATENCY_MS : 0;
+  // The shared one-replica run first; then each service's counts alternate, so a change of load
+  // during the mode spreads over both services rather than landing on one.
+  const runs = new Map([['1/1', await measure(mode, latencyMs, 1, 1)]]);
+  for (const n of REPLICAS.filter((count) => count !== 1)) {
+    for (const service of SERVICES) {
+      const [provisioners, inventories] = service === 'provisioner' ? [n, 1] : [1, n];
+      runs.set(`${provisioners}/${inventories}`, await measure(mode, latencyMs, provisioners, inventories));
+    }
+  }
+  const base = runs.get('1/1');
+  return {
+    sim_api_latency_ms: latencyMs,
+    clusters: CLUSTERS,
+    machines: base.machines,
+    ...Object.fromEntries(
+      SERVICES.map((service) => {
+        const byCount = Object.fromEntries(REPLICAS.map((n) => [n, runs.get(service === 'provisioner' ? `${n}/1` : `1/${n}`)]));
+        const speedup = Object.fromEntries(REPLICAS.filter((n) => n !== 1).map((n) => [n, round(byCount[n].machines_per_s / base.machines_per_s, 2)]));
+        return [service, { machines_per_s: mapValues(byCount, (run) => run.machines_per_s), speedup, meets_target: speedup[2] === undefined ? null : speedup[2] >= TARGET_SPEEDUP, runs: byCount }];
+      }),
+    ),
+  };
+}
+
 /** Every run, then the result file; returns how many runs failed their checks. */
 async function main() {
   const startedAt = new Date();
   const loadAtStart = loadavg();
   const modes = {};
-  let failures = 0;
-  for (const mode of MODES) {
-    const latencyMs = mode === 'latency' ? LATENCY_MS : 0;
-    // The shared one-replica run first; then each service's counts alternate, so a change of load
-    // during the mode spreads over both services rather than landing on one.
-    const runs = new Map([['1/1', await measure(mode, latencyMs, 1, 1)]]);
-    for (const n of REPLICAS.filter((count) => count !== 1)) {
-      for (const service of SERVICES) {
-        const [provisioners, inventories] = service === 'provisioner' ? [n, 1] : [1, n];
-        runs.set(`${provisioners}/${inventories}`, await measure(mode, latencyMs, provisioners, inventories));
-      }
-    }
-    failures += [...runs.values()].filter((run) => run.checks !== 'ok').length;
-    const base = runs.get('1/1');
-    modes[mode] = {
-      sim_api_latency_ms: latencyMs,
-      clusters: CLUSTERS,
-      machines: base.machines,
-      ...Object.fromEntries(
-        SERVICES.map((service) => {
-          const byCount = Object.fromEntries(REPLICAS.map((n) => [n, runs.get(service === 'provisioner' ? `${n}/1` : `1/${n}`)]));
-          const speedup = Object.fromEntries(REPLICAS.filter((n) => n !== 1).map((n) => [n, round(byCount[n].machines_per_s / base.machines_per_s, 2)]));
-          return [service, { machines_per_s: mapValues(byCount, (run) => run.machines_per_s), speedup, meets_target: speedup[2] === undefined ? null : speedup[2] >= TARGET_SPEEDUP, runs: byCount }];
-        }),
-      ),
-    };
-  }
+  for (const mode of MODES) modes[mode] = mode === INVENTORY_ONLY ? await inventoryOnly() : await endToEnd(mode);
+  const failures = Object.values(modes)
+    .flatMap((m) => ['provisioner', 'inventory'].flatMap((service) => Object.values(m[service]?.runs ?? {})))
+    .filter((run) => run.checks !== 'ok').length;
 
   const result = {
     benchmark: 'scale-out',
     timestamp: startedAt.toISOString(),
-    target: `two replicas >= ${TARGET_SPEEDUP}x the machines_per_s of one`,
-    sizes: { clusters: CLUSTERS, replicas: REPLICAS, latency_ms: LATENCY_MS },
+    target: `two replicas >= ${TARGET_SPEEDUP}x the machines_per_s (${INVENTORY_ONLY}: events_per_s) of one`,
+    sizes: { clusters: CLUSTERS, replicas: REPLICAS, latency_ms: LATENCY_MS, backlog_clusters: BACKLOG_CLUSTERS },
     modes,
     load_average: { start: loadAtStart.map((v) => round(v, 2)), end: loadavg().map((v) => round(v, 2)) },
     method:
       'each run is `provisioning` (services/provisioner/bench/provisioning.bench.ts) as a child process: ClusterRequested published at once, clock until the inventory shows all Running; ' +
-      'speedup = machines_per_s(n replicas) / machines_per_s(1); cores_busy = CPU seconds of the services, PostgreSQL and NATS / wall seconds',
+      `${INVENTORY_ONLY}: one run of services/provisioner/bench/inventory-backlog.bench.ts, the provisioner's events of every cluster recorded once, then published again to each replica count once its replicas are ready, clock until their inbox holds every event; ` +
+      'speedup = machines_per_s (events_per_s) of n replicas / that of 1; cores_busy = CPU seconds of the services, PostgreSQL and NATS / wall seconds',
     seconds: round((Date.now() - startedAt.getTime()) / 1000, 1),
     node: process.version,
     cpus: cpus().length,

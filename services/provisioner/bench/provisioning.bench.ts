@@ -36,11 +36,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName, type ClusterSpec, type EventOf } from '@flotilla/contracts';
+import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName, type EventOf } from '@flotilla/contracts';
 import { BusConnection, durableName, ensureStreams, busOptions, publishEvent, ALL_EVENTS } from '@flotilla/messaging';
 import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
-import { cpuByCommand, cpuSecondsBetween, envNumber, metricSum, percentile, repoRoot, round, ServiceProcess, sleep, type ProcessUsage } from './support.js';
+import { benchClusterSpec, cpuByCommand, cpuSecondsBetween, envNumber, metricSum, percentile, repoRoot, round, ServiceProcess, sleep, type ProcessUsage } from './support.js';
 
 /**
  * The two scenarios of this script: `provisioning` (1,000 clusters, the everyday figure) and
@@ -80,15 +80,7 @@ const passThrough = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => /^(RECONCILE_|PROVIDER_|MACHINE_|SIM_|OTEL_|BUS_BATCH_SIZE$)/.test(key)),
 ) as Record<string, string>;
 
-/** Valid under the default policy (release 4.3): 1.34 can be created there. */
-const spec: ClusterSpec = {
-  name: 'bench',
-  model: 'platform-provisioned',
-  kubernetesVersion: '1.34',
-  controlPlane: { count: CONTROL_PLANE, machineSize: 'cp-large' },
-  nodePools: [{ name: 'workers', count: WORKERS, machineSize: 'm-xlarge', labels: { tier: 'bench' }, taints: [] }],
-  network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
-};
+const spec = benchClusterSpec(CONTROL_PLANE, WORKERS);
 
 const cleanups: (() => unknown)[] = [];
 async function cleanUp(): Promise<void> {

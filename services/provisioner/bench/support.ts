@@ -3,9 +3,25 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClusterSpec } from '@flotilla/contracts';
 
 /** The repository root (this file compiles to services/provisioner/dist/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/**
+ * The cluster every provisioning benchmark requests: `controlPlane` and `workers` machines, valid
+ * under the default policy (release 4.3: 1.34 can be created there).
+ */
+export function benchClusterSpec(controlPlane: NonNullable<ClusterSpec['controlPlane']>['count'], workers: number): ClusterSpec {
+  return {
+    name: 'bench',
+    model: 'platform-provisioned',
+    kubernetesVersion: '1.34',
+    controlPlane: { count: controlPlane, machineSize: 'cp-large' },
+    nodePools: [{ name: 'workers', count: workers, machineSize: 'm-xlarge', labels: { tier: 'bench' }, taints: [] }],
+    network: { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' },
+  };
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
