@@ -24,8 +24,9 @@
 // inventory 1), so those two modes are 10 runs of the child. Sizes (BENCH_SCALE_CLUSTERS): 400 clusters of 13 machines
 // (5,200 machines) per run in both modes, about 13 s of provisioning for one replica of each
 // service on a quiet 2-core machine (the provisioning benchmark's 1,000 clusters take 31 s there)
-// and 5 to 10 s more to start and stop the services: the whole benchmark in about 4 minutes
-// there. On a machine busy with other work, every run is slower, the start of the services most.
+// and 5 to 10 s more to start and stop the services: those modes in about 4 minutes there, and
+// inventory-only a minute or two more (its provisioning of 1,000 clusters most; 17 minutes in all
+// at load 10 to 15). On a machine busy with other work, every run is slower, the start of the services most.
 // `cores_busy` is what the run's processes got of the machine; the load average says who else
 // wanted it.
 //
