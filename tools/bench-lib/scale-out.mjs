@@ -329,7 +329,7 @@ async function inventoryOnly() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const failed = { events_per_s: Number.NaN, checks: [`run failed (exit ${status}), no result`] };
+  const failed = { events_per_s: Number.NaN, cores_busy: Number.NaN, checks: [`run failed (exit ${status}), no result`] };
   const byCount = Object.fromEntries(REPLICAS.map((n) => [n, backlog?.runs[n] ? summariseBacklogRun(backlog.runs[n]) : failed]));
   const speedup = Object.fromEntries(REPLICAS.filter((n) => n !== 1).map((n) => [n, round(byCount[n].events_per_s / byCount[1].events_per_s, 2)]));
   return {
@@ -450,9 +450,9 @@ async function main() {
   const loadAtStart = loadavg();
   const modes = {};
   for (const mode of MODES) modes[mode] = mode === INVENTORY_ONLY ? await inventoryOnly() : await endToEnd(mode);
-  const failures = Object.values(modes)
-    .flatMap((m) => ['provisioner', 'inventory'].flatMap((service) => Object.values(m[service]?.runs ?? {})))
-    .filter((run) => run.checks !== 'ok').length;
+  // A Set: the one-replica run of an end-to-end mode is both services' first.
+  const allRuns = new Set(Object.values(modes).flatMap((m) => ['provisioner', 'inventory'].flatMap((service) => Object.values(m[service]?.runs ?? {}))));
+  const failures = [...allRuns].filter((run) => run.checks !== 'ok').length;
 
   const result = {
     benchmark: 'scale-out',
