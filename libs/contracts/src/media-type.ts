@@ -33,6 +33,8 @@ export const JSON_MEDIA_TYPE = 'application/json';
  * parameters but a charset other than UTF-8), or undefined when it does.
  */
 export function jsonMediaTypeProblem(text: string): string | undefined {
+  // What every Flotilla event carries: checked for each message consumed, so without the parser.
+  if (text === JSON_MEDIA_TYPE) return undefined;
   const media = parseMediaType(text);
   if (!media) return `"${text}" is not a media type (RFC 9110: type/subtype, then ;name=value parameters)`;
   if (media.essence !== JSON_MEDIA_TYPE) return `"${text}" is not ${JSON_MEDIA_TYPE}: data must be JSON`;
@@ -48,5 +50,6 @@ export function isJsonMediaType(text: string): boolean {
 
 /** True when a content type names the structured mode: `application/cloudevents+json`, any case or parameters. */
 export function isStructuredMediaType(text: string): boolean {
+  if (text === JSON_MEDIA_TYPE) return false;
   return parseMediaType(text)?.essence === 'application/cloudevents+json';
 }

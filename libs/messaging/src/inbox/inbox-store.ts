@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CloudEvent, StreamSettings } from '@flotilla/contracts';
 import type { ClientBase } from 'pg';
 import type { QueryRunner } from 'typeorm';
@@ -47,9 +47,8 @@ export async function claimInbox(client: ClientBase, consumer: string, entries: 
  * any order). Time and trace context are left out: a retry may carry another trace.
  */
 export function eventDigest(event: Pick<CloudEvent, 'type' | 'source' | 'subject' | 'data'>): string {
-  return createHash('sha256')
-    .update(canonicalJson([event.type, event.source, event.subject, event.data]))
-    .digest('base64url');
+  // One-shot: no Hash object per event (every delivery is digested).
+  return hash('sha256', canonicalJson([event.type, event.source, event.subject, event.data]), 'base64url');
 }
 
 /**
@@ -60,18 +59,39 @@ function canonicalJson(value: unknown): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let text = '[';
-    for (let index = 0; index < value.length; index++) text += (index === 0 ? '' : ',') + canonicalJson(value[index] ?? null);
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ',';
+      text += canonicalJson(value[index] ?? null);
+    }
     return `${text}]`;
   }
   const record = value as Record<string, unknown>;
-  let text = '{';
+  const keys = Object.keys(record);
   // The default sort compares UTF-16 code units, as `<` does.
-  for (const key of Object.keys(record).sort()) {
+  if (keys.length > 1) keys.sort();
+  let text = '{';
+  let first = true;
+  for (const key of keys) {
     const item = record[key];
     if (item === undefined) continue;
-    text += `${text === '{' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    if (!first) text += ',';
+    first = false;
+    text += `${quotedKey(key)}:${canonicalJson(item)}`;
   }
   return `${text}}`;
+}
+
+/** Object keys as JSON strings: events repeat the same few keys, so each is quoted once. */
+const QUOTED_KEYS = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4_096;
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED_KEYS.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (QUOTED_KEYS.size < QUOTED_KEYS_MAX) QUOTED_KEYS.set(key, quoted);
+  }
+  return quoted;
 }
 
 /**
