@@ -6,6 +6,7 @@ export * from './tracing.js';
 export * from './metrics.js';
 export * from './connection.js';
 export * from './publisher.js';
+export * from './acked-publisher.js';
 export * from './unit-of-work.js';
 export * from './postgres-client.js';
 export * from './migrations.js';

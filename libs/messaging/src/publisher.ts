@@ -1,4 +1,5 @@
 import { encodeBinary, NATS_MSG_ID_HEADER, type CloudEvent } from '@flotilla/contracts';
+import type { JetStreamPublishing } from './acked-publisher.js';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { context, trace } from '@opentelemetry/api';
@@ -10,7 +11,7 @@ import { endWithError, extractTraceContext, injectTraceContext, startSendSpan } 
  * A `send` span (child of the trace context in `headers`) is created and propagated.
  */
 export async function publishEncoded(
-  js: JetStreamClient,
+  js: JetStreamPublishing,
   message: { subject: string; eventId: string; headers: Record<string, string>; payload: Uint8Array | string },
 ): Promise<PubAck> {
   const parent = extractTraceContext(message.headers, context.active());

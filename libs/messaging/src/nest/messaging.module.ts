@@ -53,7 +53,7 @@ export class MessagingModule {
           provide: OutboxRelay,
           inject: [DataSource, BusConnection, MessagingMetrics, UnitOfWork],
           useFactory: (dataSource: DataSource, connection: BusConnection, metrics: MessagingMetrics, unitOfWork: UnitOfWork) => {
-            const relay = new OutboxRelay(dataSource, connection.js, options, metrics, structuredLogger(new Logger('OutboxRelay')), faults.relay);
+            const relay = new OutboxRelay(dataSource, connection.publisher, options, metrics, structuredLogger(new Logger('OutboxRelay')), faults.relay);
             unitOfWork.onCommitted((rows) => relay.publishCommitted(rows));
             return relay;
           },

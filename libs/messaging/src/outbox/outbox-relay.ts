@@ -1,7 +1,8 @@
-import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import { eventsStreamSettings } from '@flotilla/contracts';
 import type { DataSource } from 'typeorm';
+import type { JetStreamPublishing } from '../acked-publisher.js';
 import { describeError } from '../errors.js';
 import { inboxRetentionMs, pruneInbox } from '../inbox/inbox-store.js';
 import type { MessagingMetrics } from '../metrics.js';
@@ -38,7 +39,8 @@ export class OutboxRelay {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly js: JetStreamClient,
+    /** `BusConnection.publisher` in services (no request object per publish); a `JetStreamClient` does too. */
+    private readonly js: JetStreamPublishing,
     private readonly options: Pick<BusOptions, 'prefix' | 'relayBatchSize' | 'relayPollMs' | 'relayGraceMs' | 'relayMaxAttempts'>,
     private readonly metrics: MessagingMetrics,
     private readonly logger: RelayLogger,
