@@ -82,8 +82,6 @@ export interface ObservedCloudCluster {
   version: string;
   /** https URL of the API server; null until the cloud has one. */
   endpoint: string | null;
-  /** The cluster CA (PEM); null until the cloud has one. */
-  caCertificatePem: string | null;
   /** The value of the ownership tag; null when the resource has none (not ours). */
   owner: string | null;
   /** The cloud's own message when `state` is `failed`. */

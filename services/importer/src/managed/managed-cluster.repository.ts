@@ -74,18 +74,32 @@ export class ManagedClusterRepository {
     return row ? this.withGroups(row) : undefined;
   }
 
-  /** Writes the cluster and its wanted node groups (those no longer wanted go). The claim is released. */
+  /**
+   * Writes the cluster and its wanted node groups (those no longer wanted go), in one statement (a
+   * fleet is requested at once). The claim is released.
+   */
   async save(cluster: ManagedCluster): Promise<void> {
+    const groups = cluster.nodeGroups;
+    // The sub-statements touch different rows (the groups kept and those dropped are apart), and the
+    // groups' reference to their cluster is checked at the end of the statement, the cluster written.
     await this.query(
-      `INSERT INTO managed_clusters (id, name, provider, credential_ref, place, cloud_name, spec, phase, work, step, operation, generation, version_offered,
-         reasons, failures, next_attempt_at, request_event_id, observed_version, endpoint, release, policy_revision, adopted, created_at, claimed_until, claim_id, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, NULL, NULL, now())
-       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, provider = EXCLUDED.provider, credential_ref = EXCLUDED.credential_ref, place = EXCLUDED.place,
-         cloud_name = EXCLUDED.cloud_name, spec = EXCLUDED.spec, phase = EXCLUDED.phase, work = EXCLUDED.work, step = EXCLUDED.step, operation = EXCLUDED.operation,
-         generation = EXCLUDED.generation, version_offered = EXCLUDED.version_offered, reasons = EXCLUDED.reasons, failures = EXCLUDED.failures,
-         next_attempt_at = EXCLUDED.next_attempt_at, request_event_id = EXCLUDED.request_event_id, observed_version = EXCLUDED.observed_version,
-         endpoint = EXCLUDED.endpoint, release = EXCLUDED.release, policy_revision = EXCLUDED.policy_revision, adopted = EXCLUDED.adopted,
-         claimed_until = NULL, claim_id = NULL, updated_at = now()`,
+      `WITH saved AS (
+         INSERT INTO managed_clusters (id, name, provider, credential_ref, place, cloud_name, spec, phase, work, step, operation, generation, version_offered,
+           reasons, failures, next_attempt_at, request_event_id, observed_version, endpoint, release, policy_revision, adopted, created_at, claimed_until, claim_id, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, NULL, NULL, now())
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, provider = EXCLUDED.provider, credential_ref = EXCLUDED.credential_ref, place = EXCLUDED.place,
+           cloud_name = EXCLUDED.cloud_name, spec = EXCLUDED.spec, phase = EXCLUDED.phase, work = EXCLUDED.work, step = EXCLUDED.step, operation = EXCLUDED.operation,
+           generation = EXCLUDED.generation, version_offered = EXCLUDED.version_offered, reasons = EXCLUDED.reasons, failures = EXCLUDED.failures,
+           next_attempt_at = EXCLUDED.next_attempt_at, request_event_id = EXCLUDED.request_event_id, observed_version = EXCLUDED.observed_version,
+           endpoint = EXCLUDED.endpoint, release = EXCLUDED.release, policy_revision = EXCLUDED.policy_revision, adopted = EXCLUDED.adopted,
+           claimed_until = NULL, claim_id = NULL, updated_at = now()),
+       dropped AS (
+         DELETE FROM managed_node_groups WHERE cluster_id = $1 AND NOT (name = ANY($24::text[])))
+       INSERT INTO managed_node_groups (cluster_id, name, instance_type, min_size, max_size, desired_size, labels, taints)
+       SELECT $1, g.name, g.instance_type, g.min_size, g.max_size, g.desired_size, g.labels, g.taints
+         FROM unnest($24::text[], $25::text[], $26::int[], $27::int[], $28::int[], $29::jsonb[], $30::jsonb[]) AS g(name, instance_type, min_size, max_size, desired_size, labels, taints)
+       ON CONFLICT (cluster_id, name) DO UPDATE SET instance_type = EXCLUDED.instance_type, min_size = EXCLUDED.min_size, max_size = EXCLUDED.max_size,
+         desired_size = EXCLUDED.desired_size, labels = EXCLUDED.labels, taints = EXCLUDED.taints`,
       [
         cluster.id,
         cluster.name,
@@ -102,19 +116,6 @@ export class ManagedClusterRepository {
         cluster.policyRevision,
         cluster.adopted,
         cluster.createdAt,
-      ],
-    );
-    const groups = cluster.nodeGroups;
-    await this.query(`DELETE FROM managed_node_groups WHERE cluster_id = $1 AND NOT (name = ANY($2::text[]))`, [cluster.id, groups.map((group) => group.name)]);
-    if (groups.length === 0) return;
-    await this.query(
-      `INSERT INTO managed_node_groups (cluster_id, name, instance_type, min_size, max_size, desired_size, labels, taints)
-       SELECT $1, g.name, g.instance_type, g.min_size, g.max_size, g.desired_size, g.labels, g.taints
-         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::jsonb[], $8::jsonb[]) AS g(name, instance_type, min_size, max_size, desired_size, labels, taints)
-       ON CONFLICT (cluster_id, name) DO UPDATE SET instance_type = EXCLUDED.instance_type, min_size = EXCLUDED.min_size, max_size = EXCLUDED.max_size,
-         desired_size = EXCLUDED.desired_size, labels = EXCLUDED.labels, taints = EXCLUDED.taints`,
-      [
-        cluster.id,
         groups.map((group) => group.name),
         groups.map((group) => group.instanceType),
         groups.map((group) => group.minSize),
@@ -123,17 +124,6 @@ export class ManagedClusterRepository {
         groups.map((group) => JSON.stringify(group.labels)),
         groups.map((group) => JSON.stringify(group.taints)),
       ],
-    );
-  }
-
-  /** What the last observation saw of each node group, for people (the reconciler observes anew each step). */
-  async recordObservedGroups(id: string, groups: ObservedCloudNodeGroup[]): Promise<void> {
-    if (groups.length === 0) return;
-    await this.query(
-      `UPDATE managed_node_groups g SET observed_state = o.state, observed_version = o.version
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS o(name, state, version)
-        WHERE g.cluster_id = $1 AND g.name = o.name`,
-      [id, groups.map((group) => group.name), groups.map((group) => group.state), groups.map((group) => group.version)],
     );
   }
 
@@ -160,45 +150,43 @@ export class ManagedClusterRepository {
   }
 
   /**
-   * Locks a claimed cluster to record its step (the advisory lock of findForUpdate, then the row)
-   * and says whose claim it is under and at which generation, reading nothing else.
+   * The advisory lock of findForUpdate alone, until the transaction ends: what a writer of the
+   * cluster's connected record takes before the cluster's row, as every writer of both does.
    */
-  async lockClaim(id: string): Promise<{ claimId: string | null; generation: number } | undefined> {
+  async lockCluster(id: string): Promise<void> {
     await this.query(`SELECT pg_advisory_xact_lock(hashtext('importer.cluster'), hashtext($1))`, [id]);
-    const [row] = await this.query<{ claim_id: string | null; generation: number }>(`SELECT claim_id, generation FROM managed_clusters WHERE id = $1 FOR UPDATE`, [id]);
-    return row === undefined ? undefined : { claimId: row.claim_id, generation: row.generation };
   }
 
   /**
-   * Writes what a step changed: the cluster's state, not its wanted node groups (a step never
-   * changes what is wanted; `save` does). The claim is released.
+   * Writes what a step changed, in one statement: the cluster's state (not its wanted node groups:
+   * a step never changes what is wanted; `save` does) and what the step saw of each node group (for
+   * people: the reconciler observes anew each step). Only while the claim is still `claimId` at
+   * `generation`: the row lock orders it with a request's change, which takes the row first too.
+   * The claim is released. False when the cluster changed meanwhile (nothing written).
    */
-  async saveState(cluster: ManagedCluster): Promise<void> {
-    await this.query(
-      `UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
-         next_attempt_at = $10, observed_version = $11, endpoint = $12, claimed_until = NULL, claim_id = NULL, updated_at = now()
-       WHERE id = $1`,
+  async saveStateUnderClaim(cluster: ManagedCluster, claimId: string, generation: number, observedGroups: readonly ObservedCloudNodeGroup[] = []): Promise<boolean> {
+    const rows = await this.query<{ id: string }>(
+      `WITH saved AS (
+         UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
+           next_attempt_at = $10, observed_version = $11, endpoint = $12, claimed_until = NULL, claim_id = NULL, updated_at = now()
+         WHERE id = $1 AND claim_id = $13 AND generation = $14
+         RETURNING id),
+       observed AS (
+         UPDATE managed_node_groups g SET observed_state = o.state, observed_version = o.version
+           FROM unnest($15::text[], $16::text[], $17::text[]) AS o(name, state, version), saved
+          WHERE g.cluster_id = saved.id AND g.name = o.name)
+       SELECT id FROM saved`,
       [
         cluster.id,
         ...stateValues(cluster),
         cluster.observedVersion,
         cluster.endpoint,
+        claimId,
+        generation,
+        observedGroups.map((group) => group.name),
+        observedGroups.map((group) => group.state),
+        observedGroups.map((group) => group.version),
       ],
-    );
-  }
-
-  /**
-   * `saveState` in one statement, outside any transaction, for a step that wrote nothing else (a
-   * look that found the cloud still at work): only while the claim is still `claimId` at
-   * `generation` (the row lock orders it with a request's change). False when it changed meanwhile.
-   */
-  async saveStateUnderClaim(cluster: ManagedCluster, claimId: string, generation: number): Promise<boolean> {
-    const rows = await this.query<{ id: string }>(
-      `UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
-         next_attempt_at = $10, observed_version = $11, endpoint = $12, claimed_until = NULL, claim_id = NULL, updated_at = now()
-       WHERE id = $1 AND claim_id = $13 AND generation = $14
-       RETURNING id`,
-      [cluster.id, ...stateValues(cluster), cluster.observedVersion, cluster.endpoint, claimId, generation],
     );
     return rows.length > 0;
   }

@@ -76,8 +76,8 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   private readonly policy: ReconcilePolicy;
   /** Cloud accounts opened, by provider and credential. */
   private readonly accounts = new Map<string, { opened: Promise<OpenedAccount>; until: number }>();
-  /** The versions each cloud offers, by provider, account and place. */
-  private readonly offered = new Map<string, { versions: string[]; until: number }>();
+  /** The versions each cloud offers, by provider, account and place: the answer, or the question under way. */
+  private readonly offered = new Map<string, { versions: Promise<string[]>; until: number }>();
 
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
@@ -257,9 +257,13 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     const now = this.clock.now();
     const key = stepKey(step);
     const token = requestTokenFor(cluster.id, cluster.generation, key);
+    // Timed from the cloud's answer, not from before the call: the cloud runs the operation from when
+    // it took the call (after any wait for the account's budget), and a look due before that much of
+    // its typical time has passed comes just before it can be done.
     const started = (handle: string | null) => {
-      this.remember(cluster.id, key, now.getTime());
-      return settleStarted(cluster, key, handle, groups, now, this.policy);
+      const answered = this.clock.now();
+      this.remember(cluster.id, key, answered.getTime());
+      return settleStarted(cluster, key, handle, groups, answered, this.policy);
     };
     switch (step.kind) {
       case 'wait':
@@ -307,10 +311,19 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     const key = `${cluster.provider}\n${cluster.credentialRef}\n${JSON.stringify(cluster.place)}`;
     const now = this.clock.now().getTime();
     const known = this.offered.get(key);
-    if (known !== undefined && known.until > now && known.versions.includes(cluster.spec.kubernetesVersion)) return known.versions;
-    const versions = await cloud.offeredVersions(cluster.place, signal);
-    setAtMost(this.offered, key, { versions, until: now + (this.settings.offeredVersionsTtlMs ?? OFFERED_VERSIONS_TTL_MS) }, MAX_OFFERED_VERSION_ANSWERS);
-    return versions;
+    if (known !== undefined && known.until > now) {
+      // A fleet's first round asks for many clusters of one place at once: they share the question under way.
+      const versions = await known.versions.catch(() => undefined);
+      if (versions?.includes(cluster.spec.kubernetesVersion) === true) return versions;
+    }
+    const asked = cloud.offeredVersions(cluster.place, signal);
+    const entry = { versions: asked, until: now + (this.settings.offeredVersionsTtlMs ?? OFFERED_VERSIONS_TTL_MS) };
+    setAtMost(this.offered, key, entry, MAX_OFFERED_VERSION_ANSWERS);
+    // A failed answer is not kept: the next cluster asks again.
+    asked.catch(() => {
+      if (this.offered.get(key) === entry) this.offered.delete(key);
+    });
+    return asked;
   }
 
   /**
@@ -340,21 +353,19 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
 
   /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */
   private async record(claimed: ManagedCluster, claimId: string, settled: Settled, groups: ObservedCloudNodeGroup[] | null): Promise<void> {
-    if (settled.events.length === 0 && groups === null) {
+    const dropped = () => this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
+    if (settled.events.length === 0) {
       // Most looks find the cloud still at work: one statement, no transaction.
-      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation))) {
-        this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
-      }
+      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation, groups ?? []))) dropped();
       return;
     }
     await this.unitOfWork.run(async () => {
-      const current = await this.clusters.lockClaim(claimed.id);
-      if (current === undefined || current.claimId !== claimId || current.generation !== claimed.generation) {
-        this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
+      // A ready cluster's connected record is written under the advisory lock its other writers take first.
+      if (settled.events.some((event) => event.type === 'ClusterReady')) await this.clusters.lockCluster(claimed.id);
+      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation, groups ?? []))) {
+        dropped();
         return;
       }
-      await this.clusters.saveState(settled.next);
-      if (groups !== null) await this.clusters.recordObservedGroups(claimed.id, groups);
       for (const event of settled.events) await this.emit(settled.next, event);
       if (settled.next.step !== claimed.step || settled.next.work === null) {
         this.logger.log({ msg: 'managed cluster step', clusterId: claimed.id, phase: settled.next.phase, step: settled.next.step, work: settled.next.work?.kind ?? null, reasons: settled.next.reasons.map((r) => r.code) });
@@ -371,8 +382,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
         this.unitOfWork.emit(ClusterReady, cluster.id, event.data);
         // From now on the cluster is re-checked like an import, through the same cloud account.
         const now = this.clock.now();
-        await this.connected.save(connectedRecordOf(cluster, { version: event.data.kubernetesVersion, nodeCount: event.data.nodeCount }, now));
-        await this.connected.scheduleSync(cluster.id, new Date(now.getTime() + this.settings.firstSyncAfterMs));
+        await this.connected.saveImported(connectedRecordOf(cluster, { version: event.data.kubernetesVersion, nodeCount: event.data.nodeCount }, now), new Date(now.getTime() + this.settings.firstSyncAfterMs));
         return;
       }
       case 'ClusterProvisioningFailed':
@@ -409,11 +419,14 @@ const firstOfCreate = (cluster: ManagedCluster) => cluster.work?.kind === 'creat
 
 /**
  * The node groups a look needs when it needs no others: those being created (their cluster's
- * other groups, if any, do not change what comes next). A cloud with no call that lists them
- * described (EKS) then describes only these.
+ * other groups, if any, do not change what comes next), and none while the control plane is the
+ * step (no group was asked for yet; one a crash left behind is met and taken over by its create).
+ * A cloud with no call that lists them described (EKS) then describes only these.
  */
 function groupsWanted(cluster: ManagedCluster): string[] | undefined {
-  return cluster.work?.kind === 'create' && cluster.step?.startsWith('create-node-group/') === true ? cluster.nodeGroups.map((group) => group.name) : undefined;
+  if (cluster.work?.kind !== 'create') return undefined;
+  if (cluster.step === 'create-cluster') return [];
+  return cluster.step?.startsWith('create-node-group/') === true ? cluster.nodeGroups.map((group) => group.name) : undefined;
 }
 
 /** Steps that start cloud work and can follow one another in one look. */

@@ -46,7 +46,6 @@ const cloudCluster = (state: ObservedCloudCluster['state'], overrides: Partial<O
   state,
   version: '1.31',
   endpoint: state === 'ready' ? 'https://ABC.gr7.eu-west-1.eks.amazonaws.com' : null,
-  caCertificatePem: null,
   owner: 'shop-prod',
   failure: null,
   ...overrides,

@@ -152,6 +152,48 @@ export class ConnectedClusterRepository {
     await this.clusters.update({ id }, { syncFailures: 0, unreachableSince: null, nextSyncAt, syncClaimedAt: null, lastSyncedAt: null });
   }
 
+  /**
+   * `save` and `scheduleSync` in one plain statement, for a cluster that becomes imported now (a
+   * public cloud cluster the importer created, once ready): hundreds come ready together.
+   */
+  async saveImported(cluster: ConnectedCluster, nextSyncAt: Date): Promise<void> {
+    await this.unitOfWork.manager.query(
+      `INSERT INTO connected_clusters (id, name, provider, api_server, cloud, credential_ref, state, attempt, request_event_id, kubernetes_version, distribution,
+         node_count, reasons, warnings, policy_revision, requested_at, check_started_at, imported_at, deleted_at, last_event_time,
+         next_sync_at, sync_claimed_at, sync_failures, unreachable_since, last_synced_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, NULL, 0, NULL, NULL, now())
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, provider = EXCLUDED.provider, api_server = EXCLUDED.api_server, cloud = EXCLUDED.cloud,
+         credential_ref = EXCLUDED.credential_ref, state = EXCLUDED.state, attempt = EXCLUDED.attempt, request_event_id = EXCLUDED.request_event_id,
+         kubernetes_version = EXCLUDED.kubernetes_version, distribution = EXCLUDED.distribution, node_count = EXCLUDED.node_count, reasons = EXCLUDED.reasons,
+         warnings = EXCLUDED.warnings, policy_revision = EXCLUDED.policy_revision, requested_at = EXCLUDED.requested_at, check_started_at = EXCLUDED.check_started_at,
+         imported_at = EXCLUDED.imported_at, deleted_at = EXCLUDED.deleted_at, last_event_time = EXCLUDED.last_event_time, next_sync_at = EXCLUDED.next_sync_at,
+         sync_claimed_at = NULL, sync_failures = 0, unreachable_since = NULL, last_synced_at = NULL, updated_at = now()`,
+      [
+        cluster.id,
+        cluster.name,
+        cluster.provider,
+        cluster.apiServer,
+        cluster.cloud === null ? null : JSON.stringify(cluster.cloud),
+        cluster.credentialRef,
+        cluster.state,
+        cluster.attempt,
+        cluster.requestEventId,
+        cluster.kubernetesVersion,
+        cluster.distribution,
+        cluster.nodeCount,
+        JSON.stringify(cluster.reasons),
+        JSON.stringify(cluster.warnings),
+        cluster.policyRevision,
+        cluster.requestedAt,
+        cluster.checkStartedAt,
+        cluster.importedAt,
+        cluster.deletedAt,
+        cluster.lastEventTime,
+        nextSyncAt,
+      ],
+    );
+  }
+
   /** Keyset pagination by id, deleted clusters left out. */
   async list(state: ConnectedClusterState | undefined, limit: number, after: string | undefined): Promise<ConnectedClusterPage> {
     const query = this.clusters.createQueryBuilder('c').where('c.deleted_at IS NULL');

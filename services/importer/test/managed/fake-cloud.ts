@@ -121,7 +121,6 @@ export class FakeCloud implements CloudLifecycle<AwsAccount> {
       state: cluster.state,
       version: `${cluster.version}.4`,
       endpoint: cluster.state === 'creating' ? null : `https://${target.clusterName}.eks.example`,
-      caCertificatePem: null,
       owner: cluster.owner,
       failure: null,
     });

@@ -32,8 +32,6 @@ import {
   offeredMinors,
 } from './aks-mapping.js';
 import { decodeAksOperation, encodeAksOperation, listedPool, statusFromListing, type AksOperationRef } from './aks-watch.js';
-import { parseKubeconfig } from './kubeconfig.js';
-import { setAtMost } from '../bounded-map.js';
 
 type AksPlace = Extract<CloudPlace, { provider: 'aks' }>;
 type AksTarget = Extract<CloudTarget, { provider: 'aks' }>;
@@ -41,8 +39,6 @@ type AksTarget = Extract<CloudTarget, { provider: 'aks' }>;
 /** VM size and node count of the System pool AKS requires; the spec's node groups are User pools. */
 const SYSTEM_POOL_VM_SIZE = 'Standard_D2s_v5';
 const SYSTEM_POOL_COUNT = 1;
-/** Cluster CAs kept at most (one per cluster this replica observes). */
-const MAX_CACHED_CAS = 2000;
 
 /**
  * Creates and runs AKS clusters through @azure/arm-containerservice.
@@ -67,8 +63,6 @@ const MAX_CACHED_CAS = 2000;
 export class AksLifecycle implements CloudLifecycle<AzureAccount> {
   readonly provider = 'aks' as const;
   private readonly clients: AksClients;
-  /** Cluster CAs by cluster id and eTag. */
-  private readonly cas = new Map<string, string | null>();
   /** Each resource group's managed clusters, by account. */
   private readonly clusterLists: SharedReads<ManagedCluster[]>;
   private readonly changes = new ChangeTimes();
@@ -107,32 +101,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const aks = aksTarget(target);
     const client = this.clients.client(account, aks.subscriptionId);
     const cluster = await this.listed(account, client, aks, signal);
-    if (cluster === null) return null;
-    const ca = aksResourceState(cluster.provisioningState) === 'ready' ? await this.clusterCa(client, aks, cluster, signal) : null;
-    return observedAksCluster(cluster, ca);
-  }
-
-  /**
-   * ARM gives the cluster CA only inside the user kubeconfig, and only once the cluster runs. It is
-   * kept per cluster and eTag (which changes with any change to the cluster, a certificate
-   * rotation included), so a reconciler observing a running cluster again costs one request, not two.
-   */
-  private async clusterCa(client: ContainerServiceClient, aks: AksTarget, cluster: ManagedCluster, signal: AbortSignal | undefined): Promise<string | null> {
-    const key = `${(cluster.id ?? describe(aks)).toLowerCase()}\n${cluster.eTag ?? ''}`;
-    const known = cluster.eTag === undefined ? undefined : this.cas.get(key);
-    if (known !== undefined) return known;
-    let ca: string | null = null;
-    try {
-      const result = await client.managedClusters.listClusterUserCredentials(aks.resourceGroup, aks.clusterName, { abortSignal: this.clients.signal(signal) });
-      const kubeconfig = result.kubeconfigs?.[0]?.value;
-      if (kubeconfig !== undefined) ca = parseKubeconfig(Buffer.from(kubeconfig).toString('utf8'), `the kubeconfig of AKS cluster "${aks.clusterName}"`).caCertificatePem;
-    } catch (error) {
-      throw aksLifecycleError(error, `listClusterUserCredential of "${describe(aks)}"`);
-    }
-    if (cluster.eTag !== undefined) {
-      setAtMost(this.cas, key, ca, MAX_CACHED_CAS);
-    }
-    return ca;
+    return cluster === null ? null : observedAksCluster(cluster);
   }
 
   async createCluster(account: AzureAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {

@@ -113,11 +113,11 @@ describe('AKS lifecycle mapping', () => {
   });
 
   it('observes a cluster and its owner, endpoint and failure', () => {
-    const running = observedAksCluster({ location: 'westeurope', provisioningState: 'Succeeded', kubernetesVersion: '1.31', currentKubernetesVersion: '1.31.4', fqdn: 'c.hcp.westeurope.azmk8s.io', tags: { 'flotilla-cluster-id': 'c1' } }, 'CA');
-    assert.deepEqual(running, { state: 'ready', version: '1.31.4', endpoint: 'https://c.hcp.westeurope.azmk8s.io:443', caCertificatePem: 'CA', owner: 'c1', failure: null });
-    const failed = observedAksCluster({ location: 'x', provisioningState: 'Failed', kubernetesVersion: '1.31', status: { provisioningError: { code: 'VMExtensionProvisioningError', message: 'extension failed' } } }, null);
+    const running = observedAksCluster({ location: 'westeurope', provisioningState: 'Succeeded', kubernetesVersion: '1.31', currentKubernetesVersion: '1.31.4', fqdn: 'c.hcp.westeurope.azmk8s.io', tags: { 'flotilla-cluster-id': 'c1' } });
+    assert.deepEqual(running, { state: 'ready', version: '1.31.4', endpoint: 'https://c.hcp.westeurope.azmk8s.io:443', owner: 'c1', failure: null });
+    const failed = observedAksCluster({ location: 'x', provisioningState: 'Failed', kubernetesVersion: '1.31', status: { provisioningError: { code: 'VMExtensionProvisioningError', message: 'extension failed' } } });
     assert.deepEqual({ state: failed.state, owner: failed.owner, failure: failed.failure, endpoint: failed.endpoint }, { state: 'failed', owner: null, failure: 'VMExtensionProvisioningError: extension failed', endpoint: null });
-    assert.equal(observedAksCluster({ location: 'x', provisioningState: 'Canceled' }, null).failure, 'provisioningState Canceled');
+    assert.equal(observedAksCluster({ location: 'x', provisioningState: 'Canceled' }).failure, 'provisioningState Canceled');
   });
 
   it('observes an agent pool by its node group name, fixed or autoscaled', () => {

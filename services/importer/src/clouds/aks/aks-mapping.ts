@@ -124,13 +124,12 @@ function failureCodeOf(provisioningState: string | undefined, error: { code?: st
   return aksResourceState(provisioningState) === 'failed' ? { failureCode: cloudFailureCode(error?.code, error?.message) } : {};
 }
 
-export function observedAksCluster(cluster: ManagedCluster, caCertificatePem: string | null): ObservedCloudCluster {
+export function observedAksCluster(cluster: ManagedCluster): ObservedCloudCluster {
   const fqdn = cluster.fqdn ?? cluster.privateFqdn;
   return {
     state: aksResourceState(cluster.provisioningState),
     version: cluster.currentKubernetesVersion ?? cluster.kubernetesVersion ?? '',
     endpoint: fqdn ? `https://${fqdn}:443` : null,
-    caCertificatePem,
     owner: cluster.tags?.[OWNERSHIP_TAG] ?? null,
     failure: failureOf(cluster.provisioningState, cluster.status?.provisioningError),
     ...failureCodeOf(cluster.provisioningState, cluster.status?.provisioningError),

@@ -56,17 +56,16 @@ describe('EKS lifecycle mapping', () => {
     assert.equal(cloudError(() => eksNodegroupState(undefined, 'g')).code, 'cloud-response-invalid');
   });
 
-  it('observes a cluster: endpoint and CA once there, owner from the tag, failure from the health issues', () => {
+  it('observes a cluster: endpoint once there, owner from the tag, failure from the health issues', () => {
     assert.deepEqual(observedEksCluster({ name: 'c', status: 'CREATING', version: '1.31', tags: { [OWNERSHIP_TAG]: 'id-1' } }), {
       state: 'creating',
       version: '1.31',
       endpoint: null,
-      caCertificatePem: null,
       owner: 'id-1',
       failure: null,
     });
     const ready = observedEksCluster({ name: 'c', status: 'ACTIVE', version: '1.31', endpoint: 'https://X.eks.amazonaws.com', certificateAuthority: { data: Buffer.from(pem).toString('base64') } });
-    assert.equal(ready.caCertificatePem, pem);
+    assert.equal(ready.endpoint, 'https://X.eks.amazonaws.com');
     assert.equal(ready.owner, null);
     const failed = observedEksCluster({ name: 'c', status: 'FAILED', health: { issues: [{ code: 'Ec2SubnetNotFound', message: 'The subnet ID subnet-a does not exist' }] } });
     assert.equal(failed.failure, 'Ec2SubnetNotFound: The subnet ID subnet-a does not exist');

@@ -109,13 +109,6 @@ function failureCodeOf(issues: { code?: string | undefined; message?: string | u
   return cloudFailureCode(said.find((issue) => issue.code)?.code, said.map((issue) => issue.message ?? '').join(' '));
 }
 
-/** The cluster CA (PEM) of a DescribeCluster answer, null until EKS has one. */
-function caPemOf(cluster: Cluster): string | null {
-  const data = cluster.certificateAuthority?.data;
-  const pem = data ? Buffer.from(data, 'base64').toString('utf8') : '';
-  return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : null;
-}
-
 export function observedEksCluster(cluster: Cluster): ObservedCloudCluster {
   const name = cluster.name ?? '?';
   const state = eksClusterState(cluster.status, name);
@@ -123,7 +116,6 @@ export function observedEksCluster(cluster: Cluster): ObservedCloudCluster {
     state,
     version: cluster.version ?? '',
     endpoint: cluster.endpoint ?? null,
-    caCertificatePem: caPemOf(cluster),
     owner: cluster.tags?.[OWNERSHIP_TAG] ?? null,
     failure: state === 'failed' ? failureText(cluster.status ?? 'FAILED', cluster.health?.issues) : null,
     ...(state === 'failed' ? { failureCode: failureCodeOf(cluster.health?.issues) } : {}),

@@ -77,7 +77,7 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
   private readonly clients: EksClients;
 
   constructor(settings: CloudSettings) {
-    this.clients = new EksClients(settings, { surfaceThrottling: true, budgets: new RequestBudgets(settings.requestRates.eks) });
+    this.clients = new EksClients(settings, { cache: true, surfaceThrottling: true, budgets: new RequestBudgets(settings.requestRates.eks) });
   }
 
   async offeredVersions(account: AwsAccount, place: CloudPlace, signal?: AbortSignal): Promise<string[]> {

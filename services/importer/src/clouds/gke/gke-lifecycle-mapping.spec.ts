@@ -33,7 +33,7 @@ describe('GKE lifecycle mapping', () => {
     assert.throws(() => gkeClusterState('SLEEPING'), /unknown cluster status "SLEEPING"/);
   });
 
-  it('observes a cluster: endpoint as https, CA decoded, owner from its label; the bootstrap pool keeps it creating', () => {
+  it('observes a cluster: endpoint as https, owner from its label; the bootstrap pool keeps it creating', () => {
     const cluster = {
       name: 'fl-x',
       status: 'RUNNING' as const,
@@ -43,14 +43,13 @@ describe('GKE lifecycle mapping', () => {
       resourceLabels: { [OWNERSHIP_TAG]: 'abc' },
       nodePools: [{ name: 'general' }],
     };
-    assert.deepEqual(gkeObservedCluster(cluster), { state: 'ready', version: '1.31.5-gke.1233000', endpoint: 'https://34.76.1.2', caCertificatePem: caPem, owner: 'abc', failure: null });
+    assert.deepEqual(gkeObservedCluster(cluster), { state: 'ready', version: '1.31.5-gke.1233000', endpoint: 'https://34.76.1.2', owner: 'abc', failure: null });
     assert.equal(gkeObservedCluster({ ...cluster, nodePools: [{ name: BOOTSTRAP_POOL }] }).state, 'creating');
     // Numeric enums (what the REST transport asks for), absent strings as '' (protobuf defaults).
     assert.deepEqual(gkeObservedCluster({ name: 'y', status: 1, endpoint: '', masterAuth: { clusterCaCertificate: '' }, resourceLabels: {} }), {
       state: 'creating',
       version: '',
       endpoint: null,
-      caCertificatePem: null,
       owner: null,
       failure: null,
     });

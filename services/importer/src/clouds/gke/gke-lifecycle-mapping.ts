@@ -62,13 +62,11 @@ export function gkeObservedCluster(cluster: Cluster): ObservedCloudCluster {
   // Running with the bootstrap pool still there: the create is not over until it is gone.
   if (state === 'ready' && (cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL)) state = 'creating';
   const endpoint = present(cluster.endpoint);
-  const ca = present(cluster.masterAuth?.clusterCaCertificate);
   return {
     state,
     version: present(cluster.currentMasterVersion) ?? present(cluster.initialClusterVersion) ?? '',
     // The API gives the control plane's IP (or DNS name) without scheme.
     endpoint: endpoint === null ? null : `https://${endpoint}`,
-    caCertificatePem: ca === null ? null : Buffer.from(ca, 'base64').toString('utf8'),
     owner: gkeClusterOwner(cluster),
     failure: state === 'failed' ? (present(cluster.statusMessage) ?? conditionsMessage(cluster.conditions) ?? status) : null,
     ...(state === 'failed' ? { failureCode: cloudFailureCode(undefined, present(cluster.statusMessage) ?? conditionsMessage(cluster.conditions) ?? '') } : {}),
