@@ -17,12 +17,20 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { BusOptions } from './options.js';
 import { commitWithOutbox } from './outbox/commit.js';
 import { EventTooLargeError } from './errors.js';
-import type { OutboxRow } from './outbox/outbox-store.js';
+import { outboxRowsParameter, type OutboxRow } from './outbox/outbox-store.js';
 import { injectTraceContext } from './tracing.js';
 
 interface Scope {
   manager: EntityManager;
   pending: OutboxRow[];
+}
+
+/** An event `writeWithEvents` writes: what `emit` is given. */
+export interface EventToEmit<D extends EventDefinition = EventDefinition> {
+  definition: D;
+  subject: string;
+  data: EventData<D>;
+  options?: EmitOptions;
 }
 
 export interface EmitOptions {
@@ -105,11 +113,40 @@ export class UnitOfWork {
    * now travels with it, so the trace continues through the relay to every consumer.
    */
   emit<D extends EventDefinition>(definition: D, subject: string, data: EventData<D>, options: EmitOptions = {}): EventOf<D> {
-    assertProducer(this.options.service, definition);
     const scope = this.storage.getStore();
     if (!scope) {
       throw new Error(`emit(${definition.name}) outside a transaction: call it from a handler or inside unitOfWork.run()`);
     }
+    const { event, row } = this.outboxRow(definition, subject, data, options);
+    scope.pending.push(row);
+    return event;
+  }
+
+  /**
+   * A state change that is one statement anyway, written with its events in that statement and no
+   * transaction around it (a statement commits whole or not at all): the transaction's own round
+   * trips (begin, the outbox insert, commit) are saved. `events` are made as `emit` makes them;
+   * `write` gets their rows as the parameter of `outboxInsertSql` (`outboxRowsParameter`), runs its
+   * statement with that insert in it, and says whether it wrote them. When it did, the relay is
+   * told, as after a commit. Inside a transaction, the events are emitted into it instead.
+   */
+  async writeWithEvents(events: readonly EventToEmit[], write: (outboxRows: string) => Promise<boolean>): Promise<boolean> {
+    const rows = events.map(({ definition, subject, data, options = {} }) => this.outboxRow(definition, subject, data, options).row);
+    const scope = this.storage.getStore();
+    if (scope !== undefined) {
+      // Inside a transaction they go with it: written at its commit, the relay told after it.
+      const wrote = await write(outboxRowsParameter([]));
+      if (wrote) scope.pending.push(...rows);
+      return wrote;
+    }
+    const wrote = await write(outboxRowsParameter(rows));
+    if (wrote && rows.length > 0) this.notifyCommitted(rows);
+    return wrote;
+  }
+
+  /** An event and its outbox row: the producer checked, the trace context carried, its size checked. */
+  private outboxRow<D extends EventDefinition>(definition: D, subject: string, data: EventData<D>, options: EmitOptions): { event: EventOf<D>; row: OutboxRow } {
+    assertProducer(this.options.service, definition);
     const { causedBy, ...meta } = options;
     const event = createEvent(definition, { subject, source: serviceSource(this.options.service), ...meta }, data);
     const { traceparent, tracestate } = causedBy?.traceparent ? causedBy : injectTraceContext();
@@ -123,8 +160,7 @@ export class UnitOfWork {
       payload: JSON.stringify(event.data),
     };
     this.assertPublishable(definition, row);
-    scope.pending.push(row);
-    return event;
+    return { event, row };
   }
 
   /**

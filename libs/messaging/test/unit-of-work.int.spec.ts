@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventRejected } from '@flotilla/contracts';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { MESSAGING_MIGRATIONS, UnitOfWork } from '../src/index.js';
+import { MESSAGING_MIGRATIONS, outboxInsertSql, UnitOfWork, type OutboxRow } from '../src/index.js';
 import { createTestSchema, testBusPrefix, type TestSchema } from '../src/testing/index.js';
 
 class NotesTable1732300000004 implements MigrationInterface {
@@ -69,5 +69,49 @@ describe('UnitOfWork.run against PostgreSQL', { timeout: 30_000 }, () => {
   it('gives back a connection that is ready for the next unit of work', async () => {
     for (let i = 0; i < 12; i++) await unitOfWork.run(() => unitOfWork.manager.query(`INSERT INTO notes (name) VALUES ($1)`, [`n-${i}`]));
     assert.equal((await notes()).length, 13);
+  });
+
+  describe('writeWithEvents: a change and its events in one statement', () => {
+    // Adds a note unless it is there, with the events' rows only when it added it.
+    const addNote = (name: string) => (outboxRows: string) =>
+      unitOfWork.manager
+        .query<{ name: string }[]>(
+          `WITH added AS (INSERT INTO notes (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING name),
+                events AS (${outboxInsertSql('$2', 'EXISTS (SELECT 1 FROM added)')})
+           SELECT name FROM added`,
+          [name, outboxRows],
+        )
+        .then((rows) => rows.length > 0);
+    const event = (subject: string) => ({ definition: EventRejected, subject, data: notice });
+    const published: OutboxRow[] = [];
+    before(() => unitOfWork.onCommitted((rows) => published.push(...rows)));
+
+    it('writes the events with the change and tells the relay, with no transaction', async () => {
+      const before = await outboxRows();
+      published.length = 0;
+      assert.equal(await unitOfWork.writeWithEvents([event('w-1'), event('w-1')], addNote('written')), true);
+      assert.ok((await notes()).includes('written'));
+      assert.equal((await outboxRows()) - before, 2);
+      assert.equal(published.length, 2);
+    });
+
+    it('writes none when the statement changed nothing, and tells nobody', async () => {
+      const before = await outboxRows();
+      published.length = 0;
+      assert.equal(await unitOfWork.writeWithEvents([event('w-2')], addNote('written')), false);
+      assert.equal(await outboxRows(), before);
+      assert.equal(published.length, 0);
+    });
+
+    it('inside a transaction, leaves the events to its commit', async () => {
+      const before = await outboxRows();
+      published.length = 0;
+      await unitOfWork.run(async () => {
+        assert.equal(await unitOfWork.writeWithEvents([event('w-3')], addNote('in-transaction')), true);
+        assert.equal(published.length, 0);
+      });
+      assert.equal((await outboxRows()) - before, 1);
+      assert.equal(published.length, 1);
+    });
   });
 });

@@ -21,14 +21,26 @@ export interface StoredOutboxRow extends OutboxRow {
  */
 export async function insertOutboxRows(client: ClientBase, rows: readonly OutboxRow[]): Promise<void> {
   // Named: parsed and planned once per connection.
-  await client.query({
-    name: 'flotilla-outbox-insert',
-    text: `INSERT INTO outbox (event_id, subject, headers, payload)
+  await client.query({ name: 'flotilla-outbox-insert', text: outboxInsertSql('$1'), values: [outboxRowsParameter(rows)] });
+}
+
+/**
+ * The outbox insert of the rows given as one jsonb parameter (`outboxRowsParameter`), at
+ * `parameter` (`$3`). `guard` (SQL) adds a condition: in a data-modifying CTE of a statement that
+ * changes state too, the events are written only when the change was made (`EXISTS (SELECT 1 FROM
+ * saved)`), and both commit together, as one statement does.
+ */
+export function outboxInsertSql(parameter: string, guard?: string): string {
+  return `INSERT INTO outbox (event_id, subject, headers, payload)
            SELECT event_id, subject, headers, payload
-             FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)
-           ON CONFLICT (event_id) DO NOTHING`,
-    values: [JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })))],
-  });
+             FROM jsonb_to_recordset(${parameter}::jsonb) AS r(event_id text, subject text, headers jsonb, payload text)${guard === undefined ? '' : `
+            WHERE ${guard}`}
+           ON CONFLICT (event_id) DO NOTHING`;
+}
+
+/** The rows as the parameter of `outboxInsertSql`. */
+export function outboxRowsParameter(rows: readonly OutboxRow[]): string {
+  return JSON.stringify(rows.map((row) => ({ event_id: row.eventId, subject: row.subject, headers: row.headers, payload: row.payload })));
 }
 
 /** Locks the oldest unpublished rows; other relays skip them instead of publishing them twice. */

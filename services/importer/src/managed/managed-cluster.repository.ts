@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UnitOfWork } from '@flotilla/messaging';
+import { outboxInsertSql, outboxRowsParameter, UnitOfWork } from '@flotilla/messaging';
 import type { Reason } from '@flotilla/contracts';
 import type { CloudProviderName } from '../clouds/cloud-provider.js';
 import type { CloudClusterSpec, CloudNodeGroupSpec, CloudPlace, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
@@ -160,11 +160,18 @@ export class ManagedClusterRepository {
   /**
    * Writes what a step changed, in one statement: the cluster's state (not its wanted node groups:
    * a step never changes what is wanted; `save` does) and what the step saw of each node group (for
-   * people: the reconciler observes anew each step). Only while the claim is still `claimId` at
-   * `generation`: the row lock orders it with a request's change, which takes the row first too.
-   * The claim is released. False when the cluster changed meanwhile (nothing written).
+   * people: the reconciler observes anew each step), with the outbox rows of its events
+   * (`UnitOfWork.writeWithEvents`). Only while the claim is still `claimId` at `generation`: the
+   * row lock orders it with a request's change, which takes the row first too. The claim is
+   * released. False when the cluster changed meanwhile (nothing written).
    */
-  async saveStateUnderClaim(cluster: ManagedCluster, claimId: string, generation: number, observedGroups: readonly ObservedCloudNodeGroup[] = []): Promise<boolean> {
+  async saveStateUnderClaim(
+    cluster: ManagedCluster,
+    claimId: string,
+    generation: number,
+    observedGroups: readonly ObservedCloudNodeGroup[] = [],
+    outboxRows: string = outboxRowsParameter([]),
+  ): Promise<boolean> {
     const rows = await this.query<{ id: string }>(
       `WITH saved AS (
          UPDATE managed_clusters SET phase = $2, work = $3, step = $4, operation = $5, generation = $6, version_offered = $7, reasons = $8, failures = $9,
@@ -174,7 +181,8 @@ export class ManagedClusterRepository {
        observed AS (
          UPDATE managed_node_groups g SET observed_state = o.state, observed_version = o.version
            FROM unnest($15::text[], $16::text[], $17::text[]) AS o(name, state, version), saved
-          WHERE g.cluster_id = saved.id AND g.name = o.name)
+          WHERE g.cluster_id = saved.id AND g.name = o.name),
+       events AS (${outboxInsertSql('$18', 'EXISTS (SELECT 1 FROM saved)')})
        SELECT id FROM saved`,
       [
         cluster.id,
@@ -186,6 +194,7 @@ export class ManagedClusterRepository {
         observedGroups.map((group) => group.name),
         observedGroups.map((group) => group.state),
         observedGroups.map((group) => group.version),
+        outboxRows,
       ],
     );
     return rows.length > 0;

@@ -1,7 +1,7 @@
 import { Clock, PeriodicTask } from '@flotilla/service-kit';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, NodePoolScaled, UpgradeStepFailed, type Reason } from '@flotilla/contracts';
-import { UnitOfWork } from '@flotilla/messaging';
+import { UnitOfWork, type EventToEmit } from '@flotilla/messaging';
 import { CloudError, isTransientCloudError } from '../clouds/errors.js';
 import type { CloudProviderName } from '../clouds/cloud-provider.js';
 import type { CloudOperationStatus, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
@@ -351,57 +351,56 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     return settleTransient(cluster, why, groups, now, this.policy);
   }
 
-  /** Records the step under its claim, with its events: a claim taken over (lease ran out) records nothing. */
+  /**
+   * Records the step under its claim, with its events: a claim taken over (lease ran out) records
+   * nothing. One statement writes the state, what was seen of the node groups and the events'
+   * outbox rows; a ready cluster's also writes its connected record, in a transaction under the
+   * advisory lock every writer of that record takes first.
+   */
   private async record(claimed: ManagedCluster, claimId: string, settled: Settled, groups: ObservedCloudNodeGroup[] | null): Promise<void> {
-    const dropped = () => this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
-    if (settled.events.length === 0) {
-      // Most looks find the cloud still at work: one statement, no transaction.
-      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation, groups ?? []))) dropped();
-      return;
+    const save = () =>
+      this.unitOfWork.writeWithEvents(
+        settled.events.map((event) => toEmit(claimed.id, event)),
+        (outboxRows) => this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation, groups ?? [], outboxRows),
+      );
+    const ready = settled.events.find((event) => event.type === 'ClusterReady');
+    const saved =
+      ready === undefined
+        ? await save()
+        : await this.unitOfWork.run(async () => {
+            await this.clusters.lockCluster(claimed.id);
+            if (!(await save())) return false;
+            // From now on the cluster is re-checked like an import, through the same cloud account.
+            const now = this.clock.now();
+            const record = connectedRecordOf(settled.next, { version: ready.data.kubernetesVersion, nodeCount: ready.data.nodeCount }, now);
+            await this.connected.saveImported(record, new Date(now.getTime() + this.settings.firstSyncAfterMs));
+            return true;
+          });
+    if (!saved) {
+      this.logger.log({ msg: 'step result dropped: the cluster changed meanwhile', clusterId: claimed.id });
+    } else if (settled.events.length > 0 && (settled.next.step !== claimed.step || settled.next.work === null)) {
+      this.logger.log({ msg: 'managed cluster step', clusterId: claimed.id, phase: settled.next.phase, step: settled.next.step, work: settled.next.work?.kind ?? null, reasons: settled.next.reasons.map((r) => r.code) });
     }
-    await this.unitOfWork.run(async () => {
-      // A ready cluster's connected record is written under the advisory lock its other writers take first.
-      if (settled.events.some((event) => event.type === 'ClusterReady')) await this.clusters.lockCluster(claimed.id);
-      if (!(await this.clusters.saveStateUnderClaim(settled.next, claimId, claimed.generation, groups ?? []))) {
-        dropped();
-        return;
-      }
-      for (const event of settled.events) await this.emit(settled.next, event);
-      if (settled.next.step !== claimed.step || settled.next.work === null) {
-        this.logger.log({ msg: 'managed cluster step', clusterId: claimed.id, phase: settled.next.phase, step: settled.next.step, work: settled.next.work?.kind ?? null, reasons: settled.next.reasons.map((r) => r.code) });
-      }
-    });
   }
+}
 
-  private async emit(cluster: ManagedCluster, event: ManagedEvent): Promise<void> {
-    switch (event.type) {
-      case 'ClusterProgress':
-        this.unitOfWork.emit(ClusterProgress, cluster.id, event.data);
-        return;
-      case 'ClusterReady': {
-        this.unitOfWork.emit(ClusterReady, cluster.id, event.data);
-        // From now on the cluster is re-checked like an import, through the same cloud account.
-        const now = this.clock.now();
-        await this.connected.saveImported(connectedRecordOf(cluster, { version: event.data.kubernetesVersion, nodeCount: event.data.nodeCount }, now), new Date(now.getTime() + this.settings.firstSyncAfterMs));
-        return;
-      }
-      case 'ClusterProvisioningFailed':
-        this.unitOfWork.emit(ClusterProvisioningFailed, cluster.id, event.data);
-        return;
-      case 'NodePoolScaled':
-        this.unitOfWork.emit(NodePoolScaled, cluster.id, event.data);
-        return;
-      case 'ClusterUpgraded':
-        this.unitOfWork.emit(ClusterUpgraded, cluster.id, event.data);
-        return;
-      case 'UpgradeStepFailed':
-        this.unitOfWork.emit(UpgradeStepFailed, cluster.id, event.data);
-        return;
-      case 'ClusterDeleted':
-        // The importer consumes its own ClusterDeleted too: the connected record is tombstoned then.
-        this.unitOfWork.emit(ClusterDeleted, cluster.id, event.data);
-        return;
-    }
+/** A step's event as the bus carries it. The importer consumes its own ClusterDeleted too: the connected record is tombstoned then. */
+function toEmit(clusterId: string, event: ManagedEvent): EventToEmit {
+  switch (event.type) {
+    case 'ClusterProgress':
+      return { definition: ClusterProgress, subject: clusterId, data: event.data };
+    case 'ClusterReady':
+      return { definition: ClusterReady, subject: clusterId, data: event.data };
+    case 'ClusterProvisioningFailed':
+      return { definition: ClusterProvisioningFailed, subject: clusterId, data: event.data };
+    case 'NodePoolScaled':
+      return { definition: NodePoolScaled, subject: clusterId, data: event.data };
+    case 'ClusterUpgraded':
+      return { definition: ClusterUpgraded, subject: clusterId, data: event.data };
+    case 'UpgradeStepFailed':
+      return { definition: UpgradeStepFailed, subject: clusterId, data: event.data };
+    case 'ClusterDeleted':
+      return { definition: ClusterDeleted, subject: clusterId, data: event.data };
   }
 }
 
