@@ -19,6 +19,32 @@ export interface SyncClaim {
  */
 const REACHABLE_NOW = `(c.credential_ref <> :tunnelRef OR EXISTS (SELECT 1 FROM cluster_tunnels t WHERE t.cluster_id = c.id AND t.state = 'connected'))`;
 
+/** The columns a plain statement reads, named as the entity's properties (what `toView` takes). */
+const ENTITY_COLUMNS = [
+  'c.id',
+  'c.name',
+  'c.provider',
+  'c.api_server AS "apiServer"',
+  'c.cloud',
+  'c.credential_ref AS "credentialRef"',
+  'c.state',
+  'c.attempt',
+  'c.request_event_id AS "requestEventId"',
+  'c.kubernetes_version AS "kubernetesVersion"',
+  'c.distribution',
+  'c.node_count AS "nodeCount"',
+  'c.reasons',
+  'c.warnings',
+  'c.policy_revision AS "policyRevision"',
+  'c.requested_at AS "requestedAt"',
+  'c.check_started_at AS "checkStartedAt"',
+  'c.imported_at AS "importedAt"',
+  'c.deleted_at AS "deletedAt"',
+  'c.last_event_time AS "lastEventTime"',
+  'c.sync_failures AS "syncFailures"',
+  'c.unreachable_since AS "unreachableSince"',
+].join(', ');
+
 export interface ConnectedClusterPage {
   items: ConnectedCluster[];
   total: number;
@@ -79,31 +105,25 @@ export class ConnectedClusterRepository {
    * LOCKED: replicas take disjoint sets and never wait on each other.
    */
   async claimDueForSync(limit: number, now: Date, leaseMs: number): Promise<SyncClaim[]> {
-    return this.unitOfWork.run(async () => {
-      const entities = await this.clusters
-        .createQueryBuilder('c')
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .where('c.deleted_at IS NULL')
-        .andWhere(`c.state IN ('Imported', 'Unreachable')`)
-        .andWhere('(c.next_sync_at IS NULL OR c.next_sync_at <= :now)', { now })
-        .andWhere(REACHABLE_NOW, { tunnelRef: TUNNEL_CREDENTIAL_REF })
-        .orderBy('c.next_sync_at', 'ASC', 'NULLS FIRST')
-        .limit(limit)
-        .getMany();
-      if (entities.length === 0) return [];
-      await this.clusters
-        .createQueryBuilder()
-        .update()
-        .set({ syncClaimedAt: now, nextSyncAt: new Date(now.getTime() + leaseMs) })
-        .whereInIds(entities.map((entity) => entity.id))
-        .execute();
-      return entities.map((entity) => ({
-        cluster: toView(entity),
-        sync: { failures: entity.syncFailures, unreachableSince: iso(entity.unreachableSince) },
-        claimedAt: now,
-      }));
-    });
+    // One statement, no transaction (the sync worker asks every poll interval, mostly for nothing):
+    // its row locks end with it, and the lease holds the clusters from then on.
+    const rows: ConnectedClusterEntity[] = await this.unitOfWork.manager.query(
+      `WITH claimed AS (
+         UPDATE connected_clusters c SET sync_claimed_at = $1, next_sync_at = $3
+           FROM (SELECT c.id FROM connected_clusters c
+                  WHERE c.deleted_at IS NULL AND c.state IN ('Imported', 'Unreachable') AND (c.next_sync_at IS NULL OR c.next_sync_at <= $1)
+                    AND ${REACHABLE_NOW.replace(':tunnelRef', '$4')}
+                  ORDER BY c.next_sync_at ASC NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) due
+          WHERE c.id = due.id
+          RETURNING ${ENTITY_COLUMNS})
+       SELECT * FROM claimed`,
+      [now, limit, new Date(now.getTime() + leaseMs), TUNNEL_CREDENTIAL_REF],
+    );
+    return rows.map((entity) => ({
+      cluster: toView(entity),
+      sync: { failures: entity.syncFailures, unreachableSince: iso(entity.unreachableSince) },
+      claimedAt: now,
+    }));
   }
 
   /** The sync state of a cluster locked by findForUpdate, with the claim it carries. */
