@@ -80,6 +80,21 @@ export class ConnectedClusterRepository {
   }
 
   /**
+   * Whether `claimPending` would find a cluster, in one plain statement outside any transaction:
+   * the import worker asks every poll interval, and most polls find none.
+   */
+  async hasPending(staleBefore: Date, now: Date): Promise<boolean> {
+    const rows: unknown[] = await this.unitOfWork.manager.query(
+      `SELECT 1 FROM connected_clusters c
+        WHERE c.deleted_at IS NULL AND (c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < $1))
+          AND (c.check_not_before IS NULL OR c.check_not_before <= $2) AND ${REACHABLE_NOW.replace(':tunnelRef', '$3')}
+        LIMIT 1`,
+      [staleBefore, now, TUNNEL_CREDENTIAL_REF],
+    );
+    return rows.length > 0;
+  }
+
+  /**
    * Takes clusters waiting for a connectivity check, and checks whose worker vanished (lease run
    * out); a cluster registered through the tunnel once its tunnel is up. SKIP LOCKED: replicas
    * take disjoint sets and never wait on each other.

@@ -74,6 +74,9 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One round: claim up to `concurrency` clusters and check them side by side. */
   async round(signal: AbortSignal): Promise<number> {
+    // A look first, outside any transaction: most rounds find nothing to claim.
+    const at = this.clock.now();
+    if (!(await this.clusters.hasPending(new Date(at.getTime() - this.settings.checkLeaseMs), at))) return 0;
     const claimed = await this.unitOfWork.run(async () => {
       const now = this.clock.now();
       const pending = await this.clusters.claimPending(this.settings.concurrency, new Date(now.getTime() - this.settings.checkLeaseMs), now);
