@@ -111,7 +111,8 @@ TOOL='${tool}'
 ADDRESS='${address}'
 stdin=""
 if [ ! -t 0 ]; then stdin=$(base64 -w0); fi
-{ printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } >> '${log}'
+# One record per call, whole: the host's tools run concurrently (health checks beside a drain), and the record is several writes.
+{ flock 9; printf '%s' '${tool}'; for arg in "$@"; do printf '\\t%s' "$(printf '%s' "$arg" | base64 -w0)"; done; printf '\\t<%s\\n' "$stdin"; } 9>> '${log}' >&9
 if [ -f "$STATE/fail-${tool}-$1" ]; then echo "error execution phase: ${tool} $1 failed on purpose" >&2; exit 1; fi
 ${PACKAGE_STATE}
 ${standInBody(tool)}
