@@ -14,7 +14,9 @@ export class CallbackQueryClient extends pg.Client {
     // Called on this client below, never detached from it.
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
-    if (typeof callback === 'function' || typeof values === 'function' || typeof (config as { submit?: unknown } | null)?.submit === 'function') return query.call(this, config, values, callback);
+    const given = config as { submit?: unknown; callback?: unknown } | null;
+    // A callback of the caller's, or a query object: pg's own forms, passed as they are.
+    if (typeof callback === 'function' || typeof values === 'function' || typeof given?.submit === 'function' || typeof given?.callback === 'function') return query.call(this, config, values, callback);
     return new Promise((resolve, reject) => {
       query.call(this, config, values, (error: Error | null, result: unknown) => {
         if (!error) return resolve(result);

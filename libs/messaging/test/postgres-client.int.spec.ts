@@ -23,6 +23,10 @@ describe('the services\' PostgreSQL client', () => {
       client.query('SELECT 7 AS n', (error: Error | null, result: pg.QueryResult) => (error ? reject(error) : resolve(result)));
     });
     assert.deepEqual(viaCallback.rows, [{ n: 7 }]);
+    const viaConfigCallback = await new Promise<pg.QueryResult>((resolve, reject) => {
+      void client.query({ text: 'SELECT 5 AS n', callback: (error: Error | null, result: pg.QueryResult) => (error ? reject(error) : resolve(result)) } as pg.QueryConfig);
+    });
+    assert.deepEqual(viaConfigCallback.rows, [{ n: 5 }]);
     const submitted = new pg.Query('SELECT 3 AS n');
     const rows: unknown[] = [];
     submitted.on('row', (row: unknown) => rows.push(row));
