@@ -53,7 +53,8 @@ function handledPatterns(controllers: readonly Type[]): string[] {
 /**
  * Catalogue events a source emits: `*.emit(Definition, ...)`, and where it emits a definition it
  * was handed (`emit(definition, ...)`), the definitions passed as arguments in that file
- * (`this.command(id, NodePoolScaleRequested, ...)`), not counting `@OnEvent(...)` decorators.
+ * (`this.command(id, NodePoolScaleRequested, ...)`), not counting `@OnEvent(...)` decorators; and
+ * in a file writing events with a state change (`writeWithEvents`), each `definition: Definition`.
  */
 export function emittedEvents(source: string): Set<string> {
   const found = new Set<string>();
@@ -62,6 +63,11 @@ export function emittedEvents(source: string): Set<string> {
   }
   if ([...source.matchAll(/\.emit\(\s*([a-z_$][\w$]*)\s*,/g)].length > 0) {
     for (const [, name] of source.matchAll(/(?:(?<!@OnEvent(?:Batch)?)\(|,)\s*([A-Z][\w$]*)\s*(?=[,)])/g)) {
+      if (names.has(name!)) found.add(name!);
+    }
+  }
+  if (source.includes('.writeWithEvents(')) {
+    for (const [, name] of source.matchAll(/\bdefinition:\s*([A-Z][\w$]*)\b/g)) {
       if (names.has(name!)) found.add(name!);
     }
   }
@@ -130,6 +136,11 @@ describe('the catalogue checks themselves', () => {
       `find() { return this.clusters.hasEvent(id, ClusterDeletionRequested.type); }`,
     ].join('\n');
     assert.deepEqual([...emittedEvents(forwarded)], ['NodePoolScaleRequested']);
+    const written = [
+      `step() { return this.unitOfWork.writeWithEvents([this.eventOf(id, event)], (rows) => this.clusters.save(id, rows)); }`,
+      `eventOf(id, event) { return { definition: ClusterReady, subject: id, data: event.data }; }`,
+    ].join('\n');
+    assert.deepEqual([...emittedEvents(written)], ['ClusterReady']);
   });
 
   it('name a handler or an emit the catalogue does not declare, and a declaration the code does not bear out', () => {
