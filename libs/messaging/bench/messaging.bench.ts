@@ -35,7 +35,7 @@ import pg from 'pg';
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BusConnection, busOptions, durableName, ensureConsumer, ensureStreams, startEventConsumers, type BusOptions } from '../src/index.js';
-import { createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
+import { Cleanups, createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
 import { BENCH_MIGRATIONS, closeBenchApp, createBenchApp, type HandlerMode } from './bench-app.js';
 import { RawPipeline } from './raw-pipeline.js';
 import {
@@ -91,20 +91,7 @@ function sourceEvents(phase: string, count: number): Keyed[] {
   });
 }
 
-const cleanups: (() => unknown)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
-    }
-  }
-}
-process.once('SIGINT', () => {
-  console.error('interrupted: cleaning up');
-  void cleanUp().finally(() => process.exit(130));
-});
+const cleanups = new Cleanups();
 
 type Cpu = ReturnType<typeof cpuPercent>;
 
@@ -504,5 +491,5 @@ try {
   console.error('benchmark failed:', error);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await cleanups.run();
 }

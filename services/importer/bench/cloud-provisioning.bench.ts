@@ -78,7 +78,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName, type EventData } from '@flotilla/contracts';
 import { BusConnection, busOptions, ensureStreams, publishEvent } from '@flotilla/messaging';
-import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
+import { Cleanups, databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { KeyRing } from '@flotilla/secrets';
 import { testIssuer } from '@flotilla/service-kit/testing';
 import { DataSource } from 'typeorm';
@@ -257,22 +257,7 @@ function procUsage(pid: number): { peakRssMb: number; cpuSeconds: number } | und
   }
 }
 
-const cleanups: (() => unknown)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
-    }
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+const cleanups = new Cleanups(log);
 
 interface Progress {
   at: number;
@@ -533,7 +518,7 @@ try {
   console.error('benchmark failed:', error);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await cleanups.run();
 }
 // Whatever a client library still holds open, the benchmark is over.
 process.exit(process.exitCode ?? 0);

@@ -34,7 +34,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName } from '@flotilla/contracts';
 import { ALL_EVENTS, BusConnection, busOptions, durableName, ensureStreams, headerRecord, publishEncoded, publishEvent } from '@flotilla/messaging';
-import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
+import { Cleanups, databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
 import { benchClusterSpec, cpuByCommand, cpuSecondsBetween, envNumber, metricSum, repoRoot, round, ServiceProcess, sleep } from './support.js';
 
@@ -60,22 +60,7 @@ const passThrough = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => /^(RECONCILE_|PROVIDER_|MACHINE_|SIM_|OTEL_|BUS_BATCH_SIZE$|BUS_LANES$)/.test(key)),
 ) as Record<string, string>;
 
-const cleanups: (() => unknown)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
-    }
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+const cleanups = new Cleanups(log);
 
 interface Bench {
   db: DataSource;
@@ -358,6 +343,6 @@ try {
   console.error('benchmark failed:', error);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await cleanups.run();
 }
 process.exit(process.exitCode ?? 0);

@@ -38,7 +38,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ClusterReady, ClusterRequested, createEvent, eventsSubject, streamName, type EventOf } from '@flotilla/contracts';
 import { BusConnection, durableName, ensureStreams, busOptions, publishEvent, ALL_EVENTS } from '@flotilla/messaging';
-import { databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
+import { Cleanups, databaseUrl, deleteTestStreams, ensureDatabase, freePort, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL } from '@flotilla/messaging/testing';
 import { DataSource } from 'typeorm';
 import { benchClusterSpec, cpuByCommand, cpuSecondsBetween, envNumber, metricSum, percentile, repoRoot, round, ServiceProcess, sleep, type ProcessUsage } from './support.js';
 
@@ -82,22 +82,7 @@ const passThrough = Object.fromEntries(
 
 const spec = benchClusterSpec(CONTROL_PLANE, WORKERS);
 
-const cleanups: (() => unknown)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error('cleanup step failed:', error instanceof Error ? error.message : error);
-    }
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+const cleanups = new Cleanups(log);
 
 interface Progress {
   at: number;
@@ -449,7 +434,7 @@ try {
   console.error('benchmark failed:', error);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await cleanups.run();
 }
 // Whatever a client library still holds open, the benchmark is over.
 process.exit(process.exitCode ?? 0);

@@ -130,3 +130,4 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 }
 export * from './tcp-proxy.js';
 export * from './events.js';
+export * from './cleanups.js';

@@ -19,6 +19,10 @@ export interface SyncClaim {
  */
 const REACHABLE_NOW = `(c.credential_ref <> :tunnelRef OR EXISTS (SELECT 1 FROM cluster_tunnels t WHERE t.cluster_id = c.id AND t.state = 'connected'))`;
 
+/** A cluster waiting for its connectivity check (or whose check's lease ran out) that can be reached now. */
+const PENDING_CHECK = `c.deleted_at IS NULL AND (c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < :staleBefore))
+  AND (c.check_not_before IS NULL OR c.check_not_before <= :now) AND ${REACHABLE_NOW}`;
+
 /** The columns a plain statement reads, named as the entity's properties (what `toView` takes). */
 const ENTITY_COLUMNS = [
   'c.id',
@@ -84,14 +88,8 @@ export class ConnectedClusterRepository {
    * the import worker asks every poll interval, and most polls find none.
    */
   async hasPending(staleBefore: Date, now: Date): Promise<boolean> {
-    const rows: unknown[] = await this.unitOfWork.manager.query(
-      `SELECT 1 FROM connected_clusters c
-        WHERE c.deleted_at IS NULL AND (c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < $1))
-          AND (c.check_not_before IS NULL OR c.check_not_before <= $2) AND ${REACHABLE_NOW.replace(':tunnelRef', '$3')}
-        LIMIT 1`,
-      [staleBefore, now, TUNNEL_CREDENTIAL_REF],
-    );
-    return rows.length > 0;
+    const found: unknown = await this.clusters.createQueryBuilder('c').select('1').where(PENDING_CHECK, { staleBefore, now, tunnelRef: TUNNEL_CREDENTIAL_REF }).limit(1).getRawOne();
+    return found !== undefined;
   }
 
   /**
@@ -104,10 +102,7 @@ export class ConnectedClusterRepository {
       .createQueryBuilder('c')
       .setLock('pessimistic_write')
       .setOnLocked('skip_locked')
-      .where('c.deleted_at IS NULL')
-      .andWhere(`(c.state = 'Requested' OR (c.state = 'Checking' AND c.check_started_at < :staleBefore))`, { staleBefore })
-      .andWhere('(c.check_not_before IS NULL OR c.check_not_before <= :now)', { now })
-      .andWhere(REACHABLE_NOW, { tunnelRef: TUNNEL_CREDENTIAL_REF })
+      .where(PENDING_CHECK, { staleBefore, now, tunnelRef: TUNNEL_CREDENTIAL_REF })
       .orderBy('c.requested_at', 'ASC')
       .limit(limit)
       .getMany();
