@@ -94,25 +94,32 @@ export class SshSession {
         reject(new SshError('key-invalid', where));
       }
     });
-    // Pinned only once the host proved it holds the key (the handshake's signature).
-    const presented = seen.hostKey;
-    if (pinned === null && presented !== null) {
-      const recorded = await pins.pin(target.address, target.port, presented);
-      if (recorded !== presented) {
-        client.end();
-        throw new SshError('host-key-changed', where, `pinned ${recorded}, the host presented ${presented}`);
-      }
-    }
-    if (presented !== null) {
-      const holder = await pins.ownerOfKey(target.address, target.port, presented);
-      if (holder) {
-        client.end();
-        throw new SshError('host-in-another-cluster', where, `it presents the host key of ${holder.address}:${holder.port}, a host of cluster "${holder.clusterId}": one machine under two addresses is one host`);
-      }
+    try {
+      await SshSession.checkIdentity(target, where, seen.hostKey, pinned, pins);
+    } catch (error) {
+      // Refused, or the records could not be read: the connection goes too (it would keep the process alive).
+      client.end();
+      throw error;
     }
     // Later connection errors end the running command through its channel's close.
     client.on('error', () => undefined);
     return new SshSession(client, target, timeouts);
+  }
+
+  /**
+   * After the handshake: the key is pinned once the host proved it holds it (the handshake's
+   * signature), and it must not be the key of a host another cluster owns.
+   */
+  private static async checkIdentity(target: SshTarget, where: string, presented: string | null, pinned: string | null, pins: HostKeyPins): Promise<void> {
+    if (presented === null) return;
+    if (pinned === null) {
+      const recorded = await pins.pin(target.address, target.port, presented);
+      if (recorded !== presented) throw new SshError('host-key-changed', where, `pinned ${recorded}, the host presented ${presented}`);
+    }
+    const holder = await pins.ownerOfKey(target.address, target.port, presented);
+    if (holder) {
+      throw new SshError('host-in-another-cluster', where, `it presents the host key of ${holder.address}:${holder.port}, a host of cluster "${holder.clusterId}": one machine under two addresses is one host`);
+    }
   }
 
   /** Runs one command (through the login shell), with optional standard input. */
