@@ -192,6 +192,24 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.deepEqual([pool()?.size, pool()?.body.initialNodeCount], [5, 2]);
   });
 
+  it('reads the pool sizes of a project’s clusters in one shared Compute listing, asked again after a resize of ours', async () => {
+    const watching = new GkeLifecycle({ ...standinSettings({ gke: standin.url }), listMaxAgeMs: 60_000 });
+    const ids = [randomUUID(), randomUUID()];
+    const targets = await Promise.all(ids.map((id) => runningCluster(id)));
+    await Promise.all(targets.map(async (target, index) => settle(target, await gke.createNodeGroup(account, target, spec(ids[index]!), general, randomUUID()))));
+
+    const computeBefore = standin.counts().computeRequests;
+    const sizes = async () => Promise.all(targets.map(async (target) => (await watching.listNodeGroups(account, target)).map((group) => group.desiredSize)));
+    assert.deepEqual(await sizes(), [[2], [2]]);
+    assert.deepEqual(await sizes(), [[2], [2]]);
+    assert.equal(standin.counts().computeRequests - computeBefore, 1, 'one listing for both clusters, twice');
+
+    // A resize of ours: what the listing said before it is not taken for after it.
+    // (Its operation is followed with lists asked each time: the watching lifecycle's would serve a minute.)
+    await settle(targets[0]!, await watching.scaleNodeGroup(account, targets[0]!, 'general', { minSize: 4, maxSize: 4, desiredSize: 4 }, randomUUID()));
+    assert.deepEqual(await sizes(), [[4], [2]]);
+  });
+
   it('upgrades one minor, control plane then node pools; a skipped minor or a pool ahead of the control plane is refused', async () => {
     const id = randomUUID();
     const target = await runningCluster(id, '1.30');

@@ -1,6 +1,7 @@
 import type { protos } from '@google-cloud/container';
 import type { GcpAccount } from '../accounts.js';
 import type { CloudSettings } from '../settings.js';
+import { SharedReads } from '../shared-reads.js';
 import type { GkeClients } from './gke-client.js';
 import { gkeError } from './gke-mapping.js';
 
@@ -29,27 +30,51 @@ export function gkePoolSizePerZone(pool: NodePool, targetSizes: ReadonlyMap<stri
   return Math.round(sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) / sizes.length);
 }
 
+/** The names GKE gives its node pools' instance groups (`gke-<cluster>-<pool>-<hash>-grp`), as a Compute filter. */
+const GKE_GROUPS_FILTER = 'name eq gke-.*';
+
 /**
  * Reads the target sizes of node pools' instance groups from Compute Engine (needs
- * `compute.instanceGroupManagers.list`), in one aggregated listing filtered to their names, at
- * the configured Compute endpoint whatever host the URLs name.
+ * `compute.instanceGroupManagers.list`), in aggregated listings, at the configured Compute
+ * endpoint whatever host the URLs name.
  */
 export class GkeInstanceGroups {
+  /** Every GKE instance group of a project, by account and project: one listing serves every cluster there. */
+  private readonly projectLists: SharedReads<Map<string, number>>;
+
   constructor(
     private readonly clients: GkeClients,
     private readonly settings: CloudSettings,
-  ) {}
+  ) {
+    this.projectLists = new SharedReads(settings.listMaxAgeMs);
+  }
 
-  /** Target size by instance group path (`instanceGroupPath`) of every instance group of `pools`. */
+  /** Target size by instance group path (`instanceGroupPath`) of every instance group of `pools`, asked for by name now. */
   async targetSizes(account: GcpAccount, projectId: string, pools: NodePool[], signal?: AbortSignal): Promise<Map<string, number>> {
+    const names = new Set([...groupPaths(pools)].map((path) => path.split('/').pop() ?? ''));
+    return names.size === 0 ? new Map() : this.list(account, projectId, `name eq (${[...names].join('|')})`, signal);
+  }
+
+  /**
+   * The same from the project's listing of every GKE instance group, shared by the clusters of the
+   * account there for up to `listMaxAgeMs` and asked after `notBefore` (our last change to the
+   * cluster): watching a hundred clusters' pools takes one call, not one per cluster. Groups the
+   * listing does not hold (made since it was asked) are asked for by name.
+   */
+  async sharedTargetSizes(account: GcpAccount, projectId: string, pools: NodePool[], notBefore: number, signal?: AbortSignal): Promise<ReadonlyMap<string, number>> {
+    const paths = groupPaths(pools);
+    if (paths.size === 0) return new Map();
+    const { value } = await this.projectLists.read(`${account.client_email}\n${projectId}`, notBefore, () => this.list(account, projectId, GKE_GROUPS_FILTER, signal));
+    return [...paths].every((path) => value.has(path)) ? value : this.targetSizes(account, projectId, pools, signal);
+  }
+
+  private async list(account: GcpAccount, projectId: string, filter: string, signal: AbortSignal | undefined): Promise<Map<string, number>> {
     const sizes = new Map<string, number>();
-    const names = new Set(pools.flatMap((pool) => (pool.instanceGroupUrls ?? []).map((url) => instanceGroupPath(url)?.split('/').pop() ?? '')).filter((name) => name !== ''));
-    if (names.size === 0) return sizes;
     const jwt = this.clients.jwt(account);
     let pageToken: string | undefined;
     do {
       const url = new URL(`${this.settings.gke.computeEndpoint}/compute/v1/projects/${encodeURIComponent(projectId)}/aggregated/instanceGroupManagers`);
-      url.searchParams.set('filter', `name eq (${[...names].join('|')})`);
+      url.searchParams.set('filter', filter);
       url.searchParams.set('returnPartialSuccess', 'true');
       if (pageToken !== undefined) url.searchParams.set('pageToken', pageToken);
       let page: AggregatedInstanceGroupManagers;
@@ -68,4 +93,9 @@ export class GkeInstanceGroups {
     } while (pageToken !== undefined);
     return sizes;
   }
+}
+
+/** The instance group paths (`instanceGroupPath`) of `pools`. */
+function groupPaths(pools: readonly NodePool[]): Set<string> {
+  return new Set(pools.flatMap((pool) => (pool.instanceGroupUrls ?? []).map((url) => instanceGroupPath(url) ?? '')).filter((path) => path !== ''));
 }

@@ -76,7 +76,9 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * `operationStatus` read the location's cluster list and operation list (both carry every
  * cluster's node pools and every operation with its status), one call shared by every cluster of
  * the account there for up to `listMaxAgeMs`, and never older than our last change to the cluster
- * (`GkeReads`). An operation the list does not show is asked for by name.
+ * (`GkeReads`). An operation the list does not show is asked for by name. Pool sizes come the
+ * same way from one listing of the project's GKE instance groups (`sharedTargetSizes`); a resize
+ * reads its pool's groups by name, now.
  */
 export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
   readonly provider = 'gke' as const;
@@ -241,7 +243,7 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
    */
   private async observed(account: GcpAccount, gke: GkeTarget, pools: NodePool[], signal: AbortSignal | undefined): Promise<ObservedCloudNodeGroup[]> {
     const made = pools.filter((pool) => gkeObservedNodeGroup(pool).state !== 'creating');
-    const sizes = made.length === 0 ? new Map<string, number>() : await this.instanceGroups.targetSizes(account, gke.projectId, made, signal);
+    const sizes = made.length === 0 ? new Map<string, number>() : await this.instanceGroups.sharedTargetSizes(account, gke.projectId, made, this.changes.notBefore(clusterPath(gke)), signal);
     return pools.map((pool) => gkeObservedNodeGroup(pool, gkePoolSizePerZone(pool, sizes)));
   }
 
