@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainMs, cloudBound, criticalPath, rateLimitedMs, requestsPerCluster, type CloudWork } from './critical-path.js';
+import { chainMs, cloudBound, criticalPath, phasesOf, rateLimitedMs, requestsPerCluster, type CloudWork } from './critical-path.js';
 
 const eks = (clusters: number, perSecond: number, burst: number): CloudWork => ({
   provider: 'eks',
@@ -31,8 +31,8 @@ describe('critical path of the cloud-provisioning benchmark', () => {
     assert.equal(chainMs(gke(1, 10, 1_000)), 4_000 + 1_000 + 2 * 1_500);
   });
 
-  it('counts the requests one cluster needs at the least', () => {
-    assert.deepEqual([requestsPerCluster(eks(1, 1, 1)), requestsPerCluster(aks(1)), requestsPerCluster(gke(1, 1, 1))], [6, 7, 8]);
+  it('counts the requests one cluster needs at the least: EKS reads each resource, AKS and GKE read shared lists', () => {
+    assert.deepEqual([requestsPerCluster(eks(1, 1, 1)), requestsPerCluster(aks(1)), requestsPerCluster(gke(1, 1, 1))], [6, 4, 4]);
   });
 
   it('a token bucket lets the burst through at once, then r per second; a window n per w', () => {
@@ -44,22 +44,39 @@ describe('critical path of the cloud-provisioning benchmark', () => {
   });
 
   it('a cloud is bound by its chain or by its rate limit, whichever is longer', () => {
-    // 100 clusters x 6 requests = 600; (600 - 100) / 100 per s = 5 s < the 8 s chain.
-    assert.deepEqual(cloudBound(eks(100, 100, 100)), { provider: 'eks', chainS: 8, minRequests: 600, rateS: 5, boundS: 8 });
-    // (600 - 100) / 25 per s = 20 s > the chain.
-    assert.equal(cloudBound(eks(100, 25, 100)).boundS, 20);
+    // One cluster: nothing waits for the limit, the chain is the bound.
+    assert.deepEqual(cloudBound(eks(1, 100, 100)), { provider: 'eks', chainS: 8, minRequests: 6, rateS: 0, phaseS: 8, boundS: 8 });
+    // (600 - 100) / 25 per s = 20 s > the chain and the phase (5 + (300 - 100) / 25 + 3 = 16 s).
+    assert.deepEqual(cloudBound(eks(100, 25, 100)), { provider: 'eks', chainS: 8, minRequests: 600, rateS: 20, phaseS: 16, boundS: 20 });
+  });
+
+  it('node groups start only once their control planes are seen done: the requests after that wait for the limit', () => {
+    // EKS, 100 clusters: 300 requests after 5 s (a DescribeCluster and two CreateNodegroup each),
+    // 100 at once and 200 over 2 s: the last node group starts at 7 s, done at 10 s; the whole
+    // run's 600 requests would fit in 5 s, the chain in 8.
+    assert.deepEqual(phasesOf(eks(100, 100, 100)), [{ afterMs: 5_000, requests: 3, thenMs: 3_000 }]);
+    assert.deepEqual(cloudBound(eks(100, 100, 100)), { provider: 'eks', chainS: 8, minRequests: 600, rateS: 5, phaseS: 10, boundS: 10 });
+    // AKS reads its clusters in shared lists: two pool PUTs each after 4 s, 200 through a bucket
+    // of 100 -> 1 s, then 2.5 s: 7.5 s against a chain of 6.5.
+    assert.deepEqual(cloudBound(aks(100)), { provider: 'aks', chainS: 6.5, minRequests: 400, rateS: 3, phaseS: 7.5, boundS: 7.5 });
+    // GKE, a window of 100 a second: after the control planes (4 s), 300 requests (the bootstrap
+    // pool's delete and two pool creates each) take three windows: 4 + 2 + 1.5 = 7.5 s, within the
+    // 8 s chain; with 50 a second, six windows: 4 + 5 + 1.5 = 10.5 s.
+    assert.equal(cloudBound(gke(100, 100, 1_000)).boundS, 8);
+    assert.deepEqual(cloudBound(gke(100, 50, 1_000)), { provider: 'gke', chainS: 8, minRequests: 400, rateS: 7, phaseS: 10.5, boundS: 10.5 });
+    // Without node groups there is no phase after the control plane.
+    assert.deepEqual(phasesOf({ ...eks(100, 100, 100), nodeGroups: 0 }), []);
   });
 
   it('the whole run takes as long as its slowest cloud', () => {
     const result = criticalPath([eks(100, 100, 100), aks(100), gke(100, 50, 1_000)]);
-    // GKE: 800 requests, 50 per second window -> (16 - 1) s = 15 s, beyond its 8 s chain.
-    assert.equal(result.seconds, 15);
+    assert.equal(result.seconds, 10.5);
     assert.deepEqual(
       result.clouds.map((cloud) => [cloud.provider, cloud.boundS]),
       [
-        ['eks', 8],
-        ['aks', 6.5],
-        ['gke', 15],
+        ['eks', 10],
+        ['aks', 7.5],
+        ['gke', 10.5],
       ],
     );
     assert.equal(criticalPath([]).seconds, 0);

@@ -2,26 +2,42 @@
  * The shortest time the cloud stand-ins allow for the cloud-provisioning benchmark's work, from
  * the same operation times and rate limits the benchmark gives them. Pure: tested on its own.
  *
- * Per cloud c (its clusters all created from one cloud account, so one rate limit):
+ * Per cloud c (its clusters all created from one cloud account, so one rate limit), three lower
+ * bounds, the longest of which is the cloud's:
  *
  *   chain_c    = the operation chain of one cluster: control plane, then its node groups
  *                  eks: createCluster + createNodegroup             (node groups side by side)
- *                  aks: clusterCreate + poolCreate                  (the System pool comes with
- *                       the cluster; User pools side by side)
+ *                  aks: clusterCreate + poolCreate                  (pools side by side)
  *                  gke: createCluster + deleteNodePool + g * createNodePool   (GKE runs one
  *                       operation at a time per cluster: the bootstrap pool's deletion, then
  *                       each node pool in turn)
- *   requests_c = clusters_c * the requests one cluster needs at the least: each create or
- *                delete it starts, plus one read per resource (or per GKE operation) to see it
- *                done; no polling, no version check (once per region would do), no tokens
- *   rate_c     = requests_c through the account's limit with nothing else in the way:
- *                  token bucket (burst B, r per second): max(0, requests_c - B) / r
- *                  window (n per w ms):                  (ceil(requests_c / n) - 1) * w
+ *   rate_c     = requests_c through the account's limit with nothing else in the way, where
+ *                requests_c = clusters_c * the requests one cluster needs at the least: each
+ *                create or delete it starts, plus, where the cloud has no call that reads many
+ *                clusters at once (EKS), one read per resource to see it done; AKS and GKE list
+ *                a resource group's or location's clusters (with their pools) and operations in
+ *                one call, shared by all, so their reads count for nothing. No polling, no
+ *                version check (once per region would do), no tokens.
+ *                  token bucket (burst B, r per second): max(0, k - B) / r
+ *                  sliding window (n per w ms):          (ceil(k / n) - 1) * w
+ *   phase_c    = the node groups' start, pushed back by the limit: no control plane is done
+ *                before its create's time S has passed (every create is answered at 0 at the
+ *                earliest), and a cluster's node groups are created only once it is seen done.
+ *                So the requests made after S include, for every cluster, its read that sees it
+ *                done (EKS; shared at AKS and GKE) and its node groups' creates; the last of them
+ *                is at S + rate(those) at the earliest and is a node group's create (or a read
+ *                whose cluster's creates come later still), which then takes its own time:
+ *                  phase_c = S + rate(clusters_c * requests after S) + the node group's time
+ *                For GKE the same holds from the bootstrap pool's deletion on, and from the first
+ *                pool's create on; the longest of these is phase_c.
  *
- *   critical_path_s = max over clouds of max(chain_c, rate_c)
+ *   critical_path_s = max over clouds of max(chain_c, rate_c, phase_c)
  *
- * A lower bound: the clusters of one cloud run side by side, each as fast as its chain, and the
- * account's requests go out as fast as the limit lets them. No reconciler can do better.
+ * Each is a lower bound: no reconciler can do better. rate_c ignores when requests can be made;
+ * phase_c adds that they cannot all be made at the start. (An EKS fleet of 100 clusters with two
+ * node groups each behind 100 requests a second: 300 requests once the control planes are done at
+ * 5 s, 100 of them at once and 200 more over 2 s, so the last node group starts at 7 s and is done
+ * at 10 s, not at the chain's 8 s.)
  */
 
 export type CloudName = 'eks' | 'aks' | 'gke';
@@ -52,8 +68,16 @@ export interface CloudBound {
   chainS: number;
   minRequests: number;
   rateS: number;
-  /** max(chainS, rateS) */
+  phaseS: number;
+  /** max(chainS, rateS, phaseS) */
   boundS: number;
+}
+
+/** Requests every cluster makes after `afterMs` before the fleet's last such operation starts, which then takes `thenMs`. */
+export interface Phase {
+  afterMs: number;
+  requests: number;
+  thenMs: number;
 }
 
 /** The operation chain of one cluster of this cloud, in ms. */
@@ -75,11 +99,31 @@ export function requestsPerCluster(work: CloudWork): number {
       // CreateCluster, DescribeCluster; CreateNodegroup and DescribeNodegroup per group.
       return 2 + 2 * work.nodeGroups;
     case 'aks':
-      // PUT and GET of the cluster, listClusterUserCredential (its CA); PUT and GET per pool.
-      return 3 + 2 * work.nodeGroups;
+      // PUT of the cluster, listClusterUserCredential (its CA), PUT per pool; reads shared.
+      return 2 + work.nodeGroups;
     case 'gke':
-      // Create, bootstrap pool delete and each pool create, each with one GET of its operation.
-      return 2 * (2 + work.nodeGroups);
+      // Create, the bootstrap pool's delete, each pool's create; operations read in shared lists.
+      return 2 + work.nodeGroups;
+  }
+}
+
+/** The phases after which node groups start (see phase_c in the header); none without node groups. */
+export function phasesOf(work: CloudWork): Phase[] {
+  if (work.nodeGroups === 0) return [];
+  const g = work.nodeGroups;
+  switch (work.provider) {
+    case 'eks':
+      // DescribeCluster seeing it ACTIVE (CreateNodegroup is refused before), then the creates.
+      return [{ afterMs: work.durations.createCluster, requests: 1 + g, thenMs: work.durations.createNodegroup }];
+    case 'aks':
+      return [{ afterMs: work.durations.clusterCreate, requests: g, thenMs: work.durations.poolCreate }];
+    case 'gke': {
+      const { createCluster, deleteNodePool, createNodePool } = work.durations;
+      return [
+        { afterMs: createCluster, requests: 1 + g, thenMs: createNodePool },
+        { afterMs: createCluster + deleteNodePool, requests: g, thenMs: createNodePool },
+      ];
+    }
   }
 }
 
@@ -101,10 +145,12 @@ export function cloudBound(work: CloudWork): CloudBound {
   const limit = work.rateLimit;
   const rate = limit.kind === 'token-bucket' ? limit.perSecond : limit.requests / limit.windowMs;
   if (!(rate > 0)) throw new Error(`${work.provider}.rateLimit must allow some requests`);
+  if (work.clusters === 0) return { provider: work.provider, chainS: 0, minRequests: 0, rateS: 0, phaseS: 0, boundS: 0 };
   const minRequests = work.clusters * requestsPerCluster(work);
-  const chainS = work.clusters === 0 ? 0 : chainMs(work) / 1000;
+  const chainS = chainMs(work) / 1000;
   const rateS = rateLimitedMs(minRequests, limit) / 1000;
-  return { provider: work.provider, chainS, minRequests, rateS, boundS: Math.max(chainS, rateS) };
+  const phaseS = Math.max(0, ...phasesOf(work).map((phase) => (phase.afterMs + rateLimitedMs(work.clusters * phase.requests, limit) + phase.thenMs) / 1000));
+  return { provider: work.provider, chainS, minRequests, rateS, phaseS, boundS: Math.max(chainS, rateS, phaseS) };
 }
 
 /** critical_path_s and what each cloud contributes to it. */
