@@ -112,8 +112,18 @@ export interface ObservedCloudNodeGroup {
  */
 export type CloudOperation = string | null;
 
-/** `code`: the failure typed from the cloud's own reason (`cloudFailureCode`), when it failed. */
-export type CloudOperationStatus = { done: false } | { done: true; failure: string | null; code?: CloudErrorCode };
+/**
+ * `code`: the failure typed from the cloud's own reason (`cloudFailureCode`), when it failed.
+ * `followUp`: one call of ours that is two operations at the cloud (GKE: a create, then the drop of
+ * its bootstrap pool) is at its second, of that kind, started by this look (`startedNow`) or
+ * before: what the wait is timed by from then on.
+ */
+export type CloudOperationStatus = { done: false; followUp?: CloudFollowUp } | { done: true; failure: string | null; code?: CloudErrorCode };
+
+export interface CloudFollowUp {
+  operation: 'delete-node-group' | 'delete-cluster';
+  startedNow: boolean;
+}
 
 export interface CloudLifecycle<Account> {
   readonly provider: CloudProviderName;

@@ -4,7 +4,7 @@ import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterRead
 import { UnitOfWork, type EventToEmit } from '@flotilla/messaging';
 import { CloudError, isTransientCloudError } from '../clouds/errors.js';
 import type { CloudProviderName } from '../clouds/cloud-provider.js';
-import type { CloudOperationStatus, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
+import type { CloudFollowUp, CloudOperationStatus, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 import { connectedRecordOf } from './connected-record.js';
@@ -12,8 +12,8 @@ import { LifecycleUnavailableError, type AccountLifecycle, type CloudLifecycles 
 import { ManagedClusterRepository, type ManagedClaim } from './managed-cluster.repository.js';
 import { requestTokenFor, targetOf, type ManagedCluster } from './managed-cluster.js';
 import { decideNextStep, stepKey, type Observation, type Step } from './next-step.js';
-import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
-import { ObservedDurations, operationKindOf } from './look-again.js';
+import { settleDone, settleFailed, settleStarted, settleThrottled, settleTransient, settleWait, settleWaitOn, type ManagedEvent, type ReconcilePolicy, type Settled } from './outcome.js';
+import { ObservedDurations, operationKindOf, type OperationKind } from './look-again.js';
 import { closeGate, gateOpen, heldUntil } from './throttle.js';
 import { setAtMost } from '../clouds/bounded-map.js';
 
@@ -45,6 +45,12 @@ const MAX_OPENED_ACCOUNTS = 1_000;
 /** Steps timed at once at most (one per cluster at work). */
 const MAX_STEPS_TIMED = 100_000;
 type OpenedAccount = { cloud: AccountLifecycle } | { reasons: Reason[] };
+/** An operation started for a cluster's step, and when (ms). */
+interface StartedOperation {
+  step: string;
+  kind: OperationKind | null;
+  at: number;
+}
 const accountKey = (cluster: Pick<ManagedCluster, 'provider' | 'credentialRef'>) => `${cluster.provider}\n${cluster.credentialRef}`;
 
 /** Clouds that create the node groups of one cluster side by side (GKE runs one operation at a time per cluster). */
@@ -70,8 +76,8 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   private readonly inFlight = new Set<Promise<void>>();
   /** How long each kind of operation took here: when a waiting cluster is looked at again (look-again.ts). */
   private readonly durations = new ObservedDurations();
-  /** When each cluster's last step that started cloud work was taken, to learn its duration once seen over. */
-  private readonly started = new Map<string, { step: string; at: number }>();
+  /** When the operation each cluster waits on was started (its step, and the kind of operation timed), to learn its duration once seen over. */
+  private readonly started = new Map<string, StartedOperation>();
   /** The settings, with the durations seen: what the outcomes are timed by. */
   private readonly policy: ReconcilePolicy;
   /** Cloud accounts opened, by provider and credential. */
@@ -153,7 +159,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       const operation = cluster.operation === null ? undefined : await opened.cloud.operationStatus(target, cluster.operation, signal);
       if (operation !== undefined && !operation.done) {
         // An operation in flight is waited on whatever the cloud shows of the cluster: nothing more to read.
-        settled = settleWait(cluster, false, now, this.policy);
+        settled = this.waitOn(cluster, operation.followUp, now);
       } else {
         // A create not started yet has nothing to look at: every lifecycle's create resumes what a crash left of it.
         const observed = firstOfCreate(cluster) ? null : await opened.cloud.findCluster(target, signal);
@@ -205,10 +211,31 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     if (started === undefined || started.step !== cluster.step) return;
     if (next.kind === 'wait' && observed.operation?.done !== true) return;
     this.started.delete(cluster.id);
-    const kind = operationKindOf(started.step);
     const failed = next.kind === 'fail' || (observed.operation?.done === true && observed.operation.failure !== null);
+    if (!failed) this.learn(cluster, started);
+  }
+
+  /** How long the operation `started` took, to when this look was due (see `maybeOver`). */
+  private learn(cluster: ManagedCluster, started: StartedOperation): void {
     const seen = Math.min(this.clock.now().getTime(), Date.parse(cluster.nextAttemptAt));
-    if (kind !== null && !failed) this.durations.record(cluster.provider, kind, seen - started.at);
+    if (started.kind !== null) this.durations.record(cluster.provider, started.kind, seen - started.at);
+  }
+
+  /**
+   * The cloud still at work on the step. At the second operation of a call that is two (a GKE
+   * create, then the drop of its bootstrap pool), the wait is timed by that operation: the first
+   * one's duration is learned when it is seen over and the second is timed from its start, so that
+   * a create is neither learned as both nor its second half looked at on the create's clock. (A
+   * delete whose first half drops a pool is not learned as a delete: its step names the second.)
+   */
+  private waitOn(cluster: ManagedCluster, followUp: CloudFollowUp | undefined, now: Date): Settled {
+    if (followUp === undefined) return settleWait(cluster, false, now, this.policy);
+    const started = this.started.get(cluster.id);
+    if (followUp.startedNow && cluster.step !== null) {
+      if (started !== undefined && started.step === cluster.step && started.kind !== followUp.operation) this.learn(cluster, started);
+      this.remember(cluster.id, cluster.step, now.getTime(), followUp.operation);
+    }
+    return settleWaitOn(cluster, followUp.operation, followUp.startedNow, now, this.policy);
   }
 
   /** The cluster's cloud account, opened once for every cluster of it for a while (a rotated credential is read again after OPENED_ACCOUNT_TTL_MS). */
@@ -297,9 +324,9 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** A step that started cloud work, to time it (bounded: a cluster that is never looked at again is forgotten first). */
-  private remember(clusterId: string, step: string, at: number): void {
+  private remember(clusterId: string, step: string, at: number, kind: OperationKind | null = operationKindOf(step)): void {
     this.started.delete(clusterId);
-    setAtMost(this.started, clusterId, { step, at }, MAX_STEPS_TIMED);
+    setAtMost(this.started, clusterId, { step, kind, at }, MAX_STEPS_TIMED);
   }
 
   /**

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
 import { cloudNameFor, requestTokenFor, type ManagedCluster, type ManagedWork } from './managed-cluster.js';
+import { firstLookMs, nextLookMs } from './look-again.js';
 import { decideNextStep, stepKey, type Observation } from './next-step.js';
+import { settleWaitOn } from './outcome.js';
 
 const now = '2026-12-06T12:00:00.000Z';
 
@@ -267,5 +269,24 @@ describe('step keys', () => {
       stepKey({ kind: 'delete-cluster' }),
     ];
     assert.equal(new Set(keys).size, keys.length);
+  });
+});
+
+describe('waiting on the second operation of a call that is two (settleWaitOn)', () => {
+  const policy = { pollIntervalMs: 100, operationTimeScale: 120, retryBaseMs: 100, maxRetryMs: 1_000 };
+  const creating = managed({ kind: 'create' }, { provider: 'gke', step: 'create-cluster', operation: 'operation-1;then=drop-bootstrap' });
+  const at = new Date(now);
+  const wait = (startedNow: boolean) => Date.parse(settleWaitOn(creating, 'delete-node-group', startedNow, at, policy).next.nextAttemptAt) - at.getTime();
+
+  it('is timed by that operation, not by the step: first when it can be done, then at a share of its time', () => {
+    assert.equal(wait(true), firstLookMs('gke', 'delete-node-group', policy));
+    assert.equal(wait(false), nextLookMs('gke', 'delete-node-group', policy));
+    // A GKE create is looked at on the create's clock: a pool's drop is due far sooner.
+    assert.ok(wait(true) < firstLookMs('gke', 'create-cluster', policy));
+  });
+
+  it('keeps the step and its operation, and clears what failed before', () => {
+    const { next, events } = settleWaitOn({ ...creating, failures: 2 }, 'delete-node-group', true, at, policy);
+    assert.deepEqual([next.step, next.operation, next.failures, events], ['create-cluster', 'operation-1;then=drop-bootstrap', 0, []]);
   });
 });

@@ -10,7 +10,7 @@ import type {
   UpgradeStepFailed,
 } from '@flotilla/contracts';
 import type { ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
-import { firstLookMs, nextLookMs, type LookAgainPolicy } from './look-again.js';
+import { firstLookMs, nextLookMs, type LookAgainPolicy, type OperationKind } from './look-again.js';
 import { retryDelayMs, type ManagedCluster, type ManagedPhase, type ManagedWork } from './managed-cluster.js';
 import type { Step } from './next-step.js';
 
@@ -103,6 +103,16 @@ export function settleWait(cluster: ManagedCluster, operationDone: boolean, now:
     next: { ...cluster, operation: operationDone ? null : cluster.operation, failures: 0, nextAttemptAt: later(now, soon ? 0 : nextLookMs(cluster.provider, cluster.step, policy)) },
     events: [],
   };
+}
+
+/**
+ * The cloud at work on an operation of `kind` that the step's call led to (the second half of one
+ * that is two): looked at when it can be done, if this look started it, else after a share of its
+ * typical time.
+ */
+export function settleWaitOn(cluster: ManagedCluster, kind: OperationKind, startedNow: boolean, now: Date, policy: ReconcilePolicy): Settled {
+  const wait = startedNow ? firstLookMs(cluster.provider, kind, policy) : nextLookMs(cluster.provider, kind, policy);
+  return { next: { ...cluster, failures: 0, nextAttemptAt: later(now, wait) }, events: [] };
 }
 
 /**

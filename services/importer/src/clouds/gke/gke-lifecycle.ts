@@ -482,12 +482,14 @@ async function followUp(client: ClusterManagerClient, target: GkeTarget, then: G
         const observed = gkeObservedNodeGroup(bootstrap);
         if (observed.state === 'failed') return { done: true, failure: `the bootstrap node pool failed: ${observed.failure ?? 'no message'}` };
         // Already being deleted: wait, without listing the location's operations at every poll.
-        if (observed.state !== 'deleting') await dropPool(client, target, BOOTSTRAP_POOL, undefined, options, reads);
-        return pending;
+        const startedNow = observed.state !== 'deleting';
+        if (startedNow) await dropPool(client, target, BOOTSTRAP_POOL, undefined, options, reads);
+        return { done: false, followUp: { operation: 'delete-node-group', startedNow } };
       }
       case 'delete-cluster': {
-        if (gkeStatus(cluster.status) !== 'STOPPING') await deleteClusterNow(client, target, options, reads);
-        return pending;
+        const startedNow = gkeStatus(cluster.status) !== 'STOPPING';
+        if (startedNow) await deleteClusterNow(client, target, options, reads);
+        return { done: false, followUp: { operation: 'delete-cluster', startedNow } };
       }
     }
   } catch (error) {
