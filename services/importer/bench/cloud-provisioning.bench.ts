@@ -64,6 +64,15 @@
 // 20.3 CPU s (65 s and 78 s: the load, not the importer). At load 5.5, 17.1 s (efficiency 0.467)
 // against 47.5 s at load 7 before. With no 429s left the importer's CPU (one thread) bounds it.
 //
+// Alone on the machine (dedeb92), three runs: 12.5, 14.0 and 14.8 s against a critical path of
+// 10 s (efficiency 0.80, 0.72, 0.68). The 10 s is EKS's phase bound: 300 requests must follow its
+// control planes, done at 5 s at the earliest. The importer's main thread is busy throughout (one
+// core, the machine 85-92% busy): 300 requests and about 1,650 looks, 550 of them finding the
+// operation still under way, each look some 4 to 5 ms of SDK, SQL and span work. Most such looks
+// come from the documented typical times the first looks of a fleet are timed by before any
+// duration is seen (AKS pools: 2 s at this scale against the stand-in's 3 s). The creates go out
+// over the first 2.4 s (the importer's CPU again), and every cluster's chain starts that late.
+//
 // Environment: BENCH_CLUSTERS_PER_CLOUD (100), BENCH_TIME_SCALE (120), BENCH_CONCURRENCY (64:
 // MANAGED_CONCURRENCY, steps the reconciler has in flight), BENCH_DATABASE_POOL_SIZE (30:
 // the importer's DATABASE_POOL_SIZE), BENCH_POLL_MS (100),
