@@ -7,7 +7,8 @@
  *
  *   chain_c    = the operation chain of one cluster: control plane, then its node groups
  *                  eks: createCluster + createNodegroup             (node groups side by side)
- *                  aks: clusterCreate + poolCreate                  (pools side by side)
+ *                  aks: clusterCreate + poolCreate                  (the first pool can come
+ *                       with the cluster, the others side by side after it)
  *                  gke: createCluster + deleteNodePool + g * createNodePool   (GKE runs one
  *                       operation at a time per cluster: the bootstrap pool's deletion, then
  *                       each node pool in turn)
@@ -24,7 +25,8 @@
  *                before its create's time S has passed (every create is answered at 0 at the
  *                earliest), and a cluster's node groups are created only once it is seen done.
  *                So the requests made after S include, for every cluster, its read that sees it
- *                done (EKS; shared at AKS and GKE) and its node groups' creates; the last of them
+ *                done (EKS; shared at AKS and GKE) and its node groups' creates (at AKS all but
+ *                the first, which can come with the cluster); the last of them
  *                is at S + rate(those) at the earliest and is a node group's create (or a read
  *                whose cluster's creates come later still), which then takes its own time:
  *                  phase_c = S + rate(clusters_c * requests after S) + the node group's time
@@ -86,7 +88,7 @@ export function chainMs(work: CloudWork): number {
     case 'eks':
       return work.durations.createCluster + (work.nodeGroups > 0 ? work.durations.createNodegroup : 0);
     case 'aks':
-      return work.durations.clusterCreate + (work.nodeGroups > 0 ? work.durations.poolCreate : 0);
+      return work.durations.clusterCreate + (work.nodeGroups > 1 ? work.durations.poolCreate : 0);
     case 'gke':
       return work.durations.createCluster + work.durations.deleteNodePool + work.nodeGroups * work.durations.createNodePool;
   }
@@ -99,8 +101,8 @@ export function requestsPerCluster(work: CloudWork): number {
       // CreateCluster, DescribeCluster; CreateNodegroup and DescribeNodegroup per group.
       return 2 + 2 * work.nodeGroups;
     case 'aks':
-      // PUT of the cluster, listClusterUserCredential (its CA), PUT per pool; reads shared.
-      return 2 + work.nodeGroups;
+      // PUT of the cluster with its first pool, listClusterUserCredential (its CA), PUT per other pool; reads shared.
+      return 1 + Math.max(1, work.nodeGroups);
     case 'gke':
       // Create, the bootstrap pool's delete, each pool's create; operations read in shared lists.
       return 2 + work.nodeGroups;
@@ -116,7 +118,7 @@ export function phasesOf(work: CloudWork): Phase[] {
       // DescribeCluster seeing it ACTIVE (CreateNodegroup is refused before), then the creates.
       return [{ afterMs: work.durations.createCluster, requests: 1 + g, thenMs: work.durations.createNodegroup }];
     case 'aks':
-      return [{ afterMs: work.durations.clusterCreate, requests: g, thenMs: work.durations.poolCreate }];
+      return g > 1 ? [{ afterMs: work.durations.clusterCreate, requests: g - 1, thenMs: work.durations.poolCreate }] : [];
     case 'gke': {
       const { createCluster, deleteNodePool, createNodePool } = work.durations;
       return [
