@@ -52,6 +52,19 @@ describe('when a cluster waiting on its cloud is looked at again', () => {
     assert.equal(firstLookMs('aks', 'create-node-group/workers', policy), 2_000);
   });
 
+  it('a look is not due before the operation can be done by what has been seen of its kind: a fleet started on the documented time waits for the time seen', () => {
+    const observed = new ObservedDurations();
+    const policy = { pollIntervalMs: 100, operationTimeScale: 120, observed };
+    // Documented: 2 s at this scale. Started 2.25 s ago and not done: an eighth of it, as before.
+    assert.equal(nextLookMs('aks', 'create-node-group/workers', policy, 2_250), 250);
+    for (const ms of [3_000, 3_100, 3_050]) observed.record('aks', 'create-node-group', ms);
+    // Seen to take 3 s: the next look comes when that much has passed, not 375 ms from now.
+    assert.equal(nextLookMs('aks', 'create-node-group/workers', policy, 2_250), 750);
+    // Past it: an eighth of the time seen; with no start known, as without it.
+    assert.equal(nextLookMs('aks', 'create-node-group/workers', policy, 3_400), 375);
+    assert.equal(nextLookMs('aks', 'create-node-group/workers', policy), 375);
+  });
+
   it('keeps the last durations only, so a cloud that got slower is followed', () => {
     const observed = new ObservedDurations();
     for (let i = 0; i < OBSERVED_DURATIONS_KEPT; i += 1) observed.record('gke', 'delete-node-group', 1_000);

@@ -125,7 +125,15 @@ export function firstLookMs(provider: CloudProviderName, step: string, policy: L
   return Math.max(policy.pollIntervalMs, Math.round(typicalMs(provider, step, policy)));
 }
 
-/** The cloud still at work on the step last started: the next look. */
-export function nextLookMs(provider: CloudProviderName, step: string | null, policy: LookAgainPolicy): number {
-  return Math.max(policy.pollIntervalMs, Math.round(typicalMs(provider, step, policy) * LOOK_AGAIN_SHARE));
+/**
+ * The cloud still at work on the step last started: the next look. With `elapsedMs`, how long ago
+ * the operation was started, it is not due before the operation's typical time has passed: a
+ * fleet's first looks are timed by the documented time before any is seen, and once the kind has
+ * been seen to take longer, the looks still to come wait for that instead of coming an eighth of
+ * the documented time apart.
+ */
+export function nextLookMs(provider: CloudProviderName, step: string | null, policy: LookAgainPolicy, elapsedMs?: number): number {
+  const typical = typicalMs(provider, step, policy);
+  const untilTypical = elapsedMs === undefined ? 0 : typical - elapsedMs;
+  return Math.max(policy.pollIntervalMs, Math.round(Math.max(typical * LOOK_AGAIN_SHARE, untilTypical)));
 }

@@ -229,13 +229,19 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
    * delete whose first half drops a pool is not learned as a delete: its step names the second.)
    */
   private waitOn(cluster: ManagedCluster, followUp: CloudFollowUp | undefined, now: Date): Settled {
-    if (followUp === undefined) return settleWait(cluster, false, now, this.policy);
+    if (followUp === undefined) return settleWait(cluster, false, now, this.policy, false, this.elapsedMs(cluster, now));
     const started = this.started.get(cluster.id);
     if (followUp.startedNow && cluster.step !== null) {
       if (started !== undefined && started.step === cluster.step && started.kind !== followUp.operation) this.learn(cluster, started);
       this.remember(cluster.id, cluster.step, now.getTime(), followUp.operation);
     }
-    return settleWaitOn(cluster, followUp.operation, followUp.startedNow, now, this.policy);
+    return settleWaitOn(cluster, followUp.operation, followUp.startedNow, now, this.policy, this.elapsedMs(cluster, now));
+  }
+
+  /** How long ago the operation the cluster waits on was started, when this process started it. */
+  private elapsedMs(cluster: ManagedCluster, now: Date): number | undefined {
+    const started = this.started.get(cluster.id);
+    return started === undefined || started.step !== cluster.step ? undefined : now.getTime() - started.at;
   }
 
   /** The cluster's cloud account, opened once for every cluster of it for a while (a rotated credential is read again after OPENED_ACCOUNT_TTL_MS). */
@@ -294,7 +300,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     };
     switch (step.kind) {
       case 'wait':
-        return settleWait(cluster, operation?.done === true, now, this.policy);
+        return settleWait(cluster, operation?.done === true, now, this.policy, false, this.elapsedMs(cluster, now));
       case 'done':
         return settleDone(cluster, step, groups, now);
       case 'fail':

@@ -97,10 +97,14 @@ export function settleStarted(cluster: ManagedCluster, step: string, operation: 
   return { next, events: [progressOf(next, groups)] };
 }
 
-/** Nothing to start: the cloud is at work on the step last started (or the version was just found offered), looked at again after a share of its typical time. */
-export function settleWait(cluster: ManagedCluster, operationDone: boolean, now: Date, policy: ReconcilePolicy, soon = false): Settled {
+/**
+ * Nothing to start: the cloud is at work on the step last started (or the version was just found
+ * offered), looked at again after a share of its typical time (`nextLookMs`, given how long ago
+ * its operation started when that is known).
+ */
+export function settleWait(cluster: ManagedCluster, operationDone: boolean, now: Date, policy: ReconcilePolicy, soon = false, elapsedMs?: number): Settled {
   return {
-    next: { ...cluster, operation: operationDone ? null : cluster.operation, failures: 0, nextAttemptAt: later(now, soon ? 0 : nextLookMs(cluster.provider, cluster.step, policy)) },
+    next: { ...cluster, operation: operationDone ? null : cluster.operation, failures: 0, nextAttemptAt: later(now, soon ? 0 : nextLookMs(cluster.provider, cluster.step, policy, elapsedMs)) },
     events: [],
   };
 }
@@ -110,8 +114,8 @@ export function settleWait(cluster: ManagedCluster, operationDone: boolean, now:
  * that is two): looked at when it can be done, if this look started it, else after a share of its
  * typical time.
  */
-export function settleWaitOn(cluster: ManagedCluster, kind: OperationKind, startedNow: boolean, now: Date, policy: ReconcilePolicy): Settled {
-  const wait = startedNow ? firstLookMs(cluster.provider, kind, policy) : nextLookMs(cluster.provider, kind, policy);
+export function settleWaitOn(cluster: ManagedCluster, kind: OperationKind, startedNow: boolean, now: Date, policy: ReconcilePolicy, elapsedMs?: number): Settled {
+  const wait = startedNow ? firstLookMs(cluster.provider, kind, policy) : nextLookMs(cluster.provider, kind, policy, elapsedMs);
   return { next: { ...cluster, failures: 0, nextAttemptAt: later(now, wait) }, events: [] };
 }
 
