@@ -30,6 +30,11 @@ const MAX_CAS_ATTEMPTS = 20;
 /** JetStream's "wrong last sequence": someone else wrote the key first. */
 const WRONG_LAST_SEQUENCE = 10071;
 const REWATCH_DELAY_MS = 1_000;
+/**
+ * How long `watch` waits for the bucket's current entries before it goes on with what it has (and
+ * keeps watching): a start is never held for good by a signal that does not come.
+ */
+export const INITIAL_ENTRIES_WAIT_MS = 15_000;
 
 function isRevisionConflict(error: unknown): boolean {
   const apiError = (error as { api_error?: { err_code?: number } } | null)?.api_error;
@@ -126,16 +131,17 @@ export class AuthBucket {
 
   /**
    * Calls `onChange` for every current entry, then for every change. Resolves once the current
-   * entries have been delivered.
+   * entries have been delivered (at most INITIAL_ENTRIES_WAIT_MS).
    */
   async watch(onChange: (change: AuthChange) => void): Promise<{ stop(): void }> {
-    const status = await this.kv.status();
     let initialised!: () => void;
     const ready = new Promise<void>((resolve) => (initialised = resolve));
-    if (status.values === 0) initialised();
+    if ((await this.kv.status()).values === 0) initialised();
     let stopped = false;
     let lastRevision = 0;
     let watcher = await this.kv.watch({ key: '>' });
+    // Entries can go between the count and the watch (a revocation forgotten): none would come to say so.
+    if ((await this.kv.status()).values === 0) initialised();
     const follow = async (): Promise<void> => {
       // A watch can end under us (the client gives up re-creating its consumer after a long
       // outage); it is opened again where it stopped, for as long as the service runs.
@@ -149,7 +155,8 @@ export class AuthBucket {
             } catch (error) {
               this.logger.error({ msg: 'unreadable entry in the authentication bucket: ignored', key: entry.key, revision: entry.revision, err: error });
             }
-            if (entry.delta === 0) initialised();
+            // The last of the entries there when the watch began, or nothing pending after this one.
+            if (entry.isUpdate || entry.delta === 0) initialised();
           }
         } catch (error) {
           this.logger.warn({ msg: 'authentication bucket watch failed', err: error });
@@ -165,7 +172,10 @@ export class AuthBucket {
       }
     };
     void follow();
-    await ready;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([ready.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), INITIAL_ENTRIES_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!waited) this.logger.warn({ msg: 'the authentication bucket did not say its current entries were all delivered; going on with those received, and watching', waitedMs: INITIAL_ENTRIES_WAIT_MS });
     return {
       stop: () => {
         stopped = true;
