@@ -136,11 +136,11 @@ export class AuthBucket {
   async watch(onChange: (change: AuthChange) => void): Promise<{ stop(): void }> {
     let initialised!: () => void;
     const ready = new Promise<void>((resolve) => (initialised = resolve));
-    if ((await this.kv.status()).values === 0) initialised();
     let stopped = false;
     let lastRevision = 0;
     let watcher = await this.kv.watch({ key: '>' });
-    // Entries can go between the count and the watch (a revocation forgotten): none would come to say so.
+    // An empty bucket sends nothing to say so; counted once the watch is open, since entries can
+    // also go between a count and the watch (a revocation forgotten).
     if ((await this.kv.status()).values === 0) initialised();
     const follow = async (): Promise<void> => {
       // A watch can end under us (the client gives up re-creating its consumer after a long

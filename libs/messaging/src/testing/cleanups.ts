@@ -5,10 +5,10 @@
 export class Cleanups {
   private readonly steps: (() => unknown)[] = [];
 
-  constructor(log: (message: string) => void = (message) => console.error(message)) {
+  constructor(private readonly log: (message: string) => void = (message) => console.error(message)) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        log(`${signal}: cleaning up`);
+        this.log(`${signal}: cleaning up`);
         void this.run().finally(() => process.exit(130));
       });
     }
@@ -23,7 +23,7 @@ export class Cleanups {
       try {
         await step();
       } catch (error) {
-        console.error('cleanup step failed:', error instanceof Error ? error.message : error);
+        this.log(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
