@@ -4,7 +4,7 @@ import { ClusterDeleted, ClusterProgress, ClusterProvisioningFailed, ClusterRead
 import { UnitOfWork, type EventToEmit } from '@flotilla/messaging';
 import { CloudError, isTransientCloudError } from '../clouds/errors.js';
 import type { CloudProviderName } from '../clouds/cloud-provider.js';
-import type { CloudFollowUp, CloudOperationStatus, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
+import type { CloudFollowUp, CloudTarget, ObservedCloudCluster, ObservedCloudNodeGroup } from '../clouds/lifecycle.js';
 import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credential-store.js';
 import { ConnectedClusterRepository } from '../repositories/connected-cluster.repository.js';
 import { connectedRecordOf } from './connected-record.js';
@@ -162,7 +162,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
         settled = this.waitOn(cluster, operation.followUp, now);
       } else {
         // A create not started yet has nothing to look at: every lifecycle's create resumes what a crash left of it.
-        const observed = firstOfCreate(cluster) ? null : await opened.cloud.findCluster(target, signal);
+        const observed = firstOfCreate(cluster) ? null : (controlPlaneSeenReady(cluster) ?? (await opened.cloud.findCluster(target, signal)));
         groups = nodeGroupsMatter(cluster, observed) ? await opened.cloud.listNodeGroups(target, signal, groupsWanted(cluster)) : [];
         settled = await this.takeSteps(cluster, operation === undefined ? { cluster: observed, nodeGroups: groups } : { operation, cluster: observed, nodeGroups: groups }, opened.cloud, target, signal);
       }
@@ -189,7 +189,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     this.maybeOver(cluster, step, observed);
     const events: ManagedEvent[] = [];
     for (let taken = 1; ; taken += 1) {
-      const settled = await this.take(current, step, cloud, target, observation.nodeGroups, observation.operation, signal);
+      const settled = await this.take(current, step, cloud, target, observation, signal);
       events.push(...settled.events);
       const follow = taken < MAX_STEPS_AT_ONCE ? followingObservation(step, settled.next, observation) : null;
       const next = follow === null ? null : decideNextStep(settled.next, follow);
@@ -283,8 +283,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
     step: Step,
     cloud: AccountLifecycle,
     target: CloudTarget,
-    groups: ObservedCloudNodeGroup[],
-    operation: CloudOperationStatus | undefined,
+    { nodeGroups: groups, operation, cluster: seen }: Observation,
     signal: AbortSignal,
   ): Promise<Settled> {
     const now = this.clock.now();
@@ -314,8 +313,11 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
       }
       case 'create-cluster':
         return started(await cloud.createCluster(target, cluster.spec, token, signal));
-      case 'create-node-group':
-        return started(await cloud.createNodeGroup(target, cluster.spec, step.group, token, signal));
+      case 'create-node-group': {
+        const settled = started(await cloud.createNodeGroup(target, cluster.spec, step.group, token, signal));
+        // The control plane it was started on, kept for the create's next looks (controlPlaneSeenReady).
+        return seen === null || cluster.work?.kind !== 'create' ? settled : { ...settled, next: { ...settled.next, observedVersion: seen.version, endpoint: seen.endpoint } };
+      }
       case 'scale-node-group':
         return started(await cloud.scaleNodeGroup(target, step.name, step.size, token, signal));
       case 'upgrade-cluster':
@@ -444,6 +446,17 @@ function toEmit(clusterId: string, event: ManagedEvent): EventToEmit {
 function nodeGroupsMatter(cluster: ManagedCluster, observed: ObservedCloudCluster | null): boolean {
   if (observed === null) return false;
   return cluster.work?.kind !== 'create' || observed.state === 'ready';
+}
+
+/**
+ * The control plane of a create whose node groups are coming up, as it was seen ready when they
+ * were started (its version and endpoint, kept then): it is not read again until they are up, only
+ * they are. At EKS a read of the cluster is a call of its own, and the node groups' last look is
+ * two calls instead of three within the account's limit. A look after a failure reads it again.
+ */
+function controlPlaneSeenReady(cluster: ManagedCluster): ObservedCloudCluster | null {
+  if (cluster.work?.kind !== 'create' || cluster.step?.startsWith('create-node-group/') !== true || cluster.failures > 0 || cluster.observedVersion === null) return null;
+  return { state: 'ready', version: cluster.observedVersion, endpoint: cluster.endpoint, owner: cluster.id, failure: null };
 }
 
 /** A create whose first step is still to be taken: nothing was asked of the cloud for it (a create asked before a crash is found by the create itself). */

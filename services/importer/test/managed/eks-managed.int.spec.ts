@@ -72,6 +72,15 @@ describe('public cloud clusters at EKS: the reconciler through EksLifecycle and 
     assert.match(ready?.data.kubernetesVersion ?? '', /^1\.30/);
     assert.match(ready?.data.apiServerEndpoint ?? '', /^https:\/\/.*\.eu-west-1\.eks\.amazonaws\.com$/);
     assert.deepEqual([creates('payments'), creates('payments', 'system'), creates('payments', 'workers')], [1, 1, 1]);
+    // Once its node groups are started, the create looks at them alone: the control plane seen
+    // ready then (its endpoint and version, in the ClusterReady above) is not described again.
+    const name = cloudNameFor('payments');
+    const calls = standin.server.calls.filter((call) => call.includes(`/clusters/${name}`));
+    const started = calls.findLastIndex((call) => call === `POST /clusters/${name}/node-groups`);
+    assert.ok(started > 0, `node groups created: ${calls.join(', ')}`);
+    const after = calls.slice(started + 1);
+    assert.ok(after.some((call) => call.startsWith(`GET /clusters/${name}/node-groups/`)), `node groups described after: ${after.join(', ')}`);
+    assert.deepEqual(after.filter((call) => call === `GET /clusters/${name}`), [], `the cluster described again after its node groups started: ${after.join(', ')}`);
   });
 
   it('a replica stopped in the middle of a create: a new one resumes it from what EKS has, exactly one cluster and one of each node group', async () => {
