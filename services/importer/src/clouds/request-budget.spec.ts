@@ -43,6 +43,32 @@ describe('an account request budget', () => {
     for (const start of times) assert.ok(times.filter((time) => time >= start && time < start + 1000).length <= 98, `more than 98 within a second from ${start}`);
   });
 
+  it('in a window: the whole of it at once, then each call when the one that many before it leaves the window', async () => {
+    const clock = fakeClock();
+    const budget = new RequestBudget({ requests: 100, windowMs: 1_000 }, clock);
+    const times: number[] = [];
+    for (let i = 0; i < 250; i += 1) {
+      await budget.take();
+      times.push(clock.now());
+    }
+    // A fleet's first hundred calls go at once; the bucket of the same rate (90/8) lets eight through.
+    assert.equal(times.filter((time) => time === 0).length, 100);
+    assert.deepEqual([times[100], times[199], times[200]], [1_000, 1_000, 2_000]);
+    for (const start of times) assert.ok(times.filter((time) => time >= start && time < start + 1_000).length <= 100, `more than 100 within a second from ${start}`);
+  });
+
+  it('in a window, after a Retry-After: the window starts over when it ends', async () => {
+    const clock = fakeClock();
+    const budget = new RequestBudget({ requests: 2, windowMs: 1_000 }, clock);
+    await budget.take();
+    budget.hold(300);
+    await budget.take();
+    await budget.take();
+    assert.equal(clock.now(), 300);
+    await budget.take();
+    assert.equal(clock.now(), 1_300);
+  });
+
   it('holds every call for a Retry-After the cloud gave anyway, starting empty after it', async () => {
     const clock = fakeClock();
     const budget = new RequestBudget({ perSecond: 10, burst: 10 }, clock);
@@ -69,6 +95,8 @@ describe('an account request budget', () => {
   it('refuses a rate that lets nothing through', () => {
     assert.throws(() => new RequestBudget({ perSecond: 0, burst: 1 }), /perSecond must be a positive number/);
     assert.throws(() => new RequestBudget({ perSecond: 1, burst: 0.5 }), /burst must be at least 1/);
+    assert.throws(() => new RequestBudget({ requests: 0, windowMs: 1_000 }), /requests must be a whole number/);
+    assert.throws(() => new RequestBudget({ requests: 10, windowMs: 0 }), /windowMs must be a positive number/);
   });
 
   it('one budget per account and scope, shared by every caller of them', () => {

@@ -2,15 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudError } from './errors.js';
 
 /**
- * How fast calls may go to one cloud account: a token bucket of `burst` requests refilled at
- * `perSecond`. Kept below the cloud's own limit, so the cloud never has to say no: a cloud that
- * throttles (EKS, ARM, GKE all do, per account) answers 429 to every cluster of the account, and
- * each refused call is a request spent for nothing and a step to take again.
+ * How fast calls may go to one cloud account, kept below the cloud's own limit so the cloud never
+ * has to say no: a cloud that throttles (EKS, ARM, GKE all do, per account) answers 429 to every
+ * cluster of the account, and each refused call is a request spent for nothing and a step to take
+ * again. Two shapes, as the clouds count: a token bucket of `burst` requests refilled at
+ * `perSecond` (EKS, ARM), or at most `requests` in any `windowMs` (GKE's quotas are requests per
+ * minute: a fleet's creates go out at once instead of a bucket's refill apart).
  */
-export interface RequestRate {
-  perSecond: number;
-  burst: number;
-}
+export type RequestRate = { perSecond: number; burst: number } | { requests: number; windowMs: number };
 
 /** A budget's clock and timers, replaceable in tests. */
 export interface BudgetClock {
@@ -28,17 +27,83 @@ function abortError(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new CloudError('cloud-unreachable', 'call aborted while waiting for the account request budget');
 }
 
+/** One shape of limit: how long until the next call may go, counting one, and starting over after a hold. */
+interface Limiter {
+  waitMs(now: number): number;
+  took(now: number): void;
+  /** Nothing may go out before `at`; from then the limit starts empty. */
+  emptyAt(at: number): void;
+}
+
+class TokenBucket implements Limiter {
+  private tokens: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private at: number,
+  ) {
+    if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new Error(`request rate perSecond must be a positive number, not ${perSecond}`);
+    if (!(burst >= 1) || !Number.isFinite(burst)) throw new Error(`request rate burst must be at least 1, not ${burst}`);
+    this.tokens = burst;
+  }
+
+  waitMs(now: number): number {
+    if (now > this.at) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+      this.at = now;
+    }
+    return this.tokens >= 1 ? 0 : Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
+  }
+
+  took(): void {
+    this.tokens -= 1;
+  }
+
+  emptyAt(at: number): void {
+    this.tokens = 0;
+    this.at = at;
+  }
+}
+
+/** At most `requests` calls in any `windowMs`: the times of the last ones, oldest first. */
+class SlidingWindow implements Limiter {
+  private readonly times: number[] = [];
+
+  constructor(
+    private readonly requests: number,
+    private readonly windowMs: number,
+  ) {
+    if (!(requests >= 1) || !Number.isInteger(requests)) throw new Error(`request rate requests must be a whole number of at least 1, not ${requests}`);
+    if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new Error(`request rate windowMs must be a positive number, not ${windowMs}`);
+  }
+
+  waitMs(now: number): number {
+    if (this.times.length < this.requests) return 0;
+    return Math.max(0, Math.ceil(this.times[0]! + this.windowMs - now));
+  }
+
+  took(now: number): void {
+    this.times.push(now);
+    if (this.times.length > this.requests) this.times.shift();
+  }
+
+  emptyAt(): void {
+    // The cloud's window has passed by the end of its Retry-After.
+    this.times.length = 0;
+  }
+}
+
 /**
- * One account's request budget: every call takes a token first, in the order they asked, waiting
- * for it when the bucket is empty. A 429 that comes anyway (another client of the account spent
- * it) holds every call back until the cloud's Retry-After has passed.
+ * One account's request budget: every call takes its place first, in the order they asked,
+ * waiting for it when the limit is reached. A 429 that comes anyway (another client of the
+ * account spent it) holds every call back until the cloud's Retry-After has passed.
  */
 export class RequestBudget {
-  private tokens: number;
-  private at: number;
+  private readonly limiter: Limiter;
   /** No call before this (ms on the budget's clock): a Retry-After heard. */
   private heldUntil = 0;
-  /** The tail of the queue: each caller waits for the one before it, so tokens go out in order. */
+  /** The tail of the queue: each caller waits for the one before it, so calls go out in order. */
   private tail: Promise<void> = Promise.resolve();
   private waiting = 0;
   private taken = 0;
@@ -47,13 +112,10 @@ export class RequestBudget {
     readonly rate: RequestRate,
     private readonly clock: BudgetClock = realClock,
   ) {
-    if (!(rate.perSecond > 0) || !Number.isFinite(rate.perSecond)) throw new Error(`request rate perSecond must be a positive number, not ${rate.perSecond}`);
-    if (!(rate.burst >= 1) || !Number.isFinite(rate.burst)) throw new Error(`request rate burst must be at least 1, not ${rate.burst}`);
-    this.tokens = rate.burst;
-    this.at = clock.now();
+    this.limiter = 'windowMs' in rate ? new SlidingWindow(rate.requests, rate.windowMs) : new TokenBucket(rate.perSecond, rate.burst, clock.now());
   }
 
-  /** Calls waiting for a token now, and tokens taken so far (for logs and tests). */
+  /** Calls waiting for their turn now, and calls let through so far (for logs and tests). */
   stats(): { waiting: number; taken: number } {
     return { waiting: this.waiting, taken: this.taken };
   }
@@ -72,7 +134,7 @@ export class RequestBudget {
         if (wait <= 0) break;
         await this.clock.sleep(wait, signal);
       }
-      this.tokens -= 1;
+      this.limiter.took(this.clock.now());
       this.taken += 1;
     } finally {
       this.waiting -= 1;
@@ -80,26 +142,19 @@ export class RequestBudget {
     }
   }
 
-  /** The cloud throttled anyway: nothing goes out for `retryAfterMs`, and the bucket starts empty after. */
+  /** The cloud throttled anyway: nothing goes out for `retryAfterMs`, and the limit starts empty after. */
   hold(retryAfterMs: number): void {
     if (!(retryAfterMs > 0) || !Number.isFinite(retryAfterMs)) return;
     const until = this.clock.now() + retryAfterMs;
     if (until <= this.heldUntil) return;
     this.heldUntil = until;
-    this.tokens = 0;
-    this.at = until;
+    this.limiter.emptyAt(until);
   }
 
-  /** Ms until a token is there (0: now). */
+  /** Ms until a call may go (0: now). */
   private waitMs(): number {
     const now = this.clock.now();
-    if (now < this.heldUntil) return this.heldUntil - now;
-    if (now > this.at) {
-      this.tokens = Math.min(this.rate.burst, this.tokens + ((now - this.at) / 1000) * this.rate.perSecond);
-      this.at = now;
-    }
-    if (this.tokens >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - this.tokens) / this.rate.perSecond) * 1000));
+    return now < this.heldUntil ? this.heldUntil - now : this.limiter.waitMs(now);
   }
 }
 

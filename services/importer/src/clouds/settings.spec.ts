@@ -41,8 +41,13 @@ describe('cloud settings', () => {
     assert.equal(settings.listMaxAgeMs, 125);
   });
 
+  it('takes a window as a cloud counts its quota: so many requests in any second, minute or ms', () => {
+    const settings = cloudSettingsFrom(CloudConfigVariables.parse({ CLOUD_GKE_REQUEST_RATE: '95 per 1100ms', CLOUD_AKS_REQUEST_RATE: '3000 per 1m', CLOUD_EKS_REQUEST_RATE: '10 per 1.5s' }));
+    assert.deepEqual(settings.requestRates, { eks: { requests: 10, windowMs: 1_500 }, aks: { requests: 3_000, windowMs: 60_000 }, gke: { requests: 95, windowMs: 1_100 } });
+  });
+
   it('refuses a request rate that is not one, naming the variable', () => {
-    for (const bad of ['0', 'fast', '10/0', '-5']) {
+    for (const bad of ['0', 'fast', '10/0', '-5', '0 per 1s', '10 per 0s', '10 per 1h', '10 per']) {
       const result = CloudConfigVariables.safeParse({ CLOUD_AKS_REQUEST_RATE: bad });
       assert.equal(result.success, false, bad);
       assert.deepEqual(result.error?.issues.map((issue) => issue.path.join('.')), ['CLOUD_AKS_REQUEST_RATE']);

@@ -83,8 +83,14 @@ const awsEndpoint = z
   .string()
   .refine((value) => z.url({ protocol: /^https$/ }).safeParse(value.replaceAll('{region}', 'region')).success, 'must be an https:// URL ({region} allowed)');
 
-/** `20` or `20/100`: requests per second, then the burst. */
+/** `20` or `20/100`: requests per second, then the burst; or `100 per 1s`, `3000 per 1m`: at most that many in any such window. */
 function parseRequestRate(value: string): RequestRate | null {
+  const window = /^\s*(\d+)\s+per\s+(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(value);
+  if (window) {
+    const requests = Number(window[1]);
+    const windowMs = Number(window[2]) * { ms: 1, s: 1_000, m: 60_000 }[window[3] as 'ms' | 's' | 'm'];
+    return requests >= 1 && windowMs > 0 ? { requests, windowMs } : null;
+  }
   const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+)\s*)?$/.exec(value);
   if (!match) return null;
   const perSecond = Number(match[1]);
@@ -92,7 +98,9 @@ function parseRequestRate(value: string): RequestRate | null {
   return perSecond > 0 && burst >= 1 ? { perSecond, burst } : null;
 }
 
-const requestRate = z.string().refine((value) => parseRequestRate(value) !== null, 'must be <requests per second>[/<burst>], both positive, e.g. 20/100');
+const requestRate = z
+  .string()
+  .refine((value) => parseRequestRate(value) !== null, 'must be <requests per second>[/<burst>] (e.g. 20/100) or <requests> per <window> (e.g. 3000 per 1m), all positive');
 
 /** The environment variables of the cloud settings, to merge into a service's config schema. */
 export const CloudConfigVariables = z.object({
