@@ -72,7 +72,7 @@ describe('GKE mapping', () => {
     assert.ok(!isGkeConflict(new CloudError('cloud-failed', 'GKE x: INVALID_ARGUMENT: bad label')));
   });
 
-  it('reads how long to wait from Retry-After (seconds or a date), else from RetryInfo', () => {
+  it('reads how long to wait from RetryInfo, else from Retry-After (seconds or a date)', () => {
     const throttled = (headers: Record<string, string>, details: unknown[] = []) => ({
       code: 429,
       message: JSON.stringify({ error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED', details } }),
@@ -82,6 +82,8 @@ describe('GKE mapping', () => {
     assert.equal(gkeRetryAfterMs(throttled({ 'retry-after': new Date(10_000).toUTCString() }), 4_000), 6000);
     assert.equal(gkeRetryAfterMs(throttled({}, [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.350s' }])), 350);
     assert.equal(gkeRetryAfterMs(throttled({})), undefined);
+    // Both: Google's own detail, to the millisecond, not the header's whole second.
+    assert.equal(gkeRetryAfterMs(throttled({ 'retry-after': '1' }, [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.040s' }])), 40);
     assert.equal(gkeError(throttled({ 'retry-after': '2' }), 'server config').retryAfterMs, 2000);
     // A GoogleError (gRPC-shaped) with its RetryInfo decoded.
     assert.equal(gkeRetryAfterMs({ code: 8, message: 'Quota exceeded', details: [{ retryDelay: { seconds: 1, nanos: 500_000_000 } }] }), 1500);

@@ -120,18 +120,12 @@ export function gkeErrorCode(error: unknown): CloudErrorCode {
 }
 
 /**
- * How long the API asked to wait: the Retry-After header (seconds or an HTTP date), else the
- * `google.rpc.RetryInfo` detail Google APIs put in the body (`retryDelay: "2.5s"`).
+ * How long the API asked to wait: the `google.rpc.RetryInfo` detail Google APIs put in the body
+ * (`retryDelay: "0.35s"`), their own answer to the millisecond, else a Retry-After header (seconds
+ * or an HTTP date; whole seconds: taken first, a throttle a few ms past the quota would hold the
+ * account a second).
  */
 export function gkeRetryAfterMs(error: unknown, now = Date.now()): number | undefined {
-  const headers = factsOf(error).response?.headers;
-  const header = headers instanceof Headers ? headers.get('retry-after') : undefined;
-  if (header !== undefined && header !== null && header.trim() !== '') {
-    const value = header.trim();
-    if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
   for (const detail of googleErrorBody(error)?.details ?? []) {
     const delay = typeof detail === 'object' && detail !== null ? (detail as { retryDelay?: unknown }).retryDelay : undefined;
     if (typeof delay === 'string' && /^\d+(\.\d+)?s$/.test(delay)) return Math.round(Number(delay.slice(0, -1)) * 1000);
@@ -139,6 +133,14 @@ export function gkeRetryAfterMs(error: unknown, now = Date.now()): number | unde
       const { seconds, nanos } = delay as { seconds?: unknown; nanos?: unknown };
       return Math.round(Number(seconds ?? 0) * 1000 + Number(nanos ?? 0) / 1e6);
     }
+  }
+  const headers = factsOf(error).response?.headers;
+  const header = headers instanceof Headers ? headers.get('retry-after') : undefined;
+  if (header !== undefined && header !== null && header.trim() !== '') {
+    const value = header.trim();
+    if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
   }
   return undefined;
 }
