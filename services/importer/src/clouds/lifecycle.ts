@@ -132,8 +132,13 @@ export interface CloudLifecycle<Account> {
 
   /** The cluster, or null when the cloud has none of that name. */
   findCluster(account: Account, target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null>;
-  /** Starts creating the control plane (no node groups). `requestToken` is stable for this create. */
-  createCluster(account: Account, target: CloudTarget, spec: CloudClusterSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
+  /**
+   * Starts creating the control plane, and with it the node groups `groups` where the cloud takes
+   * them in the cluster's create (AKS agent pool profiles, GKE node pools: one operation for all,
+   * as Rancher's operators do); EKS creates them after (CreateNodegroup needs an ACTIVE cluster).
+   * `requestToken` is stable for this create.
+   */
+  createCluster(account: Account, target: CloudTarget, spec: CloudClusterSpec, groups: readonly CloudNodeGroupSpec[], requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   /** Starts upgrading the control plane to the next minor. */
   upgradeCluster(account: Account, target: CloudTarget, version: string, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   /** Starts deleting the cluster (its node groups are gone first). Deleting what is gone is done. */

@@ -28,7 +28,7 @@ export interface CloudLifecycleSet {
 export interface AccountLifecycle {
   offeredVersions(place: CloudPlace, signal?: AbortSignal): Promise<string[]>;
   findCluster(target: CloudTarget, signal?: AbortSignal): Promise<ObservedCloudCluster | null>;
-  createCluster(target: CloudTarget, spec: CloudClusterSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
+  createCluster(target: CloudTarget, spec: CloudClusterSpec, groups: readonly CloudNodeGroupSpec[], requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   upgradeCluster(target: CloudTarget, version: string, requestToken: string, signal?: AbortSignal): Promise<CloudOperation>;
   deleteCluster(target: CloudTarget, signal?: AbortSignal): Promise<CloudOperation>;
   listNodeGroups(target: CloudTarget, signal?: AbortSignal, only?: readonly string[]): Promise<ObservedCloudNodeGroup[]>;
@@ -53,7 +53,7 @@ function bind<Account>(lifecycle: CloudLifecycle<Account>, account: Account): Ac
   return {
     offeredVersions: (place, signal) => lifecycle.offeredVersions(account, place, signal),
     findCluster: (target, signal) => lifecycle.findCluster(account, target, signal),
-    createCluster: (target, spec, token, signal) => lifecycle.createCluster(account, target, spec, token, signal),
+    createCluster: (target, spec, groups, token, signal) => lifecycle.createCluster(account, target, spec, groups, token, signal),
     upgradeCluster: (target, version, token, signal) => lifecycle.upgradeCluster(account, target, version, token, signal),
     deleteCluster: (target, signal) => lifecycle.deleteCluster(account, target, signal),
     listNodeGroups: (target, signal, only) => lifecycle.listNodeGroups(account, target, signal, only),

@@ -20,8 +20,8 @@ export type OperationKind = (typeof OPERATION_KINDS)[number];
 /**
  * Typical times at each cloud (ms), from what the clouds document and what people report: an EKS
  * control plane takes about ten minutes and a managed node group about five, AKS and GKE control
- * planes five to ten, their pools a few minutes. A GKE create is its control plane alone: the
- * drop of its bootstrap pool that follows is started when the create is seen done.
+ * planes five to ten (their node pools come up with them), their pools a few minutes. The drop
+ * of a GKE bootstrap pool (a cluster asked for with no node group) is timed as a pool's deletion.
  */
 export const TYPICAL_OPERATION_MS: Record<CloudProviderName, Record<OperationKind, number>> = {
   eks: {

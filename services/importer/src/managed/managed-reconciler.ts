@@ -312,7 +312,7 @@ export class ManagedReconciler implements OnApplicationBootstrap, OnModuleDestro
         return settleFailed(cluster, [reason('cloud-version-not-offered', message, 'kubernetesVersion')], groups, now);
       }
       case 'create-cluster':
-        return started(await cloud.createCluster(target, cluster.spec, token, signal));
+        return started(await cloud.createCluster(target, cluster.spec, cluster.nodeGroups, token, signal));
       case 'create-node-group': {
         const settled = started(await cloud.createNodeGroup(target, cluster.spec, step.group, token, signal));
         // The control plane it was started on, kept for the create's next looks (controlPlaneSeenReady).

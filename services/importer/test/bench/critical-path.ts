@@ -6,32 +6,29 @@
  * bounds, the longest of which is the cloud's:
  *
  *   chain_c    = the operation chain of one cluster: control plane, then its node groups
- *                  eks: createCluster + createNodegroup             (node groups side by side)
- *                  aks: clusterCreate + poolCreate                  (the first pool can come
- *                       with the cluster, the others side by side after it)
- *                  gke: createCluster + deleteNodePool + g * createNodePool   (GKE runs one
- *                       operation at a time per cluster: the bootstrap pool's deletion, then
- *                       each node pool in turn)
+ *                  eks: createCluster + createNodegroup             (node groups side by side,
+ *                       once the cluster is ACTIVE)
+ *                  aks: clusterCreate, gke: createCluster           (the node groups come with
+ *                       the cluster: agent pool profiles, node pools of the create request)
  *   rate_c     = requests_c through the account's limit with nothing else in the way, where
  *                requests_c = clusters_c * the requests one cluster needs at the least: each
- *                create or delete it starts, plus, where the cloud has no call that reads many
+ *                create it starts, plus, where the cloud has no call that reads many
  *                clusters at once (EKS), one read per resource to see it done; AKS and GKE list
  *                a resource group's or location's clusters (with their pools) and operations in
  *                one call, shared by all, so their reads count for nothing. No polling, no
  *                version check (once per region would do), no tokens.
  *                  token bucket (burst B, r per second): max(0, k - B) / r
  *                  sliding window (n per w ms):          (ceil(k / n) - 1) * w
- *   phase_c    = the node groups' start, pushed back by the limit: no control plane is done
- *                before its create's time S has passed (every create is answered at 0 at the
- *                earliest), and a cluster's node groups are created only once it is seen done.
- *                So the requests made after S include, for every cluster, its read that sees it
- *                done (EKS; shared at AKS and GKE) and its node groups' creates (at AKS all but
- *                the first, which can come with the cluster); the last of them
- *                is at S + rate(those) at the earliest and is a node group's create (or a read
- *                whose cluster's creates come later still), which then takes its own time:
+ *   phase_c    = a start pushed back by the limit: the last cluster's create goes out at
+ *                rate(clusters_c creates) at the earliest, then takes its chain. And at EKS no
+ *                control plane is done before its create's time S has passed (every create is
+ *                answered at 0 at the earliest), and a cluster's node groups are created only
+ *                once it is seen done. So the requests made after S include, for every cluster,
+ *                its DescribeCluster that sees it ACTIVE and its node groups' creates; the last of
+ *                them is at S + rate(those) at the earliest and is a node group's create (or a
+ *                read whose cluster's creates come later still), which then takes its own time:
  *                  phase_c = S + rate(clusters_c * requests after S) + the node group's time
- *                For GKE the same holds from the bootstrap pool's deletion on, and from the first
- *                pool's create on; the longest of these is phase_c.
+ *                The longest of these is phase_c.
  *
  *   critical_path_s = max over clouds of max(chain_c, rate_c, phase_c)
  *
@@ -50,14 +47,12 @@ export interface EksTimes {
   createCluster: number;
   createNodegroup: number;
 }
+/** AKS and GKE create a cluster's node groups with it: the create's time is the chain. */
 export interface AksTimes {
   clusterCreate: number;
-  poolCreate: number;
 }
 export interface GkeTimes {
   createCluster: number;
-  deleteNodePool: number;
-  createNodePool: number;
 }
 
 export type CloudWork =
@@ -88,9 +83,9 @@ export function chainMs(work: CloudWork): number {
     case 'eks':
       return work.durations.createCluster + (work.nodeGroups > 0 ? work.durations.createNodegroup : 0);
     case 'aks':
-      return work.durations.clusterCreate + (work.nodeGroups > 1 ? work.durations.poolCreate : 0);
+      return work.durations.clusterCreate;
     case 'gke':
-      return work.durations.createCluster + work.durations.deleteNodePool + work.nodeGroups * work.durations.createNodePool;
+      return work.durations.createCluster;
   }
 }
 
@@ -101,32 +96,20 @@ export function requestsPerCluster(work: CloudWork): number {
       // CreateCluster, DescribeCluster; CreateNodegroup and DescribeNodegroup per group.
       return 2 + 2 * work.nodeGroups;
     case 'aks':
-      // PUT of the cluster with its first pool, listClusterUserCredential (its CA), PUT per other pool; reads shared.
-      return 1 + Math.max(1, work.nodeGroups);
+      // PUT of the cluster with its pools, listClusterUserCredential (its CA); reads shared.
+      return 2;
     case 'gke':
-      // Create, the bootstrap pool's delete, each pool's create; operations read in shared lists.
-      return 2 + work.nodeGroups;
+      // The create with its pools; operations read in shared lists.
+      return 1;
   }
 }
 
-/** The phases after which node groups start (see phase_c in the header); none without node groups. */
+/** The phases whose last request starts what then takes `thenMs` (see phase_c in the header). */
 export function phasesOf(work: CloudWork): Phase[] {
-  if (work.nodeGroups === 0) return [];
-  const g = work.nodeGroups;
-  switch (work.provider) {
-    case 'eks':
-      // DescribeCluster seeing it ACTIVE (CreateNodegroup is refused before), then the creates.
-      return [{ afterMs: work.durations.createCluster, requests: 1 + g, thenMs: work.durations.createNodegroup }];
-    case 'aks':
-      return g > 1 ? [{ afterMs: work.durations.clusterCreate, requests: g - 1, thenMs: work.durations.poolCreate }] : [];
-    case 'gke': {
-      const { createCluster, deleteNodePool, createNodePool } = work.durations;
-      return [
-        { afterMs: createCluster, requests: 1 + g, thenMs: createNodePool },
-        { afterMs: createCluster + deleteNodePool, requests: g, thenMs: createNodePool },
-      ];
-    }
-  }
+  const creates: Phase = { afterMs: 0, requests: 1, thenMs: chainMs(work) };
+  if (work.provider !== 'eks' || work.nodeGroups === 0) return [creates];
+  // DescribeCluster seeing it ACTIVE (CreateNodegroup is refused before), then the node groups' creates.
+  return [creates, { afterMs: work.durations.createCluster, requests: 1 + work.nodeGroups, thenMs: work.durations.createNodegroup }];
 }
 
 /** The least time `requests` take through a rate limit, in ms. */

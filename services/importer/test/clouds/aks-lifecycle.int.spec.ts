@@ -58,7 +58,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
 
   /** A cluster made ready with its two node groups, the way the reconciler does it. */
   async function readyCluster(name: string, version = '1.30'): Promise<void> {
-    assert.equal((await settle(name, await aks.createCluster(account, target(name), spec(`id-${name}`, version), `token-${name}`))).failure, null);
+    assert.equal((await settle(name, await aks.createCluster(account, target(name), spec(`id-${name}`, version), [], `token-${name}`))).failure, null);
     for (const group of [general, gpu]) {
       assert.equal((await settle(name, await aks.createNodeGroup(account, target(name), spec(`id-${name}`, version), group, `token-${name}-${group.name}`))).failure, null);
     }
@@ -85,7 +85,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
 
   it('creates the control plane, then two node groups, through Creating to Succeeded, tagged as ours', async () => {
     assert.equal(await aks.findCluster(account, target('alpha')), null);
-    const operation = await aks.createCluster(account, target('alpha'), spec('id-alpha'), 'token-alpha');
+    const operation = await aks.createCluster(account, target('alpha'), spec('id-alpha'), [], 'token-alpha');
     assert.ok(operation !== null);
     assert.ok(!operation.includes(account.clientSecret));
 
@@ -134,22 +134,44 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     assert.ok(Object.values(standin.counts().creates).every((count) => count === 1));
   });
 
+  it('creates the control plane with its node groups in one PUT: their pools come up with it', async () => {
+    const puts = () => standin.server.calls.filter((call) => call.startsWith('PUT ') && call.includes('/managedClusters/omega')).length;
+    const operation = await aks.createCluster(account, target('omega'), spec('id-omega'), [general, gpu], 'token-omega');
+    assert.deepEqual((await aks.listNodeGroups(account, target('omega'))).map((group) => [group.name, group.state]), [['general-purpose', 'creating'], ['gpu', 'creating']]);
+    assert.equal((await settle('omega', operation)).failure, null);
+    assert.deepEqual(
+      (await aks.listNodeGroups(account, target('omega'))).map(({ name, state, instanceType, minSize, maxSize, desiredSize }) => ({ name, state, instanceType, minSize, maxSize, desiredSize })),
+      [
+        { name: 'general-purpose', state: 'ready', instanceType: 'Standard_D4s_v5', minSize: 2, maxSize: 2, desiredSize: 2 },
+        { name: 'gpu', state: 'ready', instanceType: 'Standard_NC6s_v3', minSize: 0, maxSize: 3, desiredSize: 1 },
+      ],
+    );
+    const pools = [...(standin.managed.find(SUBSCRIPTION, RG, 'omega')?.pools.values() ?? [])];
+    assert.deepEqual(pools.map((pool) => [pool.mode, pool.tags[OWNERSHIP_TAG]]), [['System', 'id-omega'], ['User', 'id-omega'], ['User', 'id-omega']]);
+    assert.equal(pools[1]?.tags['flotilla-node-group'], 'general-purpose');
+    assert.deepEqual(pools[2]?.nodeTaints, ['gpu=true:NoSchedule']);
+    assert.equal(puts(), 1);
+    // Each pool is there already: a create of one is nothing to do.
+    assert.equal(await aks.createNodeGroup(account, target('omega'), spec('id-omega'), gpu, 'token-omega-gpu'), null);
+    assert.equal(puts(), 1);
+  });
+
   it('makes a private cluster when asked', async () => {
-    assert.equal((await settle('inside', await aks.createCluster(account, target('inside'), spec('id-inside', '1.31', 'private'), 'token-inside'))).failure, null);
+    assert.equal((await settle('inside', await aks.createCluster(account, target('inside'), spec('id-inside', '1.31', 'private'), [], 'token-inside'))).failure, null);
     assert.equal((await aks.findCluster(account, target('inside')))?.endpoint, 'https://inside-a1b2c3d4.privatelink.westeurope.azmk8s.io:443');
     await settle('inside', await aks.deleteCluster(account, target('inside')));
   });
 
   it('resumes after a crash: the repeated create finds its own resources and makes no second one', async () => {
-    const operation = await aks.createCluster(account, target('beta'), spec('id-beta'), 'token-beta');
+    const operation = await aks.createCluster(account, target('beta'), spec('id-beta'), [], 'token-beta');
     // A new process: new clients, the same name, token and stored operation.
     const restarted = new AksLifecycle(standinSettings({ aks: standin.url }));
     const puts = () => standin.server.calls.filter((call) => call.startsWith('PUT ') && call.includes('/managedClusters/beta')).length;
     const putsBefore = puts();
-    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
+    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), [], 'token-beta'), null);
     assert.equal(puts(), putsBefore, 'the repeated create sent no PUT');
     assert.equal((await settle('beta', operation)).failure, null);
-    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), 'token-beta'), null);
+    assert.equal(await restarted.createCluster(account, target('beta'), spec('id-beta'), [], 'token-beta'), null);
 
     const first = await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general');
     assert.equal(await restarted.createNodeGroup(account, target('beta'), spec('id-beta'), general, 'token-beta-general'), null);
@@ -323,7 +345,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const message = "VM has reported a failure when processing extension 'vmssCSE'. Error message: Enable failed: exit status 50.";
     standin.managed.failNext('cluster-create', { code: 'VMExtensionProvisioningError', message }, { name: 'zeta' });
     const started = now;
-    const failed = await settle('zeta', await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta'), clusterState('zeta'));
+    const failed = await settle('zeta', await aks.createCluster(account, target('zeta'), spec('id-zeta'), [], 'token-zeta'), clusterState('zeta'));
     assert.equal(failed.failure, `AKS: VMExtensionProvisioningError. ${message}`);
     assert.equal(failed.code, 'cloud-failed');
     assert.deepEqual(failed.seen, ['creating', 'failed']);
@@ -332,7 +354,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     const observed = await aks.findCluster(account, target('zeta'));
     assert.deepEqual([observed?.state, observed?.failure, observed?.failureCode], ['failed', `VMExtensionProvisioningError: ${message}`, 'cloud-failed']);
 
-    const retried = await aks.createCluster(account, target('zeta'), spec('id-zeta'), 'token-zeta');
+    const retried = await aks.createCluster(account, target('zeta'), spec('id-zeta'), [], 'token-zeta');
     assert.ok(retried !== null);
     assert.equal((await settle('zeta', retried)).failure, null);
     assert.equal((await aks.findCluster(account, target('zeta')))?.state, 'ready');
@@ -349,7 +371,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   });
 
   it('answers 429 beyond the rate limit with Retry-After, read into retryAfterMs', async () => {
-    const created = await aks.createCluster(account, target('eta'), spec('id-eta'), 'token-eta');
+    const created = await aks.createCluster(account, target('eta'), spec('id-eta'), [], 'token-eta');
     assert.ok(created !== null);
     await settle('eta', created);
     const throttledBefore = standin.counts().throttledRequests;
@@ -382,12 +404,12 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
     standin.managed.options.versions.brazilsouth = ['1.31', '1.32'];
     const place = { provider: 'aks' as const, subscriptionId: SUBSCRIPTION, resourceGroup: RG, location: 'brazilsouth' };
     assert.deepEqual(await aks.offeredVersions(account, place), ['1.31', '1.32']);
-    const old = await cloudRejection(aks.createCluster(account, target('theta', 'brazilsouth'), spec('id-theta', '1.30'), 'token-theta'));
+    const old = await cloudRejection(aks.createCluster(account, target('theta', 'brazilsouth'), spec('id-theta', '1.30'), [], 'token-theta'));
     assert.equal(old.code, 'cloud-version-not-offered');
     assert.match(old.message, /Version 1\.30 is not supported in this region/);
     assert.equal(await aks.findCluster(account, target('theta', 'brazilsouth')), null);
 
-    await settle('iota', await aks.createCluster(account, target('iota'), spec('id-iota'), 'token-iota'));
+    await settle('iota', await aks.createCluster(account, target('iota'), spec('id-iota'), [], 'token-iota'));
     standin.managed.options.coreQuota = 0;
     const quota = await cloudRejection(aks.createNodeGroup(account, target('iota'), spec('id-iota'), general, 'token-iota-general'));
     assert.equal(quota.code, 'cloud-quota-exceeded');
@@ -396,7 +418,7 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   });
 
   it('gives a parameter ARM refuses (InvalidParameter) as cloud-request-invalid (permanent) with its message', async () => {
-    await settle('lambda', await aks.createCluster(account, target('lambda'), spec('id-lambda'), 'token-lambda'));
+    await settle('lambda', await aks.createCluster(account, target('lambda'), spec('id-lambda'), [], 'token-lambda'));
     const huge = { ...general, minSize: 1001, maxSize: 1001, desiredSize: 1001 };
     const refused = await cloudRejection(aks.createNodeGroup(account, target('lambda'), spec('id-lambda'), huge, 'token-lambda-general'));
     assert.equal(refused.code, 'cloud-request-invalid');
@@ -408,12 +430,12 @@ describe('AKS lifecycle through @azure/arm-containerservice against a stateful A
   it('will not take a name held by a resource without our tag', async () => {
     const foreign = managedClusterBody({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'legacy', location: 'westeurope', version: '1.30.4', pools: [{ name: 'nodes', count: 3, vmSize: 'Standard_D4s_v5', version: '1.30.4' }] });
     standin.fixtures.push({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, body: foreign, kubeconfig: aksKubeconfig({ name: 'legacy', resourceGroup: RG, server: 'https://legacy:443', caPem: testTls().caPem, user: { token: 't', certPem: 'c', keyPem: 'k' } }) });
-    const taken = await cloudRejection(aks.createCluster(account, target('legacy'), spec('id-legacy'), 'token-legacy'));
+    const taken = await cloudRejection(aks.createCluster(account, target('legacy'), spec('id-legacy'), [], 'token-legacy'));
     assert.equal(taken.code, 'cloud-name-taken');
     assert.ok(!standin.server.calls.some((call) => call.startsWith('PUT ') && call.endsWith('/managedClusters/legacy')));
 
-    await settle('kappa', await aks.createCluster(account, target('kappa'), spec('id-kappa'), 'token-kappa'));
-    assert.equal((await cloudRejection(aks.createCluster(account, target('kappa'), spec('id-other'), 'token-other'))).code, 'cloud-name-taken');
+    await settle('kappa', await aks.createCluster(account, target('kappa'), spec('id-kappa'), [], 'token-kappa'));
+    assert.equal((await cloudRejection(aks.createCluster(account, target('kappa'), spec('id-other'), [], 'token-other'))).code, 'cloud-name-taken');
     // An agent pool someone added by hand, without our tag.
     const client = new AksClients(standinSettings({ aks: standin.url })).client(account, SUBSCRIPTION);
     const byHand = client.agentPools.createOrUpdate(RG, 'kappa', 'gpu', { vmSize: 'Standard_NC6s_v3', count: 1, mode: 'User' });

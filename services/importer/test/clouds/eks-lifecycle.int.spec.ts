@@ -61,7 +61,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   /** A cluster at `version` with the node groups `names`, all ACTIVE. */
   async function readyCluster(version: string, names: string[]): Promise<void> {
-    await eks.createCluster(account, target(), spec(version), 'create-cluster');
+    await eks.createCluster(account, target(), spec(version), [], 'create-cluster');
     await until(
       () => eks.findCluster(account, target()),
       (cluster) => cluster?.state === 'ready',
@@ -101,7 +101,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('creates the control plane, then two node groups once it is ACTIVE, through the real status words', async () => {
     assert.equal(await eks.findCluster(account, target()), null);
     standin.lifecycle.pause();
-    assert.equal(await eks.createCluster(account, target(), spec('1.31'), 'create-cluster'), null);
+    assert.equal(await eks.createCluster(account, target(), spec('1.31'), [], 'create-cluster'), null);
     const creating = await eks.findCluster(account, target());
     assert.deepEqual(creating, { state: 'creating', version: '1.31', endpoint: null, owner: clusterId, failure: null });
 
@@ -146,12 +146,12 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   });
 
   it('makes nothing twice when a create is repeated after a crash, with its token or without it', async () => {
-    await eks.createCluster(account, target(), spec(), 'create-cluster');
+    await eks.createCluster(account, target(), spec(), [], 'create-cluster');
     // The same step again from a restarted process (a crash before its outcome was recorded): EKS answers from the token.
     const restarted = new EksLifecycle(standinSettings({ eks: standin.url }));
-    assert.equal(await restarted.createCluster(account, target(), spec(), 'create-cluster'), null);
+    assert.equal(await restarted.createCluster(account, target(), spec(), [], 'create-cluster'), null);
     // A token lost with the crash: the cluster of that name carries our tag, so it is ours to wait on.
-    assert.equal(await restarted.createCluster(account, target(), spec(), 'another-token'), null);
+    assert.equal(await restarted.createCluster(account, target(), spec(), [], 'another-token'), null);
     await until(
       () => restarted.findCluster(account, target()),
       (cluster) => cluster?.state === 'ready',
@@ -269,7 +269,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
   it('shows an operation that fails half-way with the message EKS gives, typed from its reason', async () => {
     standin.lifecycle.failures.push({ operation: 'createCluster', name: 'flotilla-broken', code: 'Ec2SubnetNotFound', message: 'The subnet ID subnet-0a does not exist' });
-    await eks.createCluster(account, target('flotilla-broken'), spec(), 'create-broken');
+    await eks.createCluster(account, target('flotilla-broken'), spec(), [], 'create-broken');
     const broken = await until(
       () => eks.findCluster(account, target('flotilla-broken')),
       (cluster) => cluster?.state !== 'creating',
@@ -338,7 +338,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   });
 
   it('refuses a version the region does not offer, creating nothing', async () => {
-    const refused = await cloudRejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), 'create-cluster'));
+    const refused = await cloudRejection(eks.createCluster(account, { provider: 'eks', region: 'eu-south-2', clusterName: 'flotilla-3f0c2a54' }, spec('1.31'), [], 'create-cluster'));
     assert.equal(refused.code, 'cloud-version-not-offered');
     assert.match(refused.message, /unsupported Kubernetes version 1\.31/);
     assert.deepEqual(standin.counts().creates, {});
@@ -347,7 +347,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('gives a parameter EKS refuses as cloud-request-invalid (permanent) with its message, creating nothing', async () => {
     const roleName = spec();
     if (roleName.networking.provider === 'eks') roleName.networking.clusterRoleArn = 'flotilla-eks-cluster';
-    const refused = await cloudRejection(eks.createCluster(account, target(), roleName, 'create-cluster'));
+    const refused = await cloudRejection(eks.createCluster(account, target(), roleName, [], 'create-cluster'));
     assert.equal(refused.code, 'cloud-request-invalid');
     assert.ok(!isTransientCloudError(refused.code));
     assert.match(refused.message, /InvalidParameterException \(roleArn must be the ARN of an IAM role\)/);
@@ -357,7 +357,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('never takes over or deletes a cluster of that name without our tag', async () => {
     const theirs = eksClusterBody('flotilla-3f0c2a54', region, '1.30', testTls().caPem);
     standin.fixtures.push({ region, cluster: theirs, nodegroups: [] });
-    const taken = await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    const taken = await cloudRejection(eks.createCluster(account, target(), spec(), [], 'create-cluster'));
     assert.equal(taken.code, 'cloud-name-taken');
     assert.match(taken.message, /cluster "flotilla-3f0c2a54" in eu-west-1 already exists and it has no ownership tag/);
     assert.equal((await eks.findCluster(account, target()))?.owner, null);
@@ -368,7 +368,7 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
 
     // Another Flotilla cluster's (another id in the tag) is not ours either.
     theirs.tags = { [OWNERSHIP_TAG]: 'another-cluster-id' };
-    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-name-taken');
+    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), [], 'create-cluster'))).code, 'cloud-name-taken');
     assert.deepEqual(standin.counts().creates, {});
   });
 
@@ -412,12 +412,12 @@ describe('EKS lifecycle through @aws-sdk/client-eks against a stateful EKS stand
   it('names a quota reached, an account not allowed and an operation of the wrong shape', async () => {
     standin.fixtures.push({ region, cluster: eksClusterBody('existing', region, '1.30', testTls().caPem), nodegroups: [] });
     standin.lifecycle.clusterQuota = 1;
-    const quota = await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'));
+    const quota = await cloudRejection(eks.createCluster(account, target(), spec(), [], 'create-cluster'));
     assert.equal(quota.code, 'cloud-quota-exceeded');
     assert.match(quota.message, /Cluster limit exceeded/);
 
     standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/readonly', eksAllowed: false });
-    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), 'create-cluster'))).code, 'cloud-access-denied');
+    assert.equal((await cloudRejection(eks.createCluster(account, target(), spec(), [], 'create-cluster'))).code, 'cloud-access-denied');
 
     standin.identities.set(account.accessKeyId, { ...account, arn: 'arn:aws:iam::123456789012:user/flotilla-importer', eksAllowed: true });
     // An update EKS no longer knows of is done.

@@ -57,7 +57,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
   /** A running cluster with no node groups, as a create leaves it. */
   async function runningCluster(id: string, version = '1.31'): Promise<CloudTarget> {
     const target = targetOf(id);
-    assert.deepEqual(await settle(target, await gke.createCluster(account, target, spec(id, version), randomUUID())), { done: true, failure: null });
+    assert.deepEqual(await settle(target, await gke.createCluster(account, target, spec(id, version), [], randomUUID())), { done: true, failure: null });
     return target;
   }
 
@@ -85,7 +85,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(await gke.findCluster(account, target), null);
     standin.lifecycle.durations.createCluster = 1000;
     const started = Date.now();
-    const operation = await gke.createCluster(account, target, spec(id), randomUUID());
+    const operation = await gke.createCluster(account, target, spec(id), [], randomUUID());
     assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+;then=drop-bootstrap$/);
     const creating = await gke.findCluster(account, target);
     assert.equal(creating?.state, 'creating');
@@ -144,19 +144,40 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     for (const resource of [path(target), `${path(target)}/nodePools/general`, `${path(target)}/nodePools/batch`]) assert.equal(standin.lifecycle.creates.get(resource), 1, resource);
   });
 
+  it('creates the control plane with its node pools in one operation: no bootstrap pool, nothing to drop, a restart waits on the same create', async () => {
+    const id = randomUUID();
+    const target = targetOf(id);
+    standin.lifecycle.durations.createCluster = 600;
+    const operation = await gke.createCluster(account, target, spec(id), [general, batch], randomUUID());
+    assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+$/);
+    // A crash right after: the create found again is the same operation, not a second cluster.
+    const restarted = new GkeLifecycle(standinSettings({ gke: standin.url }));
+    assert.equal(await restarted.createCluster(account, target, spec(id), [general, batch], randomUUID()), operation);
+    assert.deepEqual((await gke.listNodeGroups(account, target)).map((group) => [group.name, group.state]), [['general', 'creating'], ['batch', 'creating']]);
+    const statuses: CloudOperationStatus[] = [];
+    assert.deepEqual(await settle(target, operation, gke, statuses), { done: true, failure: null });
+    assert.ok(statuses.every((status) => status.done || status.followUp === undefined), inspect(statuses));
+    assert.equal((await gke.findCluster(account, target))?.state, 'ready');
+    assert.deepEqual((await gke.listNodeGroups(account, target)).map((group) => [group.name, group.state, group.desiredSize]), [['general', 'ready', 2], ['batch', 'ready', 1]]);
+    assert.deepEqual([...(standin.lifecycle.clusters.get(path(target))?.pools.keys() ?? [])], ['general', 'batch']);
+    for (const resource of [path(target), `${path(target)}/nodePools/general`, `${path(target)}/nodePools/batch`]) assert.equal(standin.lifecycle.creates.get(resource), 1, resource);
+    assert.equal(standin.lifecycle.creates.get(`${path(target)}/nodePools/flotilla-bootstrap`), undefined);
+    assert.equal(await restarted.createCluster(account, target, spec(id), [general, batch], randomUUID()), null);
+  });
+
   it('resumes a create after a crash: the same names make no second cluster or node pool', async () => {
     const id = randomUUID();
     const target = targetOf(id);
     const token = randomUUID();
     Object.assign(standin.lifecycle.durations, { createCluster: 1500, createNodePool: 1500 });
-    const started = await gke.createCluster(account, target, spec(id), token);
+    const started = await gke.createCluster(account, target, spec(id), [], token);
     // A restarted replica (a new lifecycle, no memory) asks again while GKE still provisions.
     const restarted = new GkeLifecycle(standinSettings({ gke: standin.url }));
-    const again = await restarted.createCluster(account, target, spec(id), token);
+    const again = await restarted.createCluster(account, target, spec(id), [], token);
     assert.equal(again, started);
     assert.deepEqual(await settle(target, again, restarted), { done: true, failure: null });
     // Asked once more when it runs: nothing to wait for.
-    assert.equal(await restarted.createCluster(account, target, spec(id), token), null);
+    assert.equal(await restarted.createCluster(account, target, spec(id), [], token), null);
 
     const pool = await restarted.createNodeGroup(account, target, spec(id), general, token);
     const poolAgain = await new GkeLifecycle(standinSettings({ gke: standin.url })).createNodeGroup(account, target, spec(id), general, token);
@@ -323,7 +344,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const target = targetOf(id);
     Object.assign(standin.lifecycle.durations, { createCluster: 600 });
     // The create's handle (which drops the bootstrap pool) is forgotten: only a delete is asked.
-    await gke.createCluster(account, target, spec(id), randomUUID());
+    await gke.createCluster(account, target, spec(id), [], randomUUID());
     assert.equal((await gke.findCluster(account, target))?.state, 'creating');
     // GKE refuses pool changes while the create runs: nothing started, asked again later.
     assert.equal(await gke.deleteCluster(account, target), null);
@@ -357,7 +378,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const other = randomUUID();
     const otherTarget = targetOf(other);
     standin.lifecycle.failNext('CREATE_CLUSTER', 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.', 3);
-    assert.deepEqual(await settle(otherTarget, await gke.createCluster(account, otherTarget, spec(other), randomUUID())), {
+    assert.deepEqual(await settle(otherTarget, await gke.createCluster(account, otherTarget, spec(other), [], randomUUID())), {
       done: true,
       failure: 'Failed to create cluster: the subnetwork "nodes" has no secondary ranges left.',
       code: 'cloud-request-invalid',
@@ -392,7 +413,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
   it('refuses a version the region does not offer, and names nothing after creating nothing', async () => {
     const id = randomUUID();
     const target = targetOf(id, 'us-east4');
-    const refused = await rejection(gke.createCluster(account, target, spec(id, '1.31'), randomUUID()));
+    const refused = await rejection(gke.createCluster(account, target, spec(id, '1.31'), [], randomUUID()));
     assert.equal(refused.code, 'cloud-version-not-offered');
     assert.match(refused.message, /Master version "1.31" is unsupported/);
     assert.equal(standin.lifecycle.creates.get(path(target)), undefined);
@@ -416,13 +437,13 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     await clients.withClient(account, undefined, (client, options) =>
       client.createCluster({ parent: 'projects/acme-prod/locations/europe-west1', cluster: { name: target.clusterName, initialClusterVersion: '1.31', nodePools: [{ name: 'default-pool', initialNodeCount: 1 }] } }, options),
     );
-    const taken = await rejection(gke.createCluster(account, target, spec(id), randomUUID()));
+    const taken = await rejection(gke.createCluster(account, target, spec(id), [], randomUUID()));
     assert.equal(taken.code, 'cloud-name-taken');
     assert.match(taken.message, /has no flotilla-cluster-id label/);
     // Another Flotilla cluster's name is not ours either.
     const theirs = randomUUID();
     const theirTarget = await runningCluster(theirs);
-    assert.equal((await rejection(gke.createCluster(account, theirTarget, spec(id), randomUUID()))).code, 'cloud-name-taken');
+    assert.equal((await rejection(gke.createCluster(account, theirTarget, spec(id), [], randomUUID()))).code, 'cloud-name-taken');
 
     // A node pool of ours' name made by hand in our cluster.
     const ours = randomUUID();

@@ -126,7 +126,7 @@ export class FakeCloud implements CloudLifecycle<AwsAccount> {
     });
   }
 
-  createCluster(_account: AwsAccount, target: CloudTarget, spec: CloudClusterSpec, requestToken: string): Promise<CloudOperation> {
+  createCluster(_account: AwsAccount, target: CloudTarget, spec: CloudClusterSpec, _groups: readonly CloudNodeGroupSpec[], requestToken: string): Promise<CloudOperation> {
     this.call('createCluster');
     const key = this.key(target);
     const existing = this.live(target);

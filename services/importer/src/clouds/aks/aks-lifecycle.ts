@@ -104,7 +104,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     return cluster === null ? null : observedAksCluster(cluster);
   }
 
-  async createCluster(account: AzureAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+  async createCluster(account: AzureAccount, target: CloudTarget, spec: CloudClusterSpec, groups: readonly CloudNodeGroupSpec[], _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
     const aks = aksTarget(target);
     const owner = ownerOf(spec);
     const networking = spec.networking.provider === 'aks' ? spec.networking : invalidNetworking(spec.networking.provider);
@@ -128,6 +128,8 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
           tags: { [OWNERSHIP_TAG]: owner },
           ...(networking.vnetSubnetId === undefined ? {} : { vnetSubnetID: networking.vnetSubnetId }),
         },
+        // Ours come with it: one operation for the cluster and every pool.
+        ...groups.map((group) => ({ name: aksAgentPoolName(group.name), type: 'VirtualMachineScaleSets' as const, ...userPool(group, spec) })),
       ],
       apiServerAccessProfile: { enablePrivateCluster: spec.endpointAccess === 'private' },
       ...(networking.vnetSubnetId === undefined ? {} : { networkProfile: { networkPlugin: 'azure' } }),
@@ -228,19 +230,7 @@ export class AksLifecycle implements CloudLifecycle<AzureAccount> {
     const owner = ownerOf(cluster);
     const poolName = aksAgentPoolName(group.name);
     const client = this.clients.client(account, aks.subscriptionId);
-    const body: AgentPool = {
-      mode: 'User',
-      typePropertiesType: 'VirtualMachineScaleSets',
-      osType: 'Linux',
-      vmSize: group.instanceType,
-      ...aksPoolSize({ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }),
-      orchestratorVersion: cluster.kubernetesVersion,
-      nodeLabels: group.labels,
-      nodeTaints: group.taints.map(aksTaint),
-      // Azure allows 50 tags: the group's own name is only added when AKS got another one.
-      tags: { ...cluster.tags, ...(poolName === group.name ? {} : { [AKS_NODE_GROUP_TAG]: group.name }) },
-      ...(cluster.networking.provider === 'aks' && cluster.networking.vnetSubnetId !== undefined ? { vnetSubnetID: cluster.networking.vnetSubnetId } : {}),
-    };
+    const body: AgentPool = { typePropertiesType: 'VirtualMachineScaleSets', ...userPool(group, cluster) };
     const what = `create of agent pool "${poolName}" of "${describe(aks)}"`;
     const on = { aks, resource: 'pool', pool: poolName, action: 'put' } as const;
     for (let attempt = 0; ; attempt += 1) {
@@ -473,4 +463,21 @@ function operationFailure(error: Error | undefined): { text: string; code: strin
   const text = error?.message.replace(/^The long-running operation has failed\.?\s*/, '') ?? '';
   const code = /^([A-Za-z_]+)\.\s/.exec(text)?.[1];
   return { text: text === '' ? 'AKS reported the operation failed' : `AKS: ${text}`, code };
+}
+
+/** One of our node groups as an agent pool (mode User), in its own create or in its cluster's. */
+function userPool(group: CloudNodeGroupSpec, cluster: CloudClusterSpec) {
+  const poolName = aksAgentPoolName(group.name);
+  return {
+    mode: 'User' as const,
+    osType: 'Linux' as const,
+    vmSize: group.instanceType,
+    ...aksPoolSize({ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }),
+    orchestratorVersion: cluster.kubernetesVersion,
+    nodeLabels: group.labels,
+    nodeTaints: group.taints.map(aksTaint),
+    // Azure allows 50 tags: the group's own name is only added when AKS got another one.
+    tags: { ...cluster.tags, ...(poolName === group.name ? {} : { [AKS_NODE_GROUP_TAG]: group.name }) },
+    ...(cluster.networking.provider === 'aks' && cluster.networking.vnetSubnetId !== undefined ? { vnetSubnetID: cluster.networking.vnetSubnetId } : {}),
+  };
 }

@@ -98,7 +98,7 @@ export class EksLifecycle implements CloudLifecycle<AwsAccount> {
     return cluster === null ? null : observedEksCluster(cluster);
   }
 
-  async createCluster(account: AwsAccount, target: CloudTarget, spec: CloudClusterSpec, requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+  async createCluster(account: AwsAccount, target: CloudTarget, spec: CloudClusterSpec, _groups: readonly CloudNodeGroupSpec[], requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
     const region = eksRegionOf(target);
     const request = eksCreateClusterRequest(target, spec, requestToken);
     const client = this.clients.client(account, region);

@@ -140,8 +140,11 @@ const TAINT_EFFECTS: Record<CloudTaint['effect'], protos.google.container.v1.Nod
   NoExecute: protos.google.container.v1.NodeTaint.Effect.NO_EXECUTE,
 };
 
-/** The create request's cluster: control plane, network, labels, and the bootstrap pool GKE insists on. */
-export function gkeClusterRequest(name: string, spec: CloudClusterSpec): Cluster {
+/**
+ * The create request's cluster: control plane, network, labels, and our node pools, created with
+ * it in one operation; with none asked for, the bootstrap pool GKE insists on (dropped after).
+ */
+export function gkeClusterRequest(name: string, spec: CloudClusterSpec, groups: readonly CloudNodeGroupSpec[] = []): Cluster {
   if (spec.networking.provider !== 'gke') throw new CloudError('cloud-location-invalid', `GKE cluster ${name} was given ${spec.networking.provider} networking`, 'cloud.networking');
   const labels = gkeLabels(spec.tags);
   const owner = labels[OWNERSHIP_TAG];
@@ -158,14 +161,17 @@ export function gkeClusterRequest(name: string, spec: CloudClusterSpec): Cluster
     // No release channel: GKE would otherwise upgrade the control plane behind the version policy.
     releaseChannel: { channel: protos.google.container.v1.ReleaseChannel.Channel.UNSPECIFIED },
     ...(spec.endpointAccess === 'private' ? { privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: true, masterIpv4CidrBlock: PRIVATE_MASTER_CIDR } } : {}),
-    nodePools: [
-      {
-        name: BOOTSTRAP_POOL,
-        initialNodeCount: 1,
-        config: { machineType: BOOTSTRAP_MACHINE_TYPE, resourceLabels: { [OWNERSHIP_TAG]: owner } },
-        management: { autoUpgrade: false, autoRepair: true },
-      },
-    ],
+    nodePools:
+      groups.length > 0
+        ? groups.map((group) => gkeNodePoolRequest(group, spec))
+        : [
+            {
+              name: BOOTSTRAP_POOL,
+              initialNodeCount: 1,
+              config: { machineType: BOOTSTRAP_MACHINE_TYPE, resourceLabels: { [OWNERSHIP_TAG]: owner } },
+              management: { autoUpgrade: false, autoRepair: true },
+            },
+          ],
   };
 }
 

@@ -136,9 +136,10 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
     });
   }
 
-  async createCluster(account: GcpAccount, target: CloudTarget, spec: CloudClusterSpec, _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
+  async createCluster(account: GcpAccount, target: CloudTarget, spec: CloudClusterSpec, groups: readonly CloudNodeGroupSpec[], _requestToken: string, signal?: AbortSignal): Promise<CloudOperation> {
     const gke = gkeTarget(target);
-    const request = gkeClusterRequest(gke.clusterName, spec);
+    const request = gkeClusterRequest(gke.clusterName, spec, groups);
+    const bootstrap = (request.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL);
     const owner = request.resourceLabels?.[OWNERSHIP_TAG] ?? '';
     return this.clients.withClient(account, signal, async (client, options) => {
       const reads = this.reads(account, client, options);
@@ -147,7 +148,8 @@ export class GkeLifecycle implements CloudLifecycle<GcpAccount> {
       try {
         const [operation] = await client.createCluster({ parent: locationPath(gke), cluster: request }, options);
         reads.changed(gke);
-        return encodeGkeOperation({ name: gkeOperationName(operation), then: 'drop-bootstrap' });
+        const name = gkeOperationName(operation);
+        return bootstrap ? encodeGkeOperation({ name, then: 'drop-bootstrap' }) : name;
       } catch (error) {
         const failure = gkeError(error, `creating cluster ${clusterPath(gke)}`);
         if (failure.code !== 'cloud-name-taken') throw failure;
@@ -431,9 +433,11 @@ async function resumeCreate(client: ClusterManagerClient, target: GkeTarget, clu
     throw new CloudError('cloud-name-taken', `GKE cluster ${clusterPath(target)} exists and ${found === null ? `has no ${OWNERSHIP_TAG} label` : `belongs to Flotilla cluster ${found}`}`, 'cloud');
   }
   const hasBootstrap = (cluster.nodePools ?? []).some((pool) => pool.name === BOOTSTRAP_POOL);
-  if (!hasBootstrap) return null;
+  // Created with its node pools: done, or its create is waited on again.
+  if (!hasBootstrap && gkeStatus(cluster.status) !== 'PROVISIONING') return null;
   const create = await latestOperation(reads, target, 'CREATE_CLUSTER');
-  if (create !== null) return encodeGkeOperation({ name: create, then: 'drop-bootstrap' });
+  if (create !== null) return hasBootstrap ? encodeGkeOperation({ name: create, then: 'drop-bootstrap' }) : create;
+  if (!hasBootstrap) return null;
   // Its create is forgotten by GKE: drop the bootstrap pool now, if the cluster runs already.
   return gkeStatus(cluster.status) === 'RUNNING' ? dropPool(client, target, BOOTSTRAP_POOL, undefined, options, reads) : null;
 }

@@ -449,6 +449,7 @@ export class GkeLifecycleStandin {
     };
     this.clusters.set(key, cluster);
     this.countCreate(key);
+    for (const pool of pools.keys()) this.countCreate(`${key}/nodePools/${pool}`);
     return this.start(
       cluster,
       'CREATE_CLUSTER',
