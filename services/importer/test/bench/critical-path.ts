@@ -96,8 +96,8 @@ export function requestsPerCluster(work: CloudWork): number {
       // CreateCluster, DescribeCluster; CreateNodegroup and DescribeNodegroup per group.
       return 2 + 2 * work.nodeGroups;
     case 'aks':
-      // PUT of the cluster with its pools, listClusterUserCredential (its CA); reads shared.
-      return 2;
+      // PUT of the cluster with its pools; reads shared (its CA is read when the import side connects).
+      return 1;
     case 'gke':
       // The create with its pools; operations read in shared lists.
       return 1;
