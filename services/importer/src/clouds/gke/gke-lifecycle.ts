@@ -64,8 +64,9 @@ const poolPath = (target: GkeTarget, name: string) => `${clusterPath(target)}/no
  * GKE takes no request token: every create looks before it creates, and an operation already
  * under way for the resource is waited on instead of starting another. Operations are GKE's own
  * (`projects/…/operations/<name>`), with a follow-up step encoded after `;then=` when one call of
- * ours is two at GKE: a create drops the bootstrap pool GKE made us create the cluster with
- * (`BOOTSTRAP_POOL`), a delete of a cluster that still has it drops it first. `operationStatus`
+ * ours is two at GKE: a cluster is created with its node pools, and one asked for with none is
+ * created with a bootstrap pool (`BOOTSTRAP_POOL`: GKE insists on one) that its create then
+ * drops; a delete of a cluster that still has it drops it first. `operationStatus`
  * carries the follow-up out, from what GKE reports, so it is resumed after a restart too.
  *
  * Node group sizes are GKE's, per zone of the pool, the current one read from the pool's instance
