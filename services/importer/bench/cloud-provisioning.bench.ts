@@ -67,8 +67,9 @@
 // Alone on the machine (dedeb92 to 44ae85c), six runs: 12.5 to 14.8 s against a critical path of
 // 10 s (efficiency 0.80 to 0.68); with later looks not due before the time seen (2ea86f9), six
 // runs: 12.4 to 13.9 s (median 13.0, efficiency 0.77; 13.2 s recorded, 0.76). The 10 s is EKS's
-// phase bound: 300 requests must follow its control planes, done at 5 s at the earliest. The importer's main thread is busy throughout (one
-// core, the machine 85-92% busy): 300 requests and about 1,650 looks, 550 of them finding the
+// phase bound: 300 requests must follow its control planes, done at 5 s at the earliest. The
+// importer's main thread is busy throughout (one core, the machine 85-92% busy): 300 requests
+// and about 1,650 looks, 550 of them finding the
 // operation still under way, each look some 4 to 5 ms of SDK, SQL and span work. Most such looks
 // come from the documented typical times the first looks of a fleet are timed by before any
 // duration is seen (AKS pools: 2 s at this scale against the stand-in's 3 s). The creates go out

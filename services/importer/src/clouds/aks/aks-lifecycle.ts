@@ -1,4 +1,4 @@
-import { restorePoller, type AgentPool, type ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
+import { restorePoller, type AgentPool, type ContainerServiceClient, type ManagedCluster, type ManagedClusterAgentPoolProfileProperties } from '@azure/arm-containerservice';
 import type { AzureAccount } from '../accounts.js';
 import { CloudError, cloudFailureCode } from '../errors.js';
 import {
@@ -465,12 +465,12 @@ function operationFailure(error: Error | undefined): { text: string; code: strin
   return { text: text === '' ? 'AKS reported the operation failed' : `AKS: ${text}`, code };
 }
 
-/** One of our node groups as an agent pool (mode User), in its own create or in its cluster's. */
-function userPool(group: CloudNodeGroupSpec, cluster: CloudClusterSpec) {
+/** One of our node groups as an agent pool (mode User), in its cluster's create or its own; each adds its pool type, named differently. */
+function userPool(group: CloudNodeGroupSpec, cluster: CloudClusterSpec): Omit<ManagedClusterAgentPoolProfileProperties, 'type'> {
   const poolName = aksAgentPoolName(group.name);
   return {
-    mode: 'User' as const,
-    osType: 'Linux' as const,
+    mode: 'User',
+    osType: 'Linux',
     vmSize: group.instanceType,
     ...aksPoolSize({ minSize: group.minSize, maxSize: group.maxSize, desiredSize: group.desiredSize }),
     orchestratorVersion: cluster.kubernetesVersion,
