@@ -8,11 +8,17 @@
 //   throughput   a BENCH_MB response from the API server, direct (HTTPS) and through the tunnel
 //                (front -> HTTP/2 over mutual TLS -> agent -> API server), alternating, 3 rounds:
 //                medians, and their ratio
-//   latency      BENCH_SMALL small requests, direct and through the tunnel, alternating: p50, p99,
-//                and what the tunnel adds to each
-//   stalled      the same small requests through the tunnel, in blocks alternating without and
-//                with a stalled stream on the same agent: a large answer whose caller stopped
+//   latency      BENCH_SMALL small requests, direct and through the tunnel, alternating, after
+//                WARMUP_SMALL of each: p50, p99, and what the tunnel adds to each
+//   stalled      twice as many small requests through the tunnel, in blocks alternating without
+//                and with a stalled stream on the same agent: a large answer whose caller stopped
 //                reading, held until its window and every buffer on its way are full; p99 of each
+//   floor        what this machine allows any relay, the same legs with nothing but sockets: a
+//                BENCH_MB stream over TLS direct and through two bare relay processes (TLS in and
+//                TLS out, as the agent; TLS in and plain out, as the front; bytes moved by the
+//                tunnel's own relay()), then BENCH_SMALL 200-byte round trips direct and through
+//                them: ratio, added p50 and p99. The tunnel cannot do better than its floor: when
+//                a target lies beyond the floor, the machine, not the tunnel, bounds it.
 //   agents       BENCH_AGENTS agents (10,000) in two processes connect to a broker process: its
 //                memory per idle connected agent (RSS after GC, less the RSS before), and the time
 //                for all of them to come back after the broker drops every connection and listens
@@ -31,11 +37,13 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { AgentLink, AgentListener, CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, kubernetesForwarder } from '../src/index.js';
+import { AgentLink, AgentListener, CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, kubernetesForwarder, TUNNEL_CIPHERS } from '../src/index.js';
+import { relay } from '../src/relay.js';
 import { benchPki } from './bench-pki.js';
 
 const AGENTS = Number(process.env['BENCH_AGENTS'] ?? 10_000);
@@ -43,8 +51,20 @@ const MB = Number(process.env['BENCH_MB'] ?? 200);
 const SMALL = Number(process.env['BENCH_SMALL'] ?? 2_000);
 const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../../../../bench/results/', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-/** Blocks of small requests alternating without and with the stalled stream (half of each). */
-const STALL_BLOCKS = 4;
+/**
+ * Blocks of small requests alternating without and with the stalled stream (half of each), and
+ * requests in each condition. A p99 is a tail of a few dozen requests: with 2,000 in four blocks,
+ * the same run with the conditions' order swapped moved it by 15% either way.
+ */
+const STALL_BLOCKS = 10;
+const STALL_SAMPLES = 2 * SMALL;
+/**
+ * Small round trips on each path before any is timed. A broker and an agent run for weeks: their
+ * request paths are compiled by then. The first thousands of requests here still run partly
+ * interpreted (the agent's CPU per request falls from about 1 ms to a third of that), and would
+ * be measured as the tunnel's latency.
+ */
+const WARMUP_SMALL = 1_000;
 /** How long the fleet's broker and agents wait for a ping's answer (see the header). */
 const FLEET_PING_TIMEOUT_MS = 30_000;
 
@@ -164,6 +184,57 @@ function agentProcess(pkiFile: string, port: number, apiPort: number): void {
   process.on('message', (message: Message) => {
     if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
   });
+}
+
+/** The floor's API server: `B` asks for BENCH_MB MiB, any other bytes come back as they are. */
+async function floorApiProcess(pkiFile: string): Promise<void> {
+  const pki = readPki(pkiFile);
+  const chunk = Buffer.alloc(1024 * 1024, 1);
+  const server = createTlsServer(pki.broker, (socket) => {
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (data: Buffer) => {
+      if (data[0] !== 0x42) return void socket.write(data);
+      let sent = 0;
+      const pump = () => {
+        while (sent < MB) {
+          sent++;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
+  });
+  send({ op: 'ready', port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * A bare relay of the floor: each connection it accepts (TLS as the agent's side of the tunnel,
+ * plain as the front's) is joined to a new TLS connection to `upstream`, bytes moved both ways
+ * with the tunnel's relay().
+ */
+async function floorRelayProcess(pkiFile: string, upstream: number, side: 'agent' | 'front'): Promise<void> {
+  const pki = readPki(pkiFile);
+  // The agent's leg to the API server with node's ciphers, the tunnel's leg with the tunnel's.
+  const ciphers = side === 'agent' ? undefined : TUNNEL_CIPHERS;
+  const join = (socket: Socket) => {
+    socket.setNoDelay(true);
+    const next = tlsConnect({ host: '127.0.0.1', port: upstream, ca: pki.ca, ...(ciphers ? { ciphers } : {}) });
+    next.setNoDelay(true);
+    for (const end of [socket, next]) end.on('error', () => (socket.destroy(), next.destroy()));
+    relay(socket, next);
+    relay(next, socket);
+  };
+  const server = side === 'agent' ? createTlsServer({ ...pki.broker, ciphers: TUNNEL_CIPHERS }, join) : createNetServer(join);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
+  });
+  send({ op: 'ready', port: (server.address() as AddressInfo).port });
 }
 
 /** The broker for the fleet measurements: only the agents' listener. */
@@ -352,7 +423,7 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
       }
 
       const warmup: number[] = [];
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < WARMUP_SMALL; i++) {
         await small(direct, warmup);
         await small(tunnel, warmup);
       }
@@ -389,7 +460,7 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
           stalledMb.push(state.mb);
         }
         const samples = withStall ? stalled : unstalled;
-        for (let i = 0; i < SMALL / (STALL_BLOCKS / 2); i++) await small(tunnel, samples);
+        for (let i = 0; i < STALL_SAMPLES / (STALL_BLOCKS / 2); i++) await small(tunnel, samples);
         if (stall) {
           stall.destroy();
           await until(async () => !(await ask<{ open: boolean }>(api, 'stall')).open, 10_000, 'the stalled stream to close', 50);
@@ -423,6 +494,72 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
       httpsAgent.destroy();
       httpAgent.destroy();
     }
+  } finally {
+    await stopAll(children);
+  }
+}
+
+/** The floor (see the header): the tunnel's legs as bare sockets. */
+async function floor(pkiFile: string, ca: string): Promise<Record<string, unknown>> {
+  const api = start('floor-api', [pkiFile]);
+  const children = [api];
+  try {
+    const { port: apiPort } = await next<{ port: number }>(api, 'ready');
+    const agent = start('floor-relay', [pkiFile, apiPort, 'agent']);
+    children.push(agent);
+    const { port: agentPort } = await next<{ port: number }>(agent, 'ready');
+    const front = start('floor-relay', [pkiFile, agentPort, 'front']);
+    children.push(front);
+    const { port: frontPort } = await next<{ port: number }>(front, 'ready');
+    const open = async (path: 'direct' | 'relayed') => {
+      const socket = path === 'direct' ? tlsConnect({ host: '127.0.0.1', port: apiPort, ca }) : netConnect(frontPort, '127.0.0.1');
+      socket.setNoDelay(true);
+      await once(socket, path === 'direct' ? 'secureConnect' : 'connect');
+      return socket;
+    };
+    /** Sends `message` and waits for `expected` bytes back: its time in ms. */
+    const exchange = (socket: Socket, message: Buffer, expected: number) =>
+      new Promise<number>((resolve, reject) => {
+        const started = performance.now();
+        let received = 0;
+        const onData = (data: Buffer) => {
+          received += data.length;
+          if (received < expected) return;
+          socket.off('data', onData).off('error', reject);
+          resolve(performance.now() - started);
+        };
+        socket.on('data', onData).once('error', reject);
+        socket.write(message);
+      });
+    const rates: Record<'direct' | 'relayed', number[]> = { direct: [], relayed: [] };
+    for (let round = 0; round < 3; round++) {
+      for (const path of ['direct', 'relayed'] as const) {
+        alive();
+        const socket = await open(path);
+        const ms = await exchange(socket, Buffer.from('B'), MB * 1024 * 1024);
+        socket.destroy();
+        rates[path].push(MB / (ms / 1000));
+      }
+    }
+    const small = Buffer.alloc(200, 0x73);
+    const times: Record<'direct' | 'relayed', number[]> = { direct: [], relayed: [] };
+    const sockets = { direct: await open('direct'), relayed: await open('relayed') };
+    for (let i = 0; i < WARMUP_SMALL + SMALL; i++) {
+      for (const path of ['direct', 'relayed'] as const) {
+        const ms = await exchange(sockets[path], small, small.length);
+        if (i >= WARMUP_SMALL) times[path].push(ms);
+      }
+    }
+    for (const socket of Object.values(sockets)) socket.destroy();
+    const result = {
+      floor_direct_mb_s: round1(median(rates.direct)),
+      floor_relay_mb_s: round1(median(rates.relayed)),
+      floor_ratio: round(median(rates.relayed) / median(rates.direct)),
+      floor_added_p50_ms: round(median(times.relayed) - median(times.direct)),
+      floor_added_p99_ms: round(percentile(times.relayed, 99) - percentile(times.direct, 99)),
+    };
+    log(`floor (bare TLS relays): ratio ${result.floor_ratio} (${result.floor_relay_mb_s} of ${result.floor_direct_mb_s} MB/s), added p50 ${result.floor_added_p50_ms} ms, p99 ${result.floor_added_p99_ms} ms`);
+    return result;
   } finally {
     await stopAll(children);
   }
@@ -515,11 +652,13 @@ async function main(): Promise<void> {
     writeFileSync(pkiFile, JSON.stringify({ ca: pki.ca, broker: pki.broker, agentKey: pki.agentKey, agentCerts } satisfies PkiFile), { mode: 0o600 });
 
     const measured = await transport(pkiFile, pki.ca);
+    const floorMeasured = await floor(pkiFile, pki.ca);
     const fleetMeasured = await fleet(pkiFile);
     const result = {
       benchmark: 'tunnel',
       date: new Date().toISOString(),
       ...measured,
+      ...floorMeasured,
       ...fleetMeasured,
       duration_s: round1((performance.now() - startedAll) / 1000),
       machine: { ...machineBefore, load_average_1m_after: round(loadavg()[0]!, 2) },
@@ -539,6 +678,8 @@ const [role, ...args] = process.argv.slice(2);
 if (role === 'api') await apiProcess(args[0]!);
 else if (role === 'front') await frontProcess(args[0]!);
 else if (role === 'agent') agentProcess(args[0]!, Number(args[1]), Number(args[2]));
+else if (role === 'floor-api') await floorApiProcess(args[0]!);
+else if (role === 'floor-relay') await floorRelayProcess(args[0]!, Number(args[1]), args[2] as 'agent' | 'front');
 else if (role === 'broker') await brokerProcess(args[0]!);
 else if (role === 'agents') agentsProcess(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else await main();

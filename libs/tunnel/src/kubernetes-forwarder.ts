@@ -1,4 +1,5 @@
 import { Agent, request, type RequestOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -39,8 +40,11 @@ export interface KubernetesTarget {
  */
 export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const base = new URL(target.apiServer);
-  // The forwarder's own pool of kept-alive connections (the most recently used first), not the process's global one.
-  const agent = new Agent({ keepAlive: true, timeout: API_SERVER_IDLE_MS, scheduling: 'lifo' });
+  // The forwarder's own pool of kept-alive connections (the most recently used first), not the
+  // process's global one. The cluster's CA is parsed once, into the agent's TLS context for every
+  // connection, and is not a request option: node names a pool by its requests' TLS options, a
+  // `ca` by its whole PEM text, built and hashed again for every request.
+  const agent = new Agent({ keepAlive: true, timeout: API_SERVER_IDLE_MS, scheduling: 'lifo', secureContext: createSecureContext({ ca: target.ca }) });
   return (stream, headers) => {
     const user = headerText(headers[CALLER_USER_HEADER]);
     if (!user) {
@@ -63,7 +67,6 @@ export function kubernetesForwarder(target: KubernetesTarget): (stream: ServerHt
       // An upgrade arrives as an extended CONNECT (RFC 8441); the API server takes it as a GET (its exec, attach and portforward accept GET and POST).
       method: upgrading ? 'GET' : method,
       path: `${base.pathname.replace(/\/$/, '')}${headerText(headers[':path']) ?? '/'}`,
-      ca: target.ca,
       agent,
       headers: {
         ...outgoing,

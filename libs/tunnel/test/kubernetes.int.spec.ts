@@ -59,15 +59,16 @@ describe("the agent forwards the tunnel's requests to its cluster's API server a
   let agent: AgentLink;
   let front: Server;
   let frontUrl: string;
+  let listenerPort: number;
 
   before(async () => {
     api = standInApiServer(ca, closedWatches);
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     listener = new AgentListener({ ...ca.broker(), ca: ca.cert });
-    const agentPort = await listener.listen(0, '127.0.0.1');
+    listenerPort = await listener.listen(0, '127.0.0.1');
     agent = new AgentLink({
       host: '127.0.0.1',
-      port: agentPort,
+      port: listenerPort,
       ...ca.agent('edge'),
       ca: ca.cert,
       onStream: kubernetesForwarder({ apiServer: `https://127.0.0.1:${(api.address() as AddressInfo).port}`, token: () => SERVICE_ACCOUNT_TOKEN, ca: ca.cert }),
@@ -116,6 +117,43 @@ describe("the agent forwards the tunnel's requests to its cluster's API server a
     const response = await open(`${frontUrl}/version`);
     assert.equal(response.statusCode, 403);
     assert.match(await text(response), /caller the broker names/);
+  });
+
+  it('trusts only its cluster CA: an API server whose certificate another CA signed is sent nothing, the caller gets a 502', async () => {
+    const otherCa = new TestCa('another-cluster');
+    const impostor = standInApiServer(otherCa, []);
+    const asked: string[] = [];
+    impostor.on('request', (req: IncomingMessage) => asked.push(req.url ?? ''));
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const misled = new AgentLink({
+      host: '127.0.0.1',
+      port: listenerPort,
+      ...ca.agent('misled'),
+      ca: ca.cert,
+      onStream: kubernetesForwarder({ apiServer: `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`, token: () => SERVICE_ACCOUNT_TOKEN, ca: ca.cert }),
+    });
+    try {
+      misled.start();
+      while (!listener.session('misled')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const relayed = createHttpServer((req, res) => void forwardRequest(listener.session('misled')!.session, req, res, { headers: { [CALLER_USER_HEADER]: 'alice' } }));
+      await new Promise<void>((resolve) => relayed.listen(0, '127.0.0.1', resolve));
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const response = await open(`http://127.0.0.1:${(relayed.address() as AddressInfo).port}/version`);
+          assert.equal(response.statusCode, 502);
+          assert.match(await text(response), /did not answer the agent/);
+        }
+      } finally {
+        relayed.closeAllConnections();
+        await new Promise<void>((resolve) => relayed.close(() => resolve()));
+      }
+      assert.deepEqual(asked, [], 'no request reached the API server of another CA');
+    } finally {
+      await misled.stop();
+      impostor.closeAllConnections();
+      await new Promise<void>((resolve) => impostor.close(() => resolve()));
+      otherCa.dispose();
+    }
   });
 
   it('streams a watch as it happens, and ends it at the API server when the caller leaves', async () => {
