@@ -206,9 +206,6 @@ async function floorApiProcess(pkiFile: string): Promise<void> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.on('message', (message: Message) => {
-    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
-  });
   send({ op: 'ready', port: (server.address() as AddressInfo).port });
 }
 
@@ -231,9 +228,6 @@ async function floorRelayProcess(pkiFile: string, upstream: number, side: 'agent
   };
   const server = side === 'agent' ? createTlsServer({ ...pki.broker, ciphers: TUNNEL_CIPHERS }, join) : createNetServer(join);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.on('message', (message: Message) => {
-    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
-  });
   send({ op: 'ready', port: (server.address() as AddressInfo).port });
 }
 
