@@ -5,11 +5,16 @@
 // that forwards with forwardRequest, waiting up to 10 s for an agent that is reconnecting) and
 // this process, the caller.
 //
-//   throughput   a BENCH_MB response from the API server, direct (HTTPS) and through the tunnel
-//                (front -> HTTP/2 over mutual TLS -> agent -> API server), alternating, 3 rounds:
-//                medians, and their ratio
-//   latency      BENCH_SMALL small requests, direct and through the tunnel, alternating, after
-//                WARMUP_SMALL of each: p50, p99, and what the tunnel adds to each
+//   throughput   a BENCH_MB response from the API server, direct (HTTPS), through the tunnel
+//                (front -> HTTP/2 over mutual TLS -> agent -> API server) and through the HTTP
+//                floor (below), in turn, 3 rounds: medians, and their ratios
+//   latency      BENCH_SMALL small requests, direct, through the tunnel and through the HTTP
+//                floor, in turn, after WARMUP_SMALL of each: p50, p99, and what each adds to the
+//                direct path; the agents' and the fronts' CPU per small request
+//   HTTP floor   the tunnel's processes with nothing of the tunnel's own: an HTTP/1 server whose
+//                requests become streams of node's HTTP/2 client on the agent's TLS connection,
+//                and an agent serving them with node's HTTPS client; headers and bodies piped.
+//                Measured with the transport (throughput and latency), beside the tunnel
 //   stalled      twice as many small requests through the tunnel, in blocks alternating without
 //                and with a stalled stream on the same agent: a large answer whose caller stopped
 //                reading, held until its window and every buffer on its way are full; p99 of each
@@ -17,8 +22,10 @@
 //                BENCH_MB stream over TLS direct and through two bare relay processes (TLS in and
 //                TLS out, as the agent; TLS in and plain out, as the front; bytes moved by the
 //                tunnel's own relay()), then BENCH_SMALL 200-byte round trips direct and through
-//                them: ratio, added p50 and p99. The tunnel cannot do better than its floor: when
-//                a target lies beyond the floor, the machine, not the tunnel, bounds it.
+//                them: ratio, added p50 and p99. The tunnel cannot do better than this floor:
+//                when a target lies beyond it, the machine, not the tunnel, bounds it; when it
+//                lies beyond the HTTP floor only, node's HTTP modules, which the tunnel is built
+//                on, do.
 //   agents       BENCH_AGENTS agents (10,000) in two processes connect to a broker process: its
 //                memory per idle connected agent (RSS after GC, less the RSS before), and the time
 //                for all of them to come back after the broker drops every connection and listens
@@ -36,13 +43,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import { connect as http2Connect, performServerHandshake, type ClientHttp2Session } from 'node:http2';
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { AgentLink, AgentListener, CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, kubernetesForwarder, TUNNEL_CIPHERS } from '../src/index.js';
+import { AgentLink, AgentListener, CALLER_GROUPS_HEADER, CALLER_USER_HEADER, forwardRequest, kubernetesForwarder, TUNNEL_ALPN, TUNNEL_CIPHERS, TUNNEL_CONNECTION_WINDOW, TUNNEL_SETTINGS } from '../src/index.js';
 import { relay } from '../src/relay.js';
 import { benchPki } from './bench-pki.js';
 
@@ -181,6 +189,74 @@ function agentProcess(pkiFile: string, port: number, apiPort: number): void {
     if (event.kind !== 'retrying') log(`agent: ${event.kind}${event.kind === 'disconnected' ? ` (${event.reason})` : ''}`);
   });
   link.start();
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
+  });
+}
+
+/**
+ * The HTTP floor's broker end: node's HTTP/1 server for callers and its HTTP/2 client on the
+ * agent's TLS connection, as the front has, with nothing of the tunnel's own: each request becomes
+ * a stream, its answer's status, headers and body are piped back.
+ */
+async function httpFloorFrontProcess(pkiFile: string): Promise<void> {
+  const pki = readPki(pkiFile);
+  let session: ClientHttp2Session | undefined;
+  const agents = createTlsServer({ ...pki.broker, ca: pki.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN], ciphers: TUNNEL_CIPHERS }, (socket) => {
+    socket.setNoDelay(true);
+    const opened = http2Connect('http://agent', { createConnection: () => socket, settings: TUNNEL_SETTINGS });
+    opened.once('connect', () => {
+      opened.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW);
+      session = opened;
+      send({ op: 'connected' });
+    });
+  });
+  const front = createHttpServer((req, res) => {
+    if (!session) return void res.writeHead(503).end();
+    const stream = session.request({ ':method': req.method ?? 'GET', ':path': req.url ?? '/' }, { endStream: req.method === 'GET' });
+    if (req.method !== 'GET') req.pipe(stream);
+    stream.on('response', (headers) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(headers)) if (!name.startsWith(':') && value !== undefined) out[name] = value;
+      res.writeHead(Number(headers[':status']), out);
+      stream.pipe(res);
+    });
+    stream.on('error', () => res.destroy());
+  });
+  front.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => agents.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  process.on('message', (message: Message) => {
+    if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
+  });
+  send({ op: 'ready', agentPort: (agents.address() as AddressInfo).port, frontPort: (front.address() as AddressInfo).port });
+}
+
+/** The HTTP floor's agent: dials the front, serves HTTP/2 on that connection, each stream a request to the API server through node's HTTPS client. */
+function httpFloorAgentProcess(pkiFile: string, port: number, apiPort: number): void {
+  const pki = readPki(pkiFile);
+  const agent = new HttpsAgent({ keepAlive: true, ca: pki.ca });
+  const socket = tlsConnect({ host: '127.0.0.1', port, cert: pki.agentCerts[0]!, key: pki.agentKey, ca: pki.ca, ALPNProtocols: [TUNNEL_ALPN], ciphers: TUNNEL_CIPHERS });
+  socket.setNoDelay(true);
+  socket.once('secureConnect', () => {
+    const session = performServerHandshake(socket, { settings: TUNNEL_SETTINGS });
+    session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW);
+    session.on('stream', (stream, headers) => {
+      stream.on('error', () => undefined);
+      const method = String(headers[':method']);
+      const upstream = httpsRequest({ host: '127.0.0.1', port: apiPort, method, path: String(headers[':path']), agent }, (response) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(response.headers)) if (name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding' && value !== undefined) out[name] = value;
+        stream.respond({ ':status': response.statusCode ?? 502, ...out });
+        response.pipe(stream);
+      });
+      upstream.on('error', () => stream.destroy());
+      stream.on('close', () => upstream.destroy());
+      if (method === 'GET') upstream.end();
+      else stream.pipe(upstream);
+    });
+  });
+  socket.on('error', (error: Error) => log(`http floor agent: ${error.message}`));
   process.on('message', (message: Message) => {
     if (message.op === 'cpu') send({ op: 'cpu', ms: cpuMs() });
   });
@@ -380,17 +456,20 @@ async function small(get: Get, into: number[]): Promise<void> {
 async function transport(pkiFile: string, ca: string): Promise<Record<string, unknown>> {
   const api = start('api', [pkiFile]);
   const front = start('front', [pkiFile]);
-  const children = [api, front];
+  const floorFront = start('http-floor-front', [pkiFile]);
+  const children = [api, front, floorFront];
   try {
-    const [{ port: apiPort }, { agentPort, frontPort }] = await Promise.all([next<{ port: number }>(api, 'ready'), next<{ agentPort: number; frontPort: number }>(front, 'ready')]);
-    const connected = next(front, 'connected');
+    type Ports = { agentPort: number; frontPort: number };
+    const [{ port: apiPort }, { agentPort, frontPort }, floorPorts] = await Promise.all([next<{ port: number }>(api, 'ready'), next<Ports>(front, 'ready'), next<Ports>(floorFront, 'ready')]);
+    const connected = Promise.all([next(front, 'connected'), next(floorFront, 'connected')]);
     const agent = start('agent', [pkiFile, agentPort, apiPort]);
-    children.push(agent);
+    const floorAgent = start('http-floor-agent', [pkiFile, floorPorts.agentPort, apiPort]);
+    children.push(agent, floorAgent);
     await connected;
     /** CPU time (ms) of each process so far. */
     const cpu = async () => {
-      const [api_, agent_, front_] = await Promise.all([api, agent, front].map(async (child) => (await ask<{ ms: number }>(child, 'cpu')).ms));
-      return { api: api_!, agent: agent_!, front: front_!, caller: cpuMs() };
+      const [api_, agent_, front_, floorAgent_, floorFront_] = await Promise.all([api, agent, front, floorAgent, floorFront].map(async (child) => (await ask<{ ms: number }>(child, 'cpu')).ms));
+      return { api: api_!, agent: agent_!, front: front_!, floorAgent: floorAgent_!, floorFront: floorFront_!, caller: cpuMs() };
     };
     const cpuSpent: Record<'direct' | 'tunnel', { api: number; agent: number; front: number; caller: number }> = { direct: { api: 0, agent: 0, front: 0, caller: 0 }, tunnel: { api: 0, agent: 0, front: 0, caller: 0 } };
 
@@ -398,36 +477,47 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     const direct: Get = (path, onResponse) => httpsRequest(`https://127.0.0.1:${apiPort}${path}`, { agent: httpsAgent }, onResponse);
     const tunnel: Get = (path, onResponse) => httpRequest(`http://127.0.0.1:${frontPort}${path}`, { agent: httpAgent }, onResponse);
+    const floorHttpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const httpFloor: Get = (path, onResponse) => httpRequest(`http://127.0.0.1:${floorPorts.frontPort}${path}`, { agent: floorHttpAgent }, onResponse);
     try {
       const directRates: number[] = [];
       const tunnelRates: number[] = [];
+      const floorRates: number[] = [];
       for (let round = 0; round < 3; round++) {
         for (const [rates, get, path] of [
           [directRates, direct, 'direct'],
           [tunnelRates, tunnel, 'tunnel'],
+          [floorRates, httpFloor, undefined],
         ] as const) {
           const before = await cpu();
           const { ms, bytes } = await timed(get, `/big?mb=${MB}`);
           if (bytes !== MB * 1024 * 1024) throw new Error(`short transfer: ${bytes} bytes`);
           rates.push(bytes / 1024 / 1024 / (ms / 1000));
           const after = await cpu();
-          for (const party of ['api', 'agent', 'front', 'caller'] as const) cpuSpent[path][party] += after[party] - before[party];
+          if (path) for (const party of ['api', 'agent', 'front', 'caller'] as const) cpuSpent[path][party] += after[party] - before[party];
         }
-        log(`throughput round ${round + 1}: direct ${round1(directRates.at(-1)!)} MB/s, tunnel ${round1(tunnelRates.at(-1)!)} MB/s`);
+        log(`throughput round ${round + 1}: direct ${round1(directRates.at(-1)!)} MB/s, tunnel ${round1(tunnelRates.at(-1)!)} MB/s, HTTP floor ${round1(floorRates.at(-1)!)} MB/s`);
       }
 
       const warmup: number[] = [];
       for (let i = 0; i < WARMUP_SMALL; i++) {
         await small(direct, warmup);
         await small(tunnel, warmup);
+        await small(httpFloor, warmup);
       }
       const directSmall: number[] = [];
       const tunnelSmall: number[] = [];
+      const floorSmall: number[] = [];
+      const smallBefore = await cpu();
       for (let i = 0; i < SMALL; i++) {
         await small(direct, directSmall);
         await small(tunnel, tunnelSmall);
+        await small(httpFloor, floorSmall);
       }
-      log(`small requests: direct p50 ${round(median(directSmall))} ms p99 ${round(percentile(directSmall, 99))} ms, tunnel p50 ${round(median(tunnelSmall))} ms p99 ${round(percentile(tunnelSmall, 99))} ms`);
+      const smallAfter = await cpu();
+      /** CPU time (us) per small request of a process that serves one path only. */
+      const usPerSmall = (party: 'agent' | 'front' | 'floorAgent' | 'floorFront') => Math.round(((smallAfter[party] - smallBefore[party]) * 1000) / SMALL);
+      log(`small requests: direct p50 ${round(median(directSmall))} ms p99 ${round(percentile(directSmall, 99))} ms, tunnel p50 ${round(median(tunnelSmall))} ms p99 ${round(percentile(tunnelSmall, 99))} ms, HTTP floor p50 ${round(median(floorSmall))} ms p99 ${round(percentile(floorSmall, 99))} ms`);
 
       // Without and with a stalled stream, in alternating blocks (drift on a busy machine touches both alike).
       const unstalled: number[] = [];
@@ -475,6 +565,12 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
         tunnel_p99_ms: round(percentile(tunnelSmall, 99)),
         added_p50_ms: round(median(tunnelSmall) - median(directSmall)),
         added_p99_ms: round(percentile(tunnelSmall, 99) - percentile(directSmall, 99)),
+        // The HTTP floor (see the header): node's HTTP modules relaying, nothing of the tunnel's own.
+        http_floor_mb_s: round1(median(floorRates)),
+        http_floor_ratio: round(median(floorRates) / median(directRates)),
+        http_floor_added_p50_ms: round(median(floorSmall) - median(directSmall)),
+        http_floor_added_p99_ms: round(percentile(floorSmall, 99) - percentile(directSmall, 99)),
+        cpu_us_per_small_request: { tunnel: { agent: usPerSmall('agent'), front: usPerSmall('front') }, http_floor: { agent: usPerSmall('floorAgent'), front: usPerSmall('floorFront') } },
         p99_without_stall_ms: round(percentile(unstalled, 99)),
         p99_with_stalled_stream_ms: round(percentile(stalled, 99)),
         stalled_vs_unstalled_p99: round(percentile(stalled, 99) / percentile(unstalled, 99)),
@@ -487,6 +583,7 @@ async function transport(pkiFile: string, ca: string): Promise<Record<string, un
     } finally {
       httpsAgent.destroy();
       httpAgent.destroy();
+      floorHttpAgent.destroy();
     }
   } finally {
     await stopAll(children);
@@ -678,6 +775,8 @@ const [role, ...args] = process.argv.slice(2);
 if (role === 'api') await apiProcess(args[0]!);
 else if (role === 'front') await frontProcess(args[0]!);
 else if (role === 'agent') agentProcess(args[0]!, Number(args[1]), Number(args[2]));
+else if (role === 'http-floor-front') await httpFloorFrontProcess(args[0]!);
+else if (role === 'http-floor-agent') httpFloorAgentProcess(args[0]!, Number(args[1]), Number(args[2]));
 else if (role === 'floor-api') await floorApiProcess(args[0]!);
 else if (role === 'floor-relay') await floorRelayProcess(args[0]!, Number(args[1]), args[2] as 'agent' | 'front');
 else if (role === 'broker') await brokerProcess(args[0]!);
