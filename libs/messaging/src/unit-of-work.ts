@@ -23,6 +23,8 @@ import { injectTraceContext } from './tracing.js';
 interface Scope {
   manager: EntityManager;
   pending: OutboxRow[];
+  /** Ids of the events a consumer's handler hands back (`defer`); absent outside a consumer's transaction. */
+  deferred?: Set<string>;
 }
 
 /** An event `writeWithEvents` writes: what `emit` is given. */
@@ -178,8 +180,22 @@ export class UnitOfWork {
   }
 
   /** For the consumer: runs one handler against a transaction the consumer owns, through `manager`. */
-  async withManager<T>(manager: EntityManager, pending: OutboxRow[], work: () => Promise<T>): Promise<T> {
-    return this.storage.run({ manager, pending }, work);
+  async withManager<T>(manager: EntityManager, pending: OutboxRow[], work: () => Promise<T>, deferred?: Set<string>): Promise<T> {
+    return this.storage.run(deferred ? { manager, pending, deferred } : { manager, pending }, work);
+  }
+
+  /**
+   * Hands events of the batch being handled back to their consumer, unhandled: their inbox claims
+   * are undone in this transaction, they are not acknowledged, and they come again in a later
+   * batch of this replica, with every later event of their subjects behind them. For events whose
+   * work another replica holds now (a lock its transaction took, tried without waiting): waiting
+   * for it would hold this batch's other events too. The handler must have changed and emitted
+   * nothing for them.
+   */
+  defer(events: Iterable<{ id: string }>): void {
+    const deferred = this.storage.getStore()?.deferred;
+    if (!deferred) throw new Error('defer() outside an event handler: only a consumer hands events back');
+    for (const event of events) deferred.add(event.id);
   }
 
   notifyCommitted(rows: readonly OutboxRow[]): void {

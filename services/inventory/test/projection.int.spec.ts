@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterReady, ClusterRequested, createEvent, EventRejected, eventsSubject, NodesProvisioned, type CloudEvent, type ClusterSpec } from '@flotilla/contracts';
-import { BusConnection, busOptions, ensureStreams, publishEvent, UnitOfWork } from '@flotilla/messaging';
+import { BusConnection, busOptions, ensureStreams, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventually, randomSuffix, testBusPrefix, TEST_NATS_URL, TEST_STREAM_MAX_BYTES } from '@flotilla/messaging/testing';
 import { startTestService } from '@flotilla/service-kit/testing';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { FleetProjectionHandler } from '../src/handlers/fleet-projection.handler.js';
 import { inventoryService } from '../src/service.js';
 
 const CLUSTERS = 40;
@@ -112,48 +112,48 @@ describe('fleet projection in batches, by two replicas', () => {
     }
   });
 
-  it('a cluster another replica created meanwhile: the batch is projected again onto what that replica committed', async () => {
-    const service = await startTestService(inventoryService);
-    const handler = service.app.get(FleetProjectionHandler);
-    const unitOfWork = service.app.get(UnitOfWork);
+  it('a cluster whose id another transaction holds: its events are handed back, not waited for, and projected once it is free', async () => {
+    const prefix = testBusPrefix();
+    const bus = await BusConnection.open(TEST_NATS_URL, 'inventory-held-test');
+    await ensureStreams(bus.jsm, busOptions({ service: 'test', prefix, natsUrl: TEST_NATS_URL, streamMaxBytes: TEST_STREAM_MAX_BYTES }));
+    const service = await startTestService(inventoryService, { BUS_PREFIX: prefix });
     const db = await new DataSource({ type: 'postgres', url: service.env['DATABASE_URL']!, extra: { options: `-c search_path=${service.env['DATABASE_SCHEMA']}`, max: 2 } }).initialize();
+    // Another replica's transaction, holding one cluster's id.
+    const holder = new pg.Client({ connectionString: service.env['DATABASE_URL'] });
+    await holder.connect();
+    const [heldId, freeId] = [`held-${randomSuffix()}`, `free-${randomSuffix()}`];
+    const status = async (id: string) => (await db.query<{ status: string }[]>(`SELECT status FROM clusters WHERE id = $1`, [id]))[0]?.status;
     try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtext('inventory.cluster:' || $1::text))`, [heldId]);
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       const source = '/tests/inventory';
-      const requested = createEvent(ClusterRequested, { subject: 'raced', source }, spec('raced'));
-      const ready = createEvent(ClusterReady, { subject: 'raced', source }, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.2', nodeCount: 1 });
+      for (const id of [heldId, freeId]) {
+        await publishEvent(bus.js, eventsSubject({ prefix }, ClusterRequested.channel), createEvent(ClusterRequested, { subject: id, source }, spec(id)));
+        await publishEvent(bus.js, eventsSubject({ prefix }, ClusterReady.channel), createEvent(ClusterReady, { subject: id, source }, { model: 'platform-provisioned', kubernetesVersion: 'v1.34.2', nodeCount: 1 }));
+      }
+      await eventually(async () => ((await status(freeId)) === 'Running' ? true : undefined), 20_000, 'the free cluster projected');
+      // Tens of retries of the held cluster's events later, nobody waits for the holder, and
+      // nothing of that cluster is projected.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const [waiting] = await db.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [holderPid]);
+      assert.equal(waiting!.n, 0, 'no transaction waits for the held id');
+      assert.equal(await status(heldId), undefined);
 
-      // Replica A projects the request and holds its transaction open...
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let backendOfA!: (pid: number) => void;
-      const pidOfA = new Promise<number>((resolve) => (backendOfA = resolve));
-      const a = unitOfWork.run(async () => {
-        await handler.project([requested]);
-        const [row] = await unitOfWork.manager.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
-        backendOfA(row!.pid);
-        await held;
-      });
-      // ...while replica B, which cannot see that row yet, projects ClusterReady as a new cluster
-      // (started once A's insert is in, so it is B that waits for A, never the other way round).
-      const pid = await pidOfA;
-      const b = unitOfWork.run(() => handler.project([ready]));
-      await eventually(async () => {
-        const [row] = await db.query<{ waiting: number }[]>(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]);
-        return row!.waiting > 0 ? true : undefined;
-      }, 10_000, "B's insert to wait for A's");
-      release();
-      await Promise.all([a, b]);
-
-      const [cluster] = await db.query<{ name: string; status: string; kubernetes_version: string }[]>(`SELECT name, status, kubernetes_version FROM clusters WHERE id = 'raced'`);
-      assert.deepEqual(cluster, { name: 'raced', status: 'Running', kubernetes_version: 'v1.34.2' });
-      const history = await db.query<{ type: string }[]>(`SELECT type FROM cluster_events WHERE cluster_id = 'raced' ORDER BY type`);
+      await holder.query('COMMIT');
+      await eventually(async () => ((await status(heldId)) === 'Running' ? true : undefined), 20_000, 'the held cluster projected once free');
+      const history = await db.query<{ cluster_id: string; type: string }[]>(`SELECT cluster_id, type FROM cluster_events WHERE cluster_id = ANY($1::text[]) ORDER BY cluster_id, type`, [[heldId, freeId]]);
       assert.deepEqual(
-        history.map((entry) => entry.type),
-        [ClusterReady.type, ClusterRequested.type].sort(),
+        history.map((entry) => `${entry.cluster_id} ${entry.type}`),
+        [freeId, heldId].sort().flatMap((id) => [ClusterReady.type, ClusterRequested.type].sort().map((type) => `${id} ${type}`)),
+        'each event projected once',
       );
     } finally {
+      await holder.end();
       await db.destroy();
       await service.dispose();
+      await deleteTestStreams(bus.jsm, prefix);
+      await bus.drain();
     }
   });
 });

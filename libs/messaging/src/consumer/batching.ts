@@ -43,9 +43,11 @@ export function sideBySide(handling: Handling, items: readonly Item[]): boolean 
 
 /**
  * Runs the handler on the batch's new events in the transaction `runner` holds and returns the
- * events they emitted, in event order. A failure is a `HandlerFailed` naming the event to blame.
+ * events they emitted, in event order. The ids of events the handler handed back
+ * (`UnitOfWork.defer`) are added to `deferred`. A failure is a `HandlerFailed` naming the event to
+ * blame.
  */
-export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[]): Promise<OutboxRow[]> {
+export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[], deferred: Set<string>): Promise<OutboxRow[]> {
   const outbox: OutboxRow[] = [];
   if (items.length === 0) return outbox;
   // Refused transaction control fails the batch even if a handler caught the refusal.
@@ -53,15 +55,15 @@ export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, da
   const shared = sideBySide(handling, items);
   const manager = handlerManager(dataSource, runner, shared, (error) => (refused ??= error));
   if (handling.kind === 'batch') {
-    await inBatchProcessSpan(items, () => unitOfWork.withManager(manager, outbox, () => handling.handle(items))).catch((error: unknown) => {
+    await inBatchProcessSpan(items, () => unitOfWork.withManager(manager, outbox, () => handling.handle(items), deferred)).catch((error: unknown) => {
       throw new HandlerFailed(items[0]!, error);
     });
     if (refused) throw new HandlerFailed(items[0]!, refused);
   } else if (shared) {
-    await runBySubject(unitOfWork, manager, items, handling.handle, outbox, () => refused);
+    await runBySubject(unitOfWork, manager, items, handling.handle, outbox, deferred, () => refused);
   } else {
     for (const item of items) {
-      await runOne(unitOfWork, manager, item, handling.handle, outbox).catch((error: unknown) => {
+      await runOne(unitOfWork, manager, item, handling.handle, outbox, deferred).catch((error: unknown) => {
         throw new HandlerFailed(item, error);
       });
       if (refused) throw new HandlerFailed(item, refused);
@@ -70,18 +72,18 @@ export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, da
   return outbox;
 }
 
-/** One event's handler; what it emits joins `outbox` only when it succeeds. */
-async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item, handle: EventHandler, outbox: OutboxRow[]): Promise<void> {
+/** One event's handler; what it emits joins `outbox` only when it succeeds and kept the event. */
+async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item, handle: EventHandler, outbox: OutboxRow[], deferred: Set<string>): Promise<void> {
   const pending: OutboxRow[] = [];
-  await inProcessSpan(item, () => unitOfWork.withManager(manager, pending, () => handle(item)));
-  outbox.push(...pending);
+  await inProcessSpan(item, () => unitOfWork.withManager(manager, pending, () => handle(item), deferred));
+  if (!deferred.has(item.event.id)) outbox.push(...pending);
 }
 
 /**
  * Events about different subjects side by side, each subject's in stream order. The first
  * failure fails the batch once every handler has settled, so none is left mid-statement.
  */
-async function runBySubject(unitOfWork: UnitOfWork, manager: EntityManager, items: Item[], handle: EventHandler, outbox: OutboxRow[], refused: () => Error | undefined): Promise<void> {
+async function runBySubject(unitOfWork: UnitOfWork, manager: EntityManager, items: Item[], handle: EventHandler, outbox: OutboxRow[], deferred: Set<string>, refused: () => Error | undefined): Promise<void> {
   const emitted = new Map<Item, OutboxRow[]>();
   const chains = new Map<string, Promise<void>>();
   let failure: HandlerFailed | undefined;
@@ -90,7 +92,7 @@ async function runBySubject(unitOfWork: UnitOfWork, manager: EntityManager, item
       if (failure) return;
       const rows: OutboxRow[] = [];
       try {
-        await runOne(unitOfWork, manager, item, handle, rows);
+        await runOne(unitOfWork, manager, item, handle, rows, deferred);
         emitted.set(item, rows);
       } catch (error) {
         failure ??= new HandlerFailed(item, error);

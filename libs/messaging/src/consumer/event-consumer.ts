@@ -40,6 +40,12 @@ export interface ConsumerDependencies {
   transactionSlots?: TransactionSlots;
 }
 
+/**
+ * How long events a handler handed back (`UnitOfWork.defer`) wait before they join a batch again:
+ * about one transaction of the replica that holds their work.
+ */
+const DEFERRED_WAIT_MS = 20;
+
 /** A transaction's outcome: committed, or failed with the event to blame. */
 type Outcome = ({ ok: true } & Committed) | { ok: false; item: Item; error: unknown };
 
@@ -67,6 +73,8 @@ export class EventConsumer {
   private readonly slots: TransactionSlots;
   private readonly settlement: Settlement;
   private stopped = false;
+  /** Timers of the events handed back, to return them to the lanes. */
+  private readonly deferredTimers = new Set<NodeJS.Timeout>();
   private pendingTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
 
@@ -112,6 +120,8 @@ export class EventConsumer {
     this.messages?.stop();
     this.replays?.stop();
     while (this.running.size > 0) await Promise.all(this.running);
+    for (const timer of this.deferredTimers) clearTimeout(timer);
+    this.deferredTimers.clear();
     for (const { message } of this.lanes.takeAll()) message.nak();
   }
 
@@ -200,6 +210,7 @@ export class EventConsumer {
     const outcome = await this.handleInTransaction(items);
     if (outcome.ok) {
       await this.settlement.committed(items, outcome);
+      this.holdBack(outcome.deferred);
     } else if (items.length === 1) {
       await this.settlement.failed(outcome.item, outcome.error);
     } else {
@@ -208,11 +219,29 @@ export class EventConsumer {
       this.deps.logger.warn('batch failed; handling its events one at a time', { consumer: this.durable, events: items.length, error: describeError(outcome.error) });
       for (const item of items) {
         const single = await this.handleInTransaction([item]);
-        if (single.ok) await this.settlement.committed([item], single);
-        else await this.settlement.failed(item, single.error);
+        if (single.ok) {
+          await this.settlement.committed([item], single);
+          this.holdBack(single.deferred);
+        } else await this.settlement.failed(item, single.error);
       }
     }
     observeBatch(this.deps.metrics, this.durable, started, items.length);
+  }
+
+  /**
+   * Events the handler handed back: kept aside (their ack deadlines extended with the buffer's),
+   * then put back ahead of the waiting ones, to be admitted and claimed again.
+   */
+  private holdBack(items: readonly Item[]): void {
+    if (items.length === 0 || this.stopped) return;
+    const held = this.lanes.hold(items.map(({ message, headers, key, natsSubject }) => ({ item: { message, headers, key, natsSubject }, key })));
+    for (const { message } of items) message.working();
+    const timer = setTimeout(() => {
+      this.deferredTimers.delete(timer);
+      this.lanes.release(held);
+      this.startBatches();
+    }, DEFERRED_WAIT_MS);
+    this.deferredTimers.add(timer);
   }
 
   private async handleInTransaction(items: Item[]): Promise<Outcome> {
@@ -228,22 +257,25 @@ export class EventConsumer {
       const conflicts = findConflicts(items, new Set(fresh), first, claim.seen);
       // A stuck handler must not hold the slot: past the bound, its connection is dropped and the
       // batch fails on its first event, to be retried event by event, each under the same bound.
+      const handedBack = new Set<string>();
       const outbox =
         fresh.length === 0
           ? []
           : await withinBound(
               options.handlerTimeoutMs,
-              () => runHandlers(this.handling, unitOfWork, dataSource, transaction.runner, fresh),
+              () => runHandlers(this.handling, unitOfWork, dataSource, transaction.runner, fresh, handedBack),
               (timeout) => transaction.drop(timeout),
               (timeout) => new HandlerFailed(fresh[0]!, timeout),
             );
+      const deferred = fresh.filter((item) => handedBack.has(item.event.id));
+      if (deferred.length > 0) await transaction.unclaim(this.durable, [...new Set(deferred.map((item) => item.event.id))]);
       await transaction.commit(outbox).catch((error: unknown) => {
         // A handler caught a database error and went on: the batch's work is not done.
         throw error instanceof AbortedByCaughtError && fresh.length > 0 ? new HandlerFailed(fresh[0]!, error) : error;
       });
       if (outbox.length > 0) unitOfWork.notifyCommitted(outbox);
       await this.deps.faults?.afterCommit?.();
-      return { ok: true, duplicates: items.length - fresh.length - conflicts.length, conflicts };
+      return { ok: true, duplicates: items.length - fresh.length - conflicts.length, conflicts, deferred };
     } catch (error) {
       if (error instanceof HandlerFailed) return { ok: false, item: error.item, error: error.cause };
       // A data or constraint error at commit time is some message's fault, not an outage:

@@ -84,6 +84,34 @@ describe('Lanes', () => {
     assert.deepEqual(queue.takeAll(), ['d:1', 'e:1']);
     assert.equal(queue.size, 0);
   });
+
+  it('keeps items a batch held back, and every later item of their subjects, out of batches until released', () => {
+    const queue = filled(10, 4, ['a:1', 'b:1']);
+    const first = queue.next()!;
+    assert.deepEqual(first.items, ['a:1', 'b:1']);
+    const held = queue.hold([{ item: 'a:1', key: 'a' }]);
+    queue.done(first);
+    for (const item of ['a:2', 'c:1']) queue.push(item, item.charAt(0));
+    const second = queue.next()!;
+    assert.deepEqual(second.items, ['c:1'], 'a:2 waits behind the held a:1');
+    assert.deepEqual([...queue.items()], ['a:1', 'a:2'], 'held items count among those not in a batch');
+    queue.done(second);
+    queue.release(held);
+    assert.deepEqual(queue.next()?.items, ['a:1', 'a:2'], 'released ahead of the waiting ones, in order');
+  });
+
+  it('hands held items back on shutdown with the waiting ones, and forgets their subjects', () => {
+    const queue = filled(10, 4, ['a:1']);
+    const first = queue.next()!;
+    const held = queue.hold([{ item: 'a:1', key: 'a' }]);
+    queue.done(first);
+    queue.push('b:1', 'b');
+    assert.deepEqual(queue.takeAll(), ['a:1', 'b:1']);
+    queue.release(held);
+    assert.equal(queue.size, 0, 'a hold already handed back releases nothing');
+    queue.push('a:2', 'a');
+    assert.deepEqual(queue.next()?.items, ['a:2']);
+  });
 });
 
 describe('TransactionSlots', () => {

@@ -32,6 +32,9 @@ export interface LaneBatch<T> {
 export class Lanes<T> {
   private waiting: { item: T; key: string }[] = [];
   private readonly busyKeys = new Set<string>();
+  /** Items handed back by their batch (`hold`), waiting to return; their keys wait with them. */
+  private readonly holding = new Set<LaneHold<T>>();
+  private readonly heldKeys = new Map<string, number>();
   private running = 0;
   /** After a scan found too few free messages for a full batch: at least how many more it takes. */
   private shortBy = 0;
@@ -68,7 +71,7 @@ export class Lanes<T> {
     for (; scanned < this.waiting.length && items.length < this.batchSize; scanned++) {
       const entry = this.waiting[scanned]!;
       // A key whose earlier message stays behind must stay behind too, or order would break.
-      if (!this.busyKeys.has(entry.key) && !keptKeys.has(entry.key)) {
+      if (!this.busyKeys.has(entry.key) && !this.heldKeys.has(entry.key) && !keptKeys.has(entry.key)) {
         items.push(entry.item);
         keys.add(entry.key);
       } else {
@@ -93,15 +96,48 @@ export class Lanes<T> {
     this.shortBy = 0;
   }
 
-  /** Every waiting item, in arrival order. */
+  /**
+   * Keeps items a batch handed back unhandled aside until `release`: no batch takes them, nor any
+   * later item of their keys, so their keys' order holds.
+   */
+  hold(entries: readonly { item: T; key: string }[]): LaneHold<T> {
+    const held: LaneHold<T> = { entries: [...entries] };
+    this.holding.add(held);
+    for (const { key } of entries) this.heldKeys.set(key, (this.heldKeys.get(key) ?? 0) + 1);
+    return held;
+  }
+
+  /** Puts held items back ahead of every waiting one, in their order. */
+  release(held: LaneHold<T>): void {
+    if (!this.holding.delete(held)) return;
+    for (const { key } of held.entries) {
+      const left = (this.heldKeys.get(key) ?? 1) - 1;
+      if (left > 0) this.heldKeys.set(key, left);
+      else this.heldKeys.delete(key);
+    }
+    this.waiting = [...held.entries, ...this.waiting];
+    this.shortBy = 0;
+  }
+
+  /** Every item not in a running batch: held ones, then waiting ones in arrival order. */
   *items(): Iterable<T> {
+    for (const held of this.holding) for (const entry of held.entries) yield entry.item;
     for (const entry of this.waiting) yield entry.item;
   }
 
-  /** Removes and returns every waiting item (to hand them back on shutdown). */
+  /** Removes and returns every item not in a running batch, held ones too (to hand them back on shutdown). */
   takeAll(): T[] {
-    return this.waiting.splice(0).map((entry) => entry.item);
+    const taken = [...this.items()];
+    this.holding.clear();
+    this.heldKeys.clear();
+    this.waiting = [];
+    return taken;
   }
+}
+
+/** Items `Lanes.hold` keeps aside. */
+export interface LaneHold<T> {
+  readonly entries: readonly { item: T; key: string }[];
 }
 
 /**

@@ -19,10 +19,11 @@ export interface Conflict {
   claimed: string;
 }
 
-/** What a committed transaction found: how many were duplicates, and which reused an id. */
+/** What a committed transaction found: how many were duplicates, which reused an id, which its handler handed back. */
 export interface Committed {
   duplicates: number;
   conflicts: Conflict[];
+  deferred: readonly Item[];
 }
 
 /**
@@ -36,17 +37,21 @@ export class Settlement {
     private readonly deps: { deadLetters: DeadLetters; metrics: MessagingMetrics; options: BusOptions; logger: ConsumerLogger },
   ) {}
 
-  /** Acks what the transaction handled or found duplicated; dead-letters deliveries that reused an id. */
-  async committed(items: readonly Item[], { duplicates, conflicts }: Committed): Promise<void> {
-    const conflicting = new Set(conflicts.map((conflict) => conflict.item));
+  /**
+   * Acks what the transaction handled or found duplicated; dead-letters deliveries that reused an
+   * id. Deferred events are left to come back (the consumer holds them).
+   */
+  async committed(items: readonly Item[], { duplicates, conflicts, deferred }: Committed): Promise<void> {
+    const unsettled = new Set<Item>([...conflicts.map((conflict) => conflict.item), ...deferred]);
     for (const item of items) {
-      if (conflicting.has(item)) continue;
+      if (unsettled.has(item)) continue;
       const span = startSettleSpan('ack', item.message.subject, item.event.id, this.durable, extractTraceContext(item.headers, context.active()));
       item.message.ack();
       span.end();
     }
-    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'handled' }, items.length - duplicates - conflicts.length);
+    this.deps.metrics.consumed.inc({ consumer: this.durable, outcome: 'handled' }, items.length - duplicates - conflicts.length - deferred.length);
     this.count('duplicate', duplicates);
+    this.count('deferred', deferred.length);
     for (const { item, claimed } of conflicts) {
       const reason =
         `event id ${item.event.id} was already taken by an event with another payload (type, source, subject or data differ; ` +
@@ -94,7 +99,7 @@ export class Settlement {
     this.count('dead-lettered', 1);
   }
 
-  private count(outcome: 'handled' | 'duplicate' | 'retried' | 'dead-lettered' | 'unknown-type', n: number): void {
+  private count(outcome: 'handled' | 'duplicate' | 'deferred' | 'retried' | 'dead-lettered' | 'unknown-type', n: number): void {
     if (n > 0) this.deps.metrics.consumed.inc({ consumer: this.durable, outcome }, n);
   }
 }

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { claimInbox, type InboxClaim, type InboxEntry } from '../inbox/inbox-store.js';
+import { claimInbox, unclaimInbox, type InboxClaim, type InboxEntry } from '../inbox/inbox-store.js';
 import { commitWithOutbox } from '../outbox/commit.js';
 import type { OutboxRow } from '../outbox/outbox-store.js';
 import { TurnWrites } from './pipelining.js';
@@ -46,6 +46,12 @@ export class ConsumerTransaction {
   claim(consumer: string, entries: readonly InboxEntry[]): Promise<InboxClaim> {
     this.writes.hold();
     return claimInbox(this.client, consumer, entries);
+  }
+
+  /** Undoes the claims of events the handler handed back (`unclaimInbox`). */
+  unclaim(consumer: string, eventIds: readonly string[]): Promise<void> {
+    this.writes.hold();
+    return unclaimInbox(this.client, consumer, eventIds);
   }
 
   /**

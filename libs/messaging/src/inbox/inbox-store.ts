@@ -42,6 +42,12 @@ export async function claimInbox(client: ClientBase, consumer: string, entries: 
   return claim;
 }
 
+/** Undoes claims this transaction made (events its handler handed back): they are claimed again when they come back. */
+export async function unclaimInbox(client: ClientBase, consumer: string, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await client.query({ name: 'flotilla-inbox-unclaim', text: `DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::text[])`, values: [consumer, eventIds] });
+}
+
 /**
  * What makes two deliveries with one id the same event: type, source, subject and data (keys in
  * any order). Time and trace context are left out: a retry may carry another trace.

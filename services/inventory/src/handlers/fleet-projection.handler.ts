@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { ALL_EVENTS } from '@flotilla/messaging';
+import { ALL_EVENTS, UnitOfWork } from '@flotilla/messaging';
 import type { CloudEvent } from '@flotilla/contracts';
 import { projectBatch } from '../domain/fleet-projection.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
@@ -13,15 +13,24 @@ import { ClusterRepository } from '../repositories/cluster.repository.js';
  */
 @Controller()
 export class FleetProjectionHandler {
-  constructor(@Inject(ClusterRepository) private readonly clusters: ClusterRepository) {}
+  constructor(
+    @Inject(ClusterRepository) private readonly clusters: ClusterRepository,
+    @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
+  ) {}
 
   // `@OnAnyEvent()` taking the whole batch: every event of the bus, a transaction's worth at once.
   @EventPattern(ALL_EVENTS, { batch: true })
-  async project(@Payload() events: CloudEvent[]): Promise<void> {
-    const subjects = [...new Set(events.map((event) => event.subject))];
-    // Batches about the same ids serialise, known or not yet: a refusal recorded for an id no
+  async project(@Payload() batch: CloudEvent[]): Promise<void> {
+    // Batches about the same ids never overlap, known or not yet: a refusal recorded for an id no
     // cluster has is seen by the batch that makes the cluster known, and the other way round.
-    await this.clusters.lockIds(subjects);
+    // Ids another replica's batch holds are not waited for: their events are handed back and
+    // come again shortly, so replicas work side by side. The projection does not depend on the
+    // order events arrive in (each view applies facts in the order they happened).
+    const taken = await this.clusters.tryLockIds([...new Set(batch.map((event) => event.subject))]);
+    const events = batch.filter((event) => taken.has(event.subject));
+    if (events.length < batch.length) this.unitOfWork.defer(batch.filter((event) => !taken.has(event.subject)));
+    if (events.length === 0) return;
+    const subjects = [...taken];
     const current = await this.clusters.lockMany(subjects);
     // Refusals that arrived before their cluster was known apply to it once it is.
     const earlier = await this.clusters.rejectionsOf(subjects.filter((id) => !current.has(id)));

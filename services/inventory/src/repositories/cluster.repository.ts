@@ -174,13 +174,17 @@ export class ClusterRepository {
   }
 
   /**
-   * Serialises the batches that speak of the same ids until their transactions end, whether a
-   * cluster has the id yet or not (an advisory lock per id, in id order, taken before any row
-   * lock, so replicas never deadlock).
+   * Takes the ids no other transaction holds, until this one ends, whether a cluster has the id
+   * yet or not (an advisory lock per id, tried without waiting, so replicas never deadlock nor
+   * wait on each other): the ids taken.
    */
-  async lockIds(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.unitOfWork.manager.query(`SELECT pg_advisory_xact_lock(hashtext('inventory.cluster:' || id)) FROM unnest($1::text[]) AS id ORDER BY id`, [[...ids].sort()]);
+  async tryLockIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.unitOfWork.manager.query<{ id: string }[]>(
+      `SELECT id FROM unnest($1::text[]) AS id WHERE pg_try_advisory_xact_lock(hashtext('inventory.cluster:' || id))`,
+      [ids],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 
   /**
