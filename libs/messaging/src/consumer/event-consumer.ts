@@ -233,7 +233,12 @@ export class EventConsumer {
    * then put back ahead of the waiting ones, to be admitted and claimed again.
    */
   private holdBack(items: readonly Item[]): void {
-    if (items.length === 0 || this.stopped) return;
+    if (items.length === 0) return;
+    if (this.stopped) {
+      // Stopping: back to the stream at once, as the buffered ones are.
+      for (const { message } of items) message.nak();
+      return;
+    }
     const held = this.lanes.hold(items.map(({ message, headers, key, natsSubject }) => ({ item: { message, headers, key, natsSubject }, key })));
     for (const { message } of items) message.working();
     const timer = setTimeout(() => {
