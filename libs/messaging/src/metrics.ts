@@ -20,7 +20,7 @@ export class MessagingMetrics {
   constructor(registry: Registry = register) {
     this.consumed = getOrCreate(registry, 'flotilla_events_consumed_total', () => new Counter({
       name: 'flotilla_events_consumed_total',
-      help: 'Events taken from the bus, by consumer and outcome (handled, duplicate, deferred: handed back to come again, retried, dead-lettered, unknown-type)',
+      help: 'Outcomes of events taken from the bus, by consumer (handled, duplicate, retried, dead-lettered, unknown-type; deferred: handed back by the handler, counted each time)',
       labelNames: ['consumer', 'outcome'] as const,
       registers: [registry],
     }));

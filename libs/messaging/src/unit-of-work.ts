@@ -23,8 +23,14 @@ import { injectTraceContext } from './tracing.js';
 interface Scope {
   manager: EntityManager;
   pending: OutboxRow[];
-  /** Ids of the events a consumer's handler hands back (`defer`); absent outside a consumer's transaction. */
-  deferred?: Set<string>;
+  /** What a consumer's handler may hand back (`defer`); absent outside a consumer's transaction. */
+  handing?: Handing;
+}
+
+/** The events a consumer's handler was given (`deferrable`), and the ids of those it hands back. */
+export interface Handing {
+  deferrable: ReadonlySet<string>;
+  deferred: Set<string>;
 }
 
 /** An event `writeWithEvents` writes: what `emit` is given. */
@@ -180,8 +186,8 @@ export class UnitOfWork {
   }
 
   /** For the consumer: runs one handler against a transaction the consumer owns, through `manager`. */
-  async withManager<T>(manager: EntityManager, pending: OutboxRow[], work: () => Promise<T>, deferred?: Set<string>): Promise<T> {
-    return this.storage.run(deferred ? { manager, pending, deferred } : { manager, pending }, work);
+  async withManager<T>(manager: EntityManager, pending: OutboxRow[], work: () => Promise<T>, handing?: Handing): Promise<T> {
+    return this.storage.run(handing ? { manager, pending, handing } : { manager, pending }, work);
   }
 
   /**
@@ -189,13 +195,17 @@ export class UnitOfWork {
    * are undone in this transaction, they are not acknowledged, and they come again in a later
    * batch of this replica, with every later event of their subjects behind them. For events whose
    * work another replica holds now (a lock its transaction took, tried without waiting): waiting
-   * for it would hold this batch's other events too. The handler must have changed and emitted
-   * nothing for them.
+   * for it would hold this batch's other events too. The handler must have changed nothing for
+   * them (a single-event handler's emitted events are dropped), and every handler of the pattern
+   * must leave them alone. Only the events the handler was given can be handed back.
    */
   defer(events: Iterable<{ id: string }>): void {
-    const deferred = this.storage.getStore()?.deferred;
-    if (!deferred) throw new Error('defer() outside an event handler: only a consumer hands events back');
-    for (const event of events) deferred.add(event.id);
+    const handing = this.storage.getStore()?.handing;
+    if (!handing) throw new Error('defer() outside an event handler: only a consumer hands events back');
+    const ids = [...events].map((event) => event.id);
+    const foreign = ids.find((id) => !handing.deferrable.has(id));
+    if (foreign !== undefined) throw new Error(`defer(): event ${foreign} is not one this handler was given`);
+    for (const id of ids) handing.deferred.add(id);
   }
 
   notifyCommitted(rows: readonly OutboxRow[]): void {

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { OutboxRow } from '../outbox/outbox-store.js';
-import type { UnitOfWork } from '../unit-of-work.js';
+import type { Handing, UnitOfWork } from '../unit-of-work.js';
 import type { DeliveredEvent, Item } from './admission.js';
 import { handlerManager } from './handler-manager.js';
 import { inBatchProcessSpan, inProcessSpan } from './observability.js';
@@ -43,9 +43,11 @@ export function sideBySide(handling: Handling, items: readonly Item[]): boolean 
 
 /**
  * Runs the handler on the batch's new events in the transaction `runner` holds and returns the
- * events they emitted, in event order. The ids of events the handler handed back
- * (`UnitOfWork.defer`) are added to `deferred`. A failure is a `HandlerFailed` naming the event to
- * blame.
+ * events they emitted, in event order. The ids of events handed back (`UnitOfWork.defer`) are
+ * added to `deferred`: a subject's events go back from the first one handed back on, so a later
+ * event never overtakes an earlier one of its subject (single-event handlers are not run for
+ * them; a batch handler that kept one fails the batch, which is then retried event by event). A
+ * failure is a `HandlerFailed` naming the event to blame.
  */
 export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[], deferred: Set<string>): Promise<OutboxRow[]> {
   const outbox: OutboxRow[] = [];
@@ -54,16 +56,23 @@ export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, da
   let refused: Error | undefined;
   const shared = sideBySide(handling, items);
   const manager = handlerManager(dataSource, runner, shared, (error) => (refused ??= error));
+  const heldSubjects = new Set<string>();
   if (handling.kind === 'batch') {
-    await inBatchProcessSpan(items, () => unitOfWork.withManager(manager, outbox, () => handling.handle(items), deferred)).catch((error: unknown) => {
+    const handing: Handing = { deferrable: new Set(items.map((item) => item.event.id)), deferred };
+    await inBatchProcessSpan(items, () => unitOfWork.withManager(manager, outbox, () => handling.handle(items), handing)).catch((error: unknown) => {
       throw new HandlerFailed(items[0]!, error);
     });
     if (refused) throw new HandlerFailed(items[0]!, refused);
+    for (const item of items) {
+      if (deferred.has(item.event.id)) heldSubjects.add(item.key);
+      else if (heldSubjects.has(item.key)) throw new HandlerFailed(item, new Error(`the handler handed back an earlier event about ${item.key} and handled this one: a subject's events are handed back from the first one on`));
+    }
   } else if (shared) {
-    await runBySubject(unitOfWork, manager, items, handling.handle, outbox, deferred, () => refused);
+    await runBySubject(unitOfWork, manager, items, handling.handle, outbox, deferred, heldSubjects, () => refused);
   } else {
     for (const item of items) {
-      await runOne(unitOfWork, manager, item, handling.handle, outbox, deferred).catch((error: unknown) => {
+      if (followsHeld(item, heldSubjects, deferred)) continue;
+      await runOne(unitOfWork, manager, item, handling.handle, outbox, deferred, heldSubjects).catch((error: unknown) => {
         throw new HandlerFailed(item, error);
       });
       if (refused) throw new HandlerFailed(item, refused);
@@ -72,27 +81,45 @@ export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, da
   return outbox;
 }
 
+/** An event whose subject has an earlier event handed back goes back too, unhandled. */
+function followsHeld(item: Item, heldSubjects: ReadonlySet<string>, deferred: Set<string>): boolean {
+  if (!heldSubjects.has(item.key)) return false;
+  deferred.add(item.event.id);
+  return true;
+}
+
 /** One event's handler; what it emits joins `outbox` only when it succeeds and kept the event. */
-async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item, handle: EventHandler, outbox: OutboxRow[], deferred: Set<string>): Promise<void> {
+async function runOne(unitOfWork: UnitOfWork, manager: EntityManager, item: Item, handle: EventHandler, outbox: OutboxRow[], deferred: Set<string>, heldSubjects: Set<string>): Promise<void> {
   const pending: OutboxRow[] = [];
-  await inProcessSpan(item, () => unitOfWork.withManager(manager, pending, () => handle(item), deferred));
-  if (!deferred.has(item.event.id)) outbox.push(...pending);
+  const handing: Handing = { deferrable: new Set([item.event.id]), deferred };
+  await inProcessSpan(item, () => unitOfWork.withManager(manager, pending, () => handle(item), handing));
+  if (deferred.has(item.event.id)) heldSubjects.add(item.key);
+  else outbox.push(...pending);
 }
 
 /**
  * Events about different subjects side by side, each subject's in stream order. The first
  * failure fails the batch once every handler has settled, so none is left mid-statement.
  */
-async function runBySubject(unitOfWork: UnitOfWork, manager: EntityManager, items: Item[], handle: EventHandler, outbox: OutboxRow[], deferred: Set<string>, refused: () => Error | undefined): Promise<void> {
+async function runBySubject(
+  unitOfWork: UnitOfWork,
+  manager: EntityManager,
+  items: Item[],
+  handle: EventHandler,
+  outbox: OutboxRow[],
+  deferred: Set<string>,
+  heldSubjects: Set<string>,
+  refused: () => Error | undefined,
+): Promise<void> {
   const emitted = new Map<Item, OutboxRow[]>();
   const chains = new Map<string, Promise<void>>();
   let failure: HandlerFailed | undefined;
   for (const item of items) {
     const run = async (): Promise<void> => {
-      if (failure) return;
+      if (failure || followsHeld(item, heldSubjects, deferred)) return;
       const rows: OutboxRow[] = [];
       try {
-        await runOne(unitOfWork, manager, item, handle, rows, deferred);
+        await runOne(unitOfWork, manager, item, handle, rows, deferred, heldSubjects);
         emitted.set(item, rows);
       } catch (error) {
         failure ??= new HandlerFailed(item, error);

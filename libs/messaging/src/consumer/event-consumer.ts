@@ -75,6 +75,8 @@ export class EventConsumer {
   private stopped = false;
   /** Timers of the events handed back, to return them to the lanes. */
   private readonly deferredTimers = new Set<NodeJS.Timeout>();
+  /** When each message held back was first handed back. */
+  private readonly deferredSince = new WeakMap<JsMsg, number>();
   private pendingTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
 
@@ -207,30 +209,44 @@ export class EventConsumer {
   private async handleItems(items: Item[]): Promise<void> {
     if (items.length === 0) return;
     const started = performance.now();
+    // Handed back, in batch order: held together once the batch is settled (one hold per subject).
+    const deferred: Item[] = [];
     const outcome = await this.handleInTransaction(items);
     if (outcome.ok) {
       await this.settlement.committed(items, outcome);
-      this.holdBack(outcome.deferred);
+      deferred.push(...outcome.deferred);
     } else if (items.length === 1) {
       await this.settlement.failed(outcome.item, outcome.error);
     } else {
       // Isolate the failure: each message on its own. What failed the batch is said once; each
       // event's own failure, if any, is settled (retried, dead-lettered) with its reason below.
       this.deps.logger.warn('batch failed; handling its events one at a time', { consumer: this.durable, events: items.length, error: describeError(outcome.error) });
+      const heldSubjects = new Set<string>();
       for (const item of items) {
+        // Behind an event of its subject handed back, an event goes back too, unhandled.
+        if (heldSubjects.has(item.key)) {
+          deferred.push(item);
+          this.settlement.handedBack(1);
+          continue;
+        }
         const single = await this.handleInTransaction([item]);
         if (single.ok) {
           await this.settlement.committed([item], single);
-          this.holdBack(single.deferred);
+          deferred.push(...single.deferred);
+          for (const back of single.deferred) heldSubjects.add(back.key);
         } else await this.settlement.failed(item, single.error);
       }
     }
+    this.holdBack(deferred);
     observeBatch(this.deps.metrics, this.durable, started, items.length);
   }
 
   /**
-   * Events the handler handed back: kept aside (their ack deadlines extended with the buffer's),
-   * then put back ahead of the waiting ones, to be admitted and claimed again.
+   * Events handed back: kept aside (their ack deadlines extended with the buffer's), then put back
+   * ahead of the waiting ones, to be admitted and claimed again. One handed back for longer than
+   * the handler's bound goes back to the stream instead, spending a delivery, so that an event
+   * another replica's work holds for good is retried and, in the end, dead-lettered like any
+   * other failure rather than held unseen.
    */
   private holdBack(items: readonly Item[]): void {
     if (items.length === 0) return;
@@ -239,8 +255,21 @@ export class EventConsumer {
       for (const { message } of items) message.nak();
       return;
     }
-    const held = this.lanes.hold(items.map(({ message, headers, key, natsSubject }) => ({ item: { message, headers, key, natsSubject }, key })));
-    for (const { message } of items) message.working();
+    const now = performance.now();
+    const kept: Item[] = [];
+    for (const item of items) {
+      const since = this.deferredSince.get(item.message) ?? now;
+      this.deferredSince.set(item.message, since);
+      if (now - since <= this.deps.options.handlerTimeoutMs) kept.push(item);
+      else {
+        this.settlement
+          .failed(item, new Error(`handed back by its handler for over ${this.deps.options.handlerTimeoutMs} ms`))
+          .catch((error: unknown) => this.deps.logger.error('could not settle an event held back too long', { consumer: this.durable, eventId: item.event.id, error: describeError(error) }));
+      }
+    }
+    if (kept.length === 0) return;
+    const held = this.lanes.hold(kept.map(({ message, headers, key, natsSubject }) => ({ item: { message, headers, key, natsSubject }, key })));
+    for (const { message } of kept) message.working();
     const timer = setTimeout(() => {
       this.deferredTimers.delete(timer);
       this.lanes.release(held);
@@ -273,8 +302,11 @@ export class EventConsumer {
               (timeout) => new HandlerFailed(fresh[0]!, timeout),
             );
       const deferred = fresh.filter((item) => handedBack.has(item.event.id));
-      if (deferred.length > 0) await transaction.unclaim(this.durable, [...new Set(deferred.map((item) => item.event.id))]);
-      await transaction.commit(outbox).catch((error: unknown) => {
+      const commit = async () => {
+        if (deferred.length > 0) await transaction.unclaim(this.durable, [...new Set(deferred.map((item) => item.event.id))]);
+        await transaction.commit(outbox);
+      };
+      await commit().catch((error: unknown) => {
         // A handler caught a database error and went on: the batch's work is not done.
         throw error instanceof AbortedByCaughtError && fresh.length > 0 ? new HandlerFailed(fresh[0]!, error) : error;
       });

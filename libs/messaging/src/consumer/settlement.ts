@@ -60,6 +60,11 @@ export class Settlement {
     }
   }
 
+  /** Events handed back without a transaction (behind one of their subject handed back). */
+  handedBack(n: number): void {
+    this.count('deferred', n);
+  }
+
   /** An event whose handling failed on its own: retried with backoff, or dead-lettered. */
   async failed(item: Item, error: unknown): Promise<void> {
     const { options } = this.deps;

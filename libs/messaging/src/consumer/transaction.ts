@@ -1,7 +1,8 @@
 import type { PoolClient } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { claimInbox, unclaimInbox, type InboxClaim, type InboxEntry } from '../inbox/inbox-store.js';
-import { commitWithOutbox } from '../outbox/commit.js';
+import { sqlState, TRANSACTION_ABORTED } from '../errors.js';
+import { AbortedByCaughtError, commitWithOutbox } from '../outbox/commit.js';
 import type { OutboxRow } from '../outbox/outbox-store.js';
 import { TurnWrites } from './pipelining.js';
 
@@ -48,10 +49,15 @@ export class ConsumerTransaction {
     return claimInbox(this.client, consumer, entries);
   }
 
-  /** Undoes the claims of events the handler handed back (`unclaimInbox`). */
+  /**
+   * Undoes the claims of events the handler handed back (`unclaimInbox`); a transaction a handler's
+   * caught error aborted is found out here, as by the commit (`AbortedByCaughtError`).
+   */
   unclaim(consumer: string, eventIds: readonly string[]): Promise<void> {
     this.writes.hold();
-    return unclaimInbox(this.client, consumer, eventIds);
+    return unclaimInbox(this.client, consumer, eventIds).catch((error: unknown) => {
+      throw sqlState(error) === TRANSACTION_ABORTED ? new AbortedByCaughtError(error) : error;
+    });
   }
 
   /**
