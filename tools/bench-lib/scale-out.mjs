@@ -18,7 +18,8 @@
 //            its events are read back, and for 1, 2 and 3 inventory replicas (fresh streams and
 //            schema, replicas ready first) published again; clock until the inbox holds them all.
 //            Reported: events_per_s, speedup, CPU per process, cores_busy, the projection's
-//            transactions, transactions waiting on another's cluster lock (sampled), the inbox.
+//            transactions and events handed back, transactions waiting on another's cluster lock
+//            (sampled), the inbox.
 //
 // The one-replica run of each end-to-end mode is shared by both services (provisioner 1,
 // inventory 1), so those two modes are 10 runs of the child. Sizes (BENCH_SCALE_CLUSTERS): 400 clusters of 13 machines

@@ -17,8 +17,9 @@
 // Reported per replica count (<BENCH_RESULTS_DIR>/inventory-backlog.json): events, seconds,
 // events_per_s, the seconds the publish and the replicas' start took, CPU seconds (from the first
 // publish on) of every replica, of PostgreSQL and of NATS (every process of those commands on the machine),
-// the projection's transactions (count, mean batch, seconds inside them), how many transactions
-// wait for another's cluster lock (sampled at each poll), the load average, and
+// the projection's transactions (count, mean batch, seconds inside them, events handed back
+// because another replica's batch held their cluster), how many transactions wait for another's
+// cluster lock (sampled at each poll), the load average, and
 // the inbox read back: rows and distinct ids, events on the bus it never handled, ids it handled
 // that nobody emitted. Checks: all of those as expected, every cluster Running with all its nodes.
 //
@@ -232,6 +233,8 @@ async function drain({ db, bus, common }: Bench, replicas: number, backlog: read
       transactions,
       mean_batch: round(sumOf('flotilla_event_batch_size_sum') / transactions, 1),
       seconds_in_transactions: round(sumOf('flotilla_event_handler_duration_seconds_sum'), 2),
+      // Events handed back because another replica's batch held their cluster (each time).
+      handed_back: metrics.reduce((sum, text) => sum + metricSum(text, 'flotilla_events_consumed_total', { consumer: INVENTORY_ALL, outcome: 'deferred' }), 0),
     },
     // Transactions waiting for another's cluster lock, sampled at each poll (every transaction of the database: other users count too).
     advisory_lock_waits: { mean: round(lockWaits.reduce((sum, n) => sum + n, 0) / lockWaits.length, 2), max: Math.max(0, ...lockWaits), samples: lockWaits.length },
@@ -242,7 +245,7 @@ async function drain({ db, bus, common }: Bench, replicas: number, backlog: read
   log(
     `x${replicas}: ${events} events in ${run.seconds} s (${run.events_per_s}/s; published in ${run.publish_seconds} s; replicas started in ${run.start_seconds} s); ` +
       `CPU s ${Object.entries(run.services).map(([name, s]) => `${name} ${s.cpu_seconds}`).join(', ')}, postgres ${run.postgres_cpu_seconds}, nats ${run.nats_cpu_seconds}; ` +
-      `${transactions} tx, mean batch ${run.projection.mean_batch}, ${run.projection.seconds_in_transactions} s in tx, ${run.advisory_lock_waits.mean} waiting for a cluster lock; checks ${problems.length === 0 ? 'ok' : problems.join('; ')}; load ${loadText()}`,
+      `${transactions} tx, mean batch ${run.projection.mean_batch}, ${run.projection.seconds_in_transactions} s in tx, ${run.projection.handed_back} handed back, ${run.advisory_lock_waits.mean} waiting for a cluster lock; checks ${problems.length === 0 ? 'ok' : problems.join('; ')}; load ${loadText()}`,
   );
   return run;
 }
