@@ -303,7 +303,8 @@ export class EventConsumer {
             );
       const deferred = fresh.filter((item) => handedBack.has(item.event.id));
       const commit = async () => {
-        if (deferred.length > 0) await transaction.unclaim(this.durable, [...new Set(deferred.map((item) => item.event.id))]);
+        // `fresh` holds each id once.
+        if (deferred.length > 0) await transaction.unclaim(this.durable, deferred.map((item) => item.event.id));
         await transaction.commit(outbox);
       };
       await commit().catch((error: unknown) => {
