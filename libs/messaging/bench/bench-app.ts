@@ -24,13 +24,21 @@ function nodesOf(event: EventOf<typeof ClusterRequested>) {
   return { model: event.data.model, nodes: [{ name: `${event.subject}-cp-0`, role: 'control-plane' as const, addresses: [] }] };
 }
 
+/** The state change of one event: its cluster's row ($1: the cluster id). */
+export const PER_EVENT_UPSERT_SQL = `INSERT INTO bench_clusters (cluster_id, state, revision) VALUES ($1, 'provisioning', 1)
+     ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + 1, updated_at = now()`;
+
+/**
+ * The state change of a batch, set-based ($1: the cluster ids). Grouped, so two events about one
+ * cluster in a batch are one row change (ON CONFLICT may touch a row only once per statement).
+ */
+export const SET_BASED_UPSERT_SQL = `INSERT INTO bench_clusters (cluster_id, state, revision)
+       SELECT id, 'provisioning', count(*) FROM unnest($1::text[]) AS id GROUP BY id
+       ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + excluded.revision, updated_at = now()`;
+
 /** A typical thin handler: one state change and one emitted event, in the consumer's transaction. */
 async function handleOne(unitOfWork: UnitOfWork, event: EventOf<typeof ClusterRequested>): Promise<void> {
-  await unitOfWork.manager.query(
-    `INSERT INTO bench_clusters (cluster_id, state, revision) VALUES ($1, 'provisioning', 1)
-     ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + 1, updated_at = now()`,
-    [event.subject],
-  );
+  await unitOfWork.manager.query(PER_EVENT_UPSERT_SQL, [event.subject]);
   unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event));
 }
 
@@ -63,14 +71,7 @@ class BatchHandlers {
 
   @OnEventBatch(ClusterRequested)
   async onClusterRequested(@Payload() events: EventOf<typeof ClusterRequested>[]): Promise<void> {
-    // Grouped, so two events about one cluster in a batch are one row change (ON CONFLICT may
-    // touch a row only once per statement).
-    await this.unitOfWork.manager.query(
-      `INSERT INTO bench_clusters (cluster_id, state, revision)
-       SELECT id, 'provisioning', count(*) FROM unnest($1::text[]) AS id GROUP BY id
-       ON CONFLICT (cluster_id) DO UPDATE SET revision = bench_clusters.revision + excluded.revision, updated_at = now()`,
-      [events.map((event) => event.subject)],
-    );
+    await this.unitOfWork.manager.query(SET_BASED_UPSERT_SQL, [events.map((event) => event.subject)]);
     for (const event of events) this.unitOfWork.emit(NodesProvisioned, event.subject, nodesOf(event), { causedBy: event });
   }
 }
