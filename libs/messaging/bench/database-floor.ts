@@ -62,7 +62,8 @@ export class DatabaseFloor {
       this.batchSizes.push(batch.length);
       this.running += 1;
       const run = this.processBatch(batch)
-        .catch(() => {
+        .catch((error: unknown) => {
+          console.error('database floor: a batch failed; its messages go back to the stream', error);
           for (const message of batch) message.nak(500);
         })
         .finally(() => {
