@@ -3,7 +3,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type pg from 'pg';
 import { TurnWrites } from '../src/consumer/pipelining.js';
-import { claimInbox, insertOutboxRows, type JetStreamPublishing, type OutboxRow } from '../src/index.js';
+import { claimInbox, insertOutboxRows, markPublishedByEventId, type JetStreamPublishing, type OutboxRow } from '../src/index.js';
 import { PER_EVENT_UPSERT_SQL, SET_BASED_UPSERT_SQL } from './bench-app.js';
 
 /** One statement a batch (`@OnEventBatch`'s), or one an event sent together (`by-subject`'s). */
@@ -117,9 +117,7 @@ export class DatabaseFloor {
         }),
       );
       await marking;
-      marking = this.pool.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE event_id = ANY($1::text[]) AND published_at IS NULL`, [
-        rows.map((row) => row.eventId),
-      ]);
+      marking = markPublishedByEventId(this.pool, rows.map((row) => row.eventId));
     }
     await marking;
   }

@@ -60,8 +60,11 @@ export async function markPublished(runner: QueryRunner, seqs: readonly string[]
   await runner.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE seq = ANY($1::bigint[])`, [seqs]);
 }
 
-/** Marks rows published by event id, outside any other transaction (the fast path after commit). */
-export async function markPublishedByEventId(runner: QueryRunner, eventIds: readonly string[]): Promise<void> {
+/**
+ * Marks rows published by event id, outside any other transaction (the fast path after commit),
+ * through a TypeORM query runner or a node-postgres pool or client.
+ */
+export async function markPublishedByEventId(runner: { query(text: string, values: unknown[]): Promise<unknown> }, eventIds: readonly string[]): Promise<void> {
   if (eventIds.length === 0) return;
   await runner.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE event_id = ANY($1::text[]) AND published_at IS NULL`, [eventIds]);
 }
