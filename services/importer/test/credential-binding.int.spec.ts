@@ -62,7 +62,7 @@ describe('a credential goes only to the API server it is bound to', () => {
   before(async () => {
     bound = await FakeApiServer.start({ pki, clusters: new Map([['/lab', { ...kubeadmCluster(2), tokens: { [TOKEN]: 'admin' } }]]) });
     elsewhere = await FakeApiServer.start({ pki, clusters: new Map([['/lab', { ...kubeadmCluster(2), acceptToken: () => true }]]) });
-    service = await startTestService(importerService, importerTestEnv({ SYNC_INTERVAL_MS: '300', SYNC_UNREACHABLE_AFTER_FAILURES: '1', SYNC_CHECK_TIMEOUT_MS: '2000' }));
+    service = await startTestService(importerService, importerTestEnv({ SYNC_INTERVAL_MS: '300', SYNC_UNREACHABLE_AFTER_FAILURES: '1', SYNC_CHECK_TIMEOUT_MS: '15000' }));
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-binding-test');
   });

@@ -196,8 +196,8 @@ describe('importer connectivity check against stand-in Kubernetes API servers', 
 
   before(async () => {
     apiServer = await FakeApiServer.start({ pki, clusters });
-    slowServer = await FakeApiServer.start({ pki, clusters: new Map([['', { ...eksCluster(1), tokens: { [tokens.eks]: 'admin' } }]]), latencyMs: [3_000, 3_000] });
-    service = await startTestService(importerService, importerTestEnv({ IMPORT_PROBE_TIMEOUT_MS: '1000', SYNC_INTERVAL_MS: '3600000' }));
+    slowServer = await FakeApiServer.start({ pki, clusters: new Map([['', { ...eksCluster(1), tokens: { [tokens.eks]: 'admin' } }]]), latencyMs: [8_000, 8_000] });
+    service = await startTestService(importerService, importerTestEnv({ IMPORT_PROBE_TIMEOUT_MS: '5000', SYNC_INTERVAL_MS: '3600000' }));
     prefix = service.env['BUS_PREFIX']!;
     bus = await BusConnection.open(TEST_NATS_URL, 'importer-int-test-probe');
     http = importerClient(service);
@@ -313,7 +313,7 @@ describe('importer connectivity check against stand-in Kubernetes API servers', 
       'api-server-unreachable',
       /connection was refused/,
     ],
-    ['an API server slower than the probe timeout', async () => ({ path: '', credentialRef: 'slow-token', server: slowServer }), 'probe-timeout', /within 1000 ms|in time/],
+    ['an API server slower than the probe timeout', async () => ({ path: '', credentialRef: 'slow-token', server: slowServer }), 'probe-timeout', /within 5000 ms|in time/],
     ['a web server instead of Kubernetes', async () => ({ path: '/web', credentialRef: 'web-cert' }), 'not-kubernetes', /does not serve a Kubernetes API/],
     ['a version outside the onboarding range (1.18)', async () => ({ path: '/old', credentialRef: 'old-cert' }), 'onboard-out-of-range', /1\.18\.20/],
   ];

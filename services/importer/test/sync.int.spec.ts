@@ -31,7 +31,7 @@ describe('keeping connected clusters current (sync loop, two replicas)', () => {
 
   before(async () => {
     apiServer = await FakeApiServer.start({ pki, clusters: new Map([['/lab', { ...kubeadmCluster(2, 'v1.31.4'), clientCommonNames: ['admin'] }]]) });
-    const env = importerTestEnv({ SYNC_INTERVAL_MS: '200', SYNC_MAX_BACKOFF_MS: '800', SYNC_UNREACHABLE_AFTER_FAILURES: '2', SYNC_CHECK_TIMEOUT_MS: '1000', SYNC_CONCURRENCY: '4' });
+    const env = importerTestEnv({ SYNC_INTERVAL_MS: '200', SYNC_MAX_BACKOFF_MS: '800', SYNC_UNREACHABLE_AFTER_FAILURES: '2', SYNC_CHECK_TIMEOUT_MS: '5000', SYNC_CONCURRENCY: '4' });
     service = await startTestService(importerService, env);
     replica = await startTestService(importerService, service.env);
     prefix = service.env['BUS_PREFIX']!;

@@ -68,6 +68,17 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     return created.clusterId;
   };
   const requestsTo = (clusterId: string) => proxy.clusterRequests.get(proxyPath(clusterId)) ?? 0;
+  /** The requests to a cluster once none is in flight: unchanged over a re-check interval and more. */
+  const settledRequestsTo = async (clusterId: string) => {
+    let last = requestsTo(clusterId);
+    return eventually(async () => {
+      await sleep(400);
+      const now = requestsTo(clusterId);
+      if (now === last) return now;
+      last = now;
+      return undefined;
+    }, 10_000, `no request in flight to ${clusterId}`);
+  };
   /** The EventRejected notices about a cluster, once there are `count` (none: after a while, to see that none came). */
   const rejectionsOf = async (clusterId: string, count: number) => {
     const find = async () => (await eventsOf(bus, prefix, EventRejected)).filter((event) => event.data.rejectedSubject === clusterId);
@@ -131,7 +142,8 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     assert.equal(unreachable?.data.reason.code, 'tunnel-down');
     assert.match(unreachable?.data.reason.message ?? '', /heartbeat-timeout/);
     assert.equal((await http.settled(id, ['Unreachable'])).reasons[0]?.code, 'tunnel-down');
-    const whileDown = requestsTo(id);
+    // A re-check that was under way when the tunnel went down may still be answered.
+    const whileDown = await settledRequestsTo(id);
     await sleep(1_000);
     assert.equal(requestsTo(id), whileDown, 'no re-check through a tunnel known to be down');
 
@@ -139,6 +151,29 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     await waitForEvents(bus, prefix, ClusterReachable, id);
     assert.equal((await http.settled(id, ['Imported'])).reasons.length, 0);
     assert.equal((await eventsOf(bus, prefix, ClusterUnreachable, id)).length, 1);
+  });
+
+  it('a re-check answered through a tunnel that went down meanwhile is dropped: the cluster stays Unreachable until the tunnel is back', async () => {
+    const id = await registered('edge-east', { ...kubeadmCluster(1, 'v1.32.2'), ...asImporter });
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-east' });
+    await http.settled(id, ['Imported']);
+    // The next re-check is held in flight at the proxy while the tunnel goes down, then answered.
+    const fake = clusters.get(proxyPath(id))!;
+    let answer = () => {};
+    fake.heldUntil = new Promise<void>((resolve) => (answer = resolve));
+    const before = requestsTo(id);
+    await eventually(() => (requestsTo(id) > before ? true : undefined), 5_000, 'a re-check in flight');
+    await publish(TunnelDisconnected, id, { agentId: 'agent-edge-east', reason: 'heartbeat-timeout' });
+    await waitForEvents(bus, prefix, ClusterUnreachable, id);
+    delete fake.heldUntil;
+    answer();
+    await settledRequestsTo(id);
+    assert.deepEqual(await eventsOf(bus, prefix, ClusterReachable, id), [], 'an answer through the tunnel that went down is not news of the cluster');
+    assert.equal((await http.cluster(id))?.state, 'Unreachable');
+
+    await publish(TunnelConnected, id, { agentId: 'agent-edge-east' });
+    await waitForEvents(bus, prefix, ClusterReachable, id);
+    assert.equal((await http.settled(id, ['Imported'])).reasons.length, 0);
   });
 
   it('the broker does not carry the check (502) though the tunnel seemed up: it waits, saying why, instead of being rejected', async () => {
@@ -168,7 +203,7 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     const [deleted] = await waitForEvents(bus, prefix, ClusterDeleted, id);
     assert.deepEqual(deleted?.data, { model: 'connected' });
     assert.equal(await http.cluster(id), undefined);
-    const after = requestsTo(id);
+    const after = await settledRequestsTo(id);
     await sleep(1_000);
     assert.equal(requestsTo(id), after, 'no more re-checks');
     // The broker refuses its agent from now on: its old registration imports nothing again.

@@ -7,6 +7,8 @@ import { CREDENTIAL_STORE, type CredentialStore } from '../credentials/credentia
 import { decideSync, type SyncEvent, type SyncOutcome, type SyncPolicy } from '../domain/cluster-sync.js';
 import { evolve, type ConnectedCluster } from '../domain/connected-cluster.js';
 import { reachedThroughTunnel } from '../domain/tunnel-cluster.js';
+import type { TunnelLink } from '../domain/tunnel-link.js';
+import { ClusterTunnelRepository } from '../repositories/cluster-tunnel.repository.js';
 import { ConnectedClusterRepository, type SyncClaim } from '../repositories/connected-cluster.repository.js';
 
 export interface SyncWorkerSettings extends SyncPolicy {
@@ -36,6 +38,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(UnitOfWork) private readonly unitOfWork: UnitOfWork,
     @Inject(ConnectedClusterRepository) private readonly clusters: ConnectedClusterRepository,
+    @Inject(ClusterTunnelRepository) private readonly tunnels: ClusterTunnelRepository,
     @Inject(CREDENTIAL_STORE) private readonly credentials: CredentialStore,
     @Inject(CLUSTER_PROBE) private readonly probe: ClusterProbe,
     @Inject(Clock) private readonly clock: Clock,
@@ -88,7 +91,13 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async sync(claim: SyncClaim, stopping: AbortSignal): Promise<void> {
     const { cluster } = claim;
     // A cluster registered through the tunnel is re-checked through it (claimed only while it is up), as the importer itself.
-    const credential = reachedThroughTunnel(cluster) ? null : await this.credentials.find(cluster.credentialRef);
+    const viaTunnel = reachedThroughTunnel(cluster);
+    const tunnel = viaTunnel ? await this.tunnels.find(cluster.id) : undefined;
+    if (viaTunnel && !carries(tunnel, tunnel)) {
+      await this.clusters.releaseSync(cluster.id, claim.claimedAt);
+      return; // down since the claim: its TunnelDisconnected made the cluster Unreachable already
+    }
+    const credential = viaTunnel ? null : await this.credentials.find(cluster.credentialRef);
     const target: ProbeTarget | undefined =
       credential === null
         ? { via: 'tunnel', clusterId: cluster.id, provider: 'cncf', apiServer: null, cloud: null }
@@ -101,6 +110,13 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     await this.unitOfWork.run(async () => {
+      // The tunnel's lock, then the cluster's, as its events take them. A check answered through a
+      // tunnel that went down meanwhile says nothing of the cluster now, and must not undo the
+      // Unreachable its TunnelDisconnected recorded: given back, it is checked again once the tunnel is up.
+      if (viaTunnel && !carries(tunnel, await this.tunnels.findForUpdate(cluster.id))) {
+        await this.clusters.releaseSync(cluster.id, claim.claimedAt);
+        return;
+      }
       const current = await this.clusters.findForUpdate(cluster.id);
       const state = await this.clusters.syncOf(cluster.id);
       if (!current || !state || current.deletedAt !== null || (current.state !== 'Imported' && current.state !== 'Unreachable') || state.claimedAt?.getTime() !== claim.claimedAt.getTime()) {
@@ -146,4 +162,9 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const where = target.via === 'tunnel' ? `${target.clusterId} through its tunnel` : (target.apiServer ?? target.provider);
     return { ok: false, failures: [{ code: 'probe-timeout', message: `no answer from ${where} within ${this.settings.checkTimeoutMs} ms` }] };
   }
+}
+
+/** Whether the tunnel a check went through (`before`) is still the one up now: connected, and no change since. */
+function carries(before: TunnelLink | undefined, now: TunnelLink | undefined): boolean {
+  return before?.state === 'connected' && now?.state === 'connected' && now.since === before.since;
 }

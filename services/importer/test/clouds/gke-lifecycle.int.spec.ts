@@ -68,6 +68,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
   });
   after(async () => standin.close());
   beforeEach(() => {
+    standin.lifecycle.resume();
     standin.lifecycle.cpuQuota = undefined;
     standin.rateLimit = undefined;
     Object.assign(standin.lifecycle.durations, DURATIONS);
@@ -86,6 +87,8 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     standin.lifecycle.durations.createCluster = 1000;
     const started = Date.now();
     const operation = await gke.createCluster(account, target, spec(id), [], randomUUID());
+    // Held while it is looked at, however slow the machine.
+    standin.lifecycle.pause();
     assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+;then=drop-bootstrap$/);
     const creating = await gke.findCluster(account, target);
     assert.equal(creating?.state, 'creating');
@@ -97,6 +100,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.equal(early.code, 'cloud-failed');
     assert.match(early.message, /FAILED_PRECONDITION/);
     assert.equal(standin.lifecycle.creates.get(`${path(target)}/nodePools/general`), undefined);
+    standin.lifecycle.resume();
     const statuses: CloudOperationStatus[] = [];
     assert.deepEqual(await settle(target, operation, gke, statuses), { done: true, failure: null });
     // The create, then the drop of the bootstrap pool, started by the look that saw the create over
@@ -118,11 +122,13 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     // Long enough to be asked about while it runs, on a slow machine too.
     standin.lifecycle.durations.createNodePool = 1500;
     const first = await gke.createNodeGroup(account, target, spec(id), general, randomUUID());
+    standin.lifecycle.pause();
     assert.equal((await gke.findNodeGroup(account, target, 'general'))?.state, 'creating');
     // GKE runs one operation at a time on a cluster.
     const busy = await rejection(gke.createNodeGroup(account, target, spec(id), batch, randomUUID()));
     assert.equal(busy.code, 'cloud-failed');
     assert.match(busy.message, /incompatible operation/);
+    standin.lifecycle.resume();
     assert.deepEqual(await settle(target, first), { done: true, failure: null });
     assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), batch, randomUUID())), { done: true, failure: null });
 
@@ -149,11 +155,13 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const target = targetOf(id);
     standin.lifecycle.durations.createCluster = 600;
     const operation = await gke.createCluster(account, target, spec(id), [general, batch], randomUUID());
+    standin.lifecycle.pause();
     assert.match(operation ?? '', /^operation-\d+-[0-9a-f]+$/);
     // A crash right after: the create found again is the same operation, not a second cluster.
     const restarted = new GkeLifecycle(standinSettings({ gke: standin.url }));
     assert.equal(await restarted.createCluster(account, target, spec(id), [general, batch], randomUUID()), operation);
     assert.deepEqual((await gke.listNodeGroups(account, target)).map((group) => [group.name, group.state]), [['general', 'creating'], ['batch', 'creating']]);
+    standin.lifecycle.resume();
     const statuses: CloudOperationStatus[] = [];
     assert.deepEqual(await settle(target, operation, gke, statuses), { done: true, failure: null });
     assert.ok(statuses.every((status) => status.done || status.followUp === undefined), inspect(statuses));
@@ -171,17 +179,21 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const token = randomUUID();
     Object.assign(standin.lifecycle.durations, { createCluster: 1500, createNodePool: 1500 });
     const started = await gke.createCluster(account, target, spec(id), [], token);
+    standin.lifecycle.pause();
     // A restarted replica (a new lifecycle, no memory) asks again while GKE still provisions.
     const restarted = new GkeLifecycle(standinSettings({ gke: standin.url }));
     const again = await restarted.createCluster(account, target, spec(id), [], token);
     assert.equal(again, started);
+    standin.lifecycle.resume();
     assert.deepEqual(await settle(target, again, restarted), { done: true, failure: null });
     // Asked once more when it runs: nothing to wait for.
     assert.equal(await restarted.createCluster(account, target, spec(id), [], token), null);
 
     const pool = await restarted.createNodeGroup(account, target, spec(id), general, token);
+    standin.lifecycle.pause();
     const poolAgain = await new GkeLifecycle(standinSettings({ gke: standin.url })).createNodeGroup(account, target, spec(id), general, token);
     assert.equal(poolAgain, pool);
+    standin.lifecycle.resume();
     await settle(target, pool, restarted);
     assert.equal(await restarted.createNodeGroup(account, target, spec(id), general, token), null);
 
@@ -253,15 +265,19 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     assert.match(ahead.message, /must not be newer than master/);
 
     const upgrade = await gke.upgradeCluster(account, target, '1.31', randomUUID());
+    standin.lifecycle.pause();
     assert.equal((await gke.findCluster(account, target))?.state, 'updating');
     // Asked again while it runs (a restart): the same operation.
     assert.equal(await gke.upgradeCluster(account, target, '1.31', randomUUID()), upgrade);
+    standin.lifecycle.resume();
     await settle(target, upgrade);
     assert.equal((await gke.findCluster(account, target))?.version, '1.31.5-gke.1233000');
     assert.equal(await gke.upgradeCluster(account, target, '1.31', randomUUID()), null);
 
     const nodes = await gke.upgradeNodeGroup(account, target, 'general', '1.31', randomUUID());
+    standin.lifecycle.pause();
     assert.equal((await gke.findNodeGroup(account, target, 'general'))?.state, 'updating');
+    standin.lifecycle.resume();
     await settle(target, nodes);
     assert.equal((await gke.findNodeGroup(account, target, 'general'))?.version, '1.31.5-gke.1233000');
   });
@@ -279,13 +295,17 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
 
     for (const name of ['general', 'batch']) {
       const deleting = await gke.deleteNodeGroup(account, target, name);
+      standin.lifecycle.pause();
       assert.equal((await gke.findNodeGroup(account, target, name))?.state, 'deleting');
+      standin.lifecycle.resume();
       await settle(target, deleting);
       assert.equal(await gke.findNodeGroup(account, target, name), null);
       assert.equal(await gke.deleteNodeGroup(account, target, name), null);
     }
     const deleting = await gke.deleteCluster(account, target);
+    standin.lifecycle.pause();
     assert.equal((await gke.findCluster(account, target))?.state, 'deleting');
+    standin.lifecycle.resume();
     await settle(target, deleting);
     assert.equal(await gke.findCluster(account, target), null);
     assert.equal(await gke.deleteCluster(account, target), null);
@@ -345,9 +365,11 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     Object.assign(standin.lifecycle.durations, { createCluster: 600 });
     // The create's handle (which drops the bootstrap pool) is forgotten: only a delete is asked.
     await gke.createCluster(account, target, spec(id), [], randomUUID());
+    standin.lifecycle.pause();
     assert.equal((await gke.findCluster(account, target))?.state, 'creating');
     // GKE refuses pool changes while the create runs: nothing started, asked again later.
     assert.equal(await gke.deleteCluster(account, target), null);
+    standin.lifecycle.resume();
     const deadline = Date.now() + 10_000;
     let deleting: CloudOperation = null;
     while (deleting === null) {
@@ -365,11 +387,11 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const target = await runningCluster(id);
     const message = 'Google Compute Engine: Not enough resources are available to fulfill the request. Try a different zone, or try again later.';
     standin.lifecycle.failNext('CREATE_NODE_POOL', message, 8);
-    standin.lifecycle.durations.createNodePool = 1200;
+    standin.lifecycle.durations.createNodePool = 4000;
     const started = Date.now();
     // A stockout (RESOURCE_EXHAUSTED, no quota named) is no quota to raise.
     assert.deepEqual(await settle(target, await gke.createNodeGroup(account, target, spec(id), general, randomUUID())), { done: true, failure: message, code: 'cloud-failed' });
-    assert.ok(Date.now() - started < 1200, 'it fails half-way');
+    assert.ok(Date.now() - started < 4000, 'it fails half-way');
     const failed = await gke.findNodeGroup(account, target, 'general');
     assert.equal(failed?.state, 'failed');
     assert.equal(failed?.failure, message);
@@ -392,7 +414,8 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
 
   it('gives the Retry-After of a 429 as retryAfterMs, and counts what it throttled', async () => {
     const throttled = standin.counts().throttledRequests;
-    standin.rateLimit = { requests: 3, windowMs: 1500 };
+    // A window far longer than the calls take, however slow the machine: the fourth is throttled.
+    standin.rateLimit = { requests: 3, windowMs: 60_000 };
     const place = { provider: 'gke' as const, projectId: 'acme-prod', location: 'europe-west1' };
     let error: CloudError | undefined;
     for (let attempt = 0; attempt < 6 && error === undefined; attempt += 1) {
@@ -405,7 +428,7 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     }
     assert.equal(error?.code, 'cloud-throttled');
     assert.match(error?.message ?? '', /RESOURCE_EXHAUSTED/);
-    assert.ok(error?.retryAfterMs !== undefined && error.retryAfterMs >= 1000 && error.retryAfterMs <= 2000, `retryAfterMs ${error?.retryAfterMs}`);
+    assert.ok(error?.retryAfterMs !== undefined && error.retryAfterMs >= 30_000 && error.retryAfterMs <= 60_000, `retryAfterMs ${error?.retryAfterMs}`);
     assert.equal(standin.counts().throttledRequests, throttled + 1);
     standin.rateLimit = undefined;
   });

@@ -116,6 +116,9 @@ describe('public cloud clusters at EKS: the reconciler through EksLifecycle and 
     // reconciler looks again (it is throttled while it waits), and full again within the longest
     // backoff (maxRetryMs), so a throttled step goes through at last.
     standin.rateLimit = { requestsPerSecond: 4, burst: 6, fractionalRetryAfter: true };
+    // The first call is throttled whatever the machine's speed (a slow reconciler may stay under the rate).
+    standin.throttleNext = 1;
+    standin.throttleNextRetryAfter = '0.400';
     try {
       await publish(ClusterDeletionRequested, 'resumed', { reason: 'test' });
       await waitForEvents(bus, prefix, ClusterDeleted, 'resumed', 1, 30_000);
@@ -129,6 +132,8 @@ describe('public cloud clusters at EKS: the reconciler through EksLifecycle and 
       }
     } finally {
       standin.rateLimit = null;
+      standin.throttleNext = 0;
+      standin.throttleNextRetryAfter = null;
     }
   });
 

@@ -23,6 +23,8 @@ export interface FakeCluster extends ClusterFixture, FakeClusterAccess {
   serves?: 'kubernetes' | 'web-page' | 'bad-gateway';
   /** /readyz answers 500 with failing checks. */
   notReady?: boolean;
+  /** Answers wait until this settles (a check held in flight); requests are counted as they arrive. */
+  heldUntil?: Promise<void>;
 }
 
 export interface FakeApiServerOptions {
@@ -137,6 +139,14 @@ export class FakeApiServer {
       response.end(JSON.stringify(body));
     };
     if (!cluster) return json(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (cluster.heldUntil) {
+      void cluster.heldUntil.then(() => this.answer(request, response, url, path, cluster, json));
+      return;
+    }
+    this.answer(request, response, url, path, cluster, json);
+  }
+
+  private answer(request: IncomingMessage, response: ServerResponse, url: URL, path: string, cluster: FakeCluster, json: (code: number, body: unknown) => void): void {
     if (cluster.serves === 'bad-gateway') return json(502, { statusCode: 502, error: 'Bad Gateway', message: "the cluster's agent did not answer" });
     if (cluster.serves === 'web-page') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

@@ -106,6 +106,8 @@ export class EksStandin {
   pageSize = 100;
   /** The next n EKS calls answer 429 ThrottlingException. */
   throttleNext = 0;
+  /** The Retry-After of those answers, in seconds (none when null). */
+  throttleNextRetryAfter: string | null = null;
   /** The regions (credential scope) of signed EKS calls, in order. */
   readonly signedRegions: string[] = [];
   readonly lifecycle: EksLifecycleApi;
@@ -166,7 +168,8 @@ export class EksStandin {
     if (this.throttleNext > 0) {
       this.throttleNext -= 1;
       this.throttledRequests += 1;
-      return awsError(429, 'ThrottlingException', 'Rate exceeded');
+      const throttled = awsError(429, 'ThrottlingException', 'Rate exceeded');
+      return this.throttleNextRetryAfter === null ? throttled : { ...throttled, headers: { ...throttled.headers, 'retry-after': this.throttleNextRetryAfter } };
     }
     const waitMs = this.rateLimited(parts.accessKeyId);
     if (waitMs > 0) {

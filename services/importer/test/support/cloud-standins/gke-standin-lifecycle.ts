@@ -155,6 +155,7 @@ export class GkeLifecycleStandin {
   /** Resources created, by path (`projects/p/locations/l/clusters/c[/nodePools/n]`): a second create of one is a duplicate. */
   readonly creates = new Map<string, number>();
   private readonly failures: { type: GkeOperationType; message: string; code: number }[] = [];
+  private paused = false;
 
   constructor(options: GkeLifecycleOptions = {}) {
     this.durations = { ...DEFAULT_GKE_DURATIONS, ...options.durations };
@@ -261,8 +262,21 @@ export class GkeLifecycleStandin {
     return { status: 200, json: { kind: 'compute#instanceGroupManagerAggregatedList', items } };
   }
 
+  /**
+   * Holds every operation under way where it is (tests that look at a resource while it is being
+   * created, updated or deleted, however slow the machine); `resume` lets what fell due meanwhile end.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
   /** Applies every operation due by now, in the order they end. */
   advance(now = Date.now()): void {
+    if (this.paused) return;
     const due = this.operations.filter((op) => op.status === 'RUNNING' && op.endsAt <= now).sort((a, b) => a.endsAt - b.endsAt);
     for (const op of due) {
       op.status = 'DONE';
