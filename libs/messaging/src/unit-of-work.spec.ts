@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { describe, it, mock } from 'node:test';
 import { ClusterReady, EventRejected, ImportRejected } from '@flotilla/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { OutboxRow } from './outbox/outbox-store.js';
@@ -55,5 +56,24 @@ describe('UnitOfWork.emit and the size of events', () => {
 
   it('takes an event just under it', async () => {
     assert.equal((await emitIn('inventory', (unitOfWork) => unitOfWork.emit(EventRejected, 'unknown', notice(250 * 1024)))).length, 1);
+  });
+});
+
+describe('UnitOfWork at shutdown', () => {
+  it('stops its storage following async work once the app is shut down, and works again when asked', async () => {
+    const disable = mock.method(AsyncLocalStorage.prototype, 'disable');
+    try {
+      const unitOfWork = new UnitOfWork({} as DataSource, { service: 'importer', prefix: 't' });
+      unitOfWork.onApplicationShutdown();
+      assert.equal(disable.mock.callCount(), 1);
+      const pending: OutboxRow[] = [];
+      await unitOfWork.withManager({} as EntityManager, pending, async () => {
+        await Promise.resolve();
+        unitOfWork.emit(ImportRejected, 'c-1', { reasons: [{ code: 'unreachable', message: 'no answer' }] });
+      });
+      assert.equal(pending.length, 1);
+    } finally {
+      disable.mock.restore();
+    }
   });
 });

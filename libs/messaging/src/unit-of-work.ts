@@ -211,4 +211,14 @@ export class UnitOfWork {
   notifyCommitted(rows: readonly OutboxRow[]): void {
     for (const listener of this.committedListeners) listener(rows);
   }
+
+  /**
+   * Once the app has stopped handling (Nest calls this after its servers closed): the storage stops
+   * following async work. Every enabled AsyncLocalStorage costs every promise of the process a
+   * hook call, so an app closed in a long-lived process (tests, benchmarks) must not leave its
+   * own enabled. A later `run` enables it again.
+   */
+  onApplicationShutdown(): void {
+    this.storage.disable();
+  }
 }
