@@ -21,9 +21,10 @@ import {
   type EventData,
   type EventDefinition,
 } from '@flotilla/contracts';
-import { BusConnection, publishEvent } from '@flotilla/messaging';
+import { BusConnection, OutboxRelay, publishEvent } from '@flotilla/messaging';
 import { deleteTestStreams, eventsOf, eventually, TEST_NATS_URL } from '@flotilla/messaging/testing';
 import { startTestService, type TestService } from '@flotilla/service-kit/testing';
+import { DataSource } from 'typeorm';
 import { TUNNEL_CREDENTIAL_REF } from '../src/domain/tunnel-cluster.js';
 import type { CreatedRegistration } from '../src/registration/registrations.controller.js';
 import { importerService } from '../src/service.js';
@@ -68,6 +69,11 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     return created.clusterId;
   };
   const requestsTo = (clusterId: string) => proxy.clusterRequests.get(proxyPath(clusterId)) ?? 0;
+  /** Whether a re-check of the cluster holds its claim. */
+  const syncClaimed = async (clusterId: string) => {
+    const [row] = await service.app.get(DataSource).query<{ claimed: boolean }[]>(`SELECT sync_claimed_at IS NOT NULL AS claimed FROM connected_clusters WHERE id = $1`, [clusterId]);
+    return row?.claimed ?? false;
+  };
   /** The requests to a cluster once none is in flight: unchanged over a re-check interval and more. */
   const settledRequestsTo = async (clusterId: string) => {
     let last = requestsTo(clusterId);
@@ -167,7 +173,9 @@ describe('clusters registered through the tunnel (stand-in proxy), and removing 
     await waitForEvents(bus, prefix, ClusterUnreachable, id);
     delete fake.heldUntil;
     answer();
-    await settledRequestsTo(id);
+    // Its result dealt with (recorded or given back), and what that emitted published.
+    await eventually(async () => ((await syncClaimed(id)) ? undefined : true), 10_000, 'the re-check dealt with');
+    await service.app.get(OutboxRelay).publishRound(0);
     assert.deepEqual(await eventsOf(bus, prefix, ClusterReachable, id), [], 'an answer through the tunnel that went down is not news of the cluster');
     assert.equal((await http.cluster(id))?.state, 'Unreachable');
 

@@ -150,7 +150,7 @@ export class ConnectedClusterRepository {
     );
   }
 
-  /** Gives a claim back unrecorded (shutdown, or its tunnel changed during the check): due again at once. */
+  /** Gives a claim back unrecorded (shutdown, or its tunnel went down during the check): due again at once. */
   async releaseSync(id: string, claimedAt: Date): Promise<void> {
     await this.clusters.update({ id, syncClaimedAt: claimedAt }, { syncClaimedAt: null, nextSyncAt: null });
   }

@@ -92,8 +92,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const { cluster } = claim;
     // A cluster registered through the tunnel is re-checked through it (claimed only while it is up), as the importer itself.
     const viaTunnel = reachedThroughTunnel(cluster);
-    const tunnel = viaTunnel ? await this.tunnels.find(cluster.id) : undefined;
-    if (viaTunnel && !carries(tunnel, tunnel)) {
+    if (viaTunnel && !isUp(await this.tunnels.find(cluster.id))) {
       await this.clusters.releaseSync(cluster.id, claim.claimedAt);
       return; // down since the claim: its TunnelDisconnected made the cluster Unreachable already
     }
@@ -111,9 +110,9 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
     await this.unitOfWork.run(async () => {
       // The tunnel's lock, then the cluster's, as its events take them. A check answered through a
-      // tunnel that went down meanwhile says nothing of the cluster now, and must not undo the
-      // Unreachable its TunnelDisconnected recorded: given back, it is checked again once the tunnel is up.
-      if (viaTunnel && !carries(tunnel, await this.tunnels.findForUpdate(cluster.id))) {
+      // tunnel that is down now says nothing of the cluster, and must not undo the Unreachable its
+      // TunnelDisconnected recorded: given back, it is checked again once the tunnel is up.
+      if (viaTunnel && !isUp(await this.tunnels.findForUpdate(cluster.id))) {
         await this.clusters.releaseSync(cluster.id, claim.claimedAt);
         return;
       }
@@ -164,7 +163,6 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-/** Whether the tunnel a check went through (`before`) is still the one up now: connected, and no change since. */
-function carries(before: TunnelLink | undefined, now: TunnelLink | undefined): boolean {
-  return before?.state === 'connected' && now?.state === 'connected' && now.since === before.since;
+function isUp(tunnel: TunnelLink | undefined): boolean {
+  return tunnel?.state === 'connected';
 }

@@ -416,11 +416,13 @@ describe('GKE lifecycle through @google-cloud/container (REST) against the state
     const throttled = standin.counts().throttledRequests;
     // A window far longer than the calls take, however slow the machine: the fourth is throttled.
     standin.rateLimit = { requests: 3, windowMs: 60_000 };
+    // A lifecycle of its own: the account's pacing holds its calls for the Retry-After, not the other tests'.
+    const throttledGke = new GkeLifecycle(standinSettings({ gke: standin.url }));
     const place = { provider: 'gke' as const, projectId: 'acme-prod', location: 'europe-west1' };
     let error: CloudError | undefined;
     for (let attempt = 0; attempt < 6 && error === undefined; attempt += 1) {
       try {
-        await gke.offeredVersions(account, place);
+        await throttledGke.offeredVersions(account, place);
       } catch (caught) {
         error = caught instanceof CloudError ? caught : undefined;
         assert.ok(error, `expected a CloudError, got ${inspect(caught)}`);
