@@ -41,7 +41,7 @@ import type { INestApplication } from '@nestjs/common';
 import pg from 'pg';
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { BusConnection, busOptions, CallbackQueryClient, durableName, ensureConsumer, ensureStreams, startEventConsumers, type BusOptions } from '../src/index.js';
+import { BusConnection, busOptions, durableName, ensureConsumer, ensureStreams, startEventConsumers, type BusOptions } from '../src/index.js';
 import { Cleanups, createTestSchema, deleteTestStreams, randomSuffix, TEST_NATS_URL, TEST_SERVER_URL, type TestSchema } from '../src/testing/index.js';
 import { BENCH_MIGRATIONS, closeBenchApp, createBenchApp, type HandlerMode } from './bench-app.js';
 import { DatabaseFloor, type FloorStatements } from './database-floor.js';
@@ -188,9 +188,9 @@ async function floorPath(bus: BusConnection, statements: FloorStatements): Promi
   const schema = await createTestSchema(BENCH_MIGRATIONS, 'bench');
   cleanups.push(() => schema.drop());
   const { stream, source, durable, derivedSubject, observer } = await ownPipeline(bus, 'floorbench', names.prefix);
-  // The pools' own client and settings (see createTestSchema's data source).
-  const config: pg.PoolConfig & { pipeline: boolean } = { connectionString: schema.url, Client: CallbackQueryClient, options: `-c search_path=${schema.schema}`, max: 10, pipeline: true };
-  const pool = new pg.Pool(config);
+  // The pool the handler paths' data sources make: the same client and settings (pipelined).
+  const { extra } = schema.dataSourceOptions() as { extra: pg.PoolConfig };
+  const pool = new pg.Pool({ connectionString: schema.url, ...extra });
   cleanups.push(() => pool.end());
   const floor = new DatabaseFloor(bus.js, bus.publisher, pool, { stream, durable, derivedSubject }, { batchSize: BATCH_SIZE, lanes: LANES, statements });
   return {
