@@ -28,6 +28,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       await ensureStreams(this.deps.jsm, this.deps.options);
+      // First: what the consumers commit from their first batch on is published at once.
+      this.relay.start();
       for (const [pattern, handler] of this.getHandlers()) {
         if (!handler.isEventHandler) throw new Error(`@MessagePattern('${pattern}') is not supported on the event bus: use @EventPattern`);
         const settle = async (result: unknown): Promise<void> => {
@@ -45,7 +47,6 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await consumer.start();
         this.consumers.push(consumer);
       }
-      this.relay.start();
       callback();
     } catch (error) {
       callback(error);

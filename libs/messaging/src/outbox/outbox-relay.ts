@@ -17,6 +17,8 @@ export interface RelayLogger {
 const PUBLISHED_RETENTION_MS = 60 * 60 * 1000;
 /** Inbox rows forgotten per pruning round (once a minute): a bounded delete, never a long one. */
 const INBOX_PRUNE_LIMIT = 10_000;
+/** Rows kept for a relay not started yet (a process that never starts it leaves the rest to recovery). */
+const WAITING_FOR_START_LIMIT = 10_000;
 
 /**
  * Publishes committed outbox rows, two ways:
@@ -30,6 +32,7 @@ const INBOX_PRUNE_LIMIT = 10_000;
  */
 export class OutboxRelay {
   private running = false;
+  private stopped = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private pendingWake = false;
@@ -51,7 +54,10 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.loop = this.run();
+    // Committed before the relay started (consumers and requests may commit during start-up).
+    if (this.fresh.length > 0) this.startFastLane();
   }
 
   /** Something was committed: publish it now rather than at the next poll. */
@@ -60,14 +66,18 @@ export class OutboxRelay {
     this.wakeUp?.();
   }
 
-  /** Rows this process just committed: publish them now, without waiting for a polling round. */
+  /**
+   * Rows this process just committed: publish them now, without waiting for a polling round.
+   * Before `start` they wait for it; after `stop` they are left to a recovery round (this
+   * process's last one, or another replica's), since the rows are in the outbox either way.
+   */
   publishCommitted(rows: readonly OutboxRow[]): void {
-    if (!this.running) {
+    if (this.stopped || (!this.running && this.fresh.length >= WAITING_FOR_START_LIMIT)) {
       this.wake();
       return;
     }
     this.fresh.push(...rows);
-    this.startFastLane();
+    if (this.running) this.startFastLane();
   }
 
   private startFastLane(): void {
@@ -82,6 +92,7 @@ export class OutboxRelay {
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopped = true;
     this.wakeUp?.();
     await this.loop;
     while (this.fastLane) await this.fastLane;

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { eventsSubject, NodesProvisioned, streamName } from '@flotilla/contracts';
+import { MessagingMetrics, OutboxRelay, type OutboxRow } from '../src/index.js';
+import { eventually } from '../src/testing/index.js';
+import { useBusFixture } from './support/bus-fixture.js';
+import { readStream } from './support/streams.js';
+
+const quiet = { warn: () => undefined };
+
+describe('the outbox relay around its start and stop', { timeout: 60_000 }, () => {
+  // A recovery round would take a row only after a minute: what is published sooner came by the fast path.
+  const fixture = useBusFixture('relay-start-int-test', [], { service: 'relaystart', relayGraceMs: 60_000, relayPollMs: 100 });
+
+  async function committedRow(eventId: string): Promise<OutboxRow> {
+    const row: OutboxRow = { eventId, subject: eventsSubject(fixture.options, NodesProvisioned.channel), headers: { 'ce-id': eventId }, payload: '{}' };
+    await fixture.probe.query(`INSERT INTO outbox (event_id, subject, headers, payload) VALUES ($1, $2, $3::jsonb, $4)`, [row.eventId, row.subject, JSON.stringify(row.headers), row.payload]);
+    return row;
+  }
+
+  const inStream = async (eventId: string) =>
+    (await readStream(fixture.bus.jsm, streamName(fixture.options, 'events'), eventsSubject(fixture.options, NodesProvisioned.channel))).some((message) => message.headers['ce-id'] === eventId);
+
+  it('publishes at once, when it starts, what was committed before it started', async () => {
+    const relay = new OutboxRelay(fixture.probe, fixture.bus.publisher, fixture.options, new MessagingMetrics(), quiet);
+    try {
+      // A consumer's first batch can commit while the service is still starting.
+      relay.publishCommitted([await committedRow('before-start')]);
+      relay.start();
+      await eventually(async () => ((await inStream('before-start')) ? true : undefined), 10_000, 'the row committed before start published');
+      await eventually(
+        async () => ((await fixture.probe.query<{ published: boolean }[]>(`SELECT published_at IS NOT NULL AS published FROM outbox WHERE event_id = 'before-start'`))[0]?.published ? true : undefined),
+        5_000,
+        'the row marked published',
+      );
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('leaves what is committed after it stopped to a recovery round, publishing nothing itself', async () => {
+    const relay = new OutboxRelay(fixture.probe, fixture.bus.publisher, fixture.options, new MessagingMetrics(), quiet);
+    relay.start();
+    await relay.stop();
+    relay.publishCommitted([await committedRow('after-stop')]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await inStream('after-stop'), false, 'a stopped relay publishes nothing');
+    const rows = await fixture.probe.query<{ published: boolean }[]>(`SELECT published_at IS NOT NULL AS published FROM outbox WHERE event_id = 'after-stop'`);
+    assert.equal(rows[0]?.published, false, 'the row waits in the outbox');
+  });
+});
