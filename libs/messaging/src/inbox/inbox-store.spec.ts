@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventDigest } from './inbox-store.js';
 
@@ -9,6 +10,17 @@ describe('eventDigest: what makes a redelivery the same event', () => {
     ['the same event', { ...base }],
     ['keys in another order', { subject: 'c-1', data: { labels: { b: '2', a: '1' }, model: 'connected' }, source: '/flotilla/provisioner', type: base.type }],
   ];
+  const many = (order: number[]) => ({ ...base, data: Object.fromEntries(order.map((n) => [`k${n}`, n])) });
+  const forty = Array.from({ length: 40 }, (_, n) => n);
+  it('equal for many keys in another order', () => assert.equal(eventDigest(many(forty.toReversed())), eventDigest(many(forty))));
+  it('orders keys by UTF-16 code units, as `<` does', () => {
+    const keys = ['b', 'B', 'é', '10', '9', 'a_', 'a'];
+    const record = (list: string[]) => ({ ...base, data: Object.fromEntries(list.map((key) => [key, 1])) });
+    const text = `${JSON.stringify([base.type, base.source, base.subject]).slice(0, -1)},{"10":1,"9":1,"B":1,"a":1,"a_":1,"b":1,"é":1}]`;
+    const expected = hash('sha256', text, 'base64url');
+    assert.equal(eventDigest(record(keys)), expected);
+    assert.equal(eventDigest(record(keys.toReversed())), expected);
+  });
   for (const [name, event] of same) it(`equal for ${name}`, () => assert.equal(eventDigest(event), eventDigest(base)));
 
   const different: [string, typeof base][] = [

@@ -73,8 +73,7 @@ function canonicalJson(value: unknown): string {
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
-  // The default sort compares UTF-16 code units, as `<` does.
-  if (keys.length > 1) keys.sort();
+  if (keys.length > 1) sortKeys(keys);
   let text = '{';
   let first = true;
   for (const key of keys) {
@@ -85,6 +84,24 @@ function canonicalJson(value: unknown): string {
     text += `${quotedKey(key)}:${canonicalJson(item)}`;
   }
   return `${text}}`;
+}
+
+/**
+ * In place, by UTF-16 code units as `<` compares them (the default sort's order). Events' objects
+ * have a few keys each: an insertion sort allocates nothing, where the built-in sort takes a work
+ * array per call.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort();
+    return;
+  }
+  for (let index = 1; index < keys.length; index++) {
+    const key = keys[index]!;
+    let at = index - 1;
+    for (; at >= 0 && keys[at]! > key; at--) keys[at + 1] = keys[at]!;
+    keys[at + 1] = key;
+  }
 }
 
 /** Object keys as JSON strings: events repeat the same few keys, so each is quoted once. */
