@@ -1,12 +1,26 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventsSubject, NodesProvisioned, streamName } from '@flotilla/contracts';
-import { MessagingMetrics, OutboxRelay, type OutboxRow } from '../src/index.js';
+import { Controller, Global, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern } from '@nestjs/microservices';
+import { DataSource } from 'typeorm';
+import { MessagingModule, MessagingMetrics, OutboxRelay, startEventConsumers, type OutboxRow } from '../src/index.js';
 import { eventually } from '../src/testing/index.js';
 import { useBusFixture } from './support/bus-fixture.js';
 import { readStream } from './support/streams.js';
 
 const quiet = { warn: () => undefined };
+
+/** Request-reply has no place on the event bus: the transport refuses to start with it. */
+@Controller()
+class AsksForReplies {
+  @MessagePattern('cluster.requested.v1')
+  answer(): string {
+    return 'no';
+  }
+}
 
 describe('the outbox relay around its start and stop', { timeout: 60_000 }, () => {
   // A recovery round would take a row only after a minute: what is published sooner came by the fast path.
@@ -35,6 +49,26 @@ describe('the outbox relay around its start and stop', { timeout: 60_000 }, () =
       );
     } finally {
       await relay.stop();
+    }
+  });
+
+  it('is stopped again when the consumers fail to start', async () => {
+    const options = { ...fixture.options, relayGraceMs: 0, relayPollMs: 50 };
+    @Global()
+    @Module({ providers: [{ provide: DataSource, useValue: fixture.probe }], exports: [DataSource] })
+    class DatabaseModule {}
+    @Module({ imports: [DatabaseModule, MessagingModule.forRoot(options)], controllers: [AsksForReplies] })
+    class RefusedModule {}
+    const app = await NestFactory.create(RefusedModule, { logger: false });
+    await app.init();
+    try {
+      await assert.rejects(startEventConsumers(app), /@MessagePattern\('cluster.requested.v1'\) is not supported on the event bus/);
+      // A running relay's recovery round would publish this within its 50 ms poll.
+      await committedRow('after-failed-start');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(await inStream('after-failed-start'), false, 'no relay left running');
+    } finally {
+      await app.close();
     }
   });
 

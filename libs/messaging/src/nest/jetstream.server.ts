@@ -49,6 +49,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       callback();
     } catch (error) {
+      // Nothing left running behind a failed start: the consumers started so far, and the relay.
+      await this.close().catch(() => undefined);
       callback(error);
     }
   }
