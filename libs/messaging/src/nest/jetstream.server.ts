@@ -17,6 +17,8 @@ export const ALL_EVENTS = '>';
  */
 export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly consumers: EventConsumer[] = [];
+  /** Set by `close()`: a start still under way stops what it started. */
+  private closing = false;
 
   constructor(
     private readonly deps: ConsumerDependencies,
@@ -28,6 +30,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       await ensureStreams(this.deps.jsm, this.deps.options);
+      if (this.closing) return callback();
       // First: what the consumers commit from their first batch on is published at once.
       this.relay.start();
       for (const [pattern, handler] of this.getHandlers()) {
@@ -44,8 +47,15 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
                 concurrency: concurrencyOf(pattern, handler),
               };
         const consumer = new EventConsumer(this.deps, pattern, handling);
-        await consumer.start();
+        // Listed before it starts: stopping it is safe whatever its start reached.
         this.consumers.push(consumer);
+        await consumer.start();
+        // Closed meanwhile (that close may have come before this start had finished): stopped too.
+        if (this.closing) {
+          await consumer.stop();
+          await this.close();
+          return callback();
+        }
       }
       callback();
     } catch (error) {
@@ -57,6 +67,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   /** Graceful: stop pulling, finish in-flight batches, then flush the outbox. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.consumers.map((consumer) => consumer.stop()));
     this.consumers.length = 0;
     await this.relay.stop();

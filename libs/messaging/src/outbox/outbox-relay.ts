@@ -17,8 +17,8 @@ export interface RelayLogger {
 const PUBLISHED_RETENTION_MS = 60 * 60 * 1000;
 /** Inbox rows forgotten per pruning round (once a minute): a bounded delete, never a long one. */
 const INBOX_PRUNE_LIMIT = 10_000;
-/** Rows kept for a relay not started yet (a process that never starts it leaves the rest to recovery). */
-const WAITING_FOR_START_LIMIT = 10_000;
+/** Rows kept for a relay not started yet: beyond, they wait for a recovery round. */
+const WAITING_FOR_START_LIMIT = 1_000;
 
 /**
  * Publishes committed outbox rows, two ways:
@@ -33,6 +33,9 @@ const WAITING_FOR_START_LIMIT = 10_000;
 export class OutboxRelay {
   private running = false;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
+  /** When the first row kept for `start` was committed. */
+  private waitingSince: number | undefined;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private pendingWake = false;
@@ -55,8 +58,12 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
+    this.stopping = undefined;
     this.loop = this.run();
-    // Committed before the relay started (consumers and requests may commit during start-up).
+    // Committed before the relay started (requests may commit during start-up). Kept past the
+    // grace, they are the recovery round's: another replica's may have published them already.
+    if (this.waitingSince !== undefined && Date.now() - this.waitingSince > this.options.relayGraceMs) this.fresh.length = 0;
+    this.waitingSince = undefined;
     if (this.fresh.length > 0) this.startFastLane();
   }
 
@@ -72,12 +79,17 @@ export class OutboxRelay {
    * process's last one, or another replica's), since the rows are in the outbox either way.
    */
   publishCommitted(rows: readonly OutboxRow[]): void {
-    if (this.stopped || (!this.running && this.fresh.length >= WAITING_FOR_START_LIMIT)) {
+    if (this.running) {
+      this.fresh.push(...rows);
+      this.startFastLane();
+      return;
+    }
+    if (this.stopped || this.fresh.length + rows.length > WAITING_FOR_START_LIMIT) {
       this.wake();
       return;
     }
+    this.waitingSince ??= Date.now();
     this.fresh.push(...rows);
-    if (this.running) this.startFastLane();
   }
 
   private startFastLane(): void {
@@ -88,11 +100,24 @@ export class OutboxRelay {
     });
   }
 
-  /** Stops after publishing what is already committed (bounded by `timeoutMs`). */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopped = true;
+  /**
+   * Stops after publishing what is already committed (bounded by `timeoutMs`); a second call
+   * waits for the first. Stopped before it started, it forgets the rows kept for the start.
+   */
+  stop(timeoutMs = 10_000): Promise<void> {
+    if (this.running) {
+      this.running = false;
+      this.stopped = true;
+      this.stopping = this.finish(timeoutMs);
+    } else if (!this.stopping) {
+      this.stopped = true;
+      this.fresh.length = 0;
+      this.waitingSince = undefined;
+    }
+    return this.stopping ?? Promise.resolve();
+  }
+
+  private async finish(timeoutMs: number): Promise<void> {
     this.wakeUp?.();
     await this.loop;
     while (this.fastLane) await this.fastLane;
