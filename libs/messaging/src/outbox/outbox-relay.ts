@@ -31,8 +31,7 @@ const WAITING_FOR_START_LIMIT = 1_000;
  * `Nats-Msg-Id` and JetStream drops the duplicates.
  */
 export class OutboxRelay {
-  private running = false;
-  private stopped = false;
+  private state: 'not started' | 'running' | 'stopped' = 'not started';
   private stopping: Promise<void> | undefined;
   /** When the first row kept for `start` was committed. */
   private waitingSince: number | undefined;
@@ -55,9 +54,8 @@ export class OutboxRelay {
   ) {}
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.stopped = false;
+    if (this.state === 'running') return;
+    this.state = 'running';
     this.stopping = undefined;
     this.loop = this.run();
     // Committed before the relay started (requests may commit during start-up). Kept past the
@@ -79,12 +77,12 @@ export class OutboxRelay {
    * process's last one, or another replica's), since the rows are in the outbox either way.
    */
   publishCommitted(rows: readonly OutboxRow[]): void {
-    if (this.running) {
+    if (this.state === 'running') {
       this.fresh.push(...rows);
       this.startFastLane();
       return;
     }
-    if (this.stopped || this.fresh.length + rows.length > WAITING_FOR_START_LIMIT) {
+    if (this.state === 'stopped' || this.fresh.length + rows.length > WAITING_FOR_START_LIMIT) {
       this.wake();
       return;
     }
@@ -96,7 +94,7 @@ export class OutboxRelay {
     this.fastLane ??= this.publishFresh().finally(() => {
       this.fastLane = undefined;
       // Rows committed while the lane was finishing its last mark.
-      if (this.running && this.fresh.length > 0) this.startFastLane();
+      if (this.state === 'running' && this.fresh.length > 0) this.startFastLane();
     });
   }
 
@@ -105,12 +103,11 @@ export class OutboxRelay {
    * waits for the first. Stopped before it started, it forgets the rows kept for the start.
    */
   stop(timeoutMs = 10_000): Promise<void> {
-    if (this.running) {
-      this.running = false;
-      this.stopped = true;
+    if (this.state === 'running') {
+      this.state = 'stopped';
       this.stopping = this.finish(timeoutMs);
     } else if (!this.stopping) {
-      this.stopped = true;
+      this.state = 'stopped';
       this.fresh.length = 0;
       this.waitingSince = undefined;
     }
@@ -228,7 +225,7 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     let failures = 0;
-    while (this.running) {
+    while (this.state === 'running') {
       this.pendingWake = false;
       let published = 0;
       try {
@@ -239,7 +236,7 @@ export class OutboxRelay {
         failures += 1;
         this.logger.warn('outbox relay round failed; will retry', { error: describeError(error), failures });
       }
-      if (!this.running) break;
+      if (this.state !== 'running') break;
       if (published > 0 && failures === 0) continue;
       const delay = failures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) : this.options.relayPollMs;
       if (failures === 0 && this.pendingWake) continue;

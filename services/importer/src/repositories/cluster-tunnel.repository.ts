@@ -20,12 +20,6 @@ export class ClusterTunnelRepository {
     return entity ? toLink(entity) : undefined;
   }
 
-  /** A cluster's tunnel as it is now, without a lock. */
-  async find(clusterId: string): Promise<TunnelLink | undefined> {
-    const entity = await this.tunnels.findOneBy({ clusterId });
-    return entity ? toLink(entity) : undefined;
-  }
-
   async findMany(clusterIds: string[]): Promise<Map<string, TunnelLink>> {
     if (clusterIds.length === 0) return new Map();
     const entities = await this.tunnels.findBy({ clusterId: In(clusterIds) });

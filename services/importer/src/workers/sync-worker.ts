@@ -92,10 +92,6 @@ export class SyncWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const { cluster } = claim;
     // A cluster registered through the tunnel is re-checked through it (claimed only while it is up), as the importer itself.
     const viaTunnel = reachedThroughTunnel(cluster);
-    if (viaTunnel && !isUp(await this.tunnels.find(cluster.id))) {
-      await this.clusters.releaseSync(cluster.id, claim.claimedAt);
-      return; // down since the claim: its TunnelDisconnected made the cluster Unreachable already
-    }
     const credential = viaTunnel ? null : await this.credentials.find(cluster.credentialRef);
     const target: ProbeTarget | undefined =
       credential === null
