@@ -1,3 +1,4 @@
+import type { ClientBase } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { OutboxRow } from '../outbox/outbox-store.js';
 import type { Handing, UnitOfWork } from '../unit-of-work.js';
@@ -42,20 +43,27 @@ export function sideBySide(handling: Handling, items: readonly Item[]): boolean 
 }
 
 /**
- * Runs the handler on the batch's new events in the transaction `runner` holds and returns the
+ * Runs the handler on the batch's new events in the consumer's transaction and returns the
  * events they emitted, in event order. The ids of events handed back (`UnitOfWork.defer`) are
  * added to `deferred`: a subject's events go back from the first one handed back on, so a later
  * event never overtakes an earlier one of its subject (single-event handlers are not run for
  * them; a batch handler that kept one fails the batch, which is then retried event by event). A
  * failure is a `HandlerFailed` naming the event to blame.
  */
-export async function runHandlers(handling: Handling, unitOfWork: UnitOfWork, dataSource: DataSource, runner: QueryRunner, items: Item[], deferred: Set<string>): Promise<OutboxRow[]> {
+export async function runHandlers(
+  handling: Handling,
+  unitOfWork: UnitOfWork,
+  dataSource: DataSource,
+  transaction: { runner: QueryRunner; client: ClientBase },
+  items: Item[],
+  deferred: Set<string>,
+): Promise<OutboxRow[]> {
   const outbox: OutboxRow[] = [];
   if (items.length === 0) return outbox;
   // Refused transaction control fails the batch even if a handler caught the refusal.
   let refused: Error | undefined;
   const shared = sideBySide(handling, items);
-  const manager = handlerManager(dataSource, runner, shared, (error) => (refused ??= error));
+  const manager = handlerManager(dataSource, transaction.runner, transaction.client, shared, (error) => (refused ??= error));
   const heldSubjects = new Set<string>();
   if (handling.kind === 'batch') {
     const handing: Handing = { deferrable: new Set(items.map((item) => item.event.id)), deferred };
@@ -125,7 +133,9 @@ async function runBySubject(
         failure ??= new HandlerFailed(item, error);
       }
     };
-    chains.set(item.key, (chains.get(item.key) ?? Promise.resolve()).then(run));
+    // A subject's first event starts now, each later one when the one before it has settled.
+    const before = chains.get(item.key);
+    chains.set(item.key, before ? before.then(run) : run());
   }
   await Promise.all(chains.values());
   if (failure) throw failure;

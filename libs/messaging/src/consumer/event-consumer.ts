@@ -297,7 +297,7 @@ export class EventConsumer {
           ? []
           : await withinBound(
               options.handlerTimeoutMs,
-              () => runHandlers(this.handling, unitOfWork, dataSource, transaction.runner, fresh, handedBack),
+              () => runHandlers(this.handling, unitOfWork, dataSource, transaction, fresh, handedBack),
               (timeout) => transaction.drop(timeout),
               (timeout) => new HandlerFailed(fresh[0]!, timeout),
             );

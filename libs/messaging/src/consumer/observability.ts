@@ -4,15 +4,22 @@ import type { MessagingMetrics } from '../metrics.js';
 import { endWithError, extractTraceContext, startBatchProcessSpan, startProcessSpan } from '../tracing.js';
 import type { Item, Received } from './admission.js';
 
-/** Runs `work` as the current span, ending it with the outcome. */
-async function within(span: Span, work: () => Promise<void>): Promise<void> {
+/** Runs `work` as the current span, ending it with the outcome (one promise: every event goes through here). */
+function within(span: Span, work: () => Promise<void>): Promise<void> {
+  let running: Promise<void>;
   try {
-    await context.with(trace.setSpan(context.active(), span), work);
-    span.end();
+    running = context.with(trace.setSpan(context.active(), span), work);
   } catch (error) {
     endWithError(span, error);
     throw error;
   }
+  return running.then(
+    () => span.end(),
+    (error: unknown) => {
+      endWithError(span, error);
+      throw error;
+    },
+  );
 }
 
 /** A `process` span (CONSUMER) around one event's handler, continuing the event's own trace. */

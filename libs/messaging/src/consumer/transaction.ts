@@ -16,7 +16,8 @@ import { TurnWrites } from './pipelining.js';
 export class ConsumerTransaction {
   private constructor(
     readonly runner: QueryRunner,
-    private readonly client: PoolClient,
+    /** The runner's connection: the consumer's own statements, and handlers' raw SQL (`handler-manager.ts`). */
+    readonly client: PoolClient,
     private readonly writes: TurnWrites,
   ) {}
 

@@ -35,9 +35,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       this.relay.start();
       for (const [pattern, handler] of this.getHandlers()) {
         if (!handler.isEventHandler) throw new Error(`@MessagePattern('${pattern}') is not supported on the event bus: use @EventPattern`);
-        const settle = async (result: unknown): Promise<void> => {
-          if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-        };
+        // Not async: it runs for every event, and most handlers return a promise, not an Observable.
+        const settle = (result: unknown): Promise<void> | undefined => (isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }).then(() => undefined) : undefined);
         const handling: Handling =
           agreedExtra(pattern, handler, 'batch', (value) => value === true)
             ? { kind: 'batch', handle: async (batch) => settle(await handler(batch.map((delivered) => delivered.event), new JetStreamBatchContext([batch]))) }
