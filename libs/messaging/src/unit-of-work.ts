@@ -71,11 +71,15 @@ export function assertProducer(service: string, definition: EventDefinition): vo
 export class UnitOfWork {
   private readonly storage = new AsyncLocalStorage<Scope>();
   private readonly committedListeners: ((rows: readonly OutboxRow[]) => void)[] = [];
+  /** The events stream's limit per message (headers included), read once: every emit checks it. */
+  private readonly streamLimit: number;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: Pick<BusOptions, 'service' | 'prefix'> & Partial<Pick<BusOptions, 'maxEventBytes'>>,
-  ) {}
+  ) {
+    this.streamLimit = eventsStreamSettings(options).max_msg_size;
+  }
 
   /** The current transaction's entity manager, or the plain one outside a transaction. */
   get manager(): EntityManager {
@@ -178,11 +182,11 @@ export class UnitOfWork {
    */
   private assertPublishable(definition: EventDefinition, row: OutboxRow): void {
     const payloadBytes = Buffer.byteLength(row.payload);
-    const headerBytes = Object.entries(row.headers).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value) + 4, 0);
-    const streamLimit = eventsStreamSettings(this.options).max_msg_size;
+    let headerBytes = 0;
+    for (const key in row.headers) headerBytes += Buffer.byteLength(key) + Buffer.byteLength(row.headers[key]!) + 4;
     const consumerLimit = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     if (payloadBytes > consumerLimit) throw new EventTooLargeError(definition.name, payloadBytes, consumerLimit);
-    if (payloadBytes + headerBytes > streamLimit) throw new EventTooLargeError(definition.name, payloadBytes + headerBytes, streamLimit);
+    if (payloadBytes + headerBytes > this.streamLimit) throw new EventTooLargeError(definition.name, payloadBytes + headerBytes, this.streamLimit);
   }
 
   /** For the consumer: runs one handler against a transaction the consumer owns, through `manager`. */
