@@ -142,9 +142,11 @@ function failure(code: DecodeFailure['code'], reason: string, known: Known): Dec
 }
 
 /** Header names are case-insensitive; the copy is made only when some name is not in lower case. */
+const UPPER_CASE = /[A-Z]/;
+
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   const keys = Object.keys(headers);
-  if (keys.every((key) => !/[A-Z]/.test(key))) return headers;
+  if (keys.every((key) => !UPPER_CASE.test(key))) return headers;
   const out: Record<string, string> = {};
   for (const key of keys) out[key.toLowerCase()] = headers[key]!;
   return out;
