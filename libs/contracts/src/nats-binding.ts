@@ -141,9 +141,9 @@ function failure(code: DecodeFailure['code'], reason: string, known: Known): Dec
   return result;
 }
 
-/** Header names are case-insensitive; the copy is made only when some name is not in lower case. */
 const UPPER_CASE = /[A-Z]/;
 
+/** Header names are case-insensitive; the copy is made only when some name is not in lower case. */
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   const keys = Object.keys(headers);
   if (keys.every((key) => !UPPER_CASE.test(key))) return headers;

@@ -5,8 +5,8 @@ import { InvalidArgumentError, MsgHdrsImpl, type MsgHdrs } from '@nats-io/transp
 import { context, trace } from '@opentelemetry/api';
 import { endWithError, extractTraceContext, injectTraceContext, startSendSpan } from './tracing.js';
 
-/** What NATS takes as a header name (printable ASCII but `:`) and as a value (no line end: the protocol's separator). */
-const HEADER_NAME = /^[!-9;-~]+$/;
+/** What NATS takes as a header name (printable ASCII but `:`, as `canonicalMIMEHeaderKey` checks) and as a value (no line end: the protocol's separator). */
+const HEADER_NAME = /^[!-9;-~]*$/;
 const LINE_END = /[\r\n]/;
 
 /**
@@ -17,7 +17,8 @@ const LINE_END = /[\r\n]/;
  * profile of the messaging benchmark, and the relay publishes every event a service emits.
  */
 function outgoingHeaders(message: Record<string, string>, traceContext: Record<string, string>): MsgHdrs {
-  const values: Record<string, string[]> = {};
+  // No prototype: every name is a plain key (`__proto__` too), as in the client's own map.
+  const values = Object.create(null) as Record<string, string[]>;
   const add = (key: string, value: string): void => {
     if (!HEADER_NAME.test(key)) throw InvalidArgumentError.format('header', `'${key}' is not a valid header name`);
     if (LINE_END.test(value)) throw InvalidArgumentError.format('header', 'values cannot contain \\r or \\n');

@@ -59,12 +59,13 @@ export function handlerManager(dataSource: DataSource, runner: QueryRunner, clie
 }
 
 /**
- * Whether TypeORM's raw query path would do nothing beyond running the statement: no subscriber
+ * Whether TypeORM's PostgreSQL query path would do nothing beyond running the statement: no subscriber
  * to tell (`beforeQuery`, `afterQuery`), no logger or query logging, no slow-query threshold.
  */
 function plainQueries(dataSource: DataSource): boolean {
-  const { logging, logger, maxQueryExecutionTime } = dataSource.options;
-  return dataSource.subscribers.length === 0 && !logging && logger === undefined && !maxQueryExecutionTime;
+  const { type, logging, logger, maxQueryExecutionTime } = dataSource.options;
+  // PostgreSQL's runner only (CockroachDB's records statements to retry its transactions).
+  return type === 'postgres' && dataSource.subscribers.length === 0 && !logging && logger === undefined && !maxQueryExecutionTime;
 }
 
 /**
