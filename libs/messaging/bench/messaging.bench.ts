@@ -431,6 +431,8 @@ async function main(): Promise<void> {
           database_floor_per_event_per_s: Math.round(floorPerEvent),
           database_floor_per_event_ratio: round(floorPerEvent / raw, 3),
         }),
+    cpu_us_per_event: Object.fromEntries(paths.map((path) => [path.name, medianCpuPerEvent(rounds, path.name)])),
+    cpu_method: 'CPU time of node (this process), PostgreSQL and NATS over a round, per event; median of rounds',
     latency_messages: LATENCY_MESSAGES,
     latency_rate_per_s: latencyRate,
     latency_method: 'open-loop publishing at latency_rate_per_s; source publish -> derived event seen by an ordered consumer',
@@ -470,6 +472,29 @@ function describeDrain(name: string, d: Drain): string {
   const tx = d.transactions === undefined ? '' : `, ${d.transactions} tx, ${round(d.transactionSeconds ?? Number.NaN, 2)} s in tx`;
   const handled = d.handledSeconds === undefined ? '' : `, all handled at ${round(d.handledSeconds, 2)} s of ${round(d.seconds, 2)} s`;
   return `${name} ${rate(d.perSecond)}/s (batch ${round(d.meanBatch, 1)}${tx}${handled}, CPU node ${d.cpu.node}% pg ${d.cpu.postgres}% nats ${d.cpu.nats}%)`;
+}
+
+/** CPU per event in a round (µs), of each process and all three. */
+interface CpuPerEvent {
+  node: number;
+  postgres: number;
+  nats: number;
+  total: number;
+}
+
+function cpuPerEvent(d: Drain): CpuPerEvent {
+  const micros = (pct: number) => (pct / 100) * d.seconds * (1_000_000 / MESSAGES);
+  const node = micros(d.cpu.node);
+  const postgres = micros(d.cpu.postgres);
+  const nats = micros(d.cpu.nats);
+  return { node, postgres, nats, total: node + postgres + nats };
+}
+
+/** Medians over the rounds, each process's and the total's on their own. */
+function medianCpuPerEvent(rounds: readonly Record<string, Drain>[], name: string): CpuPerEvent {
+  const each = rounds.map((r) => r[name]).filter((d) => d !== undefined).map(cpuPerEvent);
+  const of = (key: keyof CpuPerEvent) => round(median(each.map((c) => c[key])));
+  return { node: of('node'), postgres: of('postgres'), nats: of('nats'), total: of('total') };
 }
 
 function indexed(messages: WireMessage[]): (index: number) => WireMessage {
@@ -522,19 +547,22 @@ function printTable(
     nats_server: string;
     node: string;
     postgres: string;
+    cpu_us_per_event: Record<string, CpuPerEvent>;
   },
   rounds: Record<string, Drain>[],
   latencies: Record<string, Latency>,
 ): void {
   const names = Object.keys(latencies);
   const rows = [
-    ['path', 'events/s', 'vs raw', 'p50 ms', 'p99 ms', 'rounds (events/s)'],
+    ['path', 'events/s', 'vs raw', 'CPU µs/event: node+pg+nats', 'p50 ms', 'p99 ms', 'rounds (events/s)'],
     ...names.map((name) => {
       const perSecond = median(rounds.map((x) => x[name]?.perSecond ?? Number.NaN));
+      const cpu = r.cpu_us_per_event[name];
       return [
         LABELS[name] ?? name,
         rate(perSecond),
         (perSecond / r.raw_pipeline_per_s).toFixed(3),
+        cpu ? `${cpu.total} = ${cpu.node}+${cpu.postgres}+${cpu.nats}` : '',
         latencies[name]!.p50.toFixed(2),
         latencies[name]!.p99.toFixed(2),
         rounds.map((x) => rate(x[name]?.perSecond ?? Number.NaN)).join(' '),
@@ -553,6 +581,13 @@ function printTable(
   const floorOf = (ratio: number | undefined, name: string) => (ratio === undefined ? '' : `; ${name}/(a) ${ratio.toFixed(3)}`);
   console.log(`ratio (b)/(a): ${verdict(r.ratio, TARGET_RATIO)}${floorOf(r.database_floor_ratio, '(c)')}`);
   console.log(`per event (b1)/(a): ${verdict(r.by_subject_ratio, TARGET_PER_EVENT_RATIO)}${r.sequential_ratio === undefined ? '' : `, (b2)/(a) ${r.sequential_ratio.toFixed(3)}`}${floorOf(r.database_floor_per_event_ratio, '(c1)')}`);
+  // Where node, PostgreSQL and NATS share the cores, each path keeps them about equally busy, so a
+  // path's ratio follows the raw pipeline's CPU per event over its own.
+  const raw = r.cpu_us_per_event['raw']?.total;
+  const cpuRatios = names
+    .filter((name) => name !== 'raw' && raw !== undefined && r.cpu_us_per_event[name] !== undefined)
+    .map((name) => `${(LABELS[name] ?? name).split(' ')[0]} ${(raw! / r.cpu_us_per_event[name]!.total).toFixed(3)}`);
+  if (cpuRatios.length > 0) console.log(`raw's CPU per event over each path's: ${cpuRatios.join(', ')}`);
   console.log(`throughput: median of ${rounds.length} rounds; latency: open loop at ${r.latency_rate_per_s} events/s`);
 }
 

@@ -96,10 +96,10 @@ export interface OnEventOptions {
   /**
    * `'by-subject'` lets the events of one batch about different subjects (clusters) run side by
    * side in the batch's transaction, each subject's still in stream order; their statements share
-   * round trips to PostgreSQL (the benchmark's handler: 1.35x the events/s of `'sequential'`, the
-   * default, on loopback; more where round trips are longer). Only for handlers that touch their
-   * own subject's rows: handlers sharing a transaction do not isolate each other. See
-   * `HandlerConcurrency`.
+   * round trips to PostgreSQL (the benchmark's handler: 1.2 to 1.4x the events/s of
+   * `'sequential'`, the default, on loopback; more where round trips are longer). Only for
+   * handlers that touch their own subject's rows: handlers sharing a transaction do not isolate
+   * each other. See `HandlerConcurrency`.
    */
   concurrency?: HandlerConcurrency;
 }
