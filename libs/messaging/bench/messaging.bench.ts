@@ -583,10 +583,11 @@ function printTable(
   console.log(`per event (b1)/(a): ${verdict(r.by_subject_ratio, TARGET_PER_EVENT_RATIO)}${r.sequential_ratio === undefined ? '' : `, (b2)/(a) ${r.sequential_ratio.toFixed(3)}`}${floorOf(r.database_floor_per_event_ratio, '(c1)')}`);
   // Where node, PostgreSQL and NATS share the cores, each path keeps them about equally busy, so a
   // path's ratio follows the raw pipeline's CPU per event over its own.
-  const raw = r.cpu_us_per_event['raw']?.total;
-  const cpuRatios = names
-    .filter((name) => name !== 'raw' && raw !== undefined && r.cpu_us_per_event[name] !== undefined)
-    .map((name) => `${(LABELS[name] ?? name).split(' ')[0]} ${(raw! / r.cpu_us_per_event[name]!.total).toFixed(3)}`);
+  const raw = r.cpu_us_per_event['raw'];
+  const cpuRatios = names.flatMap((name) => {
+    const cpu = r.cpu_us_per_event[name];
+    return raw === undefined || cpu === undefined || name === 'raw' ? [] : [`${LABELS[name]?.split(' ')[0] ?? name} ${(raw.total / cpu.total).toFixed(3)}`];
+  });
   if (cpuRatios.length > 0) console.log(`raw's CPU per event over each path's: ${cpuRatios.join(', ')}`);
   console.log(`throughput: median of ${rounds.length} rounds; latency: open loop at ${r.latency_rate_per_s} events/s`);
 }
