@@ -8,7 +8,7 @@ import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import { Harness } from '../support/harness.js';
 import { HostedWorld } from '../support/hosted.js';
 import type { KubeObject } from '../support/kube/store.js';
-import { standInApiServerAt, TestSshd } from '../support/sshd.js';
+import { standInApiServerAt, stopAll, tearDown, TestSshd } from '../support/sshd.js';
 
 const WAIT_MS = 60_000;
 
@@ -35,10 +35,7 @@ describe('hosted control plane with workers on users hosts, over SSH', () => {
   });
 
   after(async () => {
-    for (const host of hosts) await host.stop();
-    await h.dispose();
-    await world.close();
-    hostedApi.dispose();
+    await tearDown(() => h.dispose(), () => stopAll(hosts), () => world.close(), () => hostedApi.dispose());
   });
 
   it('a worker host joins the TenantControlPlane once it is Ready, with a token minted there and the pin of its CA', async () => {

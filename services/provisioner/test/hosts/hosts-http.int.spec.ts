@@ -17,7 +17,7 @@ import { JoinSecretsRepository } from '../../src/bootstrap/join-secrets.reposito
 import { hostsControllers, hostsEntities, hostsMigrations, hostsProviders } from '../../src/hosts/hosts.providers.js';
 import { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
 import { TenantClusters } from '../../src/hosted/tenant-clusters.js';
-import { TestSshd } from '../support/sshd.js';
+import { tearDown, TestSshd } from '../support/sshd.js';
 import { clusterId, joinRequests, userClusterSpec } from './support.js';
 
 @Global()
@@ -71,12 +71,16 @@ describe('HTTP: SSH keys and hosts', () => {
   });
 
   after(async () => {
-    await sshd.stop();
-    await app.close();
-    const client = new pg.Client({ connectionString: DATABASE });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await tearDown(
+      () => app.close(),
+      () => sshd.stop(),
+      async () => {
+        const client = new pg.Client({ connectionString: DATABASE });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      },
+    );
   });
 
   it('registers an OpenSSH key: 201 with ref, type and the fingerprint ssh-keygen shows, never the key', async () => {

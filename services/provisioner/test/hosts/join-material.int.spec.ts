@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { JoinRequest } from '../../src/bootstrap/node-bootstrapper.js';
 import type { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
-import { TestSshd } from '../support/sshd.js';
+import { stopAll, tearDown, TestSshd } from '../support/sshd.js';
 import { clusterId, HostsClock, HostsContext, joinRequests, userClusterSpec } from './support.js';
 
 const HOUR_MS = 3_600_000;
@@ -56,9 +56,7 @@ describe('SshBootstrapper: join material made again in the running cluster when 
   });
 
   after(async () => {
-    for (const host of hosts) await host.stop();
-    await context.dispose();
-    clock.dispose();
+    await tearDown(() => context.dispose(), () => stopAll(hosts), () => clock.dispose());
   });
 
   it('installs as usual: init, then joins with the material init made, nothing minted', async () => {

@@ -7,7 +7,7 @@ import type { JoinRequest } from '../../src/bootstrap/node-bootstrapper.js';
 import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import type { SshBootstrapper } from '../../src/hosts/ssh.bootstrapper.js';
 import { SshError } from '../../src/hosts/ssh-errors.js';
-import { healthyFacts, TestSshd, type Invocation } from '../support/sshd.js';
+import { healthyFacts, stopAll, tearDown, TestSshd, type Invocation } from '../support/sshd.js';
 import { clusterId, HostsContext, joinRequests, uniqueVip, userClusterSpec } from './support.js';
 
 const calls = (sshd: TestSshd, tool?: string): Invocation[] => sshd.invocations().filter((call) => tool === undefined || call.tool === tool);
@@ -34,8 +34,7 @@ describe('SshBootstrapper: kubeadm on users\' hosts over SSH', () => {
   });
 
   after(async () => {
-    for (const host of hosts) await host.stop();
-    await context.dispose();
+    await tearDown(() => context.dispose(), () => stopAll(hosts));
   });
 
   describe('a cluster of three control-plane hosts and one worker', () => {

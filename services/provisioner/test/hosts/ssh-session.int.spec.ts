@@ -8,7 +8,7 @@ import { freePort } from '@flotilla/messaging/testing';
 import { FACTS_SCRIPT, parseFacts } from '../../src/hosts/facts.js';
 import { SshError } from '../../src/hosts/ssh-errors.js';
 import { SshSession, type SshTarget } from '../../src/hosts/ssh-session.js';
-import { TestSshd } from '../support/sshd.js';
+import { tearDown, TestSshd } from '../support/sshd.js';
 import { HostsContext } from './support.js';
 
 const TIMEOUTS = { connectMs: 5_000, commandMs: 20_000 };
@@ -35,8 +35,7 @@ describe('SSH sessions against a real sshd', () => {
   });
 
   after(async () => {
-    await sshd.stop();
-    await context.dispose();
+    await tearDown(() => context.dispose(), () => sshd.stop());
   });
 
   it('gathers the real facts of this machine, the same node reads locally', async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, ClusterUpgraded, SUPPORT_MATRIX_DOCUMENT, UpgradeStepApproved, type AuditRecord, type ClusterSpec } from '@flotilla/contracts';
 import { KUBEADM_CONFIG_PATH } from '../../src/bootstrap/render/kubeadm.js';
 import { Harness } from '../support/harness.js';
-import { healthyFacts, TestSshd } from '../support/sshd.js';
+import { healthyFacts, stopAll, tearDown, TestSshd } from '../support/sshd.js';
 import { clusterId, userClusterSpec } from './support.js';
 
 const WAIT_MS = 60_000;
@@ -57,8 +57,7 @@ describe('user-provisioned cluster through the provisioner service, over SSH', (
   });
 
   after(async () => {
-    for (const host of hosts) await host.stop();
-    await h.dispose();
+    await tearDown(() => h.dispose(), () => stopAll(hosts));
   });
 
   it('installs (init, then join), upgrades in place (apply, then node) and deletes (reset on every host)', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClusterDeleted, ClusterDeletionRequested, ClusterProvisioningFailed, ClusterReady, EventRejected, MachineReplaced, NodePoolScaleRequested, NodeUnhealthy, type ClusterSpec } from '@flotilla/contracts';
 import { eventually, Harness } from '../support/harness.js';
-import { healthyFacts, TestSshd } from '../support/sshd.js';
+import { healthyFacts, stopAll, tearDown, TestSshd } from '../support/sshd.js';
 import { clusterId, userClusterSpec, type HostPlan } from './support.js';
 
 /*
@@ -37,8 +37,7 @@ describe("users' hosts through the provisioner service", () => {
   });
 
   after(async () => {
-    for (const host of hosts) await host.stop();
-    await h.dispose();
+    await tearDown(() => h.dispose(), () => stopAll(hosts));
   });
 
   async function start(address: string, options: Parameters<typeof TestSshd.start>[0] = {}): Promise<TestSshd> {

@@ -688,6 +688,29 @@ export class TestSshd {
     for (const server of this.sockets.splice(0)) await new Promise((resolve) => server.close(resolve));
     const link = join(API_SERVERS, this.address);
     if (existsSync(link) && readlinkSync(link) === join(this.dir, 'state')) rmSync(link, { force: true });
-    rmSync(this.dir, { recursive: true, force: true });
+    // A session sshd forked outlives the listener by a moment and may still write a state file.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
+}
+
+/**
+ * A suite's teardown: every step runs, in order, even when one before it failed (a step left
+ * undone is a process that keeps the test file from exiting); the first failure is thrown after.
+ * The service goes before its hosts, so no session is still writing to a host being removed.
+ */
+export async function tearDown(...steps: (() => unknown)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}
+
+/** Stops every host, each whatever the others did. */
+export async function stopAll(hosts: readonly TestSshd[]): Promise<void> {
+  await tearDown(...hosts.map((host) => () => host.stop()));
 }
