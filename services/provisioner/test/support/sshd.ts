@@ -695,8 +695,9 @@ export class TestSshd {
 
 /**
  * A suite's teardown: every step runs, in order, even when one before it failed (a step left
- * undone is a process that keeps the test file from exiting); the first failure is thrown after.
- * The service goes before its hosts, so no session is still writing to a host being removed.
+ * undone is a process that keeps the test file from exiting); the failures are thrown after, none
+ * hidden behind another. The service goes before its hosts, so no session still writes to a host
+ * being removed.
  */
 export async function tearDown(...steps: (() => unknown)[]): Promise<void> {
   const failures: unknown[] = [];
@@ -707,7 +708,8 @@ export async function tearDown(...steps: (() => unknown)[]): Promise<void> {
       failures.push(error);
     }
   }
-  if (failures.length > 0) throw failures[0];
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} of ${steps.length} teardown steps failed`);
 }
 
 /** Stops every host, each whatever the others did. */
